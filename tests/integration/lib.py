@@ -1,0 +1,320 @@
+"""Shared helpers for Python integration tests (run by /usr/bin/python3).
+
+Import from a test one folder below tests/integration/:
+
+    import os, sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import lib
+
+    tmp = lib.tmpdir()                       # removed at exit
+    img = lib.sparse_file(tmp, "disk.img", 64 << 20)
+    d = lib.Daemon(tmp)
+    d.blockdev("vol0", img)                  # file,node-name=vol0,filename=img
+    d.export("vol0", writable=True)          # nbd,node=vol0,name=vol0,writable=on
+    d.start()                                # waits for the pidfile
+    h = lib.connect(d, "vol0")               # nbd.NBD, strict checks off
+    ...
+    lib.check(cond, "what went wrong")       # fails the test (exit 1) if not cond
+
+Which server runs: volswapd ($VOLSWAP_BUILD/src/daemon/volswapd), or with
+VOLSWAP_TEST_IMPL=qsd, qemu-storage-daemon given the equivalent options.
+Every daemon started is killed at exit (atexit and SIGTERM/SIGINT), and
+its log is printed if the test fails.
+
+Helpers:
+  tmpdir()                      temp dir removed at exit
+  impl()                        "volswapd" or "qsd"
+  Daemon(tmp)                   .blockdev(node, path, **opts) .export(node,
+                                name=None, description=None, writable=False)
+                                .start(tcp=False) .uri(name) .stop(sig) -> exit
+                                status; .sock / .port / .pid / .log_text()
+  connect(d, name, structured=True, meta=("base:allocation",))
+                                libnbd handle with strict mode off, so what
+                                the server answers is what the test sees
+  expect_nbd_error(errno_, fn, *args)  call fn, require nbd.Error with errno_
+  sparse_file(dir, name, size)  sparse raw file
+  random_bytes(n, seed)         deterministic random bytes
+  write_at(path, off, data)     pwrite into a file
+  same_file(a, b)               byte comparison of two files
+  check(cond, msg) fail(msg) skip(msg)   test outcome helpers (exit 1 / 77)
+Tunable: VS_START_TIMEOUT (seconds to wait for the pidfile, default 30: a
+fail-safe for a daemon that never comes up, not a timing assertion).
+"""
+
+import atexit
+import errno
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import nbd
+
+SRC = os.environ.get("VOLSWAP_SRC") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILD = os.environ.get("VOLSWAP_BUILD") or os.path.join(SRC, "build")
+
+_daemons = []
+_tmpdirs = []
+_failed = False
+
+
+def log(msg):
+    print("[%s] %s" % (os.path.basename(sys.argv[0]), msg), file=sys.stderr, flush=True)
+
+
+def fail(msg):
+    global _failed
+    _failed = True
+    print("FAIL: " + msg, flush=True)
+    sys.exit(1)
+
+
+def skip(msg):
+    print("SKIP: " + msg, flush=True)
+    sys.exit(77)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def impl():
+    v = os.environ.get("VOLSWAP_TEST_IMPL", "volswapd")
+    if v in ("qsd", "qemu-storage-daemon"):
+        return "qsd"
+    if v == "volswapd":
+        return "volswapd"
+    fail("VOLSWAP_TEST_IMPL must be volswapd or qsd, not %r" % v)
+
+
+def daemon_bin():
+    if impl() == "qsd":
+        b = shutil.which("qemu-storage-daemon")
+        if not b:
+            skip("qemu-storage-daemon not installed")
+        return b
+    b = os.path.join(BUILD, "src", "daemon", "volswapd")
+    if not os.access(b, os.X_OK):
+        fail("volswapd not built: %s missing (run scripts/build)" % b)
+    return b
+
+
+def _cleanup():
+    for d in list(_daemons):
+        d.kill()
+    for t in _tmpdirs:
+        shutil.rmtree(t, ignore_errors=True)
+
+
+def _on_signal(signum, frame):
+    sys.exit(128 + signum)
+
+
+atexit.register(_cleanup)
+signal.signal(signal.SIGTERM, _on_signal)
+signal.signal(signal.SIGINT, _on_signal)
+
+
+def _excepthook(tp, val, tb):
+    # An uncaught exception is a failure: show the daemon logs with it.
+    global _failed
+    _failed = True
+    sys.__excepthook__(tp, val, tb)
+
+
+sys.excepthook = _excepthook
+
+
+def tmpdir():
+    t = tempfile.mkdtemp(prefix="volswap-test.", dir=os.environ.get("TMPDIR", "/tmp"))
+    _tmpdirs.append(t)
+    return t
+
+
+def sparse_file(d, name, size):
+    p = os.path.join(d, name)
+    with open(p, "wb") as f:
+        f.truncate(size)
+    return p
+
+
+def random_bytes(n, seed=1):
+    return random.Random(seed).randbytes(n)
+
+
+def write_at(path, off, data):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, data, off)
+    finally:
+        os.close(fd)
+
+
+def same_file(a, b):
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Daemon:
+    """One volswapd (or qsd) process with its block nodes and exports."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.opts = []
+        self.proc = None
+        self.sock = None
+        self.port = None
+        self.pid = None
+        n = len(_daemons)
+        self.pidfile = os.path.join(tmp, "daemon%d.pid" % n)
+        self.logfile = os.path.join(tmp, "daemon%d.log" % n)
+        _daemons.append(self)
+
+    def blockdev(self, node, path, **opts):
+        """opts: read_only, direct, discard (bools) -> read-only=on etc."""
+        parts = ["node-name=" + node, "filename=" + path]
+        if opts.get("read_only"):
+            parts.append("read-only=on")
+        if opts.get("direct"):
+            parts.append("cache.direct=on")
+        if opts.get("discard"):
+            parts.append("discard=unmap")
+        if impl() == "qsd":
+            drv = "host_device" if os.path.exists(path) and \
+                os.path.stat.S_ISBLK(os.stat(path).st_mode) else "file"
+            self.opts += ["--blockdev", "driver=%s,%s" % (drv, ",".join(parts))]
+        else:
+            self.opts += ["--blockdev", "file," + ",".join(parts)]
+
+    def export(self, node, name=None, description=None, writable=False):
+        parts = []
+        if name is not None:
+            parts.append("name=" + name)
+        if description is not None:
+            parts.append("description=" + description.replace(",", ",,"))
+        if writable:
+            parts.append("writable=on")
+        if impl() == "qsd":
+            parts = ["id=exp-%s" % (name or node), "node-name=" + node] + parts
+            self.opts += ["--export", "type=nbd," + ",".join(parts)]
+        else:
+            self.opts += ["--export", "nbd," + ",".join(["node=" + node] + parts)]
+
+    def start(self, tcp=False, extra=()):
+        q = impl() == "qsd"
+        if tcp:
+            self.port = _free_port()
+            listen = ("addr.type=inet,addr.host=127.0.0.1,addr.port=%d" if q
+                      else "tcp:127.0.0.1:%d") % self.port
+        else:
+            self.sock = os.path.join(self.tmp, "nbd%d.sock" % _daemons.index(self))
+            listen = ("addr.type=unix,addr.path=" if q else "unix:") + self.sock
+        # --nbd-server first: qsd creates exports in option order and needs
+        # the server to exist by then.
+        argv = [daemon_bin(), "--nbd-server", listen] + self.opts + list(extra) + \
+            ["--pidfile", self.pidfile]
+        log("starting: " + " ".join(argv))
+        self.logf = open(self.logfile, "wb")
+        self.proc = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        limit = time.monotonic() + float(os.environ.get("VS_START_TIMEOUT", "30"))
+        # The contract: the pidfile appears only once every socket listens.
+        while not (os.path.exists(self.pidfile) and os.path.getsize(self.pidfile) > 0):
+            rc = self.proc.poll()
+            if rc is not None:
+                fail("%s exited with status %d before writing its pidfile: %s"
+                     % (impl(), rc, self.log_text()[-500:]))
+            if time.monotonic() > limit:
+                fail("%s did not write %s in time" % (impl(), self.pidfile))
+            time.sleep(0.05)
+        with open(self.pidfile) as f:
+            self.pid = int(f.read().strip())
+        check(self.pid == self.proc.pid,
+              "pidfile holds %d, daemon pid is %d" % (self.pid, self.proc.pid))
+        return self
+
+    def uri(self, name=""):
+        if self.port:
+            return "nbd://127.0.0.1:%d/%s" % (self.port, name)
+        return "nbd+unix:///%s?socket=%s" % (name, self.sock)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        """Signal the daemon and wait; returns its exit status (negative: signal)."""
+        self.proc.send_signal(sig)
+        rc = self.proc.wait()
+        if self in _daemons:
+            _daemons.remove(self)
+        self.logf.close()
+        return rc
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if _failed or (sys.exc_info()[0] is not None):
+            t = self.log_text()
+            if t:
+                print("--- %s\n%s" % (self.logfile, t[-2000:]), file=sys.stderr)
+        if self in _daemons:
+            _daemons.remove(self)
+
+
+def connect(d, name="", structured=True, meta=("base:allocation",)):
+    """Connected libnbd handle. Strict mode is off: libnbd would otherwise
+    refuse out-of-range or badly flagged requests itself, and the test
+    would never learn what the server does with them."""
+    h = nbd.NBD()
+    h.set_strict_mode(0)
+    h.set_request_structured_replies(structured)
+    if structured:
+        for m in meta:
+            h.add_meta_context(m)
+    h.set_export_name(name)
+    if d.port:
+        h.connect_tcp("127.0.0.1", str(d.port))
+    else:
+        h.connect_unix(d.sock)
+    return h
+
+
+def expect_nbd_error(want, fn, *args):
+    """Call fn(*args); require it to fail with nbd.Error carrying errno want."""
+    try:
+        fn(*args)
+    except nbd.Error as e:
+        check(e.errno == want, "%s: expected %s, got errno %s (%s)"
+              % (getattr(fn, "__name__", fn), errno.errorcode[want],
+                 errno.errorcode.get(e.errno, e.errno), e.string))
+        return e
+    fail("%s%r: expected %s, it succeeded" % (getattr(fn, "__name__", fn), args,
+                                              errno.errorcode[want]))

@@ -1,0 +1,229 @@
+# Shared helpers for shell integration tests. Source it, do not run it (it is
+# deliberately not executable, so tests/run does not mistake it for a test):
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   vs_init                                  # temp dir $VS_TMP + cleanup trap
+#   vs_sparse_file "$VS_TMP/disk.img" 64M
+#   vs_start --blockdev file,node-name=vol0,filename="$VS_TMP/disk.img" \
+#            --export nbd,node=vol0,name=vol0,writable=on
+#   nbdinfo "$(vs_uri vol0)"
+#
+# Which server runs: volswapd from $VOLSWAP_BUILD/src/daemon/volswapd, or,
+# with VOLSWAP_TEST_IMPL=qsd, qemu-storage-daemon given the equivalent
+# options, so a scenario can be checked against the real peer. Options are
+# written in volswapd's short form ("file,node-name=..", "nbd,node=..") and
+# translated for qsd; options already in qsd form pass through unchanged.
+#
+# Functions (all fail the test with a clear message on error):
+#   vs_init                 make $VS_TMP (mktemp -d), install the EXIT trap
+#                           that kills every daemon started and removes it
+#   vs_impl                 print "volswapd" or "qsd"
+#   vs_daemon_bin           print the server binary for vs_impl
+#   vs_start [--tcp] OPTS.. start a server with OPTS (--blockdev, --export,
+#                           ...) listening on a unix socket ($VS_SOCK), or
+#                           with --tcp on a free 127.0.0.1 port ($VS_PORT);
+#                           adds --nbd-server and --pidfile itself, waits
+#                           for the pidfile (bounded), sets $VS_PID and
+#                           $VS_LOG (the daemon's stdout+stderr)
+#   vs_uri [EXPORT]         NBD URI of EXPORT on the running server
+#   vs_stop [SIGNAL]        send SIGNAL (TERM) and wait; returns the exit
+#                           status, prints it as $VS_EXIT too
+#   vs_sparse_file P SIZE   sparse raw file (truncate sizes: 64M, 1G, ...)
+#   vs_random_file P SIZE [SEED]  P filled with SIZE deterministic random
+#                           bytes (same SEED, same bytes)
+#   vs_same_content A B     fail unless files A and B are byte-identical
+#   vs_require CMD..        skip (77) unless every CMD is on PATH
+#   vs_skip MSG / vs_fail MSG   exit 77 / exit 1 with MSG as last line
+#   vs_log MSG              progress message on stderr
+# Tunables: VS_START_TIMEOUT (seconds to wait for the pidfile, default 30:
+# a fail-safe for a daemon that never comes up, not a timing assertion).
+
+set -euo pipefail
+
+VS_SRC=${VOLSWAP_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+VS_BUILD=${VOLSWAP_BUILD:-$VS_SRC/build}
+VS_TMP=
+VS_PIDS=()
+VS_SOCK=
+VS_PORT=
+VS_PID=
+VS_LOG=
+VS_EXIT=
+
+vs_log() { echo "[$(basename "$0")] $*" >&2; }
+vs_fail() { echo "FAIL: $*"; exit 1; }
+vs_skip() { echo "SKIP: $*"; exit 77; }
+
+vs_require() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 || vs_skip "$c not installed"
+  done
+}
+
+# Resolved once at source time (not in a $(..) subshell, where a vs_fail
+# or vs_skip would only end the subshell).
+case "${VOLSWAP_TEST_IMPL:-volswapd}" in
+  qsd|qemu-storage-daemon) VS_IMPL=qsd ;;
+  volswapd) VS_IMPL=volswapd ;;
+  *) vs_fail "VOLSWAP_TEST_IMPL must be volswapd or qsd, not '$VOLSWAP_TEST_IMPL'" ;;
+esac
+VS_BIN=
+
+vs_impl() { echo "$VS_IMPL"; }
+
+# Sets VS_BIN; fails (or skips, for a missing qsd) if the server is absent.
+vs__find_bin() {
+  if [ "$VS_IMPL" = qsd ]; then
+    VS_BIN=$(command -v qemu-storage-daemon) || vs_skip "qemu-storage-daemon not installed"
+  else
+    VS_BIN="$VS_BUILD/src/daemon/volswapd"
+    [ -x "$VS_BIN" ] || vs_fail "volswapd not built: $VS_BIN missing (run scripts/build)"
+  fi
+}
+
+vs_daemon_bin() { vs__find_bin; echo "$VS_BIN"; }
+
+vs_cleanup() {
+  local rc=$? p
+  for p in "${VS_PIDS[@]}"; do
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  # A daemon log is the first thing one needs when a test fails.
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "$VS_TMP" ]; then
+    for p in "$VS_TMP"/daemon*.log; do
+      [ -s "$p" ] && { echo "--- $p"; tail -n 20 "$p"; } >&2
+    done
+  fi
+  [ -n "$VS_TMP" ] && rm -rf "$VS_TMP"
+  exit $rc
+}
+
+vs_init() {
+  VS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/volswap-test.XXXXXX")
+  trap vs_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# Translate one option value from volswapd's short form to qsd's.
+vs__qsd_blockdev() {
+  local v=$1 path
+  case "$v" in driver=*) echo "$v"; return ;; esac
+  v=${v#file,}
+  path=$(echo ",$v," | sed -n 's/.*,filename=\([^,]*\),.*/\1/p')
+  if [ -n "$path" ] && [ -b "$path" ]; then echo "driver=host_device,$v"
+  else echo "driver=file,$v"; fi
+}
+
+vs__qsd_export() {
+  local v=$1 node
+  case "$v" in type=*) echo "$v"; return ;; esac
+  v=${v#nbd,}
+  node=$(echo ",$v," | sed -n 's/.*,node=\([^,]*\),.*/\1/p')
+  v=$(echo ",$v" | sed 's/,node=/,node-name=/; s/^,//')
+  case ",$v," in *,id=*) ;; *) v="$v,id=exp-$node" ;; esac
+  echo "type=nbd,$v"
+}
+
+vs__free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+vs_start() {
+  [ -n "$VS_TMP" ] || vs_fail "vs_start called before vs_init"
+  local tcp=0 impl bin n listen pidfile waited=0 limit
+  if [ "${1:-}" = --tcp ]; then tcp=1; shift; fi
+  vs__find_bin; impl=$VS_IMPL; bin=$VS_BIN
+  n=${#VS_PIDS[@]}
+  pidfile="$VS_TMP/daemon$n.pid"
+  VS_LOG="$VS_TMP/daemon$n.log"
+  local args=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --blockdev|--export)
+        [ $# -ge 2 ] || vs_fail "vs_start: $1 needs a value"
+        if [ "$impl" = qsd ]; then
+          if [ "$1" = --blockdev ]; then args+=("$1" "$(vs__qsd_blockdev "$2")")
+          else args+=("$1" "$(vs__qsd_export "$2")"); fi
+        else args+=("$1" "$2"); fi
+        shift 2 ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  if [ $tcp = 1 ]; then
+    VS_PORT=$(vs__free_port); VS_SOCK=
+    if [ "$impl" = qsd ]; then listen="addr.type=inet,addr.host=127.0.0.1,addr.port=$VS_PORT"
+    else listen="tcp:127.0.0.1:$VS_PORT"; fi
+  else
+    VS_SOCK="$VS_TMP/nbd$n.sock"; VS_PORT=
+    if [ "$impl" = qsd ]; then listen="addr.type=unix,addr.path=$VS_SOCK"
+    else listen="unix:$VS_SOCK"; fi
+  fi
+  vs_log "starting: $bin --nbd-server $listen ${args[*]} --pidfile $pidfile"
+  # --nbd-server first: qsd creates exports in option order and needs the
+  # server to exist by then.
+  "$bin" --nbd-server "$listen" "${args[@]}" --pidfile "$pidfile" >"$VS_LOG" 2>&1 &
+  VS_PID=$!
+  VS_PIDS+=("$VS_PID")
+  limit=$(( ${VS_START_TIMEOUT:-30} * 10 ))
+  # The contract: the pidfile appears only once every socket listens.
+  while [ ! -s "$pidfile" ]; do
+    if ! kill -0 "$VS_PID" 2>/dev/null; then
+      wait "$VS_PID" && VS_EXIT=0 || VS_EXIT=$?
+      vs_fail "$impl exited with status $VS_EXIT before writing its pidfile: $(tail -n 3 "$VS_LOG")"
+    fi
+    waited=$((waited + 1))
+    [ $waited -lt "$limit" ] || vs_fail "$impl did not write $pidfile within ${VS_START_TIMEOUT:-30}s"
+    sleep 0.1
+  done
+  local filepid
+  filepid=$(tr -d ' \n' <"$pidfile")
+  [ "$filepid" = "$VS_PID" ] || vs_fail "pidfile holds '$filepid', daemon pid is $VS_PID"
+}
+
+vs_uri() {
+  local e=${1:-}
+  if [ -n "$VS_PORT" ]; then echo "nbd://127.0.0.1:$VS_PORT/$e"
+  else echo "nbd+unix:///$e?socket=$VS_SOCK"; fi
+}
+
+vs_stop() {
+  local sig=${1:-TERM} p=$VS_PID i
+  [ -n "$p" ] || vs_fail "vs_stop: no daemon running"
+  kill -"$sig" "$p" 2>/dev/null || vs_fail "vs_stop: daemon $p already gone"
+  if wait "$p"; then VS_EXIT=0; else VS_EXIT=$?; fi
+  # Forget it so the EXIT trap does not kill a recycled pid.
+  local keep=()
+  for i in "${VS_PIDS[@]}"; do [ "$i" = "$p" ] || keep+=("$i"); done
+  VS_PIDS=("${keep[@]+"${keep[@]}"}")
+  VS_PID=
+  return $VS_EXIT
+}
+
+vs_sparse_file() {
+  rm -f "$1"
+  truncate -s "$2" "$1"
+}
+
+vs_random_file() {
+  local path=$1 size=$2 seed=${3:-1}
+  /usr/bin/python3 - "$path" "$size" "$seed" <<'EOF'
+import random, sys
+path, size, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+n = int(size[:-1]) * mult[size[-1]] if size[-1] in mult else int(size)
+rng = random.Random(seed)
+with open(path, "wb") as f:
+    left = n
+    while left:
+        chunk = min(left, 1 << 20)
+        f.write(rng.randbytes(chunk))
+        left -= chunk
+EOF
+}
+
+vs_same_content() {
+  cmp -s "$1" "$2" || vs_fail "$1 and $2 differ: $(cmp "$1" "$2" 2>&1 | head -n1)"
+}
