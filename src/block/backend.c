@@ -1,0 +1,125 @@
+/* Backends and the pivot primitives: quiesce, drain, replace, release.
+ *
+ * Requests from exports and jobs enter through a backend. While a node is
+ * quiesced, requests arriving through its backends wait on node->held
+ * instead of reaching the driver; drain tells when the ones already inside
+ * have finished. block_node_replace then moves the backends (and whatever
+ * they are holding) to another node, and release resubmits the held
+ * requests through their backends, which now point at the new node. The
+ * issuer sees a delay, never an error. */
+#include "block.h"
+
+#include <errno.h>
+
+void block_backend_attach(struct block_backend *blk, struct block_node *node)
+{
+    blk->node = node;
+    blk->n_in_flight = 0;
+    vs_list_append(&node->backends, &blk->link);
+}
+
+void block_backend_detach(struct block_backend *blk)
+{
+    if (!blk->node)
+        return;
+    /* Held requests belong to their issuer, who detaches only after it has
+     * stopped issuing and its requests have finished. */
+    vs_list_remove(&blk->link);
+    blk->node = NULL;
+}
+
+static void blk_reject_bh(struct vs_bh *bh)
+{
+    struct block_req *req = vs_container_of(bh, struct block_req, bh);
+    req->cb(req, req->ret);
+}
+
+void blk_submit(struct block_backend *blk, struct block_req *req)
+{
+    struct block_node *node = blk->node;
+    if (!node || (!blk->writable && block_op_is_write(req->op))) {
+        req->ret = node ? -EPERM : -EIO;
+        req->bh.fn = blk_reject_bh;
+        /* Without a node we have no loop; a detached backend's issuer is a
+         * bug, but it must not crash the daemon. */
+        if (node)
+            vs_loop_defer(node->loop, &req->bh);
+        else
+            req->cb(req, req->ret);
+        return;
+    }
+    req->blk = blk;
+    if (node->quiesce > 0) {
+        vs_list_append(&node->held, &req->link);
+        return;
+    }
+    blk->n_in_flight++;
+    block_node_submit(node, req);
+}
+
+void block_node_quiesce(struct block_node *node)
+{
+    node->quiesce++;
+}
+
+void block_node_drain(struct block_node *node, struct vs_bh *done)
+{
+    if (node->n_in_flight == 0) {
+        vs_loop_defer(node->loop, done);
+        return;
+    }
+    node->drain_waiter = done;
+}
+
+static void resubmit_held(struct block_node *node)
+{
+    struct vs_list held;
+    vs_list_init(&held);
+    /* Take the whole list first: a resubmitted request may be held again
+     * (another quiesce begun from a callback) and must not loop here. */
+    if (!vs_list_empty(&node->held)) {
+        held.next = node->held.next;
+        held.prev = node->held.prev;
+        held.next->prev = &held;
+        held.prev->next = &held;
+        vs_list_init(&node->held);
+    }
+    vs_list_for_each_safe(l, &held) {
+        struct block_req *req = vs_list_entry(l, struct block_req, link);
+        vs_list_remove(&req->link);
+        struct block_backend *blk = req->blk;
+        req->blk = NULL;
+        blk_submit(blk, req);
+    }
+}
+
+void block_node_release(struct block_node *node)
+{
+    if (node->quiesce == 0)
+        return;
+    if (--node->quiesce == 0)
+        resubmit_held(node);
+}
+
+void block_node_replace(struct block_node *from, struct block_node *to)
+{
+    vs_list_for_each_safe(l, &from->backends) {
+        struct block_backend *blk = vs_list_entry(l, struct block_backend, link);
+        if (!blk->follows_replace)
+            continue;
+        vs_list_remove(&blk->link);
+        blk->node = to;
+        vs_list_append(&to->backends, &blk->link);
+    }
+    vs_list_for_each_safe(l, &from->held) {
+        struct block_req *req = vs_list_entry(l, struct block_req, link);
+        if (!req->blk->follows_replace)
+            continue;
+        vs_list_remove(&req->link);
+        vs_list_append(&to->held, &req->link);
+    }
+    from->generation++;
+    to->generation++;
+    if (to->quiesce == 0)
+        resubmit_held(to);
+}

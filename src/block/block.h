@@ -1,0 +1,236 @@
+/* The public face of src/block: block nodes, the requests they serve, the
+ * backends that issue those requests, and the hooks a job uses to watch or
+ * hold writes. Drivers (file, raw, memory, later nbd) live behind
+ * struct block_driver and are never called directly from above.
+ *
+ * The shape, and why:
+ *
+ *  - A *node* is one opened volume (or a filter over one): driver, node-name,
+ *    size, read-only. Every operation is an asynchronous struct block_req
+ *    whose cb runs on the loop, always later than the submit call. One
+ *    request type for every operation keeps the in-flight accounting, the
+ *    drain and the hooks in one place instead of one per operation.
+ *
+ *  - A *backend* (QEMU's BlockBackend) is a user of a node: an NBD export, a
+ *    job. Requests from above always go through a backend. That indirection
+ *    is what makes a pivot cheap and safe: block_node_replace() re-points
+ *    every backend that follows its node, including the requests it is
+ *    holding, so an export's open connections continue on the new node
+ *    without noticing.
+ *
+ *  - *Quiesce* holds new requests arriving through backends on a queue;
+ *    *drain* reports when the node's in-flight requests reach zero;
+ *    *release* resubmits the held requests through their backends (which may
+ *    by then point at another node). Together they are invariant 4 of the
+ *    mirror (DESIGN.md): hold, drain, switch, release — a pause, never an
+ *    error.
+ *
+ *  - *Write hooks* let a job see every write-class request (WRITE,
+ *    WRITE_ZEROES, DISCARD) to a node: before it reaches the driver, and
+ *    after it completes there but before its issuer hears of it. Either hook
+ *    may take the request and resume it later. The mirror uses "after" to
+ *    mark the dirty bitmap when a guest write completes on the source
+ *    (invariant 1), "before" to keep a guest write from racing a copy of
+ *    the same range (invariant 3), and, in write-blocking mode, "after" to
+ *    copy the write to the target before it is acknowledged.
+ */
+#ifndef VOLSWAP_BLOCK_H
+#define VOLSWAP_BLOCK_H
+
+#include "../common/common.h"
+
+struct block_node;
+struct block_backend;
+
+enum block_op {
+    BLOCK_OP_READ,
+    BLOCK_OP_WRITE,
+    BLOCK_OP_FLUSH,
+    BLOCK_OP_DISCARD,
+    BLOCK_OP_WRITE_ZEROES,
+    BLOCK_OP_BLOCK_STATUS,
+};
+
+/* Request flags. */
+#define BLOCK_REQ_FUA         0x1u /* WRITE/WRITE_ZEROES/DISCARD: durable on completion */
+#define BLOCK_REQ_MAY_UNMAP   0x2u /* WRITE_ZEROES: may deallocate the range */
+#define BLOCK_REQ_NO_FALLBACK 0x4u /* WRITE_ZEROES: fail -ENOTSUP rather than write zeroes slowly */
+
+/* BLOCK_STATUS results. */
+#define BLOCK_STATUS_HOLE 0x1u /* not allocated */
+#define BLOCK_STATUS_ZERO 0x2u /* reads as zeroes */
+
+struct block_req {
+    /* Filled by the issuer. */
+    enum block_op op;
+    unsigned flags;
+    uint64_t offset;
+    uint64_t len;
+    void *buf;                           /* READ, WRITE: len bytes */
+    void (*cb)(struct block_req *req, int ret); /* ret: 0 or -errno */
+    void *opaque;
+
+    /* BLOCK_STATUS answer: [offset, offset + status_len) all has
+     * status_flags; status_len is > 0 and <= len. */
+    uint64_t status_len;
+    unsigned status_flags;
+
+    /* Private to the block layer and its drivers. */
+    struct block_node *node;      /* where it was submitted */
+    struct block_backend *blk;    /* who issued it, if through a backend */
+    struct vs_list link;          /* node's in-flight or held list */
+    struct vs_completion c;       /* the driver's io_uring completion */
+    struct vs_bh bh;              /* deferred completion */
+    int ret;
+    uint64_t done;                /* bytes transferred so far */
+    int hook_pos;                 /* where the hook walk is */
+    bool in_flight;
+    bool at_driver;               /* before hooks done, driver called */
+    bool submitting;              /* inside drv->submit: defer completion */
+    bool completed_early;         /* driver finished inside submit */
+};
+
+/* Driver interface: one per kind of node. */
+struct block_node_opts {
+    const char *driver;     /* "file", "host_device", "raw", "memory" */
+    const char *node_name;
+    const char *filename;   /* file, host_device */
+    const char *file;       /* raw: the child node's name */
+    uint64_t size;          /* memory: size in bytes */
+    bool read_only;
+    bool direct;            /* cache.direct: O_DIRECT */
+    bool unmap;             /* discard=unmap: honour discard requests */
+    bool implicit_name;     /* generated "#blockNNN": skip the name rules */
+};
+
+struct block_driver {
+    const char *name;
+    /* Opens node->opaque from opts. May block (called at start-up or from
+     * the worker pool). Sets node->size and node->align. */
+    int (*open)(struct block_node *node, const struct block_node_opts *opts,
+                struct vs_error *err);
+    void (*close)(struct block_node *node);
+    /* Starts req; calls block_req_driver_done(req, ret) when finished. */
+    void (*submit)(struct block_node *node, struct block_req *req);
+    /* Grows or shrinks; may block. */
+    int (*truncate)(struct block_node *node, uint64_t size, struct vs_error *err);
+    /* Whether writes from several connections are coherent (NBD
+     * CAN_MULTI_CONN). */
+    bool multi_conn;
+};
+
+struct block_hook {
+    /* Either may be NULL. Return true to take the request; the hook then
+     * calls block_req_hook_resume() exactly once, later. `before` sees the
+     * request before the driver; `after` after the driver, with its result
+     * (it may change the result with block_req_hook_resume's ret). */
+    bool (*before)(struct block_hook *h, struct block_req *req);
+    bool (*after)(struct block_hook *h, struct block_req *req, int ret);
+    struct vs_list link;
+    void *opaque;
+};
+
+struct block_node {
+    char *name;
+    const struct block_driver *drv;
+    struct vs_loop *loop;
+    void *opaque;              /* driver state */
+    uint64_t size;
+    uint32_t align;            /* minimum I/O alignment (1 unless O_DIRECT) */
+    bool read_only;
+    bool unmap;
+    struct block_node *child;  /* filters (raw) */
+    unsigned parents;          /* nodes that have this one as child */
+    unsigned jobs;             /* jobs using this node */
+    struct vs_list link;       /* global list of named nodes */
+    struct vs_list backends;   /* struct block_backend */
+    struct vs_list in_flight;  /* struct block_req */
+    struct vs_list held;       /* quiesced requests, struct block_req */
+    struct vs_list hooks;      /* struct block_hook */
+    unsigned n_in_flight;
+    unsigned quiesce;          /* > 0: hold new backend requests */
+    struct vs_bh *drain_waiter;
+    uint64_t generation;       /* bumped when the node's content is replaced */
+};
+
+struct block_backend {
+    struct block_node *node;
+    const char *owner;         /* for messages: "export vol0", "job mirror0" */
+    bool follows_replace;      /* moved by block_node_replace (exports: yes) */
+    bool writable;
+    struct vs_list link;       /* in node->backends */
+    unsigned n_in_flight;
+};
+
+/* ---- node.c: the node registry --------------------------------------- */
+
+/* Opens a node and registers it under opts->node_name (which must be a
+ * unique, valid name). Blocks; call it at start-up or from a worker. */
+struct block_node *block_node_open(struct vs_loop *loop,
+                                   const struct block_node_opts *opts,
+                                   struct vs_error *err);
+/* Fails (DeviceNotFound style messages are the caller's) when the node is
+ * exported, has a parent or is used by a job. */
+int block_node_close(struct block_node *node, struct vs_error *err);
+/* Closes every node, ignoring users: for process exit. */
+void block_node_close_all(void);
+struct block_node *block_node_find(const char *name);
+/* Iterates over every named node in creation order. */
+struct block_node *block_node_next(struct block_node *prev);
+bool block_node_in_use(const struct block_node *node);
+int block_node_truncate(struct block_node *node, uint64_t size,
+                        struct vs_error *err);
+const struct block_driver *block_driver_find(const char *name);
+bool block_node_name_valid(const char *name);
+
+/* ---- io.c: requests -------------------------------------------------- */
+
+/* Submits directly to the node (jobs' own I/O, filters). Validates the
+ * range: a request past the end fails -EINVAL... via cb, never inline. */
+void block_node_submit(struct block_node *node, struct block_req *req);
+/* For drivers: the request is finished. */
+void block_req_driver_done(struct block_req *req, int ret);
+/* For hooks: continue a request taken by a hook. */
+void block_req_hook_resume(struct block_req *req, int ret);
+void block_hook_add(struct block_node *node, struct block_hook *h);
+void block_hook_remove(struct block_node *node, struct block_hook *h);
+static inline bool block_op_is_write(enum block_op op)
+{
+    return op == BLOCK_OP_WRITE || op == BLOCK_OP_WRITE_ZEROES ||
+           op == BLOCK_OP_DISCARD;
+}
+
+/* ---- backend.c ------------------------------------------------------- */
+
+void block_backend_attach(struct block_backend *blk, struct block_node *node);
+void block_backend_detach(struct block_backend *blk);
+void blk_submit(struct block_backend *blk, struct block_req *req);
+
+/* ---- drain.c: quiesce, drain, replace, release ----------------------- */
+
+void block_node_quiesce(struct block_node *node);
+/* done->fn runs once the node has no request in flight (maybe at once,
+ * but always from the loop). One waiter at a time. */
+void block_node_drain(struct block_node *node, struct vs_bh *done);
+void block_node_release(struct block_node *node);
+/* Moves every backend of `from` that follows replaces, and every request
+ * held on `from`, to `to`. Both must be quiesced and `from` drained. */
+void block_node_replace(struct block_node *from, struct block_node *to);
+
+/* ---- memory.c: a RAM node for tests and fuzzing ----------------------- */
+
+/* Every request whose op bit (1u << BLOCK_OP_x) is in op_mask and which
+ * touches [offset, offset+len) fails with -err (0 clears the rule). */
+void block_memory_set_error(struct block_node *node, unsigned op_mask,
+                            uint64_t offset, uint64_t len, int err);
+/* While held, requests queue instead of completing; releasing completes
+ * them in submission order. Lets tests decide the interleaving. */
+void block_memory_hold(struct block_node *node, bool hold);
+/* Requests completed by the memory node since it was opened. */
+uint64_t block_memory_completed(struct block_node *node);
+/* Direct access to the node's bytes (tests check contents with it). */
+uint8_t *block_memory_data(struct block_node *node);
+/* Bytes allocated (written with data, not discarded or zero-punched). */
+uint64_t block_memory_allocated(struct block_node *node);
+
+#endif

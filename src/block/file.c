@@ -1,0 +1,455 @@
+/* The `file` and `host_device` drivers: a regular file or a host block
+ * device, every read, write, sync and fallocate submitted to the loop's
+ * io_uring. Block status comes from SEEK_DATA/SEEK_HOLE on regular files
+ * (block devices report everything as data: the only answer that never
+ * calls data a hole).
+ *
+ * With cache.direct=on the node opens the file with O_DIRECT and reports
+ * its alignment; requests that are not aligned (an NBD client may send
+ * them) go through a second, buffered descriptor, which the kernel keeps
+ * coherent with direct I/O on the same file. */
+#include "block.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ZERO_BUF_SIZE (1u << 20)
+
+struct file_state {
+    int fd;          /* O_DIRECT when cache.direct=on */
+    int fd_buffered; /* == fd unless O_DIRECT */
+    bool is_bdev;
+    char *filename;
+};
+
+/* Shared buffer of zeroes for the slow write-zeroes fallback. */
+static const uint8_t *zero_buf(void)
+{
+    static uint8_t *buf;
+    if (!buf) {
+        void *p = NULL;
+        if (posix_memalign(&p, 4096, ZERO_BUF_SIZE) != 0)
+            abort();
+        memset(p, 0, ZERO_BUF_SIZE);
+        buf = p;
+    }
+    return buf;
+}
+
+static int file_open_common(struct block_node *node, const struct block_node_opts *opts,
+                            struct vs_error *err, bool want_bdev)
+{
+    if (!opts->filename || !opts->filename[0]) {
+        vs_error_set(err, VS_ERR_GENERIC, "Parameter 'filename' is missing");
+        return -1;
+    }
+    int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+    int fd = open(opts->filename, flags | (opts->direct ? O_DIRECT : 0));
+    if (fd < 0) {
+        vs_error_set_errno(err, errno, "Could not open '%s'", opts->filename);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        vs_error_set_errno(err, errno, "Could not stat '%s'", opts->filename);
+        close(fd);
+        return -1;
+    }
+    bool is_bdev = S_ISBLK(st.st_mode);
+    if (!is_bdev && !S_ISREG(st.st_mode)) {
+        vs_error_set(err, VS_ERR_GENERIC, "'%s' is not a regular file or block device",
+                     opts->filename);
+        close(fd);
+        return -1;
+    }
+    if (want_bdev && !is_bdev) {
+        vs_error_set(err, VS_ERR_GENERIC, "'%s' is not a block device", opts->filename);
+        close(fd);
+        return -1;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    uint32_t align = 1;
+    if (is_bdev) {
+        if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
+            vs_error_set_errno(err, errno, "Could not get the size of '%s'", opts->filename);
+            close(fd);
+            return -1;
+        }
+        int ssz = 512;
+        if (opts->direct && ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
+            align = (uint32_t)ssz;
+    } else if (opts->direct) {
+        align = 4096;
+    }
+    int fd_buffered = fd;
+    if (opts->direct) {
+        fd_buffered = open(opts->filename, flags);
+        if (fd_buffered < 0) {
+            vs_error_set_errno(err, errno, "Could not open '%s'", opts->filename);
+            close(fd);
+            return -1;
+        }
+    }
+    struct file_state *s = vs_zalloc(sizeof(*s));
+    s->fd = fd;
+    s->fd_buffered = fd_buffered;
+    s->is_bdev = is_bdev;
+    s->filename = vs_strdup(opts->filename);
+    node->opaque = s;
+    node->size = size;
+    node->align = align;
+    return 0;
+}
+
+static int file_open(struct block_node *node, const struct block_node_opts *opts,
+                     struct vs_error *err)
+{
+    return file_open_common(node, opts, err, false);
+}
+
+static int host_device_open(struct block_node *node, const struct block_node_opts *opts,
+                            struct vs_error *err)
+{
+    return file_open_common(node, opts, err, true);
+}
+
+static void file_close(struct block_node *node)
+{
+    struct file_state *s = node->opaque;
+    if (s->fd_buffered != s->fd)
+        close(s->fd_buffered);
+    close(s->fd);
+    free(s->filename);
+    free(s);
+}
+
+static bool aligned(const struct block_node *node, const struct block_req *req)
+{
+    uint64_t a = node->align;
+    return a <= 1 || ((req->offset + req->done) % a == 0 &&
+                      (req->len - req->done) % a == 0 &&
+                      ((uintptr_t)req->buf + req->done) % a == 0);
+}
+
+/* Write-zeroes is a little state machine: each step is one fallocate (or
+ * the slow path's writes) and the completion picks the next step. */
+enum zero_step { ZS_PUNCH, ZS_ZERO_RANGE, ZS_PUNCH_THEN_ALLOC, ZS_ALLOC, ZS_WRITE };
+
+static void file_rw_cb(struct vs_completion *c, int res, unsigned flags);
+static void file_zero_cb(struct vs_completion *c, int res, unsigned flags);
+
+static void submit_rw(struct block_node *node, struct block_req *req)
+{
+    struct file_state *s = node->opaque;
+    int fd = aligned(node, req) ? s->fd : s->fd_buffered;
+    req->c.cb = file_rw_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(node->loop, &req->c);
+    if (req->op == BLOCK_OP_READ) {
+        io_uring_prep_read(sqe, fd, (uint8_t *)req->buf + req->done,
+                           (unsigned)(req->len - req->done), req->offset + req->done);
+    } else {
+        io_uring_prep_write(sqe, fd, (uint8_t *)req->buf + req->done,
+                            (unsigned)(req->len - req->done), req->offset + req->done);
+        if (req->flags & BLOCK_REQ_FUA)
+            sqe->rw_flags = RWF_DSYNC;
+    }
+}
+
+static void file_rw_cb(struct vs_completion *c, int res, unsigned flags)
+{
+    struct block_req *req = vs_container_of(c, struct block_req, c);
+    struct block_node *node = req->node;
+    if (res == -EAGAIN || res == -EINTR) {
+        submit_rw(node, req);
+        return;
+    }
+    if (res < 0) {
+        block_req_driver_done(req, res);
+        return;
+    }
+    if (res == 0 && req->op == BLOCK_OP_READ) {
+        /* The file shrank under us: what is past its end reads as zero. */
+        memset((uint8_t *)req->buf + req->done, 0, req->len - req->done);
+        req->done = req->len;
+    } else if (res == 0) {
+        block_req_driver_done(req, -EIO);
+        return;
+    }
+    req->done += (uint64_t)res;
+    if (req->done < req->len) {
+        submit_rw(node, req);
+        return;
+    }
+    block_req_driver_done(req, 0);
+}
+
+static void fsync_cb(struct vs_completion *c, int res, unsigned flags)
+{
+    struct block_req *req = vs_container_of(c, struct block_req, c);
+    block_req_driver_done(req, res < 0 ? res : 0);
+}
+
+static void submit_flush(struct block_node *node, struct block_req *req)
+{
+    struct file_state *s = node->opaque;
+    req->c.cb = fsync_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(node->loop, &req->c);
+    io_uring_prep_fsync(sqe, s->fd, IORING_FSYNC_DATASYNC);
+}
+
+static void submit_fallocate(struct block_node *node, struct block_req *req, int mode)
+{
+    struct file_state *s = node->opaque;
+    req->c.cb = file_zero_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(node->loop, &req->c);
+    io_uring_prep_fallocate(sqe, s->fd, mode, req->offset, req->len);
+}
+
+/* req->done doubles as the step counter until the write fallback, whose
+ * progress it then counts; req->status_flags holds the step. */
+static void zero_step(struct block_node *node, struct block_req *req, enum zero_step step)
+{
+    req->status_flags = step;
+    switch (step) {
+    case ZS_PUNCH:
+        submit_fallocate(node, req, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+        return;
+    case ZS_ZERO_RANGE:
+        submit_fallocate(node, req, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE);
+        return;
+    case ZS_PUNCH_THEN_ALLOC:
+        submit_fallocate(node, req, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+        return;
+    case ZS_ALLOC:
+        submit_fallocate(node, req, 0);
+        return;
+    case ZS_WRITE: {
+        struct file_state *s = node->opaque;
+        req->c.cb = file_zero_cb;
+        uint64_t n = VS_MIN(req->len - req->done, (uint64_t)ZERO_BUF_SIZE);
+        struct io_uring_sqe *sqe = vs_loop_sqe(node->loop, &req->c);
+        io_uring_prep_write(sqe, s->fd_buffered, zero_buf(), (unsigned)n,
+                            req->offset + req->done);
+        return;
+    }
+    }
+}
+
+static bool is_unsupported(int res)
+{
+    return res == -EOPNOTSUPP || res == -ENOTSUP || res == -EINVAL || res == -ENOSYS;
+}
+
+static void zero_finish(struct block_node *node, struct block_req *req, int res)
+{
+    req->status_flags = 0;
+    if (res == 0 && (req->flags & BLOCK_REQ_FUA)) {
+        req->c.cb = fsync_cb;
+        struct file_state *s = node->opaque;
+        struct io_uring_sqe *sqe = vs_loop_sqe(node->loop, &req->c);
+        io_uring_prep_fsync(sqe, s->fd, IORING_FSYNC_DATASYNC);
+        return;
+    }
+    block_req_driver_done(req, res);
+}
+
+static void file_zero_cb(struct vs_completion *c, int res, unsigned flags)
+{
+    struct block_req *req = vs_container_of(c, struct block_req, c);
+    struct block_node *node = req->node;
+    struct file_state *s = node->opaque;
+    enum zero_step step = (enum zero_step)req->status_flags;
+
+    if (req->op == BLOCK_OP_DISCARD) {
+        /* Discard is advisory: a file system that cannot punch is not an
+         * error the client needs to see. */
+        zero_finish(node, req, is_unsupported(res) ? 0 : VS_MIN(res, 0));
+        return;
+    }
+    switch (step) {
+    case ZS_PUNCH:
+        if (res == 0) {
+            zero_finish(node, req, 0);
+            return;
+        }
+        if (!is_unsupported(res)) {
+            zero_finish(node, req, res);
+            return;
+        }
+        zero_step(node, req, ZS_ZERO_RANGE);
+        return;
+    case ZS_ZERO_RANGE:
+        if (res == 0 || !is_unsupported(res)) {
+            zero_finish(node, req, res);
+            return;
+        }
+        if (s->is_bdev) {
+            goto slow;
+        }
+        zero_step(node, req, ZS_PUNCH_THEN_ALLOC);
+        return;
+    case ZS_PUNCH_THEN_ALLOC:
+        if (res == 0) {
+            zero_step(node, req, ZS_ALLOC);
+            return;
+        }
+        if (!is_unsupported(res)) {
+            zero_finish(node, req, res);
+            return;
+        }
+        goto slow;
+    case ZS_ALLOC:
+        /* The range is zero already; an allocation failure (ENOSPC) is
+         * the caller's to know, because they asked for no hole. */
+        zero_finish(node, req, VS_MIN(res, 0));
+        return;
+    case ZS_WRITE:
+        if (res == -EAGAIN || res == -EINTR) {
+            zero_step(node, req, ZS_WRITE);
+            return;
+        }
+        if (res <= 0) {
+            zero_finish(node, req, res < 0 ? res : -EIO);
+            return;
+        }
+        req->done += (uint64_t)res;
+        if (req->done < req->len)
+            zero_step(node, req, ZS_WRITE);
+        else
+            zero_finish(node, req, 0);
+        return;
+    }
+    return;
+slow:
+    if (req->flags & BLOCK_REQ_NO_FALLBACK) {
+        zero_finish(node, req, -ENOTSUP);
+        return;
+    }
+    req->done = 0;
+    zero_step(node, req, ZS_WRITE);
+}
+
+static void submit_block_status(struct block_node *node, struct block_req *req)
+{
+    struct file_state *s = node->opaque;
+    uint64_t end = req->offset + req->len;
+    if (s->is_bdev) {
+        req->status_len = req->len;
+        req->status_flags = 0;
+        block_req_driver_done(req, 0);
+        return;
+    }
+    /* lseek with SEEK_DATA/SEEK_HOLE is a metadata lookup that local file
+     * systems answer from memory; it runs on the loop. */
+    off_t data = lseek(s->fd_buffered, (off_t)req->offset, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) {
+        /* No data from here to the end of the file. */
+        req->status_len = req->len;
+        req->status_flags = BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO;
+    } else if (data < 0) {
+        /* SEEK_DATA unsupported: everything is data (the safe answer). */
+        req->status_len = req->len;
+        req->status_flags = 0;
+    } else if ((uint64_t)data > req->offset) {
+        req->status_len = VS_MIN((uint64_t)data, end) - req->offset;
+        req->status_flags = BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO;
+    } else {
+        off_t hole = lseek(s->fd_buffered, (off_t)req->offset, SEEK_HOLE);
+        if (hole < 0 || (uint64_t)hole <= req->offset)
+            hole = (off_t)end;
+        req->status_len = VS_MIN((uint64_t)hole, end) - req->offset;
+        req->status_flags = 0;
+    }
+    block_req_driver_done(req, 0);
+}
+
+static void file_submit(struct block_node *node, struct block_req *req)
+{
+    switch (req->op) {
+    case BLOCK_OP_READ:
+    case BLOCK_OP_WRITE:
+        if (req->len == 0) {
+            if (req->op == BLOCK_OP_WRITE && (req->flags & BLOCK_REQ_FUA))
+                submit_flush(node, req);
+            else
+                block_req_driver_done(req, 0);
+            return;
+        }
+        submit_rw(node, req);
+        return;
+    case BLOCK_OP_FLUSH:
+        submit_flush(node, req);
+        return;
+    case BLOCK_OP_DISCARD:
+        if (!node->unmap || req->len == 0) {
+            block_req_driver_done(req, 0);
+            return;
+        }
+        req->status_flags = ZS_PUNCH;
+        submit_fallocate(node, req, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+        return;
+    case BLOCK_OP_WRITE_ZEROES:
+        if (req->len == 0) {
+            block_req_driver_done(req, 0);
+            return;
+        }
+        /* A hole reads as zeroes and is the cheapest answer, when the
+         * caller allows it and the node honours discards. */
+        if ((req->flags & BLOCK_REQ_MAY_UNMAP) && node->unmap)
+            zero_step(node, req, ZS_PUNCH);
+        else
+            zero_step(node, req, ZS_ZERO_RANGE);
+        return;
+    case BLOCK_OP_BLOCK_STATUS:
+        submit_block_status(node, req);
+        return;
+    }
+    block_req_driver_done(req, -EINVAL);
+}
+
+static int file_truncate(struct block_node *node, uint64_t size, struct vs_error *err)
+{
+    struct file_state *s = node->opaque;
+    if (s->is_bdev) {
+        uint64_t cur = 0;
+        if (ioctl(s->fd, BLKGETSIZE64, &cur) < 0 || cur < size) {
+            vs_error_set(err, VS_ERR_GENERIC,
+                         "Cannot grow device files beyond their size");
+            return -1;
+        }
+        node->size = size;
+        return 0;
+    }
+    if (ftruncate(s->fd, (off_t)size) < 0) {
+        vs_error_set_errno(err, errno, "Failed to resize '%s'", s->filename);
+        return -1;
+    }
+    node->size = size;
+    return 0;
+}
+
+const struct block_driver block_driver_file = {
+    .name = "file",
+    .open = file_open,
+    .close = file_close,
+    .submit = file_submit,
+    .truncate = file_truncate,
+    .multi_conn = true,
+};
+
+const struct block_driver block_driver_host_device = {
+    .name = "host_device",
+    .open = host_device_open,
+    .close = file_close,
+    .submit = file_submit,
+    .truncate = file_truncate,
+    .multi_conn = true,
+};

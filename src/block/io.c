@@ -1,0 +1,197 @@
+/* Requests: validation at the door, in-flight accounting, the write hooks
+ * and completion. Every request of every node passes through here, which
+ * is why drain and the mirror's hooks can rely on seeing all of them.
+ *
+ * A request's life: block_node_submit -> (write-class) each hook's
+ * `before` -> drv->submit -> block_req_driver_done -> (write-class) each
+ * hook's `after` -> finish: leave the in-flight list, wake a drain waiter,
+ * call the issuer's cb. A hook that takes the request resumes the walk
+ * with block_req_hook_resume. The issuer's cb never runs inside the call
+ * that submitted the request. */
+#include "block.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static void req_finish(struct block_req *req);
+static void driver_done_bh(struct vs_bh *bh);
+
+static void req_finish_bh(struct vs_bh *bh)
+{
+    req_finish(vs_container_of(bh, struct block_req, bh));
+}
+
+static void req_fail_later(struct block_node *node, struct block_req *req, int ret)
+{
+    /* Never complete inside the submit call: the issuer may not be ready. */
+    req->ret = ret;
+    req->bh.fn = req_finish_bh;
+    vs_loop_defer(node->loop, &req->bh);
+}
+
+static struct block_hook *hook_at(struct block_node *node, int pos)
+{
+    int i = 0;
+    vs_list_for_each(l, &node->hooks) {
+        if (i++ == pos)
+            return vs_list_entry(l, struct block_hook, link);
+    }
+    return NULL;
+}
+
+static void run_driver(struct block_req *req)
+{
+    struct block_node *node = req->node;
+    req->at_driver = true;
+    req->submitting = true;
+    req->completed_early = false;
+    node->drv->submit(node, req);
+    req->submitting = false;
+    if (req->completed_early) {
+        /* Finished inside submit: continue from a bottom half so the
+         * issuer's cb cannot run inside its own submit call. */
+        req->completed_early = false;
+        req->bh.fn = driver_done_bh;
+        vs_loop_defer(node->loop, &req->bh);
+    }
+}
+
+/* Walks the `before` hooks from req->hook_pos; returns true if one took it. */
+static bool walk_before(struct block_req *req)
+{
+    struct block_hook *h;
+    while ((h = hook_at(req->node, req->hook_pos)) != NULL) {
+        req->hook_pos++;
+        if (h->before && h->before(h, req))
+            return true;
+    }
+    return false;
+}
+
+static bool walk_after(struct block_req *req)
+{
+    struct block_hook *h;
+    while ((h = hook_at(req->node, req->hook_pos)) != NULL) {
+        req->hook_pos++;
+        if (h->after && h->after(h, req, req->ret))
+            return true;
+    }
+    return false;
+}
+
+static int check_request(struct block_node *node, struct block_req *req)
+{
+    switch (req->op) {
+    case BLOCK_OP_FLUSH:
+        return 0;
+    case BLOCK_OP_WRITE:
+    case BLOCK_OP_WRITE_ZEROES:
+    case BLOCK_OP_DISCARD:
+        if (node->read_only)
+            return -EPERM;
+        __attribute__((fallthrough));
+    case BLOCK_OP_READ:
+    case BLOCK_OP_BLOCK_STATUS:
+        if (req->offset > node->size || req->len > node->size - req->offset)
+            return -EINVAL;
+        if (req->op == BLOCK_OP_BLOCK_STATUS && req->len == 0)
+            return -EINVAL;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+void block_node_submit(struct block_node *node, struct block_req *req)
+{
+    req->node = node;
+    req->ret = 0;
+    req->done = 0;
+    req->hook_pos = 0;
+    req->at_driver = false;
+    req->status_len = 0;
+    req->status_flags = 0;
+    vs_list_init(&req->link);
+
+    int r = check_request(node, req);
+    if (r < 0) {
+        req->in_flight = false;
+        req_fail_later(node, req, r);
+        return;
+    }
+    req->in_flight = true;
+    vs_list_append(&node->in_flight, &req->link);
+    node->n_in_flight++;
+
+    if (block_op_is_write(req->op) && walk_before(req))
+        return;
+    run_driver(req);
+}
+
+static void after_driver(struct block_req *req)
+{
+    req->hook_pos = 0;
+    if (block_op_is_write(req->op) && walk_after(req))
+        return;
+    req_finish(req);
+}
+
+static void driver_done_bh(struct vs_bh *bh)
+{
+    after_driver(vs_container_of(bh, struct block_req, bh));
+}
+
+void block_req_driver_done(struct block_req *req, int ret)
+{
+    req->ret = ret;
+    if (req->submitting) {
+        req->completed_early = true;
+        return;
+    }
+    after_driver(req);
+}
+
+void block_req_hook_resume(struct block_req *req, int ret)
+{
+    if (!req->at_driver) {
+        /* A `before` hook let it go: on to the next hook, then the driver. */
+        if (walk_before(req))
+            return;
+        run_driver(req);
+        return;
+    }
+    req->ret = ret;
+    if (walk_after(req))
+        return;
+    req_finish(req);
+}
+
+static void req_finish(struct block_req *req)
+{
+    struct block_node *node = req->node;
+    if (req->in_flight) {
+        req->in_flight = false;
+        vs_list_remove(&req->link);
+        node->n_in_flight--;
+    }
+    if (req->blk) {
+        req->blk->n_in_flight--;
+        req->blk = NULL;
+    }
+    if (node->n_in_flight == 0 && node->drain_waiter) {
+        struct vs_bh *w = node->drain_waiter;
+        node->drain_waiter = NULL;
+        vs_loop_defer(node->loop, w);
+    }
+    req->cb(req, req->ret);
+}
+
+void block_hook_add(struct block_node *node, struct block_hook *h)
+{
+    vs_list_append(&node->hooks, &h->link);
+}
+
+void block_hook_remove(struct block_node *node, struct block_hook *h)
+{
+    (void)node;
+    vs_list_remove(&h->link);
+}

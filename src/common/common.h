@@ -1,0 +1,215 @@
+/* The public face of src/common: the pieces every other layer stands on —
+ * intrusive lists, the control-path error object, logging, the io_uring
+ * event loop (with bottom halves, timers and a worker pool), and the
+ * key=value option parser the command lines share.
+ *
+ * The one design decision that shapes everything above this layer is the
+ * event loop, so it is explained here once:
+ *
+ *  - One thread runs one loop over one io_uring. Every socket and disk
+ *    operation is an SQE whose user_data points at a `struct vs_completion`
+ *    embedded in the caller's own state (a request, a connection). When the
+ *    CQE arrives the loop calls completion->cb(completion, res, flags). So a
+ *    callback is a small state-machine step that submits the next SQE and
+ *    returns; nothing in the data path blocks and nothing takes a lock.
+ *
+ *  - A callback never runs inside the call that started the operation:
+ *    completions come from the ring, and work that could finish at once is
+ *    queued as a bottom half (vs_bh) and run on the next turn. This removes
+ *    a whole class of re-entrancy bugs (a callee freeing its caller) and is
+ *    what lets the block layer promise "cb is always called later".
+ *
+ *  - Timers are kept in user space and folded into the wait's timeout, so
+ *    arming and cancelling one is a list operation, not an SQE race.
+ *
+ *  - Anything that must block (open(2) on a slow device, image creation,
+ *    getaddrinfo) is a vs_work handed to a small pool of threads; its `done`
+ *    half runs back on the loop thread. Workers never touch the ring.
+ *
+ *  - More loops (one per export, like QEMU's iothreads) are later an
+ *    optimisation: every object already records the loop it lives on.
+ */
+#ifndef VOLSWAP_COMMON_H
+#define VOLSWAP_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct io_uring_sqe;
+
+#define VS_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define VS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define vs_container_of(ptr, type, member) \
+    ((type *)((char *)(ptr) - offsetof(type, member)))
+#define VS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define VS_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define VS_IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
+
+/* ---- list.h: intrusive circular doubly linked list ------------------- */
+
+struct vs_list {
+    struct vs_list *next, *prev;
+};
+
+#define VS_LIST_INIT(name) { &(name), &(name) }
+static inline void vs_list_init(struct vs_list *l) { l->next = l->prev = l; }
+static inline bool vs_list_empty(const struct vs_list *l) { return l->next == l; }
+static inline void vs_list_insert_after(struct vs_list *pos, struct vs_list *e)
+{
+    e->next = pos->next;
+    e->prev = pos;
+    pos->next->prev = e;
+    pos->next = e;
+}
+static inline void vs_list_append(struct vs_list *head, struct vs_list *e)
+{
+    vs_list_insert_after(head->prev, e);
+}
+static inline void vs_list_remove(struct vs_list *e)
+{
+    e->prev->next = e->next;
+    e->next->prev = e->prev;
+    e->next = e->prev = e;
+}
+#define vs_list_entry(ptr, type, member) vs_container_of(ptr, type, member)
+#define vs_list_first(head, type, member) \
+    (vs_list_empty(head) ? NULL : vs_list_entry((head)->next, type, member))
+#define vs_list_for_each(pos, head) \
+    for (struct vs_list *pos = (head)->next; pos != (head); pos = pos->next)
+/* Safe against removal of the current element. */
+#define vs_list_for_each_safe(pos, head)                                   \
+    for (struct vs_list *pos = (head)->next, *pos##_n = pos->next;        \
+         pos != (head); pos = pos##_n, pos##_n = pos->next)
+
+/* ---- error.c: the control-path error object ------------------------- */
+
+/* The classes are QEMU's (qapi/error.json), because QMP clients match on
+ * them. The data path does not use this: it returns negative errno. */
+enum vs_errclass {
+    VS_ERR_GENERIC = 0,      /* GenericError */
+    VS_ERR_COMMAND_NOT_FOUND,/* CommandNotFound */
+    VS_ERR_DEVICE_NOT_FOUND, /* DeviceNotFound */
+    VS_ERR_DEVICE_NOT_ACTIVE,/* DeviceNotActive */
+};
+
+struct vs_error {
+    bool set;
+    enum vs_errclass cls;
+    char msg[512];
+};
+
+/* Sets the error unless one is already set (the first cause wins); err may
+ * be NULL when the caller does not care. */
+void vs_error_set(struct vs_error *err, enum vs_errclass cls,
+                  const char *fmt, ...) VS_PRINTF(3, 4);
+/* Same, appending ": strerror(-errnum)". */
+void vs_error_set_errno(struct vs_error *err, int errnum,
+                        const char *fmt, ...) VS_PRINTF(3, 4);
+const char *vs_errclass_name(enum vs_errclass cls);
+
+/* ---- log.c --------------------------------------------------------- */
+
+enum vs_log_level { VS_LOG_ERROR, VS_LOG_WARN, VS_LOG_INFO, VS_LOG_DEBUG };
+extern enum vs_log_level vs_log_level;
+void vs_log(enum vs_log_level level, const char *fmt, ...) VS_PRINTF(2, 3);
+#define vs_error(...) vs_log(VS_LOG_ERROR, __VA_ARGS__)
+#define vs_warn(...)  vs_log(VS_LOG_WARN, __VA_ARGS__)
+#define vs_info(...)  vs_log(VS_LOG_INFO, __VA_ARGS__)
+#define vs_debug(...) \
+    do { if (vs_log_level >= VS_LOG_DEBUG) vs_log(VS_LOG_DEBUG, __VA_ARGS__); } while (0)
+
+/* Abort with a message on allocation failure: the daemon cannot serve
+ * correctly without memory, and a half-allocated state machine is worse. */
+void *vs_malloc(size_t n);
+void *vs_zalloc(size_t n);
+void *vs_realloc(void *p, size_t n);
+char *vs_strdup(const char *s);
+char *vs_strdup_printf(const char *fmt, ...) VS_PRINTF(1, 2);
+
+/* Monotonic and wall clocks in nanoseconds. */
+uint64_t vs_now_ns(void);
+uint64_t vs_wall_ns(void);
+
+/* ---- loop.c: the event loop ------------------------------------------ */
+
+struct vs_loop;
+
+/* Embedded in the caller's state; one per operation in flight. `flags` is
+ * the CQE's (IORING_CQE_F_MORE for multishot operations). */
+struct vs_completion {
+    void (*cb)(struct vs_completion *c, int res, unsigned flags);
+};
+
+/* A deferred callback, run once on the next turn of the loop. */
+struct vs_bh {
+    void (*fn)(struct vs_bh *bh);
+    struct vs_bh *next;
+    bool queued;
+};
+
+/* A one-shot timer (monotonic clock). */
+struct vs_timer {
+    void (*fn)(struct vs_timer *t);
+    uint64_t deadline_ns;
+    struct vs_list link;
+    bool armed;
+};
+
+/* Blocking work for the pool: run() on a worker thread, done() back on the
+ * loop thread. Neither may be NULL. */
+struct vs_work {
+    void (*run)(struct vs_work *w);
+    void (*done)(struct vs_work *w);
+    struct vs_work *next;
+};
+
+struct vs_loop *vs_loop_new(unsigned entries, unsigned workers);
+void vs_loop_free(struct vs_loop *loop);
+/* Runs until vs_loop_stop(); returns 0, or -errno if the ring failed. */
+int vs_loop_run(struct vs_loop *loop);
+void vs_loop_stop(struct vs_loop *loop);
+/* Runs one turn: waits at most timeout_ns (0 = poll) for completions and
+ * dispatches what is ready. For tests and for draining before exit. */
+int vs_loop_run_once(struct vs_loop *loop, uint64_t timeout_ns);
+
+/* Returns an SQE already pointing at c (c may be NULL for fire-and-forget
+ * operations whose result nobody wants). Never NULL: when the submission
+ * queue is full it is submitted first. */
+struct io_uring_sqe *vs_loop_sqe(struct vs_loop *loop, struct vs_completion *c);
+
+void vs_loop_defer(struct vs_loop *loop, struct vs_bh *bh);
+void vs_timer_arm(struct vs_loop *loop, struct vs_timer *t, uint64_t delay_ns);
+void vs_timer_cancel(struct vs_loop *loop, struct vs_timer *t);
+void vs_loop_offload(struct vs_loop *loop, struct vs_work *w);
+
+/* Operations in flight (SQEs submitted, CQEs not yet seen); a loop is idle
+ * when this, the bottom halves and the worker pool are all empty. */
+unsigned vs_loop_inflight(const struct vs_loop *loop);
+
+/* ---- event.c: QMP events --------------------------------------------- */
+
+/* Events (BLOCK_JOB_READY, BLOCK_EXPORT_DELETED, ...) are raised in the
+ * layers that know of them (jobs, exports) and delivered by the monitor,
+ * which sits above them; the sink is how the lower layer reaches up
+ * without a dependency. `data` is a jansson json_t * object whose reference
+ * the call steals. The timestamp is taken here, at the moment of the event. */
+typedef void vs_event_sink_fn(const char *event, void *data,
+                              uint64_t wall_ns);
+void vs_event_set_sink(vs_event_sink_fn *fn);
+void vs_event_emit(const char *event, void *data);
+
+/* ---- keyval.c: "driver,key=value,key2.sub=value" option strings -------- */
+
+/* Parses a qemu-storage-daemon style option string into a JSON object
+ * (jansson json_t *, returned as void * so this header does not need
+ * jansson.h). Dotted keys nest ("cache.direct=on" -> {"cache":{"direct":"on"}}).
+ * A leading bare word is stored under implied_key (NULL: not allowed).
+ * ",," is a literal comma. All values are strings; the command table's
+ * keyval mode converts them to the declared types. */
+void *vs_keyval_parse(const char *str, const char *implied_key,
+                      struct vs_error *err);
+
+#endif

@@ -1,0 +1,336 @@
+/* The event loop: one io_uring, bottom halves, user-space timers and a
+ * worker pool, all driven from one thread (see common.h for the design).
+ *
+ * One turn of the loop: run the bottom halves queued so far, fire expired
+ * timers, submit what was prepared and wait — for at least one completion
+ * if there is nothing else to do, up to the nearest timer — then dispatch
+ * every completion that is ready. Callbacks may prepare more SQEs; they go
+ * out on the next submit, which batches the syscalls under load. */
+#include "common.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct vs_loop {
+    struct io_uring ring;
+    bool defer_taskrun;
+    bool stop;
+    unsigned inflight;
+    struct vs_bh *bh_head, *bh_tail;
+    struct vs_list timers;          /* sorted by deadline */
+
+    /* Worker pool. Workers take from `todo`, put on `done` and poke the
+     * eventfd; the loop keeps a read on the eventfd in the ring. */
+    pthread_t *threads;
+    unsigned nthreads;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct vs_work *todo_head, *todo_tail;
+    struct vs_work *done_head, *done_tail;
+    unsigned work_outstanding;      /* loop thread only */
+    bool pool_stop;
+    int efd;
+    uint64_t efd_value;
+    struct vs_completion efd_c;
+    bool efd_armed;
+};
+
+static void *worker_main(void *opaque)
+{
+    struct vs_loop *loop = opaque;
+    pthread_mutex_lock(&loop->lock);
+    for (;;) {
+        while (!loop->todo_head && !loop->pool_stop)
+            pthread_cond_wait(&loop->cond, &loop->lock);
+        if (!loop->todo_head)
+            break;
+        struct vs_work *w = loop->todo_head;
+        loop->todo_head = w->next;
+        if (!loop->todo_head)
+            loop->todo_tail = NULL;
+        pthread_mutex_unlock(&loop->lock);
+
+        w->run(w);
+
+        pthread_mutex_lock(&loop->lock);
+        w->next = NULL;
+        if (loop->done_tail)
+            loop->done_tail->next = w;
+        else
+            loop->done_head = w;
+        loop->done_tail = w;
+        uint64_t one = 1;
+        /* The eventfd counter cannot overflow in practice (2^64-1). */
+        if (write(loop->efd, &one, sizeof(one)) < 0) {
+            /* Nothing useful to do: the loop will still find the work on
+             * its next wake-up. */
+        }
+    }
+    pthread_mutex_unlock(&loop->lock);
+    return NULL;
+}
+
+static void efd_arm(struct vs_loop *loop);
+
+static void efd_complete(struct vs_completion *c, int res, unsigned flags)
+{
+    struct vs_loop *loop = vs_container_of(c, struct vs_loop, efd_c);
+    loop->efd_armed = false;
+    pthread_mutex_lock(&loop->lock);
+    struct vs_work *w = loop->done_head;
+    loop->done_head = loop->done_tail = NULL;
+    pthread_mutex_unlock(&loop->lock);
+    while (w) {
+        struct vs_work *next = w->next;
+        loop->work_outstanding--;
+        w->done(w);
+        w = next;
+    }
+    if (loop->work_outstanding > 0)
+        efd_arm(loop);
+}
+
+static void efd_arm(struct vs_loop *loop)
+{
+    if (loop->efd_armed)
+        return;
+    loop->efd_armed = true;
+    struct io_uring_sqe *sqe = vs_loop_sqe(loop, &loop->efd_c);
+    io_uring_prep_read(sqe, loop->efd, &loop->efd_value, sizeof(loop->efd_value), 0);
+}
+
+struct vs_loop *vs_loop_new(unsigned entries, unsigned workers)
+{
+    struct vs_loop *loop = vs_zalloc(sizeof(*loop));
+    struct io_uring_params p;
+
+    /* DEFER_TASKRUN runs completion work only when we ask for events, on
+     * our own thread: fewer interrupts, better batching. Older kernels
+     * refuse it; fall back to the plain ring. */
+    memset(&p, 0, sizeof(p));
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    int r = io_uring_queue_init_params(entries, &loop->ring, &p);
+    if (r == 0) {
+        loop->defer_taskrun = true;
+    } else {
+        memset(&p, 0, sizeof(p));
+        r = io_uring_queue_init_params(entries, &loop->ring, &p);
+        if (r < 0) {
+            vs_error("io_uring_queue_init: %s", strerror(-r));
+            free(loop);
+            return NULL;
+        }
+    }
+    vs_list_init(&loop->timers);
+    pthread_mutex_init(&loop->lock, NULL);
+    pthread_cond_init(&loop->cond, NULL);
+    loop->efd = eventfd(0, EFD_CLOEXEC);
+    if (loop->efd < 0) {
+        vs_error("eventfd: %s", strerror(errno));
+        io_uring_queue_exit(&loop->ring);
+        free(loop);
+        return NULL;
+    }
+    loop->efd_c.cb = efd_complete;
+    loop->nthreads = workers ? workers : 1;
+    loop->threads = vs_zalloc(sizeof(pthread_t) * loop->nthreads);
+    for (unsigned i = 0; i < loop->nthreads; i++)
+        pthread_create(&loop->threads[i], NULL, worker_main, loop);
+    return loop;
+}
+
+void vs_loop_free(struct vs_loop *loop)
+{
+    if (!loop)
+        return;
+    pthread_mutex_lock(&loop->lock);
+    loop->pool_stop = true;
+    pthread_cond_broadcast(&loop->cond);
+    pthread_mutex_unlock(&loop->lock);
+    for (unsigned i = 0; i < loop->nthreads; i++)
+        pthread_join(loop->threads[i], NULL);
+    free(loop->threads);
+    io_uring_queue_exit(&loop->ring);
+    close(loop->efd);
+    pthread_mutex_destroy(&loop->lock);
+    pthread_cond_destroy(&loop->cond);
+    free(loop);
+}
+
+struct io_uring_sqe *vs_loop_sqe(struct vs_loop *loop, struct vs_completion *c)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+    while (!sqe) {
+        io_uring_submit(&loop->ring);
+        sqe = io_uring_get_sqe(&loop->ring);
+    }
+    io_uring_sqe_set_data(sqe, c);
+    if (c)
+        loop->inflight++;
+    return sqe;
+}
+
+unsigned vs_loop_inflight(const struct vs_loop *loop)
+{
+    return loop->inflight + loop->work_outstanding +
+           (loop->bh_head ? 1 : 0);
+}
+
+void vs_loop_defer(struct vs_loop *loop, struct vs_bh *bh)
+{
+    if (bh->queued)
+        return;
+    bh->queued = true;
+    bh->next = NULL;
+    if (loop->bh_tail)
+        loop->bh_tail->next = bh;
+    else
+        loop->bh_head = bh;
+    loop->bh_tail = bh;
+}
+
+void vs_timer_arm(struct vs_loop *loop, struct vs_timer *t, uint64_t delay_ns)
+{
+    if (t->armed)
+        vs_list_remove(&t->link);
+    t->deadline_ns = vs_now_ns() + delay_ns;
+    t->armed = true;
+    /* Few timers exist at once (job throttles, retries): a sorted list is
+     * simpler than a heap and just as fast at this size. */
+    struct vs_list *pos = loop->timers.prev;
+    while (pos != &loop->timers &&
+           vs_list_entry(pos, struct vs_timer, link)->deadline_ns > t->deadline_ns)
+        pos = pos->prev;
+    vs_list_insert_after(pos, &t->link);
+}
+
+void vs_timer_cancel(struct vs_loop *loop, struct vs_timer *t)
+{
+    (void)loop;
+    if (!t->armed)
+        return;
+    vs_list_remove(&t->link);
+    t->armed = false;
+}
+
+void vs_loop_offload(struct vs_loop *loop, struct vs_work *w)
+{
+    w->next = NULL;
+    loop->work_outstanding++;
+    pthread_mutex_lock(&loop->lock);
+    if (loop->todo_tail)
+        loop->todo_tail->next = w;
+    else
+        loop->todo_head = w;
+    loop->todo_tail = w;
+    pthread_cond_signal(&loop->cond);
+    pthread_mutex_unlock(&loop->lock);
+    efd_arm(loop);
+}
+
+static void run_bhs(struct vs_loop *loop)
+{
+    /* Only the ones queued before we started: a bottom half that queues
+     * another must not starve the ring. */
+    struct vs_bh *bh = loop->bh_head;
+    struct vs_bh *last = loop->bh_tail;
+    loop->bh_head = loop->bh_tail = NULL;
+    while (bh) {
+        struct vs_bh *next = bh == last ? NULL : bh->next;
+        bh->queued = false;
+        bh->fn(bh);
+        bh = next;
+    }
+}
+
+static void run_timers(struct vs_loop *loop)
+{
+    uint64_t now = vs_now_ns();
+    while (!vs_list_empty(&loop->timers)) {
+        struct vs_timer *t = vs_list_first(&loop->timers, struct vs_timer, link);
+        if (t->deadline_ns > now)
+            break;
+        vs_list_remove(&t->link);
+        t->armed = false;
+        t->fn(t);
+    }
+}
+
+static void dispatch(struct vs_loop *loop)
+{
+    struct io_uring_cqe *cqes[64];
+    unsigned n;
+    while ((n = io_uring_peek_batch_cqe(&loop->ring, cqes, VS_ARRAY_SIZE(cqes))) > 0) {
+        for (unsigned i = 0; i < n; i++) {
+            struct vs_completion *c = io_uring_cqe_get_data(cqes[i]);
+            int res = cqes[i]->res;
+            unsigned flags = cqes[i]->flags;
+            /* Mark the CQE seen before the callback: the callback may
+             * submit, and the ring must have room for the results. */
+            io_uring_cqe_seen(&loop->ring, cqes[i]);
+            if (!c)
+                continue;
+            if (!(flags & IORING_CQE_F_MORE))
+                loop->inflight--;
+            c->cb(c, res, flags);
+        }
+    }
+}
+
+int vs_loop_run_once(struct vs_loop *loop, uint64_t timeout_ns)
+{
+    run_bhs(loop);
+    run_timers(loop);
+
+    bool busy = loop->bh_head != NULL;
+    uint64_t wait_ns = timeout_ns;
+    if (!vs_list_empty(&loop->timers)) {
+        uint64_t dl = vs_list_first(&loop->timers, struct vs_timer, link)->deadline_ns;
+        uint64_t now = vs_now_ns();
+        uint64_t until = dl > now ? dl - now : 0;
+        if (until < wait_ns)
+            wait_ns = until;
+    }
+    int r;
+    if (busy || wait_ns == 0) {
+        r = io_uring_submit(&loop->ring);
+        if (r >= 0 && loop->defer_taskrun)
+            r = io_uring_get_events(&loop->ring);
+    } else {
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = {
+            .tv_sec = (long long)(wait_ns / 1000000000u),
+            .tv_nsec = (long long)(wait_ns % 1000000000u),
+        };
+        r = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1,
+                                             wait_ns == UINT64_MAX ? NULL : &ts,
+                                             NULL);
+    }
+    if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+        return r;
+    dispatch(loop);
+    return 0;
+}
+
+int vs_loop_run(struct vs_loop *loop)
+{
+    loop->stop = false;
+    while (!loop->stop) {
+        int r = vs_loop_run_once(loop, UINT64_MAX);
+        if (r < 0) {
+            vs_error("event loop: %s", strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+void vs_loop_stop(struct vs_loop *loop)
+{
+    loop->stop = true;
+}

@@ -1,0 +1,156 @@
+/* NBD server and export commands: nbd-server-start and block-export-add,
+ * with QEMU's argument schemas (SocketAddressLegacy for the server's
+ * address; BlockExportOptions for exports). */
+#include "monitor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const addr_type_values[] = { "unix", "inet", "vsock", "fd", NULL };
+static const char *const export_type_values[] = { "nbd", "vhost-user-blk", "fuse", "vduse-blk", NULL };
+
+static const struct qmp_arg addr_data_members[] = {
+    { "path", QT_STR, true, .doc = "unix: socket path" },
+    { "abstract", QT_BOOL, true, .doc = "unix: accepted, must be false" },
+    { "host", QT_STR, true, .doc = "inet: host" },
+    { "port", QT_STR, true, .doc = "inet: port" },
+    { "numeric", QT_BOOL, true, .doc = "inet: accepted and ignored" },
+    { "to", QT_INT, true, .doc = "inet: accepted and ignored" },
+    { "ipv4", QT_BOOL, true, .doc = "inet: accepted and ignored" },
+    { "ipv6", QT_BOOL, true, .doc = "inet: accepted and ignored" },
+    { "keep-alive", QT_BOOL, true, .doc = "inet: accepted and ignored" },
+    { 0 },
+};
+static const struct qmp_schema addr_data_schema = { addr_data_members };
+
+static const struct qmp_arg addr_members[] = {
+    { "type", QT_ENUM, false, .enum_values = addr_type_values, .doc = "unix or inet" },
+    { "data", QT_OBJ, false, .schema = &addr_data_schema, .doc = "the address" },
+    { 0 },
+};
+static const struct qmp_schema addr_schema = { addr_members };
+
+static const struct qmp_arg server_start_members[] = {
+    { "addr", QT_OBJ, false, .schema = &addr_schema, .doc = "address to listen on" },
+    { "tls-creds", QT_STR, true, .doc = "not supported yet" },
+    { "tls-authz", QT_STR, true, .doc = "not supported yet" },
+    { "max-connections", QT_INT, true, .doc = "limit of clients (0: unlimited)" },
+    { 0 },
+};
+static const struct qmp_schema server_start_schema = { server_start_members };
+
+/* Builds the server address from a checked SocketAddressLegacy. */
+static int parse_addr(json_t *addr, struct nbd_server_addr *out, struct vs_error *err)
+{
+    const char *type = json_string_value(json_object_get(addr, "type"));
+    json_t *data = json_object_get(addr, "data");
+    memset(out, 0, sizeof(*out));
+    if (strcmp(type, "unix") == 0) {
+        const char *path = json_string_value(json_object_get(data, "path"));
+        if (!path) {
+            vs_error_set(err, VS_ERR_GENERIC, "Parameter 'addr.data.path' is missing");
+            return -1;
+        }
+        if (json_is_true(json_object_get(data, "abstract"))) {
+            vs_error_set(err, VS_ERR_GENERIC, "Abstract unix sockets are not supported");
+            return -1;
+        }
+        out->type = NBD_ADDR_UNIX;
+        out->path = vs_strdup(path);
+        return 0;
+    }
+    if (strcmp(type, "inet") == 0) {
+        const char *host = json_string_value(json_object_get(data, "host"));
+        const char *port = json_string_value(json_object_get(data, "port"));
+        if (!host || !port) {
+            vs_error_set(err, VS_ERR_GENERIC, "Parameter 'addr.data.%s' is missing",
+                         host ? "port" : "host");
+            return -1;
+        }
+        out->type = NBD_ADDR_INET;
+        out->host = vs_strdup(host);
+        out->port = vs_strdup(port);
+        return 0;
+    }
+    vs_error_set(err, VS_ERR_GENERIC, "Socket address type '%s' is not supported", type);
+    return -1;
+}
+
+static json_t *cmd_nbd_server_start(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    if (json_object_get(args, "tls-creds") || json_object_get(args, "tls-authz")) {
+        vs_error_set(err, VS_ERR_GENERIC, "TLS is not supported yet");
+        return NULL;
+    }
+    json_int_t maxc = json_integer_value(json_object_get(args, "max-connections"));
+    if (maxc < 0 || maxc > UINT32_MAX) {
+        vs_error_set(err, VS_ERR_GENERIC, "Parameter 'max-connections' expects uint32");
+        return NULL;
+    }
+    struct nbd_server_addr addr;
+    if (parse_addr(json_object_get(args, "addr"), &addr, err) < 0)
+        return NULL;
+    int r = nbd_server_start(ctx->loop, &addr, (unsigned)maxc, err);
+    nbd_server_addr_clear(&addr);
+    return r < 0 ? NULL : json_object();
+}
+
+static const struct qmp_arg export_nbd_members[] = {
+    { "name", QT_STR, true, .doc = "NBD export name (default: the node name)" },
+    { "description", QT_STR, true, .doc = "free text shown to clients" },
+    { "bitmaps", QT_ANY, true, .doc = "not supported: must be absent or empty" },
+    { "allocation-depth", QT_BOOL, true, .doc = "not supported: must be false" },
+    { 0 },
+};
+
+static const struct qmp_branch export_branches[] = {
+    { "nbd", export_nbd_members },
+    { 0 },
+};
+
+static const struct qmp_arg export_members[] = {
+    { "type", QT_ENUM, false, .enum_values = export_type_values, .doc = "only nbd" },
+    { "id", QT_STR, false, .doc = "unique export id" },
+    { "node-name", QT_STR, false, .doc = "node to export" },
+    { "writable", QT_BOOL, true, .doc = "allow writes (default false)" },
+    { "writethrough", QT_BOOL, true, .doc = "accepted and ignored" },
+    { "fixed-iothread", QT_BOOL, true, .doc = "accepted and ignored" },
+    { "iothread", QT_STR, true, .doc = "accepted and ignored" },
+    { 0 },
+};
+static const struct qmp_schema export_schema = { export_members, "type", export_branches };
+
+static json_t *cmd_block_export_add(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    const char *type = json_string_value(json_object_get(args, "type"));
+    if (strcmp(type, "nbd") != 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "Export type '%s' is not supported", type);
+        return NULL;
+    }
+    json_t *bitmaps = json_object_get(args, "bitmaps");
+    if ((bitmaps && !(json_is_array(bitmaps) && json_array_size(bitmaps) == 0)) ||
+        json_is_true(json_object_get(args, "allocation-depth"))) {
+        vs_error_set(err, VS_ERR_GENERIC, "bitmaps and allocation-depth are not supported");
+        return NULL;
+    }
+    if (!nbd_server_running()) {
+        vs_error_set(err, VS_ERR_GENERIC, "NBD server not running");
+        return NULL;
+    }
+    struct nbd_export_opts o = {
+        .id = json_string_value(json_object_get(args, "id")),
+        .node_name = json_string_value(json_object_get(args, "node-name")),
+        .name = json_string_value(json_object_get(args, "name")),
+        .description = json_string_value(json_object_get(args, "description")),
+        .writable = json_is_true(json_object_get(args, "writable")),
+    };
+    return nbd_export_add(&o, err) ? json_object() : NULL;
+}
+
+const struct qmp_command qmp_nbd_commands[] = {
+    { "nbd-server-start", &server_start_schema, cmd_nbd_server_start,
+      "Start the NBD server on a unix or inet address.", .mutates = true },
+    { "block-export-add", &export_schema, cmd_block_export_add,
+      "Export a block node over NBD.", .mutates = true },
+    { 0 },
+};

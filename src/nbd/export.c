@@ -1,0 +1,133 @@
+/* NBD exports: a name, a description and a writable flag over a block
+ * node, reached through a backend that follows pivots. Deleting an export
+ * with clients connected either fails (safe) or closes them (hard); the
+ * export disappears, and BLOCK_EXPORT_DELETED is emitted, when its last
+ * connection has ended — QEMU's behaviour, which scripts wait on. */
+#include "internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct vs_list exports = VS_LIST_INIT(exports);
+
+struct nbd_export *nbd_export_find_id(const char *id)
+{
+    vs_list_for_each(l, &exports) {
+        struct nbd_export *e = vs_list_entry(l, struct nbd_export, link);
+        if (strcmp(e->id, id) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+struct nbd_export *nbd_export_find_name(const char *name)
+{
+    vs_list_for_each(l, &exports) {
+        struct nbd_export *e = vs_list_entry(l, struct nbd_export, link);
+        if (strcmp(e->name, name) == 0 && !e->deleting)
+            return e;
+    }
+    return NULL;
+}
+
+struct nbd_export *nbd_export_next(struct nbd_export *prev)
+{
+    struct vs_list *l = prev ? prev->link.next : exports.next;
+    return l == &exports ? NULL : vs_list_entry(l, struct nbd_export, link);
+}
+
+struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts, struct vs_error *err)
+{
+    struct block_node *node = block_node_find(opts->node_name ? opts->node_name : "");
+    if (!node) {
+        vs_error_set(err, VS_ERR_GENERIC, "Cannot find device='' nor node-name='%s'",
+                     opts->node_name ? opts->node_name : "");
+        return NULL;
+    }
+    const char *id = opts->id ? opts->id : node->name;
+    const char *name = opts->name ? opts->name : node->name;
+    if (nbd_export_find_id(id)) {
+        vs_error_set(err, VS_ERR_GENERIC, "Block export id '%s' is already in use", id);
+        return NULL;
+    }
+    if (strlen(name) > 4096) {
+        vs_error_set(err, VS_ERR_GENERIC, "export name '%.64s...' too long", name);
+        return NULL;
+    }
+    if (opts->description && strlen(opts->description) > 4096) {
+        vs_error_set(err, VS_ERR_GENERIC, "description '%.64s...' too long", opts->description);
+        return NULL;
+    }
+    if (nbd_export_find_name(name)) {
+        vs_error_set(err, VS_ERR_GENERIC, "NBD server already has export named '%s'", name);
+        return NULL;
+    }
+    if (opts->writable && node->read_only) {
+        vs_error_set(err, VS_ERR_GENERIC, "Block node is read-only");
+        return NULL;
+    }
+    struct nbd_export *exp = vs_zalloc(sizeof(*exp));
+    exp->id = vs_strdup(id);
+    exp->name = vs_strdup(name);
+    exp->description = opts->description ? vs_strdup(opts->description) : NULL;
+    exp->writable = opts->writable;
+    exp->blk.owner = exp->name;
+    exp->blk.follows_replace = true;
+    exp->blk.writable = opts->writable;
+    block_backend_attach(&exp->blk, node);
+    vs_list_append(&exports, &exp->link);
+    return exp;
+}
+
+static void export_free(struct nbd_export *exp)
+{
+    vs_list_remove(&exp->link);
+    block_backend_detach(&exp->blk);
+    free(exp->id);
+    free(exp->name);
+    free(exp->description);
+    free(exp);
+}
+
+static void export_finish_delete(struct nbd_export *exp)
+{
+    json_t *data = json_pack("{s:s}", "id", exp->id);
+    export_free(exp);
+    vs_event_emit("BLOCK_EXPORT_DELETED", data);
+}
+
+void nbd_export_conn_gone(struct nbd_export *exp)
+{
+    exp->connections--;
+    if (exp->deleting && exp->connections == 0)
+        export_finish_delete(exp);
+}
+
+int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err)
+{
+    if (exp->deleting) {
+        vs_error_set(err, VS_ERR_GENERIC, "Export '%s' is already shutting down", exp->id);
+        return -1;
+    }
+    if (exp->connections > 0 && !hard) {
+        vs_error_set(err, VS_ERR_GENERIC, "export '%s' still in use", exp->id);
+        return -1;
+    }
+    exp->deleting = true;
+    if (exp->connections == 0) {
+        export_finish_delete(exp);
+        return 0;
+    }
+    nbd_server_close_export_clients(exp);
+    return 0;
+}
+
+void nbd_export_del_all(void)
+{
+    while (!vs_list_empty(&exports)) {
+        struct nbd_export *exp = vs_list_first(&exports, struct nbd_export, link);
+        nbd_server_close_export_clients(exp);
+        export_free(exp);
+    }
+}

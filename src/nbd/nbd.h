@@ -1,0 +1,79 @@
+/* The public face of src/nbd: the NBD server (listening sockets and client
+ * connections) and the exports it serves. An export is a named view of a
+ * block node through a backend that follows pivots, so a mirror's
+ * block_node_replace moves every open connection to the new node.
+ *
+ * Exports exist independently of the server, as in qemu-storage-daemon:
+ * block-export-add works before nbd-server-start, and nbd-server-stop
+ * leaves the exports defined (their connections are closed). */
+#ifndef VOLSWAP_NBD_H
+#define VOLSWAP_NBD_H
+
+#include "../block/block.h"
+
+/* Largest READ/WRITE payload we accept (and advertise as max block size). */
+#define NBD_MAX_PAYLOAD (32u * 1024 * 1024)
+
+struct nbd_export {
+    char *id;            /* QMP id; defaults to the node name */
+    char *name;          /* NBD export name; defaults to the node name */
+    char *description;   /* may be NULL */
+    bool writable;
+    struct block_backend blk;
+    unsigned connections;
+    bool deleting;       /* being removed: refuses new clients */
+    struct vs_list link;
+};
+
+struct nbd_export_opts {
+    const char *id;
+    const char *node_name;
+    const char *name;
+    const char *description;
+    bool writable;
+};
+
+struct nbd_server_addr {
+    enum { NBD_ADDR_UNIX, NBD_ADDR_INET } type;
+    char *path;          /* unix */
+    char *host, *port;   /* inet */
+};
+
+/* ---- export.c --------------------------------------------------------- */
+
+struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts,
+                                  struct vs_error *err);
+/* Removes an export. With hard=false it fails while clients are
+ * connected; with hard=true their connections are closed first. The
+ * export is gone (and BLOCK_EXPORT_DELETED emitted) once the last
+ * connection has ended, possibly later than the call. */
+int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err);
+struct nbd_export *nbd_export_find_id(const char *id);
+struct nbd_export *nbd_export_find_name(const char *name);
+struct nbd_export *nbd_export_next(struct nbd_export *prev);
+/* Removes every export at once, for shutdown (no events). */
+void nbd_export_del_all(void);
+
+/* ---- server.c ---------------------------------------------------------- */
+
+/* Listens on addr. max_connections 0 means unlimited. */
+int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
+                     unsigned max_connections, struct vs_error *err);
+/* Stops listening and closes every connection. */
+void nbd_server_stop(void);
+bool nbd_server_running(void);
+const struct nbd_server_addr *nbd_server_address(void);
+unsigned nbd_server_max_connections(void);
+/* Serves an already connected socket (socketpair in tests and fuzzing,
+ * or a descriptor passed in). Takes ownership of fd. */
+void nbd_server_add_client(struct vs_loop *loop, int fd);
+/* Closes every client connection after its requests in flight finish;
+ * done->fn runs when none is left. */
+void nbd_server_close_clients(struct vs_loop *loop, struct vs_bh *done);
+unsigned nbd_server_client_count(void);
+
+/* Address helpers shared with the command line and the monitor. */
+void nbd_server_addr_clear(struct nbd_server_addr *addr);
+void nbd_server_addr_copy(struct nbd_server_addr *dst, const struct nbd_server_addr *src);
+
+#endif

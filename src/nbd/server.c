@@ -1,0 +1,561 @@
+/* The NBD server's sockets: listening (unix or TCP), accepting, and the
+ * life of a connection — its input buffer, its send queue and its
+ * reference count. The protocol itself is in handshake.c and
+ * transmission.c; this file only moves bytes and decides when a
+ * connection may be freed.
+ *
+ * A connection is freed when nothing refers to it: no recv or send in the
+ * ring and no request in flight in the block layer. Closing therefore
+ * means: stop parsing, shut the socket down (which completes the pending
+ * recv), and let the last reference free it. A request that finishes on a
+ * closed connection is dropped, never sent. */
+#include "internal.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct nbd_listener {
+    struct vs_loop *loop;
+    int fd;
+    bool active;
+    struct vs_completion accept_c;
+    struct vs_completion cancel_c;
+    struct nbd_server_addr addr;
+};
+
+static struct nbd_listener *listener;
+static unsigned max_conns;
+static struct vs_list conns = VS_LIST_INIT(conns);
+static unsigned nconns;
+static struct vs_bh *all_closed_waiter;
+static struct vs_loop *waiter_loop;
+
+static void conn_arm_recv(struct nbd_conn *conn);
+static void conn_arm_send(struct nbd_conn *conn);
+static void conn_process(struct nbd_conn *conn);
+
+void nbd_server_addr_clear(struct nbd_server_addr *addr)
+{
+    free(addr->path);
+    free(addr->host);
+    free(addr->port);
+    addr->path = addr->host = addr->port = NULL;
+}
+
+void nbd_server_addr_copy(struct nbd_server_addr *dst, const struct nbd_server_addr *src)
+{
+    dst->type = src->type;
+    dst->path = src->path ? vs_strdup(src->path) : NULL;
+    dst->host = src->host ? vs_strdup(src->host) : NULL;
+    dst->port = src->port ? vs_strdup(src->port) : NULL;
+}
+
+/* ---- connections ---------------------------------------------------- */
+
+static void conn_free(struct nbd_conn *conn)
+{
+    vs_list_remove(&conn->link);
+    nconns--;
+    close(conn->fd);
+    free(conn->in);
+    free(conn->iov);
+    free(conn->hs_out);
+    free(conn->opt_data);
+    free(conn);
+    if (nconns == 0 && all_closed_waiter) {
+        struct vs_bh *w = all_closed_waiter;
+        all_closed_waiter = NULL;
+        vs_loop_defer(waiter_loop, w);
+    }
+}
+
+void nbd_conn_unref(struct nbd_conn *conn)
+{
+    if (--conn->refs == 0)
+        conn_free(conn);
+}
+
+void nbd_conn_close(struct nbd_conn *conn)
+{
+    if (conn->phase == PHASE_CLOSING)
+        return;
+    conn->phase = PHASE_CLOSING;
+    if (conn->exp) {
+        struct nbd_export *exp = conn->exp;
+        conn->exp = NULL;
+        nbd_export_conn_gone(exp);
+    }
+    /* Completes the pending recv (with 0) and fails any pending send. */
+    shutdown(conn->fd, SHUT_RDWR);
+    /* Replies nobody will read. While a send is in the ring its iovecs
+     * point into the queued replies: send_cb frees them instead. */
+    if (!conn->send_armed) {
+        vs_list_for_each_safe(l, &conn->sendq) {
+            struct nbd_req *req = vs_list_entry(l, struct nbd_req, link);
+            vs_list_remove(&req->link);
+            nbd_req_free(req);
+        }
+    }
+    if (conn->payload_req) {
+        nbd_req_free(conn->payload_req);
+        conn->payload_req = NULL;
+    }
+    nbd_conn_unref(conn); /* the connection's own reference */
+}
+
+static void conn_maybe_finish_disc(struct nbd_conn *conn)
+{
+    if (conn->closing_after_drain && conn->inflight_reqs == 0 &&
+        vs_list_empty(&conn->sendq) && !conn->send_armed)
+        nbd_conn_close(conn);
+}
+
+static void recv_cb(struct vs_completion *c, int res, unsigned flags)
+{
+    struct nbd_conn *conn = vs_container_of(c, struct nbd_conn, recv_c);
+    conn->recv_armed = false;
+    if (conn->phase == PHASE_CLOSING) {
+        nbd_conn_unref(conn);
+        return;
+    }
+    if (res == -EINTR || res == -EAGAIN) {
+        nbd_conn_unref(conn);
+        conn_arm_recv(conn);
+        return;
+    }
+    if (res <= 0) {
+        /* The client hung up (or the socket failed): nothing more will
+         * arrive, and nobody reads what we would send. */
+        conn->read_eof = true;
+        nbd_conn_close(conn);
+        nbd_conn_unref(conn);
+        return;
+    }
+    if (conn->payload_req) {
+        struct nbd_req *req = conn->payload_req;
+        req->breq.done += (uint64_t)res;
+        if (req->breq.done == req->len) {
+            conn->payload_req = NULL;
+            req->breq.done = 0;
+            nbd_req_start(req);
+        }
+    } else {
+        conn->in_len += (size_t)res;
+    }
+    conn_process(conn);
+    nbd_conn_unref(conn);
+}
+
+static bool conn_backpressure(const struct nbd_conn *conn)
+{
+    return conn->inflight_reqs >= NBD_MAX_INFLIGHT_REQS ||
+           conn->inflight_bytes >= NBD_MAX_INFLIGHT_BYTES;
+}
+
+static void conn_arm_recv(struct nbd_conn *conn)
+{
+    if (conn->recv_armed || conn->read_eof || conn->phase == PHASE_CLOSING ||
+        conn->closing_after_drain)
+        return;
+    struct io_uring_sqe *sqe;
+    if (conn->payload_req) {
+        struct nbd_req *req = conn->payload_req;
+        conn->recv_c.cb = recv_cb;
+        sqe = vs_loop_sqe(conn->loop, &conn->recv_c);
+        io_uring_prep_recv(sqe, conn->fd, (uint8_t *)req->buf + req->breq.done,
+                           req->len - req->breq.done, MSG_WAITALL);
+    } else {
+        if (conn->phase == PHASE_TRANSMISSION && conn_backpressure(conn))
+            return; /* a completing request re-arms us */
+        if (conn->in_pos > 0) {
+            memmove(conn->in, conn->in + conn->in_pos, conn->in_len - conn->in_pos);
+            conn->in_len -= conn->in_pos;
+            conn->in_pos = 0;
+        }
+        if (conn->in_len == NBD_INBUF_SIZE) {
+            /* Cannot happen: no message we buffer is this large. */
+            nbd_conn_close(conn);
+            return;
+        }
+        conn->recv_c.cb = recv_cb;
+        sqe = vs_loop_sqe(conn->loop, &conn->recv_c);
+        io_uring_prep_recv(sqe, conn->fd, conn->in + conn->in_len,
+                           NBD_INBUF_SIZE - conn->in_len, 0);
+    }
+    conn->recv_armed = true;
+    conn->refs++;
+}
+
+void nbd_conn_kick_recv(struct nbd_conn *conn)
+{
+    /* A request finished: parse what is already buffered, then read. */
+    if (conn->phase == PHASE_CLOSING)
+        return;
+    conn_maybe_finish_disc(conn);
+    if (conn->phase == PHASE_CLOSING || conn->recv_armed)
+        return;
+    conn_process(conn);
+}
+
+static void conn_process(struct nbd_conn *conn)
+{
+    while (conn->phase != PHASE_CLOSING && !conn->payload_req &&
+           !conn->closing_after_drain) {
+        size_t avail = conn->in_len - conn->in_pos;
+        if (conn->skip > 0) {
+            size_t n = (size_t)VS_MIN((uint64_t)avail, conn->skip);
+            conn->in_pos += n;
+            conn->skip -= n;
+            if (conn->skip > 0)
+                break;
+            continue;
+        }
+        if (avail == 0)
+            break;
+        if (conn->phase == PHASE_TRANSMISSION && conn_backpressure(conn))
+            break;
+        ssize_t r = conn->phase == PHASE_HANDSHAKE
+                        ? nbd_handshake_input(conn, conn->in + conn->in_pos, avail)
+                        : nbd_transmission_input(conn, conn->in + conn->in_pos, avail);
+        if (r < 0) {
+            nbd_conn_close(conn);
+            return;
+        }
+        if (r == 0)
+            break;
+        conn->in_pos += (size_t)r;
+    }
+    conn_arm_send(conn); /* handshake replies, if any */
+    conn_maybe_finish_disc(conn);
+    conn_arm_recv(conn);
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static void send_cb(struct vs_completion *c, int res, unsigned flags)
+{
+    struct nbd_conn *conn = vs_container_of(c, struct nbd_conn, send_c);
+    conn->send_armed = false;
+    if (res < 0 && (res == -EINTR || res == -EAGAIN))
+        res = 0;
+    if (res < 0 || conn->phase == PHASE_CLOSING) {
+        /* Whatever is queued will never be read. */
+        vs_list_for_each_safe(l, &conn->sendq) {
+            struct nbd_req *req = vs_list_entry(l, struct nbd_req, link);
+            vs_list_remove(&req->link);
+            nbd_req_free(req);
+        }
+        if (conn->phase != PHASE_CLOSING)
+            nbd_conn_close(conn);
+        nbd_conn_unref(conn);
+        return;
+    }
+    size_t sent = (size_t)res;
+    if (conn->hs_out_sent < conn->hs_out_len) {
+        conn->hs_out_sent += sent;
+        if (conn->hs_out_sent == conn->hs_out_len)
+            conn->hs_out_sent = conn->hs_out_len = 0;
+    } else {
+        /* Retire fully sent replies; trim the first partly sent one. */
+        while (sent > 0 && !vs_list_empty(&conn->sendq)) {
+            struct nbd_req *req = vs_list_first(&conn->sendq, struct nbd_req, link);
+            size_t total = req->hdr_len + req->tail_len;
+            if (sent >= total) {
+                sent -= total;
+                vs_list_remove(&req->link);
+                nbd_req_free(req);
+                continue;
+            }
+            if (sent < req->hdr_len) {
+                memmove(req->hdr, req->hdr + sent, req->hdr_len - sent);
+                req->hdr_len -= (unsigned)sent;
+            } else {
+                size_t t = sent - req->hdr_len;
+                req->hdr_len = 0;
+                req->tail = (const uint8_t *)req->tail + t;
+                req->tail_len -= t;
+            }
+            sent = 0;
+        }
+    }
+    conn_arm_send(conn);
+    conn_maybe_finish_disc(conn);
+    if (conn->phase == PHASE_TRANSMISSION && !conn->recv_armed)
+        conn_process(conn);
+    nbd_conn_unref(conn);
+}
+
+static struct msghdr *conn_msghdr(struct nbd_conn *conn)
+{
+    /* Kept beside the iovec array, alive until the send completes. */
+    return (struct msghdr *)(conn->iov + conn->iov_cap);
+}
+
+static void conn_arm_send(struct nbd_conn *conn)
+{
+    if (conn->send_armed || conn->phase == PHASE_CLOSING)
+        return;
+    unsigned n = 0;
+    if (conn->hs_out_sent < conn->hs_out_len) {
+        conn->iov[n].iov_base = conn->hs_out + conn->hs_out_sent;
+        conn->iov[n].iov_len = conn->hs_out_len - conn->hs_out_sent;
+        n++;
+    } else {
+        vs_list_for_each(l, &conn->sendq) {
+            struct nbd_req *req = vs_list_entry(l, struct nbd_req, link);
+            if (n + 2 > conn->iov_cap)
+                break;
+            if (req->hdr_len) {
+                conn->iov[n].iov_base = req->hdr;
+                conn->iov[n].iov_len = req->hdr_len;
+                n++;
+            }
+            if (req->tail_len) {
+                conn->iov[n].iov_base = (void *)req->tail;
+                conn->iov[n].iov_len = req->tail_len;
+                n++;
+            }
+        }
+    }
+    if (n == 0)
+        return;
+    struct msghdr *msg = conn_msghdr(conn);
+    memset(msg, 0, sizeof(*msg));
+    msg->msg_iov = conn->iov;
+    msg->msg_iovlen = n;
+    conn->send_c.cb = send_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(conn->loop, &conn->send_c);
+    io_uring_prep_sendmsg(sqe, conn->fd, msg, MSG_NOSIGNAL);
+    conn->send_armed = true;
+    conn->refs++;
+}
+
+void nbd_conn_queue_reply(struct nbd_conn *conn, struct nbd_req *req)
+{
+    if (conn->phase == PHASE_CLOSING) {
+        nbd_req_free(req);
+        return;
+    }
+    vs_list_append(&conn->sendq, &req->link);
+    conn_arm_send(conn);
+}
+
+void nbd_conn_flush_handshake(struct nbd_conn *conn)
+{
+    conn_arm_send(conn);
+}
+
+/* ---- accepting ------------------------------------------------------- */
+
+#define CONN_IOV 256
+
+void nbd_server_add_client(struct vs_loop *loop, int fd)
+{
+    if (max_conns && nconns >= max_conns) {
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on unix: fine */
+    struct nbd_conn *conn = vs_zalloc(sizeof(*conn));
+    conn->loop = loop;
+    conn->fd = fd;
+    conn->phase = PHASE_HANDSHAKE;
+    conn->refs = 1;
+    conn->in = vs_malloc(NBD_INBUF_SIZE);
+    conn->iov_cap = CONN_IOV;
+    conn->iov = vs_malloc(sizeof(struct iovec) * CONN_IOV + sizeof(struct msghdr));
+    vs_list_init(&conn->sendq);
+    vs_list_append(&conns, &conn->link);
+    nconns++;
+    nbd_handshake_start(conn);
+    conn_arm_send(conn);
+    conn_arm_recv(conn);
+}
+
+static void listener_arm(struct nbd_listener *l);
+
+static void accept_cb(struct vs_completion *c, int res, unsigned flags)
+{
+    struct nbd_listener *l = vs_container_of(c, struct nbd_listener, accept_c);
+    if (res >= 0) {
+        if (l->active)
+            nbd_server_add_client(l->loop, res);
+        else
+            close(res);
+    } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN &&
+               res != -ECONNABORTED && l->active) {
+        vs_warn("NBD server: accept: %s", strerror(-res));
+    }
+    if (flags & IORING_CQE_F_MORE)
+        return;
+    if (l->active) {
+        listener_arm(l);
+        return;
+    }
+    /* Stopped, and the kernel holds no more references to us. */
+    close(l->fd);
+    nbd_server_addr_clear(&l->addr);
+    free(l);
+}
+
+static void listener_arm(struct nbd_listener *l)
+{
+    l->accept_c.cb = accept_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(l->loop, &l->accept_c);
+    io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static int listen_unix(const char *path, struct vs_error *err)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        vs_error_set(err, VS_ERR_GENERIC, "UNIX socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        vs_error_set_errno(err, errno, "Failed to create socket");
+        return -1;
+    }
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+        vs_error_set_errno(err, errno, "Failed to bind socket to %s", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int listen_inet(const char *host, const char *port, struct vs_error *err)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+    struct addrinfo *res = NULL;
+    int r = getaddrinfo(host && host[0] ? host : NULL, port, &hints, &res);
+    if (r != 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "address resolution failed for %s:%s: %s",
+                     host ? host : "", port, gai_strerror(r));
+        return -1;
+    }
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        vs_error_set_errno(err, saved, "Failed to bind socket to %s:%s", host ? host : "", port);
+    return fd;
+}
+
+int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
+                     unsigned max_connections, struct vs_error *err)
+{
+    if (listener) {
+        vs_error_set(err, VS_ERR_GENERIC, "NBD server already running");
+        return -1;
+    }
+    int fd = addr->type == NBD_ADDR_UNIX ? listen_unix(addr->path, err)
+                                         : listen_inet(addr->host, addr->port, err);
+    if (fd < 0)
+        return -1;
+    struct nbd_listener *l = vs_zalloc(sizeof(*l));
+    l->loop = loop;
+    l->fd = fd;
+    l->active = true;
+    nbd_server_addr_copy(&l->addr, addr);
+    listener = l;
+    max_conns = max_connections;
+    listener_arm(l);
+    return 0;
+}
+
+static void cancel_cb(struct vs_completion *c, int res, unsigned flags)
+{
+    /* Nothing: the accept's own final completion frees the listener. */
+}
+
+void nbd_server_stop(void)
+{
+    struct nbd_listener *l = listener;
+    if (!l)
+        return;
+    listener = NULL;
+    l->active = false;
+    if (l->addr.type == NBD_ADDR_UNIX && l->addr.path)
+        unlink(l->addr.path);
+    l->cancel_c.cb = cancel_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(l->loop, &l->cancel_c);
+    io_uring_prep_cancel(sqe, &l->accept_c, 0);
+    /* qemu-storage-daemon closes the clients with the server. */
+    vs_list_for_each_safe(pos, &conns)
+        nbd_conn_close(vs_list_entry(pos, struct nbd_conn, link));
+}
+
+bool nbd_server_running(void)
+{
+    return listener != NULL;
+}
+
+const struct nbd_server_addr *nbd_server_address(void)
+{
+    return listener ? &listener->addr : NULL;
+}
+
+unsigned nbd_server_max_connections(void)
+{
+    return max_conns;
+}
+
+unsigned nbd_server_client_count(void)
+{
+    return nconns;
+}
+
+void nbd_server_close_export_clients(struct nbd_export *exp)
+{
+    vs_list_for_each_safe(pos, &conns) {
+        struct nbd_conn *conn = vs_list_entry(pos, struct nbd_conn, link);
+        if (conn->exp == exp)
+            nbd_conn_close(conn);
+    }
+}
+
+void nbd_server_close_clients(struct vs_loop *loop, struct vs_bh *done)
+{
+    vs_list_for_each_safe(pos, &conns) {
+        struct nbd_conn *conn = vs_list_entry(pos, struct nbd_conn, link);
+        if (conn->phase == PHASE_TRANSMISSION && conn->inflight_reqs > 0) {
+            /* Let the requests in flight finish and their replies go. */
+            conn->closing_after_drain = true;
+            conn_maybe_finish_disc(conn);
+        } else {
+            nbd_conn_close(conn);
+        }
+    }
+    if (nconns == 0) {
+        vs_loop_defer(loop, done);
+        return;
+    }
+    all_closed_waiter = done;
+    waiter_loop = loop;
+}
