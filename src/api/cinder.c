@@ -1,0 +1,416 @@
+/* The Cinder block-storage subset under /v3/{project_id}: volumes (create,
+ * list, detail, show, delete, and the os-extend action) and the read side of
+ * the attachments API (3.27+), which is where a volume's connection_info is
+ * visible. Volume states only move through volume-state.c; creating a
+ * volume makes a sparse raw file in a directory pool (or claims a block
+ * device) on the chosen host. Pools are chosen with volume_type (the pool
+ * name) or availability_zone (a host name); the default is the first pool. */
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GiB (1024ull * 1024 * 1024)
+
+static int url_project_check(struct api_request *rq, const char *rule)
+{
+  return policy_check(&rq->auth, rule, rq->params[0], &rq->err);
+}
+
+static json_t *volume_links(struct api_request *rq, const struct reg_volume *v)
+{
+  char self[500], book[500];
+  snprintf(self, sizeof self, "%s/v3/%s/volumes/%s", rq->ctx->base_url, v->project_id, v->id);
+  snprintf(book, sizeof book, "%s/%s/volumes/%s", rq->ctx->base_url, v->project_id, v->id);
+  return json_pack("[{s:s, s:s}, {s:s, s:s}]", "rel", "self", "href", self, "rel",
+                   "bookmark", "href", book);
+}
+
+static json_t *volume_attachments(struct api_request *rq, const struct reg_volume *v)
+{
+  json_t *arr = json_array();
+  struct reg_attachment a;
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->attachment_get_by_volume(r, v->id, &a) == 0) {
+    char at[40];
+    snprintf(at, sizeof at, "%.19s.000000", a.created_at);
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                                         "server_id", a.server_id, "attachment_id", a.id,
+                                         "attached_at", at, "host_name", v->host,
+                                         "volume_id", v->id, "device", a.device, "id", v->id));
+  }
+  return arr;
+}
+
+static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v)
+{
+  json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:n, s:n, s:{}, s:o,"
+                        " s:s, s:s, s:b, s:n, s:b, s:o, s:s}",
+                        "id", v->id, "name", v->name, "status", v->status,
+                        "size", (json_int_t)v->size_gb, "availability_zone", "nova",
+                        "created_at", v->created_at, "description", v->description,
+                        "volume_type", v->pool, "snapshot_id", "source_volid", "metadata",
+                        "links", volume_links(rq, v), "user_id", v->user_id,
+                        "bootable", "false", "encrypted", 0, "replication_status",
+                        "multiattach", 0, "attachments", volume_attachments(rq, v),
+                        "os-vol-tenant-attr:tenant_id", v->project_id);
+  json_object_set_new(o, "updated_at", json_string(v->updated_at));
+  /* volswap extension: Cinder keeps attach_status internally; we show it */
+  json_object_set_new(o, "attach_status", json_string(v->attach_status));
+  struct api_error ignore;
+  if (policy_check(&rq->auth, "volume_extension:volume_host_attribute", NULL, &ignore) == 0) {
+    char host[200];
+    snprintf(host, sizeof host, "%s@volswap#%s", v->host, v->pool);
+    json_object_set_new(o, "os-vol-host-attr:host", json_string(host));
+  }
+  if (policy_check(&rq->auth, "volume_extension:volume_mig_status_attribute", NULL,
+                   &ignore) == 0) {
+    json_t *m = v->migration_status[0] ? json_string(v->migration_status) : json_null();
+    json_object_set_new(o, "os-vol-mig-status-attr:migstat", m);
+    json_object_set_new(o, "migration_status", json_incref(m));
+  }
+  return o;
+}
+
+static json_t *volume_summary(struct api_request *rq, const struct reg_volume *v)
+{
+  return json_pack("{s:s, s:s, s:o}", "id", v->id, "name", v->name, "links",
+                   volume_links(rq, v));
+}
+
+/* Loads a volume of the URL's project, or Cinder's 404. */
+static int load_volume(struct api_request *rq, const char *id, struct reg_volume *v)
+{
+  struct registry *r = rq->ctx->reg;
+  int rc = r->ops->volume_get(r, id, v);
+  if (rc < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  if (rc == 1 || strcmp(v->project_id, rq->params[0]) != 0)
+    return api_err(&rq->err, 404, "Volume %.64s could not be found.", id);
+  return 0;
+}
+
+static int volumes_list(struct api_request *rq, bool detail)
+{
+  if (url_project_check(rq, "volume:get_all") < 0)
+    return -1;
+  struct registry *r = rq->ctx->reg;
+  struct reg_volume *vols = NULL;
+  size_t n = 0;
+  if (r->ops->volume_list(r, rq->params[0], &vols, &n) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  const char *name = api_query(rq, "name"), *status = api_query(rq, "status");
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    if ((name && strcmp(name, vols[i].name) != 0) || (status && strcmp(status, vols[i].status)))
+      continue;
+    json_array_append_new(arr, detail ? volume_detail(rq, &vols[i])
+                                      : volume_summary(rq, &vols[i]));
+  }
+  free(vols);
+  return api_reply(rq, 200, json_pack("{s:o}", "volumes", arr));
+}
+
+static int volumes_index(struct api_request *rq) { return volumes_list(rq, false); }
+static int volumes_detail(struct api_request *rq) { return volumes_list(rq, true); }
+
+static int volumes_show(struct api_request *rq)
+{
+  struct reg_volume v;
+  if (url_project_check(rq, "volume:get") < 0 || load_volume(rq, rq->params[1], &v) < 0)
+    return -1;
+  return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
+}
+
+/* Picks the pool: volume_type names it; availability_zone may name a host;
+ * otherwise the first pool of the first host that has one. */
+static const struct cfg_pool *choose_pool(struct api_request *rq, const char *type,
+                                          const char *az, const struct cfg_host **host)
+{
+  const struct api_config *cfg = rq->ctx->cfg;
+  const struct cfg_host *want_host = NULL;
+  if (az && strcmp(az, "nova") != 0) {
+    want_host = config_host(cfg, az);
+    if (!want_host) {
+      api_err(&rq->err, 400, "Invalid input received: Availability zone '%.64s' is invalid.",
+              az);
+      return NULL;
+    }
+  }
+  if (type) {
+    const struct cfg_pool *p = config_pool(cfg, type, host);
+    if (!p || (want_host && *host != want_host)) {
+      api_err(&rq->err, 404, "Volume type with name %.64s could not be found.", type);
+      return NULL;
+    }
+    return p;
+  }
+  for (size_t i = 0; i < cfg->n_hosts; i++) {
+    if (cfg->hosts[i].n_pools && (!want_host || want_host == &cfg->hosts[i])) {
+      *host = &cfg->hosts[i];
+      return &cfg->hosts[i].pools[0];
+    }
+  }
+  api_err(&rq->err, 500, "No valid backend was found. No pool is configured.");
+  return NULL;
+}
+
+static int volumes_create(struct api_request *rq)
+{
+  if (url_project_check(rq, "volume:create") < 0)
+    return -1;
+  json_t *doc = NULL;
+  json_t *b = body_parse(rq->body, rq->body_len, &schema_volume_create, &doc, &rq->err);
+  if (!b)
+    return -1;
+  int rc = -1;
+  struct registry *r = rq->ctx->reg;
+  json_t *md = json_object_get(b, "metadata");
+  if (md && json_object_size(md) > 0) {
+    api_err(&rq->err, 400, "Invalid input received: volume metadata is not supported by "
+            "volswap.");
+    goto out;
+  }
+  const struct cfg_host *h = NULL;
+  const struct cfg_pool *p = choose_pool(rq, json_string_value(json_object_get(b, "volume_type")),
+                                         json_string_value(json_object_get(b, "availability_zone")),
+                                         &h);
+  if (!p)
+    goto out;
+  struct reg_volume v;
+  memset(&v, 0, sizeof v);
+  api_uuid(v.id);
+  snprintf(v.project_id, sizeof v.project_id, "%s", rq->params[0]);
+  snprintf(v.user_id, sizeof v.user_id, "%s", rq->auth.user_id);
+  const char *name = json_string_value(json_object_get(b, "name"));
+  const char *desc = json_string_value(json_object_get(b, "description"));
+  snprintf(v.name, sizeof v.name, "%s", name ? name : "");
+  snprintf(v.description, sizeof v.description, "%s", desc ? desc : "");
+  v.size_gb = json_integer_value(json_object_get(b, "size"));
+  snprintf(v.host, sizeof v.host, "%s", h->name);
+  snprintf(v.pool, sizeof v.pool, "%s", p->name);
+  strcpy(v.status, "creating");
+  strcpy(v.attach_status, "detached");
+  api_time_micro(time(NULL), v.created_at);
+  memcpy(v.updated_at, v.created_at, sizeof v.updated_at);
+  /* the record exists (status creating) before the storage does, so a crash
+   * in between leaves a visible volume to clean up, never a leaked file */
+  if (r->ops->begin(r) < 0) {
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    goto out;
+  }
+  struct api_error perr = { 0 };
+  if (pool_create_volume(p, v.id, (uint64_t)v.size_gb * GiB, r, v.path, sizeof v.path,
+                         &perr) < 0) {
+    r->ops->rollback(r);
+    api_err(&rq->err, perr.status ? perr.status : 500, "%s", perr.msg);
+    goto out;
+  }
+  if (r->ops->volume_insert(r, &v) < 0) {
+    r->ops->rollback(r);
+    pool_delete_volume(v.path, p->is_dir, &perr);
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    goto out;
+  }
+  if (r->ops->commit(r) < 0) {
+    pool_delete_volume(v.path, p->is_dir, &perr);
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    goto out;
+  }
+  if (vol_transition_apply(r, v.id, VT_CREATED, false, &v, &rq->err) < 0)
+    goto out;
+  rc = api_reply(rq, 202, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
+out:
+  json_decref(doc);
+  return rc;
+}
+
+static int volumes_delete(struct api_request *rq)
+{
+  struct reg_volume v;
+  if (load_volume(rq, rq->params[1], &v) < 0 ||
+      policy_check(&rq->auth, "volume:delete", v.project_id, &rq->err) < 0)
+    return -1;
+  struct registry *r = rq->ctx->reg;
+  if (vol_transition_apply(r, v.id, VT_BEGIN_DELETE, false, &v, &rq->err) < 0)
+    return -1;
+  const struct cfg_host *h = NULL;
+  const struct cfg_pool *p = config_pool(rq->ctx->cfg, v.pool, &h);
+  struct api_error perr = { 0 };
+  if (p && pool_delete_volume(v.path, p->is_dir, &perr) < 0) {
+    strcpy(v.status, "error_deleting");
+    r->ops->volume_update(r, &v);
+    return api_err(&rq->err, 500, "%s", perr.msg);
+  }
+  if (r->ops->volume_delete(r, v.id) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  return api_reply(rq, 202, NULL);
+}
+
+static int volume_extend(struct api_request *rq, json_t *args)
+{
+  struct reg_volume v;
+  if (load_volume(rq, rq->params[1], &v) < 0)
+    return -1;
+  bool in_use_ok = rq->mv >= 42;
+  if (policy_check(&rq->auth, strcmp(v.status, "in-use") == 0 ? "volume:extend_attached_volume"
+                                                              : "volume:extend",
+                   v.project_id, &rq->err) < 0)
+    return -1;
+  json_t *ns = json_object_get(args, "new_size");
+  if (!json_is_integer(ns))
+    return api_err(&rq->err, 400, "Invalid input for field/attribute new_size. Value: "
+                   "(non-integer). new_size is not of type 'integer'");
+  json_int_t new_size = json_integer_value(ns);
+  if (new_size <= v.size_gb || new_size > (1 << 20))
+    return api_err(&rq->err, 400, "Invalid input received: New size for extend must be "
+                   "greater than current size. (current: %lld, extended: %lld).",
+                   (long long)v.size_gb, (long long)new_size);
+  struct registry *r = rq->ctx->reg;
+  if (vol_transition_apply(r, v.id, VT_BEGIN_EXTEND, in_use_ok, &v, &rq->err) < 0)
+    return -1;
+  const struct cfg_host *h = NULL;
+  const struct cfg_pool *p = config_pool(rq->ctx->cfg, v.pool, &h);
+  struct api_error perr = { 0 };
+  int rc = p ? pool_grow_volume(v.path, p->is_dir, (uint64_t)new_size * GiB, &perr)
+             : api_err(&perr, 500, "pool %s is no longer configured", v.pool);
+  struct reg_attachment a;
+  if (rc == 0 && strcmp(v.attach_status, "attached") == 0 &&
+      r->ops->attachment_get_by_volume(r, v.id, &a) == 0) {
+    /* the host's open node must learn the new size too */
+    const struct host_driver *drv = host_driver_find(h->driver);
+    rc = drv->resize(h, a.node_name, (uint64_t)new_size * GiB, &perr);
+  }
+  if (rc < 0) {
+    vol_transition_apply(r, v.id, VT_ERROR_EXTENDING, false, NULL, NULL);
+    return api_err(&rq->err, 500, "%s", perr.msg);
+  }
+  if (r->ops->begin(r) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  if (r->ops->volume_get(r, v.id, &v) != 0 ||
+      vol_transition_check(&v, VT_FINISH_EXTEND, false, &rq->err) < 0) {
+    r->ops->rollback(r);
+    return rq->err.status ? -1 : api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  }
+  v.size_gb = new_size;
+  api_time_micro(time(NULL), v.updated_at);
+  if (r->ops->volume_update(r, &v) < 0) {
+    r->ops->rollback(r);
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  }
+  if (r->ops->commit(r) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  return api_reply(rq, 202, NULL);
+}
+
+static int volumes_action(struct api_request *rq)
+{
+  if (rq->body_len > API_MAX_BODY)
+    return api_err(&rq->err, 413, "Request is too large.");
+  json_t *doc = NULL;
+  /* actions are {"os-NAME": {...}}: peek at the key, then validate strictly */
+  if (!rq->body || body_json_depth(rq->body, rq->body_len, API_MAX_DEPTH) > API_MAX_DEPTH)
+    return api_err(&rq->err, 400, "Malformed request body");
+  json_t *peek = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, NULL);
+  bool is_extend = json_is_object(peek) && json_object_size(peek) == 1 &&
+                   json_object_get(peek, "os-extend");
+  const char *first = NULL;
+  if (json_is_object(peek) && json_object_size(peek) == 1)
+    first = json_object_iter_key(json_object_iter(peek));
+  char name[64] = "";
+  if (first)
+    snprintf(name, sizeof name, "%s", first);
+  json_decref(peek);
+  if (!is_extend) {
+    if (name[0])
+      return api_err(&rq->err, 400, "There is no such action: %s", name);
+    return api_err(&rq->err, 400, "Malformed request body");
+  }
+  json_t *args = body_parse(rq->body, rq->body_len, &schema_volume_extend, &doc, &rq->err);
+  if (!args)
+    return -1;
+  int rc = volume_extend(rq, args);
+  json_decref(doc);
+  return rc;
+}
+
+/* ---- attachments API (read side) ---- */
+
+static int attachments_list(struct api_request *rq, bool detail);
+
+static json_t *attachment_view(struct api_request *rq, const struct reg_attachment *a,
+                               bool detail)
+{
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", a->id, "status", "attached",
+                        "instance", a->server_id, "volume_id", a->volume_id);
+  if (detail) {
+    char at[40];
+    snprintf(at, sizeof at, "%.19s.000000", a->created_at);
+    json_error_t jerr;
+    json_t *ci = json_loads(a->connection_info, 0, &jerr);
+    json_object_set_new(o, "attached_at", json_string(at));
+    json_object_set_new(o, "detached_at", json_string(""));
+    json_object_set_new(o, "attach_mode", json_string("rw"));
+    json_object_set_new(o, "connection_info", ci ? ci : json_object());
+  }
+  return o;
+}
+
+static int attachments_need_mv(struct api_request *rq)
+{
+  if (rq->mv < 27)
+    return api_err(&rq->err, 404, "The resource could not be found.");
+  return url_project_check(rq, "volume:attachment_get_all");
+}
+
+static int attachments_list(struct api_request *rq, bool detail)
+{
+  if (attachments_need_mv(rq) < 0)
+    return -1;
+  struct registry *r = rq->ctx->reg;
+  struct reg_attachment *atts = NULL;
+  size_t n = 0;
+  if (r->ops->attachment_list(r, NULL, &atts, &n) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    struct reg_volume v;
+    if (r->ops->volume_get(r, atts[i].volume_id, &v) == 0 &&
+        strcmp(v.project_id, rq->params[0]) == 0)
+      json_array_append_new(arr, attachment_view(rq, &atts[i], detail));
+  }
+  free(atts);
+  return api_reply(rq, 200, json_pack("{s:o}", "attachments", arr));
+}
+
+static int attachments_index(struct api_request *rq) { return attachments_list(rq, false); }
+static int attachments_detail(struct api_request *rq) { return attachments_list(rq, true); }
+
+static int attachments_show(struct api_request *rq)
+{
+  if (attachments_need_mv(rq) < 0)
+    return -1;
+  struct registry *r = rq->ctx->reg;
+  struct reg_attachment a;
+  struct reg_volume v;
+  int rc = r->ops->attachment_get_by_id(r, rq->params[1], &a);
+  if (rc < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  if (rc == 1 || r->ops->volume_get(r, a.volume_id, &v) != 0 ||
+      strcmp(v.project_id, rq->params[0]) != 0)
+    return api_err(&rq->err, 404, "VolumeAttachment %.64s could not be found.", rq->params[1]);
+  return api_reply(rq, 200, json_pack("{s:o}", "attachment", attachment_view(rq, &a, true)));
+}
+
+const struct api_route cinder_routes[] = {
+  { "GET", "/v3/*/volumes", SVC_VOLUME, true, volumes_index },
+  { "POST", "/v3/*/volumes", SVC_VOLUME, true, volumes_create },
+  { "GET", "/v3/*/volumes/detail", SVC_VOLUME, true, volumes_detail },
+  { "GET", "/v3/*/volumes/*", SVC_VOLUME, true, volumes_show },
+  { "DELETE", "/v3/*/volumes/*", SVC_VOLUME, true, volumes_delete },
+  { "POST", "/v3/*/volumes/*/action", SVC_VOLUME, true, volumes_action },
+  { "GET", "/v3/*/attachments", SVC_VOLUME, true, attachments_index },
+  { "GET", "/v3/*/attachments/detail", SVC_VOLUME, true, attachments_detail },
+  { "GET", "/v3/*/attachments/*", SVC_VOLUME, true, attachments_show },
+  { NULL, NULL, SVC_NONE, false, NULL },
+};

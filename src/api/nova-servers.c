@@ -1,0 +1,339 @@
+/* The Nova compute subset, part one: version documents (GET / and /v2.1),
+ * servers (list, detail with the name filter novaclient uses, show, and
+ * POST, which registers a consumer on a host and launches nothing), the
+ * helpers every server-scoped handler uses (project-scoped lookup, state
+ * check, instance action records), and the compute route table. */
+#include "nova.h"
+
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static json_t *version_v21(struct api_request *rq)
+{
+  char href[400], maxv[16];
+  snprintf(href, sizeof href, "%s/v2.1/", rq->ctx->base_url);
+  snprintf(maxv, sizeof maxv, "2.%d", NOVA_MV_MAX);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}",
+                   "id", "v2.1", "status", "CURRENT", "version", maxv, "min_version", "2.1",
+                   "updated", "2013-07-23T11:33:21Z", "links", "rel", "self", "href", href,
+                   "media-types", "base", "application/json", "type",
+                   "application/vnd.openstack.compute+json;version=2.1");
+}
+
+static int nova_versions(struct api_request *rq)
+{
+  char href[400];
+  snprintf(href, sizeof href, "%s/v2/", rq->ctx->base_url);
+  json_t *v2 = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "v2.0",
+                         "status", "SUPPORTED", "version", "", "min_version", "",
+                         "updated", "2011-01-21T11:33:21Z", "links", "rel", "self",
+                         "href", href);
+  return api_reply(rq, 200, json_pack("{s:[o,o]}", "versions", v2, version_v21(rq)));
+}
+
+static int nova_version(struct api_request *rq)
+{
+  return api_reply(rq, 200, json_pack("{s:o}", "version", version_v21(rq)));
+}
+
+/* ---- helpers shared by server-scoped handlers ---- */
+
+int load_server(struct api_request *rq, const char *id, struct reg_server *s)
+{
+  struct registry *r = rq->ctx->reg;
+  int rc = r->ops->server_get(r, id, s);
+  if (rc < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  /* Nova looks instances up in the caller's project: others' are 404 */
+  if (rc == 1 || (!auth_has_role(&rq->auth, "admin") &&
+                  strcmp(s->project_id, rq->auth.project_id) != 0))
+    return api_err(&rq->err, 404, "Instance %s could not be found.", id);
+  return 0;
+}
+
+int nova_check_server_state(struct api_request *rq, const struct reg_server *s,
+                            const char *action)
+{
+  if (s->locked && !auth_has_role(&rq->auth, "admin"))
+    return api_err(&rq->err, 409, "Instance %s is locked", s->id);
+  static const char *const ok[] = { "active", "paused", "stopped", "resized",
+                                    "soft-delete", "shelved", "shelved_offloaded", NULL };
+  for (const char *const *p = ok; *p; p++)
+    if (strcmp(s->vm_state, *p) == 0) {
+      if (s->task_state[0])
+        break;
+      return 0;
+    }
+  if (s->task_state[0])
+    return api_err(&rq->err, 409, "Cannot '%s' instance %s while it is in task_state %s",
+                   action, s->id, s->task_state);
+  return api_err(&rq->err, 409, "Cannot '%s' instance %s while it is in vm_state %s",
+                 action, s->id, s->vm_state);
+}
+
+int action_start(struct api_request *rq, const char *server_id, const char *action,
+                 struct reg_action *out)
+{
+  memset(out, 0, sizeof *out);
+  snprintf(out->request_id, sizeof out->request_id, "%s", rq->request_id);
+  snprintf(out->server_id, sizeof out->server_id, "%s", server_id);
+  snprintf(out->action, sizeof out->action, "%s", action);
+  snprintf(out->project_id, sizeof out->project_id, "%s", rq->auth.project_id);
+  snprintf(out->user_id, sizeof out->user_id, "%s", rq->auth.user_id);
+  api_time_micro(time(NULL), out->start_time);
+  memcpy(out->updated_at, out->start_time, sizeof out->updated_at);
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->action_insert(r, out) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  return 0;
+}
+
+int action_event(struct api_request *rq, struct reg_action *a, const char *event,
+                 const char *host, const char *start_time, bool ok, const char *details)
+{
+  struct reg_event ev;
+  memset(&ev, 0, sizeof ev);
+  snprintf(ev.request_id, sizeof ev.request_id, "%s", a->request_id);
+  snprintf(ev.event, sizeof ev.event, "%s", event);
+  snprintf(ev.start_time, sizeof ev.start_time, "%s", start_time);
+  api_time_micro(time(NULL), ev.finish_time);
+  snprintf(ev.result, sizeof ev.result, "%s", ok ? "Success" : "Error");
+  snprintf(ev.host, sizeof ev.host, "%s", host);
+  snprintf(ev.details, sizeof ev.details, "%s", details ? details : "");
+  if (!ok)
+    snprintf(ev.traceback, sizeof ev.traceback, "%s", details ? details : "");
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->event_insert(r, &ev) < 0)
+    return -1;
+  /* the action's updated_at follows its events, and its message turns to
+   * "Error" once one failed, as Nova records it */
+  memcpy(a->updated_at, ev.finish_time, sizeof a->updated_at);
+  if (!ok)
+    snprintf(a->message, sizeof a->message, "Error");
+  return r->ops->action_update(r, a);
+}
+
+/* ---- servers ---- */
+
+static json_t *server_links(struct api_request *rq, const char *id)
+{
+  char self[400], book[400];
+  snprintf(self, sizeof self, "%s/v2.1/servers/%s", rq->ctx->base_url, id);
+  snprintf(book, sizeof book, "%s/servers/%s", rq->ctx->base_url, id);
+  return json_pack("[{s:s, s:s}, {s:s, s:s}]", "rel", "self", "href", self, "rel",
+                   "bookmark", "href", book);
+}
+
+static json_t *server_summary(struct api_request *rq, const struct reg_server *s)
+{
+  return json_pack("{s:s, s:s, s:o}", "id", s->id, "name", s->name, "links",
+                   server_links(rq, s->id));
+}
+
+static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
+{
+  char created[32], host_id[57];
+  snprintf(created, sizeof created, "%.19sZ", s->created_at);
+  nova_host_id(s->project_id, s->host, host_id);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{}, s:{}, s:s, s:s,"
+                        " s:s, s:s, s:i, s:s, s:s, s:n, s:i, s:n, s:s, s:[{s:s}]}",
+                        "id", s->id, "name", s->name, "status", s->status,
+                        "tenant_id", s->project_id, "user_id", s->user_id,
+                        "created", created, "updated", created, "links",
+                        server_links(rq, s->id), "metadata", "addresses",
+                        "hostId", host_id, "accessIPv4", "", "accessIPv6", "",
+                        "OS-EXT-STS:vm_state", s->vm_state, "OS-EXT-STS:power_state", 1,
+                        "OS-EXT-AZ:availability_zone", "nova", "OS-DCF:diskConfig", "MANUAL",
+                        "OS-EXT-STS:task_state", "progress", 0, "key_name",
+                        "OS-SRV-USG:launched_at", created, "security_groups", "name",
+                        "default");
+  json_object_set_new(o, "image", json_string(""));
+  json_object_set_new(o, "flavor", nova_mv(rq, 47)
+                      ? json_pack("{s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus", 1, "ram", 512,
+                                  "disk", 0, "ephemeral", 0, "original_name", "volswap",
+                                  "extra_specs")
+                      : json_pack("{s:s, s:[]}", "id", "volswap", "links"));
+  if (s->task_state[0])
+    json_object_set_new(o, "OS-EXT-STS:task_state", json_string(s->task_state));
+  if (auth_has_role(&rq->auth, "admin")) {
+    json_object_set_new(o, "OS-EXT-SRV-ATTR:host", json_string(s->host));
+    json_object_set_new(o, "OS-EXT-SRV-ATTR:hypervisor_hostname", json_string(s->host));
+    json_object_set_new(o, "OS-EXT-SRV-ATTR:instance_name", json_string(s->id));
+  }
+  if (nova_mv(rq, 9))
+    json_object_set_new(o, "locked", json_boolean(s->locked));
+  if (nova_mv(rq, 19))
+    json_object_set_new(o, "description", json_null());
+  if (nova_mv(rq, 26))
+    json_object_set_new(o, "tags", json_array());
+  if (nova_mv(rq, 73))
+    json_object_set_new(o, "locked_reason", json_null());
+  /* os-extended-volumes: the attached volumes */
+  json_t *vols = json_array();
+  struct reg_attachment *atts = NULL;
+  size_t n = 0;
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->attachment_list(r, s->id, &atts, &n) == 0) {
+    for (size_t i = 0; i < n; i++) {
+      json_t *v = json_pack("{s:s}", "id", atts[i].volume_id);
+      if (nova_mv(rq, 3))
+        json_object_set_new(v, "delete_on_termination",
+                            json_boolean(atts[i].delete_on_termination));
+      json_array_append_new(vols, v);
+    }
+  }
+  free(atts);
+  json_object_set_new(o, "os-extended-volumes:volumes_attached", vols);
+  return o;
+}
+
+static bool truthy(const char *v)
+{
+  return v && (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+               !strcasecmp(v, "t") || !strcasecmp(v, "on") || !strcasecmp(v, "y"));
+}
+
+static int servers_list(struct api_request *rq, bool detail)
+{
+  const char *rule = detail ? "os_compute_api:servers:detail" : "os_compute_api:servers:index";
+  if (policy_check(&rq->auth, rule, NULL, &rq->err) < 0)
+    return -1;
+  const char *all = api_query(rq, "all_tenants");
+  bool all_tenants = all && (all[0] == '\0' || truthy(all));
+  if (all_tenants) {
+    char r2[80];
+    snprintf(r2, sizeof r2, "%s:get_all_tenants", rule);
+    if (policy_check(&rq->auth, r2, NULL, &rq->err) < 0)
+      return -1;
+  }
+  const char *name = api_query(rq, "name");
+  regex_t re;
+  if (name) {
+    /* Nova matches names as a regular expression; bound what we compile */
+    if (strlen(name) > 255 || regcomp(&re, name, REG_EXTENDED | REG_NOSUB) != 0)
+      return api_err(&rq->err, 400, "Invalid filter field: name.");
+  }
+  struct reg_server *list = NULL;
+  size_t n = 0;
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->server_list(r, all_tenants ? NULL : rq->auth.project_id, &list, &n) < 0) {
+    if (name)
+      regfree(&re);
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    if (name && regexec(&re, list[i].name, 0, NULL, 0) != 0)
+      continue;
+    json_array_append_new(arr, detail ? server_detail(rq, &list[i])
+                                      : server_summary(rq, &list[i]));
+  }
+  if (name)
+    regfree(&re);
+  free(list);
+  return api_reply(rq, 200, json_pack("{s:o}", "servers", arr));
+}
+
+static int servers_index(struct api_request *rq) { return servers_list(rq, false); }
+static int servers_detail(struct api_request *rq) { return servers_list(rq, true); }
+
+static int servers_show(struct api_request *rq)
+{
+  struct reg_server s;
+  if (load_server(rq, rq->params[0], &s) < 0 ||
+      policy_check(&rq->auth, "os_compute_api:servers:show", s.project_id, &rq->err) < 0)
+    return -1;
+  return api_reply(rq, 200, json_pack("{s:o}", "server", server_detail(rq, &s)));
+}
+
+static int servers_create(struct api_request *rq)
+{
+  if (policy_check(&rq->auth, "os_compute_api:servers:create", rq->auth.project_id,
+                   &rq->err) < 0)
+    return -1;
+  json_t *doc = NULL;
+  json_t *b = body_parse(rq->body, rq->body_len, &schema_server_create, &doc, &rq->err);
+  if (!b)
+    return -1;
+  int rc = -1;
+  const struct api_config *cfg = rq->ctx->cfg;
+  const char *host = json_string_value(json_object_get(b, "host"));
+  const char *az = json_string_value(json_object_get(b, "availability_zone"));
+  if (host && !nova_mv(rq, 74)) {
+    api_err(&rq->err, 400, "Invalid input for field/attribute server. Additional "
+            "properties are not allowed ('host' was unexpected)");
+    goto out;
+  }
+  if (host && !auth_has_role(&rq->auth, "admin")) {
+    api_err(&rq->err, 403, "Policy doesn't allow compute:servers:create:requested_destination "
+            "to be performed.");
+    goto out;
+  }
+  /* "zone:host" names a host the way Nova's forced-host syntax does */
+  if (!host && az && strchr(az, ':'))
+    host = strchr(az, ':') + 1;
+  if (!rq->auth.project_id[0]) {
+    api_err(&rq->err, 400, "A project-scoped token is required to create a server.");
+    goto out;
+  }
+  if (cfg->n_hosts == 0) {
+    api_err(&rq->err, 409, "No valid host was found. There are no hosts configured.");
+    goto out;
+  }
+  const struct cfg_host *h = host ? config_host(cfg, host) : &cfg->hosts[0];
+  if (!h) {
+    api_err(&rq->err, 400, "Compute host %.64s could not be found.", host);
+    goto out;
+  }
+  struct reg_server s;
+  memset(&s, 0, sizeof s);
+  api_uuid(s.id);
+  snprintf(s.name, sizeof s.name, "%s", json_string_value(json_object_get(b, "name")));
+  snprintf(s.project_id, sizeof s.project_id, "%s", rq->auth.project_id);
+  snprintf(s.user_id, sizeof s.user_id, "%s", rq->auth.user_id);
+  snprintf(s.host, sizeof s.host, "%s", h->name);
+  strcpy(s.status, "ACTIVE");
+  strcpy(s.vm_state, "active");
+  api_time_micro(time(NULL), s.created_at);
+  memcpy(s.updated_at, s.created_at, sizeof s.updated_at);
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->server_insert(r, &s) < 0) {
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    goto out;
+  }
+  struct reg_action a;
+  if (action_start(rq, s.id, "create", &a) < 0)
+    goto out;
+  action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time,
+               true, NULL);
+  char loc[400];
+  snprintf(loc, sizeof loc, "%s/v2.1/servers/%s", rq->ctx->base_url, s.id);
+  snprintf(rq->location, sizeof rq->location, "%s", loc);
+  rc = api_reply(rq, 202, json_pack("{s:{s:s, s:o, s:s, s:[{s:s}]}}", "server", "id", s.id,
+                                    "links", server_links(rq, s.id), "OS-DCF:diskConfig",
+                                    "MANUAL", "security_groups", "name", "default"));
+out:
+  json_decref(doc);
+  return rc;
+}
+
+const struct api_route nova_routes[] = {
+  { "GET", "/", SVC_COMPUTE, false, nova_versions },
+  { "GET", "/v2.1", SVC_COMPUTE, false, nova_version },
+  { "GET", "/v2.1/servers", SVC_COMPUTE, true, servers_index },
+  { "POST", "/v2.1/servers", SVC_COMPUTE, true, servers_create },
+  { "GET", "/v2.1/servers/detail", SVC_COMPUTE, true, servers_detail },
+  { "GET", "/v2.1/servers/*", SVC_COMPUTE, true, servers_show },
+  { "GET", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true, nova_attachments_index },
+  { "POST", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true,
+    nova_attachments_create },
+  { "GET", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
+    nova_attachments_show },
+  { "DELETE", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
+    nova_attachments_delete },
+  { "GET", "/v2.1/servers/*/os-instance-actions", SVC_COMPUTE, true, nova_actions_index },
+  { "GET", "/v2.1/servers/*/os-instance-actions/*", SVC_COMPUTE, true, nova_actions_show },
+  { NULL, NULL, SVC_NONE, false, NULL },
+};

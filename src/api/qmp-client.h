@@ -1,0 +1,56 @@
+/* qmp-client: a small blocking client for QEMU's QMP protocol over a unix
+ * socket. It is a library of its own (libvolswap_qmp) because both
+ * volswap-api's host drivers and the volswap CLI speak QMP: connect, read the
+ * greeting, negotiate with qmp_capabilities, then execute commands with an id
+ * and match replies by that id. Events that arrive in between are queued so a
+ * caller waiting for BLOCK_JOB_READY (the swap worker) never loses one.
+ * Every wait is bounded by a timeout and every line by a size cap, because the
+ * peer is another process that may die or misbehave. */
+#ifndef VOLSWAP_QMP_CLIENT_H
+#define VOLSWAP_QMP_CLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* An error from the QMP layer: either the peer's {"error": {"class","desc"}}
+ * or a local one (class "ConnectionError", "ProtocolError", "Timeout"). */
+struct qmp_error {
+  char cls[64];
+  char desc[512];
+};
+
+struct qmp_client;
+
+/* Longest QMP line we accept from the peer; query replies are small. */
+#define QMP_MAX_LINE (4u << 20)
+
+/* Connects to the QMP monitor at unix socket PATH, reads the greeting and
+ * negotiates capabilities. Returns NULL and fills ERR on failure. */
+struct qmp_client *qmp_connect(const char *path, int timeout_ms,
+                               struct qmp_error *err);
+void qmp_close(struct qmp_client *c);
+
+/* The greeting's "QMP" object (borrowed reference, valid until close). */
+json_t *qmp_greeting(struct qmp_client *c);
+
+/* Runs COMMAND with ARGS (borrowed, may be NULL). On success returns 0 and
+ * stores the "return" value (new reference) in *RET if RET is not NULL.
+ * On failure returns -1 and fills ERR (the peer's class/desc for a command
+ * error). */
+int qmp_execute(struct qmp_client *c, const char *command, json_t *args,
+                json_t **ret, int timeout_ms, struct qmp_error *err);
+
+/* Returns the next event (new reference), waiting up to TIMEOUT_MS (-1 for
+ * ever). Returns NULL on timeout (err->cls "Timeout") or error. */
+json_t *qmp_next_event(struct qmp_client *c, int timeout_ms,
+                       struct qmp_error *err);
+
+/* Waits for the first event named NAME whose "data" member KEY equals VALUE
+ * (KEY may be NULL to match any). Other events stay queued in order. */
+json_t *qmp_wait_event(struct qmp_client *c, const char *name, const char *key,
+                       const char *value, int timeout_ms, struct qmp_error *err);
+
+/* The socket, for callers that multiplex several monitors with poll(). */
+int qmp_fd(struct qmp_client *c);
+
+#endif

@@ -1,0 +1,139 @@
+# Shared setup for the volswap-api integration tests (sourced, not run).
+# api_setup starts a host daemon (qemu-storage-daemon by default; set
+# VOLSWAP_TEST_HOST_DAEMON=volswapd to use ours once its QMP monitor lands),
+# writes a config with two projects and users of each role, starts
+# volswap-api on a kernel-chosen port, and registers cleanup in a trap.
+# Helpers: api_token USER [PROJECT], api (curl wrapper), api_restart.
+set -euo pipefail
+
+: "${VOLSWAP_BUILD:?VOLSWAP_BUILD not set}"
+API_BIN=$VOLSWAP_BUILD/src/api/volswap-api
+CLI_BIN=$VOLSWAP_BUILD/src/cli/volswap
+T=$(mktemp -d /tmp/volswap-api-test.XXXXXX)
+API_PID=
+HOST_PID=
+ADMIN_TOKEN=admin-token-$RANDOM$RANDOM
+
+cleanup() {
+  [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null
+  [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+skip() { echo "$1"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Starts the host's daemon with a QMP monitor and an NBD server.
+host_start() {
+  mkdir -p "$T/pool"
+  case "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" in
+    qsd)
+      command -v qemu-storage-daemon >/dev/null || skip "qemu-storage-daemon not installed"
+      qemu-storage-daemon --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
+        --monitor chardev=m0 --nbd-server addr.type=unix,addr.path="$T/nbd.sock" \
+        >"$T/host.log" 2>&1 &
+      HOST_PID=$! ;;
+    volswapd)
+      "$VOLSWAP_BUILD/src/daemon/volswapd" --qmp "$T/qmp.sock" --nbd "$T/nbd.sock" \
+        >"$T/host.log" 2>&1 &
+      HOST_PID=$! ;;
+  esac
+  for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] && return 0; sleep 0.05; done
+  cat "$T/host.log" >&2; fail "host daemon did not start"
+}
+
+hash_pw() { echo "$1" | "$API_BIN" --hash-password; }
+
+write_config() {
+  local ttl=${1:-3600}
+  cat >"$T/api.json" <<JSON
+{
+  "listen": {"address": "127.0.0.1", "port": 0},
+  "database": "$T/registry.db",
+  "token_ttl": $ttl,
+  "admin_tokens": ["$ADMIN_TOKEN"],
+  "admin_project": "demo",
+  "projects": [{"name": "demo"}, {"name": "other"}],
+  "users": [
+    {"name": "admin", "password_hash": "$(hash_pw adminpw)", "roles": {"demo": ["admin"]}},
+    {"name": "alice", "password_hash": "$(hash_pw alicepw)", "roles": {"demo": ["member"]}},
+    {"name": "reader", "password_hash": "$(hash_pw readerpw)", "roles": {"demo": ["reader"]}},
+    {"name": "bob", "password_hash": "$(hash_pw bobpw)", "roles": {"other": ["member"]}}
+  ],
+  "hosts": [{"name": "host1", "driver": "${VOLSWAP_TEST_DRIVER:-volswapd}",
+             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"},
+             "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"}]}]
+}
+JSON
+}
+
+api_start() {
+  rm -f "$T/port"
+  "$API_BIN" --config "$T/api.json" --port-file "$T/port" --verbose >>"$T/api.log" 2>&1 &
+  API_PID=$!
+  for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
+  [ -s "$T/port" ] || { cat "$T/api.log" >&2; fail "volswap-api did not start"; }
+  PORT=$(cat "$T/port")
+  URL=http://127.0.0.1:$PORT
+  export OS_AUTH_URL=$URL/v3
+}
+
+api_stop() {
+  kill "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=
+}
+
+api_restart() { api_stop; api_start; }
+
+api_setup() {
+  host_start
+  write_config "${1:-3600}"
+  api_start
+}
+
+# Prints a token for USER (password USERpw) scoped to PROJECT (default demo).
+api_token() {
+  local user=$1 project=${2:-demo}
+  curl -sS -D "$T/hdr" -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"$user\",\"domain\":{\"id\":\"default\"},\"password\":\"${user}pw\"}}},\"scope\":{\"project\":{\"name\":\"$project\",\"domain\":{\"id\":\"default\"}}}}}" \
+    "$URL/v3/auth/tokens"
+  tr -d '\r' <"$T/hdr" | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p'
+}
+
+# Project id of NAME, read from a token body.
+project_id() {
+  local user=${2:-admin}
+  curl -sS -H 'Content-Type: application/json' \
+    -d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"$user\",\"domain\":{\"id\":\"default\"},\"password\":\"${user}pw\"}}},\"scope\":{\"project\":{\"name\":\"$1\",\"domain\":{\"id\":\"default\"}}}}}" \
+    "$URL/v3/auth/tokens" | jq -r .token.project.id
+}
+
+# api TOKEN METHOD PATH [BODY] [extra curl args...]: prints the body, sets
+# STATUS. Headers land in $T/last.hdr.
+api() {
+  local tok=$1 method=$2 path=$3 body=${4:-}
+  shift 3; [ $# -gt 0 ] && shift
+  local args=(-sS -X "$method" -D "$T/last.hdr" -o "$T/last.body" -w '%{http_code}'
+              -H "X-Auth-Token: $tok")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  STATUS=$(curl "${args[@]}" "$@" "$URL$path")
+  cat "$T/last.body"
+}
+
+expect_status() {
+  [ "$STATUS" = "$1" ] || fail "expected HTTP $1, got $STATUS: $(cat "$T/last.body")"
+}
+
+# expect_fault STATUS NAME [MESSAGE-SUBSTRING]: the last reply is a Nova fault.
+expect_fault() {
+  expect_status "$1"
+  local code msg
+  code=$(jq -r ".\"$2\".code" "$T/last.body")
+  [ "$code" = "$1" ] || fail "expected fault $2/$1, got $(cat "$T/last.body")"
+  if [ $# -ge 3 ]; then
+    msg=$(jq -r ".\"$2\".message" "$T/last.body")
+    case "$msg" in *"$3"*) ;; *) fail "fault message '$msg' lacks '$3'";; esac
+  fi
+}
+
+header() { tr -d '\r' <"$T/last.hdr" | grep -i "^$1:" | head -n1 | cut -d' ' -f2-; }
