@@ -1,0 +1,49 @@
+/* volswap CLI internals: the HTTP client (client.c), table output
+ * (table.c), the subcommands (commands.c) and the QMP subcommand (qmp.c). */
+#ifndef VOLSWAP_CLI_H
+#define VOLSWAP_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- client.c ---- */
+struct cli {
+  char auth_url[512];
+  char token[300];
+  char compute_url[512];       /* .../v2.1 */
+  char volume_url[600];        /* .../v3/{project_id} */
+  char project_id[64];
+  bool json;                   /* print raw JSON instead of tables */
+  bool debug;
+  const char *compute_version; /* microversion sent to Nova */
+};
+/* Authenticates from the OS_* environment (password or admin_token). */
+int cli_auth(struct cli *c);
+/* Sends METHOD URL with BODY (may be NULL). Returns the HTTP status and the
+ * parsed reply (NULL for an empty body) in *REPLY, or -1 on transport error
+ * (message printed). An HTTP error status is turned into a one-line message
+ * by cli_api_error. */
+int cli_request(struct cli *c, const char *method, const char *url, const char *extra_header,
+                json_t *body, json_t **reply);
+/* Prints "ERROR (fault): message (HTTP N)" for an error reply; returns 1. */
+int cli_api_error(int status, json_t *reply);
+/* Convenience: compute/volume requests that fail with a message on error. */
+json_t *cli_compute(struct cli *c, const char *method, const char *path, json_t *body,
+                    int want_status, int *rc);
+json_t *cli_volume(struct cli *c, const char *method, const char *path, json_t *body,
+                   int want_status, int *rc);
+
+/* ---- table.c ---- */
+/* Prints ROWS (array of objects) with COLUMNS (keys), headers HEADS. */
+void table_print(json_t *rows, const char *const *columns, const char *const *heads);
+/* Prints one object as a Property/Value table. */
+void table_print_object(json_t *obj);
+
+/* ---- commands.c ---- */
+int cli_dispatch(struct cli *c, int argc, char **argv);
+
+/* ---- qmp.c ---- */
+int cli_qmp(int argc, char **argv, bool json);
+
+#endif
