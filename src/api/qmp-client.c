@@ -125,7 +125,6 @@ static int qmp_send(struct qmp_client *c, json_t *msg, struct qmp_error *err)
     return -1;
   }
   size_t len = strlen(text), off = 0;
-  text[len] = '\0';
   int rc = 0;
   while (off <= len) {
     /* the terminating newline goes out as the last byte */
@@ -165,6 +164,11 @@ struct qmp_client *qmp_connect(const char *path, int timeout_ms,
     close(fd);
     return NULL;
   }
+  return qmp_attach_fd(fd, timeout_ms, err);
+}
+
+struct qmp_client *qmp_attach_fd(int fd, int timeout_ms, struct qmp_error *err)
+{
   struct qmp_client *c = calloc(1, sizeof *c);
   if (!c) {
     close(fd);

@@ -28,6 +28,9 @@ struct qmp_client;
  * negotiates capabilities. Returns NULL and fills ERR on failure. */
 struct qmp_client *qmp_connect(const char *path, int timeout_ms,
                                struct qmp_error *err);
+/* The same over an already connected stream socket FD (owned by the client
+ * from then on, closed even on failure): other transports, and the fuzzer. */
+struct qmp_client *qmp_attach_fd(int fd, int timeout_ms, struct qmp_error *err);
 void qmp_close(struct qmp_client *c);
 
 /* The greeting's "QMP" object (borrowed reference, valid until close). */

@@ -1,0 +1,212 @@
+/* The SQLite registry (storage-sqlite.c) through the storage interface:
+ * records round-trip, foreign keys hold, transactions roll back, migrations
+ * are recorded and re-opening is idempotent, and vol_transition_apply is
+ * atomic against the stored row. */
+#include "internal.h"
+#include "unit.h"
+
+#include <unistd.h>
+
+static char dir[64];
+
+static struct registry *open_reg(void)
+{
+  if (!dir[0]) {
+    snprintf(dir, sizeof dir, "/tmp/volswap-unit-XXXXXX");
+    CHECK(mkdtemp(dir));
+  }
+  char path[128], err[256];
+  snprintf(path, sizeof path, "%s/reg.db", dir);
+  struct registry *r = registry_sqlite_open(path, err, sizeof err);
+  if (!r)
+    fprintf(stderr, "%s\n", err);
+  CHECK(r);
+  return r;
+}
+
+static void cleanup(void)
+{
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0);
+  dir[0] = '\0';
+}
+
+static void seed(struct registry *r, struct reg_server *s, struct reg_volume *v)
+{
+  struct reg_host h = { .name = "h1", .driver = "qemu", .qmp = "/q", .nbd = "unix:/n" };
+  CHECK(r->ops->host_put(r, &h) == 0);
+  CHECK(r->ops->host_put(r, &h) == 0);   /* upsert */
+  memset(s, 0, sizeof *s);
+  snprintf(s->id, sizeof s->id, "11111111-1111-4111-8111-111111111111");
+  strcpy(s->name, "srv");
+  strcpy(s->project_id, "p1");
+  strcpy(s->host, "h1");
+  strcpy(s->status, "ACTIVE");
+  strcpy(s->vm_state, "active");
+  CHECK(r->ops->server_insert(r, s) == 0);
+  memset(v, 0, sizeof *v);
+  snprintf(v->id, sizeof v->id, "22222222-2222-4222-8222-222222222222");
+  strcpy(v->project_id, "p1");
+  v->size_gb = 3;
+  strcpy(v->host, "h1");
+  strcpy(v->pool, "pool");
+  strcpy(v->path, "/x");
+  strcpy(v->status, "available");
+  strcpy(v->attach_status, "detached");
+  CHECK(r->ops->volume_insert(r, v) == 0);
+}
+
+static void roundtrip(void)
+{
+  struct registry *r = open_reg();
+  struct reg_server s, s2;
+  struct reg_volume v, v2;
+  seed(r, &s, &v);
+  CHECK(r->ops->server_get(r, s.id, &s2) == 0);
+  CHECK_STR(s2.name, "srv");
+  CHECK(r->ops->server_get(r, "nope", &s2) == 1);
+  CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+  CHECK(v2.size_gb == 3);
+  CHECK_STR(v2.migration_status, "");
+  struct reg_volume *list = NULL;
+  size_t n = 0;
+  CHECK(r->ops->volume_list(r, "p1", &list, &n) == 0 && n == 1);
+  free(list);
+  CHECK(r->ops->volume_list(r, "p2", &list, &n) == 0 && n == 0);
+  free(list);
+  bool used = false;
+  CHECK(r->ops->volume_path_used(r, "/x", &used) == 0 && used);
+  CHECK(r->ops->volume_path_used(r, "/y", &used) == 0 && !used);
+  struct reg_attachment a;
+  memset(&a, 0, sizeof a);
+  strcpy(a.id, "a1");
+  strcpy(a.server_id, s.id);
+  strcpy(a.volume_id, v.id);
+  strcpy(a.device, "/dev/vdb");
+  strcpy(a.connection_info, "{\"a\":1}");
+  CHECK(r->ops->attachment_insert(r, &a) == 0);
+  struct reg_attachment a2;
+  CHECK(r->ops->attachment_get(r, s.id, v.id, &a2) == 0);
+  CHECK_STR(a2.connection_info, "{\"a\":1}");
+  CHECK(r->ops->attachment_get_by_volume(r, v.id, &a2) == 0);
+  CHECK(r->ops->attachment_get_by_id(r, "a1", &a2) == 0);
+  /* one volume, one attachment: a second row for it is refused */
+  strcpy(a.id, "a2");
+  strcpy(a.device, "/dev/vdc");
+  CHECK(r->ops->attachment_insert(r, &a) < 0);
+  CHECK(r->ops->attachment_delete(r, "a1") == 0);
+  CHECK(r->ops->attachment_get(r, s.id, v.id, &a2) == 1);
+  r->ops->close(r);
+  cleanup();
+}
+
+static void foreign_keys(void)
+{
+  struct registry *r = open_reg();
+  struct reg_server s;
+  struct reg_volume v;
+  seed(r, &s, &v);
+  struct reg_attachment a;
+  memset(&a, 0, sizeof a);
+  strcpy(a.id, "a1");
+  strcpy(a.server_id, "no-such-server");
+  strcpy(a.volume_id, v.id);
+  CHECK(r->ops->attachment_insert(r, &a) < 0);
+  CHECK_CONTAINS(r->ops->last_error(r), "FOREIGN KEY");
+  strcpy(a.server_id, s.id);
+  CHECK(r->ops->attachment_insert(r, &a) == 0);
+  /* an attached volume's row cannot vanish under its attachment */
+  CHECK(r->ops->volume_delete(r, v.id) < 0);
+  r->ops->close(r);
+  cleanup();
+}
+
+static void transactions(void)
+{
+  struct registry *r = open_reg();
+  struct reg_server s;
+  struct reg_volume v;
+  seed(r, &s, &v);
+  CHECK(r->ops->begin(r) == 0);
+  strcpy(v.status, "in-use");
+  CHECK(r->ops->volume_update(r, &v) == 0);
+  r->ops->rollback(r);
+  struct reg_volume v2;
+  CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+  CHECK_STR(v2.status, "available");
+  CHECK(r->ops->begin(r) == 0);
+  CHECK(r->ops->volume_update(r, &v) == 0);
+  CHECK(r->ops->commit(r) == 0);
+  CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+  CHECK_STR(v2.status, "in-use");
+  r->ops->close(r);
+  cleanup();
+}
+
+static void reopen_keeps_records(void)
+{
+  struct registry *r = open_reg();
+  struct reg_server s;
+  struct reg_volume v;
+  seed(r, &s, &v);
+  struct reg_action act = { .request_id = "req-1", .action = "create", .start_time = "t" };
+  strcpy(act.server_id, s.id);
+  CHECK(r->ops->action_insert(r, &act) == 0);
+  struct reg_event ev = { .request_id = "req-1", .event = "e1", .result = "Success" };
+  CHECK(r->ops->event_insert(r, &ev) == 0);
+  int version = registry_sqlite_schema_version(r);
+  CHECK(version >= 1);
+  r->ops->close(r);
+  r = open_reg();
+  CHECK(registry_sqlite_schema_version(r) == version);
+  struct reg_volume v2;
+  CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+  struct reg_action *acts = NULL;
+  size_t n = 0;
+  CHECK(r->ops->action_list(r, s.id, &acts, &n) == 0 && n == 1);
+  free(acts);
+  struct reg_event *evs = NULL;
+  CHECK(r->ops->event_list(r, "req-1", &evs, &n) == 0 && n == 1);
+  CHECK_STR(evs[0].result, "Success");
+  free(evs);
+  r->ops->close(r);
+  cleanup();
+}
+
+static void transition_apply(void)
+{
+  struct registry *r = open_reg();
+  struct reg_server s;
+  struct reg_volume v;
+  seed(r, &s, &v);
+  struct api_error e;
+  struct reg_volume out;
+  CHECK(vol_transition_apply(r, v.id, VT_RESERVE, false, &out, &e) == 0);
+  CHECK_STR(out.status, "attaching");
+  /* the second reserve sees the stored "attaching" and is refused */
+  CHECK(vol_transition_apply(r, v.id, VT_RESERVE, false, NULL, &e) < 0);
+  CHECK(e.status == 400);
+  CHECK(vol_transition_apply(r, "missing", VT_RESERVE, false, NULL, &e) < 0);
+  CHECK(e.status == 404);
+  /* the registry is usable after the refusals (the lock was released) */
+  CHECK(vol_transition_apply(r, v.id, VT_UNRESERVE, false, &out, &e) == 0);
+  CHECK_STR(out.status, "available");
+  r->ops->close(r);
+  cleanup();
+}
+
+static void bad_path(void)
+{
+  char err[256];
+  CHECK(!registry_sqlite_open("/nonexistent-dir/x/reg.db", err, sizeof err));
+  CHECK_CONTAINS(err, "cannot open database");
+}
+
+static const struct unit_case cases[] = {
+  { "roundtrip", roundtrip }, { "foreign-keys", foreign_keys },
+  { "transactions", transactions }, { "reopen-keeps-records", reopen_keeps_records },
+  { "transition-apply", transition_apply }, { "bad-path", bad_path }, { NULL, NULL },
+};
+
+int main(int argc, char **argv) { return unit_main(argc, argv, cases); }
