@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <liburing.h>
 #include <signal.h>
 #include <stdio.h>
@@ -208,15 +209,21 @@ static void signal_cb(struct vs_completion *c, int res, unsigned flags)
     }
 }
 
-static void setup_signals(void)
+/* Blocks the shutdown signals in this thread, and so in every thread
+ * created after it (the loop's workers): they then arrive only through
+ * the signalfd, never by default action on some worker. */
+static void block_signals(sigset_t *set)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    sd.sfd = signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static void setup_signals(const sigset_t *set)
+{
+    sd.sfd = signalfd(-1, set, SFD_CLOEXEC);
     if (sd.sfd < 0) {
         fprintf(stderr, "volswapd: signalfd: %s\n", strerror(errno));
         exit(1);
@@ -273,12 +280,14 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    sigset_t sigs;
+    block_signals(&sigs);
     loop = vs_loop_new(1024, 2);
     if (!loop) {
         fprintf(stderr, "volswapd: cannot create the event loop (io_uring)\n");
         return 1;
     }
-    setup_signals();
+    setup_signals(&sigs);
 
     /* Second pass: the acting options, in the order given. */
     optind = 1;

@@ -104,16 +104,17 @@ static void send_reply(struct nbd_req *req, uint32_t error)
     nbd_conn_queue_reply(conn, req);
 }
 
+/* FUA is valid on every command once negotiated (proto.md: a server
+ * "MUST accept all commands with this flag set", ignoring it where it
+ * means nothing); the other flags belong to one command each. */
 static uint32_t allowed_flags(const struct nbd_conn *conn, uint16_t type)
 {
+    uint32_t f = NBD_CMD_FLAG_FUA;
     switch (type) {
-    case NBD_CMD_READ: return conn->structured ? NBD_CMD_FLAG_DF : 0;
-    case NBD_CMD_WRITE: return NBD_CMD_FLAG_FUA;
-    case NBD_CMD_TRIM: return NBD_CMD_FLAG_FUA;
-    case NBD_CMD_WRITE_ZEROES:
-        return NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_FAST_ZERO;
-    case NBD_CMD_BLOCK_STATUS: return NBD_CMD_FLAG_REQ_ONE;
-    default: return 0;
+    case NBD_CMD_READ: return f | (conn->structured ? NBD_CMD_FLAG_DF : 0);
+    case NBD_CMD_WRITE_ZEROES: return f | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_FAST_ZERO;
+    case NBD_CMD_BLOCK_STATUS: return f | NBD_CMD_FLAG_REQ_ONE;
+    default: return f;
     }
 }
 
@@ -143,8 +144,11 @@ static uint32_t check(const struct nbd_conn *conn, const struct nbd_req *req)
     if (req->type == NBD_CMD_BLOCK_STATUS &&
         (!conn->structured || !conn->meta_base_allocation || req->len == 0))
         return NBD_EINVAL;
+    /* As QEMU: writing data or zeroes past the end is "no space", any
+     * other out-of-range request (read, trim, cache, status) invalid. */
     if (req->offset > size || req->len > size - req->offset)
-        return is_write ? NBD_ENOSPC : NBD_EINVAL;
+        return (req->type == NBD_CMD_WRITE || req->type == NBD_CMD_WRITE_ZEROES)
+                   ? NBD_ENOSPC : NBD_EINVAL;
     return 0;
 }
 
