@@ -18,8 +18,10 @@ Import from a test one folder below tests/integration/:
 
 Which server runs: volswapd ($VOLSWAP_BUILD/src/daemon/volswapd), or with
 VOLSWAP_TEST_IMPL=qsd, qemu-storage-daemon given the equivalent options.
-Every daemon started is killed at exit (atexit and SIGTERM/SIGINT), and
-its log is printed if the test fails.
+Every daemon still running at exit (atexit, also on SIGTERM/SIGINT) is
+stopped with SIGTERM; if it then exits non-zero an otherwise passing test
+fails (this is how sanitizer reports at exit are caught), and daemon logs
+are printed whenever the test fails.
 
 Helpers:
   tmpdir()                      temp dir removed at exit
@@ -37,6 +39,15 @@ Helpers:
   write_at(path, off, data)     pwrite into a file
   same_file(a, b)               byte comparison of two files
   check(cond, msg) fail(msg) skip(msg)   test outcome helpers (exit 1 / 77)
+Raw protocol helpers (for what libnbd will not send):
+  raw_connect(d)                plain socket to the daemon
+  raw_greeting(s)               read the newstyle greeting, return its flags
+  raw_export_name(s, name)      handshake via NBD_OPT_EXPORT_NAME (simple
+                                replies only) -> (size, transmission flags)
+  raw_request(s, cmd, offset, length, flags, handle, payload)
+  raw_simple_reply(s, data_len) -> (error, handle, data)
+  recv_exact(s, n)  wait_closed(s)
+  still_serves(d, name, size)   a fresh libnbd client reads and writes
 Tunable: VS_START_TIMEOUT (seconds to wait for the pidfile, default 30: a
 fail-safe for a daemon that never comes up, not a timing assertion).
 """
@@ -63,6 +74,7 @@ BUILD = os.environ.get("VOLSWAP_BUILD") or os.path.join(SRC, "build")
 _daemons = []
 _tmpdirs = []
 _failed = False
+_skipped = False
 
 
 def log(msg):
@@ -77,6 +89,8 @@ def fail(msg):
 
 
 def skip(msg):
+    global _skipped
+    _skipped = True
     print("SKIP: " + msg, flush=True)
     sys.exit(77)
 
@@ -108,10 +122,20 @@ def daemon_bin():
 
 
 def _cleanup():
+    # Stop daemons still running with SIGTERM (the clean shutdown path), so a
+    # sanitizer build reports leaks and errors at exit; a daemon that then
+    # exits non-zero fails an otherwise passing test.
+    bad = None
     for d in list(_daemons):
-        d.kill()
+        rc = d.terminate()
+        if rc not in (0, None) and not _failed and not _skipped:
+            bad = (d, rc)
     for t in _tmpdirs:
         shutil.rmtree(t, ignore_errors=True)
+    if bad:
+        print("FAIL: daemon exited with status %d on SIGTERM at the end of the test"
+              % bad[1], flush=True)
+        os._exit(1)
 
 
 def _on_signal(signum, frame):
@@ -278,16 +302,24 @@ class Daemon:
         self.logf.close()
         return rc
 
-    def kill(self):
+    def terminate(self):
+        """SIGTERM, wait (bounded fail-safe), SIGKILL if need be; prints the
+        log if the test failed or the exit was unclean. Returns the status."""
+        rc = None
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if _failed or (sys.exc_info()[0] is not None):
-            t = self.log_text()
-            if t:
-                print("--- %s\n%s" % (self.logfile, t[-2000:]), file=sys.stderr)
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
         if self in _daemons:
             _daemons.remove(self)
+        if _failed or rc not in (0, None):
+            t = self.log_text()
+            if t:
+                print("--- %s\n%s" % (self.logfile, t[-3000:]), file=sys.stderr)
+        return rc
 
 
 def connect(d, name="", structured=True, meta=("base:allocation",)):

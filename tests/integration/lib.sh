@@ -16,7 +16,10 @@
 #
 # Functions (all fail the test with a clear message on error):
 #   vs_init                 make $VS_TMP (mktemp -d), install the EXIT trap
-#                           that kills every daemon started and removes it
+#                           that stops every daemon still running (SIGTERM;
+#                           a non-zero exit then fails the test, which is
+#                           how sanitizer reports at exit are caught) and
+#                           removes $VS_TMP
 #   vs_impl                 print "volswapd" or "qsd"
 #   vs_daemon_bin           print the server binary for vs_impl
 #   vs_start [--tcp] OPTS.. start a server with OPTS (--blockdev, --export,
@@ -84,16 +87,27 @@ vs__find_bin() {
 
 vs_daemon_bin() { vs__find_bin; echo "$VS_BIN"; }
 
+# Stops every daemon still running with SIGTERM (the clean shutdown path),
+# so that a sanitizer build reports leaks and errors at exit; a daemon that
+# then exits non-zero fails an otherwise passing test.
 vs_cleanup() {
-  local rc=$? p
-  for p in "${VS_PIDS[@]}"; do
+  local rc=$? p st n
+  for p in "${VS_PIDS[@]+"${VS_PIDS[@]}"}"; do
+    kill -TERM "$p" 2>/dev/null || true
+    n=0
+    # Bounded fail-safe against a daemon that ignores SIGTERM.
+    while kill -0 "$p" 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
     kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
+    st=0; wait "$p" 2>/dev/null || st=$?
+    if [ $rc -eq 0 ] && [ $st -ne 0 ]; then
+      echo "FAIL: daemon $p exited with status $st on SIGTERM at the end of the test"
+      rc=1
+    fi
   done
   # A daemon log is the first thing one needs when a test fails.
   if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "$VS_TMP" ]; then
     for p in "$VS_TMP"/daemon*.log; do
-      [ -s "$p" ] && { echo "--- $p"; tail -n 20 "$p"; } >&2
+      [ -s "$p" ] && { echo "--- $p"; tail -n 30 "$p"; } >&2
     done
   fi
   [ -n "$VS_TMP" ] && rm -rf "$VS_TMP"
