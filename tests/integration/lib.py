@@ -260,8 +260,13 @@ class Daemon:
             ["--pidfile", self.pidfile]
         log("starting: " + " ".join(argv))
         self.logf = open(self.logfile, "wb")
+        # SIGINT/SIGQUIT at their defaults in the daemon whatever this test
+        # inherited, as if it were started from a terminal.
+        def reset():
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGQUIT, signal.SIG_DFL)
         self.proc = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, preexec_fn=reset)
         limit = time.monotonic() + float(os.environ.get("VS_START_TIMEOUT", "30"))
         # The contract: the pidfile appears only once every socket listens.
         while not (os.path.exists(self.pidfile) and os.path.getsize(self.pidfile) > 0):
@@ -296,7 +301,12 @@ class Daemon:
     def stop(self, sig=signal.SIGTERM):
         """Signal the daemon and wait; returns its exit status (negative: signal)."""
         self.proc.send_signal(sig)
-        rc = self.proc.wait()
+        try:
+            # Bounded fail-safe so a daemon ignoring the signal fails the
+            # test instead of hanging it; not a timing assertion.
+            rc = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            fail("daemon still running 30 s after signal %d" % sig)
         if self in _daemons:
             _daemons.remove(self)
         self.logf.close()

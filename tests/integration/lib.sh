@@ -178,7 +178,14 @@ vs_start() {
   vs_log "starting: $bin --nbd-server $listen ${args[*]} --pidfile $pidfile"
   # --nbd-server first: qsd creates exports in option order and needs the
   # server to exist by then.
-  "$bin" --nbd-server "$listen" "${args[@]}" --pidfile "$pidfile" >"$VS_LOG" 2>&1 &
+  # Started through exec with SIGINT/SIGQUIT back at their defaults: bash
+  # makes background jobs of a script ignore them, and a daemon should see
+  # the signals a terminal would send it.
+  /usr/bin/python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' \
+    "$bin" --nbd-server "$listen" "${args[@]}" --pidfile "$pidfile" >"$VS_LOG" 2>&1 &
   VS_PID=$!
   VS_PIDS+=("$VS_PID")
   limit=$(( ${VS_START_TIMEOUT:-30} * 10 ))
@@ -204,9 +211,19 @@ vs_uri() {
 }
 
 vs_stop() {
-  local sig=${1:-TERM} p=$VS_PID i
+  local sig=${1:-TERM} p=$VS_PID i n=0
   [ -n "$p" ] || vs_fail "vs_stop: no daemon running"
   kill -"$sig" "$p" 2>/dev/null || vs_fail "vs_stop: daemon $p already gone"
+  # Bounded fail-safe (30 s) so a daemon ignoring the signal fails the test
+  # instead of hanging it; not a timing assertion.
+  while kill -0 "$p" 2>/dev/null && [ $n -lt 300 ]; do
+    # A zombie is gone for our purpose; wait below collects it.
+    [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ] && break
+    sleep 0.1; n=$((n + 1))
+  done
+  if [ $n -ge 300 ]; then
+    vs_fail "daemon $p still running 30 s after SIG$sig"
+  fi
   if wait "$p"; then VS_EXIT=0; else VS_EXIT=$?; fi
   # Forget it so the EXIT trap does not kill a recycled pid.
   local keep=()
