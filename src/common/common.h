@@ -212,4 +212,6 @@ void vs_event_emit(const char *event, void *data);
 void *vs_keyval_parse(const char *str, const char *implied_key,
                       struct vs_error *err);
 
+#include "hbitmap.h"
+
 #endif

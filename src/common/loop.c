@@ -314,6 +314,9 @@ int vs_loop_run_once(struct vs_loop *loop, uint64_t timeout_ns)
     if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
         return r;
     dispatch(loop);
+    /* A wait that ended by timeout did so for a timer: fire it now, not on
+     * the next turn (which might wait for I/O first). */
+    run_timers(loop);
     return 0;
 }
 

@@ -1,0 +1,387 @@
+/* Unit tests of src/block: requests, hooks, quiesce/drain/replace/release
+ * (the pivot primitives), and the file driver's block status and zeroing
+ * on a real sparse file. One scenario per test; its name is argv[1]. */
+#include "block.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
+    __FILE__, __LINE__, #c); exit(1); } } while (0)
+#define MiB (1024u * 1024)
+
+static struct vs_loop *loop;
+
+struct treq {
+    struct block_req r;
+    bool done;
+    int ret;
+    int seq;
+};
+static int seq_counter;
+
+static void treq_cb(struct block_req *r, int ret)
+{
+    struct treq *t = vs_container_of(r, struct treq, r);
+    t->done = true;
+    t->ret = ret;
+    t->seq = ++seq_counter;
+}
+
+static void prep(struct treq *t, enum block_op op, uint64_t off, uint64_t len, void *buf)
+{
+    memset(t, 0, sizeof(*t));
+    t->r.op = op;
+    t->r.offset = off;
+    t->r.len = len;
+    t->r.buf = buf;
+    t->r.cb = treq_cb;
+}
+
+static void wait_done(struct treq *t)
+{
+    for (int i = 0; i < 10000 && !t->done; i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK(t->done);
+}
+
+static struct block_node *mem_node(const char *name, uint64_t size)
+{
+    struct vs_error err = { 0 };
+    struct block_node_opts o = { .driver = "memory", .node_name = name, .size = size,
+                                 .unmap = true };
+    struct block_node *n = block_node_open(loop, &o, &err);
+    CHECK(n);
+    return n;
+}
+
+static void memory_read_write_round_trip(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    char w[4096], r[4096];
+    memset(w, 0x5a, sizeof(w));
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE, 8192, sizeof(w), w);
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == 0);
+    prep(&t, BLOCK_OP_READ, 8192, sizeof(r), r);
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == 0 && memcmp(w, r, sizeof(r)) == 0);
+}
+
+static void callback_never_runs_inside_submit(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    char b[512];
+    struct treq t;
+    prep(&t, BLOCK_OP_READ, 0, sizeof(b), b);
+    block_node_submit(n, &t.r);
+    CHECK(!t.done); /* memory completes at once, yet the cb waits a turn */
+    wait_done(&t);
+    prep(&t, BLOCK_OP_READ, MiB, 1, b); /* invalid: also deferred */
+    block_node_submit(n, &t.r);
+    CHECK(!t.done);
+    wait_done(&t);
+    CHECK(t.ret == -EINVAL);
+}
+
+static void out_of_range_is_einval(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    char b[16];
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE, MiB - 8, 16, b);
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == -EINVAL);
+    prep(&t, BLOCK_OP_READ, UINT64_MAX - 4, 16, b); /* offset + len overflows */
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == -EINVAL);
+}
+
+static void read_only_node_rejects_writes(void)
+{
+    struct vs_error err = { 0 };
+    struct block_node_opts o = { .driver = "memory", .node_name = "ro", .size = MiB,
+                                 .read_only = true };
+    struct block_node *n = block_node_open(loop, &o, &err);
+    CHECK(n);
+    char b[16] = { 0 };
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE, 0, 16, b);
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == -EPERM);
+}
+
+/* The mirror's invariant 1 rests on this: an `after` hook sees a write
+ * only once the driver has completed it. */
+static uint64_t after_seen_completed;
+static bool after_hook(struct block_hook *h, struct block_req *req, int ret)
+{
+    after_seen_completed = block_memory_completed(req->node);
+    return false;
+}
+
+static void after_hook_sees_write_completed(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    struct block_hook h = { .after = after_hook };
+    block_hook_add(n, &h);
+    block_memory_hold(n, true);
+    char b[512] = { 1 };
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE, 0, sizeof(b), b);
+    block_node_submit(n, &t.r);
+    for (int i = 0; i < 5; i++)
+        vs_loop_run_once(loop, 0);
+    CHECK(after_seen_completed == 0 && !t.done);
+    block_memory_hold(n, false);
+    wait_done(&t);
+    CHECK(after_seen_completed == 1);
+    block_hook_remove(n, &h);
+}
+
+static struct block_req *held_by_hook;
+static bool before_hook(struct block_hook *h, struct block_req *req)
+{
+    held_by_hook = req;
+    return true;
+}
+
+static void before_hook_can_hold_a_write(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    struct block_hook h = { .before = before_hook };
+    block_hook_add(n, &h);
+    char b[512];
+    memset(b, 7, sizeof(b));
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE, 0, sizeof(b), b);
+    block_node_submit(n, &t.r);
+    for (int i = 0; i < 5; i++)
+        vs_loop_run_once(loop, 0);
+    CHECK(held_by_hook == &t.r && !t.done);
+    CHECK(block_memory_completed(n) == 0);
+    block_req_hook_resume(held_by_hook, 0);
+    wait_done(&t);
+    CHECK(t.ret == 0 && block_memory_data(n)[0] == 7);
+    block_hook_remove(n, &h);
+}
+
+static void quiesce_holds_backend_requests_until_release(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    struct block_backend blk = { .owner = "test", .writable = true };
+    block_backend_attach(&blk, n);
+    block_node_quiesce(n);
+    char b[512];
+    struct treq t;
+    prep(&t, BLOCK_OP_READ, 0, sizeof(b), b);
+    blk_submit(&blk, &t.r);
+    for (int i = 0; i < 5; i++)
+        vs_loop_run_once(loop, 0);
+    CHECK(!t.done && block_memory_completed(n) == 0);
+    block_node_release(n);
+    wait_done(&t);
+    CHECK(t.ret == 0);
+    block_backend_detach(&blk);
+}
+
+static bool drained;
+static void drained_bh(struct vs_bh *bh) { drained = true; }
+
+static void drain_waits_for_requests_in_flight(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    block_memory_hold(n, true);
+    char b[512];
+    struct treq t;
+    prep(&t, BLOCK_OP_READ, 0, sizeof(b), b);
+    block_node_submit(n, &t.r);
+    struct vs_bh bh = { drained_bh };
+    block_node_drain(n, &bh);
+    for (int i = 0; i < 5; i++)
+        vs_loop_run_once(loop, 0);
+    CHECK(!drained);
+    block_memory_hold(n, false);
+    wait_done(&t);
+    for (int i = 0; i < 5 && !drained; i++)
+        vs_loop_run_once(loop, 0);
+    CHECK(drained);
+}
+
+/* The pivot: a request held during the switch lands on the new node. */
+static void replace_moves_backends_and_held_requests(void)
+{
+    struct block_node *a = mem_node("a", MiB), *b = mem_node("b", MiB);
+    struct block_backend exp = { .owner = "export", .writable = true, .follows_replace = true };
+    struct block_backend job = { .owner = "job", .writable = true };
+    block_backend_attach(&exp, a);
+    block_backend_attach(&job, a);
+    block_node_quiesce(a);
+    block_node_quiesce(b);
+    char w[512];
+    memset(w, 0x77, sizeof(w));
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE, 4096, sizeof(w), w);
+    blk_submit(&exp, &t.r);
+    block_node_replace(a, b);
+    CHECK(exp.node == b && job.node == a);
+    block_node_release(a);
+    block_node_release(b);
+    wait_done(&t);
+    CHECK(t.ret == 0);
+    CHECK(block_memory_data(b)[4096] == 0x77);
+    CHECK(block_memory_data(a)[4096] == 0);
+    block_backend_detach(&exp);
+    block_backend_detach(&job);
+}
+
+static void blockdev_close_refuses_node_in_use(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    struct block_backend blk = { .owner = "x" };
+    block_backend_attach(&blk, n);
+    struct vs_error err = { 0 };
+    CHECK(block_node_close(n, &err) < 0 && err.set);
+    block_backend_detach(&blk);
+    CHECK(block_node_close(n, NULL) == 0);
+    CHECK(block_node_find("m0") == NULL);
+}
+
+static char tmpfile_path[] = "/tmp/volswap-test-block-XXXXXX";
+
+static struct block_node *file_node(bool unmap)
+{
+    int fd = mkstemp(tmpfile_path);
+    CHECK(fd >= 0);
+    CHECK(ftruncate(fd, 8 * MiB) == 0);
+    char b[65536];
+    memset(b, 0xee, sizeof(b));
+    CHECK(pwrite(fd, b, sizeof(b), 2 * MiB) == (ssize_t)sizeof(b));
+    close(fd);
+    struct vs_error err = { 0 };
+    struct block_node_opts o = { .driver = "file", .node_name = "f0",
+                                 .filename = tmpfile_path, .unmap = unmap };
+    struct block_node *n = block_node_open(loop, &o, &err);
+    if (!n)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK(n);
+    return n;
+}
+
+static void status_at(struct block_node *n, uint64_t off, uint64_t len, struct treq *t)
+{
+    prep(t, BLOCK_OP_BLOCK_STATUS, off, len, NULL);
+    block_node_submit(n, &t->r);
+    wait_done(t);
+    CHECK(t->ret == 0);
+}
+
+static void file_block_status_follows_seek_data(void)
+{
+    struct block_node *n = file_node(false);
+    struct treq t;
+    status_at(n, 0, 8 * MiB, &t);
+    CHECK(t.r.status_flags == (BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO));
+    CHECK(t.r.status_len == 2 * MiB);
+    status_at(n, 2 * MiB, 6 * MiB, &t);
+    CHECK(t.r.status_flags == 0);
+    CHECK(t.r.status_len >= 65536 && t.r.status_len < 6 * MiB);
+    unlink(tmpfile_path);
+}
+
+static void file_write_zeroes_may_unmap_punches_a_hole(void)
+{
+    struct block_node *n = file_node(true);
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE_ZEROES, 2 * MiB, 65536, NULL);
+    t.r.flags = BLOCK_REQ_MAY_UNMAP;
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == 0);
+    char b[65536];
+    prep(&t, BLOCK_OP_READ, 2 * MiB, sizeof(b), b);
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    for (size_t i = 0; i < sizeof(b); i++)
+        CHECK(b[i] == 0);
+    status_at(n, 0, 8 * MiB, &t);
+    CHECK(t.r.status_len == 8 * MiB && (t.r.status_flags & BLOCK_STATUS_HOLE));
+    unlink(tmpfile_path);
+}
+
+static void file_write_zeroes_no_hole_reads_zero(void)
+{
+    struct block_node *n = file_node(true);
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE_ZEROES, 2 * MiB + 512, 1000, NULL);
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == 0);
+    unsigned char b[2048];
+    prep(&t, BLOCK_OP_READ, 2 * MiB, sizeof(b), b);
+    block_node_submit(n, &t.r);
+    wait_done(&t);
+    for (size_t i = 0; i < sizeof(b); i++)
+        CHECK(b[i] == ((i >= 512 && i < 1512) ? 0 : 0xee));
+    unlink(tmpfile_path);
+}
+
+static void raw_passes_requests_to_its_child(void)
+{
+    struct block_node *m = mem_node("m0", MiB);
+    struct vs_error err = { 0 };
+    struct block_node_opts o = { .driver = "raw", .node_name = "r0", .file = "m0" };
+    struct block_node *r = block_node_open(loop, &o, &err);
+    CHECK(r && r->size == MiB && block_node_in_use(m));
+    char w[8] = "abcdefg";
+    struct treq t;
+    prep(&t, BLOCK_OP_WRITE, 100, 8, w);
+    block_node_submit(r, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == 0 && memcmp(block_memory_data(m) + 100, w, 8) == 0);
+    CHECK(block_node_close(m, NULL) < 0);
+    CHECK(block_node_close(r, NULL) == 0);
+    CHECK(!block_node_in_use(m));
+}
+
+static const struct { const char *name; void (*fn)(void); } tests[] = {
+    { "memory-read-write-round-trip", memory_read_write_round_trip },
+    { "callback-never-runs-inside-submit", callback_never_runs_inside_submit },
+    { "out-of-range-is-einval", out_of_range_is_einval },
+    { "read-only-node-rejects-writes", read_only_node_rejects_writes },
+    { "after-hook-sees-write-completed", after_hook_sees_write_completed },
+    { "before-hook-can-hold-a-write", before_hook_can_hold_a_write },
+    { "quiesce-holds-backend-requests-until-release", quiesce_holds_backend_requests_until_release },
+    { "drain-waits-for-requests-in-flight", drain_waits_for_requests_in_flight },
+    { "replace-moves-backends-and-held-requests", replace_moves_backends_and_held_requests },
+    { "blockdev-close-refuses-node-in-use", blockdev_close_refuses_node_in_use },
+    { "file-block-status-follows-seek-data", file_block_status_follows_seek_data },
+    { "file-write-zeroes-may-unmap-punches-a-hole", file_write_zeroes_may_unmap_punches_a_hole },
+    { "file-write-zeroes-no-hole-reads-zero", file_write_zeroes_no_hole_reads_zero },
+    { "raw-passes-requests-to-its-child", raw_passes_requests_to_its_child },
+};
+
+int main(int argc, char **argv)
+{
+    loop = vs_loop_new(64, 1);
+    for (size_t i = 0; i < VS_ARRAY_SIZE(tests); i++) {
+        if (argc > 1 && !strcmp(argv[1], tests[i].name)) {
+            tests[i].fn();
+            block_node_close_all();
+            vs_loop_free(loop);
+            return 0;
+        }
+    }
+    fprintf(stderr, "unknown test\n");
+    return 2;
+}

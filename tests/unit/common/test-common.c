@@ -1,0 +1,221 @@
+/* Unit tests of src/common: the keyval parser and the event loop (bottom
+ * halves, timers, the worker pool, an io_uring round trip). One scenario
+ * per test; the scenario's name is argv[1]. */
+#include "common.h"
+
+#include <jansson.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
+    __FILE__, __LINE__, #c); exit(1); } } while (0)
+
+static json_t *kv(const char *s, const char *implied, struct vs_error *err)
+{
+    return vs_keyval_parse(s, implied, err);
+}
+
+static void keyval_implied_key(void)
+{
+    struct vs_error err = { 0 };
+    json_t *o = kv("file,node-name=vol0,filename=/x", "driver", &err);
+    CHECK(o);
+    CHECK(!strcmp(json_string_value(json_object_get(o, "driver")), "file"));
+    CHECK(!strcmp(json_string_value(json_object_get(o, "node-name")), "vol0"));
+    CHECK(!strcmp(json_string_value(json_object_get(o, "filename")), "/x"));
+    json_decref(o);
+}
+
+static void keyval_nested_dotted(void)
+{
+    struct vs_error err = { 0 };
+    json_t *o = kv("cache.direct=on,cache.no-flush=off", NULL, &err);
+    CHECK(o);
+    json_t *c = json_object_get(o, "cache");
+    CHECK(json_is_object(c));
+    CHECK(!strcmp(json_string_value(json_object_get(c, "direct")), "on"));
+    CHECK(!strcmp(json_string_value(json_object_get(c, "no-flush")), "off"));
+    json_decref(o);
+}
+
+static void keyval_escaped_comma(void)
+{
+    struct vs_error err = { 0 };
+    json_t *o = kv("filename=/a,,b,x=1", NULL, &err);
+    CHECK(o);
+    CHECK(!strcmp(json_string_value(json_object_get(o, "filename")), "/a,b"));
+    json_decref(o);
+}
+
+static void keyval_duplicate_key_is_error(void)
+{
+    struct vs_error err = { 0 };
+    CHECK(kv("a=1,a=2", NULL, &err) == NULL);
+    CHECK(err.set && strstr(err.msg, "more than once"));
+}
+
+static void keyval_bare_word_without_implied_key_is_error(void)
+{
+    struct vs_error err = { 0 };
+    CHECK(kv("x=1,bare", NULL, &err) == NULL);
+    CHECK(err.set && strstr(err.msg, "bare"));
+}
+
+static void keyval_key_conflicts_with_object(void)
+{
+    struct vs_error err = { 0 };
+    CHECK(kv("a=1,a.b=2", NULL, &err) == NULL);
+    CHECK(err.set);
+}
+
+/* ---- loop ---- */
+
+static int order[8];
+static int norder;
+
+struct tagged_bh { struct vs_bh bh; int tag; };
+
+static void record_bh(struct vs_bh *bh)
+{
+    order[norder++] = vs_container_of(bh, struct tagged_bh, bh)->tag;
+}
+
+static void bh_runs_later_in_order(void)
+{
+    struct vs_loop *loop = vs_loop_new(8, 1);
+    struct tagged_bh a = { { record_bh }, 1 }, b = { { record_bh }, 2 };
+    vs_loop_defer(loop, &a.bh);
+    vs_loop_defer(loop, &b.bh);
+    vs_loop_defer(loop, &a.bh); /* already queued: runs once */
+    CHECK(norder == 0);
+    vs_loop_run_once(loop, 0);
+    CHECK(norder == 2 && order[0] == 1 && order[1] == 2);
+    vs_loop_free(loop);
+}
+
+struct tagged_timer { struct vs_timer t; int tag; };
+
+static void record_timer(struct vs_timer *t)
+{
+    order[norder++] = vs_container_of(t, struct tagged_timer, t)->tag;
+}
+
+static void timers_fire_in_deadline_order(void)
+{
+    struct vs_loop *loop = vs_loop_new(8, 1);
+    struct tagged_timer a = { { record_timer }, 1 }, b = { { record_timer }, 2 },
+                        c = { { record_timer }, 3 };
+    vs_timer_arm(loop, &a.t, 30 * 1000000);
+    vs_timer_arm(loop, &b.t, 10 * 1000000);
+    vs_timer_arm(loop, &c.t, 20 * 1000000);
+    vs_timer_cancel(loop, &c.t);
+    uint64_t start = vs_now_ns();
+    while (norder < 2 && vs_now_ns() - start < 2000000000ull)
+        vs_loop_run_once(loop, UINT64_MAX);
+    CHECK(norder == 2 && order[0] == 2 && order[1] == 1);
+    CHECK(!c.t.armed);
+    vs_loop_free(loop);
+}
+
+struct work_item {
+    struct vs_work w;
+    pthread_t ran_on, done_on;
+    bool done;
+};
+
+static void work_run(struct vs_work *w)
+{
+    vs_container_of(w, struct work_item, w)->ran_on = pthread_self();
+}
+
+static void work_done(struct vs_work *w)
+{
+    struct work_item *it = vs_container_of(w, struct work_item, w);
+    it->done_on = pthread_self();
+    it->done = true;
+}
+
+static void offload_done_runs_on_loop_thread(void)
+{
+    struct vs_loop *loop = vs_loop_new(8, 2);
+    struct work_item items[4];
+    memset(items, 0, sizeof(items));
+    for (int i = 0; i < 4; i++) {
+        items[i].w.run = work_run;
+        items[i].w.done = work_done;
+        vs_loop_offload(loop, &items[i].w);
+    }
+    uint64_t start = vs_now_ns();
+    bool all = false;
+    while (!all && vs_now_ns() - start < 5000000000ull) {
+        vs_loop_run_once(loop, 100 * 1000000);
+        all = true;
+        for (int i = 0; i < 4; i++)
+            all = all && items[i].done;
+    }
+    CHECK(all);
+    for (int i = 0; i < 4; i++) {
+        CHECK(pthread_equal(items[i].done_on, pthread_self()));
+        CHECK(!pthread_equal(items[i].ran_on, pthread_self()));
+    }
+    vs_loop_free(loop);
+}
+
+static int nop_res = 1;
+
+static void nop_cb(struct vs_completion *c, int res, unsigned flags)
+{
+    nop_res = res;
+}
+
+static void uring_nop_completes_through_callback(void)
+{
+    struct vs_loop *loop = vs_loop_new(8, 1);
+    struct vs_completion c = { nop_cb };
+    io_uring_prep_nop(vs_loop_sqe(loop, &c));
+    CHECK(vs_loop_inflight(loop) == 1);
+    for (int i = 0; i < 100 && nop_res == 1; i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK(nop_res == 0);
+    CHECK(vs_loop_inflight(loop) == 0);
+    vs_loop_free(loop);
+}
+
+static void error_first_cause_wins(void)
+{
+    struct vs_error err = { 0 };
+    vs_error_set(&err, VS_ERR_DEVICE_NOT_FOUND, "first %d", 1);
+    vs_error_set(&err, VS_ERR_GENERIC, "second");
+    CHECK(err.cls == VS_ERR_DEVICE_NOT_FOUND && !strcmp(err.msg, "first 1"));
+    CHECK(!strcmp(vs_errclass_name(err.cls), "DeviceNotFound"));
+    vs_error_set(NULL, VS_ERR_GENERIC, "ignored");
+}
+
+static const struct { const char *name; void (*fn)(void); } tests[] = {
+    { "keyval-implied-key", keyval_implied_key },
+    { "keyval-nested-dotted", keyval_nested_dotted },
+    { "keyval-escaped-comma", keyval_escaped_comma },
+    { "keyval-duplicate-key-is-error", keyval_duplicate_key_is_error },
+    { "keyval-bare-word-without-implied-key-is-error", keyval_bare_word_without_implied_key_is_error },
+    { "keyval-key-conflicts-with-object", keyval_key_conflicts_with_object },
+    { "bh-runs-later-in-order", bh_runs_later_in_order },
+    { "timers-fire-in-deadline-order", timers_fire_in_deadline_order },
+    { "offload-done-runs-on-loop-thread", offload_done_runs_on_loop_thread },
+    { "uring-nop-completes-through-callback", uring_nop_completes_through_callback },
+    { "error-first-cause-wins", error_first_cause_wins },
+};
+
+int main(int argc, char **argv)
+{
+    for (size_t i = 0; i < VS_ARRAY_SIZE(tests); i++) {
+        if (argc > 1 && !strcmp(argv[1], tests[i].name)) {
+            tests[i].fn();
+            return 0;
+        }
+    }
+    fprintf(stderr, "unknown test\n");
+    return 2;
+}
