@@ -1,0 +1,521 @@
+/* The mirror engine, entered through the job core's step bottom half
+ * whenever something changed (an operation finished, a verb, a timer).
+ *
+ * Copying is driven by one dirty bitmap. The initial pass (sync full/top)
+ * does not copy anything itself: it walks the source's allocation with
+ * block-status and marks what must be copied — data granules as dirty,
+ * hole/zero granules as dirty *and* "zero" (so they become write-zeroes,
+ * with MAY_UNMAP when unmap is on), or nothing at all when the target is
+ * known to read as zeroes (a file drive-mirror just created). A sparse
+ * volume therefore costs time proportional to its data. From then on the
+ * same loop copies whatever guest writes dirty again.
+ *
+ * Convergence (background mode). QEMU's background mode copies a granule,
+ * the guest dirties it again, and under a sustained write load the dirty
+ * set never shrinks. Here the engine watches the dirty byte count over
+ * 100 ms windows once the scan is over; after two windows in a row in
+ * which it did not shrink, the job switches itself to write-through for
+ * guest writes (the write-blocking path, mirror-hook.c). From then on a
+ * clean granule stays clean, so the dirty set only shrinks and READY and
+ * the final sync are bounded. A job that converges on its own never pays
+ * the write-through cost.
+ *
+ * Exit (complete, cancel, error) is one sequence: stop issuing, wait for our
+ * own operations, quiesce the source (new guest requests are held, not
+ * failed), drain it, then — when completing — copy what is still dirty and
+ * flush the target, and finally hand over to the job core, whose prepare
+ * step does the pivot (mirror.c). That is invariant 4. */
+#include "mirror.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void mirror_continue(struct mirror *m)
+{
+    job_enter(m->job);
+}
+
+bool mirror_active(const struct mirror *m)
+{
+    return m->phase == MIRROR_RUN && m->ret == 0 &&
+           !job_cancel_requested(m->job) && !m->size_mismatch &&
+           (m->write_blocking || m->auto_active);
+}
+
+void mirror_fail(struct mirror *m, int ret)
+{
+    if (m->ret == 0)
+        m->ret = ret;
+}
+
+/* The granule-aligned range covering [off, off + len). */
+void mirror_expand(struct mirror *m, uint64_t off, uint64_t len,
+                   uint64_t *start, uint64_t *end)
+{
+    uint64_t e = off + len;
+
+    *start = off & ~(m->gran - 1);
+    e = (e + m->gran - 1) & ~(m->gran - 1);
+    *end = e > m->size ? m->size : e;
+}
+
+bool mirror_range_busy(struct mirror *m, uint64_t start, uint64_t end)
+{
+    vs_list_for_each(pos, &m->ops) {
+        struct mirror_op *op = vs_list_entry(pos, struct mirror_op, link);
+        if (op->start < end && start < op->end)
+            return true;
+    }
+    return false;
+}
+
+/* Invariant 3: no two operations own overlapping ranges at once. */
+void mirror_op_register(struct mirror *m, struct mirror_op *op)
+{
+    assert(op->start < op->end || op->start == op->end);
+    assert(!mirror_range_busy(m, op->start, op->end));
+    op->m = m;
+    vs_list_append(&m->ops, &op->link);
+    if (op->kind != MIRROR_OP_ACTIVE)
+        m->n_bg_ops++;
+}
+
+void mirror_op_done(struct mirror *m, struct mirror_op *op)
+{
+    vs_list_remove(&op->link);
+    if (op->kind != MIRROR_OP_ACTIVE) {
+        assert(m->n_bg_ops > 0);
+        m->n_bg_ops--;
+    }
+    if (op->buf) {
+        m->bytes_in_flight -= op->len;
+        free(op->buf);
+    }
+    free(op);
+    /* A freed range may unblock guest writes waiting in the before hook. */
+    mirror_wake_waiters(m);
+    mirror_continue(m);
+}
+
+/* ---- progress, rate limit, convergence ------------------------------- */
+
+static void update_progress(struct mirror *m)
+{
+    uint64_t unscanned = m->scanning ? m->size - m->scan_off : 0;
+    job_progress_set_remaining(m->job, unscanned + hbitmap_count(m->dirty) +
+                                       m->bytes_in_flight);
+}
+
+void mirror_timer_fired(struct vs_timer *t)
+{
+    struct mirror *m = vs_container_of(t, struct mirror, timer);
+    mirror_continue(m);
+}
+
+/* True when `bytes` more may be copied now; otherwise arms the timer for
+ * the start of the next slice. Only copied bytes count (as QEMU). */
+static bool ratelimit_allows(struct mirror *m, uint64_t bytes)
+{
+    uint64_t now, quota;
+
+    if (m->job->speed <= 0 || m->phase != MIRROR_RUN)
+        return true;
+    now = vs_now_ns();
+    if (now - m->slice_start_ns >= MIRROR_SLICE_NS) {
+        m->slice_start_ns = now;
+        m->slice_bytes = 0;
+    }
+    quota = (uint64_t)m->job->speed / (1000000000ull / MIRROR_SLICE_NS);
+    if (quota == 0)
+        quota = 1;
+    /* One operation may exceed a small quota, or nothing would move. */
+    if (m->slice_bytes == 0 || m->slice_bytes + bytes <= quota) {
+        m->slice_bytes += bytes;
+        return true;
+    }
+    if (!m->timer.armed)
+        vs_timer_arm(m->loop, &m->timer,
+                     m->slice_start_ns + MIRROR_SLICE_NS - now);
+    return false;
+}
+
+static void check_convergence(struct mirror *m)
+{
+    uint64_t now = vs_now_ns(), cnt;
+
+    if (m->write_blocking || m->auto_active || m->scanning)
+        return;
+    if (m->win_start_ns == 0 || m->job->paused) {
+        m->win_start_ns = now;
+        m->win_dirty = hbitmap_count(m->dirty);
+        return;
+    }
+    if (now - m->win_start_ns < MIRROR_WINDOW_NS)
+        return;
+    cnt = hbitmap_count(m->dirty);
+    /* A speed limit makes slow progress the operator's choice. */
+    if (cnt > 0 && cnt >= m->win_dirty && m->job->speed == 0)
+        m->nonconv++;
+    else
+        m->nonconv = 0;
+    if (m->nonconv >= MIRROR_NONCONV_WINDOWS) {
+        vs_info("mirror %s: dirty set not shrinking under guest writes; "
+                "switching to write-through", m->job->id);
+        m->auto_active = true;
+    }
+    m->win_start_ns = now;
+    m->win_dirty = cnt;
+}
+
+/* ---- copy and zero operations --------------------------------------- */
+
+static void error_on(struct mirror *m, struct mirror_op *op, bool is_read,
+                     int ret)
+{
+    enum job_error_action a;
+
+    /* The range goes back to dirty whatever the policy: for ignore and
+     * stop it is retried later; for report the job ends anyway. */
+    hbitmap_set(m->dirty, op->start, op->end - op->start);
+    a = job_error_action(m->job, is_read ? m->on_src : m->on_tgt, is_read,
+                         -ret);
+    if (a == JOB_ERROR_ACTION_REPORT)
+        mirror_fail(m, ret);
+}
+
+static void copy_write_done(struct block_req *req, int ret)
+{
+    struct mirror_op *op = req->opaque;
+    struct mirror *m = op->m;
+
+    if (ret < 0)
+        error_on(m, op, false, ret);
+    else
+        job_progress_update(m->job, op->len);
+    mirror_op_done(m, op);
+}
+
+static void copy_read_done(struct block_req *req, int ret)
+{
+    struct mirror_op *op = req->opaque;
+    struct mirror *m = op->m;
+
+    if (ret < 0) {
+        error_on(m, op, true, ret);
+        mirror_op_done(m, op);
+        return;
+    }
+    memset(&op->req, 0, sizeof(op->req));
+    op->req.op = BLOCK_OP_WRITE;
+    op->req.offset = op->off;
+    op->req.len = op->len;
+    op->req.buf = op->buf;
+    op->req.cb = copy_write_done;
+    op->req.opaque = op;
+    block_node_submit(m->tgt, &op->req);
+}
+
+static void zero_done(struct block_req *req, int ret)
+{
+    struct mirror_op *op = req->opaque;
+    struct mirror *m = op->m;
+
+    if (ret < 0)
+        error_on(m, op, false, ret);
+    else
+        job_progress_update(m->job, op->len);
+    mirror_op_done(m, op);
+}
+
+/* Issues one operation for the next dirty area at or after the cursor.
+ * Returns false when there is nothing (more) to issue now. */
+static bool mirror_issue_one(struct mirror *m)
+{
+    uint64_t off = m->cursor, len = 0, start, end;
+    struct mirror_op *op;
+    bool zero;
+
+    for (int tries = 0; ; tries++) {
+        if (tries > 64)
+            return false;
+        if (!hbitmap_next_dirty_area(m->dirty, &off, &len, m->size,
+                                     MIRROR_MAX_ZERO)) {
+            if (m->cursor == 0 || tries > 0)
+                return false;
+            off = m->cursor = 0;
+            continue;
+        }
+        /* Skip ranges someone owns: re-dirtied while being copied, or a
+         * guest write being written through. They are retried later. */
+        mirror_expand(m, off, len, &start, &end);
+        bool clipped = false;
+        vs_list_for_each(pos, &m->ops) {
+            struct mirror_op *o = vs_list_entry(pos, struct mirror_op, link);
+            if (o->start < end && start < o->end) {
+                if (o->start <= start) {
+                    off = o->end;
+                    clipped = true;
+                    break;
+                }
+                end = o->start;
+            }
+        }
+        if (clipped) {
+            if (off >= m->size) {
+                off = 0;
+                if (tries > 8)
+                    return false;
+            }
+            continue;
+        }
+        len = end - off;
+        break;
+    }
+    /* Split at the boundary between zero-hinted and data granules. */
+    zero = hbitmap_get(m->zero, off);
+    if (zero) {
+        int64_t z = hbitmap_next_zero(m->zero, off, len);
+        if (z > 0)
+            len = (uint64_t)z - off;
+    } else {
+        int64_t d = hbitmap_next_dirty(m->zero, off, len);
+        if (d > 0)
+            len = (uint64_t)d - off;
+        if (len > m->chunk)
+            len = m->chunk;
+        if (m->n_bg_ops > 0 && m->bytes_in_flight + len > m->buf_size)
+            return false;
+        if (!ratelimit_allows(m, len))
+            return false;
+    }
+    mirror_expand(m, off, len, &start, &end);
+
+    op = vs_zalloc(sizeof(*op));
+    op->kind = zero ? MIRROR_OP_ZERO : MIRROR_OP_COPY;
+    op->start = start;
+    op->end = end;
+    op->off = off;
+    op->len = len;
+    /* Invariant 2: the bits are cleared before the source is read, so a
+     * guest write completing after this point dirties them again. */
+    hbitmap_reset(m->dirty, start, end - start);
+    hbitmap_reset(m->zero, start, end - start);
+    mirror_op_register(m, op);
+    m->cursor = end >= m->size ? 0 : end;
+
+    op->req.offset = off;
+    op->req.len = len;
+    op->req.opaque = op;
+    if (zero) {
+        op->req.op = BLOCK_OP_WRITE_ZEROES;
+        op->req.flags = m->unmap ? BLOCK_REQ_MAY_UNMAP : 0;
+        op->req.cb = zero_done;
+        block_node_submit(m->tgt, &op->req);
+        return true;
+    }
+    if (posix_memalign(&op->buf, 4096, len) != 0)
+        op->buf = vs_malloc(len);    /* aborts: no memory */
+    m->bytes_in_flight += len;
+    op->req.op = BLOCK_OP_READ;
+    op->req.buf = op->buf;
+    op->req.cb = copy_read_done;
+    block_node_submit(m->src, &op->req);
+    return true;
+}
+
+static void issue_copies(struct mirror *m)
+{
+    while (m->n_bg_ops < MIRROR_MAX_OPS && !hbitmap_empty(m->dirty))
+        if (!mirror_issue_one(m))
+            break;
+}
+
+/* ---- the initial scan ------------------------------------------------ */
+
+static void status_done(struct block_req *req, int ret)
+{
+    struct mirror *m = vs_container_of(req, struct mirror, status_req);
+    uint64_t off = req->offset, len = ret < 0 ? VS_MIN(req->len, m->chunk)
+                                              : req->status_len;
+    bool is_zero = ret == 0 && (req->status_flags & BLOCK_STATUS_ZERO);
+
+    m->status_inflight = false;
+    /* A guest write that completed inside the answer while we asked makes
+     * it stale: treat the range as data (always correct). */
+    if (m->status_raced && m->raced_lo < off + len && off < m->raced_hi)
+        is_zero = false;
+    m->status_raced = false;
+    if (!is_zero) {
+        hbitmap_set(m->dirty, off, len);
+    } else if (m->zero_target) {
+        job_progress_update(m->job, len);
+    } else {
+        /* Only whole granules can become write-zeroes; the partial ones at
+         * the edges are copied (they may share a granule with data). */
+        uint64_t s = (off + m->gran - 1) & ~(m->gran - 1);
+        uint64_t e = off + len >= m->size ? m->size : (off + len) & ~(m->gran - 1);
+        hbitmap_set(m->dirty, off, len);
+        if (s < e)
+            hbitmap_set(m->zero, s, e - s);
+    }
+    m->scan_off = off + len;
+    if (m->scan_off >= m->size)
+        m->scanning = false;
+    mirror_continue(m);
+}
+
+static void issue_scan(struct mirror *m)
+{
+    if (!m->scanning || m->status_inflight)
+        return;
+    memset(&m->status_req, 0, sizeof(m->status_req));
+    m->status_req.op = BLOCK_OP_BLOCK_STATUS;
+    m->status_req.offset = m->scan_off;
+    m->status_req.len = m->size - m->scan_off;
+    m->status_req.cb = status_done;
+    m->status_inflight = true;
+    m->status_raced = false;
+    block_node_submit(m->src, &m->status_req);
+}
+
+/* ---- flush ----------------------------------------------------------- */
+
+static void ready_flush_done(struct block_req *req, int ret)
+{
+    struct mirror *m = vs_container_of(req, struct mirror, flush_req);
+
+    m->flush_inflight = false;
+    if (ret < 0) {
+        if (job_error_action(m->job, m->on_tgt, false, -ret) ==
+            JOB_ERROR_ACTION_REPORT)
+            mirror_fail(m, ret);
+    } else if (m->phase == MIRROR_RUN && !job_is_ready(m->job) &&
+               !job_cancel_requested(m->job) && m->ret == 0 &&
+               hbitmap_empty(m->dirty) && m->n_bg_ops == 0 && !m->job->paused) {
+        if (m->write_blocking || m->auto_active)
+            m->actively_synced = true;
+        job_transition_to_ready(m->job);
+    }
+    mirror_continue(m);
+}
+
+static void submit_flush(struct mirror *m, void (*cb)(struct block_req *, int))
+{
+    memset(&m->flush_req, 0, sizeof(m->flush_req));
+    m->flush_req.op = BLOCK_OP_FLUSH;
+    m->flush_req.cb = cb;
+    m->flush_inflight = true;
+    block_node_submit(m->tgt, &m->flush_req);
+}
+
+/* ---- exit ------------------------------------------------------------ */
+
+void mirror_drain_done(struct vs_bh *bh)
+{
+    struct mirror *m = vs_container_of(bh, struct mirror, drain_bh);
+
+    if (m->replaces != m->src && m->src->n_in_flight > 0) {
+        block_node_drain(m->src, &m->drain_bh);
+        return;
+    }
+    m->phase = MIRROR_EXIT_SYNC;
+    mirror_continue(m);
+}
+
+static void final_flush_done(struct block_req *req, int ret)
+{
+    struct mirror *m = vs_container_of(req, struct mirror, flush_req);
+
+    m->flush_inflight = false;
+    if (ret < 0) {
+        job_error_action(m->job, m->on_tgt, false, -ret);
+        /* Whatever the policy, a pivot onto an unflushed target is not an
+         * option: the job fails and the consumer stays on the source. */
+        mirror_fail(m, ret);
+    }
+    m->phase = MIRROR_EXIT_DONE;
+    job_finished(m->job, m->ret, m->ret ? m->errmsg : NULL);
+}
+
+static void begin_exit(struct mirror *m)
+{
+    m->phase = MIRROR_EXIT_OPS;
+    m->completing = m->ret == 0 && !job_is_cancelled(m->job) &&
+                    !m->size_mismatch &&
+                    (m->should_complete || job_cancel_requested(m->job));
+    m->pivot = m->completing && m->should_complete;
+    if (m->timer.armed)
+        vs_timer_cancel(m->loop, &m->timer);
+}
+
+static void exit_step(struct mirror *m)
+{
+    switch (m->phase) {
+    case MIRROR_EXIT_OPS:
+        if (m->n_bg_ops > 0 || m->status_inflight || m->flush_inflight)
+            return;
+        /* Hold new guest requests (they wait, they do not fail), then wait
+         * for those already inside — and with them their write-through. */
+        block_node_quiesce(m->replaces);
+        m->quiesced = true;
+        m->phase = MIRROR_EXIT_DRAIN;
+        block_node_drain(m->replaces, &m->drain_bh);
+        return;
+    case MIRROR_EXIT_DRAIN:
+        return;
+    case MIRROR_EXIT_SYNC:
+        if (m->ret == 0 && job_is_cancelled(m->job))
+            m->completing = m->pivot = false;
+        if (m->completing && m->ret == 0) {
+            issue_copies(m);
+            if (m->n_bg_ops > 0 || !hbitmap_empty(m->dirty))
+                return;
+            m->phase = MIRROR_EXIT_FLUSH;
+            submit_flush(m, final_flush_done);
+            return;
+        }
+        if (m->n_bg_ops > 0)
+            return;
+        m->phase = MIRROR_EXIT_DONE;
+        job_finished(m->job, m->ret, m->ret ? m->errmsg : NULL);
+        return;
+    default:
+        return;
+    }
+}
+
+void mirror_step(struct job *job)
+{
+    struct mirror *m = job->opaque;
+
+    if (m->phase == MIRROR_RUN) {
+        if (m->size_mismatch && !m->errmsg) {
+            m->errmsg = vs_strdup("Source and target image have different sizes");
+            mirror_fail(m, -EINVAL);
+        }
+        if (m->ret < 0 || job_is_cancelled(job)) {
+            begin_exit(m);
+        } else {
+            if (job_pause_point(job))
+                return;
+            update_progress(m);
+            check_convergence(m);
+            issue_scan(m);
+            issue_copies(m);
+            update_progress(m);
+            if (!m->scanning && m->n_bg_ops == 0 && !m->flush_inflight &&
+                hbitmap_empty(m->dirty)) {
+                if (!job_is_ready(job))
+                    submit_flush(m, ready_flush_done);
+                else if (m->should_complete || job_cancel_requested(job))
+                    begin_exit(m);
+            }
+            job->busy = m->n_bg_ops > 0 || m->status_inflight ||
+                        m->flush_inflight;
+        }
+    }
+    if (m->phase != MIRROR_RUN)
+        exit_step(m);
+}

@@ -1,0 +1,152 @@
+/* Internal to the mirror job: its state and the split between its files.
+ *
+ *   mirror.c       arguments (drive-mirror / blockdev-mirror), setup, the job
+ *                  driver callbacks, the pivot and the clean-up
+ *   mirror-run.c   the engine: the step function, the initial block-status
+ *                  scan, copy / zero operations, rate limit, convergence and
+ *                  the exit sequence (quiesce, drain, final sync, flush)
+ *   mirror-hook.c  the write hooks on the source: dirty tracking and the
+ *                  write-blocking (active) path
+ *
+ * Where the six invariants of DESIGN.md live:
+ *   1 dirty on completion       mirror-hook.c  mirror_hook_after()
+ *   2 clear before read         mirror-run.c   mirror_issue_one()
+ *   3 no overlap in flight      mirror-run.c   mirror_op_register() (asserted)
+ *   4 hold/drain/sync/switch    mirror-run.c   exit phases + mirror.c pivot
+ *   5 cancel semantics          mirror.c       mirror_cancel / prepare
+ *   6 target errors stay ours   mirror-run.c / mirror-hook.c error paths
+ */
+#ifndef VOLSWAP_JOBS_MIRROR_H
+#define VOLSWAP_JOBS_MIRROR_H
+
+#include "../block/block.h"
+#include "../common/hbitmap.h"
+#include "job.h"
+#include "jobs.h"
+
+#define MIRROR_MAX_OPS 16                 /* copy/zero operations in flight */
+#define MIRROR_MAX_CHUNK (1ull << 20)     /* bytes per copy (QEMU's MAX_IO_BYTES) */
+#define MIRROR_MAX_ZERO (1ull << 30)      /* bytes per write-zeroes */
+#define MIRROR_SLICE_NS 100000000ull      /* rate-limit slice: 100 ms */
+#define MIRROR_WINDOW_NS 100000000ull     /* convergence window */
+#define MIRROR_NONCONV_WINDOWS 2          /* windows without progress before
+                                           * switching to write-blocking */
+
+enum mirror_sync { MIRROR_SYNC_FULL, MIRROR_SYNC_TOP, MIRROR_SYNC_NONE };
+
+enum mirror_phase {
+    MIRROR_RUN,          /* copying, READY or not */
+    MIRROR_EXIT_OPS,     /* exit: waiting for our own operations */
+    MIRROR_EXIT_DRAIN,   /* exit: source quiesced, draining guest requests */
+    MIRROR_EXIT_SYNC,    /* exit: copying what is still dirty */
+    MIRROR_EXIT_FLUSH,   /* exit: flushing the target */
+    MIRROR_EXIT_DONE,    /* job_finished() called */
+};
+
+enum mirror_op_kind { MIRROR_OP_COPY, MIRROR_OP_ZERO, MIRROR_OP_ACTIVE };
+
+struct mirror;
+
+/* One operation that owns a granule-aligned range [start, end) of the
+ * target until it finishes: a background copy, a write-zeroes, or a guest
+ * write being written through (write-blocking). Invariant 3 is that owned
+ * ranges never overlap. */
+struct mirror_op {
+    struct mirror *m;
+    struct vs_list link;
+    enum mirror_op_kind kind;
+    uint64_t start, end;       /* owned range, granule aligned (end may be size) */
+    uint64_t off, len;         /* bytes read/written */
+    struct block_req req;      /* our request (read then write, or zeroes) */
+    void *buf;
+    /* MIRROR_OP_ACTIVE */
+    struct block_req *guest;
+    int src_ret, tgt_ret;
+    bool src_done, tgt_done;
+    bool taken;                /* the after hook holds the guest request */
+    bool write_through;        /* WRITE / WRITE_ZEROES: also written to target */
+    bool no_reset;             /* an unlocked write overlapped: keep bits */
+    bool head_was_dirty, tail_was_dirty;
+};
+
+/* A guest write waiting in the before hook for an owned range to free up. */
+struct mirror_waiter {
+    struct vs_list link;
+    struct block_req *req;
+};
+
+struct mirror {
+    struct job *job;
+    struct vs_loop *loop;
+    struct block_node *src, *tgt, *replaces;
+    bool tgt_ours;             /* drive-mirror opened it: close it unless pivoted */
+    uint64_t size;
+    uint64_t gran, buf_size, chunk;
+    enum mirror_sync sync;
+    enum job_on_error on_src, on_tgt;
+    bool unmap;
+    bool zero_target;          /* target known to read as zeroes */
+    bool write_blocking;       /* copy-mode write-blocking */
+    bool auto_active;          /* background mode switched itself (convergence) */
+    bool actively_synced;
+    bool should_complete;
+    bool size_mismatch;
+
+    struct hbitmap *dirty;     /* granules that differ (or may) */
+    struct hbitmap *zero;      /* dirty granules the scan saw as holes/zeroes */
+
+    /* The initial scan (sync full/top). */
+    bool scanning;
+    uint64_t scan_off;
+    bool status_inflight;
+    bool status_raced;         /* a guest write completed during the query */
+    uint64_t raced_lo, raced_hi;  /* ... covering at most this range */
+    struct block_req status_req;
+
+    struct vs_list ops;        /* struct mirror_op, all kinds */
+    unsigned n_bg_ops;         /* copy + zero */
+    uint64_t bytes_in_flight;  /* copy buffers */
+    struct vs_list waiters;
+    uint64_t cursor;
+
+    /* Rate limit. */
+    uint64_t slice_start_ns, slice_bytes;
+    struct vs_timer timer;
+
+    /* Convergence. */
+    uint64_t win_start_ns, win_dirty;
+    unsigned nonconv;
+
+    bool flush_inflight;
+    struct block_req flush_req;
+
+    enum mirror_phase phase;
+    bool completing;           /* exit ends with source and target in sync */
+    bool pivot;                /* ... and then switches (complete, not cancel) */
+    bool quiesced;
+    struct vs_bh drain_bh;
+    int ret;                   /* first error to report */
+    char *errmsg;
+
+    struct block_hook hook;
+    bool hooked;
+};
+
+/* mirror-run.c */
+void mirror_step(struct job *job);
+void mirror_timer_fired(struct vs_timer *t);
+void mirror_drain_done(struct vs_bh *bh);
+void mirror_op_register(struct mirror *m, struct mirror_op *op);
+void mirror_op_done(struct mirror *m, struct mirror_op *op);
+bool mirror_range_busy(struct mirror *m, uint64_t start, uint64_t end);
+void mirror_expand(struct mirror *m, uint64_t off, uint64_t len,
+                   uint64_t *start, uint64_t *end);
+void mirror_fail(struct mirror *m, int ret);
+bool mirror_active(const struct mirror *m);
+
+/* mirror-hook.c */
+void mirror_hook_install(struct mirror *m);
+void mirror_hook_uninstall(struct mirror *m);
+void mirror_wake_waiters(struct mirror *m);
+
+#endif

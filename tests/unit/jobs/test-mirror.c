@@ -1,0 +1,776 @@
+/* Unit tests of the mirror job on `memory` nodes, one scenario per
+ * invocation ("test-mirror NAME"). A guest is a backend attached like an
+ * NBD export (it follows the pivot); the memory driver's hold switch lets a
+ * test decide which requests are still in flight. Each invariant test is
+ * built so that it fails when its invariant is broken (the comment before
+ * each says how). White-box where that is the only way to observe a rule:
+ * the tests look at the mirror's dirty bitmap through mirror.h. */
+#include "../../../src/jobs/mirror.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)                                                       \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,       \
+                    __LINE__, #cond);                                     \
+            exit(1);                                                      \
+        }                                                                 \
+    } while (0)
+#define CHECK_STR(a, b)                                                   \
+    do {                                                                  \
+        const char *a_ = (a), *b_ = (b);                                  \
+        if (strcmp(a_, b_) != 0) {                                        \
+            fprintf(stderr, "%s:%d: got\n  %s\nexpected\n  %s\n",         \
+                    __FILE__, __LINE__, a_, b_);                          \
+            exit(1);                                                      \
+        }                                                                 \
+    } while (0)
+
+#define MiB (1024 * 1024ull)
+#define SIZE (8 * MiB)
+#define OP_BIT(op) (1u << (op))
+
+static struct vs_loop *loop;
+static struct block_node *src, *tgt;
+static struct block_backend guest = {
+    .owner = "guest", .follows_replace = true, .writable = true,
+};
+static char events[16384];
+
+static void sink(const char *name, void *data, uint64_t ns)
+{
+    json_t *d = data;
+    const char *st = json_string_value(json_object_get(d, "status"));
+    char one[300];
+
+    (void)ns;
+    if (strcmp(name, "JOB_STATUS_CHANGE") == 0)
+        snprintf(one, sizeof(one), "%s", st);
+    else if (json_object_get(d, "error"))
+        snprintf(one, sizeof(one), "%s{%s}", name,
+                 json_string_value(json_object_get(d, "error")));
+    else if (strcmp(name, "BLOCK_JOB_ERROR") == 0)
+        snprintf(one, sizeof(one), "%s{%s,%s}", name,
+                 json_string_value(json_object_get(d, "operation")),
+                 json_string_value(json_object_get(d, "action")));
+    else
+        snprintf(one, sizeof(one), "%s", name);
+    if (events[0])
+        strncat(events, " ", sizeof(events) - strlen(events) - 1);
+    strncat(events, one, sizeof(events) - strlen(events) - 1);
+    json_decref(d);
+}
+
+static bool saw(const char *ev)
+{
+    return strstr(events, ev) != NULL;
+}
+
+static void run(int n)
+{
+    for (int i = 0; i < n; i++)
+        vs_loop_run_once(loop, 0);
+}
+
+/* Runs until the condition holds (bounded; a hang is a failure). */
+#define RUN_UNTIL(cond)                                                   \
+    do {                                                                  \
+        int i_;                                                           \
+        for (i_ = 0; i_ < 200000 && !(cond); i_++)                        \
+            vs_loop_run_once(loop, 1000000);                              \
+        if (!(cond)) {                                                    \
+            fprintf(stderr, "%s:%d: never: %s\nevents: %s\n", __FILE__,  \
+                    __LINE__, #cond, events);                             \
+            exit(1);                                                      \
+        }                                                                 \
+    } while (0)
+
+static struct block_node *mem_node(const char *name)
+{
+    struct vs_error err = { 0 };
+    struct block_node_opts o = {
+        .driver = "memory", .node_name = name, .size = SIZE, .unmap = true,
+    };
+    struct block_node *n = block_node_open(loop, &o, &err);
+
+    if (!n)
+        fprintf(stderr, "open %s: %s\n", name, err.msg);
+    CHECK(n);
+    return n;
+}
+
+/* ---- guest I/O --------------------------------------------------------- */
+
+struct gio {
+    struct block_req req;
+    uint8_t *buf;
+    int ret;
+    bool done;
+    void (*then)(struct gio *g);
+};
+
+static void gio_cb(struct block_req *req, int ret)
+{
+    struct gio *g = vs_container_of(req, struct gio, req);
+
+    g->ret = ret;
+    g->done = true;
+    if (g->then)
+        g->then(g);
+}
+
+static struct gio *gsubmit(enum block_op op, uint64_t off, uint64_t len,
+                           uint8_t fill)
+{
+    struct gio *g = vs_zalloc(sizeof(*g));
+
+    g->req.op = op;
+    g->req.offset = off;
+    g->req.len = len;
+    if (op == BLOCK_OP_WRITE || op == BLOCK_OP_READ) {
+        g->buf = vs_malloc(len);
+        memset(g->buf, fill, len);
+        g->req.buf = g->buf;
+    }
+    g->req.cb = gio_cb;
+    blk_submit(&guest, &g->req);
+    return g;
+}
+
+static void gfree(struct gio *g)
+{
+    free(g->buf);
+    free(g);
+}
+
+/* A guest write, run to completion; checks it succeeded. */
+static void gwrite(uint64_t off, uint64_t len, uint8_t fill)
+{
+    struct gio *g = gsubmit(BLOCK_OP_WRITE, off, len, fill);
+
+    RUN_UNTIL(g->done);
+    CHECK(g->ret == 0);
+    gfree(g);
+}
+
+static bool same(uint64_t off, uint64_t len)
+{
+    return memcmp(block_memory_data(src) + off, block_memory_data(tgt) + off,
+                  len) == 0;
+}
+
+/* ---- the job ------------------------------------------------------------ */
+
+static struct mirror_args args(const char *sync)
+{
+    struct mirror_args a = {
+        .job_id = "m0", .device = "src", .target = "tgt", .sync = sync,
+    };
+    return a;
+}
+
+static struct job *start(const struct mirror_args *a)
+{
+    struct vs_error err = { 0 };
+
+    if (jobs_blockdev_mirror(loop, a, &err) < 0)
+        fprintf(stderr, "blockdev-mirror: %s\n", err.msg);
+    CHECK(!err.set);
+    return job_get(a->job_id);
+}
+
+static struct mirror *mir(struct job *job)
+{
+    return job->opaque;
+}
+
+static struct job *start_ready(const struct mirror_args *a)
+{
+    struct job *job = start(a);
+
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    return job;
+}
+
+static void setup(void)
+{
+    loop = vs_loop_new(256, 0);
+    vs_event_set_sink(sink);
+    src = mem_node("src");
+    tgt = mem_node("tgt");
+    block_backend_attach(&guest, src);
+}
+
+static void teardown(void)
+{
+    CHECK(jobs_count() == 0);
+    block_backend_detach(&guest);
+    block_node_close_all();
+    run(10);
+    vs_loop_free(loop);
+}
+
+/* ---- scenarios --------------------------------------------------------- */
+
+/* Data copied, holes zeroed by unmapping: the target ends up exactly as
+ * sparse as the source, whatever it held before (mode existing). */
+static void test_sparse_initial_copy(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+
+    gwrite(0, 64 * 1024, 0xa1);
+    gwrite(3 * MiB + 4096, 100 * 1024, 0xa2);
+    gwrite(SIZE - 64 * 1024, 64 * 1024, 0xa3);
+    memset(block_memory_data(tgt), 0x55, SIZE); /* garbage, unallocated */
+    start_ready(&a);
+    CHECK(same(0, SIZE));
+    CHECK(block_memory_allocated(tgt) == block_memory_allocated(src));
+    CHECK(jobs_block_job_cancel("m0", false, &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(saw("BLOCK_JOB_COMPLETED concluded null"));
+}
+
+/* unmap=false: holes are written as zeroes without deallocating. */
+static void test_unmap_false_writes_zeroes(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+
+    a.has_unmap = true;
+    a.unmap = false;
+    gwrite(MiB, 64 * 1024, 0xb1);
+    memset(block_memory_data(tgt), 0x55, SIZE);
+    start_ready(&a);
+    CHECK(same(0, SIZE));
+    CHECK(block_memory_allocated(tgt) == SIZE);
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
+/* Events of a full run to a pivot, in QEMU's order. */
+static void test_complete_events(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+
+    gwrite(0, MiB, 0x11);
+    start_ready(&a);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK_STR(events, "created running ready BLOCK_JOB_READY waiting pending "
+                      "BLOCK_JOB_COMPLETED concluded null");
+    CHECK(guest.node == tgt);
+}
+
+/* Invariant 1. While a guest write is still in flight on the source the
+ * bitmap must not show it (marking at submission fails the first check);
+ * when the guest hears of completion it must (marking later, or never,
+ * fails the second). */
+static bool inv1_marked;
+static struct job *inv1_job;
+static void inv1_then(struct gio *g)
+{
+    inv1_marked = hbitmap_any(mir(inv1_job)->dirty, g->req.offset, g->req.len);
+}
+
+static void test_dirty_on_completion(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job = start_ready(&a);
+    struct gio *g;
+
+    inv1_job = job;
+    block_memory_hold(src, true);
+    g = gsubmit(BLOCK_OP_WRITE, 2 * MiB + 512, 4096, 0xc1);
+    g->then = inv1_then;
+    run(20);
+    CHECK(!g->done);
+    CHECK(hbitmap_empty(mir(job)->dirty));
+    block_memory_hold(src, false);
+    RUN_UNTIL(g->done);
+    CHECK(g->ret == 0 && inv1_marked);
+    gfree(g);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(memcmp(block_memory_data(tgt) + 2 * MiB + 512,
+                 (uint8_t[4096]){ [0 ... 4095] = 0xc1 }, 4096) == 0);
+}
+
+/* Invariant 2. A copy whose source read is in flight must already have
+ * cleared its bits; a guest write that completes after that read dirties
+ * the range again, so the newer data reaches the target. Clearing the bits
+ * when the copy finishes instead loses the second write (content check). */
+static struct gio *inv2_w2;
+static void inv2_then(struct gio *g)
+{
+    (void)g;
+    /* The mirror will read this range next turn: hold the source now. */
+    block_memory_hold(src, true);
+}
+
+static void test_clear_before_read(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job = start_ready(&a);
+    struct mirror *m = mir(job);
+    struct gio *w1;
+
+    w1 = gsubmit(BLOCK_OP_WRITE, MiB, 64 * 1024, 0xd1);
+    w1->then = inv2_then;
+    RUN_UNTIL(w1->done && m->n_bg_ops > 0);
+    /* The copy's read is held at the source: its bits are already clear. */
+    CHECK(!hbitmap_any(m->dirty, MiB, 64 * 1024));
+    inv2_w2 = gsubmit(BLOCK_OP_WRITE, MiB, 64 * 1024, 0xd2);
+    block_memory_hold(src, false);   /* read (old data) first, then w2 */
+    RUN_UNTIL(inv2_w2->done);
+    CHECK(inv2_w2->ret == 0);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(block_memory_data(tgt)[MiB] == 0xd2);
+    CHECK(same(0, SIZE));
+    gfree(w1);
+    gfree(inv2_w2);
+}
+
+/* Invariant 3. In write-blocking mode a guest write to a range whose copy
+ * is in flight waits in the before hook: it must not reach the source
+ * driver until the copy is done (a hook that lets it through fails the
+ * completed-count check), and the target ends with the guest's data. */
+static void test_write_blocking_waits_for_copy(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct gio *w;
+    uint64_t before;
+
+    gwrite(0, SIZE, 0xe0);
+    a.copy_mode = "write-blocking";
+    block_memory_hold(tgt, true);        /* copies stall at the target write */
+    job = start(&a);
+    RUN_UNTIL(mir(job)->n_bg_ops > 0 &&
+              mirror_range_busy(mir(job), 0, 64 * 1024) && !mir(job)->scanning);
+    before = block_memory_completed(src);
+    w = gsubmit(BLOCK_OP_WRITE, 4096, 4096, 0xe1);
+    run(50);
+    CHECK(!w->done);
+    CHECK(block_memory_completed(src) == before);  /* never reached the driver */
+    CHECK(!vs_list_empty(&mir(job)->waiters));
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(w->done);
+    CHECK(w->ret == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE));
+    CHECK(block_memory_data(tgt)[4096] == 0xe1);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    gfree(w);
+}
+
+/* Write-blocking after READY: a guest write is acknowledged only once it
+ * is on the target too, and leaves nothing dirty. */
+static void test_write_blocking_acks_after_target(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct gio *w;
+
+    a.copy_mode = "write-blocking";
+    job = start_ready(&a);
+    block_memory_hold(tgt, true);
+    w = gsubmit(BLOCK_OP_WRITE, 3 * MiB + 100, 5000, 0xf1);
+    run(50);
+    CHECK(!w->done);                 /* source done, target held */
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(w->done);
+    CHECK(w->ret == 0);
+    CHECK(same(3 * MiB, 64 * 1024));
+    CHECK(hbitmap_empty(mir(job)->dirty));
+    json_t *q = jobs_query_block_jobs();
+    CHECK(json_is_true(json_object_get(json_array_get(q, 0), "actively-synced")));
+    json_decref(q);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    gfree(w);
+}
+
+/* Invariant 4. Complete while guest writes keep coming: none fails, the
+ * ones that arrive during the switch are held and then land on the target,
+ * the target holds every acknowledged write, and the guest ends up on the
+ * target (a write after the pivot changes the target, not the source). */
+static void test_pivot_holds_not_fails(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct gio *ws[64];
+    int n = 0;
+
+    start_ready(&a);
+    for (int i = 0; i < 16; i++)
+        ws[n++] = gsubmit(BLOCK_OP_WRITE, (uint64_t)i * 256 * 1024, 8192,
+                          (uint8_t)(0x20 + i));
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    for (int i = 0; i < 16; i++)
+        ws[n++] = gsubmit(BLOCK_OP_WRITE, (uint64_t)i * 256 * 1024 + 8192,
+                          8192, (uint8_t)(0x40 + i));
+    run(3);
+    for (int i = 0; i < 16; i++)
+        ws[n++] = gsubmit(BLOCK_OP_WRITE, (uint64_t)i * 256 * 1024 + 16384,
+                          8192, (uint8_t)(0x60 + i));
+    RUN_UNTIL(jobs_count() == 0);
+    for (int i = 0; i < n; i++) {
+        RUN_UNTIL(ws[i]->done);
+        CHECK(ws[i]->ret == 0);
+    }
+    CHECK(guest.node == tgt);
+    for (int i = 0; i < 16; i++) {
+        uint8_t *t = block_memory_data(tgt) + (uint64_t)i * 256 * 1024;
+        CHECK(t[0] == 0x20 + i && t[8192] == 0x40 + i && t[16384] == 0x60 + i);
+    }
+    uint8_t before = block_memory_data(src)[5 * MiB];
+    gwrite(5 * MiB, 4096, 0x99);
+    CHECK(block_memory_data(tgt)[5 * MiB] == 0x99);
+    CHECK(block_memory_data(src)[5 * MiB] == before);
+    for (int i = 0; i < n; i++)
+        gfree(ws[i]);
+    CHECK(saw("BLOCK_JOB_COMPLETED concluded null"));
+}
+
+/* Invariant 5, before READY: the cancel is forced, the guest stays on the
+ * source and the source holds exactly what the guest wrote. */
+static void test_cancel_before_ready(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    uint8_t *model = vs_zalloc(SIZE);
+    struct job *job;
+
+    gwrite(0, SIZE, 0x31);
+    memset(model, 0x31, SIZE);
+    a.speed = 1 * MiB;               /* stays before READY */
+    job = start(&a);
+    run(5);
+    gwrite(MiB, 4096, 0x32);
+    memset(model + MiB, 0x32, 4096);
+    CHECK(job->status == JOB_STATUS_RUNNING);
+    CHECK(jobs_block_job_cancel("m0", false, &err) == 0);
+    gwrite(2 * MiB, 4096, 0x33);
+    memset(model + 2 * MiB, 0x33, 4096);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(saw("aborting BLOCK_JOB_CANCELLED concluded null"));
+    CHECK(guest.node == src);
+    CHECK(memcmp(block_memory_data(src), model, SIZE) == 0);
+    gwrite(3 * MiB, 4096, 0x34);     /* the guest goes on, on the source */
+    CHECK(block_memory_data(src)[3 * MiB] == 0x34);
+    free(model);
+}
+
+/* Invariant 5, after READY: a soft cancel completes without a pivot and
+ * leaves a consistent target; the guest stays on the source. */
+static void test_soft_cancel_after_ready(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+
+    start_ready(&a);
+    gwrite(MiB, 8192, 0x41);
+    CHECK(jobs_block_job_cancel("m0", false, &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(saw("waiting pending BLOCK_JOB_COMPLETED concluded null"));
+    CHECK(guest.node == src);
+    CHECK(same(0, SIZE));
+}
+
+static void test_force_cancel_after_ready(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+
+    start_ready(&a);
+    CHECK(jobs_block_job_cancel("m0", true, &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(saw("aborting BLOCK_JOB_CANCELLED concluded null"));
+    CHECK(guest.node == src);
+}
+
+/* Invariant 6, report: the job fails with the target's error; every guest
+ * write (written through in write-blocking mode) still succeeds. */
+static void test_target_error_report(void)
+{
+    struct mirror_args a = args("full");
+    struct gio *w;
+
+    gwrite(0, SIZE, 0x51);
+    a.copy_mode = "write-blocking";
+    block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 6 * MiB, MiB, EIO);
+    start(&a);
+    w = gsubmit(BLOCK_OP_WRITE, 6 * MiB + 4096, 4096, 0x52);
+    RUN_UNTIL(w->done);
+    CHECK(w->ret == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(saw("BLOCK_JOB_ERROR{write,report}"));
+    CHECK(saw("aborting BLOCK_JOB_COMPLETED{Input/output error} concluded null"));
+    CHECK(guest.node == src);
+    CHECK(block_memory_data(src)[6 * MiB + 4096] == 0x52);
+    gfree(w);
+}
+
+/* Invariant 6, stop: the job pauses with io-status failed; once the target
+ * is healthy a resume finishes the copy. */
+static void test_target_error_stop_resume(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, SIZE, 0x61);
+    a.on_target_error = "stop";
+    block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 0, SIZE, EIO);
+    job = start(&a);
+    RUN_UNTIL(job->status == JOB_STATUS_PAUSED);
+    CHECK(saw("BLOCK_JOB_ERROR{write,stop}"));
+    CHECK(job->iostatus == JOB_IOSTATUS_FAILED);
+    gwrite(MiB, 4096, 0x62);         /* the guest does not notice */
+    block_memory_set_error(tgt, 0, 0, 0, 0);
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(job->iostatus == JOB_IOSTATUS_OK);
+    CHECK(same(0, SIZE));
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(guest.node == tgt);
+}
+
+/* enospc: ENOSPC stops, any other error reports. */
+static void test_target_error_enospc(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, SIZE, 0x71);
+    a.on_target_error = "enospc";
+    block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 0, SIZE, ENOSPC);
+    job = start(&a);
+    RUN_UNTIL(job->status == JOB_STATUS_PAUSED);
+    CHECK(job->iostatus == JOB_IOSTATUS_NOSPACE);
+    block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 0, SIZE, EIO);
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(saw("BLOCK_JOB_ERROR{write,stop}"));
+    CHECK(saw("BLOCK_JOB_ERROR{write,report}"));
+}
+
+/* ignore: failed ranges are retried until they go through. */
+static void test_target_error_ignore_retries(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, SIZE, 0x81);
+    a.on_target_error = "ignore";
+    block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 2 * MiB, MiB, EIO);
+    job = start(&a);
+    RUN_UNTIL(saw("BLOCK_JOB_ERROR{write,ignore}"));
+    CHECK(job->status == JOB_STATUS_RUNNING);
+    block_memory_set_error(tgt, 0, 0, 0, 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE));
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
+/* A source read error follows on-source-error (report). */
+static void test_source_error_report(void)
+{
+    struct mirror_args a = args("full");
+
+    gwrite(0, SIZE, 0x91);
+    block_memory_set_error(src, OP_BIT(BLOCK_OP_READ), MiB, 4096, EIO);
+    start(&a);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(saw("BLOCK_JOB_ERROR{read,report}"));
+    CHECK(saw("BLOCK_JOB_COMPLETED{Input/output error}"));
+    block_memory_set_error(src, 0, 0, 0, 0);
+}
+
+/* sync=none copies only what the guest writes after the start. */
+static void test_sync_none(void)
+{
+    struct mirror_args a = args("none");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, MiB, 0xa1);
+    job = start_ready(&a);
+    CHECK(block_memory_data(tgt)[0] == 0);
+    gwrite(4 * MiB, 4096, 0xa2);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(block_memory_data(tgt)[4 * MiB] == 0xa2);
+    CHECK(block_memory_data(tgt)[0] == 0);
+    (void)job;
+}
+
+/* Different sizes fail the job as QEMU does, after it started. */
+static void test_size_mismatch(void)
+{
+    struct vs_error err = { 0 };
+    struct block_node_opts o = {
+        .driver = "memory", .node_name = "small", .size = SIZE / 2,
+    };
+    struct mirror_args a = args("full");
+
+    CHECK(block_node_open(loop, &o, &err));
+    a.target = "small";
+    start(&a);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK_STR(events, "created running aborting BLOCK_JOB_COMPLETED{Source and "
+                      "target image have different sizes} concluded null");
+}
+
+/* Argument errors with QEMU's texts, before any job exists. */
+static void test_argument_errors(void)
+{
+    struct mirror_args a;
+    struct vs_error err = { 0 };
+
+#define EXPECT(setup_, msg_)                                              \
+    do {                                                                  \
+        a = args("full");                                                 \
+        setup_;                                                           \
+        memset(&err, 0, sizeof(err));                                     \
+        CHECK(jobs_blockdev_mirror(loop, &a, &err) < 0);                  \
+        CHECK_STR(err.msg, msg_);                                         \
+    } while (0)
+    EXPECT(a.granularity = 1000, "Parameter 'granularity' expects a power of 2");
+    EXPECT(a.granularity = 256,
+           "Parameter 'granularity' expects a value in range [512B, 64MB]");
+    EXPECT(a.granularity = 128 << 20,
+           "Parameter 'granularity' expects a value in range [512B, 64MB]");
+    EXPECT(a.buf_size = -1, "Invalid parameter 'buf-size'");
+    EXPECT(a.target = "src", "Can't mirror node into itself");
+    EXPECT(a.sync = "incremental", "Sync mode 'incremental' not supported");
+    EXPECT(a.sync = "foo", "Parameter 'sync' does not accept value 'foo'");
+    EXPECT(a.copy_mode = "foo", "Parameter 'copy-mode' does not accept value 'foo'");
+    EXPECT(a.on_target_error = "x",
+           "Parameter 'on-target-error' does not accept value 'x'");
+    EXPECT(a.device = "nope", "Cannot find device='nope' nor node-name='nope'");
+    EXPECT(a.target = "nope", "Cannot find device='nope' nor node-name='nope'");
+    EXPECT(a.replaces = "nope", "Failed to find node with node-name='nope'");
+    EXPECT(a.job_id = "a b", "Invalid job ID 'a b'");
+    EXPECT(a.speed = -1, "Parameter 'speed' expects a non-negative value");
+#undef EXPECT
+    CHECK(jobs_count() == 0);
+    CHECK(src->jobs == 0 && tgt->jobs == 0);
+    /* A second job on a busy node. */
+    a = args("full");
+    a.speed = 1;
+    start(&a);
+    a.job_id = "m1";
+    memset(&err, 0, sizeof(err));
+    CHECK(jobs_blockdev_mirror(loop, &a, &err) < 0);
+    CHECK_STR(err.msg, "Node 'src' is busy: block device is in use by block job: mirror");
+    memset(&err, 0, sizeof(err));
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
+/* block-job-change to write-blocking: later writes are written through. */
+static void test_change_to_write_blocking(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job = start_ready(&a);
+
+    CHECK(jobs_block_job_change("m0", "mirror", "background", &err) == 0);
+    CHECK(jobs_block_job_change("m0", "mirror", "write-blocking", &err) == 0);
+    CHECK(jobs_block_job_change("m0", "mirror", "background", &err) < 0);
+    CHECK_STR(err.msg, "Change to copy mode 'background' is not implemented");
+    memset(&err, 0, sizeof(err));
+    block_memory_hold(tgt, true);
+    struct gio *w = gsubmit(BLOCK_OP_WRITE, MiB, 4096, 0xb1);
+    run(30);
+    CHECK(!w->done);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(w->done);
+    CHECK(hbitmap_empty(mir(job)->dirty));
+    gfree(w);
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
+/* Pause holds back copying; resume finishes it. */
+static void test_pause_resume_copies(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, SIZE, 0xc1);
+    job = start(&a);
+    CHECK(jobs_block_job_pause("m0", &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_PAUSED && mir(job)->n_bg_ops == 0);
+    uint64_t done = job->progress_current;
+    run(100);
+    CHECK(job->progress_current == done);
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE));
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} tests[] = {
+    { "sparse-initial-copy", test_sparse_initial_copy },
+    { "unmap-false-writes-zeroes", test_unmap_false_writes_zeroes },
+    { "complete-events", test_complete_events },
+    { "inv1-dirty-on-completion", test_dirty_on_completion },
+    { "inv2-clear-before-read", test_clear_before_read },
+    { "inv3-write-blocking-waits-for-copy", test_write_blocking_waits_for_copy },
+    { "write-blocking-acks-after-target", test_write_blocking_acks_after_target },
+    { "inv4-pivot-holds-not-fails", test_pivot_holds_not_fails },
+    { "inv5-cancel-before-ready", test_cancel_before_ready },
+    { "inv5-soft-cancel-after-ready", test_soft_cancel_after_ready },
+    { "force-cancel-after-ready", test_force_cancel_after_ready },
+    { "inv6-target-error-report", test_target_error_report },
+    { "inv6-target-error-stop-resume", test_target_error_stop_resume },
+    { "target-error-enospc", test_target_error_enospc },
+    { "target-error-ignore-retries", test_target_error_ignore_retries },
+    { "source-error-report", test_source_error_report },
+    { "sync-none", test_sync_none },
+    { "size-mismatch", test_size_mismatch },
+    { "argument-errors", test_argument_errors },
+    { "change-to-write-blocking", test_change_to_write_blocking },
+    { "pause-resume-copies", test_pause_resume_copies },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test-mirror NAME\n");
+        return 1;
+    }
+    for (size_t i = 0; i < VS_ARRAY_SIZE(tests); i++) {
+        if (strcmp(argv[1], tests[i].name) != 0)
+            continue;
+        setup();
+        tests[i].fn();
+        teardown();
+        return 0;
+    }
+    fprintf(stderr, "no test named %s\n", argv[1]);
+    return 1;
+}
