@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for shell integration tests. Source it, do not run it (it is
 # deliberately not executable, so tests/run does not mistake it for a test):
 #

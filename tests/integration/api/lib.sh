@@ -14,10 +14,24 @@ API_PID=
 HOST_PID=
 ADMIN_TOKEN=admin-token-$RANDOM$RANDOM
 
+# Sanitizer reports in volswap-api's log fail the test (the suite also runs
+# against build-asan).
+sanitizer_check() {
+  if [ -f "$T/api.log" ] && grep -qE 'Sanitizer|runtime error:' "$T/api.log"; then
+    echo "FAIL: sanitizer report in volswap-api log:" >&2
+    grep -A30 -E 'Sanitizer|runtime error:' "$T/api.log" | head -60 >&2
+    return 1
+  fi
+}
+
 cleanup() {
-  [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null
-  [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
+  local rc=$? bad=0
+  if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null; wait "$API_PID" 2>/dev/null; fi
+  if [ -n "$HOST_PID" ]; then kill "$HOST_PID" 2>/dev/null; wait "$HOST_PID" 2>/dev/null; fi
+  sanitizer_check || bad=1
   rm -rf "$T"
+  if [ $rc -eq 0 ] && [ $bad -ne 0 ]; then exit 1; fi
+  exit $rc
 }
 trap cleanup EXIT
 
@@ -81,6 +95,7 @@ api_start() {
 
 api_stop() {
   kill "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=
+  sanitizer_check || exit 1
 }
 
 api_restart() { api_stop; api_start; }

@@ -7,7 +7,6 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import lib  # noqa: E402
 import nbd  # noqa: E402
-import errno  # noqa: E402
 
 N, REGION, CHUNK = 64, 256 << 10, 32 << 10
 SIZE = N * REGION

@@ -10,6 +10,7 @@ vs_sparse_file "$VS_TMP/disk.img" 32M
 vs_start --blockdev file,node-name=vol0,filename="$VS_TMP/disk.img" \
          --export nbd,node=vol0,name=vol0,writable=on
 for job in "randwrite 4k 16" "write 1M 8" "randwrite 64k 4"; do
+  # shellcheck disable=SC2086 # split "rw bs depth" on purpose
   set -- $job
   fio --name="verify-$1-$2" --ioengine=nbd --uri="$(vs_uri vol0)" --rw="$1" --bs="$2" \
       --iodepth="$3" --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 \

@@ -9,7 +9,6 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import lib  # noqa: E402
 import nbd  # noqa: E402
-import errno  # noqa: E402
 
 SIZE = 4 << 20
 tmp = lib.tmpdir()
