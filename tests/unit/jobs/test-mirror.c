@@ -40,6 +40,9 @@ static struct block_backend guest = {
     .owner = "guest", .follows_replace = true, .writable = true,
 };
 static char events[16384];
+/* Called from the event sink on JOB_STATUS_CHANGE, to act at an exact
+ * point of the job's life. */
+static void (*on_status)(const char *status);
 
 static void sink(const char *name, void *data, uint64_t ns)
 {
@@ -48,6 +51,8 @@ static void sink(const char *name, void *data, uint64_t ns)
     char one[300];
 
     (void)ns;
+    if (st && on_status)
+        on_status(st);
     if (strcmp(name, "JOB_STATUS_CHANGE") == 0)
         snprintf(one, sizeof(one), "%s", st);
     else if (json_object_get(d, "error"))
@@ -405,7 +410,17 @@ static void test_write_blocking_acks_after_target(void)
 /* Invariant 4. Complete while guest writes keep coming: none fails, the
  * ones that arrive during the switch are held and then land on the target,
  * the target holds every acknowledged write, and the guest ends up on the
- * target (a write after the pivot changes the target, not the source). */
+ * target (a write after the pivot changes the target, not the source).
+ * The write submitted at "waiting" — after the final sync, before the
+ * switch — must not reach the source: without the quiesce it would, and
+ * the target would miss it. */
+static struct gio *inv4_late;
+static void inv4_on_status(const char *status)
+{
+    if (strcmp(status, "waiting") == 0 && !inv4_late)
+        inv4_late = gsubmit(BLOCK_OP_WRITE, 7 * MiB, 4096, 0x7e);
+}
+
 static void test_pivot_holds_not_fails(void)
 {
     struct mirror_args a = args("full");
@@ -414,6 +429,7 @@ static void test_pivot_holds_not_fails(void)
     int n = 0;
 
     start_ready(&a);
+    on_status = inv4_on_status;
     for (int i = 0; i < 16; i++)
         ws[n++] = gsubmit(BLOCK_OP_WRITE, (uint64_t)i * 256 * 1024, 8192,
                           (uint8_t)(0x20 + i));
@@ -426,10 +442,16 @@ static void test_pivot_holds_not_fails(void)
         ws[n++] = gsubmit(BLOCK_OP_WRITE, (uint64_t)i * 256 * 1024 + 16384,
                           8192, (uint8_t)(0x60 + i));
     RUN_UNTIL(jobs_count() == 0);
+    on_status = NULL;
     for (int i = 0; i < n; i++) {
         RUN_UNTIL(ws[i]->done);
         CHECK(ws[i]->ret == 0);
     }
+    CHECK(inv4_late);
+    RUN_UNTIL(inv4_late->done);
+    CHECK(inv4_late->ret == 0);
+    CHECK(block_memory_data(tgt)[7 * MiB] == 0x7e);
+    CHECK(block_memory_data(src)[7 * MiB] != 0x7e);
     CHECK(guest.node == tgt);
     for (int i = 0; i < 16; i++) {
         uint8_t *t = block_memory_data(tgt) + (uint64_t)i * 256 * 1024;
@@ -441,6 +463,7 @@ static void test_pivot_holds_not_fails(void)
     CHECK(block_memory_data(src)[5 * MiB] == before);
     for (int i = 0; i < n; i++)
         gfree(ws[i]);
+    gfree(inv4_late);
     CHECK(saw("BLOCK_JOB_COMPLETED concluded null"));
 }
 
@@ -501,8 +524,10 @@ static void test_force_cancel_after_ready(void)
     CHECK(guest.node == src);
 }
 
-/* Invariant 6, report: the job fails with the target's error; every guest
- * write (written through in write-blocking mode) still succeeds. */
+/* Invariant 6, report: a write-through that fails on the target fails the
+ * job (report), while the guest's write — on the source — succeeds: the
+ * guest never sees a target error. */
+static bool held_target;
 static void test_target_error_report(void)
 {
     struct mirror_args a = args("full");
@@ -510,9 +535,13 @@ static void test_target_error_report(void)
 
     gwrite(0, SIZE, 0x51);
     a.copy_mode = "write-blocking";
+    start_ready(&a);
     block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 6 * MiB, MiB, EIO);
-    start(&a);
+    /* The target answers after the source ("slow target" path)... */
+    block_memory_hold(tgt, held_target);
     w = gsubmit(BLOCK_OP_WRITE, 6 * MiB + 4096, 4096, 0x52);
+    run(20);
+    block_memory_hold(tgt, false);
     RUN_UNTIL(w->done);
     CHECK(w->ret == 0);
     RUN_UNTIL(jobs_count() == 0);
@@ -521,6 +550,27 @@ static void test_target_error_report(void)
     CHECK(guest.node == src);
     CHECK(block_memory_data(src)[6 * MiB + 4096] == 0x52);
     gfree(w);
+}
+
+static void test_target_error_report_slow(void)
+{
+    held_target = true;
+    test_target_error_report();
+}
+
+/* The same with copies failing in background mode. */
+static void test_target_error_report_copy(void)
+{
+    struct mirror_args a = args("full");
+
+    gwrite(0, SIZE, 0x53);
+    block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 6 * MiB, MiB, EIO);
+    start(&a);
+    gwrite(6 * MiB, 4096, 0x54);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(saw("BLOCK_JOB_ERROR{write,report}"));
+    CHECK(saw("aborting BLOCK_JOB_COMPLETED{Input/output error} concluded null"));
+    CHECK(guest.node == src);
 }
 
 /* Invariant 6, stop: the job pauses with io-status failed; once the target
@@ -746,6 +796,8 @@ static const struct {
     { "inv5-soft-cancel-after-ready", test_soft_cancel_after_ready },
     { "force-cancel-after-ready", test_force_cancel_after_ready },
     { "inv6-target-error-report", test_target_error_report },
+    { "inv6-target-error-report-slow", test_target_error_report_slow },
+    { "target-error-report-copy", test_target_error_report_copy },
     { "inv6-target-error-stop-resume", test_target_error_stop_resume },
     { "target-error-enospc", test_target_error_enospc },
     { "target-error-ignore-retries", test_target_error_ignore_retries },
