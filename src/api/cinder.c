@@ -272,14 +272,25 @@ static int volume_extend(struct api_request *rq, json_t *args)
   const struct cfg_host *h = NULL;
   const struct cfg_pool *p = config_pool(rq->ctx->cfg, v.pool, &h);
   struct api_error perr = { 0 };
-  int rc = p ? pool_grow_volume(v.path, p->is_dir, (uint64_t)new_size * GiB, &perr)
-             : api_err(&perr, 500, "pool %s is no longer configured", v.pool);
   struct reg_attachment a;
-  if (rc == 0 && strcmp(v.attach_status, "attached") == 0 &&
-      r->ops->attachment_get_by_volume(r, v.id, &a) == 0) {
-    /* the host's open node must learn the new size too */
+  int rc;
+  if (!p) {
+    rc = api_err(&perr, 500, "pool %s is no longer configured", v.pool);
+  } else if (strcmp(v.attach_status, "attached") == 0 &&
+             r->ops->attachment_get_by_volume(r, v.id, &a) == 0) {
+    /* an open volume is grown by the host (block_resize), so the node and
+     * its export learn the size; a host that cannot resize an exported
+     * node refuses, and the volume stays as it was */
     const struct host_driver *drv = host_driver_find(h->driver);
-    rc = drv->resize(h, a.node_name, (uint64_t)new_size * GiB, &perr);
+    rc = p->is_dir || pool_grow_volume(v.path, false, (uint64_t)new_size * GiB, &perr) == 0
+      ? drv->resize(h, a.node_name, (uint64_t)new_size * GiB, &perr) : -1;
+    if (rc < 0) {
+      vol_transition_apply(r, v.id, VT_FINISH_EXTEND, false, NULL, NULL);
+      return api_err(&rq->err, 400, "Invalid volume: volume %s cannot be extended while "
+                     "attached: %s", v.id, perr.msg);
+    }
+  } else {
+    rc = pool_grow_volume(v.path, p->is_dir, (uint64_t)new_size * GiB, &perr);
   }
   if (rc < 0) {
     vol_transition_apply(r, v.id, VT_ERROR_EXTENDING, false, NULL, NULL);

@@ -242,6 +242,10 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
       get_str(root, "admin_project", cfg->admin_project, sizeof cfg->admin_project, false,
               "top level", e) < 0)
     goto out;
+  if (!cfg->database[0]) {
+    api_err(e, 400, "config: \"database\" must not be empty");
+    goto out;
+  }
   json_t *ttl = json_object_get(root, "token_ttl");
   if (ttl && (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
               json_integer_value(ttl) > 7 * 86400)) {

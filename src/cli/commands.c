@@ -24,7 +24,7 @@ static bool looks_like_uuid(const char *s)
 static int find_server(struct cli *c, const char *name_or_id, char out[64])
 {
   int rc;
-  char path[600];
+  char path[2048];
   if (looks_like_uuid(name_or_id)) {
     snprintf(path, sizeof path, "/servers/%s", name_or_id);
     json_t *r = cli_compute(c, "GET", path, NULL, 200, &rc);

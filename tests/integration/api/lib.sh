@@ -152,3 +152,26 @@ expect_fault() {
 }
 
 header() { tr -d '\r' <"$T/last.hdr" | grep -i "^$1:" | head -n1 | cut -d' ' -f2-; }
+
+# Creates a volume (SIZE GiB, default 1) and a server as TOKEN; sets VID, SID.
+make_volume_and_server() {
+  local tok=$1 size=${2:-1}
+  PID_DEMO=${PID_DEMO:-$(project_id demo)}
+  api "$tok" POST "/v3/$PID_DEMO/volumes" "{\"volume\":{\"size\":$size}}" >/dev/null
+  expect_status 202
+  VID=$(jq -r .volume.id "$T/last.body")
+  api "$tok" POST /v2.1/servers '{"server":{"name":"srv"}}' >/dev/null
+  expect_status 202
+  SID=$(jq -r .server.id "$T/last.body")
+}
+
+attach() {  # attach TOKEN SERVER VOLUME -> sets STATUS
+  api "$1" POST "/v2.1/servers/$2/os-volume_attachments" "{\"volumeAttachment\":{\"volumeId\":\"$3\"}}" >/dev/null
+}
+
+# The NBD URI of the attachment of VOLUME on SERVER, from its connection_info.
+export_uri() {
+  local tok=$1 sid=$2 vid=$3 aid
+  aid=$(api "$tok" GET "/v2.1/servers/$sid/os-volume_attachments/$vid" "" -H 'OpenStack-API-Version: compute 2.89' | jq -r .volumeAttachment.attachment_id)
+  api "$tok" GET "/v3/${PID_DEMO:-$(project_id demo)}/attachments/$aid" "" -H 'OpenStack-API-Version: volume 3.27' | jq -r .attachment.connection_info.data.uri
+}
