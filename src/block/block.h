@@ -92,7 +92,7 @@ struct block_req {
 
 /* Driver interface: one per kind of node. */
 struct block_node_opts {
-    const char *driver;     /* "file", "host_device", "raw", "memory" */
+    const char *driver;     /* "file", "host_device", "raw", "memory", "nbd" */
     const char *node_name;
     const char *filename;   /* file, host_device */
     const char *file;       /* raw: the child node's name */
@@ -101,6 +101,8 @@ struct block_node_opts {
     bool direct;            /* cache.direct: O_DIRECT */
     bool unmap;             /* discard=unmap: honour discard requests */
     bool implicit_name;     /* generated "#blockNNN": skip the name rules */
+    /* nbd: a unix socket path, or host and port; and the export name */
+    const char *nbd_path, *nbd_host, *nbd_port, *nbd_export;
 };
 
 struct block_driver {

@@ -11,12 +11,14 @@ extern const struct block_driver block_driver_file;
 extern const struct block_driver block_driver_host_device;
 extern const struct block_driver block_driver_raw;
 extern const struct block_driver block_driver_memory;
+extern const struct block_driver block_driver_nbd;
 
 static const struct block_driver *const drivers[] = {
     &block_driver_file,
     &block_driver_host_device,
     &block_driver_raw,
     &block_driver_memory,
+    &block_driver_nbd,
 };
 
 static struct vs_list nodes = VS_LIST_INIT(nodes);

@@ -287,7 +287,9 @@ int vs_loop_run_once(struct vs_loop *loop, uint64_t timeout_ns)
     run_bhs(loop);
     run_timers(loop);
 
-    bool busy = loop->bh_head != NULL;
+    /* A bottom half or timer may have asked the loop to stop: then only
+     * collect what is ready, never block. */
+    bool busy = loop->bh_head != NULL || loop->stop;
     uint64_t wait_ns = timeout_ns;
     if (!vs_list_empty(&loop->timers)) {
         uint64_t dl = vs_list_first(&loop->timers, struct vs_timer, link)->deadline_ns;

@@ -1,13 +1,21 @@
-/* Block node commands: blockdev-add (file, host_device, raw, memory). The
- * argument schema is QEMU's BlockdevOptions for these drivers, so
- * qemu-storage-daemon scripts run unchanged; options QEMU accepts but that
- * change nothing here (aio, locking, ...) are accepted and ignored. */
+/* Block node commands: blockdev-add (file, host_device, raw, memory),
+ * blockdev-del, query-named-block-nodes and block_resize. The argument
+ * schema is QEMU's BlockdevOptions for these drivers, so qemu-storage-daemon
+ * scripts run unchanged; options QEMU accepts but that change nothing here
+ * (aio, locking, ...) are accepted and ignored.
+ *
+ * The monitor remembers the checked arguments each node was opened with:
+ * they are what the state file replays and what query-named-block-nodes
+ * reports (file name, cache mode), and whether a node is the monitor's to
+ * delete (QEMU's "owned by the monitor"). */
 #include "monitor.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-static const char *const driver_values[] = { "file", "host_device", "raw", "memory", NULL };
+static const char *const driver_values[] = { "file", "host_device", "raw", "memory", "nbd", NULL };
+static const char *const socket_type_values[] = { "unix", "inet", NULL };
 static const char *const discard_values[] = { "ignore", "unmap", NULL };
 static const char *const detect_zeroes_values[] = { "off", "on", "unmap", NULL };
 static const char *const aio_values[] = { "threads", "native", "io_uring", NULL };
@@ -42,7 +50,26 @@ static const struct qmp_arg memory_members[] = {
     { 0 },
 };
 
+/* BlockdevOptionsNbd: server is a (flat) SocketAddress. */
+static const struct qmp_arg nbd_server_members[] = {
+    { "type", QT_ENUM, false, .enum_values = socket_type_values, .doc = "unix or inet" },
+    { "path", QT_STR, true, .doc = "unix: socket path" },
+    { "host", QT_STR, true, .doc = "inet: host" },
+    { "port", QT_STR, true, .doc = "inet: port" },
+    { 0 },
+};
+static const struct qmp_schema nbd_server_schema = { nbd_server_members };
+
+static const struct qmp_arg nbd_members[] = {
+    { "server", QT_OBJ, false, .schema = &nbd_server_schema, .doc = "the NBD server" },
+    { "export", QT_STR, true, .doc = "export name (default: the empty name)" },
+    { "reconnect-delay", QT_INT, true, .doc = "accepted; reconnection is not implemented" },
+    { "open-timeout", QT_INT, true, .doc = "accepted and ignored" },
+    { 0 },
+};
+
 static const struct qmp_branch blockdev_branches[] = {
+    { "nbd", nbd_members },
     { "file", file_members },
     { "host_device", file_members },
     { "raw", raw_members },
@@ -76,6 +103,78 @@ static bool get_bool(json_t *o, const char *key, bool dflt)
 
 static unsigned implicit_counter;
 
+/* ---- what each node was opened with ------------------------------------- */
+
+struct node_rec {
+    struct block_node *node;
+    char *name;
+    json_t *opts;
+    bool implicit;       /* a child opened inline ("file": {...}) */
+    struct vs_list link;
+};
+
+static struct vs_list records = VS_LIST_INIT(records);
+
+static void rec_free(struct node_rec *r)
+{
+    vs_list_remove(&r->link);
+    json_decref(r->opts);
+    free(r->name);
+    free(r);
+}
+
+/* A record is valid while its node is still registered under its name:
+ * nodes closed behind the monitor's back (a job's target) leave stale ones,
+ * dropped here. */
+static struct node_rec *rec_find(const struct block_node *node)
+{
+    struct node_rec *found = NULL;
+    vs_list_for_each_safe(l, &records) {
+        struct node_rec *r = vs_list_entry(l, struct node_rec, link);
+        if (block_node_find(r->name) != r->node)
+            rec_free(r);
+        else if (r->node == node)
+            found = r;
+    }
+    return found;
+}
+
+static void rec_add(struct block_node *node, json_t *opts, bool implicit)
+{
+    struct node_rec *old = rec_find(node);
+    if (old)
+        rec_free(old);
+    struct node_rec *r = vs_zalloc(sizeof(*r));
+    r->node = node;
+    r->name = vs_strdup(node->name);
+    r->opts = opts;
+    r->implicit = implicit;
+    vs_list_append(&records, &r->link);
+}
+
+json_t *qmp_node_options(const struct block_node *node)
+{
+    struct node_rec *r = rec_find(node);
+    return r && !r->implicit ? r->opts : NULL;
+}
+
+void qmp_node_options_set(struct block_node *node, json_t *opts)
+{
+    rec_add(node, opts, false);
+}
+
+/* The file under a node: its own, or its child's for a filter. */
+static const char *node_filename(const struct block_node *node)
+{
+    for (int depth = 0; node && depth < 16; depth++, node = node->child) {
+        struct node_rec *r = rec_find(node);
+        const char *f = r ? json_string_value(json_object_get(r->opts, "filename")) : NULL;
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
 /* Opens the node described by a checked BlockdevOptions object. Nested
  * children (raw's "file" given as an object) are opened first under a
  * generated name, as QEMU does ("#blockNNN"). */
@@ -84,6 +183,11 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
 {
     struct block_node_opts o = { 0 };
     o.driver = json_string_value(json_object_get(args, "driver"));
+    if (qmp_sandbox && (!strcmp(o.driver, "file") || !strcmp(o.driver, "host_device"))) {
+        vs_error_set(err, VS_ERR_GENERIC, "Driver '%s' is not allowed in this sandbox",
+                     o.driver);
+        return NULL;
+    }
     o.node_name = json_string_value(json_object_get(args, "node-name"));
     char generated[32];
     if (!o.node_name) {
@@ -100,6 +204,11 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
     const char *discard = json_string_value(json_object_get(args, "discard"));
     o.unmap = discard && strcmp(discard, "unmap") == 0;
     o.filename = json_string_value(json_object_get(args, "filename"));
+    json_t *server = json_object_get(args, "server");
+    o.nbd_path = json_string_value(json_object_get(server, "path"));
+    o.nbd_host = json_string_value(json_object_get(server, "host"));
+    o.nbd_port = json_string_value(json_object_get(server, "port"));
+    o.nbd_export = json_string_value(json_object_get(args, "export"));
     json_t *size = json_object_get(args, "size");
     o.size = size ? (uint64_t)json_integer_value(size) : 0;
 
@@ -114,8 +223,16 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
         o.file = json_string_value(file);
     }
     struct block_node *node = block_node_open(ctx->loop, &o, err);
-    if (!node && child)
-        block_node_close(child, NULL);
+    if (!node) {
+        if (child) {
+            struct node_rec *cr = rec_find(child);
+            if (cr)
+                rec_free(cr);
+            block_node_close(child, NULL);
+        }
+        return NULL;
+    }
+    rec_add(node, json_incref(args), !top);
     return node;
 }
 
@@ -124,8 +241,131 @@ static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_err
     return open_blockdev(ctx, args, true, err) ? json_object() : NULL;
 }
 
+/* ---- blockdev-del ---------------------------------------------------------- */
+
+static const struct qmp_arg del_members[] = {
+    { "node-name", QT_STR, false, .doc = "the node to close" },
+    { 0 },
+};
+static const struct qmp_schema del_schema = { del_members };
+
+static json_t *cmd_blockdev_del(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    const char *name = json_string_value(json_object_get(args, "node-name"));
+    struct block_node *node = block_node_find(name);
+    if (!node) {
+        vs_error_set(err, VS_ERR_GENERIC, "Failed to find node with node-name='%s'", name);
+        return NULL;
+    }
+    struct node_rec *r = rec_find(node);
+    if (!r || r->implicit) {
+        vs_error_set(err, VS_ERR_GENERIC, "Node %s is not owned by the monitor", name);
+        return NULL;
+    }
+    struct block_node *child = node->child;
+    /* block_node_close refuses an exported node, a child of another node
+     * and a node a job uses, with the reason. */
+    if (block_node_close(node, err) < 0)
+        return NULL;
+    rec_free(r);
+    /* A child opened inline goes with its parent, as in QEMU. */
+    struct node_rec *cr = child ? rec_find(child) : NULL;
+    if (cr && cr->implicit && !block_node_in_use(child) &&
+        block_node_close(child, NULL) == 0)
+        rec_free(cr);
+    return json_object();
+}
+
+/* ---- query-named-block-nodes ----------------------------------------------- */
+
+static const struct qmp_arg query_nodes_members[] = {
+    { "flat", QT_BOOL, true, .doc = "accepted; without backing chains the answer is flat anyway" },
+    { 0 },
+};
+static const struct qmp_schema query_nodes_schema = { query_nodes_members };
+
+/* QEMU's BlockDeviceInfo, with the members volswap can fill truthfully:
+ * no throttling (all limits 0), no encryption, no write threshold, no
+ * backing chain, detect-zeroes not implemented ("off"). */
+static json_t *node_info(const struct block_node *node)
+{
+    struct node_rec *r = rec_find(node);
+    const char *filename = node_filename(node);
+    json_t *cache = r ? json_object_get(r->opts, "cache") : NULL;
+    bool direct = json_is_true(json_object_get(cache, "direct"));
+    if (!r && node->align > 1)
+        direct = true;
+
+    json_t *image = json_pack("{s:s,s:s,s:I,s:b}", "filename", filename ? filename : "",
+                              "format", node->drv->name, "virtual-size", (json_int_t)node->size,
+                              "dirty-flag", 0);
+    struct stat st;
+    if (filename && stat(filename, &st) == 0 && S_ISREG(st.st_mode))
+        json_object_set_new(image, "actual-size", json_integer((json_int_t)st.st_blocks * 512));
+    json_t *info = json_pack("{s:s,s:s,s:b,s:i,s:b,s:s}",
+                             "node-name", node->name, "drv", node->drv->name,
+                             "ro", node->read_only, "backing_file_depth", 0,
+                             "encrypted", 0, "detect_zeroes", "off");
+    json_object_set_new(info, "file", json_string(filename ? filename : ""));
+    static const char *const limits[] = { "bps", "bps_rd", "bps_wr", "iops", "iops_rd",
+                                          "iops_wr", "write_threshold" };
+    for (size_t i = 0; i < VS_ARRAY_SIZE(limits); i++)
+        json_object_set_new(info, limits[i], json_integer(0));
+    json_object_set_new(info, "image", image);
+    json_object_set_new(info, "cache", json_pack("{s:b,s:b,s:b}", "writeback", 1,
+                                                 "direct", direct, "no-flush", 0));
+    return info;
+}
+
+static json_t *cmd_query_named_block_nodes(struct qmp_ctx *ctx, json_t *args,
+                                           struct vs_error *err)
+{
+    json_t *list = json_array();
+    for (struct block_node *n = block_node_next(NULL); n; n = block_node_next(n))
+        json_array_append_new(list, node_info(n));
+    return list;
+}
+
+/* ---- block_resize ------------------------------------------------------------ */
+
+static const struct qmp_arg resize_members[] = {
+    { "device", QT_STR, true, .doc = "the node (volswap has no BlockBackend names)" },
+    { "node-name", QT_STR, true, .doc = "the node" },
+    { "size", QT_INT, false, .doc = "new size in bytes" },
+    { 0 },
+};
+static const struct qmp_schema resize_schema = { resize_members };
+
+static json_t *cmd_block_resize(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    const char *device = json_string_value(json_object_get(args, "device"));
+    const char *name = json_string_value(json_object_get(args, "node-name"));
+    struct block_node *node = NULL;
+    if (device)
+        node = block_node_find(device);
+    if (!node && name)
+        node = block_node_find(name);
+    if (!node) {
+        vs_error_set(err, VS_ERR_GENERIC, "Cannot find device='%s' nor node-name='%s'",
+                     device ? device : "", name ? name : "");
+        return NULL;
+    }
+    json_int_t size = json_integer_value(json_object_get(args, "size"));
+    if (size < 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "Parameter 'size' expects a >0 size");
+        return NULL;
+    }
+    if (block_node_truncate(node, (uint64_t)size, err) < 0)
+        return NULL;
+    /* A memory node's size lives only in its options. */
+    struct node_rec *r = rec_find(node);
+    if (r && json_object_get(r->opts, "size"))
+        json_object_set_new(r->opts, "size", json_integer(size));
+    return json_object();
+}
+
 const struct qmp_command qmp_block_commands[] = {
     { "blockdev-add", &qmp_blockdev_schema, cmd_blockdev_add,
-      "Open a block node (drivers file, host_device, raw, memory).", .mutates = true },
+      "Open a block node (drivers file, host_device, raw, memory, nbd).", .mutates = true },
     { 0 },
 };
