@@ -1,15 +1,20 @@
 /* volswapd: the host daemon. Parses the command line in the manner of
  * qemu-storage-daemon — options run in order, each one a monitor command
  * in disguise (--blockdev is blockdev-add, --nbd-server is
- * nbd-server-start, --export is block-export-add) — then runs the event
- * loop until SIGTERM or SIGINT, and shuts down cleanly: requests in flight
- * finish and are answered, every node is flushed, the process exits 0. */
-#include "../monitor/monitor.h"
+ * nbd-server-start, --export is block-export-add) — after restoring the
+ * state file if there is one; opens the QMP monitors; then runs the event
+ * loop until SIGTERM, SIGINT or `quit`, and shuts down cleanly: monitor
+ * clients get their last replies, jobs are cancelled, NBD requests in
+ * flight finish and are answered, every node is flushed, the process
+ * exits 0. */
+#include "daemon.h"
+#include "../jobs/jobs.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,17 @@
 
 static struct vs_loop *loop;
 static const char *pidfile;
+static const char *state_path;
+
+/* --chardev socket,...,id=X definitions, for --monitor chardev=X. */
+struct chardev {
+    char *id;
+    char *path;
+};
+static struct chardev chardevs[16];
+static size_t n_chardevs;
+static char *monitor_paths[16];
+static size_t n_monitors;
 
 static void usage(FILE *out)
 {
@@ -34,6 +50,13 @@ static void usage(FILE *out)
 "                       start the NBD server (nbd-server-start)\n"
 "  --export [type=]nbd,node=NODE[,id=ID][,name=NAME][,description=TEXT][,writable=on]\n"
 "                       export a node over NBD (block-export-add); node-name= also works\n"
+"  --monitor PATH       QMP monitor on a unix socket (several allowed)\n"
+"  --chardev socket,path=PATH,server=on,wait=off,id=ID  --monitor chardev=ID\n"
+"                       the same, in qemu-storage-daemon's form\n"
+"  --state PATH         keep nodes, exports and the NBD server address in PATH:\n"
+"                       restored at start (before the options above), saved\n"
+"                       atomically after every change\n"
+"  --dump-commands      print the QMP reference (markdown) and exit\n"
 "  --pidfile PATH       write the pid once every socket is listening\n"
 "  -v, --verbose        log debug messages\n"
 "  -h, --help           show this help\n"
@@ -141,6 +164,85 @@ static void opt_export(const char *value)
     run_option("--export", "block-export-add", args);
 }
 
+/* --chardev socket,path=P,server=on,wait=off,id=X: only what a QMP
+ * monitor on a unix socket needs; anything else is refused by name. */
+static void opt_chardev(const char *value)
+{
+    const char *opt = "--chardev";
+    json_t *kv = parse_keyval(opt, value, "backend");
+    const char *backend = json_string_value(json_object_get(kv, "backend"));
+    const char *id = json_string_value(json_object_get(kv, "id"));
+    const char *path = json_string_value(json_object_get(kv, "path"));
+    const char *server = json_string_value(json_object_get(kv, "server"));
+    const char *wait = json_string_value(json_object_get(kv, "wait"));
+    const char *key;
+    json_t *v;
+    json_object_foreach(kv, key, v) {
+        if (strcmp(key, "backend") && strcmp(key, "id") && strcmp(key, "path") &&
+            strcmp(key, "server") && strcmp(key, "wait")) {
+            json_decref(kv);
+            die_opt(opt, "option '%s' is not supported (socket,path=,server=on,wait=off,id=)",
+                    key);
+        }
+    }
+    if (!backend || strcmp(backend, "socket") != 0)
+        die_opt(opt, "only the 'socket' backend is supported");
+    if (!id || !path)
+        die_opt(opt, "'id' and 'path' are required");
+    if (!server || (strcmp(server, "on") && strcmp(server, "true") && strcmp(server, "yes")))
+        die_opt(opt, "only server=on is supported");
+    if (wait && strcmp(wait, "off") && strcmp(wait, "false") && strcmp(wait, "no"))
+        die_opt(opt, "only wait=off is supported");
+    for (size_t i = 0; i < n_chardevs; i++)
+        if (strcmp(chardevs[i].id, id) == 0)
+            die_opt(opt, "duplicate chardev id '%s'", id);
+    if (n_chardevs == VS_ARRAY_SIZE(chardevs))
+        die_opt(opt, "too many chardevs");
+    chardevs[n_chardevs].id = vs_strdup(id);
+    chardevs[n_chardevs].path = vs_strdup(path);
+    n_chardevs++;
+    json_decref(kv);
+}
+
+/* --monitor PATH, or qsd's --monitor [chardev=]ID[,mode=control]. */
+static void opt_monitor(const char *value)
+{
+    const char *opt = "--monitor";
+    const char *path = NULL;
+    const char *id = value;
+    json_t *kv = NULL;
+    if (strchr(value, '=')) {
+        kv = parse_keyval(opt, value, "chardev");
+        const char *key;
+        json_t *v;
+        json_object_foreach(kv, key, v) {
+            const char *s = json_string_value(v);
+            if (strcmp(key, "chardev") == 0 || strcmp(key, "id") == 0)
+                continue;
+            if (strcmp(key, "mode") == 0 && s && strcmp(s, "control") == 0)
+                continue;
+            if (strcmp(key, "pretty") == 0 && s && strcmp(s, "off") == 0)
+                continue;
+            die_opt(opt, "option '%s=%s' is not supported", key, s ? s : "");
+        }
+        id = json_string_value(json_object_get(kv, "chardev"));
+        if (!id)
+            die_opt(opt, "'chardev' is required");
+    }
+    for (size_t i = 0; i < n_chardevs && !path; i++)
+        if (strcmp(chardevs[i].id, id) == 0)
+            path = chardevs[i].path;
+    if (!path) {
+        if (kv)
+            die_opt(opt, "chardev '%s' not found", id);
+        path = value; /* no chardev of that name: a socket path */
+    }
+    if (n_monitors == VS_ARRAY_SIZE(monitor_paths))
+        die_opt(opt, "too many monitors");
+    monitor_paths[n_monitors++] = vs_strdup(path);
+    json_decref(kv);
+}
+
 static void write_pidfile(void)
 {
     if (!pidfile)
@@ -153,6 +255,35 @@ static void write_pidfile(void)
         die_opt("--pidfile", "cannot write '%s': %s", pidfile, strerror(errno));
 }
 
+/* ---- state file ------------------------------------------------------- */
+
+static void save_state(void)
+{
+    struct vs_error err = { 0 };
+    /* The change is made; a failed save cannot undo it, and refusing the
+     * command now would lie about what is served. Say so loudly: the next
+     * change tries again. */
+    if (state_file_save(state_path, &err) < 0)
+        vs_error("state not saved: %s", err.msg);
+}
+
+static void restore_state(void)
+{
+    struct vs_error err = { 0 };
+    json_t *doc = NULL;
+    if (state_file_load(state_path, &doc, &err) < 0)
+        die_opt("--state", "%s", err.msg);
+    if (!doc)
+        return;
+    struct qmp_ctx ctx = { .loop = loop };
+    if (qmp_state_restore(&ctx, doc, &err) < 0) {
+        json_decref(doc);
+        die_opt("--state", "cannot restore '%s': %s", state_path, err.msg);
+    }
+    json_decref(doc);
+    vs_info("state restored from '%s'", state_path);
+}
+
 /* ---- shutdown -------------------------------------------------------- */
 
 struct shutdown_state {
@@ -160,7 +291,11 @@ struct shutdown_state {
     struct signalfd_siginfo si;
     int sfd;
     bool started;
+    bool sig_armed;
+    struct vs_bh start_bh;
+    struct vs_bh monitors_closed;
     struct vs_bh clients_closed;
+    struct vs_timer jobs_wait;
     unsigned flushes;
     struct block_req *reqs;
 };
@@ -195,23 +330,58 @@ static void clients_closed(struct vs_bh *bh)
     }
 }
 
+/* Jobs first (a cancelled mirror leaves the source as the guest wrote
+ * it), then the NBD clients once their requests in flight are answered. */
+static void jobs_gone(struct vs_timer *t)
+{
+    if (jobs_count() > 0) {
+        vs_timer_arm(loop, &sd.jobs_wait, 1000 * 1000);
+        return;
+    }
+    sd.clients_closed.fn = clients_closed;
+    nbd_server_close_clients(loop, &sd.clients_closed);
+}
+
+static void monitors_closed(struct vs_bh *bh)
+{
+    jobs_cancel_all();
+    sd.jobs_wait.fn = jobs_gone;
+    jobs_gone(&sd.jobs_wait);
+}
+
+static void start_shutdown(struct vs_bh *bh)
+{
+    if (sd.started)
+        return;
+    sd.started = true;
+    sd.monitors_closed.fn = monitors_closed;
+    qmp_server_shutdown(loop, &sd.monitors_closed);
+}
+
+static void quit_requested(void)
+{
+    vs_info("quit: shutting down");
+    /* From a bottom half: the reply to `quit` is queued first. */
+    vs_loop_defer(loop, &sd.start_bh);
+}
+
 static void signal_cb(struct vs_completion *c, int res, unsigned flags)
 {
+    sd.sig_armed = false;
     if (res > 0 && !sd.started) {
-        sd.started = true;
         vs_info("signal %u: shutting down", sd.si.ssi_signo);
-        sd.clients_closed.fn = clients_closed;
-        nbd_server_close_clients(loop, &sd.clients_closed);
+        start_shutdown(&sd.start_bh);
     }
     if (!sd.started) {
+        sd.sig_armed = true;
         struct io_uring_sqe *sqe = vs_loop_sqe(loop, &sd.sig_c);
         io_uring_prep_read(sqe, sd.sfd, &sd.si, sizeof(sd.si), 0);
     }
 }
 
-/* Blocks the shutdown signals in this thread, and so in every thread
- * created after it (the loop's workers): they then arrive only through
- * the signalfd, never by default action on some worker. */
+/* Before any thread exists: the worker pool's threads inherit the mask,
+ * so a SIGTERM can only be taken from the signalfd, never by default
+ * action in a worker. */
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
@@ -221,33 +391,42 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void setup_signals(const sigset_t *set)
+static void setup_signals(void)
 {
-    sd.sfd = signalfd(-1, set, SFD_CLOEXEC);
+    sigset_t set;
+    block_signals(&set);
+    sd.sfd = signalfd(-1, &set, SFD_CLOEXEC);
     if (sd.sfd < 0) {
         fprintf(stderr, "volswapd: signalfd: %s\n", strerror(errno));
         exit(1);
     }
+    sd.start_bh.fn = start_shutdown;
     sd.sig_c.cb = signal_cb;
+    sd.sig_armed = true;
     struct io_uring_sqe *sqe = vs_loop_sqe(loop, &sd.sig_c);
     io_uring_prep_read(sqe, sd.sfd, &sd.si, sizeof(sd.si), 0);
 }
 
 int main(int argc, char **argv)
 {
-    enum { OPT_BLOCKDEV = 256, OPT_NBD_SERVER, OPT_EXPORT, OPT_PIDFILE };
+    enum { OPT_BLOCKDEV = 256, OPT_NBD_SERVER, OPT_EXPORT, OPT_PIDFILE, OPT_MONITOR,
+           OPT_CHARDEV, OPT_STATE, OPT_DUMP_COMMANDS };
     static const struct option longopts[] = {
         { "blockdev", required_argument, NULL, OPT_BLOCKDEV },
         { "nbd-server", required_argument, NULL, OPT_NBD_SERVER },
         { "export", required_argument, NULL, OPT_EXPORT },
         { "pidfile", required_argument, NULL, OPT_PIDFILE },
+        { "monitor", required_argument, NULL, OPT_MONITOR },
+        { "chardev", required_argument, NULL, OPT_CHARDEV },
+        { "state", required_argument, NULL, OPT_STATE },
+        { "dump-commands", no_argument, NULL, OPT_DUMP_COMMANDS },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
 
-    /* First pass: options that do not act (help, version, pidfile). */
+    /* First pass: options that do not act (help, version, pidfile, state). */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "hvV", longopts, NULL)) != -1) {
@@ -258,11 +437,17 @@ int main(int argc, char **argv)
         case 'V':
             printf("volswapd %s\n", VOLSWAP_VERSION);
             return 0;
+        case OPT_DUMP_COMMANDS:
+            qmp_write_reference(stdout);
+            return 0;
         case 'v':
             vs_log_level = VS_LOG_DEBUG;
             break;
         case OPT_PIDFILE:
             pidfile = optarg;
+            break;
+        case OPT_STATE:
+            state_path = optarg;
             break;
         case '?':
             if (optopt)
@@ -280,14 +465,20 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    sigset_t sigs;
-    block_signals(&sigs);
+    sigset_t blocked;
+    block_signals(&blocked);
     loop = vs_loop_new(1024, 2);
     if (!loop) {
         fprintf(stderr, "volswapd: cannot create the event loop (io_uring)\n");
         return 1;
     }
-    setup_signals(&sigs);
+    setup_signals();
+    qmp_events_init();
+    qmp_quit_requested = quit_requested;
+
+    /* The saved state first: the command line adds to it. */
+    if (state_path)
+        restore_state();
 
     /* Second pass: the acting options, in the order given. */
     optind = 1;
@@ -302,23 +493,48 @@ int main(int argc, char **argv)
         case OPT_EXPORT:
             opt_export(optarg);
             break;
+        case OPT_CHARDEV:
+            opt_chardev(optarg);
+            break;
+        case OPT_MONITOR:
+            opt_monitor(optarg);
+            break;
         default:
             break;
         }
+    }
+    if (state_path) {
+        save_state();
+        qmp_state_changed = save_state;
+        jobs_state_changed = save_state;
+    }
+    /* Monitors last: no client can act before the command line is done. */
+    for (size_t i = 0; i < n_monitors; i++) {
+        struct vs_error err = { 0 };
+        if (qmp_server_listen(loop, monitor_paths[i], &err) < 0)
+            die_opt("--monitor", "%s", err.msg);
     }
     write_pidfile();
 
     int r = vs_loop_run(loop);
 
+    qmp_state_changed = NULL;
+    jobs_state_changed = NULL;
     nbd_server_stop();
     nbd_export_del_all();
     block_node_close_all();
-    /* Let cancelled operations (the listener's accept) complete. */
-    for (int i = 0; i < 10 && vs_loop_inflight(loop) > 1; i++)
+    /* Let cancelled operations (the listeners' accepts) complete. */
+    for (int i = 0; i < 100 && vs_loop_inflight(loop) > (sd.sig_armed ? 1u : 0u); i++)
         vs_loop_run_once(loop, 10 * 1000 * 1000);
     vs_loop_free(loop);
     close(sd.sfd);
     free(sd.reqs);
+    for (size_t i = 0; i < n_chardevs; i++) {
+        free(chardevs[i].id);
+        free(chardevs[i].path);
+    }
+    for (size_t i = 0; i < n_monitors; i++)
+        free(monitor_paths[i]);
     if (pidfile)
         unlink(pidfile);
     return r < 0 ? 1 : 0;

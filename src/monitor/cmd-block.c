@@ -183,7 +183,8 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
 {
     struct block_node_opts o = { 0 };
     o.driver = json_string_value(json_object_get(args, "driver"));
-    if (qmp_sandbox && (!strcmp(o.driver, "file") || !strcmp(o.driver, "host_device"))) {
+    if (qmp_sandbox && (!strcmp(o.driver, "file") || !strcmp(o.driver, "host_device") ||
+                        !strcmp(o.driver, "nbd"))) {
         vs_error_set(err, VS_ERR_GENERIC, "Driver '%s' is not allowed in this sandbox",
                      o.driver);
         return NULL;
@@ -366,6 +367,22 @@ static json_t *cmd_block_resize(struct qmp_ctx *ctx, json_t *args, struct vs_err
 
 const struct qmp_command qmp_block_commands[] = {
     { "blockdev-add", &qmp_blockdev_schema, cmd_blockdev_add,
-      "Open a block node (drivers file, host_device, raw, memory, nbd).", .mutates = true },
+      "Open a block node: `file` (a regular file), `host_device` (a block device), "
+      "`raw` (a pass-through over another node, named or given inline), `nbd` (an "
+      "export of a remote NBD server) or `memory` (volswap's RAM node for tests).",
+      .mutates = true },
+    { "blockdev-del", &del_schema, cmd_blockdev_del,
+      "Close a node added with blockdev-add. Fails while the node is exported, used "
+      "as the child of another node or used by a job. A child given inline goes with it.",
+      .mutates = true },
+    { "query-named-block-nodes", &query_nodes_schema, cmd_query_named_block_nodes,
+      "Every node, as QEMU's BlockDeviceInfo.",
+      .returns = "`[{\"node-name\", \"drv\", \"file\", \"ro\", \"encrypted\", "
+                 "\"detect_zeroes\", \"bps\"..., \"image\": {\"filename\", \"format\", "
+                 "\"virtual-size\", \"actual-size\", \"dirty-flag\"}, \"cache\": "
+                 "{\"writeback\", \"direct\", \"no-flush\"}, \"write_threshold\"}, ...]`" },
+    { "block_resize", &resize_schema, cmd_block_resize,
+      "Resize a node (a block device can only shrink within its size). NBD clients "
+      "connected before see the old size until they reconnect.", .mutates = true },
     { 0 },
 };

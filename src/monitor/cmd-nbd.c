@@ -1,6 +1,9 @@
-/* NBD server and export commands: nbd-server-start and block-export-add,
- * with QEMU's argument schemas (SocketAddressLegacy for the server's
- * address; BlockExportOptions for exports). */
+/* NBD server and export commands: nbd-server-start / nbd-server-stop,
+ * block-export-add / block-export-del and query-block-exports, with QEMU's
+ * argument schemas (SocketAddressLegacy for the server's address;
+ * BlockExportOptions for exports) and QEMU 7.2's behaviour: exports need a
+ * running server, and stopping the server deletes every NBD export
+ * (BLOCK_EXPORT_DELETED for each, before the reply). */
 #include "monitor.h"
 
 #include <stdlib.h>
@@ -55,11 +58,15 @@ static int parse_addr(json_t *addr, struct nbd_server_addr *out, struct vs_error
             vs_error_set(err, VS_ERR_GENERIC, "Abstract unix sockets are not supported");
             return -1;
         }
+        if (qmp_sandbox && (path[0] == '/' || strchr(path, '/'))) {
+            vs_error_set(err, VS_ERR_GENERIC, "Only relative socket paths in this sandbox");
+            return -1;
+        }
         out->type = NBD_ADDR_UNIX;
         out->path = vs_strdup(path);
         return 0;
     }
-    if (strcmp(type, "inet") == 0) {
+    if (strcmp(type, "inet") == 0 && !qmp_sandbox) {
         const char *host = json_string_value(json_object_get(data, "host"));
         const char *port = json_string_value(json_object_get(data, "port"));
         if (!host || !port) {
@@ -147,10 +154,73 @@ static json_t *cmd_block_export_add(struct qmp_ctx *ctx, json_t *args, struct vs
     return nbd_export_add(&o, err) ? json_object() : NULL;
 }
 
+static json_t *cmd_nbd_server_stop(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    if (!nbd_server_running()) {
+        vs_error_set(err, VS_ERR_GENERIC, "NBD server not running");
+        return NULL;
+    }
+    /* QEMU 7.2 closes every NBD export with the server. A hard delete of
+     * an export closes its connections at once, so each is gone (and its
+     * event sent) before the reply, as there. */
+    struct nbd_export *exp = nbd_export_next(NULL);
+    while (exp) {
+        struct nbd_export *next = nbd_export_next(exp);
+        if (!exp->deleting)
+            nbd_export_del(exp, true, NULL);
+        exp = next;
+    }
+    nbd_server_stop();
+    return json_object();
+}
+
+static const char *const export_del_mode_values[] = { "safe", "hard", NULL };
+
+static const struct qmp_arg export_del_members[] = {
+    { "id", QT_STR, false, .doc = "the export's id" },
+    { "mode", QT_ENUM, true, .enum_values = export_del_mode_values,
+      .doc = "safe (default): fail while clients are connected; hard: disconnect them" },
+    { 0 },
+};
+static const struct qmp_schema export_del_schema = { export_del_members };
+
+static json_t *cmd_block_export_del(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    const char *id = json_string_value(json_object_get(args, "id"));
+    const char *mode = json_string_value(json_object_get(args, "mode"));
+    struct nbd_export *exp = nbd_export_find_id(id);
+    if (!exp) {
+        vs_error_set(err, VS_ERR_GENERIC, "Export '%s' is not found", id);
+        return NULL;
+    }
+    bool hard = mode && strcmp(mode, "hard") == 0;
+    return nbd_export_del(exp, hard, err) < 0 ? NULL : json_object();
+}
+
+static json_t *cmd_query_block_exports(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    json_t *list = json_array();
+    for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e))
+        /* The node served now: after a mirror's pivot, the target. */
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b}", "type", "nbd",
+                                              "id", e->id, "node-name", e->blk.node->name,
+                                              "shutting-down", e->deleting));
+    return list;
+}
+
 const struct qmp_command qmp_nbd_commands[] = {
     { "nbd-server-start", &server_start_schema, cmd_nbd_server_start,
       "Start the NBD server on a unix or inet address.", .mutates = true },
+    { "nbd-server-stop", NULL, cmd_nbd_server_stop,
+      "Stop the NBD server: its clients are disconnected and every NBD export is "
+      "deleted (BLOCK_EXPORT_DELETED for each).", .mutates = true },
     { "block-export-add", &export_schema, cmd_block_export_add,
-      "Export a block node over NBD.", .mutates = true },
+      "Export a block node over NBD (the NBD server must be running).", .mutates = true },
+    { "block-export-del", &export_del_schema, cmd_block_export_del,
+      "Delete an export. BLOCK_EXPORT_DELETED is sent once its last client is gone "
+      "(at once when it has none).", .mutates = true },
+    { "query-block-exports", NULL, cmd_query_block_exports,
+      "Every export, including those shutting down.",
+      .returns = "`[{\"type\": \"nbd\", \"id\", \"node-name\", \"shutting-down\"}, ...]`" },
     { 0 },
 };

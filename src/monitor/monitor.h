@@ -19,6 +19,7 @@
 #include "../nbd/nbd.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 enum qmp_type {
     QT_NONE = 0,   /* ends an argument list */
@@ -70,6 +71,7 @@ struct qmp_command {
     const char *doc;
     bool before_negotiation;              /* only qmp_capabilities */
     bool mutates;                         /* success changes saved state */
+    const char *returns;                  /* doc: shape of the return value */
 };
 
 /* ---- schema.c ---------------------------------------------------------- */
@@ -90,13 +92,88 @@ json_t *qmp_dispatch(struct qmp_ctx *ctx, const char *name, json_t *args, bool k
                      struct vs_error *err);
 
 /* Command tables, one per file that defines commands. */
+extern const struct qmp_command qmp_session_commands[];
 extern const struct qmp_command qmp_block_commands[];
 extern const struct qmp_command qmp_nbd_commands[];
+extern const struct qmp_command qmp_job_commands[];
 
-/* ---- daemon state hooks ------------------------------------------------ */
+/* Writes the monitor's reference (docs/qmp-reference.md) from the table. */
+void qmp_write_reference(FILE *out);
+
+/* ---- daemon hooks ------------------------------------------------------ */
 
 /* Called after every command that changed what the daemon serves (nodes,
- * exports, server): the daemon saves its state file there. */
+ * exports, server), and after events that change it without a command
+ * (an export gone, a job's pivot): the daemon saves its state file there.
+ * It runs before the command's reply is sent, so a client that has seen
+ * the reply knows the change is on disk. */
 extern void (*qmp_state_changed)(void);
+/* Called by `quit` after its reply is queued: the daemon shuts down as on
+ * SIGTERM. */
+extern void (*qmp_quit_requested)(void);
+/* For the fuzzer: blockdev-add opens no host file or device, and
+ * nbd-server-start listens only on relative unix paths, so random input
+ * can touch nothing outside the fuzzer's directory. */
+extern bool qmp_sandbox;
+
+/* ---- cmd-block.c: what blockdev-add was given, per node ----------------- */
+
+/* The checked blockdev-add arguments a node was opened with (a borrowed
+ * reference), or NULL for a node the monitor did not open. */
+json_t *qmp_node_options(const struct block_node *node);
+/* Records them for a node opened elsewhere (drive-mirror's target), so
+ * that the state file and query-named-block-nodes know it. Steals opts. */
+void qmp_node_options_set(struct block_node *node, json_t *opts);
+
+/* ---- state.c: the daemon's state as commands to replay ------------------- */
+
+/* What the daemon serves now, as {"volswap-state": 1, "commands": [...]}:
+ * blockdev-add for every node, nbd-server-start, block-export-add for
+ * every export, each with the arguments that recreate it. Derived from the
+ * live objects (an export names the node it serves now, after any pivot),
+ * never from a log of the commands run. */
+json_t *qmp_state_snapshot(void);
+/* Checks the whole document first (a damaged one changes nothing), then
+ * replays its commands in order. */
+int qmp_state_restore(struct qmp_ctx *ctx, json_t *state, struct vs_error *err);
+
+/* ---- qmp-session.c: one QMP conversation, independent of its transport --- */
+
+/* Limits on untrusted input. */
+#define QMP_MAX_MESSAGE (1u << 20)   /* bytes in one JSON message */
+#define QMP_MAX_NESTING 64           /* depth of {} and [] */
+
+struct qmp_session_ops {
+    /* Queues bytes for the client; never frees the session. */
+    void (*write)(struct qmp_session *s, const char *data, size_t len);
+    /* True while the client is behind on reading: input processing pauses
+     * (the transport calls qmp_session_input again when it has caught up). */
+    bool (*congested)(struct qmp_session *s);
+};
+
+struct qmp_session *qmp_session_new(struct vs_loop *loop,
+                                    const struct qmp_session_ops *ops, void *opaque);
+void *qmp_session_opaque(struct qmp_session *s);
+/* Sends the greeting. */
+void qmp_session_greet(struct qmp_session *s);
+/* Feeds received bytes; returns how many were consumed (fewer than len
+ * only when the transport became congested). */
+size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t len);
+void qmp_session_free(struct qmp_session *s);
+void qmp_session_set_negotiated(struct qmp_session *s);
+bool qmp_session_negotiated(const struct qmp_session *s);
+/* query-version's answer (also in the greeting): a new reference. */
+json_t *qmp_version_info(void);
+/* Registers the sink that delivers events to every negotiated session. */
+void qmp_events_init(void);
+
+/* ---- qmp-server.c: unix socket listeners on the event loop --------------- */
+
+int qmp_server_listen(struct vs_loop *loop, const char *path, struct vs_error *err);
+/* Stops listening; sends each client what is queued for it, as far as the
+ * socket takes it without blocking, and closes it. done->fn runs once
+ * every connection is freed. */
+void qmp_server_shutdown(struct vs_loop *loop, struct vs_bh *done);
+unsigned qmp_server_client_count(void);
 
 #endif

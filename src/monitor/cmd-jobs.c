@@ -1,0 +1,284 @@
+/* Job commands: drive-mirror and blockdev-mirror, the block-job-* and job-*
+ * verbs, query-block-jobs and query-jobs — QEMU's schemas (DriveMirror,
+ * BlockdevMirror, ...) over the job layer's API (src/jobs/jobs.h), which
+ * does the finding, the state checks and QEMU's error texts and classes.
+ * This file only declares the arguments and converts them.
+ *
+ * The mirror commands are compiled in once the job layer builds its mirror
+ * (VS_HAVE_MIRROR, set by meson.build when src/jobs lists mirror.c); until
+ * then they are absent from the table, so a client gets CommandNotFound
+ * rather than a command that cannot work. */
+#include "monitor.h"
+#include "../jobs/jobs.h"
+
+#include <string.h>
+
+static const char *const on_error_values[] = { "report", "ignore", "enospc", "stop", "auto", NULL };
+static const char *const copy_mode_values[] = { "background", "write-blocking", NULL };
+static const char *const job_type_values[] = { "commit", "stream", "mirror", "backup", "create",
+                                               "amend", "snapshot-load", "snapshot-save",
+                                               "snapshot-delete", NULL };
+
+static const char *get_str(json_t *args, const char *key)
+{
+    return json_string_value(json_object_get(args, key));
+}
+
+#ifdef VS_HAVE_MIRROR
+static const char *const sync_values[] = { "top", "full", "none", "incremental", "bitmap", NULL };
+static const char *const new_image_mode_values[] = { "existing", "absolute-paths", NULL };
+
+#define MIRROR_COMMON_MEMBERS                                                            \
+    { "job-id", QT_STR, true, .doc = "job identifier (default: the device name)" },      \
+    { "device", QT_STR, false, .doc = "the source node" },                               \
+    { "replaces", QT_STR, true, .doc = "node switched to the target at completion" },    \
+    { "sync", QT_ENUM, false, .enum_values = sync_values,                                \
+      .doc = "what to copy; top without a backing file is full" },                       \
+    { "speed", QT_INT, true, .doc = "bytes per second, 0 (default) unlimited" },         \
+    { "granularity", QT_INT, true,                                                       \
+      .doc = "dirty bitmap granularity: a power of two in [512, 64 MiB], default 64 KiB" }, \
+    { "buf-size", QT_INT, true, .doc = "copy buffer, default 16 MiB" },                  \
+    { "on-source-error", QT_ENUM, true, .enum_values = on_error_values,                  \
+      .doc = "default report" },                                                         \
+    { "on-target-error", QT_ENUM, true, .enum_values = on_error_values,                  \
+      .doc = "default report" },                                                         \
+    { "copy-mode", QT_ENUM, true, .enum_values = copy_mode_values,                       \
+      .doc = "default background" },                                                     \
+    { "auto-finalize", QT_BOOL, true, .doc = "default true" },                           \
+    { "auto-dismiss", QT_BOOL, true, .doc = "default true" }
+
+static const struct qmp_arg drive_mirror_members[] = {
+    MIRROR_COMMON_MEMBERS,
+    { "target", QT_STR, false, .doc = "the target file" },
+    { "format", QT_STR, true, .doc = "target format: raw" },
+    { "node-name", QT_STR, true, .doc = "node name of the target" },
+    { "mode", QT_ENUM, true, .enum_values = new_image_mode_values,
+      .doc = "existing, or absolute-paths (default: create the target)" },
+    { "unmap", QT_BOOL, true, .doc = "unmap the target where the source has holes (default true)" },
+    { 0 },
+};
+static const struct qmp_schema drive_mirror_schema = { drive_mirror_members };
+
+static const struct qmp_arg blockdev_mirror_members[] = {
+    MIRROR_COMMON_MEMBERS,
+    { "target", QT_STR, false, .doc = "the target node" },
+    { "filter-node-name", QT_STR, true, .doc = "accepted; no filter node is inserted" },
+    { 0 },
+};
+static const struct qmp_schema blockdev_mirror_schema = { blockdev_mirror_members };
+
+static void mirror_args_from(json_t *a, struct mirror_args *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->job_id = get_str(a, "job-id");
+    m->device = get_str(a, "device");
+    m->target = get_str(a, "target");
+    m->format = get_str(a, "format");
+    m->node_name = get_str(a, "node-name");
+    m->replaces = get_str(a, "replaces");
+    m->sync = get_str(a, "sync");
+    m->mode = get_str(a, "mode");
+    m->speed = json_integer_value(json_object_get(a, "speed"));
+    m->granularity = json_integer_value(json_object_get(a, "granularity"));
+    m->buf_size = json_integer_value(json_object_get(a, "buf-size"));
+    m->on_source_error = get_str(a, "on-source-error");
+    m->on_target_error = get_str(a, "on-target-error");
+    m->copy_mode = get_str(a, "copy-mode");
+    json_t *v;
+    if ((v = json_object_get(a, "unmap")))
+        m->has_unmap = true, m->unmap = json_is_true(v);
+    if ((v = json_object_get(a, "auto-finalize")))
+        m->has_auto_finalize = true, m->auto_finalize = json_is_true(v);
+    if ((v = json_object_get(a, "auto-dismiss")))
+        m->has_auto_dismiss = true, m->auto_dismiss = json_is_true(v);
+}
+
+static json_t *cmd_drive_mirror(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    struct mirror_args m;
+    mirror_args_from(args, &m);
+    /* Nodes before the call: the one the job opens for the target is the
+     * new one, and its options are recorded for the state file. */
+    struct block_node *last = NULL;
+    for (struct block_node *n = block_node_next(NULL); n; n = block_node_next(n))
+        last = n;
+    if (jobs_drive_mirror(ctx->loop, &m, err) < 0)
+        return NULL;
+    for (struct block_node *n = last ? block_node_next(last) : block_node_next(NULL); n;
+         n = block_node_next(n))
+        qmp_node_options_set(n, json_pack("{s:s,s:s,s:s}", "driver", n->drv->name,
+                                          "node-name", n->name, "filename", m.target));
+    return json_object();
+}
+
+static json_t *cmd_blockdev_mirror(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    struct mirror_args m;
+    mirror_args_from(args, &m);
+    return jobs_blockdev_mirror(ctx->loop, &m, err) < 0 ? NULL : json_object();
+}
+#endif
+
+/* ---- verbs ------------------------------------------------------------- */
+
+static const struct qmp_arg device_members[] = {
+    { "device", QT_STR, false, .doc = "the job's id" },
+    { 0 },
+};
+static const struct qmp_schema device_schema = { device_members };
+
+static const struct qmp_arg cancel_members[] = {
+    { "device", QT_STR, false, .doc = "the job's id" },
+    { "force", QT_BOOL, true,
+      .doc = "after READY: abandon the job instead of completing it without pivot" },
+    { 0 },
+};
+static const struct qmp_schema cancel_schema = { cancel_members };
+
+static const struct qmp_arg set_speed_members[] = {
+    { "device", QT_STR, false, .doc = "the job's id" },
+    { "speed", QT_INT, false, .doc = "bytes per second, 0 unlimited" },
+    { 0 },
+};
+static const struct qmp_schema set_speed_schema = { set_speed_members };
+
+static const struct qmp_arg id_members[] = {
+    { "id", QT_STR, false, .doc = "the job's id" },
+    { 0 },
+};
+static const struct qmp_schema id_schema = { id_members };
+
+static const struct qmp_arg change_members[] = {
+    { "id", QT_STR, false, .doc = "the job's id" },
+    { "type", QT_ENUM, false, .enum_values = job_type_values, .doc = "the job's type: mirror" },
+    { "copy-mode", QT_ENUM, true, .enum_values = copy_mode_values,
+      .doc = "background to write-blocking" },
+    { 0 },
+};
+static const struct qmp_schema change_schema = { change_members };
+
+static json_t *done(int r)
+{
+    return r < 0 ? NULL : json_object();
+}
+
+static json_t *cmd_block_job_cancel(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_block_job_cancel(get_str(a, "device"),
+                                      json_is_true(json_object_get(a, "force")), err));
+}
+
+static json_t *cmd_block_job_pause(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_block_job_pause(get_str(a, "device"), err));
+}
+
+static json_t *cmd_block_job_resume(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_block_job_resume(get_str(a, "device"), err));
+}
+
+static json_t *cmd_block_job_complete(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_block_job_complete(get_str(a, "device"), err));
+}
+
+static json_t *cmd_block_job_set_speed(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_block_job_set_speed(get_str(a, "device"),
+                                         json_integer_value(json_object_get(a, "speed")), err));
+}
+
+static json_t *cmd_block_job_finalize(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_block_job_finalize(get_str(a, "id"), err));
+}
+
+static json_t *cmd_block_job_dismiss(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_block_job_dismiss(get_str(a, "id"), err));
+}
+
+static json_t *cmd_block_job_change(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_block_job_change(get_str(a, "id"), get_str(a, "type"),
+                                      get_str(a, "copy-mode"), err));
+}
+
+static json_t *cmd_job_cancel(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_job_cancel(get_str(a, "id"), err));
+}
+
+static json_t *cmd_job_pause(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_job_pause(get_str(a, "id"), err));
+}
+
+static json_t *cmd_job_resume(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_job_resume(get_str(a, "id"), err));
+}
+
+static json_t *cmd_job_complete(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_job_complete(get_str(a, "id"), err));
+}
+
+static json_t *cmd_job_finalize(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_job_finalize(get_str(a, "id"), err));
+}
+
+static json_t *cmd_job_dismiss(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return done(jobs_job_dismiss(get_str(a, "id"), err));
+}
+
+static json_t *cmd_query_block_jobs(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return jobs_query_block_jobs();
+}
+
+static json_t *cmd_query_jobs(struct qmp_ctx *ctx, json_t *a, struct vs_error *err)
+{
+    return jobs_query_jobs();
+}
+
+const struct qmp_command qmp_job_commands[] = {
+#ifdef VS_HAVE_MIRROR
+    { "drive-mirror", &drive_mirror_schema, cmd_drive_mirror,
+      "Mirror a node to a file, live; the target node is opened by the job.",
+      .mutates = true },
+    { "blockdev-mirror", &blockdev_mirror_schema, cmd_blockdev_mirror,
+      "Mirror a node to another node added with blockdev-add, live." },
+#endif
+    { "block-job-cancel", &cancel_schema, cmd_block_job_cancel,
+      "Cancel a block job. Unknown job: DeviceNotActive." },
+    { "block-job-pause", &device_schema, cmd_block_job_pause, "Pause a block job." },
+    { "block-job-resume", &device_schema, cmd_block_job_resume, "Resume a paused block job." },
+    { "block-job-complete", &device_schema, cmd_block_job_complete,
+      "Complete a READY mirror: pivot every export of the source to the target." },
+    { "block-job-set-speed", &set_speed_schema, cmd_block_job_set_speed,
+      "Change a block job's speed limit." },
+    { "block-job-finalize", &id_schema, cmd_block_job_finalize,
+      "Finalize a PENDING job (auto-finalize false)." },
+    { "block-job-dismiss", &id_schema, cmd_block_job_dismiss,
+      "Dismiss a CONCLUDED job (auto-dismiss false)." },
+    { "block-job-change", &change_schema, cmd_block_job_change,
+      "Change a running job's options: a mirror's copy-mode." },
+    { "job-cancel", &id_schema, cmd_job_cancel, "Cancel a job (always forced). Unknown job: GenericError." },
+    { "job-pause", &id_schema, cmd_job_pause, "Pause a job." },
+    { "job-resume", &id_schema, cmd_job_resume, "Resume a job." },
+    { "job-complete", &id_schema, cmd_job_complete, "Complete a READY job." },
+    { "job-finalize", &id_schema, cmd_job_finalize, "Finalize a PENDING job." },
+    { "job-dismiss", &id_schema, cmd_job_dismiss, "Dismiss a CONCLUDED job." },
+    { "query-block-jobs", NULL, cmd_query_block_jobs, "Every block job.",
+      .returns = "`[{\"type\", \"device\", \"len\", \"offset\", \"busy\", \"paused\", \"speed\", "
+                 "\"io-status\", \"ready\", \"status\", \"auto-finalize\", \"auto-dismiss\", "
+                 "\"error\"?}, ...]`" },
+    { "query-jobs", NULL, cmd_query_jobs, "Every job.",
+      .returns = "`[{\"id\", \"type\", \"status\", \"current-progress\", \"total-progress\", "
+                 "\"error\"?}, ...]`" },
+    { 0 },
+};

@@ -1,0 +1,92 @@
+/* Session and status commands: qmp_capabilities (the negotiation every
+ * client starts with), query-version, query-commands and quit. */
+#include "monitor.h"
+
+#include <string.h>
+
+static const char *const capability_values[] = { "oob", NULL };
+
+static const struct qmp_arg capabilities_members[] = {
+    { "enable", QT_ANY, true,
+      .doc = "list of capabilities to enable; none is offered, so only [] is accepted" },
+    { 0 },
+};
+static const struct qmp_schema capabilities_schema = { capabilities_members };
+
+static json_t *cmd_qmp_capabilities(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    json_t *enable = json_object_get(args, "enable");
+    if (enable) {
+        if (!json_is_array(enable)) {
+            vs_error_set(err, VS_ERR_GENERIC,
+                         "Invalid parameter type for 'enable', expected: array");
+            return NULL;
+        }
+        size_t i;
+        json_t *v;
+        json_array_foreach(enable, i, v) {
+            const char *name = json_string_value(v);
+            bool known = false;
+            for (const char *const *c = capability_values; name && *c; c++)
+                known |= strcmp(*c, name) == 0;
+            if (!name) {
+                vs_error_set(err, VS_ERR_GENERIC,
+                             "Invalid parameter type for 'enable[%zu]', expected: string", i);
+            } else if (!known) {
+                vs_error_set(err, VS_ERR_GENERIC,
+                             "Parameter 'enable[%zu]' does not accept value '%s'", i, name);
+            } else {
+                /* QEMU's wording for a capability the server did not offer. */
+                vs_error_set(err, VS_ERR_GENERIC, "Capability '%s' not available", name);
+            }
+            return NULL;
+        }
+    }
+    if (ctx->session)
+        qmp_session_set_negotiated(ctx->session);
+    return json_object();
+}
+
+static json_t *cmd_query_version(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    return qmp_version_info();
+}
+
+static void add_name(const struct qmp_command *c, void *opaque)
+{
+    json_array_append_new(opaque, json_pack("{s:s}", "name", c->name));
+}
+
+static json_t *cmd_query_commands(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    json_t *list = json_array();
+    qmp_command_foreach(add_name, list);
+    return list;
+}
+
+static json_t *cmd_quit(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    /* The daemon starts its shutdown from a bottom half, so this reply is
+     * queued first; shutdown sends every client what is queued for it
+     * before closing it. */
+    if (qmp_quit_requested)
+        qmp_quit_requested();
+    return json_object();
+}
+
+const struct qmp_command qmp_session_commands[] = {
+    { "qmp_capabilities", &capabilities_schema, cmd_qmp_capabilities,
+      "Leave capabilities negotiation mode. The only command accepted before it; "
+      "afterwards it fails with CommandNotFound. No capability is offered.",
+      .before_negotiation = true },
+    { "query-version", NULL, cmd_query_version,
+      "The QEMU version whose QMP volswapd speaks, and volswap's own.",
+      .returns = "`{\"qemu\": {\"major\", \"minor\", \"micro\"}, \"package\": \"volswap X.Y.Z\"}`" },
+    { "query-commands", NULL, cmd_query_commands,
+      "Every command of this table.",
+      .returns = "`[{\"name\": string}, ...]`" },
+    { "quit", NULL, cmd_quit,
+      "Shut down as on SIGTERM: the reply is sent, NBD requests in flight finish, "
+      "every node is flushed, the daemon exits 0." },
+    { 0 },
+};

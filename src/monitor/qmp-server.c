@@ -1,0 +1,419 @@
+/* The QMP server's sockets: unix listeners, and for every client a
+ * connection that moves bytes between its socket and its qmp_session —
+ * all on the io_uring loop, with one recv and at most one send in flight
+ * per client, and no blocking call anywhere.
+ *
+ * Output is a queue of chunks, so appending (a reply, an event) never
+ * moves memory the kernel may be sending from. The queue is bounded twice:
+ * above QMP_OUT_HIGH the connection stops reading (a client that sends
+ * commands without reading replies slows itself down, nobody else), and
+ * above QMP_OUT_MAX — only events can push it there, since they are not
+ * paced by the client's own requests — the client is dropped rather than
+ * allowed to grow the daemon without bound.
+ *
+ * A connection is freed from a bottom half once neither a recv nor a send
+ * is in the ring, never inside a callback that may still use it (the
+ * session's input loop can decide to drop its own client). */
+#include "monitor.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define QMP_RECV_SIZE (64u * 1024)
+#define QMP_OUT_HIGH (256u * 1024)
+#define QMP_OUT_MAX (8u * 1024 * 1024)
+#define QMP_IOV_MAX 16
+/* Bound on how long shutdown waits for clients to take their last replies
+ * (the `quit` reply): a client that does not read must not stop the exit. */
+#define QMP_DRAIN_NS (2ull * 1000 * 1000 * 1000)
+
+struct out_chunk {
+    struct out_chunk *next;
+    size_t len;
+    char data[];
+};
+
+struct qmp_conn {
+    struct vs_loop *loop;
+    int fd;
+    struct qmp_session *sess;
+    struct vs_list link;
+
+    struct vs_completion recv_c, send_c, cancel_c;
+    bool recv_armed, send_armed, cancel_armed;
+    char in[QMP_RECV_SIZE];
+    size_t in_len;
+
+    struct out_chunk *head, *tail;
+    size_t head_off;       /* bytes of head already sent */
+    size_t out_bytes;      /* queued, not yet sent */
+    struct iovec iov[QMP_IOV_MAX];
+    struct msghdr mh;
+
+    bool closing;          /* socket shut down; waiting for the ring */
+    bool draining;         /* server shutdown: send what is queued, then close */
+    struct vs_bh free_bh;
+};
+
+struct qmp_listener {
+    struct vs_loop *loop;
+    int fd;
+    char *path;
+    bool active;
+    struct vs_completion accept_c, cancel_c;
+    struct vs_list link;
+};
+
+static struct vs_list conns = VS_LIST_INIT(conns);
+static struct vs_list listeners = VS_LIST_INIT(listeners);
+static unsigned nconns, nlisteners;
+static struct vs_bh *shutdown_done;
+static struct vs_loop *shutdown_loop;
+static struct vs_timer drain_timer;
+
+static void conn_arm_recv(struct qmp_conn *c);
+static void conn_arm_send(struct qmp_conn *c);
+static void conn_close(struct qmp_conn *c);
+
+static void check_shutdown_done(void)
+{
+    if (shutdown_done && nconns == 0 && nlisteners == 0) {
+        struct vs_bh *bh = shutdown_done;
+        shutdown_done = NULL;
+        vs_timer_cancel(shutdown_loop, &drain_timer);
+        vs_loop_defer(shutdown_loop, bh);
+    }
+}
+
+unsigned qmp_server_client_count(void)
+{
+    return nconns;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static void free_chunks(struct qmp_conn *c)
+{
+    while (c->head) {
+        struct out_chunk *n = c->head->next;
+        free(c->head);
+        c->head = n;
+    }
+    c->tail = NULL;
+    c->head_off = 0;
+    c->out_bytes = 0;
+}
+
+static void conn_free_bh(struct vs_bh *bh)
+{
+    struct qmp_conn *c = vs_container_of(bh, struct qmp_conn, free_bh);
+    if (c->recv_armed || c->send_armed || c->cancel_armed)
+        return; /* the last completion queues us again */
+    vs_list_remove(&c->link);
+    nconns--;
+    qmp_session_free(c->sess);
+    free_chunks(c);
+    close(c->fd);
+    free(c);
+    check_shutdown_done();
+}
+
+static void conn_maybe_free(struct qmp_conn *c)
+{
+    if (c->closing && !c->recv_armed && !c->send_armed && !c->cancel_armed)
+        vs_loop_defer(c->loop, &c->free_bh);
+}
+
+static void conn_close(struct qmp_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    /* Completes the pending recv (with 0) and fails a pending send. */
+    shutdown(c->fd, SHUT_RDWR);
+    if (!c->send_armed)
+        free_chunks(c);
+    conn_maybe_free(c);
+}
+
+static bool conn_congested(struct qmp_session *s)
+{
+    struct qmp_conn *c = qmp_session_opaque(s);
+    return c->closing || c->out_bytes > QMP_OUT_HIGH;
+}
+
+static void conn_write(struct qmp_session *s, const char *data, size_t len)
+{
+    struct qmp_conn *c = qmp_session_opaque(s);
+    if (c->closing)
+        return;
+    if (c->out_bytes + len > QMP_OUT_MAX) {
+        vs_warn("QMP client not reading its output (%zu bytes queued): disconnected",
+                c->out_bytes);
+        conn_close(c);
+        return;
+    }
+    struct out_chunk *ch = vs_malloc(sizeof(*ch) + len);
+    ch->next = NULL;
+    ch->len = len;
+    memcpy(ch->data, data, len);
+    if (c->tail)
+        c->tail->next = ch;
+    else
+        c->head = ch;
+    c->tail = ch;
+    c->out_bytes += len;
+    conn_arm_send(c);
+}
+
+static const struct qmp_session_ops conn_ops = {
+    .write = conn_write,
+    .congested = conn_congested,
+};
+
+/* Feeds what is buffered to the session, then reads more unless the
+ * client is behind on its output. */
+static void conn_process(struct qmp_conn *c)
+{
+    if (c->in_len > 0 && !c->closing && !c->draining) {
+        size_t used = qmp_session_input(c->sess, c->in, c->in_len);
+        memmove(c->in, c->in + used, c->in_len - used);
+        c->in_len -= used;
+    }
+    if (!c->closing && !c->draining && !conn_congested(c->sess))
+        conn_arm_recv(c);
+}
+
+static void recv_cb(struct vs_completion *comp, int res, unsigned flags)
+{
+    struct qmp_conn *c = vs_container_of(comp, struct qmp_conn, recv_c);
+    c->recv_armed = false;
+    if (c->closing || c->draining) {
+        conn_maybe_free(c);
+        return;
+    }
+    if (res == -EINTR || res == -EAGAIN) {
+        conn_arm_recv(c);
+        return;
+    }
+    if (res <= 0) {
+        /* The client went away, maybe in the middle of a command whose
+         * reply is still queued: that only concerns this connection. */
+        conn_close(c);
+        return;
+    }
+    c->in_len += (size_t)res;
+    conn_process(c);
+}
+
+static void conn_arm_recv(struct qmp_conn *c)
+{
+    if (c->recv_armed || c->in_len == sizeof(c->in))
+        return;
+    c->recv_armed = true;
+    c->recv_c.cb = recv_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(c->loop, &c->recv_c);
+    io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+}
+
+static void send_cb(struct vs_completion *comp, int res, unsigned flags)
+{
+    struct qmp_conn *c = vs_container_of(comp, struct qmp_conn, send_c);
+    c->send_armed = false;
+    if (c->closing) {
+        free_chunks(c);
+        conn_maybe_free(c);
+        return;
+    }
+    if (res == -EINTR || res == -EAGAIN) {
+        conn_arm_send(c);
+        return;
+    }
+    if (res < 0) {
+        conn_close(c);
+        return;
+    }
+    bool was_congested = c->out_bytes > QMP_OUT_HIGH;
+    size_t done = (size_t)res;
+    c->out_bytes -= done;
+    while (done > 0 && c->head) {
+        size_t left = c->head->len - c->head_off;
+        if (done < left) {
+            c->head_off += done;
+            break;
+        }
+        done -= left;
+        struct out_chunk *n = c->head->next;
+        free(c->head);
+        c->head = n;
+        c->head_off = 0;
+        if (!n)
+            c->tail = NULL;
+    }
+    if (c->draining && !c->head) {
+        conn_close(c);
+        return;
+    }
+    conn_arm_send(c);
+    if (was_congested && c->out_bytes <= QMP_OUT_HIGH)
+        conn_process(c);
+}
+
+static void conn_arm_send(struct qmp_conn *c)
+{
+    if (c->send_armed || !c->head || c->closing)
+        return;
+    int n = 0;
+    for (struct out_chunk *ch = c->head; ch && n < QMP_IOV_MAX; ch = ch->next, n++) {
+        size_t off = ch == c->head ? c->head_off : 0;
+        c->iov[n].iov_base = ch->data + off;
+        c->iov[n].iov_len = ch->len - off;
+    }
+    memset(&c->mh, 0, sizeof(c->mh));
+    c->mh.msg_iov = c->iov;
+    c->mh.msg_iovlen = (size_t)n;
+    c->send_armed = true;
+    c->send_c.cb = send_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(c->loop, &c->send_c);
+    io_uring_prep_sendmsg(sqe, c->fd, &c->mh, MSG_NOSIGNAL);
+}
+
+static void conn_new(struct vs_loop *loop, int fd)
+{
+    struct qmp_conn *c = vs_zalloc(sizeof(*c));
+    c->loop = loop;
+    c->fd = fd;
+    c->free_bh.fn = conn_free_bh;
+    vs_list_append(&conns, &c->link);
+    nconns++;
+    c->sess = qmp_session_new(loop, &conn_ops, c);
+    qmp_session_greet(c->sess);
+    conn_arm_recv(c);
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+static void listener_arm(struct qmp_listener *l);
+
+static void accept_cb(struct vs_completion *comp, int res, unsigned flags)
+{
+    struct qmp_listener *l = vs_container_of(comp, struct qmp_listener, accept_c);
+    if (res >= 0) {
+        if (l->active)
+            conn_new(l->loop, res);
+        else
+            close(res);
+    } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN &&
+               res != -ECONNABORTED && l->active) {
+        vs_warn("QMP server: accept: %s", strerror(-res));
+    }
+    if (flags & IORING_CQE_F_MORE)
+        return;
+    if (l->active) {
+        listener_arm(l);
+        return;
+    }
+    /* Stopped, and the kernel holds no more references to us. */
+    vs_list_remove(&l->link);
+    nlisteners--;
+    close(l->fd);
+    free(l->path);
+    free(l);
+    check_shutdown_done();
+}
+
+static void listener_arm(struct qmp_listener *l)
+{
+    l->accept_c.cb = accept_cb;
+    struct io_uring_sqe *sqe = vs_loop_sqe(l->loop, &l->accept_c);
+    io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+int qmp_server_listen(struct vs_loop *loop, const char *path, struct vs_error *err)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        vs_error_set(err, VS_ERR_GENERIC, "UNIX socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        vs_error_set_errno(err, -errno, "Failed to create socket");
+        return -1;
+    }
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+        vs_error_set_errno(err, -errno, "Failed to bind socket to %s", path);
+        close(fd);
+        return -1;
+    }
+    struct qmp_listener *l = vs_zalloc(sizeof(*l));
+    l->loop = loop;
+    l->fd = fd;
+    l->path = vs_strdup(path);
+    l->active = true;
+    vs_list_append(&listeners, &l->link);
+    nlisteners++;
+    listener_arm(l);
+    return 0;
+}
+
+static void cancel_cb(struct vs_completion *comp, int res, unsigned flags)
+{
+    /* The accept's final completion frees the listener. */
+}
+
+static void conn_cancel_cb(struct vs_completion *comp, int res, unsigned flags)
+{
+    struct qmp_conn *c = vs_container_of(comp, struct qmp_conn, cancel_c);
+    c->cancel_armed = false;
+    conn_maybe_free(c);
+}
+
+static void drain_timeout(struct vs_timer *t)
+{
+    vs_list_for_each_safe(pos, &conns)
+        conn_close(vs_list_entry(pos, struct qmp_conn, link));
+}
+
+void qmp_server_shutdown(struct vs_loop *loop, struct vs_bh *done)
+{
+    vs_list_for_each(pos, &listeners) {
+        struct qmp_listener *l = vs_list_entry(pos, struct qmp_listener, link);
+        if (!l->active)
+            continue;
+        l->active = false;
+        unlink(l->path);
+        l->cancel_c.cb = cancel_cb;
+        struct io_uring_sqe *sqe = vs_loop_sqe(loop, &l->cancel_c);
+        io_uring_prep_cancel(sqe, &l->accept_c, 0);
+    }
+    /* Clients stop being read, get what is queued for them (the reply to
+     * `quit`), then are closed; a client that does not read is closed
+     * when the drain timer fires. */
+    vs_list_for_each_safe(pos, &conns) {
+        struct qmp_conn *c = vs_list_entry(pos, struct qmp_conn, link);
+        if (c->closing)
+            continue;
+        c->draining = true;
+        if (c->recv_armed && !c->cancel_armed) {
+            c->cancel_armed = true;
+            c->cancel_c.cb = conn_cancel_cb;
+            struct io_uring_sqe *sqe = vs_loop_sqe(loop, &c->cancel_c);
+            io_uring_prep_cancel(sqe, &c->recv_c, 0);
+        }
+        if (!c->head && !c->send_armed)
+            conn_close(c);
+    }
+    shutdown_done = done;
+    shutdown_loop = loop;
+    drain_timer.fn = drain_timeout;
+    vs_timer_arm(loop, &drain_timer, QMP_DRAIN_NS);
+    check_shutdown_done();
+}

@@ -1,0 +1,354 @@
+/* One QMP conversation, whatever carries it (a unix socket in the daemon,
+ * a memory buffer in the fuzzer): splitting the byte stream into JSON
+ * messages, the request envelope (execute / arguments / id), capability
+ * negotiation, replies and events — QEMU's docs/interop/qmp-spec.rst.
+ *
+ * Messages are split as QEMU's json-streamer does, by counting braces and
+ * brackets outside strings, not by lines: a client may send several
+ * commands on a line or one command over several. Every limit is checked
+ * while bytes arrive, before anything is allocated for them: a message is
+ * at most QMP_MAX_MESSAGE bytes and QMP_MAX_NESTING deep. After a message
+ * that breaks a limit (or a raw newline inside a string) the rest of the
+ * line is discarded, so the client gets one error and the next line is
+ * read afresh. */
+#include "monitor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct qmp_session {
+    struct vs_loop *loop;
+    const struct qmp_session_ops *ops;
+    void *opaque;
+    bool negotiated;
+    struct vs_list link;          /* every session, for events */
+
+    /* The message being received. */
+    char *msg;
+    size_t len, cap;
+    int depth;
+    bool in_str, esc;
+    bool scalar;                  /* a top-level non-container token */
+    bool skip_line;               /* discarding up to the next newline */
+};
+
+static struct vs_list sessions = VS_LIST_INIT(sessions);
+
+struct qmp_session *qmp_session_new(struct vs_loop *loop,
+                                    const struct qmp_session_ops *ops, void *opaque)
+{
+    struct qmp_session *s = vs_zalloc(sizeof(*s));
+    s->loop = loop;
+    s->ops = ops;
+    s->opaque = opaque;
+    vs_list_append(&sessions, &s->link);
+    return s;
+}
+
+void *qmp_session_opaque(struct qmp_session *s)
+{
+    return s->opaque;
+}
+
+void qmp_session_free(struct qmp_session *s)
+{
+    if (!s)
+        return;
+    vs_list_remove(&s->link);
+    free(s->msg);
+    free(s);
+}
+
+void qmp_session_set_negotiated(struct qmp_session *s)
+{
+    s->negotiated = true;
+}
+
+bool qmp_session_negotiated(const struct qmp_session *s)
+{
+    return s->negotiated;
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static void send_json(struct qmp_session *s, json_t *obj)
+{
+    /* QEMU's own layout: ", " and ": " separators, members in the order
+     * they were added, one message per line, CRLF. */
+    char *text = json_dumps(obj, JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(obj);
+    if (!text)
+        return;
+    size_t n = strlen(text);
+    char *line = vs_malloc(n + 2);
+    memcpy(line, text, n);
+    line[n] = '\r';
+    line[n + 1] = '\n';
+    free(text);
+    s->ops->write(s, line, n + 2);
+    free(line);
+}
+
+static json_t *version_object(void)
+{
+    return json_pack("{s:{s:i,s:i,s:i},s:s}", "qemu", "micro", 0, "minor", 2, "major", 7,
+                     "package", "volswap " VOLSWAP_VERSION);
+}
+
+json_t *qmp_version_info(void)
+{
+    return version_object();
+}
+
+void qmp_session_greet(struct qmp_session *s)
+{
+    send_json(s, json_pack("{s:{s:o,s:[]}}", "QMP", "version", version_object(),
+                           "capabilities"));
+}
+
+static void send_error(struct qmp_session *s, json_t *id, enum vs_errclass cls,
+                       const char *desc)
+{
+    /* QEMU puts "id" first in error replies. */
+    json_t *r = json_object();
+    if (id)
+        json_object_set(r, "id", id);
+    json_object_set_new(r, "error", json_pack("{s:s,s:s}", "class", vs_errclass_name(cls),
+                                              "desc", desc));
+    send_json(s, r);
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+static void handle_request(struct qmp_session *s, json_t *req)
+{
+    if (!json_is_object(req)) {
+        send_error(s, NULL, VS_ERR_GENERIC, "QMP input must be a JSON object");
+        return;
+    }
+    json_t *id = json_object_get(req, "id");
+    json_t *exec = json_object_get(req, "execute");
+    json_t *args = json_object_get(req, "arguments");
+    const char *key;
+    json_t *v;
+    char msg[320];
+    json_object_foreach(req, key, v) {
+        if (strcmp(key, "execute") && strcmp(key, "arguments") && strcmp(key, "id")) {
+            if (strcmp(key, "exec-oob") == 0)
+                snprintf(msg, sizeof(msg), "This monitor does not support out-of-band (OOB)");
+            else
+                snprintf(msg, sizeof(msg), "QMP input member '%.200s' is unexpected", key);
+            send_error(s, id, VS_ERR_GENERIC, msg);
+            return;
+        }
+    }
+    if (!exec) {
+        send_error(s, id, VS_ERR_GENERIC, "QMP input lacks member 'execute'");
+        return;
+    }
+    if (!json_is_string(exec)) {
+        send_error(s, id, VS_ERR_GENERIC, "QMP input member 'execute' must be a string");
+        return;
+    }
+    if (args && !json_is_object(args)) {
+        send_error(s, id, VS_ERR_GENERIC, "QMP input member 'arguments' must be an object");
+        return;
+    }
+    const char *name = json_string_value(exec);
+    const struct qmp_command *cmd = qmp_command_find(name);
+    if (!s->negotiated && !(cmd && cmd->before_negotiation)) {
+        send_error(s, id, VS_ERR_COMMAND_NOT_FOUND,
+                   "Expecting capabilities negotiation with 'qmp_capabilities'");
+        return;
+    }
+    if (s->negotiated && cmd && cmd->before_negotiation) {
+        send_error(s, id, VS_ERR_COMMAND_NOT_FOUND,
+                   "Capabilities negotiation is already complete, command ignored");
+        return;
+    }
+    struct vs_error err = { 0 };
+    struct qmp_ctx ctx = { .loop = s->loop, .session = s };
+    json_t *ret = qmp_dispatch(&ctx, name, args, false, &err);
+    if (!ret) {
+        send_error(s, id, err.set ? err.cls : VS_ERR_GENERIC,
+                   err.set ? err.msg : "Command failed");
+        return;
+    }
+    json_t *r = json_object();
+    json_object_set_new(r, "return", ret);
+    if (id)
+        json_object_set(r, "id", id);
+    send_json(s, r);
+}
+
+static void handle_message(struct qmp_session *s)
+{
+    json_error_t jerr;
+    json_t *req = json_loadb(s->msg, s->len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!req) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "JSON parse error, %s", jerr.text);
+        send_error(s, NULL, VS_ERR_GENERIC, msg);
+        return;
+    }
+    handle_request(s, req);
+    json_decref(req);
+}
+
+/* ---- the streamer ------------------------------------------------------ */
+
+static void reset_message(struct qmp_session *s)
+{
+    s->len = 0;
+    s->depth = 0;
+    s->in_str = s->esc = s->scalar = false;
+    /* A large message's buffer is not kept for the next small one. */
+    if (s->cap > 65536) {
+        free(s->msg);
+        s->msg = NULL;
+        s->cap = 0;
+    }
+}
+
+static void fail_message(struct qmp_session *s, const char *why, bool skip_line)
+{
+    send_error(s, NULL, VS_ERR_GENERIC, why);
+    reset_message(s);
+    s->skip_line = skip_line;
+}
+
+static bool append(struct qmp_session *s, char c)
+{
+    if (s->len >= QMP_MAX_MESSAGE) {
+        fail_message(s, "JSON parse error, message larger than 1 MiB", c != '\n');
+        return false;
+    }
+    if (s->len == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        if (s->cap > QMP_MAX_MESSAGE)
+            s->cap = QMP_MAX_MESSAGE;
+        s->msg = vs_realloc(s->msg, s->cap);
+    }
+    s->msg[s->len++] = c;
+    return true;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (s->ops->congested && s->ops->congested(s))
+            break;
+        char c = buf[i++];
+        if ((unsigned char)c == 0xff) {
+            /* QEMU's documented way for a client to reset the parser. */
+            reset_message(s);
+            s->skip_line = false;
+            continue;
+        }
+        if (s->skip_line) {
+            if (c == '\n')
+                s->skip_line = false;
+            continue;
+        }
+        if (s->len == 0) {
+            if (is_space(c))
+                continue;
+            if (c == '}' || c == ']') {
+                send_error(s, NULL, VS_ERR_GENERIC, "JSON parse error, expecting value");
+                continue;
+            }
+            s->scalar = c != '{' && c != '[';
+        }
+        if (s->scalar) {
+            /* A bare token ("garbage", 123): it ends at white space, and
+             * is never a valid request, but the reply says why. */
+            if (is_space(c) && !s->in_str) {
+                handle_message(s);
+                reset_message(s);
+                continue;
+            }
+            if (c == '\n') {
+                fail_message(s, "JSON parse error, unterminated string", false);
+                continue;
+            }
+            if (!append(s, c))
+                continue;
+            if (s->esc)
+                s->esc = false;
+            else if (c == '\\' && s->in_str)
+                s->esc = true;
+            else if (c == '"')
+                s->in_str = !s->in_str;
+            continue;
+        }
+        if (s->in_str && c == '\n') {
+            fail_message(s, "JSON parse error, newline inside a string", false);
+            continue;
+        }
+        if (!append(s, c))
+            continue;
+        if (s->in_str) {
+            if (s->esc)
+                s->esc = false;
+            else if (c == '\\')
+                s->esc = true;
+            else if (c == '"')
+                s->in_str = false;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            s->in_str = true;
+            break;
+        case '{':
+        case '[':
+            if (++s->depth > QMP_MAX_NESTING)
+                fail_message(s, "JSON parse error, nesting deeper than 64", true);
+            break;
+        case '}':
+        case ']':
+            if (--s->depth == 0) {
+                handle_message(s);
+                reset_message(s);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return i;
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+static void event_sink(const char *event, void *data, uint64_t wall_ns)
+{
+    json_t *ev = json_pack("{s:{s:I,s:I},s:s,s:o}", "timestamp",
+                           "seconds", (json_int_t)(wall_ns / 1000000000u),
+                           "microseconds", (json_int_t)(wall_ns % 1000000000u / 1000u),
+                           "event", event, "data", (json_t *)data);
+    vs_list_for_each_safe(l, &sessions) {
+        struct qmp_session *s = vs_list_entry(l, struct qmp_session, link);
+        if (s->negotiated)
+            send_json(s, json_incref(ev));
+    }
+    json_decref(ev);
+    /* Events that mean what the daemon serves has changed without a
+     * command saying so: an export gone once its clients left, a job's
+     * pivot. */
+    if (qmp_state_changed &&
+        (strcmp(event, "BLOCK_EXPORT_DELETED") == 0 ||
+         strcmp(event, "BLOCK_JOB_COMPLETED") == 0))
+        qmp_state_changed();
+}
+
+void qmp_events_init(void)
+{
+    vs_event_set_sink(event_sink);
+}
