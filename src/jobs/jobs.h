@@ -46,6 +46,11 @@ json_t *jobs_query_jobs(void);
 
 /* Whether a node is used by a running job (blockdev-del refuses then). */
 bool jobs_node_busy(const struct block_node *node);
+/* Called right after a pivot switched exports to the target, before the
+ * BLOCK_JOB_COMPLETED event: the daemon saves its state file there, so a
+ * restart serves the new volume. NULL: nothing to do. */
+extern void (*jobs_state_changed)(void);
+
 /* Daemon exit: force-cancels every job; run the loop until jobs_count()
  * is 0. */
 void jobs_cancel_all(void);

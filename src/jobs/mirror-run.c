@@ -91,7 +91,10 @@ void mirror_op_done(struct mirror *m, struct mirror_op *op)
     }
     if (op->buf) {
         m->bytes_in_flight -= op->len;
-        free(op->buf);
+        if (m->pool_n < MIRROR_MAX_OPS)
+            m->pool[m->pool_n++] = op->buf;
+        else
+            free(op->buf);
     }
     free(op);
     /* A freed range may unblock guest writes waiting in the before hook. */
@@ -315,8 +318,10 @@ static bool mirror_issue_one(struct mirror *m)
         block_node_submit(m->tgt, &op->req);
         return true;
     }
-    if (posix_memalign(&op->buf, 4096, len) != 0)
-        op->buf = vs_malloc(len);    /* aborts: no memory */
+    if (m->pool_n > 0)
+        op->buf = m->pool[--m->pool_n];
+    else if (posix_memalign(&op->buf, 4096, m->chunk) != 0)
+        op->buf = vs_malloc(m->chunk);    /* aborts: no memory */
     m->bytes_in_flight += len;
     op->req.op = BLOCK_OP_READ;
     op->req.buf = op->buf;

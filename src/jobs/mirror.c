@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #define DEFAULT_GRANULARITY (64 * 1024)
+
+void (*jobs_state_changed)(void);
 #define DEFAULT_BUF_SIZE (16 * 1024 * 1024)
 
 /* ---- job driver ------------------------------------------------------ */
@@ -90,6 +92,8 @@ static int mirror_prepare(struct job *job, struct vs_error *err)
     block_node_release(m->tgt);
     vs_info("mirror %s: switched '%s' to '%s'", job->id, m->replaces->name,
             m->tgt->name);
+    if (jobs_state_changed)
+        jobs_state_changed();
     return 0;
 }
 
@@ -124,6 +128,8 @@ static void mirror_query(struct job *job, json_t *info)
 
 static void mirror_free_state(struct mirror *m)
 {
+    while (m->pool_n > 0)
+        free(m->pool[--m->pool_n]);
     hbitmap_free(m->dirty);
     hbitmap_free(m->zero);
     free(m->errmsg);

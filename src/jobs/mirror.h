@@ -106,6 +106,11 @@ struct mirror {
     struct vs_list ops;        /* struct mirror_op, all kinds */
     unsigned n_bg_ops;         /* copy + zero */
     uint64_t bytes_in_flight;  /* copy buffers */
+    /* Copy buffers (m->chunk bytes each) kept for reuse: a fresh 1 MiB
+     * allocation is a fresh mmap, and faulting its pages in for every
+     * copy cost as much as the copy itself. */
+    void *pool[MIRROR_MAX_OPS];
+    unsigned pool_n;
     struct vs_list waiters;
     uint64_t cursor;
 
