@@ -1,0 +1,247 @@
+"""QMP helpers for the tests in this folder (run by /usr/bin/python3).
+
+    import os, sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import qmp
+    from qmp import lib                      # tests/integration/lib.py
+
+    tmp = lib.tmpdir()
+    d = qmp.MonitorDaemon(tmp).start()       # volswapd (or qsd) with a monitor
+    c = d.client()                           # connected, greeting read, negotiated
+    r = c.cmd("query-version")               # the whole reply: {"return": ...}
+    c.ok("blockdev-add", driver="file", ...) # the "return" value; fails the test on error
+    c.err("blockdev-del", "GenericError", **{"node-name": "x"})   # the error's desc
+    c.wait_event("BLOCK_EXPORT_DELETED")     # events are kept aside while waiting
+
+MonitorDaemon(tmp, extra=(), state=None, form="path"|"chardev") starts the
+server with only a monitor (and --state PATH when given): no NBD server, no
+node, so each test builds what it needs through QMP. With
+VOLSWAP_TEST_IMPL=qsd it starts qemu-storage-daemon in the chardev form.
+Kept out of tests/run's way: this file is not executable.
+"""
+
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # noqa: E402
+
+check = lib.check
+fail = lib.fail
+
+# Fail-safe against a hang, not a timing assertion.
+TIMEOUT = float(os.environ.get("VS_QMP_TIMEOUT", "30"))
+
+
+class Client:
+    """One QMP connection. Replies and events are told apart as they come;
+    events are kept in self.events until a test asks for them."""
+
+    def __init__(self, path, negotiate=True):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(path)
+        self.buf = b""
+        self.events = []
+        self.greeting = self.recv()
+        check("QMP" in self.greeting, "no greeting: %r" % self.greeting)
+        if negotiate:
+            self.ok("qmp_capabilities")
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def send(self, name, args=None, req_id=None):
+        msg = {"execute": name}
+        if args is not None:
+            msg["arguments"] = args
+        if req_id is not None:
+            msg["id"] = req_id
+        self.send_raw(json.dumps(msg) + "\n")
+
+    def recv_line(self):
+        """One raw line (without its CRLF); checks the CRLF ending."""
+        limit = time.monotonic() + TIMEOUT
+        while b"\r\n" not in self.buf:
+            if time.monotonic() > limit:
+                fail("no complete QMP line in time; have %r" % self.buf[:200])
+            d = self.sock.recv(1 << 20)
+            if not d:
+                raise EOFError("QMP connection closed; pending %r" % self.buf[:200])
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        check(b"\n" not in line, "bare LF inside a QMP line: %r" % line[:200])
+        return line
+
+    def recv(self):
+        return json.loads(self.recv_line())
+
+    def reply(self):
+        """The next reply (return or error); events on the way are kept."""
+        while True:
+            m = self.recv()
+            if "event" in m:
+                check("timestamp" in m and "data" in m, "event without timestamp/data: %r" % m)
+                self.events.append(m)
+                continue
+            return m
+
+    def cmd(self, name, args=None, /, req_id=None, **kw):
+        """Keyword arguments are command arguments; req_id is the
+        request's "id"."""
+        if kw:
+            args = dict(args or {}, **kw)
+        self.send(name, args, req_id)
+        return self.reply()
+
+    def ok(self, name, args=None, /, **kw):
+        r = self.cmd(name, args, **kw)
+        check("return" in r, "%s failed: %r" % (name, r))
+        return r["return"]
+
+    def err(self, name, cls, args=None, /, **kw):
+        r = self.cmd(name, args, **kw)
+        check("error" in r, "%s %r: expected %s, got %r" % (name, args or kw, cls, r))
+        check(r["error"]["class"] == cls, "%s: expected class %s, got %r" % (name, cls, r))
+        check(isinstance(r["error"]["desc"], str) and r["error"]["desc"], "empty desc: %r" % r)
+        return r["error"]["desc"]
+
+    def wait_event(self, name):
+        limit = time.monotonic() + TIMEOUT
+        while True:
+            for i, e in enumerate(self.events):
+                if e["event"] == name:
+                    return self.events.pop(i)
+            if time.monotonic() > limit:
+                fail("no %s event in time; saw %r" % (name, self.events))
+            r, _, _ = select.select([self.sock], [], [], 0.5)
+            if r or b"\r\n" in self.buf:
+                m = self.recv()
+                check("event" in m, "unexpected reply while waiting for %s: %r" % (name, m))
+                self.events.append(m)
+
+    def no_message(self, wait=0.3):
+        """True if nothing arrives for a moment (used only to assert that
+        something is NOT sent, never to wait for something)."""
+        if self.buf:
+            return False
+        r, _, _ = select.select([self.sock], [], [], wait)
+        return not r
+
+    def closed(self):
+        """True once the server has closed the connection."""
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    return True
+                self.buf += d
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+
+
+class MonitorDaemon(lib.Daemon):
+    """volswapd (or qsd) with a QMP monitor and nothing else."""
+
+    def __init__(self, tmp, extra=(), state=None, form="path"):
+        super().__init__(tmp)
+        n = len(lib._daemons)
+        self.qmp_path = os.path.join(tmp, "qmp%d.sock" % n)
+        self.extra = list(extra)
+        self.state = state
+        self.form = "chardev" if lib.impl() == "qsd" else form
+
+    def argv(self):
+        a = [lib.daemon_bin()]
+        if self.form == "chardev":
+            a += ["--chardev", "socket,path=%s,server=on,wait=off,id=mon0" % self.qmp_path,
+                  "--monitor", "chardev=mon0"]
+        else:
+            a += ["--monitor", self.qmp_path]
+        if self.state:
+            a += ["--state", self.state]
+        return a + self.extra + ["--pidfile", self.pidfile]
+
+    def start(self, expect_fail=False):
+        argv = self.argv()
+        lib.log("starting: " + " ".join(argv))
+        if os.path.exists(self.pidfile):
+            os.unlink(self.pidfile)
+        self.logf = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        if self not in lib._daemons:
+            lib._daemons.append(self)
+        if expect_fail:
+            rc = self.proc.wait(timeout=TIMEOUT)
+            lib._daemons.remove(self)
+            self.logf.close()
+            return rc
+        limit = time.monotonic() + TIMEOUT
+        while not (os.path.exists(self.pidfile) and os.path.getsize(self.pidfile) > 0):
+            rc = self.proc.poll()
+            if rc is not None:
+                fail("%s exited with status %d before writing its pidfile: %s"
+                     % (lib.impl(), rc, self.log_text()[-500:]))
+            if time.monotonic() > limit:
+                fail("%s did not write %s in time" % (lib.impl(), self.pidfile))
+            time.sleep(0.05)
+        self.pid = self.proc.pid
+        return self
+
+    def client(self, negotiate=True):
+        return Client(self.qmp_path, negotiate)
+
+    def wait_exit(self):
+        rc = self.proc.wait(timeout=TIMEOUT)
+        if self in lib._daemons:
+            lib._daemons.remove(self)
+        self.logf.close()
+        return rc
+
+
+def file_node(c, name, path, **extra):
+    """blockdev-add of a raw file, qsd-compatible."""
+    args = {"driver": "file", "node-name": name, "filename": path}
+    args.update(extra)
+    return c.ok("blockdev-add", args)
+
+
+def start_nbd(c, tmp, name="nbd.sock"):
+    path = os.path.join(tmp, name)
+    c.ok("nbd-server-start", addr={"type": "unix", "data": {"path": path}})
+    return path
+
+
+def nbd_uri(sock, export):
+    return "nbd+unix:///%s?socket=%s" % (export, sock)
+
+
+def nbd_connect(sock, export):
+    import nbd
+    h = nbd.NBD()
+    h.set_export_name(export)
+    h.connect_unix(sock)
+    return h
+
+
+def shape(v):
+    """The shape of a JSON value: keys and types, not values. Lists are
+    reduced to the shape of their first element."""
+    if isinstance(v, dict):
+        return {k: shape(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [shape(v[0])] if v else []
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    return type(v).__name__
