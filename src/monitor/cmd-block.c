@@ -212,6 +212,10 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
     o.nbd_export = json_string_value(json_object_get(args, "export"));
     json_t *size = json_object_get(args, "size");
     o.size = size ? (uint64_t)json_integer_value(size) : 0;
+    if (qmp_sandbox && o.size > (64u << 20)) {
+        vs_error_set(err, VS_ERR_GENERIC, "Memory nodes are at most 64 MiB in this sandbox");
+        return NULL;
+    }
 
     struct block_node *child = NULL;
     json_t *file = json_object_get(args, "file");

@@ -97,6 +97,10 @@ static json_t *cmd_drive_mirror(struct qmp_ctx *ctx, json_t *args, struct vs_err
 {
     struct mirror_args m;
     mirror_args_from(args, &m);
+    if (qmp_sandbox) {
+        vs_error_set(err, VS_ERR_GENERIC, "drive-mirror creates files: not in this sandbox");
+        return NULL;
+    }
     /* Nodes before the call: the one the job opens for the target is the
      * new one, and its options are recorded for the state file. */
     struct block_node *last = NULL;
