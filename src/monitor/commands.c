@@ -94,31 +94,32 @@ struct doc_seen {
     size_t n;
 };
 
-static void write_members(FILE *out, const struct qmp_arg *list, const char *prefix,
-                          struct doc_seen *seen);
+/* `label` is a branch condition ("driver=file: "), `path` the members
+ * above this one ("cache."). */
+static void write_members(FILE *out, const struct qmp_arg *list, const char *label,
+                          const char *path, struct doc_seen *seen);
 
-static void write_schema(FILE *out, const struct qmp_schema *schema, const char *prefix,
-                         struct doc_seen *seen)
+static void write_schema(FILE *out, const struct qmp_schema *schema, const char *label,
+                         const char *path, struct doc_seen *seen)
 {
     for (size_t i = 0; i < seen->n; i++)
         if (seen->s[i] == schema)
             return;
     if (seen->n < VS_ARRAY_SIZE(seen->s))
         seen->s[seen->n++] = schema;
-    write_members(out, schema->members, prefix, seen);
+    write_members(out, schema->members, label, path, seen);
     for (const struct qmp_branch *b = schema->branches; b && b->value; b++) {
-        char p[256];
-        snprintf(p, sizeof(p), "%s%s%s=%s: ", prefix, *prefix ? "" : "",
-                 schema->discriminator, b->value);
-        write_members(out, b->members, p, seen);
+        char l[256];
+        snprintf(l, sizeof(l), "%s%s%s=%s: ", label, path, schema->discriminator, b->value);
+        write_members(out, b->members, l, path, seen);
     }
 }
 
-static void write_members(FILE *out, const struct qmp_arg *list, const char *prefix,
-                          struct doc_seen *seen)
+static void write_members(FILE *out, const struct qmp_arg *list, const char *label,
+                          const char *path, struct doc_seen *seen)
 {
     for (const struct qmp_arg *a = list; a && a->type != QT_NONE; a++) {
-        fprintf(out, "| %s`%s` | %s | %s | %s", prefix, a->name, doc_type(a),
+        fprintf(out, "| %s`%s%s` | %s | %s | %s", label, path, a->name, doc_type(a),
                 a->optional ? "optional" : "required", a->doc ? a->doc : "");
         if (a->type == QT_ENUM) {
             fprintf(out, " (");
@@ -129,8 +130,8 @@ static void write_members(FILE *out, const struct qmp_arg *list, const char *pre
         fprintf(out, " |\n");
         if ((a->type == QT_OBJ || a->type == QT_STR_OR_OBJ) && a->schema) {
             char p[256];
-            snprintf(p, sizeof(p), "%s%s.", prefix, a->name);
-            write_schema(out, a->schema, p, seen);
+            snprintf(p, sizeof(p), "%s%s.", path, a->name);
+            write_schema(out, a->schema, label, p, seen);
         }
     }
 }
@@ -142,7 +143,7 @@ static void write_command(const struct qmp_command *c, void *opaque)
     if (c->args) {
         struct doc_seen seen = { .n = 0 };
         fprintf(out, "| argument | type | | meaning |\n|---|---|---|---|\n");
-        write_schema(out, c->args, "", &seen);
+        write_schema(out, c->args, "", "", &seen);
         fprintf(out, "\n");
     } else {
         fprintf(out, "No arguments.\n\n");
