@@ -46,6 +46,17 @@ const char *api_header(struct api_request *rq, const char *name)
   return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 /* ---- routing ---- */
 
 /* Matches PATH against PATTERN ('*' = one non-empty segment, captured).
@@ -347,6 +358,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   return send_reply(srv, rq);
 }
 
+/* URL unescaping that keeps "%00" as it is: a decoded NUL would silently
+ * cut the path short (".../servers/%00/x" must not become ".../servers/"). */
+static size_t unescape_url(void *cls, struct MHD_Connection *c, char *s)
+{
+  char *w = s;
+  for (const char *r = s; *r; r++) {
+    int hi, lo;
+    if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
+        (hi || lo)) {
+      *w++ = (char)(hi * 16 + lo);
+      r += 2;
+    } else {
+      *w++ = *r;
+    }
+  }
+  *w = '\0';
+  return (size_t)(w - s);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -406,6 +436,7 @@ struct api_server *api_server_start(struct api_ctx *ctx, int *port, const char *
                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                               MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, s,
                                MHD_OPTION_END);
   if (!s->daemon) {
     free(s->static_body);

@@ -42,6 +42,15 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 host_start() {
   mkdir -p "$T/pool"
   case "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" in
+    qemu)
+      # a real QEMU, paused, with no guest: it owns the disks; its NBD
+      # server is started by the driver (nbd.start_server in the config)
+      command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+      qemu-system-x86_64 -S -accel tcg -machine none -nodefaults -display none \
+        -qmp unix:"$T/qmp.sock",server=on,wait=off >"$T/host.log" 2>&1 &
+      HOST_PID=$!
+      for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && return 0; sleep 0.05; done
+      cat "$T/host.log" >&2; fail "qemu did not start" ;;
     qsd)
       command -v qemu-storage-daemon >/dev/null || skip "qemu-storage-daemon not installed"
       qemu-storage-daemon --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
@@ -49,7 +58,9 @@ host_start() {
         >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
     volswapd)
-      "$VOLSWAP_BUILD/src/daemon/volswapd" --qmp "$T/qmp.sock" --nbd "$T/nbd.sock" \
+      # VOLSWAPD_ARGS may override how the daemon is told its sockets
+      # shellcheck disable=SC2086
+      "$VOLSWAP_BUILD/src/daemon/volswapd" ${VOLSWAPD_ARGS:---qmp "$T/qmp.sock" --nbd "$T/nbd.sock"} \
         >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
   esac
@@ -76,7 +87,8 @@ write_config() {
     {"name": "bob", "password_hash": "$(hash_pw bobpw)", "roles": {"other": ["member"]}}
   ],
   "hosts": [{"name": "host1", "driver": "${VOLSWAP_TEST_DRIVER:-volswapd}",
-             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"},
+             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock",
+                                           "start_server": ${VOLSWAP_TEST_NBD_START:-false}},
              "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"}]}]
 }
 JSON
@@ -174,4 +186,17 @@ export_uri() {
   local tok=$1 sid=$2 vid=$3 aid
   aid=$(api "$tok" GET "/v2.1/servers/$sid/os-volume_attachments/$vid" "" -H 'OpenStack-API-Version: compute 2.89' | jq -r .volumeAttachment.attachment_id)
   api "$tok" GET "/v3/${PID_DEMO:-$(project_id demo)}/attachments/$aid" "" -H 'OpenStack-API-Version: volume 3.27' | jq -r .attachment.connection_info.data.uri
+}
+
+# Runs Debian's python3-novaclient (the `nova` command) against volswap-api.
+nova() {
+  /usr/bin/python3 -m novaclient.shell "$@" 2>"$T/nova.err"
+}
+need_novaclient() {
+  /usr/bin/python3 -c 'import novaclient' 2>/dev/null || skip "python3-novaclient not installed"
+}
+password_env() {  # password_env USER PROJECT
+  export OS_USERNAME=$1 OS_PASSWORD=${1}pw OS_PROJECT_NAME=${2:-demo} \
+         OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_AUTH_URL=$URL/v3
+  unset OS_AUTH_TYPE OS_TOKEN OS_ENDPOINT
 }
