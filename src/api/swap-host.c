@@ -99,14 +99,14 @@ void swap_host_put(struct swap_host *s)
 static void mark_dead(struct swap_host *s, const struct qmp_error *qe)
 {
   if (!s->dead)
-    snprintf(s->dead_why, sizeof s->dead_why, "%s: %s", qe->cls, qe->desc);
+    snprintf(s->dead_why, sizeof s->dead_why, "%.63s: %.400s", qe->cls, qe->desc);
   s->dead = true;
 }
 
 static void dead_error(struct swap_host *s, struct qmp_error *qe)
 {
   snprintf(qe->cls, sizeof qe->cls, "ConnectionError");
-  snprintf(qe->desc, sizeof qe->desc, "QMP session to host %s lost (%s)", s->name,
+  snprintf(qe->desc, sizeof qe->desc, "QMP session to host %.64s lost (%.400s)", s->name,
            s->dead_why);
 }
 

@@ -1,0 +1,151 @@
+# Shared setup for the swap-workflow tests (sourced). Builds on the API
+# tests' helpers (tests/integration/api/lib.sh: daemons on temporary sockets,
+# config, tokens, the `api` curl wrapper) and adds what a swap needs:
+# volumes with data, the attachment's NBD URI, waiting for a swap to end
+# through the progress endpoint, and the state checks every test repeats.
+# VOLSWAP_TEST_HOST_DAEMON=volswapd runs the host side on our daemon.
+# shellcheck source=../api/lib.sh
+. "$VOLSWAP_SRC/tests/integration/api/lib.sh"
+
+# The API tests' volswapd flags predate its monitor; start it in the form
+# it documents (--monitor, --nbd-server).
+host_start() {
+  mkdir -p "$T/pool" "$T/pool2"
+  case "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" in
+    qsd)
+      command -v qemu-storage-daemon >/dev/null || skip "qemu-storage-daemon not installed"
+      qemu-storage-daemon --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
+        --monitor chardev=m0 --nbd-server addr.type=unix,addr.path="$T/nbd.sock" \
+        >"$T/host.log" 2>&1 &
+      HOST_PID=$! ;;
+    volswapd)
+      [ -x "$VOLSWAP_BUILD/src/daemon/volswapd" ] || skip "volswapd not built"
+      "$VOLSWAP_BUILD/src/daemon/volswapd" --monitor "$T/qmp.sock" \
+        --nbd-server "unix:$T/nbd.sock" ${VOLSWAPD_STATE:+--state "$VOLSWAPD_STATE"} \
+        >"$T/host.log" 2>&1 &
+      HOST_PID=$! ;;
+  esac
+  for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] && return 0; sleep 0.05; done
+  cat "$T/host.log" >&2; fail "host daemon did not start"
+}
+
+host_kill() { kill -9 "$HOST_PID" 2>/dev/null; wait "$HOST_PID" 2>/dev/null || true; HOST_PID=; }
+
+# The config of api/lib.sh plus a second pool (os-migrate_volume target) and
+# a "service" user (Nova's swap rule admits the service role).
+write_config() {
+  local ttl=${1:-3600}
+  cat >"$T/api.json" <<JSON
+{
+  "listen": {"address": "127.0.0.1", "port": 0},
+  "database": "$T/registry.db",
+  "token_ttl": $ttl,
+  "admin_tokens": ["$ADMIN_TOKEN"],
+  "admin_project": "demo",
+  "projects": [{"name": "demo"}, {"name": "other"}],
+  "users": [
+    {"name": "admin", "password_hash": "$(hash_pw adminpw)", "roles": {"demo": ["admin"]}},
+    {"name": "alice", "password_hash": "$(hash_pw alicepw)", "roles": {"demo": ["member"]}},
+    {"name": "nova", "password_hash": "$(hash_pw novapw)", "roles": {"demo": ["service", "member"]}},
+    {"name": "bob", "password_hash": "$(hash_pw bobpw)", "roles": {"other": ["member"]}}
+  ],
+  "hosts": [{"name": "host1", "driver": "${VOLSWAP_TEST_DRIVER:-volswapd}",
+             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"${VOLSWAP_TEST_NBD_START:+, "start_server": true}},
+             "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"},
+                       {"name": "pool2", "type": "dir", "path": "$T/pool2"}]}]
+}
+JSON
+}
+
+# Skips when the volswap-api under test has no swap route yet.
+need_swap_api() {
+  api "$ADMIN_TOKEN" PUT "/v2.1/servers/00000000-0000-0000-0000-000000000000/os-volume_attachments/00000000-0000-0000-0000-000000000000" \
+    '{"volumeAttachment":{"volumeId":"00000000-0000-0000-0000-000000000001"}}' >/dev/null
+  [ "$STATUS" != 405 ] || skip "volswap-api has no PUT os-volume_attachments route (wiring pending)"
+}
+
+swap_setup() { api_setup; need_swap_api; PID_DEMO=$(project_id demo); }
+
+new_volume() {  # new_volume TOKEN SIZE_GB -> prints id
+  api "$1" POST "/v3/$PID_DEMO/volumes" "{\"volume\":{\"size\":${2:-1}}}" >/dev/null
+  expect_status 202
+  jq -r .volume.id "$T/last.body"
+}
+new_server() {  # new_server TOKEN NAME -> prints id
+  api "$1" POST /v2.1/servers "{\"server\":{\"name\":\"${2:-srv}\"}}" >/dev/null
+  expect_status 202
+  jq -r .server.id "$T/last.body"
+}
+volume_path() { sqlite3 "$T/registry.db" "SELECT path FROM volumes WHERE id='$1'"; }
+volume_field() {  # volume_field ID FIELD
+  api "$ADMIN_TOKEN" GET "/v3/$PID_DEMO/volumes/$1" >/dev/null; jq -r ".volume.$2" "$T/last.body"
+}
+
+swap_put() {  # swap_put TOKEN SERVER OLD NEW [MICROVERSION] -> sets STATUS
+  api "$1" PUT "/v2.1/servers/$2/os-volume_attachments/$3" \
+    "{\"volumeAttachment\":{\"volumeId\":\"$4\"}}" -H "OpenStack-API-Version: compute ${5:-2.79}" >/dev/null
+}
+
+progress() {  # progress SERVER VOLUME -> prints the swap_progress object
+  api "$ADMIN_TOKEN" GET "/v2.1/servers/$1/os-volume_attachments/$2/swap-progress" >/dev/null
+  jq -c .swap_progress "$T/last.body"
+}
+
+# Waits until the swap of VOLUME on SERVER is no longer running; prints its
+# final state (completed / rolled-back / unfinished).
+wait_swap() {
+  local st
+  for _ in $(seq 600); do
+    st=$(progress "$1" "$2" | jq -r .state)
+    case "$st" in running|null|"") sleep 0.05 ;; *) echo "$st"; return 0 ;; esac
+  done
+  fail "swap did not finish: $(cat "$T/last.body")"
+}
+
+# Waits until the running swap reaches PHASE.
+wait_phase() {
+  for _ in $(seq 400); do
+    [ "$(progress "$1" "$2" | jq -r .phase)" = "$3" ] && return 0
+    sleep 0.02
+  done
+  fail "swap never reached phase $3: $(cat "$T/last.body")"
+}
+
+attached_volume() {  # the volume ids attached to SERVER, one a line
+  api "$ADMIN_TOKEN" GET "/v2.1/servers/$1/os-volume_attachments" >/dev/null
+  jq -r '.volumeAttachments[].volumeId' "$T/last.body"
+}
+
+# The node the host's export for the attachment serves, over QMP.
+export_node() {
+  local eid
+  eid=$(sqlite3 "$T/registry.db" "SELECT export_id FROM attachments WHERE server_id='$1'")
+  qmp_cmd '{"execute":"query-block-exports"}' | jq -r ".return[] | select(.id==\"$eid\") | .[\"node-name\"]"
+}
+
+# One QMP command on the host's monitor (when no swap holds it).
+qmp_cmd() {
+  /usr/bin/python3 - "$T/qmp.sock" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
+f.readline(); f.write('{"execute":"qmp_capabilities"}\n'); f.flush()
+while 'return' not in json.loads(f.readline()): pass
+f.write(sys.argv[2] + '\n'); f.flush()
+while True:
+    m = json.loads(f.readline())
+    if 'return' in m or 'error' in m:
+        print(json.dumps(m)); break
+PY
+}
+
+# Fills the first MIB MiB of the attachment's export with pattern BYTE.
+nbd_fill() {  # nbd_fill URI BYTE MIB
+  qemu-io -f raw "$1" -c "write -P $2 0 ${3}M" >/dev/null || fail "write through NBD failed"
+}
+# Checks the first MIB MiB of a raw file hold BYTE.
+file_check() {  # file_check PATH BYTE MIB
+  qemu-io -f raw -r "$1" -c "read -P $2 0 ${3}M" | grep -q 'read ' || fail "$1 lacks pattern $2"
+  qemu-io -f raw -r "$1" -c "read -P $2 0 ${3}M" | grep -q 'Pattern verification failed' \
+    && fail "$1 does not hold pattern $2 over ${3} MiB"
+  return 0
+}
