@@ -3,6 +3,7 @@ import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
+qmp.volswapd_only(qmp.MULTI)
 # Clients that vanish — with a command half sent, or right after sending
 # one before reading its reply, or with replies queued — do not disturb the
 # daemon or the other clients.

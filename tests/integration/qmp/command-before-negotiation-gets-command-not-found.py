@@ -3,6 +3,7 @@ import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
+qmp.volswapd_only(qmp.MULTI)
 # Before qmp_capabilities every other command, known or not, is refused with
 # CommandNotFound, and no event is delivered to the unnegotiated client.
 tmp = lib.tmpdir()

@@ -3,6 +3,7 @@ import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
+qmp.volswapd_only(qmp.MULTI)
 # BLOCK_EXPORT_DELETED reaches two negotiated clients (one of which did not
 # issue the command) with QEMU's timestamp; an unnegotiated one gets nothing.
 tmp = lib.tmpdir()

@@ -3,6 +3,7 @@ import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
+qmp.volswapd_only(qmp.MULTI)
 # A message over 1 MiB gets one GenericError (the rest of its line is
 # dropped unread) and the next line is served; other clients never notice.
 tmp = lib.tmpdir()

@@ -38,6 +38,16 @@ fail = lib.fail
 TIMEOUT = float(os.environ.get("VS_QMP_TIMEOUT", "30"))
 
 
+def volswapd_only(why):
+    """Skips under VOLSWAP_TEST_IMPL=qsd, saying why the scenario is not
+    one qemu-storage-daemon can run."""
+    if lib.impl() != "volswapd":
+        lib.skip(why)
+
+
+MULTI = "qemu-storage-daemon's socket chardev serves one client at a time"
+
+
 class Client:
     """One QMP connection. Replies and events are told apart as they come;
     events are kept in self.events until a test asks for them."""

@@ -3,6 +3,7 @@ import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
+qmp.volswapd_only("compares with volswapd --dump-commands")
 # query-commands names every command; each one named is known (it does not
 # answer CommandNotFound) and the list matches the generated reference.
 import subprocess

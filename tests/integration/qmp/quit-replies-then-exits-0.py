@@ -3,6 +3,7 @@ import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
+qmp.volswapd_only(qmp.MULTI)
 # quit: the reply arrives, then the connection closes and the daemon exits 0
 # after flushing; another client is disconnected too.
 tmp = lib.tmpdir()

@@ -3,6 +3,7 @@ import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
+qmp.volswapd_only(qmp.MULTI)
 # A client that never reads while events pile up is disconnected once its
 # queue passes the bound; the daemon keeps serving everyone else.
 tmp = lib.tmpdir()
