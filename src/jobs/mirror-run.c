@@ -320,8 +320,8 @@ static bool mirror_issue_one(struct mirror *m)
     }
     if (m->pool_n > 0)
         op->buf = m->pool[--m->pool_n];
-    else if (posix_memalign(&op->buf, 4096, m->chunk) != 0)
-        op->buf = vs_malloc(m->chunk);    /* aborts: no memory */
+    else if (posix_memalign(&op->buf, 4096, m->max_chunk) != 0)
+        op->buf = vs_malloc(m->max_chunk); /* aborts: no memory */
     m->bytes_in_flight += len;
     op->req.op = BLOCK_OP_READ;
     op->req.buf = op->buf;
@@ -330,11 +330,34 @@ static bool mirror_issue_one(struct mirror *m)
     return true;
 }
 
+/* Guest latency: on a local file system reads and writes are memcpy done
+ * right on the loop, so a burst of sixteen 1 MiB copies is tens of
+ * milliseconds during which no guest request is served. While guests are
+ * writing, copies are smaller and only a couple start per loop turn (guest
+ * completions are dispatched between turns); idle, the job goes full
+ * speed. The final sync of a pivot is always full speed: guests are held. */
+static bool guests_busy(struct mirror *m)
+{
+    return m->phase == MIRROR_RUN && m->last_guest_ns &&
+           vs_now_ns() - m->last_guest_ns < MIRROR_GUEST_ACTIVE_NS;
+}
+
 static void issue_copies(struct mirror *m)
 {
-    while (m->n_bg_ops < MIRROR_MAX_OPS && !hbitmap_empty(m->dirty))
+    bool busy = guests_busy(m);
+    unsigned issued = 0;
+
+    m->chunk = busy ? VS_MAX(m->gran, VS_MIN(MIRROR_BUSY_CHUNK, m->max_chunk))
+                    : m->max_chunk;
+    while (m->n_bg_ops < MIRROR_MAX_OPS && !hbitmap_empty(m->dirty)) {
+        if (busy && issued == MIRROR_BUSY_ISSUE) {
+            job_enter(m->job);     /* the rest next turn */
+            break;
+        }
         if (!mirror_issue_one(m))
             break;
+        issued++;
+    }
 }
 
 /* ---- the initial scan ------------------------------------------------ */

@@ -329,7 +329,7 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     if (buf_size == 0)
         buf_size = DEFAULT_BUF_SIZE;
     m->buf_size = ((uint64_t)buf_size + gran - 1) & ~(gran - 1);
-    m->chunk = VS_MAX(gran, VS_MIN(MIRROR_MAX_CHUNK, m->buf_size));
+    m->chunk = m->max_chunk = VS_MAX(gran, VS_MIN(MIRROR_MAX_CHUNK, m->buf_size));
     m->sync = p->sync;
     m->on_src = p->on_src;
     m->on_tgt = p->on_tgt;
@@ -348,6 +348,9 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     m->scanning = m->sync != MIRROR_SYNC_NONE;
     if (!m->size_mismatch)
         mirror_hook_install(m);
+    /* Start gently: until guests have been quiet for a while, assume they
+     * are writing (the hook cannot have seen anything yet). */
+    m->last_guest_ns = vs_now_ns();
     job_start(job);
     return 0;
 }

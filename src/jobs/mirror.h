@@ -27,6 +27,9 @@
 #define MIRROR_MAX_OPS 16                 /* copy/zero operations in flight */
 #define MIRROR_MAX_CHUNK (1ull << 20)     /* bytes per copy (QEMU's MAX_IO_BYTES) */
 #define MIRROR_MAX_ZERO (1ull << 30)      /* bytes per write-zeroes */
+#define MIRROR_BUSY_CHUNK (256ull << 10) /* bytes per copy while guests write */
+#define MIRROR_BUSY_ISSUE 4               /* new copies per loop turn, ditto */
+#define MIRROR_GUEST_ACTIVE_NS 100000000ull /* "guests write": one in 100 ms */
 #define MIRROR_SLICE_NS 100000000ull      /* rate-limit slice: 100 ms */
 #define MIRROR_WINDOW_NS 100000000ull     /* convergence window */
 #define MIRROR_NONCONV_WINDOWS 2          /* windows without progress before
@@ -81,7 +84,7 @@ struct mirror {
     struct block_node *src, *tgt, *replaces;
     bool tgt_ours;             /* drive-mirror opened it: close it unless pivoted */
     uint64_t size;
-    uint64_t gran, buf_size, chunk;
+    uint64_t gran, buf_size, chunk, max_chunk;
     enum mirror_sync sync;
     enum job_on_error on_src, on_tgt;
     bool unmap;
@@ -117,6 +120,8 @@ struct mirror {
     /* Rate limit. */
     uint64_t slice_start_ns, slice_bytes;
     struct vs_timer timer;
+
+    uint64_t last_guest_ns;    /* last guest write seen by the hook */
 
     /* Convergence. */
     uint64_t win_start_ns, win_dirty;
