@@ -166,6 +166,7 @@ static bool hook_after(struct block_hook *h, struct block_req *req, int ret)
     /* Invariant 1: dirty now that the write is on the source (also when
      * it failed: a failed write may have changed part of the range). */
     hbitmap_set(m->dirty, req->offset, req->len);
+    m->last_guest_ns = vs_now_ns();
     mirror_expand(m, req->offset, req->len, &s, &e);
     /* New data where the scan saw a hole: copy it, do not zero it. */
     hbitmap_reset(m->zero, s, e - s);
