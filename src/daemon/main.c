@@ -334,6 +334,9 @@ static void clients_closed(struct vs_bh *bh)
  * it), then the NBD clients once their requests in flight are answered. */
 static void jobs_gone(struct vs_timer *t)
 {
+    /* Again each time: a cancelled job with auto-dismiss off concludes
+     * later, and is dismissed by the next call. */
+    jobs_cancel_all();
     if (jobs_count() > 0) {
         vs_timer_arm(loop, &sd.jobs_wait, 1000 * 1000);
         return;
@@ -344,7 +347,6 @@ static void jobs_gone(struct vs_timer *t)
 
 static void monitors_closed(struct vs_bh *bh)
 {
-    jobs_cancel_all();
     sd.jobs_wait.fn = jobs_gone;
     jobs_gone(&sd.jobs_wait);
 }

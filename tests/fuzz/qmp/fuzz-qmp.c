@@ -47,9 +47,14 @@ static void setup(void)
 
 static void teardown(void)
 {
-    jobs_cancel_all();
-    for (int i = 0; i < 1000 && (jobs_count() > 0 || vs_loop_inflight(loop) > 0); i++)
+    /* Again on every turn: a cancelled job with auto-dismiss off concludes
+     * later, and only then can it be dismissed. */
+    for (int i = 0; i < 1000 && (jobs_count() > 0 || vs_loop_inflight(loop) > 0); i++) {
+        jobs_cancel_all();
         vs_loop_run_once(loop, 1000 * 1000);
+    }
+    if (jobs_count() > 0)
+        abort(); /* a job that cannot be cancelled */
     nbd_server_stop();
     nbd_export_del_all();
     block_node_close_all();
