@@ -3,12 +3,14 @@
  * the registry never disagrees with what the daemon serves (the root of
  * Nova bug 2112187 is exactly that disagreement). By last persisted phase:
  *   ACCEPTED            nothing was done on the host: run the swap again;
- *   TARGET_OPEN..READY  the pivot cannot have happened: cancel the job if
- *                       the host still runs it, close the new node, roll
- *                       the volume states back;
- *   COMPLETING, PIVOTED the export's node decides: the new node means the
- *                       pivot happened (finish: registry, old node, event),
- *                       the old one means it did not (roll back);
+ *   TARGET_OPEN..PIVOTED  the export's node decides: the new node means
+ *                       the pivot happened (finish: registry, old node,
+ *                       event) whoever completed the job; the old node
+ *                       means it did not: cancel the job if the host still
+ *                       runs it, close the new node, roll the volume
+ *                       states back. Before COMPLETING a host without the
+ *                       export is rolled back too (the pivot was never
+ *                       asked for);
  *   RECORDED            the registry is done: close the old node, finish.
  * A host that cannot be reached leaves pre-pivot swaps rolled back in the
  * registry (the host lost the job with its process) and post-pivot ones
@@ -38,9 +40,7 @@ static void recover_one(struct swap_rec *r)
     return;
   }
   swap_host_watch(hs, r->id, true);
-  if (r->phase < SP_COMPLETING) {
-    swap_rollback(hs, r, "volswap-api restarted before the pivot");
-  } else if (r->phase == SP_RECORDED) {
+  if (r->phase == SP_RECORDED) {
     if (swap_finish(hs, r, &e) < 0)
       swap_log("%s: %s", r->id, e.msg);
   } else {
@@ -50,18 +50,20 @@ static void recover_one(struct swap_rec *r)
     int rc = -1;
     /* Nova swaps move the attachment row when they record; a missing row
      * with the new volume attached means the registry is already done */
-    if (reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) == 0)
-      rc = swap_export_node(hs, a.export_id, node, &e);
-    else if (reg->ops->attachment_get(reg, r->server_id, r->new_volume_id, &a) == 0)
+    if (reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) == 0 ||
+        reg->ops->attachment_get(reg, r->server_id, r->new_volume_id, &a) == 0)
       rc = swap_export_node(hs, a.export_id, node, &e);
     if (rc == 0 && strcmp(node, r->new_node) == 0) {
-      /* a job concluded but not dismissed would hold the old node */
+      /* whoever completed the job, the host serves the new volume: a job
+       * concluded but not dismissed would still hold the old node */
       swap_job_abort(hs, r->id, &e);
       if (swap_finish(hs, r, &e) < 0)
         swap_log("%s: %s", r->id, e.msg);
-    } else if (rc == 0 && strcmp(node, r->old_node) == 0) {
-      swap_rollback(hs, r, "volswap-api restarted during the pivot; the host serves the "
-                    "old volume");
+    } else if ((rc == 0 && strcmp(node, r->old_node) == 0) || r->phase < SP_COMPLETING) {
+      swap_rollback(hs, r, r->phase < SP_COMPLETING
+                    ? "volswap-api restarted before the pivot"
+                    : "volswap-api restarted during the pivot; the host serves the old "
+                      "volume");
     } else {
       swap_log("%s: the host does not export the attachment; left for the next start",
                r->id);

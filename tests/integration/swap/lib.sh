@@ -149,3 +149,41 @@ file_check() {  # file_check PATH BYTE MIB
     && fail "$1 does not hold pattern $2 over ${3} MiB"
   return 0
 }
+
+# The usual start of a swap test: two volumes (SIZE GiB), a server, the
+# first attached, MIB MiB of pattern 0x5a written through its export.
+# Sets OLD NEW SID URI.
+attached_pair() {  # attached_pair SIZE MIB [NEW_SIZE] [NEW_POOL]
+  OLD=$(new_volume "$ADMIN_TOKEN" "$1")
+  if [ -n "${4:-}" ]; then
+    api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes" "{\"volume\":{\"size\":${3:-$1},\"volume_type\":\"$4\"}}" >/dev/null
+    expect_status 202; NEW=$(jq -r .volume.id "$T/last.body")
+  else
+    NEW=$(new_volume "$ADMIN_TOKEN" "${3:-$1}")
+  fi
+  SID=$(new_server "$ADMIN_TOKEN")
+  attach "$ADMIN_TOKEN" "$SID" "$OLD"; expect_status 200
+  URI=$(export_uri "$ADMIN_TOKEN" "$SID" "$OLD")
+  [ "$2" -gt 0 ] && nbd_fill "$URI" 0x5a "$2"
+  return 0
+}
+
+# After a rollback: the server is on OLD (registry and host agree), OLD is
+# in-use and NEW available, the event says Error, and the export still
+# writes into OLD's file.
+expect_rolled_back() {
+  [ "$(attached_volume "$SID")" = "$OLD" ] || fail "attachment names $(attached_volume "$SID")"
+  [ "$(volume_field "$OLD" status)" = in-use ] || fail "old volume is $(volume_field "$OLD" status)"
+  [ "$(volume_field "$NEW" status)" = available ] || fail "new volume is $(volume_field "$NEW" status)"
+  local req
+  req=$(progress "$SID" "$OLD" | jq -r .request_id)
+  api "$ADMIN_TOKEN" GET "/v2.1/servers/$SID/os-instance-actions/$req" >/dev/null
+  [ "$(jq -r '.instanceAction.events[] | select(.event=="compute_swap_volume") | .result' "$T/last.body")" = Error ] \
+    || fail "event: $(cat "$T/last.body")"
+  if [ -n "$HOST_PID" ]; then
+    [ "$(export_node "$SID")" = "$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
+      || fail "the export serves $(export_node "$SID"), the registry says otherwise"
+    nbd_fill "$URI" 0x77 1
+    file_check "$(volume_path "$OLD")" 0x77 1
+  fi
+}
