@@ -306,18 +306,21 @@ class Daemon:
             # test instead of hanging it; not a timing assertion.
             rc = self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            global _failed
+            _failed = True
+            self.terminate(sig=signal.SIGKILL)
             fail("daemon still running 30 s after signal %d" % sig)
         if self in _daemons:
             _daemons.remove(self)
         self.logf.close()
         return rc
 
-    def terminate(self):
+    def terminate(self, sig=signal.SIGTERM):
         """SIGTERM, wait (bounded fail-safe), SIGKILL if need be; prints the
         log if the test failed or the exit was unclean. Returns the status."""
         rc = None
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             try:
                 rc = self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -223,6 +223,7 @@ vs_stop() {
     sleep 0.1; n=$((n + 1))
   done
   if [ $n -ge 300 ]; then
+    kill -KILL "$p" 2>/dev/null || true
     vs_fail "daemon $p still running 30 s after SIG$sig"
   fi
   if wait "$p"; then VS_EXIT=0; else VS_EXIT=$?; fi
