@@ -16,9 +16,12 @@
  * READY it samples query-jobs for the progress figures only. */
 #include "swap.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* How long the pivot may take once block-job-complete was accepted. */
 #define PIVOT_TIMEOUT_MS 60000
@@ -167,6 +170,20 @@ static void pool_remove(const char *path, const char *host)
 
 /* ---- finish and rollback (shared with recovery) ---- */
 
+/* When the host refuses to grow the open node (QEMU's NBD exports do not
+ * share the resize permission), the file still takes the volume's size, so
+ * storage and record agree and the next open sees it. */
+static void grow_file(const struct swap_rec *r)
+{
+  struct reg_volume nv;
+  struct stat st;
+  struct registry *reg = swap_svc->ctx->reg;
+  if (reg->ops->volume_get(reg, r->new_volume_id, &nv) == 0 && stat(nv.path, &st) == 0 &&
+      S_ISREG(st.st_mode) && st.st_size < (off_t)(r->new_size_gb << 30) &&
+      truncate(nv.path, (off_t)(r->new_size_gb << 30)) < 0)
+    swap_log("%s: cannot grow %s: %s", r->id, nv.path, strerror(errno));
+}
+
 int swap_finish(struct swap_host *hs, struct swap_rec *r, struct api_error *e)
 {
   char warn[256] = "";
@@ -177,8 +194,10 @@ int swap_finish(struct swap_host *hs, struct swap_rec *r, struct api_error *e)
       struct api_error re = { 0 };
       /* after the pivot there is no way back: a failed resize is reported,
        * the volume keeps working at the old size */
-      if (swap_qmp_simple(hs, "block_resize", a, NULL, &re) < 0)
+      if (swap_qmp_simple(hs, "block_resize", a, NULL, &re) < 0) {
         snprintf(warn, sizeof warn, "resize: %.240s", re.msg);
+        grow_file(r);
+      }
       json_decref(a);
     }
     int rc = r->kind == SWAP_MIGRATE ? record_migrate(r, e) : record_nova(r, e);
@@ -213,8 +232,16 @@ static void roll_states(struct swap_rec *r)
       if (reg->ops->volume_delete(reg, tv.id) < 0)
         swap_log("%s: cannot remove %s: %s", r->id, tv.id, reg->ops->last_error(reg));
     }
-  } else if (vol_transition_apply(reg, r->new_volume_id, VT_UNRESERVE, false, NULL, &e) < 0) {
-    swap_log("%s: unreserve %s: %s", r->id, r->new_volume_id, e.msg);
+  } else {
+    if (vol_transition_apply(reg, r->new_volume_id, VT_UNRESERVE, false, NULL, &e) < 0)
+      swap_log("%s: unreserve %s: %s", r->id, r->new_volume_id, e.msg);
+    /* give back the size match_sizes took away */
+    struct reg_volume nv;
+    struct stat st;
+    if (reg->ops->volume_get(reg, r->new_volume_id, &nv) == 0 && stat(nv.path, &st) == 0 &&
+        S_ISREG(st.st_mode) && st.st_size < (off_t)(nv.size_gb << 30) &&
+        truncate(nv.path, (off_t)(nv.size_gb << 30)) < 0)
+      swap_log("%s: cannot restore the size of %s: %s", r->id, nv.path, strerror(errno));
   }
 }
 
@@ -274,7 +301,7 @@ static void sample(struct run *x)
   publish(x, x->p.phase);
 }
 
-enum wait_result { W_OK, W_FAILED, W_INTERRUPTED };
+enum wait_result { WAIT_OK, WAIT_FAILED, WAIT_INTERRUPTED };
 
 /* Waits for BLOCK_JOB_READY. Fills WHY on failure. */
 static enum wait_result wait_ready(struct run *x, char *why, size_t whylen)
@@ -286,7 +313,7 @@ static enum wait_result wait_ready(struct run *x, char *why, size_t whylen)
     if (ev) {
       const char *name = json_string_value(json_object_get(ev, "event"));
       json_t *d = json_object_get(ev, "data");
-      enum wait_result res = W_OK;
+      enum wait_result res = WAIT_OK;
       bool done = true;
       if (name && !strcmp(name, "BLOCK_JOB_READY")) {
         x->p.bytes_done = json_integer_value(json_object_get(d, "offset"));
@@ -296,7 +323,7 @@ static enum wait_result wait_ready(struct run *x, char *why, size_t whylen)
         const char *err = json_string_value(json_object_get(d, "error"));
         snprintf(why, whylen, "mirror ended before READY (%s)%s%s", name, err ? ": " : "",
                  err ? err : "");
-        res = W_FAILED;
+        res = WAIT_FAILED;
       } else if (name && !strcmp(name, "BLOCK_JOB_ERROR")) {
         /* the job's policy decides; with "report" a COMPLETED follows */
         done = false;
@@ -310,14 +337,14 @@ static enum wait_result wait_ready(struct run *x, char *why, size_t whylen)
     }
     if (strcmp(qe.cls, "Timeout") != 0) {
       snprintf(why, whylen, "host daemon lost during the mirror: %.400s", qe.desc);
-      return W_FAILED;
+      return WAIT_FAILED;
     }
     if (stopping())
-      return W_INTERRUPTED;
+      return WAIT_INTERRUPTED;
     if (swap_now_ms() > deadline) {
       snprintf(why, whylen, "mirror did not reach READY within %d s",
                swap_svc->ready_timeout_ms / 1000);
-      return W_FAILED;
+      return WAIT_FAILED;
     }
     sample(x);
   }
@@ -386,6 +413,27 @@ static void settle_after_complete(struct run *x, const char *why)
            why);
 }
 
+/* QEMU's mirror refuses a target whose size differs from the source's
+ * ("Source and target image have different sizes"), so a larger new volume
+ * is mirrored at the old size and grown after the pivot (Nova's resize_to).
+ * The file is a fresh target: what lies past the old size is not data the
+ * swap keeps. Block devices keep their size (they are at least as large). */
+static int match_sizes(const struct swap_rec *r, const struct reg_volume *nv,
+                       struct api_error *e)
+{
+  struct stat so, sn;
+  struct reg_volume ov;
+  struct registry *reg = swap_svc->ctx->reg;
+  if (r->new_size_gb <= r->old_size_gb || reg->ops->volume_get(reg, r->old_volume_id, &ov) != 0)
+    return 0;
+  if (stat(ov.path, &so) < 0 || stat(nv->path, &sn) < 0 || !S_ISREG(so.st_mode) ||
+      !S_ISREG(sn.st_mode) || sn.st_size <= so.st_size)
+    return 0;
+  if (truncate(nv->path, so.st_size) < 0)
+    return api_err(e, 500, "cannot size %s for the mirror: %s", nv->path, strerror(errno));
+  return 0;
+}
+
 static void run_swap(struct run *x)
 {
   struct swap_rec *r = x->r;
@@ -411,6 +459,10 @@ static void run_swap(struct run *x)
   }
   swap_host_watch(x->hs, r->id, true);
   swap_persist(r, SP_TARGET_OPEN);
+  if (match_sizes(r, &nv, &e) < 0) {
+    swap_rollback(x->hs, r, e.msg);
+    return;
+  }
   publish(x, SP_TARGET_OPEN);
   if (r->kind == SWAP_MIGRATE)
     vol_transition_apply(reg, r->old_volume_id, VT_MIGRATION_MIGRATING, false, NULL, NULL);
@@ -423,12 +475,12 @@ static void run_swap(struct run *x)
   int64_t mirror_start = swap_now_ms();
   publish(x, SP_MIRRORING);
   enum wait_result w = wait_ready(x, why, sizeof why);
-  if (w == W_INTERRUPTED) {
+  if (w == WAIT_INTERRUPTED) {
     swap_log("%s: interrupted in %s; the next start recovers it", r->id,
              swap_phase_name(r->phase));
     return;
   }
-  if (w == W_FAILED) {
+  if (w == WAIT_FAILED) {
     swap_rollback(x->hs, r, why);
     return;
   }
