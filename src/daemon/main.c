@@ -296,6 +296,7 @@ struct shutdown_state {
     struct vs_bh monitors_closed;
     struct vs_bh clients_closed;
     struct vs_timer jobs_wait;
+    struct vs_timer clients_wait;
     unsigned flushes;
     struct block_req *reqs;
 };
@@ -310,8 +311,20 @@ static void flush_done(struct block_req *req, int ret)
         vs_loop_stop(loop);
 }
 
+/* Requests in flight get this long to be answered; a client that never
+ * completes its request (half a WRITE payload) must not keep the daemon
+ * from stopping. Closing it loses nothing acknowledged. */
+#define CLIENTS_DRAIN_NS (5ull * 1000 * 1000 * 1000)
+
+static void clients_too_slow(struct vs_timer *t)
+{
+    vs_warn("NBD clients still busy after 5 s: closing them");
+    nbd_server_stop();
+}
+
 static void clients_closed(struct vs_bh *bh)
 {
+    vs_timer_cancel(loop, &sd.clients_wait);
     nbd_server_stop();
     unsigned n = 0;
     for (struct block_node *nd = block_node_next(NULL); nd; nd = block_node_next(nd))
@@ -342,6 +355,8 @@ static void jobs_gone(struct vs_timer *t)
         return;
     }
     sd.clients_closed.fn = clients_closed;
+    sd.clients_wait.fn = clients_too_slow;
+    vs_timer_arm(loop, &sd.clients_wait, CLIENTS_DRAIN_NS);
     nbd_server_close_clients(loop, &sd.clients_closed);
 }
 
@@ -452,7 +467,9 @@ int main(int argc, char **argv)
             state_path = optarg;
             break;
         case '?':
-            if (optopt)
+            /* optopt is a long option's value (>= 256, unprintable) when
+             * that option lacks its argument: name it from argv instead. */
+            if (optopt > 0 && optopt < 256)
                 fprintf(stderr, "volswapd: option '-%c' is invalid or lacks its argument\n", optopt);
             else
                 fprintf(stderr, "volswapd: option '%s' is invalid or lacks its argument\n",
