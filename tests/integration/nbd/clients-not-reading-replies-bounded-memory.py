@@ -52,9 +52,9 @@ for i in range(50):
     peak = max(peak, rss_mib())
     time.sleep(0.02)
 lib.log("peak resident size with %d stuck clients: %d MiB" % (CONNS, peak))
-lib.check(peak < LIMIT_MIB, "resident size reached %d MiB with %d clients not reading "
-          "replies (limit %d MiB): replies are buffered without bound"
-          % (peak, CONNS, LIMIT_MIB))
+lib.check(peak < LIMIT_MIB, "resident size reached %d MiB (%d MiB per connection) with %d "
+          "clients not reading replies; limit %d MiB: too much reply data held "
+          "per stuck connection" % (peak, peak // CONNS, CONNS, LIMIT_MIB))
 for s in socks:
     s.close()
 h.shutdown()
