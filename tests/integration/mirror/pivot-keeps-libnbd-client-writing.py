@@ -1,87 +1,73 @@
 #!/usr/bin/python3
-"""A python3-libnbd client writes random 4 KiB blocks to an exported volume
-while it is mirrored and pivoted: every write succeeds, the connection is
-never dropped, the target file holds every acknowledged write (those before,
-during and after the pivot), and writes after the pivot never reach the
-source. Runs the mirror in-process through src/jobs/mirror-run (until the
-QMP monitor offers blockdev-mirror)."""
-import os, random, select, subprocess, sys
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import lib
-import nbd
+"""A python3-libnbd client keeps writing random 4 KiB blocks to an exported
+volume while it is mirrored (blockdev-mirror) and pivoted
+(block-job-complete): every write succeeds, the connection is never
+dropped, the target holds every acknowledged write — before, during and
+after the pivot — and writes after the pivot never reach the source."""
+import os, random, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mirror_helpers import check, lib, qmp
 
-runner = os.path.join(os.environ["VOLSWAP_BUILD"], "src", "jobs", "mirror-run")
-if not os.access(runner, os.X_OK):
-    lib.skip("mirror-run not built")
-
-SIZE = 64 << 20
-BS = 4096
+SIZE, BS = 64 << 20, 4096
 tmp = lib.tmpdir()
-src, tgt = os.path.join(tmp, "src.img"), os.path.join(tmp, "tgt.img")
+src = lib.sparse_file(tmp, "src.img", SIZE)
+tgt = lib.sparse_file(tmp, "tgt.img", SIZE)
 base = lib.random_bytes(SIZE, 7)
-with open(src, "wb") as f:
-    f.write(base)
-lib.sparse_file(tmp, "tgt.img", SIZE)
-sock, go, stop = (os.path.join(tmp, n) for n in ("nbd.sock", "go", "stop"))
+lib.write_at(src, 0, base)
+d = qmp.MonitorDaemon(tmp).start()
+c = d.client()
+qmp.file_node(c, "src", src)
+qmp.file_node(c, "tgt", tgt)
+sock = qmp.start_nbd(c, tmp)
+c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
+h = qmp.nbd_connect(sock, "src")
+rnd = random.Random(3)
+model = {}
 
-p = subprocess.Popen([runner, src, tgt, "--export", sock, "--go", go, "--stop", stop,
-                      "--complete-after", "200"], stdout=subprocess.PIPE)
-try:
-    for _ in range(1000):
-        if os.path.exists(sock) or p.poll() is not None:
-            break
-        select.select([], [], [], 0.01)
-    lib.check(os.path.exists(sock), "mirror-run never exported the source")
-    h = nbd.NBD()
-    h.connect_uri(f"nbd+unix:///src?socket={sock}")
-    rnd = random.Random(3)
-    model = {}
 
-    def write_some(n, tag):
-        for _ in range(n):
-            blk = rnd.randrange(SIZE // BS)
-            data = bytes([tag]) * 8 + rnd.randbytes(BS - 8)
-            h.pwrite(data, blk * BS)          # raises on any error
-            model[blk] = data
-
-    write_some(200, 1)
-    open(go, "w").close()
-    out, buf = [], b""
-    fd = p.stdout.fileno()
-    while "done" not in out:                  # writes during the mirror and pivot
-        write_some(50, 2)
-        r, _, _ = select.select([fd], [], [], 0)
-        if r:
-            chunk = os.read(fd, 4096)
-            lib.check(chunk != b"", "mirror-run exited early: " + " ".join(out))
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                out.append(line.decode().split()[0])
-    lib.check("ready" in out, "no READY before the end: %s" % out)
-    after = {}
-    for _ in range(300):                      # after the pivot: target only
+def write_some(n, tag):
+    for _ in range(n):
         blk = rnd.randrange(SIZE // BS)
-        data = b"\xaf" * 8 + rnd.randbytes(BS - 8)
-        h.pwrite(data, blk * BS)
+        data = bytes([tag]) * 8 + rnd.randbytes(BS - 8)
+        h.pwrite(data, blk * BS)              # raises on any error
         model[blk] = data
-        after[blk] = data
-    for blk, data in model.items():           # the client reads its writes
-        lib.check(h.pread(BS, blk * BS) == data, f"block {blk} reads back wrong")
-    h.shutdown()
-    open(stop, "w").close()
-    rest = (buf + p.communicate(timeout=60)[0]).decode()
-    lib.check(p.returncode == 0, "mirror-run failed: " + rest)
-    lib.check("pivoted tgt" in rest, "export not switched to the target: " + rest)
-    with open(tgt, "rb") as f:
-        t = f.read()
-    with open(src, "rb") as f:
-        s = f.read()
-    for blk in range(SIZE // BS):
-        want = model.get(blk, base[blk * BS:(blk + 1) * BS])
-        lib.check(t[blk * BS:(blk + 1) * BS] == want, f"target block {blk} wrong")
-    for blk, data in after.items():
-        lib.check(s[blk * BS:(blk + 1) * BS] != data, f"post-pivot write {blk} reached the source")
-finally:
-    if p.poll() is None:
-        p.kill()
+
+
+def events_seen():
+    """Reads whatever events have arrived, without waiting."""
+    while c.buf or not c.no_message(0):
+        m = c.recv()
+        check("event" in m, "unexpected reply %r" % m)
+        c.events.append(m)
+    return [e["event"] for e in c.events]
+
+
+write_some(200, 1)
+c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt", "sync": "full"})
+while "BLOCK_JOB_READY" not in events_seen():   # writes while copying
+    write_some(20, 2)
+c.ok("block-job-complete", device="j0")
+while "BLOCK_JOB_COMPLETED" not in events_seen():   # writes across the pivot
+    write_some(20, 3)
+(e,) = c.ok("query-block-exports")
+check(e["node-name"] == "tgt", "export on %r" % e["node-name"])
+after = {}
+for _ in range(300):                          # after the pivot: target only
+    blk = rnd.randrange(SIZE // BS)
+    data = b"\xaf" * 8 + rnd.randbytes(BS - 8)
+    h.pwrite(data, blk * BS)
+    model[blk] = data
+    after[blk] = data
+for blk, data in model.items():               # the client reads its writes
+    check(h.pread(BS, blk * BS) == data, f"block {blk} reads back wrong")
+h.flush()
+h.shutdown()
+with open(tgt, "rb") as f:
+    t = f.read()
+with open(src, "rb") as f:
+    s = f.read()
+for blk in range(SIZE // BS):
+    want = model.get(blk, base[blk * BS:(blk + 1) * BS])
+    check(t[blk * BS:(blk + 1) * BS] == want, f"target block {blk} wrong")
+for blk, data in after.items():
+    check(s[blk * BS:(blk + 1) * BS] != data, f"post-pivot write {blk} reached the source")
