@@ -34,7 +34,9 @@ host_kill() { kill -9 "$HOST_PID" 2>/dev/null; wait "$HOST_PID" 2>/dev/null || t
 # The config of api/lib.sh plus a second pool (os-migrate_volume target) and
 # a "service" user (Nova's swap rule admits the service role).
 write_config() {
-  local ttl=${1:-3600}
+  local ttl=${1:-3600} start_nbd=
+  # a real QEMU has no NBD server until volswap-api starts one
+  [ -n "${VOLSWAP_TEST_NBD_START:-}" ] && start_nbd=', "start_server": true'
   cat >"$T/api.json" <<JSON
 {
   "listen": {"address": "127.0.0.1", "port": 0},
@@ -50,7 +52,7 @@ write_config() {
     {"name": "bob", "password_hash": "$(hash_pw bobpw)", "roles": {"other": ["member"]}}
   ],
   "hosts": [{"name": "host1", "driver": "${VOLSWAP_TEST_DRIVER:-volswapd}",
-             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"${VOLSWAP_TEST_NBD_START:+, "start_server": true}},
+             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"$start_nbd},
              "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"},
                        {"name": "pool2", "type": "dir", "path": "$T/pool2"}]}]
 }
@@ -125,7 +127,7 @@ export_node() {
 
 # One QMP command on the host's monitor (when no swap holds it).
 qmp_cmd() {
-  /usr/bin/python3 - "$T/qmp.sock" "$1" <<'PY'
+  /usr/bin/python3 - "${QMP_SOCK:-$T/qmp.sock}" "$1" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
 f.readline(); f.write('{"execute":"qmp_capabilities"}\n'); f.flush()
@@ -186,4 +188,53 @@ expect_rolled_back() {
     nbd_fill "$URI" 0x77 1
     file_check "$(volume_path "$OLD")" 0x77 1
   fi
+}
+
+# fio writing through NBD with verification, rate-limited so that the swap
+# happens while it writes: randwrite 4k, crc32c headers, then fio reads
+# everything back (through the export, now on the new volume) and verifies.
+# Leaves FIO_PID; fio_wait fails the test on any verify error.
+fio_start() {  # fio_start URI MIB
+  fio --name=consumer --ioengine=nbd --uri="$1" --rw=randwrite --bs=4k --iodepth=16 \
+    --size="${2}M" --rate_iops=4000 --verify=crc32c --verify_fatal=1 --randrepeat=1 \
+    --output="$T/fio.out" >"$T/fio.log" 2>&1 &
+  FIO_PID=$!
+  # let it connect and write for a while before the swap starts
+  sleep 0.5
+}
+fio_wait() {
+  wait "$FIO_PID" || { cat "$T/fio.log" "$T/fio.out" >&2; fail "fio failed (verify error?)"; }
+  FIO_PID=
+}
+# The same job's data verified straight from a volume file (the new one).
+fio_verify_file() {  # fio_verify_file PATH MIB
+  fio --name=consumer --ioengine=psync --filename="$1" --rw=randwrite --bs=4k \
+    --size="${2}M" --verify=crc32c --verify_fatal=1 --randrepeat=1 --verify_only \
+    --output="$T/fio-verify.out" >/dev/null 2>&1 || { cat "$T/fio-verify.out" >&2; fail "data missing from $1"; }
+}
+
+# The qemu driver: volswap-api first (the volumes must exist before QEMU
+# opens one), then qemu_start VOLUME runs a real QEMU (paused, TCG) owning
+# VOLUME on a virtio-blk device (share-rw=on so the attach's NBD export may
+# write beside it), with the API's QMP monitor and a second one ($T/qmp2.sock)
+# for the test. Sets QEMU_NODE.
+qemu_setup() {
+  command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+  VOLSWAP_TEST_DRIVER=qemu VOLSWAP_TEST_NBD_START=1
+  mkdir -p "$T/pool" "$T/pool2"
+  write_config
+  api_start
+  need_swap_api
+  PID_DEMO=$(project_id demo)
+}
+qemu_start() {
+  QEMU_NODE=vol-$(echo "$1" | tr -d - | cut -c1-26)
+  qemu-system-x86_64 -S -nodefaults -display none -machine pc -accel tcg -m 64 \
+    -blockdev "driver=file,filename=$(volume_path "$1"),node-name=$QEMU_NODE,discard=unmap" \
+    -device virtio-blk-pci,drive="$QEMU_NODE",id=disk0,share-rw=on \
+    -qmp unix:"$T/qmp.sock",server=on,wait=off -qmp unix:"$T/qmp2.sock",server=on,wait=off \
+    >"$T/host.log" 2>&1 &
+  HOST_PID=$!
+  for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/qmp2.sock" ] && break; sleep 0.05; done
+  [ -S "$T/qmp2.sock" ] || { cat "$T/host.log" >&2; fail "qemu did not start"; }
 }
