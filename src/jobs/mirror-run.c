@@ -238,16 +238,18 @@ static bool mirror_issue_one(struct mirror *m)
 {
     uint64_t off = m->cursor, len = 0, start, end;
     struct mirror_op *op;
-    bool zero;
+    bool zero, wrapped = false;
 
     for (int tries = 0; ; tries++) {
         if (tries > 64)
             return false;
         if (!hbitmap_next_dirty_area(m->dirty, &off, &len, m->size,
                                      MIRROR_MAX_ZERO)) {
-            if (m->cursor == 0 || tries > 0)
+            /* Nothing after the cursor: once more from the start. */
+            if (wrapped)
                 return false;
-            off = m->cursor = 0;
+            wrapped = true;
+            off = 0;
             continue;
         }
         /* Skip ranges someone owns: re-dirtied while being copied, or a
@@ -267,15 +269,19 @@ static bool mirror_issue_one(struct mirror *m)
         }
         if (clipped) {
             if (off >= m->size) {
-                off = 0;
-                if (tries > 8)
+                if (wrapped)
                     return false;
+                wrapped = true;
+                off = 0;
             }
             continue;
         }
         len = end - off;
         break;
     }
+    /* Areas start on a granule (the cursor and every owned range do), so
+     * clearing [start, end) below clears exactly what is copied. */
+    assert((off & (m->gran - 1)) == 0);
     /* Split at the boundary between zero-hinted and data granules. */
     zero = hbitmap_get(m->zero, off);
     if (zero) {
