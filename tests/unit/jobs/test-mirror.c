@@ -847,10 +847,43 @@ static void test_drive_mirror_errors(void)
     rmdir(dir);
 }
 
+/* replaces: the guest is on a raw node over the mirrored node; the pivot
+ * switches the raw node's users to the target, with writes through the raw
+ * node during the job copied (the hook sits on the node below). */
+static void test_replaces_raw_parent(void)
+{
+    struct vs_error err = { 0 };
+    struct block_node_opts o = { .driver = "raw", .node_name = "vol", .file = "src" };
+    struct block_node *vol = block_node_open(loop, &o, &err);
+    struct mirror_args a = args("full");
+
+    CHECK(vol);
+    block_backend_detach(&guest);
+    block_backend_attach(&guest, vol);
+    gwrite(MiB, 4096, 0x5a);
+    a.replaces = "vol";
+    struct job *job = start_ready(&a);
+    gwrite(2 * MiB, 4096, 0x5b);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    struct gio *late = gsubmit(BLOCK_OP_WRITE, 3 * MiB, 4096, 0x5c);
+    RUN_UNTIL(jobs_count() == 0);
+    RUN_UNTIL(late->done);
+    CHECK(late->ret == 0);
+    CHECK(guest.node == tgt);
+    CHECK(block_memory_data(tgt)[MiB] == 0x5a && block_memory_data(tgt)[2 * MiB] == 0x5b &&
+          block_memory_data(tgt)[3 * MiB] == 0x5c);
+    (void)job;
+    gfree(late);
+    block_backend_detach(&guest);
+    block_backend_attach(&guest, src);
+    CHECK(block_node_close(vol, &err) == 0);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } tests[] = {
+    { "replaces-raw-parent", test_replaces_raw_parent },
     { "drive-mirror-creates-target", test_drive_mirror_creates_target },
     { "drive-mirror-errors", test_drive_mirror_errors },
     { "sparse-initial-copy", test_sparse_initial_copy },
