@@ -22,7 +22,9 @@
 #                           how sanitizer reports at exit are caught) and
 #                           removes $VS_TMP
 #   vs_impl                 print "volswapd" or "qsd"
-#   vs_daemon_bin           print the server binary for vs_impl
+#   vs_find_bin             set $VS_BIN to the server binary for vs_impl
+#                           (fails, or skips for a missing qsd, if absent)
+#   vs_daemon_bin           print it instead (for $(vs_daemon_bin))
 #   vs_start [--tcp] OPTS.. start a server with OPTS (--blockdev, --export,
 #                           ...) listening on a unix socket ($VS_SOCK), or
 #                           with --tcp on a free 127.0.0.1 port ($VS_PORT);
@@ -30,8 +32,8 @@
 #                           for the pidfile (bounded), sets $VS_PID and
 #                           $VS_LOG (the daemon's stdout+stderr)
 #   vs_uri [EXPORT]         NBD URI of EXPORT on the running server
-#   vs_stop [SIGNAL]        send SIGNAL (TERM) and wait; returns the exit
-#                           status, prints it as $VS_EXIT too
+#   vs_stop [SIGNAL]        send SIGNAL (TERM) and wait (bounded); returns
+#                           the exit status and sets $VS_EXIT to it
 #   vs_sparse_file P SIZE   sparse raw file (truncate sizes: 64M, 1G, ...)
 #   vs_random_file P SIZE [SEED]  P filled with SIZE deterministic random
 #                           bytes (same SEED, same bytes)
@@ -55,8 +57,17 @@ VS_LOG=
 VS_EXIT=
 
 vs_log() { echo "[$(basename "$0")] $*" >&2; }
-vs_fail() { echo "FAIL: $*"; exit 1; }
-vs_skip() { echo "SKIP: $*"; exit 77; }
+# Inside $(..) stdout is captured, so the message also goes to stderr there.
+vs_fail() {
+  echo "FAIL: $*"
+  if [ "$BASH_SUBSHELL" -gt 0 ]; then echo "FAIL: $*" >&2; fi
+  exit 1
+}
+vs_skip() {
+  echo "SKIP: $*"
+  if [ "$BASH_SUBSHELL" -gt 0 ]; then echo "SKIP: $*" >&2; fi
+  exit 77
+}
 
 vs_require() {
   local c
@@ -75,9 +86,10 @@ esac
 VS_BIN=
 
 vs_impl() { echo "$VS_IMPL"; }
+vs_daemon_bin() { vs_find_bin; echo "$VS_BIN"; }
 
 # Sets VS_BIN; fails (or skips, for a missing qsd) if the server is absent.
-vs__find_bin() {
+vs_find_bin() {
   if [ "$VS_IMPL" = qsd ]; then
     VS_BIN=$(command -v qemu-storage-daemon) || vs_skip "qemu-storage-daemon not installed"
   else
@@ -86,7 +98,6 @@ vs__find_bin() {
   fi
 }
 
-vs_daemon_bin() { vs__find_bin; echo "$VS_BIN"; }
 
 # Stops every daemon still running with SIGTERM (the clean shutdown path),
 # so that a sanitizer build reports leaks and errors at exit; a daemon that
@@ -150,7 +161,7 @@ vs_start() {
   [ -n "$VS_TMP" ] || vs_fail "vs_start called before vs_init"
   local tcp=0 impl bin n listen pidfile waited=0 limit
   if [ "${1:-}" = --tcp ]; then tcp=1; shift; fi
-  vs__find_bin; impl=$VS_IMPL; bin=$VS_BIN
+  vs_find_bin; impl=$VS_IMPL; bin=$VS_BIN
   n=${#VS_PIDS[@]}
   pidfile="$VS_TMP/daemon$n.pid"
   VS_LOG="$VS_TMP/daemon$n.log"

@@ -4,7 +4,8 @@
 # one line on stderr, and that line names the offending option/parameter.
 . "$(dirname "$0")/../lib.sh"
 vs_init
-bin=$(vs_daemon_bin)
+vs_find_bin
+bin=$VS_BIN
 vs_sparse_file "$VS_TMP/disk.img" 1M
 if [ "$(vs_impl)" = qsd ]; then
   bd="driver=file,node-name=vol0,filename=$VS_TMP/disk.img"

@@ -4,7 +4,8 @@
 # volswapd, the version in meson.build).
 . "$(dirname "$0")/../lib.sh"
 vs_init
-bin=$(vs_daemon_bin)
+vs_find_bin
+bin=$VS_BIN
 "$bin" --help >"$VS_TMP/help" 2>&1 || vs_fail "--help exit status $?"
 for opt in --blockdev --nbd-server --export --pidfile --help --version; do
   grep -q -- "$opt" "$VS_TMP/help" || vs_fail "--help does not mention $opt"

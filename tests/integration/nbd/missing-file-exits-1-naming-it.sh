@@ -3,7 +3,8 @@
 # stderr naming the missing path; no pidfile is written.
 . "$(dirname "$0")/../lib.sh"
 vs_init
-bin=$(vs_daemon_bin)
+vs_find_bin
+bin=$VS_BIN
 missing="$VS_TMP/no-such-volume.img"
 if [ "$(vs_impl)" = qsd ]; then
   args=(--blockdev "driver=file,node-name=vol0,filename=$missing"

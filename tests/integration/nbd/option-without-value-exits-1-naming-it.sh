@@ -5,7 +5,8 @@
 # argument"), in plain text (no NUL or other control bytes).
 . "$(dirname "$0")/../lib.sh"
 vs_init
-bin=$(vs_daemon_bin)
+vs_find_bin
+bin=$VS_BIN
 for opt in --blockdev --export --nbd-server --pidfile; do
   rc=0
   timeout 20 "$bin" "$opt" >/dev/null 2>"$VS_TMP/err" </dev/null || rc=$?

@@ -5,7 +5,8 @@
 . "$(dirname "$0")/../lib.sh"
 vs_require nbdinfo
 vs_init
-bin=$(vs_daemon_bin)
+vs_find_bin
+bin=$VS_BIN
 vs_sparse_file "$VS_TMP/disk.img" 2M
 "$bin" --blockdev "driver=file,node-name=vol0,filename=$VS_TMP/disk.img" \
        --nbd-server "addr.type=unix,addr.path=$VS_TMP/q.sock" \
