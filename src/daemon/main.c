@@ -523,7 +523,11 @@ int main(int argc, char **argv)
         }
     }
     if (state_path) {
-        save_state();
+        /* A state file that cannot be written is found now, not at the
+         * first change a client makes. */
+        struct vs_error err = { 0 };
+        if (state_file_save(state_path, &err) < 0)
+            die_opt("--state", "%s", err.msg);
         qmp_state_changed = save_state;
         jobs_state_changed = save_state;
     }
