@@ -9,8 +9,8 @@
 
 #define POOL_MIN_SHIFT 12  /* 4 KiB */
 #define POOL_MAX_SHIFT 25  /* 32 MiB */
-#define POOL_KEEP_BYTES (64u * 1024 * 1024) /* per class, at most */
-#define POOL_KEEP_MAX 256
+#define POOL_KEEP_BYTES (64u * 1024 * 1024) /* all classes together */
+#define POOL_KEEP_MAX 256                    /* buffers per class */
 
 struct pool_class {
     void **free;
@@ -18,6 +18,7 @@ struct pool_class {
 };
 
 static struct pool_class classes[POOL_MAX_SHIFT - POOL_MIN_SHIFT + 1];
+static size_t pool_bytes;
 
 static unsigned class_of(size_t len, size_t *size)
 {
@@ -35,8 +36,10 @@ void *nbd_buf_get(size_t len, size_t *size_out)
         len = 1;
     unsigned c = class_of(len, &size);
     *size_out = size;
-    if (c < VS_ARRAY_SIZE(classes) && classes[c].n > 0)
+    if (c < VS_ARRAY_SIZE(classes) && classes[c].n > 0) {
+        pool_bytes -= size;
         return classes[c].free[--classes[c].n];
+    }
     void *p = NULL;
     if (posix_memalign(&p, 4096, size) != 0)
         p = NULL;
@@ -53,13 +56,13 @@ void nbd_buf_put(void *buf, size_t size)
     unsigned c = class_of(size, &s);
     if (c < VS_ARRAY_SIZE(classes)) {
         struct pool_class *pc = &classes[c];
-        unsigned keep = (unsigned)VS_MIN((size_t)POOL_KEEP_MAX, POOL_KEEP_BYTES / s);
-        if (pc->n < keep) {
+        if (pc->n < POOL_KEEP_MAX && pool_bytes + s <= POOL_KEEP_BYTES) {
             if (pc->n == pc->cap) {
                 pc->cap = pc->cap ? pc->cap * 2 : 8;
                 pc->free = vs_realloc(pc->free, pc->cap * sizeof(void *));
             }
             pc->free[pc->n++] = buf;
+            pool_bytes += s;
             return;
         }
     }

@@ -105,9 +105,12 @@
 #define NBD_OPTION_MAX   (64u * 1024)        /* larger options: ERR_TOO_BIG */
 #define NBD_INBUF_SIZE   (256u * 1024)
 #define NBD_MAX_EXTENTS  1024                /* per BLOCK_STATUS reply */
-/* Back-pressure: stop reading a connection's requests past these. */
+/* Back-pressure: stop reading a connection's requests past these, so a
+ * client that does not read its replies pins at most about 16 MiB (plus
+ * one maximal request). 16 MiB keeps 1 MiB requests at queue depth 16
+ * flowing. */
 #define NBD_MAX_INFLIGHT_REQS  256
-#define NBD_MAX_INFLIGHT_BYTES (128u * 1024 * 1024)
+#define NBD_MAX_INFLIGHT_BYTES (16u * 1024 * 1024)
 
 enum nbd_conn_phase { PHASE_HANDSHAKE, PHASE_TRANSMISSION, PHASE_CLOSING };
 

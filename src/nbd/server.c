@@ -37,6 +37,7 @@ static struct vs_list conns = VS_LIST_INIT(conns);
 static unsigned nconns;
 static struct vs_bh *all_closed_waiter;
 static struct vs_loop *waiter_loop;
+static struct vs_timer grace_timer; /* bounds a graceful close */
 
 static void conn_arm_recv(struct nbd_conn *conn);
 static void conn_arm_send(struct nbd_conn *conn);
@@ -73,6 +74,7 @@ static void conn_free(struct nbd_conn *conn)
     if (nconns == 0 && all_closed_waiter) {
         struct vs_bh *w = all_closed_waiter;
         all_closed_waiter = NULL;
+        vs_timer_cancel(waiter_loop, &grace_timer);
         vs_loop_defer(waiter_loop, w);
     }
 }
@@ -540,12 +542,25 @@ void nbd_server_close_export_clients(struct nbd_export *exp)
     }
 }
 
+/* How long a graceful close waits for replies to reach clients that have
+ * stopped reading them. */
+#define CLOSE_GRACE_NS (3ull * 1000 * 1000 * 1000)
+
+static void grace_expired(struct vs_timer *t)
+{
+    vs_list_for_each_safe(pos, &conns)
+        nbd_conn_close(vs_list_entry(pos, struct nbd_conn, link));
+}
+
 void nbd_server_close_clients(struct vs_loop *loop, struct vs_bh *done)
 {
     vs_list_for_each_safe(pos, &conns) {
         struct nbd_conn *conn = vs_list_entry(pos, struct nbd_conn, link);
-        if (conn->phase == PHASE_TRANSMISSION && conn->inflight_reqs > 0) {
-            /* Let the requests in flight finish and their replies go. */
+        /* Requests the node is working on get their replies; a WRITE still
+         * waiting for its payload was never acknowledged and is dropped
+         * with its connection, as is a handshake in progress. */
+        if (conn->phase == PHASE_TRANSMISSION && conn->inflight_reqs > 0 &&
+            !conn->payload_req) {
             conn->closing_after_drain = true;
             conn_maybe_finish_disc(conn);
         } else {
@@ -558,4 +573,7 @@ void nbd_server_close_clients(struct vs_loop *loop, struct vs_bh *done)
     }
     all_closed_waiter = done;
     waiter_loop = loop;
+    /* A client that does not read its replies cannot hold us forever. */
+    grace_timer.fn = grace_expired;
+    vs_timer_arm(loop, &grace_timer, CLOSE_GRACE_NS);
 }
