@@ -11,6 +11,7 @@ attach "$ADMIN_TOKEN" "$SID" "$V4"; expect_status 200
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
 expect_status 202
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$V3"
+[ "$STATUS" = 409 ] || { progress "$SID" "$OLD" >&2; cat "$T/api.log" >&2; }
 expect_fault 409 conflictingRequest "Cannot 'swap_volume' instance $SID"
 swap_put "$ADMIN_TOKEN" "$SID" "$V4" "$V3"
 expect_fault 409 conflictingRequest "another volume swap is in progress"
