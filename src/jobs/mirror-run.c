@@ -220,9 +220,15 @@ static void copy_read_done(struct block_req *req, int ret)
     block_node_submit(m->tgt, &op->req);
 }
 
-static void zero_done(struct block_req *req, int ret)
+/* A zero operation first asks the target what it holds: ranges that
+ * already read as zeroes (a new or sparse target) are left alone, so they
+ * cost neither a write nor an allocation; the rest gets write-zeroes
+ * (unmapping when `unmap` is on). The op owns its range throughout, so the
+ * target cannot change under the answer. */
+static void zero_next(struct mirror_op *op);
+
+static void zero_done(struct mirror_op *op, int ret)
 {
-    struct mirror_op *op = req->opaque;
     struct mirror *m = op->m;
 
     if (ret < 0)
@@ -230,6 +236,57 @@ static void zero_done(struct block_req *req, int ret)
     else
         job_progress_update(m->job, op->len);
     mirror_op_done(m, op);
+}
+
+static void zero_write_done(struct block_req *req, int ret)
+{
+    struct mirror_op *op = req->opaque;
+
+    if (ret < 0) {
+        zero_done(op, ret);
+        return;
+    }
+    op->zpos += req->len;
+    zero_next(op);
+}
+
+static void zero_status_done(struct block_req *req, int ret)
+{
+    struct mirror_op *op = req->opaque;
+    struct mirror *m = op->m;
+    uint64_t n = ret < 0 ? req->len : req->status_len;
+
+    if (ret == 0 && (req->status_flags & BLOCK_STATUS_ZERO)) {
+        op->zpos += n;
+        zero_next(op);
+        return;
+    }
+    memset(&op->req, 0, sizeof(op->req));
+    op->req.op = BLOCK_OP_WRITE_ZEROES;
+    op->req.flags = m->unmap ? BLOCK_REQ_MAY_UNMAP : 0;
+    op->req.offset = op->zpos;
+    op->req.len = n;
+    op->req.cb = zero_write_done;
+    op->req.opaque = op;
+    block_node_submit(m->tgt, &op->req);
+}
+
+static void zero_next(struct mirror_op *op)
+{
+    struct mirror *m = op->m;
+    uint64_t end = op->off + op->len;
+
+    if (op->zpos >= end) {
+        zero_done(op, 0);
+        return;
+    }
+    memset(&op->req, 0, sizeof(op->req));
+    op->req.op = BLOCK_OP_BLOCK_STATUS;
+    op->req.offset = op->zpos;
+    op->req.len = end - op->zpos;
+    op->req.cb = zero_status_done;
+    op->req.opaque = op;
+    block_node_submit(m->tgt, &op->req);
 }
 
 /* Issues one operation for the next dirty area at or after the cursor.
@@ -318,10 +375,8 @@ static bool mirror_issue_one(struct mirror *m)
     op->req.len = len;
     op->req.opaque = op;
     if (zero) {
-        op->req.op = BLOCK_OP_WRITE_ZEROES;
-        op->req.flags = m->unmap ? BLOCK_REQ_MAY_UNMAP : 0;
-        op->req.cb = zero_done;
-        block_node_submit(m->tgt, &op->req);
+        op->zpos = off;
+        zero_next(op);
         return true;
     }
     if (m->pool_n > 0)

@@ -70,6 +70,8 @@ struct mirror_op {
     bool write_through;        /* WRITE / WRITE_ZEROES: also written to target */
     bool no_reset;             /* an unlocked write overlapped: keep bits */
     bool head_was_dirty, tail_was_dirty;
+    /* MIRROR_OP_ZERO: how far the target has been checked/zeroed. */
+    uint64_t zpos;
 };
 
 /* A guest write waiting in the before hook for an owned range to free up. */

@@ -164,6 +164,25 @@ static void gwrite(uint64_t off, uint64_t len, uint8_t fill)
     gfree(g);
 }
 
+/* Fills the whole target with garbage through the driver, so that it is
+ * allocated data (what a reused volume looks like). */
+static void tgt_garbage(void)
+{
+    struct gio g = { 0 };
+
+    g.buf = vs_malloc(SIZE);
+    memset(g.buf, 0x55, SIZE);
+    g.req.op = BLOCK_OP_WRITE;
+    g.req.offset = 0;
+    g.req.len = SIZE;
+    g.req.buf = g.buf;
+    g.req.cb = gio_cb;
+    block_node_submit(tgt, &g.req);
+    RUN_UNTIL(g.done);
+    CHECK(g.ret == 0 && block_memory_allocated(tgt) == SIZE);
+    free(g.buf);
+}
+
 static bool same(uint64_t off, uint64_t len)
 {
     return memcmp(block_memory_data(src) + off, block_memory_data(tgt) + off,
@@ -233,13 +252,28 @@ static void test_sparse_initial_copy(void)
     gwrite(0, 64 * 1024, 0xa1);
     gwrite(3 * MiB + 4096, 100 * 1024, 0xa2);
     gwrite(SIZE - 64 * 1024, 64 * 1024, 0xa3);
-    memset(block_memory_data(tgt), 0x55, SIZE); /* garbage, unallocated */
+    tgt_garbage();
     start_ready(&a);
     CHECK(same(0, SIZE));
     CHECK(block_memory_allocated(tgt) == block_memory_allocated(src));
     CHECK(jobs_block_job_cancel("m0", false, &err) == 0);
     RUN_UNTIL(jobs_count() == 0);
     CHECK(saw("BLOCK_JOB_COMPLETED concluded null"));
+}
+
+/* A blank (sparse) target: holes of the source are neither written nor
+ * allocated on it, and the data is copied. */
+static void test_blank_target_stays_sparse(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+
+    gwrite(2 * MiB, 128 * 1024, 0xa4);
+    start_ready(&a);
+    CHECK(same(0, SIZE));
+    CHECK(block_memory_allocated(tgt) == block_memory_allocated(src));
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
 }
 
 /* unmap=false: holes are written as zeroes without deallocating. */
@@ -251,7 +285,7 @@ static void test_unmap_false_writes_zeroes(void)
     a.has_unmap = true;
     a.unmap = false;
     gwrite(MiB, 64 * 1024, 0xb1);
-    memset(block_memory_data(tgt), 0x55, SIZE);
+    tgt_garbage();
     start_ready(&a);
     CHECK(same(0, SIZE));
     CHECK(block_memory_allocated(tgt) == SIZE);
@@ -887,6 +921,7 @@ static const struct {
     { "drive-mirror-creates-target", test_drive_mirror_creates_target },
     { "drive-mirror-errors", test_drive_mirror_errors },
     { "sparse-initial-copy", test_sparse_initial_copy },
+    { "blank-target-stays-sparse", test_blank_target_stays_sparse },
     { "unmap-false-writes-zeroes", test_unmap_false_writes_zeroes },
     { "complete-events", test_complete_events },
     { "inv1-dirty-on-completion", test_dirty_on_completion },
