@@ -133,11 +133,9 @@ static void handle_request(struct qmp_session *s, json_t *req)
     json_t *v;
     char msg[320];
     json_object_foreach(req, key, v) {
+        /* exec-oob included: out-of-band execution is not offered. */
         if (strcmp(key, "execute") && strcmp(key, "arguments") && strcmp(key, "id")) {
-            if (strcmp(key, "exec-oob") == 0)
-                snprintf(msg, sizeof(msg), "This monitor does not support out-of-band (OOB)");
-            else
-                snprintf(msg, sizeof(msg), "QMP input member '%.200s' is unexpected", key);
+            snprintf(msg, sizeof(msg), "QMP input member '%.200s' is unexpected", key);
             send_error(s, id, VS_ERR_GENERIC, msg);
             return;
         }
