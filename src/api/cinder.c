@@ -5,6 +5,7 @@
  * volume makes a sparse raw file in a directory pool (or claims a block
  * device) on the chosen host. Pools are chosen with volume_type (the pool
  * name) or availability_zone (a host name); the default is the first pool. */
+#include "swap.h"
 #include "http.h"
 
 #include <stdlib.h>
@@ -332,6 +333,8 @@ static int volumes_action(struct api_request *rq)
   if (first)
     snprintf(name, sizeof name, "%s", first);
   json_decref(peek);
+  if (strcmp(name, "os-migrate_volume") == 0)
+    return cinder_migrate_volume(rq);
   if (!is_extend) {
     if (name[0])
       return api_err(&rq->err, 400, "There is no such action: %s", name);

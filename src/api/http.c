@@ -433,7 +433,9 @@ struct api_server *api_server_start(struct api_ctx *ctx, int *port, const char *
                                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg->threads,
                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                               /* headers and URL only (bodies are copied out): MHD
+                                * clears the pool per connection, so small is fast */
+                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
                                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, s,

@@ -170,6 +170,15 @@ int vol_transition_apply(struct registry *r, const char *volume_id,
                          enum vol_transition t, bool in_use_extend,
                          struct reg_volume *v, struct api_error *e);
 
+/* ---- instance-actions.c ---- */
+int instance_action_start(struct registry *r, const char *request_id, const char *server_id,
+                          const char *action, const char *project_id, const char *user_id,
+                          struct reg_action *out);
+/* Records EVENT (started at START_TIME, finished now) of action A. */
+int instance_action_event(struct registry *r, struct reg_action *a, const char *event,
+                          const char *host, const char *start_time, bool ok,
+                          const char *details);
+
 /* ---- host-driver.c ---- */
 struct host_driver {
   const char *name;

@@ -8,6 +8,7 @@
  * receives it (written atomically) once the service accepts connections,
  * which is how the tests find it. */
 #include "http.h"
+#include "swap.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -129,6 +130,11 @@ int main(int argc, char **argv)
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* unfinished swaps are settled before the API answers */
+  if (swap_service_start(&ctx, &e) < 0) {
+    fprintf(stderr, "volswap-api: %s\n", e.msg);
+    goto out;
+  }
   int port = cfg.port;
   srv = api_server_start(&ctx, &port, static_file, verbose, &e);
   if (!srv) {
@@ -155,6 +161,7 @@ int main(int argc, char **argv)
   rc = 0;
 out:
   api_server_stop(srv);
+  swap_service_stop();
   auth_store_free(ctx.auth);
   reg->ops->close(reg);
   config_free(&cfg);

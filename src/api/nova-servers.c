@@ -4,6 +4,7 @@
  * helpers every server-scoped handler uses (project-scoped lookup, state
  * check, instance action records), and the compute route table. */
 #include "nova.h"
+#include "swap.h"
 
 #include <regex.h>
 #include <stdlib.h>
@@ -76,43 +77,16 @@ int nova_check_server_state(struct api_request *rq, const struct reg_server *s,
 int action_start(struct api_request *rq, const char *server_id, const char *action,
                  struct reg_action *out)
 {
-  memset(out, 0, sizeof *out);
-  snprintf(out->request_id, sizeof out->request_id, "%s", rq->request_id);
-  snprintf(out->server_id, sizeof out->server_id, "%s", server_id);
-  snprintf(out->action, sizeof out->action, "%s", action);
-  snprintf(out->project_id, sizeof out->project_id, "%s", rq->auth.project_id);
-  snprintf(out->user_id, sizeof out->user_id, "%s", rq->auth.user_id);
-  api_time_micro(time(NULL), out->start_time);
-  memcpy(out->updated_at, out->start_time, sizeof out->updated_at);
-  struct registry *r = rq->ctx->reg;
-  if (r->ops->action_insert(r, out) < 0)
-    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  if (instance_action_start(rq->ctx->reg, rq->request_id, server_id, action,
+                            rq->auth.project_id, rq->auth.user_id, out) < 0)
+    return api_err(&rq->err, 500, "registry: %s", rq->ctx->reg->ops->last_error(rq->ctx->reg));
   return 0;
 }
 
 int action_event(struct api_request *rq, struct reg_action *a, const char *event,
                  const char *host, const char *start_time, bool ok, const char *details)
 {
-  struct reg_event ev;
-  memset(&ev, 0, sizeof ev);
-  snprintf(ev.request_id, sizeof ev.request_id, "%s", a->request_id);
-  snprintf(ev.event, sizeof ev.event, "%s", event);
-  snprintf(ev.start_time, sizeof ev.start_time, "%s", start_time);
-  api_time_micro(time(NULL), ev.finish_time);
-  snprintf(ev.result, sizeof ev.result, "%s", ok ? "Success" : "Error");
-  snprintf(ev.host, sizeof ev.host, "%s", host);
-  snprintf(ev.details, sizeof ev.details, "%s", details ? details : "");
-  if (!ok)
-    snprintf(ev.traceback, sizeof ev.traceback, "%s", details ? details : "");
-  struct registry *r = rq->ctx->reg;
-  if (r->ops->event_insert(r, &ev) < 0)
-    return -1;
-  /* the action's updated_at follows its events, and its message turns to
-   * "Error" once one failed, as Nova records it */
-  memcpy(a->updated_at, ev.finish_time, sizeof a->updated_at);
-  if (!ok)
-    snprintf(a->message, sizeof a->message, "Error");
-  return r->ops->action_update(r, a);
+  return instance_action_event(rq->ctx->reg, a, event, host, start_time, ok, details);
 }
 
 /* ---- servers ---- */
@@ -331,8 +305,12 @@ const struct api_route nova_routes[] = {
     nova_attachments_create },
   { "GET", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
     nova_attachments_show },
+  { "PUT", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
+    nova_attachments_update },
   { "DELETE", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
     nova_attachments_delete },
+  { "GET", "/v2.1/servers/*/os-volume_attachments/*/swap-progress", SVC_COMPUTE, true,
+    nova_swap_progress },
   { "GET", "/v2.1/servers/*/os-instance-actions", SVC_COMPUTE, true, nova_actions_index },
   { "GET", "/v2.1/servers/*/os-instance-actions/*", SVC_COMPUTE, true, nova_actions_show },
   { NULL, NULL, SVC_NONE, false, NULL },

@@ -155,7 +155,12 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 static void col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
 {
   const unsigned char *t = sqlite3_column_text(st, i);
-  snprintf(out, outlen, "%s", t ? (const char *)t : "");
+  size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+  if (n >= outlen)      /* cannot happen for rows we wrote; never overflow */
+    n = outlen - 1;
+  if (n)
+    memcpy(out, t, n);
+  out[n] = '\0';
 }
 #define COL(st, i, field) col_text(st, i, field, sizeof field)
 
@@ -634,6 +639,8 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
   }
   sqlite3_busy_timeout(s->db, 5000);
   char *msg = NULL;
+  /* normal (not exclusive) locking: other connections of this process (the
+   * swap store) and an operator's sqlite3 shell share the file */
   if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
                    "PRAGMA synchronous=NORMAL;", NULL, NULL, &msg) != SQLITE_OK) {
     snprintf(errbuf, errlen, "cannot configure database %s: %s", path, msg ? msg : "?");
