@@ -238,3 +238,8 @@ qemu_start() {
   for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/qmp2.sock" ] && break; sleep 0.05; done
   [ -S "$T/qmp2.sock" ] || { cat "$T/host.log" >&2; fail "qemu did not start"; }
 }
+
+# Skips when the volswap CLI under test has no volume-update yet.
+need_swap_cli() {
+  "$CLI_BIN" --help 2>/dev/null | grep -q volume-update || skip "volswap CLI has no volume-update (wiring pending)"
+}
