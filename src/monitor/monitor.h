@@ -157,7 +157,7 @@ void *qmp_session_opaque(struct qmp_session *s);
 /* Sends the greeting. */
 void qmp_session_greet(struct qmp_session *s);
 /* Feeds received bytes; returns how many were consumed (fewer than len
- * only when the transport became congested). */
+ * when the transport became congested, or after `quit`). */
 size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t len);
 void qmp_session_free(struct qmp_session *s);
 void qmp_session_set_negotiated(struct qmp_session *s);

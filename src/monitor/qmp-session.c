@@ -21,6 +21,7 @@ struct qmp_session {
     const struct qmp_session_ops *ops;
     void *opaque;
     bool negotiated;
+    bool quit;                    /* ran `quit`: reads nothing more */
     struct vs_list link;          /* every session, for events */
 
     /* The message being received. */
@@ -177,6 +178,10 @@ static void handle_request(struct qmp_session *s, json_t *req)
     if (id)
         json_object_set(r, "id", id);
     send_json(s, r);
+    /* Commands the client sent after quit are not run: the daemon is
+     * going away, and a change made now would only half happen. */
+    if (strcmp(name, "quit") == 0)
+        s->quit = true;
 }
 
 static void handle_message(struct qmp_session *s)
@@ -239,7 +244,7 @@ static bool is_space(char c)
 size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t n)
 {
     size_t i = 0;
-    while (i < n) {
+    while (i < n && !s->quit) {
         if (s->ops->congested && s->ops->congested(s))
             break;
         char c = buf[i++];

@@ -77,8 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     qmp_session_greet(s);
     for (size_t off = 0; off < size; off += chunk) {
         size_t n = VS_MIN(chunk, size - off);
+        /* Never congested here: less is consumed only after quit. */
         if (qmp_session_input(s, (const char *)data + off, n) != n)
-            abort(); /* never congested here */
+            break;
         /* Let what the commands started (bottom halves) run between reads. */
         vs_loop_run_once(loop, 0);
     }

@@ -250,6 +250,17 @@ static void t_events_only_negotiated(void)
     qmp_session_free(b);
 }
 
+static void t_quit_stops_input(void)
+{
+    struct qmp_session *s = new_session(true);
+    const char *in = "{\"execute\":\"quit\"}{\"execute\":\"blockdev-add\",\"arguments\":"
+                     "{\"driver\":\"memory\",\"node-name\":\"late\",\"size\":4096}}";
+    CHECK(qmp_session_input(s, in, strlen(in)) < strlen(in));
+    CHECK(cap.n == 1 && is_return(0));
+    CHECK(block_node_find("late") == NULL);
+    qmp_session_free(s);
+}
+
 /* ---- schema ---------------------------------------------------------------- */
 
 static json_t *dispatch(const char *name, const char *args_json, bool keyval, struct vs_error *err)
@@ -438,6 +449,7 @@ int main(int argc, char **argv)
         { "envelope-errors", t_envelope_errors },
         { "congestion-pauses-input", t_congestion_pauses_input },
         { "events-only-negotiated", t_events_only_negotiated },
+        { "quit-stops-input", t_quit_stops_input },
         { "schema-keyval", t_schema_keyval },
         { "schema-errors", t_schema_errors },
         { "state-roundtrip", t_state_roundtrip },
