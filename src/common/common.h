@@ -189,6 +189,23 @@ void vs_loop_offload(struct vs_loop *loop, struct vs_work *w);
  * when this, the bottom halves and the worker pool are all empty. */
 unsigned vs_loop_inflight(const struct vs_loop *loop);
 
+/* ---- listener.c: listening sockets ------------------------------------ */
+
+/* Bind and listen; return the socket or -1 with err set. */
+int vs_listen_unix(const char *path, struct vs_error *err);
+int vs_listen_inet(const char *host, const char *port, struct vs_error *err);
+
+struct vs_listener;
+/* Accepts connections on fd (taking ownership) with a multishot accept;
+ * on_accept gets each new socket. unix_path, if any, is unlinked at stop.
+ * on_gone (may be NULL) runs once the listener has been freed. */
+struct vs_listener *vs_listener_start(struct vs_loop *loop, int fd, const char *unix_path,
+                                      const char *what,
+                                      void (*on_accept)(void *opaque, int fd),
+                                      void (*on_gone)(void *opaque), void *opaque);
+/* Stops accepting; the listener frees itself when its accept is done. */
+void vs_listener_stop(struct vs_listener *l);
+
 /* ---- event.c: QMP events --------------------------------------------- */
 
 /* Events (BLOCK_JOB_READY, BLOCK_EXPORT_DELETED, ...) are raised in the

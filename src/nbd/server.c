@@ -13,25 +13,17 @@
 
 #include <errno.h>
 #include <liburing.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-struct nbd_listener {
-    struct vs_loop *loop;
-    int fd;
-    bool active;
-    struct vs_completion accept_c;
-    struct vs_completion cancel_c;
-    struct nbd_server_addr addr;
-};
-
-static struct nbd_listener *listener;
+/* The running server: its listener and the address it was started on. */
+static struct vs_listener *listener;
+static struct nbd_server_addr server_addr;
+static struct vs_loop *server_loop;
 static unsigned max_conns;
 static struct vs_list conns = VS_LIST_INIT(conns);
 static unsigned nconns;
@@ -383,90 +375,9 @@ void nbd_server_add_client(struct vs_loop *loop, int fd)
     conn_arm_recv(conn);
 }
 
-static void listener_arm(struct nbd_listener *l);
-
-static void accept_cb(struct vs_completion *c, int res, unsigned flags)
+static void accept_client(void *opaque, int fd)
 {
-    struct nbd_listener *l = vs_container_of(c, struct nbd_listener, accept_c);
-    if (res >= 0) {
-        if (l->active)
-            nbd_server_add_client(l->loop, res);
-        else
-            close(res);
-    } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN &&
-               res != -ECONNABORTED && l->active) {
-        vs_warn("NBD server: accept: %s", strerror(-res));
-    }
-    if (flags & IORING_CQE_F_MORE)
-        return;
-    if (l->active) {
-        listener_arm(l);
-        return;
-    }
-    /* Stopped, and the kernel holds no more references to us. */
-    close(l->fd);
-    nbd_server_addr_clear(&l->addr);
-    free(l);
-}
-
-static void listener_arm(struct nbd_listener *l)
-{
-    l->accept_c.cb = accept_cb;
-    struct io_uring_sqe *sqe = vs_loop_sqe(l->loop, &l->accept_c);
-    io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
-}
-
-static int listen_unix(const char *path, struct vs_error *err)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        vs_error_set(err, VS_ERR_GENERIC, "UNIX socket path '%s' is too long", path);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        vs_error_set_errno(err, errno, "Failed to create socket");
-        return -1;
-    }
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
-        vs_error_set_errno(err, errno, "Failed to bind socket to %s", path);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int listen_inet(const char *host, const char *port, struct vs_error *err)
-{
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-    struct addrinfo *res = NULL;
-    int r = getaddrinfo(host && host[0] ? host : NULL, port, &hints, &res);
-    if (r != 0) {
-        vs_error_set(err, VS_ERR_GENERIC, "address resolution failed for %s:%s: %s",
-                     host ? host : "", port, gai_strerror(r));
-        return -1;
-    }
-    int fd = -1, saved = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
-            break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        vs_error_set_errno(err, saved, "Failed to bind socket to %s:%s", host ? host : "", port);
-    return fd;
+    nbd_server_add_client(server_loop, fd);
 }
 
 int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
@@ -476,38 +387,25 @@ int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
         vs_error_set(err, VS_ERR_GENERIC, "NBD server already running");
         return -1;
     }
-    int fd = addr->type == NBD_ADDR_UNIX ? listen_unix(addr->path, err)
-                                         : listen_inet(addr->host, addr->port, err);
+    int fd = addr->type == NBD_ADDR_UNIX ? vs_listen_unix(addr->path, err)
+                                         : vs_listen_inet(addr->host, addr->port, err);
     if (fd < 0)
         return -1;
-    struct nbd_listener *l = vs_zalloc(sizeof(*l));
-    l->loop = loop;
-    l->fd = fd;
-    l->active = true;
-    nbd_server_addr_copy(&l->addr, addr);
-    listener = l;
+    server_loop = loop;
+    nbd_server_addr_copy(&server_addr, addr);
     max_conns = max_connections;
-    listener_arm(l);
+    listener = vs_listener_start(loop, fd, addr->type == NBD_ADDR_UNIX ? addr->path : NULL,
+                                 "NBD server", accept_client, NULL, NULL);
     return 0;
-}
-
-static void cancel_cb(struct vs_completion *c, int res, unsigned flags)
-{
-    /* Nothing: the accept's own final completion frees the listener. */
 }
 
 void nbd_server_stop(void)
 {
-    struct nbd_listener *l = listener;
-    if (!l)
+    if (!listener)
         return;
+    vs_listener_stop(listener);
     listener = NULL;
-    l->active = false;
-    if (l->addr.type == NBD_ADDR_UNIX && l->addr.path)
-        unlink(l->addr.path);
-    l->cancel_c.cb = cancel_cb;
-    struct io_uring_sqe *sqe = vs_loop_sqe(l->loop, &l->cancel_c);
-    io_uring_prep_cancel(sqe, &l->accept_c, 0);
+    nbd_server_addr_clear(&server_addr);
     /* qemu-storage-daemon closes the clients with the server. */
     vs_list_for_each_safe(pos, &conns)
         nbd_conn_close(vs_list_entry(pos, struct nbd_conn, link));
@@ -520,7 +418,7 @@ bool nbd_server_running(void)
 
 const struct nbd_server_addr *nbd_server_address(void)
 {
-    return listener ? &listener->addr : NULL;
+    return listener ? &server_addr : NULL;
 }
 
 unsigned nbd_server_max_connections(void)
