@@ -913,10 +913,34 @@ static void test_replaces_raw_parent(void)
     CHECK(block_node_close(vol, &err) == 0);
 }
 
+/* speed: with 1 byte/s only one copy starts per 100 ms slice, so a burst
+ * of loop turns moves little; block-job-set-speed 0 lifts the limit and
+ * wakes the sleeping job. (The bound holds unless a single burst of loop
+ * turns takes over a second.) */
+static void test_speed_limit_and_set_speed(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, SIZE, 0x77);
+    a.speed = 1;
+    job = start(&a);
+    run(200);
+    CHECK(job->progress_current < SIZE / 2);
+    CHECK(job->status == JOB_STATUS_RUNNING);
+    CHECK(jobs_block_job_set_speed("m0", 0, &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE));
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } tests[] = {
+    { "speed-limit-and-set-speed", test_speed_limit_and_set_speed },
     { "replaces-raw-parent", test_replaces_raw_parent },
     { "drive-mirror-creates-target", test_drive_mirror_creates_target },
     { "drive-mirror-errors", test_drive_mirror_errors },
