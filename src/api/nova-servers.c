@@ -293,6 +293,59 @@ out:
   return rc;
 }
 
+/* POST /servers/{id}/action: lock and unlock (Nova's os-lock-server). A
+ * locked server refuses attach, detach and swap from non-admins (409). */
+static int servers_action(struct api_request *rq)
+{
+  struct reg_server s;
+  if (load_server(rq, rq->params[0], &s) < 0)
+    return -1;
+  if (!rq->body || body_json_depth(rq->body, rq->body_len, API_MAX_DEPTH) > API_MAX_DEPTH)
+    return api_err(&rq->err, 400, "Malformed request body");
+  json_error_t jerr;
+  json_t *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!json_is_object(doc) || json_object_size(doc) != 1) {
+    json_decref(doc);
+    return api_err(&rq->err, 400, "Malformed request body");
+  }
+  const char *name = json_object_iter_key(json_object_iter(doc));
+  json_t *arg = json_object_iter_value(json_object_iter(doc));
+  bool lock = strcmp(name, "lock") == 0, unlock = strcmp(name, "unlock") == 0;
+  int rc = -1;
+  if (!lock && !unlock) {
+    api_err(&rq->err, 400, "There is no such action: %.64s", name);
+    goto out;
+  }
+  /* lock takes null, or {} / {"locked_reason": "..."} from 2.73; unlock null */
+  bool arg_ok = json_is_null(arg) ||
+    (lock && nova_mv(rq, 73) && json_is_object(arg) &&
+     (json_object_size(arg) == 0 ||
+      (json_object_size(arg) == 1 && json_is_string(json_object_get(arg, "locked_reason")) &&
+       json_string_length(json_object_get(arg, "locked_reason")) <= 255)));
+  if (!arg_ok) {
+    api_err(&rq->err, 400, "Invalid input for field/attribute %s.", name);
+    goto out;
+  }
+  if (policy_check(&rq->auth, lock ? "os_compute_api:os-lock-server:lock"
+                                   : "os_compute_api:os-lock-server:unlock",
+                   s.project_id, &rq->err) < 0)
+    goto out;
+  s.locked = lock;
+  api_time_micro(time(NULL), s.updated_at);
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->server_update(r, &s) < 0) {
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    goto out;
+  }
+  struct reg_action a;
+  if (action_start(rq, s.id, lock ? "lock" : "unlock", &a) < 0)
+    goto out;
+  rc = api_reply(rq, 202, NULL);
+out:
+  json_decref(doc);
+  return rc;
+}
+
 const struct api_route nova_routes[] = {
   { "GET", "/", SVC_COMPUTE, false, nova_versions },
   { "GET", "/v2.1", SVC_COMPUTE, false, nova_version },
@@ -300,6 +353,7 @@ const struct api_route nova_routes[] = {
   { "POST", "/v2.1/servers", SVC_COMPUTE, true, servers_create },
   { "GET", "/v2.1/servers/detail", SVC_COMPUTE, true, servers_detail },
   { "GET", "/v2.1/servers/*", SVC_COMPUTE, true, servers_show },
+  { "POST", "/v2.1/servers/*/action", SVC_COMPUTE, true, servers_action },
   { "GET", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true, nova_attachments_index },
   { "POST", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true,
     nova_attachments_create },

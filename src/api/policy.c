@@ -22,6 +22,8 @@ static const struct {
   { "os_compute_api:servers:index:get_all_tenants", ADMIN },
   { "os_compute_api:servers:detail:get_all_tenants", ADMIN },
   { "os_compute_api:os-extended-server-attributes", ADMIN },
+  { "os_compute_api:os-lock-server:lock", PROJECT_MEMBER_OR_ADMIN },
+  { "os_compute_api:os-lock-server:unlock", PROJECT_MEMBER_OR_ADMIN },
   { "os_compute_api:os-volumes-attachments:index", PROJECT_READER_OR_ADMIN },
   { "os_compute_api:os-volumes-attachments:show", PROJECT_READER_OR_ADMIN },
   { "os_compute_api:os-volumes-attachments:create", PROJECT_MEMBER_OR_ADMIN },
