@@ -1,0 +1,40 @@
+#!/usr/bin/python3
+# A monitor client that sends half a command and stops, and one that sends
+# commands but never reads (the server stops reading it), block nobody: another monitor client is
+# answered and an NBD client reads and writes meanwhile (all monitor I/O is
+# asynchronous on the daemon's one event loop).
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qmp
+from qmp import lib, check
+qmp.volswapd_only(qmp.MULTI)
+tmp = lib.tmpdir()
+a = lib.sparse_file(tmp, "a.img", 1 << 20)
+d = qmp.MonitorDaemon(tmp).start()
+c = d.client()
+qmp.file_node(c, "n0", a)
+sock = qmp.start_nbd(c, tmp)
+c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "n0"})
+half = d.client()
+half.send_raw('{"execute": "query-named-block-nodes", "argum')
+deaf = d.client()
+# It sends until the server stops reading it (its replies are not read, so
+# its output queue fills and the server pauses its input): the socket then
+# refuses more, which is the backpressure working.
+deaf.sock.setblocking(False)
+msg = b'{"execute": "query-commands"}\n'
+pushed_back = False
+for _ in range(200000):
+    try:
+        deaf.sock.send(msg)
+    except BlockingIOError:
+        pushed_back = True
+        break
+check(pushed_back, "the server kept reading a client that never reads its replies")
+h = qmp.nbd_connect(sock, "n0")
+h.pwrite(b"still here", 4096)
+check(h.pread(10, 4096) == b"still here", "NBD I/O blocked by a stalled monitor client")
+h.shutdown()
+check(len(c.ok("query-named-block-nodes")) == 1, "monitor blocked by a stalled client")
+half.send_raw('ents": {}}\n')
+check(len(half.reply()["return"]) == 1, "the half-sent command was not completed")
