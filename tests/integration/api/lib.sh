@@ -58,10 +58,10 @@ host_start() {
         >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
     volswapd)
-      # VOLSWAPD_ARGS may override how the daemon is told its sockets
-      # shellcheck disable=SC2086
-      "$VOLSWAP_BUILD/src/daemon/volswapd" ${VOLSWAPD_ARGS:---qmp "$T/qmp.sock" --nbd "$T/nbd.sock"} \
-        >"$T/host.log" 2>&1 &
+      # volswapd takes qemu-storage-daemon's options
+      "$VOLSWAP_BUILD/src/daemon/volswapd" \
+        --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 --monitor chardev=m0 \
+        --nbd-server addr.type=unix,addr.path="$T/nbd.sock" >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
   esac
   for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] && return 0; sleep 0.05; done
