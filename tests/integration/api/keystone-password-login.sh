@@ -12,6 +12,7 @@ jq -e '.token.expires_at | test("^[0-9-]+T[0-9:.]+Z$")' "$T/last.body" >/dev/nul
 jq -e '[.token.roles[].name] | sort == ["member","reader"]' "$T/last.body" >/dev/null || fail roles
 jq -e '.token.project.name == "demo"' "$T/last.body" >/dev/null || fail project
 pid=$(jq -r .token.project.id "$T/last.body")
+[ "$(jq -r '.token.catalog[] | select(.type=="identity") | .endpoints[0].url' "$T/last.body")" = "$URL/v3" ] || fail "identity endpoint"
 [ "$(jq -r '.token.catalog[] | select(.type=="compute") | .endpoints[] | select(.interface=="public") | .url' "$T/last.body")" = "$URL/v2.1" ] || fail "compute endpoint"
 [ "$(jq -r '.token.catalog[] | select(.type=="volumev3") | .endpoints[] | select(.interface=="public") | .url' "$T/last.body")" = "$URL/v3/$pid" ] || fail "volumev3 endpoint"
 # validate and revoke
