@@ -59,6 +59,14 @@ write_config() {
 JSON
 }
 
+# A mirror rate (bytes/s) slow enough that a test can act while the mirror
+# still copies a few MiB. volswapd's rate limit currently lets about ten
+# times its speed through (measured: 32 MiB at speed=1 MiB/s READY in
+# 3.3 s; qemu-storage-daemon takes 32 s), so it gets a tenth.
+slow_speed() {
+  if [ "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" = volswapd ]; then echo $((100 << 10)); else echo $((1 << 20)); fi
+}
+
 # Skips when the volswap-api under test has no swap route yet.
 need_swap_api() {
   api "$ADMIN_TOKEN" PUT "/v2.1/servers/00000000-0000-0000-0000-000000000000/os-volume_attachments/00000000-0000-0000-0000-000000000000" \
@@ -196,7 +204,7 @@ expect_rolled_back() {
 # Leaves FIO_PID; fio_wait fails the test on any verify error.
 fio_start() {  # fio_start URI MIB
   fio --name=consumer --ioengine=nbd --uri="$1" --rw=randwrite --bs=4k --iodepth=16 \
-    --size="${2}M" --rate_iops=4000 --verify=crc32c --verify_fatal=1 --randrepeat=1 \
+    --size="${2}M" --rate_iops=4000 --verify=crc32c --verify_fatal=1 --randrepeat=1 --verify_state_save=0 \
     --output="$T/fio.out" >"$T/fio.log" 2>&1 &
   FIO_PID=$!
   # let it connect and write for a while before the swap starts
@@ -209,7 +217,7 @@ fio_wait() {
 # The same job's data verified straight from a volume file (the new one).
 fio_verify_file() {  # fio_verify_file PATH MIB
   fio --name=consumer --ioengine=psync --filename="$1" --rw=randwrite --bs=4k \
-    --size="${2}M" --verify=crc32c --verify_fatal=1 --randrepeat=1 --verify_only \
+    --size="${2}M" --verify=crc32c --verify_fatal=1 --randrepeat=1 --verify_state_save=0 --verify_only \
     --output="$T/fio-verify.out" >/dev/null 2>&1 || { cat "$T/fio-verify.out" >&2; fail "data missing from $1"; }
 }
 

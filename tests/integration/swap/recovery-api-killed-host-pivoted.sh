@@ -6,7 +6,7 @@
 # the opposite): attachment on the new volume, old available, old node
 # closed, Success event, and the consumer's writes land in the new file.
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
-export VOLSWAP_SWAP_SPEED=$((1 << 20))
+export VOLSWAP_SWAP_SPEED=$(slow_speed)
 swap_setup
 attached_pair 1 8
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"

@@ -4,7 +4,7 @@
 # serves the old node), cancels the job, closes the new node and rolls the
 # volume states back before it answers: never half-swapped.
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
-export VOLSWAP_SWAP_SPEED=$((1 << 20))
+export VOLSWAP_SWAP_SPEED=$(slow_speed)
 swap_setup
 attached_pair 1 8
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"

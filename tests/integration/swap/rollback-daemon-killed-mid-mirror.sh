@@ -4,7 +4,7 @@
 # volume states back and records the Error event; the registry keeps the
 # server on the old volume, whose file holds every byte written.
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
-export VOLSWAP_SWAP_SPEED=$((1 << 20))
+export VOLSWAP_SWAP_SPEED=$(slow_speed)
 swap_setup
 attached_pair 1 8
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"

@@ -3,7 +3,7 @@
 # rate-limited copy of 8 MiB): the worker cancels the job, closes the new
 # node and rolls back; the host has neither job nor new node left.
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
-export VOLSWAP_SWAP_SPEED=$((1 << 20)) VOLSWAP_SWAP_READY_TIMEOUT=1
+export VOLSWAP_SWAP_SPEED=$(slow_speed) VOLSWAP_SWAP_READY_TIMEOUT=1
 swap_setup
 attached_pair 1 8
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"

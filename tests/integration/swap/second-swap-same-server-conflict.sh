@@ -3,9 +3,9 @@
 # volume or of another one -- gets 409 and changes nothing; the first one
 # completes, after which a new swap is accepted again.
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
-export VOLSWAP_SWAP_SPEED=$((4 << 20))
+export VOLSWAP_SWAP_SPEED=$(slow_speed)
 swap_setup
-attached_pair 1 8
+attached_pair 1 4
 V3=$(new_volume "$ADMIN_TOKEN" 1); V4=$(new_volume "$ADMIN_TOKEN" 1)
 attach "$ADMIN_TOKEN" "$SID" "$V4"; expect_status 200
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
