@@ -549,6 +549,9 @@ static void exit_step(struct mirror *m)
          * for those already inside — and with them their write-through. */
         block_node_quiesce(m->replaces);
         m->quiesced = true;
+        /* As in QEMU, where the drained section pauses the job: queries
+         * show "paused" from here until the clean-up releases the source. */
+        job_pause(m->job);
         m->phase = MIRROR_EXIT_DRAIN;
         block_node_drain(m->replaces, &m->drain_bh);
         return;

@@ -109,6 +109,7 @@ static void mirror_clean(struct job *job)
          * were moved), to the source otherwise. */
         block_node_release(m->replaces);
         m->quiesced = false;
+        job_resume(job);
     }
     m->src->jobs--;
     m->tgt->jobs--;
