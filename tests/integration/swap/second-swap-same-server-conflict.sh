@@ -21,5 +21,5 @@ expect_fault 409 conflictingRequest "another volume swap is in progress"
 swap_put "$ADMIN_TOKEN" "$SID" "$NEW" "$V3"
 expect_status 202
 [ "$(wait_swap "$SID" "$NEW")" = completed ] || fail "later swap: $(cat "$T/last.body")"
-file_check "$(volume_path "$V3")" 0x5a 8
+file_check "$(volume_path "$V3")" 0x5a 4
 echo ok
