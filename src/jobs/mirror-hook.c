@@ -94,7 +94,9 @@ static void start_active(struct mirror *m, struct block_req *guest)
         return;
     }
     op->req.op = guest->op;
-    op->req.flags = guest->flags;
+    /* The guest's "fast zero or fail" concerns the source it asked; the
+     * target may well have to write its zeroes slowly. */
+    op->req.flags = guest->flags & ~BLOCK_REQ_NO_FALLBACK;
     op->req.offset = guest->offset;
     op->req.len = guest->len;
     op->req.buf = guest->buf;
