@@ -315,6 +315,98 @@ static int volume_extend(struct api_request *rq, json_t *args)
   return api_reply(rq, 202, NULL);
 }
 
+/* Cinder's state-only volume actions (what Nova calls through cinderclient
+ * around attach, detach and swap): each is one transition of
+ * volume-state.c, applied atomically. Their argument is null or {}. */
+static const struct {
+  const char *name, *rule;
+  enum vol_transition t;
+} state_actions[] = {
+  { "os-reserve", "volume_extension:volume_actions:reserve", VT_RESERVE },
+  { "os-unreserve", "volume_extension:volume_actions:unreserve", VT_UNRESERVE },
+  { "os-begin_detaching", "volume_extension:volume_actions:begin_detaching",
+    VT_BEGIN_DETACHING },
+  { "os-roll_detaching", "volume_extension:volume_actions:roll_detaching",
+    VT_ROLL_DETACHING },
+};
+
+static int volume_state_action(struct api_request *rq, size_t i, json_t *arg)
+{
+  if (!json_is_null(arg) && !(json_is_object(arg) && json_object_size(arg) == 0))
+    return api_err(&rq->err, 400, "Invalid input for field/attribute %s. Value: "
+                   "(non-null). %s takes no arguments", state_actions[i].name,
+                   state_actions[i].name);
+  struct reg_volume v;
+  if (load_volume(rq, rq->params[1], &v) < 0 ||
+      policy_check(&rq->auth, state_actions[i].rule, v.project_id, &rq->err) < 0)
+    return -1;
+  if (vol_transition_apply(rq->ctx->reg, v.id, state_actions[i].t, false, NULL, &rq->err) < 0)
+    return -1;
+  return api_reply(rq, 202, NULL);
+}
+
+static bool one_of(const char *v, const char *const *set)
+{
+  for (; *set; set++)
+    if (strcmp(v, *set) == 0)
+      return true;
+  return false;
+}
+
+/* os-reset_status (admin): sets status, attach_status and migration_status
+ * directly, for an operator repairing a volume left in a transient state. */
+static int volume_reset_status(struct api_request *rq, json_t *arg)
+{
+  static const char *const statuses[] = { "creating", "available", "reserved", "attaching",
+    "in-use", "detaching", "deleting", "error", "error_deleting", "extending",
+    "error_extending", "maintenance", NULL };
+  static const char *const attach[] = { "attached", "detached", "attaching", "detaching",
+                                        "error_attaching", "error_detaching", NULL };
+  static const char *const migration[] = { "", "starting", "migrating", "completing",
+                                           "success", "error", NULL };
+  struct reg_volume v;
+  if (load_volume(rq, rq->params[1], &v) < 0 ||
+      policy_check(&rq->auth, "volume_extension:volume_admin_actions:reset_status",
+                   v.project_id, &rq->err) < 0)
+    return -1;
+  if (!json_is_object(arg) || json_object_size(arg) == 0)
+    return api_err(&rq->err, 400, "Must specify 'status', 'attach_status' or "
+                   "'migration_status' for update.");
+  const char *k;
+  json_t *val;
+  json_object_foreach(arg, k, val) {
+    const char *s = json_is_null(val) ? "" : json_string_value(val);
+    const char *const *set = !strcmp(k, "status") ? statuses
+      : !strcmp(k, "attach_status") ? attach : !strcmp(k, "migration_status") ? migration : NULL;
+    if (!set)
+      return api_err(&rq->err, 400, "Invalid input for field/attribute os-reset_status. "
+                     "Additional properties are not allowed ('%.64s' was unexpected)", k);
+    if (!s || !one_of(s, set))
+      return api_err(&rq->err, 400, "Invalid input for field/attribute %s.", k);
+  }
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->begin(r) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  if (r->ops->volume_get(r, v.id, &v) != 0) {
+    r->ops->rollback(r);
+    return api_err(&rq->err, 404, "Volume %s could not be found.", rq->params[1]);
+  }
+  json_object_foreach(arg, k, val) {
+    const char *s = json_is_null(val) ? "" : json_string_value(val);
+    char *dst = !strcmp(k, "status") ? v.status
+      : !strcmp(k, "attach_status") ? v.attach_status : v.migration_status;
+    snprintf(dst, sizeof v.status, "%s", s);
+  }
+  api_time_micro(time(NULL), v.updated_at);
+  if (r->ops->volume_update(r, &v) < 0) {
+    r->ops->rollback(r);
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  }
+  if (r->ops->commit(r) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  return api_reply(rq, 202, NULL);
+}
+
 static int volumes_action(struct api_request *rq)
 {
   if (rq->body_len > API_MAX_BODY)
@@ -332,6 +424,18 @@ static int volumes_action(struct api_request *rq)
   char name[64] = "";
   if (first)
     snprintf(name, sizeof name, "%s", first);
+  for (size_t i = 0; first && i < sizeof state_actions / sizeof state_actions[0]; i++) {
+    if (strcmp(name, state_actions[i].name) == 0) {
+      int rc = volume_state_action(rq, i, json_object_get(peek, name));
+      json_decref(peek);
+      return rc;
+    }
+  }
+  if (strcmp(name, "os-reset_status") == 0) {
+    int rc = volume_reset_status(rq, json_object_get(peek, name));
+    json_decref(peek);
+    return rc;
+  }
   json_decref(peek);
   if (strcmp(name, "os-migrate_volume") == 0)
     return cinder_migrate_volume(rq);
