@@ -10,13 +10,13 @@ from mirror_helpers import setup, job_events, check, lib, qmp
 
 qmp.volswapd_only("QEMU's background mode is not expected to converge under full load")
 mode = os.environ.get("VS_MIRROR_MODE", "background")   # see the write-blocking twin
-tmp, d, c, src, tgt = setup(128 << 20)
+tmp, d, c, src, tgt = setup(64 << 20)
 sock = qmp.start_nbd(c, tmp)
 c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
 out = os.path.join(tmp, "fio.json")
 fio = subprocess.Popen(
     ["fio", "--name=load", "--ioengine=nbd", "--uri=" + qmp.nbd_uri(sock, "src"),
-     "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=128M", "--time_based",
+     "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=64M", "--time_based",
      "--runtime=60", "--verify=crc32c", "--verify_backlog=2048",
      "--output-format=json", "--output=" + out],
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
