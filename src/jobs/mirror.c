@@ -14,6 +14,7 @@
  * releases them there (invariant 4). */
 #include "mirror.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -86,6 +87,12 @@ static int mirror_prepare(struct job *job, struct vs_error *err)
 
     if (!m->pivot)
         return 0;
+    /* Invariant 4: guests held, nothing in flight on the source, nothing
+     * left to copy, none of our operations running (the target was flushed
+     * before the job finished). */
+    assert(m->quiesced && m->replaces->quiesce > 0);
+    assert(m->replaces->n_in_flight == 0 && m->src->n_in_flight == 0);
+    assert(hbitmap_empty(m->dirty) && vs_list_empty(&m->ops));
     mirror_hook_uninstall(m);
     block_node_quiesce(m->tgt);
     block_node_replace(m->replaces, m->tgt);
