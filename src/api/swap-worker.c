@@ -1,12 +1,18 @@
 /* The swap worker: the compute manager's swap_volume and the libvirt
  * driver's _swap_volume as one state machine per swap, on a thread of its
- * own. Each phase is persisted before its effect can be seen:
+ * own. The phases:
  *   ACCEPTED -> TARGET_OPEN (open the new volume) -> MIRRORING (mirror,
  *   mode existing, sync full, job id = the action's request id) -> READY
  *   (BLOCK_JOB_READY, from the event stream) -> COMPLETING
  *   (block-job-complete) -> PIVOTED (BLOCK_JOB_COMPLETED without error)
  *   -> RECORDED (resize if larger; attachment and both volumes in one
  *   registry transaction) -> DONE (old node closed, event recorded).
+ * ACCEPTED, MIRRORING, COMPLETING, RECORDED and the two ends are persisted
+ * before their effect can be seen; TARGET_OPEN, READY and PIVOTED live in
+ * memory only (for the progress endpoint), because recovery treats each
+ * like the persisted phase before it (a relaunch reuses an open target;
+ * after COMPLETING the host's export decides), and every fsync saved is
+ * milliseconds off the swap.
  * Before COMPLETING every failure rolls back: cancel the job, close the new
  * node, roll_detaching + unreserve, an Error event, and the server stays on
  * the old volume. From COMPLETING on, only the host knows whether the pivot
@@ -213,6 +219,8 @@ int swap_finish(struct swap_host *hs, struct swap_rec *r, struct api_error *e)
   if (r->kind == SWAP_MIGRATE)
     pool_remove(r->old_path, r->host);
   swap_event_finish(r, true, warn[0] ? warn : NULL);
+  if (r->started_mono_ms)
+    r->total_ms = swap_now_ms() - r->started_mono_ms;
   swap_persist(r, SP_DONE);
   swap_log("%s: %s -> %s done", r->id, r->old_volume_id, r->new_volume_id);
   return 0;
@@ -398,7 +406,7 @@ static void settle_after_complete(struct run *x, const char *why)
   if (!swap_host_dead(x->hs) && reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) == 0)
     rc = swap_export_node(x->hs, a.export_id, node, &e);
   if (rc == 0 && strcmp(node, r->new_node) == 0) {
-    swap_persist(r, SP_PIVOTED);
+    swap_mark(r, SP_PIVOTED);
     if (swap_finish(x->hs, r, &e) < 0)
       swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id, e.msg);
     return;
@@ -443,6 +451,7 @@ static void run_swap(struct run *x)
   const struct swap_driver *drv = h ? swap_driver_find(h->driver) : NULL;
   struct reg_volume nv;
   struct registry *reg = swap_svc->ctx->reg;
+  r->started_mono_ms = x->p.started_ms;
   swap_event_start(r);
   if (!drv) {
     swap_rollback(NULL, r, "the server's host is not configured");
@@ -458,7 +467,7 @@ static void run_swap(struct run *x)
     return;
   }
   swap_host_watch(x->hs, r->id, true);
-  swap_persist(r, SP_TARGET_OPEN);
+  swap_mark(r, SP_TARGET_OPEN);
   if (match_sizes(r, &nv, &e) < 0) {
     swap_rollback(x->hs, r, e.msg);
     return;
@@ -485,7 +494,7 @@ static void run_swap(struct run *x)
     return;
   }
   x->p.ready_ms = swap_now_ms() - x->p.started_ms;
-  swap_persist(r, SP_READY);
+  swap_mark(r, SP_READY);
   publish(x, SP_READY);
   swap_persist(r, SP_COMPLETING);
   publish(x, SP_COMPLETING);
@@ -506,15 +515,10 @@ static void run_swap(struct run *x)
     settle_after_complete(x, why);
     return;
   }
-  swap_persist(r, SP_PIVOTED);
+  swap_mark(r, SP_PIVOTED);
   publish(x, SP_PIVOTED);
-  if (swap_finish(x->hs, r, &e) < 0) {
+  if (swap_finish(x->hs, r, &e) < 0)
     swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id, e.msg);
-    return;
-  }
-  /* PUT to recorded attachment, for the overhead figure (bench/swap) */
-  r->total_ms = swap_now_ms() - x->p.started_ms;
-  swap_persist(r, SP_DONE);
 }
 
 void *swap_worker_main(void *arg)

@@ -114,6 +114,11 @@ void swap_persist(struct swap_rec *r, enum swap_phase p)
     swap_log("%s: cannot persist phase %s: %s", r->id, swap_phase_name(p), e.msg);
 }
 
+void swap_mark(struct swap_rec *r, enum swap_phase p)
+{
+  r->phase = p;
+}
+
 int swap_launch(const struct swap_rec *r, struct api_error *e)
 {
   reap(false);

@@ -81,6 +81,7 @@ struct swap_rec {
   /* figures, kept for the progress endpoint once the swap is over */
   int64_t bytes_total, bytes_done;
   int64_t mirror_ms, pivot_ms, total_ms;
+  int64_t started_mono_ms;     /* worker start (not persisted): for total_ms */
 };
 
 struct swap_store;
@@ -183,6 +184,9 @@ int64_t swap_now_ms(void);
 /* Persists R's phase (and figures); failures are logged, never fatal for
  * the worker, because the host state decides at recovery. */
 void swap_persist(struct swap_rec *r, enum swap_phase p);
+/* Moves R to phase P in memory only: for phases recovery treats like the
+ * last persisted one (each fsync is milliseconds on the swap's path). */
+void swap_mark(struct swap_rec *r, enum swap_phase p);
 /* Starts a worker for R (already persisted as ACCEPTED). */
 int swap_launch(const struct swap_rec *r, struct api_error *e);
 /* Is a swap of SERVER_ID still running? */
