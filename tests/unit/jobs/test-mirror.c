@@ -936,10 +936,52 @@ static void test_speed_limit_and_set_speed(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
+/* The write-through the convergence rule switches on: a write into a clean
+ * granule is written through (acknowledged after the target, bits stay
+ * clean); a write into a still-dirty granule goes to the source only (the
+ * copy will take it). White-box: the rule is forced on. */
+static void test_auto_write_through_clean_only(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job = start_ready(&a);
+    struct mirror *m = mir(job);
+    struct gio *w;
+
+    m->auto_active = true;
+    block_memory_hold(tgt, true);
+    w = gsubmit(BLOCK_OP_WRITE, MiB, 4096, 0x91);      /* clean granule */
+    run(30);
+    CHECK(!w->done);                                   /* waits for the target */
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(w->done);
+    CHECK(w->ret == 0 && !hbitmap_any(m->dirty, MiB, 4096));
+    CHECK(block_memory_data(tgt)[MiB] == 0x91);
+    gfree(w);
+    /* Make a granule dirty without copying it: pause the job first. */
+    CHECK(jobs_block_job_pause("m0", &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_STANDBY);
+    gwrite(3 * MiB, 4096, 0x92);                       /* clean: written through */
+    hbitmap_set(m->dirty, 5 * MiB, 4096);              /* pretend not yet copied */
+    block_memory_hold(tgt, true);
+    w = gsubmit(BLOCK_OP_WRITE, 5 * MiB, 4096, 0x93);  /* dirty granule */
+    RUN_UNTIL(w->done);                                /* not held by the target */
+    CHECK(w->ret == 0 && block_memory_data(tgt)[5 * MiB] != 0x93);
+    block_memory_hold(tgt, false);
+    gfree(w);
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(hbitmap_empty(m->dirty) && m->n_bg_ops == 0);
+    CHECK(block_memory_data(tgt)[5 * MiB] == 0x93);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(block_memory_data(tgt)[3 * MiB] == 0x92);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } tests[] = {
+    { "auto-write-through-clean-only", test_auto_write_through_clean_only },
     { "speed-limit-and-set-speed", test_speed_limit_and_set_speed },
     { "replaces-raw-parent", test_replaces_raw_parent },
     { "drive-mirror-creates-target", test_drive_mirror_creates_target },
