@@ -206,7 +206,16 @@ int swap_finish(struct swap_host *hs, struct swap_rec *r, struct api_error *e)
       }
       json_decref(a);
     }
-    int rc = r->kind == SWAP_MIGRATE ? record_migrate(r, e) : record_nova(r, e);
+    /* the host already serves the new volume: a busy database is waited
+     * for rather than leaving the registry behind until a restart */
+    int rc = -1;
+    for (int i = 0; i < 5 && rc < 0; i++) {
+      if (i) {
+        struct timespec ts = { 0, 200 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+      }
+      rc = r->kind == SWAP_MIGRATE ? record_migrate(r, e) : record_nova(r, e);
+    }
     if (rc < 0)
       return -1;
     swap_persist(r, SP_RECORDED);
@@ -395,27 +404,47 @@ static int wait_pivot(struct run *x, char *why, size_t whylen)
 
 /* After a failure from COMPLETING on: the export's node says which side of
  * the pivot the host is on. */
+/* How long a worker keeps trying to reach a host that went away after
+ * block-job-complete (a daemon restarted from its state file answers). */
+#define SETTLE_RETRY_MS 30000
+
 static void settle_after_complete(struct run *x, const char *why)
 {
   struct swap_rec *r = x->r;
-  struct api_error e = { 0 };
-  char node[32] = "";
-  struct reg_attachment a;
   struct registry *reg = swap_svc->ctx->reg;
-  int rc = -1;
-  if (!swap_host_dead(x->hs) && reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) == 0)
-    rc = swap_export_node(x->hs, a.export_id, node, &e);
-  if (rc == 0 && strcmp(node, r->new_node) == 0) {
-    swap_mark(r, SP_PIVOTED);
-    if (swap_finish(x->hs, r, &e) < 0)
-      swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id, e.msg);
-    return;
+  const struct cfg_host *h = rec_host(r);
+  int64_t deadline = swap_now_ms() + SETTLE_RETRY_MS;
+  for (;;) {
+    struct api_error e = { 0 };
+    char node[32] = "";
+    struct reg_attachment a;
+    int rc = -1;
+    if (!swap_host_dead(x->hs) && reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) == 0)
+      rc = swap_export_node(x->hs, a.export_id, node, &e);
+    if (rc == 0 && strcmp(node, r->new_node) == 0) {
+      swap_mark(r, SP_PIVOTED);
+      if (swap_finish(x->hs, r, &e) < 0)
+        swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id, e.msg);
+      return;
+    }
+    if (rc == 0 && strcmp(node, r->old_node) == 0) {
+      swap_rollback(x->hs, r, why);
+      return;
+    }
+    if (rc != -1 || swap_now_ms() > deadline || stopping() || !h)
+      break;
+    /* the host is gone: wait for it to come back rather than guess */
+    struct timespec ts = { 0, 500 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    struct swap_host *nh = swap_host_get(h, &e);
+    if (nh) {
+      swap_host_watch(x->hs, r->id, false);
+      swap_host_put(x->hs);
+      x->hs = nh;
+      swap_host_watch(x->hs, r->id, true);
+    }
   }
-  if (rc == 0 && strcmp(node, r->old_node) == 0) {
-    swap_rollback(x->hs, r, why);
-    return;
-  }
-  snprintf(r->error, sizeof r->error, "%s (undecided: left for recovery)", why);
+  snprintf(r->error, sizeof r->error, "%.400s (undecided: left for recovery)", why);
   swap_persist(r, r->phase);
   swap_log("%s: cannot tell which node the host serves: %s; left for recovery", r->id,
            why);
