@@ -11,7 +11,8 @@ swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
 expect_status 202
 wait_phase "$SID" "$OLD" mirroring
 kill -9 "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=
-[ "$(qmp_cmd '{"execute":"query-jobs"}' | jq '.return | length')" = 1 ] || fail "the mirror should still run on the host"
+JOBS=$(qmp_cmd '{"execute":"query-jobs"}')
+[ "$(echo "$JOBS" | jq ".return | length")" = 1 ] || fail "the mirror should still run on the host: $JOBS"
 api_start
 P=$(progress "$SID" "$OLD")
 [ "$(echo "$P" | jq -r .state)" = rolled-back ] || fail "after restart: $P"
