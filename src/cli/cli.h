@@ -1,5 +1,6 @@
 /* volswap CLI internals: the HTTP client (client.c), table output
- * (table.c), the subcommands (commands.c) and the QMP subcommand (qmp.c). */
+ * (table.c), the subcommands (commands.c), the swap subcommands with their
+ * progress bar (swap.c) and the QMP subcommand (qmp.c). */
 #ifndef VOLSWAP_CLI_H
 #define VOLSWAP_CLI_H
 
@@ -42,6 +43,13 @@ void table_print_object(json_t *obj);
 
 /* ---- commands.c ---- */
 int cli_dispatch(struct cli *c, int argc, char **argv);
+
+/* Resolves a server name or id (commands.c). */
+int cli_find_server(struct cli *c, const char *name_or_id, char out[64]);
+
+/* ---- swap.c ---- */
+int cmd_volume_update(struct cli *c, int argc, char **argv);
+int cmd_volume_migrate(struct cli *c, int argc, char **argv);
 
 /* ---- qmp.c ---- */
 int cli_qmp(int argc, char **argv, bool json);

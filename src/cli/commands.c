@@ -327,6 +327,11 @@ static int cmd_volume_attachments(struct cli *c, int argc, char **argv)
   return finish(c, r, "volumeAttachments", cols, heads);
 }
 
+int cli_find_server(struct cli *c, const char *name_or_id, char out[64])
+{
+  return find_server(c, name_or_id, out);
+}
+
 static int cmd_instance_action_list(struct cli *c, int argc, char **argv)
 {
   if (argc != 2) {
@@ -363,6 +368,8 @@ static const struct {
   { "volume-detach", cmd_volume_detach, "SERVER VOLUME_ID" },
   { "volume-attachments", cmd_volume_attachments, "SERVER" },
   { "instance-action-list", cmd_instance_action_list, "SERVER" },
+  { "volume-update", cmd_volume_update, "[--wait] SERVER OLD_VOLUME NEW_VOLUME" },
+  { "volume-migrate", cmd_volume_migrate, "[--wait] VOLUME_ID POOL" },
 };
 
 void cli_usage(FILE *f);
