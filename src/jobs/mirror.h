@@ -28,7 +28,7 @@
 #define MIRROR_MAX_CHUNK (1ull << 20)     /* bytes per copy (QEMU's MAX_IO_BYTES) */
 #define MIRROR_MAX_ZERO (1ull << 30)      /* bytes per write-zeroes */
 #define MIRROR_BUSY_CHUNK (256ull << 10) /* bytes per copy while guests write */
-#define MIRROR_BUSY_ISSUE 4               /* new copies per loop turn, ditto */
+#define MIRROR_BUSY_ISSUE 8               /* new copies per loop turn, ditto */
 #define MIRROR_GUEST_ACTIVE_NS 100000000ull /* "guests write": one in 100 ms */
 #define MIRROR_SLICE_NS 100000000ull      /* rate-limit slice: 100 ms */
 #define MIRROR_WINDOW_NS 100000000ull     /* convergence window */
