@@ -11,11 +11,13 @@
  * whole block devices handed out once each. */
 #include "internal.h"
 #include "qmp-client.h"
+#include "swap.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -44,19 +46,76 @@ void host_export_id(const char *attachment_id, char out[40])
   snprintf(out, 40, "exp-%.32s", hex);
 }
 
-static struct qmp_client *host_connect(const struct cfg_host *h, struct api_error *e)
+/* A connection to the host's monitor for one driver call: its own QMP
+ * client, or -- while a swap holds the host's session -- that session,
+ * borrowed, because QEMU's and qemu-storage-daemon's socket monitors serve
+ * one client at a time (a second one would wait for a greeting until the
+ * swap ends). */
+struct host_conn {
+  struct qmp_client *c;
+  struct swap_host *s;
+};
+
+static struct host_conn *host_connect(const struct cfg_host *h, struct api_error *e)
 {
+  struct host_conn *hc = calloc(1, sizeof *hc);
+  if (!hc) {
+    api_err(e, 500, "out of memory");
+    return NULL;
+  }
+  hc->s = swap_host_borrow(h->name);
+  if (hc->s)
+    return hc;
   struct qmp_error qe;
-  struct qmp_client *c = qmp_connect(h->qmp, HOST_QMP_TIMEOUT_MS, &qe);
-  if (!c)
+  hc->c = qmp_connect(h->qmp, HOST_QMP_TIMEOUT_MS, &qe);
+  if (!hc->c) {
     api_err(e, 500, "Host %s is not reachable over QMP: %s", h->name, qe.desc);
-  return c;
+    free(hc);
+    return NULL;
+  }
+  return hc;
 }
 
-static int run(struct qmp_client *c, const struct cfg_host *h, const char *cmd, json_t *args,
+static void host_close(struct host_conn *hc)
+{
+  if (!hc)
+    return;
+  if (hc->s)
+    swap_host_put(hc->s);
+  else
+    qmp_close(hc->c);
+  free(hc);
+}
+
+static void host_watch(struct host_conn *hc, const char *key, bool on)
+{
+  if (hc->s)
+    swap_host_watch(hc->s, key, on);
+}
+
+static json_t *host_wait_event(struct host_conn *hc, const char *name, const char *key,
+                               const char *value, int timeout_ms, struct qmp_error *qe)
+{
+  if (!hc->s)
+    return qmp_wait_event(hc->c, name, key, value, timeout_ms, qe);
+  int64_t deadline = swap_now_ms() + timeout_ms;
+  for (;;) {
+    int64_t left = deadline - swap_now_ms();
+    json_t *ev = swap_host_next_event(hc->s, value, left > 0 ? (int)left : 0, qe);
+    if (!ev)
+      return NULL;
+    const char *n = json_string_value(json_object_get(ev, "event"));
+    if (n && strcmp(n, name) == 0)
+      return ev;
+    json_decref(ev);
+  }
+}
+
+static int run(struct host_conn *c, const struct cfg_host *h, const char *cmd, json_t *args,
                struct qmp_error *qe, struct api_error *e)
 {
-  int rc = qmp_execute(c, cmd, args, NULL, HOST_QMP_TIMEOUT_MS, qe);
+  int rc = c->s ? swap_host_execute(c->s, cmd, args, NULL, HOST_QMP_TIMEOUT_MS, qe)
+                : qmp_execute(c->c, cmd, args, NULL, HOST_QMP_TIMEOUT_MS, qe);
   if (rc < 0 && e)
     api_err(e, 500, "Host %s: %s failed: %s: %s", h->name, cmd, qe->cls, qe->desc);
   return rc;
@@ -83,7 +142,7 @@ static json_t *connection_info(const struct cfg_host *h, const struct reg_volume
 
 /* Starts the host's NBD server when the config asks us to (a real QEMU has
  * none until nbd-server-start); "already running" is fine. */
-static int ensure_nbd_server(struct qmp_client *c, const struct cfg_host *h,
+static int ensure_nbd_server(struct host_conn *c, const struct cfg_host *h,
                              struct api_error *e)
 {
   if (!h->start_nbd_server)
@@ -115,7 +174,7 @@ static int qmp_attach(const struct cfg_host *h, const struct reg_volume *v, cons
   *conn = NULL;
   struct stat st;
   bool is_blk = stat(v->path, &st) == 0 && S_ISBLK(st.st_mode);
-  struct qmp_client *c = host_connect(h, e);
+  struct host_conn *c = host_connect(h, e);
   if (!c)
     return -1;
   int rc = -1;
@@ -145,19 +204,20 @@ static int qmp_attach(const struct cfg_host *h, const struct reg_volume *v, cons
   *conn = connection_info(h, v, node, export_id, export_name);
   rc = 0;
 out:
-  qmp_close(c);
+  host_close(c);
   return rc;
 }
 
 static int qmp_detach(const struct cfg_host *h, const char *node, const char *export_id,
                       struct api_error *e)
 {
-  struct qmp_client *c = host_connect(h, e);
+  struct host_conn *c = host_connect(h, e);
   if (!c)
     return -1;
   int rc = -1;
   struct qmp_error qe;
   json_t *args = json_pack("{s:s, s:s}", "id", export_id, "mode", "hard");
+  host_watch(c, export_id, true);    /* the event may come with the reply */
   int xrc = run(c, h, "block-export-del", args, &qe, NULL);
   json_decref(args);
   if (xrc < 0 && !strstr(qe.desc, "not found")) {
@@ -166,8 +226,8 @@ static int qmp_detach(const struct cfg_host *h, const char *node, const char *ex
   }
   if (xrc == 0) {
     /* the node stays busy until the export is really gone */
-    json_t *ev = qmp_wait_event(c, "BLOCK_EXPORT_DELETED", "id", export_id,
-                                HOST_QMP_TIMEOUT_MS, &qe);
+    json_t *ev = host_wait_event(c, "BLOCK_EXPORT_DELETED", "id", export_id,
+                                 HOST_QMP_TIMEOUT_MS, &qe);
     if (!ev) {
       api_err(e, 500, "Host %s: export %s was not deleted: %s", h->name, export_id, qe.desc);
       goto out;
@@ -183,21 +243,22 @@ static int qmp_detach(const struct cfg_host *h, const char *node, const char *ex
   }
   rc = 0;
 out:
-  qmp_close(c);
+  host_watch(c, export_id, false);
+  host_close(c);
   return rc;
 }
 
 static int qmp_resize(const struct cfg_host *h, const char *node, uint64_t size,
                       struct api_error *e)
 {
-  struct qmp_client *c = host_connect(h, e);
+  struct host_conn *c = host_connect(h, e);
   if (!c)
     return -1;
   struct qmp_error qe;
   json_t *args = json_pack("{s:s, s:I}", "node-name", node, "size", (json_int_t)size);
   int rc = run(c, h, "block_resize", args, &qe, e);
   json_decref(args);
-  qmp_close(c);
+  host_close(c);
   return rc;
 }
 

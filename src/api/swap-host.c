@@ -74,6 +74,18 @@ struct swap_host *swap_host_get(const struct cfg_host *h, struct api_error *e)
   return s;
 }
 
+struct swap_host *swap_host_borrow(const char *host_name)
+{
+  pthread_mutex_lock(&hosts_lock);
+  struct swap_host *s = hosts;
+  while (s && (strcmp(s->name, host_name) != 0 || s->dead))
+    s = s->next;
+  if (s)
+    s->refs++;
+  pthread_mutex_unlock(&hosts_lock);
+  return s;
+}
+
 void swap_host_put(struct swap_host *s)
 {
   if (!s)
@@ -118,6 +130,13 @@ bool swap_host_dead(struct swap_host *s)
   return d;
 }
 
+static const char *event_job(json_t *ev)
+{
+  json_t *d = json_object_get(ev, "data");
+  const char *j = json_string_value(json_object_get(d, "device"));
+  return j ? j : json_string_value(json_object_get(d, "id"));
+}
+
 void swap_host_watch(struct swap_host *s, const char *job_id, bool on)
 {
   pthread_mutex_lock(&s->io);
@@ -127,9 +146,8 @@ void swap_host_watch(struct swap_host *s, const char *job_id, bool on)
     json_object_del(s->watched, job_id);
     /* drop what was filed for the job */
     for (size_t i = json_array_size(s->mailbox); i-- > 0;) {
-      json_t *d = json_object_get(json_array_get(s->mailbox, i), "data");
-      const char *dev = json_string_value(json_object_get(d, "device"));
-      if (dev && strcmp(dev, job_id) == 0)
+      const char *j = event_job(json_array_get(s->mailbox, i));
+      if (j && strcmp(j, job_id) == 0)
         json_array_remove(s->mailbox, i);
     }
   }
@@ -155,13 +173,6 @@ int swap_host_execute(struct swap_host *s, const char *cmd, json_t *args, json_t
   }
   pthread_mutex_unlock(&s->io);
   return rc;
-}
-
-static const char *event_job(json_t *ev)
-{
-  json_t *d = json_object_get(ev, "data");
-  const char *j = json_string_value(json_object_get(d, "device"));
-  return j ? j : json_string_value(json_object_get(d, "id"));
 }
 
 static json_t *take_filed(struct swap_host *s, const char *job_id)
@@ -207,8 +218,10 @@ json_t *swap_host_next_event(struct swap_host *s, const char *job_id, int timeou
     if (got) {
       const char *j = event_job(got);
       const char *name = json_string_value(json_object_get(got, "event"));
-      /* only the block-job events carry what a worker needs */
-      if (j && name && strncmp(name, "BLOCK_JOB_", 10) == 0) {
+      /* block-job events for the workers, export deletions for the host
+       * driver calls that borrow the session */
+      if (j && name && (strncmp(name, "BLOCK_JOB_", 10) == 0 ||
+                        strcmp(name, "BLOCK_EXPORT_DELETED") == 0)) {
         if (strcmp(j, job_id) == 0) {
           pthread_mutex_unlock(&s->io);
           return got;

@@ -104,8 +104,13 @@ struct swap_host;
 /* Gets (connecting when needed) the session for host H; refcounted. */
 struct swap_host *swap_host_get(const struct cfg_host *h, struct api_error *e);
 void swap_host_put(struct swap_host *s);
-/* Registers interest in the events of JOB_ID (events of jobs nobody
- * watches are dropped, so the mailbox stays bounded). */
+/* The live session of HOST_NAME if a swap holds one (refcounted), else
+ * NULL: host driver calls borrow it, since a QEMU-style monitor serves one
+ * client at a time. */
+struct swap_host *swap_host_borrow(const char *host_name);
+/* Registers interest in the events of JOB_ID -- or of an export id, for
+ * BLOCK_EXPORT_DELETED (events nobody watches are dropped, so the mailbox
+ * stays bounded). */
 void swap_host_watch(struct swap_host *s, const char *job_id, bool on);
 int swap_host_execute(struct swap_host *s, const char *cmd, json_t *args, json_t **ret,
                       int timeout_ms, struct qmp_error *qe);
