@@ -37,6 +37,9 @@ write_config() {
   local ttl=${1:-3600} start_nbd=
   # a real QEMU has no NBD server until volswap-api starts one
   [ -n "${VOLSWAP_TEST_NBD_START:-}" ] && start_nbd=', "start_server": true'
+  local block_pool=
+  [ -n "${VOLSWAP_TEST_BLOCK_DEVICE:-}" ] && \
+    block_pool=", {\"name\": \"blockpool\", \"type\": \"block\", \"devices\": [\"$VOLSWAP_TEST_BLOCK_DEVICE\"]}"
   cat >"$T/api.json" <<JSON
 {
   "listen": {"address": "127.0.0.1", "port": 0},
@@ -54,7 +57,7 @@ write_config() {
   "hosts": [{"name": "host1", "driver": "${VOLSWAP_TEST_DRIVER:-volswapd}",
              "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"$start_nbd},
              "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"},
-                       {"name": "pool2", "type": "dir", "path": "$T/pool2"}]}]
+                       {"name": "pool2", "type": "dir", "path": "$T/pool2"}$block_pool]}]
 }
 JSON
 }
