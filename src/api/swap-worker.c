@@ -367,7 +367,8 @@ static enum wait_result wait_ready(struct run *x, char *why, size_t whylen)
   }
 }
 
-/* Waits for the end of the job after block-job-complete. 1 = pivoted. */
+/* Waits for the end of the job after block-job-complete. 1 = pivoted,
+ * 0 = ended without pivot, -1 = failed, -2 = the service is stopping. */
 static int wait_pivot(struct run *x, char *why, size_t whylen)
 {
   int64_t deadline = swap_now_ms() + PIVOT_TIMEOUT_MS;
@@ -379,6 +380,8 @@ static int wait_pivot(struct run *x, char *why, size_t whylen)
         snprintf(why, whylen, "host daemon lost during the pivot: %.400s", qe.desc);
         return -1;
       }
+      if (stopping())
+        return -2;
       continue;
     }
     const char *name = json_string_value(json_object_get(ev, "event"));
@@ -536,6 +539,10 @@ static void run_swap(struct run *x)
     return;
   }
   rc = wait_pivot(x, why, sizeof why);
+  if (rc == -2) {
+    swap_log("%s: interrupted at the pivot; the next start recovers it", r->id);
+    return;
+  }
   int64_t t1 = swap_now_ms();
   r->pivot_ms = t1 - t0;
   r->mirror_ms = t1 - mirror_start;
