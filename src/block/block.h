@@ -55,6 +55,8 @@ enum block_op {
 #define BLOCK_REQ_FUA         0x1u /* WRITE/WRITE_ZEROES/DISCARD: durable on completion */
 #define BLOCK_REQ_MAY_UNMAP   0x2u /* WRITE_ZEROES: may deallocate the range */
 #define BLOCK_REQ_NO_FALLBACK 0x4u /* WRITE_ZEROES: fail -ENOTSUP rather than write zeroes slowly */
+#define BLOCK_REQ_BULK        0x8u /* background copy: throughput over latency; the
+                                    * driver may run it off the loop thread */
 
 /* BLOCK_STATUS results. */
 #define BLOCK_STATUS_HOLE 0x1u /* not allocated */
@@ -134,6 +136,7 @@ struct block_hook {
 
 struct block_node {
     char *name;
+    char *filename;            /* file, host_device: the path opened; else NULL */
     const struct block_driver *drv;
     struct vs_loop *loop;
     void *opaque;              /* driver state */

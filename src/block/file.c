@@ -197,8 +197,10 @@ static void submit_rw(struct block_node *node, struct block_req *req)
     struct file_state *s = node->opaque;
     /* Large writes go to io_uring's workers: there the copy into the page
      * cache runs on another core while the loop receives the next payload.
-     * Reads stay inline whatever their size (measured faster). */
-    if (s->in_memory && !(req->flags & BLOCK_REQ_FUA) &&
+     * Reads stay inline whatever their size (measured faster), except bulk
+     * copies (a mirror's), which go to the kernel's workers so that they
+     * use the other cores and never stall the loop's guest requests. */
+    if (s->in_memory && !(req->flags & (BLOCK_REQ_FUA | BLOCK_REQ_BULK)) &&
         (req->op == BLOCK_OP_READ || req->len <= INLINE_MAX)) {
         rw_inline(node, req);
         return;

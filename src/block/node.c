@@ -99,6 +99,8 @@ struct block_node *block_node_open(struct vs_loop *loop,
         free(node);
         return NULL;
     }
+    if (opts->filename && (drv == &block_driver_file || drv == &block_driver_host_device))
+        node->filename = vs_strdup(opts->filename);
     vs_list_append(&nodes, &node->link);
     return node;
 }
@@ -115,6 +117,7 @@ static void node_destroy(struct block_node *node)
     if (node->child)
         node->child->parents--;
     free(node->name);
+    free(node->filename);
     free(node);
 }
 
@@ -148,6 +151,14 @@ int block_node_truncate(struct block_node *node, uint64_t size, struct vs_error 
     }
     if (node->read_only) {
         vs_error_set(err, VS_ERR_GENERIC, "Cannot resize read-only node '%s'", node->name);
+        return -1;
+    }
+    /* A mirror's bitmap and copy loop are sized at its start: resizing
+     * either end under it would lose data (QEMU refuses it the same way). */
+    if (node->jobs > 0) {
+        vs_error_set(err, VS_ERR_GENERIC,
+                     "Node '%s' is busy: block device is in use by block job: mirror",
+                     node->name);
         return -1;
     }
     return node->drv->truncate(node, size, err);

@@ -212,6 +212,7 @@ static void copy_read_done(struct block_req *req, int ret)
     }
     memset(&op->req, 0, sizeof(op->req));
     op->req.op = BLOCK_OP_WRITE;
+    op->req.flags = BLOCK_REQ_BULK;
     op->req.offset = op->off;
     op->req.len = op->len;
     op->req.buf = op->buf;
@@ -385,6 +386,7 @@ static bool mirror_issue_one(struct mirror *m)
         op->buf = vs_malloc(m->max_chunk); /* aborts: no memory */
     m->bytes_in_flight += len;
     op->req.op = BLOCK_OP_READ;
+    op->req.flags = BLOCK_REQ_BULK;
     op->req.buf = op->buf;
     op->req.cb = copy_read_done;
     block_node_submit(m->src, &op->req);
