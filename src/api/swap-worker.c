@@ -574,7 +574,7 @@ void *swap_worker_main(void *arg)
   }
   pthread_mutex_lock(&swap_svc->lock);
   t->prog.phase = t->rec.phase;
-  t->joined = true;
+  t->finished = true;
   pthread_mutex_unlock(&swap_svc->lock);
   return NULL;
 }

@@ -78,7 +78,7 @@ static void reap(bool all)
     struct swap_task *victim = NULL;
     pthread_mutex_lock(&swap_svc->lock);
     for (struct swap_task **p = &swap_svc->tasks; *p; p = &(*p)->next)
-      if (all || (*p)->joined) {
+      if (all || (*p)->finished) {
         victim = *p;
         *p = victim->next;
         break;
@@ -150,7 +150,7 @@ bool swap_server_busy(const char *server_id)
   bool busy = false;
   pthread_mutex_lock(&swap_svc->lock);
   for (struct swap_task *t = swap_svc->tasks; t; t = t->next)
-    if (!t->joined && strcmp(t->rec.server_id, server_id) == 0)
+    if (!t->finished && strcmp(t->rec.server_id, server_id) == 0)
       busy = true;
   pthread_mutex_unlock(&swap_svc->lock);
   return busy;
@@ -162,7 +162,7 @@ bool swap_progress_get(const char *server_id, const char *volume_id, struct swap
   bool found = false;
   pthread_mutex_lock(&swap_svc->lock);
   for (struct swap_task *t = swap_svc->tasks; t && !found; t = t->next)
-    if (!t->joined && strcmp(t->rec.server_id, server_id) == 0 &&
+    if (!t->finished && strcmp(t->rec.server_id, server_id) == 0 &&
         (strcmp(t->rec.old_volume_id, volume_id) == 0 ||
          strcmp(t->rec.new_volume_id, volume_id) == 0)) {
       *rec = t->rec;

@@ -161,7 +161,7 @@ struct swap_task {
   struct swap_rec rec;
   struct swap_progress prog;
   pthread_t thread;
-  bool joined;
+  bool finished;                /* the worker returned: join and free it */
   struct swap_task *next;
 };
 
