@@ -49,6 +49,11 @@ enum block_op {
     BLOCK_OP_DISCARD,
     BLOCK_OP_WRITE_ZEROES,
     BLOCK_OP_BLOCK_STATUS,
+    /* Copy [offset, offset + len) of req->copy_src to the same place in the
+     * node the request is submitted to, inside the kernel (copy_file_range:
+     * one copy instead of read + write, a reflink where the file system
+     * can). -ENOTSUP when the pair of nodes cannot do it. */
+    BLOCK_OP_COPY_RANGE,
 };
 
 /* Request flags. */
@@ -69,6 +74,7 @@ struct block_req {
     uint64_t offset;
     uint64_t len;
     void *buf;                           /* READ, WRITE: len bytes */
+    struct block_node *copy_src;         /* COPY_RANGE: where the bytes come from */
     void (*cb)(struct block_req *req, int ret); /* ret: 0 or -errno */
     void *opaque;
 
@@ -204,6 +210,10 @@ static inline bool block_op_is_write(enum block_op op)
     return op == BLOCK_OP_WRITE || op == BLOCK_OP_WRITE_ZEROES ||
            op == BLOCK_OP_DISCARD;
 }
+
+/* Whether BLOCK_OP_COPY_RANGE from src to dst can work at all (both file
+ * nodes on regular files); it may still fail -ENOTSUP (another file system). */
+bool block_node_can_copy_range(const struct block_node *dst, const struct block_node *src);
 
 /* ---- backend.c ------------------------------------------------------- */
 

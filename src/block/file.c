@@ -30,6 +30,8 @@
 #endif
 
 #define ZERO_BUF_SIZE (1u << 20)
+
+extern const struct block_driver block_driver_file;
 #define INLINE_MAX (64u * 1024) /* in-memory files: larger writes go async */
 
 struct file_state {
@@ -427,6 +429,74 @@ static void submit_block_status(struct block_node *node, struct block_req *req)
     block_req_driver_done(req, 0);
 }
 
+/* ---- copy offload ---------------------------------------------------- */
+
+struct copy_work {
+    struct vs_work w;
+    struct block_req *req;
+    int src_fd, dst_fd;
+    int ret;
+};
+
+static void copy_run(struct vs_work *w)
+{
+    struct copy_work *cw = vs_container_of(w, struct copy_work, w);
+    struct block_req *req = cw->req;
+    loff_t in = (loff_t)req->offset, out = (loff_t)req->offset;
+    uint64_t left = req->len;
+    cw->ret = 0;
+    while (left > 0) {
+        ssize_t n = copy_file_range(cw->src_fd, &in, cw->dst_fd, &out, (size_t)left, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            cw->ret = (e == EXDEV || e == EINVAL || e == EOPNOTSUPP || e == ENOSYS)
+                          ? -ENOTSUP : -e;
+            return;
+        }
+        if (n == 0) {
+            cw->ret = -EIO; /* the source ended early (shrank) */
+            return;
+        }
+        left -= (uint64_t)n;
+    }
+}
+
+static void copy_done(struct vs_work *w)
+{
+    struct copy_work *cw = vs_container_of(w, struct copy_work, w);
+    struct block_req *req = cw->req;
+    int ret = cw->ret;
+    free(cw);
+    block_req_driver_done(req, ret);
+}
+
+bool block_node_can_copy_range(const struct block_node *dst, const struct block_node *src)
+{
+    if (dst->drv != &block_driver_file || src->drv != &block_driver_file)
+        return false;
+    const struct file_state *d = dst->opaque, *s = src->opaque;
+    return !d->is_bdev && !s->is_bdev;
+}
+
+/* copy_file_range blocks (it is the copy), so it runs on the worker pool,
+ * where two copies proceed on two cores while the loop serves guests. */
+static void submit_copy_range(struct block_node *node, struct block_req *req)
+{
+    if (!block_node_can_copy_range(node, req->copy_src)) {
+        block_req_driver_done(req, -ENOTSUP);
+        return;
+    }
+    struct copy_work *cw = vs_zalloc(sizeof(*cw));
+    cw->w.run = copy_run;
+    cw->w.done = copy_done;
+    cw->req = req;
+    cw->src_fd = ((struct file_state *)req->copy_src->opaque)->fd_buffered;
+    cw->dst_fd = ((struct file_state *)node->opaque)->fd_buffered;
+    vs_loop_offload(node->loop, &cw->w);
+}
+
 static void file_submit(struct block_node *node, struct block_req *req)
 {
     switch (req->op) {
@@ -466,6 +536,13 @@ static void file_submit(struct block_node *node, struct block_req *req)
         return;
     case BLOCK_OP_BLOCK_STATUS:
         submit_block_status(node, req);
+        return;
+    case BLOCK_OP_COPY_RANGE:
+        if (req->len == 0) {
+            block_req_driver_done(req, 0);
+            return;
+        }
+        submit_copy_range(node, req);
         return;
     }
     block_req_driver_done(req, -EINVAL);

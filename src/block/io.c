@@ -84,6 +84,14 @@ static int check_request(struct block_node *node, struct block_req *req)
     switch (req->op) {
     case BLOCK_OP_FLUSH:
         return 0;
+    case BLOCK_OP_COPY_RANGE:
+        if (node->read_only)
+            return -EPERM;
+        if (!req->copy_src || req->offset > req->copy_src->size ||
+            req->len > req->copy_src->size - req->offset ||
+            req->offset > node->size || req->len > node->size - req->offset)
+            return -EINVAL;
+        return 0;
     case BLOCK_OP_WRITE:
     case BLOCK_OP_WRITE_ZEROES:
     case BLOCK_OP_DISCARD:

@@ -110,6 +110,8 @@ static int mem_do(struct block_node *node, struct block_req *req)
         else
             mark(s, req->offset, req->len, true, node->size);
         return 0;
+    case BLOCK_OP_COPY_RANGE:
+        return -ENOTSUP;
     case BLOCK_OP_BLOCK_STATUS: {
         uint64_t c = req->offset / MEM_CHUNK;
         uint8_t a = s->alloc[c];

@@ -251,6 +251,9 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
         cookie = nbd_aio_zero(s->h, req->len, req->offset, cc, f);
         break;
     }
+    case BLOCK_OP_COPY_RANGE:
+        block_req_driver_done(req, -ENOTSUP);
+        return;
     case BLOCK_OP_BLOCK_STATUS: {
         if (!s->can_status) {
             req->status_len = req->len;

@@ -60,6 +60,7 @@ static void raw_submit(struct block_node *node, struct block_req *req)
     c->req.offset = req->offset;
     c->req.len = req->len;
     c->req.buf = req->buf;
+    c->req.copy_src = req->copy_src;
     c->req.cb = raw_child_done;
     block_node_submit(node->child, &c->req);
 }

@@ -221,6 +221,46 @@ static void copy_read_done(struct block_req *req, int ret)
     block_node_submit(m->tgt, &op->req);
 }
 
+/* The plain copy: read the source into a buffer, write it to the target. */
+static void copy_by_read_write(struct mirror *m, struct mirror_op *op)
+{
+    if (m->pool_n > 0)
+        op->buf = m->pool[--m->pool_n];
+    else if (posix_memalign(&op->buf, 4096, m->max_chunk) != 0)
+        op->buf = vs_malloc(m->max_chunk); /* aborts: no memory */
+    m->bytes_in_flight += op->len;
+    memset(&op->req, 0, sizeof(op->req));
+    op->req.op = BLOCK_OP_READ;
+    op->req.flags = BLOCK_REQ_BULK;
+    op->req.offset = op->off;
+    op->req.len = op->len;
+    op->req.opaque = op;
+    op->req.buf = op->buf;
+    op->req.cb = copy_read_done;
+    block_node_submit(m->src, &op->req);
+}
+
+/* Copy offload (file to file: copy_file_range in the kernel, on the worker
+ * pool). It has the same shape as a read-then-write for the invariants:
+ * the op owns its range and its bits were cleared before it started, so a
+ * guest write that lands during the copy dirties them again. Any failure
+ * is retried as a plain read and write, whose errors tell the source from
+ * the target for the error policy; "cannot" turns offload off for good. */
+static void copy_offload_done(struct block_req *req, int ret)
+{
+    struct mirror_op *op = req->opaque;
+    struct mirror *m = op->m;
+
+    if (ret == 0) {
+        job_progress_update(m->job, op->len);
+        mirror_op_done(m, op);
+        return;
+    }
+    if (ret == -ENOTSUP)
+        m->copy_offload = false;
+    copy_by_read_write(m, op);
+}
+
 /* A zero operation first asks the target what it holds: ranges that
  * already read as zeroes (a new or sparse target) are left alone, so they
  * cost neither a write nor an allocation; the rest gets write-zeroes
@@ -380,16 +420,14 @@ static bool mirror_issue_one(struct mirror *m)
         zero_next(op);
         return true;
     }
-    if (m->pool_n > 0)
-        op->buf = m->pool[--m->pool_n];
-    else if (posix_memalign(&op->buf, 4096, m->max_chunk) != 0)
-        op->buf = vs_malloc(m->max_chunk); /* aborts: no memory */
-    m->bytes_in_flight += len;
-    op->req.op = BLOCK_OP_READ;
-    op->req.flags = BLOCK_REQ_BULK;
-    op->req.buf = op->buf;
-    op->req.cb = copy_read_done;
-    block_node_submit(m->src, &op->req);
+    if (m->copy_offload) {
+        op->req.op = BLOCK_OP_COPY_RANGE;
+        op->req.copy_src = m->src;
+        op->req.cb = copy_offload_done;
+        block_node_submit(m->tgt, &op->req);
+        return true;
+    }
+    copy_by_read_write(m, op);
     return true;
 }
 

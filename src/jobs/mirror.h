@@ -90,6 +90,7 @@ struct mirror {
     enum mirror_sync sync;
     enum job_on_error on_src, on_tgt;
     bool unmap;
+    bool copy_offload;         /* copies via BLOCK_OP_COPY_RANGE (file to file) */
     bool zero_target;          /* target known to read as zeroes */
     bool write_blocking;       /* copy-mode write-blocking */
     bool auto_active;          /* background mode switched itself (convergence) */

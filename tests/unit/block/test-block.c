@@ -395,7 +395,49 @@ static void file_in_memory_round_trip_and_zero_fill_past_eof(void)
     unlink(path);
 }
 
+/* The mirror's copy offload: file to file in the kernel; other pairs say
+ * -ENOTSUP so the caller falls back to read and write. */
+static void copy_range_file_to_file_and_enotsup_elsewhere(void)
+{
+    struct block_node *src = file_node(false);      /* 0xee at 2 MiB + 64 KiB */
+    char dst_path[] = "/tmp/volswap-test-block-dst-XXXXXX";
+    int fd = mkstemp(dst_path);
+    CHECK(fd >= 0 && ftruncate(fd, 8 * MiB) == 0);
+    close(fd);
+    struct vs_error err = { 0 };
+    struct block_node_opts o = { .driver = "file", .node_name = "d0", .filename = dst_path };
+    struct block_node *dst = block_node_open(loop, &o, &err);
+    CHECK(dst && block_node_can_copy_range(dst, src));
+    struct treq t;
+    prep(&t, BLOCK_OP_COPY_RANGE, 2 * MiB - 4096, 65536 + 8192, NULL);
+    t.r.copy_src = src;
+    block_node_submit(dst, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == 0);
+    unsigned char b[65536 + 8192];
+    prep(&t, BLOCK_OP_READ, 2 * MiB - 4096, sizeof(b), b);
+    block_node_submit(dst, &t.r);
+    wait_done(&t);
+    for (size_t i = 0; i < sizeof(b); i++)
+        CHECK(b[i] == ((i >= 4096 && i < 4096 + 65536) ? 0xee : 0));
+    struct block_node *m = mem_node("m0", 8 * MiB);
+    CHECK(!block_node_can_copy_range(m, src));
+    prep(&t, BLOCK_OP_COPY_RANGE, 0, 4096, NULL);
+    t.r.copy_src = src;
+    block_node_submit(m, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == -ENOTSUP);
+    prep(&t, BLOCK_OP_COPY_RANGE, 8 * MiB - 10, 4096, NULL); /* past the end */
+    t.r.copy_src = src;
+    block_node_submit(dst, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == -EINVAL);
+    unlink(tmpfile_path);
+    unlink(dst_path);
+}
+
 static const struct { const char *name; void (*fn)(void); } tests[] = {
+    { "copy-range-file-to-file-and-enotsup-elsewhere", copy_range_file_to_file_and_enotsup_elsewhere },
     { "file-in-memory-round-trip-and-zero-fill-past-eof", file_in_memory_round_trip_and_zero_fill_past_eof },
     { "memory-read-write-round-trip", memory_read_write_round_trip },
     { "callback-never-runs-inside-submit", callback_never_runs_inside_submit },
