@@ -60,12 +60,10 @@ struct qmp_conn {
     struct vs_bh free_bh;
 };
 
+/* A monitor socket: the shared listener, and its place in our list. */
 struct qmp_listener {
     struct vs_loop *loop;
-    int fd;
-    char *path;
-    bool active;
-    struct vs_completion accept_c, cancel_c;
+    struct vs_listener *l;
     struct vs_list link;
 };
 
@@ -298,75 +296,33 @@ static void conn_new(struct vs_loop *loop, int fd)
 
 /* ---- listeners -------------------------------------------------------- */
 
-static void listener_arm(struct qmp_listener *l);
-
-static void accept_cb(struct vs_completion *comp, int res, unsigned flags)
+static void listener_accept(void *opaque, int fd)
 {
-    struct qmp_listener *l = vs_container_of(comp, struct qmp_listener, accept_c);
-    if (res >= 0) {
-        if (l->active)
-            conn_new(l->loop, res);
-        else
-            close(res);
-    } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN &&
-               res != -ECONNABORTED && l->active) {
-        vs_warn("QMP server: accept: %s", strerror(-res));
-    }
-    if (flags & IORING_CQE_F_MORE)
-        return;
-    if (l->active) {
-        listener_arm(l);
-        return;
-    }
-    /* Stopped, and the kernel holds no more references to us. */
-    vs_list_remove(&l->link);
-    nlisteners--;
-    close(l->fd);
-    free(l->path);
-    free(l);
-    check_shutdown_done();
+    struct qmp_listener *ql = opaque;
+    conn_new(ql->loop, fd);
 }
 
-static void listener_arm(struct qmp_listener *l)
+/* The shared listener has freed itself: forget it, maybe finish shutdown. */
+static void listener_gone(void *opaque)
 {
-    l->accept_c.cb = accept_cb;
-    struct io_uring_sqe *sqe = vs_loop_sqe(l->loop, &l->accept_c);
-    io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+    struct qmp_listener *ql = opaque;
+    vs_list_remove(&ql->link);
+    nlisteners--;
+    free(ql);
+    check_shutdown_done();
 }
 
 int qmp_server_listen(struct vs_loop *loop, const char *path, struct vs_error *err)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        vs_error_set(err, VS_ERR_GENERIC, "UNIX socket path '%s' is too long", path);
+    int fd = vs_listen_unix(path, err);
+    if (fd < 0)
         return -1;
-    }
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        vs_error_set_errno(err, -errno, "Failed to create socket");
-        return -1;
-    }
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-        vs_error_set_errno(err, -errno, "Failed to bind socket to %s", path);
-        close(fd);
-        return -1;
-    }
-    struct qmp_listener *l = vs_zalloc(sizeof(*l));
-    l->loop = loop;
-    l->fd = fd;
-    l->path = vs_strdup(path);
-    l->active = true;
-    vs_list_append(&listeners, &l->link);
+    struct qmp_listener *ql = vs_zalloc(sizeof(*ql));
+    ql->loop = loop;
+    vs_list_append(&listeners, &ql->link);
     nlisteners++;
-    listener_arm(l);
+    ql->l = vs_listener_start(loop, fd, path, "QMP server", listener_accept, listener_gone, ql);
     return 0;
-}
-
-static void cancel_cb(struct vs_completion *comp, int res, unsigned flags)
-{
-    /* The accept's final completion frees the listener. */
 }
 
 static void conn_cancel_cb(struct vs_completion *comp, int res, unsigned flags)
@@ -385,14 +341,8 @@ static void drain_timeout(struct vs_timer *t)
 void qmp_server_shutdown(struct vs_loop *loop, struct vs_bh *done)
 {
     vs_list_for_each(pos, &listeners) {
-        struct qmp_listener *l = vs_list_entry(pos, struct qmp_listener, link);
-        if (!l->active)
-            continue;
-        l->active = false;
-        unlink(l->path);
-        l->cancel_c.cb = cancel_cb;
-        struct io_uring_sqe *sqe = vs_loop_sqe(loop, &l->cancel_c);
-        io_uring_prep_cancel(sqe, &l->accept_c, 0);
+        struct qmp_listener *ql = vs_list_entry(pos, struct qmp_listener, link);
+        vs_listener_stop(ql->l); /* a second call does nothing */
     }
     /* Clients stop being read, get what is queued for them (the reply to
      * `quit`), then are closed; a client that does not read is closed
