@@ -14,8 +14,8 @@ expect_status 202
 REQ=$(header x-openstack-request-id)
 wait_phase "$SID" "$OLD" mirroring
 kill -9 "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=
-qmp_cmd "{\"execute\":\"block-job-set-speed\",\"arguments\":{\"device\":\"$REQ\",\"speed\":0}}" | jq -e .return >/dev/null \
-  || fail "set-speed"
+R=$(qmp_cmd "{\"execute\":\"block-job-set-speed\",\"arguments\":{\"device\":\"$REQ\",\"speed\":0}}")
+echo "$R" | jq -e .return >/dev/null || fail "set-speed: $R; jobs: $(qmp_cmd '{"execute":"query-jobs"}')"
 for _ in $(seq 200); do
   [ "$(qmp_cmd '{"execute":"query-jobs"}' | jq -r '.return[0].status')" = ready ] && break; sleep 0.05
 done
