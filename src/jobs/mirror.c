@@ -342,7 +342,10 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     m->on_src = p->on_src;
     m->on_tgt = p->on_tgt;
     m->unmap = a->has_unmap ? a->unmap : true;
-    m->copy_offload = block_node_can_copy_range(tgt, src);
+    /* VOLSWAP_MIRROR_COPY=readwrite turns the offload off (for comparing). */
+    const char *how = getenv("VOLSWAP_MIRROR_COPY");
+    m->copy_offload = block_node_can_copy_range(tgt, src) &&
+                      !(how && strcmp(how, "readwrite") == 0);
     m->zero_target = tgt_zero;
     m->write_blocking = p->write_blocking;
     m->size_mismatch = src->size != tgt->size;
