@@ -126,13 +126,19 @@ static bool ratelimit_allows(struct mirror *m, uint64_t bytes)
     if (m->job->speed <= 0 || m->phase != MIRROR_RUN)
         return true;
     now = vs_now_ns();
-    if (now - m->slice_start_ns >= MIRROR_SLICE_NS) {
-        m->slice_start_ns = now;
-        m->slice_bytes = 0;
-    }
     quota = (uint64_t)m->job->speed / (1000000000ull / MIRROR_SLICE_NS);
     if (quota == 0)
         quota = 1;
+    if (now - m->slice_start_ns >= MIRROR_SLICE_NS) {
+        /* Each elapsed slice pays off one quota of what was spent: an
+         * operation larger than a slice's quota is a debt carried into the
+         * following slices, so the average rate is the limit, not one
+         * operation per slice. */
+        uint64_t n = (now - m->slice_start_ns) / MIRROR_SLICE_NS;
+        m->slice_start_ns += n * MIRROR_SLICE_NS;
+        m->slice_bytes = (n < UINT64_MAX / quota && m->slice_bytes > n * quota)
+                             ? m->slice_bytes - n * quota : 0;
+    }
     /* One operation may exceed a small quota, or nothing would move. */
     if (m->slice_bytes == 0 || m->slice_bytes + bytes <= quota) {
         m->slice_bytes += bytes;

@@ -63,11 +63,9 @@ JSON
 }
 
 # A mirror rate (bytes/s) slow enough that a test can act while the mirror
-# still copies a few MiB. volswapd's rate limit currently lets about ten
-# times its speed through (measured: 32 MiB at speed=1 MiB/s READY in
-# 3.3 s; qemu-storage-daemon takes 32 s), so it gets a tenth.
+# still copies a few MiB; volswapd and qemu-storage-daemon both hold it.
 slow_speed() {
-  if [ "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" = volswapd ]; then echo $((100 << 10)); else echo $((1 << 20)); fi
+  echo $((1 << 20))
 }
 
 # Skips when the volswap-api under test has no swap route yet.
