@@ -1,5 +1,6 @@
 /* Runs a libFuzzer target's seed corpus through its entry point without
- * libFuzzer, so every build (normal and sanitizer) replays the corpus:
+ * libFuzzer, so every build (normal and sanitizer) replays the corpus.
+ * Shared by every fuzz target (nbd, qmp, api):
  *   test-fuzz-corpus-X DIR...   (every regular file in each DIR) */
 #include <dirent.h>
 #include <stdint.h>
