@@ -451,7 +451,9 @@ static bool guests_busy(struct mirror *m)
 
 static void issue_copies(struct mirror *m)
 {
-    bool busy = guests_busy(m);
+    /* Offloaded copies run on the worker pool, not the loop: they cannot
+     * delay guest requests, so they need no pacing. */
+    bool busy = !m->copy_offload && guests_busy(m);
     unsigned issued = 0;
 
     m->chunk = busy ? VS_MAX(m->gran, VS_MIN(MIRROR_BUSY_CHUNK, m->max_chunk))

@@ -31,7 +31,7 @@
 #define MIRROR_BUSY_ISSUE 8               /* new copies per loop turn, ditto */
 #define MIRROR_GUEST_ACTIVE_NS 100000000ull /* "guests write": one in 100 ms */
 #define MIRROR_SLICE_NS 100000000ull      /* rate-limit slice: 100 ms */
-#define MIRROR_WINDOW_NS 100000000ull     /* convergence window */
+#define MIRROR_WINDOW_NS 50000000ull      /* convergence window */
 #define MIRROR_NONCONV_WINDOWS 2          /* windows without progress before
                                            * switching to write-blocking */
 
