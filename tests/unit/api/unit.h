@@ -8,16 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond) do { if (!(cond)) { \
-  fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); exit(1); } } while (0)
-#define CHECK_STR(a, b) do { const char *_a = (a), *_b = (b); \
-  if (!_a || !_b || strcmp(_a, _b) != 0) { \
-    fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, _a ? _a : "(null)", \
-            _b ? _b : "(null)"); exit(1); } } while (0)
-#define CHECK_CONTAINS(hay, needle) do { const char *_h = (hay); \
-  if (!_h || !strstr(_h, (needle))) { \
-    fprintf(stderr, "%s:%d: \"%s\" lacks \"%s\"\n", __FILE__, __LINE__, _h ? _h : "(null)", \
-            (needle)); exit(1); } } while (0)
+#include "../check.h"
 
 struct unit_case { const char *name; void (*fn)(void); };
 

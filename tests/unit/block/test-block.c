@@ -10,8 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-    __FILE__, __LINE__, #c); exit(1); } } while (0)
+#include "../check.h"
 #define MiB (1024u * 1024)
 
 static struct vs_loop *loop;

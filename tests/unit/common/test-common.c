@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-    __FILE__, __LINE__, #c); exit(1); } } while (0)
+#include "../check.h"
 
 static json_t *kv(const char *s, const char *implied, struct vs_error *err)
 {

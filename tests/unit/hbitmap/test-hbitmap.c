@@ -10,23 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,       \
-                    __LINE__, #cond);                                     \
-            exit(1);                                                      \
-        }                                                                 \
-    } while (0)
-#define CHECK_EQ(a, b)                                                    \
-    do {                                                                  \
-        long long a_ = (long long)(a), b_ = (long long)(b);               \
-        if (a_ != b_) {                                                   \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n",   \
-                    __FILE__, __LINE__, #a, a_, #b, b_);                  \
-            exit(1);                                                      \
-        }                                                                 \
-    } while (0)
+#include "../check.h"
 
 #define KiB 1024ULL
 #define MiB (1024 * KiB)

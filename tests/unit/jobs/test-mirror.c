@@ -14,23 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,       \
-                    __LINE__, #cond);                                     \
-            exit(1);                                                      \
-        }                                                                 \
-    } while (0)
-#define CHECK_STR(a, b)                                                   \
-    do {                                                                  \
-        const char *a_ = (a), *b_ = (b);                                  \
-        if (strcmp(a_, b_) != 0) {                                        \
-            fprintf(stderr, "%s:%d: got\n  %s\nexpected\n  %s\n",         \
-                    __FILE__, __LINE__, a_, b_);                          \
-            exit(1);                                                      \
-        }                                                                 \
-    } while (0)
+#include "../check.h"
 
 #define MiB (1024 * 1024ull)
 #define SIZE (8 * MiB)
