@@ -201,12 +201,6 @@ static void nbd_drv_close(struct block_node *node)
     maybe_free(s);
 }
 
-static void fail_bh(struct vs_bh *bh)
-{
-    struct block_req *req = vs_container_of(bh, struct block_req, bh);
-    block_req_driver_done(req, req->ret);
-}
-
 static void nbd_drv_submit(struct block_node *node, struct block_req *req)
 {
     struct nbd_state *s = node->opaque;
@@ -273,9 +267,8 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
     if (cookie < 0) {
         int e = nbd_get_errno();
         vs_debug("nbd node '%s': %s", node->name, nbd_get_error());
-        req->ret = e ? -e : -EIO;
-        req->bh.fn = fail_bh;
-        vs_loop_defer(node->loop, &req->bh);
+        /* Inside submit: the block layer defers the issuer's callback. */
+        block_req_driver_done(req, e ? -e : -EIO);
         return;
     }
     nbd_state_pump(s);
