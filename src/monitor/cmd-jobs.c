@@ -2,12 +2,7 @@
  * verbs, query-block-jobs and query-jobs — QEMU's schemas (DriveMirror,
  * BlockdevMirror, ...) over the job layer's API (src/jobs/jobs.h), which
  * does the finding, the state checks and QEMU's error texts and classes.
- * This file only declares the arguments and converts them.
- *
- * The mirror commands are compiled in once the job layer builds its mirror
- * (VS_HAVE_MIRROR, set by meson.build when src/jobs lists mirror.c); until
- * then they are absent from the table, so a client gets CommandNotFound
- * rather than a command that cannot work. */
+ * This file only declares the arguments and converts them. */
 #include "monitor.h"
 #include "../jobs/jobs.h"
 
@@ -24,7 +19,6 @@ static const char *get_str(json_t *args, const char *key)
     return json_string_value(json_object_get(args, key));
 }
 
-#ifdef VS_HAVE_MIRROR
 static const char *const sync_values[] = { "top", "full", "none", "incremental", "bitmap", NULL };
 static const char *const new_image_mode_values[] = { "existing", "absolute-paths", NULL };
 
@@ -121,7 +115,6 @@ static json_t *cmd_blockdev_mirror(struct qmp_ctx *ctx, json_t *args, struct vs_
     mirror_args_from(args, &m);
     return jobs_blockdev_mirror(ctx->loop, &m, err) < 0 ? NULL : json_object();
 }
-#endif
 
 /* ---- verbs ------------------------------------------------------------- */
 
@@ -250,13 +243,11 @@ static json_t *cmd_query_jobs(struct qmp_ctx *ctx, json_t *a, struct vs_error *e
 }
 
 const struct qmp_command qmp_job_commands[] = {
-#ifdef VS_HAVE_MIRROR
     { "drive-mirror", &drive_mirror_schema, cmd_drive_mirror,
       "Mirror a node to a file, live; the target node is opened by the job.",
       .mutates = true },
     { "blockdev-mirror", &blockdev_mirror_schema, cmd_blockdev_mirror,
       "Mirror a node to another node added with blockdev-add, live." },
-#endif
     { "block-job-cancel", &cancel_schema, cmd_block_job_cancel,
       "Cancel a block job. Unknown job: DeviceNotActive." },
     { "block-job-pause", &device_schema, cmd_block_job_pause, "Pause a block job." },
