@@ -40,7 +40,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Starts the host's daemon with a QMP monitor and an NBD server.
 host_start() {
-  mkdir -p "$T/pool"
+  mkdir -p "$T/pool" "$T/pool2"
   case "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" in
     qemu)
       # a real QEMU, paused, with no guest: it owns the disks; its NBD
@@ -61,7 +61,8 @@ host_start() {
       # volswapd takes qemu-storage-daemon's options
       "$VOLSWAP_BUILD/src/daemon/volswapd" \
         --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 --monitor chardev=m0 \
-        --nbd-server addr.type=unix,addr.path="$T/nbd.sock" >"$T/host.log" 2>&1 &
+        --nbd-server addr.type=unix,addr.path="$T/nbd.sock" \
+        ${VOLSWAPD_STATE:+--state "$VOLSWAPD_STATE"} >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
   esac
   for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] && return 0; sleep 0.05; done
@@ -70,8 +71,16 @@ host_start() {
 
 hash_pw() { echo "$1" | "$API_BIN" --hash-password; }
 
+# Two pools (the second is os-migrate_volume's target), an optional block
+# device pool (VOLSWAP_TEST_BLOCK_DEVICE), and users for every role the
+# policies know: admin, member, reader, and "service" (Nova's swap rule).
 write_config() {
-  local ttl=${1:-3600}
+  local ttl=${1:-3600} start_nbd=
+  # a real QEMU has no NBD server until volswap-api starts one
+  [ -n "${VOLSWAP_TEST_NBD_START:-}" ] && start_nbd=', "start_server": true'
+  local block_pool=
+  [ -n "${VOLSWAP_TEST_BLOCK_DEVICE:-}" ] && \
+    block_pool=", {\"name\": \"blockpool\", \"type\": \"block\", \"devices\": [\"$VOLSWAP_TEST_BLOCK_DEVICE\"]}"
   cat >"$T/api.json" <<JSON
 {
   "listen": {"address": "127.0.0.1", "port": 0},
@@ -84,12 +93,13 @@ write_config() {
     {"name": "admin", "password_hash": "$(hash_pw adminpw)", "roles": {"demo": ["admin"]}},
     {"name": "alice", "password_hash": "$(hash_pw alicepw)", "roles": {"demo": ["member"]}},
     {"name": "reader", "password_hash": "$(hash_pw readerpw)", "roles": {"demo": ["reader"]}},
+    {"name": "nova", "password_hash": "$(hash_pw novapw)", "roles": {"demo": ["service", "member"]}},
     {"name": "bob", "password_hash": "$(hash_pw bobpw)", "roles": {"other": ["member"]}}
   ],
   "hosts": [{"name": "host1", "driver": "${VOLSWAP_TEST_DRIVER:-volswapd}",
-             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock",
-                                           "start_server": ${VOLSWAP_TEST_NBD_START:-false}},
-             "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"}]}]
+             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"$start_nbd},
+             "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"},
+                       {"name": "pool2", "type": "dir", "path": "$T/pool2"}$block_pool]}]
 }
 JSON
 }

@@ -7,60 +7,7 @@
 # shellcheck source=../api/lib.sh
 . "$VOLSWAP_SRC/tests/integration/api/lib.sh"
 
-# The API tests' volswapd flags predate its monitor; start it in the form
-# it documents (--monitor, --nbd-server).
-host_start() {
-  mkdir -p "$T/pool" "$T/pool2"
-  case "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" in
-    qsd)
-      command -v qemu-storage-daemon >/dev/null || skip "qemu-storage-daemon not installed"
-      qemu-storage-daemon --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
-        --monitor chardev=m0 --nbd-server addr.type=unix,addr.path="$T/nbd.sock" \
-        >"$T/host.log" 2>&1 &
-      HOST_PID=$! ;;
-    volswapd)
-      [ -x "$VOLSWAP_BUILD/src/daemon/volswapd" ] || skip "volswapd not built"
-      "$VOLSWAP_BUILD/src/daemon/volswapd" --monitor "$T/qmp.sock" \
-        --nbd-server "unix:$T/nbd.sock" ${VOLSWAPD_STATE:+--state "$VOLSWAPD_STATE"} \
-        >"$T/host.log" 2>&1 &
-      HOST_PID=$! ;;
-  esac
-  for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] && return 0; sleep 0.05; done
-  cat "$T/host.log" >&2; fail "host daemon did not start"
-}
-
 host_kill() { kill -9 "$HOST_PID" 2>/dev/null; wait "$HOST_PID" 2>/dev/null || true; HOST_PID=; }
-
-# The config of api/lib.sh plus a second pool (os-migrate_volume target) and
-# a "service" user (Nova's swap rule admits the service role).
-write_config() {
-  local ttl=${1:-3600} start_nbd=
-  # a real QEMU has no NBD server until volswap-api starts one
-  [ -n "${VOLSWAP_TEST_NBD_START:-}" ] && start_nbd=', "start_server": true'
-  local block_pool=
-  [ -n "${VOLSWAP_TEST_BLOCK_DEVICE:-}" ] && \
-    block_pool=", {\"name\": \"blockpool\", \"type\": \"block\", \"devices\": [\"$VOLSWAP_TEST_BLOCK_DEVICE\"]}"
-  cat >"$T/api.json" <<JSON
-{
-  "listen": {"address": "127.0.0.1", "port": 0},
-  "database": "$T/registry.db",
-  "token_ttl": $ttl,
-  "admin_tokens": ["$ADMIN_TOKEN"],
-  "admin_project": "demo",
-  "projects": [{"name": "demo"}, {"name": "other"}],
-  "users": [
-    {"name": "admin", "password_hash": "$(hash_pw adminpw)", "roles": {"demo": ["admin"]}},
-    {"name": "alice", "password_hash": "$(hash_pw alicepw)", "roles": {"demo": ["member"]}},
-    {"name": "nova", "password_hash": "$(hash_pw novapw)", "roles": {"demo": ["service", "member"]}},
-    {"name": "bob", "password_hash": "$(hash_pw bobpw)", "roles": {"other": ["member"]}}
-  ],
-  "hosts": [{"name": "host1", "driver": "${VOLSWAP_TEST_DRIVER:-volswapd}",
-             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"$start_nbd},
-             "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"},
-                       {"name": "pool2", "type": "dir", "path": "$T/pool2"}$block_pool]}]
-}
-JSON
-}
 
 # A mirror rate (bytes/s) slow enough that a test can act while the mirror
 # still copies a few MiB; volswapd and qemu-storage-daemon both hold it.
