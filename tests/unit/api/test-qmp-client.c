@@ -3,48 +3,14 @@
  * between, error replies, and every way a peer can misbehave (closing,
  * garbage, an endless line, silence) giving a clean error, not a hang. */
 #include "qmp-client.h"
-#include "unit.h"
+#include "fake-qmp.h"
 
 #include <pthread.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 static char sock_path[108];
 static int listen_fd = -1;
 typedef void (*script_fn)(int fd);
 static script_fn script;
-
-static void say(int fd, const char *text)
-{
-  size_t len = strlen(text);
-  CHECK(write(fd, text, len) == (ssize_t)len);
-}
-
-/* Reads one line from FD and returns the "id" of the command in it. */
-static void read_id(int fd, char *id, size_t idlen)
-{
-  char line[4096];
-  size_t n = 0;
-  while (n < sizeof line - 1) {
-    if (read(fd, line + n, 1) != 1)
-      break;
-    if (line[n++] == '\n')
-      break;
-  }
-  line[n] = '\0';
-  json_t *j = json_loads(line, 0, NULL);
-  snprintf(id, idlen, "%s", json_string_value(json_object_get(j, "id")) ?: "");
-  json_decref(j);
-}
-
-static void reply_ok(int fd, const char *ret)
-{
-  char id[64], buf[8192];
-  read_id(fd, id, sizeof id);
-  snprintf(buf, sizeof buf, "{\"return\": %s, \"id\": \"%s\"}\r\n", ret, id);
-  say(fd, buf);
-}
 
 static const char greeting[] =
   "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}}, "
@@ -62,13 +28,7 @@ static void *server_thread(void *arg)
 
 static pthread_t start(script_fn fn)
 {
-  snprintf(sock_path, sizeof sock_path, "/tmp/volswap-qmp-unit-%d.sock", (int)getpid());
-  unlink(sock_path);
-  listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock_path);
-  CHECK(bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-  CHECK(listen(listen_fd, 1) == 0);
+  listen_fd = fake_qmp_listen(sock_path, "volswap-qmp-unit");
   script = fn;
   pthread_t t;
   CHECK(pthread_create(&t, NULL, server_thread, NULL) == 0);

@@ -5,45 +5,14 @@
  * or sends garbage marks the session dead (every later call fails fast,
  * no hang), and sessions are shared per host and refcounted. */
 #include "swap.h"
-#include "../api/unit.h"
+#include "../api/fake-qmp.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 static char sock_path[108];
 static int listen_fd = -1;
 typedef void (*script_fn)(int fd);
 static script_fn script;
 static pthread_t server;
-
-static void say(int fd, const char *text)
-{
-  size_t len = strlen(text);
-  CHECK(write(fd, text, len) == (ssize_t)len);
-}
-
-static void read_id(int fd, char *id, size_t idlen)
-{
-  char line[4096];
-  size_t n = 0;
-  while (n < sizeof line - 1 && read(fd, line + n, 1) == 1)
-    if (line[n++] == '\n')
-      break;
-  line[n] = '\0';
-  json_t *j = json_loads(line, 0, NULL);
-  const char *id0 = json_string_value(json_object_get(j, "id"));
-  snprintf(id, idlen, "%s", id0 ? id0 : "");
-  json_decref(j);
-}
-
-static void reply(int fd, const char *ret)
-{
-  char id[64], buf[8192];
-  read_id(fd, id, sizeof id);
-  snprintf(buf, sizeof buf, "{\"return\": %s, \"id\": \"%s\"}\r\n", ret, id);
-  say(fd, buf);
-}
 
 static void event(int fd, const char *name, const char *job)
 {
@@ -60,7 +29,7 @@ static void *server_thread(void *arg)
   if (fd >= 0) {
     say(fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}}, "
             "\"capabilities\": []}}\r\n");
-    reply(fd, "{}");
+    reply_ok(fd, "{}");
     script(fd);
     close(fd);
   }
@@ -71,13 +40,7 @@ static struct cfg_host host;
 
 static void start(script_fn fn)
 {
-  snprintf(sock_path, sizeof sock_path, "/tmp/swap-host-%d.sock", getpid());
-  unlink(sock_path);
-  listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  struct sockaddr_un a = { .sun_family = AF_UNIX };
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", sock_path);
-  CHECK(bind(listen_fd, (struct sockaddr *)&a, sizeof a) == 0);
-  CHECK(listen(listen_fd, 4) == 0);
+  listen_fd = fake_qmp_listen(sock_path, "swap-host");
   script = fn;
   memset(&host, 0, sizeof host);
   snprintf(host.name, sizeof host.name, "host1");
