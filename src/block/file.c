@@ -15,6 +15,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -435,8 +436,62 @@ struct copy_work {
     struct vs_work w;
     struct block_req *req;
     int src_fd, dst_fd;
+    bool in_memory;  /* both files in memory: pread/pwrite through a buffer */
     int ret;
 };
+
+/* Between two files in memory copy_file_range is a splice through a pipe,
+ * page by page; a plain read into a per-worker buffer and a write out is
+ * measurably quicker (bench/mirror: 2 GiB on tmpfs, ~10%). The buffer is
+ * the worker thread's own and lives as long as the thread. */
+#define COPY_BUF_SIZE (1u << 20)
+static pthread_key_t copy_buf_key;
+static pthread_once_t copy_buf_once = PTHREAD_ONCE_INIT;
+
+static void copy_buf_key_init(void)
+{
+    /* The destructor frees a worker's buffer when its thread exits. */
+    if (pthread_key_create(&copy_buf_key, free) != 0)
+        abort();
+}
+
+static int copy_through_buffer(struct copy_work *cw)
+{
+    struct block_req *req = cw->req;
+    uint64_t off = req->offset, left = req->len;
+    char *copy_buf;
+
+    pthread_once(&copy_buf_once, copy_buf_key_init);
+    copy_buf = pthread_getspecific(copy_buf_key);
+    if (!copy_buf) {
+        if (posix_memalign((void **)&copy_buf, 4096, COPY_BUF_SIZE) != 0)
+            return -ENOTSUP; /* the caller falls back to read and write */
+        pthread_setspecific(copy_buf_key, copy_buf);
+    }
+    while (left > 0) {
+        size_t want = (size_t)VS_MIN(left, (uint64_t)COPY_BUF_SIZE);
+        ssize_t n = pread(cw->src_fd, copy_buf, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO; /* the source ended early (shrank) */
+        size_t done = 0;
+        while (done < (size_t)n) {
+            ssize_t w = pwrite(cw->dst_fd, copy_buf + done, (size_t)n - done,
+                               (off_t)(off + done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return w < 0 ? -errno : -EIO;
+            done += (size_t)w;
+        }
+        off += (uint64_t)n;
+        left -= (uint64_t)n;
+    }
+    return 0;
+}
 
 static void copy_run(struct vs_work *w)
 {
@@ -445,6 +500,10 @@ static void copy_run(struct vs_work *w)
     loff_t in = (loff_t)req->offset, out = (loff_t)req->offset;
     uint64_t left = req->len;
     cw->ret = 0;
+    if (cw->in_memory) {
+        cw->ret = copy_through_buffer(cw);
+        return;
+    }
     while (left > 0) {
         ssize_t n = copy_file_range(cw->src_fd, &in, cw->dst_fd, &out, (size_t)left, 0);
         if (n < 0 && errno == EINTR)
@@ -494,6 +553,8 @@ static void submit_copy_range(struct block_node *node, struct block_req *req)
     cw->req = req;
     cw->src_fd = ((struct file_state *)req->copy_src->opaque)->fd_buffered;
     cw->dst_fd = ((struct file_state *)node->opaque)->fd_buffered;
+    cw->in_memory = ((struct file_state *)req->copy_src->opaque)->in_memory &&
+                    ((struct file_state *)node->opaque)->in_memory;
     vs_loop_offload(node->loop, &cw->w);
 }
 
