@@ -175,8 +175,11 @@ static bool hook_after(struct block_hook *h, struct block_req *req, int ret)
     if (req->len == 0)
         return false;
     /* Invariant 1: dirty now that the write is on the source (also when
-     * it failed: a failed write may have changed part of the range). */
+     * it failed: a failed write may have changed part of the range). The
+     * bytes that were clean feed the convergence rule (mirror-run.c). */
+    uint64_t dirty_before = hbitmap_count(m->dirty);
     hbitmap_set(m->dirty, req->offset, req->len);
+    m->win_redirtied += hbitmap_count(m->dirty) - dirty_before;
     m->last_guest_ns = vs_now_ns();
     mirror_expand(m, req->offset, req->len, &s, &e);
     /* New data where the scan saw a hole: copy it, do not zero it. */

@@ -12,13 +12,22 @@
  *
  * Convergence (background mode). QEMU's background mode copies a granule,
  * the guest dirties it again, and under a sustained write load the dirty
- * set never shrinks. Here the engine watches the dirty byte count over
- * 100 ms windows once the scan is over; after two windows in a row in
- * which it did not shrink, the job switches itself to write-through for
- * guest writes (the write-blocking path, mirror-hook.c). From then on a
- * clean granule stays clean, so the dirty set only shrinks and READY and
- * the final sync are bounded. A job that converges on its own never pays
- * the write-through cost.
+ * set never shrinks. Here the engine watches 50 ms windows once the scan
+ * is over, and counts a window against convergence when either
+ *  - the dirty byte count did not shrink, or
+ *  - guest writes dirtied again at least half as many bytes as the job
+ *    copied (with a re-dirty rate r against a copy rate c the remaining
+ *    work is the initial pass times 1 / (1 - r/c): at r = c/2 the job
+ *    already takes twice its idle time, and at r >= c it never ends);
+ *    this one only before READY: afterwards copying what guests dirty is
+ *    the steady state, and only a growing backlog matters.
+ * After two such windows in a row the job switches itself to write-through
+ * for guest writes into clean granules (the write-blocking path,
+ * mirror-hook.c). From then on a clean granule stays clean, so the dirty
+ * set only shrinks and READY and the final sync are bounded. The second
+ * rule fires during the first pass, before the copy work is wasted; the
+ * first catches the rest. A job that converges on its own never pays the
+ * write-through cost.
  *
  * Exit (complete, cancel, error) is one sequence: stop issuing, wait for our
  * own operations, quiesce the source (new guest requests are held, not
@@ -29,6 +38,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,30 +162,38 @@ static bool ratelimit_allows(struct mirror *m, uint64_t bytes)
 
 static void check_convergence(struct mirror *m)
 {
-    uint64_t now = vs_now_ns(), cnt;
+    uint64_t now = vs_now_ns(), cnt, copied;
 
     if (m->write_blocking || m->auto_active || m->scanning)
         return;
     if (m->win_start_ns == 0 || m->job->paused) {
         m->win_start_ns = now;
         m->win_dirty = hbitmap_count(m->dirty);
+        m->win_progress = m->job->progress_current;
+        m->win_redirtied = 0;
         return;
     }
     if (now - m->win_start_ns < MIRROR_WINDOW_NS)
         return;
     cnt = hbitmap_count(m->dirty);
+    copied = m->job->progress_current - m->win_progress;
     /* A speed limit makes slow progress the operator's choice. */
-    if (cnt > 0 && cnt >= m->win_dirty && m->job->speed == 0)
+    if (m->job->speed == 0 && cnt > 0 &&
+        (cnt >= m->win_dirty ||
+         (!job_is_ready(m->job) && m->win_redirtied * 2 >= copied)))
         m->nonconv++;
     else
         m->nonconv = 0;
     if (m->nonconv >= MIRROR_NONCONV_WINDOWS) {
-        vs_info("mirror %s: dirty set not shrinking under guest writes; "
-                "switching to write-through", m->job->id);
+        vs_info("mirror %s: guest writes dirty %" PRIu64 " of every %" PRIu64
+                " bytes copied; switching to write-through", m->job->id,
+                m->win_redirtied, copied);
         m->auto_active = true;
     }
     m->win_start_ns = now;
     m->win_dirty = cnt;
+    m->win_progress = m->job->progress_current;
+    m->win_redirtied = 0;
 }
 
 /* ---- copy and zero operations --------------------------------------- */

@@ -128,6 +128,8 @@ struct mirror {
 
     /* Convergence. */
     uint64_t win_start_ns, win_dirty;
+    uint64_t win_progress;     /* job progress at the window's start */
+    uint64_t win_redirtied;    /* clean bytes guest writes dirtied since */
     unsigned nonconv;
 
     bool flush_inflight;

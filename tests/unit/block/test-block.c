@@ -459,6 +459,46 @@ static void copy_range_in_memory_crosses_buffer_boundary(void)
     close(dfd);
 }
 
+/* On tmpfs, block status follows data with SEEK_DATA probes 64 KiB apart
+ * (SEEK_HOLE would hold the inode lock over the whole data run): extents
+ * end at the first probe in a hole, and one answer covers at most 64 MiB. */
+static void file_in_memory_block_status_probes_in_bounded_steps(void)
+{
+    int fd;
+    struct block_node *n = shm_node("mp", 160 * MiB, 1 * MiB, &fd);
+    char b[4096];
+    memset(b, 1, sizeof(b));
+    /* data [0, 1 MiB), hole [1 MiB, 3 MiB), data [3 MiB, 3 MiB + 4 KiB),
+     * hole up to 16 MiB, data [16 MiB, 160 MiB) */
+    CHECK(pwrite(fd, b, sizeof(b), 3 * MiB) == (ssize_t)sizeof(b));
+    for (uint64_t o = 16 * MiB; o < 160 * MiB; o += 1 * MiB) {
+        static char mb[1 << 20];
+        memset(mb, 2, sizeof(mb));
+        CHECK(pwrite(fd, mb, sizeof(mb), (off_t)o) == (ssize_t)sizeof(mb));
+    }
+    struct treq t;
+    status_at(n, 0, 160 * MiB, &t);
+    CHECK(t.r.status_flags == 0 && t.r.status_len == 1 * MiB);
+    status_at(n, 1 * MiB, 159 * MiB, &t);
+    CHECK(t.r.status_flags == (BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO));
+    CHECK(t.r.status_len == 2 * MiB);
+    /* The 4 KiB extent is reported up to the next probe point. */
+    status_at(n, 3 * MiB, 157 * MiB, &t);
+    CHECK(t.r.status_flags == 0 && t.r.status_len == 64 * 1024);
+    status_at(n, 3 * MiB + 64 * 1024, 157 * MiB - 64 * 1024, &t);
+    CHECK(t.r.status_flags == (BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO));
+    CHECK(t.r.status_len == 13 * MiB - 64 * 1024);
+    /* A dense run: one answer covers 64 MiB, the next one goes on. */
+    status_at(n, 16 * MiB, 144 * MiB, &t);
+    CHECK(t.r.status_flags == 0 && t.r.status_len == 64 * MiB);
+    status_at(n, 80 * MiB, 80 * MiB, &t);
+    CHECK(t.r.status_flags == 0 && t.r.status_len == 64 * MiB);
+    status_at(n, 144 * MiB, 16 * MiB, &t);
+    CHECK(t.r.status_flags == 0 && t.r.status_len == 16 * MiB);
+    CHECK(block_node_close(n, NULL) == 0);
+    close(fd);
+}
+
 /* The mirror's copy offload: file to file in the kernel; other pairs say
  * -ENOTSUP so the caller falls back to read and write. */
 static void copy_range_file_to_file_and_enotsup_elsewhere(void)
@@ -502,6 +542,7 @@ static void copy_range_file_to_file_and_enotsup_elsewhere(void)
 
 static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "copy-range-file-to-file-and-enotsup-elsewhere", copy_range_file_to_file_and_enotsup_elsewhere },
+    { "file-in-memory-block-status-probes-in-bounded-steps", file_in_memory_block_status_probes_in_bounded_steps },
     { "copy-range-in-memory-crosses-buffer-boundary", copy_range_in_memory_crosses_buffer_boundary },
     { "file-in-memory-round-trip-and-zero-fill-past-eof", file_in_memory_round_trip_and_zero_fill_past_eof },
     { "memory-read-write-round-trip", memory_read_write_round_trip },
