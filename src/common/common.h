@@ -184,6 +184,9 @@ void vs_loop_defer(struct vs_loop *loop, struct vs_bh *bh);
 void vs_timer_arm(struct vs_loop *loop, struct vs_timer *t, uint64_t delay_ns);
 void vs_timer_cancel(struct vs_loop *loop, struct vs_timer *t);
 void vs_loop_offload(struct vs_loop *loop, struct vs_work *w);
+/* Threads in the worker pool: offloaded work beyond this many waits in the
+ * pool's queue. */
+unsigned vs_loop_workers(const struct vs_loop *loop);
 
 /* Operations in flight (SQEs submitted, CQEs not yet seen); a loop is idle
  * when this, the bottom halves and the worker pool are all empty. */

@@ -218,6 +218,11 @@ void vs_timer_cancel(struct vs_loop *loop, struct vs_timer *t)
     t->armed = false;
 }
 
+unsigned vs_loop_workers(const struct vs_loop *loop)
+{
+    return loop->nthreads;
+}
+
 void vs_loop_offload(struct vs_loop *loop, struct vs_work *w)
 {
     w->next = NULL;

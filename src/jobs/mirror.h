@@ -156,6 +156,10 @@ void mirror_op_done(struct mirror *m, struct mirror_op *op);
 bool mirror_range_busy(struct mirror *m, uint64_t start, uint64_t end);
 void mirror_expand(struct mirror *m, uint64_t off, uint64_t len,
                    uint64_t *start, uint64_t *end);
+/* The convergence rule for one window (mirror-run.c): true when the
+ * window counts against convergence. */
+bool mirror_window_diverges(uint64_t dirty_before, uint64_t dirty_after,
+                            uint64_t copied, uint64_t redirtied, bool ready);
 void mirror_fail(struct mirror *m, int ret);
 bool mirror_active(const struct mirror *m);
 

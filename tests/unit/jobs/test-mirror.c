@@ -961,10 +961,79 @@ static void test_auto_write_through_clean_only(void)
     CHECK(block_memory_data(tgt)[3 * MiB] == 0x92);
 }
 
+/* The convergence rule's window: a backlog that does not shrink counts
+ * against convergence at any time; before READY so does a window in which
+ * guests dirtied again at least half of what was copied (at that rate the
+ * job already takes twice its idle time); an empty backlog never does. */
+static void test_convergence_window_rule(void)
+{
+    /* dirty before, after, copied, re-dirtied, ready */
+    CHECK(mirror_window_diverges(10 * MiB, 10 * MiB, 0, 0, false));
+    CHECK(mirror_window_diverges(10 * MiB, 12 * MiB, 8 * MiB, 10 * MiB, true));
+    CHECK(!mirror_window_diverges(10 * MiB, 0, 10 * MiB, 0, false));
+    CHECK(!mirror_window_diverges(0, 0, 0, 0, false));
+    /* shrinking, but half of the copy was undone by guests */
+    CHECK(mirror_window_diverges(100 * MiB, 96 * MiB, 8 * MiB, 4 * MiB, false));
+    CHECK(!mirror_window_diverges(100 * MiB, 93 * MiB, 8 * MiB, 1 * MiB, false));
+    /* after READY copying what guests dirty is the steady state */
+    CHECK(!mirror_window_diverges(100 * MiB, 96 * MiB, 8 * MiB, 4 * MiB, true));
+}
+
+/* Offloaded copies (file to file on the worker pool) are never more than
+ * the pool has threads: a queued copy would own its range without making
+ * progress, and guest writes to it would wait behind every copy queued
+ * before it. Files in /dev/shm, 8 MiB of data in 1 MiB copies. */
+static void test_offloaded_copies_bounded_by_workers(void)
+{
+    char sp[] = "/dev/shm/vs-test-mirror-src-XXXXXX";
+    char tp[] = "/dev/shm/vs-test-mirror-tgt-XXXXXX";
+    int sfd = mkstemp(sp), tfd = mkstemp(tp);
+    struct vs_error err = { 0 };
+    unsigned max_ops = 0;
+
+    if (sfd < 0 || tfd < 0) {
+        fprintf(stderr, "no /dev/shm: skipped\n");
+        exit(77);
+    }
+    uint8_t *b = vs_malloc(SIZE);
+    for (uint64_t i = 0; i < SIZE; i++)
+        b[i] = (uint8_t)(i * 7 + i / 4096);
+    CHECK(pwrite(sfd, b, SIZE, 0) == (ssize_t)SIZE);
+    CHECK(ftruncate(tfd, SIZE) == 0);
+    struct block_node_opts so = { .driver = "file", .node_name = "fsrc", .filename = sp };
+    struct block_node_opts to = { .driver = "file", .node_name = "ftgt", .filename = tp };
+    struct block_node *fs = block_node_open(loop, &so, &err);
+    struct block_node *ft = block_node_open(loop, &to, &err);
+    unlink(sp);
+    unlink(tp);
+    CHECK(fs && ft && block_node_can_copy_range(ft, fs));
+    struct mirror_args a = { .job_id = "m0", .device = "fsrc", .target = "ftgt",
+                             .sync = "full" };
+    struct job *job = start(&a);
+    CHECK(mir(job)->copy_offload);
+    for (int i = 0; i < 20000 && job->status != JOB_STATUS_READY; i++) {
+        vs_loop_run_once(loop, 1000000);
+        if (mir(job)->n_bg_ops > max_ops)
+            max_ops = mir(job)->n_bg_ops;
+    }
+    CHECK(job->status == JOB_STATUS_READY);
+    CHECK(max_ops >= 1 && max_ops <= vs_loop_workers(loop));
+    uint8_t *c = vs_malloc(SIZE);
+    CHECK(pread(tfd, c, SIZE, 0) == (ssize_t)SIZE && memcmp(b, c, SIZE) == 0);
+    CHECK(jobs_block_job_cancel("m0", false, &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    free(b);
+    free(c);
+    close(sfd);
+    close(tfd);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } tests[] = {
+    { "convergence-window-rule", test_convergence_window_rule },
+    { "offloaded-copies-bounded-by-workers", test_offloaded_copies_bounded_by_workers },
     { "auto-write-through-clean-only", test_auto_write_through_clean_only },
     { "speed-limit-and-set-speed", test_speed_limit_and_set_speed },
     { "replaces-raw-parent", test_replaces_raw_parent },
