@@ -331,17 +331,19 @@ int nova_swap_progress(struct api_request *rq)
 
 /* ---- Cinder os-migrate_volume ---- */
 
-static int migrate_args(struct api_request *rq, char pool[65], json_t **doc)
+int cinder_migrate_args(struct api_request *rq, char pool[65], json_t **doc)
 {
   *doc = NULL;
   if (!rq->body || body_json_depth(rq->body, rq->body_len, API_MAX_DEPTH) > API_MAX_DEPTH)
     return api_err(&rq->err, 400, "Malformed request body");
   json_error_t jerr;
   *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!*doc)
+    return api_err(&rq->err, 400, "Malformed request body");
   json_t *m = json_object_get(*doc, "os-migrate_volume");
   if (!json_is_object(m))
     return api_err(&rq->err, 400, "Invalid input for field/attribute os-migrate_volume. "
-                   "Value: %.40s. is not of type 'object'", "os-migrate_volume");
+                   "Value: %s. is not of type 'object'", m ? "(not an object)" : "None");
   const char *k;
   json_t *v;
   json_object_foreach(m, k, v) {
@@ -362,7 +364,7 @@ static int migrate_args(struct api_request *rq, char pool[65], json_t **doc)
   /* Cinder's "host@backend#pool": the pool is what names a place here */
   const char *hash = strrchr(host, '#');
   const char *name = hash ? hash + 1 : host;
-  if (strlen(name) >= 65)
+  if (!name[0] || strlen(name) >= 65)
     return api_err(&rq->err, 400, "Invalid host: %.64s", host);
   memcpy(pool, name, strlen(name) + 1);
   return 0;
@@ -374,7 +376,7 @@ int cinder_migrate_volume(struct api_request *rq)
   char pool_name[65];
   int rc = -1;
   struct registry *r = rq->ctx->reg;
-  if (migrate_args(rq, pool_name, &doc) < 0)
+  if (cinder_migrate_args(rq, pool_name, &doc) < 0)
     goto out;
   if (policy_check(&rq->auth, "volume:migrate_volume", rq->params[0], &rq->err) < 0)
     goto out;

@@ -45,6 +45,10 @@ int nova_swap_progress(struct api_request *rq);
 /* POST /v3/{project}/volumes/{id}/action {"os-migrate_volume": {...}};
  * cinder.c's action dispatcher hands the request over when it sees the key. */
 int cinder_migrate_volume(struct api_request *rq);
+/* Its body check alone (the fuzz target's door): on success the pool named
+ * by "host" in pool and 0; otherwise rq->err holds the 400. *doc is the
+ * parsed document either way (may be NULL), for the caller to release. */
+int cinder_migrate_args(struct api_request *rq, char pool[65], json_t **doc);
 
 /* ---- swap records (swap-store.c) ---- */
 
