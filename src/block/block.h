@@ -180,6 +180,16 @@ struct block_backend {
 struct block_node *block_node_open(struct vs_loop *loop,
                                    const struct block_node_opts *opts,
                                    struct vs_error *err);
+/* The same, but a file or host_device is opened on the worker pool: open(2)
+ * on a hung NFS mount or a dead multipath device must not stop the loop,
+ * and with it every NBD client. The name is taken at once (a second open
+ * of it fails as a duplicate) but the node is found by nobody until it is
+ * open. `done` is always called later, on the loop, never inside this
+ * call: with the node, or with NULL and the error. */
+typedef void block_open_done_fn(struct block_node *node, const struct vs_error *err,
+                                void *opaque);
+void block_node_open_async(struct vs_loop *loop, const struct block_node_opts *opts,
+                           block_open_done_fn *done, void *opaque);
 /* Fails (DeviceNotFound style messages are the caller's) when the node is
  * exported, has a parent or is used by a job. */
 int block_node_close(struct block_node *node, struct vs_error *err);

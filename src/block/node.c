@@ -62,9 +62,26 @@ struct block_node *block_node_next(struct block_node *prev)
     return l == &nodes ? NULL : vs_list_entry(l, struct block_node, link);
 }
 
-struct block_node *block_node_open(struct vs_loop *loop,
-                                   const struct block_node_opts *opts,
-                                   struct vs_error *err)
+/* Nodes whose driver is opening them on the worker pool: their names are
+ * taken, but they are not in `nodes` yet (nobody may use them). */
+static struct vs_list opening = VS_LIST_INIT(opening);
+
+static bool name_taken(const char *name)
+{
+    if (block_node_find(name))
+        return true;
+    vs_list_for_each(l, &opening) {
+        struct block_node *n = vs_list_entry(l, struct block_node, link);
+        if (strcmp(n->name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Checks opts and makes the node, not yet opened nor registered. */
+static struct block_node *node_prepare(struct vs_loop *loop,
+                                       const struct block_node_opts *opts,
+                                       struct vs_error *err)
 {
     const struct block_driver *drv = block_driver_find(opts->driver ? opts->driver : "");
     if (!drv) {
@@ -78,7 +95,7 @@ struct block_node *block_node_open(struct vs_loop *loop,
                      opts->node_name ? opts->node_name : "");
         return NULL;
     }
-    if (block_node_find(opts->node_name)) {
+    if (name_taken(opts->node_name)) {
         vs_error_set(err, VS_ERR_GENERIC, "Duplicate nodes with node-name='%s'",
                      opts->node_name);
         return NULL;
@@ -94,15 +111,124 @@ struct block_node *block_node_open(struct vs_loop *loop,
     vs_list_init(&node->in_flight);
     vs_list_init(&node->held);
     vs_list_init(&node->hooks);
-    if (drv->open(node, opts, err) < 0) {
+    return node;
+}
+
+static void node_register(struct block_node *node, const char *filename)
+{
+    if (filename && (node->drv == &block_driver_file || node->drv == &block_driver_host_device))
+        node->filename = vs_strdup(filename);
+    vs_list_append(&nodes, &node->link);
+}
+
+struct block_node *block_node_open(struct vs_loop *loop,
+                                   const struct block_node_opts *opts,
+                                   struct vs_error *err)
+{
+    struct block_node *node = node_prepare(loop, opts, err);
+    if (!node)
+        return NULL;
+    if (node->drv->open(node, opts, err) < 0) {
         free(node->name);
         free(node);
         return NULL;
     }
-    if (opts->filename && (drv == &block_driver_file || drv == &block_driver_host_device))
-        node->filename = vs_strdup(opts->filename);
-    vs_list_append(&nodes, &node->link);
+    node_register(node, opts->filename);
     return node;
+}
+
+/* ---- opening on the worker pool ---------------------------------------- */
+
+struct open_work {
+    struct vs_work w;
+    struct vs_bh bh;                  /* failures found before the pool */
+    struct block_node *node;          /* NULL when prepare failed */
+    struct block_node_opts opts;      /* strings below are our copies */
+    char *strs[8];
+    block_open_done_fn *done;
+    void *opaque;
+    struct vs_error err;
+    int ret;
+};
+
+static const char *keep(struct open_work *ow, unsigned i, const char *str)
+{
+    return str ? (ow->strs[i] = vs_strdup(str)) : NULL;
+}
+
+static void open_work_finish(struct open_work *ow)
+{
+    struct block_node *node = ow->node;
+
+    if (node) {
+        vs_list_remove(&node->link);
+        if (ow->ret == 0) {
+            node_register(node, ow->opts.filename);
+        } else {
+            free(node->name);
+            free(node);
+            node = NULL;
+        }
+    }
+    ow->done(node, node ? NULL : &ow->err, ow->opaque);
+    for (size_t i = 0; i < VS_ARRAY_SIZE(ow->strs); i++)
+        free(ow->strs[i]);
+    free(ow);
+}
+
+static void open_run(struct vs_work *w)
+{
+    struct open_work *ow = vs_container_of(w, struct open_work, w);
+    ow->ret = ow->node->drv->open(ow->node, &ow->opts, &ow->err);
+}
+
+static void open_done(struct vs_work *w)
+{
+    open_work_finish(vs_container_of(w, struct open_work, w));
+}
+
+static void open_failed_bh(struct vs_bh *bh)
+{
+    open_work_finish(vs_container_of(bh, struct open_work, bh));
+}
+
+void block_node_open_async(struct vs_loop *loop, const struct block_node_opts *opts,
+                           block_open_done_fn *done, void *opaque)
+{
+    struct open_work *ow = vs_zalloc(sizeof(*ow));
+    ow->done = done;
+    ow->opaque = opaque;
+    ow->opts = *opts;
+    ow->opts.driver = keep(ow, 0, opts->driver);
+    ow->opts.node_name = keep(ow, 1, opts->node_name);
+    ow->opts.filename = keep(ow, 2, opts->filename);
+    ow->opts.file = keep(ow, 3, opts->file);
+    ow->opts.nbd_path = keep(ow, 4, opts->nbd_path);
+    ow->opts.nbd_host = keep(ow, 5, opts->nbd_host);
+    ow->opts.nbd_port = keep(ow, 6, opts->nbd_port);
+    ow->opts.nbd_export = keep(ow, 7, opts->nbd_export);
+    ow->node = node_prepare(loop, &ow->opts, &ow->err);
+    if (!ow->node) {
+        ow->ret = -1;
+        ow->bh.fn = open_failed_bh;
+        vs_loop_defer(loop, &ow->bh);
+        return;
+    }
+    const struct block_driver *drv = ow->node->drv;
+    if (drv != &block_driver_file && drv != &block_driver_host_device) {
+        /* The other drivers' opens do not wait on storage (raw looks its
+         * child up, memory allocates, nbd connects asynchronously) and
+         * some of them touch loop state: they open here. */
+        ow->ret = drv->open(ow->node, &ow->opts, &ow->err);
+        vs_list_append(&opening, &ow->node->link);
+        ow->bh.fn = open_failed_bh;
+        vs_loop_defer(loop, &ow->bh);
+        return;
+    }
+    vs_list_append(&opening, &ow->node->link);
+    ow->w.run = open_run;
+    ow->w.done = open_done;
+    vs_loop_offload(loop, &ow->w);
 }
 
 bool block_node_in_use(const struct block_node *node)

@@ -32,6 +32,7 @@ struct vs_loop {
     pthread_cond_t cond;
     struct vs_work *todo_head, *todo_tail;
     struct vs_work *done_head, *done_tail;
+    unsigned running;               /* works inside run(), under lock */
     unsigned work_outstanding;      /* loop thread only */
     bool pool_stop;
     int efd;
@@ -53,11 +54,13 @@ static void *worker_main(void *opaque)
         loop->todo_head = w->next;
         if (!loop->todo_head)
             loop->todo_tail = NULL;
+        loop->running++;
         pthread_mutex_unlock(&loop->lock);
 
         w->run(w);
 
         pthread_mutex_lock(&loop->lock);
+        loop->running--;
         w->next = NULL;
         if (loop->done_tail)
             loop->done_tail->next = w;
@@ -151,6 +154,24 @@ void vs_loop_free(struct vs_loop *loop)
     pthread_mutex_lock(&loop->lock);
     loop->pool_stop = true;
     pthread_cond_broadcast(&loop->cond);
+    /* A work can hang for good (open(2) on a dead NFS server): after a
+     * grace period the process goes without it. The threads are left
+     * running and the loop is not freed (they still use it); this only
+     * happens at exit. */
+    for (int i = 0; i < 200 && loop->running > 0; i++) {
+        pthread_mutex_unlock(&loop->lock);
+        usleep(10000);
+        pthread_mutex_lock(&loop->lock);
+    }
+    if (loop->running > 0) {
+        unsigned n = loop->running;
+        pthread_mutex_unlock(&loop->lock);
+        vs_warn("%u blocking operation%s still running (a hung open?): not waiting",
+                n, n == 1 ? "" : "s");
+        for (unsigned i = 0; i < loop->nthreads; i++)
+            pthread_detach(loop->threads[i]);
+        return;
+    }
     pthread_mutex_unlock(&loop->lock);
     for (unsigned i = 0; i < loop->nthreads; i++)
         pthread_join(loop->threads[i], NULL);

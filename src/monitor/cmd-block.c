@@ -175,6 +175,26 @@ static const char *node_filename(const struct block_node *node)
     return NULL;
 }
 
+/* The driver options of a checked BlockdevOptions object (strings point
+ * into args). node_name is left as given (NULL when absent). */
+static void fill_opts(json_t *args, struct block_node_opts *o)
+{
+    o->driver = json_string_value(json_object_get(args, "driver"));
+    o->node_name = json_string_value(json_object_get(args, "node-name"));
+    o->read_only = get_bool(args, "read-only", false);
+    o->direct = get_bool(json_object_get(args, "cache"), "direct", false);
+    const char *discard = json_string_value(json_object_get(args, "discard"));
+    o->unmap = discard && strcmp(discard, "unmap") == 0;
+    o->filename = json_string_value(json_object_get(args, "filename"));
+    json_t *server = json_object_get(args, "server");
+    o->nbd_path = json_string_value(json_object_get(server, "path"));
+    o->nbd_host = json_string_value(json_object_get(server, "host"));
+    o->nbd_port = json_string_value(json_object_get(server, "port"));
+    o->nbd_export = json_string_value(json_object_get(args, "export"));
+    json_t *size = json_object_get(args, "size");
+    o->size = size ? (uint64_t)json_integer_value(size) : 0;
+}
+
 /* Opens the node described by a checked BlockdevOptions object. Nested
  * children (raw's "file" given as an object) are opened first under a
  * generated name, as QEMU does ("#blockNNN"). */
@@ -182,14 +202,13 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
                                         struct vs_error *err)
 {
     struct block_node_opts o = { 0 };
-    o.driver = json_string_value(json_object_get(args, "driver"));
+    fill_opts(args, &o);
     if (qmp_sandbox && (!strcmp(o.driver, "file") || !strcmp(o.driver, "host_device") ||
                         !strcmp(o.driver, "nbd"))) {
         vs_error_set(err, VS_ERR_GENERIC, "Driver '%s' is not allowed in this sandbox",
                      o.driver);
         return NULL;
     }
-    o.node_name = json_string_value(json_object_get(args, "node-name"));
     char generated[32];
     if (!o.node_name) {
         if (top) {
@@ -200,18 +219,6 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
         o.node_name = generated;
         o.implicit_name = true;
     }
-    o.read_only = get_bool(args, "read-only", false);
-    o.direct = get_bool(json_object_get(args, "cache"), "direct", false);
-    const char *discard = json_string_value(json_object_get(args, "discard"));
-    o.unmap = discard && strcmp(discard, "unmap") == 0;
-    o.filename = json_string_value(json_object_get(args, "filename"));
-    json_t *server = json_object_get(args, "server");
-    o.nbd_path = json_string_value(json_object_get(server, "path"));
-    o.nbd_host = json_string_value(json_object_get(server, "host"));
-    o.nbd_port = json_string_value(json_object_get(server, "port"));
-    o.nbd_export = json_string_value(json_object_get(args, "export"));
-    json_t *size = json_object_get(args, "size");
-    o.size = size ? (uint64_t)json_integer_value(size) : 0;
     if (qmp_sandbox && o.size > (64u << 20)) {
         vs_error_set(err, VS_ERR_GENERIC, "Memory nodes are at most 64 MiB in this sandbox");
         return NULL;
@@ -241,8 +248,43 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
     return node;
 }
 
+/* A file or host_device added by a client opens on the worker pool (open(2)
+ * on a hung NFS mount or a dead device would otherwise stop the loop and
+ * every NBD client with it); the client's reply waits for it. */
+struct add_wait {
+    struct qmp_pending *p;
+    json_t *args;
+};
+
+static void add_opened(struct block_node *node, const struct vs_error *err, void *opaque)
+{
+    struct add_wait *w = opaque;
+
+    if (node)
+        rec_add(node, w->args, false);
+    else
+        json_decref(w->args);
+    qmp_pending_finish(w->p, node ? json_object() : NULL, err);
+    free(w);
+}
+
 static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
+    const char *driver = json_string_value(json_object_get(args, "driver"));
+    if (ctx->pending && !qmp_sandbox &&
+        (!strcmp(driver, "file") || !strcmp(driver, "host_device"))) {
+        struct block_node_opts o = { 0 };
+        fill_opts(args, &o);
+        if (!o.node_name) {
+            vs_error_set(err, VS_ERR_GENERIC, "'node-name' must be specified for the root node");
+            return NULL;
+        }
+        struct add_wait *w = vs_zalloc(sizeof(*w));
+        w->p = qmp_defer(ctx);
+        w->args = json_incref(args);
+        block_node_open_async(ctx->loop, &o, add_opened, w);
+        return NULL;
+    }
     return open_blockdev(ctx, args, true, err) ? json_object() : NULL;
 }
 

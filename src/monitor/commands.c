@@ -63,6 +63,7 @@ json_t *qmp_dispatch(struct qmp_ctx *ctx, const char *name, json_t *args, bool k
         }
         checked = json_object();
     }
+    ctx->deferred = false;
     json_t *ret = cmd->handler(ctx, checked, err);
     json_decref(checked);
     if (ret && cmd->mutates && qmp_state_changed)

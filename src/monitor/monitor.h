@@ -59,9 +59,20 @@ struct qmp_schema {
 
 struct qmp_session;
 
+/* A command's reply still to come (see qmp_defer). */
+struct qmp_pending;
+
 struct qmp_ctx {
     struct vs_loop *loop;
     struct qmp_session *session;          /* NULL for the command line */
+    /* Set for a command from a client: a handler that has to wait (an
+     * open on the worker pool) calls qmp_defer(), returns NULL, and
+     * answers later with qmp_pending_finish(). The session reads no
+     * further command from that client meanwhile, so its replies stay in
+     * order; other clients, NBD and jobs go on. NULL on the command line,
+     * where handlers answer at once. */
+    struct qmp_pending *pending;
+    bool deferred;
 };
 
 struct qmp_command {
@@ -90,6 +101,15 @@ void qmp_command_foreach(void (*f)(const struct qmp_command *c, void *opaque), v
 /* Validates args (may be NULL) and runs the command. */
 json_t *qmp_dispatch(struct qmp_ctx *ctx, const char *name, json_t *args, bool keyval,
                      struct vs_error *err);
+/* Marks the command as answered later; returns the handle to answer with
+ * (only valid when ctx->pending was set). */
+struct qmp_pending *qmp_defer(struct qmp_ctx *ctx);
+/* The deferred reply: `ret` (a reference that is taken) or, when NULL, the
+ * error. Runs the state hook first for a command that mutates, as
+ * qmp_dispatch does, so a client that has the reply has the state on disk.
+ * Harmless when the client is gone. Call it on the loop, never from inside
+ * the handler. */
+void qmp_pending_finish(struct qmp_pending *p, json_t *ret, const struct vs_error *err);
 
 /* Command tables, one per file that defines commands. */
 extern const struct qmp_command qmp_session_commands[];
@@ -149,6 +169,8 @@ struct qmp_session_ops {
     /* True while the client is behind on reading: input processing pauses
      * (the transport calls qmp_session_input again when it has caught up). */
     bool (*congested)(struct qmp_session *s);
+    /* A deferred reply went out: input may be fed again. May be NULL. */
+    void (*resume)(struct qmp_session *s);
 };
 
 struct qmp_session *qmp_session_new(struct vs_loop *loop,
@@ -157,7 +179,8 @@ void *qmp_session_opaque(struct qmp_session *s);
 /* Sends the greeting. */
 void qmp_session_greet(struct qmp_session *s);
 /* Feeds received bytes; returns how many were consumed (fewer than len
- * when the transport became congested, or after `quit`). */
+ * when the transport became congested, after `quit`, or while a command's
+ * reply is deferred — ops->resume says when to feed again). */
 size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t len);
 void qmp_session_free(struct qmp_session *s);
 void qmp_session_set_negotiated(struct qmp_session *s);

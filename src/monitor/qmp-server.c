@@ -169,9 +169,18 @@ static void conn_write(struct qmp_session *s, const char *data, size_t len)
     conn_arm_send(c);
 }
 
+static void conn_process(struct qmp_conn *c);
+
+/* A deferred reply went out: feed what the client sent meanwhile. */
+static void conn_resume(struct qmp_session *s)
+{
+    conn_process(qmp_session_opaque(s));
+}
+
 static const struct qmp_session_ops conn_ops = {
     .write = conn_write,
     .congested = conn_congested,
+    .resume = conn_resume,
 };
 
 /* Feeds what is buffered to the session, then reads more unless the

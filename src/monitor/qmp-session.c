@@ -22,6 +22,7 @@ struct qmp_session {
     void *opaque;
     bool negotiated;
     bool quit;                    /* ran `quit`: reads nothing more */
+    struct qmp_pending *pending;  /* a deferred reply: reads nothing until it is sent */
     struct vs_list link;          /* every session, for events */
 
     /* The message being received. */
@@ -34,6 +35,12 @@ struct qmp_session {
 };
 
 static struct vs_list sessions = VS_LIST_INIT(sessions);
+
+struct qmp_pending {
+    struct qmp_session *session;  /* NULL once the client is gone */
+    json_t *id;
+    bool mutates;
+};
 
 struct qmp_session *qmp_session_new(struct vs_loop *loop,
                                     const struct qmp_session_ops *ops, void *opaque)
@@ -56,6 +63,8 @@ void qmp_session_free(struct qmp_session *s)
     if (!s)
         return;
     vs_list_remove(&s->link);
+    if (s->pending)
+        s->pending->session = NULL;   /* the reply has nobody to go to */
     free(s->msg);
     free(s);
 }
@@ -166,8 +175,18 @@ static void handle_request(struct qmp_session *s, json_t *req)
         return;
     }
     struct vs_error err = { 0 };
-    struct qmp_ctx ctx = { .loop = s->loop, .session = s };
+    struct qmp_pending *p = vs_zalloc(sizeof(*p));
+    p->session = s;
+    p->id = id ? json_incref(id) : NULL;
+    p->mutates = cmd && cmd->mutates;
+    struct qmp_ctx ctx = { .loop = s->loop, .session = s, .pending = p };
     json_t *ret = qmp_dispatch(&ctx, name, args, false, &err);
+    if (!ret && ctx.deferred) {
+        s->pending = p;
+        return;
+    }
+    json_decref(p->id);
+    free(p);
     if (!ret) {
         send_error(s, id, err.set ? err.cls : VS_ERR_GENERIC,
                    err.set ? err.msg : "Command failed");
@@ -182,6 +201,38 @@ static void handle_request(struct qmp_session *s, json_t *req)
      * going away, and a change made now would only half happen. */
     if (strcmp(name, "quit") == 0)
         s->quit = true;
+}
+
+struct qmp_pending *qmp_defer(struct qmp_ctx *ctx)
+{
+    ctx->deferred = true;
+    return ctx->pending;
+}
+
+void qmp_pending_finish(struct qmp_pending *p, json_t *ret, const struct vs_error *err)
+{
+    struct qmp_session *s = p->session;
+
+    if (ret && p->mutates && qmp_state_changed)
+        qmp_state_changed();
+    if (s) {
+        s->pending = NULL;
+        if (ret) {
+            json_t *r = json_object();
+            json_object_set(r, "return", ret);
+            if (p->id)
+                json_object_set(r, "id", p->id);
+            send_json(s, r);
+        } else {
+            send_error(s, p->id, err && err->set ? err->cls : VS_ERR_GENERIC,
+                       err && err->set ? err->msg : "Command failed");
+        }
+    }
+    json_decref(ret);
+    json_decref(p->id);
+    free(p);
+    if (s && s->ops->resume)
+        s->ops->resume(s);
 }
 
 static void handle_message(struct qmp_session *s)
@@ -244,7 +295,7 @@ static bool is_space(char c)
 size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t n)
 {
     size_t i = 0;
-    while (i < n && !s->quit) {
+    while (i < n && !s->quit && !s->pending) {
         if (s->ops->congested && s->ops->congested(s))
             break;
         char c = buf[i++];
