@@ -1,12 +1,14 @@
 /* Keystone's side of volswap-api: password hashes and tokens.
  * Passwords are stored as "pbkdf2-sha256$ITER$SALT$HASH" (GnuTLS PBKDF2,
- * hex fields) and compared in constant time. Tokens are random 32-byte ids
- * kept in memory with their scope and expiry, like Keystone's fernet tokens
- * they are bearer secrets; a restart of volswap-api invalidates them, which
- * clients handle by authenticating again. The table is capped and expired
- * tokens are purged as new ones are issued, so a login storm cannot grow
- * memory without bound. Fixed admin tokens from the config authenticate as
- * the admin role in the configured admin project (Keystone's admin_token). */
+ * hex fields) and compared in constant time. Tokens are random 32-byte ids;
+ * like Keystone's fernet tokens they are bearer secrets. Each is recorded
+ * in the registry (its SHA-256, so a copy of the database grants nothing,
+ * with its scope and expiry) and cached in memory: a restarted volswap-api
+ * still honours the tokens it issued, and a revocation holds across
+ * restarts. The cache is capped and expired tokens are purged from both as
+ * new ones are issued, so a login storm cannot grow memory without bound.
+ * Fixed admin tokens from the config authenticate as the admin role in the
+ * configured admin project (Keystone's admin_token). */
 #include "internal.h"
 
 #include <gnutls/crypto.h>
@@ -63,19 +65,81 @@ struct token {
 
 struct auth_store {
   const struct api_config *cfg;
+  struct registry *reg;       /* NULL: tokens live in memory only */
   pthread_mutex_t lock;
   struct token *tokens;
   size_t n, cap;
 };
 
-struct auth_store *auth_store_new(const struct api_config *cfg)
+struct auth_store *auth_store_new(const struct api_config *cfg, struct registry *reg)
 {
   struct auth_store *s = calloc(1, sizeof *s);
   if (!s)
     return NULL;
   s->cfg = cfg;
+  s->reg = reg;
   pthread_mutex_init(&s->lock, NULL);
+  if (reg)
+    reg->ops->token_purge(reg, (int64_t)time(NULL));
   return s;
+}
+
+static void token_hash(const char *token, char out[65])
+{
+  unsigned char d[32];
+  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), d) != 0)
+    memset(d, 0, sizeof d);   /* cannot happen; matches no stored hash */
+  for (size_t i = 0; i < sizeof d; i++)
+    sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* What a token authorises, as stored in the registry. */
+static int ctx_encode(const struct auth_ctx *c, char *out, size_t len)
+{
+  json_t *roles = json_array();
+  for (size_t i = 0; i < c->n_roles; i++)
+    json_array_append_new(roles, json_string(c->roles[i]));
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "user_id", c->user_id,
+                        "user_name", c->user_name, "project_id", c->project_id,
+                        "project_name", c->project_name, "roles", roles);
+  size_t n = o ? json_dumpb(o, out, len - 1, JSON_COMPACT) : 0;
+  json_decref(o);
+  if (n == 0 || n >= len - 1)
+    return -1;
+  out[n] = '\0';
+  return 0;
+}
+
+static bool copy_str(json_t *o, const char *key, char *out, size_t len)
+{
+  const char *v = json_string_value(json_object_get(o, key));
+  if (!v || strlen(v) >= len)
+    return false;
+  memcpy(out, v, strlen(v) + 1);
+  return true;
+}
+
+static bool ctx_decode(const char *text, time_t expires, struct auth_ctx *c)
+{
+  json_error_t jerr;
+  json_t *o = json_loads(text, 0, &jerr);
+  json_t *roles = json_object_get(o, "roles");
+  bool ok = json_is_array(roles) && json_array_size(roles) <= AUTH_MAX_ROLES &&
+            copy_str(o, "user_id", c->user_id, sizeof c->user_id) &&
+            copy_str(o, "user_name", c->user_name, sizeof c->user_name) &&
+            copy_str(o, "project_id", c->project_id, sizeof c->project_id) &&
+            copy_str(o, "project_name", c->project_name, sizeof c->project_name);
+  for (size_t i = 0; ok && i < json_array_size(roles); i++) {
+    const char *r = json_string_value(json_array_get(roles, i));
+    if (!r || strlen(r) >= sizeof c->roles[0])
+      ok = false;
+    else
+      memcpy(c->roles[c->n_roles++], r, strlen(r) + 1);
+  }
+  json_decref(o);
+  c->authenticated = ok;
+  c->expires = expires;
+  return ok;
 }
 
 void auth_store_free(struct auth_store *s)
@@ -157,8 +221,11 @@ int auth_login(struct auth_store *s, const char *user, const char *user_domain,
   ctx->expires = now + cfg->token_ttl;
   api_random_hex(token, 32);
   pthread_mutex_lock(&s->lock);
-  if (s->n == s->cap)
+  if (s->n == s->cap) {
     purge_expired(s, now);
+    if (s->reg)
+      s->reg->ops->token_purge(s->reg, (int64_t)now);
+  }
   if (s->n == s->cap) {
     if (s->cap >= MAX_TOKENS) {
       pthread_mutex_unlock(&s->lock);
@@ -177,6 +244,14 @@ int auth_login(struct auth_store *s, const char *user, const char *user_domain,
   s->tokens[s->n].ctx = *ctx;
   s->n++;
   pthread_mutex_unlock(&s->lock);
+  if (s->reg) {
+    struct reg_token t = { .expires = (int64_t)ctx->expires };
+    token_hash(token, t.id_hash);
+    if (ctx_encode(ctx, t.auth, sizeof t.auth) < 0 || s->reg->ops->token_put(s->reg, &t) < 0) {
+      auth_revoke(s, token);
+      return api_err(e, 503, "Cannot record the token: %s", s->reg->ops->last_error(s->reg));
+    }
+  }
   return 0;
 }
 
@@ -225,6 +300,25 @@ int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
     }
   }
   pthread_mutex_unlock(&s->lock);
+  if (rc < 0 && s->reg) {
+    /* Issued before a restart: the registry has it. */
+    struct reg_token t;
+    char h[65];
+    token_hash(token, h);
+    if (s->reg->ops->token_get(s->reg, h, &t) == 0 && t.expires > (int64_t)now &&
+        ctx_decode(t.auth, (time_t)t.expires, ctx)) {
+      rc = 0;
+      pthread_mutex_lock(&s->lock);
+      if (s->n < s->cap && strlen(token) < sizeof s->tokens[0].id) {
+        snprintf(s->tokens[s->n].id, sizeof s->tokens[0].id, "%s", token);
+        s->tokens[s->n].ctx = *ctx;
+        s->n++;
+      }
+      pthread_mutex_unlock(&s->lock);
+    } else {
+      memset(ctx, 0, sizeof *ctx);
+    }
+  }
   if (rc < 0)
     return api_err(e, 401, "The request you have made requires authentication.");
   return 0;
@@ -240,4 +334,9 @@ void auth_revoke(struct auth_store *s, const char *token)
     }
   }
   pthread_mutex_unlock(&s->lock);
+  if (s->reg) {
+    char h[65];
+    token_hash(token, h);
+    s->reg->ops->token_delete(s->reg, h);
+  }
 }

@@ -130,7 +130,8 @@ struct auth_ctx {
 int auth_hash_password(const char *password, char *out, size_t outlen);
 bool auth_check_password(const char *password, const char *stored);
 struct auth_store;
-struct auth_store *auth_store_new(const struct api_config *cfg);
+/* reg may be NULL: tokens then live in memory only (a restart loses them). */
+struct auth_store *auth_store_new(const struct api_config *cfg, struct registry *reg);
 void auth_store_free(struct auth_store *s);
 /* Password login: fills CTX and a new token id. */
 int auth_login(struct auth_store *s, const char *user, const char *user_domain,

@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     return 1;
   }
   int rc = 1;
-  struct api_ctx ctx = { .cfg = &cfg, .reg = reg, .auth = auth_store_new(&cfg) };
+  struct api_ctx ctx = { .cfg = &cfg, .reg = reg, .auth = auth_store_new(&cfg, reg) };
   struct api_server *srv = NULL;
   if (!ctx.auth || sync_hosts(reg, &cfg) < 0)
     goto out;

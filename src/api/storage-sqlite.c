@@ -49,6 +49,10 @@ static const char *const migrations[] = {
   "  event TEXT NOT NULL, start_time TEXT NOT NULL, finish_time TEXT NOT NULL,"
   "  result TEXT NOT NULL, traceback TEXT NOT NULL, host TEXT NOT NULL,"
   "  details TEXT NOT NULL, PRIMARY KEY(request_id, event));",
+  /* 2: Keystone tokens, so that a restart keeps everyone logged in */
+  "CREATE TABLE tokens (id_hash TEXT PRIMARY KEY, auth TEXT NOT NULL,"
+  "  expires INTEGER NOT NULL);"
+  "CREATE INDEX tokens_expires ON tokens(expires);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -60,6 +64,7 @@ enum q {
   Q_ATT_LIST, Q_ATT_LIST_ALL,
   Q_ACT_INS, Q_ACT_UPD, Q_ACT_GET, Q_ACT_LIST,
   Q_EV_INS, Q_EV_UPD, Q_EV_LIST,
+  Q_TOK_PUT, Q_TOK_GET, Q_TOK_DEL, Q_TOK_PURGE,
   Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
   Q__COUNT
 };
@@ -114,6 +119,10 @@ static const char *const sql_text[Q__COUNT] = {
   [Q_BEGIN] = "BEGIN IMMEDIATE",
   [Q_COMMIT] = "COMMIT",
   [Q_ROLLBACK] = "ROLLBACK",
+  [Q_TOK_PUT] = "INSERT OR REPLACE INTO tokens(id_hash,auth,expires) VALUES(?,?,?)",
+  [Q_TOK_GET] = "SELECT id_hash,auth,expires FROM tokens WHERE id_hash=?",
+  [Q_TOK_DEL] = "DELETE FROM tokens WHERE id_hash=?",
+  [Q_TOK_PURGE] = "DELETE FROM tokens WHERE expires<=?",
 };
 
 struct sqlite_registry {
@@ -534,6 +543,55 @@ static int sq_ev_list(struct registry *r, const char *rid, struct reg_event **ou
                               (void **)out, n));
 }
 
+/* ---- tokens ---- */
+static int tok_put_l(struct sqlite_registry *s, const struct reg_token *t)
+{
+  sqlite3_stmt *st = stmt_get(s, Q_TOK_PUT);
+  bind_text(st, 1, t->id_hash); bind_text(st, 2, t->auth);
+  sqlite3_bind_int64(st, 3, t->expires);
+  return exec_stmt(s, st, "token put");
+}
+static int sq_tok_put(struct registry *r, const struct reg_token *t)
+{
+  return LOCKED(SR(r), tok_put_l(SR(r), t));
+}
+static void read_tok(sqlite3_stmt *st, void *o)
+{
+  struct reg_token *t = o;
+  COL(st, 0, t->id_hash); COL(st, 1, t->auth);
+  t->expires = sqlite3_column_int64(st, 2);
+}
+static int tok_get_l(struct sqlite_registry *s, const char *id_hash, struct reg_token *out)
+{
+  sqlite3_stmt *st = stmt_get(s, Q_TOK_GET);
+  bind_text(st, 1, id_hash);
+  return query_one(s, st, read_tok, out, "token get");
+}
+static int sq_tok_get(struct registry *r, const char *id_hash, struct reg_token *out)
+{
+  return LOCKED(SR(r), tok_get_l(SR(r), id_hash, out));
+}
+static int tok_del_l(struct sqlite_registry *s, const char *id_hash)
+{
+  sqlite3_stmt *st = stmt_get(s, Q_TOK_DEL);
+  bind_text(st, 1, id_hash);
+  return exec_stmt(s, st, "token delete");
+}
+static int sq_tok_delete(struct registry *r, const char *id_hash)
+{
+  return LOCKED(SR(r), tok_del_l(SR(r), id_hash));
+}
+static int tok_purge_l(struct sqlite_registry *s, int64_t now)
+{
+  sqlite3_stmt *st = stmt_get(s, Q_TOK_PURGE);
+  sqlite3_bind_int64(st, 1, now);
+  return exec_stmt(s, st, "token purge");
+}
+static int sq_tok_purge(struct registry *r, int64_t now)
+{
+  return LOCKED(SR(r), tok_purge_l(SR(r), now));
+}
+
 static const char *sq_last_error(struct registry *r)
 {
   return last_error;
@@ -567,6 +625,8 @@ static const struct registry_ops sqlite_ops = {
   .action_insert = sq_act_insert, .action_update = sq_act_update,
   .action_get = sq_act_get, .action_list = sq_act_list,
   .event_insert = sq_ev_insert, .event_update = sq_ev_update, .event_list = sq_ev_list,
+  .token_put = sq_tok_put, .token_get = sq_tok_get, .token_delete = sq_tok_delete,
+  .token_purge = sq_tok_purge,
   .last_error = sq_last_error,
 };
 

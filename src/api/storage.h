@@ -55,6 +55,15 @@ struct reg_event {
   char result[16], traceback[1024], host[65], details[256];
 };
 
+/* A Keystone token as stored: the SHA-256 of the bearer secret (a copy of
+ * the database grants nothing), what it authorises (auth.c's JSON), and
+ * its expiry in seconds since the epoch. */
+struct reg_token {
+  char id_hash[65];
+  char auth[2048];
+  int64_t expires;
+};
+
 struct registry;
 
 struct registry_ops {
@@ -106,6 +115,12 @@ struct registry_ops {
   int (*event_update)(struct registry *r, const struct reg_event *ev);
   int (*event_list)(struct registry *r, const char *request_id,
                     struct reg_event **out, size_t *n);
+
+  int (*token_put)(struct registry *r, const struct reg_token *t);
+  int (*token_get)(struct registry *r, const char *id_hash, struct reg_token *out); /* 1 = none */
+  int (*token_delete)(struct registry *r, const char *id_hash);
+  /* Deletes every token expired at `now`. */
+  int (*token_purge)(struct registry *r, int64_t now);
 
   /* The message of the last failed call on this thread. */
   const char *(*last_error)(struct registry *r);

@@ -49,7 +49,7 @@ static void login_and_validate(void)
 {
   struct api_config cfg;
   load(&cfg);
-  struct auth_store *s = auth_store_new(&cfg);
+  struct auth_store *s = auth_store_new(&cfg, NULL);
   struct auth_ctx ctx, v;
   char tok[65];
   struct api_error e = { 0 };

@@ -203,7 +203,35 @@ static void bad_path(void)
   CHECK_CONTAINS(err, "cannot open database");
 }
 
+/* Tokens: put, get back exactly, replace, delete; purge removes the
+ * expired ones only; all of it survives a reopen. */
+static void tokens(void)
+{
+  struct registry *r = open_reg();
+  struct reg_token a = { .id_hash = "aa", .auth = "{\"user_id\":\"u1\"}", .expires = 100 };
+  struct reg_token b = { .id_hash = "bb", .auth = "{}", .expires = 300 };
+  struct reg_token got;
+  CHECK(r->ops->token_put(r, &a) == 0 && r->ops->token_put(r, &b) == 0);
+  CHECK(r->ops->token_get(r, "aa", &got) == 0);
+  CHECK_STR(got.auth, a.auth);
+  CHECK(got.expires == 100);
+  CHECK(r->ops->token_get(r, "cc", &got) == 1);
+  b.expires = 400;
+  CHECK(r->ops->token_put(r, &b) == 0);
+  r->ops->close(r);
+  r = open_reg();
+  CHECK(r->ops->token_get(r, "bb", &got) == 0 && got.expires == 400);
+  CHECK(r->ops->token_purge(r, 100) == 0);
+  CHECK(r->ops->token_get(r, "aa", &got) == 1);
+  CHECK(r->ops->token_get(r, "bb", &got) == 0);
+  CHECK(r->ops->token_delete(r, "bb") == 0);
+  CHECK(r->ops->token_get(r, "bb", &got) == 1);
+  r->ops->close(r);
+  cleanup();
+}
+
 static const struct unit_case cases[] = {
+  { "tokens", tokens },
   { "roundtrip", roundtrip }, { "foreign-keys", foreign_keys },
   { "transactions", transactions }, { "reopen-keeps-records", reopen_keeps_records },
   { "transition-apply", transition_apply }, { "bad-path", bad_path }, { NULL, NULL },
