@@ -11,5 +11,16 @@
 int state_file_load(const char *path, json_t **out, struct vs_error *err);
 /* Writes the monitor's snapshot atomically and durably. */
 int state_file_save(const char *path, struct vs_error *err);
+/* The same in two halves, so that the slow half (write, fsync, rename,
+ * fsync the directory) can run on the worker pool: the snapshot is taken
+ * on the loop, numbered; a write never replaces a newer snapshot on
+ * disk, whatever order overlapping writes finish in. */
+struct state_text {
+    char *text;
+    uint64_t gen;
+};
+struct state_text *state_file_snapshot(struct vs_error *err);
+int state_file_write(const char *path, const struct state_text *t, struct vs_error *err);
+void state_text_free(struct state_text *t);
 
 #endif

@@ -267,6 +267,86 @@ static void save_state(void)
         vs_error("state not saved: %s", err.msg);
 }
 
+/* Saves for QMP commands, on the worker pool. One write at a time; the
+ * commands that changed the state while it ran wait for the next one,
+ * which takes a fresh snapshot (one write then answers them all). */
+struct save_waiter {
+    void (*done)(void *opaque);
+    void *opaque;
+    struct save_waiter *next;
+};
+
+static struct {
+    struct vs_loop *loop;
+    struct vs_work w;
+    bool busy;
+    struct save_waiter *cur, *next;   /* served by this write / the next */
+    struct state_text *text;
+    struct vs_error err;
+    int ret;
+} saver;
+
+static void saver_start(void);
+
+static void saver_run(struct vs_work *w)
+{
+    saver.ret = state_file_write(state_path, saver.text, &saver.err);
+}
+
+/* No snapshot (cannot encode): still answered through the pool, so that
+ * a reply is never sent from inside the command that asked for it. */
+static void saver_failed_run(struct vs_work *w)
+{
+    saver.ret = -1;
+}
+
+static void saver_done(struct vs_work *w)
+{
+    struct save_waiter *list = saver.cur;
+
+    if (saver.ret < 0)
+        vs_error("state not saved: %s", saver.err.msg);
+    state_text_free(saver.text);
+    saver.text = NULL;
+    saver.cur = NULL;
+    saver.busy = false;
+    if (saver.next)
+        saver_start();
+    /* The change is made either way: a failed save cannot undo it (see
+     * save_state); the replies go out. */
+    while (list) {
+        struct save_waiter *n = list->next;
+        list->done(list->opaque);
+        free(list);
+        list = n;
+    }
+}
+
+static void saver_start(void)
+{
+    memset(&saver.err, 0, sizeof(saver.err));
+    saver.busy = true;
+    saver.cur = saver.next;
+    saver.next = NULL;
+    saver.text = state_file_snapshot(&saver.err);
+    saver.w.run = saver.text ? saver_run : saver_failed_run;
+    saver.w.done = saver_done;
+    vs_loop_offload(saver.loop, &saver.w);
+}
+
+static void save_state_async(void (*done)(void *opaque), void *opaque)
+{
+    struct save_waiter *sw = vs_zalloc(sizeof(*sw));
+    sw->done = done;
+    sw->opaque = opaque;
+    struct save_waiter **tail = &saver.next;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = sw;               /* replies in the order the changes came */
+    if (!saver.busy)
+        saver_start();
+}
+
 static void restore_state(void)
 {
     struct vs_error err = { 0 };
@@ -530,6 +610,8 @@ int main(int argc, char **argv)
             die_opt("--state", "%s", err.msg);
         qmp_state_changed = save_state;
         jobs_state_changed = save_state;
+        saver.loop = loop;
+        qmp_state_save_async = save_state_async;
     }
     /* Monitors last: no client can act before the command line is done. */
     for (size_t i = 0; i < n_monitors; i++) {
@@ -543,6 +625,7 @@ int main(int argc, char **argv)
 
     qmp_state_changed = NULL;
     jobs_state_changed = NULL;
+    qmp_state_save_async = NULL;
     nbd_server_stop();
     nbd_export_del_all();
     block_node_close_all();

@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,23 +71,46 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-int state_file_save(const char *path, struct vs_error *err)
+/* Saves may overlap (one on the worker pool for a QMP command, one on the
+ * loop at a pivot): each writes its own temporary file, and the renames
+ * are serialised so that a snapshot never replaces a newer one. */
+static pthread_mutex_t rename_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t gen_next = 1;     /* loop thread only */
+static uint64_t gen_on_disk;      /* under rename_lock */
+
+struct state_text *state_file_snapshot(struct vs_error *err)
 {
     json_t *snap = qmp_state_snapshot();
     char *text = json_dumps(snap, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(snap);
     if (!text) {
         vs_error_set(err, VS_ERR_GENERIC, "cannot encode the state");
-        return -1;
+        return NULL;
     }
-    char *tmp = vs_strdup_printf("%s.tmp", path);
+    struct state_text *t = vs_zalloc(sizeof(*t));
+    t->text = text;
+    t->gen = gen_next++;
+    return t;
+}
+
+void state_text_free(struct state_text *t)
+{
+    if (!t)
+        return;
+    free(t->text);
+    free(t);
+}
+
+int state_file_write(const char *path, const struct state_text *t, struct vs_error *err)
+{
+    char *tmp = vs_strdup_printf("%s.tmp.%" PRIu64, path, t->gen);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int ret = -1;
     if (fd < 0) {
         vs_error_set_errno(err, errno, "cannot create '%s'", tmp);
         goto out;
     }
-    if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 ||
+    if (write_all(fd, t->text, strlen(t->text)) < 0 || write_all(fd, "\n", 1) < 0 ||
         fsync(fd) < 0) {
         vs_error_set_errno(err, errno, "cannot write '%s'", tmp);
         close(fd);
@@ -93,11 +118,22 @@ int state_file_save(const char *path, struct vs_error *err)
         goto out;
     }
     close(fd);
+    pthread_mutex_lock(&rename_lock);
+    if (t->gen < gen_on_disk) {
+        /* A newer snapshot is already in place; this one says less. */
+        pthread_mutex_unlock(&rename_lock);
+        unlink(tmp);
+        ret = 0;
+        goto out;
+    }
     if (rename(tmp, path) < 0) {
+        pthread_mutex_unlock(&rename_lock);
         vs_error_set_errno(err, errno, "cannot rename '%s' to '%s'", tmp, path);
         unlink(tmp);
         goto out;
     }
+    gen_on_disk = t->gen;
+    pthread_mutex_unlock(&rename_lock);
     /* The rename is durable only once the directory is. */
     char *dircopy = vs_strdup(path);
     int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -112,6 +148,15 @@ int state_file_save(const char *path, struct vs_error *err)
     ret = 0;
 out:
     free(tmp);
-    free(text);
+    return ret;
+}
+
+int state_file_save(const char *path, struct vs_error *err)
+{
+    struct state_text *t = state_file_snapshot(err);
+    if (!t)
+        return -1;
+    int ret = state_file_write(path, t, err);
+    state_text_free(t);
     return ret;
 }

@@ -128,6 +128,13 @@ void qmp_write_reference(FILE *out);
  * It runs before the command's reply is sent, so a client that has seen
  * the reply knows the change is on disk. */
 extern void (*qmp_state_changed)(void);
+/* When set (the daemon keeps a state file), a mutating command from a
+ * client is answered only once `done` is called, that is once the state
+ * with the change is on disk; the save itself runs on the worker pool, so
+ * an fsync stalled behind other disk traffic delays that one reply, not
+ * the loop with every NBD client and other monitor. Without it (or for
+ * the command line) qmp_state_changed runs before the reply, as above. */
+extern void (*qmp_state_save_async)(void (*done)(void *opaque), void *opaque);
 /* Called by `quit` after its reply is queued: the daemon shuts down as on
  * SIGTERM. */
 extern void (*qmp_quit_requested)(void);

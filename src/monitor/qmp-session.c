@@ -40,6 +40,7 @@ struct qmp_pending {
     struct qmp_session *session;  /* NULL once the client is gone */
     json_t *id;
     bool mutates;
+    json_t *ret;                  /* waiting for the state save */
 };
 
 struct qmp_session *qmp_session_new(struct vs_loop *loop,
@@ -209,12 +210,30 @@ struct qmp_pending *qmp_defer(struct qmp_ctx *ctx)
     return ctx->pending;
 }
 
+static void send_pending(struct qmp_pending *p, json_t *ret, const struct vs_error *err);
+
+static void saved_then_reply(void *opaque)
+{
+    struct qmp_pending *p = opaque;
+    send_pending(p, p->ret, NULL);
+}
+
 void qmp_pending_finish(struct qmp_pending *p, json_t *ret, const struct vs_error *err)
+{
+    if (ret && p->mutates && qmp_state_save_async) {
+        p->ret = ret;
+        qmp_state_save_async(saved_then_reply, p);
+        return;
+    }
+    if (ret && p->mutates && qmp_state_changed)
+        qmp_state_changed();
+    send_pending(p, ret, err);
+}
+
+static void send_pending(struct qmp_pending *p, json_t *ret, const struct vs_error *err)
 {
     struct qmp_session *s = p->session;
 
-    if (ret && p->mutates && qmp_state_changed)
-        qmp_state_changed();
     if (s) {
         s->pending = NULL;
         if (ret) {
