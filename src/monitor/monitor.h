@@ -192,6 +192,8 @@ size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t len);
 void qmp_session_free(struct qmp_session *s);
 void qmp_session_set_negotiated(struct qmp_session *s);
 bool qmp_session_negotiated(const struct qmp_session *s);
+/* True while a command's reply is deferred (no input is taken). */
+bool qmp_session_waiting(const struct qmp_session *s);
 /* query-version's answer (also in the greeting): a new reference. */
 json_t *qmp_version_info(void);
 /* Registers the sink that delivers events to every negotiated session. */

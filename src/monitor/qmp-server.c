@@ -145,6 +145,15 @@ static bool conn_congested(struct qmp_session *s)
     return c->closing || c->out_bytes > QMP_OUT_HIGH;
 }
 
+/* No receive is armed while input waits in the buffer for a deferred
+ * reply: the receive would land after the bytes still there, and feeding
+ * them (which moves the rest to the front) would leave it writing past
+ * the data it reports. conn_resume arms it again. */
+static bool conn_paused(struct qmp_conn *c)
+{
+    return conn_congested(c->sess) || qmp_session_waiting(c->sess);
+}
+
 static void conn_write(struct qmp_session *s, const char *data, size_t len)
 {
     struct qmp_conn *c = qmp_session_opaque(s);
@@ -192,7 +201,7 @@ static void conn_process(struct qmp_conn *c)
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
     }
-    if (!c->closing && !c->draining && !conn_congested(c->sess))
+    if (!c->closing && !c->draining && !conn_paused(c))
         conn_arm_recv(c);
 }
 

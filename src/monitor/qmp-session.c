@@ -80,6 +80,11 @@ bool qmp_session_negotiated(const struct qmp_session *s)
     return s->negotiated;
 }
 
+bool qmp_session_waiting(const struct qmp_session *s)
+{
+    return s->pending != NULL;
+}
+
 /* ---- output ---------------------------------------------------------- */
 
 static void send_json(struct qmp_session *s, json_t *obj)
