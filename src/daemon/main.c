@@ -612,6 +612,7 @@ int main(int argc, char **argv)
         jobs_state_changed = save_state;
         saver.loop = loop;
         qmp_state_save_async = save_state_async;
+        jobs_state_save_async = save_state_async;
     }
     /* Monitors last: no client can act before the command line is done. */
     for (size_t i = 0; i < n_monitors; i++) {
@@ -626,6 +627,7 @@ int main(int argc, char **argv)
     qmp_state_changed = NULL;
     jobs_state_changed = NULL;
     qmp_state_save_async = NULL;
+    jobs_state_save_async = NULL;
     nbd_server_stop();
     nbd_export_del_all();
     block_node_close_all();

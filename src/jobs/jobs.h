@@ -50,6 +50,12 @@ bool jobs_node_busy(const struct block_node *node);
  * BLOCK_JOB_COMPLETED event: the daemon saves its state file there, so a
  * restart serves the new volume. NULL: nothing to do. */
 extern void (*jobs_state_changed)(void);
+/* When set, used instead: the state is saved on the worker pool and the
+ * target stays quiesced (guest requests held) until `done`. So no guest
+ * write reaches the target — and none is acknowledged — before the state
+ * naming it is on disk, while other volumes' clients go on during the
+ * fsync. */
+extern void (*jobs_state_save_async)(void (*done)(void *opaque), void *opaque);
 
 /* Daemon exit: force-cancels every job; run the loop until jobs_count()
  * is 0. */

@@ -25,6 +25,7 @@
 #define DEFAULT_GRANULARITY (64 * 1024)
 
 void (*jobs_state_changed)(void);
+void (*jobs_state_save_async)(void (*done)(void *opaque), void *opaque);
 #define DEFAULT_BUF_SIZE (16 * 1024 * 1024)
 
 /* ---- job driver ------------------------------------------------------ */
@@ -81,6 +82,14 @@ static void mirror_set_speed(struct job *job)
 /* The pivot (complete) happens here, in finalisation, as in QEMU: the exit
  * sequence left the source quiesced and drained, the target synced and
  * flushed. */
+static void pivot_saved(void *opaque)
+{
+    struct block_node *tgt = opaque;
+
+    tgt->jobs--;
+    block_node_release(tgt);
+}
+
 static int mirror_prepare(struct job *job, struct vs_error *err)
 {
     struct mirror *m = job->opaque;
@@ -96,9 +105,18 @@ static int mirror_prepare(struct job *job, struct vs_error *err)
     mirror_hook_uninstall(m);
     block_node_quiesce(m->tgt);
     block_node_replace(m->replaces, m->tgt);
-    block_node_release(m->tgt);
     vs_info("mirror %s: switched '%s' to '%s'", job->id, m->replaces->name,
             m->tgt->name);
+    if (jobs_state_save_async) {
+        /* Guests stay held on the target until the state naming it is on
+         * disk: a crash before then restarts on the source, which holds
+         * every acknowledged write. The extra job reference keeps the node
+         * from being closed meanwhile. */
+        m->tgt->jobs++;
+        jobs_state_save_async(pivot_saved, m->tgt);
+        return 0;
+    }
+    block_node_release(m->tgt);
     if (jobs_state_changed)
         jobs_state_changed();
     return 0;

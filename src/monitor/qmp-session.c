@@ -405,6 +405,10 @@ size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t n)
 
 /* ---- events ---------------------------------------------------------- */
 
+static void saved_nobody_waits(void *opaque)
+{
+}
+
 static void event_sink(const char *event, void *data, uint64_t wall_ns)
 {
     json_t *ev = json_pack("{s:{s:I,s:I},s:s,s:o}", "timestamp",
@@ -420,9 +424,12 @@ static void event_sink(const char *event, void *data, uint64_t wall_ns)
     /* Events that mean what the daemon serves has changed without a
      * command saying so: an export gone once its clients left, a job's
      * pivot. */
-    if (qmp_state_changed &&
-        (strcmp(event, "BLOCK_EXPORT_DELETED") == 0 ||
-         strcmp(event, "BLOCK_JOB_COMPLETED") == 0))
+    if (strcmp(event, "BLOCK_EXPORT_DELETED") != 0 &&
+        strcmp(event, "BLOCK_JOB_COMPLETED") != 0)
+        return;
+    if (qmp_state_save_async)
+        qmp_state_save_async(saved_nobody_waits, NULL);   /* off the loop */
+    else if (qmp_state_changed)
         qmp_state_changed();
 }
 
