@@ -124,6 +124,10 @@ struct block_driver {
     void (*submit)(struct block_node *node, struct block_req *req);
     /* Grows or shrinks; may block. */
     int (*truncate)(struct block_node *node, uint64_t size, struct vs_error *err);
+    /* The blocking part of truncate alone (the system call), safe on a
+     * worker: it does not touch the node, whose size the caller sets on
+     * the loop. NULL when truncate does not block. */
+    int (*truncate_blocking)(struct block_node *node, uint64_t size, struct vs_error *err);
     /* Whether writes from several connections are coherent (NBD
      * CAN_MULTI_CONN). */
     bool multi_conn;
@@ -153,6 +157,7 @@ struct block_node {
     struct block_node *child;  /* filters (raw) */
     unsigned parents;          /* nodes that have this one as child */
     unsigned jobs;             /* jobs using this node */
+    bool resizing;             /* a truncate runs on the worker pool */
     struct vs_list link;       /* global list of named nodes */
     struct vs_list backends;   /* struct block_backend */
     struct vs_list in_flight;  /* struct block_req */
@@ -201,6 +206,17 @@ struct block_node *block_node_next(struct block_node *prev);
 bool block_node_in_use(const struct block_node *node);
 int block_node_truncate(struct block_node *node, uint64_t size,
                         struct vs_error *err);
+/* The same with the system call on the worker pool (ftruncate on a hung
+ * NFS server must not stop the loop). Refusals (no such operation, read
+ * only, used by a job, already resizing) are immediate: -1 and err.
+ * Otherwise 0, and `done` is called later on the loop, never inside. The
+ * node cannot be closed, resized again or mirrored meanwhile; I/O goes on
+ * with the old size until the new one is set. */
+typedef void block_resize_done_fn(struct block_node *node, const struct vs_error *err,
+                                  void *opaque);
+int block_node_truncate_async(struct block_node *node, uint64_t size,
+                              block_resize_done_fn *done, void *opaque,
+                              struct vs_error *err);
 const struct block_driver *block_driver_find(const char *name);
 bool block_node_name_valid(const char *name);
 

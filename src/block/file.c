@@ -679,7 +679,10 @@ static void file_submit(struct block_node *node, struct block_req *req)
     block_req_driver_done(req, -EINVAL);
 }
 
-static int file_truncate(struct block_node *node, uint64_t size, struct vs_error *err)
+/* The system call alone: runs on a worker, so it reads only what never
+ * changes after open (fd, is_bdev, filename). */
+static int file_truncate_blocking(struct block_node *node, uint64_t size,
+                                  struct vs_error *err)
 {
     struct file_state *s = node->opaque;
     if (s->is_bdev) {
@@ -689,13 +692,19 @@ static int file_truncate(struct block_node *node, uint64_t size, struct vs_error
                          "Cannot grow device files beyond their size");
             return -1;
         }
-        node->size = size;
         return 0;
     }
     if (ftruncate(s->fd, (off_t)size) < 0) {
         vs_error_set_errno(err, errno, "Failed to resize '%s'", s->filename);
         return -1;
     }
+    return 0;
+}
+
+static int file_truncate(struct block_node *node, uint64_t size, struct vs_error *err)
+{
+    if (file_truncate_blocking(node, size, err) < 0)
+        return -1;
     node->size = size;
     return 0;
 }
@@ -706,6 +715,7 @@ const struct block_driver block_driver_file = {
     .close = file_close,
     .submit = file_submit,
     .truncate = file_truncate,
+    .truncate_blocking = file_truncate_blocking,
     .multi_conn = true,
 };
 
@@ -715,5 +725,6 @@ const struct block_driver block_driver_host_device = {
     .close = file_close,
     .submit = file_submit,
     .truncate = file_truncate,
+    .truncate_blocking = file_truncate_blocking,
     .multi_conn = true,
 };

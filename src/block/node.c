@@ -233,7 +233,8 @@ void block_node_open_async(struct vs_loop *loop, const struct block_node_opts *o
 
 bool block_node_in_use(const struct block_node *node)
 {
-    return !vs_list_empty(&node->backends) || node->parents > 0 || node->jobs > 0;
+    return !vs_list_empty(&node->backends) || node->parents > 0 || node->jobs > 0 ||
+           node->resizing;
 }
 
 static void node_destroy(struct block_node *node)
@@ -252,6 +253,7 @@ int block_node_close(struct block_node *node, struct vs_error *err)
     if (block_node_in_use(node) || node->n_in_flight > 0) {
         vs_error_set(err, VS_ERR_GENERIC, "Node '%s' is busy: %s", node->name,
                      node->jobs ? "block device is in use by a job" :
+                     node->resizing ? "node is being resized" :
                      node->parents ? "node is used as a child of another node" :
                      "node is in use by an export");
         return -1;
@@ -268,7 +270,7 @@ void block_node_close_all(void)
         node_destroy(vs_list_entry(nodes.prev, struct block_node, link));
 }
 
-int block_node_truncate(struct block_node *node, uint64_t size, struct vs_error *err)
+static int truncate_check(struct block_node *node, struct vs_error *err)
 {
     if (!node->drv->truncate) {
         vs_error_set(err, VS_ERR_GENERIC, "Cannot resize node '%s' (driver %s)",
@@ -287,5 +289,84 @@ int block_node_truncate(struct block_node *node, uint64_t size, struct vs_error 
                      node->name);
         return -1;
     }
+    if (node->resizing) {
+        vs_error_set(err, VS_ERR_GENERIC, "Node '%s' is busy: it is being resized",
+                     node->name);
+        return -1;
+    }
+    return 0;
+}
+
+int block_node_truncate(struct block_node *node, uint64_t size, struct vs_error *err)
+{
+    if (truncate_check(node, err) < 0)
+        return -1;
     return node->drv->truncate(node, size, err);
+}
+
+struct resize_work {
+    struct vs_work w;
+    struct vs_bh bh;
+    struct block_node *node;
+    uint64_t size;
+    block_resize_done_fn *done;
+    void *opaque;
+    struct vs_error err;
+    int ret;
+};
+
+static void resize_finish(struct resize_work *rw)
+{
+    struct block_node *node = rw->node;
+
+    node->resizing = false;
+    if (rw->ret == 0)
+        node->size = rw->size;
+    rw->done(node, rw->ret == 0 ? NULL : &rw->err, rw->opaque);
+    free(rw);
+}
+
+static void resize_run(struct vs_work *w)
+{
+    struct resize_work *rw = vs_container_of(w, struct resize_work, w);
+    rw->ret = rw->node->drv->truncate_blocking(rw->node, rw->size, &rw->err);
+}
+
+static void resize_done(struct vs_work *w)
+{
+    resize_finish(vs_container_of(w, struct resize_work, w));
+}
+
+static void resize_sync_bh(struct vs_bh *bh)
+{
+    struct resize_work *rw = vs_container_of(bh, struct resize_work, bh);
+    /* resize_finish sets the size again: the same value. */
+    rw->size = rw->node->size;
+    resize_finish(rw);
+}
+
+int block_node_truncate_async(struct block_node *node, uint64_t size,
+                              block_resize_done_fn *done, void *opaque,
+                              struct vs_error *err)
+{
+    if (truncate_check(node, err) < 0)
+        return -1;
+    struct resize_work *rw = vs_zalloc(sizeof(*rw));
+    rw->node = node;
+    rw->size = size;
+    rw->done = done;
+    rw->opaque = opaque;
+    node->resizing = true;
+    if (!node->drv->truncate_blocking) {
+        /* Quick (memory) or a filter over another node (raw): here, with
+         * the answer delivered later as promised. */
+        rw->ret = node->drv->truncate(node, size, &rw->err);
+        rw->bh.fn = resize_sync_bh;
+        vs_loop_defer(node->loop, &rw->bh);
+        return 0;
+    }
+    rw->w.run = resize_run;
+    rw->w.done = resize_done;
+    vs_loop_offload(node->loop, &rw->w);
+    return 0;
 }

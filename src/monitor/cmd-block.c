@@ -383,6 +383,25 @@ static const struct qmp_arg resize_members[] = {
 };
 static const struct qmp_schema resize_schema = { resize_members };
 
+/* A memory node's size lives only in its options. */
+static void record_size(struct block_node *node)
+{
+    struct node_rec *r = rec_find(node);
+    if (r && json_object_get(r->opts, "size"))
+        json_object_set_new(r->opts, "size", json_integer((json_int_t)node->size));
+}
+
+static void resized(struct block_node *node, const struct vs_error *err, void *opaque)
+{
+    struct qmp_pending **w = opaque;
+    struct qmp_pending *p = *w;
+
+    free(w);
+    if (!err)
+        record_size(node);
+    qmp_pending_finish(p, err ? NULL : json_object(), err);
+}
+
 static json_t *cmd_block_resize(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
     const char *device = json_string_value(json_object_get(args, "device"));
@@ -402,12 +421,19 @@ static json_t *cmd_block_resize(struct qmp_ctx *ctx, json_t *args, struct vs_err
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'size' expects a >0 size");
         return NULL;
     }
+    if (ctx->pending) {
+        /* A client's resize runs on the worker pool; its reply waits. */
+        struct qmp_pending **w = vs_zalloc(sizeof(*w));
+        if (block_node_truncate_async(node, (uint64_t)size, resized, w, err) < 0) {
+            free(w);
+            return NULL;
+        }
+        *w = qmp_defer(ctx);
+        return NULL;
+    }
     if (block_node_truncate(node, (uint64_t)size, err) < 0)
         return NULL;
-    /* A memory node's size lives only in its options. */
-    struct node_rec *r = rec_find(node);
-    if (r && json_object_get(r->opts, "size"))
-        json_object_set_new(r->opts, "size", json_integer(size));
+    record_size(node);
     return json_object();
 }
 

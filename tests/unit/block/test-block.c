@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -499,6 +500,53 @@ static void file_in_memory_block_status_probes_in_bounded_steps(void)
     close(fd);
 }
 
+static int resize_calls;
+static bool resize_ok;
+static void resize_cb(struct block_node *node, const struct vs_error *err, void *opaque)
+{
+    resize_calls++;
+    resize_ok = err == NULL;
+}
+
+/* block_node_truncate_async: the answer comes later (never inside the
+ * call), the size changes only then, and meanwhile the node can be
+ * neither closed nor resized again. For a file (ftruncate on a worker)
+ * and for memory (which refuses to resize: done at once, the failure
+ * answered later). */
+static void truncate_async_later_and_exclusive(void)
+{
+    int fd;
+    struct block_node *f = shm_node("rs", 1 * MiB, 0, &fd);
+    struct block_node *m = mem_node("rm", 1 * MiB);
+    struct block_node *nodes[] = { f, m };
+    for (size_t i = 0; i < 2; i++) {
+        struct vs_error err = { 0 };
+        resize_calls = 0;
+        CHECK(block_node_truncate_async(nodes[i], 3 * MiB, resize_cb, NULL, &err) == 0);
+        CHECK(resize_calls == 0);
+        CHECK(block_node_close(nodes[i], &err) < 0 && strstr(err.msg, "being resized"));
+        memset(&err, 0, sizeof(err));
+        CHECK(block_node_truncate_async(nodes[i], 2 * MiB, resize_cb, NULL, &err) < 0);
+        CHECK(strstr(err.msg, "being resized") != NULL);
+        for (int k = 0; k < 10000 && resize_calls == 0; k++)
+            vs_loop_run_once(loop, 10 * 1000000);
+        bool is_file = nodes[i] == f;
+        CHECK(resize_calls == 1 && resize_ok == is_file);
+        CHECK(nodes[i]->size == (is_file ? 3 : 1) * MiB && !nodes[i]->resizing);
+    }
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && st.st_size == (off_t)(3 * MiB));
+    /* Refusals are immediate and leave the node as it was. */
+    struct vs_error err = { 0 };
+    f->jobs++;
+    CHECK(block_node_truncate_async(f, 4 * MiB, resize_cb, NULL, &err) < 0);
+    f->jobs--;
+    CHECK(!f->resizing && f->size == 3 * MiB);
+    CHECK(block_node_close(f, NULL) == 0);
+    CHECK(block_node_close(m, NULL) == 0);
+    close(fd);
+}
+
 /* The mirror's copy offload: file to file in the kernel; other pairs say
  * -ENOTSUP so the caller falls back to read and write. */
 static void copy_range_file_to_file_and_enotsup_elsewhere(void)
@@ -543,6 +591,7 @@ static void copy_range_file_to_file_and_enotsup_elsewhere(void)
 static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "copy-range-file-to-file-and-enotsup-elsewhere", copy_range_file_to_file_and_enotsup_elsewhere },
     { "file-in-memory-block-status-probes-in-bounded-steps", file_in_memory_block_status_probes_in_bounded_steps },
+    { "truncate-async-later-and-exclusive", truncate_async_later_and_exclusive },
     { "copy-range-in-memory-crosses-buffer-boundary", copy_range_in_memory_crosses_buffer_boundary },
     { "file-in-memory-round-trip-and-zero-fill-past-eof", file_in_memory_round_trip_and_zero_fill_past_eof },
     { "memory-read-write-round-trip", memory_read_write_round_trip },
