@@ -76,9 +76,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct qmp_session *s = qmp_session_new(loop, &ops, NULL);
     qmp_session_greet(s);
     for (size_t off = 0; off < size; off += chunk) {
-        size_t n = VS_MIN(chunk, size - off);
-        /* Never congested here: less is consumed only after quit. */
-        if (qmp_session_input(s, (const char *)data + off, n) != n)
+        size_t n = VS_MIN(chunk, size - off), used = 0;
+        /* Never congested here: less is consumed only after quit, or while
+         * a command's reply is deferred (block_resize): then the loop runs
+         * until the reply is out and the rest is fed. */
+        for (int spins = 0; used < n && spins < 1000; spins++) {
+            used += qmp_session_input(s, (const char *)data + off + used, n - used);
+            if (used < n && !qmp_session_waiting(s))
+                break;
+            if (used < n)
+                vs_loop_run_once(loop, 1000 * 1000);
+        }
+        if (used < n)
             break;
         /* Let what the commands started (bottom halves) run between reads. */
         vs_loop_run_once(loop, 0);
