@@ -287,12 +287,10 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     struct job *job;
 
     /* The job sizes its bitmap from the nodes now. */
-    for (struct block_node *n = src; n; n = n == src ? tgt : NULL) {
-        if (n->resizing) {
-            vs_error_set(err, VS_ERR_GENERIC, "Node '%s' is busy: it is being resized",
-                         n->name);
-            return -1;
-        }
+    if (src->resizing || tgt->resizing) {
+        vs_error_set(err, VS_ERR_GENERIC, "Node '%s' is busy: it is being resized",
+                     src->resizing ? src->name : tgt->name);
+        return -1;
     }
     if (a->granularity != 0 && (a->granularity < 512 || a->granularity > 64 << 20)) {
         vs_error_set(err, VS_ERR_GENERIC,
