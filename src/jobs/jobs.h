@@ -90,6 +90,17 @@ struct mirror_args {
 
 int jobs_drive_mirror(struct vs_loop *loop, const struct mirror_args *args,
                       struct vs_error *err);
+/* drive-mirror with the target file created and opened on the worker pool
+ * (a path on a dead NFS server must not stop the loop). Refusals found
+ * before any file is touched: -1 and err. Otherwise 0, and `done` is
+ * called later on the loop, never inside, with the target node the job
+ * opened or NULL and the error. The strings of `args` must stay valid
+ * until then. */
+typedef void jobs_mirror_started_fn(struct block_node *tgt, const struct vs_error *err,
+                                    void *opaque);
+int jobs_drive_mirror_async(struct vs_loop *loop, const struct mirror_args *args,
+                            jobs_mirror_started_fn *done, void *opaque,
+                            struct vs_error *err);
 int jobs_blockdev_mirror(struct vs_loop *loop, const struct mirror_args *args,
                          struct vs_error *err);
 

@@ -405,8 +405,9 @@ int jobs_blockdev_mirror(struct vs_loop *loop, const struct mirror_args *a,
 }
 
 /* drive-mirror: the target is a file name; absolute-paths (the default)
- * creates it (sparse, the source's size), existing opens it. Opening a
- * local file is quick, so it is done here rather than on the worker pool. */
+ * creates it (sparse, the source's size), existing opens it. This form
+ * does it here, blocking (the command line and tests); clients of the
+ * monitor get jobs_drive_mirror_async below. */
 int jobs_drive_mirror(struct vs_loop *loop, const struct mirror_args *a,
                       struct vs_error *err)
 {
@@ -466,4 +467,128 @@ int jobs_drive_mirror(struct vs_loop *loop, const struct mirror_args *a,
         block_node_close(tgt, &ignored);
     }
     return rc;
+}
+
+/* ---- drive-mirror with its file work on the worker pool ---------------- */
+
+struct dm_work {
+    struct vs_work w;
+    struct vs_loop *loop;
+    struct mirror_args a;          /* strings: the caller's, kept valid */
+    struct parsed p;
+    uint64_t size;                 /* the source's, when the job was asked */
+    bool is_blk;
+    jobs_mirror_started_fn *done;
+    void *opaque;
+    char *name;                    /* the target node's */
+    struct vs_error err;
+    int ret;
+};
+
+static void dm_finish(struct dm_work *dw, struct block_node *tgt)
+{
+    dw->done(tgt, tgt ? NULL : &dw->err, dw->opaque);
+    free(dw->name);
+    free(dw);
+}
+
+/* Worker: create the file (absolute-paths) and learn what it is. */
+static void dm_run(struct vs_work *w)
+{
+    struct dm_work *dw = vs_container_of(w, struct dm_work, w);
+    struct stat st;
+
+    dw->ret = 0;
+    if (dw->p.absolute_paths && stat(dw->a.target, &st) == 0 && S_ISBLK(st.st_mode))
+        dw->p.absolute_paths = false; /* a device cannot be created */
+    if (dw->p.absolute_paths) {
+        int fd = open(dw->a.target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            vs_error_set_errno(&dw->err, errno, "Could not create '%s'", dw->a.target);
+            dw->ret = -1;
+            return;
+        }
+        if (ftruncate(fd, (off_t)dw->size) < 0) {
+            vs_error_set_errno(&dw->err, errno, "Could not resize '%s'", dw->a.target);
+            dw->ret = -1;
+            close(fd);
+            return;
+        }
+        close(fd);
+    }
+    dw->is_blk = stat(dw->a.target, &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+static void dm_opened(struct block_node *tgt, const struct vs_error *err, void *opaque)
+{
+    struct dm_work *dw = opaque;
+    struct block_node *src;
+
+    if (!tgt) {
+        dw->err = *err;
+        dm_finish(dw, NULL);
+        return;
+    }
+    /* The source may have gone while the file was made. */
+    if (!(src = lookup(dw->a.device, &dw->err)) ||
+        mirror_start(dw->loop, &dw->a, &dw->p, src, tgt, true, dw->p.absolute_paths,
+                     &dw->err) < 0) {
+        struct vs_error ignored = { 0 };
+        block_node_close(tgt, &ignored);
+        dm_finish(dw, NULL);
+        return;
+    }
+    dm_finish(dw, tgt);
+}
+
+static void dm_file_done(struct vs_work *w)
+{
+    struct dm_work *dw = vs_container_of(w, struct dm_work, w);
+    struct block_node_opts o = { 0 };
+
+    if (dw->ret < 0) {
+        dm_finish(dw, NULL);
+        return;
+    }
+    o.driver = dw->is_blk ? "host_device" : "file";
+    o.filename = dw->a.target;
+    o.unmap = true;
+    o.node_name = dw->name;
+    o.implicit_name = !dw->a.node_name;
+    block_node_open_async(dw->loop, &o, dm_opened, dw);
+}
+
+int jobs_drive_mirror_async(struct vs_loop *loop, const struct mirror_args *a,
+                            jobs_mirror_started_fn *done, void *opaque,
+                            struct vs_error *err)
+{
+    struct parsed p;
+    struct block_node *src;
+
+    if (parse_args(a, &p, err) < 0)
+        return -1;
+    if (!(src = lookup(a->device, err)))
+        return -1;
+    if (!a->target) {
+        vs_error_set(err, VS_ERR_GENERIC, "Parameter 'target' is missing");
+        return -1;
+    }
+    if (a->format && strcmp(a->format, "raw") != 0) {
+        vs_error_set(err, VS_ERR_GENERIC,
+                     "Image format '%s' is not supported (only raw)", a->format);
+        return -1;
+    }
+    struct dm_work *dw = vs_zalloc(sizeof(*dw));
+    dw->loop = loop;
+    dw->a = *a;
+    dw->p = p;
+    dw->size = src->size;
+    dw->done = done;
+    dw->opaque = opaque;
+    dw->name = a->node_name ? vs_strdup(a->node_name)
+                            : vs_strdup_printf("#mirror-%s", a->job_id ? a->job_id : a->device);
+    dw->w.run = dm_run;
+    dw->w.done = dm_file_done;
+    vs_loop_offload(loop, &dw->w);
+    return 0;
 }

@@ -87,8 +87,41 @@ static void mirror_args_from(json_t *a, struct mirror_args *m)
         m->has_auto_dismiss = true, m->auto_dismiss = json_is_true(v);
 }
 
+/* A client's drive-mirror: the file work runs on the worker pool, the
+ * reply waits for the job to start. */
+struct dm_wait {
+    struct qmp_pending *p;
+    json_t *args;              /* keeps the strings of m valid */
+    struct mirror_args m;
+};
+
+static void drive_mirror_started(struct block_node *tgt, const struct vs_error *err,
+                                 void *opaque)
+{
+    struct dm_wait *w = opaque;
+
+    if (tgt)
+        qmp_node_options_set(tgt, json_pack("{s:s,s:s,s:s}", "driver", tgt->drv->name,
+                                            "node-name", tgt->name, "filename", w->m.target));
+    qmp_pending_finish(w->p, tgt ? json_object() : NULL, err);
+    json_decref(w->args);
+    free(w);
+}
+
 static json_t *cmd_drive_mirror(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
+    if (ctx->pending && !qmp_sandbox) {
+        struct dm_wait *w = vs_zalloc(sizeof(*w));
+        w->args = json_incref(args);
+        mirror_args_from(w->args, &w->m);
+        if (jobs_drive_mirror_async(ctx->loop, &w->m, drive_mirror_started, w, err) < 0) {
+            json_decref(w->args);
+            free(w);
+            return NULL;
+        }
+        w->p = qmp_defer(ctx);
+        return NULL;
+    }
     struct mirror_args m;
     mirror_args_from(args, &m);
     if (qmp_sandbox) {

@@ -1,0 +1,37 @@
+#!/usr/bin/python3
+# drive-mirror creates its target file on the worker pool: a create that
+# hangs (the target path is a FIFO nobody reads, standing for a dead NFS
+# server) delays only that client's reply; another monitor client is
+# answered and the source's NBD client reads and writes. When the open
+# returns, drive-mirror fails with the file error and no job is left.
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qmp
+from qmp import lib, check
+qmp.volswapd_only("qemu-storage-daemon creates the target on its main loop")
+tmp = lib.tmpdir()
+a = lib.sparse_file(tmp, "a.img", 1 << 20)
+fifo = os.path.join(tmp, "target")
+os.mkfifo(fifo)
+d = qmp.MonitorDaemon(tmp).start()
+c = d.client()
+qmp.file_node(c, "n0", a)
+sock = qmp.start_nbd(c, tmp)
+c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "n0"})
+w = d.client()
+w.send("drive-mirror", {"job-id": "j", "device": "n0", "target": fifo, "sync": "full",
+                        "format": "raw"}, req_id=1)
+check(w.no_message(0.5), "drive-mirror answered before its target was created")
+check(c.ok("query-jobs") == [], "a job before its target exists")
+h = qmp.nbd_connect(sock, "n0")
+h.pwrite(b"still here", 4096)
+check(h.pread(10, 4096) == b"still here", "NBD I/O blocked by a hung target create")
+h.shutdown()
+fd = os.open(fifo, os.O_RDONLY)     # the create's open returns
+r = w.reply()
+os.close(fd)
+check(r.get("id") == 1 and "error" in r, "drive-mirror onto a FIFO: %r" % r)
+check("Could not" in r["error"]["desc"], "error: %r" % r)
+check(c.ok("query-jobs") == [], "a job left after the failed drive-mirror")
+names = [n["node-name"] for n in c.ok("query-named-block-nodes")]
+check(names == ["n0"], "a target node left behind: %r" % names)
