@@ -268,9 +268,77 @@ static void add_opened(struct block_node *node, const struct vs_error *err, void
     free(w);
 }
 
+static bool opens_files(const char *driver)
+{
+    return driver && (!strcmp(driver, "file") || !strcmp(driver, "host_device"));
+}
+
+/* raw over a file given inline: the file opens on the worker pool, then
+ * the raw node over it here (that open only looks its child up). */
+struct raw_wait {
+    struct qmp_pending *p;
+    struct vs_loop *loop;
+    json_t *args;
+};
+
+static void raw_child_opened(struct block_node *child, const struct vs_error *err,
+                             void *opaque)
+{
+    struct raw_wait *w = opaque;
+    struct vs_error e = { 0 };
+    struct block_node *node = NULL;
+
+    if (child) {
+        rec_add(child, json_incref(json_object_get(w->args, "file")), true);
+        struct block_node_opts o = { 0 };
+        fill_opts(w->args, &o);
+        o.file = child->name;
+        node = block_node_open(w->loop, &o, &e);
+        if (node) {
+            rec_add(node, json_incref(w->args), false);
+        } else {
+            struct node_rec *cr = rec_find(child);
+            if (cr)
+                rec_free(cr);
+            block_node_close(child, NULL);
+        }
+        err = &e;
+    }
+    qmp_pending_finish(w->p, node ? json_object() : NULL, err);
+    json_decref(w->args);
+    free(w);
+}
+
 static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
     const char *driver = json_string_value(json_object_get(args, "driver"));
+    json_t *file = json_object_get(args, "file");
+    if (ctx->pending && !qmp_sandbox && !strcmp(driver, "raw") && json_is_object(file) &&
+        opens_files(json_string_value(json_object_get(file, "driver")))) {
+        const char *name = json_string_value(json_object_get(args, "node-name"));
+        if (!name) {
+            vs_error_set(err, VS_ERR_GENERIC, "'node-name' must be specified for the root node");
+            return NULL;
+        }
+        if (block_node_find(name)) {
+            vs_error_set(err, VS_ERR_GENERIC, "Duplicate nodes with node-name='%s'", name);
+            return NULL;
+        }
+        struct block_node_opts co = { 0 };
+        char generated[32];
+        fill_opts(file, &co);
+        if (!co.node_name) {
+            snprintf(generated, sizeof(generated), "#block%03u", implicit_counter++);
+            co.node_name = generated;
+            co.implicit_name = true;
+        }
+        struct raw_wait *w = vs_zalloc(sizeof(*w));
+        w->loop = ctx->loop;
+        w->args = json_incref(args);
+        w->p = qmp_defer(ctx);
+        block_node_open_async(ctx->loop, &co, raw_child_opened, w);
+        return NULL;
+    }
     if (ctx->pending && !qmp_sandbox &&
         (!strcmp(driver, "file") || !strcmp(driver, "host_device"))) {
         struct block_node_opts o = { 0 };
