@@ -405,68 +405,107 @@ int jobs_blockdev_mirror(struct vs_loop *loop, const struct mirror_args *a,
 }
 
 /* drive-mirror: the target is a file name; absolute-paths (the default)
- * creates it (sparse, the source's size), existing opens it. This form
- * does it here, blocking (the command line and tests); clients of the
- * monitor get jobs_drive_mirror_async below. */
-int jobs_drive_mirror(struct vs_loop *loop, const struct mirror_args *a,
-                      struct vs_error *err)
-{
-    struct parsed p;
-    struct block_node *src, *tgt;
-    struct block_node_opts o = { 0 };
-    struct stat st;
-    char *name;
-    int rc;
+ * creates it (sparse, the source's size), existing opens it. The pieces
+ * below serve both forms: jobs_drive_mirror does the file work here,
+ * blocking (unit tests, and a dispatch with no client to defer to);
+ * clients of the monitor get jobs_drive_mirror_async, which does it on the
+ * worker pool. */
 
-    if (parse_args(a, &p, err) < 0)
-        return -1;
+/* The checks made before any file is touched; returns the source. */
+static struct block_node *dm_check(const struct mirror_args *a, struct parsed *p,
+                                   struct vs_error *err)
+{
+    struct block_node *src;
+
+    if (parse_args(a, p, err) < 0)
+        return NULL;
     if (!(src = lookup(a->device, err)))
-        return -1;
+        return NULL;
     if (!a->target) {
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'target' is missing");
-        return -1;
+        return NULL;
     }
     if (a->format && strcmp(a->format, "raw") != 0) {
         vs_error_set(err, VS_ERR_GENERIC,
                      "Image format '%s' is not supported (only raw)", a->format);
-        return -1;
+        return NULL;
     }
-    if (p.absolute_paths && stat(a->target, &st) == 0 && S_ISBLK(st.st_mode))
-        p.absolute_paths = false; /* a device cannot be created */
-    if (p.absolute_paths) {
-        int fd = open(a->target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return src;
+}
+
+/* The file work, which may block: creates the target (absolute-paths,
+ * unless it is a device) and says whether it is a block device. */
+static int dm_make_target(const char *target, uint64_t size, bool *absolute_paths,
+                          bool *is_blk, struct vs_error *err)
+{
+    struct stat st;
+
+    if (*absolute_paths && stat(target, &st) == 0 && S_ISBLK(st.st_mode))
+        *absolute_paths = false; /* a device cannot be created */
+    if (*absolute_paths) {
+        int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
-            vs_error_set_errno(err, errno, "Could not create '%s'", a->target);
+            vs_error_set_errno(err, errno, "Could not create '%s'", target);
             return -1;
         }
-        if (ftruncate(fd, (off_t)src->size) < 0) {
-            vs_error_set_errno(err, errno, "Could not resize '%s'", a->target);
+        if (ftruncate(fd, (off_t)size) < 0) {
+            vs_error_set_errno(err, errno, "Could not resize '%s'", target);
             close(fd);
             return -1;
         }
         close(fd);
     }
-    o.driver = stat(a->target, &st) == 0 && S_ISBLK(st.st_mode) ? "host_device"
-                                                                : "file";
-    o.filename = a->target;
-    o.unmap = true;
-    if (a->node_name) {
-        name = vs_strdup(a->node_name);
-    } else {
-        name = vs_strdup_printf("#mirror-%s", a->job_id ? a->job_id : a->device);
-        o.implicit_name = true;
-    }
-    o.node_name = name;
-    tgt = block_node_open(loop, &o, err);
-    free(name);
-    if (!tgt)
-        return -1;
-    rc = mirror_start(loop, a, &p, src, tgt, true, p.absolute_paths, err);
-    if (rc < 0) {
+    *is_blk = stat(target, &st) == 0 && S_ISBLK(st.st_mode);
+    return 0;
+}
+
+/* The target node's name: node-name, or one made from the job. */
+static char *dm_node_name(const struct mirror_args *a)
+{
+    return a->node_name ? vs_strdup(a->node_name)
+                        : vs_strdup_printf("#mirror-%s", a->job_id ? a->job_id : a->device);
+}
+
+static void dm_target_opts(const struct mirror_args *a, const char *name, bool is_blk,
+                           struct block_node_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->driver = is_blk ? "host_device" : "file";
+    o->filename = a->target;
+    o->unmap = true;
+    o->node_name = name;
+    o->implicit_name = !a->node_name;
+}
+
+/* Starts the job on the opened target; closes the target when it fails. */
+static int dm_start(struct vs_loop *loop, const struct mirror_args *a, const struct parsed *p,
+                    struct block_node *src, struct block_node *tgt, struct vs_error *err)
+{
+    if (mirror_start(loop, a, p, src, tgt, true, p->absolute_paths, err) < 0) {
         struct vs_error ignored = { 0 };
         block_node_close(tgt, &ignored);
+        return -1;
     }
-    return rc;
+    return 0;
+}
+
+int jobs_drive_mirror(struct vs_loop *loop, const struct mirror_args *a,
+                      struct vs_error *err)
+{
+    struct parsed p;
+    struct block_node *src, *tgt;
+    struct block_node_opts o;
+    bool is_blk;
+    char *name;
+
+    if (!(src = dm_check(a, &p, err)) ||
+        dm_make_target(a->target, src->size, &p.absolute_paths, &is_blk, err) < 0)
+        return -1;
+    name = dm_node_name(a);
+    dm_target_opts(a, name, is_blk, &o);
+    tgt = block_node_open(loop, &o, err);
+    free(name);
+    return tgt ? dm_start(loop, a, &p, src, tgt, err) : -1;
 }
 
 /* ---- drive-mirror with its file work on the worker pool ---------------- */
@@ -496,27 +535,9 @@ static void dm_finish(struct dm_work *dw, struct block_node *tgt)
 static void dm_run(struct vs_work *w)
 {
     struct dm_work *dw = vs_container_of(w, struct dm_work, w);
-    struct stat st;
 
-    dw->ret = 0;
-    if (dw->p.absolute_paths && stat(dw->a.target, &st) == 0 && S_ISBLK(st.st_mode))
-        dw->p.absolute_paths = false; /* a device cannot be created */
-    if (dw->p.absolute_paths) {
-        int fd = open(dw->a.target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) {
-            vs_error_set_errno(&dw->err, errno, "Could not create '%s'", dw->a.target);
-            dw->ret = -1;
-            return;
-        }
-        if (ftruncate(fd, (off_t)dw->size) < 0) {
-            vs_error_set_errno(&dw->err, errno, "Could not resize '%s'", dw->a.target);
-            dw->ret = -1;
-            close(fd);
-            return;
-        }
-        close(fd);
-    }
-    dw->is_blk = stat(dw->a.target, &st) == 0 && S_ISBLK(st.st_mode);
+    dw->ret = dm_make_target(dw->a.target, dw->size, &dw->p.absolute_paths, &dw->is_blk,
+                             &dw->err);
 }
 
 static void dm_opened(struct block_node *tgt, const struct vs_error *err, void *opaque)
@@ -530,31 +551,25 @@ static void dm_opened(struct block_node *tgt, const struct vs_error *err, void *
         return;
     }
     /* The source may have gone while the file was made. */
-    if (!(src = lookup(dw->a.device, &dw->err)) ||
-        mirror_start(dw->loop, &dw->a, &dw->p, src, tgt, true, dw->p.absolute_paths,
-                     &dw->err) < 0) {
+    if (!(src = lookup(dw->a.device, &dw->err))) {
         struct vs_error ignored = { 0 };
         block_node_close(tgt, &ignored);
         dm_finish(dw, NULL);
         return;
     }
-    dm_finish(dw, tgt);
+    dm_finish(dw, dm_start(dw->loop, &dw->a, &dw->p, src, tgt, &dw->err) < 0 ? NULL : tgt);
 }
 
 static void dm_file_done(struct vs_work *w)
 {
     struct dm_work *dw = vs_container_of(w, struct dm_work, w);
-    struct block_node_opts o = { 0 };
+    struct block_node_opts o;
 
     if (dw->ret < 0) {
         dm_finish(dw, NULL);
         return;
     }
-    o.driver = dw->is_blk ? "host_device" : "file";
-    o.filename = dw->a.target;
-    o.unmap = true;
-    o.node_name = dw->name;
-    o.implicit_name = !dw->a.node_name;
+    dm_target_opts(&dw->a, dw->name, dw->is_blk, &o);
     block_node_open_async(dw->loop, &o, dm_opened, dw);
 }
 
@@ -563,21 +578,10 @@ int jobs_drive_mirror_async(struct vs_loop *loop, const struct mirror_args *a,
                             struct vs_error *err)
 {
     struct parsed p;
-    struct block_node *src;
+    struct block_node *src = dm_check(a, &p, err);
 
-    if (parse_args(a, &p, err) < 0)
+    if (!src)
         return -1;
-    if (!(src = lookup(a->device, err)))
-        return -1;
-    if (!a->target) {
-        vs_error_set(err, VS_ERR_GENERIC, "Parameter 'target' is missing");
-        return -1;
-    }
-    if (a->format && strcmp(a->format, "raw") != 0) {
-        vs_error_set(err, VS_ERR_GENERIC,
-                     "Image format '%s' is not supported (only raw)", a->format);
-        return -1;
-    }
     struct dm_work *dw = vs_zalloc(sizeof(*dw));
     dw->loop = loop;
     dw->a = *a;
@@ -585,8 +589,7 @@ int jobs_drive_mirror_async(struct vs_loop *loop, const struct mirror_args *a,
     dw->size = src->size;
     dw->done = done;
     dw->opaque = opaque;
-    dw->name = a->node_name ? vs_strdup(a->node_name)
-                            : vs_strdup_printf("#mirror-%s", a->job_id ? a->job_id : a->device);
+    dw->name = dm_node_name(a);
     dw->w.run = dm_run;
     dw->w.done = dm_file_done;
     vs_loop_offload(loop, &dw->w);
