@@ -6,7 +6,7 @@
 # visible, and an NBD client reads and writes. The waiting client's later
 # command is answered after its blockdev-add, in order. When the open
 # returns, blockdev-add fails with the driver's error and the name is free.
-import os, sys, threading
+import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
@@ -32,10 +32,7 @@ check(names == ["n0"], "a node still opening is visible: %r" % names)
 desc = c.err("blockdev-add", "GenericError", driver="file", **{"node-name": "slow",
                                                                "filename": a})
 check("Duplicate" in desc, "the opening node's name was not taken: %r" % desc)
-h = qmp.nbd_connect(sock, "n0")
-h.pwrite(b"still here", 4096)
-check(h.pread(10, 4096) == b"still here", "NBD I/O blocked by a hung open")
-h.shutdown()
+qmp.nbd_still_serves(sock, "n0", "NBD I/O blocked by a hung open")
 check(w.no_message(0.2), "blockdev-add answered before its open returned")
 
 # Let the open return: a writer on the FIFO releases the reader.

@@ -23,10 +23,7 @@ w.send("drive-mirror", {"job-id": "j", "device": "n0", "target": fifo, "sync": "
                         "format": "raw"}, req_id=1)
 check(w.no_message(0.5), "drive-mirror answered before its target was created")
 check(c.ok("query-jobs") == [], "a job before its target exists")
-h = qmp.nbd_connect(sock, "n0")
-h.pwrite(b"still here", 4096)
-check(h.pread(10, 4096) == b"still here", "NBD I/O blocked by a hung target create")
-h.shutdown()
+qmp.nbd_still_serves(sock, "n0", "NBD I/O blocked by a hung target create")
 fd = os.open(fifo, os.O_RDONLY)     # the create's open returns
 r = w.reply()
 os.close(fd)

@@ -235,6 +235,52 @@ def nbd_uri(sock, export):
     return "nbd+unix:///%s?socket=%s" % (export, sock)
 
 
+def nbd_still_serves(sock, export, why):
+    """A fresh NBD client of `export` writes and reads back."""
+    h = nbd_connect(sock, export)
+    h.pwrite(b"still here", 4096)
+    check(h.pread(10, 4096) == b"still here", why)
+    h.shutdown()
+
+
+class StalledSaves:
+    """Stalls the daemon's next state save, standing for an fsync stuck
+    behind a congested disk. White-box: state-file.c writes STATE.tmp.GEN,
+    GEN counting the saves since start; a FIFO stands at every number the
+    next save may take (those of earlier saves are never used again), and
+    the save's open waits until release() reads it."""
+
+    def __init__(self, state, count=40):
+        self.fifos = ["%s.tmp.%d" % (state, g) for g in range(1, count)]
+        for f in self.fifos:
+            os.mkfifo(f)
+        self.fds = []
+
+    def release(self, marker, what):
+        """Reads the stalled save until it has written `marker` and its
+        last newline (it then fails at fsync: a FIFO cannot be synced);
+        returns what it wrote."""
+        self.fds = [os.open(f, os.O_RDONLY | os.O_NONBLOCK) for f in self.fifos]
+        written = b""
+        limit = time.monotonic() + TIMEOUT
+        while marker not in written or not written.endswith(b"\n"):
+            check(time.monotonic() < limit, "%s wrote nothing: %r" % (what, written[:200]))
+            ready, _, _ = select.select(self.fds, [], [], 0.5)
+            for fd in ready:
+                try:
+                    written += os.read(fd, 65536)
+                except BlockingIOError:
+                    pass
+        return written
+
+    def remove(self):
+        for fd in self.fds:
+            os.close(fd)
+        for f in self.fifos:
+            if os.path.exists(f):      # the failed save removed its own
+                os.unlink(f)
+
+
 def nbd_connect(sock, export):
     import nbd
     h = nbd.NBD()

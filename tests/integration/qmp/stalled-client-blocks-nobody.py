@@ -31,10 +31,7 @@ for _ in range(200000):
         pushed_back = True
         break
 check(pushed_back, "the server kept reading a client that never reads its replies")
-h = qmp.nbd_connect(sock, "n0")
-h.pwrite(b"still here", 4096)
-check(h.pread(10, 4096) == b"still here", "NBD I/O blocked by a stalled monitor client")
-h.shutdown()
+qmp.nbd_still_serves(sock, "n0", "NBD I/O blocked by a stalled monitor client")
 check(len(c.ok("query-named-block-nodes")) == 1, "monitor blocked by a stalled client")
 half.send_raw('ents": {}}\n')
 check(len(half.reply()["return"]) == 1, "the half-sent command was not completed")
