@@ -131,6 +131,9 @@ struct block_driver {
     /* Whether writes from several connections are coherent (NBD
      * CAN_MULTI_CONN). */
     bool multi_conn;
+    /* open(2)s opts->filename: the open may wait on storage (so it runs on
+     * the worker pool), and the node records the path. */
+    bool opens_path;
 };
 
 struct block_hook {

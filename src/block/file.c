@@ -716,6 +716,7 @@ const struct block_driver block_driver_file = {
     .submit = file_submit,
     .truncate = file_truncate,
     .truncate_blocking = file_truncate_blocking,
+    .opens_path = true,
     .multi_conn = true,
 };
 
@@ -726,5 +727,6 @@ const struct block_driver block_driver_host_device = {
     .submit = file_submit,
     .truncate = file_truncate,
     .truncate_blocking = file_truncate_blocking,
+    .opens_path = true,
     .multi_conn = true,
 };

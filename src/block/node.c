@@ -116,7 +116,7 @@ static struct block_node *node_prepare(struct vs_loop *loop,
 
 static void node_register(struct block_node *node, const char *filename)
 {
-    if (filename && (node->drv == &block_driver_file || node->drv == &block_driver_host_device))
+    if (filename && node->drv->opens_path)
         node->filename = vs_strdup(filename);
     vs_list_append(&nodes, &node->link);
 }
@@ -215,7 +215,7 @@ void block_node_open_async(struct vs_loop *loop, const struct block_node_opts *o
         return;
     }
     const struct block_driver *drv = ow->node->drv;
-    if (drv != &block_driver_file && drv != &block_driver_host_device) {
+    if (!drv->opens_path) {
         /* The other drivers' opens do not wait on storage (raw looks its
          * child up, memory allocates, nbd connects asynchronously) and
          * some of them touch loop state: they open here. */

@@ -175,6 +175,30 @@ static const char *node_filename(const struct block_node *node)
     return NULL;
 }
 
+/* The drivers whose open waits on storage (open(2) of a path). */
+static bool opens_files(const char *driver)
+{
+    const struct block_driver *drv = driver ? block_driver_find(driver) : NULL;
+    return drv && drv->opens_path;
+}
+
+/* A child opened inline gets QEMU's kind of generated name. */
+static void implicit_name(struct block_node_opts *o, char buf[32])
+{
+    snprintf(buf, 32, "#block%03u", implicit_counter++);
+    o->node_name = buf;
+    o->implicit_name = true;
+}
+
+/* Undoes the inline child of a parent that failed to open. */
+static void close_child(struct block_node *child)
+{
+    struct node_rec *cr = rec_find(child);
+    if (cr)
+        rec_free(cr);
+    block_node_close(child, NULL);
+}
+
 /* The driver options of a checked BlockdevOptions object (strings point
  * into args). node_name is left as given (NULL when absent). */
 static void fill_opts(json_t *args, struct block_node_opts *o)
@@ -203,8 +227,7 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
 {
     struct block_node_opts o = { 0 };
     fill_opts(args, &o);
-    if (qmp_sandbox && (!strcmp(o.driver, "file") || !strcmp(o.driver, "host_device") ||
-                        !strcmp(o.driver, "nbd"))) {
+    if (qmp_sandbox && (opens_files(o.driver) || !strcmp(o.driver, "nbd"))) {
         vs_error_set(err, VS_ERR_GENERIC, "Driver '%s' is not allowed in this sandbox",
                      o.driver);
         return NULL;
@@ -215,9 +238,7 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
             vs_error_set(err, VS_ERR_GENERIC, "'node-name' must be specified for the root node");
             return NULL;
         }
-        snprintf(generated, sizeof(generated), "#block%03u", implicit_counter++);
-        o.node_name = generated;
-        o.implicit_name = true;
+        implicit_name(&o, generated);
     }
     if (qmp_sandbox && o.size > (64u << 20)) {
         vs_error_set(err, VS_ERR_GENERIC, "Memory nodes are at most 64 MiB in this sandbox");
@@ -236,12 +257,8 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
     }
     struct block_node *node = block_node_open(ctx->loop, &o, err);
     if (!node) {
-        if (child) {
-            struct node_rec *cr = rec_find(child);
-            if (cr)
-                rec_free(cr);
-            block_node_close(child, NULL);
-        }
+        if (child)
+            close_child(child);
         return NULL;
     }
     rec_add(node, json_incref(args), !top);
@@ -268,11 +285,6 @@ static void add_opened(struct block_node *node, const struct vs_error *err, void
     free(w);
 }
 
-static bool opens_files(const char *driver)
-{
-    return driver && (!strcmp(driver, "file") || !strcmp(driver, "host_device"));
-}
-
 /* raw over a file given inline: the file opens on the worker pool, then
  * the raw node over it here (that open only looks its child up). */
 struct raw_wait {
@@ -294,14 +306,10 @@ static void raw_child_opened(struct block_node *child, const struct vs_error *er
         fill_opts(w->args, &o);
         o.file = child->name;
         node = block_node_open(w->loop, &o, &e);
-        if (node) {
+        if (node)
             rec_add(node, json_incref(w->args), false);
-        } else {
-            struct node_rec *cr = rec_find(child);
-            if (cr)
-                rec_free(cr);
-            block_node_close(child, NULL);
-        }
+        else
+            close_child(child);
         err = &e;
     }
     qmp_pending_finish(w->p, node ? json_object() : NULL, err);
@@ -313,13 +321,17 @@ static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_err
 {
     const char *driver = json_string_value(json_object_get(args, "driver"));
     json_t *file = json_object_get(args, "file");
-    if (ctx->pending && !qmp_sandbox && !strcmp(driver, "raw") && json_is_object(file) &&
-        opens_files(json_string_value(json_object_get(file, "driver")))) {
-        const char *name = json_string_value(json_object_get(args, "node-name"));
-        if (!name) {
-            vs_error_set(err, VS_ERR_GENERIC, "'node-name' must be specified for the root node");
-            return NULL;
-        }
+    bool raw_over_file = !strcmp(driver, "raw") && json_is_object(file) &&
+                         opens_files(json_string_value(json_object_get(file, "driver")));
+
+    if (!ctx->pending || qmp_sandbox || !(raw_over_file || opens_files(driver)))
+        return open_blockdev(ctx, args, true, err) ? json_object() : NULL;
+    const char *name = json_string_value(json_object_get(args, "node-name"));
+    if (!name) {
+        vs_error_set(err, VS_ERR_GENERIC, "'node-name' must be specified for the root node");
+        return NULL;
+    }
+    if (raw_over_file) {
         if (block_node_find(name)) {
             vs_error_set(err, VS_ERR_GENERIC, "Duplicate nodes with node-name='%s'", name);
             return NULL;
@@ -327,11 +339,8 @@ static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_err
         struct block_node_opts co = { 0 };
         char generated[32];
         fill_opts(file, &co);
-        if (!co.node_name) {
-            snprintf(generated, sizeof(generated), "#block%03u", implicit_counter++);
-            co.node_name = generated;
-            co.implicit_name = true;
-        }
+        if (!co.node_name)
+            implicit_name(&co, generated);
         struct raw_wait *w = vs_zalloc(sizeof(*w));
         w->loop = ctx->loop;
         w->args = json_incref(args);
@@ -339,21 +348,13 @@ static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_err
         block_node_open_async(ctx->loop, &co, raw_child_opened, w);
         return NULL;
     }
-    if (ctx->pending && !qmp_sandbox &&
-        (!strcmp(driver, "file") || !strcmp(driver, "host_device"))) {
-        struct block_node_opts o = { 0 };
-        fill_opts(args, &o);
-        if (!o.node_name) {
-            vs_error_set(err, VS_ERR_GENERIC, "'node-name' must be specified for the root node");
-            return NULL;
-        }
-        struct add_wait *w = vs_zalloc(sizeof(*w));
-        w->p = qmp_defer(ctx);
-        w->args = json_incref(args);
-        block_node_open_async(ctx->loop, &o, add_opened, w);
-        return NULL;
-    }
-    return open_blockdev(ctx, args, true, err) ? json_object() : NULL;
+    struct block_node_opts o = { 0 };
+    fill_opts(args, &o);
+    struct add_wait *w = vs_zalloc(sizeof(*w));
+    w->p = qmp_defer(ctx);
+    w->args = json_incref(args);
+    block_node_open_async(ctx->loop, &o, add_opened, w);
+    return NULL;
 }
 
 /* ---- blockdev-del ---------------------------------------------------------- */
