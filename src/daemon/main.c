@@ -257,16 +257,6 @@ static void write_pidfile(void)
 
 /* ---- state file ------------------------------------------------------- */
 
-static void save_state(void)
-{
-    struct vs_error err = { 0 };
-    /* The change is made; a failed save cannot undo it, and refusing the
-     * command now would lie about what is served. Say so loudly: the next
-     * change tries again. */
-    if (state_file_save(state_path, &err) < 0)
-        vs_error("state not saved: %s", err.msg);
-}
-
 /* Saves for QMP commands, on the worker pool. One write at a time; the
  * commands that changed the state while it ran wait for the next one,
  * which takes a fresh snapshot (one write then answers them all). */
@@ -312,8 +302,9 @@ static void saver_done(struct vs_work *w)
     saver.busy = false;
     if (saver.next)
         saver_start();
-    /* The change is made either way: a failed save cannot undo it (see
-     * save_state); the replies go out. */
+    /* The change is made either way: a failed save cannot undo it, and
+     * refusing the command now would lie about what is served. It is said
+     * loudly above; the next change tries again. The replies go out. */
     while (list) {
         struct save_waiter *n = list->next;
         list->done(list->opaque);
@@ -608,8 +599,6 @@ int main(int argc, char **argv)
         struct vs_error err = { 0 };
         if (state_file_save(state_path, &err) < 0)
             die_opt("--state", "%s", err.msg);
-        qmp_state_changed = save_state;
-        jobs_state_changed = save_state;
         saver.loop = loop;
         qmp_state_save_async = save_state_async;
         jobs_state_save_async = save_state_async;
@@ -624,8 +613,6 @@ int main(int argc, char **argv)
 
     int r = vs_loop_run(loop);
 
-    qmp_state_changed = NULL;
-    jobs_state_changed = NULL;
     qmp_state_save_async = NULL;
     jobs_state_save_async = NULL;
     nbd_server_stop();

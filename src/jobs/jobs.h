@@ -47,14 +47,12 @@ json_t *jobs_query_jobs(void);
 /* Whether a node is used by a running job (blockdev-del refuses then). */
 bool jobs_node_busy(const struct block_node *node);
 /* Called right after a pivot switched exports to the target, before the
- * BLOCK_JOB_COMPLETED event: the daemon saves its state file there, so a
- * restart serves the new volume. NULL: nothing to do. */
-extern void (*jobs_state_changed)(void);
-/* When set, used instead: the state is saved on the worker pool and the
- * target stays quiesced (guest requests held) until `done`. So no guest
- * write reaches the target — and none is acknowledged — before the state
- * naming it is on disk, while other volumes' clients go on during the
- * fsync. */
+ * BLOCK_JOB_COMPLETED event, when the daemon keeps a state file: it saves
+ * the state on the worker pool, and the target stays quiesced (guest
+ * requests held) until `done`. So a restart serves the new volume once a
+ * guest could have written to it: no guest write reaches the target — and
+ * none is acknowledged — before the state naming it is on disk, while
+ * other volumes' clients go on during the fsync. NULL: nothing to save. */
 extern void (*jobs_state_save_async)(void (*done)(void *opaque), void *opaque);
 
 /* Daemon exit: force-cancels every job; run the loop until jobs_count()

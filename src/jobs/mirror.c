@@ -24,7 +24,6 @@
 
 #define DEFAULT_GRANULARITY (64 * 1024)
 
-void (*jobs_state_changed)(void);
 void (*jobs_state_save_async)(void (*done)(void *opaque), void *opaque);
 #define DEFAULT_BUF_SIZE (16 * 1024 * 1024)
 
@@ -117,8 +116,6 @@ static int mirror_prepare(struct job *job, struct vs_error *err)
         return 0;
     }
     block_node_release(m->tgt);
-    if (jobs_state_changed)
-        jobs_state_changed();
     return 0;
 }
 

@@ -6,8 +6,11 @@
 
 #include <string.h>
 
-void (*qmp_state_changed)(void);
 void (*qmp_state_save_async)(void (*done)(void *opaque), void *opaque);
+
+void qmp_nobody_waits(void *opaque)
+{
+}
 void (*qmp_quit_requested)(void);
 bool qmp_sandbox;
 
@@ -67,13 +70,14 @@ json_t *qmp_dispatch(struct qmp_ctx *ctx, const char *name, json_t *args, bool k
     ctx->deferred = false;
     json_t *ret = cmd->handler(ctx, checked, err);
     json_decref(checked);
-    if (ret && cmd->mutates && ctx->pending && qmp_state_save_async) {
-        /* The reply goes out when the state is on disk. */
-        qmp_pending_finish(qmp_defer(ctx), ret, NULL);
-        return NULL;
+    if (ret && cmd->mutates && qmp_state_save_async) {
+        if (ctx->pending) {
+            /* The reply goes out when the state is on disk. */
+            qmp_pending_finish(qmp_defer(ctx), ret, NULL);
+            return NULL;
+        }
+        qmp_state_save_async(qmp_nobody_waits, NULL);
     }
-    if (ret && cmd->mutates && qmp_state_changed)
-        qmp_state_changed();
     return ret;
 }
 

@@ -122,19 +122,17 @@ void qmp_write_reference(FILE *out);
 
 /* ---- daemon hooks ------------------------------------------------------ */
 
-/* Called after every command that changed what the daemon serves (nodes,
- * exports, server), and after events that change it without a command
- * (an export gone, a job's pivot): the daemon saves its state file there.
- * It runs before the command's reply is sent, so a client that has seen
- * the reply knows the change is on disk. */
-extern void (*qmp_state_changed)(void);
-/* When set (the daemon keeps a state file), a mutating command from a
- * client is answered only once `done` is called, that is once the state
- * with the change is on disk; the save itself runs on the worker pool, so
- * an fsync stalled behind other disk traffic delays that one reply, not
- * the loop with every NBD client and other monitor. Without it (or for
- * the command line) qmp_state_changed runs before the reply, as above. */
+/* Set when the daemon keeps a state file: saves it on the worker pool and
+ * calls `done` once the state is on disk. Called after every command that
+ * changed what the daemon serves (nodes, exports, server) — a client's
+ * reply waits for `done`, so a client that has seen the reply knows the
+ * change is on disk — and after events that change it without a command
+ * (an export gone, a job's pivot). An fsync stalled behind other disk
+ * traffic delays those replies, not the loop with every NBD client and
+ * other monitor. */
 extern void (*qmp_state_save_async)(void (*done)(void *opaque), void *opaque);
+/* A `done` for saves nobody waits for. */
+void qmp_nobody_waits(void *opaque);
 /* Called by `quit` after its reply is queued: the daemon shuts down as on
  * SIGTERM. */
 extern void (*qmp_quit_requested)(void);

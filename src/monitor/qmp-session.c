@@ -230,8 +230,6 @@ void qmp_pending_finish(struct qmp_pending *p, json_t *ret, const struct vs_erro
         qmp_state_save_async(saved_then_reply, p);
         return;
     }
-    if (ret && p->mutates && qmp_state_changed)
-        qmp_state_changed();
     send_pending(p, ret, err);
 }
 
@@ -405,10 +403,6 @@ size_t qmp_session_input(struct qmp_session *s, const char *buf, size_t n)
 
 /* ---- events ---------------------------------------------------------- */
 
-static void saved_nobody_waits(void *opaque)
-{
-}
-
 static void event_sink(const char *event, void *data, uint64_t wall_ns)
 {
     json_t *ev = json_pack("{s:{s:I,s:I},s:s,s:o}", "timestamp",
@@ -428,9 +422,7 @@ static void event_sink(const char *event, void *data, uint64_t wall_ns)
         strcmp(event, "BLOCK_JOB_COMPLETED") != 0)
         return;
     if (qmp_state_save_async)
-        qmp_state_save_async(saved_nobody_waits, NULL);   /* off the loop */
-    else if (qmp_state_changed)
-        qmp_state_changed();
+        qmp_state_save_async(qmp_nobody_waits, NULL);
 }
 
 void qmp_events_init(void)
