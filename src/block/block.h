@@ -134,6 +134,9 @@ struct block_driver {
     /* open(2)s opts->filename: the open may wait on storage (so it runs on
      * the worker pool), and the node records the path. */
     bool opens_path;
+    /* Whether BLOCK_OP_COPY_RANGE into dst (a node of this driver) from src
+     * can work at all. NULL: never (the op fails -ENOTSUP). */
+    bool (*can_copy_range)(const struct block_node *dst, const struct block_node *src);
 };
 
 struct block_hook {
@@ -240,8 +243,9 @@ static inline bool block_op_is_write(enum block_op op)
            op == BLOCK_OP_DISCARD;
 }
 
-/* Whether BLOCK_OP_COPY_RANGE from src to dst can work at all (both file
- * nodes on regular files); it may still fail -ENOTSUP (another file system). */
+/* Whether BLOCK_OP_COPY_RANGE from src to dst can work at all (dst's
+ * driver says: file nodes on regular files, memory nodes told to); it may
+ * still fail -ENOTSUP (another file system). */
 bool block_node_can_copy_range(const struct block_node *dst, const struct block_node *src);
 
 /* ---- backend.c ------------------------------------------------------- */
@@ -276,5 +280,9 @@ uint64_t block_memory_completed(struct block_node *node);
 uint8_t *block_memory_data(struct block_node *node);
 /* Bytes allocated (written with data, not discarded or zero-punched). */
 uint64_t block_memory_allocated(struct block_node *node);
+/* Lets the node take BLOCK_OP_COPY_RANGE from another memory node (off by
+ * default, so layers above use reads and writes): a test of the offloaded
+ * path can then fail copies with block_memory_set_error. */
+void block_memory_set_copy_range(struct block_node *node, bool on);
 
 #endif

@@ -601,7 +601,7 @@ static void copy_done(struct vs_work *w)
     block_req_driver_done(req, ret);
 }
 
-bool block_node_can_copy_range(const struct block_node *dst, const struct block_node *src)
+static bool file_can_copy_range(const struct block_node *dst, const struct block_node *src)
 {
     if (dst->drv != &block_driver_file || src->drv != &block_driver_file)
         return false;
@@ -613,7 +613,7 @@ bool block_node_can_copy_range(const struct block_node *dst, const struct block_
  * where two copies proceed on two cores while the loop serves guests. */
 static void submit_copy_range(struct block_node *node, struct block_req *req)
 {
-    if (!block_node_can_copy_range(node, req->copy_src)) {
+    if (!file_can_copy_range(node, req->copy_src)) {
         block_req_driver_done(req, -ENOTSUP);
         return;
     }
@@ -718,6 +718,7 @@ const struct block_driver block_driver_file = {
     .truncate_blocking = file_truncate_blocking,
     .opens_path = true,
     .multi_conn = true,
+    .can_copy_range = file_can_copy_range,
 };
 
 const struct block_driver block_driver_host_device = {

@@ -203,3 +203,8 @@ void block_hook_remove(struct block_node *node, struct block_hook *h)
     (void)node;
     vs_list_remove(&h->link);
 }
+
+bool block_node_can_copy_range(const struct block_node *dst, const struct block_node *src)
+{
+    return dst->drv->can_copy_range && dst->drv->can_copy_range(dst, src);
+}

@@ -22,6 +22,7 @@ struct mem_state {
     uint64_t err_off, err_len;
     int err;
     bool hold;
+    bool copy_range;         /* takes COPY_RANGE from memory nodes */
     struct block_req **held_reqs;
     size_t nheld, cap;
     uint64_t completed;
@@ -80,6 +81,11 @@ static void mark(struct mem_state *s, uint64_t off, uint64_t len, bool allocated
     }
 }
 
+static bool mem_can_copy_range(const struct block_node *dst, const struct block_node *src)
+{
+    return ((struct mem_state *)dst->opaque)->copy_range && src->drv == dst->drv;
+}
+
 static int mem_do(struct block_node *node, struct block_req *req)
 {
     struct mem_state *s = node->opaque;
@@ -111,7 +117,12 @@ static int mem_do(struct block_node *node, struct block_req *req)
             mark(s, req->offset, req->len, true, node->size);
         return 0;
     case BLOCK_OP_COPY_RANGE:
-        return -ENOTSUP;
+        if (!mem_can_copy_range(node, req->copy_src))
+            return -ENOTSUP;
+        memcpy(s->data + req->offset,
+               ((struct mem_state *)req->copy_src->opaque)->data + req->offset, req->len);
+        mark(s, req->offset, req->len, true, node->size);
+        return 0;
     case BLOCK_OP_BLOCK_STATUS: {
         uint64_t c = req->offset / MEM_CHUNK;
         uint8_t a = s->alloc[c];
@@ -177,6 +188,11 @@ void block_memory_hold(struct block_node *node, bool hold)
     free(reqs);
 }
 
+void block_memory_set_copy_range(struct block_node *node, bool on)
+{
+    ((struct mem_state *)node->opaque)->copy_range = on;
+}
+
 uint64_t block_memory_completed(struct block_node *node)
 {
     return ((struct mem_state *)node->opaque)->completed;
@@ -203,4 +219,5 @@ const struct block_driver block_driver_memory = {
     .submit = mem_submit,
     .truncate = mem_truncate,
     .multi_conn = true,
+    .can_copy_range = mem_can_copy_range,
 };

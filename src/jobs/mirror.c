@@ -359,6 +359,7 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
         buf_size = DEFAULT_BUF_SIZE;
     m->buf_size = ((uint64_t)buf_size + gran - 1) & ~(gran - 1);
     m->chunk = m->max_chunk = VS_MAX(gran, VS_MIN(MIRROR_MAX_CHUNK, m->buf_size));
+    m->offload_chunk = VS_MAX(gran, VS_MIN(MIRROR_OFFLOAD_CHUNK, m->buf_size));
     m->sync = p->sync;
     m->on_src = p->on_src;
     m->on_tgt = p->on_tgt;

@@ -28,6 +28,7 @@
 #define MIRROR_MAX_CHUNK (1ull << 20)     /* bytes per copy (QEMU's MAX_IO_BYTES) */
 #define MIRROR_MAX_ZERO (1ull << 30)      /* bytes per write-zeroes */
 #define MIRROR_BUSY_CHUNK (256ull << 10) /* bytes per copy while guests write */
+#define MIRROR_OFFLOAD_CHUNK (2ull << 20) /* bytes per offloaded copy nobody waits on */
 #define MIRROR_BUSY_ISSUE 8               /* new copies per loop turn, ditto */
 #define MIRROR_GUEST_ACTIVE_NS 100000000ull /* "guests write": one in 100 ms */
 #define MIRROR_SLICE_NS 100000000ull      /* rate-limit slice: 100 ms */
@@ -86,7 +87,9 @@ struct mirror {
     struct block_node *src, *tgt, *replaces;
     bool tgt_ours;             /* drive-mirror opened it: close it unless pivoted */
     uint64_t size;
-    uint64_t gran, buf_size, chunk, max_chunk;
+    uint64_t gran, buf_size, chunk;
+    uint64_t max_chunk;        /* a copy through a buffer: the buffer's size */
+    uint64_t offload_chunk;    /* an offloaded copy (mirror-run.c, issue_copies) */
     enum mirror_sync sync;
     enum job_on_error on_src, on_tgt;
     bool unmap;
