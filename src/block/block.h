@@ -67,6 +67,12 @@ enum block_op {
 #define BLOCK_STATUS_HOLE 0x1u /* not allocated */
 #define BLOCK_STATUS_ZERO 0x2u /* reads as zeroes */
 
+/* One extent of a BLOCK_STATUS answer. */
+struct block_extent {
+    uint64_t len;
+    unsigned flags;                      /* BLOCK_STATUS_* */
+};
+
 struct block_req {
     /* Filled by the issuer. */
     enum block_op op;
@@ -82,6 +88,16 @@ struct block_req {
      * status_flags; status_len is > 0 and <= len. */
     uint64_t status_len;
     unsigned status_flags;
+    /* BLOCK_STATUS, optional: room for max_extents extents. A driver that
+     * can tell several in one go (a round trip to the worker pool or a
+     * server per extent is what made a sparse volume's scan slow) fills
+     * extents[0 .. n_extents): consecutive from offset, each len > 0, in
+     * all <= len, the first equal to status_len/status_flags. When the
+     * driver tells one, the block layer puts it in extents[0]. So after
+     * success n_extents >= 1 whenever extents was given. */
+    struct block_extent *extents;
+    unsigned max_extents;
+    unsigned n_extents;
 
     /* Private to the block layer and its drivers. */
     struct block_node *node;      /* where it was submitted */
@@ -284,5 +300,8 @@ uint64_t block_memory_allocated(struct block_node *node);
  * default, so layers above use reads and writes): a test of the offloaded
  * path can then fail copies with block_memory_set_error. */
 void block_memory_set_copy_range(struct block_node *node, bool on);
+/* While on, BLOCK_STATUS is answered when submitted but delivered only when
+ * it is turned off: what a status query that raced with a write sees. */
+void block_memory_delay_status(struct block_node *node, bool delay);
 
 #endif

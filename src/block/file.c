@@ -414,6 +414,7 @@ slow:
  * default granularity anyway. */
 #define STATUS_PROBE_STEP (64u << 10)
 #define STATUS_PROBE_SPAN (64u << 20)
+#define STATUS_REQ_SPAN (128ull << 20)  /* data probed per request, at most */
 
 struct status_work {
     struct vs_work w;
@@ -439,36 +440,66 @@ static uint64_t probe_data_end(int fd, uint64_t offset, uint64_t limit)
     return limit;
 }
 
+/* The extent at pos (< end): its length and flags. */
+static void file_extent(const struct status_work *sw, uint64_t pos, uint64_t end,
+                        struct block_extent *e)
+{
+    off_t data = lseek(sw->fd, (off_t)pos, SEEK_DATA);
+
+    if (data < 0 && errno == ENXIO) {
+        /* No data from here to the end of the file. */
+        e->len = end - pos;
+        e->flags = BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO;
+    } else if (data < 0) {
+        /* SEEK_DATA unsupported: everything is data (the safe answer). */
+        e->len = end - pos;
+        e->flags = 0;
+    } else if ((uint64_t)data > pos) {
+        e->len = VS_MIN((uint64_t)data, end) - pos;
+        e->flags = BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO;
+    } else if (sw->probe) {
+        e->len = probe_data_end(sw->fd, pos, VS_MIN(end, pos + STATUS_PROBE_SPAN)) - pos;
+        e->flags = 0;
+    } else {
+        off_t hole = lseek(sw->fd, (off_t)pos, SEEK_HOLE);
+        if (hole < 0 || (uint64_t)hole <= pos)
+            hole = (off_t)end;
+        e->len = VS_MIN((uint64_t)hole, end) - pos;
+        e->flags = 0;
+    }
+}
+
+/* As many extents as the issuer has room for, each adjacent pair with
+ * different flags (a data extent cut at STATUS_PROBE_SPAN continues in the
+ * next), until STATUS_REQ_SPAN has been probed: one hand-off to the pool
+ * answers for hundreds of extents of a sparse file. */
 static void status_run(struct vs_work *w)
 {
     struct status_work *sw = vs_container_of(w, struct status_work, w);
     struct block_req *req = sw->req;
-    uint64_t end = req->offset + req->len;
-    off_t data = lseek(sw->fd, (off_t)req->offset, SEEK_DATA);
+    struct block_extent one, *ext = req->extents ? req->extents : &one;
+    unsigned max = req->extents ? req->max_extents : 1, n = 0;
+    uint64_t pos = req->offset, end = req->offset + req->len, probed = 0;
 
-    if (data < 0 && errno == ENXIO) {
-        /* No data from here to the end of the file. */
-        req->status_len = req->len;
-        req->status_flags = BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO;
-    } else if (data < 0) {
-        /* SEEK_DATA unsupported: everything is data (the safe answer). */
-        req->status_len = req->len;
-        req->status_flags = 0;
-    } else if ((uint64_t)data > req->offset) {
-        req->status_len = VS_MIN((uint64_t)data, end) - req->offset;
-        req->status_flags = BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO;
-    } else if (sw->probe) {
-        req->status_len = probe_data_end(sw->fd, req->offset,
-                                         VS_MIN(end, req->offset + STATUS_PROBE_SPAN)) -
-                          req->offset;
-        req->status_flags = 0;
-    } else {
-        off_t hole = lseek(sw->fd, (off_t)req->offset, SEEK_HOLE);
-        if (hole < 0 || (uint64_t)hole <= req->offset)
-            hole = (off_t)end;
-        req->status_len = VS_MIN((uint64_t)hole, end) - req->offset;
-        req->status_flags = 0;
+    while (pos < end && probed < STATUS_REQ_SPAN) {
+        struct block_extent e;
+
+        file_extent(sw, pos, end, &e);
+        pos += e.len;
+        if (sw->probe && e.flags == 0)
+            probed += e.len;
+        if (n > 0 && ext[n - 1].flags == e.flags) {
+            ext[n - 1].len += e.len;
+            continue;
+        }
+        if (n == max)
+            break;
+        ext[n++] = e;
     }
+    req->status_len = ext[0].len;
+    req->status_flags = ext[0].flags;
+    if (req->extents)
+        req->n_extents = n;
 }
 
 static void status_done(struct vs_work *w)

@@ -118,6 +118,9 @@ void block_node_submit(struct block_node *node, struct block_req *req)
     req->at_driver = false;
     req->status_len = 0;
     req->status_flags = 0;
+    req->n_extents = 0;
+    if (req->max_extents == 0)
+        req->extents = NULL;
     vs_list_init(&req->link);
 
     int r = check_request(node, req);
@@ -176,6 +179,12 @@ void block_req_hook_resume(struct block_req *req, int ret)
 static void req_finish(struct block_req *req)
 {
     struct block_node *node = req->node;
+    if (req->op == BLOCK_OP_BLOCK_STATUS && req->ret == 0 && req->extents &&
+        req->n_extents == 0) {
+        req->extents[0].len = req->status_len;
+        req->extents[0].flags = req->status_flags;
+        req->n_extents = 1;
+    }
     if (req->in_flight) {
         req->in_flight = false;
         vs_list_remove(&req->link);

@@ -2,7 +2,8 @@
  * benchmarks of the layers above. It tracks allocation in 64 KiB chunks so
  * sparse behaviour can be tested, can be told to fail chosen operations on
  * chosen ranges, and can hold requests so a test decides the interleaving
- * of completions. Requests otherwise complete immediately (the block layer
+ * of completions (or answer block status at once and deliver it later: a
+ * stale answer). Requests otherwise complete immediately (the block layer
  * still defers the issuer's callback). */
 #include "block.h"
 
@@ -23,6 +24,10 @@ struct mem_state {
     int err;
     bool hold;
     bool copy_range;         /* takes COPY_RANGE from memory nodes */
+    bool delay_status;       /* BLOCK_STATUS answered now, delivered later */
+    struct block_req **delayed;
+    int *delayed_ret;
+    size_t ndelayed;
     struct block_req **held_reqs;
     size_t nheld, cap;
     uint64_t completed;
@@ -59,6 +64,8 @@ static void mem_close(struct block_node *node)
     munmap(s->data, node->size);
     free(s->alloc);
     free(s->held_reqs);
+    free(s->delayed);
+    free(s->delayed_ret);
     free(s);
 }
 
@@ -124,14 +131,25 @@ static int mem_do(struct block_node *node, struct block_req *req)
         mark(s, req->offset, req->len, true, node->size);
         return 0;
     case BLOCK_OP_BLOCK_STATUS: {
-        uint64_t c = req->offset / MEM_CHUNK;
-        uint8_t a = s->alloc[c];
-        uint64_t end = req->offset + req->len;
-        uint64_t pos = VS_MIN((c + 1) * MEM_CHUNK, end);
-        while (pos < end && s->alloc[pos / MEM_CHUNK] == a)
-            pos = VS_MIN(pos + MEM_CHUNK, end);
-        req->status_len = pos - req->offset;
-        req->status_flags = a ? 0 : (BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO);
+        /* Runs of chunks with the same allocation, as many as the issuer
+         * has room for. */
+        struct block_extent one, *ext = req->extents ? req->extents : &one;
+        unsigned max = req->extents ? req->max_extents : 1, n = 0;
+        uint64_t pos = req->offset, end = req->offset + req->len;
+        while (pos < end && n < max) {
+            uint8_t a = s->alloc[pos / MEM_CHUNK];
+            uint64_t e = VS_MIN((pos / MEM_CHUNK + 1) * MEM_CHUNK, end);
+            while (e < end && s->alloc[e / MEM_CHUNK] == a)
+                e = VS_MIN(e + MEM_CHUNK, end);
+            ext[n].len = e - pos;
+            ext[n].flags = a ? 0 : (BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO);
+            n++;
+            pos = e;
+        }
+        req->status_len = ext[0].len;
+        req->status_flags = ext[0].flags;
+        if (req->extents)
+            req->n_extents = n;
         return 0;
     }
     }
@@ -141,6 +159,13 @@ static int mem_do(struct block_node *node, struct block_req *req)
 static void mem_submit(struct block_node *node, struct block_req *req)
 {
     struct mem_state *s = node->opaque;
+    if (s->delay_status && req->op == BLOCK_OP_BLOCK_STATUS) {
+        s->delayed = vs_realloc(s->delayed, (s->ndelayed + 1) * sizeof(*s->delayed));
+        s->delayed_ret = vs_realloc(s->delayed_ret, (s->ndelayed + 1) * sizeof(int));
+        s->delayed_ret[s->ndelayed] = mem_do(node, req);
+        s->delayed[s->ndelayed++] = req;
+        return;
+    }
     if (s->hold) {
         if (s->nheld == s->cap) {
             s->cap = s->cap ? s->cap * 2 : 16;
@@ -186,6 +211,26 @@ void block_memory_hold(struct block_node *node, bool hold)
         block_req_driver_done(reqs[i], r);
     }
     free(reqs);
+}
+
+void block_memory_delay_status(struct block_node *node, bool delay)
+{
+    struct mem_state *s = node->opaque;
+    s->delay_status = delay;
+    if (delay)
+        return;
+    size_t n = s->ndelayed;
+    struct block_req **reqs = s->delayed;
+    int *rets = s->delayed_ret;
+    s->delayed = NULL;
+    s->delayed_ret = NULL;
+    s->ndelayed = 0;
+    for (size_t i = 0; i < n; i++) {
+        s->completed++;
+        block_req_driver_done(reqs[i], rets[i]);
+    }
+    free(reqs);
+    free(rets);
 }
 
 void block_memory_set_copy_range(struct block_node *node, bool on)

@@ -47,6 +47,7 @@ static void raw_child_done(struct block_req *creq, int ret)
     struct block_req *parent = c->parent;
     parent->status_len = creq->status_len;
     parent->status_flags = creq->status_flags;
+    parent->n_extents = creq->n_extents;   /* the child filled parent's array */
     free(c);
     block_req_driver_done(parent, ret);
 }
@@ -61,6 +62,8 @@ static void raw_submit(struct block_node *node, struct block_req *req)
     c->req.len = req->len;
     c->req.buf = req->buf;
     c->req.copy_src = req->copy_src;
+    c->req.extents = req->extents;
+    c->req.max_extents = req->max_extents;
     c->req.cb = raw_child_done;
     block_node_submit(node->child, &c->req);
 }

@@ -533,19 +533,13 @@ static void issue_copies(struct mirror *m)
 
 /* ---- the initial scan ------------------------------------------------ */
 
-static void status_done(struct block_req *req, int ret)
+/* One extent of the scan's answer: what must be copied, zeroed or left. */
+static void scan_extent(struct mirror *m, uint64_t off, uint64_t len, bool is_zero)
 {
-    struct mirror *m = vs_container_of(req, struct mirror, status_req);
-    uint64_t off = req->offset, len = ret < 0 ? VS_MIN(req->len, m->chunk)
-                                              : req->status_len;
-    bool is_zero = ret == 0 && (req->status_flags & BLOCK_STATUS_ZERO);
-
-    m->status_inflight = false;
-    /* A guest write that completed inside the answer while we asked makes
-     * it stale: treat the range as data (always correct). */
+    /* A guest write that completed inside the extent while we asked makes
+     * the answer stale there: treat it as data (always correct). */
     if (m->status_raced && m->raced_lo < off + len && off < m->raced_hi)
         is_zero = false;
-    m->status_raced = false;
     if (!is_zero) {
         hbitmap_set(m->dirty, off, len);
     } else if (m->zero_target) {
@@ -559,7 +553,25 @@ static void status_done(struct block_req *req, int ret)
         if (s < e)
             hbitmap_set(m->zero, s, e - s);
     }
-    m->scan_off = off + len;
+}
+
+static void status_done(struct block_req *req, int ret)
+{
+    struct mirror *m = vs_container_of(req, struct mirror, status_req);
+    uint64_t off = req->offset;
+
+    m->status_inflight = false;
+    if (ret < 0) {
+        scan_extent(m, off, VS_MIN(req->len, m->chunk), false);
+        off += VS_MIN(req->len, m->chunk);
+    }
+    for (unsigned i = 0; ret == 0 && i < req->n_extents; i++) {
+        scan_extent(m, off, req->extents[i].len,
+                    req->extents[i].flags & BLOCK_STATUS_ZERO);
+        off += req->extents[i].len;
+    }
+    m->status_raced = false;
+    m->scan_off = off;
     if (m->scan_off >= m->size)
         m->scanning = false;
     mirror_continue(m);
@@ -573,6 +585,8 @@ static void issue_scan(struct mirror *m)
     m->status_req.op = BLOCK_OP_BLOCK_STATUS;
     m->status_req.offset = m->scan_off;
     m->status_req.len = m->size - m->scan_off;
+    m->status_req.extents = m->scan_ext;
+    m->status_req.max_extents = MIRROR_SCAN_EXTENTS;
     m->status_req.cb = status_done;
     m->status_inflight = true;
     m->status_raced = false;

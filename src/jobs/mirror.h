@@ -29,6 +29,7 @@
 #define MIRROR_MAX_ZERO (1ull << 30)      /* bytes per write-zeroes */
 #define MIRROR_BUSY_CHUNK (256ull << 10) /* bytes per copy while guests write */
 #define MIRROR_OFFLOAD_CHUNK (2ull << 20) /* bytes per offloaded copy nobody waits on */
+#define MIRROR_SCAN_EXTENTS 256           /* extents per block-status answer */
 #define MIRROR_BUSY_ISSUE 8               /* new copies per loop turn, ditto */
 #define MIRROR_GUEST_ACTIVE_NS 100000000ull /* "guests write": one in 100 ms */
 #define MIRROR_SLICE_NS 100000000ull      /* rate-limit slice: 100 ms */
@@ -111,6 +112,7 @@ struct mirror {
     bool status_raced;         /* a guest write completed during the query */
     uint64_t raced_lo, raced_hi;  /* ... covering at most this range */
     struct block_req status_req;
+    struct block_extent scan_ext[MIRROR_SCAN_EXTENTS]; /* its answer */
 
     struct vs_list ops;        /* struct mirror_op, all kinds */
     unsigned n_bg_ops;         /* copy + zero */

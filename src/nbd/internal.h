@@ -105,6 +105,7 @@
 #define NBD_OPTION_MAX   (64u * 1024)        /* larger options: ERR_TOO_BIG */
 #define NBD_INBUF_SIZE   (256u * 1024)
 #define NBD_MAX_EXTENTS  1024                /* per BLOCK_STATUS reply */
+#define NBD_BS_BATCH     128                 /* extents per block-layer query */
 /* Back-pressure: stop reading a connection's requests past these, so a
  * client that does not read its replies pins at most about 16 MiB (plus
  * one maximal request). 16 MiB keeps 1 MiB requests at queue depth 16
@@ -128,6 +129,7 @@ struct nbd_req {
     /* BLOCK_STATUS: extents gathered so far (length, flags pairs, BE). */
     uint32_t *extents;
     unsigned nextents;
+    struct block_extent *bext; /* the block layer's answer, NBD_BS_BATCH */
     uint64_t bs_pos;
     /* Reply: header bytes and what to send after them. */
     uint8_t hdr[32];

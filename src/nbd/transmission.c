@@ -22,6 +22,7 @@ void nbd_req_free(struct nbd_req *req)
     struct nbd_conn *conn = req->conn;
     nbd_buf_put(req->buf, req->buf_size);
     free(req->extents);
+    free(req->bext);
     conn->inflight_reqs--;
     conn->inflight_bytes -= req->buf_size;
     free(req);
@@ -160,7 +161,29 @@ static void block_status_next(struct nbd_req *req)
     req->breq.offset = req->bs_pos;
     req->breq.len = req->offset + req->len - req->bs_pos;
     req->breq.buf = NULL;
+    req->breq.extents = req->bext;
+    req->breq.max_extents = (req->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : NBD_BS_BATCH;
     blk_submit(&conn->exp->blk, &req->breq);
+}
+
+/* Appends one extent of the answer to the reply, merged into the last
+ * descriptor when the flags are the same. */
+static void add_extent(struct nbd_req *req, const struct block_extent *e)
+{
+    uint32_t flags = 0;
+    if (e->flags & BLOCK_STATUS_HOLE)
+        flags |= NBD_STATE_HOLE;
+    if (e->flags & BLOCK_STATUS_ZERO)
+        flags |= NBD_STATE_ZERO;
+    if (req->nextents > 0 && be32toh(req->extents[2 * (req->nextents - 1) + 1]) == flags) {
+        uint32_t prev = be32toh(req->extents[2 * (req->nextents - 1)]);
+        req->extents[2 * (req->nextents - 1)] = htobe32(prev + (uint32_t)e->len);
+    } else {
+        req->extents[2 * req->nextents] = htobe32((uint32_t)e->len);
+        req->extents[2 * req->nextents + 1] = htobe32(flags);
+        req->nextents++;
+    }
+    req->bs_pos += e->len;
 }
 
 static void block_status_done(struct nbd_req *req, int ret)
@@ -177,21 +200,8 @@ static void block_status_done(struct nbd_req *req, int ret)
         send_reply(req, 0);
         return;
     }
-    uint32_t flags = 0;
-    if (req->breq.status_flags & BLOCK_STATUS_HOLE)
-        flags |= NBD_STATE_HOLE;
-    if (req->breq.status_flags & BLOCK_STATUS_ZERO)
-        flags |= NBD_STATE_ZERO;
-    uint64_t n = req->breq.status_len;
-    if (req->nextents > 0 && be32toh(req->extents[2 * (req->nextents - 1) + 1]) == flags) {
-        uint32_t prev = be32toh(req->extents[2 * (req->nextents - 1)]);
-        req->extents[2 * (req->nextents - 1)] = htobe32(prev + (uint32_t)n);
-    } else {
-        req->extents[2 * req->nextents] = htobe32((uint32_t)n);
-        req->extents[2 * req->nextents + 1] = htobe32(flags);
-        req->nextents++;
-    }
-    req->bs_pos += n;
+    for (unsigned i = 0; i < req->breq.n_extents && req->nextents < NBD_MAX_EXTENTS; i++)
+        add_extent(req, &req->breq.extents[i]);
     bool one = req->flags & NBD_CMD_FLAG_REQ_ONE;
     if (req->bs_pos >= req->offset + req->len || one || req->nextents >= NBD_MAX_EXTENTS ||
         req->conn->phase != PHASE_TRANSMISSION) {
@@ -256,6 +266,7 @@ void nbd_req_start(struct nbd_req *req)
         break;
     case NBD_CMD_BLOCK_STATUS:
         req->extents = vs_malloc(sizeof(uint32_t) * 2 * NBD_MAX_EXTENTS);
+        req->bext = vs_malloc(sizeof(*req->bext) * NBD_BS_BATCH);
         req->bs_pos = req->offset;
         block_status_next(req);
         return;

@@ -460,24 +460,32 @@ static void copy_range_in_memory_crosses_buffer_boundary(void)
     close(dfd);
 }
 
+/* A tmpfs file of 160 MiB: data [0, 1 MiB), hole [1 MiB, 3 MiB), data
+ * [3 MiB, 3 MiB + 4 KiB), hole up to 16 MiB, data [16 MiB, 160 MiB). */
+static struct block_node *probe_layout_node(const char *name, int *fdp)
+{
+    struct block_node *n = shm_node(name, 160 * MiB, 1 * MiB, fdp);
+    static char mb[1 << 20];
+    char b[4096];
+
+    memset(b, 1, sizeof(b));
+    CHECK(pwrite(*fdp, b, sizeof(b), 3 * MiB) == (ssize_t)sizeof(b));
+    memset(mb, 2, sizeof(mb));
+    for (uint64_t o = 16 * MiB; o < 160 * MiB; o += 1 * MiB)
+        CHECK(pwrite(*fdp, mb, sizeof(mb), (off_t)o) == (ssize_t)sizeof(mb));
+    return n;
+}
+
 /* On tmpfs, block status follows data with SEEK_DATA probes 64 KiB apart
  * (SEEK_HOLE would hold the inode lock over the whole data run): extents
- * end at the first probe in a hole, and one answer covers at most 64 MiB. */
+ * end at the first probe in a hole, and one answer probes at most 128 MiB
+ * of data. */
 static void file_in_memory_block_status_probes_in_bounded_steps(void)
 {
     int fd;
-    struct block_node *n = shm_node("mp", 160 * MiB, 1 * MiB, &fd);
-    char b[4096];
-    memset(b, 1, sizeof(b));
-    /* data [0, 1 MiB), hole [1 MiB, 3 MiB), data [3 MiB, 3 MiB + 4 KiB),
-     * hole up to 16 MiB, data [16 MiB, 160 MiB) */
-    CHECK(pwrite(fd, b, sizeof(b), 3 * MiB) == (ssize_t)sizeof(b));
-    for (uint64_t o = 16 * MiB; o < 160 * MiB; o += 1 * MiB) {
-        static char mb[1 << 20];
-        memset(mb, 2, sizeof(mb));
-        CHECK(pwrite(fd, mb, sizeof(mb), (off_t)o) == (ssize_t)sizeof(mb));
-    }
+    struct block_node *n = probe_layout_node("mp", &fd);
     struct treq t;
+
     status_at(n, 0, 160 * MiB, &t);
     CHECK(t.r.status_flags == 0 && t.r.status_len == 1 * MiB);
     status_at(n, 1 * MiB, 159 * MiB, &t);
@@ -489,15 +497,81 @@ static void file_in_memory_block_status_probes_in_bounded_steps(void)
     status_at(n, 3 * MiB + 64 * 1024, 157 * MiB - 64 * 1024, &t);
     CHECK(t.r.status_flags == (BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO));
     CHECK(t.r.status_len == 13 * MiB - 64 * 1024);
-    /* A dense run: one answer covers 64 MiB, the next one goes on. */
+    /* A dense run: one answer covers 128 MiB, the next one goes on. */
     status_at(n, 16 * MiB, 144 * MiB, &t);
-    CHECK(t.r.status_flags == 0 && t.r.status_len == 64 * MiB);
-    status_at(n, 80 * MiB, 80 * MiB, &t);
-    CHECK(t.r.status_flags == 0 && t.r.status_len == 64 * MiB);
+    CHECK(t.r.status_flags == 0 && t.r.status_len == 128 * MiB);
     status_at(n, 144 * MiB, 16 * MiB, &t);
     CHECK(t.r.status_flags == 0 && t.r.status_len == 16 * MiB);
     CHECK(block_node_close(n, NULL) == 0);
     close(fd);
+}
+
+/* Given room for several extents, one answer tells them all: consecutive,
+ * alternating, the first one also in status_len/status_flags, within the
+ * same 128 MiB probing bound; and no more than there is room for. Through
+ * a raw node too (it lends its array to the file below). */
+static void block_status_many_extents_in_one_answer(void)
+{
+    const unsigned hz = BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO;
+    const struct block_extent want[] = {
+        { 1 * MiB, 0 }, { 2 * MiB, hz }, { 64 * 1024, 0 },
+        { 13 * MiB - 64 * 1024, hz }, { 128 * MiB, 0 },
+    };
+    struct block_extent ext[8];
+    struct vs_error err = { 0 };
+    int fd;
+    struct block_node *n = probe_layout_node("me", &fd);
+    struct block_node_opts o = { .driver = "raw", .node_name = "re", .file = "me" };
+    struct block_node *r = block_node_open(loop, &o, &err);
+    struct block_node *nodes[] = { n, r };
+    struct treq t;
+
+    CHECK(r != NULL);
+    for (int k = 0; k < 2; k++) {
+        prep(&t, BLOCK_OP_BLOCK_STATUS, 0, 160 * MiB, NULL);
+        t.r.extents = ext;
+        t.r.max_extents = 8;
+        block_node_submit(nodes[k], &t.r);
+        wait_done(&t);
+        CHECK(t.ret == 0 && t.r.n_extents == 5);
+        for (unsigned i = 0; i < 5; i++)
+            CHECK(ext[i].len == want[i].len && ext[i].flags == want[i].flags);
+        CHECK(t.r.status_len == 1 * MiB && t.r.status_flags == 0);
+
+        prep(&t, BLOCK_OP_BLOCK_STATUS, 0, 160 * MiB, NULL);
+        t.r.extents = ext;
+        t.r.max_extents = 3;
+        block_node_submit(nodes[k], &t.r);
+        wait_done(&t);
+        CHECK(t.ret == 0 && t.r.n_extents == 3);
+        CHECK(ext[2].len == 64 * 1024 && ext[2].flags == 0);
+    }
+    CHECK(block_node_close(r, NULL) == 0);
+    CHECK(block_node_close(n, NULL) == 0);
+    close(fd);
+}
+
+/* Memory nodes tell runs of 64 KiB chunks, several in one answer. */
+static void block_status_memory_runs_in_one_answer(void)
+{
+    struct block_node *m = mem_node("mx", 1 * MiB);
+    struct block_extent ext[4];
+    struct treq t;
+    char b[4096];
+
+    memset(b, 3, sizeof(b));
+    prep(&t, BLOCK_OP_WRITE, 128 * 1024, sizeof(b), b);
+    block_node_submit(m, &t.r);
+    wait_done(&t);
+    prep(&t, BLOCK_OP_BLOCK_STATUS, 0, 1 * MiB, NULL);
+    t.r.extents = ext;
+    t.r.max_extents = 4;
+    block_node_submit(m, &t.r);
+    wait_done(&t);
+    CHECK(t.ret == 0 && t.r.n_extents == 3);
+    CHECK(ext[0].len == 128 * 1024 && ext[1].len == 64 * 1024 && ext[2].len == 832 * 1024);
+    CHECK(ext[1].flags == 0 && ext[2].flags == (BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO));
+    CHECK(block_node_close(m, NULL) == 0);
 }
 
 static int resize_calls;
@@ -591,6 +665,8 @@ static void copy_range_file_to_file_and_enotsup_elsewhere(void)
 static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "copy-range-file-to-file-and-enotsup-elsewhere", copy_range_file_to_file_and_enotsup_elsewhere },
     { "file-in-memory-block-status-probes-in-bounded-steps", file_in_memory_block_status_probes_in_bounded_steps },
+    { "block-status-many-extents-in-one-answer", block_status_many_extents_in_one_answer },
+    { "block-status-memory-runs-in-one-answer", block_status_memory_runs_in_one_answer },
     { "truncate-async-later-and-exclusive", truncate_async_later_and_exclusive },
     { "copy-range-in-memory-crosses-buffer-boundary", copy_range_in_memory_crosses_buffer_boundary },
     { "file-in-memory-round-trip-and-zero-fill-past-eof", file_in_memory_round_trip_and_zero_fill_past_eof },
