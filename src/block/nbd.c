@@ -52,20 +52,38 @@ static int completion_cb(void *user_data, int *error)
     return 1; /* retire the command: we never look it up again */
 }
 
+/* base:allocation extents: as many as the issuer has room for (one when it
+ * gave none; then the request also carried REQ_ONE). */
 static int extent_cb(void *user_data, const char *metacontext, uint64_t offset,
                      uint32_t *entries, size_t nr_entries, int *error)
 {
     struct block_req *req = user_data;
+    struct block_extent one, *ext = req->extents ? req->extents : &one;
+    unsigned max = req->extents ? req->max_extents : 1, n = 0;
+    uint64_t pos = 0;
+
     if (strcmp(metacontext, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 || nr_entries < 2)
         return 0;
-    req->status_len = VS_MIN((uint64_t)entries[0], req->len);
-    if (req->status_len == 0)
-        req->status_len = req->len; /* a zero-length extent tells nothing */
-    req->status_flags = 0;
-    if (entries[1] & LIBNBD_STATE_HOLE)
-        req->status_flags |= BLOCK_STATUS_HOLE;
-    if (entries[1] & LIBNBD_STATE_ZERO)
-        req->status_flags |= BLOCK_STATUS_ZERO;
+    for (size_t i = 0; i + 1 < nr_entries && n < max && pos < req->len; i += 2) {
+        uint64_t len = VS_MIN((uint64_t)entries[i], req->len - pos);
+        unsigned flags = 0;
+        if (len == 0)
+            break;                  /* a zero-length extent tells nothing */
+        if (entries[i + 1] & LIBNBD_STATE_HOLE)
+            flags |= BLOCK_STATUS_HOLE;
+        if (entries[i + 1] & LIBNBD_STATE_ZERO)
+            flags |= BLOCK_STATUS_ZERO;
+        ext[n].len = len;
+        ext[n].flags = flags;
+        n++;
+        pos += len;
+    }
+    if (n == 0)
+        return 0;                   /* keep the preset "all data" */
+    req->status_len = ext[0].len;
+    req->status_flags = ext[0].flags;
+    if (req->extents)
+        req->n_extents = n;
     return 0;
 }
 
@@ -260,7 +278,8 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
         req->status_flags = 0;
         nbd_extent_callback ec = { .callback = extent_cb, .user_data = req };
         uint64_t len = VS_MIN(req->len, (uint64_t)UINT32_MAX);
-        cookie = nbd_aio_block_status(s->h, len, req->offset, ec, cc, LIBNBD_CMD_FLAG_REQ_ONE);
+        uint32_t f = req->extents && req->max_extents > 1 ? 0 : LIBNBD_CMD_FLAG_REQ_ONE;
+        cookie = nbd_aio_block_status(s->h, len, req->offset, ec, cc, f);
         break;
     }
     }
