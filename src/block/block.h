@@ -127,14 +127,20 @@ struct block_node_opts {
     bool implicit_name;     /* generated "#blockNNN": skip the name rules */
     /* nbd: a unix socket path, or host and port; and the export name */
     const char *nbd_path, *nbd_host, *nbd_port, *nbd_export;
+    uint64_t nbd_reconnect_delay;  /* seconds requests wait for a reconnect */
+    uint64_t nbd_open_timeout;     /* seconds the first connect is retried */
 };
 
 struct block_driver {
     const char *name;
-    /* Opens node->opaque from opts. May block (called at start-up or from
-     * the worker pool). Sets node->size and node->align. */
+    /* Opens node->opaque from opts. May block (called at start-up or, when
+     * open_waits, from the worker pool: then it must not touch the loop).
+     * Sets node->size and node->align. */
     int (*open)(struct block_node *node, const struct block_node_opts *opts,
                 struct vs_error *err);
+    /* On the loop, once open succeeded: what open could not do off it (an
+     * nbd node starts watching its socket). NULL: nothing. */
+    void (*attach)(struct block_node *node);
     void (*close)(struct block_node *node);
     /* Starts req; calls block_req_driver_done(req, ret) when finished. */
     void (*submit)(struct block_node *node, struct block_req *req);
@@ -147,9 +153,11 @@ struct block_driver {
     /* Whether writes from several connections are coherent (NBD
      * CAN_MULTI_CONN). */
     bool multi_conn;
-    /* open(2)s opts->filename: the open may wait on storage (so it runs on
-     * the worker pool), and the node records the path. */
+    /* open(2)s opts->filename: the node records the path. */
     bool opens_path;
+    /* The open may wait (on storage, on a server): block_node_open_async
+     * runs it on the worker pool. */
+    bool open_waits;
     /* Whether BLOCK_OP_COPY_RANGE into dst (a node of this driver) from src
      * can work at all. NULL: never (the op fails -ENOTSUP). */
     bool (*can_copy_range)(const struct block_node *dst, const struct block_node *src);

@@ -748,6 +748,7 @@ const struct block_driver block_driver_file = {
     .truncate = file_truncate,
     .truncate_blocking = file_truncate_blocking,
     .opens_path = true,
+    .open_waits = true,
     .multi_conn = true,
     .can_copy_range = file_can_copy_range,
 };
@@ -760,5 +761,6 @@ const struct block_driver block_driver_host_device = {
     .truncate = file_truncate,
     .truncate_blocking = file_truncate_blocking,
     .opens_path = true,
+    .open_waits = true,
     .multi_conn = true,
 };

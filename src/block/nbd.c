@@ -10,9 +10,22 @@
  * so an issuer that submits again from its callback never re-enters
  * libnbd.
  *
- * Connecting happens at open, synchronously, bounded by libnbd's connect
- * (a unix socket or loopback here); a lost connection fails every request
- * in flight and later ones with EIO — the mirror's error policy decides. */
+ * Connecting (open, and every reconnect) runs on the worker pool: a
+ * connect or handshake can wait on the network for long, and the loop
+ * serves everybody else meanwhile. open-timeout retries the first connect.
+ *
+ * Reconnecting, with QEMU's reconnect-delay semantics. When the connection
+ * is lost (the server died, restarted, the network dropped) the driver
+ * connects again in the background, at once and then with a backoff from
+ * 100 ms doubling to 2 s, until it succeeds or meets a serious error (the
+ * export changed size or became read-only: then the node stays failed).
+ * During the first reconnect-delay seconds requests wait: those in flight
+ * when the connection went and any submitted since are run again on the new
+ * connection (NBD requests are idempotent: writes at an offset, reads,
+ * flushes). After that time, and at once when reconnect-delay is 0 (the
+ * default), waiting and new requests fail with EIO until the reconnect
+ * succeeds; for a mirror target that is the job's on-target-error policy
+ * (stop, then block-job-resume once the server is back). */
 #include "block.h"
 
 #include <errno.h>
@@ -20,22 +33,70 @@
 #include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+enum nbd_link {
+    LINK_UP,          /* h connected */
+    LINK_DOWN,        /* lost; a connect is due (timer, or polls to finish) */
+    LINK_CONNECTING,  /* a connect runs on the worker pool */
+};
+
+/* A request libnbd has (between nbd_aio_* and its completion callback).
+ * They are listed so that a handle closed with commands in flight (which
+ * libnbd then forgets without calling back) loses none of them. */
+struct nbd_cmd {
+    struct vs_list link;       /* nbd_state.cmds */
+    struct block_req *req;
+};
+
+/* A request waiting for the reconnect. */
+struct nbd_held {
+    struct vs_list link;
+    struct block_req *req;
+};
 
 struct nbd_state {
-    struct nbd_handle *h;
+    struct nbd_handle *h;      /* NULL unless LINK_UP */
     struct block_node *node;
     /* One poll for reading (always, while open) and one for writing (while
      * libnbd has bytes queued): each its own completion, so neither has to
      * be cancelled and re-armed when the other direction is needed. */
     struct vs_completion read_c, write_c;
     bool read_armed, write_armed;
-    bool dead;
     bool closing;
     bool can_trim, can_zero, can_fast_zero, can_fua, can_flush, can_status;
+    /* What a reconnect needs. */
+    char *path, *host, *port, *export_name;
+    bool read_only;
+    uint64_t reconnect_delay_ns;
+    /* Reconnecting. */
+    enum nbd_link link;
+    bool lost_seen;            /* a command failed for want of a connection */
+    bool failing;              /* past reconnect-delay: requests fail at once */
+    bool fatal;                /* a serious error: no more reconnects */
+    unsigned attempts;         /* failed connects since the loss */
+    struct vs_list cmds;       /* struct nbd_cmd: at libnbd */
+    struct vs_list held;       /* struct nbd_held, in submission order */
+    struct vs_timer retry;     /* the next connect attempt */
+    struct vs_timer deadline;  /* reconnect-delay after the loss */
 };
 
+/* A connect (or handshake) on the worker pool. */
+struct nbd_connect_work {
+    struct vs_work w;
+    struct nbd_state *s;
+    struct nbd_handle *h;      /* NULL on failure */
+    struct vs_error err;
+};
+
+#define RECONNECT_FIRST_NS (100ull * 1000 * 1000)
+#define RECONNECT_MAX_NS (2000ull * 1000 * 1000)
+
 static void nbd_state_pump(struct nbd_state *s);
+static void link_lost(struct nbd_state *s);
+static void nbd_drv_submit(struct block_node *node, struct block_req *req);
 
 static void finish_bh(struct vs_bh *bh)
 {
@@ -43,9 +104,44 @@ static void finish_bh(struct vs_bh *bh)
     block_req_driver_done(req, req->ret);
 }
 
+/* Errors that mean "no connection", not "the server refused": the request
+ * is run again after a reconnect. */
+static bool connection_error(int e)
+{
+    return e == ENOTCONN || e == ECONNRESET || e == EPIPE || e == ESHUTDOWN ||
+           e == ECONNABORTED || e == ETIMEDOUT;
+}
+
+/* Keeps req for the reconnect, or fails it when requests may not wait. */
+static void hold_or_fail(struct nbd_state *s, struct block_req *req)
+{
+    if (s->failing || s->fatal || s->closing) {
+        req->ret = -EIO;
+        req->bh.fn = finish_bh;
+        vs_loop_defer(s->node->loop, &req->bh);
+        return;
+    }
+    struct nbd_held *hd = vs_zalloc(sizeof(*hd));
+    hd->req = req;
+    vs_list_append(&s->held, &hd->link);
+}
+
 static int completion_cb(void *user_data, int *error)
 {
-    struct block_req *req = user_data;
+    struct nbd_cmd *cmd = user_data;
+    struct block_req *req = cmd->req;
+    struct nbd_state *s = req->node->opaque;
+
+    vs_list_remove(&cmd->link);
+    free(cmd);
+
+    if (*error && connection_error(*error)) {
+        /* Called from inside libnbd: the handle is dealt with once libnbd
+         * has returned (nbd_state_pump, link_lost). */
+        s->lost_seen = true;
+        hold_or_fail(s, req);
+        return 1;
+    }
     req->ret = *error ? -*error : 0;
     req->bh.fn = finish_bh;
     vs_loop_defer(req->node->loop, &req->bh);
@@ -87,11 +183,210 @@ static int extent_cb(void *user_data, const char *metacontext, uint64_t offset,
     return 0;
 }
 
+static void nbd_state_free(struct nbd_state *s)
+{
+    free(s->path);
+    free(s->host);
+    free(s->port);
+    free(s->export_name);
+    free(s);
+}
+
 static void maybe_free(struct nbd_state *s)
 {
-    if (s->closing && !s->read_armed && !s->write_armed)
-        free(s);
+    if (s->closing && !s->read_armed && !s->write_armed && s->link != LINK_CONNECTING)
+        nbd_state_free(s);
 }
+
+/* ---- connecting --------------------------------------------------------- */
+
+/* Creates a handle, connects and negotiates; blocks (worker pool or
+ * start-up). NULL with err set on failure. */
+static struct nbd_handle *connect_blocking(const struct nbd_state *s, struct vs_error *err)
+{
+    struct nbd_handle *h = nbd_create();
+    if (!h) {
+        vs_error_set(err, VS_ERR_GENERIC, "nbd: %s", nbd_get_error());
+        return NULL;
+    }
+    int r = nbd_set_export_name(h, s->export_name ? s->export_name : "");
+    if (r == 0)
+        r = nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION);
+    if (r == 0)
+        r = s->path ? nbd_connect_unix(h, s->path) : nbd_connect_tcp(h, s->host, s->port);
+    if (r < 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to NBD server: %s",
+                     nbd_get_error());
+        nbd_close(h);
+        return NULL;
+    }
+    if (!s->read_only && nbd_is_read_only(h) == 1) {
+        vs_error_set(err, VS_ERR_GENERIC, "NBD export '%s' is read-only",
+                     s->export_name ? s->export_name : "");
+        nbd_close(h);
+        return NULL;
+    }
+    return h;
+}
+
+static void take_handle(struct nbd_state *s, struct nbd_handle *h)
+{
+    s->h = h;
+    s->link = LINK_UP;
+    s->can_trim = nbd_can_trim(h) == 1;
+    s->can_zero = nbd_can_zero(h) == 1;
+    s->can_fast_zero = nbd_can_fast_zero(h) == 1;
+    s->can_fua = nbd_can_fua(h) == 1;
+    s->can_flush = nbd_can_flush(h) == 1;
+    s->can_status = nbd_can_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+}
+
+static void connect_run(struct vs_work *w)
+{
+    struct nbd_connect_work *cw = vs_container_of(w, struct nbd_connect_work, w);
+    cw->h = connect_blocking(cw->s, &cw->err);
+}
+
+static void schedule_connect(struct nbd_state *s);
+
+static void connect_done(struct vs_work *w)
+{
+    struct nbd_connect_work *cw = vs_container_of(w, struct nbd_connect_work, w);
+    struct nbd_state *s = cw->s;
+    struct nbd_handle *h = cw->h;
+    char why[sizeof(cw->err.msg)];
+
+    snprintf(why, sizeof(why), "%s", cw->err.msg);
+    free(cw);
+    s->link = LINK_DOWN;
+    if (s->closing) {
+        if (h)
+            nbd_close(h);
+        maybe_free(s);
+        return;
+    }
+    if (h && nbd_get_size(h) != (int64_t)s->node->size) {
+        vs_error("nbd node '%s': the export changed size across the reconnect; "
+                 "the node fails from now on", s->node->name);
+        nbd_close(h);
+        s->fatal = true;
+        h = NULL;
+    }
+    if (!h) {
+        if (s->fatal) {
+            while (!vs_list_empty(&s->held)) {
+                struct nbd_held *hd = vs_list_entry(s->held.next, struct nbd_held, link);
+                vs_list_remove(&hd->link);
+                hold_or_fail(s, hd->req);
+                free(hd);
+            }
+            return;
+        }
+        if (s->attempts++ == 0)
+            vs_warn("nbd node '%s': reconnect failed (%s); retrying", s->node->name, why);
+        uint64_t wait = RECONNECT_FIRST_NS << VS_MIN(s->attempts - 1, 5u);
+        vs_timer_arm(s->node->loop, &s->retry, VS_MIN(wait, RECONNECT_MAX_NS));
+        return;
+    }
+    vs_info("nbd node '%s': reconnected", s->node->name);
+    take_handle(s, h);
+    s->failing = false;
+    s->lost_seen = false;
+    s->attempts = 0;
+    vs_timer_cancel(s->node->loop, &s->deadline);
+    nbd_state_pump(s);
+    /* Run again what waited, in order (a request that fails to submit
+     * goes back on the list or fails, as any other). */
+    struct vs_list again;
+    vs_list_init(&again);
+    while (!vs_list_empty(&s->held)) {
+        struct vs_list *l = s->held.next;
+        vs_list_remove(l);
+        vs_list_append(&again, l);
+    }
+    while (!vs_list_empty(&again)) {
+        struct nbd_held *hd = vs_list_entry(again.next, struct nbd_held, link);
+        vs_list_remove(&hd->link);
+        struct block_req *req = hd->req;
+        free(hd);
+        if (s->link == LINK_UP)
+            nbd_drv_submit(s->node, req);
+        else
+            hold_or_fail(s, req);
+    }
+}
+
+/* Starts a connect on the worker pool, once no poll of the old socket is
+ * left in the ring (read_c and write_c are reused for the new one). */
+static void schedule_connect(struct nbd_state *s)
+{
+    if (s->closing || s->fatal || s->link != LINK_DOWN || s->read_armed ||
+        s->write_armed || s->retry.armed)
+        return;
+    struct nbd_connect_work *cw = vs_zalloc(sizeof(*cw));
+    cw->s = s;
+    cw->w.run = connect_run;
+    cw->w.done = connect_done;
+    s->link = LINK_CONNECTING;
+    vs_loop_offload(s->node->loop, &cw->w);
+}
+
+static void retry_fired(struct vs_timer *t)
+{
+    struct nbd_state *s = vs_container_of(t, struct nbd_state, retry);
+    schedule_connect(s);
+}
+
+/* reconnect-delay is over: what waits fails, and so will new requests
+ * until the reconnect succeeds. */
+static void deadline_fired(struct vs_timer *t)
+{
+    struct nbd_state *s = vs_container_of(t, struct nbd_state, deadline);
+
+    if (s->link == LINK_UP)
+        return;
+    vs_warn("nbd node '%s': not reconnected within reconnect-delay; requests fail "
+            "until it is", s->node->name);
+    s->failing = true;
+    while (!vs_list_empty(&s->held)) {
+        struct nbd_held *hd = vs_list_entry(s->held.next, struct nbd_held, link);
+        vs_list_remove(&hd->link);
+        hold_or_fail(s, hd->req);
+        free(hd);
+    }
+}
+
+/* The connection is gone: retire the handle (its commands come back through
+ * completion_cb as connection errors: held or failed) and reconnect. */
+static void link_lost(struct nbd_state *s)
+{
+    struct nbd_handle *h = s->h;
+
+    if (s->link != LINK_UP)
+        return;
+    vs_warn("nbd node '%s': connection lost; reconnecting%s", s->node->name,
+            s->reconnect_delay_ns ? "" : " (requests fail meanwhile: reconnect-delay is 0)");
+    s->link = LINK_DOWN;
+    s->h = NULL;
+    s->failing = s->reconnect_delay_ns == 0;
+    if (!s->failing)
+        vs_timer_arm(s->node->loop, &s->deadline, s->reconnect_delay_ns);
+    if (s->read_armed)
+        io_uring_prep_poll_remove(vs_loop_sqe(s->node->loop, NULL), (__u64)(uintptr_t)&s->read_c);
+    if (s->write_armed)
+        io_uring_prep_poll_remove(vs_loop_sqe(s->node->loop, NULL), (__u64)(uintptr_t)&s->write_c);
+    nbd_close(h);
+    /* What the closed handle still had never comes back: run it again. */
+    while (!vs_list_empty(&s->cmds)) {
+        struct nbd_cmd *cmd = vs_list_entry(s->cmds.next, struct nbd_cmd, link);
+        vs_list_remove(&cmd->link);
+        hold_or_fail(s, cmd->req);
+        free(cmd);
+    }
+    schedule_connect(s);
+}
+
+/* ---- the socket --------------------------------------------------------- */
 
 static void poll_done(struct nbd_state *s, int res, bool writing)
 {
@@ -99,8 +394,13 @@ static void poll_done(struct nbd_state *s, int res, bool writing)
         maybe_free(s);
         return;
     }
+    if (s->link != LINK_UP) {
+        /* A poll of the lost socket, cancelled: now it may be replaced. */
+        schedule_connect(s);
+        return;
+    }
     if (res < 0 && res != -ECANCELED && res != -EINTR) {
-        s->dead = true;
+        link_lost(s);
         return;
     }
     if (res > 0) {
@@ -129,10 +429,10 @@ static void write_cb(struct vs_completion *c, int res, unsigned flags)
  * side is watched even when idle, so a server's hang-up is seen. */
 static void nbd_state_pump(struct nbd_state *s)
 {
-    if (s->closing || s->dead)
+    if (s->closing || s->link != LINK_UP)
         return;
-    if (nbd_aio_is_dead(s->h) || nbd_aio_is_closed(s->h)) {
-        s->dead = true;
+    if (s->lost_seen || nbd_aio_is_dead(s->h) || nbd_aio_is_closed(s->h)) {
+        link_lost(s);
         return;
     }
     int fd = nbd_aio_get_fd(s->h);
@@ -149,6 +449,18 @@ static void nbd_state_pump(struct nbd_state *s)
     }
 }
 
+/* ---- the driver --------------------------------------------------------- */
+
+static bool u32_arg(uint64_t v, const char *name, struct vs_error *err)
+{
+    if (v <= UINT32_MAX)
+        return true;
+    vs_error_set(err, VS_ERR_GENERIC, "Parameter '%s' expects uint32", name);
+    return false;
+}
+
+/* Runs on the worker pool (blockdev-add) or at start-up: touches no loop
+ * state; nbd_drv_attach starts the polls. */
 static int nbd_drv_open(struct block_node *node, const struct block_node_opts *opts,
                         struct vs_error *err)
 {
@@ -156,79 +468,99 @@ static int nbd_drv_open(struct block_node *node, const struct block_node_opts *o
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'server' is missing");
         return -1;
     }
-    struct nbd_handle *h = nbd_create();
-    if (!h) {
-        vs_error_set(err, VS_ERR_GENERIC, "nbd: %s", nbd_get_error());
+    if (!u32_arg(opts->nbd_reconnect_delay, "reconnect-delay", err) ||
+        !u32_arg(opts->nbd_open_timeout, "open-timeout", err))
         return -1;
-    }
-    int r = nbd_set_export_name(h, opts->nbd_export ? opts->nbd_export : "");
-    if (r == 0)
-        r = nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION);
-    if (r == 0)
-        r = opts->nbd_path ? nbd_connect_unix(h, opts->nbd_path)
-                           : nbd_connect_tcp(h, opts->nbd_host, opts->nbd_port);
-    if (r < 0) {
-        vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to NBD server: %s",
-                     nbd_get_error());
-        nbd_close(h);
-        return -1;
-    }
-    int64_t size = nbd_get_size(h);
-    if (size < 0) {
-        vs_error_set(err, VS_ERR_GENERIC, "nbd: %s", nbd_get_error());
-        nbd_close(h);
-        return -1;
-    }
-    if (!opts->read_only && nbd_is_read_only(h) == 1) {
-        vs_error_set(err, VS_ERR_GENERIC, "NBD export '%s' is read-only",
-                     opts->nbd_export ? opts->nbd_export : "");
-        nbd_close(h);
-        return -1;
-    }
     struct nbd_state *s = vs_zalloc(sizeof(*s));
-    s->h = h;
     s->node = node;
-    s->can_trim = nbd_can_trim(h) == 1;
-    s->can_zero = nbd_can_zero(h) == 1;
-    s->can_fast_zero = nbd_can_fast_zero(h) == 1;
-    s->can_fua = nbd_can_fua(h) == 1;
-    s->can_flush = nbd_can_flush(h) == 1;
-    s->can_status = nbd_can_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+    s->path = opts->nbd_path ? vs_strdup(opts->nbd_path) : NULL;
+    s->host = opts->nbd_host ? vs_strdup(opts->nbd_host) : NULL;
+    s->port = opts->nbd_port ? vs_strdup(opts->nbd_port) : NULL;
+    s->export_name = opts->nbd_export ? vs_strdup(opts->nbd_export) : NULL;
+    s->read_only = opts->read_only;
+    s->reconnect_delay_ns = opts->nbd_reconnect_delay * 1000000000ull;
+    s->retry.fn = retry_fired;
+    s->deadline.fn = deadline_fired;
+    vs_list_init(&s->held);
+    vs_list_init(&s->cmds);
+
+    /* open-timeout: retry the first connect until it has passed (a server
+     * that is still starting); 0 tries once. */
+    uint64_t until = vs_now_ns() + opts->nbd_open_timeout * 1000000000ull;
+    struct nbd_handle *h;
+    for (;;) {
+        memset(err, 0, sizeof(*err));
+        h = connect_blocking(s, err);
+        if (h || vs_now_ns() >= until)
+            break;
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    int64_t size = h ? nbd_get_size(h) : -1;
+    if (h && size < 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "nbd: %s", nbd_get_error());
+        nbd_close(h);
+        h = NULL;
+    }
+    if (!h) {
+        nbd_state_free(s);
+        return -1;
+    }
+    take_handle(s, h);
     node->opaque = s;
     node->size = (uint64_t)size;
     int64_t minb = nbd_get_block_size(h, LIBNBD_SIZE_MINIMUM);
     node->align = minb > 0 ? (uint32_t)minb : 1;
-    nbd_state_pump(s);
     return 0;
+}
+
+static void nbd_drv_attach(struct block_node *node)
+{
+    nbd_state_pump(node->opaque);
 }
 
 static void nbd_drv_close(struct block_node *node)
 {
     struct nbd_state *s = node->opaque;
     s->closing = true;
+    vs_timer_cancel(node->loop, &s->retry);
+    vs_timer_cancel(node->loop, &s->deadline);
+    while (!vs_list_empty(&s->held)) {
+        struct nbd_held *hd = vs_list_entry(s->held.next, struct nbd_held, link);
+        vs_list_remove(&hd->link);
+        hold_or_fail(s, hd->req);
+        free(hd);
+    }
     /* Armed polls still complete once (cancelled); the state lives until
-     * they have, and maybe_free() releases it then. */
+     * they have, and until a connect on the pool is back: maybe_free()
+     * releases it then. */
     if (s->read_armed)
         io_uring_prep_poll_remove(vs_loop_sqe(node->loop, NULL), (__u64)(uintptr_t)&s->read_c);
     if (s->write_armed)
         io_uring_prep_poll_remove(vs_loop_sqe(node->loop, NULL), (__u64)(uintptr_t)&s->write_c);
-    if (!s->dead)
-        nbd_shutdown(s->h, 0);
-    nbd_close(s->h);
-    s->h = NULL;
+    if (s->h) {
+        if (!nbd_aio_is_dead(s->h))
+            nbd_shutdown(s->h, 0);
+        nbd_close(s->h);
+        s->h = NULL;
+    }
     maybe_free(s);
 }
 
 static void nbd_drv_submit(struct block_node *node, struct block_req *req)
 {
     struct nbd_state *s = node->opaque;
-    nbd_completion_callback cc = { .callback = completion_cb, .user_data = req };
-    uint32_t fua = (req->flags & BLOCK_REQ_FUA) && s->can_fua ? LIBNBD_CMD_FLAG_FUA : 0;
-    int64_t cookie = -1;
-    if (s->dead) {
-        block_req_driver_done(req, -EIO);
+    if (s->link != LINK_UP) {
+        hold_or_fail(s, req);
         return;
     }
+    struct nbd_cmd *cmd = vs_zalloc(sizeof(*cmd));
+    cmd->req = req;
+    vs_list_append(&s->cmds, &cmd->link);
+    nbd_completion_callback cc = { .callback = completion_cb, .user_data = cmd };
+    uint32_t fua = (req->flags & BLOCK_REQ_FUA) && s->can_fua ? LIBNBD_CMD_FLAG_FUA : 0;
+    int64_t cookie = -1;
+    int local_ret = 0;
     switch (req->op) {
     case BLOCK_OP_READ:
         cookie = nbd_aio_pread(s->h, req->buf, req->len, req->offset, cc, 0);
@@ -238,22 +570,22 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
         break;
     case BLOCK_OP_FLUSH:
         if (!s->can_flush) {
-            block_req_driver_done(req, 0);
-            return;
+            local_ret = 0;
+            goto answered_here;
         }
         cookie = nbd_aio_flush(s->h, cc, 0);
         break;
     case BLOCK_OP_DISCARD:
         if (!s->can_trim || !node->unmap || req->len == 0) {
-            block_req_driver_done(req, 0);
-            return;
+            local_ret = 0;
+            goto answered_here;
         }
         cookie = nbd_aio_trim(s->h, req->len, req->offset, cc, fua);
         break;
     case BLOCK_OP_WRITE_ZEROES: {
         if (!s->can_zero || ((req->flags & BLOCK_REQ_NO_FALLBACK) && !s->can_fast_zero)) {
-            block_req_driver_done(req, -ENOTSUP);
-            return;
+            local_ret = -ENOTSUP;
+            goto answered_here;
         }
         uint32_t f = fua;
         if (!(req->flags & BLOCK_REQ_MAY_UNMAP) || !node->unmap)
@@ -264,14 +596,14 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
         break;
     }
     case BLOCK_OP_COPY_RANGE:
-        block_req_driver_done(req, -ENOTSUP);
-        return;
+        local_ret = -ENOTSUP;
+        goto answered_here;
     case BLOCK_OP_BLOCK_STATUS: {
         if (!s->can_status) {
             req->status_len = req->len;
             req->status_flags = 0;
-            block_req_driver_done(req, 0);
-            return;
+            local_ret = 0;
+            goto answered_here;
         }
         /* Preset "all data" in case the server sends no extent. */
         req->status_len = req->len;
@@ -284,19 +616,36 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
     }
     }
     if (cookie < 0) {
+        /* Not queued: libnbd does not call back. */
+        vs_list_remove(&cmd->link);
+        free(cmd);
         int e = nbd_get_errno();
         vs_debug("nbd node '%s': %s", node->name, nbd_get_error());
+        if (connection_error(e) || nbd_aio_is_dead(s->h) || nbd_aio_is_closed(s->h)) {
+            hold_or_fail(s, req);
+            link_lost(s);
+            return;
+        }
         /* Inside submit: the block layer defers the issuer's callback. */
         block_req_driver_done(req, e ? -e : -EIO);
         return;
     }
     nbd_state_pump(s);
+    return;
+
+answered_here:
+    /* Nothing to ask the server. */
+    vs_list_remove(&cmd->link);
+    free(cmd);
+    block_req_driver_done(req, local_ret);
 }
 
 const struct block_driver block_driver_nbd = {
     .name = "nbd",
     .open = nbd_drv_open,
+    .attach = nbd_drv_attach,
     .close = nbd_drv_close,
     .submit = nbd_drv_submit,
+    .open_waits = true,
     .multi_conn = false,
 };

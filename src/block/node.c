@@ -119,6 +119,8 @@ static void node_register(struct block_node *node, const char *filename)
     if (filename && node->drv->opens_path)
         node->filename = vs_strdup(filename);
     vs_list_append(&nodes, &node->link);
+    if (node->drv->attach)
+        node->drv->attach(node);
 }
 
 struct block_node *block_node_open(struct vs_loop *loop,
@@ -215,10 +217,10 @@ void block_node_open_async(struct vs_loop *loop, const struct block_node_opts *o
         return;
     }
     const struct block_driver *drv = ow->node->drv;
-    if (!drv->opens_path) {
-        /* The other drivers' opens do not wait on storage (raw looks its
-         * child up, memory allocates, nbd connects asynchronously) and
-         * some of them touch loop state: they open here. */
+    if (!drv->open_waits) {
+        /* The other drivers' opens wait on nothing (raw looks its child
+         * up, memory allocates) and some touch loop state: they open
+         * here. */
         ow->ret = drv->open(ow->node, &ow->opts, &ow->err);
         vs_list_append(&opening, &ow->node->link);
         ow->bh.fn = open_failed_bh;

@@ -63,8 +63,11 @@ static const struct qmp_schema nbd_server_schema = { nbd_server_members };
 static const struct qmp_arg nbd_members[] = {
     { "server", QT_OBJ, false, .schema = &nbd_server_schema, .doc = "the NBD server" },
     { "export", QT_STR, true, .doc = "export name (default: the empty name)" },
-    { "reconnect-delay", QT_INT, true, .doc = "accepted; reconnection is not implemented" },
-    { "open-timeout", QT_INT, true, .doc = "accepted and ignored" },
+    { "reconnect-delay", QT_INT, true,
+      .doc = "seconds after a lost connection during which requests wait for the "
+             "reconnect (default 0: they fail at once; reconnecting goes on)" },
+    { "open-timeout", QT_INT, true,
+      .doc = "seconds the first connect is retried (default 0: once)" },
     { 0 },
 };
 
@@ -175,11 +178,13 @@ static const char *node_filename(const struct block_node *node)
     return NULL;
 }
 
-/* The drivers whose open waits on storage (open(2) of a path). */
-static bool opens_files(const char *driver)
+/* The drivers whose open waits: on storage (open(2) of a path) or on a
+ * server (nbd). Their blockdev-add opens on the worker pool, and a sandbox
+ * refuses them. */
+static bool open_waits(const char *driver)
 {
     const struct block_driver *drv = driver ? block_driver_find(driver) : NULL;
-    return drv && drv->opens_path;
+    return drv && drv->open_waits;
 }
 
 /* A child opened inline gets QEMU's kind of generated name. */
@@ -215,6 +220,8 @@ static void fill_opts(json_t *args, struct block_node_opts *o)
     o->nbd_host = json_string_value(json_object_get(server, "host"));
     o->nbd_port = json_string_value(json_object_get(server, "port"));
     o->nbd_export = json_string_value(json_object_get(args, "export"));
+    o->nbd_reconnect_delay = (uint64_t)json_integer_value(json_object_get(args, "reconnect-delay"));
+    o->nbd_open_timeout = (uint64_t)json_integer_value(json_object_get(args, "open-timeout"));
     json_t *size = json_object_get(args, "size");
     o->size = size ? (uint64_t)json_integer_value(size) : 0;
 }
@@ -227,7 +234,7 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
 {
     struct block_node_opts o = { 0 };
     fill_opts(args, &o);
-    if (qmp_sandbox && (opens_files(o.driver) || !strcmp(o.driver, "nbd"))) {
+    if (qmp_sandbox && open_waits(o.driver)) {
         vs_error_set(err, VS_ERR_GENERIC, "Driver '%s' is not allowed in this sandbox",
                      o.driver);
         return NULL;
@@ -322,9 +329,9 @@ static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_err
     const char *driver = json_string_value(json_object_get(args, "driver"));
     json_t *file = json_object_get(args, "file");
     bool raw_over_file = !strcmp(driver, "raw") && json_is_object(file) &&
-                         opens_files(json_string_value(json_object_get(file, "driver")));
+                         open_waits(json_string_value(json_object_get(file, "driver")));
 
-    if (!ctx->pending || qmp_sandbox || !(raw_over_file || opens_files(driver)))
+    if (!ctx->pending || qmp_sandbox || !(raw_over_file || open_waits(driver)))
         return open_blockdev(ctx, args, true, err) ? json_object() : NULL;
     const char *name = json_string_value(json_object_get(args, "node-name"));
     if (!name) {

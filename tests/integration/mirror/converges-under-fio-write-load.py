@@ -6,7 +6,7 @@ verifies what it wrote (crc32c, also across the pivot), reports no error.
 QEMU's background mode is the reason this is a volswapd-only scenario."""
 import json, os, select, signal, subprocess, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import setup, job_events, check, lib, qmp
+from mirror_helpers import setup, job_events, check, lib, qmp, wait_written
 
 qmp.volswapd_only("QEMU's background mode is not expected to converge under full load")
 mode = os.environ.get("VS_MIRROR_MODE", "background")   # see the write-blocking twin
@@ -23,8 +23,7 @@ fio = subprocess.Popen(
 try:
     # fio creates its output file when it starts: wait for that (ordering
     # only), so the mirror starts under load.
-    while not os.path.exists(out) and fio.poll() is None:
-        select.select([], [], [], 0.05)
+    wait_written(src, fio)      # fio is writing to the source
     check(fio.poll() is None, "fio exited early")
     c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt",
                                "sync": "full", "copy-mode": mode})
@@ -36,6 +35,7 @@ try:
     check(fio.poll() is None, "fio finished before the pivot")
     (e,) = c.ok("query-block-exports")
     check(e["node-name"] == "tgt", "export on %r" % e["node-name"])
+    wait_written(tgt, fio)      # ... and goes on, to the target
 finally:
     if fio.poll() is None:
         fio.send_signal(signal.SIGINT)

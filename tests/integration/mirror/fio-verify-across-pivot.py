@@ -5,7 +5,7 @@ connection while the volume is mirrored and pivoted; fio is still running
 at the pivot, is stopped afterwards, and reports no error."""
 import json, os, select, signal, subprocess, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import setup, job_events, check, qmp
+from mirror_helpers import setup, job_events, check, qmp, wait_written
 
 tmp, d, c, src, tgt = setup(32 << 20, data=False)
 sock = qmp.start_nbd(c, tmp)
@@ -18,8 +18,8 @@ fio = subprocess.Popen(
      "--output-format=json", "--output=" + out],
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
-    while not os.path.exists(out) and fio.poll() is None:   # ordering only
-        select.select([], [], [], 0.05)
+    wait_written(src, fio)      # fio is writing to the source
+    check(fio.poll() is None, "fio exited early")
     c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt", "sync": "full"})
     job_events(c, "BLOCK_JOB_READY")
     c.ok("block-job-complete", device="j0")
@@ -27,6 +27,7 @@ try:
     check(fio.poll() is None, "fio stopped before the pivot")
     (e,) = c.ok("query-block-exports")
     check(e["node-name"] == "tgt", "export on %r" % e["node-name"])
+    wait_written(tgt, fio)      # ... and goes on, to the target
 finally:
     if fio.poll() is None:
         fio.send_signal(signal.SIGINT)

@@ -46,9 +46,21 @@ def next_event(c):
     while not c.events:
         if time.monotonic() > limit:
             lib.fail("no event in time")
-        r, _, _ = select.select([c.sock], [], [], 0.5)
-        if r or b"\r\n" in c.buf:
+        # A message already buffered needs no wait (several often come in
+        # one read).
+        r = b"\r\n" in c.buf or select.select([c.sock], [], [], 0.5)[0]
+        if r:
             m = c.recv()
             check("event" in m, "unexpected reply: %r" % m)
             c.events.append(m)
     return c.events.pop(0)
+
+
+def wait_written(path, proc):
+    """Waits until something writes to the file at path (its mtime moves)
+    or proc exits: that the load has reached the volume is an order of
+    events, not a time."""
+    import select
+    before = os.stat(path).st_mtime_ns
+    while os.stat(path).st_mtime_ns == before and proc.poll() is None:
+        select.select([], [], [], 0.02)
