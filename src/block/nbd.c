@@ -215,8 +215,20 @@ static struct nbd_handle *connect_blocking(const struct nbd_state *s, struct vs_
     if (r == 0)
         r = s->path ? nbd_connect_unix(h, s->path) : nbd_connect_tcp(h, s->host, s->port);
     if (r < 0) {
-        vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to NBD server: %s",
-                     nbd_get_error());
+        /* QEMU's words when the socket does not connect; libnbd's when the
+         * handshake failed. */
+        int e = nbd_get_errno();
+        if (strstr(nbd_get_error(), ": connect: ") && e) {
+            if (s->path)
+                vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to '%s': %s",
+                             s->path, strerror(e));
+            else
+                vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to '%s:%s': %s",
+                             s->host, s->port, strerror(e));
+        } else {
+            vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to NBD server: %s",
+                         nbd_get_error());
+        }
         nbd_close(h);
         return NULL;
     }
@@ -455,7 +467,7 @@ static bool u32_arg(uint64_t v, const char *name, struct vs_error *err)
 {
     if (v <= UINT32_MAX)
         return true;
-    vs_error_set(err, VS_ERR_GENERIC, "Parameter '%s' expects uint32", name);
+    vs_error_set(err, VS_ERR_GENERIC, "Parameter '%s' expects uint32_t", name);
     return false;
 }
 

@@ -135,6 +135,7 @@ struct mirror {
     uint64_t win_start_ns, win_dirty;
     uint64_t win_progress;     /* job progress at the window's start */
     uint64_t win_redirtied;    /* clean bytes guest writes dirtied since */
+    unsigned win_errors;       /* copy errors in the window: it does not count */
     unsigned nonconv;
 
     bool flush_inflight;

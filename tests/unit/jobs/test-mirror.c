@@ -658,6 +658,31 @@ static void test_target_error_ignore_retries(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
+/* Copies that keep failing (policy ignore: retried) over several
+ * convergence windows, with no guest writing, are not guests dirtying
+ * faster than the job copies: the job does not switch to write-through. */
+static void test_failing_copies_are_not_divergence(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, SIZE, 0x82);
+    a.on_target_error = "ignore";
+    block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 2 * MiB, MiB, EIO);
+    job = start(&a);
+    uint64_t t0 = vs_now_ns();
+    while (vs_now_ns() - t0 < 5 * MIRROR_WINDOW_NS)
+        vs_loop_run_once(loop, 1000000);
+    CHECK(saw("BLOCK_JOB_ERROR{write,ignore}"));
+    CHECK(!mir(job)->auto_active);
+    block_memory_set_error(tgt, 0, 0, 0, 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE));
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
 /* A source read error follows on-source-error (report). */
 static void test_source_error_report(void)
 {
@@ -1194,6 +1219,7 @@ static const struct {
     { "inv6-target-error-stop-resume", test_target_error_stop_resume },
     { "target-error-enospc", test_target_error_enospc },
     { "target-error-ignore-retries", test_target_error_ignore_retries },
+    { "failing-copies-are-not-divergence", test_failing_copies_are_not_divergence },
     { "source-error-report", test_source_error_report },
     { "sync-none", test_sync_none },
     { "size-mismatch", test_size_mismatch },
