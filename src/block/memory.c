@@ -15,6 +15,17 @@
 #define MEM_CHUNK (64u * 1024)
 #define MEM_MAX_SIZE (64ull << 30)
 
+/* Requests a test holds back: run when released, or already answered
+ * (ret) and only delivered then. */
+struct pending {
+    struct pending_req {
+        struct block_req *req;
+        int ret;
+        bool answered;
+    } *v;
+    size_t n, cap;
+};
+
 struct mem_state {
     uint8_t *data;
     uint8_t *alloc;          /* one byte per chunk: 1 = allocated */
@@ -25,11 +36,7 @@ struct mem_state {
     bool hold;
     bool copy_range;         /* takes COPY_RANGE from memory nodes */
     bool delay_status;       /* BLOCK_STATUS answered now, delivered later */
-    struct block_req **delayed;
-    int *delayed_ret;
-    size_t ndelayed;
-    struct block_req **held_reqs;
-    size_t nheld, cap;
+    struct pending held, delayed;
     uint64_t completed;
 };
 
@@ -63,9 +70,8 @@ static void mem_close(struct block_node *node)
     struct mem_state *s = node->opaque;
     munmap(s->data, node->size);
     free(s->alloc);
-    free(s->held_reqs);
-    free(s->delayed);
-    free(s->delayed_ret);
+    free(s->held.v);
+    free(s->delayed.v);
     free(s);
 }
 
@@ -156,22 +162,40 @@ static int mem_do(struct block_node *node, struct block_req *req)
     return -EINVAL;
 }
 
+static void pending_push(struct pending *p, struct block_req *req, int ret, bool answered)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->v = vs_realloc(p->v, p->cap * sizeof(*p->v));
+    }
+    p->v[p->n++] = (struct pending_req){ req, ret, answered };
+}
+
+/* Delivers what p holds, in order; p is empty before the first callback
+ * (which may submit again). */
+static void pending_release(struct block_node *node, struct pending *p)
+{
+    struct mem_state *s = node->opaque;
+    struct pending out = *p;
+
+    memset(p, 0, sizeof(*p));
+    for (size_t i = 0; i < out.n; i++) {
+        int r = out.v[i].answered ? out.v[i].ret : mem_do(node, out.v[i].req);
+        s->completed++;
+        block_req_driver_done(out.v[i].req, r);
+    }
+    free(out.v);
+}
+
 static void mem_submit(struct block_node *node, struct block_req *req)
 {
     struct mem_state *s = node->opaque;
     if (s->delay_status && req->op == BLOCK_OP_BLOCK_STATUS) {
-        s->delayed = vs_realloc(s->delayed, (s->ndelayed + 1) * sizeof(*s->delayed));
-        s->delayed_ret = vs_realloc(s->delayed_ret, (s->ndelayed + 1) * sizeof(int));
-        s->delayed_ret[s->ndelayed] = mem_do(node, req);
-        s->delayed[s->ndelayed++] = req;
+        pending_push(&s->delayed, req, mem_do(node, req), true);
         return;
     }
     if (s->hold) {
-        if (s->nheld == s->cap) {
-            s->cap = s->cap ? s->cap * 2 : 16;
-            s->held_reqs = vs_realloc(s->held_reqs, s->cap * sizeof(*s->held_reqs));
-        }
-        s->held_reqs[s->nheld++] = req;
+        pending_push(&s->held, req, 0, false);
         return;
     }
     int r = mem_do(node, req);
@@ -199,38 +223,16 @@ void block_memory_hold(struct block_node *node, bool hold)
 {
     struct mem_state *s = node->opaque;
     s->hold = hold;
-    if (hold)
-        return;
-    size_t n = s->nheld;
-    struct block_req **reqs = s->held_reqs;
-    s->held_reqs = NULL;
-    s->nheld = s->cap = 0;
-    for (size_t i = 0; i < n; i++) {
-        int r = mem_do(node, reqs[i]);
-        s->completed++;
-        block_req_driver_done(reqs[i], r);
-    }
-    free(reqs);
+    if (!hold)
+        pending_release(node, &s->held);
 }
 
 void block_memory_delay_status(struct block_node *node, bool delay)
 {
     struct mem_state *s = node->opaque;
     s->delay_status = delay;
-    if (delay)
-        return;
-    size_t n = s->ndelayed;
-    struct block_req **reqs = s->delayed;
-    int *rets = s->delayed_ret;
-    s->delayed = NULL;
-    s->delayed_ret = NULL;
-    s->ndelayed = 0;
-    for (size_t i = 0; i < n; i++) {
-        s->completed++;
-        block_req_driver_done(reqs[i], rets[i]);
-    }
-    free(reqs);
-    free(rets);
+    if (!delay)
+        pending_release(node, &s->delayed);
 }
 
 void block_memory_set_copy_range(struct block_node *node, bool on)

@@ -64,3 +64,64 @@ def wait_written(path, proc):
     before = os.stat(path).st_mtime_ns
     while os.stat(path).st_mtime_ns == before and proc.poll() is None:
         select.select([], [], [], 0.02)
+
+
+def remote_volume(tmp, size, state=None):
+    """A second volswapd (another host in production) exporting a fresh
+    sparse volume "vol", writable, on far-nbd.sock; with state, restartable
+    from that state file. Returns (daemon, socket path, volume path)."""
+    remote = lib.sparse_file(tmp, "remote.img", size)
+    far = qmp.MonitorDaemon(tmp, state=state).start()
+    fc = far.client()
+    qmp.file_node(fc, "vol", remote)
+    fsock = qmp.start_nbd(fc, tmp, "far-nbd.sock")
+    fc.ok("block-export-add", type="nbd", id="x0", writable=True, **{"node-name": "vol"})
+    return far, fsock, remote
+
+
+def near_with_remote_target(tmp, src, fsock, export=None, **tgt_opts):
+    """The daemon under test: file node src, exported (near-nbd.sock) and
+    opened by an NBD guest, and nbd node tgt on the remote server at fsock.
+    Returns (daemon, client, guest handle)."""
+    near = qmp.MonitorDaemon(tmp).start()
+    c = near.client()
+    qmp.file_node(c, "src", src)
+    if export is not None:
+        tgt_opts["export"] = export
+    c.ok("blockdev-add", driver="nbd", server={"type": "unix", "path": fsock},
+         **dict(tgt_opts, **{"node-name": "tgt"}))
+    sock = qmp.start_nbd(c, tmp, "near-nbd.sock")
+    c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
+    return near, c, qmp.nbd_connect(sock, "src")
+
+
+def nbdkit(tmp, args):
+    """nbdkit in the foreground on a unix socket in tmp, with these plugin
+    arguments; returns (process, socket path) once the socket exists."""
+    import shutil
+    import subprocess
+    import time
+    if not shutil.which("nbdkit"):
+        lib.skip("nbdkit not installed")
+    ksock = os.path.join(tmp, "nbdkit.sock")
+    kit = subprocess.Popen(["nbdkit", "-f", "-U", ksock] + list(args),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(500):
+        if os.path.exists(ksock) or kit.poll() is not None:
+            break
+        time.sleep(0.01)          # fail-safe wait for the socket, not a timing check
+    return kit, ksock
+
+
+def wait_copying(c):
+    """Until the job has copied something (an order of events)."""
+    import time
+    while c.ok("query-block-jobs")[0]["offset"] == 0:
+        time.sleep(0.05)
+
+
+def same_files(a, b):
+    with open(a, "rb") as f:
+        x = f.read()
+    with open(b, "rb") as f:
+        return x == f.read()

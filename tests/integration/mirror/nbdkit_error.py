@@ -1,39 +1,23 @@
 """The nbdkit error-filter scenario shared by nbdkit-error-target-*.py (not
 a test: not executable). A remote target served by nbdkit with the error
 filter, switched on and off through its error-file."""
-import os, shutil, subprocess, time
-from mirror_helpers import job_events, next_event, check, lib, qmp
+import os
+from mirror_helpers import job_events, next_event, check, lib, qmp, nbdkit, near_with_remote_target
 
 SIZE = 16 << 20
 
 
 def run(policy):
-    if not shutil.which("nbdkit"):
-        lib.skip("nbdkit not installed")
     tmp = lib.tmpdir()
     src = lib.sparse_file(tmp, "src.img", SIZE)
     lib.write_at(src, 0, lib.random_bytes(8 << 20, 31))
     remote = lib.sparse_file(tmp, "remote.img", SIZE)
     errfile = os.path.join(tmp, "errors-on")
     open(errfile, "w").close()
-    ksock = os.path.join(tmp, "nbdkit.sock")
-    kit = subprocess.Popen(["nbdkit", "-f", "-U", ksock, "--filter=error", "file", remote,
-                            "error=EIO", "error-pwrite-rate=100%",
-                            "error-file=" + errfile],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kit, ksock = nbdkit(tmp, ["--filter=error", "file", remote, "error=EIO",
+                              "error-pwrite-rate=100%", "error-file=" + errfile])
     try:
-        for _ in range(500):
-            if os.path.exists(ksock):
-                break
-            time.sleep(0.01)          # fail-safe wait for the socket, not a timing check
-        d = qmp.MonitorDaemon(tmp).start()
-        c = d.client()
-        qmp.file_node(c, "src", src)
-        c.ok("blockdev-add", driver="nbd", server={"type": "unix", "path": ksock},
-             **{"node-name": "tgt"})
-        sock = qmp.start_nbd(c, tmp)
-        c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
-        h = qmp.nbd_connect(sock, "src")
+        d, c, h = near_with_remote_target(tmp, src, ksock)
         c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt",
                                    "sync": "full", "on-target-error": policy})
         while True:

@@ -4,12 +4,10 @@ file plugin, with its log filter), added with blockdev-add driver nbd: the
 scan learns its 200 data extents from a handful of base:allocation queries
 (not one per extent), the mirror copies exactly them, and the local file
 target ends as sparse as the remote source and equal to it."""
-import os, random, shutil, subprocess, sys, time
+import os, random, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import job_events, check, lib, qmp
+from mirror_helpers import job_events, check, lib, qmp, nbdkit, same_files
 
-if not shutil.which("nbdkit"):
-    lib.skip("nbdkit not installed")
 SIZE = 64 << 20
 EXT = 64 << 10
 tmp = lib.tmpdir()
@@ -18,16 +16,9 @@ rnd = random.Random(11)
 for i, slot in enumerate(sorted(rnd.sample(range(SIZE // EXT // 2), 200))):
     lib.write_at(remote, slot * 2 * EXT, lib.random_bytes(EXT, 100 + i))
 tgt = lib.sparse_file(tmp, "tgt.img", SIZE)
-ksock = os.path.join(tmp, "nbdkit.sock")
 klog = os.path.join(tmp, "nbdkit.log")
-kit = subprocess.Popen(["nbdkit", "-f", "-r", "-U", ksock, "--filter=log", "file", remote,
-                        "logfile=" + klog],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+kit, ksock = nbdkit(tmp, ["-r", "--filter=log", "file", remote, "logfile=" + klog])
 try:
-    for _ in range(500):
-        if os.path.exists(ksock):
-            break
-        time.sleep(0.01)          # fail-safe wait for the socket, not a timing check
     d = qmp.MonitorDaemon(tmp).start()
     c = d.client()
     c.ok("blockdev-add", driver="nbd", server={"type": "unix", "path": ksock},
@@ -41,11 +32,7 @@ try:
 finally:
     kit.terminate()
     kit.wait()
-with open(remote, "rb") as f:
-    r = f.read()
-with open(tgt, "rb") as f:
-    t = f.read()
-check(r == t, "target differs from the remote source")
+check(same_files(remote, tgt), "target differs from the remote source")
 used = os.stat(tgt).st_blocks * 512
 check(used <= 2 * 200 * EXT, "target allocates %d bytes for %d of data" % (used, 200 * EXT))
 with open(klog) as f:

@@ -5,27 +5,15 @@ NBD, pivots, and the local export now writes through to the remote
 volume."""
 import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import job_events, check, lib, qmp
+from mirror_helpers import job_events, check, lib, qmp, remote_volume, near_with_remote_target
 
 qmp.volswapd_only("needs two daemons of the implementation under test")
 SIZE = 32 << 20
 tmp = lib.tmpdir()
 src = lib.sparse_file(tmp, "src.img", SIZE)
 lib.write_at(src, 4 << 20, lib.random_bytes(4 << 20, 41))
-remote = lib.sparse_file(tmp, "remote.img", SIZE)
-far = qmp.MonitorDaemon(tmp).start()
-fc = far.client()
-qmp.file_node(fc, "vol", remote)
-fsock = qmp.start_nbd(fc, tmp, "far-nbd.sock")
-fc.ok("block-export-add", type="nbd", id="x0", writable=True, **{"node-name": "vol"})
-near = qmp.MonitorDaemon(tmp).start()
-c = near.client()
-qmp.file_node(c, "src", src)
-c.ok("blockdev-add", driver="nbd", server={"type": "unix", "path": fsock}, export="vol",
-     **{"node-name": "tgt"})
-sock = qmp.start_nbd(c, tmp, "near-nbd.sock")
-c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
-h = qmp.nbd_connect(sock, "src")
+far, fsock, remote = remote_volume(tmp, SIZE)
+near, c, h = near_with_remote_target(tmp, src, fsock, "vol")
 c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt", "sync": "full"})
 h.pwrite(b"m" * 4096, 1 << 20)
 job_events(c, "BLOCK_JOB_READY")

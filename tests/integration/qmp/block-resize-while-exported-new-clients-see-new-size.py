@@ -9,12 +9,7 @@ import qmp
 from qmp import lib, check
 qmp.volswapd_only("qemu-storage-daemon refuses to resize an exported node")
 tmp = lib.tmpdir()
-a = lib.sparse_file(tmp, "a.img", 1 << 20)
-d = qmp.MonitorDaemon(tmp).start()
-c = d.client()
-qmp.file_node(c, "n0", a)
-sock = qmp.start_nbd(c, tmp)
-c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "n0"})
+d, c, sock, a = qmp.exported_volume(tmp)
 old = qmp.nbd_connect(sock, "n0")
 c.ok("block_resize", size=8 << 20, **{"node-name": "n0"})
 new = qmp.nbd_connect(sock, "n0")

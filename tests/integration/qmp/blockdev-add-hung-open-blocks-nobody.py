@@ -12,14 +12,9 @@ import qmp
 from qmp import lib, check
 qmp.volswapd_only("qemu-storage-daemon opens files on its main loop; its monitor waits too")
 tmp = lib.tmpdir()
-a = lib.sparse_file(tmp, "a.img", 1 << 20)
 fifo = os.path.join(tmp, "hung")
 os.mkfifo(fifo)
-d = qmp.MonitorDaemon(tmp).start()
-c = d.client()
-qmp.file_node(c, "n0", a)
-sock = qmp.start_nbd(c, tmp)
-c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "n0"})
+d, c, sock, a = qmp.exported_volume(tmp)
 
 w = d.client()
 w.send("blockdev-add", {"driver": "file", "node-name": "slow", "filename": fifo,

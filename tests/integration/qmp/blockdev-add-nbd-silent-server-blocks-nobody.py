@@ -11,12 +11,7 @@ import qmp
 from qmp import lib, check
 qmp.volswapd_only("qemu-storage-daemon connects nbd nodes on its main loop")
 tmp = lib.tmpdir()
-a = lib.sparse_file(tmp, "a.img", 1 << 20)
-d = qmp.MonitorDaemon(tmp).start()
-c = d.client()
-qmp.file_node(c, "n0", a)
-sock = qmp.start_nbd(c, tmp)
-c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "n0"})
+d, c, sock, a = qmp.exported_volume(tmp)
 
 silent_path = os.path.join(tmp, "silent.sock")
 silent = socket.socket(socket.AF_UNIX)

@@ -235,6 +235,19 @@ def nbd_uri(sock, export):
     return "nbd+unix:///%s?socket=%s" % (export, sock)
 
 
+def exported_volume(tmp, **daemon_opts):
+    """A daemon serving a fresh 1 MiB file as node n0, exported writable
+    as e0 (export name n0) on tmp's NBD socket. Returns (daemon, client,
+    socket path, file path)."""
+    a = lib.sparse_file(tmp, "a.img", 1 << 20)
+    d = MonitorDaemon(tmp, **daemon_opts).start()
+    c = d.client()
+    file_node(c, "n0", a)
+    sock = start_nbd(c, tmp)
+    c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "n0"})
+    return d, c, sock, a
+
+
 def nbd_still_serves(sock, export, why):
     """A fresh NBD client of `export` writes and reads back."""
     h = nbd_connect(sock, export)

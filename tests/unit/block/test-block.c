@@ -476,6 +476,18 @@ static struct block_node *probe_layout_node(const char *name, int *fdp)
     return n;
 }
 
+/* Block status of [off, off + len) with room for max extents in ext. */
+static void status_into(struct block_node *n, uint64_t off, uint64_t len,
+                        struct block_extent *ext, unsigned max, struct treq *t)
+{
+    prep(t, BLOCK_OP_BLOCK_STATUS, off, len, NULL);
+    t->r.extents = ext;
+    t->r.max_extents = max;
+    block_node_submit(n, &t->r);
+    wait_done(t);
+    CHECK(t->ret == 0);
+}
+
 /* On tmpfs, block status follows data with SEEK_DATA probes 64 KiB apart
  * (SEEK_HOLE would hold the inode lock over the whole data run): extents
  * end at the first probe in a hole, and one answer probes at most 128 MiB
@@ -528,22 +540,14 @@ static void block_status_many_extents_in_one_answer(void)
 
     CHECK(r != NULL);
     for (int k = 0; k < 2; k++) {
-        prep(&t, BLOCK_OP_BLOCK_STATUS, 0, 160 * MiB, NULL);
-        t.r.extents = ext;
-        t.r.max_extents = 8;
-        block_node_submit(nodes[k], &t.r);
-        wait_done(&t);
-        CHECK(t.ret == 0 && t.r.n_extents == 5);
+        status_into(nodes[k], 0, 160 * MiB, ext, 8, &t);
+        CHECK(t.r.n_extents == 5);
         for (unsigned i = 0; i < 5; i++)
             CHECK(ext[i].len == want[i].len && ext[i].flags == want[i].flags);
         CHECK(t.r.status_len == 1 * MiB && t.r.status_flags == 0);
 
-        prep(&t, BLOCK_OP_BLOCK_STATUS, 0, 160 * MiB, NULL);
-        t.r.extents = ext;
-        t.r.max_extents = 3;
-        block_node_submit(nodes[k], &t.r);
-        wait_done(&t);
-        CHECK(t.ret == 0 && t.r.n_extents == 3);
+        status_into(nodes[k], 0, 160 * MiB, ext, 3, &t);
+        CHECK(t.r.n_extents == 3);
         CHECK(ext[2].len == 64 * 1024 && ext[2].flags == 0);
     }
     CHECK(block_node_close(r, NULL) == 0);
@@ -563,12 +567,8 @@ static void block_status_memory_runs_in_one_answer(void)
     prep(&t, BLOCK_OP_WRITE, 128 * 1024, sizeof(b), b);
     block_node_submit(m, &t.r);
     wait_done(&t);
-    prep(&t, BLOCK_OP_BLOCK_STATUS, 0, 1 * MiB, NULL);
-    t.r.extents = ext;
-    t.r.max_extents = 4;
-    block_node_submit(m, &t.r);
-    wait_done(&t);
-    CHECK(t.ret == 0 && t.r.n_extents == 3);
+    status_into(m, 0, 1 * MiB, ext, 4, &t);
+    CHECK(t.r.n_extents == 3);
     CHECK(ext[0].len == 128 * 1024 && ext[1].len == 64 * 1024 && ext[2].len == 832 * 1024);
     CHECK(ext[1].flags == 0 && ext[2].flags == (BLOCK_STATUS_HOLE | BLOCK_STATUS_ZERO));
     CHECK(block_node_close(m, NULL) == 0);
