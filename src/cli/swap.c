@@ -89,8 +89,8 @@ static int follow(struct cli *c, const char *server_id, const char *volume)
       char b[32];
       human_bytes((double)json_integer_value(json_object_get(p, "bytes_total")), b, sizeof b);
       if (!c->json)
-        printf("Swap completed: %s copied in %.3f s (mirror %.3f s), consumer paused %lld ms "
-               "at the pivot.\n", b,
+        printf("Swap completed: %s copied in %.3f s (mirror %.3f s), pivot %lld ms "
+               "(the consumer is held for at most that).\n", b,
                (double)json_integer_value(json_object_get(p, "total_ms")) / 1000.0,
                (double)json_integer_value(json_object_get(p, "mirror_ms")) / 1000.0,
                (long long)json_integer_value(json_object_get(p, "pivot_pause_ms")));

@@ -656,6 +656,27 @@ static void final_flush_done(struct block_req *req, int ret)
     job_finished(m->job, m->ret, m->ret ? m->errmsg : NULL);
 }
 
+/* Before a pivot, the target is flushed once while guests still run and
+ * copies go on; the flush under quiesce (final_flush_done) then has only
+ * what was written since. On a disk that first fsync is the big one (all
+ * the copy's page cache), and the consumer would otherwise wait through it
+ * at the pivot. Its error is not acted on: the final flush's is. */
+static void preflush_done(struct block_req *req, int ret)
+{
+    struct mirror *m = vs_container_of(req, struct mirror, flush_req);
+
+    m->flush_inflight = false;
+    if (ret < 0)
+        vs_debug("mirror %s: flush before the pivot: %s", m->job->id, strerror(-ret));
+    mirror_continue(m);
+}
+
+static void submit_preflush(struct mirror *m)
+{
+    m->preflushed = true;
+    submit_flush(m, preflush_done);
+}
+
 static void begin_exit(struct mirror *m)
 {
     m->phase = MIRROR_EXIT_OPS;
@@ -729,6 +750,8 @@ void mirror_step(struct job *job)
                 hbitmap_empty(m->dirty)) {
                 if (!job_is_ready(job))
                     submit_flush(m, ready_flush_done);
+                else if (m->should_complete && !m->preflushed)
+                    submit_preflush(m);
                 else if (m->should_complete || job_cancel_requested(job))
                     begin_exit(m);
             }

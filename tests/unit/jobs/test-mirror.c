@@ -1058,6 +1058,33 @@ static void test_offloaded_file_copies_bounded(void)
     close(tfd);
 }
 
+/* A pivot flushes the target once while guests still run, before it holds
+ * them: with that flush stalled at the target, a guest write still
+ * completes (it would be held by the quiesce otherwise), and the pivot then
+ * carries it over. */
+static void test_pivot_flushes_target_before_holding_guests(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct gio *w;
+
+    gwrite(0, SIZE, 0x71);
+    job = start_ready(&a);
+    block_memory_hold(tgt, true);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    run(50);
+    w = gsubmit(BLOCK_OP_WRITE, 2 * MiB, 4096, 0x72);
+    RUN_UNTIL(w->done);
+    CHECK(w->ret == 0 && mir(job)->preflushed && !mir(job)->quiesced);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK(guest.node == tgt);
+    CHECK(block_memory_data(tgt)[2 * MiB] == 0x72);
+    CHECK(same(0, SIZE));
+    gfree(w);
+}
+
 /* The scan's answer is stale where a guest write completed while it was
  * asked: there it counts as data, whatever it said. The answer (several
  * extents: data, hole, data, hole) is computed before the write into the
@@ -1193,6 +1220,7 @@ static const struct {
     { "convergence-window-rule", test_convergence_window_rule },
     { "offloaded-file-copies-bounded", test_offloaded_file_copies_bounded },
     { "scan-answer-stale-where-guest-wrote", test_scan_answer_stale_where_guest_wrote },
+    { "pivot-flushes-target-before-holding-guests", test_pivot_flushes_target_before_holding_guests },
     { "offloaded-copies-one-queued-when-nobody-waits", test_offloaded_copies_one_queued_when_nobody_waits },
     { "offloaded-copies-one-per-worker-when-guests-wait", test_offloaded_copies_one_per_worker_when_guests_wait },
     { "offload-failure-retried-through-buffer", test_offload_failure_retried_through_buffer },
