@@ -126,6 +126,17 @@ static void hold_or_fail(struct nbd_state *s, struct block_req *req)
     vs_list_append(&s->held, &hd->link);
 }
 
+/* Fails what waits for the reconnect (s->failing, fatal or closing is set). */
+static void fail_held(struct nbd_state *s)
+{
+    while (!vs_list_empty(&s->held)) {
+        struct nbd_held *hd = vs_list_entry(s->held.next, struct nbd_held, link);
+        vs_list_remove(&hd->link);
+        hold_or_fail(s, hd->req);
+        free(hd);
+    }
+}
+
 static int completion_cb(void *user_data, int *error)
 {
     struct nbd_cmd *cmd = user_data;
@@ -286,12 +297,7 @@ static void connect_done(struct vs_work *w)
     }
     if (!h) {
         if (s->fatal) {
-            while (!vs_list_empty(&s->held)) {
-                struct nbd_held *hd = vs_list_entry(s->held.next, struct nbd_held, link);
-                vs_list_remove(&hd->link);
-                hold_or_fail(s, hd->req);
-                free(hd);
-            }
+            fail_held(s);
             return;
         }
         if (s->attempts++ == 0)
@@ -360,12 +366,7 @@ static void deadline_fired(struct vs_timer *t)
     vs_warn("nbd node '%s': not reconnected within reconnect-delay; requests fail "
             "until it is", s->node->name);
     s->failing = true;
-    while (!vs_list_empty(&s->held)) {
-        struct nbd_held *hd = vs_list_entry(s->held.next, struct nbd_held, link);
-        vs_list_remove(&hd->link);
-        hold_or_fail(s, hd->req);
-        free(hd);
-    }
+    fail_held(s);
 }
 
 /* The connection is gone: retire the handle (its commands come back through
@@ -395,6 +396,10 @@ static void link_lost(struct nbd_state *s)
         hold_or_fail(s, cmd->req);
         free(cmd);
     }
+    /* Requests that failed for want of a connection before the loss was
+     * seen here were kept: with reconnect-delay 0 they fail now. */
+    if (s->failing)
+        fail_held(s);
     schedule_connect(s);
 }
 
@@ -537,12 +542,7 @@ static void nbd_drv_close(struct block_node *node)
     s->closing = true;
     vs_timer_cancel(node->loop, &s->retry);
     vs_timer_cancel(node->loop, &s->deadline);
-    while (!vs_list_empty(&s->held)) {
-        struct nbd_held *hd = vs_list_entry(s->held.next, struct nbd_held, link);
-        vs_list_remove(&hd->link);
-        hold_or_fail(s, hd->req);
-        free(hd);
-    }
+    fail_held(s);
     /* Armed polls still complete once (cancelled); the state lives until
      * they have, and until a connect on the pool is back: maybe_free()
      * releases it then. */

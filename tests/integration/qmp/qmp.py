@@ -248,6 +248,21 @@ def exported_volume(tmp, **daemon_opts):
     return d, c, sock, a
 
 
+def guest_of_remote_volume(tmp, **nbd_opts):
+    """A second daemon (restartable from its state file) serves a volume;
+    this one opens it as nbd node rv with nbd_opts and exports it again,
+    and a guest connects. Returns (far daemon, near daemon, guest handle)."""
+    far, _, fsock, _ = exported_volume(tmp, state=os.path.join(tmp, "far-state.json"))
+    d = MonitorDaemon(tmp).start()
+    c = d.client()
+    c.ok("blockdev-add", driver="nbd", server={"type": "unix", "path": fsock}, export="n0",
+         **dict(nbd_opts, **{"node-name": "rv"}))
+    sock = os.path.join(tmp, "near-nbd.sock")
+    c.ok("nbd-server-start", addr={"type": "unix", "data": {"path": sock}})
+    c.ok("block-export-add", type="nbd", id="g0", writable=True, **{"node-name": "rv"})
+    return far, d, nbd_connect(sock, "rv")
+
+
 def nbd_still_serves(sock, export, why):
     """A fresh NBD client of `export` writes and reads back."""
     h = nbd_connect(sock, export)
