@@ -313,8 +313,8 @@ static void connect_done(struct vs_work *w)
     s->attempts = 0;
     vs_timer_cancel(s->node->loop, &s->deadline);
     nbd_state_pump(s);
-    /* Run again what waited, in order (a request that fails to submit
-     * goes back on the list or fails, as any other). */
+    /* Run again what waited, in order (a request that meets a lost
+     * connection again is held or failed by nbd_drv_submit, as any other). */
     struct vs_list again;
     vs_list_init(&again);
     while (!vs_list_empty(&s->held)) {
@@ -327,10 +327,7 @@ static void connect_done(struct vs_work *w)
         vs_list_remove(&hd->link);
         struct block_req *req = hd->req;
         free(hd);
-        if (s->link == LINK_UP)
-            nbd_drv_submit(s->node, req);
-        else
-            hold_or_fail(s, req);
+        nbd_drv_submit(s->node, req);
     }
 }
 

@@ -178,8 +178,8 @@ static void check_convergence(struct mirror *m)
         return;
     /* A paused job copies nothing, and a failing one copies and dirties
      * again: neither says anything about the guests. */
-    if (m->win_start_ns == 0 || m->job->paused || m->win_errors > 0) {
-        m->win_errors = 0;
+    if (m->win_start_ns == 0 || m->job->paused || m->win_failed) {
+        m->win_failed = false;
         m->win_start_ns = now;
         m->win_dirty = hbitmap_count(m->dirty);
         m->win_progress = m->job->progress_current;
@@ -219,7 +219,7 @@ static void error_on(struct mirror *m, struct mirror_op *op, bool is_read,
     /* The range goes back to dirty whatever the policy: for ignore and
      * stop it is retried later; for report the job ends anyway. */
     hbitmap_set(m->dirty, op->start, op->end - op->start);
-    m->win_errors++;
+    m->win_failed = true;
     a = job_error_action(m->job, is_read ? m->on_src : m->on_tgt, is_read,
                          -ret);
     if (a == JOB_ERROR_ACTION_REPORT)

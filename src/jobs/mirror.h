@@ -135,8 +135,8 @@ struct mirror {
     uint64_t win_start_ns, win_dirty;
     uint64_t win_progress;     /* job progress at the window's start */
     uint64_t win_redirtied;    /* clean bytes guest writes dirtied since */
-    unsigned win_errors;       /* copy errors in the window: it does not count */
-    bool preflushed;           /* the flush before the pivot's quiesce is done */
+    bool win_failed;           /* a copy failed in the window: it does not count */
+    bool preflushed;           /* the flush before the pivot's quiesce was issued */
     unsigned nonconv;
 
     bool flush_inflight;
