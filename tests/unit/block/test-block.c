@@ -286,6 +286,17 @@ static void status_at(struct block_node *n, uint64_t off, uint64_t len, struct t
     CHECK(t->ret == 0);
 }
 
+/* COPY_RANGE of [off, off + len) from src into dst; its result. */
+static int copy_range_at(struct block_node *dst, struct block_node *src,
+                         uint64_t off, uint64_t len, struct treq *t)
+{
+    prep(t, BLOCK_OP_COPY_RANGE, off, len, NULL);
+    t->r.copy_src = src;
+    block_node_submit(dst, &t->r);
+    wait_done(t);
+    return t->ret;
+}
+
 static void file_block_status_follows_seek_data(void)
 {
     struct block_node *n = file_node(false);
@@ -433,11 +444,7 @@ static void copy_range_in_memory_crosses_buffer_boundary(void)
     const uint64_t off = 4096 + 512, len = 2 * MiB + 12345;
     CHECK(block_node_can_copy_range(dst, src));
     struct treq t;
-    prep(&t, BLOCK_OP_COPY_RANGE, off, len, NULL);
-    t.r.copy_src = src;
-    block_node_submit(dst, &t.r);
-    wait_done(&t);
-    CHECK(t.ret == 0);
+    CHECK(copy_range_at(dst, src, off, len, &t) == 0);
     unsigned char *a = malloc(4 * MiB), *b = malloc(4 * MiB);
     CHECK(a && b);
     CHECK(pread(sfd, a, 4 * MiB, 0) == (ssize_t)(4 * MiB));
@@ -447,11 +454,7 @@ static void copy_range_in_memory_crosses_buffer_boundary(void)
         if (i < off || i >= off + len)
             CHECK(b[i] == 0);
     CHECK(ftruncate(sfd, 1 * MiB) == 0);
-    prep(&t, BLOCK_OP_COPY_RANGE, 0, 2 * MiB, NULL);
-    t.r.copy_src = src;
-    block_node_submit(dst, &t.r);
-    wait_done(&t);
-    CHECK(t.ret == -EIO);
+    CHECK(copy_range_at(dst, src, 0, 2 * MiB, &t) == -EIO);
     free(a);
     free(b);
     CHECK(block_node_close(src, NULL) == 0);
@@ -635,11 +638,7 @@ static void copy_range_file_to_file_and_enotsup_elsewhere(void)
     struct block_node *dst = block_node_open(loop, &o, &err);
     CHECK(dst && block_node_can_copy_range(dst, src));
     struct treq t;
-    prep(&t, BLOCK_OP_COPY_RANGE, 2 * MiB - 4096, 65536 + 8192, NULL);
-    t.r.copy_src = src;
-    block_node_submit(dst, &t.r);
-    wait_done(&t);
-    CHECK(t.ret == 0);
+    CHECK(copy_range_at(dst, src, 2 * MiB - 4096, 65536 + 8192, &t) == 0);
     unsigned char b[65536 + 8192];
     prep(&t, BLOCK_OP_READ, 2 * MiB - 4096, sizeof(b), b);
     block_node_submit(dst, &t.r);
@@ -648,16 +647,8 @@ static void copy_range_file_to_file_and_enotsup_elsewhere(void)
         CHECK(b[i] == ((i >= 4096 && i < 4096 + 65536) ? 0xee : 0));
     struct block_node *m = mem_node("m0", 8 * MiB);
     CHECK(!block_node_can_copy_range(m, src));
-    prep(&t, BLOCK_OP_COPY_RANGE, 0, 4096, NULL);
-    t.r.copy_src = src;
-    block_node_submit(m, &t.r);
-    wait_done(&t);
-    CHECK(t.ret == -ENOTSUP);
-    prep(&t, BLOCK_OP_COPY_RANGE, 8 * MiB - 10, 4096, NULL); /* past the end */
-    t.r.copy_src = src;
-    block_node_submit(dst, &t.r);
-    wait_done(&t);
-    CHECK(t.ret == -EINVAL);
+    CHECK(copy_range_at(m, src, 0, 4096, &t) == -ENOTSUP);
+    CHECK(copy_range_at(dst, src, 8 * MiB - 10, 4096, &t) == -EINVAL); /* past the end */
     unlink(tmpfile_path);
     unlink(dst_path);
 }
