@@ -15,8 +15,10 @@
  * guest). Once both sides hold the same bytes, the granules the write
  * covered fully — and its partial edge granules if they were clean before —
  * are clean again, which is what makes the dirty set shrink under load.
- * When the convergence rule (not the user) turned this on, writes that only
- * touch still-dirty granules skip the write-through (see hook_before). */
+ * Writes that only touch still-dirty granules skip the write-through: the
+ * copy takes them later anyway (before READY when the user asked for
+ * write-blocking, always when the convergence rule turned it on; see
+ * hook_before). */
 #include "mirror.h"
 
 #include <assert.h>
@@ -149,12 +151,17 @@ static bool hook_before(struct block_hook *h, struct block_req *req)
     if (!mirror_active(m) || req->len == 0)
         return false;
     mirror_expand(m, req->offset, req->len, &s, &e);
-    /* Switched on by the convergence rule (not asked for): a write whose
-     * granules are all still dirty adds nothing to copy — the background
-     * copy will take them anyway — so it goes to the source alone. Only
-     * writes into clean granules pay the write-through, which is what keeps
-     * the dirty set from growing. */
-    if (!m->write_blocking && hbitmap_next_zero(m->dirty, s, e - s) < 0)
+    /* A write whose granules are all still dirty adds nothing to copy —
+     * the background copy will take them anyway — so it goes to the source
+     * alone: writing it through would spend target bandwidth on bytes that
+     * are copied again. Only writes into clean granules pay the
+     * write-through, which is what keeps the dirty set from growing. This
+     * holds until READY when the user asked for write-blocking (QEMU's
+     * promise is that from READY on every acknowledged write is on both
+     * sides, whatever the dirty set says), and always when the convergence
+     * rule switched it on. */
+    if ((!m->write_blocking || !job_is_ready(m->job)) &&
+        hbitmap_next_zero(m->dirty, s, e - s) < 0)
         return false;
     if (mirror_range_busy(m, s, e) || waiter_blocks(m, s, e, NULL)) {
         struct mirror_waiter *w = vs_zalloc(sizeof(*w));

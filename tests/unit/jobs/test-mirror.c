@@ -986,6 +986,54 @@ static void test_auto_write_through_clean_only(void)
     CHECK(block_memory_data(tgt)[3 * MiB] == 0x92);
 }
 
+/* User-asked write-blocking, before READY: a write into granules the copy
+ * has yet to take goes to the source alone (the copy takes it later; the
+ * target is held and the write still completes), and the target ends with
+ * it. From READY on the same write is written through whatever the dirty
+ * set says: it waits for the held target. */
+static void test_write_blocking_skips_uncopied_until_ready(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct mirror *m;
+    struct gio *w;
+
+    gwrite(0, SIZE, 0x61);
+    a.copy_mode = "write-blocking";
+    block_memory_hold(tgt, true);
+    job = start(&a);
+    m = mir(job);
+    RUN_UNTIL(!m->scanning && m->n_bg_ops > 0);
+    CHECK(jobs_block_job_pause("m0", &err) == 0);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(job->status == JOB_STATUS_PAUSED && m->n_bg_ops == 0);
+    CHECK(!hbitmap_empty(m->dirty));
+    uint64_t off = (uint64_t)hbitmap_next_dirty(m->dirty, 0, SIZE);
+    block_memory_hold(tgt, true);
+    w = gsubmit(BLOCK_OP_WRITE, off, 4096, 0x62);
+    run(30);
+    CHECK(w->done);                              /* not held by the target */
+    CHECK(w->ret == 0 && block_memory_data(tgt)[off] != 0x62);
+    gfree(w);
+    block_memory_hold(tgt, false);
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE) && block_memory_data(tgt)[off] == 0x62);
+    /* READY: a dirty granule (pretend) no longer excuses the target. */
+    hbitmap_set(m->dirty, 5 * MiB, 4096);
+    block_memory_hold(tgt, true);
+    w = gsubmit(BLOCK_OP_WRITE, 5 * MiB, 4096, 0x63);
+    run(30);
+    CHECK(!w->done);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(w->done);
+    CHECK(w->ret == 0 && block_memory_data(tgt)[5 * MiB] == 0x63);
+    gfree(w);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
 /* The convergence rule's window: a backlog that does not shrink counts
  * against convergence at any time; before READY so does a window in which
  * guests dirtied again at least half of what was copied (at that rate the
@@ -1237,6 +1285,8 @@ static const struct {
     { "inv2-clear-before-read", test_clear_before_read },
     { "inv3-write-blocking-waits-for-copy", test_write_blocking_waits_for_copy },
     { "write-blocking-acks-after-target", test_write_blocking_acks_after_target },
+    { "write-blocking-skips-uncopied-until-ready",
+      test_write_blocking_skips_uncopied_until_ready },
     { "inv4-pivot-holds-not-fails", test_pivot_holds_not_fails },
     { "inv5-cancel-before-ready", test_cancel_before_ready },
     { "inv5-soft-cancel-after-ready", test_soft_cancel_after_ready },
