@@ -17,7 +17,7 @@ out = os.path.join(tmp, "fio.json")
 fio = subprocess.Popen(
     ["fio", "--name=load", "--ioengine=nbd", "--uri=" + qmp.nbd_uri(sock, "src"),
      "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=64M", "--time_based",
-     "--runtime=60", "--verify=crc32c", "--verify_backlog=2048",
+     "--runtime=60", "--verify=crc32c", "--verify_backlog=2048", "--verify_state_save=0",
      "--output-format=json", "--output=" + out],
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:

@@ -14,7 +14,7 @@ out = os.path.join(tmp, "fio.json")
 fio = subprocess.Popen(
     ["fio", "--name=verify", "--ioengine=nbd", "--uri=" + qmp.nbd_uri(sock, "src"),
      "--rw=randwrite", "--bs=4k", "--iodepth=8", "--size=32M", "--time_based",
-     "--runtime=60", "--verify=crc32c", "--verify_backlog=256", "--verify_fatal=1",
+     "--runtime=60", "--verify=crc32c", "--verify_backlog=256", "--verify_fatal=1", "--verify_state_save=0",
      "--output-format=json", "--output=" + out],
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
