@@ -89,54 +89,59 @@ const struct swap_driver *swap_driver_find(const char *name)
   return NULL;
 }
 
-int swap_export_node(struct swap_host *s, const char *export_id, char node[32],
-                     struct api_error *e)
+/* Runs a query command whose answer is an array of objects with an "id"
+ * (query-block-exports, query-jobs) and finds the one named `id`: -1 with
+ * `e` set when the command failed, else 0 with *found the member (NULL when
+ * there is none; it points into *ret, which the caller releases). */
+static int query_by_id(struct swap_host *s, const char *cmd, const char *id, json_t **ret,
+                       json_t **found, struct api_error *e)
 {
-  json_t *ret = NULL;
   struct qmp_error qe;
-  if (swap_host_execute(s, "query-block-exports", NULL, &ret, HOST_QMP_TIMEOUT_MS, &qe) < 0)
-    return api_err(e, 500, "query-block-exports failed: %s: %s", qe.cls, qe.desc);
-  int rc = 1;
+  *ret = NULL;
+  *found = NULL;
+  if (swap_host_execute(s, cmd, NULL, ret, HOST_QMP_TIMEOUT_MS, &qe) < 0)
+    return api_err(e, 500, "%s failed: %s: %s", cmd, qe.cls, qe.desc);
   size_t i;
   json_t *x;
-  json_array_foreach(ret, i, x) {
-    const char *id = json_string_value(json_object_get(x, "id"));
-    const char *nn = json_string_value(json_object_get(x, "node-name"));
-    if (id && nn && strcmp(id, export_id) == 0) {
-      snprintf(node, 32, "%s", nn);
-      rc = 0;
+  json_array_foreach(*ret, i, x) {
+    const char *xid = json_string_value(json_object_get(x, "id"));
+    if (xid && strcmp(xid, id) == 0) {
+      *found = x;
       break;
     }
   }
+  return 0;
+}
+
+int swap_export_node(struct swap_host *s, const char *export_id, char node[32],
+                     struct api_error *e)
+{
+  json_t *ret, *x;
+  if (query_by_id(s, "query-block-exports", export_id, &ret, &x, e) < 0)
+    return -1;
+  const char *nn = json_string_value(json_object_get(x, "node-name"));
+  if (nn)
+    snprintf(node, 32, "%s", nn);
   json_decref(ret);
-  return rc;
+  return nn ? 0 : 1;
 }
 
 int swap_job_status(struct swap_host *s, const char *job_id, char status[32], int64_t *done,
                     int64_t *total, struct api_error *e)
 {
-  json_t *ret = NULL;
-  struct qmp_error qe;
-  if (swap_host_execute(s, "query-jobs", NULL, &ret, HOST_QMP_TIMEOUT_MS, &qe) < 0)
-    return api_err(e, 500, "query-jobs failed: %s: %s", qe.cls, qe.desc);
-  int rc = 1;
-  size_t i;
-  json_t *j;
-  json_array_foreach(ret, i, j) {
-    const char *id = json_string_value(json_object_get(j, "id"));
-    if (!id || strcmp(id, job_id) != 0)
-      continue;
+  json_t *ret, *j;
+  if (query_by_id(s, "query-jobs", job_id, &ret, &j, e) < 0)
+    return -1;
+  if (j) {
     const char *st = json_string_value(json_object_get(j, "status"));
     snprintf(status, 32, "%s", st ? st : "");
     if (done)
       *done = json_integer_value(json_object_get(j, "current-progress"));
     if (total)
       *total = json_integer_value(json_object_get(j, "total-progress"));
-    rc = 0;
-    break;
   }
   json_decref(ret);
-  return rc;
+  return j ? 0 : 1;
 }
 
 int swap_job_abort(struct swap_host *s, const char *job_id, struct api_error *e)

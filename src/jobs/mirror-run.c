@@ -226,9 +226,10 @@ static void error_on(struct mirror *m, struct mirror_op *op, bool is_read,
         mirror_fail(m, ret);
 }
 
-static void copy_write_done(struct block_req *req, int ret)
+/* The end of an op's last target write (a copy's, or a zero op's):
+ * progress, or the target's error policy. */
+static void target_written(struct mirror_op *op, int ret)
 {
-    struct mirror_op *op = req->opaque;
     struct mirror *m = op->m;
 
     if (ret < 0)
@@ -236,6 +237,11 @@ static void copy_write_done(struct block_req *req, int ret)
     else
         job_progress_update(m->job, op->len);
     mirror_op_done(m, op);
+}
+
+static void copy_write_done(struct block_req *req, int ret)
+{
+    target_written(req->opaque, ret);
 }
 
 static void copy_read_done(struct block_req *req, int ret)
@@ -315,23 +321,12 @@ static void copy_offload_done(struct block_req *req, int ret)
  * target cannot change under the answer. */
 static void zero_next(struct mirror_op *op);
 
-static void zero_done(struct mirror_op *op, int ret)
-{
-    struct mirror *m = op->m;
-
-    if (ret < 0)
-        error_on(m, op, false, ret);
-    else
-        job_progress_update(m->job, op->len);
-    mirror_op_done(m, op);
-}
-
 static void zero_write_done(struct block_req *req, int ret)
 {
     struct mirror_op *op = req->opaque;
 
     if (ret < 0) {
-        zero_done(op, ret);
+        target_written(op, ret);
         return;
     }
     op->zpos += req->len;
@@ -365,7 +360,7 @@ static void zero_next(struct mirror_op *op)
     uint64_t end = op->off + op->len;
 
     if (op->zpos >= end) {
-        zero_done(op, 0);
+        target_written(op, 0);
         return;
     }
     memset(&op->req, 0, sizeof(op->req));
