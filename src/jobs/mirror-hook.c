@@ -161,8 +161,14 @@ static bool hook_before(struct block_hook *h, struct block_req *req)
      * sides, whatever the dirty set says), and always when the convergence
      * rule switched it on. */
     if ((!m->write_blocking || !job_is_ready(m->job)) &&
-        hbitmap_next_zero(m->dirty, s, e - s) < 0)
+        hbitmap_next_zero(m->dirty, s, e - s) < 0) {
+        if (m->write_blocking) {
+            struct mirror_waiter *w = vs_zalloc(sizeof(*w));
+            w->req = req;
+            vs_list_append(&m->skipped, &w->link);
+        }
         return false;
+    }
     if (mirror_range_busy(m, s, e) || waiter_blocks(m, s, e, NULL)) {
         struct mirror_waiter *w = vs_zalloc(sizeof(*w));
         w->req = req;
@@ -201,6 +207,14 @@ static bool hook_after(struct block_hook *h, struct block_req *req, int ret)
     /* Wake the engine: it has something to copy (a no-op when a step is
      * already queued). */
     job_enter(m->job);
+    vs_list_for_each(pos, &m->skipped) {
+        struct mirror_waiter *w = vs_list_entry(pos, struct mirror_waiter, link);
+        if (w->req == req) {
+            vs_list_remove(&w->link);
+            free(w);
+            break;
+        }
+    }
     op = find_active(m, req);
     if (!op) {
         /* A write that passed `before` without the lock (the mode changed
@@ -238,7 +252,7 @@ void mirror_hook_uninstall(struct mirror *m)
         return;
     /* Only called with the source drained: no request is between our
      * `before` and `after`, and no guest write waits on us. */
-    assert(vs_list_empty(&m->waiters));
+    assert(vs_list_empty(&m->waiters) && vs_list_empty(&m->skipped));
     block_hook_remove(m->src, &m->hook);
     m->hooked = false;
 }

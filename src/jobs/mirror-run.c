@@ -605,7 +605,8 @@ static void ready_flush_done(struct block_req *req, int ret)
             mirror_fail(m, ret);
     } else if (m->phase == MIRROR_RUN && !job_is_ready(m->job) &&
                !job_cancel_requested(m->job) && m->ret == 0 &&
-               hbitmap_empty(m->dirty) && m->n_bg_ops == 0 && !m->job->paused) {
+               hbitmap_empty(m->dirty) && m->n_bg_ops == 0 && !m->job->paused &&
+               vs_list_empty(&m->skipped)) {
         if (m->write_blocking || m->auto_active)
             m->actively_synced = true;
         job_transition_to_ready(m->job);
@@ -742,7 +743,7 @@ void mirror_step(struct job *job)
             issue_copies(m);
             update_progress(m);
             if (!m->scanning && m->n_bg_ops == 0 && !m->flush_inflight &&
-                hbitmap_empty(m->dirty)) {
+                hbitmap_empty(m->dirty) && vs_list_empty(&m->skipped)) {
                 if (!job_is_ready(job))
                     submit_flush(m, ready_flush_done);
                 else if (m->should_complete && !m->preflushed)

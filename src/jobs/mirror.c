@@ -375,6 +375,7 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     m->drain_bh.fn = mirror_drain_done;
     vs_list_init(&m->ops);
     vs_list_init(&m->waiters);
+    vs_list_init(&m->skipped);
     job->opaque = m;
     src->jobs++;
     tgt->jobs++;

@@ -76,7 +76,8 @@ struct mirror_op {
     uint64_t zpos;
 };
 
-/* A guest write waiting in the before hook for an owned range to free up. */
+/* A guest write waiting in the before hook for an owned range to free up;
+ * also one let through to the source alone (mirror->skipped). */
 struct mirror_waiter {
     struct vs_list link;
     struct block_req *req;
@@ -123,6 +124,11 @@ struct mirror {
     void *pool[MIRROR_MAX_OPS];
     unsigned pool_n;
     struct vs_list waiters;
+    /* User-asked write-blocking: the guest writes into still-dirty granules
+     * that went to the source alone and have not reached the after hook.
+     * READY waits for none to be left, so that every write acknowledged
+     * from READY on is on both sides (mirror-hook.c). */
+    struct vs_list skipped;
     uint64_t cursor;
 
     /* Rate limit. */

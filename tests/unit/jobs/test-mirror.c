@@ -1034,6 +1034,49 @@ static void test_write_blocking_skips_uncopied_until_ready(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
+/* User-asked write-blocking: READY waits for a write that went to the
+ * source alone (into a granule still to be copied) to reach the after
+ * hook, so no write acknowledged from READY on is on the source only. The
+ * write is held at the source driver while the dirty set is emptied by
+ * hand (as if the copy had just taken it): without the wait the job is
+ * READY at once. */
+static void test_write_blocking_ready_waits_for_source_only_write(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct mirror *m;
+    struct gio *w;
+
+    gwrite(0, SIZE, 0x71);
+    a.copy_mode = "write-blocking";
+    block_memory_hold(tgt, true);
+    job = start(&a);
+    m = mir(job);
+    RUN_UNTIL(!m->scanning && m->n_bg_ops > 0);
+    CHECK(jobs_block_job_pause("m0", &err) == 0);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(job->status == JOB_STATUS_PAUSED && m->n_bg_ops == 0);
+    uint64_t off = (uint64_t)hbitmap_next_dirty(m->dirty, 0, SIZE);
+    block_memory_hold(src, true);
+    w = gsubmit(BLOCK_OP_WRITE, off, 4096, 0x72);
+    run(10);
+    CHECK(!w->done && !vs_list_empty(&m->skipped));
+    /* The rest copied meanwhile (pretend: the target already matches). */
+    memcpy(block_memory_data(tgt), block_memory_data(src), SIZE);
+    hbitmap_reset(m->dirty, 0, SIZE);
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    run(50);
+    CHECK(job->status == JOB_STATUS_RUNNING && !saw("BLOCK_JOB_READY"));
+    block_memory_hold(src, false);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(w->done && w->ret == 0);
+    CHECK(same(0, SIZE) && block_memory_data(tgt)[off] == 0x72);
+    gfree(w);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
 /* The convergence rule's window: a backlog that does not shrink counts
  * against convergence at any time; before READY so does a window in which
  * guests dirtied again at least half of what was copied (at that rate the
@@ -1287,6 +1330,8 @@ static const struct {
     { "write-blocking-acks-after-target", test_write_blocking_acks_after_target },
     { "write-blocking-skips-uncopied-until-ready",
       test_write_blocking_skips_uncopied_until_ready },
+    { "write-blocking-ready-waits-for-source-only-write",
+      test_write_blocking_ready_waits_for_source_only_write },
     { "inv4-pivot-holds-not-fails", test_pivot_holds_not_fails },
     { "inv5-cancel-before-ready", test_cancel_before_ready },
     { "inv5-soft-cancel-after-ready", test_soft_cancel_after_ready },
