@@ -143,14 +143,31 @@ void mirror_wake_waiters(struct mirror *m)
     }
 }
 
+/* Notes a guest request on one of the mirror's lists (waiters, skipped). */
+static void park(struct vs_list *list, struct block_req *req)
+{
+    struct mirror_waiter *w = vs_zalloc(sizeof(*w));
+    w->req = req;
+    vs_list_append(list, &w->link);
+}
+
 static bool hook_before(struct block_hook *h, struct block_req *req)
 {
     struct mirror *m = h->opaque;
     uint64_t s, e;
 
-    if (!mirror_active(m) || req->len == 0)
+    if (req->len == 0)
         return false;
     mirror_expand(m, req->offset, req->len, &s, &e);
+    if (!mirror_active(m)) {
+        /* Nothing to write through (background mode, or the job is
+         * ending), but an earlier write to the same granules may still be
+         * waiting here from when it was active: not past it. */
+        if (!waiter_blocks(m, s, e, NULL))
+            return false;
+        park(&m->waiters, req);
+        return true;
+    }
     /* A write whose granules are all still dirty adds nothing to copy —
      * the background copy will take them anyway — so it goes to the source
      * alone: writing it through would spend target bandwidth on bytes that
@@ -159,20 +176,17 @@ static bool hook_before(struct block_hook *h, struct block_req *req)
      * holds until READY when the user asked for write-blocking (QEMU's
      * promise is that from READY on every acknowledged write is on both
      * sides, whatever the dirty set says), and always when the convergence
-     * rule switched it on. */
+     * rule switched it on. Not past an earlier write that waits on the
+     * same granules, though: overlapping writes reach the source in the
+     * order they came (fio's verification, for one, counts on it). */
     if ((!m->write_blocking || !job_is_ready(m->job)) &&
-        hbitmap_next_zero(m->dirty, s, e - s) < 0) {
-        if (m->write_blocking) {
-            struct mirror_waiter *w = vs_zalloc(sizeof(*w));
-            w->req = req;
-            vs_list_append(&m->skipped, &w->link);
-        }
+        hbitmap_next_zero(m->dirty, s, e - s) < 0 && !waiter_blocks(m, s, e, NULL)) {
+        if (m->write_blocking)
+            park(&m->skipped, req);
         return false;
     }
     if (mirror_range_busy(m, s, e) || waiter_blocks(m, s, e, NULL)) {
-        struct mirror_waiter *w = vs_zalloc(sizeof(*w));
-        w->req = req;
-        vs_list_append(&m->waiters, &w->link);
+        park(&m->waiters, req);
         return true;
     }
     start_active(m, req);

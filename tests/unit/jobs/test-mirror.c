@@ -1077,6 +1077,92 @@ static void test_write_blocking_ready_waits_for_source_only_write(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
+/* A write that could go to the source alone (its granule still to be
+ * copied) does not overtake an earlier write to the same bytes that waits
+ * for the granule's copy: the source ends with the later write. The setup:
+ * Y goes to the source alone and is held there; the copy of its granule
+ * starts (clean, owned) and is held at the target; W1 comes and waits for
+ * the copy; Y completes, making the granule dirty again; W2, to W1's
+ * bytes, would now skip the wait. */
+static void test_source_only_write_keeps_order_behind_waiter(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct mirror *m;
+    struct gio *y, *w1, *w2;
+
+    gwrite(0, SIZE, 0x81);
+    a.copy_mode = "write-blocking";
+    a.buf_size = 64 * 1024;            /* one granule copied at a time */
+    block_memory_hold(tgt, true);
+    job = start(&a);
+    m = mir(job);
+    RUN_UNTIL(!m->scanning && m->n_bg_ops > 0);
+    CHECK(jobs_block_job_pause("m0", &err) == 0);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(job->status == JOB_STATUS_PAUSED && m->n_bg_ops == 0);
+    uint64_t g = (uint64_t)hbitmap_next_dirty(m->dirty, 0, SIZE);
+    m->cursor = g;                     /* the next copy takes g's granule */
+    block_memory_hold(src, true);
+    block_memory_hold(tgt, true);
+    y = gsubmit(BLOCK_OP_WRITE, g, 4096, 0x82);
+    run(10);
+    CHECK(!y->done && !vs_list_empty(&m->skipped));
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(mirror_range_busy(m, g, g + 64 * 1024));
+    w1 = gsubmit(BLOCK_OP_WRITE, g + 8192, 4096, 0x83);
+    run(10);
+    CHECK(!w1->done && !vs_list_empty(&m->waiters));
+    block_memory_hold(src, false);     /* y done (dirty again), copy read done */
+    RUN_UNTIL(y->done);
+    CHECK(hbitmap_get(m->dirty, g) && mirror_range_busy(m, g, g + 64 * 1024));
+    w2 = gsubmit(BLOCK_OP_WRITE, g + 8192, 4096, 0x84);
+    run(10);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(w1->done && w2->done);
+    CHECK(block_memory_data(src)[g + 8192] == 0x84);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE));
+    gfree(y);
+    gfree(w1);
+    gfree(w2);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
+/* A write that comes after the job stopped writing through (here: a
+ * cancel) still does not overtake an earlier write to the same bytes that
+ * waits for a copy: the source ends with the later write. */
+static void test_write_after_cancel_keeps_order_behind_waiter(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct mirror *m;
+    struct gio *w1, *w2;
+
+    gwrite(0, SIZE, 0x91);
+    a.copy_mode = "write-blocking";
+    block_memory_hold(tgt, true);
+    job = start(&a);
+    m = mir(job);
+    RUN_UNTIL(!m->scanning && mirror_range_busy(m, 0, 64 * 1024));
+    w1 = gsubmit(BLOCK_OP_WRITE, 4096, 4096, 0x92);
+    run(10);
+    CHECK(!w1->done && !vs_list_empty(&m->waiters));
+    CHECK(jobs_block_job_cancel("m0", false, &err) == 0);
+    CHECK(!mirror_active(m));
+    w2 = gsubmit(BLOCK_OP_WRITE, 4096, 4096, 0x93);
+    run(10);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(w1->done && w2->done && jobs_count() == 0);
+    CHECK(w1->ret == 0 && w2->ret == 0);
+    CHECK(block_memory_data(src)[4096] == 0x93);
+    gfree(w1);
+    gfree(w2);
+}
+
 /* The convergence rule's window: a backlog that does not shrink counts
  * against convergence at any time; before READY so does a window in which
  * guests dirtied again at least half of what was copied (at that rate the
@@ -1332,6 +1418,10 @@ static const struct {
       test_write_blocking_skips_uncopied_until_ready },
     { "write-blocking-ready-waits-for-source-only-write",
       test_write_blocking_ready_waits_for_source_only_write },
+    { "source-only-write-keeps-order-behind-waiter",
+      test_source_only_write_keeps_order_behind_waiter },
+    { "write-after-cancel-keeps-order-behind-waiter",
+      test_write_after_cancel_keeps_order_behind_waiter },
     { "inv4-pivot-holds-not-fails", test_pivot_holds_not_fails },
     { "inv5-cancel-before-ready", test_cancel_before_ready },
     { "inv5-soft-cancel-after-ready", test_soft_cancel_after_ready },
