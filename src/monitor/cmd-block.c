@@ -272,95 +272,113 @@ static struct block_node *open_blockdev(struct qmp_ctx *ctx, json_t *args, bool 
     return node;
 }
 
-/* A file or host_device added by a client opens on the worker pool (open(2)
- * on a hung NFS mount or a dead device would otherwise stop the loop and
- * every NBD client with it); the client's reply waits for it. */
-struct add_wait {
-    struct qmp_pending *p;
-    json_t *args;
-};
-
-static void add_opened(struct block_node *node, const struct vs_error *err, void *opaque)
-{
-    struct add_wait *w = opaque;
-
-    if (node)
-        rec_add(node, w->args, false);
-    else
-        json_decref(w->args);
-    qmp_pending_finish(w->p, node ? json_object() : NULL, err);
-    free(w);
-}
-
-/* raw over a file given inline: the file opens on the worker pool, then
- * the raw node over it here (that open only looks its child up). */
-struct raw_wait {
+/* blockdev-add from a client, when a node anywhere in the description
+ * opens on the worker pool (a file, a host device, an nbd server: open(2)
+ * on a hung NFS mount, a dead device or a silent server would otherwise
+ * stop the loop and every NBD client with it). Inline children open first,
+ * innermost first, each level once the one below it is open; the client's
+ * reply waits for the top. A failure closes the levels already open. */
+struct add_chain {
     struct qmp_pending *p;
     struct vs_loop *loop;
-    json_t *args;
+    json_t *args;             /* the command's arguments (a reference) */
+    unsigned n, cur;          /* levels; the one opening now */
+    json_t **level;           /* level[0] is args, level[i + 1] its "file" */
+    struct block_node **node; /* what each level opened */
+    char (*name)[32];         /* generated names of unnamed children */
 };
 
-static void raw_child_opened(struct block_node *child, const struct vs_error *err,
-                             void *opaque)
+static bool chain_waits(json_t *args)
 {
-    struct raw_wait *w = opaque;
-    struct vs_error e = { 0 };
-    struct block_node *node = NULL;
+    for (json_t *x = args; json_is_object(x); x = json_object_get(x, "file"))
+        if (open_waits(json_string_value(json_object_get(x, "driver"))))
+            return true;
+    return false;
+}
 
-    if (child) {
-        rec_add(child, json_incref(json_object_get(w->args, "file")), true);
-        struct block_node_opts o = { 0 };
-        fill_opts(w->args, &o);
-        o.file = child->name;
-        node = block_node_open(w->loop, &o, &e);
-        if (node)
-            rec_add(node, json_incref(w->args), false);
-        else
-            close_child(child);
-        err = &e;
+static void chain_free(struct add_chain *c)
+{
+    json_decref(c->args);
+    free(c->level);
+    free(c->node);
+    free(c->name);
+    free(c);
+}
+
+static void chain_open_level(struct add_chain *c);
+
+static void chain_level_opened(struct block_node *node, const struct vs_error *err,
+                               void *opaque)
+{
+    struct add_chain *c = opaque;
+
+    if (!node) {
+        for (unsigned i = c->cur + 1; i < c->n; i++)
+            close_child(c->node[i]);
+        qmp_pending_finish(c->p, NULL, err);
+        chain_free(c);
+        return;
     }
-    qmp_pending_finish(w->p, node ? json_object() : NULL, err);
-    json_decref(w->args);
-    free(w);
+    rec_add(node, json_incref(c->level[c->cur]), c->cur > 0);
+    c->node[c->cur] = node;
+    if (c->cur == 0) {
+        qmp_pending_finish(c->p, json_object(), NULL);
+        chain_free(c);
+        return;
+    }
+    c->cur--;
+    chain_open_level(c);
+}
+
+static void chain_open_level(struct add_chain *c)
+{
+    struct block_node_opts o = { 0 };
+
+    fill_opts(c->level[c->cur], &o);
+    if (!o.node_name) {
+        o.node_name = c->name[c->cur];
+        o.implicit_name = true;
+    }
+    if (c->cur + 1 < c->n)
+        o.file = c->node[c->cur + 1]->name;
+    else
+        o.file = json_string_value(json_object_get(c->level[c->cur], "file"));
+    block_node_open_async(c->loop, &o, chain_level_opened, c);
 }
 
 static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
-    const char *driver = json_string_value(json_object_get(args, "driver"));
-    json_t *file = json_object_get(args, "file");
-    bool raw_over_file = !strcmp(driver, "raw") && json_is_object(file) &&
-                         open_waits(json_string_value(json_object_get(file, "driver")));
-
-    if (!ctx->pending || qmp_sandbox || !(raw_over_file || open_waits(driver)))
+    if (!ctx->pending || qmp_sandbox || !chain_waits(args))
         return open_blockdev(ctx, args, true, err) ? json_object() : NULL;
     const char *name = json_string_value(json_object_get(args, "node-name"));
     if (!name) {
         vs_error_set(err, VS_ERR_GENERIC, "'node-name' must be specified for the root node");
         return NULL;
     }
-    if (raw_over_file) {
-        if (block_node_find(name)) {
-            vs_error_set(err, VS_ERR_GENERIC, "Duplicate nodes with node-name='%s'", name);
-            return NULL;
-        }
-        struct block_node_opts co = { 0 };
-        char generated[32];
-        fill_opts(file, &co);
-        if (!co.node_name)
-            implicit_name(&co, generated);
-        struct raw_wait *w = vs_zalloc(sizeof(*w));
-        w->loop = ctx->loop;
-        w->args = json_incref(args);
-        w->p = qmp_defer(ctx);
-        block_node_open_async(ctx->loop, &co, raw_child_opened, w);
+    if (block_node_find(name)) {
+        vs_error_set(err, VS_ERR_GENERIC, "Duplicate nodes with node-name='%s'", name);
         return NULL;
     }
-    struct block_node_opts o = { 0 };
-    fill_opts(args, &o);
-    struct add_wait *w = vs_zalloc(sizeof(*w));
-    w->p = qmp_defer(ctx);
-    w->args = json_incref(args);
-    block_node_open_async(ctx->loop, &o, add_opened, w);
+    struct add_chain *c = vs_zalloc(sizeof(*c));
+    for (json_t *x = args; json_is_object(x); x = json_object_get(x, "file"))
+        c->n++;
+    c->level = vs_zalloc(c->n * sizeof(*c->level));
+    c->node = vs_zalloc(c->n * sizeof(*c->node));
+    c->name = vs_zalloc(c->n * sizeof(*c->name));
+    c->level[0] = args;
+    for (unsigned i = 1; i < c->n; i++)
+        c->level[i] = json_object_get(c->level[i - 1], "file");
+    /* Names in the order the inline open gives them: parents first. */
+    for (unsigned i = 1; i < c->n; i++) {
+        struct block_node_opts o = { 0 };
+        if (!json_object_get(c->level[i], "node-name"))
+            implicit_name(&o, c->name[i]);
+    }
+    c->args = json_incref(args);
+    c->loop = ctx->loop;
+    c->cur = c->n - 1;
+    c->p = qmp_defer(ctx);
+    chain_open_level(c);
     return NULL;
 }
 
@@ -391,11 +409,17 @@ static json_t *cmd_blockdev_del(struct qmp_ctx *ctx, json_t *args, struct vs_err
     if (block_node_close(node, err) < 0)
         return NULL;
     rec_free(r);
-    /* A child opened inline goes with its parent, as in QEMU. */
-    struct node_rec *cr = child ? rec_find(child) : NULL;
-    if (cr && cr->implicit && !block_node_in_use(child) &&
-        block_node_close(child, NULL) == 0)
+    /* Children opened inline go with their parent, as in QEMU: down the
+     * chain while each is implicit and nobody else uses it. */
+    while (child) {
+        struct node_rec *cr = rec_find(child);
+        struct block_node *next = child->child;
+        if (!cr || !cr->implicit || block_node_in_use(child) ||
+            block_node_close(child, NULL) < 0)
+            break;
         rec_free(cr);
+        child = next;
+    }
     return json_object();
 }
 
@@ -521,7 +545,7 @@ const struct qmp_command qmp_block_commands[] = {
       .mutates = true },
     { "blockdev-del", &del_schema, cmd_blockdev_del,
       "Close a node added with blockdev-add. Fails while the node is exported, used "
-      "as the child of another node or used by a job. A child given inline goes with it.",
+      "as the child of another node or used by a job. Children given inline go with it.",
       .mutates = true },
     { "query-named-block-nodes", &query_nodes_schema, cmd_query_named_block_nodes,
       "Every node, as QEMU's BlockDeviceInfo.",
