@@ -295,8 +295,9 @@ void block_node_replace(struct block_node *from, struct block_node *to);
  * touches [offset, offset+len) fails with -err (0 clears the rule). */
 void block_memory_set_error(struct block_node *node, unsigned op_mask,
                             uint64_t offset, uint64_t len, int err);
-/* While held, requests queue instead of completing; releasing completes
- * them in submission order. Lets tests decide the interleaving. */
+/* While held, I/O requests queue instead of completing; releasing
+ * completes them in submission order. Lets tests decide the interleaving.
+ * Block status is not held (block_memory_delay_status delays it). */
 void block_memory_hold(struct block_node *node, bool hold);
 /* Requests completed by the memory node since it was opened. */
 uint64_t block_memory_completed(struct block_node *node);

@@ -194,7 +194,7 @@ static void mem_submit(struct block_node *node, struct block_req *req)
         pending_push(&s->delayed, req, mem_do(node, req), true);
         return;
     }
-    if (s->hold) {
+    if (s->hold && req->op != BLOCK_OP_BLOCK_STATUS) {
         pending_push(&s->held, req, 0, false);
         return;
     }

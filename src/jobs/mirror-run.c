@@ -576,10 +576,53 @@ static void status_done(struct block_req *req, int ret)
     mirror_continue(m);
 }
 
+/* The target probe: block status over the whole target, answer after
+ * answer while everything it reports reads as zeroes. One extent that
+ * does not ends it (the per-hole zero operations stay, and ask the target
+ * about their own ranges); reaching the end sets zero_target. Guest
+ * writes cannot make the answer wrong where it matters: until READY they
+ * reach the target only through write-through, which writes the same
+ * bytes to the source, where the scan sees them as data. */
+static void issue_tgt_probe(struct mirror *m);
+
+static void tgt_probe_done(struct block_req *req, int ret)
+{
+    struct mirror *m = vs_container_of(req, struct mirror, tgt_probe_req);
+    bool zero = ret == 0;
+
+    m->tgt_probe_inflight = false;
+    for (unsigned i = 0; zero && i < req->n_extents; i++) {
+        zero = req->extents[i].flags & BLOCK_STATUS_ZERO;
+        m->tgt_probe_off += req->extents[i].len;
+    }
+    if (zero && m->tgt_probe_off >= m->size)
+        m->zero_target = true;
+    if (!zero || m->tgt_probe_off >= m->size)
+        m->tgt_probed = true;
+    mirror_continue(m);
+}
+
+static void issue_tgt_probe(struct mirror *m)
+{
+    memset(&m->tgt_probe_req, 0, sizeof(m->tgt_probe_req));
+    m->tgt_probe_req.op = BLOCK_OP_BLOCK_STATUS;
+    m->tgt_probe_req.offset = m->tgt_probe_off;
+    m->tgt_probe_req.len = m->size - m->tgt_probe_off;
+    m->tgt_probe_req.extents = m->tgt_probe_ext;
+    m->tgt_probe_req.max_extents = MIRROR_PROBE_EXTENTS;
+    m->tgt_probe_req.cb = tgt_probe_done;
+    m->tgt_probe_inflight = true;
+    block_node_submit(m->tgt, &m->tgt_probe_req);
+}
+
 static void issue_scan(struct mirror *m)
 {
-    if (!m->scanning || m->status_inflight)
+    if (!m->scanning || m->status_inflight || m->tgt_probe_inflight)
         return;
+    if (!m->tgt_probed && !m->zero_target && m->scan_off == 0) {
+        issue_tgt_probe(m);
+        return;
+    }
     memset(&m->status_req, 0, sizeof(m->status_req));
     m->status_req.op = BLOCK_OP_BLOCK_STATUS;
     m->status_req.offset = m->scan_off;
@@ -688,7 +731,8 @@ static void exit_step(struct mirror *m)
 {
     switch (m->phase) {
     case MIRROR_EXIT_OPS:
-        if (m->n_bg_ops > 0 || m->status_inflight || m->flush_inflight)
+        if (m->n_bg_ops > 0 || m->status_inflight || m->tgt_probe_inflight ||
+            m->flush_inflight)
             return;
         /* Hold new guest requests (they wait, they do not fail), then wait
          * for those already inside — and with them their write-through. */
@@ -752,7 +796,7 @@ void mirror_step(struct job *job)
                     begin_exit(m);
             }
             job->busy = m->n_bg_ops > 0 || m->status_inflight ||
-                        m->flush_inflight;
+                        m->tgt_probe_inflight || m->flush_inflight;
         }
     }
     if (m->phase != MIRROR_RUN)

@@ -30,6 +30,7 @@
 #define MIRROR_BUSY_CHUNK (256ull << 10) /* bytes per copy while guests write */
 #define MIRROR_OFFLOAD_CHUNK (2ull << 20) /* bytes per offloaded copy nobody waits on */
 #define MIRROR_SCAN_EXTENTS 256           /* extents per block-status answer */
+#define MIRROR_PROBE_EXTENTS 64  /* per block-status answer of the target probe */
 #define MIRROR_BUSY_ISSUE 8               /* new copies per loop turn, ditto */
 #define MIRROR_GUEST_ACTIVE_NS 100000000ull /* "guests write": one in 100 ms */
 #define MIRROR_SLICE_NS 100000000ull      /* rate-limit slice: 100 ms */
@@ -114,6 +115,13 @@ struct mirror {
     uint64_t raced_lo, raced_hi;  /* ... covering at most this range */
     struct block_req status_req;
     struct block_extent scan_ext[MIRROR_SCAN_EXTENTS]; /* its answer */
+    /* Before the scan, the target is asked whether it reads as zeroes
+     * throughout (a new blank volume: the usual swap). Then the scan's
+     * holes need no zero operation each (mirror-run.c, issue_scan). */
+    bool tgt_probed, tgt_probe_inflight;
+    uint64_t tgt_probe_off;
+    struct block_req tgt_probe_req;
+    struct block_extent tgt_probe_ext[MIRROR_PROBE_EXTENTS];
 
     struct vs_list ops;        /* struct mirror_op, all kinds */
     unsigned n_bg_ops;         /* copy + zero */

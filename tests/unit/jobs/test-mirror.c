@@ -260,6 +260,27 @@ static void test_blank_target_stays_sparse(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
+/* A blank target is asked once whether it reads as zeroes throughout, and
+ * then the source's holes cost it nothing: the target sees the probe, one
+ * write per data extent and the flush before READY — no status query or
+ * write per hole. */
+static void test_blank_target_probed_once_holes_untouched(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    for (int i = 0; i < 4; i++)
+        gwrite((uint64_t)(2 * i + 1) * MiB, 64 * 1024, 0xa5);
+    uint64_t before = block_memory_completed(tgt);
+    job = start_ready(&a);
+    CHECK(mir(job)->zero_target);
+    CHECK(block_memory_completed(tgt) - before == 1 + 4 + 1);
+    CHECK(same(0, SIZE));
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
 /* unmap=false: holes are written as zeroes without deallocating. */
 static void test_unmap_false_writes_zeroes(void)
 {
@@ -1408,6 +1429,8 @@ static const struct {
     { "drive-mirror-errors", test_drive_mirror_errors },
     { "sparse-initial-copy", test_sparse_initial_copy },
     { "blank-target-stays-sparse", test_blank_target_stays_sparse },
+    { "blank-target-probed-once-holes-untouched",
+      test_blank_target_probed_once_holes_untouched },
     { "unmap-false-writes-zeroes", test_unmap_false_writes_zeroes },
     { "complete-events", test_complete_events },
     { "inv1-dirty-on-completion", test_dirty_on_completion },
