@@ -602,17 +602,26 @@ static void tgt_probe_done(struct block_req *req, int ret)
     mirror_continue(m);
 }
 
+/* Block status of [off, end of the volume), as many extents as ext holds. */
+static void submit_status(struct mirror *m, struct block_node *node, struct block_req *req,
+                          uint64_t off, struct block_extent *ext, unsigned max_ext,
+                          void (*cb)(struct block_req *, int))
+{
+    memset(req, 0, sizeof(*req));
+    req->op = BLOCK_OP_BLOCK_STATUS;
+    req->offset = off;
+    req->len = m->size - off;
+    req->extents = ext;
+    req->max_extents = max_ext;
+    req->cb = cb;
+    block_node_submit(node, req);
+}
+
 static void issue_tgt_probe(struct mirror *m)
 {
-    memset(&m->tgt_probe_req, 0, sizeof(m->tgt_probe_req));
-    m->tgt_probe_req.op = BLOCK_OP_BLOCK_STATUS;
-    m->tgt_probe_req.offset = m->tgt_probe_off;
-    m->tgt_probe_req.len = m->size - m->tgt_probe_off;
-    m->tgt_probe_req.extents = m->tgt_probe_ext;
-    m->tgt_probe_req.max_extents = MIRROR_PROBE_EXTENTS;
-    m->tgt_probe_req.cb = tgt_probe_done;
     m->tgt_probe_inflight = true;
-    block_node_submit(m->tgt, &m->tgt_probe_req);
+    submit_status(m, m->tgt, &m->tgt_probe_req, m->tgt_probe_off, m->tgt_probe_ext,
+                  MIRROR_PROBE_EXTENTS, tgt_probe_done);
 }
 
 static void issue_scan(struct mirror *m)
@@ -623,16 +632,10 @@ static void issue_scan(struct mirror *m)
         issue_tgt_probe(m);
         return;
     }
-    memset(&m->status_req, 0, sizeof(m->status_req));
-    m->status_req.op = BLOCK_OP_BLOCK_STATUS;
-    m->status_req.offset = m->scan_off;
-    m->status_req.len = m->size - m->scan_off;
-    m->status_req.extents = m->scan_ext;
-    m->status_req.max_extents = MIRROR_SCAN_EXTENTS;
-    m->status_req.cb = status_done;
     m->status_inflight = true;
     m->status_raced = false;
-    block_node_submit(m->src, &m->status_req);
+    submit_status(m, m->src, &m->status_req, m->scan_off, m->scan_ext,
+                  MIRROR_SCAN_EXTENTS, status_done);
 }
 
 /* ---- flush ----------------------------------------------------------- */

@@ -206,6 +206,24 @@ static struct job *start_ready(const struct mirror_args *a)
     return job;
 }
 
+/* Starts the job and pauses it after its first copies: nothing in flight,
+ * data left to copy (the target is held until the pause, so the copies
+ * cannot all finish first). */
+static struct job *start_paused_midway(const struct mirror_args *a)
+{
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    block_memory_hold(tgt, true);
+    job = start(a);
+    RUN_UNTIL(!mir(job)->scanning && mir(job)->n_bg_ops > 0);
+    CHECK(jobs_block_job_pause(a->job_id, &err) == 0);
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(job->status == JOB_STATUS_PAUSED && mir(job)->n_bg_ops == 0);
+    CHECK(!hbitmap_empty(mir(job)->dirty));
+    return job;
+}
+
 static void setup(void)
 {
     loop = vs_loop_new(256, 0);
@@ -1022,13 +1040,8 @@ static void test_write_blocking_skips_uncopied_until_ready(void)
 
     gwrite(0, SIZE, 0x61);
     a.copy_mode = "write-blocking";
-    block_memory_hold(tgt, true);
-    job = start(&a);
+    job = start_paused_midway(&a);
     m = mir(job);
-    RUN_UNTIL(!m->scanning && m->n_bg_ops > 0);
-    CHECK(jobs_block_job_pause("m0", &err) == 0);
-    block_memory_hold(tgt, false);
-    RUN_UNTIL(job->status == JOB_STATUS_PAUSED && m->n_bg_ops == 0);
     CHECK(!hbitmap_empty(m->dirty));
     uint64_t off = (uint64_t)hbitmap_next_dirty(m->dirty, 0, SIZE);
     block_memory_hold(tgt, true);
@@ -1071,13 +1084,8 @@ static void test_write_blocking_ready_waits_for_source_only_write(void)
 
     gwrite(0, SIZE, 0x71);
     a.copy_mode = "write-blocking";
-    block_memory_hold(tgt, true);
-    job = start(&a);
+    job = start_paused_midway(&a);
     m = mir(job);
-    RUN_UNTIL(!m->scanning && m->n_bg_ops > 0);
-    CHECK(jobs_block_job_pause("m0", &err) == 0);
-    block_memory_hold(tgt, false);
-    RUN_UNTIL(job->status == JOB_STATUS_PAUSED && m->n_bg_ops == 0);
     uint64_t off = (uint64_t)hbitmap_next_dirty(m->dirty, 0, SIZE);
     block_memory_hold(src, true);
     w = gsubmit(BLOCK_OP_WRITE, off, 4096, 0x72);
@@ -1116,13 +1124,8 @@ static void test_source_only_write_keeps_order_behind_waiter(void)
     gwrite(0, SIZE, 0x81);
     a.copy_mode = "write-blocking";
     a.buf_size = 64 * 1024;            /* one granule copied at a time */
-    block_memory_hold(tgt, true);
-    job = start(&a);
+    job = start_paused_midway(&a);
     m = mir(job);
-    RUN_UNTIL(!m->scanning && m->n_bg_ops > 0);
-    CHECK(jobs_block_job_pause("m0", &err) == 0);
-    block_memory_hold(tgt, false);
-    RUN_UNTIL(job->status == JOB_STATUS_PAUSED && m->n_bg_ops == 0);
     uint64_t g = (uint64_t)hbitmap_next_dirty(m->dirty, 0, SIZE);
     m->cursor = g;                     /* the next copy takes g's granule */
     block_memory_hold(src, true);
