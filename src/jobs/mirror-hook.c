@@ -231,14 +231,10 @@ static bool hook_after(struct block_hook *h, struct block_req *req, int ret)
     }
     op = find_active(m, req);
     if (!op) {
-        /* A write that passed `before` without the lock (the mode changed
-         * meanwhile): a write-through over the same granules must not
-         * declare them clean. */
-        vs_list_for_each(pos, &m->ops) {
-            struct mirror_op *o = vs_list_entry(pos, struct mirror_op, link);
-            if (o->kind == MIRROR_OP_ACTIVE && o->start < e && s < o->end)
-                o->no_reset = true;
-        }
+        /* A write that passed `before` without the lock (it went to the
+         * source alone, or the mode changed meanwhile): a write-through
+         * over the same granules must not declare them clean. */
+        mirror_keep_dirty(m, s, e);
         return false;
     }
     op->src_done = true;

@@ -81,6 +81,19 @@ bool mirror_range_busy(struct mirror *m, uint64_t start, uint64_t end)
     return false;
 }
 
+/* Dirty bits set in [start, end) by anyone but a write-through's own
+ * guest (a write that went by without the lock, the initial scan) must
+ * outlive the write-throughs in flight there: their finish clears the
+ * granules they cover, which would also clear these. */
+void mirror_keep_dirty(struct mirror *m, uint64_t start, uint64_t end)
+{
+    vs_list_for_each(pos, &m->ops) {
+        struct mirror_op *o = vs_list_entry(pos, struct mirror_op, link);
+        if (o->kind == MIRROR_OP_ACTIVE && o->start < end && start < o->end)
+            o->no_reset = true;
+    }
+}
+
 /* Invariant 3: no two operations own overlapping ranges at once. */
 void mirror_op_register(struct mirror *m, struct mirror_op *op)
 {
@@ -539,6 +552,11 @@ static void scan_extent(struct mirror *m, uint64_t off, uint64_t len, bool is_ze
      * the answer stale there: treat it as data (always correct). */
     if (m->status_raced && m->raced_lo < off + len && off < m->raced_hi)
         is_zero = false;
+    if (!is_zero || !m->zero_target) {
+        uint64_t s, e;
+        mirror_expand(m, off, len, &s, &e);
+        mirror_keep_dirty(m, s, e);
+    }
     if (!is_zero) {
         hbitmap_set(m->dirty, off, len);
     } else if (m->zero_target) {

@@ -71,7 +71,7 @@ struct mirror_op {
     bool src_done, tgt_done;
     bool taken;                /* the after hook holds the guest request */
     bool write_through;        /* WRITE / WRITE_ZEROES: also written to target */
-    bool no_reset;             /* an unlocked write overlapped: keep bits */
+    bool no_reset;             /* bits set meanwhile by others: keep them */
     bool head_was_dirty, tail_was_dirty;
     /* MIRROR_OP_ZERO: how far the target has been checked/zeroed. */
     uint64_t zpos;
@@ -175,6 +175,7 @@ void mirror_drain_done(struct vs_bh *bh);
 void mirror_op_register(struct mirror *m, struct mirror_op *op);
 void mirror_op_done(struct mirror *m, struct mirror_op *op);
 bool mirror_range_busy(struct mirror *m, uint64_t start, uint64_t end);
+void mirror_keep_dirty(struct mirror *m, uint64_t start, uint64_t end);
 void mirror_expand(struct mirror *m, uint64_t off, uint64_t len,
                    uint64_t *start, uint64_t *end);
 /* The convergence rule for one window (mirror-run.c): true when the

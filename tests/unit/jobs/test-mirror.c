@@ -1106,6 +1106,43 @@ static void test_write_blocking_ready_waits_for_source_only_write(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
+/* Write-blocking: a guest write-through that starts before the scan has
+ * reached its granule must not, when it finishes, clear what the scan
+ * marked there meanwhile. The granule holds data the guest wrote before
+ * the job; a second write lands in the same granule while the scan's
+ * answer is held back and the target holds the write-through; the scan's
+ * answer arrives, then the write-through finishes. Without the care the
+ * granule counts as clean and its older data never reaches the target. */
+static void test_scan_marks_outlive_write_through(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct mirror *m;
+    struct gio *w;
+
+    gwrite(5 * MiB, 4096, 0xc1);                 /* before the job */
+    a.copy_mode = "write-blocking";
+    block_memory_delay_status(src, true);
+    job = start(&a);
+    m = mir(job);
+    RUN_UNTIL(m->status_inflight);               /* probe done, scan asked */
+    block_memory_hold(tgt, true);
+    w = gsubmit(BLOCK_OP_WRITE, 5 * MiB + 8192, 4096, 0xc2);
+    RUN_UNTIL(mirror_range_busy(m, 5 * MiB, 5 * MiB + 64 * 1024));
+    run(10);
+    block_memory_delay_status(src, false);       /* the scan marks 5 MiB */
+    RUN_UNTIL(!m->scanning);
+    block_memory_hold(tgt, false);               /* the write-through ends */
+    RUN_UNTIL(w->done);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(block_memory_data(tgt)[5 * MiB] == 0xc1);
+    CHECK(same(0, SIZE));
+    gfree(w);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
 /* A write that could go to the source alone (its granule still to be
  * copied) does not overtake an earlier write to the same bytes that waits
  * for the granule's copy: the source ends with the later write. The setup:
@@ -1444,6 +1481,7 @@ static const struct {
       test_write_blocking_skips_uncopied_until_ready },
     { "write-blocking-ready-waits-for-source-only-write",
       test_write_blocking_ready_waits_for_source_only_write },
+    { "scan-marks-outlive-write-through", test_scan_marks_outlive_write_through },
     { "source-only-write-keeps-order-behind-waiter",
       test_source_only_write_keeps_order_behind_waiter },
     { "write-after-cancel-keeps-order-behind-waiter",
