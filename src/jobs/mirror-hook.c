@@ -176,11 +176,16 @@ static bool hook_before(struct block_hook *h, struct block_req *req)
      * holds until READY when the user asked for write-blocking (QEMU's
      * promise is that from READY on every acknowledged write is on both
      * sides, whatever the dirty set says), and always when the convergence
-     * rule switched it on. Not past an earlier write that waits on the
-     * same granules, though: overlapping writes reach the source in the
-     * order they came (fio's verification, for one, counts on it). */
+     * rule switched it on. Only granules nobody owns, though: a granule
+     * is also dirty while a write-through's source half is done and its
+     * target half is not, and a write let by there would make it dirty
+     * again for good — under a steady load (and a speed limit) the job
+     * would never run out of granules to copy. And not past an earlier
+     * write that waits on the same granules: overlapping writes reach the
+     * source in the order they came (fio's verification counts on it). */
     if ((!m->write_blocking || !job_is_ready(m->job)) &&
-        hbitmap_next_zero(m->dirty, s, e - s) < 0 && !waiter_blocks(m, s, e, NULL)) {
+        hbitmap_next_zero(m->dirty, s, e - s) < 0 && !mirror_range_busy(m, s, e) &&
+        !waiter_blocks(m, s, e, NULL)) {
         if (m->write_blocking)
             park(&m->skipped, req);
         return false;

@@ -1106,6 +1106,45 @@ static void test_write_blocking_ready_waits_for_source_only_write(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
+/* A granule a write-through owns reads as dirty from the moment the
+ * source has the write until the target has it too; a second write to
+ * that granule then must wait and be written through, not go to the
+ * source alone: that would leave the granule to be copied again, and
+ * under a steady load (with a speed limit) the job would never get to
+ * READY. Afterwards the granule is clean. */
+static void test_write_into_owned_granule_waits_not_skips(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+    struct mirror *m;
+    struct gio *v, *w;
+
+    gwrite(0, SIZE, 0xd1);
+    a.copy_mode = "write-blocking";
+    job = start_paused_midway(&a);
+    m = mir(job);
+    uint64_t g = (uint64_t)hbitmap_next_zero(m->dirty, 0, SIZE);   /* copied */
+    block_memory_hold(tgt, true);
+    v = gsubmit(BLOCK_OP_WRITE, g, 4096, 0xd2);
+    run(10);
+    CHECK(!v->done && hbitmap_get(m->dirty, g));   /* source half done */
+    w = gsubmit(BLOCK_OP_WRITE, g + 8192, 4096, 0xd3);
+    run(10);
+    CHECK(!w->done && vs_list_empty(&m->skipped));
+    block_memory_hold(tgt, false);
+    RUN_UNTIL(v->done && w->done);
+    CHECK(!hbitmap_get(m->dirty, g));
+    CHECK(block_memory_data(tgt)[g + 8192] == 0xd3);
+    gfree(v);
+    gfree(w);
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE));
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
 /* Write-blocking: a guest write-through that starts before the scan has
  * reached its granule must not, when it finishes, clear what the scan
  * marked there meanwhile. The granule holds data the guest wrote before
@@ -1482,6 +1521,8 @@ static const struct {
     { "write-blocking-ready-waits-for-source-only-write",
       test_write_blocking_ready_waits_for_source_only_write },
     { "scan-marks-outlive-write-through", test_scan_marks_outlive_write_through },
+    { "write-into-owned-granule-waits-not-skips",
+      test_write_into_owned_granule_waits_not_skips },
     { "source-only-write-keeps-order-behind-waiter",
       test_source_only_write_keeps_order_behind_waiter },
     { "write-after-cancel-keeps-order-behind-waiter",
