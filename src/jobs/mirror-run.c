@@ -646,7 +646,7 @@ static void issue_scan(struct mirror *m)
 {
     if (!m->scanning || m->status_inflight || m->tgt_probe_inflight)
         return;
-    if (!m->tgt_probed && !m->zero_target && m->scan_off == 0) {
+    if (!m->tgt_probed && !m->zero_target) {
         issue_tgt_probe(m);
         return;
     }
@@ -658,6 +658,14 @@ static void issue_scan(struct mirror *m)
 
 /* ---- flush ----------------------------------------------------------- */
 
+/* Nothing left to copy, and no guest write on its way that would leave
+ * some: what READY needs (and, after it, the exit). */
+static bool caught_up(struct mirror *m)
+{
+    return !m->scanning && m->n_bg_ops == 0 && hbitmap_empty(m->dirty) &&
+           vs_list_empty(&m->skipped);
+}
+
 static void ready_flush_done(struct block_req *req, int ret)
 {
     struct mirror *m = vs_container_of(req, struct mirror, flush_req);
@@ -668,9 +676,8 @@ static void ready_flush_done(struct block_req *req, int ret)
             JOB_ERROR_ACTION_REPORT)
             mirror_fail(m, ret);
     } else if (m->phase == MIRROR_RUN && !job_is_ready(m->job) &&
-               !job_cancel_requested(m->job) && m->ret == 0 &&
-               hbitmap_empty(m->dirty) && m->n_bg_ops == 0 && !m->job->paused &&
-               vs_list_empty(&m->skipped)) {
+               !job_cancel_requested(m->job) && m->ret == 0 && !m->job->paused &&
+               caught_up(m)) {
         if (m->write_blocking || m->auto_active)
             m->actively_synced = true;
         job_transition_to_ready(m->job);
@@ -807,8 +814,7 @@ void mirror_step(struct job *job)
             issue_scan(m);
             issue_copies(m);
             update_progress(m);
-            if (!m->scanning && m->n_bg_ops == 0 && !m->flush_inflight &&
-                hbitmap_empty(m->dirty) && vs_list_empty(&m->skipped)) {
+            if (!m->flush_inflight && caught_up(m)) {
                 if (!job_is_ready(job))
                     submit_flush(m, ready_flush_done);
                 else if (m->should_complete && !m->preflushed)
