@@ -95,6 +95,19 @@ def near_with_remote_target(tmp, src, fsock, export=None, **tgt_opts):
     return near, c, qmp.nbd_connect(sock, "src")
 
 
+def near_and_restartable_remote(tmp, size, seed, **tgt_opts):
+    """A source file of `size` random bytes (seed), a second volswapd
+    exporting a blank volume and restartable from far-state.json, and the
+    daemon under test with its nbd node tgt on that volume (tgt_opts are
+    the node's options, e.g. reconnect-delay). Returns (src, far daemon,
+    remote volume path, near daemon, client, guest handle)."""
+    src = lib.sparse_file(tmp, "src.img", size)
+    lib.write_at(src, 0, lib.random_bytes(size, seed))
+    far, fsock, remote = remote_volume(tmp, size, state=os.path.join(tmp, "far-state.json"))
+    near, c, h = near_with_remote_target(tmp, src, fsock, "vol", **tgt_opts)
+    return src, far, remote, near, c, h
+
+
 def nbdkit(tmp, args):
     """nbdkit in the foreground on a unix socket in tmp, with these plugin
     arguments; returns (process, socket path) once the socket exists."""

@@ -7,16 +7,13 @@ block-job-resume then finishes the copy: READY, and the remote volume
 equals the source."""
 import os, signal, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import (next_event, check, lib, qmp, remote_volume,
-                            near_with_remote_target, wait_copying, same_files)
+from mirror_helpers import (next_event, check, lib, qmp, near_and_restartable_remote,
+                            wait_copying, same_files)
 
 qmp.volswapd_only("needs two daemons of the implementation under test")
 SIZE = 16 << 20
 tmp = lib.tmpdir()
-src = lib.sparse_file(tmp, "src.img", SIZE)
-lib.write_at(src, 0, lib.random_bytes(SIZE, 62))
-far, fsock, remote = remote_volume(tmp, SIZE, state=os.path.join(tmp, "far-state.json"))
-near, c, h = near_with_remote_target(tmp, src, fsock, "vol")
+src, far, remote, near, c, h = near_and_restartable_remote(tmp, SIZE, 62)
 
 
 def until_status(status):

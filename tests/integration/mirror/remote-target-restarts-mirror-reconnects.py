@@ -7,16 +7,13 @@ pivot, and the remote volume holds the source and the write made during
 the outage."""
 import os, signal, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import (job_events, check, lib, qmp, remote_volume,
-                            near_with_remote_target, wait_copying, same_files)
+from mirror_helpers import (job_events, check, lib, qmp, near_and_restartable_remote,
+                            wait_copying, same_files)
 
 qmp.volswapd_only("needs two daemons of the implementation under test")
 SIZE = 16 << 20
 tmp = lib.tmpdir()
-src = lib.sparse_file(tmp, "src.img", SIZE)
-lib.write_at(src, 0, lib.random_bytes(SIZE, 61))
-far, fsock, remote = remote_volume(tmp, SIZE, state=os.path.join(tmp, "far-state.json"))
-near, c, h = near_with_remote_target(tmp, src, fsock, "vol", **{"reconnect-delay": 60})
+src, far, remote, near, c, h = near_and_restartable_remote(tmp, SIZE, 61, **{"reconnect-delay": 60})
 # 4 MiB/s: the copy is still running when the remote daemon dies.
 c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt",
                            "sync": "full", "speed": 4 << 20})
