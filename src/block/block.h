@@ -92,9 +92,11 @@ struct block_req {
      * can tell several in one go (a round trip to the worker pool or a
      * server per extent is what made a sparse volume's scan slow) fills
      * extents[0 .. n_extents): consecutive from offset, each len > 0, in
-     * all <= len, the first equal to status_len/status_flags. When the
-     * driver tells one, the block layer puts it in extents[0]. So after
-     * success n_extents >= 1 whenever extents was given. */
+     * all <= len. Drivers always find room for at least one (the block
+     * layer lends one_extent to an issuer that gave none) and may answer
+     * either way: with extents (status_len/status_flags then come from the
+     * first) or with status_len/status_flags alone (they then become
+     * extents[0]). After success both agree and n_extents >= 1. */
     struct block_extent *extents;
     unsigned max_extents;
     unsigned n_extents;
@@ -108,6 +110,7 @@ struct block_req {
     int ret;
     uint64_t done;                /* bytes transferred so far */
     int hook_pos;                 /* where the hook walk is */
+    struct block_extent one_extent; /* BLOCK_STATUS room when the issuer gave none */
     bool in_flight;
     bool at_driver;               /* before hooks done, driver called */
     bool submitting;              /* inside drv->submit: defer completion */

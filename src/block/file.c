@@ -477,8 +477,8 @@ static void status_run(struct vs_work *w)
 {
     struct status_work *sw = vs_container_of(w, struct status_work, w);
     struct block_req *req = sw->req;
-    struct block_extent one, *ext = req->extents ? req->extents : &one;
-    unsigned max = req->extents ? req->max_extents : 1, n = 0;
+    struct block_extent *ext = req->extents;
+    unsigned max = req->max_extents, n = 0;
     uint64_t pos = req->offset, end = req->offset + req->len, probed = 0;
 
     while (pos < end && probed < STATUS_REQ_SPAN) {
@@ -496,10 +496,7 @@ static void status_run(struct vs_work *w)
             break;
         ext[n++] = e;
     }
-    req->status_len = ext[0].len;
-    req->status_flags = ext[0].flags;
-    if (req->extents)
-        req->n_extents = n;
+    req->n_extents = n;
 }
 
 static void status_done(struct vs_work *w)

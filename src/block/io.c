@@ -119,8 +119,10 @@ void block_node_submit(struct block_node *node, struct block_req *req)
     req->status_len = 0;
     req->status_flags = 0;
     req->n_extents = 0;
-    if (req->max_extents == 0)
-        req->extents = NULL;
+    if (req->max_extents == 0 || !req->extents) {
+        req->extents = &req->one_extent;
+        req->max_extents = 1;
+    }
     vs_list_init(&req->link);
 
     int r = check_request(node, req);
@@ -179,11 +181,15 @@ void block_req_hook_resume(struct block_req *req, int ret)
 static void req_finish(struct block_req *req)
 {
     struct block_node *node = req->node;
-    if (req->op == BLOCK_OP_BLOCK_STATUS && req->ret == 0 && req->extents &&
-        req->n_extents == 0) {
-        req->extents[0].len = req->status_len;
-        req->extents[0].flags = req->status_flags;
-        req->n_extents = 1;
+    if (req->op == BLOCK_OP_BLOCK_STATUS && req->ret == 0) {
+        if (req->n_extents == 0) {
+            req->extents[0].len = req->status_len;
+            req->extents[0].flags = req->status_flags;
+            req->n_extents = 1;
+        } else {
+            req->status_len = req->extents[0].len;
+            req->status_flags = req->extents[0].flags;
+        }
     }
     if (req->in_flight) {
         req->in_flight = false;

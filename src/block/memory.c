@@ -139,8 +139,8 @@ static int mem_do(struct block_node *node, struct block_req *req)
     case BLOCK_OP_BLOCK_STATUS: {
         /* Runs of chunks with the same allocation, as many as the issuer
          * has room for. */
-        struct block_extent one, *ext = req->extents ? req->extents : &one;
-        unsigned max = req->extents ? req->max_extents : 1, n = 0;
+        struct block_extent *ext = req->extents;
+        unsigned max = req->max_extents, n = 0;
         uint64_t pos = req->offset, end = req->offset + req->len;
         while (pos < end && n < max) {
             uint8_t a = s->alloc[pos / MEM_CHUNK];
@@ -152,10 +152,7 @@ static int mem_do(struct block_node *node, struct block_req *req)
             n++;
             pos = e;
         }
-        req->status_len = ext[0].len;
-        req->status_flags = ext[0].flags;
-        if (req->extents)
-            req->n_extents = n;
+        req->n_extents = n;
         return 0;
     }
     }

@@ -160,13 +160,13 @@ static int completion_cb(void *user_data, int *error)
 }
 
 /* base:allocation extents: as many as the issuer has room for (one when it
- * gave none; then the request also carried REQ_ONE). */
+ * gave none: the block layer's slot; then the request carried REQ_ONE). */
 static int extent_cb(void *user_data, const char *metacontext, uint64_t offset,
                      uint32_t *entries, size_t nr_entries, int *error)
 {
     struct block_req *req = user_data;
-    struct block_extent one, *ext = req->extents ? req->extents : &one;
-    unsigned max = req->extents ? req->max_extents : 1, n = 0;
+    struct block_extent *ext = req->extents;
+    unsigned max = req->max_extents, n = 0;
     uint64_t pos = 0;
 
     if (strcmp(metacontext, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 || nr_entries < 2)
@@ -187,10 +187,7 @@ static int extent_cb(void *user_data, const char *metacontext, uint64_t offset,
     }
     if (n == 0)
         return 0;                   /* keep the preset "all data" */
-    req->status_len = ext[0].len;
-    req->status_flags = ext[0].flags;
-    if (req->extents)
-        req->n_extents = n;
+    req->n_extents = n;
     return 0;
 }
 
@@ -614,12 +611,14 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
             local_ret = 0;
             goto answered_here;
         }
-        /* Preset "all data" in case the server sends no extent. */
+        /* Preset "all data" in case the server sends no extent (also
+         * when this is a resubmission after a reconnect). */
         req->status_len = req->len;
         req->status_flags = 0;
+        req->n_extents = 0;
         nbd_extent_callback ec = { .callback = extent_cb, .user_data = req };
         uint64_t len = VS_MIN(req->len, (uint64_t)UINT32_MAX);
-        uint32_t f = req->extents && req->max_extents > 1 ? 0 : LIBNBD_CMD_FLAG_REQ_ONE;
+        uint32_t f = req->max_extents > 1 ? 0 : LIBNBD_CMD_FLAG_REQ_ONE;
         cookie = nbd_aio_block_status(s->h, len, req->offset, ec, cc, f);
         break;
     }
