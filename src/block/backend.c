@@ -9,6 +9,7 @@
  * issuer sees a delay, never an error. */
 #include "block.h"
 
+#include <assert.h>
 #include <errno.h>
 
 void block_backend_attach(struct block_backend *blk, struct block_node *node)
@@ -101,20 +102,25 @@ void block_node_release(struct block_node *node)
         resubmit_held(node);
 }
 
-void block_node_replace(struct block_node *from, struct block_node *to)
+/* Moves the backends of `from` that `pick` accepts, and the requests they
+ * hold there, to `to`; stamps them. */
+static void move_backends(struct block_node *from, struct block_node *to,
+                          bool (*pick)(const struct block_backend *, uint64_t),
+                          uint64_t stamp)
 {
     vs_list_for_each_safe(l, &from->backends) {
         struct block_backend *blk = vs_list_entry(l, struct block_backend, link);
-        if (!blk->follows_replace)
+        if (!pick(blk, stamp))
             continue;
         vs_list_remove(&blk->link);
         blk->node = to;
+        blk->replace_stamp = stamp;
         vs_list_append(&to->backends, &blk->link);
     }
     vs_list_for_each_safe(l, &from->held) {
         struct block_req *req = vs_list_entry(l, struct block_req, link);
-        if (!req->blk->follows_replace)
-            continue;
+        if (req->blk->node != to)
+            continue;                       /* its backend stayed */
         vs_list_remove(&req->link);
         vs_list_append(&to->held, &req->link);
     }
@@ -122,4 +128,29 @@ void block_node_replace(struct block_node *from, struct block_node *to)
     to->generation++;
     if (to->quiesce == 0)
         resubmit_held(to);
+}
+
+static bool follows(const struct block_backend *blk, uint64_t stamp)
+{
+    return blk->follows_replace;
+}
+
+static bool moved_by(const struct block_backend *blk, uint64_t stamp)
+{
+    return blk->replace_stamp == stamp;
+}
+
+uint64_t block_node_replace(struct block_node *from, struct block_node *to)
+{
+    static uint64_t stamps;
+
+    assert(from != to);
+    move_backends(from, to, follows, ++stamps);
+    return stamps;
+}
+
+void block_node_replace_undo(struct block_node *to, struct block_node *from,
+                             uint64_t stamp)
+{
+    move_backends(to, from, moved_by, stamp);
 }

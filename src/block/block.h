@@ -206,6 +206,7 @@ struct block_backend {
     struct block_node *node;
     const char *owner;         /* for messages: "export vol0", "job mirror0" */
     bool follows_replace;      /* moved by block_node_replace (exports: yes) */
+    uint64_t replace_stamp;    /* the last move that took it (0: none) */
     bool writable;
     struct vs_list link;       /* in node->backends */
     unsigned n_in_flight;
@@ -289,8 +290,14 @@ void block_node_quiesce(struct block_node *node);
 void block_node_drain(struct block_node *node, struct vs_bh *done);
 void block_node_release(struct block_node *node);
 /* Moves every backend of `from` that follows replaces, and every request
- * held on `from`, to `to`. Both must be quiesced and `from` drained. */
-void block_node_replace(struct block_node *from, struct block_node *to);
+ * held on `from`, to `to`. Both must be quiesced and `from` drained.
+ * Returns a stamp naming this move, for block_node_replace_undo. */
+uint64_t block_node_replace(struct block_node *from, struct block_node *to);
+/* Moves back to `from` exactly the backends the move `stamp` took to `to`
+ * (and the requests they have held there); backends attached to `to` by
+ * anything else stay. For a pivot that cannot be made durable. */
+void block_node_replace_undo(struct block_node *to, struct block_node *from,
+                             uint64_t stamp);
 
 /* ---- memory.c: a RAM node for tests and fuzzing ----------------------- */
 

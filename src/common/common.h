@@ -101,6 +101,10 @@ struct vs_error {
     char msg[512];
 };
 
+/* The end of an asynchronous save (the daemon's state file): err is NULL
+ * when the save is on disk. */
+typedef void vs_saved_fn(void *opaque, const struct vs_error *err);
+
 /* Sets the error unless one is already set (the first cause wins); err may
  * be NULL when the caller does not care. */
 void vs_error_set(struct vs_error *err, enum vs_errclass cls,

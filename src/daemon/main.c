@@ -261,7 +261,7 @@ static void write_pidfile(void)
  * commands that changed the state while it ran wait for the next one,
  * which takes a fresh snapshot (one write then answers them all). */
 struct save_waiter {
-    void (*done)(void *opaque);
+    vs_saved_fn *done;
     void *opaque;
     struct save_waiter *next;
 };
@@ -293,24 +293,29 @@ static void saver_failed_run(struct vs_work *w)
 static void saver_done(struct vs_work *w)
 {
     struct save_waiter *list = saver.cur;
+    struct vs_error err = saver.err;
+    bool failed = saver.ret < 0;
 
-    if (saver.ret < 0)
-        vs_error("state not saved: %s", saver.err.msg);
+    if (failed)
+        vs_error("state not saved: %s", err.msg);
     state_text_free(saver.text);
     saver.text = NULL;
     saver.cur = NULL;
     saver.busy = false;
-    if (saver.next)
-        saver_start();
-    /* The change is made either way: a failed save cannot undo it, and
-     * refusing the command now would lie about what is served. It is said
-     * loudly above; the next change tries again. The replies go out. */
+    /* A QMP command's change is made either way: a failed save cannot undo
+     * it, and refusing the command now would lie about what is served. It
+     * is said loudly above; the next change tries again. The replies go
+     * out. A pivot's waiter undoes its switch instead (mirror.c). The
+     * waiters run before the next save takes its snapshot, so that it
+     * holds what they changed. */
     while (list) {
         struct save_waiter *n = list->next;
-        list->done(list->opaque);
+        list->done(list->opaque, failed ? &err : NULL);
         free(list);
         list = n;
     }
+    if (!saver.busy && saver.next)
+        saver_start();
 }
 
 static void saver_start(void)
@@ -325,7 +330,7 @@ static void saver_start(void)
     vs_loop_offload(saver.loop, &saver.w);
 }
 
-static void save_state_async(void (*done)(void *opaque), void *opaque)
+static void save_state_async(vs_saved_fn *done, void *opaque)
 {
     struct save_waiter *sw = vs_zalloc(sizeof(*sw));
     sw->done = done;

@@ -393,6 +393,11 @@ static void job_do_finalize(struct job *job)
         struct vs_error err = { 0 };
         int rc = job->drv->prepare(job, &err);
 
+        if (rc == JOB_PREPARE_UNDER_WAY) {
+            job->preparing = true;
+            job_ref(job);                /* until job_prepared */
+            return;
+        }
         if (rc < 0) {
             job->ret = rc;
             if (err.set && !job->err)
@@ -400,6 +405,19 @@ static void job_do_finalize(struct job *job)
         }
     }
     job_finalize_single(job);
+}
+
+void job_prepared(struct job *job, int ret, const char *msg)
+{
+    assert(job->preparing);
+    job->preparing = false;
+    if (ret < 0) {
+        job->ret = ret;
+        if (msg && !job->err)
+            job->err = vs_strdup(msg);
+    }
+    job_finalize_single(job);
+    job_unref(job);
 }
 
 static void job_completed(struct job *job)
@@ -482,6 +500,10 @@ static void job_cancel(struct job *job, bool force)
         job_do_dismiss(job);
         return;
     }
+    /* The outcome is being made final (a pivot being saved): a cancel now
+     * comes too late, as one after QEMU's synchronous prepare would. */
+    if (job->preparing)
+        return;
     job_cancel_async(job, force);
     if (!job->started) {
         job_completed(job);
@@ -520,7 +542,8 @@ int job_finalize(struct job *job, struct vs_error *err)
 {
     if (job_apply_verb(job, JOB_VERB_FINALIZE, err) < 0)
         return -1;
-    job_do_finalize(job);
+    if (!job->preparing)             /* a second finalize while under way */
+        job_do_finalize(job);
     return 0;
 }
 

@@ -82,7 +82,11 @@ struct job_driver {
     /* The speed changed (already stored in job->speed). */
     void (*set_speed)(struct job *job);
     /* Finalisation, as QEMU: prepare may fail (the job then aborts);
-     * then exactly one of commit / abort; then clean. All optional. */
+     * then exactly one of commit / abort; then clean. All optional.
+     * prepare may also answer JOB_PREPARE_UNDER_WAY: its outcome needs I/O
+     * (the mirror's pivot is final only once the state file naming the
+     * target is on disk), and the driver calls job_prepared() with it. The
+     * job stays pending meanwhile; no event is sent before the outcome. */
     int (*prepare)(struct job *job, struct vs_error *err);
     void (*commit)(struct job *job);
     void (*abort)(struct job *job);
@@ -110,6 +114,7 @@ struct job {
     bool cancelled;        /* cancel requested */
     bool force_cancel;     /* ... and forced */
     bool deferred;         /* work over, finalisation under way */
+    bool preparing;        /* prepare answered JOB_PREPARE_UNDER_WAY */
     bool auto_finalize;
     bool auto_dismiss;
     enum job_status paused_from;
@@ -168,6 +173,10 @@ bool job_pause_point(struct job *job);
 void job_transition_to_ready(struct job *job);
 /* The driver's work is over: 0 or -errno, with an optional message. */
 void job_finished(struct job *job, int ret, const char *msg);
+#define JOB_PREPARE_UNDER_WAY 1
+/* The outcome of a prepare that was under way: 0 or -errno with a message.
+ * Finalisation goes on from here (commit or abort, clean, the events). */
+void job_prepared(struct job *job, int ret, const char *msg);
 bool job_is_cancelled(const struct job *job);      /* forced */
 bool job_cancel_requested(const struct job *job);  /* any */
 bool job_is_ready(const struct job *job);

@@ -52,8 +52,11 @@ bool jobs_node_busy(const struct block_node *node);
  * requests held) until `done`. So a restart serves the new volume once a
  * guest could have written to it: no guest write reaches the target — and
  * none is acknowledged — before the state naming it is on disk, while
- * other volumes' clients go on during the fsync. NULL: nothing to save. */
-extern void (*jobs_state_save_async)(void (*done)(void *opaque), void *opaque);
+ * other volumes' clients go on during the fsync. A failed save undoes the
+ * pivot (the job fails). `done` must run after every callback of an
+ * earlier save, and before the next save takes its snapshot: the undo
+ * must be in it. NULL: nothing to save. */
+extern void (*jobs_state_save_async)(vs_saved_fn *done, void *opaque);
 
 /* Daemon exit: force-cancels every job; run the loop until jobs_count()
  * is 0. */

@@ -24,7 +24,7 @@
 
 #define DEFAULT_GRANULARITY (64 * 1024)
 
-void (*jobs_state_save_async)(void (*done)(void *opaque), void *opaque);
+void (*jobs_state_save_async)(vs_saved_fn *done, void *opaque);
 #define DEFAULT_BUF_SIZE (16 * 1024 * 1024)
 
 /* ---- job driver ------------------------------------------------------ */
@@ -80,13 +80,35 @@ static void mirror_set_speed(struct job *job)
 
 /* The pivot (complete) happens here, in finalisation, as in QEMU: the exit
  * sequence left the source quiesced and drained, the target synced and
- * flushed. */
-static void pivot_saved(void *opaque)
+ * flushed.
+ *
+ * With a state file the pivot is final only once the state naming the
+ * target is on disk, and guests stay held until then: a crash before it
+ * restarts on the source, which holds every acknowledged write. If the
+ * save fails the switch is undone and the job fails ("pivot not saved"):
+ * the guests go on on the source, which still holds everything, and the
+ * target stays as the final sync left it. Going on on the target instead
+ * would leave a state file naming the source while the guests' new writes
+ * land in the target, and a crash would then lose them. The job's
+ * BLOCK_JOB_COMPLETED makes the monitor save again, which puts right a
+ * state file that was renamed into place but not synced. */
+static void pivot_saved(void *opaque, const struct vs_error *save_err)
 {
-    struct block_node *tgt = opaque;
+    struct job *job = opaque;
+    struct mirror *m = job->opaque;
+    char *msg = NULL;
 
-    tgt->jobs--;
-    block_node_release(tgt);
+    if (save_err) {
+        msg = vs_strdup_printf("pivot not saved, the source stays in use: %s",
+                               save_err->msg);
+        vs_error("mirror %s: %s", job->id, msg);
+        block_node_replace_undo(m->tgt, m->replaces, m->pivot_stamp);
+        m->pivot = false;
+    }
+    m->tgt->jobs--;
+    block_node_release(m->tgt);
+    job_prepared(job, save_err ? -EIO : 0, msg);
+    free(msg);
 }
 
 static int mirror_prepare(struct job *job, struct vs_error *err)
@@ -103,17 +125,15 @@ static int mirror_prepare(struct job *job, struct vs_error *err)
     assert(hbitmap_empty(m->dirty) && vs_list_empty(&m->ops));
     mirror_hook_uninstall(m);
     block_node_quiesce(m->tgt);
-    block_node_replace(m->replaces, m->tgt);
+    m->pivot_stamp = block_node_replace(m->replaces, m->tgt);
     vs_info("mirror %s: switched '%s' to '%s'", job->id, m->replaces->name,
             m->tgt->name);
     if (jobs_state_save_async) {
-        /* Guests stay held on the target until the state naming it is on
-         * disk: a crash before then restarts on the source, which holds
-         * every acknowledged write. The extra job reference keeps the node
-         * from being closed meanwhile. */
+        /* The extra job reference keeps the target from being closed
+         * while the save runs. */
         m->tgt->jobs++;
-        jobs_state_save_async(pivot_saved, m->tgt);
-        return 0;
+        jobs_state_save_async(pivot_saved, job);
+        return JOB_PREPARE_UNDER_WAY;
     }
     block_node_release(m->tgt);
     return 0;

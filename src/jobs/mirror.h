@@ -159,6 +159,7 @@ struct mirror {
     enum mirror_phase phase;
     bool completing;           /* exit ends with source and target in sync */
     bool pivot;                /* ... and then switches (complete, not cancel) */
+    uint64_t pivot_stamp;      /* block_node_replace's, to undo an unsaved pivot */
     bool quiesced;
     struct vs_bh drain_bh;
     int ret;                   /* first error to report */

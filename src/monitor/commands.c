@@ -6,9 +6,9 @@
 
 #include <string.h>
 
-void (*qmp_state_save_async)(void (*done)(void *opaque), void *opaque);
+void (*qmp_state_save_async)(vs_saved_fn *done, void *opaque);
 
-void qmp_nobody_waits(void *opaque)
+void qmp_nobody_waits(void *opaque, const struct vs_error *err)
 {
 }
 void (*qmp_quit_requested)(void);

@@ -130,9 +130,9 @@ void qmp_write_reference(FILE *out);
  * (an export gone, a job's pivot). An fsync stalled behind other disk
  * traffic delays those replies, not the loop with every NBD client and
  * other monitor. */
-extern void (*qmp_state_save_async)(void (*done)(void *opaque), void *opaque);
+extern void (*qmp_state_save_async)(vs_saved_fn *done, void *opaque);
 /* A `done` for saves nobody waits for. */
-void qmp_nobody_waits(void *opaque);
+void qmp_nobody_waits(void *opaque, const struct vs_error *err);
 /* Called by `quit` after its reply is queued: the daemon shuts down as on
  * SIGTERM. */
 extern void (*qmp_quit_requested)(void);

@@ -217,7 +217,7 @@ struct qmp_pending *qmp_defer(struct qmp_ctx *ctx)
 
 static void send_pending(struct qmp_pending *p, json_t *ret, const struct vs_error *err);
 
-static void saved_then_reply(void *opaque)
+static void saved_then_reply(void *opaque, const struct vs_error *err)
 {
     struct qmp_pending *p = opaque;
     send_pending(p, p->ret, NULL);

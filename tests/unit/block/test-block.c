@@ -245,6 +245,44 @@ static void replace_moves_backends_and_held_requests(void)
     block_backend_detach(&job);
 }
 
+/* An unsaved pivot is undone: the backends the move took go back with the
+ * requests they hold, and one that was on the new node already stays. */
+static void replace_undo_moves_back_only_what_it_moved(void)
+{
+    struct block_node *a = mem_node("a", MiB), *b = mem_node("b", MiB);
+    struct block_backend exp = { .owner = "export", .writable = true, .follows_replace = true };
+    struct block_backend other = { .owner = "export of b", .writable = true, .follows_replace = true };
+    block_backend_attach(&exp, a);
+    block_backend_attach(&other, b);
+    block_node_quiesce(a);
+    block_node_quiesce(b);
+    uint64_t stamp = block_node_replace(a, b);
+    CHECK(exp.node == b && other.node == b);
+    char w[512], o[512];
+    memset(w, 0x71, sizeof(w));
+    memset(o, 0x72, sizeof(o));
+    struct treq t, u;
+    prep(&t, BLOCK_OP_WRITE, 4096, sizeof(w), w);
+    prep(&u, BLOCK_OP_WRITE, 8192, sizeof(o), o);
+    blk_submit(&exp, &t.r);                 /* held on b */
+    blk_submit(&other, &u.r);               /* held on b */
+    block_node_replace_undo(b, a, stamp);
+    CHECK(exp.node == a && other.node == b);
+    block_node_release(b);
+    wait_done(&u);
+    CHECK(u.ret == 0 && block_memory_data(b)[8192] == 0x72);
+    for (int i = 0; i < 5; i++)
+        vs_loop_run_once(loop, 0);
+    CHECK(!t.done);                         /* a is still quiesced */
+    block_node_release(a);
+    wait_done(&t);
+    CHECK(t.ret == 0);
+    CHECK(block_memory_data(a)[4096] == 0x71);
+    CHECK(block_memory_data(b)[4096] == 0);
+    block_backend_detach(&exp);
+    block_backend_detach(&other);
+}
+
 static void blockdev_close_refuses_node_in_use(void)
 {
     struct block_node *n = mem_node("m0", MiB);
@@ -670,6 +708,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "quiesce-holds-backend-requests-until-release", quiesce_holds_backend_requests_until_release },
     { "drain-waits-for-requests-in-flight", drain_waits_for_requests_in_flight },
     { "replace-moves-backends-and-held-requests", replace_moves_backends_and_held_requests },
+    { "replace-undo-moves-back-only-what-it-moved", replace_undo_moves_back_only_what_it_moved },
     { "blockdev-close-refuses-node-in-use", blockdev_close_refuses_node_in_use },
     { "file-block-status-follows-seek-data", file_block_status_follows_seek_data },
     { "file-write-zeroes-may-unmap-punches-a-hole", file_write_zeroes_may_unmap_punches_a_hole },

@@ -524,6 +524,118 @@ static void test_pivot_holds_not_fails(void)
     CHECK(saw("BLOCK_JOB_COMPLETED concluded null"));
 }
 
+/* The daemon's state save at a pivot, played by the test: it answers when
+ * the test says, with or without an error. */
+static vs_saved_fn *save_done;
+static void *save_opaque;
+static unsigned saves;
+
+static void fake_save(vs_saved_fn *done, void *opaque)
+{
+    save_done = done;
+    save_opaque = opaque;
+    saves++;
+}
+
+static void finish_save(const char *error)
+{
+    struct vs_error err = { 0 };
+    vs_saved_fn *done = save_done;
+
+    CHECK(done);
+    save_done = NULL;
+    if (error)
+        vs_error_set(&err, VS_ERR_GENERIC, "%s", error);
+    done(save_opaque, error ? &err : NULL);
+}
+
+/* Starts a job to READY, completes it, and returns with the pivot's state
+ * save under way and a guest write sent after the switch. The write is
+ * held (not failed, not on either node) and no completion event is out. */
+static struct gio *pivot_saving(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+
+    jobs_state_save_async = fake_save;
+    gwrite(0, MiB, 0x12);
+    start_ready(&a);
+    CHECK(jobs_block_job_complete("m0", &err) == 0);
+    RUN_UNTIL(save_done);
+    CHECK(saves == 1);
+    struct gio *g = gsubmit(BLOCK_OP_WRITE, 2 * MiB, 4096, 0x5a);
+    run(20);
+    CHECK(!g->done);
+    CHECK(!saw("BLOCK_JOB_COMPLETED"));
+    CHECK(job_get("m0")->status == JOB_STATUS_PENDING);
+    CHECK(block_memory_data(src)[2 * MiB] == 0 && block_memory_data(tgt)[2 * MiB] == 0);
+    return g;
+}
+
+/* Once the state naming the target is on disk the held write goes on, to
+ * the target, and the job completes. */
+static void test_pivot_held_until_saved(void)
+{
+    struct gio *g = pivot_saving();
+
+    finish_save(NULL);
+    RUN_UNTIL(g->done);
+    CHECK(g->ret == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK_STR(events, "created running ready BLOCK_JOB_READY waiting pending "
+                      "BLOCK_JOB_COMPLETED concluded null");
+    CHECK(guest.node == tgt);
+    CHECK(block_memory_data(tgt)[2 * MiB] == 0x5a);
+    CHECK(block_memory_data(src)[2 * MiB] == 0);
+    gfree(g);
+    jobs_state_save_async = NULL;
+}
+
+/* A pivot whose state cannot be saved is undone: the guests go on on the
+ * source, which has every write (the held one too), and the job fails with
+ * the reason. Without the undo the write lands in the target while the
+ * state file still names the source, and a crash loses it. */
+static void test_pivot_not_saved_stays_on_source(void)
+{
+    struct gio *g = pivot_saving();
+
+    finish_save("cannot write 'state.json.tmp.3': No space left on device");
+    RUN_UNTIL(g->done);
+    CHECK(g->ret == 0);
+    RUN_UNTIL(jobs_count() == 0);
+    CHECK_STR(events, "created running ready BLOCK_JOB_READY waiting pending "
+                      "aborting BLOCK_JOB_COMPLETED{pivot not saved, the source "
+                      "stays in use: cannot write 'state.json.tmp.3': No space "
+                      "left on device} concluded null");
+    CHECK(guest.node == src);
+    CHECK(block_memory_data(src)[2 * MiB] == 0x5a);
+    CHECK(block_memory_data(tgt)[2 * MiB] == 0);
+    gwrite(3 * MiB, 4096, 0x5b);            /* and goes on there */
+    CHECK(block_memory_data(src)[3 * MiB] == 0x5b);
+    CHECK(block_memory_data(tgt)[3 * MiB] == 0);
+    gfree(g);
+    jobs_state_save_async = NULL;
+}
+
+/* While the pivot is being saved its outcome is being decided: cancel and
+ * finalize change nothing, and the save's answer still decides. */
+static void test_cancel_while_pivot_saving_changes_nothing(void)
+{
+    struct vs_error err = { 0 };
+    struct gio *g = pivot_saving();
+
+    CHECK(jobs_block_job_cancel("m0", true, &err) == 0);
+    run(10);
+    CHECK(!saw("BLOCK_JOB_CANCELLED") && !saw("aborting"));
+    finish_save(NULL);
+    RUN_UNTIL(g->done && jobs_count() == 0);
+    CHECK(saw("pending BLOCK_JOB_COMPLETED concluded null"));
+    CHECK(guest.node == tgt);
+    CHECK(block_memory_data(tgt)[2 * MiB] == 0x5a);
+    gfree(g);
+    jobs_state_save_async = NULL;
+}
+
 /* Invariant 5, before READY: the cancel is forced, the guest stays on the
  * source and the source holds exactly what the guest wrote. */
 static void test_cancel_before_ready(void)
@@ -1528,6 +1640,10 @@ static const struct {
     { "write-after-cancel-keeps-order-behind-waiter",
       test_write_after_cancel_keeps_order_behind_waiter },
     { "inv4-pivot-holds-not-fails", test_pivot_holds_not_fails },
+    { "pivot-held-until-saved", test_pivot_held_until_saved },
+    { "pivot-not-saved-stays-on-source", test_pivot_not_saved_stays_on_source },
+    { "cancel-while-pivot-saving-changes-nothing",
+      test_cancel_while_pivot_saving_changes_nothing },
     { "inv5-cancel-before-ready", test_cancel_before_ready },
     { "inv5-soft-cancel-after-ready", test_soft_cancel_after_ready },
     { "force-cancel-after-ready", test_force_cancel_after_ready },
