@@ -77,9 +77,58 @@ static void VS_PRINTF(2, 3) die_opt(const char *opt, const char *fmt, ...)
     exit(1);
 }
 
+/* What the state file restored, by kind and name ("node", "export", the
+ * "nbd-server"): a restart runs the same command line as the first start
+ * (a service manager knows no other), and an option naming an object the
+ * state already holds is left to the state, which is what was served last:
+ * after a pivot the export serves the target, whatever the command line
+ * says. Options naming new objects still add them. */
+static json_t *restored;     /* "node/NAME", "export/ID", "nbd-server" */
+
+static void restored_add(const char *kind, const char *name)
+{
+    char *key = vs_strdup_printf("%s/%s", kind, name);
+    json_object_set_new(restored, key, json_true());
+    free(key);
+}
+
+static void note_restored(void)
+{
+    restored = json_object();
+    for (struct block_node *n = block_node_next(NULL); n; n = block_node_next(n))
+        restored_add("node", n->name);
+    for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e))
+        restored_add("export", e->id);
+    if (nbd_server_running())
+        json_object_set_new(restored, "nbd-server", json_true());
+}
+
+/* The restored object an option names, or NULL. */
+static const char *restored_object(const char *command, json_t *args)
+{
+    if (!restored)
+        return NULL;
+    if (strcmp(command, "nbd-server-start") == 0)
+        return json_object_get(restored, "nbd-server") ? "the NBD server" : NULL;
+    bool node = strcmp(command, "blockdev-add") == 0;
+    const char *name = json_string_value(json_object_get(args, node ? "node-name" : "id"));
+    if (!name)
+        return NULL;
+    char *key = vs_strdup_printf("%s/%s", node ? "node" : "export", name);
+    bool found = json_object_get(restored, key) != NULL;
+    free(key);
+    return found ? name : NULL;
+}
+
 static void run_option(const char *optname, const char *command, json_t *args)
 {
     struct vs_error err = { 0 };
+    const char *kept = restored_object(command, args);
+    if (kept) {
+        vs_info("%s: '%s' kept as the state file has it", optname, kept);
+        json_decref(args);
+        return;
+    }
     struct qmp_ctx ctx = { .loop = loop };
     json_t *ret = qmp_dispatch(&ctx, command, args, true, &err);
     json_decref(args);
@@ -572,8 +621,10 @@ int main(int argc, char **argv)
     qmp_quit_requested = quit_requested;
 
     /* The saved state first: the command line adds to it. */
-    if (state_path)
+    if (state_path) {
         restore_state();
+        note_restored();
+    }
 
     /* Second pass: the acting options, in the order given. */
     optind = 1;
@@ -620,6 +671,7 @@ int main(int argc, char **argv)
 
     qmp_state_save_async = NULL;
     jobs_state_save_async = NULL;
+    json_decref(restored);
     nbd_server_stop();
     nbd_export_del_all();
     block_node_close_all();
