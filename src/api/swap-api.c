@@ -284,6 +284,8 @@ static json_t *progress_view(const struct swap_rec *r, const struct swap_progres
                         "bytes_total", (json_int_t)total, "bytes_done", (json_int_t)done,
                         "bytes_remaining", (json_int_t)(total - done), "percent", pct);
   if (live) {
+    json_object_set_new(o, "copy_mode", json_string(p->write_blocking ? "write-blocking"
+                                                                        : "background"));
     json_object_set_new(o, "rate_bytes_per_sec", json_integer((json_int_t)p->rate));
     json_object_set_new(o, "elapsed_ms", json_integer(swap_now_ms() - p->started_ms));
     double eta = p->rate > 0 ? (double)(total - done) / p->rate : -1;

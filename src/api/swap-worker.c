@@ -289,6 +289,10 @@ struct run {
   struct swap_host *hs;
   struct swap_progress p;
   int64_t last_sample_ms, last_done;
+  /* the convergence watch (converge): since when the remaining bytes
+   * have not gone down, from what, and the copy's position then */
+  int64_t calm_since_ms, calm_remaining, calm_done;
+  bool change_tried;
 };
 
 static void publish(struct run *x, enum swap_phase ph)
@@ -299,6 +303,52 @@ static void publish(struct run *x, enum swap_phase ph)
   swap_progress_set(x->t, &x->p);
 }
 
+/* Convergence under a rate limit. With VOLSWAP_SWAP_SPEED the host's
+ * mirror copies at most that many bytes a second in background mode, and
+ * a consumer that dirties faster keeps it from READY for ever (QEMU's
+ * semantics, and volswapd's: its own convergence rule stands back under a
+ * limit). A swap should finish all the same. The worker watches windows of
+ * VOLSWAP_SWAP_CONVERGE_WINDOW seconds: one in which the copy moved on by
+ * at least a tenth of what the limit allows while the bytes left to copy
+ * went down by less than that is outpaced, and the worker switches the job
+ * to write-blocking (block-job-change): guest writes then go to both
+ * volumes and add nothing left to copy, so the rest shrinks at the limit's
+ * rate. A job that copies little (paused, stopped by an error, a slow
+ * target) is not outpaced; a long first pass goes down steadily and is not
+ * either. Asked once; a host without the command (QEMU before 9.1) keeps
+ * the old behaviour, and the worker says so in its log. */
+static void converge(struct run *x, const char *st, int64_t done, int64_t total)
+{
+  int64_t window = swap_svc->converge_window_ms;
+  if (x->change_tried || swap_svc->speed <= 0 || window <= 0 || strcmp(st, "running") != 0)
+    return;
+  int64_t now = swap_now_ms(), remaining = total - done;
+  int64_t enough = swap_svc->speed / 10 * window / 1000;   /* bytes a window */
+  if (!x->calm_since_ms || remaining <= x->calm_remaining - enough ||
+      (now - x->calm_since_ms >= window && done - x->calm_done < enough)) {
+    x->calm_since_ms = now;           /* going down, or hardly copying: a new window */
+    x->calm_remaining = remaining;
+    x->calm_done = done;
+    return;
+  }
+  if (now - x->calm_since_ms < window)
+    return;
+  x->change_tried = true;
+  json_t *a = json_pack("{s:s, s:s, s:s}", "id", x->r->id, "type", "mirror",
+                        "copy-mode", "write-blocking");
+  struct api_error e = { 0 };
+  int rc = swap_qmp_simple(x->hs, "block-job-change", a, NULL, &e);
+  json_decref(a);
+  if (rc < 0) {
+    swap_log("%s: the mirror is outpaced at %lld bytes/s and cannot be switched to "
+             "write-blocking: %s", x->r->id, (long long)swap_svc->speed, e.msg);
+    return;
+  }
+  swap_log("%s: the mirror is outpaced at %lld bytes/s (%lld bytes left): switched to "
+           "write-blocking", x->r->id, (long long)swap_svc->speed, (long long)remaining);
+  x->p.write_blocking = true;
+}
+
 static void sample(struct run *x)
 {
   char st[32];
@@ -306,6 +356,7 @@ static void sample(struct run *x)
   struct api_error e = { 0 };
   if (swap_job_status(x->hs, x->r->id, st, &done, &total, &e) != 0)
     return;
+  converge(x, st, done, total);
   int64_t now = swap_now_ms();
   if (x->last_sample_ms && now > x->last_sample_ms && done >= x->last_done) {
     double inst = (double)(done - x->last_done) * 1000.0 / (double)(now - x->last_sample_ms);

@@ -57,6 +57,7 @@ int swap_service_start(struct api_ctx *ctx, struct api_error *e)
   pthread_mutex_init(&s->lock, NULL);
   s->speed = env_int("VOLSWAP_SWAP_SPEED", 0, 0, INT64_MAX / 2);
   s->ready_timeout_ms = (int)env_int("VOLSWAP_SWAP_READY_TIMEOUT", 3600, 1, 86400) * 1000;
+  s->converge_window_ms = (int)env_int("VOLSWAP_SWAP_CONVERGE_WINDOW", 10, 0, 86400) * 1000;
   s->store = swap_store_open(ctx->cfg->database, e);
   if (!s->store) {
     pthread_mutex_destroy(&s->lock);

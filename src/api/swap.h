@@ -157,6 +157,7 @@ struct swap_progress {
   enum swap_phase phase;
   int64_t bytes_done, bytes_total;
   double rate;                  /* bytes/s, smoothed */
+  bool write_blocking;          /* the worker switched the mirror's copy mode */
   int64_t started_ms, ready_ms, pivot_ms;
   bool failed;
 };
@@ -186,6 +187,7 @@ struct swap_service {
   bool stopping;
   int64_t speed;                /* mirror rate limit, bytes/s (0 = none) */
   int ready_timeout_ms;         /* how long the mirror may take to converge */
+  int converge_window_ms;       /* outpaced that long at a limit: write-blocking */
 };
 extern struct swap_service *swap_svc;
 
