@@ -92,8 +92,11 @@ static void start_active(struct mirror *m, struct block_req *guest)
                         guest->op == BLOCK_OP_WRITE_ZEROES;
     mirror_op_register(m, op);
     if (!op->write_through) {
-        /* A discard only takes the lock: the target may not read back
-         * zeroes after a discard, so the range is copied later instead. */
+        /* A discard only takes the lock: it is advisory, so the source
+         * may not read back zeroes after it. The range is left dirty and
+         * asked about (hook_after, and the ask operation in mirror-run.c):
+         * zeroed on the target where the source reads zeroes, copied
+         * elsewhere. */
         op->tgt_done = true;
         return;
     }
@@ -214,8 +217,19 @@ static bool hook_after(struct block_hook *h, struct block_req *req, int ret)
     m->win_redirtied += hbitmap_count(m->dirty) - dirty_before;
     m->last_guest_ns = vs_now_ns();
     mirror_expand(m, req->offset, req->len, &s, &e);
-    /* New data where the scan saw a hole: copy it, do not zero it. */
+    /* New data where the scan saw a hole: copy it, do not zero it. Zeroes
+     * or a discard over whole granules: ask the source what it reads there
+     * before copying (mirror-run.c, the ask operation); partial granules
+     * hold other bytes too and are copied. */
     hbitmap_reset(m->zero, s, e - s);
+    hbitmap_reset(m->zask, s, e - s);
+    if (req->op == BLOCK_OP_WRITE_ZEROES || req->op == BLOCK_OP_DISCARD) {
+        uint64_t lo = (req->offset + m->gran - 1) & ~(m->gran - 1);
+        uint64_t hi = req->offset + req->len >= m->size
+                          ? m->size : (req->offset + req->len) & ~(m->gran - 1);
+        if (lo < hi)
+            hbitmap_set(m->zask, lo, hi - lo);
+    }
     if (m->status_inflight) {
         if (!m->status_raced || s < m->raced_lo)
             m->raced_lo = s;

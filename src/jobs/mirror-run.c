@@ -8,7 +8,9 @@
  * with MAY_UNMAP when unmap is on), or nothing at all when the target is
  * known to read as zeroes (a file drive-mirror just created). A sparse
  * volume therefore costs time proportional to its data. From then on the
- * same loop copies whatever guest writes dirty again.
+ * same loop copies whatever guest writes dirty again; granules a guest
+ * zeroed or discarded whole are asked about first (the ask operation), so
+ * they are zeroed on the target where the source reads as zeroes.
  *
  * Convergence (background mode). QEMU's background mode copies a granule,
  * the guest dirties it again, and under a sustained write load the dirty
@@ -248,7 +250,7 @@ static void target_written(struct mirror_op *op, int ret)
     if (ret < 0)
         error_on(m, op, false, ret);
     else
-        job_progress_update(m->job, op->len);
+        job_progress_update(m->job, op->len - op->given_back);
     mirror_op_done(m, op);
 }
 
@@ -339,6 +341,7 @@ static void zero_write_done(struct block_req *req, int ret)
     struct mirror_op *op = req->opaque;
 
     if (ret < 0) {
+        op->given_back = 0;          /* the whole range goes back dirty */
         target_written(op, ret);
         return;
     }
@@ -367,13 +370,18 @@ static void zero_status_done(struct block_req *req, int ret)
     block_node_submit(m->tgt, &op->req);
 }
 
+static void ask_next(struct mirror_op *op);
+
 static void zero_next(struct mirror_op *op)
 {
     struct mirror *m = op->m;
-    uint64_t end = op->off + op->len;
+    uint64_t end = op->zend;
 
     if (op->zpos >= end) {
-        target_written(op, 0);
+        if (op->kind == MIRROR_OP_ASK)
+            ask_next(op);
+        else
+            target_written(op, 0);
         return;
     }
     memset(&op->req, 0, sizeof(op->req));
@@ -385,13 +393,67 @@ static void zero_next(struct mirror_op *op)
     block_node_submit(m->tgt, &op->req);
 }
 
+/* An ask operation: a guest zeroed or discarded this range since it was
+ * last copied (hook_after sets zask). Copying it would read zeroes and
+ * write them as data, allocating the target and spending the speed limit;
+ * and a discard is only advisory (a file system that cannot punch keeps
+ * the old bytes), so the range cannot simply be taken as zero either. The
+ * op owns the range and its dirty bits were cleared before it asks
+ * (invariant 2), so the source's answer is good for the op: a guest write
+ * landing meanwhile dirties the range again. Where the source reads as
+ * zeroes the target gets the zero operation's treatment (nothing where it
+ * reads as zeroes already, else write-zeroes, unmapping when `unmap` is
+ * on), which costs no speed-limit budget, as in QEMU; the rest is handed
+ * back as plain dirty granules for the copy. So a guest discarding at
+ * will no longer keeps a speed-limited write-blocking job from READY. */
+static void ask_status_done(struct block_req *req, int ret)
+{
+    struct mirror_op *op = req->opaque;
+    struct mirror *m = op->m;
+    uint64_t end = op->off + op->len;
+    uint64_t n = ret < 0 ? end - op->apos : VS_MIN(req->status_len, end - op->apos);
+
+    if (ret == 0 && n > 0 && (req->status_flags & BLOCK_STATUS_ZERO)) {
+        op->zpos = op->apos;
+        op->apos += n;
+        op->zend = op->apos;
+        zero_next(op);
+        return;
+    }
+    /* Data (or no answer: copying is always right). */
+    if (n == 0)
+        n = end - op->apos;
+    hbitmap_set(m->dirty, op->apos, n);
+    op->given_back += n;
+    op->apos += n;
+    ask_next(op);
+}
+
+static void ask_next(struct mirror_op *op)
+{
+    struct mirror *m = op->m;
+    uint64_t end = op->off + op->len;
+
+    if (op->apos >= end) {
+        target_written(op, 0);
+        return;
+    }
+    memset(&op->req, 0, sizeof(op->req));
+    op->req.op = BLOCK_OP_BLOCK_STATUS;
+    op->req.offset = op->apos;
+    op->req.len = end - op->apos;
+    op->req.cb = ask_status_done;
+    op->req.opaque = op;
+    block_node_submit(m->src, &op->req);
+}
+
 /* Issues one operation for the next dirty area at or after the cursor.
  * Returns false when there is nothing (more) to issue now. */
 static bool mirror_issue_one(struct mirror *m)
 {
     uint64_t off = m->cursor, len = 0, start, end;
     struct mirror_op *op;
-    bool zero, wrapped = false;
+    bool zero, ask, wrapped = false;
 
     for (int tries = 0; ; tries++) {
         if (tries > 64)
@@ -435,14 +497,25 @@ static bool mirror_issue_one(struct mirror *m)
     /* Areas start on a granule (the cursor and every owned range do), so
      * clearing [start, end) below clears exactly what is copied. */
     assert((off & (m->gran - 1)) == 0);
-    /* Split at the boundary between zero-hinted and data granules. */
+    /* Split at the boundaries between zero-hinted (the scan's holes),
+     * ask-hinted (zeroed or discarded by a guest) and data granules. */
     zero = hbitmap_get(m->zero, off);
-    if (zero) {
-        int64_t z = hbitmap_next_zero(m->zero, off, len);
+    ask = !zero && hbitmap_get(m->zask, off);
+    if (zero || ask) {
+        struct hbitmap *hint = zero ? m->zero : m->zask;
+        int64_t z = hbitmap_next_zero(hint, off, len);
         if (z > 0)
             len = (uint64_t)z - off;
+        if (ask) {
+            int64_t d = hbitmap_next_dirty(m->zero, off, len);
+            if (d > 0)
+                len = (uint64_t)d - off;
+        }
     } else {
         int64_t d = hbitmap_next_dirty(m->zero, off, len);
+        if (d > 0)
+            len = (uint64_t)d - off;
+        d = hbitmap_next_dirty(m->zask, off, len);
         if (d > 0)
             len = (uint64_t)d - off;
         if (len > m->chunk)
@@ -455,7 +528,7 @@ static bool mirror_issue_one(struct mirror *m)
     mirror_expand(m, off, len, &start, &end);
 
     op = vs_zalloc(sizeof(*op));
-    op->kind = zero ? MIRROR_OP_ZERO : MIRROR_OP_COPY;
+    op->kind = zero ? MIRROR_OP_ZERO : ask ? MIRROR_OP_ASK : MIRROR_OP_COPY;
     op->start = start;
     op->end = end;
     op->off = off;
@@ -464,6 +537,7 @@ static bool mirror_issue_one(struct mirror *m)
      * guest write completing after this point dirties them again. */
     hbitmap_reset(m->dirty, start, end - start);
     hbitmap_reset(m->zero, start, end - start);
+    hbitmap_reset(m->zask, start, end - start);
     mirror_op_register(m, op);
     m->cursor = end >= m->size ? 0 : end;
 
@@ -472,7 +546,13 @@ static bool mirror_issue_one(struct mirror *m)
     op->req.opaque = op;
     if (zero) {
         op->zpos = off;
+        op->zend = off + len;
         zero_next(op);
+        return true;
+    }
+    if (ask) {
+        op->apos = off;
+        ask_next(op);
         return true;
     }
     if (m->copy_offload) {

@@ -175,6 +175,7 @@ static void mirror_free_state(struct mirror *m)
         free(m->pool[--m->pool_n]);
     hbitmap_free(m->dirty);
     hbitmap_free(m->zero);
+    hbitmap_free(m->zask);
     free(m->errmsg);
     free(m);
 }
@@ -355,6 +356,7 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     m = vs_zalloc(sizeof(*m));
     m->dirty = hbitmap_new(src->size, gran);
     m->zero = hbitmap_new(src->size, gran);
+    m->zask = hbitmap_new(src->size, gran);
     if (!m->dirty || !m->zero) {
         vs_error_set(err, VS_ERR_GENERIC, "Cannot allocate the dirty bitmap");
         mirror_free_state(m);

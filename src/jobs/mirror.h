@@ -49,7 +49,10 @@ enum mirror_phase {
     MIRROR_EXIT_DONE,    /* job_finished() called */
 };
 
-enum mirror_op_kind { MIRROR_OP_COPY, MIRROR_OP_ZERO, MIRROR_OP_ACTIVE };
+/* ASK: a range a guest zeroed or discarded; the source is asked what it
+ * reads there now, what reads as zeroes is zeroed on the target, the rest
+ * is handed back to the copy (mirror-run.c). */
+enum mirror_op_kind { MIRROR_OP_COPY, MIRROR_OP_ZERO, MIRROR_OP_ASK, MIRROR_OP_ACTIVE };
 
 struct mirror;
 
@@ -73,8 +76,11 @@ struct mirror_op {
     bool write_through;        /* WRITE / WRITE_ZEROES: also written to target */
     bool no_reset;             /* bits set meanwhile by others: keep them */
     bool head_was_dirty, tail_was_dirty;
-    /* MIRROR_OP_ZERO: how far the target has been checked/zeroed. */
-    uint64_t zpos;
+    /* MIRROR_OP_ZERO and _ASK: how far the target has been checked or
+     * zeroed, up to zend; ASK: how far the source has been asked, and
+     * how many bytes went back to the copy. */
+    uint64_t zpos, zend;
+    uint64_t apos, given_back;
 };
 
 /* A guest write waiting in the before hook for an owned range to free up;
@@ -106,6 +112,7 @@ struct mirror {
 
     struct hbitmap *dirty;     /* granules that differ (or may) */
     struct hbitmap *zero;      /* dirty granules the scan saw as holes/zeroes */
+    struct hbitmap *zask;      /* dirty granules a guest zeroed or discarded */
 
     /* The initial scan (sync full/top). */
     bool scanning;
@@ -124,7 +131,7 @@ struct mirror {
     struct block_extent tgt_probe_ext[MIRROR_PROBE_EXTENTS];
 
     struct vs_list ops;        /* struct mirror_op, all kinds */
-    unsigned n_bg_ops;         /* copy + zero */
+    unsigned n_bg_ops;         /* copy + zero + ask */
     uint64_t bytes_in_flight;  /* copy buffers */
     /* Copy buffers (m->chunk bytes each) kept for reuse: a fresh 1 MiB
      * allocation is a fresh mmap, and faulting its pages in for every

@@ -1180,6 +1180,84 @@ static void test_write_blocking_skips_uncopied_until_ready(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
+/* Runs a guest request with flags to completion; checks it succeeded. */
+static void greq(enum block_op op, uint64_t off, uint64_t len, unsigned flags)
+{
+    struct gio *g = vs_zalloc(sizeof(*g));
+
+    g->req.op = op;
+    g->req.flags = flags;
+    g->req.offset = off;
+    g->req.len = len;
+    g->req.cb = gio_cb;
+    blk_submit(&guest, &g->req);
+    RUN_UNTIL(g->done);
+    CHECK(g->ret == 0);
+    gfree(g);
+}
+
+/* A paused job with data left to copy over a full source; the guest then
+ * unmaps [0, 4 MiB) with write-zeroes and discards [4 MiB, 8 MiB), and the
+ * target refuses every data write from then on (on-target-error report).
+ * The job reaches READY all the same, and the target reads as zeroes and
+ * is as sparse as the source: the zeroed and discarded ranges were asked
+ * about, not copied. Copied, they would fail the job. */
+static void zeroed_ranges_asked(const char *mode, int64_t speed)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, SIZE, 0x5d);
+    a.copy_mode = mode;
+    a.speed = speed;
+    job = start_paused_midway(&a);
+    greq(BLOCK_OP_WRITE_ZEROES, 0, 4 * MiB, BLOCK_REQ_MAY_UNMAP);
+    greq(BLOCK_OP_DISCARD, 4 * MiB, 4 * MiB, 0);
+    CHECK(block_memory_allocated(src) == 0);
+    block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 0, SIZE, EIO);
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY || jobs_count() == 0);
+    CHECK(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE) && block_memory_allocated(tgt) == 0);
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
+static void test_guest_zeroes_and_discards_asked_not_copied(void)
+{
+    zeroed_ranges_asked("background", 0);
+}
+
+/* The same under write-blocking with a speed limit that lets one copy out
+ * per 16 s: the zero operations owe the limit nothing, so a guest that
+ * discards keeps the job from READY no longer. */
+static void test_write_blocking_discards_zeroed_at_speed_limit(void)
+{
+    zeroed_ranges_asked("write-blocking", 64 * 1024);
+}
+
+/* Where the source still holds bytes after a guest's zeroes (written as
+ * allocated zeroes, without unmap) the ask gives the range back and it is
+ * copied: the target holds the same bytes, allocated. */
+static void test_ask_hands_back_what_the_source_holds(void)
+{
+    struct mirror_args a = args("full");
+    struct vs_error err = { 0 };
+    struct job *job;
+
+    gwrite(0, SIZE, 0x5e);
+    job = start_paused_midway(&a);
+    greq(BLOCK_OP_WRITE_ZEROES, 2 * MiB, 2 * MiB, 0);
+    CHECK(block_memory_allocated(src) == SIZE);
+    CHECK(hbitmap_get(mir(job)->zask, 2 * MiB));
+    CHECK(jobs_block_job_resume("m0", &err) == 0);
+    RUN_UNTIL(job->status == JOB_STATUS_READY);
+    CHECK(same(0, SIZE) && block_memory_allocated(tgt) == SIZE);
+    jobs_job_cancel("m0", &err);
+    RUN_UNTIL(jobs_count() == 0);
+}
+
 /* User-asked write-blocking: READY waits for a write that went to the
  * source alone (into a granule still to be copied) to reach the after
  * hook, so no write acknowledged from READY on is on the source only. The
@@ -1640,6 +1718,11 @@ static const struct {
     { "write-after-cancel-keeps-order-behind-waiter",
       test_write_after_cancel_keeps_order_behind_waiter },
     { "inv4-pivot-holds-not-fails", test_pivot_holds_not_fails },
+    { "guest-zeroes-and-discards-asked-not-copied",
+      test_guest_zeroes_and_discards_asked_not_copied },
+    { "write-blocking-discards-zeroed-at-speed-limit",
+      test_write_blocking_discards_zeroed_at_speed_limit },
+    { "ask-hands-back-what-the-source-holds", test_ask_hands_back_what_the_source_holds },
     { "pivot-held-until-saved", test_pivot_held_until_saved },
     { "pivot-not-saved-stays-on-source", test_pivot_not_saved_stays_on_source },
     { "cancel-while-pivot-saving-changes-nothing",
