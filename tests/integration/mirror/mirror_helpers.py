@@ -138,3 +138,72 @@ def same_files(a, b):
         x = f.read()
     with open(b, "rb") as f:
         return x == f.read()
+
+
+class ModelGuest:
+    """A seeded libnbd guest on a thread: 16 requests in flight, never two
+    overlapping — writes of 512 B to 200 KiB at 512-byte offsets,
+    write-zeroes (with and without NO_HOLE) and trims — keeping a model of
+    every byte its acknowledged requests define (`model`; `defined` is 0
+    where a trim left the content open). stop() waits for the requests in
+    flight; `failures` holds the errors it saw, `done` the counts."""
+
+    def __init__(self, uri, size, initial, seed=20261126):
+        import threading
+        self.uri, self.size, self.seed = uri, size, seed
+        self.model = bytearray(initial)
+        self.defined = bytearray(b"\1" * size)
+        self.failures = []
+        self.done = {"write": 0, "zero": 0, "trim": 0}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run)
+        self._t.start()
+
+    def _run(self):
+        import random
+        import nbd
+        h = nbd.NBD()
+        h.connect_uri(self.uri)
+        rnd = random.Random(self.seed)
+        inflight = {}
+        while not self._stop.is_set() or inflight:
+            while not self._stop.is_set() and len(inflight) < 16:
+                ln = rnd.choice([512, 4096, 4096, 8192, 65536, 200 * 1024])
+                off = rnd.randrange(0, self.size - ln) // 512 * 512
+                if any(o < off + ln and off < o + n for o, n in inflight.values()):
+                    continue
+                kind = rnd.choices(["write", "zero", "trim"], [70, 15, 15])[0]
+                if kind == "write":
+                    data = rnd.randbytes(ln)
+                    cookie = h.aio_pwrite(data, off)
+                    self.model[off:off + ln] = data
+                elif kind == "zero":
+                    flags = nbd.CMD_FLAG_NO_HOLE if rnd.random() < 0.5 else 0
+                    cookie = h.aio_zero(ln, off, flags=flags)
+                    self.model[off:off + ln] = bytes(ln)
+                else:
+                    cookie = h.aio_trim(ln, off)
+                self.defined[off:off + ln] = (b"\0" if kind == "trim" else b"\1") * ln
+                self.done[kind] += 1
+                inflight[cookie] = (off, ln)
+            h.poll(1)
+            for cookie in list(inflight):
+                try:
+                    if h.aio_command_completed(cookie):
+                        del inflight[cookie]
+                except nbd.Error as e:
+                    self.failures.append(str(e))
+                    del inflight[cookie]
+        h.shutdown()
+
+    def stop(self):
+        self._stop.set()
+        self._t.join()
+        check(not self.failures, "the guest saw errors: %r" % self.failures[:3])
+        check(all(self.done.values()), "some kind of request never ran: %r" % self.done)
+
+    def mismatches(self, got):
+        """512-byte sectors of `got` (the whole volume) that differ from the
+        model where it is defined."""
+        return [i for i in range(0, self.size, 512)
+                if self.defined[i] and got[i:i + 512] != self.model[i:i + 512]]
