@@ -9,6 +9,11 @@
 /* Reads and parses the state file; *out is NULL when it does not exist
  * (first start). A file that cannot be read or parsed is an error. */
 int state_file_load(const char *path, json_t **out, struct vs_error *err);
+/* The text of a state file (len bytes at buf) as a JSON document; `path`
+ * names it in the error. The document's shape is qmp_state_restore's to
+ * check. */
+int state_file_parse(const char *path, const char *buf, size_t len, json_t **out,
+                     struct vs_error *err);
 /* Writes the monitor's snapshot atomically and durably. */
 int state_file_save(const char *path, struct vs_error *err);
 /* The same in two halves, so that the slow half (write, fsync, rename,

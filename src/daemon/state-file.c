@@ -44,9 +44,17 @@ int state_file_load(const char *path, json_t **out, struct vs_error *err)
         free(buf);
         return -1;
     }
-    json_error_t jerr;
-    json_t *doc = json_loadb(buf, (size_t)size, JSON_REJECT_DUPLICATES, &jerr);
+    int ret = state_file_parse(path, buf, (size_t)size, out, err);
     free(buf);
+    return ret;
+}
+
+int state_file_parse(const char *path, const char *buf, size_t len, json_t **out,
+                     struct vs_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    *out = NULL;
     if (!doc) {
         vs_error_set(err, VS_ERR_GENERIC, "state file '%s' is damaged: line %d column %d: %s",
                      path, jerr.line, jerr.column, jerr.text);

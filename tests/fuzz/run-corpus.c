@@ -15,7 +15,9 @@ int main(int argc, char **argv)
 {
   int files = 0;
   for (int i = 1; i < argc; i++) {
-    DIR *d = opendir(argv[i]);
+    /* Absolute: a target may change directory (the QMP sandbox does). */
+    char *dir = realpath(argv[i], NULL);
+    DIR *d = dir ? opendir(dir) : NULL;
     if (!d) {
       fprintf(stderr, "cannot open corpus %s\n", argv[i]);
       return 1;
@@ -23,7 +25,7 @@ int main(int argc, char **argv)
     struct dirent *de;
     while ((de = readdir(d))) {
       char path[4096];
-      snprintf(path, sizeof path, "%s/%s", argv[i], de->d_name);
+      snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
       struct stat st;
       if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
         continue;
@@ -38,6 +40,7 @@ int main(int argc, char **argv)
       files++;
     }
     closedir(d);
+    free(dir);
   }
   printf("%d corpus files replayed\n", files);
   return files > 0 ? 0 : 1;

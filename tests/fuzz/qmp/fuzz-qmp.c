@@ -8,13 +8,11 @@
  * The first byte of the input picks how the rest is cut into reads, so
  * the streamer sees messages split at every possible place. */
 #include "../../../src/monitor/monitor.h"
-#include "../../../src/jobs/jobs.h"
+#include "sandbox.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static struct vs_loop *loop;
 
 static void check_output(struct qmp_session *s, const char *data, size_t len)
 {
@@ -29,45 +27,11 @@ static void check_output(struct qmp_session *s, const char *data, size_t len)
 
 static const struct qmp_session_ops ops = { .write = check_output };
 
-static void setup(void)
-{
-    if (loop)
-        return;
-    char dir[] = "/tmp/volswap-fuzz-qmp.XXXXXX";
-    /* nbd-server-start may create relative unix sockets: keep them here. */
-    if (!mkdtemp(dir) || chdir(dir) < 0)
-        abort();
-    vs_log_level = VS_LOG_ERROR;
-    loop = vs_loop_new(64, 1);
-    if (!loop)
-        abort();
-    qmp_sandbox = true;
-    qmp_events_init();
-}
-
-static void teardown(void)
-{
-    /* Again on every turn: a cancelled job with auto-dismiss off concludes
-     * later, and only then can it be dismissed. */
-    for (int i = 0; i < 1000 && (jobs_count() > 0 || vs_loop_inflight(loop) > 0); i++) {
-        jobs_cancel_all();
-        vs_loop_run_once(loop, 1000 * 1000);
-    }
-    if (jobs_count() > 0)
-        abort(); /* a job that cannot be cancelled */
-    nbd_server_stop();
-    nbd_export_del_all();
-    block_node_close_all();
-    for (int i = 0; i < 100 && vs_loop_inflight(loop) > 0; i++)
-        vs_loop_run_once(loop, 1000 * 1000);
-    qmp_node_options(NULL); /* drops the records of the closed nodes */
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    setup();
+    struct vs_loop *loop = fuzz_sandbox_setup();
     if (size == 0)
         return 0;
     size_t chunk = data[0] ? data[0] : size;
@@ -93,6 +57,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vs_loop_run_once(loop, 0);
     }
     qmp_session_free(s);
-    teardown();
+    fuzz_sandbox_teardown();
     return 0;
 }

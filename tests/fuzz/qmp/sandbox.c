@@ -1,0 +1,61 @@
+#include "sandbox.h"
+#include "../../../src/jobs/jobs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct vs_loop *loop;
+static char dir[] = "/tmp/volswap-fuzz-qmp.XXXXXX";
+
+/* The sandbox's directory goes at exit, with what inputs left in it (unix
+ * sockets of NBD servers). */
+static void remove_dir(void)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            unlinkat(dirfd(d), de->d_name, 0);
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+struct vs_loop *fuzz_sandbox_setup(void)
+{
+    if (loop)
+        return loop;
+    /* nbd-server-start may create relative unix sockets: keep them here. */
+    if (!mkdtemp(dir) || chdir(dir) < 0)
+        abort();
+    atexit(remove_dir);
+    vs_log_level = VS_LOG_ERROR;
+    loop = vs_loop_new(64, 1);
+    if (!loop)
+        abort();
+    qmp_sandbox = true;
+    qmp_events_init();
+    return loop;
+}
+
+void fuzz_sandbox_teardown(void)
+{
+    /* Again on every turn: a cancelled job with auto-dismiss off concludes
+     * later, and only then can it be dismissed. */
+    for (int i = 0; i < 1000 && (jobs_count() > 0 || vs_loop_inflight(loop) > 0); i++) {
+        jobs_cancel_all();
+        vs_loop_run_once(loop, 1000 * 1000);
+    }
+    if (jobs_count() > 0)
+        abort(); /* a job that cannot be cancelled */
+    nbd_server_stop();
+    nbd_export_del_all();
+    block_node_close_all();
+    for (int i = 0; i < 100 && vs_loop_inflight(loop) > 0; i++)
+        vs_loop_run_once(loop, 1000 * 1000);
+    qmp_node_options(NULL); /* drops the records of the closed nodes */
+}
