@@ -28,7 +28,8 @@ static void sleep_ms(int ms)
   nanosleep(&ts, NULL);
 }
 
-/* One line of progress: [#####.....]  42.0%  1.2 GiB/2.0 GiB  850 MiB/s  ETA 1s  mirroring */
+/* One line of progress: [#####.....]  42.0%  1.2 GiB/2.0 GiB  850 MiB/s  ETA 1s  mirroring
+ * (and " write-blocking" once the mirror was switched) */
 static void draw(json_t *p, bool tty)
 {
   double pct = json_number_value(json_object_get(p, "percent"));
@@ -37,6 +38,8 @@ static void draw(json_t *p, bool tty)
   json_int_t rate = json_integer_value(json_object_get(p, "rate_bytes_per_sec"));
   json_t *eta = json_object_get(p, "eta_seconds");
   const char *phase = json_string_value(json_object_get(p, "phase"));
+  const char *mode = json_string_value(json_object_get(p, "copy_mode"));
+  bool blocking = mode && strcmp(mode, "write-blocking") == 0;
   char bar[31], d[32], t[32], r[32], e[32] = "ETA --";
   int fill = (int)(pct / 100.0 * 30 + 0.5);
   for (int i = 0; i < 30; i++)
@@ -47,8 +50,9 @@ static void draw(json_t *p, bool tty)
   human_bytes((double)rate, r, sizeof r);
   if (json_is_number(eta))
     snprintf(e, sizeof e, "ETA %.1fs", json_number_value(eta));
-  fprintf(stderr, "%s[%s] %5.1f%%  %s/%s  %s/s  %s  %-11s%s", tty ? "\r" : "", bar, pct, d, t,
-          r, e, phase ? phase : "?", tty ? "" : "\n");
+  /* "write-blocking" once the worker switched an outpaced mirror. */
+  fprintf(stderr, "%s[%s] %5.1f%%  %s/%s  %s/s  %s  %-11s%s%s", tty ? "\r" : "", bar, pct, d, t,
+          r, e, phase ? phase : "?", blocking ? " write-blocking" : "", tty ? "" : "\n");
   fflush(stderr);
 }
 
