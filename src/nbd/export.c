@@ -97,11 +97,27 @@ static void export_finish_delete(struct nbd_export *exp)
     vs_event_emit("BLOCK_EXPORT_DELETED", data);
 }
 
+/* A deleted export goes once no client is connected and no request of
+ * theirs is still inside the node: a hard delete closes the clients at
+ * once, but a write at the driver (or held by a pivot's quiesce) still
+ * goes through the export's backend when it finishes. BLOCK_EXPORT_DELETED
+ * then says the node is free, as QEMU's does after its drain. */
+static void maybe_finish_delete(struct nbd_export *exp)
+{
+    if (exp->deleting && exp->connections == 0 && exp->reqs == 0)
+        export_finish_delete(exp);
+}
+
 void nbd_export_conn_gone(struct nbd_export *exp)
 {
     exp->connections--;
-    if (exp->deleting && exp->connections == 0)
-        export_finish_delete(exp);
+    maybe_finish_delete(exp);
+}
+
+void nbd_export_req_gone(struct nbd_export *exp)
+{
+    exp->reqs--;
+    maybe_finish_delete(exp);
 }
 
 int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err)
@@ -115,11 +131,10 @@ int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err)
         return -1;
     }
     exp->deleting = true;
-    if (exp->connections == 0) {
-        export_finish_delete(exp);
-        return 0;
-    }
-    nbd_server_close_export_clients(exp);
+    if (exp->connections > 0)
+        nbd_server_close_export_clients(exp);  /* the last one gone ends it */
+    else
+        maybe_finish_delete(exp);
     return 0;
 }
 

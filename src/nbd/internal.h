@@ -119,6 +119,7 @@ struct nbd_conn;
 
 struct nbd_req {
     struct nbd_conn *conn;
+    struct nbd_export *exp;    /* set once it goes into the node (exp->reqs) */
     uint16_t type, flags;
     uint64_t cookie, offset;
     uint32_t len;
@@ -201,6 +202,8 @@ void nbd_req_free(struct nbd_req *req);
 
 /* export.c */
 void nbd_export_conn_gone(struct nbd_export *exp);
+/* One of exp->reqs is finished with. */
+void nbd_export_req_gone(struct nbd_export *exp);
 
 /* bufpool.c: aligned payload buffers, recycled by power-of-two size */
 void *nbd_buf_get(size_t len, size_t *size_out);

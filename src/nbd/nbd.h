@@ -21,6 +21,10 @@ struct nbd_export {
     bool writable;
     struct block_backend blk;
     unsigned connections;
+    /* Requests sent into the node and not yet finished with (at the
+     * driver, or held by a quiesce): the export, whose backend they go
+     * through, outlives them, also once deleted and its clients gone. */
+    unsigned reqs;
     bool deleting;       /* being removed: refuses new clients */
     struct vs_list link;
 };

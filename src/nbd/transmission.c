@@ -20,6 +20,8 @@ static void req_done(struct block_req *breq, int ret);
 void nbd_req_free(struct nbd_req *req)
 {
     struct nbd_conn *conn = req->conn;
+    if (req->exp)
+        nbd_export_req_gone(req->exp);
     nbd_buf_put(req->buf, req->buf_size);
     free(req->extents);
     free(req->bext);
@@ -155,7 +157,6 @@ static uint32_t check(const struct nbd_conn *conn, const struct nbd_req *req)
 
 static void block_status_next(struct nbd_req *req)
 {
-    struct nbd_conn *conn = req->conn;
     req->breq.op = BLOCK_OP_BLOCK_STATUS;
     req->breq.flags = 0;
     req->breq.offset = req->bs_pos;
@@ -163,7 +164,7 @@ static void block_status_next(struct nbd_req *req)
     req->breq.buf = NULL;
     req->breq.extents = req->bext;
     req->breq.max_extents = (req->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : NBD_BS_BATCH;
-    blk_submit(&conn->exp->blk, &req->breq);
+    blk_submit(&req->exp->blk, &req->breq);
 }
 
 /* Appends one extent of the answer to the reply, merged into the last
@@ -239,6 +240,9 @@ void nbd_req_start(struct nbd_req *req)
 {
     struct nbd_conn *conn = req->conn;
     struct block_req *b = &req->breq;
+    /* The export outlives what goes into its node (export.c). */
+    req->exp = conn->exp;
+    req->exp->reqs++;
     b->cb = req_done;
     b->offset = req->offset;
     b->len = req->len;
@@ -275,7 +279,7 @@ void nbd_req_start(struct nbd_req *req)
         send_reply(req, 0);
         return;
     }
-    blk_submit(&conn->exp->blk, b);
+    blk_submit(&req->exp->blk, b);
 }
 
 ssize_t nbd_transmission_input(struct nbd_conn *conn, const uint8_t *p, size_t n)
