@@ -329,6 +329,24 @@ static void copy_offload_done(struct block_req *req, int ret)
     copy_by_read_write(m, op);
 }
 
+/* A block-status query of [off, end) on node: the scan's and the target
+ * probe's (with room for many extents), and the zero and ask operations'
+ * (one extent at a time: ext NULL). */
+static void submit_status(struct block_node *node, struct block_req *req, uint64_t off,
+                          uint64_t end, struct block_extent *ext, unsigned max_ext,
+                          void (*cb)(struct block_req *, int), void *opaque)
+{
+    memset(req, 0, sizeof(*req));
+    req->op = BLOCK_OP_BLOCK_STATUS;
+    req->offset = off;
+    req->len = end - off;
+    req->extents = ext;
+    req->max_extents = max_ext;
+    req->cb = cb;
+    req->opaque = opaque;
+    block_node_submit(node, req);
+}
+
 /* A zero operation first asks the target what it holds: ranges that
  * already read as zeroes (a new or sparse target) are left alone, so they
  * cost neither a write nor an allocation; the rest gets write-zeroes
@@ -384,13 +402,7 @@ static void zero_next(struct mirror_op *op)
             target_written(op, 0);
         return;
     }
-    memset(&op->req, 0, sizeof(op->req));
-    op->req.op = BLOCK_OP_BLOCK_STATUS;
-    op->req.offset = op->zpos;
-    op->req.len = end - op->zpos;
-    op->req.cb = zero_status_done;
-    op->req.opaque = op;
-    block_node_submit(m->tgt, &op->req);
+    submit_status(m->tgt, &op->req, op->zpos, end, NULL, 0, zero_status_done, op);
 }
 
 /* An ask operation: a guest zeroed or discarded this range since it was
@@ -438,13 +450,7 @@ static void ask_next(struct mirror_op *op)
         target_written(op, 0);
         return;
     }
-    memset(&op->req, 0, sizeof(op->req));
-    op->req.op = BLOCK_OP_BLOCK_STATUS;
-    op->req.offset = op->apos;
-    op->req.len = end - op->apos;
-    op->req.cb = ask_status_done;
-    op->req.opaque = op;
-    block_node_submit(m->src, &op->req);
+    submit_status(m->src, &op->req, op->apos, end, NULL, 0, ask_status_done, op);
 }
 
 /* Issues one operation for the next dirty area at or after the cursor.
@@ -700,26 +706,11 @@ static void tgt_probe_done(struct block_req *req, int ret)
     mirror_continue(m);
 }
 
-/* Block status of [off, end of the volume), as many extents as ext holds. */
-static void submit_status(struct mirror *m, struct block_node *node, struct block_req *req,
-                          uint64_t off, struct block_extent *ext, unsigned max_ext,
-                          void (*cb)(struct block_req *, int))
-{
-    memset(req, 0, sizeof(*req));
-    req->op = BLOCK_OP_BLOCK_STATUS;
-    req->offset = off;
-    req->len = m->size - off;
-    req->extents = ext;
-    req->max_extents = max_ext;
-    req->cb = cb;
-    block_node_submit(node, req);
-}
-
 static void issue_tgt_probe(struct mirror *m)
 {
     m->tgt_probe_inflight = true;
-    submit_status(m, m->tgt, &m->tgt_probe_req, m->tgt_probe_off, m->tgt_probe_ext,
-                  MIRROR_PROBE_EXTENTS, tgt_probe_done);
+    submit_status(m->tgt, &m->tgt_probe_req, m->tgt_probe_off, m->size, m->tgt_probe_ext,
+                  MIRROR_PROBE_EXTENTS, tgt_probe_done, NULL);
 }
 
 static void issue_scan(struct mirror *m)
@@ -732,8 +723,8 @@ static void issue_scan(struct mirror *m)
     }
     m->status_inflight = true;
     m->status_raced = false;
-    submit_status(m, m->src, &m->status_req, m->scan_off, m->scan_ext,
-                  MIRROR_SCAN_EXTENTS, status_done);
+    submit_status(m->src, &m->status_req, m->scan_off, m->size, m->scan_ext,
+                  MIRROR_SCAN_EXTENTS, status_done, NULL);
 }
 
 /* ---- flush ----------------------------------------------------------- */

@@ -162,6 +162,16 @@ fio_wait() {
   wait "$FIO_PID" || { cat "$T/fio.log" "$T/fio.out" >&2; fail "fio failed (verify error?)"; }
   FIO_PID=
 }
+# A consumer writing flat out (4k random writes, 16 in flight, no rate
+# limit) over [16 MiB, 32 MiB) for SECONDS, to outpace a speed-limited
+# mirror. Leaves FIO_PID (killed at exit).
+fio_flat_out() {  # fio_flat_out URI SECONDS
+  fio --name=load --ioengine=nbd --uri="$1" --rw=randwrite --bs=4k --iodepth=16 \
+    --offset=16M --size=16M --time_based --runtime="$2" >"$T/fio.log" 2>&1 &
+  FIO_PID=$!
+  trap 'kill "$FIO_PID" 2>/dev/null || true; cleanup' EXIT
+  sleep 0.5
+}
 # The same job's data verified straight from a volume file (the new one).
 fio_verify_file() {  # fio_verify_file PATH MIB
   fio --name=consumer --ioengine=psync --filename="$1" --rw=randwrite --bs=4k \

@@ -8,16 +8,12 @@ export VOLSWAP_TEST_HOST_DAEMON=qsd VOLSWAP_SWAP_SPEED=$((4 << 20))
 export VOLSWAP_SWAP_CONVERGE_WINDOW=1 VOLSWAP_SWAP_READY_TIMEOUT=60
 swap_setup
 attached_pair 1 8
-fio --name=load --ioengine=nbd --uri="$URI" --rw=randwrite --bs=4k --iodepth=16 \
-  --offset=16M --size=16M --time_based --runtime=4 >"$T/fio.log" 2>&1 &
-FIO=$!
-trap 'kill "$FIO" 2>/dev/null || true; cleanup' EXIT
-sleep 0.5
+fio_flat_out "$URI" 4
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
 expect_status 202
 [ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "swap: $(cat "$T/last.body")"
 [ "$(grep -c "cannot be switched to write-blocking.*CommandNotFound" "$T/api.log")" = 1 ] \
   || fail "expected one 'cannot be switched' line: $(grep -i outpaced "$T/api.log")"
-wait "$FIO" 2>/dev/null || true
+wait "$FIO_PID" 2>/dev/null || true
 file_check "$(volume_path "$NEW")" 0x5a 8
 echo ok

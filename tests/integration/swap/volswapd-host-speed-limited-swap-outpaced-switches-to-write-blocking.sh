@@ -13,11 +13,7 @@ export VOLSWAP_SWAP_CONVERGE_WINDOW=1 VOLSWAP_SWAP_READY_TIMEOUT=60
 swap_setup
 need_swap_cli
 attached_pair 1 8
-fio --name=load --ioengine=nbd --uri="$URI" --rw=randwrite --bs=4k --iodepth=16 \
-  --offset=16M --size=16M --time_based --runtime=120 >"$T/fio.log" 2>&1 &
-FIO=$!
-trap 'kill "$FIO" 2>/dev/null || true; cleanup' EXIT
-sleep 0.5
+fio_flat_out "$URI" 120
 (
   unset OS_AUTH_URL OS_USERNAME OS_PASSWORD OS_PROJECT_NAME
   export OS_AUTH_TYPE=admin_token OS_TOKEN=$ADMIN_TOKEN OS_ENDPOINT=$URL/v2.1
@@ -28,6 +24,6 @@ grep -q "outpaced at 4194304 bytes/s .*switched to write-blocking" "$T/api.log" 
   || fail "no switch in the log: $(grep -i outpaced "$T/api.log")"
 grep -q "mirroring *write-blocking" "$T/err" && grep -q "mirroring *$" "$T/err" \
   || fail "the progress lines do not show the switch: $(tail -3 "$T/err")"
-kill "$FIO"; wait "$FIO" 2>/dev/null || true
+kill "$FIO_PID"; wait "$FIO_PID" 2>/dev/null || true
 file_check "$(volume_path "$NEW")" 0x5a 8
 echo ok
