@@ -218,7 +218,8 @@ const struct qmp_command qmp_nbd_commands[] = {
       "Export a block node over NBD (the NBD server must be running).", .mutates = true },
     { "block-export-del", &export_del_schema, cmd_block_export_del,
       "Delete an export. BLOCK_EXPORT_DELETED is sent once its last client is gone "
-      "(at once when it has none).", .mutates = true },
+      "and the requests its clients sent into the node have finished (at once when "
+      "there are none); the node is free from then on.", .mutates = true },
     { "query-block-exports", NULL, cmd_query_block_exports,
       "Every export, including those shutting down.",
       .returns = "`[{\"type\": \"nbd\", \"id\", \"node-name\", \"shutting-down\"}, ...]`" },
