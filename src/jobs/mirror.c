@@ -357,7 +357,7 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     m->dirty = hbitmap_new(src->size, gran);
     m->zero = hbitmap_new(src->size, gran);
     m->zask = hbitmap_new(src->size, gran);
-    if (!m->dirty || !m->zero) {
+    if (!m->dirty || !m->zero || !m->zask) {
         vs_error_set(err, VS_ERR_GENERIC, "Cannot allocate the dirty bitmap");
         mirror_free_state(m);
         return -1;
