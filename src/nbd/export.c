@@ -140,9 +140,12 @@ int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err)
 
 void nbd_export_del_all(void)
 {
-    while (!vs_list_empty(&exports)) {
-        struct nbd_export *exp = vs_list_first(&exports, struct nbd_export, link);
-        nbd_server_close_export_clients(exp);
-        export_free(exp);
+    /* As a hard delete of each: an export whose clients' requests are
+     * still inside its node (a hung driver at exit) stays until they are
+     * done, rather than be freed under them. */
+    vs_list_for_each_safe(pos, &exports) {
+        struct nbd_export *exp = vs_list_entry(pos, struct nbd_export, link);
+        if (!exp->deleting)
+            nbd_export_del(exp, true, NULL);
     }
 }

@@ -55,7 +55,9 @@ int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err);
 struct nbd_export *nbd_export_find_id(const char *id);
 struct nbd_export *nbd_export_find_name(const char *name);
 struct nbd_export *nbd_export_next(struct nbd_export *prev);
-/* Removes every export at once, for shutdown (no events). */
+/* Removes every export, for shutdown and tests: a hard delete of each
+ * (BLOCK_EXPORT_DELETED for each; one whose clients' requests are still
+ * inside its node goes when they are done). */
 void nbd_export_del_all(void);
 
 /* ---- server.c ---------------------------------------------------------- */
