@@ -44,9 +44,7 @@ static void finish_active(struct mirror *m, struct mirror_op *op, bool resume)
 
         mirror_expand(m, op->off, op->len, &gs, &ge);
         /* Whole granules inside the write... */
-        lo = (op->off + m->gran - 1) & ~(m->gran - 1);
-        hi = op->off + op->len >= m->size ? m->size
-                                          : (op->off + op->len) & ~(m->gran - 1);
+        mirror_inner(m, op->off, op->len, &lo, &hi);
         /* ...plus partial edges that were clean before the write. */
         if (!op->head_was_dirty)
             lo = gs;
@@ -224,9 +222,8 @@ static bool hook_after(struct block_hook *h, struct block_req *req, int ret)
     hbitmap_reset(m->zero, s, e - s);
     hbitmap_reset(m->zask, s, e - s);
     if (req->op == BLOCK_OP_WRITE_ZEROES || req->op == BLOCK_OP_DISCARD) {
-        uint64_t lo = (req->offset + m->gran - 1) & ~(m->gran - 1);
-        uint64_t hi = req->offset + req->len >= m->size
-                          ? m->size : (req->offset + req->len) & ~(m->gran - 1);
+        uint64_t lo, hi;
+        mirror_inner(m, req->offset, req->len, &lo, &hi);
         if (lo < hi)
             hbitmap_set(m->zask, lo, hi - lo);
     }

@@ -73,6 +73,15 @@ void mirror_expand(struct mirror *m, uint64_t off, uint64_t len,
     *end = e > m->size ? m->size : e;
 }
 
+/* The whole granules inside [off, off + len) (the last one may end at the
+ * volume's end); *start >= *end when there is none. */
+void mirror_inner(struct mirror *m, uint64_t off, uint64_t len,
+                  uint64_t *start, uint64_t *end)
+{
+    *start = (off + m->gran - 1) & ~(m->gran - 1);
+    *end = off + len >= m->size ? m->size : (off + len) & ~(m->gran - 1);
+}
+
 bool mirror_range_busy(struct mirror *m, uint64_t start, uint64_t end)
 {
     vs_list_for_each(pos, &m->ops) {
@@ -650,8 +659,8 @@ static void scan_extent(struct mirror *m, uint64_t off, uint64_t len, bool is_ze
     } else {
         /* Only whole granules can become write-zeroes; the partial ones at
          * the edges are copied (they may share a granule with data). */
-        uint64_t s = (off + m->gran - 1) & ~(m->gran - 1);
-        uint64_t e = off + len >= m->size ? m->size : (off + len) & ~(m->gran - 1);
+        uint64_t s, e;
+        mirror_inner(m, off, len, &s, &e);
         hbitmap_set(m->dirty, off, len);
         if (s < e)
             hbitmap_set(m->zero, s, e - s);

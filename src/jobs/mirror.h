@@ -186,6 +186,8 @@ bool mirror_range_busy(struct mirror *m, uint64_t start, uint64_t end);
 void mirror_keep_dirty(struct mirror *m, uint64_t start, uint64_t end);
 void mirror_expand(struct mirror *m, uint64_t off, uint64_t len,
                    uint64_t *start, uint64_t *end);
+void mirror_inner(struct mirror *m, uint64_t off, uint64_t len,
+                  uint64_t *start, uint64_t *end);
 /* The convergence rule for one window (mirror-run.c): true when the
  * window counts against convergence. */
 bool mirror_window_diverges(uint64_t dirty_before, uint64_t dirty_after,
