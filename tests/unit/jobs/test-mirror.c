@@ -114,12 +114,13 @@ static void gio_cb(struct block_req *req, int ret)
         g->then(g);
 }
 
-static struct gio *gsubmit(enum block_op op, uint64_t off, uint64_t len,
-                           uint8_t fill)
+static struct gio *gsubmit_flags(enum block_op op, uint64_t off, uint64_t len,
+                                 uint8_t fill, unsigned flags)
 {
     struct gio *g = vs_zalloc(sizeof(*g));
 
     g->req.op = op;
+    g->req.flags = flags;
     g->req.offset = off;
     g->req.len = len;
     if (op == BLOCK_OP_WRITE || op == BLOCK_OP_READ) {
@@ -132,20 +133,32 @@ static struct gio *gsubmit(enum block_op op, uint64_t off, uint64_t len,
     return g;
 }
 
+static struct gio *gsubmit(enum block_op op, uint64_t off, uint64_t len,
+                           uint8_t fill)
+{
+    return gsubmit_flags(op, off, len, fill, 0);
+}
+
 static void gfree(struct gio *g)
 {
     free(g->buf);
     free(g);
 }
 
-/* A guest write, run to completion; checks it succeeded. */
-static void gwrite(uint64_t off, uint64_t len, uint8_t fill)
+/* A guest request run to completion; checks it succeeded. */
+static void greq(enum block_op op, uint64_t off, uint64_t len, uint8_t fill,
+                 unsigned flags)
 {
-    struct gio *g = gsubmit(BLOCK_OP_WRITE, off, len, fill);
+    struct gio *g = gsubmit_flags(op, off, len, fill, flags);
 
     RUN_UNTIL(g->done);
     CHECK(g->ret == 0);
     gfree(g);
+}
+
+static void gwrite(uint64_t off, uint64_t len, uint8_t fill)
+{
+    greq(BLOCK_OP_WRITE, off, len, fill, 0);
 }
 
 /* Fills the whole target with garbage through the driver, so that it is
@@ -1180,22 +1193,6 @@ static void test_write_blocking_skips_uncopied_until_ready(void)
     RUN_UNTIL(jobs_count() == 0);
 }
 
-/* Runs a guest request with flags to completion; checks it succeeded. */
-static void greq(enum block_op op, uint64_t off, uint64_t len, unsigned flags)
-{
-    struct gio *g = vs_zalloc(sizeof(*g));
-
-    g->req.op = op;
-    g->req.flags = flags;
-    g->req.offset = off;
-    g->req.len = len;
-    g->req.cb = gio_cb;
-    blk_submit(&guest, &g->req);
-    RUN_UNTIL(g->done);
-    CHECK(g->ret == 0);
-    gfree(g);
-}
-
 /* A paused job with data left to copy over a full source; the guest then
  * unmaps [0, 4 MiB) with write-zeroes and discards [4 MiB, 8 MiB), and the
  * target refuses every data write from then on (on-target-error report).
@@ -1212,8 +1209,8 @@ static void zeroed_ranges_asked(const char *mode, int64_t speed)
     a.copy_mode = mode;
     a.speed = speed;
     job = start_paused_midway(&a);
-    greq(BLOCK_OP_WRITE_ZEROES, 0, 4 * MiB, BLOCK_REQ_MAY_UNMAP);
-    greq(BLOCK_OP_DISCARD, 4 * MiB, 4 * MiB, 0);
+    greq(BLOCK_OP_WRITE_ZEROES, 0, 4 * MiB, 0, BLOCK_REQ_MAY_UNMAP);
+    greq(BLOCK_OP_DISCARD, 4 * MiB, 4 * MiB, 0, 0);
     CHECK(block_memory_allocated(src) == 0);
     block_memory_set_error(tgt, OP_BIT(BLOCK_OP_WRITE), 0, SIZE, EIO);
     CHECK(jobs_block_job_resume("m0", &err) == 0);
@@ -1248,7 +1245,7 @@ static void test_ask_hands_back_what_the_source_holds(void)
 
     gwrite(0, SIZE, 0x5e);
     job = start_paused_midway(&a);
-    greq(BLOCK_OP_WRITE_ZEROES, 2 * MiB, 2 * MiB, 0);
+    greq(BLOCK_OP_WRITE_ZEROES, 2 * MiB, 2 * MiB, 0, 0);
     CHECK(block_memory_allocated(src) == SIZE);
     CHECK(hbitmap_get(mir(job)->zask, 2 * MiB));
     CHECK(jobs_block_job_resume("m0", &err) == 0);
