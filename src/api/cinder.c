@@ -226,25 +226,33 @@ out:
   return rc;
 }
 
+int cinder_volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e)
+{
+  struct registry *r = ctx->reg;
+  struct reg_volume v;
+  if (vol_transition_apply(r, volume_id, VT_BEGIN_DELETE, false, &v, e) < 0)
+    return -1;
+  const struct cfg_host *h = NULL;
+  const struct cfg_pool *p = config_pool(ctx->cfg, v.pool, &h);
+  struct api_error perr = { 0 };
+  if (p && pool_delete_volume(v.path, p->is_dir, &perr) < 0) {
+    strcpy(v.status, "error_deleting");
+    r->ops->volume_update(r, &v);
+    return api_err(e, 500, "%s", perr.msg);
+  }
+  if (r->ops->volume_delete(r, v.id) < 0)
+    return api_err(e, 500, "registry: %s", r->ops->last_error(r));
+  return 0;
+}
+
 static int volumes_delete(struct api_request *rq)
 {
   struct reg_volume v;
   if (load_volume(rq, rq->params[1], &v) < 0 ||
       policy_check(&rq->auth, "volume:delete", v.project_id, &rq->err) < 0)
     return -1;
-  struct registry *r = rq->ctx->reg;
-  if (vol_transition_apply(r, v.id, VT_BEGIN_DELETE, false, &v, &rq->err) < 0)
+  if (cinder_volume_destroy(rq->ctx, v.id, &rq->err) < 0)
     return -1;
-  const struct cfg_host *h = NULL;
-  const struct cfg_pool *p = config_pool(rq->ctx->cfg, v.pool, &h);
-  struct api_error perr = { 0 };
-  if (p && pool_delete_volume(v.path, p->is_dir, &perr) < 0) {
-    strcpy(v.status, "error_deleting");
-    r->ops->volume_update(r, &v);
-    return api_err(&rq->err, 500, "%s", perr.msg);
-  }
-  if (r->ops->volume_delete(r, v.id) < 0)
-    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
   return api_reply(rq, 202, NULL);
 }
 

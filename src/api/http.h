@@ -80,7 +80,14 @@ int action_start(struct api_request *rq, const char *server_id, const char *acti
                  struct reg_action *out);
 int action_event(struct api_request *rq, struct reg_action *a, const char *event,
                  const char *host, const char *start_time, bool ok, const char *details);
-/* Loads a server visible to the caller, or a 404 "Instance X could not be found." */
+/* The server ID in the caller's project (admin: any), or 404 as Nova
+ * answers; a deleted server is 404 too. load_server_any also finds a
+ * deleted one, for what Nova still shows of it (instance actions, 2.21). */
 int load_server(struct api_request *rq, const char *id, struct reg_server *s);
+int load_server_any(struct api_request *rq, const char *id, struct reg_server *s);
+/* Cinder's delete of an available volume (cinder.c): its storage on the
+ * pool, then its record; a pool that cannot remove it leaves the volume in
+ * error_deleting. */
+int cinder_volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e);
 
 #endif

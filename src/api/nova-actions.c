@@ -34,10 +34,18 @@ static json_t *action_view(struct api_request *rq, const struct reg_action *a)
   return o;
 }
 
+/* From 2.21 a deleted server's actions stay readable (its delete among
+ * them); before, a deleted server is not found. */
+static int actions_server(struct api_request *rq, struct reg_server *s)
+{
+  return nova_mv(rq, 21) ? load_server_any(rq, rq->params[0], s)
+                         : load_server(rq, rq->params[0], s);
+}
+
 int nova_actions_index(struct api_request *rq)
 {
   struct reg_server s;
-  if (load_server(rq, rq->params[0], &s) < 0 ||
+  if (actions_server(rq, &s) < 0 ||
       policy_check(&rq->auth, "os_compute_api:os-instance-actions:list", s.project_id,
                    &rq->err) < 0)
     return -1;
@@ -56,7 +64,7 @@ int nova_actions_index(struct api_request *rq)
 int nova_actions_show(struct api_request *rq)
 {
   struct reg_server s;
-  if (load_server(rq, rq->params[0], &s) < 0 ||
+  if (actions_server(rq, &s) < 0 ||
       policy_check(&rq->auth, "os_compute_api:os-instance-actions:show", s.project_id,
                    &rq->err) < 0)
     return -1;

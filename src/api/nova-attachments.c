@@ -153,6 +153,22 @@ static bool bool_value(json_t *v)
                !strcasecmp(s, "on") || !strcasecmp(s, "y") || !strcasecmp(s, "t"));
 }
 
+/* Inside the attach's closing transaction: a delete of the server that
+ * began while the volume was being opened on the host wins, and the attach
+ * is undone (the delete has listed the attachments it detaches already). */
+static bool still_attachable(struct registry *r, const char *server_id, struct api_error *e)
+{
+  struct reg_server now;
+  if (r->ops->server_get(r, server_id, &now) != 0)
+    return false;
+  if (nova_server_deleted(&now) || strcmp(now.task_state, "deleting") == 0) {
+    api_err(e, 409, "Cannot 'attach_volume' instance %s while it is in task_state deleting",
+            server_id);
+    return false;
+  }
+  return true;
+}
+
 int nova_attachments_create(struct api_request *rq)
 {
   json_t *doc = NULL;
@@ -252,7 +268,8 @@ int nova_attachments_create(struct api_request *rq)
   struct api_error terr = { 0 };
   bool stored = false;
   if (r->ops->begin(r) == 0) {
-    if (r->ops->attachment_insert(r, &a) == 0 && r->ops->volume_get(r, vol_id, &v) == 0 &&
+    if (still_attachable(r, s.id, &terr) && r->ops->attachment_insert(r, &a) == 0 &&
+        r->ops->volume_get(r, vol_id, &v) == 0 &&
         vol_transition_check(&v, VT_ATTACH, false, &terr) == 0 &&
         (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0)) {
       stored = r->ops->commit(r) == 0;   /* a failed commit rolls back itself */
@@ -280,6 +297,38 @@ out:
   return rc;
 }
 
+/* The host half and the registry half of a detach, for a volume already
+ * moved to "detaching": removes the export and closes the node, then drops
+ * the attachment and marks the volume available in one transaction. A host
+ * failure rolls the volume back to in-use (the attachment still stands);
+ * a registry failure after the host let go is reported as such. */
+int nova_detach_detaching(struct api_request *rq, const struct cfg_host *h,
+                          const struct reg_attachment *a)
+{
+  struct registry *r = rq->ctx->reg;
+  const struct host_driver *drv = host_driver_find(h->driver);
+  struct api_error derr = { 0 };
+  if (drv->detach(h, a->node_name, a->export_id, &derr) < 0) {
+    vol_transition_apply(r, a->volume_id, VT_ROLL_DETACHING, false, NULL, NULL);
+    return api_err(&rq->err, 500, "Failed to detach volume %s: %s", a->volume_id, derr.msg);
+  }
+  struct api_error terr = { 0 };
+  struct reg_volume v;
+  bool stored = false;
+  if (r->ops->begin(r) == 0) {
+    if (r->ops->attachment_delete(r, a->id) == 0 && r->ops->volume_get(r, a->volume_id, &v) == 0 &&
+        vol_transition_check(&v, VT_DETACH, false, &terr) == 0 &&
+        (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0))
+      stored = r->ops->commit(r) == 0;
+    else
+      r->ops->rollback(r);
+  }
+  if (!stored)
+    return api_err(&rq->err, 500, "Detached volume %s on the host but could not record it: %s",
+                   a->volume_id, terr.status ? terr.msg : r->ops->last_error(r));
+  return 0;
+}
+
 int nova_attachments_delete(struct api_request *rq)
 {
   struct registry *r = rq->ctx->reg;
@@ -303,8 +352,7 @@ int nova_attachments_delete(struct api_request *rq)
   if (nova_check_server_state(rq, &s, "detach_volume") < 0)
     return -1;
   const struct cfg_host *h = config_host(rq->ctx->cfg, s.host);
-  const struct host_driver *drv = h ? host_driver_find(h->driver) : NULL;
-  if (!drv)
+  if (!h || !host_driver_find(h->driver))
     return api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.",
                    s.host, s.id);
   if (vol_transition_apply(r, vol_id, VT_BEGIN_DETACHING, false, &v, &rq->err) < 0)
@@ -316,26 +364,9 @@ int nova_attachments_delete(struct api_request *rq)
   }
   char ev_start[32];
   api_time_micro(time(NULL), ev_start);
-  struct api_error derr = { 0 };
-  if (drv->detach(h, a.node_name, a.export_id, &derr) < 0) {
-    vol_transition_apply(r, vol_id, VT_ROLL_DETACHING, false, NULL, NULL);
-    action_event(rq, &act, "compute_detach_volume", s.host, ev_start, false, derr.msg);
-    return api_err(&rq->err, 500, "Failed to detach volume %s: %s", vol_id, derr.msg);
-  }
-  struct api_error terr = { 0 };
-  bool stored = false;
-  if (r->ops->begin(r) == 0) {
-    if (r->ops->attachment_delete(r, a.id) == 0 && r->ops->volume_get(r, vol_id, &v) == 0 &&
-        vol_transition_check(&v, VT_DETACH, false, &terr) == 0 &&
-        (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0))
-      stored = r->ops->commit(r) == 0;
-    else
-      r->ops->rollback(r);
-  }
-  if (!stored) {
-    action_event(rq, &act, "compute_detach_volume", s.host, ev_start, false, terr.msg);
-    return api_err(&rq->err, 500, "Detached volume %s on the host but could not record it: %s",
-                   vol_id, terr.status ? terr.msg : r->ops->last_error(r));
+  if (nova_detach_detaching(rq, h, &a) < 0) {
+    action_event(rq, &act, "compute_detach_volume", s.host, ev_start, false, rq->err.msg);
+    return -1;
   }
   action_event(rq, &act, "compute_detach_volume", s.host, ev_start, true, NULL);
   return api_reply(rq, 202, NULL);

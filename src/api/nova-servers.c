@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static json_t *version_v21(struct api_request *rq)
 {
@@ -41,7 +42,7 @@ static int nova_version(struct api_request *rq)
 
 /* ---- helpers shared by server-scoped handlers ---- */
 
-int load_server(struct api_request *rq, const char *id, struct reg_server *s)
+int load_server_any(struct api_request *rq, const char *id, struct reg_server *s)
 {
   struct registry *r = rq->ctx->reg;
   int rc = r->ops->server_get(r, id, s);
@@ -52,6 +53,20 @@ int load_server(struct api_request *rq, const char *id, struct reg_server *s)
                   strcmp(s->project_id, rq->auth.project_id) != 0))
     return api_err(&rq->err, 404, "Instance %s could not be found.", id);
   return 0;
+}
+
+int load_server(struct api_request *rq, const char *id, struct reg_server *s)
+{
+  if (load_server_any(rq, id, s) < 0)
+    return -1;
+  if (nova_server_deleted(s))
+    return api_err(&rq->err, 404, "Instance %s could not be found.", id);
+  return 0;
+}
+
+bool nova_server_deleted(const struct reg_server *s)
+{
+  return strcmp(s->vm_state, "deleted") == 0;
 }
 
 int nova_check_server_state(struct api_request *rq, const struct reg_server *s,
@@ -108,14 +123,15 @@ static json_t *server_summary(struct api_request *rq, const struct reg_server *s
 
 static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
 {
-  char created[32], host_id[57];
+  char created[32], updated[32], host_id[57];
   snprintf(created, sizeof created, "%.19sZ", s->created_at);
+  snprintf(updated, sizeof updated, "%.19sZ", s->updated_at);
   nova_host_id(s->project_id, s->host, host_id);
   json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{}, s:{}, s:s, s:s,"
                         " s:s, s:s, s:i, s:s, s:s, s:n, s:i, s:n, s:s, s:[{s:s}]}",
                         "id", s->id, "name", s->name, "status", s->status,
                         "tenant_id", s->project_id, "user_id", s->user_id,
-                        "created", created, "updated", created, "links",
+                        "created", created, "updated", updated, "links",
                         server_links(rq, s->id), "metadata", "addresses",
                         "hostId", host_id, "accessIPv4", "", "accessIPv6", "",
                         "OS-EXT-STS:vm_state", s->vm_state, "OS-EXT-STS:power_state", 1,
@@ -131,6 +147,8 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
                       : json_pack("{s:s, s:[]}", "id", "volswap", "links"));
   if (s->task_state[0])
     json_object_set_new(o, "OS-EXT-STS:task_state", json_string(s->task_state));
+  json_object_set_new(o, "OS-SRV-USG:terminated_at",
+                      nova_server_deleted(s) ? json_string(updated) : json_null());
   if (auth_has_role(&rq->auth, "admin")) {
     json_object_set_new(o, "OS-EXT-SRV-ATTR:host", json_string(s->host));
     json_object_set_new(o, "OS-EXT-SRV-ATTR:hypervisor_hostname", json_string(s->host));
@@ -197,8 +215,14 @@ static int servers_list(struct api_request *rq, bool detail)
       regfree(&re);
     return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
   }
+  /* deleted servers are listed only for an admin who asks (?deleted=true),
+   * and then alone, as Nova's "deleted" filter does */
+  const char *del = api_query(rq, "deleted");
+  bool want_deleted = del && truthy(del) && auth_has_role(&rq->auth, "admin");
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
+    if (nova_server_deleted(&list[i]) != want_deleted)
+      continue;
     if (name && regexec(&re, list[i].name, 0, NULL, 0) != 0)
       continue;
     json_array_append_new(arr, detail ? server_detail(rq, &list[i])
@@ -346,6 +370,144 @@ out:
   return rc;
 }
 
+int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task)
+{
+  struct registry *r = rq->ctx->reg;
+  struct reg_server s;
+  if (r->ops->begin(r) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  int rc = r->ops->server_get(r, server_id, &s);
+  if (rc == 0) {
+    snprintf(s.task_state, sizeof s.task_state, "%s", task);
+    api_time_micro(time(NULL), s.updated_at);
+    rc = r->ops->server_update(r, &s);
+  }
+  if (rc != 0) {
+    r->ops->rollback(r);
+    return rc == 1 ? api_err(&rq->err, 404, "Instance %s could not be found.", server_id)
+                   : api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  }
+  if (r->ops->commit(r) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  return 0;
+}
+
+/* Detaches every disk of server S for its delete; a volume attached with
+ * delete_on_termination is then deleted, and a failure to delete it is
+ * logged and leaves it, as Nova's _cleanup_volumes does. An attachment a
+ * user's own detach holds meanwhile is left to it, and looked at again in
+ * the next round; an attach cannot add one, because S is "deleting". */
+static int detach_all(struct api_request *rq, const struct reg_server *s,
+                      const struct cfg_host *h)
+{
+  struct registry *r = rq->ctx->reg;
+  for (int round = 0; round < 50; round++) {
+    struct reg_attachment *atts = NULL;
+    size_t n = 0;
+    if (r->ops->attachment_list(r, s->id, &atts, &n) < 0)
+      return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (n == 0)
+      return 0;
+    if (!h || !host_driver_find(h->driver)) {
+      free(atts);
+      return api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.",
+                     s->host, s->id);
+    }
+    bool held = false;
+    for (size_t i = 0; i < n; i++) {
+      struct api_error terr = { 0 };
+      if (vol_transition_apply(r, atts[i].volume_id, VT_BEGIN_DETACHING, false, NULL,
+                               &terr) < 0) {
+        held = true;    /* a detach of it is under way */
+        continue;
+      }
+      if (nova_detach_detaching(rq, h, &atts[i]) < 0) {
+        free(atts);
+        return -1;
+      }
+      struct api_error derr = { 0 };
+      if (atts[i].delete_on_termination &&
+          cinder_volume_destroy(rq->ctx, atts[i].volume_id, &derr) < 0)
+        fprintf(stderr, "volswap-api: delete of server %s: volume %s (delete_on_termination)"
+                " not deleted: %s\n", s->id, atts[i].volume_id, derr.msg);
+    }
+    free(atts);
+    if (held)
+      usleep(100 * 1000);
+  }
+  return api_err(&rq->err, 409, "Cannot 'delete' instance %s while a volume of it is being "
+                 "detached", s->id);
+}
+
+/* DELETE /servers/{id}: Nova's delete, done before the answer. Nova's API
+ * answers 204 and its compute manager tears the instance down afterwards;
+ * here nothing runs but the server's disks, so they are detached first:
+ * each export is removed and its node closed on the host, each volume goes
+ * back to available, and one attached with delete_on_termination is
+ * deleted. The record stays, as Nova's soft-deleted row does (vm_state
+ * "deleted"): GET answers 404, the instance actions stay readable from
+ * 2.21, and an admin lists it with ?deleted=true.
+ *   A swap of the server that runs or is unfinished refuses the delete
+ * (409): the mirror's target is not the server's disk yet. A failed detach
+ * keeps the server, with the disks not yet detached, and clears its
+ * task_state, so the delete can be asked again. */
+static int servers_delete(struct api_request *rq)
+{
+  struct reg_server s;
+  if (load_server(rq, rq->params[0], &s) < 0 ||
+      policy_check(&rq->auth, "os_compute_api:servers:delete", s.project_id, &rq->err) < 0)
+    return -1;
+  if (s.locked && !auth_has_role(&rq->auth, "admin"))
+    return api_err(&rq->err, 409, "Instance %s is locked", s.id);
+  if (swap_claim_for_delete(rq, s.id) < 0)
+    return -1;
+  int rc = -1;
+  struct reg_action act;
+  if (action_start(rq, s.id, "delete", &act) < 0)
+    goto undo;
+  char ev_start[32];
+  api_time_micro(time(NULL), ev_start);
+  if (detach_all(rq, &s, config_host(rq->ctx->cfg, s.host)) < 0) {
+    action_event(rq, &act, "compute_terminate_instance", s.host, ev_start, false,
+                 rq->err.msg);
+    goto undo;
+  }
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->begin(r) < 0) {
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    goto undo;
+  }
+  if (r->ops->server_get(r, s.id, &s) == 0) {
+    strcpy(s.status, "DELETED");
+    strcpy(s.vm_state, "deleted");
+    s.task_state[0] = '\0';
+    api_time_micro(time(NULL), s.updated_at);
+    if (r->ops->server_update(r, &s) == 0 && r->ops->commit(r) == 0)
+      rc = 0;
+    else
+      r->ops->rollback(r);
+  } else {
+    r->ops->rollback(r);
+  }
+  if (rc < 0) {
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    action_event(rq, &act, "compute_terminate_instance", s.host, ev_start, false,
+                 rq->err.msg);
+    goto undo;
+  }
+  action_event(rq, &act, "compute_terminate_instance", s.host, ev_start, true, NULL);
+  swap_release_delete(s.id);
+  return api_reply(rq, 204, NULL);
+undo:
+  {
+    struct api_error keep = rq->err;
+    nova_set_task_state(rq, s.id, "");
+    rq->err = keep;
+  }
+  swap_release_delete(s.id);
+  return -1;
+}
+
 const struct api_route nova_routes[] = {
   { "GET", "/", SVC_COMPUTE, false, nova_versions },
   { "GET", "/v2.1", SVC_COMPUTE, false, nova_version },
@@ -353,6 +515,7 @@ const struct api_route nova_routes[] = {
   { "POST", "/v2.1/servers", SVC_COMPUTE, true, servers_create },
   { "GET", "/v2.1/servers/detail", SVC_COMPUTE, true, servers_detail },
   { "GET", "/v2.1/servers/*", SVC_COMPUTE, true, servers_show },
+  { "DELETE", "/v2.1/servers/*", SVC_COMPUTE, true, servers_delete },
   { "POST", "/v2.1/servers/*/action", SVC_COMPUTE, true, servers_action },
   { "GET", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true, nova_attachments_index },
   { "POST", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true,

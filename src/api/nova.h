@@ -10,6 +10,11 @@ int nova_attachments_index(struct api_request *rq);
 int nova_attachments_show(struct api_request *rq);
 int nova_attachments_create(struct api_request *rq);
 int nova_attachments_delete(struct api_request *rq);
+/* Detaches attachment A, whose volume is already "detaching", on host H and
+ * in the registry (volume available); on failure fills rq->err and leaves
+ * the volume as it was before "detaching" when the host kept it. */
+int nova_detach_detaching(struct api_request *rq, const struct cfg_host *h,
+                          const struct reg_attachment *a);
 
 /* nova-actions.c */
 int nova_actions_index(struct api_request *rq);
@@ -22,5 +27,10 @@ void nova_host_id(const char *project_id, const char *host, char out[57]);
  * check_instance_state), or when it is locked. */
 int nova_check_server_state(struct api_request *rq, const struct reg_server *s,
                             const char *action);
+/* A deleted server stays as a record (vm_state "deleted"), as Nova's
+ * soft-deleted rows do, so its instance actions remain readable. */
+bool nova_server_deleted(const struct reg_server *s);
+/* Sets server ID's task_state (""; "deleting") in one transaction. */
+int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
   { "os_compute_api:servers:detail", PROJECT_READER_OR_ADMIN },
   { "os_compute_api:servers:show", PROJECT_READER_OR_ADMIN },
   { "os_compute_api:servers:create", PROJECT_MEMBER_OR_ADMIN },
+  { "os_compute_api:servers:delete", PROJECT_MEMBER_OR_ADMIN },
   { "os_compute_api:servers:index:get_all_tenants", ADMIN },
   { "os_compute_api:servers:detail:get_all_tenants", ADMIN },
   { "os_compute_api:os-extended-server-attributes", ADMIN },

@@ -13,7 +13,10 @@
  *     Cinder's migrate_volume for an attached volume: a destination volume
  *     in the target pool, the same swap, and migrate_volume_completion.
  * Checks and the launch happen under one lock so that two requests cannot
- * both start a swap on one server. */
+ * both start a swap on one server, and so that a server's delete and a
+ * swap of it are ordered: the delete marks the server (task_state
+ * "deleting") under the lock only when no swap of it runs or is unfinished,
+ * and a swap's checks under the lock read that mark. */
 #include "swap.h"
 #include "nova.h"
 
@@ -63,6 +66,17 @@ static int check_swap_state(struct api_request *rq, const struct reg_server *s)
 static int check_not_swapping(struct api_request *rq, const struct reg_server *s,
                               const char *volume_id)
 {
+  /* read again under the lock: a delete may have marked it since */
+  struct reg_server now;
+  struct registry *r = rq->ctx->reg;
+  int grc = r->ops->server_get(r, s->id, &now);
+  if (grc < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  if (grc == 1 || nova_server_deleted(&now))
+    return api_err(&rq->err, 404, "Instance %s could not be found.", s->id);
+  if (strcmp(now.task_state, "deleting") == 0)
+    return api_err(&rq->err, 409, "Cannot 'swap_volume' instance %s while it is in "
+                   "task_state deleting", s->id);
   if (swap_server_busy(s->id))
     return api_err(&rq->err, 409, "Cannot 'swap_volume' instance %s while another volume "
                    "swap is in progress on it", s->id);
@@ -75,6 +89,76 @@ static int check_not_swapping(struct api_request *rq, const struct reg_server *s
     return api_err(&rq->err, 409, "Cannot 'swap_volume' instance %s while the volume swap "
                    "%s is unfinished (phase %s)", s->id, last.id, swap_phase_name(last.phase));
   return 0;
+}
+
+/* The servers whose delete runs in this process (under accept_lock). A
+ * server found "deleting" but not here was left so by a crash, and its
+ * delete may be run again. */
+struct deleting {
+  char id[37];
+  struct deleting *next;
+};
+static struct deleting *deleting;
+
+int swap_claim_for_delete(struct api_request *rq, const char *server_id)
+{
+  pthread_mutex_lock(&accept_lock);
+  int rc = -1;
+  struct swap_rec *open_recs = NULL;
+  size_t n = 0;
+  struct api_error e = { 0 };
+  for (struct deleting *d = deleting; d; d = d->next)
+    if (strcmp(d->id, server_id) == 0) {
+      api_err(&rq->err, 409, "Cannot 'delete' instance %s while it is in task_state "
+              "deleting", server_id);
+      goto out;
+    }
+  if (swap_server_busy(server_id)) {
+    api_err(&rq->err, 409, "Cannot 'delete' instance %s while a volume swap is in "
+            "progress on it", server_id);
+    goto out;
+  }
+  if (swap_store_unfinished(swap_svc->store, &open_recs, &n, &e) < 0) {
+    api_err(&rq->err, 500, "%s", e.msg);
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(open_recs[i].server_id, server_id) == 0) {
+      api_err(&rq->err, 409, "Cannot 'delete' instance %s while the volume swap %s is "
+              "unfinished (phase %s)", server_id, open_recs[i].id,
+              swap_phase_name(open_recs[i].phase));
+      goto out;
+    }
+  struct deleting *d = calloc(1, sizeof *d);
+  if (!d) {
+    api_err(&rq->err, 500, "out of memory");
+    goto out;
+  }
+  snprintf(d->id, sizeof d->id, "%s", server_id);
+  if (nova_set_task_state(rq, server_id, "deleting") < 0) {
+    free(d);
+    goto out;
+  }
+  d->next = deleting;
+  deleting = d;
+  rc = 0;
+out:
+  free(open_recs);
+  pthread_mutex_unlock(&accept_lock);
+  return rc;
+}
+
+void swap_release_delete(const char *server_id)
+{
+  pthread_mutex_lock(&accept_lock);
+  for (struct deleting **p = &deleting; *p; p = &(*p)->next)
+    if (strcmp((*p)->id, server_id) == 0) {
+      struct deleting *d = *p;
+      *p = d->next;
+      free(d);
+      break;
+    }
+  pthread_mutex_unlock(&accept_lock);
 }
 
 static int load_volume(struct api_request *rq, const char *id, int status_if_missing,

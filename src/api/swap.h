@@ -45,6 +45,12 @@ int nova_swap_progress(struct api_request *rq);
 /* POST /v3/{project}/volumes/{id}/action {"os-migrate_volume": {...}};
  * cinder.c's action dispatcher hands the request over when it sees the key. */
 int cinder_migrate_volume(struct api_request *rq);
+/* A server's delete (nova-servers.c) claims the server: 409 while a swap
+ * of it runs or is unfinished, or while another delete of it runs; else it
+ * sets task_state "deleting", which a swap's checks then refuse. The
+ * delete releases its claim when it ends, whatever the outcome. */
+int swap_claim_for_delete(struct api_request *rq, const char *server_id);
+void swap_release_delete(const char *server_id);
 /* Its body check alone (the fuzz target's door): on success the pool named
  * by "host" in pool and 0; otherwise rq->err holds the 400. *doc is the
  * parsed document either way (may be NULL), for the caller to release. */

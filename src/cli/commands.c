@@ -237,6 +237,25 @@ static int cmd_server_list(struct cli *c, int argc, char **argv)
   return finish(c, r, "servers", cols, heads);
 }
 
+/* Nova's delete: the server's disks are detached (volumes attached with
+ * delete_on_termination are deleted) and the server is gone. */
+static int cmd_server_delete(struct cli *c, int argc, char **argv)
+{
+  if (argc != 2) {
+    fprintf(stderr, "usage: volswap server-delete SERVER\n");
+    return 2;
+  }
+  char sid[64];
+  if (find_server(c, argv[1], sid) < 0)
+    return 1;
+  char path[600];
+  snprintf(path, sizeof path, "/servers/%s", sid);
+  int rc;
+  json_t *r = cli_compute(c, "DELETE", path, NULL, 204, &rc);
+  json_decref(r);
+  return rc;
+}
+
 static int cmd_volume_attach(struct cli *c, int argc, char **argv)
 {
   static const struct option opts[] = { { "device", required_argument, NULL, 'd' },
@@ -364,6 +383,7 @@ static const struct {
   { "volume-extend", cmd_volume_extend, "VOLUME_ID NEW_SIZE_GB" },
   { "server-create", cmd_server_create, "[--host H] NAME" },
   { "server-list", cmd_server_list, "" },
+  { "server-delete", cmd_server_delete, "SERVER" },
   { "volume-attach", cmd_volume_attach, "[--device /dev/vdX] SERVER VOLUME_ID" },
   { "volume-detach", cmd_volume_detach, "SERVER VOLUME_ID" },
   { "volume-attachments", cmd_volume_attachments, "SERVER" },
