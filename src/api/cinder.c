@@ -45,12 +45,13 @@ static json_t *volume_attachments(struct api_request *rq, const struct reg_volum
 
 static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v)
 {
-  json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:n, s:n, s:{}, s:o,"
+  json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:n, s:n, s:o, s:o,"
                         " s:s, s:s, s:b, s:n, s:b, s:o, s:s}",
                         "id", v->id, "name", v->name, "status", v->status,
                         "size", (json_int_t)v->size_gb, "availability_zone", "nova",
                         "created_at", v->created_at, "description", v->description,
                         "volume_type", v->pool, "snapshot_id", "source_volid", "metadata",
+                        api_meta_json(rq->ctx->reg, REG_META_VOLUME, v->id),
                         "links", volume_links(rq, v), "user_id", v->user_id,
                         "bootable", "false", "encrypted", 0, "replication_status",
                         "multiattach", 0, "attachments", volume_attachments(rq, v),
@@ -167,11 +168,6 @@ static int volumes_create(struct api_request *rq)
   int rc = -1;
   struct registry *r = rq->ctx->reg;
   json_t *md = json_object_get(b, "metadata");
-  if (md && json_object_size(md) > 0) {
-    api_err(&rq->err, 400, "Invalid input received: volume metadata is not supported by "
-            "volswap.");
-    goto out;
-  }
   const struct cfg_host *h = NULL;
   const struct cfg_pool *p = choose_pool(rq, json_string_value(json_object_get(b, "volume_type")),
                                          json_string_value(json_object_get(b, "availability_zone")),
@@ -211,6 +207,11 @@ static int volumes_create(struct api_request *rq)
     r->ops->rollback(r);
     pool_delete_volume(v.path, p->is_dir, &perr);
     api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    goto out;
+  }
+  if (md && api_meta_store(r, REG_META_VOLUME, v.id, md, false, &rq->err) < 0) {
+    r->ops->rollback(r);
+    pool_delete_volume(v.path, p->is_dir, &perr);
     goto out;
   }
   if (r->ops->commit(r) < 0) {
@@ -528,13 +529,46 @@ static int attachments_show(struct api_request *rq)
   return api_reply(rq, 200, json_pack("{s:o}", "attachment", attachment_view(rq, &a, true)));
 }
 
+/* Cinder's version documents: GET /volume/ (300, as Cinder's root) and
+ * GET /volume/v3. cinderclient reads "version" and "min_version" from the
+ * first to pick its microversion. */
+static json_t *cinder_v3(struct api_request *rq)
+{
+  char self[400], maxv[16];
+  snprintf(self, sizeof self, "%s/volume/v3/", rq->ctx->base_url);
+  snprintf(maxv, sizeof maxv, "3.%d", CINDER_MV_MAX);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}",
+                   "id", "v3.0", "status", "CURRENT", "version", maxv, "min_version", "3.0",
+                   "updated", "2022-08-31T00:00:00Z", "links", "rel", "self", "href", self,
+                   "media-types", "base", "application/json", "type",
+                   "application/vnd.openstack.volume+json;version=3");
+}
+
+static int cinder_versions(struct api_request *rq)
+{
+  return api_reply(rq, 300, json_pack("{s:[o]}", "versions", cinder_v3(rq)));
+}
+
+static int cinder_version(struct api_request *rq)
+{
+  return api_reply(rq, 200, json_pack("{s:[o]}", "versions", cinder_v3(rq)));
+}
+
 const struct api_route cinder_routes[] = {
+  { "GET", "/", SVC_VOLUME, false, cinder_versions },
+  { "GET", "/v3", SVC_VOLUME, false, cinder_version },
   { "GET", "/v3/*/volumes", SVC_VOLUME, true, volumes_index },
   { "POST", "/v3/*/volumes", SVC_VOLUME, true, volumes_create },
   { "GET", "/v3/*/volumes/detail", SVC_VOLUME, true, volumes_detail },
   { "GET", "/v3/*/volumes/*", SVC_VOLUME, true, volumes_show },
   { "DELETE", "/v3/*/volumes/*", SVC_VOLUME, true, volumes_delete },
   { "POST", "/v3/*/volumes/*/action", SVC_VOLUME, true, volumes_action },
+  { "GET", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_index },
+  { "POST", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_create },
+  { "PUT", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_update_all },
+  { "GET", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_show },
+  { "PUT", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_update },
+  { "DELETE", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_delete },
   { "GET", "/v3/*/attachments", SVC_VOLUME, true, attachments_index },
   { "GET", "/v3/*/attachments/detail", SVC_VOLUME, true, attachments_detail },
   { "GET", "/v3/*/attachments/*", SVC_VOLUME, true, attachments_show },

@@ -94,15 +94,29 @@ static bool route_match(const char *pattern, const char *path, struct api_reques
   return *p == '\0' && (u == uend || (uend - u == 1 && *u == '/'));
 }
 
+/* One service answers for Keystone, Nova and Cinder, so their roots share
+ * "/". Cinder is also served under "/volume" (its WSGI layout), which is
+ * what the catalog names: cinderclient asks the root above the endpoint's
+ * "/v3" for Cinder's version document, and finds it at "/volume/". */
+#define CINDER_PREFIX "/volume"
+
 static const struct api_route *route_find(struct api_request *rq, bool *path_known)
 {
-  static const struct api_route *const tables[] = { keystone_routes, nova_routes,
-                                                    cinder_routes };
+  static const struct api_route *const all[] = { keystone_routes, nova_routes,
+                                                 cinder_routes, NULL };
+  static const struct api_route *const cinder_only[] = { cinder_routes, NULL };
+  const struct api_route *const *tables = all;
+  const char *path = rq->url;
+  size_t pl = strlen(CINDER_PREFIX);
+  if (strncmp(path, CINDER_PREFIX, pl) == 0 && (path[pl] == '\0' || path[pl] == '/')) {
+    tables = cinder_only;
+    path = path[pl] ? path + pl : "/";
+  }
   *path_known = false;
-  for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+  for (size_t t = 0; tables[t]; t++) {
     for (const struct api_route *r = tables[t]; r->pattern; r++) {
       int n;
-      if (!route_match(r->pattern, rq->url, rq, &n))
+      if (!route_match(r->pattern, path, rq, &n))
         continue;
       *path_known = true;
       rq->service = r->service;

@@ -90,4 +90,24 @@ int load_server_any(struct api_request *rq, const char *id, struct reg_server *s
  * error_deleting. */
 int cinder_volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e);
 
+/* metadata.c: servers' and volumes' key/value metadata. */
+/* OWNER's items as a JSON object (empty when it has none). */
+json_t *api_meta_json(struct registry *r, enum reg_meta_kind kind, const char *owner);
+/* Merges MAP (checked by a metadata body schema) into OWNER's items, or
+ * replaces them; 403 past the item bound. Run it inside a transaction. */
+int api_meta_store(struct registry *r, enum reg_meta_kind kind, const char *owner, json_t *map,
+                   bool replace, struct api_error *e);
+int nova_meta_index(struct api_request *rq);
+int nova_meta_show(struct api_request *rq);
+int nova_meta_create(struct api_request *rq);
+int nova_meta_update_all(struct api_request *rq);
+int nova_meta_update(struct api_request *rq);
+int nova_meta_delete(struct api_request *rq);
+int cinder_meta_index(struct api_request *rq);
+int cinder_meta_show(struct api_request *rq);
+int cinder_meta_create(struct api_request *rq);
+int cinder_meta_update_all(struct api_request *rq);
+int cinder_meta_update(struct api_request *rq);
+int cinder_meta_delete(struct api_request *rq);
+
 #endif

@@ -42,8 +42,11 @@ bool api_is_uuid(const char *s);
 /* Caps on untrusted request bodies. */
 #define API_MAX_BODY (1u << 20)
 #define API_MAX_DEPTH 32
+/* BT_META_NOVA / BT_META_CINDER: a metadata map, {KEY: VALUE}, whose keys
+ * are 1-255 of [A-Za-z0-9-_:. ] (Cinder also allows '/') and whose values
+ * are strings of at most 255 characters, as Nova's and Cinder's schemas. */
 enum body_type { BT_STRING, BT_INT, BT_BOOL, BT_OBJECT, BT_STRING_OR_NULL,
-                 BT_BOOL_OR_STRING, BT_STRING_MAP };
+                 BT_BOOL_OR_STRING, BT_META_NOVA, BT_META_CINDER };
 struct body_field {
   const char *name;
   enum body_type type;
@@ -54,6 +57,8 @@ struct body_field {
 struct body_schema {
   const char *root;                  /* the one top-level key, e.g. "volume" */
   const struct body_field *fields;   /* terminated by a NULL name */
+  /* FIELDS NULL: the root's value is itself of this type (a metadata map) */
+  enum body_type root_type;
 };
 /* Parses BODY (LEN bytes): size and depth caps, JSON syntax, one top-level
  * object holding exactly SCHEMA->root, then each field checked against the
@@ -66,6 +71,10 @@ int body_json_depth(const char *text, size_t len, int limit);
 extern const struct body_schema schema_volume_create, schema_server_create,
     schema_attachment_create, schema_attachment_update, schema_auth_tokens,
     schema_volume_extend;
+/* {"metadata": {...}} and {"meta": {KEY: VALUE}} of Nova's server metadata
+ * and Cinder's volume metadata APIs. */
+extern const struct body_schema schema_server_metadata, schema_server_meta_item,
+    schema_volume_metadata, schema_volume_meta_item;
 /* All schemas, for the fuzzer and its corpus test. */
 extern const struct body_schema *const body_schemas[];
 

@@ -7,6 +7,8 @@
  * follow Nova's "Invalid input for field/attribute ..." wording. */
 #include "internal.h"
 
+#include <ctype.h>
+
 #include <string.h>
 
 int body_json_depth(const char *text, size_t len, int limit)
@@ -48,7 +50,8 @@ static const char *type_name(enum body_type t)
   case BT_OBJECT: return "object";
   case BT_STRING_OR_NULL: return "string, null";
   case BT_BOOL_OR_STRING: return "boolean, string";
-  case BT_STRING_MAP: return "object";
+  case BT_META_NOVA: return "object";
+  case BT_META_CINDER: return "object";
   }
   return "?";
 }
@@ -63,6 +66,39 @@ static bool bool_string_ok(const char *s)
     if (strcmp(s, ok[i]) == 0)
       return true;
   return false;
+}
+
+static bool meta_key_ok(const char *k, bool slash)
+{
+  size_t n = strlen(k);
+  if (n == 0 || n > 255)
+    return false;
+  for (const char *p = k; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("-_:. ", *p) && !(slash && *p == '/'))
+      return false;
+  return true;
+}
+
+/* A metadata map: every key and value as Nova's or Cinder's schema wants. */
+static int check_meta(const struct body_field *f, json_t *map, struct api_error *e)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach(map, k, v) {
+    if (!meta_key_ok(k, f->type == BT_META_CINDER))
+      return api_err(e, 400, "Invalid input for field/attribute %s. Additional properties "
+                     "are not allowed ('%.64s' was unexpected)", f->name, k);
+    if (!json_is_string(v))
+      return api_err(e, 400, "Invalid input for field/attribute %s. Value: (non-string). "
+                     "'%.64s' is not of type 'string'", f->name, k);
+    if (json_string_length(v) > 255)
+      return api_err(e, 400, "Invalid input for field/attribute %s. Value: %.64s... is too "
+                     "long (max 255)", f->name, json_string_value(v));
+    if (strlen(json_string_value(v)) != json_string_length(v))
+      return api_err(e, 400, "Invalid input for field/attribute %s. "
+                     "Value contains a NUL character", f->name);
+  }
+  return 0;
 }
 
 static int check_field(const struct body_field *f, json_t *v, const char *root,
@@ -81,18 +117,11 @@ static int check_field(const struct body_field *f, json_t *v, const char *root,
     ok = json_is_boolean(v) || (json_is_string(v) && bool_string_ok(json_string_value(v)));
     break;
   case BT_OBJECT: ok = json_is_object(v); break;
-  case BT_STRING_MAP: {
-    ok = json_is_object(v) && json_object_size(v) <= 128;
-    const char *k;
-    json_t *mv;
-    if (ok) {
-      json_object_foreach(v, k, mv) {
-        if (!json_is_string(mv) || strlen(k) > 255 || json_string_length(mv) > 255)
-          ok = false;
-      }
-    }
-    break;
-  }
+  case BT_META_NOVA:
+  case BT_META_CINDER:
+    if (!json_is_object(v))
+      break;
+    return check_meta(f, v, e);
   }
   if (!ok)
     return api_err(e, 400, "Invalid input for field/attribute %s. Value: %.64s. "
@@ -168,6 +197,15 @@ json_t *body_parse(const char *body, size_t len, const struct body_schema *schem
     json_decref(root);
     return NULL;
   }
+  if (!schema->fields) {
+    const struct body_field whole = { schema->root, schema->root_type, true, 0, 0, 0 };
+    if (check_field(&whole, inner, schema->root, e) < 0) {
+      json_decref(root);
+      return NULL;
+    }
+    *doc = root;
+    return inner;
+  }
   json_object_foreach(inner, k, v) {
     const struct body_field *f = schema->fields;
     while (f->name && strcmp(f->name, k) != 0)
@@ -204,7 +242,7 @@ static const struct body_field volume_create_fields[] = {
   { "description", BT_STRING_OR_NULL, false, 255, 0, 0 },
   { "volume_type", BT_STRING_OR_NULL, false, 255, 0, 0 },
   { "availability_zone", BT_STRING_OR_NULL, false, 255, 0, 0 },
-  { "metadata", BT_STRING_MAP, false, 0, 0, 0 },
+  { "metadata", BT_META_CINDER, false, 0, 0, 0 },
   { NULL, 0, false, 0, 0, 0 },
 };
 const struct body_schema schema_volume_create = { "volume", volume_create_fields };
@@ -221,7 +259,7 @@ static const struct body_field server_create_fields[] = {
   { "availability_zone", BT_STRING, false, 255, 0, 0 },
   { "imageRef", BT_STRING, false, 255, 0, 0 },
   { "flavorRef", BT_STRING, false, 255, 0, 0 },
-  { "metadata", BT_STRING_MAP, false, 0, 0, 0 },
+  { "metadata", BT_META_NOVA, false, 0, 0, 0 },
   { NULL, 0, false, 0, 0, 0 },
 };
 const struct body_schema schema_server_create = { "server", server_create_fields };
@@ -257,7 +295,15 @@ static const struct body_field auth_fields[] = {
 };
 const struct body_schema schema_auth_tokens = { "auth", auth_fields };
 
+const struct body_schema schema_server_metadata = { "metadata", NULL, BT_META_NOVA };
+const struct body_schema schema_server_meta_item = { "meta", NULL, BT_META_NOVA };
+const struct body_schema schema_volume_metadata = { "metadata", NULL, BT_META_CINDER };
+const struct body_schema schema_volume_meta_item = { "meta", NULL, BT_META_CINDER };
+
+/* New schemas go at the end: the fuzz corpus picks one by its first byte. */
 const struct body_schema *const body_schemas[] = {
   &schema_volume_create, &schema_volume_extend, &schema_server_create,
-  &schema_attachment_create, &schema_attachment_update, &schema_auth_tokens, NULL,
+  &schema_attachment_create, &schema_attachment_update, &schema_auth_tokens,
+  &schema_server_metadata, &schema_server_meta_item, &schema_volume_metadata,
+  &schema_volume_meta_item, NULL,
 };

@@ -64,7 +64,7 @@ static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
     char compute[400], volume[400], identity[400];
     snprintf(compute, sizeof compute, "%s/v2.1", rq->ctx->base_url);
     snprintf(identity, sizeof identity, "%s/v3", rq->ctx->base_url);
-    snprintf(volume, sizeof volume, "%s/v3/%s", rq->ctx->base_url, a->project_id);
+    snprintf(volume, sizeof volume, "%s/volume/v3/%s", rq->ctx->base_url, a->project_id);
     json_object_set_new(tok, "project", json_pack("{s:s, s:s, s:{s:s, s:s}}", "id",
                                                   a->project_id, "name", a->project_name,
                                                   "domain", "id", "default", "name",

@@ -127,12 +127,13 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
   snprintf(created, sizeof created, "%.19sZ", s->created_at);
   snprintf(updated, sizeof updated, "%.19sZ", s->updated_at);
   nova_host_id(s->project_id, s->host, host_id);
-  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{}, s:{}, s:s, s:s,"
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{}, s:s, s:s,"
                         " s:s, s:s, s:i, s:s, s:s, s:n, s:i, s:n, s:s, s:[{s:s}]}",
                         "id", s->id, "name", s->name, "status", s->status,
                         "tenant_id", s->project_id, "user_id", s->user_id,
                         "created", created, "updated", updated, "links",
-                        server_links(rq, s->id), "metadata", "addresses",
+                        server_links(rq, s->id), "metadata",
+                        api_meta_json(rq->ctx->reg, REG_META_SERVER, s->id), "addresses",
                         "hostId", host_id, "accessIPv4", "", "accessIPv6", "",
                         "OS-EXT-STS:vm_state", s->vm_state, "OS-EXT-STS:power_state", 1,
                         "OS-EXT-AZ:availability_zone", "nova", "OS-DCF:diskConfig", "MANUAL",
@@ -296,8 +297,23 @@ static int servers_create(struct api_request *rq)
   strcpy(s.vm_state, "active");
   api_time_micro(time(NULL), s.created_at);
   memcpy(s.updated_at, s.created_at, sizeof s.updated_at);
+  /* the server and its metadata land together */
   struct registry *r = rq->ctx->reg;
+  json_t *md = json_object_get(b, "metadata");
+  if (r->ops->begin(r) < 0) {
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    goto out;
+  }
   if (r->ops->server_insert(r, &s) < 0) {
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    r->ops->rollback(r);
+    goto out;
+  }
+  if (md && api_meta_store(r, REG_META_SERVER, s.id, md, false, &rq->err) < 0) {
+    r->ops->rollback(r);
+    goto out;
+  }
+  if (r->ops->commit(r) < 0) {
     api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     goto out;
   }
@@ -517,6 +533,12 @@ const struct api_route nova_routes[] = {
   { "GET", "/v2.1/servers/*", SVC_COMPUTE, true, servers_show },
   { "DELETE", "/v2.1/servers/*", SVC_COMPUTE, true, servers_delete },
   { "POST", "/v2.1/servers/*/action", SVC_COMPUTE, true, servers_action },
+  { "GET", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_index },
+  { "POST", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_create },
+  { "PUT", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_update_all },
+  { "GET", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_show },
+  { "PUT", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_update },
+  { "DELETE", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_delete },
   { "GET", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true, nova_attachments_index },
   { "POST", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true,
     nova_attachments_create },

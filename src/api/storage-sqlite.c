@@ -53,6 +53,12 @@ static const char *const migrations[] = {
   "CREATE TABLE tokens (id_hash TEXT PRIMARY KEY, auth TEXT NOT NULL,"
   "  expires INTEGER NOT NULL);"
   "CREATE INDEX tokens_expires ON tokens(expires);",
+  /* 3: volume and server metadata; a volume's leaves with its row (servers
+   * are never deleted, only marked) */
+  "CREATE TABLE metadata (kind TEXT NOT NULL, owner TEXT NOT NULL,"
+  "  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(kind, owner, key));"
+  "CREATE TRIGGER volume_metadata_gone AFTER DELETE ON volumes BEGIN"
+  "  DELETE FROM metadata WHERE kind='volume' AND owner=old.id; END;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -65,6 +71,7 @@ enum q {
   Q_ACT_INS, Q_ACT_UPD, Q_ACT_GET, Q_ACT_LIST,
   Q_EV_INS, Q_EV_UPD, Q_EV_LIST,
   Q_TOK_PUT, Q_TOK_GET, Q_TOK_DEL, Q_TOK_PURGE,
+  Q_MD_LIST, Q_MD_PUT, Q_MD_DEL, Q_MD_DEL_ALL,
   Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
   Q__COUNT
 };
@@ -123,6 +130,10 @@ static const char *const sql_text[Q__COUNT] = {
   [Q_TOK_GET] = "SELECT id_hash,auth,expires FROM tokens WHERE id_hash=?",
   [Q_TOK_DEL] = "DELETE FROM tokens WHERE id_hash=?",
   [Q_TOK_PURGE] = "DELETE FROM tokens WHERE expires<=?",
+  [Q_MD_LIST] = "SELECT key,value FROM metadata WHERE kind=? AND owner=? ORDER BY key",
+  [Q_MD_PUT] = "INSERT OR REPLACE INTO metadata(kind,owner,key,value) VALUES(?,?,?,?)",
+  [Q_MD_DEL] = "DELETE FROM metadata WHERE kind=? AND owner=? AND key=?",
+  [Q_MD_DEL_ALL] = "DELETE FROM metadata WHERE kind=? AND owner=?",
 };
 
 struct sqlite_registry {
@@ -592,6 +603,62 @@ static int sq_tok_purge(struct registry *r, int64_t now)
   return LOCKED(SR(r), tok_purge_l(SR(r), now));
 }
 
+/* ---- metadata ---- */
+static const char *meta_kind(enum reg_meta_kind k)
+{
+  return k == REG_META_VOLUME ? "volume" : "server";
+}
+static void read_meta(sqlite3_stmt *st, void *o)
+{
+  struct reg_meta *m = o;
+  COL(st, 0, m->key); COL(st, 1, m->value);
+}
+static int md_list_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
+                     struct reg_meta **out, size_t *n)
+{
+  sqlite3_stmt *st = stmt_get(s, Q_MD_LIST);
+  bind_text(st, 1, meta_kind(kind));
+  bind_text(st, 2, owner);
+  return query_many(s, st, read_meta, sizeof **out, (void **)out, n, "metadata list");
+}
+static int sq_md_list(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                      struct reg_meta **out, size_t *n)
+{
+  return LOCKED(SR(r), md_list_l(SR(r), kind, owner, out, n));
+}
+static int md_put_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
+                    const struct reg_meta *m)
+{
+  sqlite3_stmt *st = stmt_get(s, Q_MD_PUT);
+  bind_text(st, 1, meta_kind(kind));
+  bind_text(st, 2, owner);
+  bind_text(st, 3, m->key);
+  bind_text(st, 4, m->value);
+  return exec_stmt(s, st, "metadata put");
+}
+static int sq_md_put(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                     const struct reg_meta *m)
+{
+  return LOCKED(SR(r), md_put_l(SR(r), kind, owner, m));
+}
+static int md_del_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
+                    const char *key)
+{
+  sqlite3_stmt *st = stmt_get(s, key ? Q_MD_DEL : Q_MD_DEL_ALL);
+  bind_text(st, 1, meta_kind(kind));
+  bind_text(st, 2, owner);
+  if (key)
+    bind_text(st, 3, key);
+  if (exec_stmt(s, st, "metadata delete") < 0)
+    return -1;
+  return key && sqlite3_changes(s->db) == 0 ? 1 : 0;
+}
+static int sq_md_delete(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                        const char *key)
+{
+  return LOCKED(SR(r), md_del_l(SR(r), kind, owner, key));
+}
+
 static const char *sq_last_error(struct registry *r)
 {
   return last_error;
@@ -627,6 +694,7 @@ static const struct registry_ops sqlite_ops = {
   .event_insert = sq_ev_insert, .event_update = sq_ev_update, .event_list = sq_ev_list,
   .token_put = sq_tok_put, .token_get = sq_tok_get, .token_delete = sq_tok_delete,
   .token_purge = sq_tok_purge,
+  .meta_list = sq_md_list, .meta_put = sq_md_put, .meta_delete = sq_md_delete,
   .last_error = sq_last_error,
 };
 

@@ -64,6 +64,13 @@ struct reg_token {
   int64_t expires;
 };
 
+/* One item of the key/value metadata of a volume (Cinder's) or a server
+ * (Nova's); both sides are bounded by the API's 255-character limit. */
+enum reg_meta_kind { REG_META_VOLUME, REG_META_SERVER };
+struct reg_meta {
+  char key[256], value[256];
+};
+
 struct registry;
 
 struct registry_ops {
@@ -121,6 +128,17 @@ struct registry_ops {
   int (*token_delete)(struct registry *r, const char *id_hash);
   /* Deletes every token expired at `now`. */
   int (*token_purge)(struct registry *r, int64_t now);
+
+  /* Metadata of the volume or server OWNER, ordered by key (caller frees
+   * *OUT). A volume's goes with its record when that is deleted. */
+  int (*meta_list)(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                   struct reg_meta **out, size_t *n);
+  /* Sets one item, adding it or replacing its value. */
+  int (*meta_put)(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                  const struct reg_meta *m);
+  /* Removes the item KEY (1 = none), or every item of OWNER when KEY is NULL. */
+  int (*meta_delete)(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                     const char *key);
 
   /* The message of the last failed call on this thread. */
   const char *(*last_error)(struct registry *r);

@@ -14,7 +14,7 @@ jq -e '.token.project.name == "demo"' "$T/last.body" >/dev/null || fail project
 pid=$(jq -r .token.project.id "$T/last.body")
 [ "$(jq -r '.token.catalog[] | select(.type=="identity") | .endpoints[0].url' "$T/last.body")" = "$URL/v3" ] || fail "identity endpoint"
 [ "$(jq -r '.token.catalog[] | select(.type=="compute") | .endpoints[] | select(.interface=="public") | .url' "$T/last.body")" = "$URL/v2.1" ] || fail "compute endpoint"
-[ "$(jq -r '.token.catalog[] | select(.type=="volumev3") | .endpoints[] | select(.interface=="public") | .url' "$T/last.body")" = "$URL/v3/$pid" ] || fail "volumev3 endpoint"
+[ "$(jq -r '.token.catalog[] | select(.type=="volumev3") | .endpoints[] | select(.interface=="public") | .url' "$T/last.body")" = "$URL/volume/v3/$pid" ] || fail "volumev3 endpoint"
 # validate and revoke
 api "$tok" GET /v3/auth/tokens "" -H "X-Subject-Token: $tok" >/dev/null; expect_status 200
 api "$tok" GET /v2.1/servers >/dev/null; expect_status 200

@@ -21,6 +21,39 @@ static void valid_volume(void)
   json_decref(doc);
 }
 
+/* Metadata keys: 1-255 of [A-Za-z0-9-_:. ], with '/' for Cinder only;
+ * values strings of at most 255; the root of a metadata body is the map. */
+static void metadata_keys(void)
+{
+  struct api_error e;
+  json_t *doc;
+  json_t *m = parse("{\"metadata\": {\"a-b_c:d.e f\": \"v\"}}", &schema_server_metadata,
+                    &e, &doc);
+  CHECK(m && json_object_size(m) == 1);
+  json_decref(doc);
+  CHECK(!parse("{\"metadata\": {\"a/b\": \"v\"}}", &schema_server_metadata, &e, &doc));
+  CHECK(e.status == 400);
+  CHECK_CONTAINS(e.msg, "('a/b' was unexpected)");
+  m = parse("{\"metadata\": {\"a/b\": \"v\"}}", &schema_volume_metadata, &e, &doc);
+  CHECK(m);
+  json_decref(doc);
+  CHECK(!parse("{\"meta\": {\"\": \"v\"}}", &schema_volume_meta_item, &e, &doc));
+  CHECK(e.status == 400);
+  char big[600];
+  snprintf(big, sizeof big, "{\"meta\": {\"%0256d\": \"v\"}}", 0);
+  CHECK(!parse(big, &schema_server_meta_item, &e, &doc));
+  CHECK(e.status == 400);
+  snprintf(big, sizeof big, "{\"meta\": {\"k\": \"%0256d\"}}", 0);
+  CHECK(!parse(big, &schema_server_meta_item, &e, &doc));
+  CHECK_CONTAINS(e.msg, "too long (max 255)");
+  CHECK(!parse("{\"meta\": {\"k\": null}}", &schema_server_meta_item, &e, &doc));
+  CHECK_CONTAINS(e.msg, "is not of type 'string'");
+  CHECK(!parse("{\"metadata\": [\"k\"]}", &schema_volume_metadata, &e, &doc));
+  CHECK(e.status == 400);
+  CHECK(!parse("{\"meta\": {\"k\": \"v\"}}", &schema_volume_metadata, &e, &doc));
+  CHECK_CONTAINS(e.msg, "('meta' was unexpected)");
+}
+
 static void unknown_field(void)
 {
   struct api_error e;
@@ -127,7 +160,8 @@ static void malformed(void)
 }
 
 static const struct unit_case cases[] = {
-  { "valid-volume", valid_volume }, { "unknown-field", unknown_field },
+  { "valid-volume", valid_volume }, { "metadata-keys", metadata_keys },
+  { "unknown-field", unknown_field },
   { "wrong-type", wrong_type }, { "missing-required", missing_required },
   { "out-of-bounds", out_of_bounds }, { "too-deep", too_deep }, { "too-large", too_large },
   { "malformed", malformed }, { NULL, NULL },

@@ -230,7 +230,68 @@ static void tokens(void)
   cleanup();
 }
 
+/* Metadata: put, replace a value, list in key order, delete one (1 when
+ * absent) and all; volume and server items with one owner id stay apart;
+ * a volume's items leave with its record. */
+static void metadata(void)
+{
+  struct registry *r = open_reg();
+  struct reg_server s;
+  struct reg_volume v;
+  seed(r, &s, &v);
+  struct reg_meta a = { "b-key", "1" }, b = { "a/key", "2" };
+  CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &a) == 0);
+  CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &b) == 0);
+  strcpy(a.value, "3");
+  CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &a) == 0);
+  CHECK(r->ops->meta_put(r, REG_META_SERVER, v.id, &a) == 0);
+  struct reg_meta *items = NULL;
+  size_t n = 0;
+  CHECK(r->ops->meta_list(r, REG_META_VOLUME, v.id, &items, &n) == 0 && n == 2);
+  CHECK_STR(items[0].key, "a/key");
+  CHECK_STR(items[1].key, "b-key");
+  CHECK_STR(items[1].value, "3");
+  free(items);
+  CHECK(r->ops->meta_delete(r, REG_META_VOLUME, v.id, "a/key") == 0);
+  CHECK(r->ops->meta_delete(r, REG_META_VOLUME, v.id, "a/key") == 1);
+  CHECK(r->ops->volume_delete(r, v.id) == 0);
+  CHECK(r->ops->meta_list(r, REG_META_VOLUME, v.id, &items, &n) == 0 && n == 0);
+  free(items);
+  CHECK(r->ops->meta_list(r, REG_META_SERVER, v.id, &items, &n) == 0 && n == 1);
+  free(items);
+  CHECK(r->ops->meta_delete(r, REG_META_SERVER, v.id, NULL) == 0);
+  CHECK(r->ops->meta_list(r, REG_META_SERVER, v.id, &items, &n) == 0 && n == 0);
+  free(items);
+  r->ops->close(r);
+  cleanup();
+}
+
+/* A database of schema 2 (before metadata) is upgraded in place on open:
+ * its records stay and the metadata table works. */
+static void upgrade_from_schema_2(void)
+{
+  struct registry *r = open_reg();
+  struct reg_server s;
+  struct reg_volume v;
+  seed(r, &s, &v);
+  r->ops->close(r);
+  char path[128], cmd[400];
+  snprintf(path, sizeof path, "%s/reg.db", dir);
+  snprintf(cmd, sizeof cmd, "sqlite3 %s 'DROP TRIGGER volume_metadata_gone; DROP TABLE "
+           "metadata; UPDATE schema_version SET version=2;'", path);
+  CHECK(system(cmd) == 0);
+  r = open_reg();
+  CHECK(registry_sqlite_schema_version(r) == 3);
+  struct reg_volume got;
+  CHECK(r->ops->volume_get(r, v.id, &got) == 0);
+  struct reg_meta m = { "k", "v" };
+  CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &m) == 0);
+  r->ops->close(r);
+  cleanup();
+}
+
 static const struct unit_case cases[] = {
+  { "metadata", metadata }, { "upgrade-from-schema-2", upgrade_from_schema_2 },
   { "tokens", tokens },
   { "roundtrip", roundtrip }, { "foreign-keys", foreign_keys },
   { "transactions", transactions }, { "reopen-keeps-records", reopen_keeps_records },
