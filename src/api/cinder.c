@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define GiB (1024ull * 1024 * 1024)
 
@@ -168,6 +169,32 @@ static int volumes_create(struct api_request *rq)
   int rc = -1;
   struct registry *r = rq->ctx->reg;
   json_t *md = json_object_get(b, "metadata");
+  if (json_is_null(md))
+    md = NULL;
+  static const struct {
+    const char *field, *what;
+  } sources[] = {
+    { "snapshot_id", "from a snapshot" }, { "source_volid", "from another volume" },
+    { "imageRef", "from an image" }, { "image_id", "from an image" },
+    { "backup_id", "from a backup" }, { "consistencygroup_id", "in a consistency group" },
+    { "group_id", "in a group" },
+  };
+  for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+    const char *val = json_string_value(json_object_get(b, sources[i].field));
+    if (val && val[0]) {
+      api_err(&rq->err, 400, "Invalid input received: volswap cannot create a volume %s "
+              "(%s).", sources[i].what, sources[i].field);
+      goto out;
+    }
+  }
+  json_t *multi = json_object_get(b, "multiattach");
+  if (multi && (json_is_true(multi) ||
+                (json_is_string(multi) && strchr("tTyY1", json_string_value(multi)[0]) &&
+                 json_string_value(multi)[0]) ||
+                (json_is_string(multi) && !strcasecmp(json_string_value(multi), "on")))) {
+    api_err(&rq->err, 400, "Invalid input received: volswap volumes are not multiattach.");
+    goto out;
+  }
   const struct cfg_host *h = NULL;
   const struct cfg_pool *p = choose_pool(rq, json_string_value(json_object_get(b, "volume_type")),
                                          json_string_value(json_object_get(b, "availability_zone")),

@@ -44,9 +44,10 @@ bool api_is_uuid(const char *s);
 #define API_MAX_DEPTH 32
 /* BT_META_NOVA / BT_META_CINDER: a metadata map, {KEY: VALUE}, whose keys
  * are 1-255 of [A-Za-z0-9-_:. ] (Cinder also allows '/') and whose values
- * are strings of at most 255 characters, as Nova's and Cinder's schemas. */
+ * are strings of at most 255 characters, as Nova's and Cinder's schemas;
+ * BT_META_CINDER_OR_NULL also takes null (Cinder's volume create). */
 enum body_type { BT_STRING, BT_INT, BT_BOOL, BT_OBJECT, BT_STRING_OR_NULL,
-                 BT_BOOL_OR_STRING, BT_META_NOVA, BT_META_CINDER };
+                 BT_BOOL_OR_STRING, BT_META_NOVA, BT_META_CINDER, BT_META_CINDER_OR_NULL };
 struct body_field {
   const char *name;
   enum body_type type;

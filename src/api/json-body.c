@@ -52,6 +52,7 @@ static const char *type_name(enum body_type t)
   case BT_BOOL_OR_STRING: return "boolean, string";
   case BT_META_NOVA: return "object";
   case BT_META_CINDER: return "object";
+  case BT_META_CINDER_OR_NULL: return "object, null";
   }
   return "?";
 }
@@ -85,7 +86,7 @@ static int check_meta(const struct body_field *f, json_t *map, struct api_error 
   const char *k;
   json_t *v;
   json_object_foreach(map, k, v) {
-    if (!meta_key_ok(k, f->type == BT_META_CINDER))
+    if (!meta_key_ok(k, f->type != BT_META_NOVA))
       return api_err(e, 400, "Invalid input for field/attribute %s. Additional properties "
                      "are not allowed ('%.64s' was unexpected)", f->name, k);
     if (!json_is_string(v))
@@ -117,6 +118,10 @@ static int check_field(const struct body_field *f, json_t *v, const char *root,
     ok = json_is_boolean(v) || (json_is_string(v) && bool_string_ok(json_string_value(v)));
     break;
   case BT_OBJECT: ok = json_is_object(v); break;
+  case BT_META_CINDER_OR_NULL:
+    if (json_is_null(v))
+      return 0;
+    /* fall through */
   case BT_META_NOVA:
   case BT_META_CINDER:
     if (!json_is_object(v))
@@ -242,7 +247,18 @@ static const struct body_field volume_create_fields[] = {
   { "description", BT_STRING_OR_NULL, false, 255, 0, 0 },
   { "volume_type", BT_STRING_OR_NULL, false, 255, 0, 0 },
   { "availability_zone", BT_STRING_OR_NULL, false, 255, 0, 0 },
-  { "metadata", BT_META_CINDER, false, 0, 0, 0 },
+  { "metadata", BT_META_CINDER_OR_NULL, false, 0, 0, 0 },
+  /* what cinderclient always sends, null unless asked for; a volume made
+   * from a snapshot, another volume, an image or a backup, or in a group,
+   * is refused by cinder.c */
+  { "snapshot_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+  { "source_volid", BT_STRING_OR_NULL, false, 36, 0, 0 },
+  { "consistencygroup_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+  { "group_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+  { "backup_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+  { "imageRef", BT_STRING_OR_NULL, false, 255, 0, 0 },
+  { "image_id", BT_STRING_OR_NULL, false, 255, 0, 0 },
+  { "multiattach", BT_BOOL_OR_STRING, false, 0, 0, 0 },
   { NULL, 0, false, 0, 0, 0 },
 };
 const struct body_schema schema_volume_create = { "volume", volume_create_fields };
