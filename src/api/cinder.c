@@ -581,6 +581,67 @@ static int cinder_version(struct api_request *rq)
   return api_reply(rq, 200, json_pack("{s:[o]}", "versions", cinder_v3(rq)));
 }
 
+/* GET /scheduler-stats/get_pools[?detail=true]: Cinder's pool list, one
+ * "host@volswap#pool" per configured pool; the names are what
+ * os-migrate_volume takes as its "host". The detail carries the pool's
+ * capacity (see pool_capacity) and what volswap provisioned in it. */
+static int get_pools(struct api_request *rq)
+{
+  if (url_project_check(rq, "scheduler_extension:scheduler_stats:get_pools") < 0)
+    return -1;
+  const char *d = api_query(rq, "detail");
+  bool detail = d && (!strcasecmp(d, "true") || !strcmp(d, "1") || !strcasecmp(d, "yes"));
+  const char *want = api_query(rq, "name");
+  struct registry *r = rq->ctx->reg;
+  struct reg_volume *vols = NULL;
+  size_t nv = 0;
+  if (detail && r->ops->volume_list(r, NULL, &vols, &nv) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  const struct api_config *cfg = rq->ctx->cfg;
+  json_t *pools = json_array();
+  int rc = 0;
+  char ts[32];
+  api_time_micro(time(NULL), ts);
+  for (size_t h = 0; h < cfg->n_hosts && rc == 0; h++) {
+    for (size_t i = 0; i < cfg->hosts[h].n_pools; i++) {
+      const struct cfg_pool *p = &cfg->hosts[h].pools[i];
+      char name[200];
+      snprintf(name, sizeof name, "%s@volswap#%s", cfg->hosts[h].name, p->name);
+      if (want && strcmp(want, name) != 0)
+        continue;
+      json_t *o = json_pack("{s:s}", "name", name);
+      if (detail) {
+        uint64_t total = 0, avail = 0;
+        if (pool_capacity(p, r, &total, &avail, &rq->err) < 0) {
+          json_decref(o);
+          rc = -1;
+          break;
+        }
+        json_int_t alloc = 0;
+        for (size_t k = 0; k < nv; k++)
+          if (!strcmp(vols[k].host, cfg->hosts[h].name) && !strcmp(vols[k].pool, p->name))
+            alloc += vols[k].size_gb;
+        json_object_set_new(o, "capabilities", json_pack(
+          "{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:i, s:f, s:b, s:b, s:b, s:b, s:s}",
+          "pool_name", p->name, "volume_backend_name", "volswap", "vendor_name", "volswap",
+          "driver_version", "1.0", "storage_protocol", "nbd",
+          "total_capacity_gb", (double)total / GiB, "free_capacity_gb", (double)avail / GiB,
+          "allocated_capacity_gb", alloc, "provisioned_capacity_gb", alloc,
+          "reserved_percentage", 0, "max_over_subscription_ratio", p->is_dir ? 20.0 : 1.0,
+          "thin_provisioning_support", p->is_dir, "thick_provisioning_support", !p->is_dir,
+          "QoS_support", 0, "multiattach", 0, "timestamp", ts));
+      }
+      json_array_append_new(pools, o);
+    }
+  }
+  free(vols);
+  if (rc < 0) {
+    json_decref(pools);
+    return -1;
+  }
+  return api_reply(rq, 200, json_pack("{s:o}", "pools", pools));
+}
+
 const struct api_route cinder_routes[] = {
   { "GET", "/", SVC_VOLUME, false, cinder_versions },
   { "GET", "/v3", SVC_VOLUME, false, cinder_version },
@@ -596,6 +657,7 @@ const struct api_route cinder_routes[] = {
   { "GET", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_show },
   { "PUT", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_update },
   { "DELETE", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_delete },
+  { "GET", "/v3/*/scheduler-stats/get_pools", SVC_VOLUME, true, get_pools },
   { "GET", "/v3/*/attachments", SVC_VOLUME, true, attachments_index },
   { "GET", "/v3/*/attachments/detail", SVC_VOLUME, true, attachments_detail },
   { "GET", "/v3/*/attachments/*", SVC_VOLUME, true, attachments_show },

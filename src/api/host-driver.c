@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 void host_node_name(const char *volume_id, char out[32])
@@ -323,6 +324,32 @@ int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t
   }
   return api_err(e, 500, "pool %s has no free device of %llu bytes", p->name,
                  (unsigned long long)size_bytes);
+}
+
+int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
+                  uint64_t *free_bytes, struct api_error *e)
+{
+  *total = *free_bytes = 0;
+  if (p->is_dir) {
+    struct statvfs sv;
+    if (statvfs(p->path, &sv) < 0)
+      return api_err(e, 500, "pool %s: %s: %s", p->name, p->path, strerror(errno));
+    *total = (uint64_t)sv.f_blocks * sv.f_frsize;
+    *free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+    return 0;
+  }
+  for (size_t i = 0; i < p->n_devices; i++) {
+    uint64_t sz = 0;
+    bool used = true;
+    if (device_size(p->devices[i], &sz) < 0)
+      continue;   /* a device that is gone holds nothing */
+    if (r->ops->volume_path_used(r, p->devices[i], &used) < 0)
+      return api_err(e, 500, "registry: %s", r->ops->last_error(r));
+    *total += sz;
+    if (!used)
+      *free_bytes += sz;
+  }
+  return 0;
 }
 
 int pool_grow_volume(const char *path, bool is_dir, uint64_t size_bytes, struct api_error *e)

@@ -218,5 +218,10 @@ int pool_create_volume(const struct cfg_pool *p, const char *volume_id,
 int pool_grow_volume(const char *path, bool is_dir, uint64_t size_bytes,
                      struct api_error *e);
 int pool_delete_volume(const char *path, bool is_dir, struct api_error *e);
+/* What pool P holds, in bytes: its size (the file system of a directory
+ * pool, the sum of a block pool's devices) and what is free there (space
+ * left on the file system; the devices no volume uses). */
+int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
+                  uint64_t *free_bytes, struct api_error *e);
 
 #endif

@@ -417,7 +417,7 @@ int nova_swap_progress(struct api_request *rq)
 
 /* ---- Cinder os-migrate_volume ---- */
 
-int cinder_migrate_args(struct api_request *rq, char pool[65], json_t **doc)
+int cinder_migrate_args(struct api_request *rq, char host_name[65], char pool[65], json_t **doc)
 {
   *doc = NULL;
   if (!rq->body || body_json_depth(rq->body, rq->body_len, API_MAX_DEPTH) > API_MAX_DEPTH)
@@ -447,22 +447,32 @@ int cinder_migrate_args(struct api_request *rq, char pool[65], json_t **doc)
   if (!host || !host[0] || strlen(host) > 255)
     return api_err(&rq->err, 400, "Invalid input for field/attribute os-migrate_volume. "
                    "'host' is a required property");
-  /* Cinder's "host@backend#pool": the pool is what names a place here */
+  /* Cinder's "host@backend#pool" (as get_pools lists them), or a bare pool
+   * name: the pool names a place, the host must be the pool's own; the
+   * backend is not looked at */
   const char *hash = strrchr(host, '#');
   const char *name = hash ? hash + 1 : host;
   if (!name[0] || strlen(name) >= 65)
     return api_err(&rq->err, 400, "Invalid host: %.64s", host);
   memcpy(pool, name, strlen(name) + 1);
+  host_name[0] = '\0';
+  if (hash) {
+    size_t hl = strcspn(host, "@#");
+    if (hl == 0 || hl >= 65)
+      return api_err(&rq->err, 400, "Invalid host: %.64s", host);
+    memcpy(host_name, host, hl);
+    host_name[hl] = '\0';
+  }
   return 0;
 }
 
 int cinder_migrate_volume(struct api_request *rq)
 {
   json_t *doc = NULL;
-  char pool_name[65];
+  char host_name[65], pool_name[65];
   int rc = -1;
   struct registry *r = rq->ctx->reg;
-  if (cinder_migrate_args(rq, pool_name, &doc) < 0)
+  if (cinder_migrate_args(rq, host_name, pool_name, &doc) < 0)
     goto out;
   if (policy_check(&rq->auth, "volume:migrate_volume", rq->params[0], &rq->err) < 0)
     goto out;
@@ -493,9 +503,9 @@ int cinder_migrate_volume(struct api_request *rq)
   }
   const struct cfg_host *ph = NULL;
   const struct cfg_pool *pool = config_pool(rq->ctx->cfg, pool_name, &ph);
-  if (!pool) {
-    api_err(&rq->err, 400, "Invalid host: No valid backend was found. No pool named %s.",
-            pool_name);
+  if (!pool || (host_name[0] && strcmp(host_name, ph->name) != 0)) {
+    api_err(&rq->err, 400, "Invalid host: No valid backend was found. No pool named %s%s%s.",
+            pool_name, host_name[0] ? " on host " : "", host_name);
     goto out;
   }
   if (strcmp(pool->name, ov.pool) == 0 && strcmp(ph->name, ov.host) == 0) {

@@ -51,10 +51,12 @@ int cinder_migrate_volume(struct api_request *rq);
  * delete releases its claim when it ends, whatever the outcome. */
 int swap_claim_for_delete(struct api_request *rq, const char *server_id);
 void swap_release_delete(const char *server_id);
-/* Its body check alone (the fuzz target's door): on success the pool named
- * by "host" in pool and 0; otherwise rq->err holds the 400. *doc is the
- * parsed document either way (may be NULL), for the caller to release. */
-int cinder_migrate_args(struct api_request *rq, char pool[65], json_t **doc);
+/* Its body check alone (the fuzz target's door): on success 0, the pool
+ * named by "host" in POOL and the host part of "host@backend#pool" in
+ * HOST_NAME ("" for a bare pool name); otherwise rq->err holds the 400.
+ * *doc is the parsed document either way (may be NULL), for the caller to
+ * release. */
+int cinder_migrate_args(struct api_request *rq, char host_name[65], char pool[65], json_t **doc);
 
 /* ---- swap records (swap-store.c) ---- */
 
