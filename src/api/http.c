@@ -97,20 +97,29 @@ static bool route_match(const char *pattern, const char *path, struct api_reques
 /* One service answers for Keystone, Nova and Cinder, so their roots share
  * "/". Cinder is also served under "/volume" (its WSGI layout), which is
  * what the catalog names: cinderclient asks the root above the endpoint's
- * "/v3" for Cinder's version document, and finds it at "/volume/". */
-#define CINDER_PREFIX "/volume"
+ * "/v3" for Cinder's version document, and finds it at "/volume/". The
+ * image service (glance.c) lives under "/image" only. */
+static const struct {
+  const char *prefix;
+  const struct api_route *const tables[2];
+} prefixed[] = {
+  { "/volume", { cinder_routes, NULL } },
+  { "/image", { glance_routes, NULL } },
+};
 
 static const struct api_route *route_find(struct api_request *rq, bool *path_known)
 {
   static const struct api_route *const all[] = { keystone_routes, nova_routes,
                                                  cinder_routes, NULL };
-  static const struct api_route *const cinder_only[] = { cinder_routes, NULL };
   const struct api_route *const *tables = all;
   const char *path = rq->url;
-  size_t pl = strlen(CINDER_PREFIX);
-  if (strncmp(path, CINDER_PREFIX, pl) == 0 && (path[pl] == '\0' || path[pl] == '/')) {
-    tables = cinder_only;
-    path = path[pl] ? path + pl : "/";
+  for (size_t i = 0; i < sizeof prefixed / sizeof prefixed[0]; i++) {
+    size_t pl = strlen(prefixed[i].prefix);
+    if (strncmp(path, prefixed[i].prefix, pl) == 0 && (path[pl] == '\0' || path[pl] == '/')) {
+      tables = prefixed[i].tables;
+      path = path[pl] ? path + pl : "/";
+      break;
+    }
   }
   *path_known = false;
   for (size_t t = 0; tables[t]; t++) {

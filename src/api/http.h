@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-enum api_service { SVC_NONE, SVC_IDENTITY, SVC_COMPUTE, SVC_VOLUME };
+enum api_service { SVC_NONE, SVC_IDENTITY, SVC_COMPUTE, SVC_VOLUME, SVC_IMAGE };
 
 /* Supported microversion ranges (Nova 2.1..2.96, Cinder 3.0..3.70). */
 #define NOVA_MV_MAX 96
@@ -68,7 +68,8 @@ const char *api_header(struct api_request *rq, const char *name);
 static inline bool nova_mv(const struct api_request *rq, int minor) { return rq->mv >= minor; }
 
 /* Routes, one table per service (keystone.c, nova-*.c, cinder.c). */
-extern const struct api_route keystone_routes[], nova_routes[], cinder_routes[];
+extern const struct api_route keystone_routes[], nova_routes[], cinder_routes[],
+    glance_routes[];
 
 /* Starts the service: listening socket bound, threads running. */
 struct api_server *api_server_start(struct api_ctx *ctx, int *port, const char *static_file,

@@ -61,7 +61,8 @@ static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
                           "audit_ids", audit, "expires_at", exp_us, "issued_at", iss_us,
                           "roles", roles);
   if (a->project_id[0]) {
-    char compute[400], volume[400], identity[400];
+    char compute[400], volume[400], identity[400], image[400];
+    snprintf(image, sizeof image, "%s/image", rq->ctx->base_url);
     snprintf(compute, sizeof compute, "%s/v2.1", rq->ctx->base_url);
     snprintf(identity, sizeof identity, "%s/v3", rq->ctx->base_url);
     snprintf(volume, sizeof volume, "%s/volume/v3/%s", rq->ctx->base_url, a->project_id);
@@ -70,11 +71,12 @@ static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
                                                   "domain", "id", "default", "name",
                                                   "Default"));
     json_object_set_new(tok, "is_domain", json_false());
-    json_object_set_new(tok, "catalog", json_pack("[o,o,o,o]",
+    json_object_set_new(tok, "catalog", json_pack("[o,o,o,o,o]",
       catalog_entry("identity", "keystone", identity),
       catalog_entry("compute", "nova", compute),
       catalog_entry("volumev3", "cinderv3", volume),
-      catalog_entry("block-storage", "cinder", volume)));
+      catalog_entry("block-storage", "cinder", volume),
+      catalog_entry("image", "glance", image)));
   }
   return json_pack("{s:o}", "token", tok);
 }
