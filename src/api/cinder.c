@@ -561,14 +561,10 @@ static int attachments_show(struct api_request *rq)
  * first to pick its microversion. */
 static json_t *cinder_v3(struct api_request *rq)
 {
-  char self[400], maxv[16];
-  snprintf(self, sizeof self, "%s/volume/v3/", rq->ctx->base_url);
+  char maxv[16];
   snprintf(maxv, sizeof maxv, "3.%d", CINDER_MV_MAX);
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}",
-                   "id", "v3.0", "status", "CURRENT", "version", maxv, "min_version", "3.0",
-                   "updated", "2022-08-31T00:00:00Z", "links", "rel", "self", "href", self,
-                   "media-types", "base", "application/json", "type",
-                   "application/vnd.openstack.volume+json;version=3");
+  return api_version_doc(rq, "v3.0", maxv, "3.0", "2022-08-31T00:00:00Z", "/volume/v3/",
+                         "application/vnd.openstack.volume+json;version=3");
 }
 
 static int cinder_versions(struct api_request *rq)

@@ -36,6 +36,18 @@ int api_reply(struct api_request *rq, int status, json_t *body)
   return 0;
 }
 
+json_t *api_version_doc(struct api_request *rq, const char *id, const char *max,
+                        const char *min, const char *updated, const char *path,
+                        const char *media_type)
+{
+  char href[400];
+  snprintf(href, sizeof href, "%s%s", rq->ctx->base_url, path);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}",
+                   "id", id, "status", "CURRENT", "version", max, "min_version", min,
+                   "updated", updated, "links", "rel", "self", "href", href,
+                   "media-types", "base", "application/json", "type", media_type);
+}
+
 const char *api_query(struct api_request *rq, const char *name)
 {
   return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);

@@ -67,6 +67,13 @@ const char *api_header(struct api_request *rq, const char *name);
 /* Is the caller's Nova microversion at least 2.MINOR? */
 static inline bool nova_mv(const struct api_request *rq, int minor) { return rq->mv >= minor; }
 
+/* A version document entry as Nova and Cinder print them: ID ("v2.1"),
+ * the microversion range, the date, a self link to BASE_URL + PATH and the
+ * service's media type. */
+json_t *api_version_doc(struct api_request *rq, const char *id, const char *max,
+                        const char *min, const char *updated, const char *path,
+                        const char *media_type);
+
 /* Routes, one table per service (keystone.c, nova-*.c, cinder.c). */
 extern const struct api_route keystone_routes[], nova_routes[], cinder_routes[],
     glance_routes[];

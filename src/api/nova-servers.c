@@ -14,14 +14,10 @@
 
 static json_t *version_v21(struct api_request *rq)
 {
-  char href[400], maxv[16];
-  snprintf(href, sizeof href, "%s/v2.1/", rq->ctx->base_url);
+  char maxv[16];
   snprintf(maxv, sizeof maxv, "2.%d", NOVA_MV_MAX);
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}",
-                   "id", "v2.1", "status", "CURRENT", "version", maxv, "min_version", "2.1",
-                   "updated", "2013-07-23T11:33:21Z", "links", "rel", "self", "href", href,
-                   "media-types", "base", "application/json", "type",
-                   "application/vnd.openstack.compute+json;version=2.1");
+  return api_version_doc(rq, "v2.1", maxv, "2.1", "2013-07-23T11:33:21Z", "/v2.1/",
+                         "application/vnd.openstack.compute+json;version=2.1");
 }
 
 static int nova_versions(struct api_request *rq)

@@ -237,6 +237,20 @@ static int cmd_server_list(struct cli *c, int argc, char **argv)
   return finish(c, r, "servers", cols, heads);
 }
 
+/* DELETE of /servers/{id}SUB, the server found by name or id. */
+static int delete_on_server(struct cli *c, const char *server, const char *sub, int want)
+{
+  char sid[64];
+  if (find_server(c, server, sid) < 0)
+    return 1;
+  char path[700];
+  snprintf(path, sizeof path, "/servers/%s%s", sid, sub);
+  int rc;
+  json_t *r = cli_compute(c, "DELETE", path, NULL, want, &rc);
+  json_decref(r);
+  return rc;
+}
+
 /* Nova's delete: the server's disks are detached (volumes attached with
  * delete_on_termination are deleted) and the server is gone. */
 static int cmd_server_delete(struct cli *c, int argc, char **argv)
@@ -245,15 +259,7 @@ static int cmd_server_delete(struct cli *c, int argc, char **argv)
     fprintf(stderr, "usage: volswap server-delete SERVER\n");
     return 2;
   }
-  char sid[64];
-  if (find_server(c, argv[1], sid) < 0)
-    return 1;
-  char path[600];
-  snprintf(path, sizeof path, "/servers/%s", sid);
-  int rc;
-  json_t *r = cli_compute(c, "DELETE", path, NULL, 204, &rc);
-  json_decref(r);
-  return rc;
+  return delete_on_server(c, argv[1], "", 204);
 }
 
 static int cmd_volume_attach(struct cli *c, int argc, char **argv)
@@ -293,15 +299,9 @@ static int cmd_volume_detach(struct cli *c, int argc, char **argv)
     fprintf(stderr, "usage: volswap volume-detach SERVER VOLUME_ID\n");
     return 2;
   }
-  char sid[64];
-  if (find_server(c, argv[1], sid) < 0)
-    return 1;
-  char path[700];
-  snprintf(path, sizeof path, "/servers/%s/os-volume_attachments/%s", sid, argv[2]);
-  int rc;
-  json_t *r = cli_compute(c, "DELETE", path, NULL, 202, &rc);
-  json_decref(r);
-  return rc;
+  char sub[600];
+  snprintf(sub, sizeof sub, "/os-volume_attachments/%s", argv[2]);
+  return delete_on_server(c, argv[1], sub, 202);
 }
 
 /* Lists a server's attachments with where each is exported (the NBD URI
