@@ -197,6 +197,71 @@ static json_t *cmd_block_export_del(struct qmp_ctx *ctx, json_t *args, struct vs
     return nbd_export_del(exp, hard, err) < 0 ? NULL : json_object();
 }
 
+/* nbd-server-add / nbd-server-remove: QEMU's older export commands, which
+ * scripts still use (deprecated there in 5.2, present in 7.2). They are
+ * block-export-add / block-export-del with the export's id equal to its
+ * name, as QEMU maps them, and two differences kept: the name defaults to
+ * the device, and a read-only node is exported read-only even when
+ * writable is asked, where block-export-add refuses. */
+static const struct qmp_arg server_add_members[] = {
+    { "device", QT_STR, false, .doc = "the node to export" },
+    { "name", QT_STR, true, .doc = "export name, also the export's id (default: device)" },
+    { "description", QT_STR, true, .doc = "free text shown to clients" },
+    { "writable", QT_BOOL, true,
+      .doc = "allow writes (default false); a read-only node stays read-only" },
+    { "bitmap", QT_STR, true, .doc = "a dirty bitmap to export: volswapd has none" },
+    { 0 },
+};
+static const struct qmp_schema server_add_schema = { server_add_members };
+
+static json_t *cmd_nbd_server_add(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    const char *device = json_string_value(json_object_get(args, "device"));
+    const char *name = json_string_value(json_object_get(args, "name"));
+    const char *bitmap = json_string_value(json_object_get(args, "bitmap"));
+    struct block_node *node = block_node_find(device);
+    if (!node) {
+        vs_error_set(err, VS_ERR_GENERIC, "Cannot find device='%s' nor node-name='%s'", device,
+                     device);
+        return NULL;
+    }
+    if (!nbd_server_running()) {
+        vs_error_set(err, VS_ERR_GENERIC, "NBD server not running");
+        return NULL;
+    }
+    if (bitmap) {
+        vs_error_set(err, VS_ERR_GENERIC, "Bitmap '%s' is not found", bitmap);
+        return NULL;
+    }
+    struct nbd_export_opts o = {
+        .id = name ? name : device,
+        .node_name = device,
+        .name = name ? name : device,
+        .description = json_string_value(json_object_get(args, "description")),
+        .writable = json_is_true(json_object_get(args, "writable")) && !node->read_only,
+    };
+    return nbd_export_add(&o, err) ? json_object() : NULL;
+}
+
+static const struct qmp_arg server_remove_members[] = {
+    { "name", QT_STR, false, .doc = "the export's name (its id)" },
+    { "mode", QT_ENUM, true, .enum_values = export_del_mode_values,
+      .doc = "safe (default): fail while clients are connected; hard: disconnect them" },
+    { 0 },
+};
+static const struct qmp_schema server_remove_schema = { server_remove_members };
+
+static json_t *cmd_nbd_server_remove(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    json_t *del = json_pack("{s:O}", "id", json_object_get(args, "name"));
+    json_t *mode = json_object_get(args, "mode");
+    if (mode)
+        json_object_set(del, "mode", mode);
+    json_t *r = cmd_block_export_del(ctx, del, err);
+    json_decref(del);
+    return r;
+}
+
 static json_t *cmd_query_block_exports(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
     json_t *list = json_array();
@@ -220,6 +285,11 @@ const struct qmp_command qmp_nbd_commands[] = {
       "Delete an export. BLOCK_EXPORT_DELETED is sent once its last client is gone "
       "and the requests its clients sent into the node have finished (at once when "
       "there are none); the node is free from then on.", .mutates = true },
+    { "nbd-server-add", &server_add_schema, cmd_nbd_server_add,
+      "Export a block node over NBD under NAME (default: the device), which is also the "
+      "export's id; QEMU's older form of block-export-add.", .mutates = true },
+    { "nbd-server-remove", &server_remove_schema, cmd_nbd_server_remove,
+      "Delete the export NAME; QEMU's older form of block-export-del.", .mutates = true },
     { "query-block-exports", NULL, cmd_query_block_exports,
       "Every export, including those shutting down.",
       .returns = "`[{\"type\": \"nbd\", \"id\", \"node-name\", \"shutting-down\"}, ...]`" },

@@ -51,6 +51,11 @@ struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts, struct vs_
         vs_error_set(err, VS_ERR_GENERIC, "Block export id '%s' is already in use", id);
         return NULL;
     }
+    /* QEMU's block layer refuses this before its NBD export looks at names */
+    if (opts->writable && node->read_only) {
+        vs_error_set(err, VS_ERR_GENERIC, "Cannot export read-only node as writable");
+        return NULL;
+    }
     if (strlen(name) > 4096) {
         vs_error_set(err, VS_ERR_GENERIC, "export name '%.64s...' too long", name);
         return NULL;
@@ -61,10 +66,6 @@ struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts, struct vs_
     }
     if (nbd_export_find_name(name)) {
         vs_error_set(err, VS_ERR_GENERIC, "NBD server already has export named '%s'", name);
-        return NULL;
-    }
-    if (opts->writable && node->read_only) {
-        vs_error_set(err, VS_ERR_GENERIC, "Block node is read-only");
         return NULL;
     }
     struct nbd_export *exp = vs_zalloc(sizeof(*exp));
