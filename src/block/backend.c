@@ -50,6 +50,7 @@ void blk_submit(struct block_backend *blk, struct block_req *req)
         return;
     }
     req->blk = blk;
+    req->start_ns = block_now_ns();
     if (node->quiesce > 0) {
         vs_list_append(&node->held, &req->link);
         return;

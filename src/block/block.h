@@ -113,6 +113,7 @@ struct block_req {
     struct block_extent one_extent; /* BLOCK_STATUS room when the issuer gave none */
     bool in_flight;
     bool at_driver;               /* before hooks done, driver called */
+    uint64_t start_ns;            /* submitted at (monotonic), for the accounting */
     bool submitting;              /* inside drv->submit: defer completion */
     bool completed_early;         /* driver finished inside submit */
 };
@@ -177,6 +178,26 @@ struct block_hook {
     void *opaque;
 };
 
+/* I/O accounting, as QEMU's BlockDeviceStats counts it: operations, bytes
+ * and time per kind (write-zeroes and copies count as writes), failures
+ * (a request the node refused at the door is "invalid", one its driver
+ * failed is "failed"), and the highest offset written. A node counts what
+ * was submitted to it; an export's backend counts what its clients asked. */
+enum block_acct { BLOCK_ACCT_READ, BLOCK_ACCT_WRITE, BLOCK_ACCT_FLUSH, BLOCK_ACCT_UNMAP,
+                  BLOCK_ACCT__COUNT };
+struct block_stats {
+    uint64_t bytes[BLOCK_ACCT__COUNT];
+    uint64_t ops[BLOCK_ACCT__COUNT];
+    uint64_t failed[BLOCK_ACCT__COUNT];
+    uint64_t invalid[BLOCK_ACCT__COUNT];
+    uint64_t total_time_ns[BLOCK_ACCT__COUNT];
+    uint64_t wr_highest_offset;
+    uint64_t last_io_ns;          /* monotonic; 0: never */
+};
+
+/* CLOCK_MONOTONIC in nanoseconds, the accounting's clock. */
+uint64_t block_now_ns(void);
+
 struct block_node {
     char *name;
     char *filename;            /* file, host_device: the path opened; else NULL */
@@ -200,6 +221,7 @@ struct block_node {
     unsigned quiesce;          /* > 0: hold new backend requests */
     struct vs_bh *drain_waiter;
     uint64_t generation;       /* bumped when the node's content is replaced */
+    struct block_stats stats;
 };
 
 struct block_backend {
@@ -210,6 +232,7 @@ struct block_backend {
     bool writable;
     struct vs_list link;       /* in node->backends */
     unsigned n_in_flight;
+    struct block_stats stats;  /* what this backend's issuer asked, across pivots */
 };
 
 /* ---- node.c: the node registry --------------------------------------- */

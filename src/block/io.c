@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <time.h>
+
 static void req_finish(struct block_req *req);
 static void driver_done_bh(struct vs_bh *bh);
 
@@ -109,8 +111,45 @@ static int check_request(struct block_node *node, struct block_req *req)
     return -EINVAL;
 }
 
+uint64_t block_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Adds a finished request to STATS (block status is not I/O). */
+static void account(struct block_stats *st, const struct block_req *req, uint64_t now)
+{
+    enum block_acct k;
+    switch (req->op) {
+    case BLOCK_OP_READ: k = BLOCK_ACCT_READ; break;
+    case BLOCK_OP_WRITE:
+    case BLOCK_OP_WRITE_ZEROES:
+    case BLOCK_OP_COPY_RANGE: k = BLOCK_ACCT_WRITE; break;
+    case BLOCK_OP_FLUSH: k = BLOCK_ACCT_FLUSH; break;
+    case BLOCK_OP_DISCARD: k = BLOCK_ACCT_UNMAP; break;
+    default: return;
+    }
+    st->last_io_ns = now;
+    if (req->ret < 0) {
+        if (req->at_driver)
+            st->failed[k]++;
+        else
+            st->invalid[k]++;
+        return;
+    }
+    st->ops[k]++;
+    st->bytes[k] += req->op == BLOCK_OP_FLUSH ? 0 : req->len;
+    st->total_time_ns[k] += now - req->start_ns;
+    if (k == BLOCK_ACCT_WRITE && req->offset + req->len > st->wr_highest_offset)
+        st->wr_highest_offset = req->offset + req->len;
+}
+
 void block_node_submit(struct block_node *node, struct block_req *req)
 {
+    if (!req->blk)      /* a backend's request is timed from its submission, hold included */
+        req->start_ns = block_now_ns();
     req->node = node;
     req->ret = 0;
     req->done = 0;
@@ -190,6 +229,12 @@ static void req_finish(struct block_req *req)
             req->status_len = req->extents[0].len;
             req->status_flags = req->extents[0].flags;
         }
+    }
+    if (req->op != BLOCK_OP_BLOCK_STATUS) {
+        uint64_t now = block_now_ns();
+        account(&node->stats, req, now);
+        if (req->blk)
+            account(&req->blk->stats, req, now);
     }
     if (req->in_flight) {
         req->in_flight = false;

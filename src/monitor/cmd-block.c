@@ -473,6 +473,85 @@ static json_t *cmd_query_named_block_nodes(struct qmp_ctx *ctx, json_t *args,
     return list;
 }
 
+/* ---- query-blockstats -------------------------------------------------------- */
+
+static const struct qmp_arg blockstats_members[] = {
+    { "query-nodes", QT_BOOL, true,
+      .doc = "true: one entry per named node; false (default): one per export" },
+    { 0 },
+};
+static const struct qmp_schema blockstats_schema = { blockstats_members };
+
+/* QEMU's BlockDeviceStats from our counters. */
+static json_t *device_stats(const struct block_stats *st)
+{
+    static const char *const kind[BLOCK_ACCT__COUNT] = { "rd", "wr", "flush", "unmap" };
+    json_t *o = json_object();
+    char key[64];
+    for (int k = 0; k < BLOCK_ACCT__COUNT; k++) {
+        if (k != BLOCK_ACCT_FLUSH) {
+            snprintf(key, sizeof key, "%s_bytes", kind[k]);
+            json_object_set_new(o, key, json_integer((json_int_t)st->bytes[k]));
+            snprintf(key, sizeof key, "%s_merged", kind[k]);
+            json_object_set_new(o, key, json_integer(0));
+        }
+        snprintf(key, sizeof key, "%s_operations", kind[k]);
+        json_object_set_new(o, key, json_integer((json_int_t)st->ops[k]));
+        snprintf(key, sizeof key, "%s_total_time_ns", kind[k]);
+        json_object_set_new(o, key, json_integer((json_int_t)st->total_time_ns[k]));
+        snprintf(key, sizeof key, "failed_%s_operations", kind[k]);
+        json_object_set_new(o, key, json_integer((json_int_t)st->failed[k]));
+        snprintf(key, sizeof key, "invalid_%s_operations", kind[k]);
+        json_object_set_new(o, key, json_integer((json_int_t)st->invalid[k]));
+    }
+    json_object_set_new(o, "wr_highest_offset", json_integer((json_int_t)st->wr_highest_offset));
+    if (st->last_io_ns)
+        json_object_set_new(o, "idle_time_ns",
+                            json_integer((json_int_t)(block_now_ns() - st->last_io_ns)));
+    json_object_set_new(o, "account_invalid", json_true());
+    json_object_set_new(o, "account_failed", json_true());
+    json_object_set_new(o, "timed_stats", json_array());
+    return o;
+}
+
+/* A node's BlockStats: its counters, the file driver's discard figures as
+ * QEMU's "driver-specific", and its child's entry as "parent" (QEMU's
+ * name for the protocol node under a format node). */
+static json_t *node_stats(const struct block_node *n)
+{
+    json_t *o = json_pack("{s:s, s:o}", "node-name", n->name, "stats", device_stats(&n->stats));
+    if (n->drv->opens_path) {   /* file, host_device */
+        const struct block_stats *st = &n->stats;
+        json_object_set_new(o, "driver-specific", json_pack(
+            "{s:s, s:I, s:I, s:I}", "driver", n->drv->name,
+            "discard-nb-ok", (json_int_t)st->ops[BLOCK_ACCT_UNMAP],
+            "discard-nb-failed", (json_int_t)st->failed[BLOCK_ACCT_UNMAP],
+            "discard-bytes-ok", (json_int_t)st->bytes[BLOCK_ACCT_UNMAP]));
+    }
+    if (n->child)
+        json_object_set_new(o, "parent", node_stats(n->child));
+    return o;
+}
+
+static json_t *cmd_query_blockstats(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    json_t *list = json_array();
+    if (json_is_true(json_object_get(args, "query-nodes"))) {
+        for (struct block_node *n = block_node_next(NULL); n; n = block_node_next(n))
+            json_array_append_new(list, node_stats(n));
+        return list;
+    }
+    /* QEMU lists its named BlockBackends, the devices of a guest; here the
+     * devices are the exports, named by their id, counted as their clients
+     * saw them (across a mirror's pivot too) */
+    for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e)) {
+        json_t *o = json_pack("{s:s, s:s, s:o}", "device", e->id, "node-name",
+                              e->blk.node->name, "stats", device_stats(&e->blk.stats));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 /* ---- block_resize ------------------------------------------------------------ */
 
 static const struct qmp_arg resize_members[] = {
@@ -547,6 +626,12 @@ const struct qmp_command qmp_block_commands[] = {
       "Close a node added with blockdev-add. Fails while the node is exported, used "
       "as the child of another node or used by a job. Children given inline go with it.",
       .mutates = true },
+    { "query-blockstats", &blockstats_schema, cmd_query_blockstats,
+      "I/O accounting: operations, bytes, time and failures per kind (QEMU's "
+      "BlockDeviceStats). With query-nodes, each named node (with its child as "
+      "\"parent\"); without, each export as a device, counting what its clients asked.",
+      .returns = "`[{\"device\"?, \"node-name\", \"stats\": {...}, \"parent\"?, "
+                 "\"driver-specific\"?}, ...]`" },
     { "query-named-block-nodes", &query_nodes_schema, cmd_query_named_block_nodes,
       "Every node, as QEMU's BlockDeviceInfo.",
       .returns = "`[{\"node-name\", \"drv\", \"file\", \"ro\", \"encrypted\", "
