@@ -222,6 +222,9 @@ struct block_node {
     struct vs_bh *drain_waiter;
     uint64_t generation;       /* bumped when the node's content is replaced */
     struct block_stats stats;
+    /* block-set-write-threshold: the first write (or write-zeroes, or copy)
+     * that ends past it sends BLOCK_WRITE_THRESHOLD and clears it; 0: off */
+    uint64_t write_threshold;
 };
 
 struct block_backend {

@@ -11,6 +11,7 @@
 #include "block.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 
 #include <time.h>
@@ -146,6 +147,19 @@ static void account(struct block_stats *st, const struct block_req *req, uint64_
         st->wr_highest_offset = req->offset + req->len;
 }
 
+/* QEMU's write threshold: one event, the first time a write to NODE ends
+ * past it (discards do not count there either), and it is off again. */
+static void check_write_threshold(struct block_node *node, const struct block_req *req)
+{
+    uint64_t t = node->write_threshold, end = req->offset + req->len;
+    if (t == 0 || end <= t || req->op == BLOCK_OP_DISCARD || !block_op_is_write(req->op))
+        return;
+    node->write_threshold = 0;
+    vs_event_emit("BLOCK_WRITE_THRESHOLD",
+                  json_pack("{s:s, s:I, s:I}", "node-name", node->name, "write-threshold",
+                            (json_int_t)t, "amount-exceeded", (json_int_t)(end - t)));
+}
+
 void block_node_submit(struct block_node *node, struct block_req *req)
 {
     if (!req->blk)      /* a backend's request is timed from its submission, hold included */
@@ -173,6 +187,7 @@ void block_node_submit(struct block_node *node, struct block_req *req)
     req->in_flight = true;
     vs_list_append(&node->in_flight, &req->link);
     node->n_in_flight++;
+    check_write_threshold(node, req);
 
     if (block_op_is_write(req->op) && walk_before(req))
         return;

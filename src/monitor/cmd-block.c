@@ -455,9 +455,10 @@ static json_t *node_info(const struct block_node *node)
                              "encrypted", 0, "detect_zeroes", "off");
     json_object_set_new(info, "file", json_string(filename ? filename : ""));
     static const char *const limits[] = { "bps", "bps_rd", "bps_wr", "iops", "iops_rd",
-                                          "iops_wr", "write_threshold" };
+                                          "iops_wr" };
     for (size_t i = 0; i < VS_ARRAY_SIZE(limits); i++)
         json_object_set_new(info, limits[i], json_integer(0));
+    json_object_set_new(info, "write_threshold", json_integer((json_int_t)node->write_threshold));
     json_object_set_new(info, "image", image);
     json_object_set_new(info, "cache", json_pack("{s:b,s:b,s:b}", "writeback", 1,
                                                  "direct", direct, "no-flush", 0));
@@ -552,6 +553,31 @@ static json_t *cmd_query_blockstats(struct qmp_ctx *ctx, json_t *args, struct vs
     return list;
 }
 
+/* ---- block-set-write-threshold ------------------------------------------------ */
+
+static const struct qmp_arg threshold_members[] = {
+    { "node-name", QT_STR, false, .doc = "the node" },
+    { "write-threshold", QT_INT, false,
+      .doc = "bytes; the first write ending past it sends BLOCK_WRITE_THRESHOLD "
+             "(once: the threshold is then 0); 0 turns it off" },
+    { 0 },
+};
+static const struct qmp_schema threshold_schema = { threshold_members };
+
+static json_t *cmd_block_set_write_threshold(struct qmp_ctx *ctx, json_t *args,
+                                             struct vs_error *err)
+{
+    const char *name = json_string_value(json_object_get(args, "node-name"));
+    struct block_node *node = block_node_find(name);
+    if (!node) {
+        vs_error_set(err, VS_ERR_GENERIC, "Device '%s' not found", name);
+        return NULL;
+    }
+    /* QEMU's uint64: a negative number wraps, as there */
+    node->write_threshold = (uint64_t)json_integer_value(json_object_get(args, "write-threshold"));
+    return json_object();
+}
+
 /* ---- block_resize ------------------------------------------------------------ */
 
 static const struct qmp_arg resize_members[] = {
@@ -626,6 +652,11 @@ const struct qmp_command qmp_block_commands[] = {
       "Close a node added with blockdev-add. Fails while the node is exported, used "
       "as the child of another node or used by a job. Children given inline go with it.",
       .mutates = true },
+    { "block-set-write-threshold", &threshold_schema, cmd_block_set_write_threshold,
+      "Arm a node's write threshold (QEMU's thin-provisioning watermark): the first "
+      "write, write-zeroes or copy into the node that ends past it sends "
+      "BLOCK_WRITE_THRESHOLD {node-name, write-threshold, amount-exceeded} and disarms "
+      "it. Not kept across a restart." },
     { "query-blockstats", &blockstats_schema, cmd_query_blockstats,
       "I/O accounting: operations, bytes, time and failures per kind (QEMU's "
       "BlockDeviceStats). With query-nodes, each named node (with its child as "
