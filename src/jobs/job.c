@@ -377,7 +377,7 @@ static void job_finalize_single(struct job *job)
         job->drv->clean(job);
     if (job->on_concluded)
         job->on_concluded(job, job->on_concluded_opaque);
-    if (job->started) {
+    if (job->started && !job->drv->not_block_job) {
         if (job_is_cancelled(job))
             emit_block_job_event(job, "BLOCK_JOB_CANCELLED", false);
         else
@@ -431,9 +431,9 @@ static void job_completed(struct job *job)
     job_transition(job, JOB_STATUS_WAITING);
     job_transition(job, JOB_STATUS_PENDING);
     if (!job->auto_finalize) {
-        json_t *data = json_pack("{s:s, s:s}", "type", job->drv->type,
-                                 "id", job->id);
-        vs_event_emit("BLOCK_JOB_PENDING", data);
+        if (!job->drv->not_block_job)
+            vs_event_emit("BLOCK_JOB_PENDING", json_pack("{s:s, s:s}", "type",
+                                                         job->drv->type, "id", job->id));
         return;
     }
     job_do_finalize(job);

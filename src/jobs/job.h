@@ -69,7 +69,10 @@ extern const bool job_verb_table[JOB_VERB__MAX][JOB_STATUS__MAX];
 struct job;
 
 struct job_driver {
-    const char *type;   /* JobType: "mirror" */
+    const char *type;   /* JobType: "mirror", "create" */
+    /* Not a block job (blockdev-create's): no BLOCK_JOB_* events, not in
+     * query-block-jobs, unknown to the block-job-* verbs. */
+    bool not_block_job;
     /* Called from a bottom half whenever the job is entered. Required. */
     void (*step)(struct job *job);
     /* Cancel requested: returns the effective force (the mirror makes any

@@ -11,7 +11,7 @@ static struct job *find_block_job(const char *device, struct vs_error *err)
 {
     struct job *job = job_get(device);
 
-    if (!job) {
+    if (!job || job->drv->not_block_job) {
         vs_error_set(err, VS_ERR_DEVICE_NOT_ACTIVE,
                      "Block job '%s' not found", device);
         return NULL;
@@ -145,7 +145,8 @@ json_t *jobs_query_block_jobs(void)
     json_t *arr = json_array();
 
     for (struct job *job = job_next(NULL); job; job = job_next(job))
-        json_array_append_new(arr, job_query_block(job));
+        if (!job->drv->not_block_job)
+            json_array_append_new(arr, job_query_block(job));
     return arr;
 }
 

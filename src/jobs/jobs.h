@@ -102,6 +102,14 @@ typedef void jobs_mirror_started_fn(struct block_node *tgt, const struct vs_erro
 int jobs_drive_mirror_async(struct vs_loop *loop, const struct mirror_args *args,
                             jobs_mirror_started_fn *done, void *opaque,
                             struct vs_error *err);
+/* blockdev-create of a raw image file (create.c): starts job JOB_ID, which
+ * creates FILENAME of SIZE bytes on the worker pool with the preallocation
+ * asked. Fails only for the job id (ill-formed or in use). */
+enum create_prealloc { CREATE_PREALLOC_OFF, CREATE_PREALLOC_FALLOC, CREATE_PREALLOC_FULL };
+int jobs_blockdev_create(struct vs_loop *loop, const char *job_id, const char *filename,
+                         uint64_t size, enum create_prealloc prealloc, bool nocow,
+                         struct vs_error *err);
+
 int jobs_blockdev_mirror(struct vs_loop *loop, const struct mirror_args *args,
                          struct vs_error *err);
 

@@ -275,7 +275,70 @@ static json_t *cmd_query_jobs(struct qmp_ctx *ctx, json_t *a, struct vs_error *e
     return jobs_query_jobs();
 }
 
+/* ---- blockdev-create ------------------------------------------------------ */
+
+static const char *const create_driver_values[] = { "file", NULL };
+static const char *const prealloc_values[] = { "off", "metadata", "falloc", "full", NULL };
+
+static const struct qmp_arg create_file_members[] = {
+    { "filename", QT_STR, false, .doc = "the image file (created, or reused and cleared)" },
+    { "size", QT_INT, false, .doc = "bytes" },
+    { "preallocation", QT_ENUM, true, .enum_values = prealloc_values,
+      .doc = "off (default, sparse), falloc, full; metadata is for formats" },
+    { "nocow", QT_BOOL, true, .doc = "set FS_NOCOW_FL where the file system has it" },
+    { "extent-size-hint", QT_SIZE, true, .doc = "accepted and ignored (an XFS hint)" },
+    { 0 },
+};
+static const struct qmp_branch create_branches[] = {
+    { "file", create_file_members },
+    { 0 },
+};
+static const struct qmp_arg create_options_members[] = {
+    { "driver", QT_ENUM, false, .enum_values = create_driver_values,
+      .doc = "file: volswapd creates raw image files only" },
+    { 0 },
+};
+static const struct qmp_schema create_options_schema = { create_options_members, "driver",
+                                                         create_branches };
+static const struct qmp_arg create_members[] = {
+    { "job-id", QT_STR, false, .doc = "the job's id" },
+    { "options", QT_OBJ, false, .schema = &create_options_schema,
+      .doc = "{\"driver\": \"file\", \"filename\", \"size\", ...}" },
+    { 0 },
+};
+static const struct qmp_schema create_schema = { create_members };
+
+static json_t *cmd_blockdev_create(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    json_t *o = json_object_get(args, "options");
+    const char *pre = json_string_value(json_object_get(o, "preallocation"));
+    enum create_prealloc p = CREATE_PREALLOC_OFF;
+    if (pre && strcmp(pre, "metadata") == 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "Unsupported preallocation mode 'metadata'");
+        return NULL;
+    }
+    if (pre && strcmp(pre, "falloc") == 0)
+        p = CREATE_PREALLOC_FALLOC;
+    else if (pre && strcmp(pre, "full") == 0)
+        p = CREATE_PREALLOC_FULL;
+    if (qmp_sandbox) {
+        vs_error_set(err, VS_ERR_GENERIC, "blockdev-create creates files: not in this sandbox");
+        return NULL;
+    }
+    /* QEMU's size is a uint64: a negative one wraps and fails at the resize */
+    uint64_t size = (uint64_t)json_integer_value(json_object_get(o, "size"));
+    if (jobs_blockdev_create(ctx->loop, json_string_value(json_object_get(args, "job-id")),
+                             json_string_value(json_object_get(o, "filename")), size, p,
+                             json_is_true(json_object_get(o, "nocow")), err) < 0)
+        return NULL;
+    return json_object();
+}
+
 const struct qmp_command qmp_job_commands[] = {
+    { "blockdev-create", &create_schema, cmd_blockdev_create,
+      "Create a raw image file as a job of type create (JOB_STATUS_CHANGE events only; "
+      "dismiss it with job-dismiss), e.g. a mirror target for blockdev-add and "
+      "blockdev-mirror.", .mutates = true },
     { "drive-mirror", &drive_mirror_schema, cmd_drive_mirror,
       "Mirror a node to a file, live; the target node is opened by the job.",
       .mutates = true },
