@@ -169,6 +169,108 @@ static bool still_attachable(struct registry *r, const char *server_id, struct a
   return true;
 }
 
+int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const char *vol_id,
+                       const char *device, const char *tag, bool dot, bool record_action,
+                       struct reg_attachment *out)
+{
+  struct registry *r = rq->ctx->reg;
+  const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
+  const struct host_driver *drv = h ? host_driver_find(h->driver) : NULL;
+  if (!drv) {
+    api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.", s->host, s->id);
+    return -1;
+  }
+  struct reg_volume v;
+  int vrc = r->ops->volume_get(r, vol_id, &v);
+  if (vrc < 0) {
+    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    return -1;
+  }
+  /* Cinder shows a user only the volumes of their project */
+  if (vrc == 1 || (!auth_has_role(&rq->auth, "admin") &&
+                   strcmp(v.project_id, rq->auth.project_id) != 0)) {
+    api_err(&rq->err, 404, "Volume %s could not be found.", vol_id);
+    return -1;
+  }
+  struct reg_attachment a;
+  memset(&a, 0, sizeof a);
+  if (r->ops->attachment_get(r, s->id, vol_id, &a) == 0) {
+    api_err(&rq->err, 400, "Invalid volume: volume %s already attached", vol_id);
+    return -1;
+  }
+  if (strcmp(v.host, s->host) != 0) {
+    api_err(&rq->err, 400, "Invalid volume: volume %s lives on host %s, instance %s on %s",
+            vol_id, v.host, s->id, s->host);
+    return -1;
+  }
+  if (pick_device(rq, s->id, device, a.device) < 0)
+    return -1;
+  if (vol_transition_apply(r, vol_id, VT_RESERVE, false, &v, &rq->err) < 0)
+    return -1;
+  struct reg_action act;
+  if (record_action && action_start(rq, s->id, "attach_volume", &act) < 0) {
+    vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
+    return -1;
+  }
+  char ev_start[32];
+  api_time_micro(time(NULL), ev_start);
+  api_uuid(a.id);
+  api_uuid(a.bdm_uuid);
+  snprintf(a.server_id, sizeof a.server_id, "%s", s->id);
+  snprintf(a.volume_id, sizeof a.volume_id, "%s", vol_id);
+  if (tag)
+    snprintf(a.tag, sizeof a.tag, "%s", tag);
+  a.delete_on_termination = dot;
+  host_node_name(vol_id, a.node_name);
+  host_export_id(a.id, a.export_id);
+  /* the export is the server's disk: named by server and device */
+  snprintf(a.export_name, sizeof a.export_name, "%.36s-%.26s", s->id, a.device + 5);
+  api_time_micro(time(NULL), a.created_at);
+  json_t *conn = NULL;
+  struct api_error derr = { 0 };
+  if (drv->attach(h, &v, a.node_name, a.export_id, a.export_name, &conn, &derr) < 0) {
+    vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
+    if (record_action)
+      action_event(rq, &act, "compute_attach_volume", s->host, ev_start, false, derr.msg);
+    api_err(&rq->err, 500, "Failed to attach volume %s: %s", vol_id, derr.msg);
+    return -1;
+  }
+  char *ci = json_dumps(conn, JSON_COMPACT);
+  json_decref(conn);
+  snprintf(a.connection_info, sizeof a.connection_info, "%s", ci ? ci : "{}");
+  free(ci);
+  /* attachment row and in-use volume land together, or not at all */
+  struct api_error terr = { 0 };
+  bool stored = false;
+  if (r->ops->begin(r) == 0) {
+    if (still_attachable(r, s->id, &terr) && r->ops->attachment_insert(r, &a) == 0 &&
+        r->ops->volume_get(r, vol_id, &v) == 0 &&
+        vol_transition_check(&v, VT_ATTACH, false, &terr) == 0 &&
+        (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0)) {
+      stored = r->ops->commit(r) == 0;   /* a failed commit rolls back itself */
+    } else {
+      r->ops->rollback(r);
+    }
+    if (!stored && terr.status == 0)
+      api_err(&terr, 500, "registry: %s", r->ops->last_error(r));
+  } else {
+    api_err(&terr, 500, "registry: %s", r->ops->last_error(r));
+  }
+  if (!stored) {
+    struct api_error ignore;
+    drv->detach(h, a.node_name, a.export_id, &ignore);
+    vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
+    if (record_action)
+      action_event(rq, &act, "compute_attach_volume", s->host, ev_start, false, terr.msg);
+    api_err(&rq->err, terr.status ? terr.status : 500, "%s", terr.msg);
+    return -1;
+  }
+  if (record_action)
+    action_event(rq, &act, "compute_attach_volume", s->host, ev_start, true, NULL);
+  *out = a;
+  return 0;
+}
+
 int nova_attachments_create(struct api_request *rq)
 {
   json_t *doc = NULL;
@@ -176,7 +278,6 @@ int nova_attachments_create(struct api_request *rq)
   if (!b)
     return -1;
   int rc = -1;
-  struct registry *r = rq->ctx->reg;
   const char *vol_id = json_string_value(json_object_get(b, "volumeId"));
   json_t *dev = json_object_get(b, "device");
   json_t *tag = json_object_get(b, "tag");
@@ -200,96 +301,11 @@ int nova_attachments_create(struct api_request *rq)
   if (check_policy_and_load(rq, "create", &s) < 0 ||
       nova_check_server_state(rq, &s, "attach_volume") < 0)
     goto out;
-  const struct cfg_host *h = config_host(rq->ctx->cfg, s.host);
-  const struct host_driver *drv = h ? host_driver_find(h->driver) : NULL;
-  if (!drv) {
-    api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.", s.host, s.id);
-    goto out;
-  }
-  struct reg_volume v;
-  int vrc = r->ops->volume_get(r, vol_id, &v);
-  if (vrc < 0) {
-    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    goto out;
-  }
-  /* Cinder shows a user only the volumes of their project */
-  if (vrc == 1 || (!auth_has_role(&rq->auth, "admin") &&
-                   strcmp(v.project_id, rq->auth.project_id) != 0)) {
-    api_err(&rq->err, 404, "Volume %s could not be found.", vol_id);
-    goto out;
-  }
   struct reg_attachment a;
-  memset(&a, 0, sizeof a);
-  if (r->ops->attachment_get(r, s.id, vol_id, &a) == 0) {
-    api_err(&rq->err, 400, "Invalid volume: volume %s already attached", vol_id);
+  if (nova_attach_volume(rq, &s, vol_id, json_string_value(dev),
+                         tag ? json_string_value(tag) : NULL, dot && bool_value(dot), true,
+                         &a) < 0)
     goto out;
-  }
-  if (strcmp(v.host, s.host) != 0) {
-    api_err(&rq->err, 400, "Invalid volume: volume %s lives on host %s, instance %s on %s",
-            vol_id, v.host, s.id, s.host);
-    goto out;
-  }
-  if (pick_device(rq, s.id, json_string_value(dev), a.device) < 0)
-    goto out;
-  if (vol_transition_apply(r, vol_id, VT_RESERVE, false, &v, &rq->err) < 0)
-    goto out;
-  struct reg_action act;
-  if (action_start(rq, s.id, "attach_volume", &act) < 0) {
-    vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
-    goto out;
-  }
-  char ev_start[32];
-  api_time_micro(time(NULL), ev_start);
-  api_uuid(a.id);
-  api_uuid(a.bdm_uuid);
-  snprintf(a.server_id, sizeof a.server_id, "%s", s.id);
-  snprintf(a.volume_id, sizeof a.volume_id, "%s", vol_id);
-  if (tag)
-    snprintf(a.tag, sizeof a.tag, "%s", json_string_value(tag));
-  a.delete_on_termination = dot && bool_value(dot);
-  host_node_name(vol_id, a.node_name);
-  host_export_id(a.id, a.export_id);
-  /* the export is the server's disk: named by server and device */
-  snprintf(a.export_name, sizeof a.export_name, "%.36s-%.26s", s.id, a.device + 5);
-  api_time_micro(time(NULL), a.created_at);
-  json_t *conn = NULL;
-  struct api_error derr = { 0 };
-  if (drv->attach(h, &v, a.node_name, a.export_id, a.export_name, &conn, &derr) < 0) {
-    vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
-    action_event(rq, &act, "compute_attach_volume", s.host, ev_start, false, derr.msg);
-    api_err(&rq->err, 500, "Failed to attach volume %s: %s", vol_id, derr.msg);
-    goto out;
-  }
-  char *ci = json_dumps(conn, JSON_COMPACT);
-  json_decref(conn);
-  snprintf(a.connection_info, sizeof a.connection_info, "%s", ci ? ci : "{}");
-  free(ci);
-  /* attachment row and in-use volume land together, or not at all */
-  struct api_error terr = { 0 };
-  bool stored = false;
-  if (r->ops->begin(r) == 0) {
-    if (still_attachable(r, s.id, &terr) && r->ops->attachment_insert(r, &a) == 0 &&
-        r->ops->volume_get(r, vol_id, &v) == 0 &&
-        vol_transition_check(&v, VT_ATTACH, false, &terr) == 0 &&
-        (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0)) {
-      stored = r->ops->commit(r) == 0;   /* a failed commit rolls back itself */
-    } else {
-      r->ops->rollback(r);
-    }
-    if (!stored && terr.status == 0)
-      api_err(&terr, 500, "registry: %s", r->ops->last_error(r));
-  } else {
-    api_err(&terr, 500, "registry: %s", r->ops->last_error(r));
-  }
-  if (!stored) {
-    struct api_error ignore;
-    drv->detach(h, a.node_name, a.export_id, &ignore);
-    vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
-    action_event(rq, &act, "compute_attach_volume", s.host, ev_start, false, terr.msg);
-    api_err(&rq->err, terr.status ? terr.status : 500, "%s", terr.msg);
-    goto out;
-  }
-  action_event(rq, &act, "compute_attach_volume", s.host, ev_start, true, NULL);
   rc = api_reply(rq, 200, json_pack("{s:o}", "volumeAttachment",
                                     attachment_view(rq, &a, true)));
 out:

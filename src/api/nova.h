@@ -10,6 +10,15 @@ int nova_attachments_index(struct api_request *rq);
 int nova_attachments_show(struct api_request *rq);
 int nova_attachments_create(struct api_request *rq);
 int nova_attachments_delete(struct api_request *rq);
+/* Attaches VOL_ID to server S (checked by the caller: policy, state) as
+ * DEVICE (NULL: the next free /dev/vdX): reserve, open and export on the
+ * host, then the attachment and the in-use volume in one transaction; any
+ * failure undoes what was done and fills rq->err. RECORD_ACTION: an
+ * attach_volume instance action with its event (a boot's volumes belong to
+ * the create action instead). */
+int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const char *vol_id,
+                       const char *device, const char *tag, bool dot, bool record_action,
+                       struct reg_attachment *out);
 /* Detaches attachment A, whose volume is already "detaching", on host H and
  * in the registry (volume available); on failure fills rq->err and leaves
  * the volume as it was before "detaching" when the host kept it. */
