@@ -47,7 +47,8 @@ bool api_is_uuid(const char *s);
  * are strings of at most 255 characters, as Nova's and Cinder's schemas;
  * BT_META_CINDER_OR_NULL also takes null (Cinder's volume create). */
 enum body_type { BT_STRING, BT_INT, BT_BOOL, BT_OBJECT, BT_STRING_OR_NULL,
-                 BT_BOOL_OR_STRING, BT_META_NOVA, BT_META_CINDER, BT_META_CINDER_OR_NULL };
+                 BT_BOOL_OR_STRING, BT_META_NOVA, BT_META_CINDER, BT_META_CINDER_OR_NULL,
+                 BT_ARRAY, BT_STRING_OR_ARRAY };
 struct body_field {
   const char *name;
   enum body_type type;

@@ -53,6 +53,8 @@ static const char *type_name(enum body_type t)
   case BT_META_NOVA: return "object";
   case BT_META_CINDER: return "object";
   case BT_META_CINDER_OR_NULL: return "object, null";
+  case BT_ARRAY: return "array";
+  case BT_STRING_OR_ARRAY: return "string, array";
   }
   return "?";
 }
@@ -118,6 +120,10 @@ static int check_field(const struct body_field *f, json_t *v, const char *root,
     ok = json_is_boolean(v) || (json_is_string(v) && bool_string_ok(json_string_value(v)));
     break;
   case BT_OBJECT: ok = json_is_object(v); break;
+  case BT_ARRAY: ok = json_is_array(v) && json_array_size(v) <= f->max_len; break;
+  case BT_STRING_OR_ARRAY:
+    ok = json_is_string(v) || (json_is_array(v) && json_array_size(v) <= f->max_len);
+    break;
   case BT_META_CINDER_OR_NULL:
     if (json_is_null(v))
       return 0;
@@ -276,6 +282,12 @@ static const struct body_field server_create_fields[] = {
   { "imageRef", BT_STRING, false, 255, 0, 0 },
   { "flavorRef", BT_STRING, false, 255, 0, 0 },
   { "metadata", BT_META_NOVA, false, 0, 0, 0 },
+  /* what the openstack client sends for a server booted from a volume;
+   * nova-servers.c checks the members */
+  { "min_count", BT_INT, false, 0, 1, 1 << 20 },
+  { "max_count", BT_INT, false, 0, 1, 1 << 20 },
+  { "block_device_mapping_v2", BT_ARRAY, false, 26, 0, 0 },
+  { "networks", BT_STRING_OR_ARRAY, false, 64, 0, 0 },
   { NULL, 0, false, 0, 0, 0 },
 };
 const struct body_schema schema_server_create = { "server", server_create_fields };

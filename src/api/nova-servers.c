@@ -243,6 +243,118 @@ static int servers_show(struct api_request *rq)
   return api_reply(rq, 200, json_pack("{s:o}", "server", server_detail(rq, &s)));
 }
 
+static int detach_all(struct api_request *rq, const struct reg_server *s,
+                      const struct cfg_host *h, bool destroy_dot);
+#define FLAVOR_ID "volswap"
+
+/* What a boot from volume asks, checked before anything is made: the one
+ * flavor, no image, one server, "none" or "auto" networks (volswap gives
+ * its consumers none), and each block device an existing volume the
+ * caller may use, available, on the server's host. */
+static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_host *h)
+{
+  const char *flavor = json_string_value(json_object_get(b, "flavorRef"));
+  if (flavor) {
+    const char *slash = strrchr(flavor, '/');
+    const char *id = slash ? slash + 1 : flavor;
+    if (strcmp(id, FLAVOR_ID) != 0)
+      return api_err(&rq->err, 400, "Flavor %.64s could not be found.", flavor);
+  }
+  const char *image = json_string_value(json_object_get(b, "imageRef"));
+  if (image && image[0])
+    return api_err(&rq->err, 400, "Image %.64s could not be found. (volswap servers boot "
+                   "from volumes: block_device_mapping_v2)", image);
+  json_t *minc = json_object_get(b, "min_count"), *maxc = json_object_get(b, "max_count");
+  if ((minc && json_integer_value(minc) != 1) || (maxc && json_integer_value(maxc) != 1))
+    return api_err(&rq->err, 400, "volswap-api registers one server per request "
+                   "(min_count and max_count must be 1).");
+  json_t *nets = json_object_get(b, "networks");
+  if (nets && !(json_is_string(nets) && (!strcmp(json_string_value(nets), "none") ||
+                                         !strcmp(json_string_value(nets), "auto"))) &&
+      !(json_is_array(nets) && json_array_size(nets) == 0))
+    return api_err(&rq->err, 400, "volswap servers have no networks: networks must be "
+                   "\"none\" or \"auto\".");
+  json_t *bdms = json_object_get(b, "block_device_mapping_v2");
+  size_t i;
+  json_t *bd;
+  int boot = 0;
+  json_array_foreach(bdms, i, bd) {
+    const char *uuid = json_string_value(json_object_get(bd, "uuid"));
+    const char *src = json_string_value(json_object_get(bd, "source_type"));
+    const char *dst = json_string_value(json_object_get(bd, "destination_type"));
+    json_t *bi = json_object_get(bd, "boot_index");
+    if (!json_is_object(bd) || !src || strcmp(src, "volume") != 0 ||
+        (dst && strcmp(dst, "volume") != 0))
+      return api_err(&rq->err, 400, "Block Device Mapping is Invalid: volswap boots from "
+                     "existing volumes only (source_type and destination_type volume).");
+    if (!api_is_uuid(uuid))
+      return api_err(&rq->err, 400, "Block Device Mapping is Invalid: uuid must be a "
+                     "volume id.");
+    if ((json_is_integer(bi) && json_integer_value(bi) == 0) ||
+        (json_is_string(bi) && !strcmp(json_string_value(bi), "0")))
+      boot++;
+    struct reg_volume v;
+    struct registry *r = rq->ctx->reg;
+    int vrc = r->ops->volume_get(r, uuid, &v);
+    if (vrc < 0)
+      return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (vrc == 1 || (!auth_has_role(&rq->auth, "admin") &&
+                     strcmp(v.project_id, rq->auth.project_id) != 0))
+      return api_err(&rq->err, 400, "Block Device Mapping is Invalid: failed to get volume "
+                     "%s.", uuid);
+    if (strcmp(v.status, "available") != 0)
+      return api_err(&rq->err, 400, "Invalid volume: volume %s is %s, not available.", uuid,
+                     v.status);
+    if (strcmp(v.host, h->name) != 0)
+      return api_err(&rq->err, 400, "Invalid volume: volume %s lives on host %s, the server "
+                     "on %s.", uuid, v.host, h->name);
+  }
+  if (boot > 1)
+    return api_err(&rq->err, 400, "Block Device Mapping is Invalid: Boot sequence for the "
+                   "instance and image/block device mapping combination is not valid.");
+  return 0;
+}
+
+/* Attaches a boot's volumes: the boot volume (boot_index 0) as /dev/vda,
+ * the others at the next free names. A failure detaches what was attached,
+ * marks the server deleted and leaves the error in rq->err: the request
+ * failed and nothing of it stays in use. */
+static int boot_volumes(struct api_request *rq, struct reg_server *s, json_t *bdms)
+{
+  size_t i, done = 0;
+  json_t *bd;
+  struct reg_attachment a;
+  const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
+  for (int pass = 0; pass < 2; pass++) {   /* the boot volume first */
+    json_array_foreach(bdms, i, bd) {
+      json_t *bi = json_object_get(bd, "boot_index");
+      bool is_boot = (json_is_integer(bi) && json_integer_value(bi) == 0) ||
+                     (json_is_string(bi) && !strcmp(json_string_value(bi), "0"));
+      if (is_boot != (pass == 0))
+        continue;
+      json_t *dot = json_object_get(bd, "delete_on_termination");
+      if (nova_attach_volume(rq, s, json_string_value(json_object_get(bd, "uuid")),
+                             is_boot ? "/dev/vda" : NULL,
+                             json_string_value(json_object_get(bd, "tag")), json_is_true(dot),
+                             false, &a) < 0)
+        goto undo;
+      done++;
+    }
+  }
+  return 0;
+undo:;
+  struct api_error keep = rq->err;
+  if (done > 0 && h)
+    detach_all(rq, s, h, false);   /* a failed boot deletes no volume */
+  struct registry *r = rq->ctx->reg;
+  strcpy(s->status, "DELETED");
+  strcpy(s->vm_state, "deleted");
+  api_time_micro(time(NULL), s->updated_at);
+  r->ops->server_update(r, s);
+  rq->err = keep;
+  return -1;
+}
+
 static int servers_create(struct api_request *rq)
 {
   if (policy_check(&rq->auth, "os_compute_api:servers:create", rq->auth.project_id,
@@ -282,6 +394,9 @@ static int servers_create(struct api_request *rq)
     api_err(&rq->err, 400, "Compute host %.64s could not be found.", host);
     goto out;
   }
+  json_t *bdms = json_object_get(b, "block_device_mapping_v2");
+  if (check_boot_args(rq, b, h) < 0)
+    goto out;
   struct reg_server s;
   memset(&s, 0, sizeof s);
   api_uuid(s.id);
@@ -316,6 +431,11 @@ static int servers_create(struct api_request *rq)
   struct reg_action a;
   if (action_start(rq, s.id, "create", &a) < 0)
     goto out;
+  if (bdms && boot_volumes(rq, &s, bdms) < 0) {
+    action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time,
+                 false, rq->err.msg);
+    goto out;
+  }
   action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time,
                true, NULL);
   char loc[400];
@@ -382,6 +502,67 @@ out:
   return rc;
 }
 
+/* ---- flavors ---- */
+
+/* One flavor, FLAVOR_ID ("volswap"): a registered consumer has no CPUs or
+ * memory here, but the openstack client looks a flavor up before it
+ * creates a server, and the server views already name this one. */
+
+static json_t *flavor_links(struct api_request *rq)
+{
+  char self[400], book[400];
+  snprintf(self, sizeof self, "%s/v2.1/flavors/" FLAVOR_ID, rq->ctx->base_url);
+  snprintf(book, sizeof book, "%s/flavors/" FLAVOR_ID, rq->ctx->base_url);
+  return json_pack("[{s:s, s:s}, {s:s, s:s}]", "rel", "self", "href", self, "rel",
+                   "bookmark", "href", book);
+}
+
+static json_t *flavor_view(struct api_request *rq, bool detail)
+{
+  json_t *o = json_pack("{s:s, s:s, s:o}", "id", FLAVOR_ID, "name", FLAVOR_ID, "links",
+                        flavor_links(rq));
+  if (nova_mv(rq, 55))
+    json_object_set_new(o, "description", json_string("a volswap consumer"));
+  if (!detail)
+    return o;
+  json_object_update_new(o, json_pack("{s:i, s:i, s:i, s:s, s:f, s:b, s:i, s:b}", "vcpus", 1,
+                                      "ram", 512, "disk", 0, "swap", "", "rxtx_factor", 1.0,
+                                      "os-flavor-access:is_public", 1,
+                                      "OS-FLV-EXT-DATA:ephemeral", 0,
+                                      "OS-FLV-DISABLED:disabled", 0));
+  if (nova_mv(rq, 61))
+    json_object_set_new(o, "extra_specs", json_object());
+  return o;
+}
+
+static int flavors_list(struct api_request *rq, bool detail)
+{
+  if (policy_check(&rq->auth, "os_compute_api:flavors:list", NULL, &rq->err) < 0)
+    return -1;
+  return api_reply(rq, 200, json_pack("{s:[o]}", "flavors", flavor_view(rq, detail)));
+}
+static int flavors_index(struct api_request *rq) { return flavors_list(rq, false); }
+static int flavors_detail(struct api_request *rq) { return flavors_list(rq, true); }
+
+static int flavors_show(struct api_request *rq)
+{
+  if (policy_check(&rq->auth, "os_compute_api:flavors:show", NULL, &rq->err) < 0)
+    return -1;
+  if (strcmp(rq->params[0], FLAVOR_ID) != 0)
+    return api_err(&rq->err, 404, "Flavor %.64s could not be found.", rq->params[0]);
+  return api_reply(rq, 200, json_pack("{s:o}", "flavor", flavor_view(rq, true)));
+}
+
+static int flavors_extra_specs(struct api_request *rq)
+{
+  if (policy_check(&rq->auth, "os_compute_api:os-flavor-extra-specs:index", NULL,
+                   &rq->err) < 0)
+    return -1;
+  if (strcmp(rq->params[0], FLAVOR_ID) != 0)
+    return api_err(&rq->err, 404, "Flavor %.64s could not be found.", rq->params[0]);
+  return api_reply(rq, 200, json_pack("{s:{}}", "extra_specs"));
+}
+
 int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task)
 {
   struct registry *r = rq->ctx->reg;
@@ -404,13 +585,13 @@ int nova_set_task_state(struct api_request *rq, const char *server_id, const cha
   return 0;
 }
 
-/* Detaches every disk of server S for its delete; a volume attached with
- * delete_on_termination is then deleted, and a failure to delete it is
+/* Detaches every disk of server S for its delete; with DESTROY_DOT a volume
+ * attached with delete_on_termination is then deleted, and a failure to delete it is
  * logged and leaves it, as Nova's _cleanup_volumes does. An attachment a
  * user's own detach holds meanwhile is left to it, and looked at again in
  * the next round; an attach cannot add one, because S is "deleting". */
 static int detach_all(struct api_request *rq, const struct reg_server *s,
-                      const struct cfg_host *h)
+                      const struct cfg_host *h, bool destroy_dot)
 {
   struct registry *r = rq->ctx->reg;
   for (int round = 0; round < 50; round++) {
@@ -438,7 +619,7 @@ static int detach_all(struct api_request *rq, const struct reg_server *s,
         return -1;
       }
       struct api_error derr = { 0 };
-      if (atts[i].delete_on_termination &&
+      if (destroy_dot && atts[i].delete_on_termination &&
           cinder_volume_destroy(rq->ctx, atts[i].volume_id, &derr) < 0)
         fprintf(stderr, "volswap-api: delete of server %s: volume %s (delete_on_termination)"
                 " not deleted: %s\n", s->id, atts[i].volume_id, derr.msg);
@@ -479,7 +660,7 @@ static int servers_delete(struct api_request *rq)
     goto undo;
   char ev_start[32];
   api_time_micro(time(NULL), ev_start);
-  if (detach_all(rq, &s, config_host(rq->ctx->cfg, s.host)) < 0) {
+  if (detach_all(rq, &s, config_host(rq->ctx->cfg, s.host), true) < 0) {
     action_event(rq, &act, "compute_terminate_instance", s.host, ev_start, false,
                  rq->err.msg);
     goto undo;
@@ -546,6 +727,10 @@ const struct api_route nova_routes[] = {
     nova_attachments_delete },
   { "GET", "/v2.1/servers/*/os-volume_attachments/*/swap-progress", SVC_COMPUTE, true,
     nova_swap_progress },
+  { "GET", "/v2.1/flavors", SVC_COMPUTE, true, flavors_index },
+  { "GET", "/v2.1/flavors/detail", SVC_COMPUTE, true, flavors_detail },
+  { "GET", "/v2.1/flavors/*", SVC_COMPUTE, true, flavors_show },
+  { "GET", "/v2.1/flavors/*/os-extra_specs", SVC_COMPUTE, true, flavors_extra_specs },
   { "GET", "/v2.1/servers/*/os-instance-actions", SVC_COMPUTE, true, nova_actions_index },
   { "GET", "/v2.1/servers/*/os-instance-actions/*", SVC_COMPUTE, true, nova_actions_show },
   { NULL, NULL, SVC_NONE, false, NULL },
