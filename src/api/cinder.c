@@ -8,11 +8,14 @@
 #include "swap.h"
 #include "http.h"
 
+#include <gnutls/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define GiB (1024ull * 1024 * 1024)
+
+static void pool_type_id(const char *host, const char *pool, char out[37]);
 
 static int url_project_check(struct api_request *rq, const char *rule)
 {
@@ -58,6 +61,11 @@ static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v)
                         "multiattach", 0, "attachments", volume_attachments(rq, v),
                         "os-vol-tenant-attr:tenant_id", v->project_id);
   json_object_set_new(o, "updated_at", json_string(v->updated_at));
+  if (rq->mv >= 63) {
+    char tid[37];
+    pool_type_id(v->host, v->pool, tid);
+    json_object_set_new(o, "volume_type_id", json_string(tid));
+  }
   /* volswap extension: Cinder keeps attach_status internally; we show it */
   json_object_set_new(o, "attach_status", json_string(v->attach_status));
   struct api_error ignore;
@@ -127,6 +135,92 @@ static int volumes_show(struct api_request *rq)
 
 /* Picks the pool: volume_type names it; availability_zone may name a host;
  * otherwise the first pool of the first host that has one. */
+/* ---- volume types: one per pool ---- */
+
+/* A pool's volume type id: a UUID derived from the host and pool names, so
+ * it is the same on every start and on every volswap-api of one config. */
+static void pool_type_id(const char *host, const char *pool, char out[37])
+{
+  char buf[160];
+  unsigned char d[32];
+  snprintf(buf, sizeof buf, "volswap-volume-type:%s#%s", host, pool);
+  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, strlen(buf), d) != 0)
+    memset(d, 0, sizeof d);
+  d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);   /* version 5 style */
+  d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+           d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12],
+           d[13], d[14], d[15]);
+}
+
+/* The pool a volume type names, by name or by id. */
+static const struct cfg_pool *pool_of_type(const struct api_config *cfg, const char *type,
+                                           const struct cfg_host **host)
+{
+  const struct cfg_pool *p = config_pool(cfg, type, host);
+  if (p)
+    return p;
+  for (size_t h = 0; h < cfg->n_hosts; h++)
+    for (size_t i = 0; i < cfg->hosts[h].n_pools; i++) {
+      char id[37];
+      pool_type_id(cfg->hosts[h].name, cfg->hosts[h].pools[i].name, id);
+      if (strcmp(id, type) == 0) {
+        *host = &cfg->hosts[h];
+        return &cfg->hosts[h].pools[i];
+      }
+    }
+  return NULL;
+}
+
+static json_t *type_view(const struct cfg_host *h, const struct cfg_pool *p)
+{
+  char id[37], desc[200];
+  pool_type_id(h->name, p->name, id);
+  snprintf(desc, sizeof desc, "volumes in pool %s of host %s (%s)", p->name, h->name,
+           p->is_dir ? "sparse files" : "block devices");
+  return json_pack("{s:s, s:s, s:s, s:b, s:n, s:{s:s, s:s}, s:b}", "id", id, "name", p->name,
+                   "description", desc, "is_public", 1, "qos_specs_id", "extra_specs",
+                   "volume_backend_name", "volswap", "pool_name", p->name,
+                   "os-volume-type-access:is_public", 1);
+}
+
+static int types_index(struct api_request *rq)
+{
+  if (url_project_check(rq, "volume_extension:type_get_all") < 0)
+    return -1;
+  const struct api_config *cfg = rq->ctx->cfg;
+  json_t *arr = json_array();
+  for (size_t h = 0; h < cfg->n_hosts; h++)
+    for (size_t i = 0; i < cfg->hosts[h].n_pools; i++)
+      json_array_append_new(arr, type_view(&cfg->hosts[h], &cfg->hosts[h].pools[i]));
+  return api_reply(rq, 200, json_pack("{s:o}", "volume_types", arr));
+}
+
+static int types_show(struct api_request *rq)
+{
+  if (url_project_check(rq, "volume_extension:type_get") < 0)
+    return -1;
+  const struct cfg_host *h = NULL;
+  const struct cfg_pool *p = pool_of_type(rq->ctx->cfg, rq->params[1], &h);
+  if (!p)
+    return api_err(&rq->err, 404, "Volume type %.64s could not be found.", rq->params[1]);
+  return api_reply(rq, 200, json_pack("{s:o}", "volume_type", type_view(h, p)));
+}
+
+/* Availability zones: "nova" and each host's name (a volume create takes
+ * either; a host's name puts it on that host). */
+static int cinder_zones(struct api_request *rq)
+{
+  const struct api_config *cfg = rq->ctx->cfg;
+  json_t *arr = json_array();
+  json_array_append_new(arr, json_pack("{s:s, s:{s:b}}", "zoneName", "nova", "zoneState",
+                                       "available", 1));
+  for (size_t h = 0; h < cfg->n_hosts; h++)
+    json_array_append_new(arr, json_pack("{s:s, s:{s:b}}", "zoneName", cfg->hosts[h].name,
+                                         "zoneState", "available", 1));
+  return api_reply(rq, 200, json_pack("{s:o}", "availabilityZoneInfo", arr));
+}
+
 static const struct cfg_pool *choose_pool(struct api_request *rq, const char *type,
                                           const char *az, const struct cfg_host **host)
 {
@@ -141,7 +235,7 @@ static const struct cfg_pool *choose_pool(struct api_request *rq, const char *ty
     }
   }
   if (type) {
-    const struct cfg_pool *p = config_pool(cfg, type, host);
+    const struct cfg_pool *p = pool_of_type(cfg, type, host);
     if (!p || (want_host && *host != want_host)) {
       api_err(&rq->err, 404, "Volume type with name %.64s could not be found.", type);
       return NULL;
@@ -654,6 +748,9 @@ const struct api_route cinder_routes[] = {
   { "PUT", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_update },
   { "DELETE", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_delete },
   { "GET", "/v3/*/scheduler-stats/get_pools", SVC_VOLUME, true, get_pools },
+  { "GET", "/v3/*/types", SVC_VOLUME, true, types_index },
+  { "GET", "/v3/*/types/*", SVC_VOLUME, true, types_show },
+  { "GET", "/v3/*/os-availability-zone", SVC_VOLUME, true, cinder_zones },
   { "GET", "/v3/*/attachments", SVC_VOLUME, true, attachments_index },
   { "GET", "/v3/*/attachments/detail", SVC_VOLUME, true, attachments_detail },
   { "GET", "/v3/*/attachments/*", SVC_VOLUME, true, attachments_show },

@@ -563,6 +563,34 @@ static int flavors_extra_specs(struct api_request *rq)
   return api_reply(rq, 200, json_pack("{s:{}}", "extra_specs"));
 }
 
+/* GET /os-availability-zone: servers are all in "nova" (a host is picked
+ * with "nova:HOST" at create). */
+static int nova_zones(struct api_request *rq)
+{
+  return api_reply(rq, 200, json_pack("{s:[{s:s, s:{s:b}, s:n}]}", "availabilityZoneInfo",
+                                      "zoneName", "nova", "zoneState", "available", 1,
+                                      "hosts"));
+}
+
+/* The admin's detail adds each host with its compute service. */
+static int nova_zones_detail(struct api_request *rq)
+{
+  if (policy_check(&rq->auth, "os_compute_api:os-availability-zone:detail", NULL,
+                   &rq->err) < 0)
+    return -1;
+  const struct api_config *cfg = rq->ctx->cfg;
+  json_t *hosts = json_object();
+  char now[32];
+  api_time_micro(time(NULL), now);
+  for (size_t h = 0; h < cfg->n_hosts; h++)
+    json_object_set_new(hosts, cfg->hosts[h].name,
+                        json_pack("{s:{s:b, s:b, s:s}}", "nova-compute", "available", 1,
+                                  "active", 1, "updated_at", now));
+  return api_reply(rq, 200, json_pack("{s:[{s:s, s:{s:b}, s:o}]}", "availabilityZoneInfo",
+                                      "zoneName", "nova", "zoneState", "available", 1,
+                                      "hosts", hosts));
+}
+
 int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task)
 {
   struct registry *r = rq->ctx->reg;
@@ -727,6 +755,8 @@ const struct api_route nova_routes[] = {
     nova_attachments_delete },
   { "GET", "/v2.1/servers/*/os-volume_attachments/*/swap-progress", SVC_COMPUTE, true,
     nova_swap_progress },
+  { "GET", "/v2.1/os-availability-zone", SVC_COMPUTE, true, nova_zones },
+  { "GET", "/v2.1/os-availability-zone/detail", SVC_COMPUTE, true, nova_zones_detail },
   { "GET", "/v2.1/flavors", SVC_COMPUTE, true, flavors_index },
   { "GET", "/v2.1/flavors/detail", SVC_COMPUTE, true, flavors_detail },
   { "GET", "/v2.1/flavors/*", SVC_COMPUTE, true, flavors_show },
