@@ -10,23 +10,17 @@
 # the file sparse). An existing file is reused and cleared. On volswapd the
 # created file then takes a mirror: blockdev-add, blockdev-mirror in mode
 # existing, and it holds the source's data.
-import os, shutil, subprocess, sys, time
+import os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
 
-if not shutil.which("qemu-storage-daemon"):
-    lib.skip("qemu-storage-daemon not installed")
-if lib.impl() != "volswapd":
-    lib.skip("this test runs both servers itself")
+qmp.both_servers()
 M = 1 << 20
 
 
 def session(impl):
-    os.environ["VOLSWAP_TEST_IMPL"] = impl
-    tmp = lib.tmpdir()
-    d = qmp.MonitorDaemon(tmp, form="chardev").start()
-    c = d.client()
+    tmp, d, c = qmp.session_on(impl)
     out = []
 
     def events():
@@ -78,10 +72,7 @@ def session(impl):
 
 ref = session("qsd")[0]
 ours, tmp, d, c = session("volswapd")
-os.environ["VOLSWAP_TEST_IMPL"] = "volswapd"
-for a, b in zip(ref, ours):
-    check(a == b, "qemu-storage-daemon %r, volswapd %r" % (a, b))
-check(len(ref) == len(ours), "step counts %d %d" % (len(ref), len(ours)))
+qmp.same_steps(ref, ours)
 check(("c2 file", (2 * M, True)) in ours, "full preallocation: %r" % ours)
 
 # the created file as a mirror target

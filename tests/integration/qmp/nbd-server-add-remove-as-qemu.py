@@ -9,23 +9,17 @@
 # bitmap, an unknown argument, remove of a missing export, hard and safe
 # removes, and a bad mode. An NBD client then sees the read-only export as
 # read-only. Skips if qemu-storage-daemon is not installed.
-import os, shutil, subprocess, sys
+import os, subprocess, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
 
-if not shutil.which("qemu-storage-daemon"):
-    lib.skip("qemu-storage-daemon not installed")
-if lib.impl() != "volswapd":
-    lib.skip("this test runs both servers itself")
+qmp.both_servers()
 
 
 def session(impl):
-    os.environ["VOLSWAP_TEST_IMPL"] = impl
-    tmp = lib.tmpdir()
+    tmp, d, c = qmp.session_on(impl)
     img = lib.sparse_file(tmp, "a.img", 1 << 20)
-    d = qmp.MonitorDaemon(tmp, form="chardev").start()
-    c = d.client()
     out = []
 
     def step(cmd_, **args):
@@ -65,10 +59,7 @@ def session(impl):
 
 ref = session("qsd")
 ours = session("volswapd")
-os.environ["VOLSWAP_TEST_IMPL"] = "volswapd"
-for a, b in zip(ref[0], ours[0]):
-    check(a == b, "qemu-storage-daemon %r, volswapd %r" % (a, b))
-check(len(ref[0]) == len(ours[0]), "step counts")
+qmp.same_steps(ref[0], ours[0])
 check(ref[1] == ours[1] == [("n0", "n0"), ("other", "n0"), ("ro", "ro")],
       "exports: qsd %r, volswapd %r" % (ref[1], ours[1]))
 check(ref[2] is True and ours[2] is True, "the ro export is read-only: qsd %r, volswapd %r"

@@ -48,6 +48,35 @@ def volswapd_only(why):
 MULTI = "qemu-storage-daemon's socket chardev serves one client at a time"
 
 
+def both_servers():
+    """For a test that runs one scripted session against qemu-storage-daemon
+    (the reference) and volswapd itself: skips when qsd is missing, and
+    under VOLSWAP_TEST_IMPL=qsd (the test covers that already)."""
+    import shutil
+    if not shutil.which("qemu-storage-daemon"):
+        lib.skip("qemu-storage-daemon not installed")
+    if lib.impl() != "volswapd":
+        lib.skip("this test runs both servers itself")
+
+
+def session_on(impl):
+    """A fresh daemon of IMPL ("qsd" or "volswapd") in the chardev form,
+    with a negotiated client: returns (tmp, daemon, client). The test's
+    implementation is volswapd again once the sessions are compared."""
+    os.environ["VOLSWAP_TEST_IMPL"] = impl
+    tmp = lib.tmpdir()
+    d = MonitorDaemon(tmp, form="chardev").start()
+    return tmp, d, d.client()
+
+
+def same_steps(ref, ours):
+    """Fails at the first step where the two sessions' records differ."""
+    os.environ["VOLSWAP_TEST_IMPL"] = "volswapd"
+    for a, b in zip(ref, ours):
+        check(a == b, "qemu-storage-daemon %r, volswapd %r" % (a, b))
+    check(len(ref) == len(ours), "step counts: %d and %d" % (len(ref), len(ours)))
+
+
 class Client:
     """One QMP connection. Replies and events are told apart as they come;
     events are kept in self.events until a test asks for them."""

@@ -8,23 +8,17 @@
 # nothing; a write-zeroes past both sends two events, the raw node's first;
 # a read sends nothing; an unknown node is QEMU's error. The replies,
 # events (minus timestamps) and thresholds must be the same on both.
-import os, shutil, subprocess, sys
+import os, subprocess, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
 from qmp import lib, check
 
-if not shutil.which("qemu-storage-daemon"):
-    lib.skip("qemu-storage-daemon not installed")
-if lib.impl() != "volswapd":
-    lib.skip("this test runs both servers itself")
+qmp.both_servers()
 M = 1 << 20
 
 
 def session(impl):
-    os.environ["VOLSWAP_TEST_IMPL"] = impl
-    tmp = lib.tmpdir()
-    d = qmp.MonitorDaemon(tmp, form="chardev").start()
-    c = d.client()
+    tmp, d, c = qmp.session_on(impl)
     qmp.file_node(c, "n0", lib.sparse_file(tmp, "a.img", 16 * M))
     c.ok("blockdev-add", driver="raw", file="n0", **{"node-name": "r0"})
     sock = qmp.start_nbd(c, tmp)
@@ -63,10 +57,7 @@ def session(impl):
 
 ref = session("qsd")
 ours = session("volswapd")
-os.environ["VOLSWAP_TEST_IMPL"] = "volswapd"
-for a, b in zip(ref, ours):
-    check(a == b, "qemu-storage-daemon %r, volswapd %r" % (a, b))
-check(len(ref) == len(ours), "step counts")
+qmp.same_steps(ref, ours)
 check(("write 1M 4k", [("BLOCK_WRITE_THRESHOLD", {"node-name": "r0", "write-threshold": M,
                                                    "amount-exceeded": 4096})]) in ours,
       "the event: %r" % ours)
