@@ -8,7 +8,6 @@
 #include "swap.h"
 #include "http.h"
 
-#include <gnutls/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -141,16 +140,9 @@ static int volumes_show(struct api_request *rq)
  * it is the same on every start and on every volswap-api of one config. */
 static void pool_type_id(const char *host, const char *pool, char out[37])
 {
-  char buf[160];
-  unsigned char d[32];
-  snprintf(buf, sizeof buf, "volswap-volume-type:%s#%s", host, pool);
-  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, strlen(buf), d) != 0)
-    memset(d, 0, sizeof d);
-  d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);   /* version 5 style */
-  d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
-  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-           d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12],
-           d[13], d[14], d[15]);
+  char seed[160];
+  snprintf(seed, sizeof seed, "volswap-volume-type:%s#%s", host, pool);
+  api_uuid_of(seed, out);
 }
 
 /* The pool a volume type names, by name or by id. */
@@ -205,6 +197,28 @@ static int types_show(struct api_request *rq)
   if (!p)
     return api_err(&rq->err, 404, "Volume type %.64s could not be found.", rq->params[1]);
   return api_reply(rq, 200, json_pack("{s:o}", "volume_type", type_view(h, p)));
+}
+
+/* GET /os-services (admin): a cinder-volume service per configured host
+ * ("host@volswap"), up when its daemon answers on its monitor now. */
+static int cinder_services(struct api_request *rq)
+{
+  if (url_project_check(rq, "volume_extension:services:index") < 0)
+    return -1;
+  const struct api_config *cfg = rq->ctx->cfg;
+  json_t *arr = json_array();
+  char now[32], version[300], host[100];
+  for (size_t h = 0; h < cfg->n_hosts; h++) {
+    bool up = host_probe(&cfg->hosts[h], version, sizeof version) == 0;
+    api_time_micro(time(NULL), now);
+    snprintf(host, sizeof host, "%s@volswap", cfg->hosts[h].name);
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n}", "binary",
+                                         "cinder-volume", "host", host, "zone",
+                                         cfg->hosts[h].name, "status", "enabled", "state",
+                                         up ? "up" : "down", "updated_at", now,
+                                         "disabled_reason"));
+  }
+  return api_reply(rq, 200, json_pack("{s:o}", "services", arr));
 }
 
 /* Availability zones: "nova" and each host's name (a volume create takes
@@ -751,6 +765,7 @@ const struct api_route cinder_routes[] = {
   { "GET", "/v3/*/types", SVC_VOLUME, true, types_index },
   { "GET", "/v3/*/types/*", SVC_VOLUME, true, types_show },
   { "GET", "/v3/*/os-availability-zone", SVC_VOLUME, true, cinder_zones },
+  { "GET", "/v3/*/os-services", SVC_VOLUME, true, cinder_services },
   { "GET", "/v3/*/attachments", SVC_VOLUME, true, attachments_index },
   { "GET", "/v3/*/attachments/detail", SVC_VOLUME, true, attachments_detail },
   { "GET", "/v3/*/attachments/*", SVC_VOLUME, true, attachments_show },

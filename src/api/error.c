@@ -75,6 +75,20 @@ void api_uuid(char out[37])
            hex + 20);
 }
 
+void api_uuid_of(const char *seed, char out[37])
+{
+  unsigned char d[32];
+  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, seed, strlen(seed), d) != 0)
+    memset(d, 0, sizeof d);
+  char hex[33];
+  for (int i = 0; i < 16; i++)
+    snprintf(hex + 2 * i, 3, "%02x", d[i]);
+  hex[12] = '5';                                 /* name-based, as version 5 */
+  hex[16] = "89ab"[hex[16] % 4];
+  snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+           hex + 20);
+}
+
 bool api_is_uuid(const char *s)
 {
   if (strlen(s) != 36)

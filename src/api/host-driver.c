@@ -77,6 +77,35 @@ static struct host_conn *host_connect(const struct cfg_host *h, struct api_error
   return hc;
 }
 
+int host_probe(const struct cfg_host *h, char *version, size_t len)
+{
+  version[0] = '\0';
+  struct swap_host *sh = swap_host_borrow(h->name);
+  struct qmp_client *c = NULL;
+  struct qmp_error qe;
+  json_t *ret = NULL;
+  int rc;
+  if (sh) {
+    rc = swap_host_execute(sh, "query-version", NULL, &ret, HOST_PROBE_TIMEOUT_MS, &qe);
+    swap_host_put(sh);
+  } else {
+    c = qmp_connect(h->qmp, HOST_PROBE_TIMEOUT_MS, &qe);
+    rc = c ? qmp_execute(c, "query-version", NULL, &ret, HOST_PROBE_TIMEOUT_MS, &qe) : -1;
+    qmp_close(c);
+  }
+  if (rc < 0)
+    return -1;
+  json_t *q = json_object_get(ret, "qemu");
+  snprintf(version, len, "%s (QMP %lld.%lld.%lld)",
+           json_string_value(json_object_get(ret, "package")) ?
+             json_string_value(json_object_get(ret, "package")) : "",
+           (long long)json_integer_value(json_object_get(q, "major")),
+           (long long)json_integer_value(json_object_get(q, "minor")),
+           (long long)json_integer_value(json_object_get(q, "micro")));
+  json_decref(ret);
+  return 0;
+}
+
 static void host_close(struct host_conn *hc)
 {
   if (!hc)

@@ -32,6 +32,8 @@ int api_err(struct api_error *e, int status, const char *fmt, ...);
 const char *api_fault_name(int status);
 json_t *api_fault_body(int status, const char *msg);
 void api_uuid(char out[37]);
+/* A UUID derived from SEED (SHA-256): the same seed, the same UUID. */
+void api_uuid_of(const char *seed, char out[37]);
 void api_random_hex(char *out, size_t nbytes);
 /* "2026-11-26T14:08:11Z" (Z) and "2026-11-26T14:08:11.000000" (micro) */
 void api_time_z(time_t t, char out[32]);
@@ -210,6 +212,11 @@ struct host_driver {
 const struct host_driver *host_driver_find(const char *name);
 /* QMP timeout for driver calls, ms. */
 #define HOST_QMP_TIMEOUT_MS 10000
+/* Whether host H's daemon answers on its monitor (query-version within
+ * HOST_PROBE_TIMEOUT_MS; through a swap's session when one holds it), and
+ * what it says it is. 0: up. */
+#define HOST_PROBE_TIMEOUT_MS 2000
+int host_probe(const struct cfg_host *h, char *version, size_t len);
 void host_node_name(const char *volume_id, char out[32]);
 void host_export_id(const char *attachment_id, char out[40]);
 /* Volume storage on a pool: create (sparse file / claim device), grow, remove. */

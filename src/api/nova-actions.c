@@ -9,6 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+void nova_service_uuid(const char *host, char out[37])
+{
+  char seed[120];
+  snprintf(seed, sizeof seed, "volswap-compute-service:%s", host);
+  api_uuid_of(seed, out);
+}
+
 void nova_host_id(const char *project_id, const char *host, char out[57])
 {
   char buf[200];

@@ -591,6 +591,42 @@ static int nova_zones_detail(struct api_request *rq)
                                       "hosts", hosts));
 }
 
+/* GET /os-services (admin): a nova-compute service per configured host,
+ * up when the host's daemon answers query-version on its monitor now
+ * (within 2 s), down otherwise. The check is made at each request, so
+ * updated_at is its time. */
+static int nova_services(struct api_request *rq)
+{
+  if (policy_check(&rq->auth, "os_compute_api:os-services:list", NULL, &rq->err) < 0)
+    return -1;
+  const struct api_config *cfg = rq->ctx->cfg;
+  const char *want_host = api_query(rq, "host"), *want_bin = api_query(rq, "binary");
+  json_t *arr = json_array();
+  char now[32], version[300];
+  for (size_t h = 0; h < cfg->n_hosts; h++) {
+    if ((want_host && strcmp(want_host, cfg->hosts[h].name) != 0) ||
+        (want_bin && strcmp(want_bin, "nova-compute") != 0))
+      continue;
+    bool up = host_probe(&cfg->hosts[h], version, sizeof version) == 0;
+    api_time_micro(time(NULL), now);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:n}", "binary", "nova-compute", "host",
+                          cfg->hosts[h].name, "zone", "nova", "status", "enabled", "state",
+                          up ? "up" : "down", "disabled_reason");
+    json_object_set_new(o, "updated_at", json_string(now));
+    if (nova_mv(rq, 53)) {
+      char id[37];
+      nova_service_uuid(cfg->hosts[h].name, id);
+      json_object_set_new(o, "id", json_string(id));
+    } else {
+      json_object_set_new(o, "id", json_integer((json_int_t)h + 1));
+    }
+    if (nova_mv(rq, 11))
+      json_object_set_new(o, "forced_down", json_false());
+    json_array_append_new(arr, o);
+  }
+  return api_reply(rq, 200, json_pack("{s:o}", "services", arr));
+}
+
 int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task)
 {
   struct registry *r = rq->ctx->reg;
@@ -755,6 +791,7 @@ const struct api_route nova_routes[] = {
     nova_attachments_delete },
   { "GET", "/v2.1/servers/*/os-volume_attachments/*/swap-progress", SVC_COMPUTE, true,
     nova_swap_progress },
+  { "GET", "/v2.1/os-services", SVC_COMPUTE, true, nova_services },
   { "GET", "/v2.1/os-availability-zone", SVC_COMPUTE, true, nova_zones },
   { "GET", "/v2.1/os-availability-zone/detail", SVC_COMPUTE, true, nova_zones_detail },
   { "GET", "/v2.1/flavors", SVC_COMPUTE, true, flavors_index },

@@ -30,6 +30,8 @@ int nova_actions_index(struct api_request *rq);
 int nova_actions_show(struct api_request *rq);
 /* Nova's hostId: sha224(project_id + host), hex. */
 void nova_host_id(const char *project_id, const char *host, char out[57]);
+/* A stable UUID for HOST's compute service (os-services ids from 2.53). */
+void nova_service_uuid(const char *host, char out[37]);
 
 /* nova-servers.c */
 /* 409 unless the server is in a state that allows ACTION (Nova's

@@ -21,6 +21,8 @@ static const struct {
   { "os_compute_api:servers:create", PROJECT_MEMBER_OR_ADMIN },
   { "os_compute_api:servers:delete", PROJECT_MEMBER_OR_ADMIN },
   { "os_compute_api:os-availability-zone:detail", ADMIN },
+  { "os_compute_api:os-services:list", ADMIN },
+  { "volume_extension:services:index", ADMIN },
   { "os_compute_api:flavors:list", PROJECT_READER_OR_ADMIN },
   { "os_compute_api:flavors:show", PROJECT_READER_OR_ADMIN },
   { "os_compute_api:os-flavor-extra-specs:index", PROJECT_READER_OR_ADMIN },
