@@ -7,10 +7,7 @@
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
 export VOLSWAP_SWAP_SPEED=$(slow_speed)
 swap_setup
-attached_pair 1 4
-swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
-expect_status 202
-wait_phase "$SID" "$OLD" mirroring
+slow_swap_started mirroring
 V2=$(new_volume "$ADMIN_TOKEN" 1); S2=$(new_server "$ADMIN_TOKEN" srv2)
 attach "$ADMIN_TOKEN" "$S2" "$V2"; expect_status 200
 [ "$(progress "$SID" "$OLD" | jq -r .state)" = running ] || fail "the attach waited for the swap"

@@ -126,6 +126,16 @@ attached_pair() {  # attached_pair SIZE MIB [NEW_SIZE] [NEW_POOL]
   return 0
 }
 
+# A swap of a 1 GiB volume holding 4 MiB at slow_speed, accepted (sets SID,
+# OLD, NEW); with "mirroring", also waits until it copies. Set
+# VOLSWAP_SWAP_SPEED=$(slow_speed) before swap_setup.
+slow_swap_started() {  # slow_swap_started [mirroring]
+  attached_pair 1 4
+  swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
+  expect_status 202
+  [ -z "${1:-}" ] || wait_phase "$SID" "$OLD" "$1"
+}
+
 # After a rollback: the server is on OLD (registry and host agree), OLD is
 # in-use and NEW available, the event says Error, and the export still
 # writes into OLD's file.

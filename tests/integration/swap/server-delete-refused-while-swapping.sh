@@ -6,9 +6,7 @@
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
 export VOLSWAP_SWAP_SPEED=$(slow_speed)
 swap_setup
-attached_pair 1 4
-swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
-expect_status 202
+slow_swap_started
 api "$ADMIN_TOKEN" DELETE "/v2.1/servers/$SID" >/dev/null
 [ "$STATUS" = 409 ] || { progress "$SID" "$OLD" >&2; cat "$T/api.log" >&2; }
 expect_fault 409 conflictingRequest "Cannot 'delete' instance $SID while a volume swap is in progress on it"

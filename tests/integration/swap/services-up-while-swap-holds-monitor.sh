@@ -5,10 +5,7 @@
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
 export VOLSWAP_SWAP_SPEED=$(slow_speed)
 swap_setup
-attached_pair 1 4
-swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
-expect_status 202
-wait_phase "$SID" "$OLD" mirroring
+slow_swap_started mirroring
 api "$ADMIN_TOKEN" GET /v2.1/os-services >/dev/null; expect_status 200
 jq -e '.services[0].state == "up"' "$T/last.body" >/dev/null || fail "during the swap: $(cat "$T/last.body")"
 [ "$(progress "$SID" "$OLD" | jq -r .state)" = running ] || fail "the swap was not running: $(cat "$T/last.body")"
