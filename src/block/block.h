@@ -261,6 +261,10 @@ int block_node_close(struct block_node *node, struct vs_error *err);
 /* Closes every node, ignoring users: for process exit. */
 void block_node_close_all(void);
 struct block_node *block_node_find(const char *name);
+/* QEMU's bdrv_lookup_bs: the node named DEVICE, else NODE_NAME (either may
+ * be NULL), or NULL with QEMU's "Cannot find device='D' nor node-name='N'". */
+struct block_node *block_node_lookup(const char *device, const char *node_name,
+                                     struct vs_error *err);
 /* Iterates over every named node in creation order. */
 struct block_node *block_node_next(struct block_node *prev);
 bool block_node_in_use(const struct block_node *node);

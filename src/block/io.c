@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
-
 #include <time.h>
 
 static void req_finish(struct block_req *req);

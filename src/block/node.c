@@ -56,6 +56,18 @@ struct block_node *block_node_find(const char *name)
     return NULL;
 }
 
+struct block_node *block_node_lookup(const char *device, const char *node_name,
+                                     struct vs_error *err)
+{
+    struct block_node *n = device ? block_node_find(device) : NULL;
+    if (!n && node_name)
+        n = block_node_find(node_name);
+    if (!n)
+        vs_error_set(err, VS_ERR_GENERIC, "Cannot find device='%s' nor node-name='%s'",
+                     device ? device : "", node_name ? node_name : "");
+    return n;
+}
+
 struct block_node *block_node_next(struct block_node *prev)
 {
     struct vs_list *l = prev ? prev->link.next : nodes.next;

@@ -18,12 +18,9 @@ static int raw_open(struct block_node *node, const struct block_node_opts *opts,
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'file' is missing");
         return -1;
     }
-    struct block_node *child = block_node_find(opts->file);
-    if (!child) {
-        vs_error_set(err, VS_ERR_GENERIC, "Cannot find device='' nor node-name='%s'",
-                     opts->file);
+    struct block_node *child = block_node_lookup(NULL, opts->file, err);
+    if (!child)
         return -1;
-    }
     if (!opts->read_only && child->read_only) {
         vs_error_set(err, VS_ERR_GENERIC, "Block node '%s' is read-only", child->name);
         return -1;

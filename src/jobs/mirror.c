@@ -272,17 +272,6 @@ static int parse_args(const struct mirror_args *a, struct parsed *p,
     return 0;
 }
 
-static struct block_node *lookup(const char *name, struct vs_error *err)
-{
-    struct block_node *n = name ? block_node_find(name) : NULL;
-
-    if (!n)
-        vs_error_set(err, VS_ERR_GENERIC,
-                     "Cannot find device='%s' nor node-name='%s'",
-                     name ? name : "", name ? name : "");
-    return n;
-}
-
 static bool node_reaches(struct block_node *from, struct block_node *to)
 {
     for (struct block_node *n = from; n; n = n->child)
@@ -420,7 +409,8 @@ int jobs_blockdev_mirror(struct vs_loop *loop, const struct mirror_args *a,
 
     if (parse_args(a, &p, err) < 0)
         return -1;
-    if (!(src = lookup(a->device, err)) || !(tgt = lookup(a->target, err)))
+    if (!(src = block_node_lookup(a->device, a->device, err)) ||
+        !(tgt = block_node_lookup(a->target, a->target, err)))
         return -1;
     return mirror_start(loop, a, &p, src, tgt, false, false, err);
 }
@@ -440,7 +430,7 @@ static struct block_node *dm_check(const struct mirror_args *a, struct parsed *p
 
     if (parse_args(a, p, err) < 0)
         return NULL;
-    if (!(src = lookup(a->device, err)))
+    if (!(src = block_node_lookup(a->device, a->device, err)))
         return NULL;
     if (!a->target) {
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'target' is missing");
@@ -572,7 +562,7 @@ static void dm_opened(struct block_node *tgt, const struct vs_error *err, void *
         return;
     }
     /* The source may have gone while the file was made. */
-    if (!(src = lookup(dw->a.device, &dw->err))) {
+    if (!(src = block_node_lookup(dw->a.device, dw->a.device, &dw->err))) {
         struct vs_error ignored = { 0 };
         block_node_close(tgt, &ignored);
         dm_finish(dw, NULL);

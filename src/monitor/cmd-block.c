@@ -611,16 +611,9 @@ static json_t *cmd_block_resize(struct qmp_ctx *ctx, json_t *args, struct vs_err
 {
     const char *device = json_string_value(json_object_get(args, "device"));
     const char *name = json_string_value(json_object_get(args, "node-name"));
-    struct block_node *node = NULL;
-    if (device)
-        node = block_node_find(device);
-    if (!node && name)
-        node = block_node_find(name);
-    if (!node) {
-        vs_error_set(err, VS_ERR_GENERIC, "Cannot find device='%s' nor node-name='%s'",
-                     device ? device : "", name ? name : "");
+    struct block_node *node = block_node_lookup(device, name, err);
+    if (!node)
         return NULL;
-    }
     json_int_t size = json_integer_value(json_object_get(args, "size"));
     if (size < 0) {
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'size' expects a >0 size");

@@ -219,12 +219,9 @@ static json_t *cmd_nbd_server_add(struct qmp_ctx *ctx, json_t *args, struct vs_e
     const char *device = json_string_value(json_object_get(args, "device"));
     const char *name = json_string_value(json_object_get(args, "name"));
     const char *bitmap = json_string_value(json_object_get(args, "bitmap"));
-    struct block_node *node = block_node_find(device);
-    if (!node) {
-        vs_error_set(err, VS_ERR_GENERIC, "Cannot find device='%s' nor node-name='%s'", device,
-                     device);
+    struct block_node *node = block_node_lookup(device, device, err);
+    if (!node)
         return NULL;
-    }
     if (!nbd_server_running()) {
         vs_error_set(err, VS_ERR_GENERIC, "NBD server not running");
         return NULL;

@@ -39,12 +39,10 @@ struct nbd_export *nbd_export_next(struct nbd_export *prev)
 
 struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts, struct vs_error *err)
 {
-    struct block_node *node = block_node_find(opts->node_name ? opts->node_name : "");
-    if (!node) {
-        vs_error_set(err, VS_ERR_GENERIC, "Cannot find device='' nor node-name='%s'",
-                     opts->node_name ? opts->node_name : "");
+    struct block_node *node = block_node_lookup(NULL, opts->node_name ? opts->node_name : "",
+                                                err);
+    if (!node)
         return NULL;
-    }
     const char *id = opts->id ? opts->id : node->name;
     const char *name = opts->name ? opts->name : node->name;
     if (nbd_export_find_id(id)) {
