@@ -132,8 +132,6 @@ static int volumes_show(struct api_request *rq)
   return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
 }
 
-/* Picks the pool: volume_type names it; availability_zone may name a host;
- * otherwise the first pool of the first host that has one. */
 /* ---- volume types: one per pool ---- */
 
 /* A pool's volume type id: a UUID derived from the host and pool names, so
@@ -235,6 +233,8 @@ static int cinder_zones(struct api_request *rq)
   return api_reply(rq, 200, json_pack("{s:o}", "availabilityZoneInfo", arr));
 }
 
+/* Picks the pool: volume_type names it; availability_zone may name a host;
+ * otherwise the first pool of the first host that has one. */
 static const struct cfg_pool *choose_pool(struct api_request *rq, const char *type,
                                           const char *az, const struct cfg_host **host)
 {
@@ -296,10 +296,7 @@ static int volumes_create(struct api_request *rq)
     }
   }
   json_t *multi = json_object_get(b, "multiattach");
-  if (multi && (json_is_true(multi) ||
-                (json_is_string(multi) && strchr("tTyY1", json_string_value(multi)[0]) &&
-                 json_string_value(multi)[0]) ||
-                (json_is_string(multi) && !strcasecmp(json_string_value(multi), "on")))) {
+  if (multi && body_bool(multi)) {
     api_err(&rq->err, 400, "Invalid input received: volswap volumes are not multiattach.");
     goto out;
   }

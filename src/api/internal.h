@@ -70,6 +70,11 @@ struct body_schema {
  * (new reference to the whole document in *DOC). */
 json_t *body_parse(const char *body, size_t len, const struct body_schema *schema,
                    json_t **doc, struct api_error *e);
+/* The spellings of true that Nova and Cinder accept in query strings and
+ * boolean-or-string fields ("1", "true", "yes", "t", "on", "y", any case). */
+bool api_truthy(const char *s);
+/* A boolean, or a string api_truthy takes. */
+bool body_bool(json_t *v);
 /* Depth of nested arrays/objects in TEXT, stopping early past LIMIT. */
 int body_json_depth(const char *text, size_t len, int limit);
 extern const struct body_schema schema_volume_create, schema_server_create,

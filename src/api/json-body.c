@@ -10,6 +10,7 @@
 #include <ctype.h>
 
 #include <string.h>
+#include <strings.h>
 
 int body_json_depth(const char *text, size_t len, int limit)
 {
@@ -69,6 +70,20 @@ static bool bool_string_ok(const char *s)
     if (strcmp(s, ok[i]) == 0)
       return true;
   return false;
+}
+
+bool api_truthy(const char *s)
+{
+  static const char *const yes[] = { "1", "true", "yes", "t", "on", "y" };
+  for (size_t i = 0; s && i < sizeof yes / sizeof yes[0]; i++)
+    if (strcasecmp(s, yes[i]) == 0)
+      return true;
+  return false;
+}
+
+bool body_bool(json_t *v)
+{
+  return json_is_boolean(v) ? json_is_true(v) : api_truthy(json_string_value(v));
 }
 
 static bool meta_key_ok(const char *k, bool slash)

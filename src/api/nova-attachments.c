@@ -144,15 +144,6 @@ out:
   return rc;
 }
 
-static bool bool_value(json_t *v)
-{
-  if (json_is_boolean(v))
-    return json_is_true(v);
-  const char *s = json_string_value(v);
-  return s && (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes") ||
-               !strcasecmp(s, "on") || !strcasecmp(s, "y") || !strcasecmp(s, "t"));
-}
-
 /* Inside the attach's closing transaction: a delete of the server that
  * began while the volume was being opened on the host wins, and the attach
  * is undone (the delete has listed the attachments it detaches already). */
@@ -303,7 +294,7 @@ int nova_attachments_create(struct api_request *rq)
     goto out;
   struct reg_attachment a;
   if (nova_attach_volume(rq, &s, vol_id, json_string_value(dev),
-                         tag ? json_string_value(tag) : NULL, dot && bool_value(dot), true,
+                         tag ? json_string_value(tag) : NULL, dot && body_bool(dot), true,
                          &a) < 0)
     goto out;
   rc = api_reply(rq, 200, json_pack("{s:o}", "volumeAttachment",

@@ -178,19 +178,13 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
   return o;
 }
 
-static bool truthy(const char *v)
-{
-  return v && (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
-               !strcasecmp(v, "t") || !strcasecmp(v, "on") || !strcasecmp(v, "y"));
-}
-
 static int servers_list(struct api_request *rq, bool detail)
 {
   const char *rule = detail ? "os_compute_api:servers:detail" : "os_compute_api:servers:index";
   if (policy_check(&rq->auth, rule, NULL, &rq->err) < 0)
     return -1;
   const char *all = api_query(rq, "all_tenants");
-  bool all_tenants = all && (all[0] == '\0' || truthy(all));
+  bool all_tenants = all && (all[0] == '\0' || api_truthy(all));
   if (all_tenants) {
     char r2[80];
     snprintf(r2, sizeof r2, "%s:get_all_tenants", rule);
@@ -215,7 +209,7 @@ static int servers_list(struct api_request *rq, bool detail)
   /* deleted servers are listed only for an admin who asks (?deleted=true),
    * and then alone, as Nova's "deleted" filter does */
   const char *del = api_query(rq, "deleted");
-  bool want_deleted = del && truthy(del) && auth_has_role(&rq->auth, "admin");
+  bool want_deleted = del && api_truthy(del) && auth_has_role(&rq->auth, "admin");
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
     if (nova_server_deleted(&list[i]) != want_deleted)

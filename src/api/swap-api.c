@@ -26,15 +26,6 @@
 
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool bool_value(json_t *v)
-{
-  if (json_is_boolean(v))
-    return json_is_true(v);
-  const char *s = json_string_value(v);
-  return s && (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes") ||
-               !strcasecmp(s, "on") || !strcasecmp(s, "y") || !strcasecmp(s, "t"));
-}
-
 /* Nova's swap rule defaults to admin or the service role. */
 static int swap_policy(struct api_request *rq)
 {
@@ -290,7 +281,7 @@ static int update_regular(struct api_request *rq, const struct reg_server *s, js
     return api_err(&rq->err, 400, "Updating id is not supported.");
   json_t *dot = json_object_get(b, "delete_on_termination");
   if (dot) {
-    a.delete_on_termination = bool_value(dot);
+    a.delete_on_termination = body_bool(dot);
     if (r->ops->attachment_update(r, &a) < 0)
       return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
   }
