@@ -205,9 +205,9 @@ static int cinder_services(struct api_request *rq)
     return -1;
   const struct api_config *cfg = rq->ctx->cfg;
   json_t *arr = json_array();
-  char now[32], version[300], host[100];
+  char now[32], host[100];
   for (size_t h = 0; h < cfg->n_hosts; h++) {
-    bool up = host_probe(&cfg->hosts[h], version, sizeof version) == 0;
+    bool up = host_probe(&cfg->hosts[h]) == 0;
     api_time_micro(time(NULL), now);
     snprintf(host, sizeof host, "%s@volswap", cfg->hosts[h].name);
     json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n}", "binary",

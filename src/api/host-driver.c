@@ -55,55 +55,29 @@ void host_export_id(const char *attachment_id, char out[40])
 struct host_conn {
   struct qmp_client *c;
   struct swap_host *s;
+  int timeout_ms;          /* for the greeting and for each command */
 };
 
-static struct host_conn *host_connect(const struct cfg_host *h, struct api_error *e)
+static struct host_conn *host_connect(const struct cfg_host *h, int timeout_ms,
+                                      struct api_error *e)
 {
   struct host_conn *hc = calloc(1, sizeof *hc);
   if (!hc) {
     api_err(e, 500, "out of memory");
     return NULL;
   }
+  hc->timeout_ms = timeout_ms;
   hc->s = swap_host_borrow(h->name);
   if (hc->s)
     return hc;
   struct qmp_error qe;
-  hc->c = qmp_connect(h->qmp, HOST_QMP_TIMEOUT_MS, &qe);
+  hc->c = qmp_connect(h->qmp, timeout_ms, &qe);
   if (!hc->c) {
     api_err(e, 500, "Host %s is not reachable over QMP: %s", h->name, qe.desc);
     free(hc);
     return NULL;
   }
   return hc;
-}
-
-int host_probe(const struct cfg_host *h, char *version, size_t len)
-{
-  version[0] = '\0';
-  struct swap_host *sh = swap_host_borrow(h->name);
-  struct qmp_client *c = NULL;
-  struct qmp_error qe;
-  json_t *ret = NULL;
-  int rc;
-  if (sh) {
-    rc = swap_host_execute(sh, "query-version", NULL, &ret, HOST_PROBE_TIMEOUT_MS, &qe);
-    swap_host_put(sh);
-  } else {
-    c = qmp_connect(h->qmp, HOST_PROBE_TIMEOUT_MS, &qe);
-    rc = c ? qmp_execute(c, "query-version", NULL, &ret, HOST_PROBE_TIMEOUT_MS, &qe) : -1;
-    qmp_close(c);
-  }
-  if (rc < 0)
-    return -1;
-  json_t *q = json_object_get(ret, "qemu");
-  snprintf(version, len, "%s (QMP %lld.%lld.%lld)",
-           json_string_value(json_object_get(ret, "package")) ?
-             json_string_value(json_object_get(ret, "package")) : "",
-           (long long)json_integer_value(json_object_get(q, "major")),
-           (long long)json_integer_value(json_object_get(q, "minor")),
-           (long long)json_integer_value(json_object_get(q, "micro")));
-  json_decref(ret);
-  return 0;
 }
 
 static void host_close(struct host_conn *hc)
@@ -144,11 +118,21 @@ static json_t *host_wait_event(struct host_conn *hc, const char *name, const cha
 static int run(struct host_conn *c, const struct cfg_host *h, const char *cmd, json_t *args,
                struct qmp_error *qe, struct api_error *e)
 {
-  int rc = c->s ? swap_host_execute(c->s, cmd, args, NULL, HOST_QMP_TIMEOUT_MS, qe)
-                : qmp_execute(c->c, cmd, args, NULL, HOST_QMP_TIMEOUT_MS, qe);
+  int rc = c->s ? swap_host_execute(c->s, cmd, args, NULL, c->timeout_ms, qe)
+                : qmp_execute(c->c, cmd, args, NULL, c->timeout_ms, qe);
   if (rc < 0 && e)
     api_err(e, 500, "Host %s: %s failed: %s: %s", h->name, cmd, qe->cls, qe->desc);
   return rc;
+}
+
+int host_probe(const struct cfg_host *h)
+{
+  struct api_error e;
+  struct host_conn *c = host_connect(h, HOST_PROBE_TIMEOUT_MS, &e);
+  struct qmp_error qe;
+  int rc = c ? run(c, h, "query-version", NULL, &qe, NULL) : -1;
+  host_close(c);
+  return rc < 0 ? -1 : 0;
 }
 
 static json_t *connection_info(const struct cfg_host *h, const struct reg_volume *v,
@@ -204,7 +188,7 @@ static int qmp_attach(const struct cfg_host *h, const struct reg_volume *v, cons
   *conn = NULL;
   struct stat st;
   bool is_blk = stat(v->path, &st) == 0 && S_ISBLK(st.st_mode);
-  struct host_conn *c = host_connect(h, e);
+  struct host_conn *c = host_connect(h, HOST_QMP_TIMEOUT_MS, e);
   if (!c)
     return -1;
   int rc = -1;
@@ -241,7 +225,7 @@ out:
 static int qmp_detach(const struct cfg_host *h, const char *node, const char *export_id,
                       struct api_error *e)
 {
-  struct host_conn *c = host_connect(h, e);
+  struct host_conn *c = host_connect(h, HOST_QMP_TIMEOUT_MS, e);
   if (!c)
     return -1;
   int rc = -1;
@@ -281,7 +265,7 @@ out:
 static int qmp_resize(const struct cfg_host *h, const char *node, uint64_t size,
                       struct api_error *e)
 {
-  struct host_conn *c = host_connect(h, e);
+  struct host_conn *c = host_connect(h, HOST_QMP_TIMEOUT_MS, e);
   if (!c)
     return -1;
   struct qmp_error qe;

@@ -239,7 +239,16 @@ static int servers_show(struct api_request *rq)
 
 static int detach_all(struct api_request *rq, const struct reg_server *s,
                       const struct cfg_host *h, bool destroy_dot);
+static int mark_deleted(struct api_request *rq, const char *server_id);
 #define FLAVOR_ID "volswap"
+
+/* Whether block device mapping BD is the boot disk (boot_index 0). */
+static bool is_boot_bdm(json_t *bd)
+{
+  json_t *bi = json_object_get(bd, "boot_index");
+  return (json_is_integer(bi) && json_integer_value(bi) == 0) ||
+         (json_is_string(bi) && !strcmp(json_string_value(bi), "0"));
+}
 
 /* What a boot from volume asks, checked before anything is made: the one
  * flavor, no image, one server, "none" or "auto" networks (volswap gives
@@ -276,7 +285,6 @@ static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_h
     const char *uuid = json_string_value(json_object_get(bd, "uuid"));
     const char *src = json_string_value(json_object_get(bd, "source_type"));
     const char *dst = json_string_value(json_object_get(bd, "destination_type"));
-    json_t *bi = json_object_get(bd, "boot_index");
     if (!json_is_object(bd) || !src || strcmp(src, "volume") != 0 ||
         (dst && strcmp(dst, "volume") != 0))
       return api_err(&rq->err, 400, "Block Device Mapping is Invalid: volswap boots from "
@@ -284,8 +292,7 @@ static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_h
     if (!api_is_uuid(uuid))
       return api_err(&rq->err, 400, "Block Device Mapping is Invalid: uuid must be a "
                      "volume id.");
-    if ((json_is_integer(bi) && json_integer_value(bi) == 0) ||
-        (json_is_string(bi) && !strcmp(json_string_value(bi), "0")))
+    if (is_boot_bdm(bd))
       boot++;
     struct reg_volume v;
     struct registry *r = rq->ctx->reg;
@@ -321,9 +328,7 @@ static int boot_volumes(struct api_request *rq, struct reg_server *s, json_t *bd
   const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
   for (int pass = 0; pass < 2; pass++) {   /* the boot volume first */
     json_array_foreach(bdms, i, bd) {
-      json_t *bi = json_object_get(bd, "boot_index");
-      bool is_boot = (json_is_integer(bi) && json_integer_value(bi) == 0) ||
-                     (json_is_string(bi) && !strcmp(json_string_value(bi), "0"));
+      bool is_boot = is_boot_bdm(bd);
       if (is_boot != (pass == 0))
         continue;
       json_t *dot = json_object_get(bd, "delete_on_termination");
@@ -340,11 +345,7 @@ undo:;
   struct api_error keep = rq->err;
   if (done > 0 && h)
     detach_all(rq, s, h, false);   /* a failed boot deletes no volume */
-  struct registry *r = rq->ctx->reg;
-  strcpy(s->status, "DELETED");
-  strcpy(s->vm_state, "deleted");
-  api_time_micro(time(NULL), s->updated_at);
-  r->ops->server_update(r, s);
+  mark_deleted(rq, s->id);
   rq->err = keep;
   return -1;
 }
@@ -596,12 +597,12 @@ static int nova_services(struct api_request *rq)
   const struct api_config *cfg = rq->ctx->cfg;
   const char *want_host = api_query(rq, "host"), *want_bin = api_query(rq, "binary");
   json_t *arr = json_array();
-  char now[32], version[300];
+  char now[32];
   for (size_t h = 0; h < cfg->n_hosts; h++) {
     if ((want_host && strcmp(want_host, cfg->hosts[h].name) != 0) ||
         (want_bin && strcmp(want_bin, "nova-compute") != 0))
       continue;
-    bool up = host_probe(&cfg->hosts[h], version, sizeof version) == 0;
+    bool up = host_probe(&cfg->hosts[h]) == 0;
     api_time_micro(time(NULL), now);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:n}", "binary", "nova-compute", "host",
                           cfg->hosts[h].name, "zone", "nova", "status", "enabled", "state",
@@ -621,7 +622,10 @@ static int nova_services(struct api_request *rq)
   return api_reply(rq, 200, json_pack("{s:o}", "services", arr));
 }
 
-int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task)
+/* Sets server ID's task_state and, when VM_STATE is given, its vm_state
+ * and status, in one transaction (a read of the row, then its update). */
+static int set_server_states(struct api_request *rq, const char *server_id,
+                             const char *vm_state, const char *status, const char *task)
 {
   struct registry *r = rq->ctx->reg;
   struct reg_server s;
@@ -630,6 +634,10 @@ int nova_set_task_state(struct api_request *rq, const char *server_id, const cha
   int rc = r->ops->server_get(r, server_id, &s);
   if (rc == 0) {
     snprintf(s.task_state, sizeof s.task_state, "%s", task);
+    if (vm_state) {
+      snprintf(s.vm_state, sizeof s.vm_state, "%s", vm_state);
+      snprintf(s.status, sizeof s.status, "%s", status);
+    }
     api_time_micro(time(NULL), s.updated_at);
     rc = r->ops->server_update(r, &s);
   }
@@ -641,6 +649,17 @@ int nova_set_task_state(struct api_request *rq, const char *server_id, const cha
   if (r->ops->commit(r) < 0)
     return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
   return 0;
+}
+
+int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task)
+{
+  return set_server_states(rq, server_id, NULL, NULL, task);
+}
+
+/* A server's end, as Nova's soft delete: the row stays, vm_state deleted. */
+static int mark_deleted(struct api_request *rq, const char *server_id)
+{
+  return set_server_states(rq, server_id, "deleted", "DELETED", "");
 }
 
 /* Detaches every disk of server S for its delete; with DESTROY_DOT a volume
@@ -712,36 +731,13 @@ static int servers_delete(struct api_request *rq)
     return api_err(&rq->err, 409, "Instance %s is locked", s.id);
   if (swap_claim_for_delete(rq, s.id) < 0)
     return -1;
-  int rc = -1;
   struct reg_action act;
   if (action_start(rq, s.id, "delete", &act) < 0)
     goto undo;
   char ev_start[32];
   api_time_micro(time(NULL), ev_start);
-  if (detach_all(rq, &s, config_host(rq->ctx->cfg, s.host), true) < 0) {
-    action_event(rq, &act, "compute_terminate_instance", s.host, ev_start, false,
-                 rq->err.msg);
-    goto undo;
-  }
-  struct registry *r = rq->ctx->reg;
-  if (r->ops->begin(r) < 0) {
-    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    goto undo;
-  }
-  if (r->ops->server_get(r, s.id, &s) == 0) {
-    strcpy(s.status, "DELETED");
-    strcpy(s.vm_state, "deleted");
-    s.task_state[0] = '\0';
-    api_time_micro(time(NULL), s.updated_at);
-    if (r->ops->server_update(r, &s) == 0 && r->ops->commit(r) == 0)
-      rc = 0;
-    else
-      r->ops->rollback(r);
-  } else {
-    r->ops->rollback(r);
-  }
-  if (rc < 0) {
-    api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  if (detach_all(rq, &s, config_host(rq->ctx->cfg, s.host), true) < 0 ||
+      mark_deleted(rq, s.id) < 0) {
     action_event(rq, &act, "compute_terminate_instance", s.host, ev_start, false,
                  rq->err.msg);
     goto undo;
