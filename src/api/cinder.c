@@ -88,8 +88,7 @@ static json_t *volume_summary(struct api_request *rq, const struct reg_volume *v
                    volume_links(rq, v));
 }
 
-/* Loads a volume of the URL's project, or Cinder's 404. */
-static int load_volume(struct api_request *rq, const char *id, struct reg_volume *v)
+int cinder_load_volume(struct api_request *rq, const char *id, struct reg_volume *v)
 {
   struct registry *r = rq->ctx->reg;
   int rc = r->ops->volume_get(r, id, v);
@@ -127,7 +126,7 @@ static int volumes_detail(struct api_request *rq) { return volumes_list(rq, true
 static int volumes_show(struct api_request *rq)
 {
   struct reg_volume v;
-  if (url_project_check(rq, "volume:get") < 0 || load_volume(rq, rq->params[1], &v) < 0)
+  if (url_project_check(rq, "volume:get") < 0 || cinder_load_volume(rq, rq->params[1], &v) < 0)
     return -1;
   return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
 }
@@ -381,7 +380,7 @@ int cinder_volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api
 static int volumes_delete(struct api_request *rq)
 {
   struct reg_volume v;
-  if (load_volume(rq, rq->params[1], &v) < 0 ||
+  if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
       policy_check(&rq->auth, "volume:delete", v.project_id, &rq->err) < 0)
     return -1;
   if (cinder_volume_destroy(rq->ctx, v.id, &rq->err) < 0)
@@ -392,7 +391,7 @@ static int volumes_delete(struct api_request *rq)
 static int volume_extend(struct api_request *rq, json_t *args)
 {
   struct reg_volume v;
-  if (load_volume(rq, rq->params[1], &v) < 0)
+  if (cinder_load_volume(rq, rq->params[1], &v) < 0)
     return -1;
   bool in_use_ok = rq->mv >= 42;
   if (policy_check(&rq->auth, strcmp(v.status, "in-use") == 0 ? "volume:extend_attached_volume"
@@ -478,7 +477,7 @@ static int volume_state_action(struct api_request *rq, size_t i, json_t *arg)
                    "(non-null). %s takes no arguments", state_actions[i].name,
                    state_actions[i].name);
   struct reg_volume v;
-  if (load_volume(rq, rq->params[1], &v) < 0 ||
+  if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
       policy_check(&rq->auth, state_actions[i].rule, v.project_id, &rq->err) < 0)
     return -1;
   if (vol_transition_apply(rq->ctx->reg, v.id, state_actions[i].t, false, NULL, &rq->err) < 0)
@@ -506,7 +505,7 @@ static int volume_reset_status(struct api_request *rq, json_t *arg)
   static const char *const migration[] = { "", "starting", "migrating", "completing",
                                            "success", "error", NULL };
   struct reg_volume v;
-  if (load_volume(rq, rq->params[1], &v) < 0 ||
+  if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
       policy_check(&rq->auth, "volume_extension:volume_admin_actions:reset_status",
                    v.project_id, &rq->err) < 0)
     return -1;

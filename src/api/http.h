@@ -93,6 +93,9 @@ int action_event(struct api_request *rq, struct reg_action *a, const char *event
  * deleted one, for what Nova still shows of it (instance actions, 2.21). */
 int load_server(struct api_request *rq, const char *id, struct reg_server *s);
 int load_server_any(struct api_request *rq, const char *id, struct reg_server *s);
+/* Loads volume ID of the URL's project (rq->params[0]), or Cinder's 404
+ * "Volume X could not be found." (cinder.c). */
+int cinder_load_volume(struct api_request *rq, const char *id, struct reg_volume *v);
 /* Cinder's delete of an available volume (cinder.c): its storage on the
  * pool, then its record; a pool that cannot remove it leaves the volume in
  * error_deleting. */

@@ -8,7 +8,6 @@
 #include "internal.h"
 
 #include <ctype.h>
-
 #include <string.h>
 #include <strings.h>
 

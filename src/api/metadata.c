@@ -90,12 +90,8 @@ static int load_volume_meta(struct api_request *rq, const char *rule, enum meta_
 {
   (void)verb;
   struct reg_volume v;
-  struct registry *r = rq->ctx->reg;
-  int rc = r->ops->volume_get(r, rq->params[1], &v);
-  if (rc < 0)
-    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-  if (rc == 1 || strcmp(v.project_id, rq->params[0]) != 0)
-    return api_err(&rq->err, 404, "Volume %.64s could not be found.", rq->params[1]);
+  if (cinder_load_volume(rq, rq->params[1], &v) < 0)
+    return -1;
   if (policy_check(&rq->auth, rule, v.project_id, &rq->err) < 0)
     return -1;
   snprintf(owner, 37, "%s", v.id);
