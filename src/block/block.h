@@ -38,6 +38,7 @@
 #define VOLSWAP_BLOCK_H
 
 #include "../common/common.h"
+#include "../crypto/crypto.h"
 
 struct block_node;
 struct block_backend;
@@ -133,6 +134,12 @@ struct block_node_opts {
     const char *nbd_path, *nbd_host, *nbd_port, *nbd_export;
     uint64_t nbd_reconnect_delay;  /* seconds requests wait for a reconnect */
     uint64_t nbd_open_timeout;     /* seconds the first connect is retried */
+    /* nbd: tls-creds, the id of client TLS credentials, and tls-hostname.
+     * The open resolves the id on the loop into nbd_tls (a reference held
+     * while the open runs): the driver reads the object on the worker pool,
+     * where the namespace must not be touched. */
+    const char *nbd_tls_creds, *nbd_tls_hostname;
+    struct vs_object *nbd_tls;
 };
 
 struct block_driver {

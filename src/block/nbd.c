@@ -70,6 +70,10 @@ struct nbd_state {
     /* What a reconnect needs. */
     char *path, *host, *port, *export_name;
     bool read_only;
+    /* TLS (tls-creds): copied from the credentials at open, so reconnects
+     * keep them after an object-del, as QEMU's reference does. */
+    bool tls, tls_psk, tls_verify;
+    char *tls_dir, *tls_user;
     uint64_t reconnect_delay_ns;
     /* Reconnecting. */
     enum nbd_link link;
@@ -197,6 +201,8 @@ static void nbd_state_free(struct nbd_state *s)
     free(s->host);
     free(s->port);
     free(s->export_name);
+    free(s->tls_dir);
+    free(s->tls_user);
     free(s);
 }
 
@@ -220,6 +226,22 @@ static struct nbd_handle *connect_blocking(const struct nbd_state *s, struct vs_
     int r = nbd_set_export_name(h, s->export_name ? s->export_name : "");
     if (r == 0)
         r = nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION);
+    if (r == 0 && s->tls) {
+        /* The same directory layout QEMU reads: libnbd loads ca-cert.pem,
+         * client-cert.pem and client-key.pem, or the PSK file. */
+        r = nbd_set_tls(h, LIBNBD_TLS_REQUIRE);
+        if (r == 0 && s->tls_psk) {
+            char *file = vs_strdup_printf("%s/keys.psk", s->tls_dir);
+            r = nbd_set_tls_psk_file(h, file);
+            free(file);
+            if (r == 0)
+                r = nbd_set_tls_username(h, s->tls_user ? s->tls_user : "qemu");
+        } else if (r == 0) {
+            r = nbd_set_tls_certificates(h, s->tls_dir);
+            if (r == 0)
+                r = nbd_set_tls_verify_peer(h, s->tls_verify);
+        }
+    }
     if (r == 0)
         r = s->path ? nbd_connect_unix(h, s->path) : nbd_connect_tcp(h, s->host, s->port);
     if (r < 0) {
@@ -489,6 +511,28 @@ static int nbd_drv_open(struct block_node *node, const struct block_node_opts *o
     s->port = opts->nbd_port ? vs_strdup(opts->nbd_port) : NULL;
     s->export_name = opts->nbd_export ? vs_strdup(opts->nbd_export) : NULL;
     s->read_only = opts->read_only;
+    if (opts->nbd_tls) {
+        /* libnbd checks the certificate against the host it connects to
+         * (a unix socket: the chain only) and cannot be given another
+         * name. */
+        if (opts->nbd_tls_hostname &&
+            !(opts->nbd_host && strcmp(opts->nbd_tls_hostname, opts->nbd_host) == 0)) {
+            vs_error_set(err, VS_ERR_GENERIC,
+                         "tls-hostname other than server.host is not supported "
+                         "(the certificate is checked against server.host)");
+            nbd_state_free(s);
+            return -1;
+        }
+        s->tls = true;
+        s->tls_psk = opts->nbd_tls->kind == VS_OBJ_TLS_PSK;
+        s->tls_verify = opts->nbd_tls->verify_peer;
+        s->tls_dir = vs_strdup(opts->nbd_tls->dir);
+        s->tls_user = opts->nbd_tls->username ? vs_strdup(opts->nbd_tls->username) : NULL;
+    } else if (opts->nbd_tls_hostname) {
+        vs_error_set(err, VS_ERR_GENERIC, "tls-hostname is only valid with tls-creds");
+        nbd_state_free(s);
+        return -1;
+    }
     s->reconnect_delay_ns = opts->nbd_reconnect_delay * 1000000000ull;
     s->retry.fn = retry_fired;
     s->deadline.fn = deadline_fired;

@@ -135,19 +135,35 @@ static void node_register(struct block_node *node, const char *filename)
         node->drv->attach(node);
 }
 
+/* tls-creds of an nbd node: client credentials, looked up on the loop. */
+static int resolve_tls(struct block_node_opts *o, struct vs_error *err)
+{
+    o->nbd_tls = NULL;
+    if (!o->nbd_tls_creds)
+        return 0;
+    o->nbd_tls = vs_tls_creds_lookup(o->nbd_tls_creds, VS_TLS_CLIENT, err);
+    if (!o->nbd_tls)
+        return -1;
+    vs_object_ref(o->nbd_tls);
+    return 0;
+}
+
 struct block_node *block_node_open(struct vs_loop *loop,
                                    const struct block_node_opts *opts,
                                    struct vs_error *err)
 {
-    struct block_node *node = node_prepare(loop, opts, err);
-    if (!node)
+    struct block_node_opts o = *opts;
+    if (resolve_tls(&o, err) < 0)
         return NULL;
-    if (node->drv->open(node, opts, err) < 0) {
+    struct block_node *node = node_prepare(loop, &o, err);
+    if (node && node->drv->open(node, &o, err) < 0) {
         free(node->name);
         free(node);
-        return NULL;
+        node = NULL;
     }
-    node_register(node, opts->filename);
+    vs_object_unref(o.nbd_tls);
+    if (node)
+        node_register(node, o.filename);
     return node;
 }
 
@@ -158,7 +174,7 @@ struct open_work {
     struct vs_bh bh;                  /* failures found before the pool */
     struct block_node *node;          /* NULL when prepare failed */
     struct block_node_opts opts;      /* strings below are our copies */
-    char *strs[8];
+    char *strs[10];
     block_open_done_fn *done;
     void *opaque;
     struct vs_error err;
@@ -185,6 +201,7 @@ static void open_work_finish(struct open_work *ow)
         }
     }
     ow->done(node, node ? NULL : &ow->err, ow->opaque);
+    vs_object_unref(ow->opts.nbd_tls);
     for (size_t i = 0; i < VS_ARRAY_SIZE(ow->strs); i++)
         free(ow->strs[i]);
     free(ow);
@@ -221,6 +238,14 @@ void block_node_open_async(struct vs_loop *loop, const struct block_node_opts *o
     ow->opts.nbd_host = keep(ow, 5, opts->nbd_host);
     ow->opts.nbd_port = keep(ow, 6, opts->nbd_port);
     ow->opts.nbd_export = keep(ow, 7, opts->nbd_export);
+    ow->opts.nbd_tls_creds = keep(ow, 8, opts->nbd_tls_creds);
+    ow->opts.nbd_tls_hostname = keep(ow, 9, opts->nbd_tls_hostname);
+    if (resolve_tls(&ow->opts, &ow->err) < 0) {
+        ow->ret = -1;
+        ow->bh.fn = open_failed_bh;
+        vs_loop_defer(loop, &ow->bh);
+        return;
+    }
     ow->node = node_prepare(loop, &ow->opts, &ow->err);
     if (!ow->node) {
         ow->ret = -1;

@@ -1,7 +1,7 @@
 /* volswapd: the host daemon. Parses the command line in the manner of
  * qemu-storage-daemon — options run in order, each one a monitor command
- * in disguise (--blockdev is blockdev-add, --nbd-server is
- * nbd-server-start, --export is block-export-add) — after restoring the
+ * in disguise (--object is object-add, --blockdev is blockdev-add,
+ * --nbd-server is nbd-server-start, --export is block-export-add) — after restoring the
  * state file if there is one; opens the QMP monitors; then runs the event
  * loop until SIGTERM, SIGINT or `quit`, and shuts down cleanly: monitor
  * clients get their last replies, jobs are cancelled, NBD requests in
@@ -42,11 +42,16 @@ static void usage(FILE *out)
 "Usage: volswapd [options]\n"
 "Serves block volumes over NBD and moves them live (see README.md).\n"
 "\n"
+"  --object tls-creds-x509,id=ID,dir=DIR[,endpoint=server][,verify-peer=off]\n"
+"  --object tls-creds-psk,id=ID,dir=DIR[,endpoint=server][,username=NAME]\n"
+"  --object authz-simple,id=ID,identity=NAME\n"
+"                       TLS credentials and authz for the NBD server (object-add)\n"
 "  --blockdev [driver=]DRIVER,node-name=NAME,...\n"
 "                       open a block node (blockdev-add): drivers file,\n"
 "                       host_device (filename=PATH, read-only=on|off,\n"
 "                       cache.direct=on|off, discard=ignore|unmap), raw (file=NODE)\n"
 "  --nbd-server unix:PATH | tcp:HOST:PORT | addr.type=unix,addr.path=PATH[,max-connections=N]\n"
+"               [,tls-creds=ID][,tls-authz=ID]\n"
 "                       start the NBD server (nbd-server-start)\n"
 "  --export [type=]nbd,node=NODE[,id=ID][,name=NAME][,description=TEXT][,writable=on]\n"
 "                       export a node over NBD (block-export-add); node-name= also works\n"
@@ -83,7 +88,7 @@ static void VS_PRINTF(2, 3) die_opt(const char *opt, const char *fmt, ...)
  * state already holds is left to the state, which is what was served last:
  * after a pivot the export serves the target, whatever the command line
  * says. Options naming new objects still add them. */
-static json_t *restored;     /* "node/NAME", "export/ID", "nbd-server" */
+static json_t *restored;     /* "node/NAME", "export/ID", "object/ID", "nbd-server" */
 
 static void restored_add(const char *kind, const char *name)
 {
@@ -99,6 +104,8 @@ static void note_restored(void)
         restored_add("node", n->name);
     for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e))
         restored_add("export", e->id);
+    for (struct vs_object *o = vs_object_next(NULL); o; o = vs_object_next(o))
+        restored_add("object", o->id);
     if (nbd_server_running())
         json_object_set_new(restored, "nbd-server", json_true());
 }
@@ -111,10 +118,11 @@ static const char *restored_object(const char *command, json_t *args)
     if (strcmp(command, "nbd-server-start") == 0)
         return json_object_get(restored, "nbd-server") ? "the NBD server" : NULL;
     bool node = strcmp(command, "blockdev-add") == 0;
+    bool object = strcmp(command, "object-add") == 0;
     const char *name = json_string_value(json_object_get(args, node ? "node-name" : "id"));
     if (!name)
         return NULL;
-    char *key = vs_strdup_printf("%s/%s", node ? "node" : "export", name);
+    char *key = vs_strdup_printf("%s/%s", node ? "node" : object ? "object" : "export", name);
     bool found = json_object_get(restored, key) != NULL;
     free(key);
     return found ? name : NULL;
@@ -552,8 +560,9 @@ static void setup_signals(void)
 int main(int argc, char **argv)
 {
     enum { OPT_BLOCKDEV = 256, OPT_NBD_SERVER, OPT_EXPORT, OPT_PIDFILE, OPT_MONITOR,
-           OPT_CHARDEV, OPT_STATE, OPT_DUMP_COMMANDS };
+           OPT_CHARDEV, OPT_STATE, OPT_DUMP_COMMANDS, OPT_OBJECT };
     static const struct option longopts[] = {
+        { "object", required_argument, NULL, OPT_OBJECT },
         { "blockdev", required_argument, NULL, OPT_BLOCKDEV },
         { "nbd-server", required_argument, NULL, OPT_NBD_SERVER },
         { "export", required_argument, NULL, OPT_EXPORT },
@@ -630,6 +639,9 @@ int main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "hvV", longopts, NULL)) != -1) {
         switch (c) {
+        case OPT_OBJECT:
+            run_option("--object", "object-add", parse_keyval("--object", optarg, "qom-type"));
+            break;
         case OPT_BLOCKDEV:
             run_option("--blockdev", "blockdev-add", parse_keyval("--blockdev", optarg, "driver"));
             break;

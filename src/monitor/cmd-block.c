@@ -68,6 +68,12 @@ static const struct qmp_arg nbd_members[] = {
              "reconnect (default 0: they fail at once; reconnecting goes on)" },
     { "open-timeout", QT_INT, true,
       .doc = "seconds the first connect is retried (default 0: once)" },
+    { "tls-creds", QT_STR, true,
+      .doc = "id of client TLS credentials (tls-creds-x509 or tls-creds-psk, endpoint "
+             "client): the connection must negotiate TLS" },
+    { "tls-hostname", QT_STR, true,
+      .doc = "the name the server's certificate must carry; only server.host itself "
+             "(libnbd checks the certificate against the host it connects to)" },
     { 0 },
 };
 
@@ -222,6 +228,8 @@ static void fill_opts(json_t *args, struct block_node_opts *o)
     o->nbd_export = json_string_value(json_object_get(args, "export"));
     o->nbd_reconnect_delay = (uint64_t)json_integer_value(json_object_get(args, "reconnect-delay"));
     o->nbd_open_timeout = (uint64_t)json_integer_value(json_object_get(args, "open-timeout"));
+    o->nbd_tls_creds = json_string_value(json_object_get(args, "tls-creds"));
+    o->nbd_tls_hostname = json_string_value(json_object_get(args, "tls-hostname"));
     json_t *size = json_object_get(args, "size");
     o->size = size ? (uint64_t)json_integer_value(size) : 0;
 }

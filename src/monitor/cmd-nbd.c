@@ -35,8 +35,12 @@ static const struct qmp_schema addr_schema = { addr_members };
 
 static const struct qmp_arg server_start_members[] = {
     { "addr", QT_OBJ, false, .schema = &addr_schema, .doc = "address to listen on" },
-    { "tls-creds", QT_STR, true, .doc = "not supported yet" },
-    { "tls-authz", QT_STR, true, .doc = "not supported yet" },
+    { "tls-creds", QT_STR, true,
+      .doc = "id of TLS credentials (tls-creds-x509 or tls-creds-psk, endpoint server): "
+             "clients must then STARTTLS before anything else" },
+    { "tls-authz", QT_STR, true,
+      .doc = "id of an authz-simple object that must allow each client's identity, "
+             "looked up per connection (as QEMU, only checked with verify-peer)" },
     { "max-connections", QT_INT, true, .doc = "limit of clients (0: unlimited)" },
     { 0 },
 };
@@ -85,10 +89,14 @@ static int parse_addr(json_t *addr, struct nbd_server_addr *out, struct vs_error
 
 static json_t *cmd_nbd_server_start(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
-    if (json_object_get(args, "tls-creds") || json_object_get(args, "tls-authz")) {
-        vs_error_set(err, VS_ERR_GENERIC, "TLS is not supported yet");
+    if (nbd_server_running()) {
+        vs_error_set(err, VS_ERR_GENERIC, "NBD server already running");
         return NULL;
     }
+    struct nbd_server_tls tls = { .authz = json_string_value(json_object_get(args, "tls-authz")) };
+    const char *creds = json_string_value(json_object_get(args, "tls-creds"));
+    if (creds && !(tls.creds = vs_tls_creds_lookup(creds, VS_TLS_SERVER, err)))
+        return NULL;
     json_int_t maxc = json_integer_value(json_object_get(args, "max-connections"));
     if (maxc < 0 || maxc > UINT32_MAX) {
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'max-connections' expects uint32");
@@ -97,7 +105,7 @@ static json_t *cmd_nbd_server_start(struct qmp_ctx *ctx, json_t *args, struct vs
     struct nbd_server_addr addr;
     if (parse_addr(json_object_get(args, "addr"), &addr, err) < 0)
         return NULL;
-    int r = nbd_server_start(ctx->loop, &addr, (unsigned)maxc, err);
+    int r = nbd_server_start(ctx->loop, &addr, (unsigned)maxc, &tls, err);
     nbd_server_addr_clear(&addr);
     return r < 0 ? NULL : json_object();
 }

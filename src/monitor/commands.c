@@ -19,6 +19,7 @@ static const struct qmp_command *const tables[] = {
     qmp_block_commands,
     qmp_nbd_commands,
     qmp_job_commands,
+    qmp_object_commands,
 };
 
 const struct qmp_command *qmp_command_find(const char *name)

@@ -116,6 +116,10 @@ extern const struct qmp_command qmp_session_commands[];
 extern const struct qmp_command qmp_block_commands[];
 extern const struct qmp_command qmp_nbd_commands[];
 extern const struct qmp_command qmp_job_commands[];
+extern const struct qmp_command qmp_object_commands[];
+
+/* cmd-object.c: the object-add arguments that recreate an object. */
+json_t *qmp_object_args(const struct vs_object *o);
 
 /* Writes the monitor's reference (docs/qmp-reference.md) from the table. */
 void qmp_write_reference(FILE *out);

@@ -18,7 +18,7 @@
 #define STATE_VERSION 1
 
 static const char *const replayable[] = {
-    "blockdev-add", "nbd-server-start", "block-export-add",
+    "object-add", "blockdev-add", "nbd-server-start", "block-export-add",
 };
 
 static json_t *command(const char *name, json_t *args)
@@ -34,6 +34,11 @@ static json_t *server_args(void)
         : json_pack("{s:s,s:s}", "host", a->host ? a->host : "", "port", a->port);
     json_t *args = json_pack("{s:{s:s,s:o}}", "addr", "type",
                              a->type == NBD_ADDR_UNIX ? "unix" : "inet", "data", data);
+    struct nbd_server_tls tls = nbd_server_tls();
+    if (tls.creds)
+        json_object_set_new(args, "tls-creds", json_string(tls.creds->id));
+    if (tls.authz)
+        json_object_set_new(args, "tls-authz", json_string(tls.authz));
     if (nbd_server_max_connections())
         json_object_set_new(args, "max-connections",
                             json_integer(nbd_server_max_connections()));
@@ -66,6 +71,20 @@ json_t *qmp_state_snapshot(void)
 {
     json_t *cmds = json_array();
     json_t *renamed = json_object();   /* live name -> saved name */
+    /* Objects first: the server and nbd nodes name them. Credentials the
+     * running server still uses after an object-del are saved too (a
+     * restart would otherwise fail to start the server), unless a new
+     * object took their id meanwhile. */
+    for (struct vs_object *o = vs_object_next(NULL); o; o = vs_object_next(o))
+        json_array_append_new(cmds, command("object-add", qmp_object_args(o)));
+    struct vs_object *server_creds = nbd_server_running() ? nbd_server_tls().creds : NULL;
+    if (server_creds && vs_object_find(server_creds->id) != server_creds) {
+        if (vs_object_find(server_creds->id))
+            vs_warn("state: the NBD server's TLS credentials '%s' were deleted and their id "
+                    "reused; the server is saved with the new object", server_creds->id);
+        else
+            json_array_append_new(cmds, command("object-add", qmp_object_args(server_creds)));
+    }
     for (struct block_node *n = block_node_next(NULL); n; n = block_node_next(n)) {
         json_t *opts = qmp_node_options(n);
         if (opts) {
@@ -129,7 +148,7 @@ static int check_document(json_t *state, struct vs_error *err)
         if (!json_is_object(c) || json_object_size(c) != 2 || !known ||
             !json_is_object(json_object_get(c, "arguments"))) {
             vs_error_set(err, VS_ERR_GENERIC,
-                         "commands[%zu]: expected {\"execute\": blockdev-add | "
+                         "commands[%zu]: expected {\"execute\": object-add | blockdev-add | "
                          "nbd-server-start | block-export-add, \"arguments\": {...}}", i);
             return -1;
         }

@@ -1,6 +1,8 @@
 /* The fixed newstyle handshake: greeting, client flags, and the option
  * haggling (EXPORT_NAME, ABORT, LIST, STARTTLS, INFO, GO, STRUCTURED_REPLY,
  * LIST_META_CONTEXT, SET_META_CONTEXT) until the client picks an export.
+ * With TLS, the haggling before STARTTLS is cut short (before_tls); after
+ * it, the same options arrive decrypted and are answered the same way.
  *
  * The input is untrusted: every length is checked against what was
  * received before anything is read, options are capped at 64 KiB (larger
@@ -278,6 +280,40 @@ static void opt_meta_context(struct nbd_conn *conn, uint32_t opt, const uint8_t 
     reply(conn, opt, NBD_REP_ACK, NULL, 0);
 }
 
+/* A server with TLS credentials takes nothing but STARTTLS before TLS is
+ * up (NBD's TLS requirement "FORCEDTLS", as QEMU serves it): any other
+ * option is answered NBD_REP_ERR_TLS_REQD, and EXPORT_NAME, which cannot
+ * be refused, ends the connection. The option's data was received in
+ * full: the caller skips it. */
+static ssize_t before_tls(struct nbd_conn *conn, uint32_t opt, uint32_t len)
+{
+    if (!conn->fixed)
+        return -1;
+    switch (opt) {
+    case NBD_OPT_STARTTLS:
+        if (len != 0) {
+            /* A client that cannot start TLS right is dropped. */
+            reply_err(conn, opt, NBD_REP_ERR_INVALID, "option 'starttls' has unexpected length");
+            conn->closing_after_drain = true;
+            break;
+        }
+        reply(conn, opt, NBD_REP_ACK, NULL, 0);
+        /* A session that cannot be set up (a priority string GnuTLS
+         * refuses) fails the TLS handshake the client is starting. */
+        if (nbd_conn_start_tls(conn) < 0)
+            conn->closing_after_drain = true;
+        break;
+    case NBD_OPT_EXPORT_NAME:
+        return -1;
+    default:
+        reply_err(conn, opt, NBD_REP_ERR_TLS_REQD, "Option 0x%x not permitted before TLS", opt);
+        if (opt == NBD_OPT_ABORT)
+            conn->closing_after_drain = true;
+        break;
+    }
+    return 16 + (ssize_t)len;
+}
+
 ssize_t nbd_handshake_input(struct nbd_conn *conn, const uint8_t *p, size_t n)
 {
     if (!conn->got_client_flags) {
@@ -307,6 +343,8 @@ ssize_t nbd_handshake_input(struct nbd_conn *conn, const uint8_t *p, size_t n)
     if (n - 16 < len)
         return 0;
     const uint8_t *d = p + 16;
+    if (conn->tls_creds && !conn->tls)
+        return before_tls(conn, opt, len);
     switch (opt) {
     case NBD_OPT_EXPORT_NAME:
         if (opt_export_name(conn, d, len) < 0)
@@ -336,7 +374,12 @@ ssize_t nbd_handshake_input(struct nbd_conn *conn, const uint8_t *p, size_t n)
         opt_meta_context(conn, opt, d, len);
         break;
     case NBD_OPT_STARTTLS:
-        reply_err(conn, opt, NBD_REP_ERR_UNSUP, "TLS is not supported by this server");
+        if (len != 0)
+            reply_err(conn, opt, NBD_REP_ERR_INVALID, "option 'starttls' has unexpected length");
+        else if (conn->tls)
+            reply_err(conn, opt, NBD_REP_ERR_INVALID, "TLS already enabled");
+        else
+            reply_err(conn, opt, NBD_REP_ERR_POLICY, "TLS not configured");
         break;
     default:
         if (!conn->fixed)

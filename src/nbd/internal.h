@@ -44,6 +44,7 @@
 #define NBD_REP_ERR_UNSUP    0x80000001u
 #define NBD_REP_ERR_POLICY   0x80000002u
 #define NBD_REP_ERR_INVALID  0x80000003u
+#define NBD_REP_ERR_TLS_REQD 0x80000005u
 #define NBD_REP_ERR_UNKNOWN  0x80000006u
 #define NBD_REP_ERR_SHUTDOWN 0x80000007u
 #define NBD_REP_ERR_TOO_BIG  0x80000009u
@@ -166,6 +167,14 @@ struct nbd_conn {
     struct nbd_export *exp;
     uint8_t *opt_data;         /* an option's payload being gathered */
 
+    /* TLS. With tls_creds set the client must STARTTLS first; tls is the
+     * session from then on, and the socket carries only ciphertext. */
+    struct vs_object *tls_creds;  /* a reference */
+    char *tls_authz;
+    struct vs_tls_session *tls;
+    bool send_tls;             /* the send in the ring is ciphertext ... */
+    size_t tls_plain;          /* ... carrying this much of hs_out / sendq */
+
     /* transmission */
     unsigned inflight_reqs;
     uint64_t inflight_bytes;
@@ -188,6 +197,8 @@ void nbd_conn_flush_handshake(struct nbd_conn *conn);
 void nbd_conn_kick_recv(struct nbd_conn *conn);
 void nbd_server_conn_attached(struct nbd_conn *conn);
 void nbd_server_close_export_clients(struct nbd_export *exp);
+/* After STARTTLS was acknowledged: what follows on the socket is TLS. */
+int nbd_conn_start_tls(struct nbd_conn *conn);
 
 /* handshake.c: returns bytes consumed, 0 if more input is needed, -1 to
  * close the connection. */

@@ -62,17 +62,32 @@ void nbd_export_del_all(void);
 
 /* ---- server.c ---------------------------------------------------------- */
 
-/* Listens on addr. max_connections 0 means unlimited. */
+/* TLS for the server's clients: with creds set (a server endpoint), a
+ * client must negotiate STARTTLS before anything else, as with QEMU's
+ * tls-creds; with authz set too, the authz object of that id, looked up
+ * per connection, must allow the client's identity (certificate DN or PSK
+ * username). */
+struct nbd_server_tls {
+    struct vs_object *creds;
+    const char *authz;
+};
+
+/* Listens on addr. max_connections 0 means unlimited; tls may be NULL.
+ * The server holds a reference to the credentials until it stops. */
 int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
-                     unsigned max_connections, struct vs_error *err);
+                     unsigned max_connections, const struct nbd_server_tls *tls,
+                     struct vs_error *err);
 /* Stops listening and closes every connection. */
 void nbd_server_stop(void);
 bool nbd_server_running(void);
 const struct nbd_server_addr *nbd_server_address(void);
 unsigned nbd_server_max_connections(void);
+/* The running server's TLS objects (both NULL without TLS). */
+struct nbd_server_tls nbd_server_tls(void);
 /* Serves an already connected socket (socketpair in tests and fuzzing,
- * or a descriptor passed in). Takes ownership of fd. */
-void nbd_server_add_client(struct vs_loop *loop, int fd);
+ * or a descriptor passed in), with TLS when tls names credentials. Takes
+ * ownership of fd. */
+void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server_tls *tls);
 /* Closes every client connection after its requests in flight finish;
  * done->fn runs when none is left. */
 void nbd_server_close_clients(struct vs_loop *loop, struct vs_bh *done);

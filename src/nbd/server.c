@@ -4,6 +4,14 @@
  * transmission.c; this file only moves bytes and decides when a
  * connection may be freed.
  *
+ * TLS (STARTTLS, when the server has tls-creds) changes only how bytes
+ * move, never the protocol code: received ciphertext goes into the
+ * session's input, and conn_tls_fill decrypts into the same places plain
+ * bytes would have been received (the input buffer, or a WRITE's payload
+ * buffer); replies are built as for a plain socket and encrypted in
+ * batches just before the send (conn_arm_send_tls), and a batch's
+ * replies are retired once all of its ciphertext has gone.
+ *
  * A connection is freed when nothing refers to it: no recv or send in the
  * ring and no request in flight in the block layer. Closing therefore
  * means: stop parsing, shut the socket down (which completes the pending
@@ -25,6 +33,7 @@ static struct vs_listener *listener;
 static struct nbd_server_addr server_addr;
 static struct vs_loop *server_loop;
 static unsigned max_conns;
+static struct nbd_server_tls server_tls;
 static struct vs_list conns = VS_LIST_INIT(conns);
 static unsigned nconns;
 static struct vs_bh *all_closed_waiter;
@@ -34,6 +43,7 @@ static struct vs_timer grace_timer; /* bounds a graceful close */
 static void conn_arm_recv(struct nbd_conn *conn);
 static void conn_arm_send(struct nbd_conn *conn);
 static void conn_process(struct nbd_conn *conn);
+static void conn_maybe_finish_disc(struct nbd_conn *conn);
 
 void nbd_server_addr_clear(struct nbd_server_addr *addr)
 {
@@ -58,6 +68,9 @@ static void conn_free(struct nbd_conn *conn)
     vs_list_remove(&conn->link);
     nconns--;
     close(conn->fd);
+    vs_tls_session_free(conn->tls);
+    vs_object_unref(conn->tls_creds);
+    free(conn->tls_authz);
     free(conn->in);
     free(conn->iov);
     free(conn->hs_out);
@@ -112,6 +125,90 @@ static void conn_maybe_finish_disc(struct nbd_conn *conn)
         nbd_conn_close(conn);
 }
 
+static bool conn_backpressure(const struct nbd_conn *conn)
+{
+    return conn->inflight_reqs >= NBD_MAX_INFLIGHT_REQS ||
+           conn->inflight_bytes >= NBD_MAX_INFLIGHT_BYTES;
+}
+
+static void conn_arm_send(struct nbd_conn *conn);
+
+/* ---- TLS --------------------------------------------------------------- */
+
+int nbd_conn_start_tls(struct nbd_conn *conn)
+{
+    struct vs_error err = { 0 };
+    conn->tls = vs_tls_session_new(conn->tls_creds, conn->tls_authz, &err);
+    if (!conn->tls) {
+        vs_warn("NBD client: %s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* One step of the TLS handshake with what has arrived. A failed one sends
+ * its alert, then closes (-1). */
+static int conn_tls_handshake(struct nbd_conn *conn)
+{
+    struct vs_error err = { 0 };
+    int r = vs_tls_handshake(conn->tls, &err);
+    if (r < 0) {
+        vs_warn("NBD client refused: %s", err.msg);
+        conn->closing_after_drain = true;
+    }
+    conn_arm_send(conn);
+    conn_maybe_finish_disc(conn);
+    return r < 0 ? -1 : 0;
+}
+
+/* Decrypts what has arrived to where plain bytes would have been received:
+ * a WRITE's payload buffer, or the input buffer (unless the connection is
+ * at its limit of requests in flight, as a plain recv would not be armed
+ * then). True if it produced anything. */
+static bool conn_tls_fill(struct nbd_conn *conn)
+{
+    if (!conn->tls || !vs_tls_established(conn->tls) || conn->phase == PHASE_CLOSING ||
+        conn->closing_after_drain)
+        return false;
+    ssize_t n;
+    if (conn->payload_req) {
+        struct nbd_req *req = conn->payload_req;
+        n = vs_tls_read(conn->tls, (uint8_t *)req->buf + req->breq.done,
+                        req->len - req->breq.done);
+        if (n > 0) {
+            req->breq.done += (uint64_t)n;
+            if (req->breq.done == req->len) {
+                conn->payload_req = NULL;
+                req->breq.done = 0;
+                nbd_req_start(req);
+            }
+            return true;
+        }
+    } else {
+        if (conn->phase == PHASE_TRANSMISSION && conn_backpressure(conn))
+            return false;
+        if (conn->in_pos > 0) {
+            memmove(conn->in, conn->in + conn->in_pos, conn->in_len - conn->in_pos);
+            conn->in_len -= conn->in_pos;
+            conn->in_pos = 0;
+        }
+        if (conn->in_len == NBD_INBUF_SIZE)
+            return false;
+        n = vs_tls_read(conn->tls, conn->in + conn->in_len, NBD_INBUF_SIZE - conn->in_len);
+        if (n > 0) {
+            conn->in_len += (size_t)n;
+            return true;
+        }
+    }
+    if (n == -EAGAIN)
+        return false;
+    /* close_notify, or a record that fails authentication: either way
+     * nothing more will be read from this client. */
+    conn->read_eof = true;
+    nbd_conn_close(conn);
+    return false;
+}
+
 static void recv_cb(struct vs_completion *c, int res, unsigned flags)
 {
     struct nbd_conn *conn = vs_container_of(c, struct nbd_conn, recv_c);
@@ -133,7 +230,13 @@ static void recv_cb(struct vs_completion *c, int res, unsigned flags)
         nbd_conn_unref(conn);
         return;
     }
-    if (conn->payload_req) {
+    if (conn->tls) {
+        vs_tls_in_added(conn->tls, (size_t)res);
+        if (!vs_tls_established(conn->tls) && conn_tls_handshake(conn) < 0) {
+            nbd_conn_unref(conn);
+            return;
+        }
+    } else if (conn->payload_req) {
         struct nbd_req *req = conn->payload_req;
         req->breq.done += (uint64_t)res;
         if (req->breq.done == req->len) {
@@ -148,19 +251,23 @@ static void recv_cb(struct vs_completion *c, int res, unsigned flags)
     nbd_conn_unref(conn);
 }
 
-static bool conn_backpressure(const struct nbd_conn *conn)
-{
-    return conn->inflight_reqs >= NBD_MAX_INFLIGHT_REQS ||
-           conn->inflight_bytes >= NBD_MAX_INFLIGHT_BYTES;
-}
-
 static void conn_arm_recv(struct nbd_conn *conn)
 {
     if (conn->recv_armed || conn->read_eof || conn->phase == PHASE_CLOSING ||
         conn->closing_after_drain)
         return;
     struct io_uring_sqe *sqe;
-    if (conn->payload_req) {
+    if (conn->tls) {
+        if (!conn->payload_req && conn->phase == PHASE_TRANSMISSION && conn_backpressure(conn))
+            return; /* a completing request re-arms us */
+        size_t space;
+        uint8_t *p = vs_tls_in_space(conn->tls, &space);
+        if (space == 0)
+            return; /* conn_tls_fill has to take from it first */
+        conn->recv_c.cb = recv_cb;
+        sqe = vs_loop_sqe(conn->loop, &conn->recv_c);
+        io_uring_prep_recv(sqe, conn->fd, p, space, 0);
+    } else if (conn->payload_req) {
         struct nbd_req *req = conn->payload_req;
         conn->recv_c.cb = recv_cb;
         sqe = vs_loop_sqe(conn->loop, &conn->recv_c);
@@ -201,6 +308,7 @@ void nbd_conn_kick_recv(struct nbd_conn *conn)
 
 static void conn_process(struct nbd_conn *conn)
 {
+  again:
     while (conn->phase != PHASE_CLOSING && !conn->payload_req &&
            !conn->closing_after_drain) {
         size_t avail = conn->in_len - conn->in_pos;
@@ -226,7 +334,21 @@ static void conn_process(struct nbd_conn *conn)
         if (r == 0)
             break;
         conn->in_pos += (size_t)r;
+        if (conn->tls && !vs_tls_established(conn->tls)) {
+            /* STARTTLS was acknowledged: whatever the client sent after
+             * it is already its TLS handshake. */
+            if (!vs_tls_in_put(conn->tls, conn->in + conn->in_pos, conn->in_len - conn->in_pos)) {
+                nbd_conn_close(conn);
+                return;
+            }
+            conn->in_len = conn->in_pos = 0;
+            if (conn_tls_handshake(conn) < 0)
+                return;
+            break;
+        }
     }
+    if (conn_tls_fill(conn))
+        goto again;
     conn_arm_send(conn); /* handshake replies, if any */
     conn_maybe_finish_disc(conn);
     conn_arm_recv(conn);
@@ -253,6 +375,18 @@ static void send_cb(struct vs_completion *c, int res, unsigned flags)
         return;
     }
     size_t sent = (size_t)res;
+    if (conn->send_tls) {
+        /* Ciphertext: the batch's replies are retired once all of it has
+         * gone. */
+        vs_tls_out_sent(conn->tls, sent);
+        if (vs_tls_out_in_flight(conn->tls) > 0) {
+            conn_arm_send(conn);
+            nbd_conn_unref(conn);
+            return;
+        }
+        sent = conn->tls_plain;
+        conn->tls_plain = 0;
+    }
     if (conn->hs_out_sent < conn->hs_out_len) {
         conn->hs_out_sent += sent;
         if (conn->hs_out_sent == conn->hs_out_len)
@@ -293,10 +427,10 @@ static struct msghdr *conn_msghdr(struct nbd_conn *conn)
     return (struct msghdr *)(conn->iov + conn->iov_cap);
 }
 
-static void conn_arm_send(struct nbd_conn *conn)
+/* The next replies to send, as iovecs: handshake output, or replies from
+ * the send queue. */
+static unsigned conn_build_iov(struct nbd_conn *conn)
 {
-    if (conn->send_armed || conn->phase == PHASE_CLOSING)
-        return;
     unsigned n = 0;
     if (conn->hs_out_sent < conn->hs_out_len) {
         conn->iov[n].iov_base = conn->hs_out + conn->hs_out_sent;
@@ -319,17 +453,82 @@ static void conn_arm_send(struct nbd_conn *conn)
             }
         }
     }
-    if (n == 0)
-        return;
+    return n;
+}
+
+static void conn_submit_send(struct nbd_conn *conn, unsigned n, bool tls)
+{
     struct msghdr *msg = conn_msghdr(conn);
     memset(msg, 0, sizeof(*msg));
     msg->msg_iov = conn->iov;
     msg->msg_iovlen = n;
+    conn->send_tls = tls;
     conn->send_c.cb = send_cb;
     struct io_uring_sqe *sqe = vs_loop_sqe(conn->loop, &conn->send_c);
     io_uring_prep_sendmsg(sqe, conn->fd, msg, MSG_NOSIGNAL);
     conn->send_armed = true;
     conn->refs++;
+}
+
+/* Plaintext encrypted per send, at most: enough for large reads to leave
+ * in big sends, small enough that replies are not held back long. */
+#define TLS_BATCH (1u << 20)
+/* Average piece size below which a batch is corked (a TLS record holds
+ * 16 KiB). */
+#define TLS_SMALL_PIECE (16u * 1024)
+
+/* A new flight of ciphertext: whatever the session has output on its own
+ * (handshake messages, alerts) and the next batch of replies, encrypted
+ * with records shared between small replies. */
+static void conn_arm_send_tls(struct nbd_conn *conn)
+{
+    if (vs_tls_out_in_flight(conn->tls) == 0 && vs_tls_established(conn->tls)) {
+        unsigned n = conn_build_iov(conn);
+        size_t plain = 0, total = 0;
+        for (unsigned i = 0; i < n; i++)
+            total += conn->iov[i].iov_len;
+        /* Small pieces (reply headers, 4 KiB reads) would each become a
+         * record of their own: corked, they share records. Large reads go
+         * straight into records, without the copy corking costs. */
+        if (total < (size_t)n * TLS_SMALL_PIECE)
+            vs_tls_cork(conn->tls);
+        for (unsigned i = 0; i < n && plain < TLS_BATCH; i++) {
+            size_t take = VS_MIN(conn->iov[i].iov_len, TLS_BATCH - plain);
+            if (vs_tls_write(conn->tls, conn->iov[i].iov_base, take) < 0) {
+                nbd_conn_close(conn);
+                return;
+            }
+            plain += take;
+        }
+        if (vs_tls_uncork(conn->tls) < 0) {
+            nbd_conn_close(conn);
+            return;
+        }
+        conn->tls_plain = plain;
+    }
+    size_t len;
+    const uint8_t *p = vs_tls_out(conn->tls, &len);
+    if (len == 0)
+        return;
+    conn->iov[0].iov_base = (void *)p;
+    conn->iov[0].iov_len = len;
+    conn_submit_send(conn, 1, true);
+}
+
+static void conn_arm_send(struct nbd_conn *conn)
+{
+    if (conn->send_armed || conn->phase == PHASE_CLOSING)
+        return;
+    /* Before the TLS handshake is done, handshake output (the STARTTLS
+     * acknowledgement) still goes out in the clear, ahead of any TLS
+     * record; after it, everything is encrypted. */
+    if (conn->tls && (vs_tls_established(conn->tls) || conn->hs_out_sent == conn->hs_out_len)) {
+        conn_arm_send_tls(conn);
+        return;
+    }
+    unsigned n = conn_build_iov(conn);
+    if (n > 0)
+        conn_submit_send(conn, n, false);
 }
 
 void nbd_conn_queue_reply(struct nbd_conn *conn, struct nbd_req *req)
@@ -351,7 +550,7 @@ void nbd_conn_flush_handshake(struct nbd_conn *conn)
 
 #define CONN_IOV 256
 
-void nbd_server_add_client(struct vs_loop *loop, int fd)
+void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server_tls *tls)
 {
     if (max_conns && nconns >= max_conns) {
         close(fd);
@@ -364,6 +563,10 @@ void nbd_server_add_client(struct vs_loop *loop, int fd)
     conn->fd = fd;
     conn->phase = PHASE_HANDSHAKE;
     conn->refs = 1;
+    if (tls && tls->creds) {
+        conn->tls_creds = vs_object_ref(tls->creds);
+        conn->tls_authz = tls->authz ? vs_strdup(tls->authz) : NULL;
+    }
     conn->in = vs_malloc(NBD_INBUF_SIZE);
     conn->iov_cap = CONN_IOV;
     conn->iov = vs_malloc(sizeof(struct iovec) * CONN_IOV + sizeof(struct msghdr));
@@ -377,11 +580,12 @@ void nbd_server_add_client(struct vs_loop *loop, int fd)
 
 static void accept_client(void *opaque, int fd)
 {
-    nbd_server_add_client(server_loop, fd);
+    nbd_server_add_client(server_loop, fd, &server_tls);
 }
 
 int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
-                     unsigned max_connections, struct vs_error *err)
+                     unsigned max_connections, const struct nbd_server_tls *tls,
+                     struct vs_error *err)
 {
     if (listener) {
         vs_error_set(err, VS_ERR_GENERIC, "NBD server already running");
@@ -394,6 +598,10 @@ int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
     server_loop = loop;
     nbd_server_addr_copy(&server_addr, addr);
     max_conns = max_connections;
+    if (tls && tls->creds) {
+        server_tls.creds = vs_object_ref(tls->creds);
+        server_tls.authz = tls->authz ? vs_strdup(tls->authz) : NULL;
+    }
     listener = vs_listener_start(loop, fd, addr->type == NBD_ADDR_UNIX ? addr->path : NULL,
                                  "NBD server", accept_client, NULL, NULL);
     return 0;
@@ -406,6 +614,9 @@ void nbd_server_stop(void)
     vs_listener_stop(listener);
     listener = NULL;
     nbd_server_addr_clear(&server_addr);
+    vs_object_unref(server_tls.creds);
+    free((char *)server_tls.authz);
+    memset(&server_tls, 0, sizeof(server_tls));
     /* qemu-storage-daemon closes the clients with the server. */
     vs_list_for_each_safe(pos, &conns)
         nbd_conn_close(vs_list_entry(pos, struct nbd_conn, link));
@@ -424,6 +635,11 @@ const struct nbd_server_addr *nbd_server_address(void)
 unsigned nbd_server_max_connections(void)
 {
     return max_conns;
+}
+
+struct nbd_server_tls nbd_server_tls(void)
+{
+    return server_tls;
 }
 
 unsigned nbd_server_client_count(void)

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * our corpus; the server reads while we write in any case. */
     int buf = 1 << 20;
     setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-    nbd_server_add_client(loop, sv[0]);
+    nbd_server_add_client(loop, sv[0], NULL);
     size_t off = 0;
     /* Feed and run the loop in turns; then close our end (EOF) and let the
      * server finish and close its side. */
