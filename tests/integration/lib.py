@@ -48,6 +48,15 @@ Raw protocol helpers (for what libnbd will not send):
   raw_simple_reply(s, data_len) -> (error, handle, data)
   recv_exact(s, n)  wait_closed(s)
   still_serves(d, name, size)   a fresh libnbd client reads and writes
+TLS:
+  tls_certs(tmp)                test credentials (gen-tls-certs.sh): a dir with
+                                the CA, server and client certificates, and
+                                psk/keys.psk for the user "alice"
+  Daemon.start(tls="tls-creds-x509,id=tls0,dir=D,endpoint=server[,...]")
+                                the server with those credentials (id tls0):
+                                clients must STARTTLS; tls_authz=ID adds
+                                tls-authz, tls_objects=[...] more --objects
+  connect(d, name, tls=DIR | psk=(FILE, USER))   a TLS client
 Tunable: VS_START_TIMEOUT (seconds to wait for the pidfile, default 30: a
 fail-safe for a daemon that never comes up, not a timing assertion).
 """
@@ -247,8 +256,8 @@ class Daemon:
         else:
             self.opts += ["--export", "nbd," + ",".join(["node=" + node] + parts)]
 
-    def start(self, tcp=False, extra=()):
-        q = impl() == "qsd"
+    def start(self, tcp=False, extra=(), tls=None, tls_authz=None, tls_objects=()):
+        q = impl() == "qsd" or tls
         if tcp:
             self.port = _free_port()
             listen = ("addr.type=inet,addr.host=127.0.0.1,addr.port=%d" if q
@@ -256,10 +265,18 @@ class Daemon:
         else:
             self.sock = os.path.join(self.tmp, "nbd%d.sock" % _daemons.index(self))
             listen = ("addr.type=unix,addr.path=" if q else "unix:") + self.sock
+        objects = []
+        if tls:
+            listen += ",tls-creds=tls0"
+            objects = ["--object", tls]
+            if tls_authz:
+                listen += ",tls-authz=" + tls_authz
+        for o in tls_objects:
+            objects += ["--object", o]
         # --nbd-server first: qsd creates exports in option order and needs
-        # the server to exist by then.
-        argv = [daemon_bin(), "--nbd-server", listen] + self.opts + list(extra) + \
-            ["--pidfile", self.pidfile]
+        # the server to exist by then (and the objects it names before it).
+        argv = [daemon_bin()] + objects + ["--nbd-server", listen] + self.opts + \
+            list(extra) + ["--pidfile", self.pidfile]
         log("starting: " + " ".join(argv))
         self.logf = open(self.logfile, "wb")
         # SIGINT/SIGQUIT at their defaults in the daemon whatever this test
@@ -340,11 +357,30 @@ class Daemon:
         return rc
 
 
-def connect(d, name="", structured=True, meta=("base:allocation",)):
+def tls_certs(tmp):
+    """Test TLS credentials in tmp/pki (made once per test directory)."""
+    d = os.path.join(tmp, "pki")
+    if not os.path.exists(os.path.join(d, "client-key.pem")):
+        subprocess.run(["bash", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "gen-tls-certs.sh"), d], check=True)
+    return d
+
+
+def connect(d, name="", structured=True, meta=("base:allocation",), tls=None, psk=None):
     """Connected libnbd handle. Strict mode is off: libnbd would otherwise
     refuse out-of-range or badly flagged requests itself, and the test
-    would never learn what the server does with them."""
+    would never learn what the server does with them. tls: a certificate
+    directory (tls_certs); psk: (keys file, username). Either makes TLS
+    required."""
     h = nbd.NBD()
+    if tls or psk:
+        h.set_tls(nbd.TLS_REQUIRE)
+        if tls:
+            h.set_tls_certificates(tls)
+            h.set_tls_verify_peer(True)
+        else:
+            h.set_tls_psk_file(psk[0])
+            h.set_tls_username(psk[1])
     h.set_strict_mode(0)
     h.set_request_structured_replies(structured)
     if structured:

@@ -25,12 +25,16 @@
 #   vs_find_bin             set $VS_BIN to the server binary for vs_impl
 #                           (fails, or skips for a missing qsd, if absent)
 #   vs_daemon_bin           print it instead (for $(vs_daemon_bin))
-#   vs_start [--tcp] OPTS.. start a server with OPTS (--blockdev, --export,
+#   vs_start [--tcp] [--tls OBJECT] OPTS..
+#                           start a server with OPTS (--blockdev, --export,
 #                           ...) listening on a unix socket ($VS_SOCK), or
 #                           with --tcp on a free 127.0.0.1 port ($VS_PORT);
 #                           adds --nbd-server and --pidfile itself, waits
 #                           for the pidfile (bounded), sets $VS_PID and
-#                           $VS_LOG (the daemon's stdout+stderr)
+#                           $VS_LOG (the daemon's stdout+stderr). --tls
+#                           gives server credentials (an --object value
+#                           with id=tls0) that clients must STARTTLS with
+#   vs_tls_certs DIR        test TLS credentials (gen-tls-certs.sh)
 #   vs_uri [EXPORT]         NBD URI of EXPORT on the running server
 #   vs_stop [SIGNAL]        send SIGNAL (TERM) and wait (bounded); returns
 #                           the exit status and sets $VS_EXIT to it
@@ -167,7 +171,16 @@ vs__free_port() {
 vs_start() {
   [ -n "$VS_TMP" ] || vs_fail "vs_start called before vs_init"
   local tcp=0 impl bin n listen pidfile waited=0 limit
-  if [ "${1:-}" = --tcp ]; then tcp=1; shift; fi
+  local tls_obj="" tls_opt=""
+  while :; do
+    case "${1:-}" in
+      --tcp) tcp=1; shift ;;
+      # --tls OBJECT: server credentials with id=tls0 (an --object value);
+      # clients must then STARTTLS.
+      --tls) tls_obj=$2; tls_opt=",tls-creds=tls0"; shift 2 ;;
+      *) break ;;
+    esac
+  done
   vs_find_bin; impl=$VS_IMPL; bin=$VS_BIN
   n=${#VS_PIDS[@]}
   pidfile="$VS_TMP/daemon$n.pid"
@@ -187,14 +200,18 @@ vs_start() {
   done
   if [ $tcp = 1 ]; then
     VS_PORT=$(vs__free_port); VS_SOCK=
-    if [ "$impl" = qsd ]; then listen="addr.type=inet,addr.host=127.0.0.1,addr.port=$VS_PORT"
+    if [ "$impl" = qsd ] || [ -n "$tls_obj" ]; then
+      listen="addr.type=inet,addr.host=127.0.0.1,addr.port=$VS_PORT$tls_opt"
     else listen="tcp:127.0.0.1:$VS_PORT"; fi
   else
     VS_SOCK="$VS_TMP/nbd$n.sock"; VS_PORT=
-    if [ "$impl" = qsd ]; then listen="addr.type=unix,addr.path=$VS_SOCK"
+    if [ "$impl" = qsd ] || [ -n "$tls_obj" ]; then
+      listen="addr.type=unix,addr.path=$VS_SOCK$tls_opt"
     else listen="unix:$VS_SOCK"; fi
   fi
-  vs_log "starting: $bin --nbd-server $listen ${args[*]} --pidfile $pidfile"
+  if [ -n "$tls_obj" ]; then args=(--object "$tls_obj" --nbd-server "$listen" "${args[@]}")
+  else args=(--nbd-server "$listen" "${args[@]}"); fi
+  vs_log "starting: $bin ${args[*]} --pidfile $pidfile"
   # --nbd-server first: qsd creates exports in option order and needs the
   # server to exist by then.
   # Started through exec with SIGINT/SIGQUIT back at their defaults: bash
@@ -204,7 +221,7 @@ vs_start() {
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])' \
-    "$bin" --nbd-server "$listen" "${args[@]}" --pidfile "$pidfile" >"$VS_LOG" 2>&1 &
+    "$bin" "${args[@]}" --pidfile "$pidfile" >"$VS_LOG" 2>&1 &
   VS_PID=$!
   VS_PIDS+=("$VS_PID")
   limit=$(( ${VS_START_TIMEOUT:-30} * 10 ))
@@ -221,6 +238,11 @@ os.execv(sys.argv[1], sys.argv[1:])' \
   local filepid
   filepid=$(tr -d ' \n' <"$pidfile")
   [ "$filepid" = "$VS_PID" ] || vs_fail "pidfile holds '$filepid', daemon pid is $VS_PID"
+}
+
+# vs_tls_certs DIR: test TLS credentials (see gen-tls-certs.sh).
+vs_tls_certs() {
+  bash "$(dirname "${BASH_SOURCE[0]}")/gen-tls-certs.sh" "$1"
 }
 
 vs_uri() {
