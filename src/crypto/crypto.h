@@ -69,6 +69,8 @@ struct vs_object *vs_object_find(const char *id);
 struct vs_object *vs_object_ref(struct vs_object *o);
 void vs_object_unref(struct vs_object *o);
 struct vs_object *vs_object_next(struct vs_object *prev);
+/* object-del of every object (tests, fuzzing). */
+void vs_object_del_all(void);
 
 /* The TLS credentials named `id` for the given endpoint, with QEMU's
  * errors for a missing object, an object of another type and the wrong

@@ -93,34 +93,76 @@ static int gnutls_failed(struct vs_error *err, const char *what, const char *pat
     return -1;
 }
 
-/* QEMU's sanity-check of a server's own certificate, so that a wrong file
- * is found at object-add rather than by every client: it must parse, not
- * be a CA itself, and chain to the CA file. */
+/* Basic constraints and key usage of one certificate, checked as QEMU
+ * checks them: a CA must be one and may sign certificates; the server's
+ * own must not be a CA, and a critical key usage must allow digital
+ * signatures and key encipherment. */
+static int check_cert_use(gnutls_x509_crt_t crt, const char *path, bool is_ca,
+                          struct vs_error *err)
+{
+    unsigned critical = 0;
+    int ca = gnutls_x509_crt_get_basic_constraints(crt, &critical, NULL, NULL);
+    if (is_ca && ca <= 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "The certificate %s basic constraints do not show a CA",
+                     path);
+        return -1;
+    }
+    if (!is_ca && ca > 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "The certificate %s basic constraints show a CA, "
+                     "but we need one for a server", path);
+        return -1;
+    }
+    unsigned usage = 0;
+    critical = 0;
+    if (gnutls_x509_crt_get_key_usage(crt, &usage, &critical) < 0 || !critical)
+        return 0; /* absent or advisory */
+    if (is_ca && !(usage & GNUTLS_KEY_KEY_CERT_SIGN)) {
+        vs_error_set(err, VS_ERR_GENERIC, "Certificate %s usage does not permit certificate signing",
+                     path);
+        return -1;
+    }
+    if (!is_ca && !(usage & GNUTLS_KEY_DIGITAL_SIGNATURE)) {
+        vs_error_set(err, VS_ERR_GENERIC, "Certificate %s usage does not permit digital signature",
+                     path);
+        return -1;
+    }
+    if (!is_ca && !(usage & GNUTLS_KEY_KEY_ENCIPHERMENT)) {
+        vs_error_set(err, VS_ERR_GENERIC, "Certificate %s usage does not permit key encipherment",
+                     path);
+        return -1;
+    }
+    return 0;
+}
+
+/* QEMU's sanity-check of a server's credentials, so that a wrong file is
+ * found at object-add rather than by every client, in QEMU's order: both
+ * files import, the server's certificate and the CAs have the right
+ * constraints and usage, and the certificate chains to a CA. */
 static int sanity_check(const char *cert_path, const char *ca_path, struct vs_error *err)
 {
     gnutls_datum_t cert_data = { 0 }, ca_data = { 0 };
-    gnutls_x509_crt_t *certs = NULL, *cas = NULL;
-    unsigned ncerts = 0, ncas = 0, status = 0;
+    gnutls_x509_crt_t cert = NULL, *cas = NULL;
+    unsigned ncas = 0, status = 0;
     int ret = -1, r;
     if ((r = gnutls_load_file(cert_path, &cert_data)) < 0 ||
-        (r = gnutls_x509_crt_list_import2(&certs, &ncerts, &cert_data, GNUTLS_X509_FMT_PEM, 0)) < 0) {
+        (r = gnutls_x509_crt_init(&cert)) < 0 ||
+        (r = gnutls_x509_crt_import(cert, &cert_data, GNUTLS_X509_FMT_PEM)) < 0) {
         vs_error_set(err, VS_ERR_GENERIC, "Unable to import server certificate %s: %s",
                      cert_path, gnutls_strerror(r));
         goto out;
     }
     if ((r = gnutls_load_file(ca_path, &ca_data)) < 0 ||
         (r = gnutls_x509_crt_list_import2(&cas, &ncas, &ca_data, GNUTLS_X509_FMT_PEM, 0)) < 0) {
-        vs_error_set(err, VS_ERR_GENERIC, "Unable to import CA certificate %s: %s",
+        vs_error_set(err, VS_ERR_GENERIC, "Unable to import CA certificate list %s: %s",
                      ca_path, gnutls_strerror(r));
         goto out;
     }
-    unsigned critical = 0;
-    if (gnutls_x509_crt_get_basic_constraints(certs[0], &critical, NULL, NULL) > 0) {
-        vs_error_set(err, VS_ERR_GENERIC, "The certificate %s basic constraints show a CA, "
-                     "but we need one for a server", cert_path);
+    if (check_cert_use(cert, cert_path, false, err) < 0)
         goto out;
-    }
-    r = gnutls_x509_crt_list_verify(certs, ncerts, cas, ncas, NULL, 0, 0, &status);
+    for (unsigned i = 0; i < ncas; i++)
+        if (check_cert_use(cas[i], ca_path, true, err) < 0)
+            goto out;
+    r = gnutls_x509_crt_list_verify(&cert, 1, cas, ncas, NULL, 0, 0, &status);
     if (r < 0 || status) {
         const char *why = r < 0 ? gnutls_strerror(r)
                         : (status & GNUTLS_CERT_SIGNER_NOT_FOUND) ? "The certificate hasn't got a known issuer"
@@ -133,11 +175,10 @@ static int sanity_check(const char *cert_path, const char *ca_path, struct vs_er
     }
     ret = 0;
 out:
-    for (unsigned i = 0; i < ncerts; i++)
-        gnutls_x509_crt_deinit(certs[i]);
+    if (cert)
+        gnutls_x509_crt_deinit(cert);
     for (unsigned i = 0; i < ncas; i++)
         gnutls_x509_crt_deinit(cas[i]);
-    gnutls_free(certs);
     gnutls_free(cas);
     gnutls_free(cert_data.data);
     gnutls_free(ca_data.data);
@@ -190,7 +231,8 @@ static int load_x509(struct vs_object *o, struct vs_error *err)
     } else if (crl && (r = gnutls_certificate_set_x509_crl_file(c, crl, GNUTLS_X509_FMT_PEM)) < 0) {
         gnutls_failed(err, "CA revocation list", crl, r);
     } else if ((r = gnutls_certificate_set_x509_key_file(c, cert, key, GNUTLS_X509_FMT_PEM)) < 0) {
-        gnutls_failed(err, "certificate and key", cert, r);
+        vs_error_set(err, VS_ERR_GENERIC, "Cannot load certificate '%s' & key '%s': %s", cert, key,
+                     gnutls_strerror(r));
     } else if (dh) {
         gnutls_dh_params_t params;
         gnutls_datum_t data = { 0 };
@@ -353,6 +395,15 @@ int vs_object_del(const char *id, struct vs_error *err)
     vs_list_remove(&o->link);
     vs_object_unref(o);
     return 0;
+}
+
+void vs_object_del_all(void)
+{
+    struct vs_object *o;
+    while ((o = vs_object_next(NULL))) {
+        vs_list_remove(&o->link);
+        vs_object_unref(o);
+    }
 }
 
 struct vs_object *vs_tls_creds_lookup(const char *id, enum vs_tls_endpoint endpoint,

@@ -119,6 +119,10 @@ struct node_rec {
     char *name;
     json_t *opts;
     bool implicit;       /* a child opened inline ("file": {...}) */
+    /* The TLS credentials an nbd node (or its inline child) was opened
+     * with, held so that the state file can recreate them after an
+     * object-del: a restart must open the node again. */
+    struct vs_object *tls;
     struct vs_list link;
 };
 
@@ -128,6 +132,7 @@ static void rec_free(struct node_rec *r)
 {
     vs_list_remove(&r->link);
     json_decref(r->opts);
+    vs_object_unref(r->tls);
     free(r->name);
     free(r);
 }
@@ -158,7 +163,23 @@ static void rec_add(struct block_node *node, json_t *opts, bool implicit)
     r->name = vs_strdup(node->name);
     r->opts = opts;
     r->implicit = implicit;
+    for (json_t *x = opts; json_is_object(x) && !r->tls; x = json_object_get(x, "file")) {
+        const char *id = json_string_value(json_object_get(x, "tls-creds"));
+        struct vs_object *o = id ? vs_object_find(id) : NULL;
+        if (o)
+            r->tls = vs_object_ref(o);
+    }
     vs_list_append(&records, &r->link);
+}
+
+void qmp_node_tls_objects(void (*f)(struct vs_object *o, void *opaque), void *opaque)
+{
+    rec_find(NULL); /* drops stale records */
+    vs_list_for_each(l, &records) {
+        struct node_rec *r = vs_list_entry(l, struct node_rec, link);
+        if (r->tls && !r->implicit)
+            f(r->tls, opaque);
+    }
 }
 
 json_t *qmp_node_options(const struct block_node *node)

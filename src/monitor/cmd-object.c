@@ -92,6 +92,10 @@ static json_t *cmd_object_add(struct qmp_ctx *ctx, json_t *args, struct vs_error
     o.verify_peer = verify ? json_is_true(verify) : true;
     json_t *sanity = json_object_get(args, "sanity-check");
     o.sanity_check = sanity ? json_is_true(sanity) : true;
+    if (qmp_sandbox && o.dir && (o.dir[0] == '/' || strstr(o.dir, ".."))) {
+        vs_error_set(err, VS_ERR_GENERIC, "Only relative directories in this sandbox");
+        return NULL;
+    }
     if (json_object_get(args, "passwordid")) {
         vs_error_set(err, VS_ERR_GENERIC,
                      "Encrypted private keys (passwordid) are not supported");
@@ -140,7 +144,9 @@ const struct qmp_command qmp_object_commands[] = {
       "NBD server's tls-authz names. Other QEMU object types are not supported.",
       .mutates = true },
     { "object-del", &object_del_schema, cmd_object_del,
-      "Delete an object. Refused while the NBD server or a client connection uses it.",
+      "Delete an object. As in QEMU this succeeds also while the NBD server, a client "
+      "connection or an nbd node uses it: the id is free at once, and they keep the "
+      "object until they are done (the state file keeps what they still use).",
       .mutates = true },
     { 0 },
 };

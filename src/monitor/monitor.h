@@ -153,6 +153,9 @@ json_t *qmp_node_options(const struct block_node *node);
 /* Records them for a node opened elsewhere (drive-mirror's target), so
  * that the state file and query-named-block-nodes know it. Steals opts. */
 void qmp_node_options_set(struct block_node *node, json_t *opts);
+/* Calls f for the TLS credentials of every recorded nbd node (held since
+ * its open, also after an object-del). */
+void qmp_node_tls_objects(void (*f)(struct vs_object *o, void *opaque), void *opaque);
 
 /* ---- state.c: the daemon's state as commands to replay ------------------- */
 

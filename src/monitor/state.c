@@ -67,24 +67,42 @@ static char *saved_name(const struct block_node *n)
     return name;
 }
 
+struct saved_objects {
+    json_t *cmds;
+    json_t *ids;       /* ids of deleted objects saved so far */
+};
+
+/* Credentials the server or an nbd node still uses after an object-del
+ * are saved too: without them a restart could not start the server or
+ * open the node. Unless a new object took the id meanwhile: the saved
+ * commands then name the new one, which is what a client would get. */
+static void save_deleted_object(struct vs_object *o, void *opaque)
+{
+    struct saved_objects *so = opaque;
+    struct vs_object *now = vs_object_find(o->id);
+    if (now == o || json_object_get(so->ids, o->id))
+        return;
+    if (now) {
+        vs_warn("state: TLS credentials '%s' in use were deleted and their id reused; "
+                "a restart uses the new object", o->id);
+        return;
+    }
+    json_object_set_new(so->ids, o->id, json_true());
+    json_array_append_new(so->cmds, command("object-add", qmp_object_args(o)));
+}
+
 json_t *qmp_state_snapshot(void)
 {
     json_t *cmds = json_array();
     json_t *renamed = json_object();   /* live name -> saved name */
-    /* Objects first: the server and nbd nodes name them. Credentials the
-     * running server still uses after an object-del are saved too (a
-     * restart would otherwise fail to start the server), unless a new
-     * object took their id meanwhile. */
+    /* Objects first: the server and nbd nodes name them. */
     for (struct vs_object *o = vs_object_next(NULL); o; o = vs_object_next(o))
         json_array_append_new(cmds, command("object-add", qmp_object_args(o)));
-    struct vs_object *server_creds = nbd_server_running() ? nbd_server_tls().creds : NULL;
-    if (server_creds && vs_object_find(server_creds->id) != server_creds) {
-        if (vs_object_find(server_creds->id))
-            vs_warn("state: the NBD server's TLS credentials '%s' were deleted and their id "
-                    "reused; the server is saved with the new object", server_creds->id);
-        else
-            json_array_append_new(cmds, command("object-add", qmp_object_args(server_creds)));
-    }
+    struct saved_objects so = { cmds, json_object() };
+    if (nbd_server_running() && nbd_server_tls().creds)
+        save_deleted_object(nbd_server_tls().creds, &so);
+    qmp_node_tls_objects(save_deleted_object, &so);
+    json_decref(so.ids);
     for (struct block_node *n = block_node_next(NULL); n; n = block_node_next(n)) {
         json_t *opts = qmp_node_options(n);
         if (opts) {

@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +19,8 @@ static void remove_dir(void)
     DIR *d = opendir(dir);
     struct dirent *de;
 
+    unlinkat(AT_FDCWD, "psk/keys.psk", 0);
+    unlinkat(AT_FDCWD, "psk", AT_REMOVEDIR);
     while (d && (de = readdir(d)))
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
             unlinkat(dirfd(d), de->d_name, 0);
@@ -33,6 +37,13 @@ struct vs_loop *fuzz_sandbox_setup(void)
     if (!mkdtemp(dir) || chdir(dir) < 0)
         abort();
     atexit(remove_dir);
+    /* Server credentials inputs can name: object-add tls-creds-psk,
+     * dir=psk, endpoint=server (then nbd-server-start with tls-creds). */
+    FILE *f = mkdir("psk", 0700) == 0 ? fopen("psk/keys.psk", "w") : NULL;
+    if (!f)
+        abort();
+    fputs("alice:000102030405060708090a0b0c0d0e0f\n", f);
+    fclose(f);
     vs_log_level = VS_LOG_ERROR;
     loop = vs_loop_new(64, 1);
     if (!loop)
@@ -54,6 +65,7 @@ void fuzz_sandbox_teardown(void)
         abort(); /* a job that cannot be cancelled */
     nbd_server_stop();
     nbd_export_del_all();
+    vs_object_del_all();
     block_node_close_all();
     for (int i = 0; i < 100 && vs_loop_inflight(loop) > 0; i++)
         vs_loop_run_once(loop, 1000 * 1000);
