@@ -26,6 +26,7 @@ are printed whenever the test fails.
 Helpers:
   tmpdir()                      temp dir removed at exit
   impl()                        "volswapd" or "qsd"
+  as_impl(name)                 context: daemons started in it run that one
   Daemon(tmp)                   .blockdev(node, path, **opts) .export(node,
                                 name=None, description=None, writable=False)
                                 .start(tcp=False) .uri(name) .stop(sig) -> exit
@@ -46,6 +47,9 @@ Raw protocol helpers (for what libnbd will not send):
                                 replies only) -> (size, transmission flags)
   raw_request(s, cmd, offset, length, flags, handle, payload)
   raw_simple_reply(s, data_len) -> (error, handle, data)
+  raw_option_start(d) -> (s, flags)   connected, client flags sent
+  raw_option(s, opt, payload) -> (type, data)   one option, its first reply
+  raw_option_reply(s, opt)      the next reply to opt
   recv_exact(s, n)  wait_closed(s)
   still_serves(d, name, size)   a fresh libnbd client reads and writes
 TLS:
@@ -62,6 +66,7 @@ fail-safe for a daemon that never comes up, not a timing assertion).
 """
 
 import atexit
+import contextlib
 import errno
 import os
 import random
@@ -116,6 +121,21 @@ def impl():
     if v == "volswapd":
         return "volswapd"
     fail("VOLSWAP_TEST_IMPL must be volswapd or qsd, not %r" % v)
+
+
+@contextlib.contextmanager
+def as_impl(name):
+    """Daemons built and started inside `with as_impl("qsd"):` run that
+    implementation whatever the test's own (for tests that run both)."""
+    old = os.environ.get("VOLSWAP_TEST_IMPL")
+    os.environ["VOLSWAP_TEST_IMPL"] = name
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["VOLSWAP_TEST_IMPL"]
+        else:
+            os.environ["VOLSWAP_TEST_IMPL"] = old
 
 
 def daemon_bin():
@@ -453,6 +473,33 @@ def raw_greeting(s):
     check(magic == NBDMAGIC and opt == IHAVEOPT,
           "bad greeting magic %#x %#x" % (magic, opt))
     return flags
+
+
+REP_MAGIC = 0x3E889045565A9
+
+
+def raw_option_start(d):
+    """A raw connection past the greeting, client flags sent (fixed
+    newstyle, no zeroes): ready for options. Returns (socket, flags)."""
+    s = raw_connect(d)
+    flags = raw_greeting(s)
+    s.sendall(struct.pack(">I", FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES))
+    return s, flags
+
+
+def raw_option_reply(s, opt):
+    """One option reply, checked for magic and option: (type, payload)."""
+    magic, ropt, rtype, ln = struct.unpack(">QIII", recv_exact(s, 20))
+    data = recv_exact(s, ln)
+    check(magic == REP_MAGIC, "option %d: reply magic %#x" % (opt, magic))
+    check(ropt == opt, "option %d: reply for option %d" % (opt, ropt))
+    return rtype, data
+
+
+def raw_option(s, opt, payload=b""):
+    """Send option opt and read its first reply: (type, payload)."""
+    s.sendall(struct.pack(">QII", IHAVEOPT, opt, len(payload)) + payload)
+    return raw_option_reply(s, opt)
 
 
 def raw_export_name(s, name):

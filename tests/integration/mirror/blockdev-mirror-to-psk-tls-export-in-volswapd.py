@@ -8,7 +8,7 @@ block-job-complete, the export moves to the target and the guest goes on
 there. Afterwards the remote daemon's file holds every byte the guest's
 acknowledged requests define (except where a trim left it open), and the
 source has none of what the guest wrote after the pivot."""
-import os, sys, time
+import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mirror_helpers import job_events, check, lib, qmp, ModelGuest
 
@@ -35,24 +35,14 @@ sock = qmp.start_nbd(c, tmp)
 c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
 
 
-def guest_progress(g, n):
-    """Until the guest has issued n more requests (or it failed): an
-    order of events, with a fail-safe bound."""
-    start = sum(g.done.values())
-    limit = time.monotonic() + qmp.TIMEOUT
-    while sum(g.done.values()) < start + n and not g.failures:
-        check(time.monotonic() < limit, "the guest made no progress")
-        time.sleep(0.01)
-
-
 g = ModelGuest(qmp.nbd_uri(sock, "src"), SIZE, open(src, "rb").read())
 try:
-    guest_progress(g, 200)
+    g.progress(200)
     c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt",
                                "sync": "full"})
-    guest_progress(g, 200)
+    g.progress(200)
     job_events(c, "BLOCK_JOB_READY")
-    guest_progress(g, 200)
+    g.progress(200)
     c.ok("block-job-complete", device="j0")
     job_events(c, "null")
     (e,) = c.ok("query-block-exports")

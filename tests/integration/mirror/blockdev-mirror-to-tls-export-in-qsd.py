@@ -9,7 +9,7 @@ export moves to the target and the guest goes on there. Afterwards
 qemu-storage-daemon's file holds every byte the guest's acknowledged
 requests define (except where a trim left it open). Skips if
 qemu-storage-daemon is not installed."""
-import os, shutil, sys, time
+import os, shutil, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mirror_helpers import job_events, check, lib, qmp, ModelGuest
 
@@ -22,17 +22,11 @@ src = lib.sparse_file(tmp, "src.img", SIZE)
 lib.write_at(src, 0, lib.random_bytes(SIZE // 2, 61))
 remote = lib.sparse_file(tmp, "remote.img", SIZE)
 
-# qemu-storage-daemon whatever the implementation under test
-impl = os.environ.get("VOLSWAP_TEST_IMPL")
-os.environ["VOLSWAP_TEST_IMPL"] = "qsd"
-far = lib.Daemon(tmp)
-far.blockdev("vol", remote)
-far.export("vol", writable=True)
-far.start(tcp=True, tls="tls-creds-x509,id=tls0,dir=%s,endpoint=server" % pki)
-if impl is None:
-    del os.environ["VOLSWAP_TEST_IMPL"]
-else:
-    os.environ["VOLSWAP_TEST_IMPL"] = impl
+with lib.as_impl("qsd"):  # whatever the implementation under test
+    far = lib.Daemon(tmp)
+    far.blockdev("vol", remote)
+    far.export("vol", writable=True)
+    far.start(tcp=True, tls="tls-creds-x509,id=tls0,dir=%s,endpoint=server" % pki)
 
 near = qmp.MonitorDaemon(tmp).start()
 c = near.client()
@@ -46,30 +40,20 @@ sock = qmp.start_nbd(c, tmp)
 c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
 
 
-def guest_progress(g, n):
-    """Until the guest has issued n more requests (or it failed): an
-    order of events, with a fail-safe bound."""
-    start = sum(g.done.values())
-    limit = time.monotonic() + qmp.TIMEOUT
-    while sum(g.done.values()) < start + n and not g.failures:
-        check(time.monotonic() < limit, "the guest made no progress")
-        time.sleep(0.01)
-
-
 g = ModelGuest(qmp.nbd_uri(sock, "src"), SIZE, open(src, "rb").read())
 try:
-    guest_progress(g, 200)
+    g.progress(200)
     c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt",
                                "sync": "full"})
-    guest_progress(g, 200)
+    g.progress(200)
     job_events(c, "BLOCK_JOB_READY")
-    guest_progress(g, 200)
+    g.progress(200)
     c.ok("block-job-complete", device="j0")
     ev, last = job_events(c, "null")
     check("BLOCK_JOB_COMPLETED" in ev, "job events %r" % ev)
     (e,) = c.ok("query-block-exports")
     check(e["node-name"] == "tgt", "export on %r after the pivot" % e["node-name"])
-    guest_progress(g, 200)                   # and goes on, on the target
+    g.progress(200)                   # and goes on, on the target
 finally:
     g.stop()
 near.stop()

@@ -196,6 +196,16 @@ class ModelGuest:
                     del inflight[cookie]
         h.shutdown()
 
+    def progress(self, n):
+        """Waits until the guest has issued n more requests (or failed):
+        an order of events, with a fail-safe bound."""
+        import time
+        start = sum(self.done.values())
+        limit = time.monotonic() + qmp.TIMEOUT
+        while sum(self.done.values()) < start + n and not self.failures:
+            check(time.monotonic() < limit, "the guest made no progress")
+            time.sleep(0.01)
+
     def stop(self):
         self._stop.set()
         self._t.join()

@@ -20,37 +20,22 @@ if not shutil.which("qemu-storage-daemon"):
 if lib.impl() != "volswapd":
     lib.skip("this test runs both servers itself")
 
-REP_MAGIC = 0x3E889045565A9
 OPT_LIST, OPT_STARTTLS = 3, 5
 REP_ACK, REP_SERVER = 1, 2
 ERR_POLICY, ERR_INVALID = 0x80000002, 0x80000003
 
 
 def start(impl, tmp, img):
-    """A plain server of IMPL; the test's implementation is volswapd again
-    afterwards."""
-    os.environ["VOLSWAP_TEST_IMPL"] = impl
-    try:
+    """A plain server of IMPL."""
+    with lib.as_impl(impl):
         d = lib.Daemon(tmp)
         d.blockdev("vol0", img)
         d.export("vol0", writable=True)
         d.start()
-    finally:
-        os.environ["VOLSWAP_TEST_IMPL"] = "volswapd"
     return d
 
 
-def reply(s, opt):
-    magic, ropt, rtype, ln = struct.unpack(">QIII", lib.recv_exact(s, 20))
-    data = lib.recv_exact(s, ln)
-    lib.check(magic == REP_MAGIC, "option %d: reply magic %#x" % (opt, magic))
-    lib.check(ropt == opt, "option %d: reply for option %d" % (opt, ropt))
-    return rtype, data
-
-
-def option(s, opt, payload=b""):
-    s.sendall(struct.pack(">QII", lib.IHAVEOPT, opt, len(payload)) + payload)
-    return reply(s, opt)
+reply, option = lib.raw_option_reply, lib.raw_option
 
 
 def list_exports(s):
@@ -70,9 +55,8 @@ def list_exports(s):
 
 def session(impl, d):
     out = []
-    s = lib.raw_connect(d)
-    out.append(("greeting flags", lib.raw_greeting(s)))
-    s.sendall(struct.pack(">I", lib.FLAG_C_FIXED_NEWSTYLE | lib.FLAG_C_NO_ZEROES))
+    s, flags = lib.raw_option_start(d)
+    out.append(("greeting flags", flags))
 
     rtype, data = option(s, OPT_STARTTLS)
     out.append(("STARTTLS", hex(rtype), data))

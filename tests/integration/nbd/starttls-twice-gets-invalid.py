@@ -15,7 +15,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lib  # noqa: E402
 
 SIZE = 1 << 20
-REP_MAGIC = 0x3E889045565A9
 OPT_STARTTLS = 5
 REP_ACK, REP_INFO = 1, 3
 ERR_INVALID = 0x80000003
@@ -31,22 +30,9 @@ d.export("vol0", writable=True)
 d.start(tls="tls-creds-x509,id=tls0,dir=%s,endpoint=server" % pki)
 
 
-def reply(s, opt):
-    magic, ropt, rtype, ln = struct.unpack(">QIII", lib.recv_exact(s, 20))
-    data = lib.recv_exact(s, ln)
-    lib.check(magic == REP_MAGIC, "option %d: reply magic %#x" % (opt, magic))
-    lib.check(ropt == opt, "option %d: reply for option %d" % (opt, ropt))
-    return rtype, data
+option = lib.raw_option
 
-
-def option(s, opt, payload=b""):
-    s.sendall(struct.pack(">QII", lib.IHAVEOPT, opt, len(payload)) + payload)
-    return reply(s, opt)
-
-
-s = lib.raw_connect(d)
-lib.raw_greeting(s)
-s.sendall(struct.pack(">I", lib.FLAG_C_FIXED_NEWSTYLE | lib.FLAG_C_NO_ZEROES))
+s, _ = lib.raw_option_start(d)
 rtype, data = option(s, OPT_STARTTLS)
 lib.check(rtype == REP_ACK and data == b"", "STARTTLS: reply %#x %r" % (rtype, data))
 
@@ -68,7 +54,7 @@ t.sendall(struct.pack(">QII", lib.IHAVEOPT, lib.OPT_GO, 4 + len(name) + 2)
           + struct.pack(">I", len(name)) + name + struct.pack(">H", 0))
 infos = []
 while True:
-    rtype, data = reply(t, lib.OPT_GO)
+    rtype, data = lib.raw_option_reply(t, lib.OPT_GO)
     if rtype != REP_INFO:
         break
     infos.append(data)

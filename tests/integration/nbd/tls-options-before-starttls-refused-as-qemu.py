@@ -23,7 +23,6 @@ if not shutil.which("qemu-storage-daemon"):
 if lib.impl() != "volswapd":
     lib.skip("this test runs both servers itself")
 
-REP_MAGIC = 0x3E889045565A9
 OPT_STARTTLS, OPT_LIST, OPT_INFO = 5, 3, 6
 OPT_STRUCTURED_REPLY, OPT_LIST_META, OPT_SET_META = 8, 9, 10
 ERR_INVALID, ERR_TLS_REQD = 0x80000003, 0x80000005
@@ -32,31 +31,15 @@ ERR_INVALID, ERR_TLS_REQD = 0x80000003, 0x80000005
 def start(impl, tmp, pki, img):
     """A TLS-requiring server of IMPL; the test's implementation is
     volswapd again afterwards."""
-    os.environ["VOLSWAP_TEST_IMPL"] = impl
-    try:
+    with lib.as_impl(impl):
         d = lib.Daemon(tmp)
         d.blockdev("vol0", img)
         d.export("vol0", writable=True)
         d.start(tls="tls-creds-x509,id=tls0,dir=%s,endpoint=server" % pki)
-    finally:
-        os.environ["VOLSWAP_TEST_IMPL"] = "volswapd"
     return d
 
 
-def open_session(d):
-    s = lib.raw_connect(d)
-    flags = lib.raw_greeting(s)
-    s.sendall(struct.pack(">I", lib.FLAG_C_FIXED_NEWSTYLE | lib.FLAG_C_NO_ZEROES))
-    return s, flags
-
-
-def option(s, opt, payload=b""):
-    s.sendall(struct.pack(">QII", lib.IHAVEOPT, opt, len(payload)) + payload)
-    magic, ropt, rtype, ln = struct.unpack(">QIII", lib.recv_exact(s, 20))
-    data = lib.recv_exact(s, ln)
-    lib.check(magic == REP_MAGIC, "option %d: reply magic %#x" % (opt, magic))
-    lib.check(ropt == opt, "option %d: reply for option %d" % (opt, ropt))
-    return rtype, data
+open_session, option = lib.raw_option_start, lib.raw_option
 
 
 def rest_until_close(s):
