@@ -92,7 +92,7 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
 {
   static const char *const keys[] = { "name", "driver", "qmp", "nbd", "pools", NULL };
   static const char *const nbd_keys[] = { "type", "path", "host", "port",
-                                          "start_server", NULL };
+                                          "start_server", "tls_creds", NULL };
   if (check_keys(j, keys, "host", e) < 0 ||
       get_str(j, "name", h->name, sizeof h->name, true, "host", e) < 0 ||
       get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0 ||
@@ -113,6 +113,9 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
   if (ss && !json_is_boolean(ss))
     return api_err(e, 400, "config: host %s: nbd.start_server must be a boolean", h->name);
   h->start_nbd_server = json_is_true(ss);
+  if (get_str(nbd, "tls_creds", h->nbd_tls_creds, sizeof h->nbd_tls_creds, false, "host nbd",
+              e) < 0)
+    return -1;
   if (strcmp(type, "unix") == 0) {
     if (get_str(nbd, "path", h->nbd_socket, sizeof h->nbd_socket, true, "host nbd", e) < 0)
       return -1;

@@ -141,14 +141,21 @@ static json_t *connection_info(const struct cfg_host *h, const struct reg_volume
   char uri[1400];
   json_t *data = json_pack("{s:s, s:s, s:s, s:s}", "export_name", name, "node_name", node,
                            "export_id", export_id, "host_name", h->name);
+  /* A host whose NBD server requires TLS: the URI says so (nbds), as
+   * libnbd and qemu-img spell it, and "tls" tells a client that builds
+   * its own connection. The credentials are the consumer's own. */
+  bool tls = h->nbd_tls_creds[0] != '\0';
   if (h->nbd_socket[0]) {
-    snprintf(uri, sizeof uri, "nbd+unix:///%s?socket=%s", name, h->nbd_socket);
+    snprintf(uri, sizeof uri, "%s+unix:///%s?socket=%s", tls ? "nbds" : "nbd", name,
+             h->nbd_socket);
     json_object_set_new(data, "socket", json_string(h->nbd_socket));
   } else {
-    snprintf(uri, sizeof uri, "nbd://%s:%d/%s", h->nbd_host, h->nbd_port, name);
+    snprintf(uri, sizeof uri, "%s://%s:%d/%s", tls ? "nbds" : "nbd", h->nbd_host, h->nbd_port,
+             name);
     json_object_set_new(data, "host", json_string(h->nbd_host));
     json_object_set_new(data, "port", json_integer(h->nbd_port));
   }
+  json_object_set_new(data, "tls", json_boolean(tls));
   json_object_set_new(data, "uri", json_string(uri));
   return json_pack("{s:s, s:o, s:s, s:s}", "driver_volume_type", "nbd", "data", data,
                    "serial", v->id, "access_mode", "rw");
@@ -173,6 +180,8 @@ static int ensure_nbd_server(struct host_conn *c, const struct cfg_host *h,
   json_t *addr = json_pack("{s:s, s:o}", "type", h->nbd_socket[0] ? "unix" : "inet",
                            "data", data);
   json_t *args = json_pack("{s:o}", "addr", addr);
+  if (h->nbd_tls_creds[0])
+    json_object_set_new(args, "tls-creds", json_string(h->nbd_tls_creds));
   struct qmp_error qe;
   int rc = run(c, h, "nbd-server-start", args, &qe, NULL);
   json_decref(args);

@@ -108,6 +108,7 @@ struct cfg_host {
   char nbd_socket[1024];/* where the host's NBD exports are reachable (unix) */
   char nbd_host[256]; int nbd_port;  /* or TCP */
   bool start_nbd_server;/* issue nbd-server-start before the first export */
+  char nbd_tls_creds[128];/* the host's server TLS credentials: clients need TLS */
   struct cfg_pool *pools; size_t n_pools;
 };
 struct api_config {

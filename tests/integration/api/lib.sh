@@ -41,27 +41,38 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # Starts the host's daemon with a QMP monitor and an NBD server.
 host_start() {
   mkdir -p "$T/pool" "$T/pool2"
+  # VOLSWAP_TEST_TLS=1: the host's NBD server requires TLS (x509 made in
+  # $T/pki, server credentials id tls0), and the config says so.
+  local tls_obj=() qemu_tls=() tls_opt=
+  if [ -n "${VOLSWAP_TEST_TLS:-}" ]; then
+    [ -d "$T/pki" ] || bash "$(dirname "${BASH_SOURCE[0]}")/../gen-tls-certs.sh" "$T/pki" >/dev/null
+    # verify-peer off: consumers such as fio cannot present a certificate
+    tls_obj=(--object "tls-creds-x509,id=tls0,dir=$T/pki,endpoint=server,verify-peer=off")
+    tls_opt=,tls-creds=tls0
+    qemu_tls=(-object "${tls_obj[1]}")
+  fi
   case "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" in
     qemu)
       # a real QEMU, paused, with no guest: it owns the disks; its NBD
       # server is started by the driver (nbd.start_server in the config)
       command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
       qemu-system-x86_64 -S -accel tcg -machine none -nodefaults -display none \
+        "${qemu_tls[@]}" \
         -qmp unix:"$T/qmp.sock",server=on,wait=off >"$T/host.log" 2>&1 &
       HOST_PID=$!
       for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && return 0; sleep 0.05; done
       cat "$T/host.log" >&2; fail "qemu did not start" ;;
     qsd)
       command -v qemu-storage-daemon >/dev/null || skip "qemu-storage-daemon not installed"
-      qemu-storage-daemon --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
-        --monitor chardev=m0 --nbd-server addr.type=unix,addr.path="$T/nbd.sock" \
+      qemu-storage-daemon "${tls_obj[@]}" --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
+        --monitor chardev=m0 --nbd-server addr.type=unix,addr.path="$T/nbd.sock$tls_opt" \
         >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
     volswapd)
       # volswapd takes qemu-storage-daemon's options
-      "$VOLSWAP_BUILD/src/daemon/volswapd" \
+      "$VOLSWAP_BUILD/src/daemon/volswapd" "${tls_obj[@]}" \
         --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 --monitor chardev=m0 \
-        --nbd-server addr.type=unix,addr.path="$T/nbd.sock" \
+        --nbd-server addr.type=unix,addr.path="$T/nbd.sock$tls_opt" \
         ${VOLSWAPD_STATE:+--state "$VOLSWAPD_STATE"} >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
   esac
@@ -78,6 +89,7 @@ write_config() {
   local ttl=${1:-3600} start_nbd=
   # a real QEMU has no NBD server until volswap-api starts one
   [ -n "${VOLSWAP_TEST_NBD_START:-}" ] && start_nbd=', "start_server": true'
+  [ -n "${VOLSWAP_TEST_TLS:-}" ] && start_nbd="$start_nbd"', "tls_creds": "tls0"'
   local block_pool=
   [ -n "${VOLSWAP_TEST_BLOCK_DEVICE:-}" ] && \
     block_pool=", {\"name\": \"blockpool\", \"type\": \"block\", \"devices\": [\"$VOLSWAP_TEST_BLOCK_DEVICE\"]}"
