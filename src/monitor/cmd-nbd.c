@@ -42,6 +42,9 @@ static const struct qmp_arg server_start_members[] = {
       .doc = "id of an authz-simple object that must allow each client's identity, "
              "looked up per connection (as QEMU, only checked with verify-peer)" },
     { "max-connections", QT_INT, true, .doc = "limit of clients (0: unlimited)" },
+    { "handshake-max-seconds", QT_INT, true,
+      .doc = "seconds a client may take to finish the handshake (TLS included) before it "
+             "is disconnected; 0: no limit (default 10, as QEMU 9.2)" },
     { 0 },
 };
 static const struct qmp_schema server_start_schema = { server_start_members };
@@ -93,19 +96,32 @@ static json_t *cmd_nbd_server_start(struct qmp_ctx *ctx, json_t *args, struct vs
         vs_error_set(err, VS_ERR_GENERIC, "NBD server already running");
         return NULL;
     }
-    struct nbd_server_tls tls = { .authz = json_string_value(json_object_get(args, "tls-authz")) };
+    struct nbd_server_config cfg = {
+        .handshake_max_seconds = NBD_HANDSHAKE_MAX_SECONDS_DEFAULT,
+        .tls.authz = json_string_value(json_object_get(args, "tls-authz")),
+    };
     const char *creds = json_string_value(json_object_get(args, "tls-creds"));
-    if (creds && !(tls.creds = vs_tls_creds_lookup(creds, VS_TLS_SERVER, err)))
+    if (creds && !(cfg.tls.creds = vs_tls_creds_lookup(creds, VS_TLS_SERVER, err)))
         return NULL;
     json_int_t maxc = json_integer_value(json_object_get(args, "max-connections"));
     if (maxc < 0 || maxc > UINT32_MAX) {
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'max-connections' expects uint32");
         return NULL;
     }
+    cfg.max_connections = (unsigned)maxc;
+    json_t *hs = json_object_get(args, "handshake-max-seconds");
+    if (hs) {
+        json_int_t v = json_integer_value(hs);
+        if (v < 0 || v > UINT32_MAX) {
+            vs_error_set(err, VS_ERR_GENERIC, "Parameter 'handshake-max-seconds' expects uint32");
+            return NULL;
+        }
+        cfg.handshake_max_seconds = (unsigned)v;
+    }
     struct nbd_server_addr addr;
     if (parse_addr(json_object_get(args, "addr"), &addr, err) < 0)
         return NULL;
-    int r = nbd_server_start(ctx->loop, &addr, (unsigned)maxc, &tls, err);
+    int r = nbd_server_start(ctx->loop, &addr, &cfg, err);
     nbd_server_addr_clear(&addr);
     return r < 0 ? NULL : json_object();
 }

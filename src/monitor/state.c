@@ -34,6 +34,9 @@ static json_t *server_args(void)
         : json_pack("{s:s,s:s}", "host", a->host ? a->host : "", "port", a->port);
     json_t *args = json_pack("{s:{s:s,s:o}}", "addr", "type",
                              a->type == NBD_ADDR_UNIX ? "unix" : "inet", "data", data);
+    if (nbd_server_handshake_max_seconds() != NBD_HANDSHAKE_MAX_SECONDS_DEFAULT)
+        json_object_set_new(args, "handshake-max-seconds",
+                            json_integer(nbd_server_handshake_max_seconds()));
     struct nbd_server_tls tls = nbd_server_tls();
     if (tls.creds)
         json_object_set_new(args, "tls-creds", json_string(tls.creds->id));

@@ -159,6 +159,7 @@ struct nbd_conn {
     bool closing_after_drain;  /* DISC received */
 
     /* handshake */
+    struct vs_timer hs_deadline; /* handshake-max-seconds */
     bool no_zeroes;
     bool fixed;
     bool got_client_flags;

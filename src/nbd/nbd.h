@@ -72,16 +72,29 @@ struct nbd_server_tls {
     const char *authz;
 };
 
-/* Listens on addr. max_connections 0 means unlimited; tls may be NULL.
- * The server holds a reference to the credentials until it stops. */
+/* QEMU's default handshake-max-seconds (9.2 and later). */
+#define NBD_HANDSHAKE_MAX_SECONDS_DEFAULT 10
+
+struct nbd_server_config {
+    unsigned max_connections;        /* 0: unlimited */
+    /* A client that has not finished the handshake (TLS included) this
+     * many seconds after it connected is disconnected, so that clients
+     * which connect and stall cannot use up max-connections or memory.
+     * 0: no limit. */
+    unsigned handshake_max_seconds;
+    struct nbd_server_tls tls;       /* creds NULL: no TLS */
+};
+
+/* Listens on addr. The server holds a reference to the TLS credentials
+ * until it stops. */
 int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
-                     unsigned max_connections, const struct nbd_server_tls *tls,
-                     struct vs_error *err);
+                     const struct nbd_server_config *cfg, struct vs_error *err);
 /* Stops listening and closes every connection. */
 void nbd_server_stop(void);
 bool nbd_server_running(void);
 const struct nbd_server_addr *nbd_server_address(void);
 unsigned nbd_server_max_connections(void);
+unsigned nbd_server_handshake_max_seconds(void);
 /* The running server's TLS objects (both NULL without TLS). */
 struct nbd_server_tls nbd_server_tls(void);
 /* Serves an already connected socket (socketpair in tests and fuzzing,

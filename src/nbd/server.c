@@ -33,6 +33,7 @@ static struct vs_listener *listener;
 static struct nbd_server_addr server_addr;
 static struct vs_loop *server_loop;
 static unsigned max_conns;
+static unsigned handshake_max_s;
 static struct nbd_server_tls server_tls;
 static struct vs_list conns = VS_LIST_INIT(conns);
 static unsigned nconns;
@@ -67,6 +68,7 @@ static void conn_free(struct nbd_conn *conn)
 {
     vs_list_remove(&conn->link);
     nconns--;
+    vs_timer_cancel(conn->loop, &conn->hs_deadline);
     close(conn->fd);
     vs_tls_session_free(conn->tls);
     vs_object_unref(conn->tls_creds);
@@ -550,6 +552,15 @@ void nbd_conn_flush_handshake(struct nbd_conn *conn)
 
 #define CONN_IOV 256
 
+static void handshake_expired(struct vs_timer *t)
+{
+    struct nbd_conn *conn = vs_container_of(t, struct nbd_conn, hs_deadline);
+    if (conn->phase != PHASE_HANDSHAKE)
+        return;
+    vs_info("NBD client: handshake not finished within %u s, disconnected", handshake_max_s);
+    nbd_conn_close(conn);
+}
+
 void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server_tls *tls)
 {
     if (max_conns && nconns >= max_conns) {
@@ -573,6 +584,10 @@ void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server
     vs_list_init(&conn->sendq);
     vs_list_append(&conns, &conn->link);
     nconns++;
+    if (listener && handshake_max_s) {
+        conn->hs_deadline.fn = handshake_expired;
+        vs_timer_arm(loop, &conn->hs_deadline, handshake_max_s * 1000000000ull);
+    }
     nbd_handshake_start(conn);
     conn_arm_send(conn);
     conn_arm_recv(conn);
@@ -584,9 +599,9 @@ static void accept_client(void *opaque, int fd)
 }
 
 int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
-                     unsigned max_connections, const struct nbd_server_tls *tls,
-                     struct vs_error *err)
+                     const struct nbd_server_config *cfg, struct vs_error *err)
 {
+    const struct nbd_server_tls *tls = &cfg->tls;
     if (listener) {
         vs_error_set(err, VS_ERR_GENERIC, "NBD server already running");
         return -1;
@@ -597,8 +612,9 @@ int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
         return -1;
     server_loop = loop;
     nbd_server_addr_copy(&server_addr, addr);
-    max_conns = max_connections;
-    if (tls && tls->creds) {
+    max_conns = cfg->max_connections;
+    handshake_max_s = cfg->handshake_max_seconds;
+    if (tls->creds) {
         server_tls.creds = vs_object_ref(tls->creds);
         server_tls.authz = tls->authz ? vs_strdup(tls->authz) : NULL;
     }
@@ -635,6 +651,11 @@ const struct nbd_server_addr *nbd_server_address(void)
 unsigned nbd_server_max_connections(void)
 {
     return max_conns;
+}
+
+unsigned nbd_server_handshake_max_seconds(void)
+{
+    return handshake_max_s;
 }
 
 struct nbd_server_tls nbd_server_tls(void)

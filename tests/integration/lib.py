@@ -59,7 +59,8 @@ TLS:
   Daemon.start(tls="tls-creds-x509,id=tls0,dir=D,endpoint=server[,...]")
                                 the server with those credentials (id tls0):
                                 clients must STARTTLS; tls_authz=ID adds
-                                tls-authz, tls_objects=[...] more --objects
+                                tls-authz, tls_objects=[...] more --objects;
+                                server_opts="k=v,..." more --nbd-server options
   connect(d, name, tls=DIR | psk=(FILE, USER))   a TLS client
 Tunable: VS_START_TIMEOUT (seconds to wait for the pidfile, default 30: a
 fail-safe for a daemon that never comes up, not a timing assertion).
@@ -276,8 +277,9 @@ class Daemon:
         else:
             self.opts += ["--export", "nbd," + ",".join(["node=" + node] + parts)]
 
-    def start(self, tcp=False, extra=(), tls=None, tls_authz=None, tls_objects=()):
-        q = impl() == "qsd" or tls
+    def start(self, tcp=False, extra=(), tls=None, tls_authz=None, tls_objects=(),
+              server_opts=None):
+        q = impl() == "qsd" or tls or server_opts
         if tcp:
             self.port = _free_port()
             listen = ("addr.type=inet,addr.host=127.0.0.1,addr.port=%d" if q
@@ -286,6 +288,8 @@ class Daemon:
             self.sock = os.path.join(self.tmp, "nbd%d.sock" % _daemons.index(self))
             listen = ("addr.type=unix,addr.path=" if q else "unix:") + self.sock
         objects = []
+        if server_opts:
+            listen += "," + server_opts
         if tls:
             listen += ",tls-creds=tls0"
             objects = ["--object", tls]
