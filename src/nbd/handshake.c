@@ -366,6 +366,12 @@ ssize_t nbd_handshake_input(struct nbd_conn *conn, const uint8_t *p, size_t n)
             reply_err(conn, opt, NBD_REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
             break;
         }
+        if (conn->structured) {
+            /* As QEMU and nbdkit: a duplicate is refused (libnbd's
+             * nbd_opt_structured_reply then returns false). */
+            reply_err(conn, opt, NBD_REP_ERR_INVALID, "structured reply already negotiated");
+            break;
+        }
         conn->structured = true;
         reply(conn, opt, NBD_REP_ACK, NULL, 0);
         break;
