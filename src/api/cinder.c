@@ -7,6 +7,7 @@
  * name) or availability_zone (a host name); the default is the first pool. */
 #include "swap.h"
 #include "http.h"
+#include "nova.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +207,7 @@ static int cinder_services(struct api_request *rq)
   json_t *arr = json_array();
   char now[32], host[100];
   for (size_t h = 0; h < cfg->n_hosts; h++) {
-    bool up = host_probe(&cfg->hosts[h]) == 0;
+    bool up = host_probe(&cfg->hosts[h], NULL) == 0;
     api_time_micro(time(NULL), now);
     snprintf(host, sizeof host, "%s@volswap", cfg->hosts[h].name);
     json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n}", "binary",
@@ -759,6 +760,7 @@ const struct api_route cinder_routes[] = {
   { "DELETE", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_delete },
   { "GET", "/v3/*/scheduler-stats/get_pools", SVC_VOLUME, true, get_pools },
   { "GET", "/v3/*/types", SVC_VOLUME, true, types_index },
+  { "GET", "/v3/*/limits", SVC_VOLUME, true, cinder_limits },
   { "GET", "/v3/*/types/*", SVC_VOLUME, true, types_show },
   { "GET", "/v3/*/os-availability-zone", SVC_VOLUME, true, cinder_zones },
   { "GET", "/v3/*/os-services", SVC_VOLUME, true, cinder_services },

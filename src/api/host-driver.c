@@ -115,23 +115,39 @@ static json_t *host_wait_event(struct host_conn *hc, const char *name, const cha
   }
 }
 
-static int run(struct host_conn *c, const struct cfg_host *h, const char *cmd, json_t *args,
-               struct qmp_error *qe, struct api_error *e)
+static int run_ret(struct host_conn *c, const struct cfg_host *h, const char *cmd, json_t *args,
+                   json_t **ret, struct qmp_error *qe, struct api_error *e)
 {
-  int rc = c->s ? swap_host_execute(c->s, cmd, args, NULL, c->timeout_ms, qe)
-                : qmp_execute(c->c, cmd, args, NULL, c->timeout_ms, qe);
+  int rc = c->s ? swap_host_execute(c->s, cmd, args, ret, c->timeout_ms, qe)
+                : qmp_execute(c->c, cmd, args, ret, c->timeout_ms, qe);
   if (rc < 0 && e)
     api_err(e, 500, "Host %s: %s failed: %s: %s", h->name, cmd, qe->cls, qe->desc);
   return rc;
 }
 
-int host_probe(const struct cfg_host *h)
+static int run(struct host_conn *c, const struct cfg_host *h, const char *cmd, json_t *args,
+               struct qmp_error *qe, struct api_error *e)
+{
+  return run_ret(c, h, cmd, args, NULL, qe, e);
+}
+
+int host_probe(const struct cfg_host *h, int *version)
 {
   struct api_error e;
   struct host_conn *c = host_connect(h, HOST_PROBE_TIMEOUT_MS, &e);
   struct qmp_error qe;
-  int rc = c ? run(c, h, "query-version", NULL, &qe, NULL) : -1;
+  json_t *ret = NULL;
+  int rc = c ? run_ret(c, h, "query-version", NULL, &ret, &qe, NULL) : -1;
   host_close(c);
+  if (version) {
+    /* Nova's encoding of a hypervisor version: 7.2.0 is 7002000. */
+    json_t *q = json_object_get(ret, "qemu");
+    *version = rc < 0 ? 0
+        : (int)(json_integer_value(json_object_get(q, "major")) * 1000000 +
+                json_integer_value(json_object_get(q, "minor")) * 1000 +
+                json_integer_value(json_object_get(q, "micro")));
+  }
+  json_decref(ret);
   return rc < 0 ? -1 : 0;
 }
 

@@ -220,9 +220,10 @@ const struct host_driver *host_driver_find(const char *name);
 #define HOST_QMP_TIMEOUT_MS 10000
 /* Whether host H's daemon answers on its monitor (query-version within
  * HOST_PROBE_TIMEOUT_MS; through a swap's session when one holds it).
- * 0: up. */
+ * 0: up. VERSION (may be NULL) gets its QEMU version as Nova encodes
+ * hypervisor versions (7.2.0: 7002000), 0 when down. */
 #define HOST_PROBE_TIMEOUT_MS 2000
-int host_probe(const struct cfg_host *h);
+int host_probe(const struct cfg_host *h, int *version);
 void host_node_name(const char *volume_id, char out[32]);
 void host_export_id(const char *attachment_id, char out[40]);
 /* Volume storage on a pool: create (sparse file / claim device), grow, remove. */

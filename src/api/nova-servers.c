@@ -602,7 +602,7 @@ static int nova_services(struct api_request *rq)
     if ((want_host && strcmp(want_host, cfg->hosts[h].name) != 0) ||
         (want_bin && strcmp(want_bin, "nova-compute") != 0))
       continue;
-    bool up = host_probe(&cfg->hosts[h]) == 0;
+    bool up = host_probe(&cfg->hosts[h], NULL) == 0;
     api_time_micro(time(NULL), now);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:n}", "binary", "nova-compute", "host",
                           cfg->hosts[h].name, "zone", "nova", "status", "enabled", "state",
@@ -782,6 +782,13 @@ const struct api_route nova_routes[] = {
   { "GET", "/v2.1/servers/*/os-volume_attachments/*/swap-progress", SVC_COMPUTE, true,
     nova_swap_progress },
   { "GET", "/v2.1/os-services", SVC_COMPUTE, true, nova_services },
+  { "GET", "/v2.1/limits", SVC_COMPUTE, true, nova_limits },
+  { "GET", "/v2.1/os-hypervisors", SVC_COMPUTE, true, nova_hypervisors_index },
+  { "GET", "/v2.1/os-hypervisors/detail", SVC_COMPUTE, true, nova_hypervisors_detail },
+  { "GET", "/v2.1/os-hypervisors/*", SVC_COMPUTE, true, nova_hypervisors_show },
+  { "GET", "/v2.1/os-hypervisors/*/search", SVC_COMPUTE, true, nova_hypervisors_search },
+  { "GET", "/v2.1/os-hypervisors/*/uptime", SVC_COMPUTE, true, nova_hypervisors_uptime },
+  { "GET", "/v2.1/os-aggregates", SVC_COMPUTE, true, nova_aggregates_index },
   { "GET", "/v2.1/os-availability-zone", SVC_COMPUTE, true, nova_zones },
   { "GET", "/v2.1/os-availability-zone/detail", SVC_COMPUTE, true, nova_zones_detail },
   { "GET", "/v2.1/flavors", SVC_COMPUTE, true, flavors_index },

@@ -33,6 +33,18 @@ void nova_host_id(const char *project_id, const char *host, char out[57]);
 /* A stable UUID for HOST's compute service (os-services ids from 2.53). */
 void nova_service_uuid(const char *host, char out[37]);
 
+/* limits.c (and Cinder's, routed in cinder.c) */
+int nova_limits(struct api_request *rq);
+int cinder_limits(struct api_request *rq);
+
+/* hypervisors.c */
+int nova_hypervisors_index(struct api_request *rq);
+int nova_hypervisors_detail(struct api_request *rq);
+int nova_hypervisors_show(struct api_request *rq);
+int nova_hypervisors_search(struct api_request *rq);
+int nova_hypervisors_uptime(struct api_request *rq);
+int nova_aggregates_index(struct api_request *rq);
+
 /* nova-servers.c */
 /* 409 unless the server is in a state that allows ACTION (Nova's
  * check_instance_state), or when it is locked. */

@@ -1,0 +1,88 @@
+/* Absolute limits: Nova's GET /v2.1/limits and Cinder's GET
+ * /v3/{project_id}/limits (`nova absolute-limits`, `cinder
+ * absolute-limits`, `openstack limits show --absolute`).
+ *
+ * volswap enforces no quota on servers or volumes, which Nova and Cinder
+ * both spell -1 ("unlimited"): saying 10 or 1000 would promise a refusal
+ * that never comes. The one limit volswap does enforce is the metadata
+ * bound (128 items, Nova's default, see metadata.c), reported as
+ * maxServerMeta and maxImageMeta. The "used" figures are counted from the
+ * registry for the project: servers not deleted, with the one flavor's 1
+ * vCPU and 512 MB each, and the volumes with their gigabytes. */
+#include "nova.h"
+
+#include <string.h>
+
+#define UNLIMITED (-1)
+#define FLAVOR_VCPUS 1
+#define FLAVOR_RAM_MB 512
+#define MAX_META 128
+
+int nova_limits(struct api_request *rq)
+{
+  const char *project = api_query(rq, "tenant_id");
+  if (project && strcmp(project, rq->auth.project_id) != 0) {
+    if (policy_check(&rq->auth, "os_compute_api:limits:other_project", project, &rq->err) < 0)
+      return -1;
+  } else {
+    project = rq->auth.project_id;
+    if (policy_check(&rq->auth, "os_compute_api:limits", project, &rq->err) < 0)
+      return -1;
+  }
+  struct registry *r = rq->ctx->reg;
+  struct reg_server *servers = NULL;
+  size_t n = 0, used = 0;
+  if (r->ops->server_list(r, project, &servers, &n) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  for (size_t i = 0; i < n; i++)
+    used += !nova_server_deleted(&servers[i]);
+  free(servers);
+
+  json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i}",
+                          "maxServerMeta", MAX_META, "maxImageMeta", MAX_META,
+                          "maxTotalKeypairs", UNLIMITED, "maxServerGroups", UNLIMITED,
+                          "maxServerGroupMembers", UNLIMITED, "maxTotalCores", UNLIMITED,
+                          "maxTotalInstances", UNLIMITED, "maxTotalRAMSize", UNLIMITED,
+                          "totalServerGroupsUsed", 0,
+                          "totalInstancesUsed", (json_int_t)used,
+                          "totalCoresUsed", (json_int_t)(used * FLAVOR_VCPUS),
+                          "totalRAMUsed", (json_int_t)(used * FLAVOR_RAM_MB),
+                          "maxSecurityGroupRules", UNLIMITED);
+  if (!nova_mv(rq, 36)) {
+    /* Network limits, gone from 2.36 (proxies to Neutron). */
+    json_object_update_new(abs, json_pack("{s:i, s:i, s:i, s:i}", "maxSecurityGroups",
+                                          UNLIMITED, "maxTotalFloatingIps", UNLIMITED,
+                                          "totalFloatingIpsUsed", 0,
+                                          "totalSecurityGroupsUsed", 0));
+  } else {
+    json_object_del(abs, "maxSecurityGroupRules");
+  }
+  if (!nova_mv(rq, 57))
+    /* Personality (file injection), gone from 2.57. */
+    json_object_update_new(abs, json_pack("{s:i, s:i}", "maxPersonality", UNLIMITED,
+                                          "maxPersonalitySize", UNLIMITED));
+  return api_reply(rq, 200, json_pack("{s:{s:[], s:o}}", "limits", "rate", "absolute", abs));
+}
+
+int cinder_limits(struct api_request *rq)
+{
+  if (policy_check(&rq->auth, "limits_extension:used_limits", rq->params[0], &rq->err) < 0)
+    return -1;
+  struct registry *r = rq->ctx->reg;
+  struct reg_volume *vols = NULL;
+  size_t n = 0;
+  int64_t gb = 0;
+  if (r->ops->volume_list(r, rq->params[0], &vols, &n) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  for (size_t i = 0; i < n; i++)
+    gb += vols[i].size_gb;
+  free(vols);
+  json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:i, s:i}",
+                          "maxTotalVolumes", UNLIMITED, "maxTotalSnapshots", UNLIMITED,
+                          "maxTotalVolumeGigabytes", UNLIMITED, "maxTotalBackups", UNLIMITED,
+                          "maxTotalBackupGigabytes", UNLIMITED,
+                          "totalVolumesUsed", (json_int_t)n, "totalGigabytesUsed", (json_int_t)gb,
+                          "totalSnapshotsUsed", 0, "totalBackupsUsed", 0,
+                          "totalBackupGigabytesUsed", 0);
+  return api_reply(rq, 200, json_pack("{s:{s:[], s:o}}", "limits", "rate", "absolute", abs));
+}
