@@ -335,7 +335,7 @@ const uint8_t *vs_tls_out(struct vs_tls_session *s, size_t *len)
         s->out.pos = s->out.len = 0;
     }
     *len = s->flight.len - s->flight.pos;
-    return s->flight.p + s->flight.pos;
+    return *len ? s->flight.p + s->flight.pos : NULL; /* nothing yet: p may be NULL */
 }
 
 size_t vs_tls_out_in_flight(const struct vs_tls_session *s)
