@@ -84,6 +84,8 @@ extern const struct body_schema schema_volume_create, schema_server_create,
  * and Cinder's volume metadata APIs. */
 extern const struct body_schema schema_server_metadata, schema_server_meta_item,
     schema_volume_metadata, schema_volume_meta_item;
+/* {"quota_set": {...}} of Nova's and Cinder's os-quota-sets PUT. */
+extern const struct body_schema schema_nova_quota_set, schema_cinder_quota_set;
 /* All schemas, for the fuzzer and its corpus test. */
 extern const struct body_schema *const body_schemas[];
 

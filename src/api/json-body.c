@@ -7,6 +7,8 @@
  * follow Nova's "Invalid input for field/attribute ..." wording. */
 #include "internal.h"
 
+#include <stdint.h>
+
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -342,10 +344,41 @@ const struct body_schema schema_server_meta_item = { "meta", NULL, BT_META_NOVA 
 const struct body_schema schema_volume_metadata = { "metadata", NULL, BT_META_CINDER };
 const struct body_schema schema_volume_meta_item = { "meta", NULL, BT_META_CINDER };
 
+/* PUT os-quota-sets: Nova's and Cinder's quota names, each an integer
+ * (-1 is unlimited); quotas.c decides which values it can take. */
+static const struct body_field nova_quota_fields[] = {
+  { "instances", BT_INT, false, 0, -1, INT32_MAX },
+  { "cores", BT_INT, false, 0, -1, INT32_MAX },
+  { "ram", BT_INT, false, 0, -1, INT32_MAX },
+  { "metadata_items", BT_INT, false, 0, -1, INT32_MAX },
+  { "key_pairs", BT_INT, false, 0, -1, INT32_MAX },
+  { "server_groups", BT_INT, false, 0, -1, INT32_MAX },
+  { "server_group_members", BT_INT, false, 0, -1, INT32_MAX },
+  { "injected_files", BT_INT, false, 0, -1, INT32_MAX },
+  { "injected_file_content_bytes", BT_INT, false, 0, -1, INT32_MAX },
+  { "injected_file_path_bytes", BT_INT, false, 0, -1, INT32_MAX },
+  { "force", BT_BOOL_OR_STRING, false, 0, 0, 0 },
+  { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_nova_quota_set = { "quota_set", nova_quota_fields };
+
+static const struct body_field cinder_quota_fields[] = {
+  { "volumes", BT_INT, false, 0, -1, INT32_MAX },
+  { "gigabytes", BT_INT, false, 0, -1, INT32_MAX },
+  { "snapshots", BT_INT, false, 0, -1, INT32_MAX },
+  { "backups", BT_INT, false, 0, -1, INT32_MAX },
+  { "backup_gigabytes", BT_INT, false, 0, -1, INT32_MAX },
+  { "per_volume_gigabytes", BT_INT, false, 0, -1, INT32_MAX },
+  { "groups", BT_INT, false, 0, -1, INT32_MAX },
+  { "tenant_id", BT_STRING, false, 64, 0, 0 },   /* cinderclient sends it */
+  { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_cinder_quota_set = { "quota_set", cinder_quota_fields };
+
 /* New schemas go at the end: the fuzz corpus picks one by its first byte. */
 const struct body_schema *const body_schemas[] = {
   &schema_volume_create, &schema_volume_extend, &schema_server_create,
   &schema_attachment_create, &schema_attachment_update, &schema_auth_tokens,
   &schema_server_metadata, &schema_server_meta_item, &schema_volume_metadata,
-  &schema_volume_meta_item, NULL,
+  &schema_volume_meta_item, &schema_nova_quota_set, &schema_cinder_quota_set, NULL,
 };

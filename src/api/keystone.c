@@ -198,11 +198,59 @@ static int ks_tokens_delete(struct api_request *rq)
   return api_reply(rq, 204, NULL);
 }
 
+/* ---- projects: what the openstack client looks up by name ---- */
+
+static json_t *project_view(struct api_request *rq, const struct cfg_project *p)
+{
+  char self[600];
+  snprintf(self, sizeof self, "%s/v3/projects/%s", rq->ctx->base_url, p->id);
+  const char *did = strcmp(p->domain, "Default") == 0 ? "default" : p->domain;
+  return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:{s:s}, s:[], s:{}}", "id", p->id,
+                   "name", p->name, "domain_id", did, "description", "", "enabled", 1,
+                   "is_domain", 0, "parent_id", did, "links", "self", self, "tags", "options");
+}
+
+/* GET /v3/projects (admin, as Keystone's identity:list_projects), with
+ * Keystone's name and domain_id filters. */
+static int ks_projects_list(struct api_request *rq)
+{
+  if (!auth_has_role(&rq->auth, "admin"))
+    return api_err(&rq->err, 403, "You are not authorized to perform the requested action: "
+                   "identity:list_projects.");
+  const char *name = api_query(rq, "name"), *domain = api_query(rq, "domain_id");
+  json_t *arr = json_array();
+  for (size_t i = 0; i < rq->ctx->cfg->n_projects; i++) {
+    const struct cfg_project *p = &rq->ctx->cfg->projects[i];
+    const char *did = strcmp(p->domain, "Default") == 0 ? "default" : p->domain;
+    if ((name && strcmp(name, p->name) != 0) || (domain && strcmp(domain, did) != 0))
+      continue;
+    json_array_append_new(arr, project_view(rq, p));
+  }
+  char self[600];
+  snprintf(self, sizeof self, "%s/v3/projects", rq->ctx->base_url);
+  return api_reply(rq, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", "projects", arr, "links",
+                                      "self", self, "previous", "next"));
+}
+
+/* GET /v3/projects/{id}: an admin's any project, anyone's own. */
+static int ks_projects_show(struct api_request *rq)
+{
+  const struct cfg_project *p = config_project_by_id(rq->ctx->cfg, rq->params[0]);
+  if (!p)
+    return api_err(&rq->err, 404, "Could not find project: %.64s.", rq->params[0]);
+  if (strcmp(p->id, rq->auth.project_id) != 0 && !auth_has_role(&rq->auth, "admin"))
+    return api_err(&rq->err, 403, "You are not authorized to perform the requested action: "
+                   "identity:get_project.");
+  return api_reply(rq, 200, json_pack("{s:o}", "project", project_view(rq, p)));
+}
+
 const struct api_route keystone_routes[] = {
   { "GET", "/v3", SVC_IDENTITY, false, ks_version },
   { "POST", "/v3/auth/tokens", SVC_IDENTITY, false, ks_tokens_create },
   { "GET", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_get },
   { "HEAD", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_get },
   { "DELETE", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_delete },
+  { "GET", "/v3/projects", SVC_IDENTITY, true, ks_projects_list },
+  { "GET", "/v3/projects/*", SVC_IDENTITY, true, ks_projects_show },
   { NULL, NULL, SVC_NONE, false, NULL },
 };

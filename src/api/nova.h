@@ -37,6 +37,17 @@ void nova_service_uuid(const char *host, char out[37]);
 int nova_limits(struct api_request *rq);
 int cinder_limits(struct api_request *rq);
 
+/* quotas.c */
+int nova_quotas_show(struct api_request *rq);
+int nova_quotas_detail(struct api_request *rq);
+int nova_quotas_defaults(struct api_request *rq);
+int nova_quotas_update(struct api_request *rq);
+int nova_quotas_delete(struct api_request *rq);
+int cinder_quotas_show(struct api_request *rq);
+int cinder_quotas_defaults(struct api_request *rq);
+int cinder_quotas_update(struct api_request *rq);
+int cinder_quotas_delete(struct api_request *rq);
+
 /* hypervisors.c */
 int nova_hypervisors_index(struct api_request *rq);
 int nova_hypervisors_detail(struct api_request *rq);
