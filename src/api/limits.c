@@ -29,14 +29,10 @@ int nova_limits(struct api_request *rq)
     if (policy_check(&rq->auth, "os_compute_api:limits", project, &rq->err) < 0)
       return -1;
   }
-  struct registry *r = rq->ctx->reg;
-  struct reg_server *servers = NULL;
-  size_t n = 0, used = 0;
-  if (r->ops->server_list(r, project, &servers, &n) < 0)
-    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-  for (size_t i = 0; i < n; i++)
-    used += !nova_server_deleted(&servers[i]);
-  free(servers);
+  struct project_usage u;
+  if (project_usage(rq, project, &u) < 0)
+    return -1;
+  json_int_t used = u.servers;
 
   json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i}",
                           "maxServerMeta", MAX_META, "maxImageMeta", MAX_META,
@@ -44,9 +40,9 @@ int nova_limits(struct api_request *rq)
                           "maxServerGroupMembers", UNLIMITED, "maxTotalCores", UNLIMITED,
                           "maxTotalInstances", UNLIMITED, "maxTotalRAMSize", UNLIMITED,
                           "totalServerGroupsUsed", 0,
-                          "totalInstancesUsed", (json_int_t)used,
-                          "totalCoresUsed", (json_int_t)(used * FLAVOR_VCPUS),
-                          "totalRAMUsed", (json_int_t)(used * FLAVOR_RAM_MB),
+                          "totalInstancesUsed", used,
+                          "totalCoresUsed", used * FLAVOR_VCPUS,
+                          "totalRAMUsed", used * FLAVOR_RAM_MB,
                           "maxSecurityGroupRules", UNLIMITED);
   if (!nova_mv(rq, 36)) {
     /* Network limits, gone from 2.36 (proxies to Neutron). */
@@ -68,20 +64,14 @@ int cinder_limits(struct api_request *rq)
 {
   if (policy_check(&rq->auth, "limits_extension:used_limits", rq->params[0], &rq->err) < 0)
     return -1;
-  struct registry *r = rq->ctx->reg;
-  struct reg_volume *vols = NULL;
-  size_t n = 0;
-  int64_t gb = 0;
-  if (r->ops->volume_list(r, rq->params[0], &vols, &n) < 0)
-    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-  for (size_t i = 0; i < n; i++)
-    gb += vols[i].size_gb;
-  free(vols);
+  struct project_usage u;
+  if (project_usage(rq, rq->params[0], &u) < 0)
+    return -1;
   json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:i, s:i}",
                           "maxTotalVolumes", UNLIMITED, "maxTotalSnapshots", UNLIMITED,
                           "maxTotalVolumeGigabytes", UNLIMITED, "maxTotalBackups", UNLIMITED,
                           "maxTotalBackupGigabytes", UNLIMITED,
-                          "totalVolumesUsed", (json_int_t)n, "totalGigabytesUsed", (json_int_t)gb,
+                          "totalVolumesUsed", u.volumes, "totalGigabytesUsed", u.gigabytes,
                           "totalSnapshotsUsed", 0, "totalBackupsUsed", 0,
                           "totalBackupGigabytesUsed", 0);
   return api_reply(rq, 200, json_pack("{s:{s:[], s:o}}", "limits", "rate", "absolute", abs));

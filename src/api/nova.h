@@ -38,6 +38,11 @@ int nova_limits(struct api_request *rq);
 int cinder_limits(struct api_request *rq);
 
 /* quotas.c */
+/* What PROJECT uses: servers not deleted, volumes and their gigabytes. */
+struct project_usage {
+  json_int_t servers, volumes, gigabytes;
+};
+int project_usage(struct api_request *rq, const char *project, struct project_usage *u);
 int nova_quotas_show(struct api_request *rq);
 int nova_quotas_detail(struct api_request *rq);
 int nova_quotas_defaults(struct api_request *rq);

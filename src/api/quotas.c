@@ -21,11 +21,7 @@ struct quota {
   json_int_t limit, in_use;
 };
 
-struct usage {
-  json_int_t servers, volumes, gigabytes;
-};
-
-static int count_usage(struct api_request *rq, const char *project, struct usage *u)
+int project_usage(struct api_request *rq, const char *project, struct project_usage *u)
 {
   struct registry *r = rq->ctx->reg;
   memset(u, 0, sizeof(*u));
@@ -88,7 +84,7 @@ static int check_update(struct api_request *rq, const struct quota *q, size_t n,
 
 #define NOVA_MAX_QUOTAS 16
 
-static size_t nova_quotas(struct api_request *rq, const struct usage *u,
+static size_t nova_quotas(struct api_request *rq, const struct project_usage *u,
                           struct quota q[NOVA_MAX_QUOTAS])
 {
   size_t n = 0;
@@ -118,9 +114,9 @@ static int nova_quota_reply(struct api_request *rq, const char *rule, bool usage
   const char *project = rq->params[0];
   if (policy_check(&rq->auth, rule, project, &rq->err) < 0)
     return -1;
-  struct usage u;
+  struct project_usage u;
   struct quota q[NOVA_MAX_QUOTAS];
-  if (count_usage(rq, project, &u) < 0)
+  if (project_usage(rq, project, &u) < 0)
     return -1;
   size_t n = nova_quotas(rq, &u, q);
   return api_reply(rq, 200, json_pack("{s:o}", "quota_set",
@@ -151,9 +147,9 @@ int nova_quotas_update(struct api_request *rq)
   json_t *set = body_parse(rq->body, rq->body_len, &schema_nova_quota_set, &doc, &rq->err);
   if (!set)
     return -1;
-  struct usage u;
+  struct project_usage u;
   struct quota q[NOVA_MAX_QUOTAS];
-  int rc = count_usage(rq, rq->params[0], &u);
+  int rc = project_usage(rq, rq->params[0], &u);
   size_t n = nova_quotas(rq, &u, q);
   if (rc == 0)
     rc = check_update(rq, q, n, set);
@@ -178,8 +174,8 @@ int nova_quotas_delete(struct api_request *rq)
 static json_t *cinder_quota_json(struct api_request *rq, const char *project, bool usage,
                                  bool with_id)
 {
-  struct usage u;
-  if (count_usage(rq, project, &u) < 0)
+  struct project_usage u;
+  if (project_usage(rq, project, &u) < 0)
     return NULL;
   const struct quota q[] = {
     { "volumes", UNLIMITED, u.volumes },
