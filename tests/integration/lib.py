@@ -225,11 +225,23 @@ def same_file(a, b):
 
 
 def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free TCP port for a daemon to listen on, below the kernel's
+    ephemeral range (32768 and up): a port from bind(0) is one that a
+    concurrent test's outgoing connection may take before our daemon binds
+    it. Random in 20000..32767, checked free now; two tests picking the
+    same one at the same moment is left to the retry in Daemon.start."""
+    rnd = random.SystemRandom()
+    for _ in range(200):
+        port = rnd.randrange(20000, 32768)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    fail("no free TCP port in 20000..32767")
 
 
 class Daemon:
@@ -278,7 +290,7 @@ class Daemon:
             self.opts += ["--export", "nbd," + ",".join(["node=" + node] + parts)]
 
     def start(self, tcp=False, extra=(), tls=None, tls_authz=None, tls_objects=(),
-              server_opts=None):
+              server_opts=None, _attempt=0):
         q = impl() == "qsd" or tls or server_opts
         if tcp:
             self.port = _free_port()
@@ -314,6 +326,11 @@ class Daemon:
         # The contract: the pidfile appears only once every socket listens.
         while not (os.path.exists(self.pidfile) and os.path.getsize(self.pidfile) > 0):
             rc = self.proc.poll()
+            if rc is not None and tcp and _attempt < 5 and "in use" in self.log_text():
+                # Another test took the port between _free_port and our bind.
+                self.logf.close()
+                return self.start(tcp, extra, tls, tls_authz, tls_objects, server_opts,
+                                  _attempt + 1)
             if rc is not None:
                 fail("%s exited with status %d before writing its pidfile: %s"
                      % (impl(), rc, self.log_text()[-500:]))

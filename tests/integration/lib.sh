@@ -164,12 +164,26 @@ vs__qsd_export() {
   echo "type=nbd,$v"
 }
 
+# A free port below the ephemeral range (see _free_port in lib.py): a port
+# from bind(0) may be taken by another test's outgoing connection first.
 vs__free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  /usr/bin/python3 -c '
+import random, socket
+r = random.SystemRandom()
+for _ in range(200):
+    p = r.randrange(20000, 32768)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()'
 }
 
 vs_start() {
   [ -n "$VS_TMP" ] || vs_fail "vs_start called before vs_init"
+  local orig_args=("$@")
   local tcp=0 impl bin n listen pidfile waited=0 limit
   local tls_obj="" tls_opt=""
   while :; do
@@ -229,6 +243,14 @@ os.execv(sys.argv[1], sys.argv[1:])' \
   while [ ! -s "$pidfile" ]; do
     if ! kill -0 "$VS_PID" 2>/dev/null; then
       wait "$VS_PID" && VS_EXIT=0 || VS_EXIT=$?
+      if [ $tcp = 1 ] && [ "${VS__START_RETRIES:-0}" -lt 5 ] && grep -q "in use" "$VS_LOG"; then
+        # Another test took the port between vs__free_port and our bind.
+        VS__START_RETRIES=$(( ${VS__START_RETRIES:-0} + 1 ))
+        unset 'VS_PIDS[-1]'
+        vs_start "${orig_args[@]}"
+        VS__START_RETRIES=0
+        return
+      fi
       vs_fail "$impl exited with status $VS_EXIT before writing its pidfile: $(tail -n 3 "$VS_LOG")"
     fi
     waited=$((waited + 1))
