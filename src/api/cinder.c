@@ -328,6 +328,10 @@ static int volumes_create(struct api_request *rq)
     api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     goto out;
   }
+  if (quota_check_volume(rq, v.project_id, 1, v.size_gb, v.size_gb) < 0) {
+    r->ops->rollback(r);
+    goto out;
+  }
   struct api_error perr = { 0 };
   if (pool_create_volume(p, v.id, (uint64_t)v.size_gb * GiB, r, v.path, sizeof v.path,
                          &perr) < 0) {
@@ -409,6 +413,8 @@ static int volume_extend(struct api_request *rq, json_t *args)
                    "greater than current size. (current: %lld, extended: %lld).",
                    (long long)v.size_gb, (long long)new_size);
   struct registry *r = rq->ctx->reg;
+  if (quota_check_volume(rq, v.project_id, 0, new_size - v.size_gb, new_size) < 0)
+    return -1;
   if (vol_transition_apply(r, v.id, VT_BEGIN_EXTEND, in_use_ok, &v, &rq->err) < 0)
     return -1;
   const struct cfg_host *h = NULL;

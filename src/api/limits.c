@@ -1,14 +1,15 @@
 /* Absolute limits: Nova's GET /v2.1/limits and Cinder's GET
- * /v3/{project_id}/limits (`nova absolute-limits`, `cinder
- * absolute-limits`, `openstack limits show --absolute`).
+ * /v3/{project_id}/limits (`nova limits`, `cinder absolute-limits`,
+ * `openstack limits show --absolute`).
  *
- * volswap enforces no quota on servers or volumes, which Nova and Cinder
- * both spell -1 ("unlimited"): saying 10 or 1000 would promise a refusal
- * that never comes. The one limit volswap does enforce is the metadata
- * bound (128 items, Nova's default, see metadata.c), reported as
- * maxServerMeta and maxImageMeta. The "used" figures are counted from the
- * registry for the project: servers not deleted, with the one flavor's 1
- * vCPU and 512 MB each, and the volumes with their gigabytes. */
+ * The maxima are the project's quotas (quotas.c): instances, cores, RAM,
+ * volumes and gigabytes as an admin set them, -1 ("unlimited") otherwise;
+ * the metadata bound volswap always enforces (128 items, see metadata.c)
+ * as maxServerMeta and maxImageMeta; -1 for what volswap has nothing of
+ * (key pairs, server groups, snapshots, backups). The "used" figures are
+ * counted from the registry for the project: servers not deleted, with the
+ * one flavor's 1 vCPU and 512 MB each, and the volumes with their
+ * gigabytes. */
 #include "nova.h"
 
 #include <string.h>
@@ -30,15 +31,16 @@ int nova_limits(struct api_request *rq)
       return -1;
   }
   struct project_usage u;
-  if (project_usage(rq, project, &u) < 0)
+  struct quota_limits l;
+  if (project_usage(rq, project, &u) < 0 || quota_load(rq, project, &l) < 0)
     return -1;
   json_int_t used = u.servers;
 
   json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i}",
                           "maxServerMeta", MAX_META, "maxImageMeta", MAX_META,
                           "maxTotalKeypairs", UNLIMITED, "maxServerGroups", UNLIMITED,
-                          "maxServerGroupMembers", UNLIMITED, "maxTotalCores", UNLIMITED,
-                          "maxTotalInstances", UNLIMITED, "maxTotalRAMSize", UNLIMITED,
+                          "maxServerGroupMembers", UNLIMITED, "maxTotalCores", (int)l.cores,
+                          "maxTotalInstances", (int)l.instances, "maxTotalRAMSize", (int)l.ram,
                           "totalServerGroupsUsed", 0,
                           "totalInstancesUsed", used,
                           "totalCoresUsed", used * FLAVOR_VCPUS,
@@ -65,11 +67,12 @@ int cinder_limits(struct api_request *rq)
   if (policy_check(&rq->auth, "limits_extension:used_limits", rq->params[0], &rq->err) < 0)
     return -1;
   struct project_usage u;
-  if (project_usage(rq, rq->params[0], &u) < 0)
+  struct quota_limits l;
+  if (project_usage(rq, rq->params[0], &u) < 0 || quota_load(rq, rq->params[0], &l) < 0)
     return -1;
   json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:i, s:i}",
-                          "maxTotalVolumes", UNLIMITED, "maxTotalSnapshots", UNLIMITED,
-                          "maxTotalVolumeGigabytes", UNLIMITED, "maxTotalBackups", UNLIMITED,
+                          "maxTotalVolumes", (int)l.volumes, "maxTotalSnapshots", UNLIMITED,
+                          "maxTotalVolumeGigabytes", (int)l.gigabytes, "maxTotalBackups", UNLIMITED,
                           "maxTotalBackupGigabytes", UNLIMITED,
                           "totalVolumesUsed", u.volumes, "totalGigabytesUsed", u.gigabytes,
                           "totalSnapshotsUsed", 0, "totalBackupsUsed", 0,

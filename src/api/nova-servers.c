@@ -410,6 +410,10 @@ static int servers_create(struct api_request *rq)
     api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     goto out;
   }
+  if (quota_check_server(rq, s.project_id) < 0) {
+    r->ops->rollback(r);
+    goto out;
+  }
   if (r->ops->server_insert(r, &s) < 0) {
     api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     r->ops->rollback(r);

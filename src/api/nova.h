@@ -43,6 +43,19 @@ struct project_usage {
   json_int_t servers, volumes, gigabytes;
 };
 int project_usage(struct api_request *rq, const char *project, struct project_usage *u);
+/* The enforced limits of a project: what an admin set, -1 otherwise. */
+struct quota_limits {
+  json_int_t instances, cores, ram, volumes, gigabytes, per_volume_gigabytes;
+};
+int quota_load(struct api_request *rq, const char *project, struct quota_limits *l);
+/* Whether PROJECT may have one more server (instances, cores, ram): 0, or
+ * -1 with Nova's 403 "Quota exceeded for ...". Call it inside the
+ * transaction that inserts the server. */
+int quota_check_server(struct api_request *rq, const char *project);
+/* Whether PROJECT may have ADD_VOLUMES more volumes and ADD_GB more
+ * gigabytes, with one volume of SIZE_GB: 0, or -1 with Cinder's 413. */
+int quota_check_volume(struct api_request *rq, const char *project, int add_volumes,
+                       int64_t add_gb, int64_t size_gb);
 int nova_quotas_show(struct api_request *rq);
 int nova_quotas_detail(struct api_request *rq);
 int nova_quotas_defaults(struct api_request *rq);

@@ -1,20 +1,34 @@
 /* Quota sets: Nova's /v2.1/os-quota-sets/{project} and Cinder's
  * /v3/{project}/os-quota-sets/{project} (show, detail/usage, defaults,
- * update, delete), so that `openstack quota show`, `nova quota-show` and
- * `cinder quota-show`/`quota-usage` work.
+ * update, delete), and their enforcement, so that `openstack quota
+ * show/set`, `nova quota-show/quota-update` and `cinder quota-show/
+ * quota-update/quota-usage` work and mean what they say.
  *
- * volswap enforces no quota on servers, volumes or gigabytes: every such
- * limit is -1, Nova's and Cinder's "unlimited", and the usage beside it is
- * counted from the registry (as in limits.c). The one limit it enforces is
- * 128 metadata items. An update that asks for exactly these values is
- * accepted (and changes nothing); any other value is refused with 400
- * rather than stored and then silently not enforced. Delete (back to the
- * defaults) is accepted: the defaults are what there is. */
+ * Enforced, per project: Nova's instances, cores and ram (a server counts
+ * its flavor's 1 vCPU and 512 MB), checked when a server is created; and
+ * Cinder's volumes, gigabytes and per_volume_gigabytes, checked when a
+ * volume is created or extended. The default for each is -1 (unlimited),
+ * so nothing changes until an admin sets a limit. Limits live in the
+ * registry beside metadata (kind "quota", owner the project). The checks
+ * of a create run inside the transaction that inserts the row (SQLite's
+ * BEGIN IMMEDIATE), so two creates cannot both take the last unit. An
+ * extend is checked before the volume grows, outside that transaction: two
+ * extends of one project racing for the last gigabytes could both pass.
+ *
+ * The other names Nova and Cinder show (key_pairs, snapshots, backups,
+ * ...) guard nothing volswap has: they are -1, and metadata_items is the
+ * 128 volswap always enforces. An update that asks for another value for
+ * those is refused with 400 rather than stored and not enforced. Usage
+ * beside the limits is counted from the registry. */
 #include "nova.h"
 
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define UNLIMITED (-1)
+#define FLAVOR_VCPUS 1
+#define FLAVOR_RAM_MB 512
 
 struct quota {
   const char *name;
@@ -43,6 +57,73 @@ int project_usage(struct api_request *rq, const char *project, struct project_us
   return 0;
 }
 
+
+static const struct {
+  const char *name;
+  size_t off;
+} enforced[] = {
+  { "instances", offsetof(struct quota_limits, instances) },
+  { "cores", offsetof(struct quota_limits, cores) },
+  { "ram", offsetof(struct quota_limits, ram) },
+  { "volumes", offsetof(struct quota_limits, volumes) },
+  { "gigabytes", offsetof(struct quota_limits, gigabytes) },
+  { "per_volume_gigabytes", offsetof(struct quota_limits, per_volume_gigabytes) },
+};
+
+static json_int_t *limit_of(struct quota_limits *l, size_t i)
+{
+  return (json_int_t *)((char *)l + enforced[i].off);
+}
+
+int quota_load(struct api_request *rq, const char *project, struct quota_limits *l)
+{
+  for (size_t i = 0; i < sizeof enforced / sizeof enforced[0]; i++)
+    *limit_of(l, i) = UNLIMITED;
+  struct registry *r = rq->ctx->reg;
+  struct reg_meta *m = NULL;
+  size_t n = 0;
+  if (r->ops->meta_list(r, REG_META_QUOTA, project, &m, &n) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  for (size_t k = 0; k < n; k++)
+    for (size_t i = 0; i < sizeof enforced / sizeof enforced[0]; i++)
+      if (strcmp(m[k].key, enforced[i].name) == 0)
+        *limit_of(l, i) = strtoll(m[k].value, NULL, 10);
+  free(m);
+  return 0;
+}
+
+/* Stores the enforced limits SET names (one transaction); the others
+ * were checked by the caller. */
+static int quota_store(struct api_request *rq, const char *project, json_t *set)
+{
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->begin(r) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  for (size_t i = 0; i < sizeof enforced / sizeof enforced[0]; i++) {
+    json_t *v = json_object_get(set, enforced[i].name);
+    if (!v)
+      continue;
+    struct reg_meta m;
+    snprintf(m.key, sizeof m.key, "%s", enforced[i].name);
+    snprintf(m.value, sizeof m.value, "%lld", (long long)json_integer_value(v));
+    if (r->ops->meta_put(r, REG_META_QUOTA, project, &m) < 0) {
+      r->ops->rollback(r);
+      return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    }
+  }
+  if (r->ops->commit(r) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+  return 0;
+}
+
+static bool is_enforced(const char *name)
+{
+  for (size_t i = 0; i < sizeof enforced / sizeof enforced[0]; i++)
+    if (strcmp(enforced[i].name, name) == 0)
+      return true;
+  return false;
+}
+
 /* The quota set as an object: NAME: limit, or with usage NAME: {in_use,
  * limit, reserved} (Cinder adds allocated). */
 static json_t *quota_set(const struct quota *q, size_t n, const char *id, bool usage,
@@ -63,20 +144,40 @@ static json_t *quota_set(const struct quota *q, size_t n, const char *id, bool u
   return o;
 }
 
-/* An update must ask for what volswap has: -1, or the enforced value. */
-static int check_update(struct api_request *rq, const struct quota *q, size_t n, json_t *set)
+/* An update: an enforced limit may be any value from -1 (unlimited), but
+ * not below what is in use unless FORCE (as Nova's force); the others only
+ * what volswap has. */
+static int check_update(struct api_request *rq, const struct quota *q, size_t n, json_t *set,
+                        bool force)
 {
   const char *key;
   json_t *v;
   json_object_foreach(set, key, v) {
     if (strcmp(key, "force") == 0 || strcmp(key, "tenant_id") == 0)
       continue;
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(q[i].name, key) == 0 && json_integer_value(v) != q[i].limit)
-        return api_err(&rq->err, 400, "Quota %s cannot be set to %lld: volswap enforces no "
-                       "quotas but its fixed limits (%s is %lld)", key,
-                       (long long)json_integer_value(v), key, (long long)q[i].limit);
+    json_int_t want = json_integer_value(v);
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(q[i].name, key) != 0)
+        continue;
+      if (!is_enforced(key) && want != q[i].limit)
+        return api_err(&rq->err, 400, "Quota %s cannot be set to %lld: volswap has nothing "
+                       "it guards (%s is %lld)", key, (long long)want, key,
+                       (long long)q[i].limit);
+      if (is_enforced(key) && !force && want >= 0 && want < q[i].in_use)
+        return api_err(&rq->err, 400, "Quota limit %lld for %s must be greater than or equal "
+                       "to already used and reserved %lld.", (long long)want, key,
+                       (long long)q[i].in_use);
+    }
   }
+  return 0;
+}
+
+/* Back to the defaults: every limit the project had set goes. */
+static int quota_reset(struct api_request *rq, const char *project)
+{
+  struct registry *r = rq->ctx->reg;
+  if (r->ops->meta_delete(r, REG_META_QUOTA, project, NULL) < 0)
+    return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
   return 0;
 }
 
@@ -85,12 +186,12 @@ static int check_update(struct api_request *rq, const struct quota *q, size_t n,
 #define NOVA_MAX_QUOTAS 16
 
 static size_t nova_quotas(struct api_request *rq, const struct project_usage *u,
-                          struct quota q[NOVA_MAX_QUOTAS])
+                          const struct quota_limits *l, struct quota q[NOVA_MAX_QUOTAS])
 {
   size_t n = 0;
-  q[n++] = (struct quota){ "instances", UNLIMITED, u->servers };
-  q[n++] = (struct quota){ "cores", UNLIMITED, u->servers };
-  q[n++] = (struct quota){ "ram", UNLIMITED, u->servers * 512 };
+  q[n++] = (struct quota){ "instances", l->instances, u->servers };
+  q[n++] = (struct quota){ "cores", l->cores, u->servers * FLAVOR_VCPUS };
+  q[n++] = (struct quota){ "ram", l->ram, u->servers * FLAVOR_RAM_MB };
   q[n++] = (struct quota){ "metadata_items", 128, 0 };
   q[n++] = (struct quota){ "key_pairs", UNLIMITED, 0 };
   q[n++] = (struct quota){ "server_groups", UNLIMITED, 0 };
@@ -115,10 +216,11 @@ static int nova_quota_reply(struct api_request *rq, const char *rule, bool usage
   if (policy_check(&rq->auth, rule, project, &rq->err) < 0)
     return -1;
   struct project_usage u;
+  struct quota_limits l;
   struct quota q[NOVA_MAX_QUOTAS];
-  if (project_usage(rq, project, &u) < 0)
+  if (project_usage(rq, project, &u) < 0 || quota_load(rq, project, &l) < 0)
     return -1;
-  size_t n = nova_quotas(rq, &u, q);
+  size_t n = nova_quotas(rq, &u, &l, q);
   return api_reply(rq, 200, json_pack("{s:o}", "quota_set",
                                       quota_set(q, n, with_id ? project : NULL, usage, false)));
 }
@@ -148,21 +250,29 @@ int nova_quotas_update(struct api_request *rq)
   if (!set)
     return -1;
   struct project_usage u;
+  struct quota_limits l;
   struct quota q[NOVA_MAX_QUOTAS];
+  json_t *force = json_object_get(set, "force");
   int rc = project_usage(rq, rq->params[0], &u);
-  size_t n = nova_quotas(rq, &u, q);
   if (rc == 0)
-    rc = check_update(rq, q, n, set);
+    rc = quota_load(rq, rq->params[0], &l);
+  if (rc == 0) {
+    size_t n = nova_quotas(rq, &u, &l, q);
+    rc = check_update(rq, q, n, set, force && body_bool(force));
+  }
+  if (rc == 0)
+    rc = quota_store(rq, rq->params[0], set);
   json_decref(doc);
-  if (rc < 0)
+  if (rc < 0 || quota_load(rq, rq->params[0], &l) < 0)
     return -1;
+  size_t n = nova_quotas(rq, &u, &l, q);
   return api_reply(rq, 200, json_pack("{s:o}", "quota_set", quota_set(q, n, NULL, false, false)));
 }
 
 int nova_quotas_delete(struct api_request *rq)
 {
   if (policy_check(&rq->auth, "os_compute_api:os-quota-sets:delete", rq->params[0],
-                   &rq->err) < 0)
+                   &rq->err) < 0 || quota_reset(rq, rq->params[0]) < 0)
     return -1;
   return api_reply(rq, 202, NULL);
 }
@@ -175,15 +285,16 @@ static json_t *cinder_quota_json(struct api_request *rq, const char *project, bo
                                  bool with_id)
 {
   struct project_usage u;
-  if (project_usage(rq, project, &u) < 0)
+  struct quota_limits l;
+  if (project_usage(rq, project, &u) < 0 || quota_load(rq, project, &l) < 0)
     return NULL;
   const struct quota q[] = {
-    { "volumes", UNLIMITED, u.volumes },
-    { "gigabytes", UNLIMITED, u.gigabytes },
+    { "volumes", l.volumes, u.volumes },
+    { "gigabytes", l.gigabytes, u.gigabytes },
     { "snapshots", UNLIMITED, 0 },
     { "backups", UNLIMITED, 0 },
     { "backup_gigabytes", UNLIMITED, 0 },
-    { "per_volume_gigabytes", UNLIMITED, 0 },
+    { "per_volume_gigabytes", l.per_volume_gigabytes, 0 },
     { "groups", UNLIMITED, 0 },
   };
   json_t *o = quota_set(q, sizeof q / sizeof q[0], with_id ? project : NULL, usage, true);
@@ -247,13 +358,17 @@ int cinder_quotas_update(struct api_request *rq)
   json_t *set = body_parse(rq->body, rq->body_len, &schema_cinder_quota_set, &doc, &rq->err);
   if (!set)
     return -1;
-  /* Every Cinder quota volswap names is -1. */
+  struct project_usage u;
+  int rc = project_usage(rq, rq->params[1], &u);
   const struct quota q[] = {
-    { "volumes", UNLIMITED, 0 }, { "gigabytes", UNLIMITED, 0 }, { "snapshots", UNLIMITED, 0 },
+    { "volumes", 0, u.volumes }, { "gigabytes", 0, u.gigabytes }, { "snapshots", UNLIMITED, 0 },
     { "backups", UNLIMITED, 0 }, { "backup_gigabytes", UNLIMITED, 0 },
-    { "per_volume_gigabytes", UNLIMITED, 0 }, { "groups", UNLIMITED, 0 },
+    { "per_volume_gigabytes", 0, 0 }, { "groups", UNLIMITED, 0 },
   };
-  int rc = check_update(rq, q, sizeof q / sizeof q[0], set);
+  if (rc == 0)
+    rc = check_update(rq, q, sizeof q / sizeof q[0], set, false);
+  if (rc == 0)
+    rc = quota_store(rq, rq->params[1], set);
   json_decref(doc);
   if (rc < 0)
     return -1;
@@ -263,7 +378,51 @@ int cinder_quotas_update(struct api_request *rq)
 
 int cinder_quotas_delete(struct api_request *rq)
 {
-  if (policy_check(&rq->auth, "volume_extension:quotas:delete", rq->params[1], &rq->err) < 0)
+  if (policy_check(&rq->auth, "volume_extension:quotas:delete", rq->params[1], &rq->err) < 0 ||
+      quota_reset(rq, rq->params[1]) < 0)
     return -1;
   return api_reply(rq, 200, NULL);
+}
+
+/* ---- enforcement ---- */
+
+int quota_check_server(struct api_request *rq, const char *project)
+{
+  struct quota_limits l;
+  struct project_usage u;
+  if (quota_load(rq, project, &l) < 0 || project_usage(rq, project, &u) < 0)
+    return -1;
+  const struct { const char *name; json_int_t limit, used, want; } c[] = {
+    { "instances", l.instances, u.servers, 1 },
+    { "cores", l.cores, u.servers * FLAVOR_VCPUS, FLAVOR_VCPUS },
+    { "ram", l.ram, u.servers * FLAVOR_RAM_MB, FLAVOR_RAM_MB },
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+    if (c[i].limit >= 0 && c[i].used + c[i].want > c[i].limit)
+      return api_err(&rq->err, 403, "Quota exceeded for %s: Requested %lld, but already used "
+                     "%lld of %lld %s", c[i].name, (long long)c[i].want, (long long)c[i].used,
+                     (long long)c[i].limit, c[i].name);
+  return 0;
+}
+
+int quota_check_volume(struct api_request *rq, const char *project, int add_volumes,
+                       int64_t add_gb, int64_t size_gb)
+{
+  struct quota_limits l;
+  struct project_usage u;
+  if (quota_load(rq, project, &l) < 0 || project_usage(rq, project, &u) < 0)
+    return -1;
+  if (l.per_volume_gigabytes >= 0 && size_gb > l.per_volume_gigabytes)
+    return api_err(&rq->err, 413, "VolumeSizeExceedsLimit: Requested volume size %lldG is "
+                   "larger than maximum allowed limit %lldG.", (long long)size_gb,
+                   (long long)l.per_volume_gigabytes);
+  if (add_volumes && l.volumes >= 0 && u.volumes + add_volumes > l.volumes)
+    return api_err(&rq->err, 413, "VolumeLimitExceeded: Maximum number of volumes allowed "
+                   "(%lld) exceeded for quota 'volumes'.", (long long)l.volumes);
+  if (l.gigabytes >= 0 && u.gigabytes + add_gb > l.gigabytes)
+    return api_err(&rq->err, 413, "VolumeSizeExceedsAvailableQuota: Requested volume or "
+                   "snapshot exceeds allowed gigabytes quota. Requested %lldG, quota is %lldG "
+                   "and %lldG has been consumed.", (long long)add_gb, (long long)l.gigabytes,
+                   (long long)u.gigabytes);
+  return 0;
 }

@@ -66,7 +66,9 @@ struct reg_token {
 
 /* One item of the key/value metadata of a volume (Cinder's) or a server
  * (Nova's); both sides are bounded by the API's 255-character limit. */
-enum reg_meta_kind { REG_META_VOLUME, REG_META_SERVER };
+/* Metadata rows of a volume or a server; a project's quota limits are kept
+ * the same way (owner: the project, key: the resource, value: the limit). */
+enum reg_meta_kind { REG_META_VOLUME, REG_META_SERVER, REG_META_QUOTA };
 struct reg_meta {
   char key[256], value[256];
 };
