@@ -61,7 +61,8 @@ TLS:
                                 clients must STARTTLS; tls_authz=ID adds
                                 tls-authz, tls_objects=[...] more --objects;
                                 server_opts="k=v,..." more --nbd-server options
-  connect(d, name, tls=DIR | psk=(FILE, USER))   a TLS client
+  connect(d, name, tls=DIR | psk=(FILE, USER))   a TLS client; d may be
+                                SocketAddr(path) for a server started over QMP
 Tunable: VS_START_TIMEOUT (seconds to wait for the pidfile, default 30: a
 fail-safe for a daemon that never comes up, not a timing assertion).
 """
@@ -396,6 +397,15 @@ class Daemon:
             if t:
                 print("--- %s\n%s" % (self.logfile, t[-3000:]), file=sys.stderr)
         return rc
+
+
+class SocketAddr:
+    """What connect() needs to reach an NBD server this module did not
+    start (one a test started over QMP): its unix socket."""
+    port = None
+
+    def __init__(self, sock):
+        self.sock = sock
 
 
 def tls_certs(tmp):

@@ -15,12 +15,7 @@ import nbd
 from qmp import lib, check
 
 
-class Remote:
-    """What lib.connect needs to reach a unix socket."""
-    port = None
-
-    def __init__(self, sock):
-        self.sock = sock
+Remote = lib.SocketAddr
 
 
 tmp = lib.tmpdir()
@@ -29,13 +24,7 @@ img = lib.sparse_file(tmp, "a.img", 1 << 20)
 lib.write_at(img, 0, b"authorized")
 d = qmp.MonitorDaemon(tmp).start()
 c = d.client()
-c.ok("object-add", **{"qom-type": "tls-creds-x509", "id": "srv", "dir": pki,
-                      "endpoint": "server"})
-qmp.file_node(c, "n0", img)
-sock = os.path.join(tmp, "nbd.sock")
-c.ok("nbd-server-start", addr={"type": "unix", "data": {"path": sock}},
-     **{"tls-creds": "srv", "tls-authz": "az"})
-c.ok("block-export-add", type="nbd", id="e0", name="e0", **{"node-name": "n0"})
+sock = qmp.tls_export(c, tmp, pki, img, authz="az", writable=False)
 
 
 def client():

@@ -18,12 +18,7 @@ certs = lib.tmpdir()
 pki = lib.tls_certs(certs)
 
 
-class Remote:
-    """What lib.connect needs to reach a unix socket."""
-    port = None
-
-    def __init__(self, sock):
-        self.sock = sock
+Remote = lib.SocketAddr
 
 
 def session(impl):

@@ -13,12 +13,7 @@ from qmp import lib, check
 qmp.volswapd_only("--state is volswapd's")
 
 
-class Remote:
-    """What lib.connect needs to reach a unix socket."""
-    port = None
-
-    def __init__(self, sock):
-        self.sock = sock
+Remote = lib.SocketAddr
 
 
 tmp = lib.tmpdir()
@@ -27,12 +22,7 @@ img = lib.sparse_file(tmp, "a.img", 1 << 20)
 state = os.path.join(tmp, "state.json")
 d = qmp.MonitorDaemon(tmp, state=state).start()
 c = d.client()
-c.ok("object-add", **{"qom-type": "tls-creds-x509", "id": "srv", "dir": pki,
-                      "endpoint": "server"})
-qmp.file_node(c, "n0", img)
-sock = os.path.join(tmp, "nbd.sock")
-c.ok("nbd-server-start", addr={"type": "unix", "data": {"path": sock}}, **{"tls-creds": "srv"})
-c.ok("block-export-add", type="nbd", id="e0", name="e0", writable=True, **{"node-name": "n0"})
+sock = qmp.tls_export(c, tmp, pki, img)
 c.ok("object-del", id="srv")
 h = lib.connect(Remote(sock), "e0", tls=pki)
 h.pwrite(b"before the kill", 4096)

@@ -13,12 +13,7 @@ import nbd
 from qmp import lib, check
 
 
-class Remote:
-    """What lib.connect needs to reach a unix socket."""
-    port = None
-
-    def __init__(self, sock):
-        self.sock = sock
+Remote = lib.SocketAddr
 
 
 tmp = lib.tmpdir()
@@ -28,12 +23,7 @@ d = qmp.MonitorDaemon(tmp).start()
 c = d.client()
 
 # --- the server's credentials
-c.ok("object-add", **{"qom-type": "tls-creds-x509", "id": "srv", "dir": pki,
-                      "endpoint": "server"})
-qmp.file_node(c, "n0", img)
-sock = os.path.join(tmp, "nbd.sock")
-c.ok("nbd-server-start", addr={"type": "unix", "data": {"path": sock}}, **{"tls-creds": "srv"})
-c.ok("block-export-add", type="nbd", id="e0", name="e0", writable=True, **{"node-name": "n0"})
+sock = qmp.tls_export(c, tmp, pki, img)
 h1 = lib.connect(Remote(sock), "e0", tls=pki)      # connected before the delete
 c.ok("object-del", id="srv")
 h = lib.connect(Remote(sock), "e0", tls=pki)

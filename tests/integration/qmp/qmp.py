@@ -277,6 +277,24 @@ def exported_volume(tmp, **daemon_opts):
     return d, c, sock, a
 
 
+def tls_export(c, tmp, pki, img, authz=None, writable=True):
+    """Over client c: server TLS credentials "srv" (x509 from pki), file
+    node n0 on img, an NBD server on tmp/nbd.sock requiring them (and
+    tls-authz=authz when given), and export e0 (name e0) of n0. Returns the
+    socket path."""
+    c.ok("object-add", **{"qom-type": "tls-creds-x509", "id": "srv", "dir": pki,
+                          "endpoint": "server"})
+    file_node(c, "n0", img)
+    sock = os.path.join(tmp, "nbd.sock")
+    extra = {"tls-creds": "srv"}
+    if authz:
+        extra["tls-authz"] = authz
+    c.ok("nbd-server-start", addr={"type": "unix", "data": {"path": sock}}, **extra)
+    c.ok("block-export-add", type="nbd", id="e0", name="e0", writable=writable,
+         **{"node-name": "n0"})
+    return sock
+
+
 def guest_of_remote_volume(tmp, **nbd_opts):
     """A second daemon (restartable from its state file) serves a volume;
     this one opens it as nbd node rv with nbd_opts and exports it again,

@@ -16,12 +16,7 @@ from qmp import lib, check
 qmp.volswapd_only("--state is volswapd's")
 
 
-class Remote:
-    """What lib.connect needs to reach a unix socket."""
-    port = None
-
-    def __init__(self, sock):
-        self.sock = sock
+Remote = lib.SocketAddr
 
 
 def refused(sock, what, **tls):
@@ -39,15 +34,9 @@ img = lib.sparse_file(tmp, "a.img", 4 << 20)
 state = os.path.join(tmp, "state.json")
 d = qmp.MonitorDaemon(tmp, state=state).start()
 c = d.client()
-c.ok("object-add", **{"qom-type": "tls-creds-x509", "id": "srv", "dir": pki,
-                      "endpoint": "server"})
 c.ok("object-add", **{"qom-type": "authz-simple", "id": "az",
                       "identity": "O=Test Org,CN=client"})
-qmp.file_node(c, "n0", img)
-sock = os.path.join(tmp, "nbd.sock")
-c.ok("nbd-server-start", addr={"type": "unix", "data": {"path": sock}},
-     **{"tls-creds": "srv", "tls-authz": "az"})
-c.ok("block-export-add", type="nbd", id="e0", name="e0", writable=True, **{"node-name": "n0"})
+sock = qmp.tls_export(c, tmp, pki, img, authz="az")
 h = lib.connect(Remote(sock), "e0", tls=pki)
 data = lib.random_bytes(65536, seed=5)
 h.pwrite(data, 1 << 20)
