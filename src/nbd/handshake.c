@@ -343,7 +343,7 @@ ssize_t nbd_handshake_input(struct nbd_conn *conn, const uint8_t *p, size_t n)
     if (n - 16 < len)
         return 0;
     const uint8_t *d = p + 16;
-    if (conn->tls_creds && !conn->tls)
+    if (conn->tls_cfg.creds && !conn->tls)
         return before_tls(conn, opt, len);
     switch (opt) {
     case NBD_OPT_EXPORT_NAME:

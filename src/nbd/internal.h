@@ -168,10 +168,9 @@ struct nbd_conn {
     struct nbd_export *exp;
     uint8_t *opt_data;         /* an option's payload being gathered */
 
-    /* TLS. With tls_creds set the client must STARTTLS first; tls is the
+    /* TLS. With tls_cfg.creds set the client must STARTTLS first; tls is the
      * session from then on, and the socket carries only ciphertext. */
-    struct vs_object *tls_creds;  /* a reference */
-    char *tls_authz;
+    struct nbd_server_tls tls_cfg; /* owned: see tls_cfg_copy */
     struct vs_tls_session *tls;
     bool send_tls;             /* the send in the ring is ciphertext ... */
     size_t tls_plain;          /* ... carrying this much of hs_out / sendq */

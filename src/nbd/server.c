@@ -62,6 +62,25 @@ void nbd_server_addr_copy(struct nbd_server_addr *dst, const struct nbd_server_a
     dst->port = src->port ? vs_strdup(src->port) : NULL;
 }
 
+/* A copy of TLS settings that owns what it points to: a reference to the
+ * credentials and its own authz id (the server's, and each connection's,
+ * so that an object-del or a server restart leaves them valid). */
+static void tls_cfg_copy(struct nbd_server_tls *dst, const struct nbd_server_tls *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    if (src && src->creds) {
+        dst->creds = vs_object_ref(src->creds);
+        dst->authz = src->authz ? vs_strdup(src->authz) : NULL;
+    }
+}
+
+static void tls_cfg_clear(struct nbd_server_tls *t)
+{
+    vs_object_unref(t->creds);
+    free((char *)t->authz);
+    memset(t, 0, sizeof(*t));
+}
+
 /* ---- connections ---------------------------------------------------- */
 
 static void conn_free(struct nbd_conn *conn)
@@ -71,8 +90,7 @@ static void conn_free(struct nbd_conn *conn)
     vs_timer_cancel(conn->loop, &conn->hs_deadline);
     close(conn->fd);
     vs_tls_session_free(conn->tls);
-    vs_object_unref(conn->tls_creds);
-    free(conn->tls_authz);
+    tls_cfg_clear(&conn->tls_cfg);
     free(conn->in);
     free(conn->iov);
     free(conn->hs_out);
@@ -127,20 +145,29 @@ static void conn_maybe_finish_disc(struct nbd_conn *conn)
         nbd_conn_close(conn);
 }
 
+/* Moves what is still unparsed to the start of the input buffer, making
+ * room at its end for the next receive (plain) or decryption (TLS). */
+static void conn_in_compact(struct nbd_conn *conn)
+{
+    if (conn->in_pos > 0) {
+        memmove(conn->in, conn->in + conn->in_pos, conn->in_len - conn->in_pos);
+        conn->in_len -= conn->in_pos;
+        conn->in_pos = 0;
+    }
+}
+
 static bool conn_backpressure(const struct nbd_conn *conn)
 {
     return conn->inflight_reqs >= NBD_MAX_INFLIGHT_REQS ||
            conn->inflight_bytes >= NBD_MAX_INFLIGHT_BYTES;
 }
 
-static void conn_arm_send(struct nbd_conn *conn);
-
 /* ---- TLS --------------------------------------------------------------- */
 
 int nbd_conn_start_tls(struct nbd_conn *conn)
 {
     struct vs_error err = { 0 };
-    conn->tls = vs_tls_session_new(conn->tls_creds, conn->tls_authz, &err);
+    conn->tls = vs_tls_session_new(conn->tls_cfg.creds, conn->tls_cfg.authz, &err);
     if (!conn->tls) {
         vs_warn("NBD client: %s", err.msg);
         return -1;
@@ -189,11 +216,7 @@ static bool conn_tls_fill(struct nbd_conn *conn)
     } else {
         if (conn->phase == PHASE_TRANSMISSION && conn_backpressure(conn))
             return false;
-        if (conn->in_pos > 0) {
-            memmove(conn->in, conn->in + conn->in_pos, conn->in_len - conn->in_pos);
-            conn->in_len -= conn->in_pos;
-            conn->in_pos = 0;
-        }
+        conn_in_compact(conn);
         if (conn->in_len == NBD_INBUF_SIZE)
             return false;
         n = vs_tls_read(conn->tls, conn->in + conn->in_len, NBD_INBUF_SIZE - conn->in_len);
@@ -278,11 +301,7 @@ static void conn_arm_recv(struct nbd_conn *conn)
     } else {
         if (conn->phase == PHASE_TRANSMISSION && conn_backpressure(conn))
             return; /* a completing request re-arms us */
-        if (conn->in_pos > 0) {
-            memmove(conn->in, conn->in + conn->in_pos, conn->in_len - conn->in_pos);
-            conn->in_len -= conn->in_pos;
-            conn->in_pos = 0;
-        }
+        conn_in_compact(conn);
         if (conn->in_len == NBD_INBUF_SIZE) {
             /* Cannot happen: no message we buffer is this large. */
             nbd_conn_close(conn);
@@ -574,10 +593,7 @@ void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server
     conn->fd = fd;
     conn->phase = PHASE_HANDSHAKE;
     conn->refs = 1;
-    if (tls && tls->creds) {
-        conn->tls_creds = vs_object_ref(tls->creds);
-        conn->tls_authz = tls->authz ? vs_strdup(tls->authz) : NULL;
-    }
+    tls_cfg_copy(&conn->tls_cfg, tls);
     conn->in = vs_malloc(NBD_INBUF_SIZE);
     conn->iov_cap = CONN_IOV;
     conn->iov = vs_malloc(sizeof(struct iovec) * CONN_IOV + sizeof(struct msghdr));
@@ -601,7 +617,6 @@ static void accept_client(void *opaque, int fd)
 int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
                      const struct nbd_server_config *cfg, struct vs_error *err)
 {
-    const struct nbd_server_tls *tls = &cfg->tls;
     if (listener) {
         vs_error_set(err, VS_ERR_GENERIC, "NBD server already running");
         return -1;
@@ -614,10 +629,7 @@ int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
     nbd_server_addr_copy(&server_addr, addr);
     max_conns = cfg->max_connections;
     handshake_max_s = cfg->handshake_max_seconds;
-    if (tls->creds) {
-        server_tls.creds = vs_object_ref(tls->creds);
-        server_tls.authz = tls->authz ? vs_strdup(tls->authz) : NULL;
-    }
+    tls_cfg_copy(&server_tls, &cfg->tls);
     listener = vs_listener_start(loop, fd, addr->type == NBD_ADDR_UNIX ? addr->path : NULL,
                                  "NBD server", accept_client, NULL, NULL);
     return 0;
@@ -630,9 +642,7 @@ void nbd_server_stop(void)
     vs_listener_stop(listener);
     listener = NULL;
     nbd_server_addr_clear(&server_addr);
-    vs_object_unref(server_tls.creds);
-    free((char *)server_tls.authz);
-    memset(&server_tls, 0, sizeof(server_tls));
+    tls_cfg_clear(&server_tls);
     /* qemu-storage-daemon closes the clients with the server. */
     vs_list_for_each_safe(pos, &conns)
         nbd_conn_close(vs_list_entry(pos, struct nbd_conn, link));
