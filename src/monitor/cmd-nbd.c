@@ -90,6 +90,22 @@ static int parse_addr(json_t *addr, struct nbd_server_addr *out, struct vs_error
     return -1;
 }
 
+/* ARGS' integer member NAME into *OUT when present (*OUT keeps its
+ * default otherwise), refused outside QAPI's uint32. */
+static int uint32_member(json_t *args, const char *name, unsigned *out, struct vs_error *err)
+{
+    json_t *v = json_object_get(args, name);
+    if (!v)
+        return 0;
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || i > UINT32_MAX) {
+        vs_error_set(err, VS_ERR_GENERIC, "Parameter '%s' expects uint32", name);
+        return -1;
+    }
+    *out = (unsigned)i;
+    return 0;
+}
+
 static json_t *cmd_nbd_server_start(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
     if (nbd_server_running()) {
@@ -103,21 +119,9 @@ static json_t *cmd_nbd_server_start(struct qmp_ctx *ctx, json_t *args, struct vs
     const char *creds = json_string_value(json_object_get(args, "tls-creds"));
     if (creds && !(cfg.tls.creds = vs_tls_creds_lookup(creds, VS_TLS_SERVER, err)))
         return NULL;
-    json_int_t maxc = json_integer_value(json_object_get(args, "max-connections"));
-    if (maxc < 0 || maxc > UINT32_MAX) {
-        vs_error_set(err, VS_ERR_GENERIC, "Parameter 'max-connections' expects uint32");
+    if (uint32_member(args, "max-connections", &cfg.max_connections, err) < 0 ||
+        uint32_member(args, "handshake-max-seconds", &cfg.handshake_max_seconds, err) < 0)
         return NULL;
-    }
-    cfg.max_connections = (unsigned)maxc;
-    json_t *hs = json_object_get(args, "handshake-max-seconds");
-    if (hs) {
-        json_int_t v = json_integer_value(hs);
-        if (v < 0 || v > UINT32_MAX) {
-            vs_error_set(err, VS_ERR_GENERIC, "Parameter 'handshake-max-seconds' expects uint32");
-            return NULL;
-        }
-        cfg.handshake_max_seconds = (unsigned)v;
-    }
     struct nbd_server_addr addr;
     if (parse_addr(json_object_get(args, "addr"), &addr, err) < 0)
         return NULL;
