@@ -107,8 +107,9 @@ static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail
                                       "free_ram_mb", (json_int_t)0,
                                       "local_gb", (json_int_t)(total / GiB),
                                       "local_gb_used", (json_int_t)used_gb,
-                                      "memory_mb", vms * 512, "memory_mb_used", vms * 512,
-                                      "running_vms", vms, "vcpus", vms, "vcpus_used", vms));
+                                      "memory_mb", vms * FLAVOR_RAM_MB,
+                                      "memory_mb_used", vms * FLAVOR_RAM_MB, "running_vms", vms,
+                                      "vcpus", vms * FLAVOR_VCPUS, "vcpus_used", vms * FLAVOR_VCPUS));
   return o;
 }
 

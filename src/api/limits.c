@@ -14,10 +14,7 @@
 
 #include <string.h>
 
-#define UNLIMITED (-1)
-#define FLAVOR_VCPUS 1
-#define FLAVOR_RAM_MB 512
-#define MAX_META 128
+#define UNLIMITED QUOTA_UNLIMITED
 
 int nova_limits(struct api_request *rq)
 {
@@ -37,7 +34,7 @@ int nova_limits(struct api_request *rq)
   json_int_t used = u.servers;
 
   json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i}",
-                          "maxServerMeta", MAX_META, "maxImageMeta", MAX_META,
+                          "maxServerMeta", META_MAX_ITEMS, "maxImageMeta", META_MAX_ITEMS,
                           "maxTotalKeypairs", UNLIMITED, "maxServerGroups", UNLIMITED,
                           "maxServerGroupMembers", UNLIMITED, "maxTotalCores", (int)l.cores,
                           "maxTotalInstances", (int)l.instances, "maxTotalRAMSize", (int)l.ram,

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define META_MAX_ITEMS 128
 
 json_t *api_meta_json(struct registry *r, enum reg_meta_kind kind, const char *owner)
 {

@@ -138,7 +138,7 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
                         "default");
   json_object_set_new(o, "image", json_string(""));
   json_object_set_new(o, "flavor", nova_mv(rq, 47)
-                      ? json_pack("{s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus", 1, "ram", 512,
+                      ? json_pack("{s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus", FLAVOR_VCPUS, "ram", FLAVOR_RAM_MB,
                                   "disk", 0, "ephemeral", 0, "original_name", "volswap",
                                   "extra_specs")
                       : json_pack("{s:s, s:[]}", "id", "volswap", "links"));
@@ -524,8 +524,8 @@ static json_t *flavor_view(struct api_request *rq, bool detail)
     json_object_set_new(o, "description", json_string("a volswap consumer"));
   if (!detail)
     return o;
-  json_object_update_new(o, json_pack("{s:i, s:i, s:i, s:s, s:f, s:b, s:i, s:b}", "vcpus", 1,
-                                      "ram", 512, "disk", 0, "swap", "", "rxtx_factor", 1.0,
+  json_object_update_new(o, json_pack("{s:i, s:i, s:i, s:s, s:f, s:b, s:i, s:b}", "vcpus", FLAVOR_VCPUS,
+                                      "ram", FLAVOR_RAM_MB, "disk", 0, "swap", "", "rxtx_factor", 1.0,
                                       "os-flavor-access:is_public", 1,
                                       "OS-FLV-EXT-DATA:ephemeral", 0,
                                       "OS-FLV-DISABLED:disabled", 0));

@@ -37,6 +37,16 @@ void nova_service_uuid(const char *host, char out[37]);
 int nova_limits(struct api_request *rq);
 int cinder_limits(struct api_request *rq);
 
+/* What one server counts for in quotas and limits: the one flavor's vCPU
+ * and memory (nova-servers.c shows the flavor with them). */
+#define FLAVOR_VCPUS 1
+#define FLAVOR_RAM_MB 512
+/* The metadata items a server or volume may hold (metadata.c enforces it;
+ * limits and quota sets show it). */
+#define META_MAX_ITEMS 128
+/* Nova's and Cinder's spelling of "no limit". */
+#define QUOTA_UNLIMITED (-1)
+
 /* quotas.c */
 /* What PROJECT uses: servers not deleted, volumes and their gigabytes. */
 struct project_usage {

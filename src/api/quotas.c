@@ -26,9 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UNLIMITED (-1)
-#define FLAVOR_VCPUS 1
-#define FLAVOR_RAM_MB 512
+#define UNLIMITED QUOTA_UNLIMITED
 
 struct quota {
   const char *name;
@@ -192,7 +190,7 @@ static size_t nova_quotas(struct api_request *rq, const struct project_usage *u,
   q[n++] = (struct quota){ "instances", l->instances, u->servers };
   q[n++] = (struct quota){ "cores", l->cores, u->servers * FLAVOR_VCPUS };
   q[n++] = (struct quota){ "ram", l->ram, u->servers * FLAVOR_RAM_MB };
-  q[n++] = (struct quota){ "metadata_items", 128, 0 };
+  q[n++] = (struct quota){ "metadata_items", META_MAX_ITEMS, 0 };
   q[n++] = (struct quota){ "key_pairs", UNLIMITED, 0 };
   q[n++] = (struct quota){ "server_groups", UNLIMITED, 0 };
   q[n++] = (struct quota){ "server_group_members", UNLIMITED, 0 };
@@ -279,6 +277,20 @@ int nova_quotas_delete(struct api_request *rq)
 
 /* ---- Cinder ---- */
 
+#define CINDER_QUOTAS 7
+
+static void cinder_quotas(const struct project_usage *u, const struct quota_limits *l,
+                          struct quota q[CINDER_QUOTAS])
+{
+  q[0] = (struct quota){ "volumes", l->volumes, u->volumes };
+  q[1] = (struct quota){ "gigabytes", l->gigabytes, u->gigabytes };
+  q[2] = (struct quota){ "snapshots", UNLIMITED, 0 };
+  q[3] = (struct quota){ "backups", UNLIMITED, 0 };
+  q[4] = (struct quota){ "backup_gigabytes", UNLIMITED, 0 };
+  q[5] = (struct quota){ "per_volume_gigabytes", l->per_volume_gigabytes, 0 };
+  q[6] = (struct quota){ "groups", UNLIMITED, 0 };
+}
+
 /* Cinder's per-type quotas are named after the type: volumes_TYPE,
  * gigabytes_TYPE, snapshots_TYPE; volswap's types are its pools. */
 static json_t *cinder_quota_json(struct api_request *rq, const char *project, bool usage,
@@ -286,18 +298,11 @@ static json_t *cinder_quota_json(struct api_request *rq, const char *project, bo
 {
   struct project_usage u;
   struct quota_limits l;
+  struct quota q[CINDER_QUOTAS];
   if (project_usage(rq, project, &u) < 0 || quota_load(rq, project, &l) < 0)
     return NULL;
-  const struct quota q[] = {
-    { "volumes", l.volumes, u.volumes },
-    { "gigabytes", l.gigabytes, u.gigabytes },
-    { "snapshots", UNLIMITED, 0 },
-    { "backups", UNLIMITED, 0 },
-    { "backup_gigabytes", UNLIMITED, 0 },
-    { "per_volume_gigabytes", l.per_volume_gigabytes, 0 },
-    { "groups", UNLIMITED, 0 },
-  };
-  json_t *o = quota_set(q, sizeof q / sizeof q[0], with_id ? project : NULL, usage, true);
+  cinder_quotas(&u, &l, q);
+  json_t *o = quota_set(q, CINDER_QUOTAS, with_id ? project : NULL, usage, true);
   struct registry *r = rq->ctx->reg;
   struct reg_volume *vols = NULL;
   size_t nv = 0;
@@ -359,14 +364,15 @@ int cinder_quotas_update(struct api_request *rq)
   if (!set)
     return -1;
   struct project_usage u;
+  struct quota_limits l;
+  struct quota q[CINDER_QUOTAS];
   int rc = project_usage(rq, rq->params[1], &u);
-  const struct quota q[] = {
-    { "volumes", 0, u.volumes }, { "gigabytes", 0, u.gigabytes }, { "snapshots", UNLIMITED, 0 },
-    { "backups", UNLIMITED, 0 }, { "backup_gigabytes", UNLIMITED, 0 },
-    { "per_volume_gigabytes", 0, 0 }, { "groups", UNLIMITED, 0 },
-  };
   if (rc == 0)
-    rc = check_update(rq, q, sizeof q / sizeof q[0], set, false);
+    rc = quota_load(rq, rq->params[1], &l);
+  if (rc == 0) {
+    cinder_quotas(&u, &l, q);
+    rc = check_update(rq, q, CINDER_QUOTAS, set, false);
+  }
   if (rc == 0)
     rc = quota_store(rq, rq->params[1], set);
   json_decref(doc);
