@@ -79,6 +79,10 @@ struct vs_object *vs_tls_creds_lookup(const char *id, enum vs_tls_endpoint endpo
                                       struct vs_error *err);
 
 
+/* Why a certificate failed verification, from GnuTLS's status bits, in
+ * QEMU's words (object-add's sanity check and a client's certificate). */
+const char *vs_tls_cert_problem(unsigned status);
+
 /* ---- sessions (server side) -------------------------------------------- */
 
 struct vs_tls_session;

@@ -164,11 +164,7 @@ static int sanity_check(const char *cert_path, const char *ca_path, struct vs_er
             goto out;
     r = gnutls_x509_crt_list_verify(&cert, 1, cas, ncas, NULL, 0, 0, &status);
     if (r < 0 || status) {
-        const char *why = r < 0 ? gnutls_strerror(r)
-                        : (status & GNUTLS_CERT_SIGNER_NOT_FOUND) ? "The certificate hasn't got a known issuer"
-                        : (status & GNUTLS_CERT_EXPIRED) ? "The certificate has expired"
-                        : (status & GNUTLS_CERT_NOT_ACTIVATED) ? "The certificate is not yet activated"
-                        : "The certificate is not trusted";
+        const char *why = r < 0 ? gnutls_strerror(r) : vs_tls_cert_problem(status);
         vs_error_set(err, VS_ERR_GENERIC, "Our own certificate %s failed validation against %s: %s",
                      cert_path, ca_path, why);
         goto out;

@@ -167,6 +167,23 @@ bool vs_tls_in_put(struct vs_tls_session *s, const void *p, size_t n)
     return true;
 }
 
+const char *vs_tls_cert_problem(unsigned status)
+{
+    if (status & GNUTLS_CERT_REVOKED)
+        return "The certificate has been revoked";
+    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+        return "The certificate hasn't got a known issuer";
+    if (status & GNUTLS_CERT_SIGNER_NOT_CA)
+        return "The certificate issuer is not a CA";
+    if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+        return "The certificate uses an insecure algorithm";
+    if (status & GNUTLS_CERT_EXPIRED)
+        return "The certificate has expired";
+    if (status & GNUTLS_CERT_NOT_ACTIVATED)
+        return "The certificate is not yet activated";
+    return "The certificate is not trusted";
+}
+
 /* The client's identity for authz: its certificate's distinguished name
  * (GnuTLS's rendering, RDNs in certificate order: "O=Org,CN=client", as
  * QEMU compares it) or its PSK username. */
@@ -211,20 +228,7 @@ static int check_peer(struct vs_tls_session *s, struct vs_error *err)
             return -1;
         }
         if (status) {
-            const char *why = "The certificate is not trusted";
-            if (status & GNUTLS_CERT_REVOKED)
-                why = "The certificate has been revoked";
-            else if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-                why = "The certificate hasn't got a known issuer";
-            else if (status & GNUTLS_CERT_SIGNER_NOT_CA)
-                why = "The certificate issuer is not a CA";
-            else if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
-                why = "The certificate uses an insecure algorithm";
-            else if (status & GNUTLS_CERT_EXPIRED)
-                why = "The certificate has expired";
-            else if (status & GNUTLS_CERT_NOT_ACTIVATED)
-                why = "The certificate is not yet activated";
-            vs_error_set(err, VS_ERR_GENERIC, "%s", why);
+            vs_error_set(err, VS_ERR_GENERIC, "%s", vs_tls_cert_problem(status));
             return -1;
         }
         if (!s->peer) {
