@@ -310,6 +310,33 @@ def guest_of_remote_volume(tmp, **nbd_opts):
     return far, d, nbd_connect(sock, "rv")
 
 
+def guest_writes_through_remote_restart(far, d, h, seed):
+    """The remote daemon `far` behind near daemon d's nbd node is killed
+    (SIGKILL) and restarted from its state file while guest h's write is in
+    the air: the write waits and succeeds on the new connection (it raises
+    if the guest sees an error), both writes read back, and d logged the
+    loss and the reconnect. Returns (before, during): 64 KiB written at 0
+    and at 128 KiB."""
+    import signal
+    import threading
+    before = lib.random_bytes(65536, seed=seed)
+    h.pwrite(before, 0)
+    h.flush()
+    far.stop(signal.SIGKILL)
+    restart = threading.Timer(0.3, far.start)   # back while the write below waits
+    restart.start()
+    during = lib.random_bytes(65536, seed=seed + 1)
+    h.pwrite(during, 128 << 10)
+    restart.join()
+    h.flush()
+    check(h.pread(65536, 0) == before, "data written before the outage differs")
+    check(h.pread(65536, 128 << 10) == during, "the write made during the outage differs")
+    h.shutdown()
+    log = d.log_text()
+    check("connection lost" in log and "reconnected" in log, "no reconnect: %s" % log[-600:])
+    return before, during
+
+
 def nbd_still_serves(sock, export, why):
     """A fresh NBD client of `export` writes and reads back."""
     h = nbd_connect(sock, export)
