@@ -10,7 +10,7 @@ acknowledged requests define (except where a trim left it open), and the
 source has none of what the guest wrote after the pivot."""
 import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import job_events, check, lib, qmp, ModelGuest
+from mirror_helpers import check, lib, qmp, pivot_under_guest
 
 SIZE = 32 << 20
 tmp = lib.tmpdir()
@@ -31,24 +31,7 @@ c.ok("object-add", **{"qom-type": "tls-creds-psk", "id": "cli", "dir": psk,
                       "endpoint": "client", "username": "alice"})
 c.ok("blockdev-add", driver="nbd", export="vol", server={"type": "unix", "path": far.sock},
      **{"node-name": "tgt", "tls-creds": "cli"})
-sock = qmp.start_nbd(c, tmp)
-c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
-
-
-g = ModelGuest(qmp.nbd_uri(sock, "src"), SIZE, open(src, "rb").read())
-try:
-    g.progress(200)
-    c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt",
-                               "sync": "full"})
-    g.progress(200)
-    job_events(c, "BLOCK_JOB_READY")
-    g.progress(200)
-    c.ok("block-job-complete", device="j0")
-    job_events(c, "null")
-    (e,) = c.ok("query-block-exports")
-    check(e["node-name"] == "tgt", "export on %r after the pivot" % e["node-name"])
-finally:
-    g.stop()
+g, sock = pivot_under_guest(c, tmp, src, SIZE)
 # one write after the pivot, to tell the two files apart
 h = qmp.nbd_connect(sock, "src")
 h.pwrite(b"after the pivot!" * 256, 4096)

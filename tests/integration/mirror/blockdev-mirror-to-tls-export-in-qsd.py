@@ -11,7 +11,7 @@ requests define (except where a trim left it open). Skips if
 qemu-storage-daemon is not installed."""
 import os, shutil, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import job_events, check, lib, qmp, ModelGuest
+from mirror_helpers import check, lib, qmp, pivot_under_guest
 
 if not shutil.which("qemu-storage-daemon"):
     lib.skip("qemu-storage-daemon not installed")
@@ -36,26 +36,7 @@ c.ok("object-add", **{"qom-type": "tls-creds-x509", "id": "cli", "dir": pki,
 c.ok("blockdev-add", driver="nbd", export="vol", **{
     "node-name": "tgt", "tls-creds": "cli",
     "server": {"type": "inet", "host": "127.0.0.1", "port": str(far.port)}})
-sock = qmp.start_nbd(c, tmp)
-c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
-
-
-g = ModelGuest(qmp.nbd_uri(sock, "src"), SIZE, open(src, "rb").read())
-try:
-    g.progress(200)
-    c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt",
-                               "sync": "full"})
-    g.progress(200)
-    job_events(c, "BLOCK_JOB_READY")
-    g.progress(200)
-    c.ok("block-job-complete", device="j0")
-    ev, last = job_events(c, "null")
-    check("BLOCK_JOB_COMPLETED" in ev, "job events %r" % ev)
-    (e,) = c.ok("query-block-exports")
-    check(e["node-name"] == "tgt", "export on %r after the pivot" % e["node-name"])
-    g.progress(200)                   # and goes on, on the target
-finally:
-    g.stop()
+g, sock = pivot_under_guest(c, tmp, src, SIZE)
 near.stop()
 check(far.stop() == 0, "qemu-storage-daemon did not exit cleanly")
 with open(remote, "rb") as f:

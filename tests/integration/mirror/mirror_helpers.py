@@ -217,3 +217,31 @@ class ModelGuest:
         model where it is defined."""
         return [i for i in range(0, self.size, 512)
                 if self.defined[i] and got[i:i + 512] != self.model[i:i + 512]]
+
+
+def pivot_under_guest(c, tmp, src, size, **mirror_args):
+    """Exports node src (file `src`) as e0 and starts a ModelGuest on it;
+    while the guest writes, zeroes and trims, mirrors src to node tgt (sync
+    full, plus mirror_args), waits for READY, completes, and checks that
+    the job ended with BLOCK_JOB_COMPLETED and the export moved to tgt; the
+    guest goes on there before it is stopped (stop() fails the test on any
+    error it saw). Returns (guest, export socket)."""
+    sock = qmp.start_nbd(c, tmp)
+    c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
+    g = ModelGuest(qmp.nbd_uri(sock, "src"), size, open(src, "rb").read())
+    try:
+        g.progress(200)
+        c.ok("blockdev-mirror", **dict({"job-id": "j0", "device": "src", "target": "tgt",
+                                        "sync": "full"}, **mirror_args))
+        g.progress(200)
+        job_events(c, "BLOCK_JOB_READY")
+        g.progress(200)
+        c.ok("block-job-complete", device="j0")
+        ev, _ = job_events(c, "null")
+        check("BLOCK_JOB_COMPLETED" in ev, "job events %r" % ev)
+        (e,) = c.ok("query-block-exports")
+        check(e["node-name"] == "tgt", "export on %r after the pivot" % e["node-name"])
+        g.progress(200)                       # and goes on, on the target
+    finally:
+        g.stop()
+    return g, sock

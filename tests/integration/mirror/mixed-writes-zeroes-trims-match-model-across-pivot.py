@@ -7,28 +7,14 @@ guest's acknowledged requests define; afterwards the whole volume, read
 through the same export (now on the target), matches it everywhere
 except where a trim left the content open. Deterministic (seeded), so a
 failure repeats."""
-import os, sys, time
+import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirror_helpers import setup, job_events, check, lib, qmp, ModelGuest
+from mirror_helpers import setup, check, qmp, pivot_under_guest
 import nbd
 
 SIZE = 32 << 20
 tmp, d, c, src, tgt = setup(SIZE)
-sock = qmp.start_nbd(c, tmp)
-c.ok("block-export-add", type="nbd", id="e0", writable=True, **{"node-name": "src"})
-g = ModelGuest(qmp.nbd_uri(sock, "src"), SIZE, open(src, "rb").read())
-try:
-    time.sleep(0.2)                          # the guest is under way
-    c.ok("blockdev-mirror", **{"job-id": "j0", "device": "src", "target": "tgt",
-                               "sync": "full", "copy-mode": "write-blocking"})
-    job_events(c, "BLOCK_JOB_READY")
-    c.ok("block-job-complete", device="j0")
-    job_events(c, "null")
-    (e,) = c.ok("query-block-exports")
-    check(e["node-name"] == "tgt", "export on %r" % e["node-name"])
-    time.sleep(0.2)                          # and goes on, on the target
-finally:
-    g.stop()
+g, sock = pivot_under_guest(c, tmp, src, SIZE, **{"copy-mode": "write-blocking"})
 h = nbd.NBD()
 h.connect_uri(qmp.nbd_uri(sock, "src"))
 got = b"".join(h.pread(4 << 20, off) for off in range(0, SIZE, 4 << 20))
