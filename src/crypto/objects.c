@@ -76,10 +76,7 @@ static char *creds_path(const struct vs_object *o, const char *name, bool requir
     char *path = vs_strdup_printf("%s/%s", o->dir, name);
     if (access(path, R_OK) == 0)
         return path;
-    if (required)
-        vs_error_set(err, VS_ERR_GENERIC, "Unable to access credentials %s: %s", path,
-                     strerror(errno));
-    else if (errno != ENOENT)
+    if (required || errno != ENOENT)
         vs_error_set(err, VS_ERR_GENERIC, "Unable to access credentials %s: %s", path,
                      strerror(errno));
     free(path);
