@@ -40,6 +40,7 @@ struct vs_object {
     char *username;            /* tls-creds-psk: the client's identity */
     char *priority;            /* GnuTLS priority string; NULL: the default */
     void *gnutls_creds;        /* loaded credentials (server endpoints) */
+    void *gnutls_dh;           /* dh-params.pem, when given (x509 server) */
     /* authz-simple */
     char *identity;
     struct vs_list link;

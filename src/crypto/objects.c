@@ -178,6 +178,25 @@ out:
     return ret;
 }
 
+/* dh-params.pem (PKCS#3) into o->gnutls_dh. */
+static int load_dh_params(struct vs_object *o, const char *path, struct vs_error *err)
+{
+    gnutls_dh_params_t params;
+    gnutls_datum_t data = { 0 };
+    int r = gnutls_dh_params_init(&params);
+    if (r < 0)
+        return gnutls_failed(err, "DH parameters", path, r);
+    if ((r = gnutls_load_file(path, &data)) < 0 ||
+        (r = gnutls_dh_params_import_pkcs3(params, &data, GNUTLS_X509_FMT_PEM)) < 0) {
+        gnutls_free(data.data);
+        gnutls_dh_params_deinit(params);
+        return gnutls_failed(err, "DH parameters", path, r);
+    }
+    gnutls_free(data.data);
+    o->gnutls_dh = params;
+    return 0;
+}
+
 static int load_x509(struct vs_object *o, struct vs_error *err)
 {
     bool server = o->endpoint == VS_TLS_SERVER;
@@ -221,37 +240,32 @@ static int load_x509(struct vs_object *o, struct vs_error *err)
     }
     if ((r = gnutls_certificate_set_x509_trust_file(c, ca, GNUTLS_X509_FMT_PEM)) < 0) {
         gnutls_failed(err, "CA certificate", ca, r);
-    } else if (crl && (r = gnutls_certificate_set_x509_crl_file(c, crl, GNUTLS_X509_FMT_PEM)) < 0) {
+        goto fail;
+    }
+    if (crl && (r = gnutls_certificate_set_x509_crl_file(c, crl, GNUTLS_X509_FMT_PEM)) < 0) {
         gnutls_failed(err, "CA revocation list", crl, r);
-    } else if ((r = gnutls_certificate_set_x509_key_file(c, cert, key, GNUTLS_X509_FMT_PEM)) < 0) {
+        goto fail;
+    }
+    if ((r = gnutls_certificate_set_x509_key_file(c, cert, key, GNUTLS_X509_FMT_PEM)) < 0) {
         vs_error_set(err, VS_ERR_GENERIC, "Cannot load certificate '%s' & key '%s': %s", cert, key,
                      gnutls_strerror(r));
-    } else if (dh) {
-        gnutls_dh_params_t params;
-        gnutls_datum_t data = { 0 };
-        gnutls_dh_params_init(&params);
-        if ((r = gnutls_load_file(dh, &data)) < 0 ||
-            (r = gnutls_dh_params_import_pkcs3(params, &data, GNUTLS_X509_FMT_PEM)) < 0) {
-            gnutls_failed(err, "DH parameters", dh, r);
-            gnutls_dh_params_deinit(params);
-        } else {
-            gnutls_certificate_set_dh_params(c, params);
-            /* The credentials keep using the parameters: they are freed
-             * with them (see free_object). */
-            o->gnutls_creds = c;
-            gnutls_free(data.data);
-            ret = 0;
-            goto out;
-        }
-        gnutls_free(data.data);
+        goto fail;
+    }
+    if (dh) {
+        if (load_dh_params(o, dh, err) < 0)
+            goto fail;
+        /* The credentials point at the parameters: the object frees them
+         * after the credentials (free_object). */
+        gnutls_certificate_set_dh_params(c, o->gnutls_dh);
     } else {
         /* No DH file: GnuTLS's well-known groups (RFC 7919), not a
          * parameter generation that takes seconds. */
         gnutls_certificate_set_known_dh_params(c, GNUTLS_SEC_PARAM_MEDIUM);
-        o->gnutls_creds = c;
-        ret = 0;
-        goto out;
     }
+    o->gnutls_creds = c;
+    ret = 0;
+    goto out;
+fail:
     gnutls_certificate_free_credentials(c);
 out:
     free(ca);
@@ -316,6 +330,8 @@ static void free_object(struct vs_object *o)
         else
             gnutls_psk_free_server_credentials(o->gnutls_creds);
     }
+    if (o->gnutls_dh)
+        gnutls_dh_params_deinit(o->gnutls_dh);
     free(o->id);
     free(o->dir);
     free(o->username);
