@@ -19,151 +19,151 @@
 
 static void usage(FILE *f)
 {
-  fprintf(f, "usage: volswap-api --config FILE [--port-file FILE] [--verbose]\n"
-             "       volswap-api --hash-password < password\n"
-             "       volswap-api --config FILE --static-file FILE   (benchmark baseline)\n");
+    fprintf(f, "usage: volswap-api --config FILE [--port-file FILE] [--verbose]\n"
+               "       volswap-api --hash-password < password\n"
+               "       volswap-api --config FILE --static-file FILE   (benchmark baseline)\n");
 }
 
 static int hash_password(void)
 {
-  char pw[1024];
-  if (!fgets(pw, sizeof pw, stdin)) {
-    fprintf(stderr, "volswap-api: no password on stdin\n");
-    return 1;
-  }
-  pw[strcspn(pw, "\r\n")] = '\0';
-  char out[200];
-  if (auth_hash_password(pw, out, sizeof out) < 0) {
-    fprintf(stderr, "volswap-api: hashing failed\n");
-    return 1;
-  }
-  printf("%s\n", out);
-  return 0;
+    char pw[1024];
+    if (!fgets(pw, sizeof pw, stdin)) {
+        fprintf(stderr, "volswap-api: no password on stdin\n");
+        return 1;
+    }
+    pw[strcspn(pw, "\r\n")] = '\0';
+    char out[200];
+    if (auth_hash_password(pw, out, sizeof out) < 0) {
+        fprintf(stderr, "volswap-api: hashing failed\n");
+        return 1;
+    }
+    printf("%s\n", out);
+    return 0;
 }
 
 static int write_port_file(const char *path, int port)
 {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return -1;
-  fprintf(f, "%d\n", port);
-  if (fclose(f) != 0)
-    return -1;
-  return rename(tmp, path);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path);
 }
 
 /* Records the configured hosts so servers and volumes can reference them. */
 static int sync_hosts(struct registry *r, const struct api_config *cfg)
 {
-  for (size_t i = 0; i < cfg->n_hosts; i++) {
-    struct reg_host h;
-    memset(&h, 0, sizeof h);
-    const struct cfg_host *c = &cfg->hosts[i];
-    snprintf(h.name, sizeof h.name, "%s", c->name);
-    snprintf(h.driver, sizeof h.driver, "%s", c->driver);
-    snprintf(h.qmp, sizeof h.qmp, "%s", c->qmp);
-    if (c->nbd_socket[0])
-      snprintf(h.nbd, sizeof h.nbd, "unix:%s", c->nbd_socket);
-    else
-      snprintf(h.nbd, sizeof h.nbd, "inet:%s:%d", c->nbd_host, c->nbd_port);
-    if (r->ops->host_put(r, &h) < 0) {
-      fprintf(stderr, "volswap-api: %s\n", r->ops->last_error(r));
-      return -1;
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        struct reg_host h;
+        memset(&h, 0, sizeof h);
+        const struct cfg_host *c = &cfg->hosts[i];
+        snprintf(h.name, sizeof h.name, "%s", c->name);
+        snprintf(h.driver, sizeof h.driver, "%s", c->driver);
+        snprintf(h.qmp, sizeof h.qmp, "%s", c->qmp);
+        if (c->nbd_socket[0])
+            snprintf(h.nbd, sizeof h.nbd, "unix:%s", c->nbd_socket);
+        else
+            snprintf(h.nbd, sizeof h.nbd, "inet:%s:%d", c->nbd_host, c->nbd_port);
+        if (r->ops->host_put(r, &h) < 0) {
+            fprintf(stderr, "volswap-api: %s\n", r->ops->last_error(r));
+            return -1;
+        }
     }
-  }
-  return 0;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "config", required_argument, NULL, 'c' },
-    { "port-file", required_argument, NULL, 'p' },
-    { "static-file", required_argument, NULL, 's' },
-    { "hash-password", no_argument, NULL, 'H' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  const char *config = NULL, *port_file = NULL, *static_file = NULL;
-  bool verbose = false;
-  int c;
-  while ((c = getopt_long(argc, argv, "c:p:s:Hvh", opts, NULL)) != -1) {
-    switch (c) {
-    case 'c': config = optarg; break;
-    case 'p': port_file = optarg; break;
-    case 's': static_file = optarg; break;
-    case 'H': return hash_password();
-    case 'v': verbose = true; break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "port-file", required_argument, NULL, 'p' },
+        { "static-file", required_argument, NULL, 's' },
+        { "hash-password", no_argument, NULL, 'H' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config = NULL, *port_file = NULL, *static_file = NULL;
+    bool verbose = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:p:s:Hvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'p': port_file = optarg; break;
+        case 's': static_file = optarg; break;
+        case 'H': return hash_password();
+        case 'v': verbose = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
     }
-  }
-  if (!config || optind != argc) {
-    usage(stderr);
-    return 2;
-  }
-  struct api_config cfg;
-  struct api_error e = { 0 };
-  if (config_load(config, &cfg, &e) < 0) {
-    fprintf(stderr, "volswap-api: %s\n", e.msg);
-    return 1;
-  }
-  char errbuf[512];
-  struct registry *reg = registry_sqlite_open(cfg.database, errbuf, sizeof errbuf);
-  if (!reg) {
-    fprintf(stderr, "volswap-api: %s\n", errbuf);
-    config_free(&cfg);
-    return 1;
-  }
-  int rc = 1;
-  struct api_ctx ctx = { .cfg = &cfg, .reg = reg, .auth = auth_store_new(&cfg, reg) };
-  struct api_server *srv = NULL;
-  if (!ctx.auth || sync_hosts(reg, &cfg) < 0)
-    goto out;
-  /* the signals are waited for with sigwait; block them before any thread */
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-  signal(SIGPIPE, SIG_IGN);
-  /* unfinished swaps are settled before the API answers */
-  if (swap_service_start(&ctx, &e) < 0) {
-    fprintf(stderr, "volswap-api: %s\n", e.msg);
-    goto out;
-  }
-  int port = cfg.port;
-  srv = api_server_start(&ctx, &port, static_file, verbose, &e);
-  if (!srv) {
-    fprintf(stderr, "volswap-api: %s\n", e.msg);
-    goto out;
-  }
-  if (cfg.public_url[0])
-    snprintf(ctx.base_url, sizeof ctx.base_url, "%s", cfg.public_url);
-  else if (strchr(cfg.listen_address, ':'))
-    snprintf(ctx.base_url, sizeof ctx.base_url, "http://[%s]:%d", cfg.listen_address, port);
-  else
-    snprintf(ctx.base_url, sizeof ctx.base_url, "http://%s:%d", cfg.listen_address, port);
-  size_t bl = strlen(ctx.base_url);
-  while (bl && ctx.base_url[bl - 1] == '/')
-    ctx.base_url[--bl] = '\0';
-  if (port_file && write_port_file(port_file, port) < 0) {
-    fprintf(stderr, "volswap-api: cannot write %s\n", port_file);
-    goto out;
-  }
-  fprintf(stderr, "volswap-api: listening on %s\n", ctx.base_url);
-  int sig = 0;
-  sigwait(&set, &sig);
-  fprintf(stderr, "volswap-api: signal %d, stopping\n", sig);
-  rc = 0;
+    if (!config || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct api_config cfg;
+    struct api_error e = { 0 };
+    if (config_load(config, &cfg, &e) < 0) {
+        fprintf(stderr, "volswap-api: %s\n", e.msg);
+        return 1;
+    }
+    char errbuf[512];
+    struct registry *reg = registry_sqlite_open(cfg.database, errbuf, sizeof errbuf);
+    if (!reg) {
+        fprintf(stderr, "volswap-api: %s\n", errbuf);
+        config_free(&cfg);
+        return 1;
+    }
+    int rc = 1;
+    struct api_ctx ctx = { .cfg = &cfg, .reg = reg, .auth = auth_store_new(&cfg, reg) };
+    struct api_server *srv = NULL;
+    if (!ctx.auth || sync_hosts(reg, &cfg) < 0)
+        goto out;
+    /* the signals are waited for with sigwait; block them before any thread */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* unfinished swaps are settled before the API answers */
+    if (swap_service_start(&ctx, &e) < 0) {
+        fprintf(stderr, "volswap-api: %s\n", e.msg);
+        goto out;
+    }
+    int port = cfg.port;
+    srv = api_server_start(&ctx, &port, static_file, verbose, &e);
+    if (!srv) {
+        fprintf(stderr, "volswap-api: %s\n", e.msg);
+        goto out;
+    }
+    if (cfg.public_url[0])
+        snprintf(ctx.base_url, sizeof ctx.base_url, "%s", cfg.public_url);
+    else if (strchr(cfg.listen_address, ':'))
+        snprintf(ctx.base_url, sizeof ctx.base_url, "http://[%s]:%d", cfg.listen_address, port);
+    else
+        snprintf(ctx.base_url, sizeof ctx.base_url, "http://%s:%d", cfg.listen_address, port);
+    size_t bl = strlen(ctx.base_url);
+    while (bl && ctx.base_url[bl - 1] == '/')
+        ctx.base_url[--bl] = '\0';
+    if (port_file && write_port_file(port_file, port) < 0) {
+        fprintf(stderr, "volswap-api: cannot write %s\n", port_file);
+        goto out;
+    }
+    fprintf(stderr, "volswap-api: listening on %s\n", ctx.base_url);
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "volswap-api: signal %d, stopping\n", sig);
+    rc = 0;
 out:
-  api_server_stop(srv);
-  swap_service_stop();
-  auth_store_free(ctx.auth);
-  reg->ops->close(reg);
-  config_free(&cfg);
-  return rc;
+    api_server_stop(srv);
+    swap_service_stop();
+    auth_store_free(ctx.auth);
+    reg->ops->close(reg);
+    config_free(&cfg);
+    return rc;
 }

@@ -39,7 +39,7 @@ int cinder_limits(struct api_request *rq);
 
 /* What one server counts for in quotas and limits: the one flavor's vCPU
  * and memory (nova-servers.c shows the flavor with them). */
-#define FLAVOR_VCPUS 1
+#define FLAVOR_VCPUS  1
 #define FLAVOR_RAM_MB 512
 /* The metadata items a server or volume may hold (metadata.c enforces it;
  * limits and quota sets show it). */
@@ -50,12 +50,12 @@ int cinder_limits(struct api_request *rq);
 /* quotas.c */
 /* What PROJECT uses: servers not deleted, volumes and their gigabytes. */
 struct project_usage {
-  json_int_t servers, volumes, gigabytes;
+    json_int_t servers, volumes, gigabytes;
 };
 int project_usage(struct api_request *rq, const char *project, struct project_usage *u);
 /* The enforced limits of a project: what an admin set, -1 otherwise. */
 struct quota_limits {
-  json_int_t instances, cores, ram, volumes, gigabytes, per_volume_gigabytes;
+    json_int_t instances, cores, ram, volumes, gigabytes, per_volume_gigabytes;
 };
 int quota_load(struct api_request *rq, const char *project, struct quota_limits *l);
 /* Whether PROJECT may have one more server (instances, cores, ram): 0, or
@@ -64,8 +64,8 @@ int quota_load(struct api_request *rq, const char *project, struct quota_limits 
 int quota_check_server(struct api_request *rq, const char *project);
 /* Whether PROJECT may have ADD_VOLUMES more volumes and ADD_GB more
  * gigabytes, with one volume of SIZE_GB: 0, or -1 with Cinder's 413. */
-int quota_check_volume(struct api_request *rq, const char *project, int add_volumes,
-                       int64_t add_gb, int64_t size_gb);
+int quota_check_volume(struct api_request *rq, const char *project, int add_volumes, int64_t add_gb,
+                       int64_t size_gb);
 int nova_quotas_show(struct api_request *rq);
 int nova_quotas_detail(struct api_request *rq);
 int nova_quotas_defaults(struct api_request *rq);
@@ -87,8 +87,7 @@ int nova_aggregates_index(struct api_request *rq);
 /* nova-servers.c */
 /* 409 unless the server is in a state that allows ACTION (Nova's
  * check_instance_state), or when it is locked. */
-int nova_check_server_state(struct api_request *rq, const struct reg_server *s,
-                            const char *action);
+int nova_check_server_state(struct api_request *rq, const struct reg_server *s, const char *action);
 /* A deleted server stays as a record (vm_state "deleted"), as Nova's
  * soft-deleted rows do, so its instance actions remain readable. */
 bool nova_server_deleted(const struct reg_server *s);

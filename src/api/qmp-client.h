@@ -15,8 +15,8 @@
 /* An error from the QMP layer: either the peer's {"error": {"class","desc"}}
  * or a local one (class "ConnectionError", "ProtocolError", "Timeout"). */
 struct qmp_error {
-  char cls[64];
-  char desc[512];
+    char cls[64];
+    char desc[512];
 };
 
 struct qmp_client;
@@ -26,8 +26,7 @@ struct qmp_client;
 
 /* Connects to the QMP monitor at unix socket PATH, reads the greeting and
  * negotiates capabilities. Returns NULL and fills ERR on failure. */
-struct qmp_client *qmp_connect(const char *path, int timeout_ms,
-                               struct qmp_error *err);
+struct qmp_client *qmp_connect(const char *path, int timeout_ms, struct qmp_error *err);
 /* The same over an already connected stream socket FD (owned by the client
  * from then on, closed even on failure): other transports, and the fuzzer. */
 struct qmp_client *qmp_attach_fd(int fd, int timeout_ms, struct qmp_error *err);
@@ -40,18 +39,17 @@ json_t *qmp_greeting(struct qmp_client *c);
  * stores the "return" value (new reference) in *RET if RET is not NULL.
  * On failure returns -1 and fills ERR (the peer's class/desc for a command
  * error). */
-int qmp_execute(struct qmp_client *c, const char *command, json_t *args,
-                json_t **ret, int timeout_ms, struct qmp_error *err);
+int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t **ret,
+                int timeout_ms, struct qmp_error *err);
 
 /* Returns the next event (new reference), waiting up to TIMEOUT_MS (-1 for
  * ever). Returns NULL on timeout (err->cls "Timeout") or error. */
-json_t *qmp_next_event(struct qmp_client *c, int timeout_ms,
-                       struct qmp_error *err);
+json_t *qmp_next_event(struct qmp_client *c, int timeout_ms, struct qmp_error *err);
 
 /* Waits for the first event named NAME whose "data" member KEY equals VALUE
  * (KEY may be NULL to match any). Other events stay queued in order. */
-json_t *qmp_wait_event(struct qmp_client *c, const char *name, const char *key,
-                       const char *value, int timeout_ms, struct qmp_error *err);
+json_t *qmp_wait_event(struct qmp_client *c, const char *name, const char *key, const char *value,
+                       int timeout_ms, struct qmp_error *err);
 
 /* The socket, for callers that multiplex several monitors with poll(). */
 int qmp_fd(struct qmp_client *c);

@@ -63,16 +63,16 @@ int cinder_migrate_args(struct api_request *rq, char host_name[65], char pool[65
 /* Phases, in the order a swap goes through them. A record is finished once
  * it reaches DONE or ROLLED_BACK. */
 enum swap_phase {
-  SP_ACCEPTED,      /* states marked, 202 sent; nothing on the host yet */
-  SP_TARGET_OPEN,   /* the new volume may be open on the host */
-  SP_MIRRORING,     /* the mirror job may exist */
-  SP_READY,         /* BLOCK_JOB_READY seen */
-  SP_COMPLETING,    /* block-job-complete sent: the pivot may have happened */
-  SP_PIVOTED,       /* BLOCK_JOB_COMPLETED without error: the host serves new */
-  SP_RECORDED,      /* registry updated: attachment on the new volume */
-  SP_DONE,          /* old node closed, event recorded */
-  SP_ROLLED_BACK,   /* failed and undone: the server is on the old volume */
-  SP__COUNT
+    SP_ACCEPTED,    /* states marked, 202 sent; nothing on the host yet */
+    SP_TARGET_OPEN, /* the new volume may be open on the host */
+    SP_MIRRORING,   /* the mirror job may exist */
+    SP_READY,       /* BLOCK_JOB_READY seen */
+    SP_COMPLETING,  /* block-job-complete sent: the pivot may have happened */
+    SP_PIVOTED,     /* BLOCK_JOB_COMPLETED without error: the host serves new */
+    SP_RECORDED,    /* registry updated: attachment on the new volume */
+    SP_DONE,        /* old node closed, event recorded */
+    SP_ROLLED_BACK, /* failed and undone: the server is on the old volume */
+    SP__COUNT
 };
 const char *swap_phase_name(enum swap_phase p);
 int swap_phase_parse(const char *name, enum swap_phase *out);
@@ -80,20 +80,20 @@ int swap_phase_parse(const char *name, enum swap_phase *out);
 enum swap_kind { SWAP_NOVA, SWAP_MIGRATE };
 
 struct swap_rec {
-  char id[64];                 /* the action's request id, also the job id */
-  enum swap_kind kind;
-  char server_id[37], project_id[33], user_id[33], host[65];
-  char old_volume_id[37], new_volume_id[37], attachment_id[37];
-  char old_node[32], new_node[32];
-  char old_path[1024];         /* migrate: the storage to remove afterwards */
-  int64_t old_size_gb, new_size_gb;
-  enum swap_phase phase;
-  char error[512];
-  char started_at[32], updated_at[32];
-  /* figures, kept for the progress endpoint once the swap is over */
-  int64_t bytes_total, bytes_done;
-  int64_t mirror_ms, pivot_ms, total_ms;
-  int64_t started_mono_ms;     /* worker start (not persisted): for total_ms */
+    char id[64]; /* the action's request id, also the job id */
+    enum swap_kind kind;
+    char server_id[37], project_id[33], user_id[33], host[65];
+    char old_volume_id[37], new_volume_id[37], attachment_id[37];
+    char old_node[32], new_node[32];
+    char old_path[1024]; /* migrate: the storage to remove afterwards */
+    int64_t old_size_gb, new_size_gb;
+    enum swap_phase phase;
+    char error[512];
+    char started_at[32], updated_at[32];
+    /* figures, kept for the progress endpoint once the swap is over */
+    int64_t bytes_total, bytes_done;
+    int64_t mirror_ms, pivot_ms, total_ms;
+    int64_t started_mono_ms; /* worker start (not persisted): for total_ms */
 };
 
 struct swap_store;
@@ -136,12 +136,12 @@ bool swap_host_dead(struct swap_host *s);
 /* ---- driver steps (swap-driver.c) ---- */
 
 struct swap_driver {
-  const char *name;
-  /* Opens the new volume and starts the mirror from OLD_NODE to it. */
-  int (*start)(struct swap_host *s, const struct swap_rec *r, const struct reg_volume *nv,
-               int64_t speed, struct api_error *e);
-  /* Closes the new volume after a rollback (missing is not an error). */
-  int (*close_new)(struct swap_host *s, const struct swap_rec *r, struct api_error *e);
+    const char *name;
+    /* Opens the new volume and starts the mirror from OLD_NODE to it. */
+    int (*start)(struct swap_host *s, const struct swap_rec *r, const struct reg_volume *nv,
+                 int64_t speed, struct api_error *e);
+    /* Closes the new volume after a rollback (missing is not an error). */
+    int (*close_new)(struct swap_host *s, const struct swap_rec *r, struct api_error *e);
 };
 const struct swap_driver *swap_driver_find(const char *name);
 int swap_qmp_simple(struct swap_host *s, const char *cmd, json_t *args, const char *ignore,
@@ -152,8 +152,8 @@ int swap_export_node(struct swap_host *s, const char *export_id, char node[32],
                      struct api_error *e);
 /* Status of job JOB_ID ("running", "ready", "concluded"...): 0 found,
  * 1 none, -1 error. */
-int swap_job_status(struct swap_host *s, const char *job_id, char status[32],
-                    int64_t *done, int64_t *total, struct api_error *e);
+int swap_job_status(struct swap_host *s, const char *job_id, char status[32], int64_t *done,
+                    int64_t *total, struct api_error *e);
 /* Cancels JOB_ID (force) and waits for it to go away. */
 int swap_job_abort(struct swap_host *s, const char *job_id, struct api_error *e);
 
@@ -162,20 +162,20 @@ int swap_job_abort(struct swap_host *s, const char *job_id, struct api_error *e)
 /* Live figures of a running swap, updated by its worker under the
  * service lock and read by the progress endpoint. */
 struct swap_progress {
-  enum swap_phase phase;
-  int64_t bytes_done, bytes_total;
-  double rate;                  /* bytes/s, smoothed */
-  bool write_blocking;          /* the worker switched the mirror's copy mode */
-  int64_t started_ms, ready_ms, pivot_ms;
-  bool failed;
+    enum swap_phase phase;
+    int64_t bytes_done, bytes_total;
+    double rate;         /* bytes/s, smoothed */
+    bool write_blocking; /* the worker switched the mirror's copy mode */
+    int64_t started_ms, ready_ms, pivot_ms;
+    bool failed;
 };
 
 struct swap_task {
-  struct swap_rec rec;
-  struct swap_progress prog;
-  pthread_t thread;
-  bool finished;                /* the worker returned: join and free it */
-  struct swap_task *next;
+    struct swap_rec rec;
+    struct swap_progress prog;
+    pthread_t thread;
+    bool finished; /* the worker returned: join and free it */
+    struct swap_task *next;
 };
 
 /* Runs TASK to DONE or ROLLED_BACK (thread entry point). */
@@ -188,14 +188,14 @@ int swap_rollback(struct swap_host *hs, struct swap_rec *r, const char *why);
 /* ---- the service (swap.c) ---- */
 
 struct swap_service {
-  struct api_ctx *ctx;
-  struct swap_store *store;
-  pthread_mutex_t lock;         /* the task list and every task's progress */
-  struct swap_task *tasks;
-  bool stopping;
-  int64_t speed;                /* mirror rate limit, bytes/s (0 = none) */
-  int ready_timeout_ms;         /* how long the mirror may take to converge */
-  int converge_window_ms;       /* outpaced that long at a limit: write-blocking */
+    struct api_ctx *ctx;
+    struct swap_store *store;
+    pthread_mutex_t lock; /* the task list and every task's progress */
+    struct swap_task *tasks;
+    bool stopping;
+    int64_t speed;          /* mirror rate limit, bytes/s (0 = none) */
+    int ready_timeout_ms;   /* how long the mirror may take to converge */
+    int converge_window_ms; /* outpaced that long at a limit: write-blocking */
 };
 extern struct swap_service *swap_svc;
 

@@ -10,14 +10,14 @@
 
 /* ---- client.c ---- */
 struct cli {
-  char auth_url[512];
-  char token[300];
-  char compute_url[512];       /* .../v2.1 */
-  char volume_url[600];        /* .../v3/{project_id} */
-  char project_id[64];
-  bool json;                   /* print raw JSON instead of tables */
-  bool debug;
-  const char *compute_version; /* microversion sent to Nova */
+    char auth_url[512];
+    char token[300];
+    char compute_url[512]; /* .../v2.1 */
+    char volume_url[600];  /* .../v3/{project_id} */
+    char project_id[64];
+    bool json; /* print raw JSON instead of tables */
+    bool debug;
+    const char *compute_version; /* microversion sent to Nova */
 };
 /* Authenticates from the OS_* environment (password or admin_token). */
 int cli_auth(struct cli *c);

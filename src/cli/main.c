@@ -14,35 +14,35 @@ void cli_usage(FILE *f);
 
 int main(int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "debug", no_argument, NULL, 'd' },
-    { "compute-version", required_argument, NULL, 'V' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  struct cli c;
-  memset(&c, 0, sizeof c);
-  int o;
-  while ((o = getopt_long(argc, argv, "+jdV:h", opts, NULL)) != -1) {
-    switch (o) {
-    case 'j': c.json = true; break;
-    case 'd': c.debug = true; break;
-    case 'V': c.compute_version = optarg; break;
-    case 'h': cli_usage(stdout); return 0;
-    default: cli_usage(stderr); return 2;
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "debug", no_argument, NULL, 'd' },
+        { "compute-version", required_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct cli c;
+    memset(&c, 0, sizeof c);
+    int o;
+    while ((o = getopt_long(argc, argv, "+jdV:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'j': c.json = true; break;
+        case 'd': c.debug = true; break;
+        case 'V': c.compute_version = optarg; break;
+        case 'h': cli_usage(stdout); return 0;
+        default: cli_usage(stderr); return 2;
+        }
     }
-  }
-  if (optind >= argc) {
-    cli_usage(stderr);
-    return 2;
-  }
-  argc -= optind;
-  argv += optind;
-  if (strcmp(argv[0], "qmp") == 0)
-    return cli_qmp(argc, argv, c.json);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int rc = cli_dispatch(&c, argc, argv);
-  curl_global_cleanup();
-  return rc;
+    if (optind >= argc) {
+        cli_usage(stderr);
+        return 2;
+    }
+    argc -= optind;
+    argv += optind;
+    if (strcmp(argv[0], "qmp") == 0)
+        return cli_qmp(argc, argv, c.json);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cli_dispatch(&c, argc, argv);
+    curl_global_cleanup();
+    return rc;
 }

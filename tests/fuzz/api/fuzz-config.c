@@ -10,14 +10,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  struct api_config cfg;
-  struct api_error e = { 0 };
-  if (config_parse((const char *)data, size, &cfg, &e) == 0) {
-    if (!cfg.database[0])
-      abort();
-    config_free(&cfg);
-  } else if (!e.msg[0]) {
-    abort();
-  }
-  return 0;
+    struct api_config cfg;
+    struct api_error e = { 0 };
+    if (config_parse((const char *)data, size, &cfg, &e) == 0) {
+        if (!cfg.database[0])
+            abort();
+        config_free(&cfg);
+    } else if (!e.msg[0]) {
+        abort();
+    }
+    return 0;
 }

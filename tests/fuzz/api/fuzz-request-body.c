@@ -12,21 +12,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  if (size < 1)
+    if (size < 1)
+        return 0;
+    size_t n = 0;
+    while (body_schemas[n])
+        n++;
+    const struct body_schema *s = body_schemas[data[0] % n];
+    struct api_error e = { 0 };
+    json_t *doc = NULL;
+    json_t *inner = body_parse((const char *)data + 1, size - 1, s, &doc, &e);
+    if (inner) {
+        if (!doc || !json_is_object(inner))
+            abort();
+    } else if (e.status < 400 || e.status > 413 || doc) {
+        abort();
+    }
+    json_decref(doc);
     return 0;
-  size_t n = 0;
-  while (body_schemas[n])
-    n++;
-  const struct body_schema *s = body_schemas[data[0] % n];
-  struct api_error e = { 0 };
-  json_t *doc = NULL;
-  json_t *inner = body_parse((const char *)data + 1, size - 1, s, &doc, &e);
-  if (inner) {
-    if (!doc || !json_is_object(inner))
-      abort();
-  } else if (e.status < 400 || e.status > 413 || doc) {
-    abort();
-  }
-  json_decref(doc);
-  return 0;
 }

@@ -11,223 +11,223 @@ static char dir[64];
 
 static struct registry *open_reg(void)
 {
-  if (!dir[0]) {
-    snprintf(dir, sizeof dir, "/tmp/volswap-unit-XXXXXX");
-    CHECK(mkdtemp(dir));
-  }
-  char path[128], err[256];
-  snprintf(path, sizeof path, "%s/reg.db", dir);
-  struct registry *r = registry_sqlite_open(path, err, sizeof err);
-  if (!r)
-    fprintf(stderr, "%s\n", err);
-  CHECK(r);
-  return r;
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/volswap-unit-XXXXXX");
+        CHECK(mkdtemp(dir));
+    }
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/reg.db", dir);
+    struct registry *r = registry_sqlite_open(path, err, sizeof err);
+    if (!r)
+        fprintf(stderr, "%s\n", err);
+    CHECK(r);
+    return r;
 }
 
 static void cleanup(void)
 {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  CHECK(system(cmd) == 0);
-  dir[0] = '\0';
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    dir[0] = '\0';
 }
 
 static void seed(struct registry *r, struct reg_server *s, struct reg_volume *v)
 {
-  struct reg_host h = { .name = "h1", .driver = "qemu", .qmp = "/q", .nbd = "unix:/n" };
-  CHECK(r->ops->host_put(r, &h) == 0);
-  CHECK(r->ops->host_put(r, &h) == 0);   /* upsert */
-  memset(s, 0, sizeof *s);
-  snprintf(s->id, sizeof s->id, "11111111-1111-4111-8111-111111111111");
-  strcpy(s->name, "srv");
-  strcpy(s->project_id, "p1");
-  strcpy(s->host, "h1");
-  strcpy(s->status, "ACTIVE");
-  strcpy(s->vm_state, "active");
-  CHECK(r->ops->server_insert(r, s) == 0);
-  memset(v, 0, sizeof *v);
-  snprintf(v->id, sizeof v->id, "22222222-2222-4222-8222-222222222222");
-  strcpy(v->project_id, "p1");
-  v->size_gb = 3;
-  strcpy(v->host, "h1");
-  strcpy(v->pool, "pool");
-  strcpy(v->path, "/x");
-  strcpy(v->status, "available");
-  strcpy(v->attach_status, "detached");
-  CHECK(r->ops->volume_insert(r, v) == 0);
+    struct reg_host h = { .name = "h1", .driver = "qemu", .qmp = "/q", .nbd = "unix:/n" };
+    CHECK(r->ops->host_put(r, &h) == 0);
+    CHECK(r->ops->host_put(r, &h) == 0); /* upsert */
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "11111111-1111-4111-8111-111111111111");
+    strcpy(s->name, "srv");
+    strcpy(s->project_id, "p1");
+    strcpy(s->host, "h1");
+    strcpy(s->status, "ACTIVE");
+    strcpy(s->vm_state, "active");
+    CHECK(r->ops->server_insert(r, s) == 0);
+    memset(v, 0, sizeof *v);
+    snprintf(v->id, sizeof v->id, "22222222-2222-4222-8222-222222222222");
+    strcpy(v->project_id, "p1");
+    v->size_gb = 3;
+    strcpy(v->host, "h1");
+    strcpy(v->pool, "pool");
+    strcpy(v->path, "/x");
+    strcpy(v->status, "available");
+    strcpy(v->attach_status, "detached");
+    CHECK(r->ops->volume_insert(r, v) == 0);
 }
 
 static void roundtrip(void)
 {
-  struct registry *r = open_reg();
-  struct reg_server s, s2;
-  struct reg_volume v, v2;
-  seed(r, &s, &v);
-  CHECK(r->ops->server_get(r, s.id, &s2) == 0);
-  CHECK_STR(s2.name, "srv");
-  CHECK(r->ops->server_get(r, "nope", &s2) == 1);
-  CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
-  CHECK(v2.size_gb == 3);
-  CHECK_STR(v2.migration_status, "");
-  struct reg_volume *list = NULL;
-  size_t n = 0;
-  CHECK(r->ops->volume_list(r, "p1", &list, &n) == 0 && n == 1);
-  free(list);
-  CHECK(r->ops->volume_list(r, "p2", &list, &n) == 0 && n == 0);
-  free(list);
-  bool used = false;
-  CHECK(r->ops->volume_path_used(r, "/x", &used) == 0 && used);
-  CHECK(r->ops->volume_path_used(r, "/y", &used) == 0 && !used);
-  struct reg_attachment a;
-  memset(&a, 0, sizeof a);
-  strcpy(a.id, "a1");
-  strcpy(a.server_id, s.id);
-  strcpy(a.volume_id, v.id);
-  strcpy(a.device, "/dev/vdb");
-  strcpy(a.connection_info, "{\"a\":1}");
-  CHECK(r->ops->attachment_insert(r, &a) == 0);
-  struct reg_attachment a2;
-  CHECK(r->ops->attachment_get(r, s.id, v.id, &a2) == 0);
-  CHECK_STR(a2.connection_info, "{\"a\":1}");
-  CHECK(r->ops->attachment_get_by_volume(r, v.id, &a2) == 0);
-  CHECK(r->ops->attachment_get_by_id(r, "a1", &a2) == 0);
-  /* one volume, one attachment: a second row for it is refused */
-  strcpy(a.id, "a2");
-  strcpy(a.device, "/dev/vdc");
-  CHECK(r->ops->attachment_insert(r, &a) < 0);
-  CHECK(r->ops->attachment_delete(r, "a1") == 0);
-  CHECK(r->ops->attachment_get(r, s.id, v.id, &a2) == 1);
-  r->ops->close(r);
-  cleanup();
+    struct registry *r = open_reg();
+    struct reg_server s, s2;
+    struct reg_volume v, v2;
+    seed(r, &s, &v);
+    CHECK(r->ops->server_get(r, s.id, &s2) == 0);
+    CHECK_STR(s2.name, "srv");
+    CHECK(r->ops->server_get(r, "nope", &s2) == 1);
+    CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+    CHECK(v2.size_gb == 3);
+    CHECK_STR(v2.migration_status, "");
+    struct reg_volume *list = NULL;
+    size_t n = 0;
+    CHECK(r->ops->volume_list(r, "p1", &list, &n) == 0 && n == 1);
+    free(list);
+    CHECK(r->ops->volume_list(r, "p2", &list, &n) == 0 && n == 0);
+    free(list);
+    bool used = false;
+    CHECK(r->ops->volume_path_used(r, "/x", &used) == 0 && used);
+    CHECK(r->ops->volume_path_used(r, "/y", &used) == 0 && !used);
+    struct reg_attachment a;
+    memset(&a, 0, sizeof a);
+    strcpy(a.id, "a1");
+    strcpy(a.server_id, s.id);
+    strcpy(a.volume_id, v.id);
+    strcpy(a.device, "/dev/vdb");
+    strcpy(a.connection_info, "{\"a\":1}");
+    CHECK(r->ops->attachment_insert(r, &a) == 0);
+    struct reg_attachment a2;
+    CHECK(r->ops->attachment_get(r, s.id, v.id, &a2) == 0);
+    CHECK_STR(a2.connection_info, "{\"a\":1}");
+    CHECK(r->ops->attachment_get_by_volume(r, v.id, &a2) == 0);
+    CHECK(r->ops->attachment_get_by_id(r, "a1", &a2) == 0);
+    /* one volume, one attachment: a second row for it is refused */
+    strcpy(a.id, "a2");
+    strcpy(a.device, "/dev/vdc");
+    CHECK(r->ops->attachment_insert(r, &a) < 0);
+    CHECK(r->ops->attachment_delete(r, "a1") == 0);
+    CHECK(r->ops->attachment_get(r, s.id, v.id, &a2) == 1);
+    r->ops->close(r);
+    cleanup();
 }
 
 static void foreign_keys(void)
 {
-  struct registry *r = open_reg();
-  struct reg_server s;
-  struct reg_volume v;
-  seed(r, &s, &v);
-  struct reg_attachment a;
-  memset(&a, 0, sizeof a);
-  strcpy(a.id, "a1");
-  strcpy(a.server_id, "no-such-server");
-  strcpy(a.volume_id, v.id);
-  CHECK(r->ops->attachment_insert(r, &a) < 0);
-  CHECK_CONTAINS(r->ops->last_error(r), "FOREIGN KEY");
-  strcpy(a.server_id, s.id);
-  CHECK(r->ops->attachment_insert(r, &a) == 0);
-  /* an attached volume's row cannot vanish under its attachment */
-  CHECK(r->ops->volume_delete(r, v.id) < 0);
-  r->ops->close(r);
-  cleanup();
+    struct registry *r = open_reg();
+    struct reg_server s;
+    struct reg_volume v;
+    seed(r, &s, &v);
+    struct reg_attachment a;
+    memset(&a, 0, sizeof a);
+    strcpy(a.id, "a1");
+    strcpy(a.server_id, "no-such-server");
+    strcpy(a.volume_id, v.id);
+    CHECK(r->ops->attachment_insert(r, &a) < 0);
+    CHECK_CONTAINS(r->ops->last_error(r), "FOREIGN KEY");
+    strcpy(a.server_id, s.id);
+    CHECK(r->ops->attachment_insert(r, &a) == 0);
+    /* an attached volume's row cannot vanish under its attachment */
+    CHECK(r->ops->volume_delete(r, v.id) < 0);
+    r->ops->close(r);
+    cleanup();
 }
 
 static void transactions(void)
 {
-  struct registry *r = open_reg();
-  struct reg_server s;
-  struct reg_volume v;
-  seed(r, &s, &v);
-  CHECK(r->ops->begin(r) == 0);
-  strcpy(v.status, "in-use");
-  CHECK(r->ops->volume_update(r, &v) == 0);
-  r->ops->rollback(r);
-  struct reg_volume v2;
-  CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
-  CHECK_STR(v2.status, "available");
-  CHECK(r->ops->begin(r) == 0);
-  CHECK(r->ops->volume_update(r, &v) == 0);
-  CHECK(r->ops->commit(r) == 0);
-  CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
-  CHECK_STR(v2.status, "in-use");
-  r->ops->close(r);
-  cleanup();
+    struct registry *r = open_reg();
+    struct reg_server s;
+    struct reg_volume v;
+    seed(r, &s, &v);
+    CHECK(r->ops->begin(r) == 0);
+    strcpy(v.status, "in-use");
+    CHECK(r->ops->volume_update(r, &v) == 0);
+    r->ops->rollback(r);
+    struct reg_volume v2;
+    CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+    CHECK_STR(v2.status, "available");
+    CHECK(r->ops->begin(r) == 0);
+    CHECK(r->ops->volume_update(r, &v) == 0);
+    CHECK(r->ops->commit(r) == 0);
+    CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+    CHECK_STR(v2.status, "in-use");
+    r->ops->close(r);
+    cleanup();
 }
 
 static void reopen_keeps_records(void)
 {
-  struct registry *r = open_reg();
-  struct reg_server s;
-  struct reg_volume v;
-  seed(r, &s, &v);
-  struct reg_action act = { .request_id = "req-1", .action = "create", .start_time = "t" };
-  strcpy(act.server_id, s.id);
-  CHECK(r->ops->action_insert(r, &act) == 0);
-  struct reg_event ev = { .request_id = "req-1", .event = "e1", .result = "Success" };
-  CHECK(r->ops->event_insert(r, &ev) == 0);
-  int version = registry_sqlite_schema_version(r);
-  CHECK(version >= 1);
-  r->ops->close(r);
-  r = open_reg();
-  CHECK(registry_sqlite_schema_version(r) == version);
-  struct reg_volume v2;
-  CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
-  struct reg_action *acts = NULL;
-  size_t n = 0;
-  CHECK(r->ops->action_list(r, s.id, &acts, &n) == 0 && n == 1);
-  free(acts);
-  struct reg_event *evs = NULL;
-  CHECK(r->ops->event_list(r, "req-1", &evs, &n) == 0 && n == 1);
-  CHECK_STR(evs[0].result, "Success");
-  free(evs);
-  r->ops->close(r);
-  cleanup();
+    struct registry *r = open_reg();
+    struct reg_server s;
+    struct reg_volume v;
+    seed(r, &s, &v);
+    struct reg_action act = { .request_id = "req-1", .action = "create", .start_time = "t" };
+    strcpy(act.server_id, s.id);
+    CHECK(r->ops->action_insert(r, &act) == 0);
+    struct reg_event ev = { .request_id = "req-1", .event = "e1", .result = "Success" };
+    CHECK(r->ops->event_insert(r, &ev) == 0);
+    int version = registry_sqlite_schema_version(r);
+    CHECK(version >= 1);
+    r->ops->close(r);
+    r = open_reg();
+    CHECK(registry_sqlite_schema_version(r) == version);
+    struct reg_volume v2;
+    CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+    struct reg_action *acts = NULL;
+    size_t n = 0;
+    CHECK(r->ops->action_list(r, s.id, &acts, &n) == 0 && n == 1);
+    free(acts);
+    struct reg_event *evs = NULL;
+    CHECK(r->ops->event_list(r, "req-1", &evs, &n) == 0 && n == 1);
+    CHECK_STR(evs[0].result, "Success");
+    free(evs);
+    r->ops->close(r);
+    cleanup();
 }
 
 static void transition_apply(void)
 {
-  struct registry *r = open_reg();
-  struct reg_server s;
-  struct reg_volume v;
-  seed(r, &s, &v);
-  struct api_error e;
-  struct reg_volume out;
-  CHECK(vol_transition_apply(r, v.id, VT_RESERVE, false, &out, &e) == 0);
-  CHECK_STR(out.status, "attaching");
-  /* the second reserve sees the stored "attaching" and is refused */
-  CHECK(vol_transition_apply(r, v.id, VT_RESERVE, false, NULL, &e) < 0);
-  CHECK(e.status == 400);
-  CHECK(vol_transition_apply(r, "missing", VT_RESERVE, false, NULL, &e) < 0);
-  CHECK(e.status == 404);
-  /* the registry is usable after the refusals (the lock was released) */
-  CHECK(vol_transition_apply(r, v.id, VT_UNRESERVE, false, &out, &e) == 0);
-  CHECK_STR(out.status, "available");
-  r->ops->close(r);
-  cleanup();
+    struct registry *r = open_reg();
+    struct reg_server s;
+    struct reg_volume v;
+    seed(r, &s, &v);
+    struct api_error e;
+    struct reg_volume out;
+    CHECK(vol_transition_apply(r, v.id, VT_RESERVE, false, &out, &e) == 0);
+    CHECK_STR(out.status, "attaching");
+    /* the second reserve sees the stored "attaching" and is refused */
+    CHECK(vol_transition_apply(r, v.id, VT_RESERVE, false, NULL, &e) < 0);
+    CHECK(e.status == 400);
+    CHECK(vol_transition_apply(r, "missing", VT_RESERVE, false, NULL, &e) < 0);
+    CHECK(e.status == 404);
+    /* the registry is usable after the refusals (the lock was released) */
+    CHECK(vol_transition_apply(r, v.id, VT_UNRESERVE, false, &out, &e) == 0);
+    CHECK_STR(out.status, "available");
+    r->ops->close(r);
+    cleanup();
 }
 
 static void bad_path(void)
 {
-  char err[256];
-  CHECK(!registry_sqlite_open("/nonexistent-dir/x/reg.db", err, sizeof err));
-  CHECK_CONTAINS(err, "cannot open database");
+    char err[256];
+    CHECK(!registry_sqlite_open("/nonexistent-dir/x/reg.db", err, sizeof err));
+    CHECK_CONTAINS(err, "cannot open database");
 }
 
 /* Tokens: put, get back exactly, replace, delete; purge removes the
  * expired ones only; all of it survives a reopen. */
 static void tokens(void)
 {
-  struct registry *r = open_reg();
-  struct reg_token a = { .id_hash = "aa", .auth = "{\"user_id\":\"u1\"}", .expires = 100 };
-  struct reg_token b = { .id_hash = "bb", .auth = "{}", .expires = 300 };
-  struct reg_token got;
-  CHECK(r->ops->token_put(r, &a) == 0 && r->ops->token_put(r, &b) == 0);
-  CHECK(r->ops->token_get(r, "aa", &got) == 0);
-  CHECK_STR(got.auth, a.auth);
-  CHECK(got.expires == 100);
-  CHECK(r->ops->token_get(r, "cc", &got) == 1);
-  b.expires = 400;
-  CHECK(r->ops->token_put(r, &b) == 0);
-  r->ops->close(r);
-  r = open_reg();
-  CHECK(r->ops->token_get(r, "bb", &got) == 0 && got.expires == 400);
-  CHECK(r->ops->token_purge(r, 100) == 0);
-  CHECK(r->ops->token_get(r, "aa", &got) == 1);
-  CHECK(r->ops->token_get(r, "bb", &got) == 0);
-  CHECK(r->ops->token_delete(r, "bb") == 0);
-  CHECK(r->ops->token_get(r, "bb", &got) == 1);
-  r->ops->close(r);
-  cleanup();
+    struct registry *r = open_reg();
+    struct reg_token a = { .id_hash = "aa", .auth = "{\"user_id\":\"u1\"}", .expires = 100 };
+    struct reg_token b = { .id_hash = "bb", .auth = "{}", .expires = 300 };
+    struct reg_token got;
+    CHECK(r->ops->token_put(r, &a) == 0 && r->ops->token_put(r, &b) == 0);
+    CHECK(r->ops->token_get(r, "aa", &got) == 0);
+    CHECK_STR(got.auth, a.auth);
+    CHECK(got.expires == 100);
+    CHECK(r->ops->token_get(r, "cc", &got) == 1);
+    b.expires = 400;
+    CHECK(r->ops->token_put(r, &b) == 0);
+    r->ops->close(r);
+    r = open_reg();
+    CHECK(r->ops->token_get(r, "bb", &got) == 0 && got.expires == 400);
+    CHECK(r->ops->token_purge(r, 100) == 0);
+    CHECK(r->ops->token_get(r, "aa", &got) == 1);
+    CHECK(r->ops->token_get(r, "bb", &got) == 0);
+    CHECK(r->ops->token_delete(r, "bb") == 0);
+    CHECK(r->ops->token_get(r, "bb", &got) == 1);
+    r->ops->close(r);
+    cleanup();
 }
 
 /* Metadata: put, replace a value, list in key order, delete one (1 when
@@ -235,67 +235,77 @@ static void tokens(void)
  * a volume's items leave with its record. */
 static void metadata(void)
 {
-  struct registry *r = open_reg();
-  struct reg_server s;
-  struct reg_volume v;
-  seed(r, &s, &v);
-  struct reg_meta a = { "b-key", "1" }, b = { "a/key", "2" };
-  CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &a) == 0);
-  CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &b) == 0);
-  strcpy(a.value, "3");
-  CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &a) == 0);
-  CHECK(r->ops->meta_put(r, REG_META_SERVER, v.id, &a) == 0);
-  struct reg_meta *items = NULL;
-  size_t n = 0;
-  CHECK(r->ops->meta_list(r, REG_META_VOLUME, v.id, &items, &n) == 0 && n == 2);
-  CHECK_STR(items[0].key, "a/key");
-  CHECK_STR(items[1].key, "b-key");
-  CHECK_STR(items[1].value, "3");
-  free(items);
-  CHECK(r->ops->meta_delete(r, REG_META_VOLUME, v.id, "a/key") == 0);
-  CHECK(r->ops->meta_delete(r, REG_META_VOLUME, v.id, "a/key") == 1);
-  CHECK(r->ops->volume_delete(r, v.id) == 0);
-  CHECK(r->ops->meta_list(r, REG_META_VOLUME, v.id, &items, &n) == 0 && n == 0);
-  free(items);
-  CHECK(r->ops->meta_list(r, REG_META_SERVER, v.id, &items, &n) == 0 && n == 1);
-  free(items);
-  CHECK(r->ops->meta_delete(r, REG_META_SERVER, v.id, NULL) == 0);
-  CHECK(r->ops->meta_list(r, REG_META_SERVER, v.id, &items, &n) == 0 && n == 0);
-  free(items);
-  r->ops->close(r);
-  cleanup();
+    struct registry *r = open_reg();
+    struct reg_server s;
+    struct reg_volume v;
+    seed(r, &s, &v);
+    struct reg_meta a = { "b-key", "1" }, b = { "a/key", "2" };
+    CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &a) == 0);
+    CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &b) == 0);
+    strcpy(a.value, "3");
+    CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &a) == 0);
+    CHECK(r->ops->meta_put(r, REG_META_SERVER, v.id, &a) == 0);
+    struct reg_meta *items = NULL;
+    size_t n = 0;
+    CHECK(r->ops->meta_list(r, REG_META_VOLUME, v.id, &items, &n) == 0 && n == 2);
+    CHECK_STR(items[0].key, "a/key");
+    CHECK_STR(items[1].key, "b-key");
+    CHECK_STR(items[1].value, "3");
+    free(items);
+    CHECK(r->ops->meta_delete(r, REG_META_VOLUME, v.id, "a/key") == 0);
+    CHECK(r->ops->meta_delete(r, REG_META_VOLUME, v.id, "a/key") == 1);
+    CHECK(r->ops->volume_delete(r, v.id) == 0);
+    CHECK(r->ops->meta_list(r, REG_META_VOLUME, v.id, &items, &n) == 0 && n == 0);
+    free(items);
+    CHECK(r->ops->meta_list(r, REG_META_SERVER, v.id, &items, &n) == 0 && n == 1);
+    free(items);
+    CHECK(r->ops->meta_delete(r, REG_META_SERVER, v.id, NULL) == 0);
+    CHECK(r->ops->meta_list(r, REG_META_SERVER, v.id, &items, &n) == 0 && n == 0);
+    free(items);
+    r->ops->close(r);
+    cleanup();
 }
 
 /* A database of schema 2 (before metadata) is upgraded in place on open:
  * its records stay and the metadata table works. */
 static void upgrade_from_schema_2(void)
 {
-  struct registry *r = open_reg();
-  struct reg_server s;
-  struct reg_volume v;
-  seed(r, &s, &v);
-  r->ops->close(r);
-  char path[128], cmd[400];
-  snprintf(path, sizeof path, "%s/reg.db", dir);
-  snprintf(cmd, sizeof cmd, "sqlite3 %s 'DROP TRIGGER volume_metadata_gone; DROP TABLE "
-           "metadata; UPDATE schema_version SET version=2;'", path);
-  CHECK(system(cmd) == 0);
-  r = open_reg();
-  CHECK(registry_sqlite_schema_version(r) == 3);
-  struct reg_volume got;
-  CHECK(r->ops->volume_get(r, v.id, &got) == 0);
-  struct reg_meta m = { "k", "v" };
-  CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &m) == 0);
-  r->ops->close(r);
-  cleanup();
+    struct registry *r = open_reg();
+    struct reg_server s;
+    struct reg_volume v;
+    seed(r, &s, &v);
+    r->ops->close(r);
+    char path[128], cmd[400];
+    snprintf(path, sizeof path, "%s/reg.db", dir);
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 %s 'DROP TRIGGER volume_metadata_gone; DROP TABLE "
+             "metadata; UPDATE schema_version SET version=2;'",
+             path);
+    CHECK(system(cmd) == 0);
+    r = open_reg();
+    CHECK(registry_sqlite_schema_version(r) == 3);
+    struct reg_volume got;
+    CHECK(r->ops->volume_get(r, v.id, &got) == 0);
+    struct reg_meta m = { "k", "v" };
+    CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &m) == 0);
+    r->ops->close(r);
+    cleanup();
 }
 
 static const struct unit_case cases[] = {
-  { "metadata", metadata }, { "upgrade-from-schema-2", upgrade_from_schema_2 },
-  { "tokens", tokens },
-  { "roundtrip", roundtrip }, { "foreign-keys", foreign_keys },
-  { "transactions", transactions }, { "reopen-keeps-records", reopen_keeps_records },
-  { "transition-apply", transition_apply }, { "bad-path", bad_path }, { NULL, NULL },
+    { "metadata", metadata },
+    { "upgrade-from-schema-2", upgrade_from_schema_2 },
+    { "tokens", tokens },
+    { "roundtrip", roundtrip },
+    { "foreign-keys", foreign_keys },
+    { "transactions", transactions },
+    { "reopen-keeps-records", reopen_keeps_records },
+    { "transition-apply", transition_apply },
+    { "bad-path", bad_path },
+    { NULL, NULL },
 };
 
-int main(int argc, char **argv) { return unit_main(argc, argv, cases); }
+int main(int argc, char **argv)
+{
+    return unit_main(argc, argv, cases);
+}

@@ -10,22 +10,25 @@
 
 #include "../check.h"
 
-struct unit_case { const char *name; void (*fn)(void); };
+struct unit_case {
+    const char *name;
+    void (*fn)(void);
+};
 
 static inline int unit_main(int argc, char **argv, const struct unit_case *cases)
 {
-  for (const struct unit_case *c = cases; c->name; c++) {
-    if (argc < 2 || strcmp(argv[1], c->name) == 0) {
-      c->fn();
-      if (argc >= 2)
-        return 0;
+    for (const struct unit_case *c = cases; c->name; c++) {
+        if (argc < 2 || strcmp(argv[1], c->name) == 0) {
+            c->fn();
+            if (argc >= 2)
+                return 0;
+        }
     }
-  }
-  if (argc >= 2) {
-    fprintf(stderr, "unknown case %s\n", argv[1]);
-    return 2;
-  }
-  return 0;
+    if (argc >= 2) {
+        fprintf(stderr, "unknown case %s\n", argv[1]);
+        return 2;
+    }
+    return 0;
 }
 
 #endif
