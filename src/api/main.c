@@ -1,4 +1,4 @@
-/* volswap-api: the control plane (see DESIGN.md). Loads the JSON config,
+/* volswap-api: the control plane (see docs/api.md). Loads the JSON config,
  * opens and migrates the registry, records the configured hosts, and serves
  * Keystone/Nova/Cinder over HTTP until SIGINT or SIGTERM.
  *   volswap-api --config FILE [--port-file FILE] [--verbose]
@@ -7,8 +7,12 @@
  * With "port": 0 in the config the kernel picks a free port; --port-file
  * receives it (written atomically) once the service accepts connections,
  * which is how the tests find it. */
-#include "http.h"
-#include "swap.h"
+#include "http/http.h"
+#include "rest/compute/compute.h"
+#include "rest/identity/identity.h"
+#include "rest/image/image.h"
+#include "rest/volume/volume.h"
+#include "swap/swap.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -16,6 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* One service answers for Keystone, Nova and Cinder, so their roots share
+ * "/". Cinder is also served under "/volume" (its WSGI layout), which is
+ * what the catalog names: cinderclient asks the root above the endpoint's
+ * "/v3" for Cinder's version document, and finds it at "/volume/". The
+ * image service lives under "/image" only. */
+static const struct api_route *const root_tables[] = { keystone_routes, nova_routes, cinder_routes,
+                                                       NULL };
+static const struct api_route *const volume_tables[] = { cinder_routes, NULL };
+static const struct api_route *const image_tables[] = { glance_routes, NULL };
+static const struct api_mount mounts[] = {
+    { "/volume", volume_tables },
+    { "/image", image_tables },
+    { "", root_tables },
+    { NULL, NULL },
+};
 
 static void usage(FILE *f)
 {
@@ -136,7 +156,7 @@ int main(int argc, char **argv)
         goto out;
     }
     int port = cfg.port;
-    srv = api_server_start(&ctx, &port, static_file, verbose, &e);
+    srv = api_server_start(&ctx, mounts, &port, static_file, verbose, &e);
     if (!srv) {
         fprintf(stderr, "volswap-api: %s\n", e.msg);
         goto out;

@@ -1,7 +1,7 @@
 /* libFuzzer target: the volswap-api config file parser (config.c). A config
  * is read at start, so a bad one must be refused with a message, never
  * crash, and never leak what was parsed before the error. */
-#include "internal.h"
+#include "config/config.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,8 +2,7 @@
  * (swap-api.c), which is checked by hand rather than by a json-body.c
  * schema. Whatever the input, the check must either name a pool that fits
  * its buffer or answer 400, and never crash, hang or leak. */
-#include "internal.h"
-#include "swap.h"
+#include "rest/rest.h"
 
 #include <stdint.h>
 #include <stdlib.h>

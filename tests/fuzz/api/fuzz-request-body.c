@@ -3,7 +3,7 @@
  * (volume create, server create, attachment, Keystone auth...), the rest is
  * the body. Whatever the input, body_parse must return either a document or
  * an error with a 4xx status, and never crash, hang or leak. */
-#include "internal.h"
+#include "rest/rest.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Passwords, tokens, policy and the config file (auth.c, policy.c,
  * config.c): what a login yields, what each role may do under Nova's and
  * Cinder's default rules, and how a bad config is refused. */
-#include "internal.h"
+#include "domain/domain.h"
 #include "unit.h"
 
 static const char *config_text(char *buf, size_t len, const char *hash)

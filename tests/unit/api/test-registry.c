@@ -2,7 +2,7 @@
  * records round-trip, foreign keys hold, transactions roll back, migrations
  * are recorded and re-opening is idempotent, and vol_transition_apply is
  * atomic against the stored row. */
-#include "internal.h"
+#include "domain/domain.h"
 #include "unit.h"
 
 #include <unistd.h>

@@ -1,7 +1,7 @@
 /* Cinder's volume state transitions (volume-state.c): each case walks a
  * volume through the moves the attach, detach, delete, extend and swap
  * workflows make, and checks the refusals and their messages. */
-#include "internal.h"
+#include "domain/domain.h"
 #include "unit.h"
 
 static struct reg_volume vol(const char *status, const char *attach)

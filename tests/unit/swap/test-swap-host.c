@@ -4,7 +4,7 @@
  * command's reply is matched while events arrive, a peer that goes away
  * or sends garbage marks the session dead (every later call fails fast,
  * no hang), and sessions are shared per host and refcounted. */
-#include "swap.h"
+#include "swap/swap.h"
 #include "../api/fake-qmp.h"
 
 static char sock_path[108];
@@ -83,36 +83,36 @@ static void dispatch(void)
 {
     start(script_two_jobs);
     struct api_error e = { 0 };
-    struct swap_host *s = swap_host_get(&host, &e);
+    struct host_session *s = host_session_get(&host, &e);
     CHECK(s);
-    struct swap_host *s2 = swap_host_get(&host, &e);
+    struct host_session *s2 = host_session_get(&host, &e);
     CHECK(s2 == s); /* one session per host */
-    swap_host_put(s2);
-    swap_host_watch(s, "jobA", true);
-    swap_host_watch(s, "jobB", true);
+    host_session_put(s2);
+    host_session_watch(s, "jobA", true);
+    host_session_watch(s, "jobB", true);
     struct qmp_error qe;
-    json_t *ev = swap_host_next_event(s, "jobA", 2000, &qe);
+    json_t *ev = host_session_next_event(s, "jobA", 2000, &qe);
     CHECK(ev && !strcmp(name_of(ev), "BLOCK_JOB_READY"));
     json_decref(ev);
     json_t *ret = NULL;
-    CHECK(swap_host_execute(s, "query-jobs", NULL, &ret, 2000, &qe) == 0);
+    CHECK(host_session_execute(s, "query-jobs", NULL, &ret, 2000, &qe) == 0);
     CHECK(json_is_array(ret));
     json_decref(ret);
     /* A's COMPLETED came during the command; B's READY was filed for B */
-    ev = swap_host_next_event(s, "jobA", 2000, &qe);
+    ev = host_session_next_event(s, "jobA", 2000, &qe);
     CHECK(ev && !strcmp(name_of(ev), "BLOCK_JOB_COMPLETED"));
     json_decref(ev);
-    ev = swap_host_next_event(s, "jobB", 2000, &qe);
+    ev = host_session_next_event(s, "jobB", 2000, &qe);
     CHECK(ev && !strcmp(name_of(ev), "BLOCK_JOB_READY"));
     json_decref(ev);
     /* nothing for the stranger, nothing more for B: a timeout, not death */
-    ev = swap_host_next_event(s, "jobB", 50, &qe);
+    ev = host_session_next_event(s, "jobB", 50, &qe);
     CHECK(!ev);
     CHECK_STR(qe.cls, "Timeout");
-    CHECK(!swap_host_dead(s));
-    swap_host_watch(s, "jobA", false);
-    swap_host_watch(s, "jobB", false);
-    swap_host_put(s);
+    CHECK(!host_session_dead(s));
+    host_session_watch(s, "jobA", false);
+    host_session_watch(s, "jobB", false);
+    host_session_put(s);
     stop();
 }
 
@@ -125,21 +125,21 @@ static void peer_dies(void)
 {
     start(script_dies);
     struct api_error e = { 0 };
-    struct swap_host *s = swap_host_get(&host, &e);
+    struct host_session *s = host_session_get(&host, &e);
     CHECK(s);
-    swap_host_watch(s, "jobA", true);
+    host_session_watch(s, "jobA", true);
     struct qmp_error qe;
-    json_t *ev = swap_host_next_event(s, "jobA", 5000, &qe);
+    json_t *ev = host_session_next_event(s, "jobA", 5000, &qe);
     CHECK(!ev);
     CHECK(strcmp(qe.cls, "Timeout") != 0);
-    CHECK(swap_host_dead(s));
-    CHECK(swap_host_execute(s, "query-jobs", NULL, NULL, 1000, &qe) < 0);
+    CHECK(host_session_dead(s));
+    CHECK(host_session_execute(s, "query-jobs", NULL, NULL, 1000, &qe) < 0);
     CHECK_STR(qe.cls, "ConnectionError");
     stop();
     /* a dead session is not handed out again: a new connection is tried
    * (and fails, the monitor is gone) */
-    CHECK(swap_host_get(&host, &e) == NULL);
-    swap_host_put(s);
+    CHECK(host_session_get(&host, &e) == NULL);
+    host_session_put(s);
 }
 
 static void script_garbage(int fd)
@@ -154,13 +154,13 @@ static void garbage(void)
 {
     start(script_garbage);
     struct api_error e = { 0 };
-    struct swap_host *s = swap_host_get(&host, &e);
+    struct host_session *s = host_session_get(&host, &e);
     CHECK(s);
     struct qmp_error qe;
-    json_t *ev = swap_host_next_event(s, "jobA", 2000, &qe);
+    json_t *ev = host_session_next_event(s, "jobA", 2000, &qe);
     CHECK(!ev);
-    CHECK(swap_host_dead(s));
-    swap_host_put(s);
+    CHECK(host_session_dead(s));
+    host_session_put(s);
     stop();
 }
 
@@ -170,7 +170,7 @@ static void no_host(void)
     snprintf(host.name, sizeof host.name, "host1");
     snprintf(host.qmp, sizeof host.qmp, "/nonexistent/qmp.sock");
     struct api_error e = { 0 };
-    CHECK(swap_host_get(&host, &e) == NULL);
+    CHECK(host_session_get(&host, &e) == NULL);
     CHECK_CONTAINS(e.msg, "not reachable");
 }
 

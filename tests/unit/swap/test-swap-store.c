@@ -2,7 +2,7 @@
  * unfinished ones come back oldest first (recovery's order), the newest
  * record of a server/volume pair is found by either volume, a reopened
  * database keeps them, and phase names parse back to their phases. */
-#include "swap.h"
+#include "swap/swap.h"
 #include "../api/unit.h"
 
 #include <unistd.h>

@@ -1,0 +1,413 @@
+/* The volswap-api configuration file: one JSON document (format documented
+ * in docs/api.md) naming where to listen, the database, the Keystone users,
+ * projects and roles (passwords stored as PBKDF2 hashes), the fixed admin
+ * tokens, and the hosts with their driver, QMP socket, NBD address and volume
+ * pools. The file is trusted more than a request but is still parsed
+ * defensively: every string is length-checked into its fixed buffer and
+ * every unknown key is an error, so a typo never silently drops a setting. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_CONFIG (4u << 20)
+
+/* Copies string member KEY of OBJ into OUT; -1 with a message if it has the
+ * wrong type or does not fit. Missing is fine unless REQUIRED. */
+static int get_str(json_t *obj, const char *key, char *out, size_t outlen, bool required,
+                   const char *where, struct api_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required)
+            return api_err(e, 400, "config: %s: missing \"%s\"", where, key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return api_err(e, 400, "config: %s: \"%s\" must be a string", where, key);
+    if (json_string_length(v) >= outlen || strlen(json_string_value(v)) != json_string_length(v))
+        return api_err(e, 400, "config: %s: \"%s\" is too long or contains NUL", where, key);
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int check_keys(json_t *obj, const char *const *allowed, const char *where,
+                      struct api_error *e)
+{
+    if (!json_is_object(obj))
+        return api_err(e, 400, "config: %s must be an object", where);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        const char *const *a = allowed;
+        while (*a && strcmp(*a, k) != 0)
+            a++;
+        if (!*a)
+            return api_err(e, 400, "config: %s: unknown key \"%.64s\"", where, k);
+    }
+    return 0;
+}
+
+static int get_array(json_t *obj, const char *key, json_t **out, const char *where,
+                     struct api_error *e)
+{
+    *out = json_object_get(obj, key);
+    if (*out && (!json_is_array(*out) || json_array_size(*out) > 1024))
+        return api_err(e, 400, "config: %s: \"%s\" must be an array (max 1024)", where, key);
+    return 0;
+}
+
+static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
+{
+    static const char *const keys[] = { "name", "type", "path", "devices", NULL };
+    char type[16] = "";
+    if (check_keys(j, keys, "pool", e) < 0 ||
+        get_str(j, "name", p->name, sizeof p->name, true, "pool", e) < 0 ||
+        get_str(j, "type", type, sizeof type, true, "pool", e) < 0)
+        return -1;
+    if (strcmp(type, "dir") == 0) {
+        p->is_dir = true;
+        return get_str(j, "path", p->path, sizeof p->path, true, "pool", e);
+    }
+    if (strcmp(type, "block") != 0)
+        return api_err(e, 400, "config: pool %s: type must be \"dir\" or \"block\"", p->name);
+    json_t *devs;
+    if (get_array(j, "devices", &devs, "pool", e) < 0)
+        return -1;
+    if (!devs || json_array_size(devs) == 0)
+        return api_err(e, 400, "config: pool %s: block pool needs \"devices\"", p->name);
+    p->devices = calloc(json_array_size(devs), sizeof *p->devices);
+    size_t i;
+    json_t *d;
+    json_array_foreach(devs, i, d) {
+        if (!json_is_string(d) || json_string_length(d) >= 1024 || json_string_length(d) == 0)
+            return api_err(e, 400, "config: pool %s: devices must be paths", p->name);
+        p->devices[p->n_devices++] = strdup(json_string_value(d));
+    }
+    return 0;
+}
+
+static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
+{
+    static const char *const keys[] = { "name", "driver", "qmp", "nbd", "pools", NULL };
+    static const char *const nbd_keys[] = { "type",         "path",      "host", "port",
+                                            "start_server", "tls_creds", NULL };
+    if (check_keys(j, keys, "host", e) < 0 ||
+        get_str(j, "name", h->name, sizeof h->name, true, "host", e) < 0 ||
+        get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0 ||
+        get_str(j, "qmp", h->qmp, sizeof h->qmp, true, "host", e) < 0)
+        return -1;
+    if (strcmp(h->driver, "volswapd") != 0 && strcmp(h->driver, "qemu") != 0)
+        return api_err(e, 400, "config: host %s: driver must be \"volswapd\" or \"qemu\"", h->name);
+    json_t *nbd = json_object_get(j, "nbd");
+    if (!nbd)
+        return api_err(e, 400, "config: host %s: missing \"nbd\"", h->name);
+    if (check_keys(nbd, nbd_keys, "host nbd", e) < 0)
+        return -1;
+    char type[16] = "";
+    if (get_str(nbd, "type", type, sizeof type, true, "host nbd", e) < 0)
+        return -1;
+    json_t *ss = json_object_get(nbd, "start_server");
+    if (ss && !json_is_boolean(ss))
+        return api_err(e, 400, "config: host %s: nbd.start_server must be a boolean", h->name);
+    h->start_nbd_server = json_is_true(ss);
+    if (get_str(nbd, "tls_creds", h->nbd_tls_creds, sizeof h->nbd_tls_creds, false, "host nbd", e) <
+        0)
+        return -1;
+    if (strcmp(type, "unix") == 0) {
+        if (get_str(nbd, "path", h->nbd_socket, sizeof h->nbd_socket, true, "host nbd", e) < 0)
+            return -1;
+    } else if (strcmp(type, "inet") == 0) {
+        if (get_str(nbd, "host", h->nbd_host, sizeof h->nbd_host, true, "host nbd", e) < 0)
+            return -1;
+        json_t *port = json_object_get(nbd, "port");
+        if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+            json_integer_value(port) > 65535)
+            return api_err(e, 400, "config: host %s: nbd.port must be 1..65535", h->name);
+        h->nbd_port = (int)json_integer_value(port);
+    } else {
+        return api_err(e, 400, "config: host %s: nbd.type must be \"unix\" or \"inet\"", h->name);
+    }
+    json_t *pools;
+    if (get_array(j, "pools", &pools, "host", e) < 0)
+        return -1;
+    if (pools) {
+        h->pools = calloc(json_array_size(pools) + 1, sizeof *h->pools);
+        size_t i;
+        json_t *pj;
+        json_array_foreach(pools, i, pj) {
+            if (parse_pool(pj, &h->pools[h->n_pools++], e) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_user(json_t *j, struct cfg_user *u, struct api_error *e)
+{
+    static const char *const keys[] = { "id", "name", "domain", "password_hash", "roles", NULL };
+    if (check_keys(j, keys, "user", e) < 0 ||
+        get_str(j, "name", u->name, sizeof u->name, true, "user", e) < 0 ||
+        get_str(j, "id", u->id, sizeof u->id, false, "user", e) < 0 ||
+        get_str(j, "domain", u->domain, sizeof u->domain, false, "user", e) < 0 ||
+        get_str(j, "password_hash", u->password_hash, sizeof u->password_hash, true, "user", e) < 0)
+        return -1;
+    if (!u->domain[0])
+        strcpy(u->domain, "Default");
+    if (strncmp(u->password_hash, "pbkdf2-sha256$", 14) != 0)
+        return api_err(e, 400,
+                       "config: user %s: password_hash must come from "
+                       "volswap-api --hash-password",
+                       u->name);
+    json_t *roles = json_object_get(j, "roles");
+    if (roles && (!json_is_object(roles) || json_object_size(roles) > 256))
+        return api_err(e, 400, "config: user %s: roles must map project names to role lists",
+                       u->name);
+    const char *proj;
+    json_t *list;
+    json_object_foreach(roles, proj, list) {
+        if (!json_is_array(list) || json_array_size(list) > AUTH_MAX_ROLES)
+            return api_err(e, 400, "config: user %s: roles of %s must be a list (max %d)", u->name,
+                           proj, AUTH_MAX_ROLES);
+        size_t i;
+        json_t *r;
+        json_array_foreach(list, i, r) {
+            if (!json_is_string(r) || json_string_length(r) >= 33 || strlen(proj) >= 65)
+                return api_err(e, 400, "config: user %s: bad role name", u->name);
+            struct cfg_role_assignment *na = realloc(u->roles, (u->n_roles + 1) * sizeof *na);
+            if (!na)
+                return api_err(e, 500, "out of memory");
+            u->roles = na;
+            snprintf(na[u->n_roles].project, sizeof na->project, "%s", proj);
+            snprintf(na[u->n_roles].role, sizeof na->role, "%s", json_string_value(r));
+            u->n_roles++;
+        }
+    }
+    return 0;
+}
+
+/* Ids not given in the file are derived from the name so they are stable
+ * across restarts (records keep pointing at the same project). */
+static void derive_id(const char *kind, const char *name, char out[33])
+{
+    /* FNV-1a over kind/name, printed twice with different seeds: not secret,
+   * only stable and well spread. */
+    unsigned long long h1 = 1469598103934665603ULL, h2 = 1099511628211ULL * 7;
+    for (const char *p = kind; *p; p++) {
+        h1 = (h1 ^ (unsigned char)*p) * 1099511628211ULL;
+    }
+    for (const char *p = name; *p; p++) {
+        h1 = (h1 ^ (unsigned char)*p) * 1099511628211ULL;
+        h2 = (h2 ^ (unsigned char)*p) * 1469598103934665603ULL;
+    }
+    snprintf(out, 33, "%016llx%016llx", h1, h2);
+}
+
+int config_parse(const char *text, size_t len, struct api_config *cfg, struct api_error *e)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen_address, sizeof cfg->listen_address, "127.0.0.1");
+    cfg->port = 8774;
+    cfg->token_ttl = 3600;
+    cfg->threads = 4;
+    if (len > MAX_CONFIG)
+        return api_err(e, 400, "config: file larger than %u bytes", MAX_CONFIG);
+    if (body_json_depth(text, len, 16) > 16)
+        return api_err(e, 400, "config: nested too deeply");
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return api_err(e, 400, "config: line %d: %s", jerr.line, jerr.text);
+    static const char *const keys[] = { "listen",       "database",      "public_url", "token_ttl",
+                                        "admin_tokens", "admin_project", "projects",   "users",
+                                        "hosts",        "threads",       NULL };
+    int rc = -1;
+    if (check_keys(root, keys, "top level", e) < 0)
+        goto out;
+    json_t *listen = json_object_get(root, "listen");
+    if (listen) {
+        static const char *const lkeys[] = { "address", "port", NULL };
+        if (check_keys(listen, lkeys, "listen", e) < 0 ||
+            get_str(listen, "address", cfg->listen_address, sizeof cfg->listen_address, false,
+                    "listen", e) < 0)
+            goto out;
+        json_t *port = json_object_get(listen, "port");
+        if (port && (!json_is_integer(port) || json_integer_value(port) < 0 ||
+                     json_integer_value(port) > 65535)) {
+            api_err(e, 400, "config: listen.port must be 0..65535");
+            goto out;
+        }
+        if (port)
+            cfg->port = (int)json_integer_value(port);
+    }
+    if (get_str(root, "database", cfg->database, sizeof cfg->database, true, "top level", e) < 0 ||
+        get_str(root, "public_url", cfg->public_url, sizeof cfg->public_url, false, "top level",
+                e) < 0 ||
+        get_str(root, "admin_project", cfg->admin_project, sizeof cfg->admin_project, false,
+                "top level", e) < 0)
+        goto out;
+    if (!cfg->database[0]) {
+        api_err(e, 400, "config: \"database\" must not be empty");
+        goto out;
+    }
+    json_t *ttl = json_object_get(root, "token_ttl");
+    if (ttl && (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
+                json_integer_value(ttl) > 7 * 86400)) {
+        api_err(e, 400, "config: token_ttl must be 1..604800 seconds");
+        goto out;
+    }
+    if (ttl)
+        cfg->token_ttl = (int)json_integer_value(ttl);
+    json_t *threads = json_object_get(root, "threads");
+    if (threads && (!json_is_integer(threads) || json_integer_value(threads) < 1 ||
+                    json_integer_value(threads) > 64)) {
+        api_err(e, 400, "config: threads must be 1..64");
+        goto out;
+    }
+    if (threads)
+        cfg->threads = (int)json_integer_value(threads);
+
+    json_t *arr;
+    size_t i;
+    json_t *v;
+    if (get_array(root, "admin_tokens", &arr, "top level", e) < 0)
+        goto out;
+    cfg->admin_tokens = calloc(json_array_size(arr) + 1, sizeof(char *));
+    json_array_foreach(arr, i, v) {
+        if (!json_is_string(v) || json_string_length(v) < 8 || json_string_length(v) > 256) {
+            api_err(e, 400, "config: admin_tokens must be strings of 8..256 characters");
+            goto out;
+        }
+        cfg->admin_tokens[cfg->n_admin_tokens++] = strdup(json_string_value(v));
+    }
+    if (get_array(root, "projects", &arr, "top level", e) < 0)
+        goto out;
+    cfg->projects = calloc(json_array_size(arr) + 1, sizeof *cfg->projects);
+    json_array_foreach(arr, i, v) {
+        static const char *const pkeys[] = { "id", "name", "domain", NULL };
+        struct cfg_project *p = &cfg->projects[cfg->n_projects++];
+        if (check_keys(v, pkeys, "project", e) < 0 ||
+            get_str(v, "name", p->name, sizeof p->name, true, "project", e) < 0 ||
+            get_str(v, "id", p->id, sizeof p->id, false, "project", e) < 0 ||
+            get_str(v, "domain", p->domain, sizeof p->domain, false, "project", e) < 0)
+            goto out;
+        if (!p->domain[0])
+            strcpy(p->domain, "Default");
+        if (!p->id[0])
+            derive_id("project", p->name, p->id);
+    }
+    if (get_array(root, "users", &arr, "top level", e) < 0)
+        goto out;
+    cfg->users = calloc(json_array_size(arr) + 1, sizeof *cfg->users);
+    json_array_foreach(arr, i, v) {
+        struct cfg_user *u = &cfg->users[cfg->n_users++];
+        if (parse_user(v, u, e) < 0)
+            goto out;
+        if (!u->id[0])
+            derive_id("user", u->name, u->id);
+        for (size_t r = 0; r < u->n_roles; r++) {
+            if (!config_project_by_name(cfg, u->roles[r].project, NULL)) {
+                api_err(e, 400, "config: user %s: unknown project %s", u->name,
+                        u->roles[r].project);
+                goto out;
+            }
+        }
+    }
+    if (get_array(root, "hosts", &arr, "top level", e) < 0)
+        goto out;
+    cfg->hosts = calloc(json_array_size(arr) + 1, sizeof *cfg->hosts);
+    json_array_foreach(arr, i, v) {
+        if (parse_host(v, &cfg->hosts[cfg->n_hosts++], e) < 0)
+            goto out;
+    }
+    if (cfg->admin_project[0] && !config_project_by_name(cfg, cfg->admin_project, NULL)) {
+        api_err(e, 400, "config: admin_project %s is not a project", cfg->admin_project);
+        goto out;
+    }
+    if (!cfg->admin_project[0] && cfg->n_projects)
+        snprintf(cfg->admin_project, sizeof cfg->admin_project, "%s", cfg->projects[0].name);
+    rc = 0;
+out:
+    json_decref(root);
+    if (rc < 0)
+        config_free(cfg);
+    return rc;
+}
+
+int config_load(const char *path, struct api_config *cfg, struct api_error *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return api_err(e, 400, "config: cannot open %s", path);
+    char *buf = malloc(MAX_CONFIG + 1);
+    size_t n = buf ? fread(buf, 1, MAX_CONFIG + 1, f) : 0;
+    fclose(f);
+    if (!buf)
+        return api_err(e, 500, "out of memory");
+    int rc = config_parse(buf, n, cfg, e);
+    free(buf);
+    return rc;
+}
+
+void config_free(struct api_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_admin_tokens; i++)
+        free(cfg->admin_tokens[i]);
+    free(cfg->admin_tokens);
+    for (size_t i = 0; i < cfg->n_users; i++)
+        free(cfg->users[i].roles);
+    free(cfg->users);
+    free(cfg->projects);
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        for (size_t p = 0; p < cfg->hosts[i].n_pools; p++) {
+            for (size_t d = 0; d < cfg->hosts[i].pools[p].n_devices; d++)
+                free(cfg->hosts[i].pools[p].devices[d]);
+            free(cfg->hosts[i].pools[p].devices);
+        }
+        free(cfg->hosts[i].pools);
+    }
+    free(cfg->hosts);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+const struct cfg_project *config_project_by_id(const struct api_config *c, const char *id)
+{
+    for (size_t i = 0; i < c->n_projects; i++)
+        if (strcmp(c->projects[i].id, id) == 0)
+            return &c->projects[i];
+    return NULL;
+}
+
+const struct cfg_project *config_project_by_name(const struct api_config *c, const char *name,
+                                                 const char *domain)
+{
+    for (size_t i = 0; i < c->n_projects; i++)
+        if (strcmp(c->projects[i].name, name) == 0 &&
+            (!domain || strcasecmp(c->projects[i].domain, domain) == 0 ||
+             (strcasecmp(domain, "default") == 0 &&
+              strcasecmp(c->projects[i].domain, "Default") == 0)))
+            return &c->projects[i];
+    return NULL;
+}
+
+const struct cfg_host *config_host(const struct api_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_hosts; i++)
+        if (strcmp(c->hosts[i].name, name) == 0)
+            return &c->hosts[i];
+    return NULL;
+}
+
+const struct cfg_pool *config_pool(const struct api_config *c, const char *name,
+                                   const struct cfg_host **host)
+{
+    for (size_t i = 0; i < c->n_hosts; i++)
+        for (size_t p = 0; p < c->hosts[i].n_pools; p++)
+            if (strcmp(c->hosts[i].pools[p].name, name) == 0) {
+                if (host)
+                    *host = &c->hosts[i];
+                return &c->hosts[i].pools[p];
+            }
+    return NULL;
+}

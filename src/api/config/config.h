@@ -1,0 +1,79 @@
+/* volswap-api's configuration: the JSON file that names the listen address,
+ * the database, the Keystone projects and users, and the hosts with their
+ * pools. Parsed once at start-up (and by the fuzzer); read-only afterwards,
+ * so every thread may read it without a lock. */
+#ifndef VOLSWAP_API_CONFIG_H
+#define VOLSWAP_API_CONFIG_H
+
+#include "base/base.h"
+
+/* ---- config.c ---- */
+struct cfg_project {
+    char id[33];
+    char name[65];
+    char domain[65];
+};
+/* The most roles one user may hold (in one project); auth contexts carry
+ * as many. */
+#define AUTH_MAX_ROLES 8
+
+struct cfg_role_assignment {
+    char project[65];
+    char role[33];
+};
+struct cfg_user {
+    char id[33];
+    char name[65];
+    char domain[65];
+    char password_hash[200];
+    struct cfg_role_assignment *roles;
+    size_t n_roles;
+};
+struct cfg_pool {
+    char name[65];
+    bool is_dir;     /* directory of sparse raw files, or block devices */
+    char path[1024]; /* directory (is_dir) */
+    char **devices;
+    size_t n_devices;
+};
+struct cfg_host {
+    char name[65];
+    char driver[16];       /* "volswapd" or "qemu" */
+    char qmp[1024];        /* QMP unix socket */
+    char nbd_socket[1024]; /* where the host's NBD exports are reachable (unix) */
+    char nbd_host[256];
+    int nbd_port;            /* or TCP */
+    bool start_nbd_server;   /* issue nbd-server-start before the first export */
+    char nbd_tls_creds[128]; /* the host's server TLS credentials: clients need TLS */
+    struct cfg_pool *pools;
+    size_t n_pools;
+};
+struct api_config {
+    char listen_address[64];
+    int port;
+    char database[1024];
+    char public_url[256]; /* base URL in the catalog; derived if empty */
+    int token_ttl;        /* seconds */
+    char **admin_tokens;
+    size_t n_admin_tokens;
+    char admin_project[65]; /* project admin tokens act in */
+    struct cfg_project *projects;
+    size_t n_projects;
+    struct cfg_user *users;
+    size_t n_users;
+    struct cfg_host *hosts;
+    size_t n_hosts;
+    int threads;
+};
+int config_load(const char *path, struct api_config *cfg, struct api_error *e);
+/* Parses a config document already in memory (for the fuzzer/tests). */
+int config_parse(const char *text, size_t len, struct api_config *cfg, struct api_error *e);
+void config_free(struct api_config *cfg);
+const struct cfg_project *config_project_by_id(const struct api_config *c, const char *id);
+const struct cfg_project *config_project_by_name(const struct api_config *c, const char *name,
+                                                 const char *domain);
+const struct cfg_host *config_host(const struct api_config *c, const char *name);
+const struct cfg_pool *config_pool(const struct api_config *c, const char *name,
+                                   const struct cfg_host **host);
+
+#endif

@@ -1,0 +1,342 @@
+/* Keystone's side of volswap-api: password hashes and tokens.
+ * Passwords are stored as "pbkdf2-sha256$ITER$SALT$HASH" (GnuTLS PBKDF2,
+ * hex fields) and compared in constant time. Tokens are random 32-byte ids;
+ * like Keystone's fernet tokens they are bearer secrets. Each is recorded
+ * in the registry (its SHA-256, so a copy of the database grants nothing,
+ * with its scope and expiry) and cached in memory: a restarted volswap-api
+ * still honours the tokens it issued, and a revocation holds across
+ * restarts. The cache is capped and expired tokens are purged from both as
+ * new ones are issued, so a login storm cannot grow memory without bound.
+ * Fixed admin tokens from the config authenticate as the admin role in the
+ * configured admin project (Keystone's admin_token). */
+#include "domain.h"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PBKDF2_ITER 10000
+#define MAX_TOKENS  100000
+
+int auth_hash_password(const char *password, char *out, size_t outlen)
+{
+    char salt[33];
+    api_random_hex(salt, 16);
+    unsigned char hash[32];
+    gnutls_datum_t key = { (unsigned char *)password, (unsigned)strlen(password) };
+    gnutls_datum_t s = { (unsigned char *)salt, 32 };
+    if (gnutls_pbkdf2(GNUTLS_MAC_SHA256, &key, &s, PBKDF2_ITER, hash, sizeof hash) != 0)
+        return -1;
+    int n = snprintf(out, outlen, "pbkdf2-sha256$%d$%s$", PBKDF2_ITER, salt);
+    for (size_t i = 0; i < sizeof hash && n > 0 && (size_t)n + 2 < outlen; i++)
+        n += snprintf(out + n, outlen - (size_t)n, "%02x", hash[i]);
+    return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+bool auth_check_password(const char *password, const char *stored)
+{
+    unsigned iter = 0;
+    char salt[65] = "", hex[65] = "";
+    if (sscanf(stored, "pbkdf2-sha256$%u$%64[0-9a-f]$%64[0-9a-f]", &iter, salt, hex) != 3 ||
+        iter == 0 || iter > 10000000 || strlen(hex) != 64)
+        return false;
+    unsigned char hash[32];
+    gnutls_datum_t key = { (unsigned char *)password, (unsigned)strlen(password) };
+    gnutls_datum_t s = { (unsigned char *)salt, (unsigned)strlen(salt) };
+    if (gnutls_pbkdf2(GNUTLS_MAC_SHA256, &key, &s, iter, hash, sizeof hash) != 0)
+        return false;
+    char got[65];
+    for (size_t i = 0; i < sizeof hash; i++)
+        sprintf(got + 2 * i, "%02x", hash[i]);
+    unsigned char diff = 0;
+    for (size_t i = 0; i < 64; i++)
+        diff |= (unsigned char)(got[i] ^ hex[i]);
+    return diff == 0;
+}
+
+struct token {
+    char id[65];
+    struct auth_ctx ctx;
+};
+
+struct auth_store {
+    const struct api_config *cfg;
+    struct registry *reg; /* NULL: tokens live in memory only */
+    pthread_mutex_t lock;
+    struct token *tokens;
+    size_t n, cap;
+};
+
+struct auth_store *auth_store_new(const struct api_config *cfg, struct registry *reg)
+{
+    struct auth_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = cfg;
+    s->reg = reg;
+    pthread_mutex_init(&s->lock, NULL);
+    if (reg)
+        reg->ops->token_purge(reg, (int64_t)time(NULL));
+    return s;
+}
+
+static void token_hash(const char *token, char out[65])
+{
+    unsigned char d[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), d) != 0)
+        memset(d, 0, sizeof d); /* cannot happen; matches no stored hash */
+    for (size_t i = 0; i < sizeof d; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* What a token authorises, as stored in the registry. */
+static int ctx_encode(const struct auth_ctx *c, char *out, size_t len)
+{
+    json_t *roles = json_array();
+    for (size_t i = 0; i < c->n_roles; i++)
+        json_array_append_new(roles, json_string(c->roles[i]));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "user_id", c->user_id, "user_name", c->user_name,
+                          "project_id", c->project_id, "project_name", c->project_name, "roles",
+                          roles);
+    size_t n = o ? json_dumpb(o, out, len - 1, JSON_COMPACT) : 0;
+    json_decref(o);
+    if (n == 0 || n >= len - 1)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
+static bool copy_str(json_t *o, const char *key, char *out, size_t len)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    if (!v || strlen(v) >= len)
+        return false;
+    memcpy(out, v, strlen(v) + 1);
+    return true;
+}
+
+static bool ctx_decode(const char *text, time_t expires, struct auth_ctx *c)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(text, 0, &jerr);
+    json_t *roles = json_object_get(o, "roles");
+    bool ok = json_is_array(roles) && json_array_size(roles) <= AUTH_MAX_ROLES &&
+              copy_str(o, "user_id", c->user_id, sizeof c->user_id) &&
+              copy_str(o, "user_name", c->user_name, sizeof c->user_name) &&
+              copy_str(o, "project_id", c->project_id, sizeof c->project_id) &&
+              copy_str(o, "project_name", c->project_name, sizeof c->project_name);
+    for (size_t i = 0; ok && i < json_array_size(roles); i++) {
+        const char *r = json_string_value(json_array_get(roles, i));
+        if (!r || strlen(r) >= sizeof c->roles[0])
+            ok = false;
+        else
+            memcpy(c->roles[c->n_roles++], r, strlen(r) + 1);
+    }
+    json_decref(o);
+    c->authenticated = ok;
+    c->expires = expires;
+    return ok;
+}
+
+void auth_store_free(struct auth_store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    free(s->tokens);
+    free(s);
+}
+
+static void purge_expired(struct auth_store *s, time_t now)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < s->n; r++)
+        if (s->tokens[r].ctx.expires > now)
+            s->tokens[w++] = s->tokens[r];
+    s->n = w;
+}
+
+bool auth_has_role(const struct auth_ctx *ctx, const char *role)
+{
+    for (size_t i = 0; i < ctx->n_roles; i++)
+        if (strcmp(ctx->roles[i], role) == 0)
+            return true;
+    return false;
+}
+
+/* Keystone's default implied roles: admin implies member implies reader. */
+static void add_role(struct auth_ctx *ctx, const char *role)
+{
+    if (auth_has_role(ctx, role) || ctx->n_roles >= AUTH_MAX_ROLES)
+        return;
+    snprintf(ctx->roles[ctx->n_roles++], sizeof ctx->roles[0], "%s", role);
+    if (strcmp(role, "admin") == 0)
+        add_role(ctx, "member");
+    else if (strcmp(role, "member") == 0)
+        add_role(ctx, "reader");
+}
+
+int auth_login(struct auth_store *s, const char *user, const char *user_domain,
+               const char *password, const char *project, const char *project_id,
+               const char *project_domain, struct auth_ctx *ctx, char token[65],
+               struct api_error *e)
+{
+    const struct api_config *cfg = s->cfg;
+    const struct cfg_user *u = NULL;
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        if (strcmp(cfg->users[i].name, user) == 0 &&
+            (!user_domain || strcasecmp(cfg->users[i].domain, user_domain) == 0)) {
+            u = &cfg->users[i];
+            break;
+        }
+    }
+    /* Keystone answers the same 401 whether the user or the password is wrong */
+    if (!u || !auth_check_password(password, u->password_hash))
+        return api_err(e, 401, "The request you have made requires authentication.");
+    const struct cfg_project *p = NULL;
+    if (project_id)
+        p = config_project_by_id(cfg, project_id);
+    else if (project)
+        p = config_project_by_name(cfg, project, project_domain);
+    if ((project || project_id) && !p)
+        return api_err(e, 401, "The request you have made requires authentication.");
+    memset(ctx, 0, sizeof *ctx);
+    ctx->authenticated = true;
+    snprintf(ctx->user_id, sizeof ctx->user_id, "%s", u->id);
+    snprintf(ctx->user_name, sizeof ctx->user_name, "%s", u->name);
+    if (p) {
+        snprintf(ctx->project_id, sizeof ctx->project_id, "%s", p->id);
+        snprintf(ctx->project_name, sizeof ctx->project_name, "%s", p->name);
+        for (size_t i = 0; i < u->n_roles; i++)
+            if (strcmp(u->roles[i].project, p->name) == 0)
+                add_role(ctx, u->roles[i].role);
+        if (ctx->n_roles == 0)
+            return api_err(e, 401, "User %s has no access to project %s", u->id, p->id);
+    }
+    time_t now = time(NULL);
+    ctx->expires = now + cfg->token_ttl;
+    api_random_hex(token, 32);
+    pthread_mutex_lock(&s->lock);
+    if (s->n == s->cap) {
+        purge_expired(s, now);
+        if (s->reg)
+            s->reg->ops->token_purge(s->reg, (int64_t)now);
+    }
+    if (s->n == s->cap) {
+        if (s->cap >= MAX_TOKENS) {
+            pthread_mutex_unlock(&s->lock);
+            return api_err(e, 503, "Too many active tokens; try again later.");
+        }
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        struct token *nt = realloc(s->tokens, ncap * sizeof *nt);
+        if (!nt) {
+            pthread_mutex_unlock(&s->lock);
+            return api_err(e, 503, "out of memory");
+        }
+        s->tokens = nt;
+        s->cap = ncap;
+    }
+    snprintf(s->tokens[s->n].id, sizeof s->tokens[0].id, "%s", token);
+    s->tokens[s->n].ctx = *ctx;
+    s->n++;
+    pthread_mutex_unlock(&s->lock);
+    if (s->reg) {
+        struct reg_token t = { .expires = (int64_t)ctx->expires };
+        token_hash(token, t.id_hash);
+        if (ctx_encode(ctx, t.auth, sizeof t.auth) < 0 || s->reg->ops->token_put(s->reg, &t) < 0) {
+            auth_revoke(s, token);
+            return api_err(e, 503, "Cannot record the token: %s", s->reg->ops->last_error(s->reg));
+        }
+    }
+    return 0;
+}
+
+static bool str_eq_ct(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < la && i < lb; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
+                  struct api_error *e)
+{
+    memset(ctx, 0, sizeof *ctx);
+    if (!token || !*token)
+        return api_err(e, 401, "The request you have made requires authentication.");
+    const struct api_config *cfg = s->cfg;
+    for (size_t i = 0; i < cfg->n_admin_tokens; i++) {
+        if (str_eq_ct(token, cfg->admin_tokens[i])) {
+            ctx->authenticated = true;
+            ctx->is_admin_token = true;
+            snprintf(ctx->user_id, sizeof ctx->user_id, "admin_token");
+            snprintf(ctx->user_name, sizeof ctx->user_name, "admin_token");
+            const struct cfg_project *p = config_project_by_name(cfg, cfg->admin_project, NULL);
+            if (p) {
+                snprintf(ctx->project_id, sizeof ctx->project_id, "%s", p->id);
+                snprintf(ctx->project_name, sizeof ctx->project_name, "%s", p->name);
+            }
+            add_role(ctx, "admin");
+            ctx->expires = 0;
+            return 0;
+        }
+    }
+    time_t now = time(NULL);
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->tokens[i].id, token) == 0) {
+            if (s->tokens[i].ctx.expires > now) {
+                *ctx = s->tokens[i].ctx;
+                rc = 0;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc < 0 && s->reg) {
+        /* Issued before a restart: the registry has it. */
+        struct reg_token t;
+        char h[65];
+        token_hash(token, h);
+        if (s->reg->ops->token_get(s->reg, h, &t) == 0 && t.expires > (int64_t)now &&
+            ctx_decode(t.auth, (time_t)t.expires, ctx)) {
+            rc = 0;
+            pthread_mutex_lock(&s->lock);
+            if (s->n < s->cap && strlen(token) < sizeof s->tokens[0].id) {
+                snprintf(s->tokens[s->n].id, sizeof s->tokens[0].id, "%s", token);
+                s->tokens[s->n].ctx = *ctx;
+                s->n++;
+            }
+            pthread_mutex_unlock(&s->lock);
+        } else {
+            memset(ctx, 0, sizeof *ctx);
+        }
+    }
+    if (rc < 0)
+        return api_err(e, 401, "The request you have made requires authentication.");
+    return 0;
+}
+
+void auth_revoke(struct auth_store *s, const char *token)
+{
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->tokens[i].id, token) == 0) {
+            s->tokens[i] = s->tokens[--s->n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (s->reg) {
+        char h[65];
+        token_hash(token, h);
+        s->reg->ops->token_delete(s->reg, h);
+    }
+}

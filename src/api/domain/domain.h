@@ -1,0 +1,102 @@
+/* The domain of volswap-api: who the caller is (auth.c: passwords, tokens),
+ * what they may do (policy.c), the volume state table every status change
+ * goes through (volume-state.c), instance actions and their events, and the
+ * service context every handler and the swap worker share. Nothing here
+ * speaks HTTP. */
+#ifndef VOLSWAP_API_DOMAIN_H
+#define VOLSWAP_API_DOMAIN_H
+
+#include "base/base.h"
+#include "config/config.h"
+#include "hosts/hosts.h"
+#include "registry/registry.h"
+
+/* Everything a handler or the swap worker may use that lives as long as
+ * the service. Read-only once the service runs. */
+struct api_ctx {
+    struct api_config *cfg;
+    struct registry *reg;
+    struct auth_store *auth;
+    char base_url[300];
+};
+
+/* ---- auth.c ---- */
+struct auth_ctx {
+    bool authenticated;
+    bool is_admin_token;
+    char user_id[33], user_name[65];
+    char project_id[33], project_name[65];
+    char roles[AUTH_MAX_ROLES][33];
+    size_t n_roles;
+    time_t expires;
+};
+int auth_hash_password(const char *password, char *out, size_t outlen);
+bool auth_check_password(const char *password, const char *stored);
+struct auth_store;
+/* reg may be NULL: tokens then live in memory only (a restart loses them). */
+struct auth_store *auth_store_new(const struct api_config *cfg, struct registry *reg);
+void auth_store_free(struct auth_store *s);
+/* Password login: fills CTX and a new token id. */
+int auth_login(struct auth_store *s, const char *user, const char *user_domain,
+               const char *password, const char *project, const char *project_id,
+               const char *project_domain, struct auth_ctx *ctx, char token[65],
+               struct api_error *e);
+/* Validates a token (admin tokens included). Returns 0 and fills CTX, or -1
+ * with a 401. */
+int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
+                  struct api_error *e);
+void auth_revoke(struct auth_store *s, const char *token);
+bool auth_has_role(const struct auth_ctx *ctx, const char *role);
+
+/* ---- policy.c ---- */
+/* Checks RULE (Nova/Cinder policy name) for CTX against a resource owned by
+ * TARGET_PROJECT (NULL for collection-level checks). -1 with 403 + Nova's
+ * message when denied. */
+int policy_check(const struct auth_ctx *ctx, const char *rule, const char *target_project,
+                 struct api_error *e);
+
+/* ---- volume-state.c ---- */
+enum vol_transition {
+    VT_RESERVE,
+    VT_UNRESERVE,
+    VT_ATTACH,
+    VT_BEGIN_DETACHING,
+    VT_ROLL_DETACHING,
+    VT_DETACH,
+    VT_BEGIN_DELETE,
+    VT_BEGIN_EXTEND,
+    VT_FINISH_EXTEND,
+    VT_ERROR_EXTENDING,
+    VT_CREATED,
+    VT_ERROR,
+    VT_MIGRATION_START,
+    VT_MIGRATION_MIGRATING,
+    VT_MIGRATION_COMPLETING,
+    VT_MIGRATION_SUCCESS,
+    VT_MIGRATION_ERROR,
+    VT__COUNT
+};
+const char *vol_transition_name(enum vol_transition t);
+/* Checks whether T applies to V; if so updates V's status fields in memory
+ * and returns 0, else -1 with Cinder's 400 "Invalid volume: ..." message. */
+int vol_transition_check(struct reg_volume *v, enum vol_transition t, bool in_use_extend,
+                         struct api_error *e);
+/* Applies T atomically in the registry (read, check, write in one
+ * transaction). V receives the updated record when not NULL. */
+int vol_transition_apply(struct registry *r, const char *volume_id, enum vol_transition t,
+                         bool in_use_extend, struct reg_volume *v, struct api_error *e);
+
+/* ---- instance-actions.c ---- */
+int instance_action_start(struct registry *r, const char *request_id, const char *server_id,
+                          const char *action, const char *project_id, const char *user_id,
+                          struct reg_action *out);
+/* Records EVENT (started at START_TIME, finished now) of action A. */
+int instance_action_event(struct registry *r, struct reg_action *a, const char *event,
+                          const char *host, const char *start_time, bool ok, const char *details);
+
+/* ---- volumes.c ---- */
+/* Cinder's delete of an available volume: its storage on the pool, then its
+ * record; a pool that cannot remove it leaves the volume in error_deleting. */
+int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e);
+
+#endif

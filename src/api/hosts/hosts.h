@@ -1,0 +1,75 @@
+/* The hosts layer: what volswap-api does to a host daemon over QMP. One
+ * shared QMP session per host (session.c: commands serialised, job events
+ * dispatched to whoever watches the job), the host drivers that open,
+ * export, close and resize volumes through it (drivers.c), and the pools
+ * that hold the volumes' storage. Callers above are the REST handlers
+ * (attach, detach, create) and the swap worker. */
+#ifndef VOLSWAP_API_HOSTS_H
+#define VOLSWAP_API_HOSTS_H
+
+#include "base/base.h"
+#include "config/config.h"
+#include "registry/registry.h"
+#include "qmp-client.h"
+
+/* ---- drivers.c ---- */
+struct host_driver {
+    const char *name;
+    /* Opens the volume's storage on the host as a block node and exports it
+   * over NBD as EXPORT_NAME. Fills *CONN with Nova-style connection_info. */
+    int (*attach)(const struct cfg_host *h, const struct reg_volume *v, const char *node_name,
+                  const char *export_id, const char *export_name, json_t **conn,
+                  struct api_error *e);
+    /* Removes the export and closes the node (missing ones are not errors, so
+   * a retried detach converges). */
+    int (*detach)(const struct cfg_host *h, const char *node_name, const char *export_id,
+                  struct api_error *e);
+    /* Grows an open node to SIZE bytes (extend of an in-use volume). */
+    int (*resize)(const struct cfg_host *h, const char *node_name, uint64_t size,
+                  struct api_error *e);
+};
+const struct host_driver *host_driver_find(const char *name);
+/* QMP timeout for driver calls, ms. */
+#define HOST_QMP_TIMEOUT_MS 10000
+/* Whether host H's daemon answers on its monitor (query-version within
+ * HOST_PROBE_TIMEOUT_MS; through a swap's session when one holds it).
+ * 0: up. VERSION (may be NULL) gets its QEMU version as Nova encodes
+ * hypervisor versions (7.2.0: 7002000), 0 when down. */
+#define HOST_PROBE_TIMEOUT_MS 2000
+int host_probe(const struct cfg_host *h, int *version);
+void host_node_name(const char *volume_id, char out[32]);
+void host_export_id(const char *attachment_id, char out[40]);
+/* Volume storage on a pool: create (sparse file / claim device), grow, remove. */
+int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t size_bytes,
+                       struct registry *r, char *path, size_t pathlen, struct api_error *e);
+int pool_grow_volume(const char *path, bool is_dir, uint64_t size_bytes, struct api_error *e);
+int pool_delete_volume(const char *path, bool is_dir, struct api_error *e);
+/* What pool P holds, in bytes: its size (the file system of a directory
+ * pool, the sum of a block pool's devices) and what is free there (space
+ * left on the file system; the devices no volume uses). */
+int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
+                  uint64_t *free_bytes, struct api_error *e);
+/* ---- the shared QMP session per host (session.c) ---- */
+
+struct host_session;
+/* Gets (connecting when needed) the session for host H; refcounted. */
+struct host_session *host_session_get(const struct cfg_host *h, struct api_error *e);
+void host_session_put(struct host_session *s);
+/* The live session of HOST_NAME if a swap holds one (refcounted), else
+ * NULL: host driver calls borrow it, since a QEMU-style monitor serves one
+ * client at a time. */
+struct host_session *host_session_borrow(const char *host_name);
+/* Registers interest in the events of JOB_ID -- or of an export id, for
+ * BLOCK_EXPORT_DELETED (events nobody watches are dropped, so the mailbox
+ * stays bounded). */
+void host_session_watch(struct host_session *s, const char *job_id, bool on);
+int host_session_execute(struct host_session *s, const char *cmd, json_t *args, json_t **ret,
+                         int timeout_ms, struct qmp_error *qe);
+/* Waits up to TIMEOUT_MS for the next event of JOB_ID. NULL with
+ * qe->cls "Timeout" when none came, or another class when the session
+ * died (then every later call fails fast with ConnectionError). */
+json_t *host_session_next_event(struct host_session *s, const char *job_id, int timeout_ms,
+                                struct qmp_error *qe);
+bool host_session_dead(struct host_session *s);
+
+#endif

@@ -1,0 +1,156 @@
+/* The registry interface: every record volswap-api keeps (hosts, servers,
+ * volumes, attachments, instance actions and their events) goes through this
+ * table of function pointers, so that a PostgreSQL backend can replace the
+ * SQLite one without touching the handlers or the swap worker. Records are
+ * plain structs with fixed-size strings (bounded by the API's own input caps),
+ * which keeps ownership trivial. All calls are thread-safe; begin/commit wrap
+ * several calls into one transaction for the calling thread (the swap worker
+ * updates an attachment and two volumes at once). Every call returns 0 on
+ * success, 1 for "not found" where noted, -1 on a storage error with a
+ * message in ERRBUF. */
+#ifndef VOLSWAP_API_REGISTRY_H
+#define VOLSWAP_API_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct reg_host {
+    char name[65], driver[16], qmp[1024], nbd[1100];
+};
+
+struct reg_server {
+    char id[37], name[256], project_id[33], user_id[33], host[65];
+    char status[16], vm_state[16], task_state[32];
+    bool locked;
+    char created_at[32], updated_at[32];
+};
+
+struct reg_volume {
+    char id[37], project_id[33], user_id[33], name[256], description[256];
+    int64_t size_gb;
+    char host[65], pool[65], path[1024];
+    char status[24], attach_status[24], migration_status[24]; /* "" = null */
+    char created_at[32], updated_at[32];
+};
+
+struct reg_attachment {
+    char id[37]; /* the Cinder attachment id (Nova 2.89 attachment_id) */
+    char bdm_uuid[37];
+    char server_id[37], volume_id[37];
+    char device[32], tag[64];
+    bool delete_on_termination;
+    char node_name[32], export_id[40], export_name[80];
+    char connection_info[4096]; /* JSON */
+    char created_at[32];
+};
+
+struct reg_action {
+    char request_id[64], server_id[37], action[32], project_id[33], user_id[33];
+    char message[256], start_time[32], updated_at[32];
+};
+
+struct reg_event {
+    char request_id[64], event[64], start_time[32], finish_time[32];
+    char result[16], traceback[1024], host[65], details[256];
+};
+
+/* A Keystone token as stored: the SHA-256 of the bearer secret (a copy of
+ * the database grants nothing), what it authorises (auth.c's JSON), and
+ * its expiry in seconds since the epoch. */
+struct reg_token {
+    char id_hash[65];
+    char auth[2048];
+    int64_t expires;
+};
+
+/* One item of the key/value metadata of a volume (Cinder's) or a server
+ * (Nova's); both sides are bounded by the API's 255-character limit. */
+/* Metadata rows of a volume or a server; a project's quota limits are kept
+ * the same way (owner: the project, key: the resource, value: the limit). */
+enum reg_meta_kind { REG_META_VOLUME, REG_META_SERVER, REG_META_QUOTA };
+struct reg_meta {
+    char key[256], value[256];
+};
+
+struct registry;
+
+struct registry_ops {
+    const char *name;
+    void (*close)(struct registry *r);
+    int (*begin)(struct registry *r);
+    int (*commit)(struct registry *r);
+    void (*rollback)(struct registry *r);
+
+    int (*host_put)(struct registry *r, const struct reg_host *h);
+    int (*host_list)(struct registry *r, struct reg_host **out, size_t *n);
+
+    int (*server_insert)(struct registry *r, const struct reg_server *s);
+    int (*server_get)(struct registry *r, const char *id, struct reg_server *out); /* 1 = none */
+    int (*server_update)(struct registry *r, const struct reg_server *s);
+    /* PROJECT NULL = every project */
+    int (*server_list)(struct registry *r, const char *project, struct reg_server **out, size_t *n);
+
+    int (*volume_insert)(struct registry *r, const struct reg_volume *v);
+    int (*volume_get)(struct registry *r, const char *id, struct reg_volume *out); /* 1 = none */
+    int (*volume_update)(struct registry *r, const struct reg_volume *v);
+    int (*volume_delete)(struct registry *r, const char *id);
+    int (*volume_list)(struct registry *r, const char *project, struct reg_volume **out, size_t *n);
+    /* Is PATH used by any volume (block-device pools hand each device out once)? */
+    int (*volume_path_used)(struct registry *r, const char *path, bool *used);
+
+    int (*attachment_insert)(struct registry *r, const struct reg_attachment *a);
+    int (*attachment_update)(struct registry *r, const struct reg_attachment *a);
+    int (*attachment_get)(struct registry *r, const char *server_id, const char *volume_id,
+                          struct reg_attachment *out); /* 1 = none */
+    int (*attachment_get_by_id)(struct registry *r, const char *id,
+                                struct reg_attachment *out); /* 1 = none */
+    int (*attachment_get_by_volume)(struct registry *r, const char *volume_id,
+                                    struct reg_attachment *out); /* 1 = none */
+    int (*attachment_delete)(struct registry *r, const char *id);
+    /* SERVER_ID NULL = every attachment */
+    int (*attachment_list)(struct registry *r, const char *server_id, struct reg_attachment **out,
+                           size_t *n);
+
+    int (*action_insert)(struct registry *r, const struct reg_action *a);
+    int (*action_update)(struct registry *r, const struct reg_action *a);
+    int (*action_get)(struct registry *r, const char *server_id, const char *request_id,
+                      struct reg_action *out); /* 1 = none */
+    int (*action_list)(struct registry *r, const char *server_id, struct reg_action **out,
+                       size_t *n);
+    int (*event_insert)(struct registry *r, const struct reg_event *ev);
+    int (*event_update)(struct registry *r, const struct reg_event *ev);
+    int (*event_list)(struct registry *r, const char *request_id, struct reg_event **out,
+                      size_t *n);
+
+    int (*token_put)(struct registry *r, const struct reg_token *t);
+    int (*token_get)(struct registry *r, const char *id_hash, struct reg_token *out); /* 1 = none */
+    int (*token_delete)(struct registry *r, const char *id_hash);
+    /* Deletes every token expired at `now`. */
+    int (*token_purge)(struct registry *r, int64_t now);
+
+    /* Metadata of the volume or server OWNER, ordered by key (caller frees
+   * *OUT). A volume's goes with its record when that is deleted. */
+    int (*meta_list)(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                     struct reg_meta **out, size_t *n);
+    /* Sets one item, adding it or replacing its value. */
+    int (*meta_put)(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                    const struct reg_meta *m);
+    /* Removes the item KEY (1 = none), or every item of OWNER when KEY is NULL. */
+    int (*meta_delete)(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                       const char *key);
+
+    /* The message of the last failed call on this thread. */
+    const char *(*last_error)(struct registry *r);
+};
+
+struct registry {
+    const struct registry_ops *ops;
+};
+
+/* SQLite backend: PATH is the database file (created and migrated). */
+struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t errlen);
+/* Schema version after migrations, for tests. */
+int registry_sqlite_schema_version(struct registry *r);
+
+#endif

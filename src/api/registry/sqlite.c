@@ -1,0 +1,935 @@
+/* The SQLite registry backend (registry.h). One connection shared by the HTTP
+ * threads and, later, the swap worker, serialised by a recursive mutex:
+ * SQLite serialises writers anyway, and a single connection lets begin/commit
+ * span several calls of one thread. WAL mode keeps readers off the writer's
+ * back, foreign keys keep attachments and events tied to what they name, and
+ * the schema is built by numbered migrations recorded in schema_version so an
+ * old database is upgraded in place. Every statement is prepared once, with
+ * bound parameters only. */
+#include "registry.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE hosts (name TEXT PRIMARY KEY, driver TEXT NOT NULL,"
+    "  qmp TEXT NOT NULL, nbd TEXT NOT NULL);"
+    "CREATE TABLE servers (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    "  project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+    "  host TEXT NOT NULL REFERENCES hosts(name),"
+    "  status TEXT NOT NULL, vm_state TEXT NOT NULL, task_state TEXT NOT NULL,"
+    "  locked INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE INDEX servers_project ON servers(project_id);"
+    "CREATE TABLE volumes (id TEXT PRIMARY KEY, project_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,"
+    "  size_gb INTEGER NOT NULL, host TEXT NOT NULL REFERENCES hosts(name),"
+    "  pool TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,"
+    "  attach_status TEXT NOT NULL, migration_status TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE INDEX volumes_project ON volumes(project_id);"
+    "CREATE TABLE attachments (id TEXT PRIMARY KEY, bdm_uuid TEXT NOT NULL,"
+    "  server_id TEXT NOT NULL REFERENCES servers(id),"
+    "  volume_id TEXT NOT NULL UNIQUE REFERENCES volumes(id),"
+    "  device TEXT NOT NULL, tag TEXT NOT NULL,"
+    "  delete_on_termination INTEGER NOT NULL, node_name TEXT NOT NULL,"
+    "  export_id TEXT NOT NULL, export_name TEXT NOT NULL,"
+    "  connection_info TEXT NOT NULL, created_at TEXT NOT NULL,"
+    "  UNIQUE(server_id, device));"
+    "CREATE TABLE instance_actions (request_id TEXT NOT NULL,"
+    "  server_id TEXT NOT NULL REFERENCES servers(id), action TEXT NOT NULL,"
+    "  project_id TEXT NOT NULL, user_id TEXT NOT NULL, message TEXT NOT NULL,"
+    "  start_time TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  PRIMARY KEY(server_id, request_id));"
+    "CREATE TABLE instance_action_events (request_id TEXT NOT NULL,"
+    "  event TEXT NOT NULL, start_time TEXT NOT NULL, finish_time TEXT NOT NULL,"
+    "  result TEXT NOT NULL, traceback TEXT NOT NULL, host TEXT NOT NULL,"
+    "  details TEXT NOT NULL, PRIMARY KEY(request_id, event));",
+    /* 2: Keystone tokens, so that a restart keeps everyone logged in */
+    "CREATE TABLE tokens (id_hash TEXT PRIMARY KEY, auth TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL);"
+    "CREATE INDEX tokens_expires ON tokens(expires);",
+    /* 3: volume and server metadata; a volume's leaves with its row (servers
+   * are never deleted, only marked) */
+    "CREATE TABLE metadata (kind TEXT NOT NULL, owner TEXT NOT NULL,"
+    "  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(kind, owner, key));"
+    "CREATE TRIGGER volume_metadata_gone AFTER DELETE ON volumes BEGIN"
+    "  DELETE FROM metadata WHERE kind='volume' AND owner=old.id; END;",
+};
+#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+
+enum q {
+    Q_HOST_PUT,
+    Q_HOST_LIST,
+    Q_SRV_INS,
+    Q_SRV_GET,
+    Q_SRV_UPD,
+    Q_SRV_LIST,
+    Q_SRV_LIST_ALL,
+    Q_VOL_INS,
+    Q_VOL_GET,
+    Q_VOL_UPD,
+    Q_VOL_DEL,
+    Q_VOL_LIST,
+    Q_VOL_LIST_ALL,
+    Q_VOL_PATH,
+    Q_ATT_INS,
+    Q_ATT_UPD,
+    Q_ATT_GET,
+    Q_ATT_GET_ID,
+    Q_ATT_GET_VOL,
+    Q_ATT_DEL,
+    Q_ATT_LIST,
+    Q_ATT_LIST_ALL,
+    Q_ACT_INS,
+    Q_ACT_UPD,
+    Q_ACT_GET,
+    Q_ACT_LIST,
+    Q_EV_INS,
+    Q_EV_UPD,
+    Q_EV_LIST,
+    Q_TOK_PUT,
+    Q_TOK_GET,
+    Q_TOK_DEL,
+    Q_TOK_PURGE,
+    Q_MD_LIST,
+    Q_MD_PUT,
+    Q_MD_DEL,
+    Q_MD_DEL_ALL,
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q__COUNT
+};
+
+#define SRV_COLS \
+    "id,name,project_id,user_id,host,status,vm_state,task_state,locked,created_at,updated_at"
+#define VOL_COLS \
+    "id,project_id,user_id,name,description,size_gb,host,pool,path,status,attach_status,migration_status,created_at,updated_at"
+#define ATT_COLS \
+    "id,bdm_uuid,server_id,volume_id,device,tag,delete_on_termination,node_name,export_id,export_name,connection_info,created_at"
+#define ACT_COLS "request_id,server_id,action,project_id,user_id,message,start_time,updated_at"
+#define EV_COLS  "request_id,event,start_time,finish_time,result,traceback,host,details"
+
+static const char *const sql_text[Q__COUNT] = {
+    [Q_HOST_PUT] = "INSERT INTO hosts(name,driver,qmp,nbd) VALUES(?,?,?,?) "
+                   "ON CONFLICT(name) DO UPDATE SET driver=excluded.driver,"
+                   "qmp=excluded.qmp, nbd=excluded.nbd",
+    [Q_HOST_LIST] = "SELECT name,driver,qmp,nbd FROM hosts ORDER BY name",
+    [Q_SRV_INS] = "INSERT INTO servers(" SRV_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_SRV_GET] = "SELECT " SRV_COLS " FROM servers WHERE id=?",
+    [Q_SRV_UPD] = "UPDATE servers SET name=?2,project_id=?3,user_id=?4,host=?5,status=?6,"
+                  "vm_state=?7,task_state=?8,locked=?9,created_at=?10,updated_at=?11 WHERE id=?1",
+    [Q_SRV_LIST] = "SELECT " SRV_COLS
+                   " FROM servers WHERE project_id=? ORDER BY created_at DESC, id",
+    [Q_SRV_LIST_ALL] = "SELECT " SRV_COLS " FROM servers ORDER BY created_at DESC, id",
+    [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_VOL_GET] = "SELECT " VOL_COLS " FROM volumes WHERE id=?",
+    [Q_VOL_UPD] = "UPDATE volumes SET project_id=?2,user_id=?3,name=?4,description=?5,"
+                  "size_gb=?6,host=?7,pool=?8,path=?9,status=?10,attach_status=?11,"
+                  "migration_status=?12,created_at=?13,updated_at=?14 WHERE id=?1",
+    [Q_VOL_DEL] = "DELETE FROM volumes WHERE id=?",
+    [Q_VOL_LIST] = "SELECT " VOL_COLS
+                   " FROM volumes WHERE project_id=? ORDER BY created_at DESC, id",
+    [Q_VOL_LIST_ALL] = "SELECT " VOL_COLS " FROM volumes ORDER BY created_at DESC, id",
+    [Q_VOL_PATH] = "SELECT 1 FROM volumes WHERE path=?",
+    [Q_ATT_INS] = "INSERT INTO attachments(" ATT_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_ATT_UPD] = "UPDATE attachments SET bdm_uuid=?2,server_id=?3,volume_id=?4,device=?5,"
+                  "tag=?6,delete_on_termination=?7,node_name=?8,export_id=?9,"
+                  "export_name=?10,connection_info=?11,created_at=?12 WHERE id=?1",
+    [Q_ATT_GET] = "SELECT " ATT_COLS " FROM attachments WHERE server_id=? AND volume_id=?",
+    [Q_ATT_GET_ID] = "SELECT " ATT_COLS " FROM attachments WHERE id=?",
+    [Q_ATT_GET_VOL] = "SELECT " ATT_COLS " FROM attachments WHERE volume_id=?",
+    [Q_ATT_DEL] = "DELETE FROM attachments WHERE id=?",
+    [Q_ATT_LIST] = "SELECT " ATT_COLS
+                   " FROM attachments WHERE server_id=? ORDER BY created_at, device",
+    [Q_ATT_LIST_ALL] = "SELECT " ATT_COLS " FROM attachments ORDER BY created_at, device",
+    [Q_ACT_INS] = "INSERT INTO instance_actions(" ACT_COLS ") VALUES(?,?,?,?,?,?,?,?)",
+    [Q_ACT_UPD] = "UPDATE instance_actions SET action=?3,project_id=?4,user_id=?5,message=?6,"
+                  "start_time=?7,updated_at=?8 WHERE request_id=?1 AND server_id=?2",
+    [Q_ACT_GET] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=? AND request_id=?",
+    [Q_ACT_LIST] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=? "
+                   "ORDER BY start_time DESC, rowid DESC",
+    [Q_EV_INS] = "INSERT INTO instance_action_events(" EV_COLS ") VALUES(?,?,?,?,?,?,?,?)",
+    [Q_EV_UPD] = "UPDATE instance_action_events SET start_time=?3,finish_time=?4,result=?5,"
+                 "traceback=?6,host=?7,details=?8 WHERE request_id=?1 AND event=?2",
+    [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=? "
+                  "ORDER BY start_time, rowid",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_TOK_PUT] = "INSERT OR REPLACE INTO tokens(id_hash,auth,expires) VALUES(?,?,?)",
+    [Q_TOK_GET] = "SELECT id_hash,auth,expires FROM tokens WHERE id_hash=?",
+    [Q_TOK_DEL] = "DELETE FROM tokens WHERE id_hash=?",
+    [Q_TOK_PURGE] = "DELETE FROM tokens WHERE expires<=?",
+    [Q_MD_LIST] = "SELECT key,value FROM metadata WHERE kind=? AND owner=? ORDER BY key",
+    [Q_MD_PUT] = "INSERT OR REPLACE INTO metadata(kind,owner,key,value) VALUES(?,?,?,?)",
+    [Q_MD_DEL] = "DELETE FROM metadata WHERE kind=? AND owner=? AND key=?",
+    [Q_MD_DEL_ALL] = "DELETE FROM metadata WHERE kind=? AND owner=?",
+};
+
+struct sqlite_registry {
+    struct registry base;
+    sqlite3 *db;
+    pthread_mutex_t lock; /* recursive: held from begin to commit */
+    sqlite3_stmt *stmt[Q__COUNT];
+    int schema_version;
+};
+
+static __thread char last_error[512];
+
+static struct sqlite_registry *SR(struct registry *r)
+{
+    return (struct sqlite_registry *)r;
+}
+
+static int db_fail(struct sqlite_registry *s, const char *what)
+{
+    snprintf(last_error, sizeof last_error, "%s: %s", what, sqlite3_errmsg(s->db));
+    return -1;
+}
+
+/* Fetches the prepared statement for Q, reset and ready to bind. Caller holds
+ * the lock. */
+static sqlite3_stmt *stmt_get(struct sqlite_registry *s, enum q q)
+{
+    sqlite3_stmt *st = s->stmt[q];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n >= outlen) /* cannot happen for rows we wrote; never overflow */
+        n = outlen - 1;
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
+}
+#define COL(st, i, field) col_text(st, i, field, sizeof field)
+
+/* Runs a statement that returns no rows. */
+static int exec_stmt(struct sqlite_registry *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(s, what);
+    return 0;
+}
+
+/* Generic "SELECT one row / SELECT many rows" helpers, parameterised by a
+ * row reader, so each record type needs only its reader and binder. */
+typedef void (*row_reader)(sqlite3_stmt *st, void *out);
+
+static int query_one(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd, void *out,
+                     const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        rd(st, out);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 1 : db_fail(s, what);
+}
+
+static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd, size_t elem,
+                      void **out, size_t *n, const char *what)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    char *arr = NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char *na = realloc(arr, cap * elem);
+            if (!na) {
+                free(arr);
+                sqlite3_reset(st);
+                snprintf(last_error, sizeof last_error, "%s: out of memory", what);
+                return -1;
+            }
+            arr = na;
+        }
+        memset(arr + *n * elem, 0, elem);
+        rd(st, arr + *n * elem);
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(arr);
+        *n = 0;
+        return db_fail(s, what);
+    }
+    *out = arr;
+    return 0;
+}
+
+#define LOCKED(s, expr)                   \
+    ({                                    \
+        pthread_mutex_lock(&(s)->lock);   \
+        int _rc = (expr);                 \
+        pthread_mutex_unlock(&(s)->lock); \
+        _rc;                              \
+    })
+
+/* ---- transactions ---- */
+static int sq_begin(struct registry *r)
+{
+    struct sqlite_registry *s = SR(r);
+    pthread_mutex_lock(&s->lock);
+    if (exec_stmt(s, stmt_get(s, Q_BEGIN), "begin") < 0) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    return 0;
+}
+
+static int sq_commit(struct registry *r)
+{
+    struct sqlite_registry *s = SR(r);
+    int rc = exec_stmt(s, stmt_get(s, Q_COMMIT), "commit");
+    if (rc < 0)
+        exec_stmt(s, stmt_get(s, Q_ROLLBACK), "rollback");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static void sq_rollback(struct registry *r)
+{
+    struct sqlite_registry *s = SR(r);
+    exec_stmt(s, stmt_get(s, Q_ROLLBACK), "rollback");
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- hosts ---- */
+static int host_put_l(struct sqlite_registry *s, const struct reg_host *h)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_HOST_PUT);
+    bind_text(st, 1, h->name);
+    bind_text(st, 2, h->driver);
+    bind_text(st, 3, h->qmp);
+    bind_text(st, 4, h->nbd);
+    return exec_stmt(s, st, "host_put");
+}
+static int sq_host_put(struct registry *r, const struct reg_host *h)
+{
+    return LOCKED(SR(r), host_put_l(SR(r), h));
+}
+static void read_host(sqlite3_stmt *st, void *o)
+{
+    struct reg_host *h = o;
+    COL(st, 0, h->name);
+    COL(st, 1, h->driver);
+    COL(st, 2, h->qmp);
+    COL(st, 3, h->nbd);
+}
+static int sq_host_list(struct registry *r, struct reg_host **out, size_t *n)
+{
+    struct sqlite_registry *s = SR(r);
+    return LOCKED(s, query_many(s, stmt_get(s, Q_HOST_LIST), read_host, sizeof **out, (void **)out,
+                                n, "host_list"));
+}
+
+/* ---- servers ---- */
+static void bind_server(sqlite3_stmt *st, const struct reg_server *v)
+{
+    bind_text(st, 1, v->id);
+    bind_text(st, 2, v->name);
+    bind_text(st, 3, v->project_id);
+    bind_text(st, 4, v->user_id);
+    bind_text(st, 5, v->host);
+    bind_text(st, 6, v->status);
+    bind_text(st, 7, v->vm_state);
+    bind_text(st, 8, v->task_state);
+    sqlite3_bind_int(st, 9, v->locked);
+    bind_text(st, 10, v->created_at);
+    bind_text(st, 11, v->updated_at);
+}
+static void read_server(sqlite3_stmt *st, void *o)
+{
+    struct reg_server *v = o;
+    COL(st, 0, v->id);
+    COL(st, 1, v->name);
+    COL(st, 2, v->project_id);
+    COL(st, 3, v->user_id);
+    COL(st, 4, v->host);
+    COL(st, 5, v->status);
+    COL(st, 6, v->vm_state);
+    COL(st, 7, v->task_state);
+    v->locked = sqlite3_column_int(st, 8) != 0;
+    COL(st, 9, v->created_at);
+    COL(st, 10, v->updated_at);
+}
+static int srv_write_l(struct sqlite_registry *s, enum q q, const struct reg_server *v)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_server(st, v);
+    return exec_stmt(s, st, "server write");
+}
+static int sq_server_insert(struct registry *r, const struct reg_server *v)
+{
+    return LOCKED(SR(r), srv_write_l(SR(r), Q_SRV_INS, v));
+}
+static int sq_server_update(struct registry *r, const struct reg_server *v)
+{
+    return LOCKED(SR(r), srv_write_l(SR(r), Q_SRV_UPD, v));
+}
+static int get_by_keys_l(struct sqlite_registry *s, enum q q, const char *k1, const char *k2,
+                         row_reader rd, void *out)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_text(st, 1, k1);
+    if (k2)
+        bind_text(st, 2, k2);
+    return query_one(s, st, rd, out, "get");
+}
+static int list_l(struct sqlite_registry *s, enum q q_one, enum q q_all, const char *key,
+                  row_reader rd, size_t elem, void **out, size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(s, key ? q_one : q_all);
+    if (key)
+        bind_text(st, 1, key);
+    return query_many(s, st, rd, elem, out, n, "list");
+}
+static int sq_server_get(struct registry *r, const char *id, struct reg_server *out)
+{
+    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_SRV_GET, id, NULL, read_server, out));
+}
+static int sq_server_list(struct registry *r, const char *project, struct reg_server **out,
+                          size_t *n)
+{
+    return LOCKED(SR(r), list_l(SR(r), Q_SRV_LIST, Q_SRV_LIST_ALL, project, read_server,
+                                sizeof **out, (void **)out, n));
+}
+
+/* ---- volumes ---- */
+static void bind_volume(sqlite3_stmt *st, const struct reg_volume *v)
+{
+    bind_text(st, 1, v->id);
+    bind_text(st, 2, v->project_id);
+    bind_text(st, 3, v->user_id);
+    bind_text(st, 4, v->name);
+    bind_text(st, 5, v->description);
+    sqlite3_bind_int64(st, 6, v->size_gb);
+    bind_text(st, 7, v->host);
+    bind_text(st, 8, v->pool);
+    bind_text(st, 9, v->path);
+    bind_text(st, 10, v->status);
+    bind_text(st, 11, v->attach_status);
+    bind_text(st, 12, v->migration_status);
+    bind_text(st, 13, v->created_at);
+    bind_text(st, 14, v->updated_at);
+}
+static void read_volume(sqlite3_stmt *st, void *o)
+{
+    struct reg_volume *v = o;
+    COL(st, 0, v->id);
+    COL(st, 1, v->project_id);
+    COL(st, 2, v->user_id);
+    COL(st, 3, v->name);
+    COL(st, 4, v->description);
+    v->size_gb = sqlite3_column_int64(st, 5);
+    COL(st, 6, v->host);
+    COL(st, 7, v->pool);
+    COL(st, 8, v->path);
+    COL(st, 9, v->status);
+    COL(st, 10, v->attach_status);
+    COL(st, 11, v->migration_status);
+    COL(st, 12, v->created_at);
+    COL(st, 13, v->updated_at);
+}
+static int vol_write_l(struct sqlite_registry *s, enum q q, const struct reg_volume *v)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_volume(st, v);
+    return exec_stmt(s, st, "volume write");
+}
+static int sq_volume_insert(struct registry *r, const struct reg_volume *v)
+{
+    return LOCKED(SR(r), vol_write_l(SR(r), Q_VOL_INS, v));
+}
+static int sq_volume_update(struct registry *r, const struct reg_volume *v)
+{
+    return LOCKED(SR(r), vol_write_l(SR(r), Q_VOL_UPD, v));
+}
+static int del_l(struct sqlite_registry *s, enum q q, const char *id)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_text(st, 1, id);
+    return exec_stmt(s, st, "delete");
+}
+static int sq_volume_delete(struct registry *r, const char *id)
+{
+    return LOCKED(SR(r), del_l(SR(r), Q_VOL_DEL, id));
+}
+static int sq_volume_get(struct registry *r, const char *id, struct reg_volume *out)
+{
+    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_VOL_GET, id, NULL, read_volume, out));
+}
+static int sq_volume_list(struct registry *r, const char *project, struct reg_volume **out,
+                          size_t *n)
+{
+    return LOCKED(SR(r), list_l(SR(r), Q_VOL_LIST, Q_VOL_LIST_ALL, project, read_volume,
+                                sizeof **out, (void **)out, n));
+}
+static void read_flag(sqlite3_stmt *st, void *o)
+{
+    *(bool *)o = sqlite3_column_int(st, 0) != 0;
+}
+static int sq_volume_path_used(struct registry *r, const char *path, bool *used)
+{
+    *used = false;
+    int rc = LOCKED(SR(r), get_by_keys_l(SR(r), Q_VOL_PATH, path, NULL, read_flag, used));
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- attachments ---- */
+static void bind_att(sqlite3_stmt *st, const struct reg_attachment *a)
+{
+    bind_text(st, 1, a->id);
+    bind_text(st, 2, a->bdm_uuid);
+    bind_text(st, 3, a->server_id);
+    bind_text(st, 4, a->volume_id);
+    bind_text(st, 5, a->device);
+    bind_text(st, 6, a->tag);
+    sqlite3_bind_int(st, 7, a->delete_on_termination);
+    bind_text(st, 8, a->node_name);
+    bind_text(st, 9, a->export_id);
+    bind_text(st, 10, a->export_name);
+    bind_text(st, 11, a->connection_info);
+    bind_text(st, 12, a->created_at);
+}
+static void read_att(sqlite3_stmt *st, void *o)
+{
+    struct reg_attachment *a = o;
+    COL(st, 0, a->id);
+    COL(st, 1, a->bdm_uuid);
+    COL(st, 2, a->server_id);
+    COL(st, 3, a->volume_id);
+    COL(st, 4, a->device);
+    COL(st, 5, a->tag);
+    a->delete_on_termination = sqlite3_column_int(st, 6) != 0;
+    COL(st, 7, a->node_name);
+    COL(st, 8, a->export_id);
+    COL(st, 9, a->export_name);
+    COL(st, 10, a->connection_info);
+    COL(st, 11, a->created_at);
+}
+static int att_write_l(struct sqlite_registry *s, enum q q, const struct reg_attachment *a)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_att(st, a);
+    return exec_stmt(s, st, "attachment write");
+}
+static int sq_att_insert(struct registry *r, const struct reg_attachment *a)
+{
+    return LOCKED(SR(r), att_write_l(SR(r), Q_ATT_INS, a));
+}
+static int sq_att_update(struct registry *r, const struct reg_attachment *a)
+{
+    return LOCKED(SR(r), att_write_l(SR(r), Q_ATT_UPD, a));
+}
+static int sq_att_get(struct registry *r, const char *server_id, const char *volume_id,
+                      struct reg_attachment *out)
+{
+    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_ATT_GET, server_id, volume_id, read_att, out));
+}
+static int sq_att_get_id(struct registry *r, const char *id, struct reg_attachment *out)
+{
+    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_ATT_GET_ID, id, NULL, read_att, out));
+}
+static int sq_att_get_vol(struct registry *r, const char *vid, struct reg_attachment *out)
+{
+    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_ATT_GET_VOL, vid, NULL, read_att, out));
+}
+static int sq_att_delete(struct registry *r, const char *id)
+{
+    return LOCKED(SR(r), del_l(SR(r), Q_ATT_DEL, id));
+}
+static int sq_att_list(struct registry *r, const char *server_id, struct reg_attachment **out,
+                       size_t *n)
+{
+    return LOCKED(SR(r), list_l(SR(r), Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, read_att,
+                                sizeof **out, (void **)out, n));
+}
+
+/* ---- instance actions and events ---- */
+static void bind_act(sqlite3_stmt *st, const struct reg_action *a)
+{
+    bind_text(st, 1, a->request_id);
+    bind_text(st, 2, a->server_id);
+    bind_text(st, 3, a->action);
+    bind_text(st, 4, a->project_id);
+    bind_text(st, 5, a->user_id);
+    bind_text(st, 6, a->message);
+    bind_text(st, 7, a->start_time);
+    bind_text(st, 8, a->updated_at);
+}
+static void read_act(sqlite3_stmt *st, void *o)
+{
+    struct reg_action *a = o;
+    COL(st, 0, a->request_id);
+    COL(st, 1, a->server_id);
+    COL(st, 2, a->action);
+    COL(st, 3, a->project_id);
+    COL(st, 4, a->user_id);
+    COL(st, 5, a->message);
+    COL(st, 6, a->start_time);
+    COL(st, 7, a->updated_at);
+}
+static int act_write_l(struct sqlite_registry *s, enum q q, const struct reg_action *a)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_act(st, a);
+    return exec_stmt(s, st, "action write");
+}
+static int sq_act_insert(struct registry *r, const struct reg_action *a)
+{
+    return LOCKED(SR(r), act_write_l(SR(r), Q_ACT_INS, a));
+}
+static int sq_act_update(struct registry *r, const struct reg_action *a)
+{
+    return LOCKED(SR(r), act_write_l(SR(r), Q_ACT_UPD, a));
+}
+static int sq_act_get(struct registry *r, const char *server_id, const char *rid,
+                      struct reg_action *out)
+{
+    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_ACT_GET, server_id, rid, read_act, out));
+}
+static int sq_act_list(struct registry *r, const char *server_id, struct reg_action **out,
+                       size_t *n)
+{
+    return LOCKED(SR(r), list_l(SR(r), Q_ACT_LIST, Q_ACT_LIST, server_id, read_act, sizeof **out,
+                                (void **)out, n));
+}
+static void bind_ev(sqlite3_stmt *st, const struct reg_event *e)
+{
+    bind_text(st, 1, e->request_id);
+    bind_text(st, 2, e->event);
+    bind_text(st, 3, e->start_time);
+    bind_text(st, 4, e->finish_time);
+    bind_text(st, 5, e->result);
+    bind_text(st, 6, e->traceback);
+    bind_text(st, 7, e->host);
+    bind_text(st, 8, e->details);
+}
+static void read_ev(sqlite3_stmt *st, void *o)
+{
+    struct reg_event *e = o;
+    COL(st, 0, e->request_id);
+    COL(st, 1, e->event);
+    COL(st, 2, e->start_time);
+    COL(st, 3, e->finish_time);
+    COL(st, 4, e->result);
+    COL(st, 5, e->traceback);
+    COL(st, 6, e->host);
+    COL(st, 7, e->details);
+}
+static int ev_write_l(struct sqlite_registry *s, enum q q, const struct reg_event *e)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_ev(st, e);
+    return exec_stmt(s, st, "event write");
+}
+static int sq_ev_insert(struct registry *r, const struct reg_event *e)
+{
+    return LOCKED(SR(r), ev_write_l(SR(r), Q_EV_INS, e));
+}
+static int sq_ev_update(struct registry *r, const struct reg_event *e)
+{
+    return LOCKED(SR(r), ev_write_l(SR(r), Q_EV_UPD, e));
+}
+static int sq_ev_list(struct registry *r, const char *rid, struct reg_event **out, size_t *n)
+{
+    return LOCKED(SR(r),
+                  list_l(SR(r), Q_EV_LIST, Q_EV_LIST, rid, read_ev, sizeof **out, (void **)out, n));
+}
+
+/* ---- tokens ---- */
+static int tok_put_l(struct sqlite_registry *s, const struct reg_token *t)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_TOK_PUT);
+    bind_text(st, 1, t->id_hash);
+    bind_text(st, 2, t->auth);
+    sqlite3_bind_int64(st, 3, t->expires);
+    return exec_stmt(s, st, "token put");
+}
+static int sq_tok_put(struct registry *r, const struct reg_token *t)
+{
+    return LOCKED(SR(r), tok_put_l(SR(r), t));
+}
+static void read_tok(sqlite3_stmt *st, void *o)
+{
+    struct reg_token *t = o;
+    COL(st, 0, t->id_hash);
+    COL(st, 1, t->auth);
+    t->expires = sqlite3_column_int64(st, 2);
+}
+static int tok_get_l(struct sqlite_registry *s, const char *id_hash, struct reg_token *out)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_TOK_GET);
+    bind_text(st, 1, id_hash);
+    return query_one(s, st, read_tok, out, "token get");
+}
+static int sq_tok_get(struct registry *r, const char *id_hash, struct reg_token *out)
+{
+    return LOCKED(SR(r), tok_get_l(SR(r), id_hash, out));
+}
+static int tok_del_l(struct sqlite_registry *s, const char *id_hash)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_TOK_DEL);
+    bind_text(st, 1, id_hash);
+    return exec_stmt(s, st, "token delete");
+}
+static int sq_tok_delete(struct registry *r, const char *id_hash)
+{
+    return LOCKED(SR(r), tok_del_l(SR(r), id_hash));
+}
+static int tok_purge_l(struct sqlite_registry *s, int64_t now)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_TOK_PURGE);
+    sqlite3_bind_int64(st, 1, now);
+    return exec_stmt(s, st, "token purge");
+}
+static int sq_tok_purge(struct registry *r, int64_t now)
+{
+    return LOCKED(SR(r), tok_purge_l(SR(r), now));
+}
+
+/* ---- metadata ---- */
+static const char *meta_kind(enum reg_meta_kind k)
+{
+    return k == REG_META_VOLUME ? "volume" : k == REG_META_SERVER ? "server" : "quota";
+}
+static void read_meta(sqlite3_stmt *st, void *o)
+{
+    struct reg_meta *m = o;
+    COL(st, 0, m->key);
+    COL(st, 1, m->value);
+}
+static int md_list_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
+                     struct reg_meta **out, size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_MD_LIST);
+    bind_text(st, 1, meta_kind(kind));
+    bind_text(st, 2, owner);
+    return query_many(s, st, read_meta, sizeof **out, (void **)out, n, "metadata list");
+}
+static int sq_md_list(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                      struct reg_meta **out, size_t *n)
+{
+    return LOCKED(SR(r), md_list_l(SR(r), kind, owner, out, n));
+}
+static int md_put_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
+                    const struct reg_meta *m)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_MD_PUT);
+    bind_text(st, 1, meta_kind(kind));
+    bind_text(st, 2, owner);
+    bind_text(st, 3, m->key);
+    bind_text(st, 4, m->value);
+    return exec_stmt(s, st, "metadata put");
+}
+static int sq_md_put(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                     const struct reg_meta *m)
+{
+    return LOCKED(SR(r), md_put_l(SR(r), kind, owner, m));
+}
+static int md_del_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
+                    const char *key)
+{
+    sqlite3_stmt *st = stmt_get(s, key ? Q_MD_DEL : Q_MD_DEL_ALL);
+    bind_text(st, 1, meta_kind(kind));
+    bind_text(st, 2, owner);
+    if (key)
+        bind_text(st, 3, key);
+    if (exec_stmt(s, st, "metadata delete") < 0)
+        return -1;
+    return key && sqlite3_changes(s->db) == 0 ? 1 : 0;
+}
+static int sq_md_delete(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                        const char *key)
+{
+    return LOCKED(SR(r), md_del_l(SR(r), kind, owner, key));
+}
+
+static const char *sq_last_error(struct registry *r)
+{
+    return last_error;
+}
+
+static void sq_close(struct registry *r)
+{
+    if (!r)
+        return;
+    struct sqlite_registry *s = SR(r);
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static const struct registry_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .host_put = sq_host_put,
+    .host_list = sq_host_list,
+    .server_insert = sq_server_insert,
+    .server_get = sq_server_get,
+    .server_update = sq_server_update,
+    .server_list = sq_server_list,
+    .volume_insert = sq_volume_insert,
+    .volume_get = sq_volume_get,
+    .volume_update = sq_volume_update,
+    .volume_delete = sq_volume_delete,
+    .volume_list = sq_volume_list,
+    .volume_path_used = sq_volume_path_used,
+    .attachment_insert = sq_att_insert,
+    .attachment_update = sq_att_update,
+    .attachment_get = sq_att_get,
+    .attachment_get_by_id = sq_att_get_id,
+    .attachment_get_by_volume = sq_att_get_vol,
+    .attachment_delete = sq_att_delete,
+    .attachment_list = sq_att_list,
+    .action_insert = sq_act_insert,
+    .action_update = sq_act_update,
+    .action_get = sq_act_get,
+    .action_list = sq_act_list,
+    .event_insert = sq_ev_insert,
+    .event_update = sq_ev_update,
+    .event_list = sq_ev_list,
+    .token_put = sq_tok_put,
+    .token_get = sq_tok_get,
+    .token_delete = sq_tok_delete,
+    .token_purge = sq_tok_purge,
+    .meta_list = sq_md_list,
+    .meta_put = sq_md_put,
+    .meta_delete = sq_md_delete,
+    .last_error = sq_last_error,
+};
+
+/* Applies every migration newer than the database's schema_version, each in
+ * its own transaction together with the version bump. */
+static int migrate(struct sqlite_registry *s, char *errbuf, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        goto fail;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT COALESCE(MAX(version),0) FROM schema_version", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto fail_db;
+    int version = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > N_MIGRATIONS) {
+        snprintf(errbuf, errlen,
+                 "database schema version %d is newer than this "
+                 "volswap-api (%d)",
+                 version, N_MIGRATIONS);
+        return -1;
+    }
+    for (int v = version + 1; v <= N_MIGRATIONS; v++) {
+        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+            goto fail;
+        if (sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            goto fail;
+        }
+        char bump[96];
+        snprintf(bump, sizeof bump,
+                 "DELETE FROM schema_version; "
+                 "INSERT INTO schema_version VALUES(%d); COMMIT;",
+                 v);
+        if (sqlite3_exec(s->db, bump, NULL, NULL, &msg) != SQLITE_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            goto fail;
+        }
+    }
+    s->schema_version = N_MIGRATIONS;
+    return 0;
+fail:
+    snprintf(errbuf, errlen, "schema migration failed: %s", msg ? msg : "?");
+    sqlite3_free(msg);
+    return -1;
+fail_db:
+    snprintf(errbuf, errlen, "schema migration failed: %s", sqlite3_errmsg(s->db));
+    return -1;
+}
+
+struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t errlen)
+{
+    struct sqlite_registry *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &sqlite_ops;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(errbuf, errlen, "cannot open database %s: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sq_close(&s->base);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    char *msg = NULL;
+    /* normal (not exclusive) locking: other connections of this process (the
+   * swap store) and an operator's sqlite3 shell share the file */
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
+                     "PRAGMA synchronous=NORMAL;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(errbuf, errlen, "cannot configure database %s: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        sq_close(&s->base);
+        return NULL;
+    }
+    if (migrate(s, errbuf, errlen) < 0) {
+        sq_close(&s->base);
+        return NULL;
+    }
+    for (int i = 0; i < Q__COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(errbuf, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(s->db));
+            sq_close(&s->base);
+            return NULL;
+        }
+    }
+    return &s->base;
+}
+
+int registry_sqlite_schema_version(struct registry *r)
+{
+    return SR(r)->schema_version;
+}

@@ -1,0 +1,387 @@
+/* Nova's os-volume_attachments: list, show, attach (POST) and detach
+ * (DELETE). Attach is Nova's API + compute manager in one synchronous step:
+ * reserve the volume (Cinder state), open it on the server's host and export
+ * it over NBD as the server's disk (host driver), then record the attachment
+ * and mark the volume in-use in one transaction. Every failure undoes what
+ * was done (unreserve, detach on the host) so the registry never claims an
+ * attachment the host does not serve. Bodies differ by microversion: tag
+ * from 2.70, delete_on_termination from 2.79, and from 2.89 the list/show
+ * drop "id" for attachment_id and bdm_uuid. */
+#include "compute.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static json_t *attachment_view(struct api_request *rq, const struct reg_attachment *a,
+                               bool for_create)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "device", a->device, "serverId", a->server_id,
+                          "volumeId", a->volume_id);
+    if (for_create || !nova_mv(rq, 89))
+        json_object_set_new(o, "id", json_string(a->volume_id));
+    if (nova_mv(rq, 70))
+        json_object_set_new(o, "tag", a->tag[0] ? json_string(a->tag) : json_null());
+    if (nova_mv(rq, 79))
+        json_object_set_new(o, "delete_on_termination", json_boolean(a->delete_on_termination));
+    if (nova_mv(rq, 89) && !for_create) {
+        json_object_set_new(o, "attachment_id", json_string(a->id));
+        json_object_set_new(o, "bdm_uuid", json_string(a->bdm_uuid));
+    }
+    return o;
+}
+
+static int check_policy_and_load(struct api_request *rq, const char *verb, struct reg_server *s)
+{
+    char rule[80];
+    snprintf(rule, sizeof rule, "os_compute_api:os-volumes-attachments:%s", verb);
+    if (load_server(rq, rq->params[0], s) < 0)
+        return -1;
+    return policy_check(&rq->auth, rule, s->project_id, &rq->err);
+}
+
+int nova_attachments_index(struct api_request *rq)
+{
+    struct reg_server s;
+    if (check_policy_and_load(rq, "index", &s) < 0)
+        return -1;
+    long limit = -1, offset = 0;
+    const char *l = api_query(rq, "limit"), *o = api_query(rq, "offset");
+    char *end;
+    if (l) {
+        limit = strtol(l, &end, 10);
+        if (*l == '\0' || *end || limit < 0)
+            return api_err(&rq->err, 400,
+                           "Invalid input for query parameters limit. Value: %.32s. "
+                           "'%.32s' does not match '^[0-9]*$'",
+                           l, l);
+    }
+    if (o) {
+        offset = strtol(o, &end, 10);
+        if (*o == '\0' || *end || offset < 0)
+            return api_err(&rq->err, 400,
+                           "Invalid input for query parameters offset. Value: "
+                           "%.32s. '%.32s' does not match '^[0-9]*$'",
+                           o, o);
+    }
+    struct registry *r = rq->ctx->reg;
+    struct reg_attachment *atts = NULL;
+    size_t n = 0;
+    if (r->ops->attachment_list(r, s.id, &atts, &n) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    json_t *arr = json_array();
+    for (size_t i = (size_t)offset; i < n && (limit < 0 || (long)json_array_size(arr) < limit); i++)
+        json_array_append_new(arr, attachment_view(rq, &atts[i], false));
+    free(atts);
+    return api_reply(rq, 200, json_pack("{s:o}", "volumeAttachments", arr));
+}
+
+static int not_attached(struct api_request *rq, const char *server, const char *volume)
+{
+    return api_err(&rq->err, 404, "Instance %s is not attached to volume %.64s", server, volume);
+}
+
+int nova_attachments_show(struct api_request *rq)
+{
+    struct reg_server s;
+    if (check_policy_and_load(rq, "show", &s) < 0)
+        return -1;
+    struct registry *r = rq->ctx->reg;
+    struct reg_attachment a;
+    int rc = r->ops->attachment_get(r, s.id, rq->params[1], &a);
+    if (rc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (rc == 1)
+        return not_attached(rq, s.id, rq->params[1]);
+    return api_reply(rq, 200,
+                     json_pack("{s:o}", "volumeAttachment", attachment_view(rq, &a, false)));
+}
+
+/* Nova's device name check (block_device.match_device) and the next free
+ * /dev/vdX when none is given; vda is the root disk. */
+static int pick_device(struct api_request *rq, const char *server_id, const char *want,
+                       char out[32])
+{
+    struct registry *r = rq->ctx->reg;
+    struct reg_attachment *atts = NULL;
+    size_t n = 0;
+    if (r->ops->attachment_list(r, server_id, &atts, &n) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    int rc = -1;
+    if (want) {
+        const char *p = want;
+        if (strncmp(p, "/dev/", 5) != 0 || strlen(p) < 7) {
+            api_err(&rq->err, 400, "The supplied device path (%.31s) is invalid.", want);
+            goto out;
+        }
+        for (p += 5; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) {
+                api_err(&rq->err, 400, "The supplied device path (%.31s) is invalid.", want);
+                goto out;
+            }
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(atts[i].device, want) == 0) {
+                api_err(&rq->err, 400, "The supplied device path (%.31s) is in use.", want);
+                goto out;
+            }
+        snprintf(out, 32, "%s", want);
+        rc = 0;
+        goto out;
+    }
+    for (char c = 'b'; c <= 'z'; c++) {
+        char dev[16];
+        snprintf(dev, sizeof dev, "/dev/vd%c", c);
+        bool used = false;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(atts[i].device, dev) == 0)
+                used = true;
+        if (!used) {
+            snprintf(out, 32, "%s", dev);
+            rc = 0;
+            goto out;
+        }
+    }
+    api_err(&rq->err, 400, "No free device name for server %s", server_id);
+out:
+    free(atts);
+    return rc;
+}
+
+/* Inside the attach's closing transaction: a delete of the server that
+ * began while the volume was being opened on the host wins, and the attach
+ * is undone (the delete has listed the attachments it detaches already). */
+static bool still_attachable(struct registry *r, const char *server_id, struct api_error *e)
+{
+    struct reg_server now;
+    if (r->ops->server_get(r, server_id, &now) != 0)
+        return false;
+    if (nova_server_deleted(&now) || strcmp(now.task_state, "deleting") == 0) {
+        api_err(e, 409, "Cannot 'attach_volume' instance %s while it is in task_state deleting",
+                server_id);
+        return false;
+    }
+    return true;
+}
+
+int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const char *vol_id,
+                       const char *device, const char *tag, bool dot, bool record_action,
+                       struct reg_attachment *out)
+{
+    struct registry *r = rq->ctx->reg;
+    const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
+    const struct host_driver *drv = h ? host_driver_find(h->driver) : NULL;
+    if (!drv) {
+        api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.", s->host, s->id);
+        return -1;
+    }
+    struct reg_volume v;
+    int vrc = r->ops->volume_get(r, vol_id, &v);
+    if (vrc < 0) {
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return -1;
+    }
+    /* Cinder shows a user only the volumes of their project */
+    if (vrc == 1 ||
+        (!auth_has_role(&rq->auth, "admin") && strcmp(v.project_id, rq->auth.project_id) != 0)) {
+        api_err(&rq->err, 404, "Volume %s could not be found.", vol_id);
+        return -1;
+    }
+    struct reg_attachment a;
+    memset(&a, 0, sizeof a);
+    if (r->ops->attachment_get(r, s->id, vol_id, &a) == 0) {
+        api_err(&rq->err, 400, "Invalid volume: volume %s already attached", vol_id);
+        return -1;
+    }
+    if (strcmp(v.host, s->host) != 0) {
+        api_err(&rq->err, 400, "Invalid volume: volume %s lives on host %s, instance %s on %s",
+                vol_id, v.host, s->id, s->host);
+        return -1;
+    }
+    if (pick_device(rq, s->id, device, a.device) < 0)
+        return -1;
+    if (vol_transition_apply(r, vol_id, VT_RESERVE, false, &v, &rq->err) < 0)
+        return -1;
+    struct reg_action act;
+    if (record_action && action_start(rq, s->id, "attach_volume", &act) < 0) {
+        vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
+        return -1;
+    }
+    char ev_start[32];
+    api_time_micro(time(NULL), ev_start);
+    api_uuid(a.id);
+    api_uuid(a.bdm_uuid);
+    snprintf(a.server_id, sizeof a.server_id, "%s", s->id);
+    snprintf(a.volume_id, sizeof a.volume_id, "%s", vol_id);
+    if (tag)
+        snprintf(a.tag, sizeof a.tag, "%s", tag);
+    a.delete_on_termination = dot;
+    host_node_name(vol_id, a.node_name);
+    host_export_id(a.id, a.export_id);
+    /* the export is the server's disk: named by server and device */
+    snprintf(a.export_name, sizeof a.export_name, "%.36s-%.26s", s->id, a.device + 5);
+    api_time_micro(time(NULL), a.created_at);
+    json_t *conn = NULL;
+    struct api_error derr = { 0 };
+    if (drv->attach(h, &v, a.node_name, a.export_id, a.export_name, &conn, &derr) < 0) {
+        vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
+        if (record_action)
+            action_event(rq, &act, "compute_attach_volume", s->host, ev_start, false, derr.msg);
+        api_err(&rq->err, 500, "Failed to attach volume %s: %s", vol_id, derr.msg);
+        return -1;
+    }
+    char *ci = json_dumps(conn, JSON_COMPACT);
+    json_decref(conn);
+    snprintf(a.connection_info, sizeof a.connection_info, "%s", ci ? ci : "{}");
+    free(ci);
+    /* attachment row and in-use volume land together, or not at all */
+    struct api_error terr = { 0 };
+    bool stored = false;
+    if (r->ops->begin(r) == 0) {
+        if (still_attachable(r, s->id, &terr) && r->ops->attachment_insert(r, &a) == 0 &&
+            r->ops->volume_get(r, vol_id, &v) == 0 &&
+            vol_transition_check(&v, VT_ATTACH, false, &terr) == 0 &&
+            (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0)) {
+            stored = r->ops->commit(r) == 0; /* a failed commit rolls back itself */
+        } else {
+            r->ops->rollback(r);
+        }
+        if (!stored && terr.status == 0)
+            api_err(&terr, 500, "registry: %s", r->ops->last_error(r));
+    } else {
+        api_err(&terr, 500, "registry: %s", r->ops->last_error(r));
+    }
+    if (!stored) {
+        struct api_error ignore;
+        drv->detach(h, a.node_name, a.export_id, &ignore);
+        vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
+        if (record_action)
+            action_event(rq, &act, "compute_attach_volume", s->host, ev_start, false, terr.msg);
+        api_err(&rq->err, terr.status ? terr.status : 500, "%s", terr.msg);
+        return -1;
+    }
+    if (record_action)
+        action_event(rq, &act, "compute_attach_volume", s->host, ev_start, true, NULL);
+    *out = a;
+    return 0;
+}
+
+int nova_attachments_create(struct api_request *rq)
+{
+    json_t *doc = NULL;
+    json_t *b = body_parse(rq->body, rq->body_len, &schema_attachment_create, &doc, &rq->err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    const char *vol_id = json_string_value(json_object_get(b, "volumeId"));
+    json_t *dev = json_object_get(b, "device");
+    json_t *tag = json_object_get(b, "tag");
+    json_t *dot = json_object_get(b, "delete_on_termination");
+    if (tag && !nova_mv(rq, 49)) {
+        api_err(&rq->err, 400,
+                "Invalid input for field/attribute volumeAttachment. Additional "
+                "properties are not allowed ('tag' was unexpected)");
+        goto out;
+    }
+    if (dot && !nova_mv(rq, 79)) {
+        api_err(&rq->err, 400,
+                "Invalid input for field/attribute volumeAttachment. Additional "
+                "properties are not allowed ('delete_on_termination' was unexpected)");
+        goto out;
+    }
+    if (!api_is_uuid(vol_id)) {
+        api_err(&rq->err, 400,
+                "Invalid input for field/attribute volumeId. Value: %.64s. "
+                "'%.64s' is not a 'uuid'",
+                vol_id, vol_id);
+        goto out;
+    }
+    struct reg_server s;
+    if (check_policy_and_load(rq, "create", &s) < 0 ||
+        nova_check_server_state(rq, &s, "attach_volume") < 0)
+        goto out;
+    struct reg_attachment a;
+    if (nova_attach_volume(rq, &s, vol_id, json_string_value(dev),
+                           tag ? json_string_value(tag) : NULL, dot && body_bool(dot), true,
+                           &a) < 0)
+        goto out;
+    rc = api_reply(rq, 200, json_pack("{s:o}", "volumeAttachment", attachment_view(rq, &a, true)));
+out:
+    json_decref(doc);
+    return rc;
+}
+
+/* The host half and the registry half of a detach, for a volume already
+ * moved to "detaching": removes the export and closes the node, then drops
+ * the attachment and marks the volume available in one transaction. A host
+ * failure rolls the volume back to in-use (the attachment still stands);
+ * a registry failure after the host let go is reported as such. */
+int nova_detach_detaching(struct api_request *rq, const struct cfg_host *h,
+                          const struct reg_attachment *a)
+{
+    struct registry *r = rq->ctx->reg;
+    const struct host_driver *drv = host_driver_find(h->driver);
+    struct api_error derr = { 0 };
+    if (drv->detach(h, a->node_name, a->export_id, &derr) < 0) {
+        vol_transition_apply(r, a->volume_id, VT_ROLL_DETACHING, false, NULL, NULL);
+        return api_err(&rq->err, 500, "Failed to detach volume %s: %s", a->volume_id, derr.msg);
+    }
+    struct api_error terr = { 0 };
+    struct reg_volume v;
+    bool stored = false;
+    if (r->ops->begin(r) == 0) {
+        if (r->ops->attachment_delete(r, a->id) == 0 &&
+            r->ops->volume_get(r, a->volume_id, &v) == 0 &&
+            vol_transition_check(&v, VT_DETACH, false, &terr) == 0 &&
+            (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0))
+            stored = r->ops->commit(r) == 0;
+        else
+            r->ops->rollback(r);
+    }
+    if (!stored)
+        return api_err(&rq->err, 500, "Detached volume %s on the host but could not record it: %s",
+                       a->volume_id, terr.status ? terr.msg : r->ops->last_error(r));
+    return 0;
+}
+
+int nova_attachments_delete(struct api_request *rq)
+{
+    struct registry *r = rq->ctx->reg;
+    struct reg_server s;
+    if (check_policy_and_load(rq, "delete", &s) < 0)
+        return -1;
+    const char *vol_id = rq->params[1];
+    struct reg_volume v;
+    int vrc = r->ops->volume_get(r, vol_id, &v);
+    if (vrc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (vrc == 1 ||
+        (!auth_has_role(&rq->auth, "admin") && strcmp(v.project_id, rq->auth.project_id) != 0))
+        return api_err(&rq->err, 404, "Volume %.64s could not be found.", vol_id);
+    struct reg_attachment a;
+    int arc = r->ops->attachment_get(r, s.id, vol_id, &a);
+    if (arc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (arc == 1)
+        return not_attached(rq, s.id, vol_id);
+    if (nova_check_server_state(rq, &s, "detach_volume") < 0)
+        return -1;
+    const struct cfg_host *h = config_host(rq->ctx->cfg, s.host);
+    if (!h || !host_driver_find(h->driver))
+        return api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.", s.host,
+                       s.id);
+    if (vol_transition_apply(r, vol_id, VT_BEGIN_DETACHING, false, &v, &rq->err) < 0)
+        return -1;
+    struct reg_action act;
+    if (action_start(rq, s.id, "detach_volume", &act) < 0) {
+        vol_transition_apply(r, vol_id, VT_ROLL_DETACHING, false, NULL, NULL);
+        return -1;
+    }
+    char ev_start[32];
+    api_time_micro(time(NULL), ev_start);
+    if (nova_detach_detaching(rq, h, &a) < 0) {
+        action_event(rq, &act, "compute_detach_volume", s.host, ev_start, false, rq->err.msg);
+        return -1;
+    }
+    action_event(rq, &act, "compute_detach_volume", s.host, ev_start, true, NULL);
+    return api_reply(rq, 202, NULL);
+}

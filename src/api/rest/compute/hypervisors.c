@@ -1,0 +1,195 @@
+/* Nova's hypervisors (admin): GET /v2.1/os-hypervisors, /detail and
+ * /{id} (`openstack hypervisor list/show`, `nova hypervisor-list`).
+ *
+ * Each configured host is one hypervisor: its daemon (volswapd, or the
+ * QEMU that owns the disks) is what runs the consumers' block devices.
+ * state is up when the daemon answers query-version on its monitor now
+ * (as os-services), and hypervisor_version is that answer in Nova's
+ * encoding. running_vms counts the servers (not deleted) on the host. The
+ * resource figures Nova reported before 2.88 are given what volswap knows:
+ * local_gb is the capacity of the host's pools and local_gb_used the
+ * gigabytes its volumes take; a consumer's vCPUs and memory are not
+ * volswap's to know, so they are the flavor's (1 vCPU, 512 MB) per
+ * server, used and total alike. Ids are integers before 2.53 and stable
+ * UUIDs derived from the host's name from 2.53, as Nova's. */
+#include "compute.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define GiB (1024.0 * 1024 * 1024)
+
+static void hypervisor_uuid(const char *host, char out[37])
+{
+    char seed[128];
+    snprintf(seed, sizeof seed, "volswap-hypervisor:%s", host);
+    api_uuid_of(seed, out);
+}
+
+/* The host an id names (an integer before 2.53, the UUID from 2.53), -1
+ * for none. */
+static long hypervisor_index(struct api_request *rq, const char *want)
+{
+    const struct api_config *cfg = rq->ctx->cfg;
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        char id[37], num[24];
+        hypervisor_uuid(cfg->hosts[i].name, id);
+        snprintf(num, sizeof num, "%zu", i + 1);
+        if (strcmp(want, nova_mv(rq, 53) ? id : num) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+static json_t *hypervisor_id(struct api_request *rq, size_t index, const char *host)
+{
+    if (!nova_mv(rq, 53))
+        return json_integer((json_int_t)index + 1);
+    char id[37];
+    hypervisor_uuid(host, id);
+    return json_string(id);
+}
+
+static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail)
+{
+    const struct cfg_host *h = &rq->ctx->cfg->hosts[index];
+    int version = 0;
+    bool up = host_probe(h, &version) == 0;
+    json_t *o = json_pack("{s:o, s:s, s:s, s:s}", "id", hypervisor_id(rq, index, h->name),
+                          "hypervisor_hostname", h->name, "state", up ? "up" : "down", "status",
+                          "enabled");
+    if (!detail)
+        return o;
+    struct registry *r = rq->ctx->reg;
+    struct reg_server *servers = NULL;
+    size_t n = 0, running = 0;
+    if (r->ops->server_list(r, NULL, &servers, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            running += !nova_server_deleted(&servers[i]) && strcmp(servers[i].host, h->name) == 0;
+    free(servers);
+    char sid[37];
+    nova_service_uuid(h->name, sid);
+    json_object_update_new(
+        o, json_pack("{s:s, s:i, s:s, s:{s:s, s:o, s:n}}", "hypervisor_type",
+                     strcmp(h->driver, "qemu") == 0 ? "QEMU" : "volswapd", "hypervisor_version",
+                     version, "host_ip", h->nbd_socket[0] ? "127.0.0.1" : h->nbd_host, "service",
+                     "host", h->name, "id",
+                     nova_mv(rq, 53) ? json_string(sid) : json_integer((json_int_t)index + 1),
+                     "disabled_reason"));
+    if (nova_mv(rq, 88)) {
+        json_object_set_new(o, "uptime", json_null());
+        return o;
+    }
+    uint64_t total = 0, avail = 0;
+    for (size_t p = 0; p < h->n_pools; p++) {
+        uint64_t t = 0, a = 0;
+        if (pool_capacity(&h->pools[p], r, &t, &a, NULL) == 0) {
+            total += t;
+            avail += a;
+        }
+    }
+    int64_t used_gb = 0;
+    struct reg_volume *vols = NULL;
+    size_t nv = 0;
+    if (r->ops->volume_list(r, NULL, &vols, &nv) == 0)
+        for (size_t i = 0; i < nv; i++)
+            if (strcmp(vols[i].host, h->name) == 0)
+                used_gb += vols[i].size_gb;
+    free(vols);
+    json_int_t vms = (json_int_t)running;
+    json_object_update_new(
+        o, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                     " s:I}",
+                     "cpu_info", "{}", "current_workload", 0, "disk_available_least",
+                     (json_int_t)(avail / GiB), "free_disk_gb", (json_int_t)(avail / GiB),
+                     "free_ram_mb", (json_int_t)0, "local_gb", (json_int_t)(total / GiB),
+                     "local_gb_used", (json_int_t)used_gb, "memory_mb", vms * FLAVOR_RAM_MB,
+                     "memory_mb_used", vms * FLAVOR_RAM_MB, "running_vms", vms, "vcpus",
+                     vms * FLAVOR_VCPUS, "vcpus_used", vms * FLAVOR_VCPUS));
+    return o;
+}
+
+static int hypervisors_list(struct api_request *rq, bool detail)
+{
+    if (policy_check(&rq->auth,
+                     detail ? "os_compute_api:os-hypervisors:list-detail"
+                            : "os_compute_api:os-hypervisors:list",
+                     NULL, &rq->err) < 0)
+        return -1;
+    const char *match = api_query(rq, "hypervisor_hostname_pattern");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < rq->ctx->cfg->n_hosts; i++) {
+        if (match && !strstr(rq->ctx->cfg->hosts[i].name, match))
+            continue;
+        json_array_append_new(arr, hypervisor_view(rq, i, detail));
+    }
+    if (match && json_array_size(arr) == 0) {
+        json_decref(arr);
+        return api_err(&rq->err, 404, "No hypervisor matching '%.64s' could be found.", match);
+    }
+    return api_reply(rq, 200, json_pack("{s:o}", "hypervisors", arr));
+}
+
+int nova_hypervisors_index(struct api_request *rq)
+{
+    return hypervisors_list(rq, false);
+}
+
+/* GET /os-hypervisors/{pattern}/search (2.1 to 2.52; 2.53 replaced it with
+ * ?hypervisor_hostname_pattern=): how novaclient and the openstack client
+ * find a hypervisor by name. */
+int nova_hypervisors_search(struct api_request *rq)
+{
+    if (nova_mv(rq, 53))
+        return api_err(&rq->err, 404, "The resource could not be found.");
+    if (policy_check(&rq->auth, "os_compute_api:os-hypervisors:search", NULL, &rq->err) < 0)
+        return -1;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < rq->ctx->cfg->n_hosts; i++)
+        if (strstr(rq->ctx->cfg->hosts[i].name, rq->params[0]))
+            json_array_append_new(arr, hypervisor_view(rq, i, false));
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return api_err(&rq->err, 404, "No hypervisor matching '%.64s' could be found.",
+                       rq->params[0]);
+    }
+    return api_reply(rq, 200, json_pack("{s:o}", "hypervisors", arr));
+}
+int nova_hypervisors_detail(struct api_request *rq)
+{
+    return hypervisors_list(rq, true);
+}
+
+int nova_hypervisors_show(struct api_request *rq)
+{
+    if (policy_check(&rq->auth, "os_compute_api:os-hypervisors:show", NULL, &rq->err) < 0)
+        return -1;
+    long i = hypervisor_index(rq, rq->params[0]);
+    if (i >= 0)
+        return api_reply(rq, 200,
+                         json_pack("{s:o}", "hypervisor", hypervisor_view(rq, (size_t)i, true)));
+    return api_err(&rq->err, 404, "Hypervisor with ID %.64s could not be found.", rq->params[0]);
+}
+
+/* GET /os-hypervisors/{id}/uptime (to 2.87): Nova answers 501 when the
+ * virt driver cannot tell, which is volswap's case (a host's daemon is
+ * not its machine); the openstack client's `hypervisor show` expects
+ * exactly that and shows the rest. An unknown id is still 404. */
+int nova_hypervisors_uptime(struct api_request *rq)
+{
+    if (policy_check(&rq->auth, "os_compute_api:os-hypervisors:uptime", NULL, &rq->err) < 0)
+        return -1;
+    if (nova_mv(rq, 88))
+        return api_err(&rq->err, 404, "The resource could not be found.");
+    if (hypervisor_index(rq, rq->params[0]) >= 0)
+        return api_err(&rq->err, 501, "Virt driver does not implement uptime function.");
+    return api_err(&rq->err, 404, "Hypervisor with ID %.64s could not be found.", rq->params[0]);
+}
+
+/* GET /os-aggregates (admin): volswap groups its hosts in no aggregate. */
+int nova_aggregates_index(struct api_request *rq)
+{
+    if (policy_check(&rq->auth, "os_compute_api:os-aggregates:index", NULL, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 200, json_pack("{s:[]}", "aggregates"));
+}

@@ -1,0 +1,732 @@
+/* The Nova compute subset, part one: version documents (GET / and /v2.1),
+ * servers (list, detail with the name filter novaclient uses, show, and
+ * POST, which registers a consumer on a host and launches nothing), the
+ * and the compute route table. */
+#include "compute.h"
+
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static json_t *version_v21(struct api_request *rq)
+{
+    char maxv[16];
+    snprintf(maxv, sizeof maxv, "2.%d", NOVA_MV_MAX);
+    return api_version_doc(rq, "v2.1", maxv, "2.1", "2013-07-23T11:33:21Z", "/v2.1/",
+                           "application/vnd.openstack.compute+json;version=2.1");
+}
+
+static int nova_versions(struct api_request *rq)
+{
+    char href[400];
+    snprintf(href, sizeof href, "%s/v2/", rq->ctx->base_url);
+    json_t *v2 = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "v2.0", "status",
+                           "SUPPORTED", "version", "", "min_version", "", "updated",
+                           "2011-01-21T11:33:21Z", "links", "rel", "self", "href", href);
+    return api_reply(rq, 200, json_pack("{s:[o,o]}", "versions", v2, version_v21(rq)));
+}
+
+static int nova_version(struct api_request *rq)
+{
+    return api_reply(rq, 200, json_pack("{s:o}", "version", version_v21(rq)));
+}
+
+/* ---- servers ---- */
+
+static json_t *server_links(struct api_request *rq, const char *id)
+{
+    char self[400], book[400];
+    snprintf(self, sizeof self, "%s/v2.1/servers/%s", rq->ctx->base_url, id);
+    snprintf(book, sizeof book, "%s/servers/%s", rq->ctx->base_url, id);
+    return json_pack("[{s:s, s:s}, {s:s, s:s}]", "rel", "self", "href", self, "rel", "bookmark",
+                     "href", book);
+}
+
+static json_t *server_summary(struct api_request *rq, const struct reg_server *s)
+{
+    return json_pack("{s:s, s:s, s:o}", "id", s->id, "name", s->name, "links",
+                     server_links(rq, s->id));
+}
+
+static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
+{
+    char created[32], updated[32], host_id[57];
+    snprintf(created, sizeof created, "%.19sZ", s->created_at);
+    snprintf(updated, sizeof updated, "%.19sZ", s->updated_at);
+    nova_host_id(s->project_id, s->host, host_id);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{}, s:s, s:s,"
+        " s:s, s:s, s:i, s:s, s:s, s:n, s:i, s:n, s:s, s:[{s:s}]}",
+        "id", s->id, "name", s->name, "status", s->status, "tenant_id", s->project_id, "user_id",
+        s->user_id, "created", created, "updated", updated, "links", server_links(rq, s->id),
+        "metadata", api_meta_json(rq->ctx->reg, REG_META_SERVER, s->id), "addresses", "hostId",
+        host_id, "accessIPv4", "", "accessIPv6", "", "OS-EXT-STS:vm_state", s->vm_state,
+        "OS-EXT-STS:power_state", 1, "OS-EXT-AZ:availability_zone", "nova", "OS-DCF:diskConfig",
+        "MANUAL", "OS-EXT-STS:task_state", "progress", 0, "key_name", "OS-SRV-USG:launched_at",
+        created, "security_groups", "name", "default");
+    json_object_set_new(o, "image", json_string(""));
+    json_object_set_new(o, "flavor",
+                        nova_mv(rq, 47)
+                            ? json_pack("{s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus", FLAVOR_VCPUS,
+                                        "ram", FLAVOR_RAM_MB, "disk", 0, "ephemeral", 0,
+                                        "original_name", "volswap", "extra_specs")
+                            : json_pack("{s:s, s:[]}", "id", "volswap", "links"));
+    if (s->task_state[0])
+        json_object_set_new(o, "OS-EXT-STS:task_state", json_string(s->task_state));
+    json_object_set_new(o, "OS-SRV-USG:terminated_at",
+                        nova_server_deleted(s) ? json_string(updated) : json_null());
+    if (auth_has_role(&rq->auth, "admin")) {
+        json_object_set_new(o, "OS-EXT-SRV-ATTR:host", json_string(s->host));
+        json_object_set_new(o, "OS-EXT-SRV-ATTR:hypervisor_hostname", json_string(s->host));
+        json_object_set_new(o, "OS-EXT-SRV-ATTR:instance_name", json_string(s->id));
+    }
+    if (nova_mv(rq, 9))
+        json_object_set_new(o, "locked", json_boolean(s->locked));
+    if (nova_mv(rq, 19))
+        json_object_set_new(o, "description", json_null());
+    if (nova_mv(rq, 26))
+        json_object_set_new(o, "tags", json_array());
+    if (nova_mv(rq, 73))
+        json_object_set_new(o, "locked_reason", json_null());
+    /* os-extended-volumes: the attached volumes */
+    json_t *vols = json_array();
+    struct reg_attachment *atts = NULL;
+    size_t n = 0;
+    struct registry *r = rq->ctx->reg;
+    if (r->ops->attachment_list(r, s->id, &atts, &n) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            json_t *v = json_pack("{s:s}", "id", atts[i].volume_id);
+            if (nova_mv(rq, 3))
+                json_object_set_new(v, "delete_on_termination",
+                                    json_boolean(atts[i].delete_on_termination));
+            json_array_append_new(vols, v);
+        }
+    }
+    free(atts);
+    json_object_set_new(o, "os-extended-volumes:volumes_attached", vols);
+    return o;
+}
+
+static int servers_list(struct api_request *rq, bool detail)
+{
+    const char *rule = detail ? "os_compute_api:servers:detail" : "os_compute_api:servers:index";
+    if (policy_check(&rq->auth, rule, NULL, &rq->err) < 0)
+        return -1;
+    const char *all = api_query(rq, "all_tenants");
+    bool all_tenants = all && (all[0] == '\0' || api_truthy(all));
+    if (all_tenants) {
+        char r2[80];
+        snprintf(r2, sizeof r2, "%s:get_all_tenants", rule);
+        if (policy_check(&rq->auth, r2, NULL, &rq->err) < 0)
+            return -1;
+    }
+    const char *name = api_query(rq, "name");
+    regex_t re;
+    if (name) {
+        /* Nova matches names as a regular expression; bound what we compile */
+        if (strlen(name) > 255 || regcomp(&re, name, REG_EXTENDED | REG_NOSUB) != 0)
+            return api_err(&rq->err, 400, "Invalid filter field: name.");
+    }
+    struct reg_server *list = NULL;
+    size_t n = 0;
+    struct registry *r = rq->ctx->reg;
+    if (r->ops->server_list(r, all_tenants ? NULL : rq->auth.project_id, &list, &n) < 0) {
+        if (name)
+            regfree(&re);
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    }
+    /* deleted servers are listed only for an admin who asks (?deleted=true),
+   * and then alone, as Nova's "deleted" filter does */
+    const char *del = api_query(rq, "deleted");
+    bool want_deleted = del && api_truthy(del) && auth_has_role(&rq->auth, "admin");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (nova_server_deleted(&list[i]) != want_deleted)
+            continue;
+        if (name && regexec(&re, list[i].name, 0, NULL, 0) != 0)
+            continue;
+        json_array_append_new(arr,
+                              detail ? server_detail(rq, &list[i]) : server_summary(rq, &list[i]));
+    }
+    if (name)
+        regfree(&re);
+    free(list);
+    return api_reply(rq, 200, json_pack("{s:o}", "servers", arr));
+}
+
+static int servers_index(struct api_request *rq)
+{
+    return servers_list(rq, false);
+}
+static int servers_detail(struct api_request *rq)
+{
+    return servers_list(rq, true);
+}
+
+static int servers_show(struct api_request *rq)
+{
+    struct reg_server s;
+    if (load_server(rq, rq->params[0], &s) < 0 ||
+        policy_check(&rq->auth, "os_compute_api:servers:show", s.project_id, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 200, json_pack("{s:o}", "server", server_detail(rq, &s)));
+}
+
+static int detach_all(struct api_request *rq, const struct reg_server *s, const struct cfg_host *h,
+                      bool destroy_dot);
+static int mark_deleted(struct api_request *rq, const char *server_id);
+#define FLAVOR_ID "volswap"
+
+/* Whether block device mapping BD is the boot disk (boot_index 0). */
+static bool is_boot_bdm(json_t *bd)
+{
+    json_t *bi = json_object_get(bd, "boot_index");
+    return (json_is_integer(bi) && json_integer_value(bi) == 0) ||
+           (json_is_string(bi) && !strcmp(json_string_value(bi), "0"));
+}
+
+/* What a boot from volume asks, checked before anything is made: the one
+ * flavor, no image, one server, "none" or "auto" networks (volswap gives
+ * its consumers none), and each block device an existing volume the
+ * caller may use, available, on the server's host. */
+static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_host *h)
+{
+    const char *flavor = json_string_value(json_object_get(b, "flavorRef"));
+    if (flavor) {
+        const char *slash = strrchr(flavor, '/');
+        const char *id = slash ? slash + 1 : flavor;
+        if (strcmp(id, FLAVOR_ID) != 0)
+            return api_err(&rq->err, 400, "Flavor %.64s could not be found.", flavor);
+    }
+    const char *image = json_string_value(json_object_get(b, "imageRef"));
+    if (image && image[0])
+        return api_err(&rq->err, 400,
+                       "Image %.64s could not be found. (volswap servers boot "
+                       "from volumes: block_device_mapping_v2)",
+                       image);
+    json_t *minc = json_object_get(b, "min_count"), *maxc = json_object_get(b, "max_count");
+    if ((minc && json_integer_value(minc) != 1) || (maxc && json_integer_value(maxc) != 1))
+        return api_err(&rq->err, 400,
+                       "volswap-api registers one server per request "
+                       "(min_count and max_count must be 1).");
+    json_t *nets = json_object_get(b, "networks");
+    if (nets &&
+        !(json_is_string(nets) &&
+          (!strcmp(json_string_value(nets), "none") || !strcmp(json_string_value(nets), "auto"))) &&
+        !(json_is_array(nets) && json_array_size(nets) == 0))
+        return api_err(&rq->err, 400,
+                       "volswap servers have no networks: networks must be "
+                       "\"none\" or \"auto\".");
+    json_t *bdms = json_object_get(b, "block_device_mapping_v2");
+    size_t i;
+    json_t *bd;
+    int boot = 0;
+    json_array_foreach(bdms, i, bd) {
+        const char *uuid = json_string_value(json_object_get(bd, "uuid"));
+        const char *src = json_string_value(json_object_get(bd, "source_type"));
+        const char *dst = json_string_value(json_object_get(bd, "destination_type"));
+        if (!json_is_object(bd) || !src || strcmp(src, "volume") != 0 ||
+            (dst && strcmp(dst, "volume") != 0))
+            return api_err(&rq->err, 400,
+                           "Block Device Mapping is Invalid: volswap boots from "
+                           "existing volumes only (source_type and destination_type volume).");
+        if (!api_is_uuid(uuid))
+            return api_err(&rq->err, 400,
+                           "Block Device Mapping is Invalid: uuid must be a "
+                           "volume id.");
+        if (is_boot_bdm(bd))
+            boot++;
+        struct reg_volume v;
+        struct registry *r = rq->ctx->reg;
+        int vrc = r->ops->volume_get(r, uuid, &v);
+        if (vrc < 0)
+            return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        if (vrc == 1 ||
+            (!auth_has_role(&rq->auth, "admin") && strcmp(v.project_id, rq->auth.project_id) != 0))
+            return api_err(&rq->err, 400,
+                           "Block Device Mapping is Invalid: failed to get volume "
+                           "%s.",
+                           uuid);
+        if (strcmp(v.status, "available") != 0)
+            return api_err(&rq->err, 400, "Invalid volume: volume %s is %s, not available.", uuid,
+                           v.status);
+        if (strcmp(v.host, h->name) != 0)
+            return api_err(&rq->err, 400,
+                           "Invalid volume: volume %s lives on host %s, the server "
+                           "on %s.",
+                           uuid, v.host, h->name);
+    }
+    if (boot > 1)
+        return api_err(&rq->err, 400,
+                       "Block Device Mapping is Invalid: Boot sequence for the "
+                       "instance and image/block device mapping combination is not valid.");
+    return 0;
+}
+
+/* Attaches a boot's volumes: the boot volume (boot_index 0) as /dev/vda,
+ * the others at the next free names. A failure detaches what was attached,
+ * marks the server deleted and leaves the error in rq->err: the request
+ * failed and nothing of it stays in use. */
+static int boot_volumes(struct api_request *rq, struct reg_server *s, json_t *bdms)
+{
+    size_t i, done = 0;
+    json_t *bd;
+    struct reg_attachment a;
+    const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
+    for (int pass = 0; pass < 2; pass++) { /* the boot volume first */
+        json_array_foreach(bdms, i, bd) {
+            bool is_boot = is_boot_bdm(bd);
+            if (is_boot != (pass == 0))
+                continue;
+            json_t *dot = json_object_get(bd, "delete_on_termination");
+            if (nova_attach_volume(rq, s, json_string_value(json_object_get(bd, "uuid")),
+                                   is_boot ? "/dev/vda" : NULL,
+                                   json_string_value(json_object_get(bd, "tag")), json_is_true(dot),
+                                   false, &a) < 0)
+                goto undo;
+            done++;
+        }
+    }
+    return 0;
+undo:;
+    struct api_error keep = rq->err;
+    if (done > 0 && h)
+        detach_all(rq, s, h, false); /* a failed boot deletes no volume */
+    mark_deleted(rq, s->id);
+    rq->err = keep;
+    return -1;
+}
+
+static int servers_create(struct api_request *rq)
+{
+    if (policy_check(&rq->auth, "os_compute_api:servers:create", rq->auth.project_id, &rq->err) < 0)
+        return -1;
+    json_t *doc = NULL;
+    json_t *b = body_parse(rq->body, rq->body_len, &schema_server_create, &doc, &rq->err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    const struct api_config *cfg = rq->ctx->cfg;
+    const char *host = json_string_value(json_object_get(b, "host"));
+    const char *az = json_string_value(json_object_get(b, "availability_zone"));
+    if (host && !nova_mv(rq, 74)) {
+        api_err(&rq->err, 400,
+                "Invalid input for field/attribute server. Additional "
+                "properties are not allowed ('host' was unexpected)");
+        goto out;
+    }
+    if (host && !auth_has_role(&rq->auth, "admin")) {
+        api_err(&rq->err, 403,
+                "Policy doesn't allow compute:servers:create:requested_destination "
+                "to be performed.");
+        goto out;
+    }
+    /* "zone:host" names a host the way Nova's forced-host syntax does */
+    if (!host && az && strchr(az, ':'))
+        host = strchr(az, ':') + 1;
+    if (!rq->auth.project_id[0]) {
+        api_err(&rq->err, 400, "A project-scoped token is required to create a server.");
+        goto out;
+    }
+    if (cfg->n_hosts == 0) {
+        api_err(&rq->err, 409, "No valid host was found. There are no hosts configured.");
+        goto out;
+    }
+    const struct cfg_host *h = host ? config_host(cfg, host) : &cfg->hosts[0];
+    if (!h) {
+        api_err(&rq->err, 400, "Compute host %.64s could not be found.", host);
+        goto out;
+    }
+    json_t *bdms = json_object_get(b, "block_device_mapping_v2");
+    if (check_boot_args(rq, b, h) < 0)
+        goto out;
+    struct reg_server s;
+    memset(&s, 0, sizeof s);
+    api_uuid(s.id);
+    snprintf(s.name, sizeof s.name, "%s", json_string_value(json_object_get(b, "name")));
+    snprintf(s.project_id, sizeof s.project_id, "%s", rq->auth.project_id);
+    snprintf(s.user_id, sizeof s.user_id, "%s", rq->auth.user_id);
+    snprintf(s.host, sizeof s.host, "%s", h->name);
+    strcpy(s.status, "ACTIVE");
+    strcpy(s.vm_state, "active");
+    api_time_micro(time(NULL), s.created_at);
+    memcpy(s.updated_at, s.created_at, sizeof s.updated_at);
+    /* the server and its metadata land together */
+    struct registry *r = rq->ctx->reg;
+    json_t *md = json_object_get(b, "metadata");
+    if (r->ops->begin(r) < 0) {
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        goto out;
+    }
+    if (quota_check_server(rq, s.project_id) < 0) {
+        r->ops->rollback(r);
+        goto out;
+    }
+    if (r->ops->server_insert(r, &s) < 0) {
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        r->ops->rollback(r);
+        goto out;
+    }
+    if (md && api_meta_store(r, REG_META_SERVER, s.id, md, false, &rq->err) < 0) {
+        r->ops->rollback(r);
+        goto out;
+    }
+    if (r->ops->commit(r) < 0) {
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        goto out;
+    }
+    struct reg_action a;
+    if (action_start(rq, s.id, "create", &a) < 0)
+        goto out;
+    if (bdms && boot_volumes(rq, &s, bdms) < 0) {
+        action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time, false,
+                     rq->err.msg);
+        goto out;
+    }
+    action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time, true, NULL);
+    char loc[400];
+    snprintf(loc, sizeof loc, "%s/v2.1/servers/%s", rq->ctx->base_url, s.id);
+    snprintf(rq->location, sizeof rq->location, "%s", loc);
+    rc = api_reply(rq, 202,
+                   json_pack("{s:{s:s, s:o, s:s, s:[{s:s}]}}", "server", "id", s.id, "links",
+                             server_links(rq, s.id), "OS-DCF:diskConfig", "MANUAL",
+                             "security_groups", "name", "default"));
+out:
+    json_decref(doc);
+    return rc;
+}
+
+/* POST /servers/{id}/action: lock and unlock (Nova's os-lock-server). A
+ * locked server refuses attach, detach and swap from non-admins (409). */
+static int servers_action(struct api_request *rq)
+{
+    struct reg_server s;
+    if (load_server(rq, rq->params[0], &s) < 0)
+        return -1;
+    if (!rq->body || body_json_depth(rq->body, rq->body_len, API_MAX_DEPTH) > API_MAX_DEPTH)
+        return api_err(&rq->err, 400, "Malformed request body");
+    json_error_t jerr;
+    json_t *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(doc) || json_object_size(doc) != 1) {
+        json_decref(doc);
+        return api_err(&rq->err, 400, "Malformed request body");
+    }
+    const char *name = json_object_iter_key(json_object_iter(doc));
+    json_t *arg = json_object_iter_value(json_object_iter(doc));
+    bool lock = strcmp(name, "lock") == 0, unlock = strcmp(name, "unlock") == 0;
+    int rc = -1;
+    if (!lock && !unlock) {
+        api_err(&rq->err, 400, "There is no such action: %.64s", name);
+        goto out;
+    }
+    /* lock takes null, or {} / {"locked_reason": "..."} from 2.73; unlock null */
+    bool arg_ok =
+        json_is_null(arg) ||
+        (lock && nova_mv(rq, 73) && json_is_object(arg) &&
+         (json_object_size(arg) == 0 ||
+          (json_object_size(arg) == 1 && json_is_string(json_object_get(arg, "locked_reason")) &&
+           json_string_length(json_object_get(arg, "locked_reason")) <= 255)));
+    if (!arg_ok) {
+        api_err(&rq->err, 400, "Invalid input for field/attribute %s.", name);
+        goto out;
+    }
+    if (policy_check(&rq->auth,
+                     lock ? "os_compute_api:os-lock-server:lock"
+                          : "os_compute_api:os-lock-server:unlock",
+                     s.project_id, &rq->err) < 0)
+        goto out;
+    s.locked = lock;
+    api_time_micro(time(NULL), s.updated_at);
+    struct registry *r = rq->ctx->reg;
+    if (r->ops->server_update(r, &s) < 0) {
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        goto out;
+    }
+    struct reg_action a;
+    if (action_start(rq, s.id, lock ? "lock" : "unlock", &a) < 0)
+        goto out;
+    rc = api_reply(rq, 202, NULL);
+out:
+    json_decref(doc);
+    return rc;
+}
+
+/* ---- flavors ---- */
+
+/* One flavor, FLAVOR_ID ("volswap"): a registered consumer has no CPUs or
+ * memory here, but the openstack client looks a flavor up before it
+ * creates a server, and the server views already name this one. */
+
+static json_t *flavor_links(struct api_request *rq)
+{
+    char self[400], book[400];
+    snprintf(self, sizeof self, "%s/v2.1/flavors/" FLAVOR_ID, rq->ctx->base_url);
+    snprintf(book, sizeof book, "%s/flavors/" FLAVOR_ID, rq->ctx->base_url);
+    return json_pack("[{s:s, s:s}, {s:s, s:s}]", "rel", "self", "href", self, "rel", "bookmark",
+                     "href", book);
+}
+
+static json_t *flavor_view(struct api_request *rq, bool detail)
+{
+    json_t *o =
+        json_pack("{s:s, s:s, s:o}", "id", FLAVOR_ID, "name", FLAVOR_ID, "links", flavor_links(rq));
+    if (nova_mv(rq, 55))
+        json_object_set_new(o, "description", json_string("a volswap consumer"));
+    if (!detail)
+        return o;
+    json_object_update_new(o, json_pack("{s:i, s:i, s:i, s:s, s:f, s:b, s:i, s:b}", "vcpus",
+                                        FLAVOR_VCPUS, "ram", FLAVOR_RAM_MB, "disk", 0, "swap", "",
+                                        "rxtx_factor", 1.0, "os-flavor-access:is_public", 1,
+                                        "OS-FLV-EXT-DATA:ephemeral", 0, "OS-FLV-DISABLED:disabled",
+                                        0));
+    if (nova_mv(rq, 61))
+        json_object_set_new(o, "extra_specs", json_object());
+    return o;
+}
+
+static int flavors_list(struct api_request *rq, bool detail)
+{
+    if (policy_check(&rq->auth, "os_compute_api:flavors:list", NULL, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 200, json_pack("{s:[o]}", "flavors", flavor_view(rq, detail)));
+}
+static int flavors_index(struct api_request *rq)
+{
+    return flavors_list(rq, false);
+}
+static int flavors_detail(struct api_request *rq)
+{
+    return flavors_list(rq, true);
+}
+
+static int flavors_show(struct api_request *rq)
+{
+    if (policy_check(&rq->auth, "os_compute_api:flavors:show", NULL, &rq->err) < 0)
+        return -1;
+    if (strcmp(rq->params[0], FLAVOR_ID) != 0)
+        return api_err(&rq->err, 404, "Flavor %.64s could not be found.", rq->params[0]);
+    return api_reply(rq, 200, json_pack("{s:o}", "flavor", flavor_view(rq, true)));
+}
+
+static int flavors_extra_specs(struct api_request *rq)
+{
+    if (policy_check(&rq->auth, "os_compute_api:os-flavor-extra-specs:index", NULL, &rq->err) < 0)
+        return -1;
+    if (strcmp(rq->params[0], FLAVOR_ID) != 0)
+        return api_err(&rq->err, 404, "Flavor %.64s could not be found.", rq->params[0]);
+    return api_reply(rq, 200, json_pack("{s:{}}", "extra_specs"));
+}
+
+/* GET /os-availability-zone: servers are all in "nova" (a host is picked
+ * with "nova:HOST" at create). */
+static int nova_zones(struct api_request *rq)
+{
+    return api_reply(rq, 200,
+                     json_pack("{s:[{s:s, s:{s:b}, s:n}]}", "availabilityZoneInfo", "zoneName",
+                               "nova", "zoneState", "available", 1, "hosts"));
+}
+
+/* The admin's detail adds each host with its compute service. */
+static int nova_zones_detail(struct api_request *rq)
+{
+    if (policy_check(&rq->auth, "os_compute_api:os-availability-zone:detail", NULL, &rq->err) < 0)
+        return -1;
+    const struct api_config *cfg = rq->ctx->cfg;
+    json_t *hosts = json_object();
+    char now[32];
+    api_time_micro(time(NULL), now);
+    for (size_t h = 0; h < cfg->n_hosts; h++)
+        json_object_set_new(hosts, cfg->hosts[h].name,
+                            json_pack("{s:{s:b, s:b, s:s}}", "nova-compute", "available", 1,
+                                      "active", 1, "updated_at", now));
+    return api_reply(rq, 200,
+                     json_pack("{s:[{s:s, s:{s:b}, s:o}]}", "availabilityZoneInfo", "zoneName",
+                               "nova", "zoneState", "available", 1, "hosts", hosts));
+}
+
+/* GET /os-services (admin): a nova-compute service per configured host,
+ * up when the host's daemon answers query-version on its monitor now
+ * (within 2 s), down otherwise. The check is made at each request, so
+ * updated_at is its time. */
+static int nova_services(struct api_request *rq)
+{
+    if (policy_check(&rq->auth, "os_compute_api:os-services:list", NULL, &rq->err) < 0)
+        return -1;
+    const struct api_config *cfg = rq->ctx->cfg;
+    const char *want_host = api_query(rq, "host"), *want_bin = api_query(rq, "binary");
+    json_t *arr = json_array();
+    char now[32];
+    for (size_t h = 0; h < cfg->n_hosts; h++) {
+        if ((want_host && strcmp(want_host, cfg->hosts[h].name) != 0) ||
+            (want_bin && strcmp(want_bin, "nova-compute") != 0))
+            continue;
+        bool up = host_probe(&cfg->hosts[h], NULL) == 0;
+        api_time_micro(time(NULL), now);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:n}", "binary", "nova-compute", "host",
+                              cfg->hosts[h].name, "zone", "nova", "status", "enabled", "state",
+                              up ? "up" : "down", "disabled_reason");
+        json_object_set_new(o, "updated_at", json_string(now));
+        if (nova_mv(rq, 53)) {
+            char id[37];
+            nova_service_uuid(cfg->hosts[h].name, id);
+            json_object_set_new(o, "id", json_string(id));
+        } else {
+            json_object_set_new(o, "id", json_integer((json_int_t)h + 1));
+        }
+        if (nova_mv(rq, 11))
+            json_object_set_new(o, "forced_down", json_false());
+        json_array_append_new(arr, o);
+    }
+    return api_reply(rq, 200, json_pack("{s:o}", "services", arr));
+}
+
+/* A server's end, as Nova's soft delete: the row stays, vm_state deleted. */
+static int mark_deleted(struct api_request *rq, const char *server_id)
+{
+    return nova_set_server_states(rq, server_id, "deleted", "DELETED", "");
+}
+
+/* Detaches every disk of server S for its delete; with DESTROY_DOT a volume
+ * attached with delete_on_termination is then deleted, and a failure to delete it is
+ * logged and leaves it, as Nova's _cleanup_volumes does. An attachment a
+ * user's own detach holds meanwhile is left to it, and looked at again in
+ * the next round; an attach cannot add one, because S is "deleting". */
+static int detach_all(struct api_request *rq, const struct reg_server *s, const struct cfg_host *h,
+                      bool destroy_dot)
+{
+    struct registry *r = rq->ctx->reg;
+    for (int round = 0; round < 50; round++) {
+        struct reg_attachment *atts = NULL;
+        size_t n = 0;
+        if (r->ops->attachment_list(r, s->id, &atts, &n) < 0)
+            return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        if (n == 0)
+            return 0;
+        if (!h || !host_driver_find(h->driver)) {
+            free(atts);
+            return api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.",
+                           s->host, s->id);
+        }
+        bool held = false;
+        for (size_t i = 0; i < n; i++) {
+            struct api_error terr = { 0 };
+            if (vol_transition_apply(r, atts[i].volume_id, VT_BEGIN_DETACHING, false, NULL, &terr) <
+                0) {
+                held = true; /* a detach of it is under way */
+                continue;
+            }
+            if (nova_detach_detaching(rq, h, &atts[i]) < 0) {
+                free(atts);
+                return -1;
+            }
+            struct api_error derr = { 0 };
+            if (destroy_dot && atts[i].delete_on_termination &&
+                volume_destroy(rq->ctx, atts[i].volume_id, &derr) < 0)
+                fprintf(stderr,
+                        "volswap-api: delete of server %s: volume %s (delete_on_termination)"
+                        " not deleted: %s\n",
+                        s->id, atts[i].volume_id, derr.msg);
+        }
+        free(atts);
+        if (held)
+            usleep(100 * 1000);
+    }
+    return api_err(&rq->err, 409,
+                   "Cannot 'delete' instance %s while a volume of it is being "
+                   "detached",
+                   s->id);
+}
+
+/* DELETE /servers/{id}: Nova's delete, done before the answer. Nova's API
+ * answers 204 and its compute manager tears the instance down afterwards;
+ * here nothing runs but the server's disks, so they are detached first:
+ * each export is removed and its node closed on the host, each volume goes
+ * back to available, and one attached with delete_on_termination is
+ * deleted. The record stays, as Nova's soft-deleted row does (vm_state
+ * "deleted"): GET answers 404, the instance actions stay readable from
+ * 2.21, and an admin lists it with ?deleted=true.
+ *   A swap of the server that runs or is unfinished refuses the delete
+ * (409): the mirror's target is not the server's disk yet. A failed detach
+ * keeps the server, with the disks not yet detached, and clears its
+ * task_state, so the delete can be asked again. */
+static int servers_delete(struct api_request *rq)
+{
+    struct reg_server s;
+    if (load_server(rq, rq->params[0], &s) < 0 ||
+        policy_check(&rq->auth, "os_compute_api:servers:delete", s.project_id, &rq->err) < 0)
+        return -1;
+    if (s.locked && !auth_has_role(&rq->auth, "admin"))
+        return api_err(&rq->err, 409, "Instance %s is locked", s.id);
+    if (swap_claim_for_delete(rq, s.id) < 0)
+        return -1;
+    struct reg_action act;
+    if (action_start(rq, s.id, "delete", &act) < 0)
+        goto undo;
+    char ev_start[32];
+    api_time_micro(time(NULL), ev_start);
+    if (detach_all(rq, &s, config_host(rq->ctx->cfg, s.host), true) < 0 ||
+        mark_deleted(rq, s.id) < 0) {
+        action_event(rq, &act, "compute_terminate_instance", s.host, ev_start, false, rq->err.msg);
+        goto undo;
+    }
+    action_event(rq, &act, "compute_terminate_instance", s.host, ev_start, true, NULL);
+    swap_release_delete(s.id);
+    return api_reply(rq, 204, NULL);
+undo : {
+    struct api_error keep = rq->err;
+    nova_set_task_state(rq, s.id, "");
+    rq->err = keep;
+}
+    swap_release_delete(s.id);
+    return -1;
+}
+
+const struct api_route nova_routes[] = {
+    { "GET", "/", SVC_COMPUTE, false, nova_versions },
+    { "GET", "/v2.1", SVC_COMPUTE, false, nova_version },
+    { "GET", "/v2.1/servers", SVC_COMPUTE, true, servers_index },
+    { "POST", "/v2.1/servers", SVC_COMPUTE, true, servers_create },
+    { "GET", "/v2.1/servers/detail", SVC_COMPUTE, true, servers_detail },
+    { "GET", "/v2.1/servers/*", SVC_COMPUTE, true, servers_show },
+    { "DELETE", "/v2.1/servers/*", SVC_COMPUTE, true, servers_delete },
+    { "POST", "/v2.1/servers/*/action", SVC_COMPUTE, true, servers_action },
+    { "GET", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_index },
+    { "POST", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_create },
+    { "PUT", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_update_all },
+    { "GET", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_show },
+    { "PUT", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_update },
+    { "DELETE", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_delete },
+    { "GET", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true, nova_attachments_index },
+    { "POST", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true, nova_attachments_create },
+    { "GET", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true, nova_attachments_show },
+    { "PUT", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
+      nova_attachments_update },
+    { "DELETE", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
+      nova_attachments_delete },
+    { "GET", "/v2.1/servers/*/os-volume_attachments/*/swap-progress", SVC_COMPUTE, true,
+      nova_swap_progress },
+    { "GET", "/v2.1/os-services", SVC_COMPUTE, true, nova_services },
+    { "GET", "/v2.1/limits", SVC_COMPUTE, true, nova_limits },
+    { "GET", "/v2.1/os-quota-sets/*", SVC_COMPUTE, true, nova_quotas_show },
+    { "GET", "/v2.1/os-quota-sets/*/detail", SVC_COMPUTE, true, nova_quotas_detail },
+    { "GET", "/v2.1/os-quota-sets/*/defaults", SVC_COMPUTE, true, nova_quotas_defaults },
+    { "PUT", "/v2.1/os-quota-sets/*", SVC_COMPUTE, true, nova_quotas_update },
+    { "DELETE", "/v2.1/os-quota-sets/*", SVC_COMPUTE, true, nova_quotas_delete },
+    { "GET", "/v2.1/os-hypervisors", SVC_COMPUTE, true, nova_hypervisors_index },
+    { "GET", "/v2.1/os-hypervisors/detail", SVC_COMPUTE, true, nova_hypervisors_detail },
+    { "GET", "/v2.1/os-hypervisors/*", SVC_COMPUTE, true, nova_hypervisors_show },
+    { "GET", "/v2.1/os-hypervisors/*/search", SVC_COMPUTE, true, nova_hypervisors_search },
+    { "GET", "/v2.1/os-hypervisors/*/uptime", SVC_COMPUTE, true, nova_hypervisors_uptime },
+    { "GET", "/v2.1/os-aggregates", SVC_COMPUTE, true, nova_aggregates_index },
+    { "GET", "/v2.1/os-availability-zone", SVC_COMPUTE, true, nova_zones },
+    { "GET", "/v2.1/os-availability-zone/detail", SVC_COMPUTE, true, nova_zones_detail },
+    { "GET", "/v2.1/flavors", SVC_COMPUTE, true, flavors_index },
+    { "GET", "/v2.1/flavors/detail", SVC_COMPUTE, true, flavors_detail },
+    { "GET", "/v2.1/flavors/*", SVC_COMPUTE, true, flavors_show },
+    { "GET", "/v2.1/flavors/*/os-extra_specs", SVC_COMPUTE, true, flavors_extra_specs },
+    { "GET", "/v2.1/servers/*/os-instance-actions", SVC_COMPUTE, true, nova_actions_index },
+    { "GET", "/v2.1/servers/*/os-instance-actions/*", SVC_COMPUTE, true, nova_actions_show },
+    { NULL, NULL, SVC_NONE, false, NULL },
+};

@@ -1,0 +1,9 @@
+/* The Keystone v3 subset (tokens, catalog, projects): its route table. */
+#ifndef VOLSWAP_API_REST_IDENTITY_H
+#define VOLSWAP_API_REST_IDENTITY_H
+
+#include "rest/rest.h"
+
+extern const struct api_route keystone_routes[];
+
+#endif

@@ -1,0 +1,262 @@
+/* A minimal Keystone v3, enough for keystoneauth (novaclient, openstackclient)
+ * to log in: the version document at /v3, password authentication scoped to
+ * a project (POST /v3/auth/tokens -> 201 + X-Subject-Token), token
+ * validation (GET) and revocation (DELETE). The token body carries what
+ * clients read: expires_at, user, project, roles and a catalog whose compute
+ * and volumev3 endpoints point back at this same service. */
+#include "identity.h"
+
+#include <string.h>
+
+static json_t *link_self(const char *href)
+{
+    return json_pack("[{s:s, s:s}]", "rel", "self", "href", href);
+}
+
+static int ks_version(struct api_request *rq)
+{
+    char href[400];
+    snprintf(href, sizeof href, "%s/v3/", rq->ctx->base_url);
+    return api_reply(rq, 200,
+                     json_pack("{s:{s:s, s:s, s:s, s:o, s:[{s:s, s:s}]}}", "version", "id", "v3.14",
+                               "status", "stable", "updated", "2020-04-07T00:00:00Z", "links",
+                               link_self(href), "media-types", "base", "application/json", "type",
+                               "application/vnd.openstack.identity-v3+json"));
+}
+
+static json_t *endpoint(const char *url, const char *iface)
+{
+    char id[33];
+    api_random_hex(id, 16);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "interface", iface, "region",
+                     "RegionOne", "region_id", "RegionOne", "url", url);
+}
+
+static json_t *catalog_entry(const char *type, const char *name, const char *url)
+{
+    char id[33];
+    api_random_hex(id, 16);
+    return json_pack("{s:s, s:s, s:s, s:[o,o,o]}", "type", type, "name", name, "id", id,
+                     "endpoints", endpoint(url, "public"), endpoint(url, "internal"),
+                     endpoint(url, "admin"));
+}
+
+static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
+{
+    char exp[32], issued[32];
+    api_time_z(a->expires, exp);
+    api_time_z(time(NULL), issued);
+    /* Keystone prints microseconds; keystoneauth parses either */
+    char exp_us[40], iss_us[40];
+    snprintf(exp_us, sizeof exp_us, "%.19s.000000Z", exp);
+    snprintf(iss_us, sizeof iss_us, "%.19s.000000Z", issued);
+    json_t *roles = json_array();
+    for (size_t i = 0; i < a->n_roles; i++)
+        json_array_append_new(roles,
+                              json_pack("{s:s, s:s}", "id", a->roles[i], "name", a->roles[i]));
+    char audit[23];
+    api_random_hex(audit, 11);
+    json_t *tok = json_pack("{s:[s], s:{s:s, s:s, s:{s:s, s:s}, s:n}, s:[s], s:s, s:s, s:o}",
+                            "methods", "password", "user", "id", a->user_id, "name", a->user_name,
+                            "domain", "id", "default", "name", "Default", "password_expires_at",
+                            "audit_ids", audit, "expires_at", exp_us, "issued_at", iss_us, "roles",
+                            roles);
+    if (a->project_id[0]) {
+        char compute[400], volume[400], identity[400], image[400];
+        snprintf(image, sizeof image, "%s/image", rq->ctx->base_url);
+        snprintf(compute, sizeof compute, "%s/v2.1", rq->ctx->base_url);
+        snprintf(identity, sizeof identity, "%s/v3", rq->ctx->base_url);
+        snprintf(volume, sizeof volume, "%s/volume/v3/%s", rq->ctx->base_url, a->project_id);
+        json_object_set_new(tok, "project",
+                            json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", a->project_id, "name",
+                                      a->project_name, "domain", "id", "default", "name",
+                                      "Default"));
+        json_object_set_new(tok, "is_domain", json_false());
+        json_object_set_new(tok, "catalog",
+                            json_pack("[o,o,o,o,o]",
+                                      catalog_entry("identity", "keystone", identity),
+                                      catalog_entry("compute", "nova", compute),
+                                      catalog_entry("volumev3", "cinderv3", volume),
+                                      catalog_entry("block-storage", "cinder", volume),
+                                      catalog_entry("image", "glance", image)));
+    }
+    return json_pack("{s:o}", "token", tok);
+}
+
+/* Reads {"name"|"id", "domain": {"name"|"id"}} into NAME/DOMAIN. */
+static int name_and_domain(json_t *obj, const char *what, const char **name, const char **id,
+                           const char **domain, struct api_error *e)
+{
+    if (!json_is_object(obj))
+        return api_err(e, 400, "Invalid input for field '%s': not an object", what);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (strcmp(k, "name") && strcmp(k, "id") && strcmp(k, "domain") && strcmp(k, "password"))
+            return api_err(e, 400, "Invalid input for field '%s': additional property '%.64s'",
+                           what, k);
+    }
+    *name = json_string_value(json_object_get(obj, "name"));
+    *id = json_string_value(json_object_get(obj, "id"));
+    *domain = NULL;
+    json_t *d = json_object_get(obj, "domain");
+    if (d) {
+        if (!json_is_object(d))
+            return api_err(e, 400, "Invalid input for field '%s.domain'", what);
+        *domain = json_string_value(json_object_get(d, "name"));
+        const char *did = json_string_value(json_object_get(d, "id"));
+        if (!*domain && did)
+            *domain = strcmp(did, "default") == 0 ? "Default" : did;
+    }
+    if ((json_object_get(obj, "name") && !*name) || (json_object_get(obj, "id") && !*id) ||
+        (!*name && !*id))
+        return api_err(e, 400, "Invalid input for field '%s': a name or id string is required",
+                       what);
+    return 0;
+}
+
+static int ks_tokens_create(struct api_request *rq)
+{
+    json_t *doc = NULL;
+    json_t *auth = body_parse(rq->body, rq->body_len, &schema_auth_tokens, &doc, &rq->err);
+    if (!auth)
+        return -1;
+    int rc = -1;
+    json_t *ident = json_object_get(auth, "identity");
+    json_t *methods = json_object_get(ident, "methods");
+    json_t *pw = json_object_get(ident, "password");
+    if (!json_is_array(methods) || json_array_size(methods) != 1 ||
+        !json_is_string(json_array_get(methods, 0))) {
+        api_err(&rq->err, 400,
+                "Expecting to find methods in identity. The server could not "
+                "comply with the request since it is either malformed or otherwise incorrect.");
+        goto out;
+    }
+    if (strcmp(json_string_value(json_array_get(methods, 0)), "password") != 0 || !pw) {
+        api_err(&rq->err, 401, "The request you have made requires authentication.");
+        goto out;
+    }
+    json_t *user = json_object_get(pw, "user");
+    const char *uname, *uid, *udomain, *pname = NULL, *pid = NULL, *pdomain = NULL;
+    if (name_and_domain(user, "user", &uname, &uid, &udomain, &rq->err) < 0)
+        goto out;
+    const char *password = json_string_value(json_object_get(user, "password"));
+    if (!password) {
+        api_err(&rq->err, 400, "Invalid input for field 'password': a string is required");
+        goto out;
+    }
+    json_t *scope = json_object_get(auth, "scope");
+    if (scope) {
+        json_t *proj = json_object_get(scope, "project");
+        if (!proj) {
+            api_err(&rq->err, 400, "Only project scope is supported");
+            goto out;
+        }
+        if (name_and_domain(proj, "project", &pname, &pid, &pdomain, &rq->err) < 0)
+            goto out;
+    }
+    if (!uname) {
+        /* look the user up by id */
+        for (size_t i = 0; i < rq->ctx->cfg->n_users; i++)
+            if (strcmp(rq->ctx->cfg->users[i].id, uid) == 0)
+                uname = rq->ctx->cfg->users[i].name;
+        if (!uname) {
+            api_err(&rq->err, 401, "The request you have made requires authentication.");
+            goto out;
+        }
+    }
+    struct auth_ctx a;
+    char token[65];
+    if (auth_login(rq->ctx->auth, uname, udomain, password, pname, pid, pdomain, &a, token,
+                   &rq->err) < 0)
+        goto out;
+    snprintf(rq->subject_token, sizeof rq->subject_token, "%s", token);
+    rc = api_reply(rq, 201, token_body(rq, &a));
+out:
+    json_decref(doc);
+    return rc;
+}
+
+static int ks_tokens_get(struct api_request *rq)
+{
+    const char *subject = api_header(rq, "X-Subject-Token");
+    struct auth_ctx a;
+    struct api_error e;
+    if (auth_validate(rq->ctx->auth, subject, &a, &e) < 0)
+        return api_err(&rq->err, 404, "Could not find token: %.80s.", subject ? subject : "");
+    if (a.is_admin_token)
+        a.expires = time(NULL) + rq->ctx->cfg->token_ttl;
+    snprintf(rq->subject_token, sizeof rq->subject_token, "%s", subject);
+    return api_reply(rq, 200, token_body(rq, &a));
+}
+
+static int ks_tokens_delete(struct api_request *rq)
+{
+    const char *subject = api_header(rq, "X-Subject-Token");
+    struct auth_ctx a;
+    struct api_error e;
+    if (auth_validate(rq->ctx->auth, subject, &a, &e) < 0 || a.is_admin_token)
+        return api_err(&rq->err, 404, "Could not find token: %.80s.", subject ? subject : "");
+    auth_revoke(rq->ctx->auth, subject);
+    return api_reply(rq, 204, NULL);
+}
+
+/* ---- projects: what the openstack client looks up by name ---- */
+
+static json_t *project_view(struct api_request *rq, const struct cfg_project *p)
+{
+    char self[600];
+    snprintf(self, sizeof self, "%s/v3/projects/%s", rq->ctx->base_url, p->id);
+    const char *did = strcmp(p->domain, "Default") == 0 ? "default" : p->domain;
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:{s:s}, s:[], s:{}}", "id", p->id,
+                     "name", p->name, "domain_id", did, "description", "", "enabled", 1,
+                     "is_domain", 0, "parent_id", did, "links", "self", self, "tags", "options");
+}
+
+/* GET /v3/projects (admin, as Keystone's identity:list_projects), with
+ * Keystone's name and domain_id filters. */
+static int ks_projects_list(struct api_request *rq)
+{
+    if (!auth_has_role(&rq->auth, "admin"))
+        return api_err(&rq->err, 403,
+                       "You are not authorized to perform the requested action: "
+                       "identity:list_projects.");
+    const char *name = api_query(rq, "name"), *domain = api_query(rq, "domain_id");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < rq->ctx->cfg->n_projects; i++) {
+        const struct cfg_project *p = &rq->ctx->cfg->projects[i];
+        const char *did = strcmp(p->domain, "Default") == 0 ? "default" : p->domain;
+        if ((name && strcmp(name, p->name) != 0) || (domain && strcmp(domain, did) != 0))
+            continue;
+        json_array_append_new(arr, project_view(rq, p));
+    }
+    char self[600];
+    snprintf(self, sizeof self, "%s/v3/projects", rq->ctx->base_url);
+    return api_reply(rq, 200,
+                     json_pack("{s:o, s:{s:s, s:n, s:n}}", "projects", arr, "links", "self", self,
+                               "previous", "next"));
+}
+
+/* GET /v3/projects/{id}: an admin's any project, anyone's own. */
+static int ks_projects_show(struct api_request *rq)
+{
+    const struct cfg_project *p = config_project_by_id(rq->ctx->cfg, rq->params[0]);
+    if (!p)
+        return api_err(&rq->err, 404, "Could not find project: %.64s.", rq->params[0]);
+    if (strcmp(p->id, rq->auth.project_id) != 0 && !auth_has_role(&rq->auth, "admin"))
+        return api_err(&rq->err, 403,
+                       "You are not authorized to perform the requested action: "
+                       "identity:get_project.");
+    return api_reply(rq, 200, json_pack("{s:o}", "project", project_view(rq, p)));
+}
+
+const struct api_route keystone_routes[] = {
+    { "GET", "/v3", SVC_IDENTITY, false, ks_version },
+    { "POST", "/v3/auth/tokens", SVC_IDENTITY, false, ks_tokens_create },
+    { "GET", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_get },
+    { "HEAD", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_get },
+    { "DELETE", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_delete },
+    { "GET", "/v3/projects", SVC_IDENTITY, true, ks_projects_list },
+    { "GET", "/v3/projects/*", SVC_IDENTITY, true, ks_projects_show },
+    { NULL, NULL, SVC_NONE, false, NULL },
+};

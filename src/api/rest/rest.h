@@ -1,0 +1,144 @@
+/* The REST layer of volswap-api: one folder per service (identity,
+ * compute, volume, image), each with its routes and views, and here what
+ * the services share: the server and volume lookups every scoped handler
+ * does first, the handlers that Nova and Cinder serve in the same shape
+ * (metadata, quotas, limits), the swap doors (Nova's PUT on an attachment,
+ * the progress endpoint, Cinder's os-migrate_volume) and the request body
+ * schemas. A service folder includes this header and the layers below
+ * (http, swap, domain, hosts, config, registry, base), never another
+ * service's folder. */
+#ifndef VOLSWAP_API_REST_H
+#define VOLSWAP_API_REST_H
+
+#include "base/base.h"
+#include "config/config.h"
+#include "domain/domain.h"
+#include "hosts/hosts.h"
+#include "http/http.h"
+#include "registry/registry.h"
+#include "swap/swap.h"
+
+/* ---- schemas.c ---- */
+extern const struct body_schema schema_volume_create, schema_server_create,
+    schema_attachment_create, schema_attachment_update, schema_auth_tokens, schema_volume_extend;
+/* {"metadata": {...}} and {"meta": {KEY: VALUE}} of Nova's server metadata
+ * and Cinder's volume metadata APIs. */
+extern const struct body_schema schema_server_metadata, schema_server_meta_item,
+    schema_volume_metadata, schema_volume_meta_item;
+/* {"quota_set": {...}} of Nova's and Cinder's os-quota-sets PUT. */
+extern const struct body_schema schema_nova_quota_set, schema_cinder_quota_set;
+/* All schemas, for the fuzzer and its corpus test. */
+extern const struct body_schema *const body_schemas[];
+
+/* ---- servers.c: what every server-scoped handler does first ---- */
+/* Instance actions of the request (its id, caller). */
+int action_start(struct api_request *rq, const char *server_id, const char *action,
+                 struct reg_action *out);
+int action_event(struct api_request *rq, struct reg_action *a, const char *event, const char *host,
+                 const char *start_time, bool ok, const char *details);
+/* The server ID in the caller's project (admin: any), or 404 as Nova
+ * answers; a deleted server is 404 too. load_server_any also finds a
+ * deleted one, for what Nova still shows of it (instance actions, 2.21). */
+int load_server(struct api_request *rq, const char *id, struct reg_server *s);
+int load_server_any(struct api_request *rq, const char *id, struct reg_server *s);
+/* 409 unless the server is in a state that allows ACTION (Nova's
+ * check_instance_state), or when it is locked. */
+int nova_check_server_state(struct api_request *rq, const struct reg_server *s, const char *action);
+/* A deleted server stays as a record (vm_state "deleted"), as Nova's
+ * soft-deleted rows do, so its instance actions remain readable. */
+bool nova_server_deleted(const struct reg_server *s);
+/* Sets server ID's task_state (""; "deleting") in one transaction. */
+int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task);
+/* Sets server ID's task_state and, when VM_STATE is given, its vm_state
+ * and status, in one transaction. */
+int nova_set_server_states(struct api_request *rq, const char *server_id, const char *vm_state,
+                           const char *status, const char *task);
+
+/* ---- volumes.c ---- */
+/* Loads volume ID of the URL's project (rq->params[0]), or Cinder's 404
+ * "Volume X could not be found." */
+int cinder_load_volume(struct api_request *rq, const char *id, struct reg_volume *v);
+/* ---- metadata.c: servers' and volumes' key/value metadata ---- */
+/* OWNER's items as a JSON object (empty when it has none). */
+json_t *api_meta_json(struct registry *r, enum reg_meta_kind kind, const char *owner);
+/* Merges MAP (checked by a metadata body schema) into OWNER's items, or
+ * replaces them; 403 past the item bound. Run it inside a transaction. */
+int api_meta_store(struct registry *r, enum reg_meta_kind kind, const char *owner, json_t *map,
+                   bool replace, struct api_error *e);
+int nova_meta_index(struct api_request *rq);
+int nova_meta_show(struct api_request *rq);
+int nova_meta_create(struct api_request *rq);
+int nova_meta_update_all(struct api_request *rq);
+int nova_meta_update(struct api_request *rq);
+int nova_meta_delete(struct api_request *rq);
+int cinder_meta_index(struct api_request *rq);
+int cinder_meta_show(struct api_request *rq);
+int cinder_meta_create(struct api_request *rq);
+int cinder_meta_update_all(struct api_request *rq);
+int cinder_meta_update(struct api_request *rq);
+int cinder_meta_delete(struct api_request *rq);
+
+/* ---- limits.c, quotas.c: both services' views of the same limits ---- */
+int nova_limits(struct api_request *rq);
+int cinder_limits(struct api_request *rq);
+
+/* What one server counts for in quotas and limits: the one flavor's vCPU
+ * and memory (compute/servers.c shows the flavor with them). */
+#define FLAVOR_VCPUS  1
+#define FLAVOR_RAM_MB 512
+/* The metadata items a server or volume may hold (metadata.c enforces it;
+ * limits and quota sets show it). */
+#define META_MAX_ITEMS 128
+/* Nova's and Cinder's spelling of "no limit". */
+#define QUOTA_UNLIMITED (-1)
+
+/* What PROJECT uses: servers not deleted, volumes and their gigabytes. */
+struct project_usage {
+    json_int_t servers, volumes, gigabytes;
+};
+int project_usage(struct api_request *rq, const char *project, struct project_usage *u);
+/* The enforced limits of a project: what an admin set, -1 otherwise. */
+struct quota_limits {
+    json_int_t instances, cores, ram, volumes, gigabytes, per_volume_gigabytes;
+};
+int quota_load(struct api_request *rq, const char *project, struct quota_limits *l);
+/* Whether PROJECT may have one more server (instances, cores, ram): 0, or
+ * -1 with Nova's 403 "Quota exceeded for ...". Call it inside the
+ * transaction that inserts the server. */
+int quota_check_server(struct api_request *rq, const char *project);
+/* Whether PROJECT may have ADD_VOLUMES more volumes and ADD_GB more
+ * gigabytes, with one volume of SIZE_GB: 0, or -1 with Cinder's 413. */
+int quota_check_volume(struct api_request *rq, const char *project, int add_volumes, int64_t add_gb,
+                       int64_t size_gb);
+int nova_quotas_show(struct api_request *rq);
+int nova_quotas_detail(struct api_request *rq);
+int nova_quotas_defaults(struct api_request *rq);
+int nova_quotas_update(struct api_request *rq);
+int nova_quotas_delete(struct api_request *rq);
+int cinder_quotas_show(struct api_request *rq);
+int cinder_quotas_defaults(struct api_request *rq);
+int cinder_quotas_update(struct api_request *rq);
+int cinder_quotas_delete(struct api_request *rq);
+
+/* ---- swap.c: the doors of the swap workflow ---- */
+/* PUT /v2.1/servers/{id}/os-volume_attachments/{volume_id} */
+int nova_attachments_update(struct api_request *rq);
+/* GET /v2.1/servers/{id}/os-volume_attachments/{volume_id}/swap-progress */
+int nova_swap_progress(struct api_request *rq);
+/* POST /v3/{project}/volumes/{id}/action {"os-migrate_volume": {...}};
+ * volume/volumes.c's action dispatcher hands the request over when it sees the key. */
+int cinder_migrate_volume(struct api_request *rq);
+/* A server's delete (compute/servers.c) claims the server: 409 while a swap
+ * of it runs or is unfinished, or while another delete of it runs; else it
+ * sets task_state "deleting", which a swap's checks then refuse. The
+ * delete releases its claim when it ends, whatever the outcome. */
+int swap_claim_for_delete(struct api_request *rq, const char *server_id);
+void swap_release_delete(const char *server_id);
+/* Its body check alone (the fuzz target's door): on success 0, the pool
+ * named by "host" in POOL and the host part of "host@backend#pool" in
+ * HOST_NAME ("" for a bare pool name); otherwise rq->err holds the 400.
+ * *doc is the parsed document either way (may be NULL), for the caller to
+ * release. */
+int cinder_migrate_args(struct api_request *rq, char host_name[65], char pool[65], json_t **doc);
+
+#endif

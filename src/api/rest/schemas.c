@@ -1,0 +1,132 @@
+/* The schemas of every request body volswap-api accepts, checked by
+ * base/json-body.c's parser before a handler looks at the document. */
+#include "rest.h"
+
+static const struct body_field volume_create_fields[] = {
+    { "size", BT_INT, true, 0, 1, 1 << 20 },
+    { "name", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "description", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "volume_type", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "availability_zone", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "metadata", BT_META_CINDER_OR_NULL, false, 0, 0, 0 },
+    /* what cinderclient always sends, null unless asked for; a volume made
+   * from a snapshot, another volume, an image or a backup, or in a group,
+   * is refused by rest/volume/volumes.c */
+    { "snapshot_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+    { "source_volid", BT_STRING_OR_NULL, false, 36, 0, 0 },
+    { "consistencygroup_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+    { "group_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+    { "backup_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+    { "imageRef", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "image_id", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "multiattach", BT_BOOL_OR_STRING, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_create = { "volume", volume_create_fields };
+
+static const struct body_field volume_extend_fields[] = {
+    { "new_size", BT_INT, true, 0, 1, 1 << 20 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_extend = { "os-extend", volume_extend_fields };
+
+static const struct body_field server_create_fields[] = {
+    { "name", BT_STRING, true, 255, 0, 0 },
+    { "host", BT_STRING, false, 64, 0, 0 },
+    { "availability_zone", BT_STRING, false, 255, 0, 0 },
+    { "imageRef", BT_STRING, false, 255, 0, 0 },
+    { "flavorRef", BT_STRING, false, 255, 0, 0 },
+    { "metadata", BT_META_NOVA, false, 0, 0, 0 },
+    /* what the openstack client sends for a server booted from a volume;
+   * rest/compute/servers.c checks the members */
+    { "min_count", BT_INT, false, 0, 1, 1 << 20 },
+    { "max_count", BT_INT, false, 0, 1, 1 << 20 },
+    { "block_device_mapping_v2", BT_ARRAY, false, 26, 0, 0 },
+    { "networks", BT_STRING_OR_ARRAY, false, 64, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_server_create = { "server", server_create_fields };
+
+static const struct body_field attachment_create_fields[] = {
+    { "volumeId", BT_STRING, true, 36, 0, 0 },
+    { "device", BT_STRING_OR_NULL, false, 31, 0, 0 },
+    { "tag", BT_STRING, false, 60, 0, 0 },
+    { "delete_on_termination", BT_BOOL_OR_STRING, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_attachment_create = { "volumeAttachment",
+                                                      attachment_create_fields };
+
+static const struct body_field attachment_update_fields[] = {
+    { "volumeId", BT_STRING, true, 36, 0, 0 },
+    { "device", BT_STRING_OR_NULL, false, 31, 0, 0 },
+    { "tag", BT_STRING, false, 60, 0, 0 },
+    { "delete_on_termination", BT_BOOL_OR_STRING, false, 0, 0, 0 },
+    { "id", BT_STRING, false, 36, 0, 0 },
+    { "serverId", BT_STRING, false, 36, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_attachment_update = { "volumeAttachment",
+                                                      attachment_update_fields };
+
+/* Keystone's auth body is nested; the outer level is checked here and the
+ * identity/scope objects by keystone.c with the same rules. */
+static const struct body_field auth_fields[] = {
+    { "identity", BT_OBJECT, true, 0, 0, 0 },
+    { "scope", BT_OBJECT, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_auth_tokens = { "auth", auth_fields };
+
+const struct body_schema schema_server_metadata = { "metadata", NULL, BT_META_NOVA };
+const struct body_schema schema_server_meta_item = { "meta", NULL, BT_META_NOVA };
+const struct body_schema schema_volume_metadata = { "metadata", NULL, BT_META_CINDER };
+const struct body_schema schema_volume_meta_item = { "meta", NULL, BT_META_CINDER };
+
+/* PUT os-quota-sets: Nova's and Cinder's quota names, each an integer
+ * (-1 is unlimited); quotas.c decides which values it can take. */
+static const struct body_field nova_quota_fields[] = {
+    { "instances", BT_INT, false, 0, -1, INT32_MAX },
+    { "cores", BT_INT, false, 0, -1, INT32_MAX },
+    { "ram", BT_INT, false, 0, -1, INT32_MAX },
+    { "metadata_items", BT_INT, false, 0, -1, INT32_MAX },
+    { "key_pairs", BT_INT, false, 0, -1, INT32_MAX },
+    { "server_groups", BT_INT, false, 0, -1, INT32_MAX },
+    { "server_group_members", BT_INT, false, 0, -1, INT32_MAX },
+    { "injected_files", BT_INT, false, 0, -1, INT32_MAX },
+    { "injected_file_content_bytes", BT_INT, false, 0, -1, INT32_MAX },
+    { "injected_file_path_bytes", BT_INT, false, 0, -1, INT32_MAX },
+    { "force", BT_BOOL_OR_STRING, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_nova_quota_set = { "quota_set", nova_quota_fields };
+
+static const struct body_field cinder_quota_fields[] = {
+    { "volumes", BT_INT, false, 0, -1, INT32_MAX },
+    { "gigabytes", BT_INT, false, 0, -1, INT32_MAX },
+    { "snapshots", BT_INT, false, 0, -1, INT32_MAX },
+    { "backups", BT_INT, false, 0, -1, INT32_MAX },
+    { "backup_gigabytes", BT_INT, false, 0, -1, INT32_MAX },
+    { "per_volume_gigabytes", BT_INT, false, 0, -1, INT32_MAX },
+    { "groups", BT_INT, false, 0, -1, INT32_MAX },
+    { "tenant_id", BT_STRING, false, 64, 0, 0 }, /* cinderclient sends it */
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_cinder_quota_set = { "quota_set", cinder_quota_fields };
+
+/* New schemas go at the end: the fuzz corpus picks one by its first byte. */
+const struct body_schema *const body_schemas[] = {
+    &schema_volume_create,
+    &schema_volume_extend,
+    &schema_server_create,
+    &schema_attachment_create,
+    &schema_attachment_update,
+    &schema_auth_tokens,
+    &schema_server_metadata,
+    &schema_server_meta_item,
+    &schema_volume_metadata,
+    &schema_volume_meta_item,
+    &schema_nova_quota_set,
+    &schema_cinder_quota_set,
+    NULL,
+};

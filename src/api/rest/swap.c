@@ -1,0 +1,643 @@
+/* The doors into the swap workflow:
+ *   PUT /v2.1/servers/{id}/os-volume_attachments/{volume_id}
+ *     Nova's VolumeAttachmentController.update and compute API swap_volume:
+ *     the body schema per microversion (only volumeId before 2.85), the
+ *     swap policy (admin or service) or, from 2.85 with an unchanged
+ *     volumeId, the update policy and a delete_on_termination update; then
+ *     Nova's checks in Nova's order with its codes and messages, Cinder's
+ *     begin_detaching + reserve, the swap_volume instance action, a
+ *     persisted swap record, a worker, and 202 with no body.
+ *   GET  .../os-volume_attachments/{volume_id}/swap-progress
+ *     volswap's extension: the live (or last) swap of that volume.
+ *   POST /v3/{project}/volumes/{id}/action {"os-migrate_volume": {"host"}}
+ *     Cinder's migrate_volume for an attached volume: a destination volume
+ *     in the target pool, the same swap, and migrate_volume_completion.
+ * Checks and the launch happen under one lock so that two requests cannot
+ * both start a swap on one server, and so that a server's delete and a
+ * swap of it are ordered: the delete marks the server (task_state
+ * "deleting") under the lock only when no swap of it runs or is unfinished,
+ * and a swap's checks under the lock read that mark. */
+#include "rest.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Nova's swap rule defaults to admin or the service role. */
+static int swap_policy(struct api_request *rq)
+{
+    if (auth_has_role(&rq->auth, "service"))
+        return 0;
+    return policy_check(&rq->auth, "os_compute_api:os-volumes-attachments:swap", NULL, &rq->err);
+}
+
+/* compute API's check_instance_lock + check_instance_state(ACTIVE, PAUSED,
+ * RESIZED, task_state None). */
+static int check_swap_state(struct api_request *rq, const struct reg_server *s)
+{
+    if (s->locked && !auth_has_role(&rq->auth, "admin"))
+        return api_err(&rq->err, 409, "Instance %s is locked", s->id);
+    bool ok = !strcmp(s->vm_state, "active") || !strcmp(s->vm_state, "paused") ||
+              !strcmp(s->vm_state, "resized");
+    if (ok && !s->task_state[0])
+        return 0;
+    if (ok)
+        return api_err(&rq->err, 409,
+                       "Cannot 'swap_volume' instance %s while it is in "
+                       "task_state %s",
+                       s->id, s->task_state);
+    return api_err(&rq->err, 409, "Cannot 'swap_volume' instance %s while it is in vm_state %s",
+                   s->id, s->vm_state);
+}
+
+/* A swap of the server that is still running, or unfinished in the store
+ * (left for recovery), blocks another. */
+static int check_not_swapping(struct api_request *rq, const struct reg_server *s,
+                              const char *volume_id)
+{
+    /* read again under the lock: a delete may have marked it since */
+    struct reg_server now;
+    struct registry *r = rq->ctx->reg;
+    int grc = r->ops->server_get(r, s->id, &now);
+    if (grc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (grc == 1 || nova_server_deleted(&now))
+        return api_err(&rq->err, 404, "Instance %s could not be found.", s->id);
+    if (strcmp(now.task_state, "deleting") == 0)
+        return api_err(&rq->err, 409,
+                       "Cannot 'swap_volume' instance %s while it is in "
+                       "task_state deleting",
+                       s->id);
+    if (swap_server_busy(s->id))
+        return api_err(&rq->err, 409,
+                       "Cannot 'swap_volume' instance %s while another volume "
+                       "swap is in progress on it",
+                       s->id);
+    struct swap_rec last;
+    struct api_error e = { 0 };
+    int rc = swap_store_latest(swap_svc->store, s->id, volume_id, &last, &e);
+    if (rc < 0)
+        return api_err(&rq->err, 500, "%s", e.msg);
+    if (rc == 0 && last.phase != SP_DONE && last.phase != SP_ROLLED_BACK)
+        return api_err(&rq->err, 409,
+                       "Cannot 'swap_volume' instance %s while the volume swap "
+                       "%s is unfinished (phase %s)",
+                       s->id, last.id, swap_phase_name(last.phase));
+    return 0;
+}
+
+/* The servers whose delete runs in this process (under accept_lock). A
+ * server found "deleting" but not here was left so by a crash, and its
+ * delete may be run again. */
+struct deleting {
+    char id[37];
+    struct deleting *next;
+};
+static struct deleting *deleting;
+
+int swap_claim_for_delete(struct api_request *rq, const char *server_id)
+{
+    pthread_mutex_lock(&accept_lock);
+    int rc = -1;
+    struct swap_rec *open_recs = NULL;
+    size_t n = 0;
+    struct api_error e = { 0 };
+    for (struct deleting *d = deleting; d; d = d->next)
+        if (strcmp(d->id, server_id) == 0) {
+            api_err(&rq->err, 409,
+                    "Cannot 'delete' instance %s while it is in task_state "
+                    "deleting",
+                    server_id);
+            goto out;
+        }
+    if (swap_server_busy(server_id)) {
+        api_err(&rq->err, 409,
+                "Cannot 'delete' instance %s while a volume swap is in "
+                "progress on it",
+                server_id);
+        goto out;
+    }
+    if (swap_store_unfinished(swap_svc->store, &open_recs, &n, &e) < 0) {
+        api_err(&rq->err, 500, "%s", e.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(open_recs[i].server_id, server_id) == 0) {
+            api_err(&rq->err, 409,
+                    "Cannot 'delete' instance %s while the volume swap %s is "
+                    "unfinished (phase %s)",
+                    server_id, open_recs[i].id, swap_phase_name(open_recs[i].phase));
+            goto out;
+        }
+    struct deleting *d = calloc(1, sizeof *d);
+    if (!d) {
+        api_err(&rq->err, 500, "out of memory");
+        goto out;
+    }
+    snprintf(d->id, sizeof d->id, "%s", server_id);
+    if (nova_set_task_state(rq, server_id, "deleting") < 0) {
+        free(d);
+        goto out;
+    }
+    d->next = deleting;
+    deleting = d;
+    rc = 0;
+out:
+    free(open_recs);
+    pthread_mutex_unlock(&accept_lock);
+    return rc;
+}
+
+void swap_release_delete(const char *server_id)
+{
+    pthread_mutex_lock(&accept_lock);
+    for (struct deleting **p = &deleting; *p; p = &(*p)->next)
+        if (strcmp((*p)->id, server_id) == 0) {
+            struct deleting *d = *p;
+            *p = d->next;
+            free(d);
+            break;
+        }
+    pthread_mutex_unlock(&accept_lock);
+}
+
+static int load_volume(struct api_request *rq, const char *id, int status_if_missing,
+                       struct reg_volume *v)
+{
+    struct registry *r = rq->ctx->reg;
+    int rc = r->ops->volume_get(r, id, v);
+    if (rc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (rc == 1 ||
+        (!auth_has_role(&rq->auth, "admin") && strcmp(v->project_id, rq->auth.project_id) != 0))
+        return api_err(&rq->err, status_if_missing, "Volume %.64s could not be found.", id);
+    return 0;
+}
+
+/* Fills the record every swap starts from and launches its worker; on
+ * failure undoes the volume states (the caller set them). */
+static int launch(struct api_request *rq, struct swap_rec *sr)
+{
+    struct api_error e = { 0 };
+    api_time_micro(time(NULL), sr->started_at);
+    memcpy(sr->updated_at, sr->started_at, sizeof sr->updated_at);
+    sr->phase = SP_ACCEPTED;
+    if (swap_store_insert(swap_svc->store, sr, &e) < 0 || swap_launch(sr, &e) < 0) {
+        api_err(&rq->err, e.status ? e.status : 500, "%s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int do_swap(struct api_request *rq, const struct reg_server *s, const char *old_id,
+                   const char *new_id)
+{
+    struct registry *r = rq->ctx->reg;
+    struct reg_volume ov, nv;
+    if (load_volume(rq, old_id, 404, &ov) < 0)
+        return -1;
+    /* a volume named in the body, not the URL: 400 (API-WG guideline) */
+    if (load_volume(rq, new_id, 400, &nv) < 0)
+        return -1;
+    if (check_swap_state(rq, s) < 0)
+        return -1;
+    struct reg_attachment a;
+    int arc = r->ops->attachment_get_by_volume(r, old_id, &a);
+    if (arc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (arc == 1 || strcmp(ov.attach_status, "detached") == 0)
+        return api_err(&rq->err, 404,
+                       "The volume was either invalid or not attached to the "
+                       "instance.");
+    if (strcmp(a.server_id, s->id) != 0)
+        return api_err(&rq->err, 400,
+                       "Invalid volume: Old volume is attached to a different "
+                       "instance.");
+    if (strcmp(nv.attach_status, "attached") == 0)
+        return api_err(&rq->err, 400,
+                       "Invalid volume: New volume must be detached in order to "
+                       "swap.");
+    if (nv.size_gb < ov.size_gb)
+        return api_err(&rq->err, 400,
+                       "Invalid volume: New volume must be the same size or "
+                       "larger.");
+    if (strcmp(nv.host, s->host) != 0)
+        return api_err(&rq->err, 400,
+                       "Invalid volume: volume %s lives on host %s, instance %s "
+                       "on %s",
+                       nv.id, nv.host, s->id, s->host);
+    const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
+    if (!h || !swap_driver_find(h->driver))
+        return api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.", s->host,
+                       s->id);
+    pthread_mutex_lock(&accept_lock);
+    int rc = -1;
+    if (check_not_swapping(rq, s, old_id) < 0)
+        goto out;
+    if (vol_transition_apply(r, old_id, VT_BEGIN_DETACHING, false, &ov, &rq->err) < 0)
+        goto out;
+    if (vol_transition_apply(r, new_id, VT_RESERVE, false, &nv, &rq->err) < 0) {
+        vol_transition_apply(r, old_id, VT_ROLL_DETACHING, false, NULL, NULL);
+        goto out;
+    }
+    struct reg_action act;
+    struct swap_rec sr;
+    memset(&sr, 0, sizeof sr);
+    if (action_start(rq, s->id, "swap_volume", &act) < 0)
+        goto undo;
+    snprintf(sr.id, sizeof sr.id, "%s", rq->request_id);
+    sr.kind = SWAP_NOVA;
+    snprintf(sr.server_id, sizeof sr.server_id, "%s", s->id);
+    snprintf(sr.project_id, sizeof sr.project_id, "%s", rq->auth.project_id);
+    snprintf(sr.user_id, sizeof sr.user_id, "%s", rq->auth.user_id);
+    snprintf(sr.host, sizeof sr.host, "%s", s->host);
+    snprintf(sr.old_volume_id, sizeof sr.old_volume_id, "%s", old_id);
+    snprintf(sr.new_volume_id, sizeof sr.new_volume_id, "%s", new_id);
+    snprintf(sr.attachment_id, sizeof sr.attachment_id, "%s", a.id);
+    snprintf(sr.old_node, sizeof sr.old_node, "%s", a.node_name);
+    host_node_name(new_id, sr.new_node);
+    sr.old_size_gb = ov.size_gb;
+    sr.new_size_gb = nv.size_gb;
+    if (launch(rq, &sr) < 0)
+        goto undo;
+    rc = api_reply(rq, 202, NULL);
+    goto out;
+undo:
+    vol_transition_apply(r, old_id, VT_ROLL_DETACHING, false, NULL, NULL);
+    vol_transition_apply(r, new_id, VT_UNRESERVE, false, NULL, NULL);
+out:
+    pthread_mutex_unlock(&accept_lock);
+    return rc;
+}
+
+/* From 2.85 with volumeId equal to the path: Nova's _update_volume_regular. */
+static int update_regular(struct api_request *rq, const struct reg_server *s, json_t *b)
+{
+    struct registry *r = rq->ctx->reg;
+    const char *vol_id = rq->params[1];
+    struct reg_attachment a;
+    int rc = r->ops->attachment_get(r, s->id, vol_id, &a);
+    if (rc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (rc == 1)
+        return api_err(&rq->err, 404, "No volume Block Device Mapping with id %.64s.", vol_id);
+    /* the other fields may be repeated but not changed */
+    const char *dev = json_string_value(json_object_get(b, "device"));
+    const char *tag = json_string_value(json_object_get(b, "tag"));
+    const char *sid = json_string_value(json_object_get(b, "serverId"));
+    const char *id = json_string_value(json_object_get(b, "id"));
+    if (dev && strcmp(dev, a.device) != 0)
+        return api_err(&rq->err, 400, "Updating device is not supported.");
+    if (tag && strcmp(tag, a.tag) != 0)
+        return api_err(&rq->err, 400, "Updating tag is not supported.");
+    if (sid && strcmp(sid, s->id) != 0)
+        return api_err(&rq->err, 400, "Updating serverId is not supported.");
+    if (id && strcmp(id, vol_id) != 0)
+        return api_err(&rq->err, 400, "Updating id is not supported.");
+    json_t *dot = json_object_get(b, "delete_on_termination");
+    if (dot) {
+        a.delete_on_termination = body_bool(dot);
+        if (r->ops->attachment_update(r, &a) < 0)
+            return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    }
+    return 0;
+}
+
+int nova_attachments_update(struct api_request *rq)
+{
+    json_t *doc = NULL;
+    json_t *b = body_parse(rq->body, rq->body_len, &schema_attachment_update, &doc, &rq->err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    const char *new_id = json_string_value(json_object_get(b, "volumeId"));
+    bool only_swap = !nova_mv(rq, 85);
+    if (only_swap) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(b, k, v) {
+            if (strcmp(k, "volumeId") != 0) {
+                api_err(&rq->err, 400,
+                        "Invalid input for field/attribute volumeAttachment. "
+                        "Additional properties are not allowed ('%.40s' was unexpected)",
+                        k);
+                goto out;
+            }
+        }
+    }
+    if (!api_is_uuid(new_id)) {
+        api_err(&rq->err, 400,
+                "Invalid input for field/attribute volumeId. Value: %.64s. "
+                "'%.64s' is not a 'uuid'",
+                new_id, new_id);
+        goto out;
+    }
+    struct reg_server s;
+    if (load_server(rq, rq->params[0], &s) < 0)
+        goto out;
+    bool swap = only_swap || strcmp(rq->params[1], new_id) != 0;
+    if (swap ? swap_policy(rq) < 0
+             : policy_check(&rq->auth, "os_compute_api:os-volumes-attachments:update", s.project_id,
+                            &rq->err) < 0)
+        goto out;
+    if (!only_swap && update_regular(rq, &s, b) < 0)
+        goto out;
+    if (!swap) {
+        rc = api_reply(rq, 202, NULL);
+        goto out;
+    }
+    if (!swap_svc) {
+        api_err(&rq->err, 503, "The volume swap service is not running.");
+        goto out;
+    }
+    rc = do_swap(rq, &s, rq->params[1], new_id);
+out:
+    json_decref(doc);
+    return rc;
+}
+
+/* ---- progress ---- */
+
+static json_t *progress_view(const struct swap_rec *r, const struct swap_progress *p, bool live)
+{
+    int64_t total = live ? p->bytes_total : r->bytes_total;
+    int64_t done = live ? p->bytes_done : r->bytes_done;
+    if (done > total)
+        total = done;
+    const char *state = live                         ? "running"
+                        : r->phase == SP_DONE        ? "completed"
+                        : r->phase == SP_ROLLED_BACK ? "rolled-back"
+                                                     : "unfinished";
+    enum swap_phase ph = live ? p->phase : r->phase;
+    double pct = total > 0 ? 100.0 * (double)done / (double)total
+                           : (ph >= SP_READY && ph != SP_ROLLED_BACK ? 100.0 : 0.0);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f}", "request_id", r->id,
+                          "kind", r->kind == SWAP_MIGRATE ? "migrate" : "swap", "old_volume_id",
+                          r->old_volume_id, "new_volume_id", r->new_volume_id, "phase",
+                          swap_phase_name(ph), "state", state, "bytes_total", (json_int_t)total,
+                          "bytes_done", (json_int_t)done, "bytes_remaining",
+                          (json_int_t)(total - done), "percent", pct);
+    if (live) {
+        json_object_set_new(o, "copy_mode",
+                            json_string(p->write_blocking ? "write-blocking" : "background"));
+        json_object_set_new(o, "rate_bytes_per_sec", json_integer((json_int_t)p->rate));
+        json_object_set_new(o, "elapsed_ms", json_integer(api_now_ms() - p->started_ms));
+        double eta = p->rate > 0 ? (double)(total - done) / p->rate : -1;
+        json_object_set_new(o, "eta_seconds", eta >= 0 ? json_real(eta) : json_null());
+        json_object_set_new(o, "pivot_pause_ms",
+                            ph > SP_COMPLETING ? json_integer(p->pivot_ms) : json_null());
+    } else {
+        json_object_set_new(o, "rate_bytes_per_sec",
+                            r->mirror_ms > 0 ? json_integer(total * 1000 / r->mirror_ms)
+                                             : json_integer(0));
+        json_object_set_new(o, "eta_seconds", json_integer(0));
+        json_object_set_new(o, "pivot_pause_ms",
+                            r->phase == SP_DONE ? json_integer(r->pivot_ms) : json_null());
+        json_object_set_new(o, "mirror_ms", json_integer(r->mirror_ms));
+        json_object_set_new(o, "total_ms", json_integer(r->total_ms));
+    }
+    json_object_set_new(o, "started_at", json_string(r->started_at));
+    json_object_set_new(o, "updated_at", json_string(r->updated_at));
+    json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
+    return o;
+}
+
+int nova_swap_progress(struct api_request *rq)
+{
+    struct reg_server s;
+    if (load_server(rq, rq->params[0], &s) < 0 ||
+        policy_check(&rq->auth, "os_compute_api:os-volumes-attachments:show", s.project_id,
+                     &rq->err) < 0)
+        return -1;
+    if (!swap_svc)
+        return api_err(&rq->err, 503, "The volume swap service is not running.");
+    struct swap_rec r;
+    struct swap_progress p;
+    if (swap_progress_get(s.id, rq->params[1], &r, &p))
+        return api_reply(rq, 200, json_pack("{s:o}", "swap_progress", progress_view(&r, &p, true)));
+    struct api_error e = { 0 };
+    int rc = swap_store_latest(swap_svc->store, s.id, rq->params[1], &r, &e);
+    if (rc < 0)
+        return api_err(&rq->err, 500, "%s", e.msg);
+    if (rc == 1)
+        return api_err(&rq->err, 404, "No volume swap of volume %.64s on instance %s.",
+                       rq->params[1], s.id);
+    memset(&p, 0, sizeof p);
+    return api_reply(rq, 200, json_pack("{s:o}", "swap_progress", progress_view(&r, &p, false)));
+}
+
+/* ---- Cinder os-migrate_volume ---- */
+
+int cinder_migrate_args(struct api_request *rq, char host_name[65], char pool[65], json_t **doc)
+{
+    *doc = NULL;
+    if (!rq->body || body_json_depth(rq->body, rq->body_len, API_MAX_DEPTH) > API_MAX_DEPTH)
+        return api_err(&rq->err, 400, "Malformed request body");
+    json_error_t jerr;
+    *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*doc)
+        return api_err(&rq->err, 400, "Malformed request body");
+    json_t *m = json_object_get(*doc, "os-migrate_volume");
+    if (!json_is_object(m))
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute os-migrate_volume. "
+                       "Value: %s. is not of type 'object'",
+                       m ? "(not an object)" : "None");
+    const char *k;
+    json_t *v;
+    json_object_foreach(m, k, v) {
+        if (!strcmp(k, "host") && json_is_string(v))
+            continue;
+        if ((!strcmp(k, "force_host_copy") || !strcmp(k, "lock_volume")) &&
+            (json_is_boolean(v) || json_is_string(v)))
+            continue;
+        if (!strcmp(k, "host") || !strcmp(k, "force_host_copy") || !strcmp(k, "lock_volume"))
+            return api_err(&rq->err, 400, "Invalid input for field/attribute %.40s: wrong type", k);
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute os-migrate_volume. "
+                       "Additional properties are not allowed ('%.40s' was unexpected)",
+                       k);
+    }
+    const char *host = json_string_value(json_object_get(m, "host"));
+    if (!host || !host[0] || strlen(host) > 255)
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute os-migrate_volume. "
+                       "'host' is a required property");
+    /* Cinder's "host@backend#pool" (as get_pools lists them), or a bare pool
+   * name: the pool names a place, the host must be the pool's own; the
+   * backend is not looked at */
+    const char *hash = strrchr(host, '#');
+    const char *name = hash ? hash + 1 : host;
+    if (!name[0] || strlen(name) >= 65)
+        return api_err(&rq->err, 400, "Invalid host: %.64s", host);
+    memcpy(pool, name, strlen(name) + 1);
+    host_name[0] = '\0';
+    if (hash) {
+        size_t hl = strcspn(host, "@#");
+        if (hl == 0 || hl >= 65)
+            return api_err(&rq->err, 400, "Invalid host: %.64s", host);
+        memcpy(host_name, host, hl);
+        host_name[hl] = '\0';
+    }
+    return 0;
+}
+
+int cinder_migrate_volume(struct api_request *rq)
+{
+    json_t *doc = NULL;
+    char host_name[65], pool_name[65];
+    int rc = -1;
+    struct registry *r = rq->ctx->reg;
+    if (cinder_migrate_args(rq, host_name, pool_name, &doc) < 0)
+        goto out;
+    if (policy_check(&rq->auth, "volume:migrate_volume", rq->params[0], &rq->err) < 0)
+        goto out;
+    if (!swap_svc) {
+        api_err(&rq->err, 503, "The volume swap service is not running.");
+        goto out;
+    }
+    struct reg_volume ov;
+    int vrc = r->ops->volume_get(r, rq->params[1], &ov);
+    if (vrc < 0) {
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        goto out;
+    }
+    if (vrc == 1 || strcmp(ov.project_id, rq->params[0]) != 0) {
+        api_err(&rq->err, 404, "Volume %.64s could not be found.", rq->params[1]);
+        goto out;
+    }
+    if (strcmp(ov.status, "available") != 0 && strcmp(ov.status, "in-use") != 0) {
+        api_err(&rq->err, 400,
+                "Invalid volume: Volume status must be available or in-use, but "
+                "current status is: %s.",
+                ov.status);
+        goto out;
+    }
+    if (ov.migration_status[0] && strcmp(ov.migration_status, "success") != 0 &&
+        strcmp(ov.migration_status, "error") != 0) {
+        api_err(&rq->err, 400,
+                "Invalid volume: Volume %s is already part of an active "
+                "migration.",
+                ov.id);
+        goto out;
+    }
+    const struct cfg_host *ph = NULL;
+    const struct cfg_pool *pool = config_pool(rq->ctx->cfg, pool_name, &ph);
+    if (!pool || (host_name[0] && strcmp(host_name, ph->name) != 0)) {
+        api_err(&rq->err, 400, "Invalid host: No valid backend was found. No pool named %s%s%s.",
+                pool_name, host_name[0] ? " on host " : "", host_name);
+        goto out;
+    }
+    if (strcmp(pool->name, ov.pool) == 0 && strcmp(ph->name, ov.host) == 0) {
+        api_err(&rq->err, 400,
+                "Invalid host: Destination host must be different than the "
+                "current host.");
+        goto out;
+    }
+    if (strcmp(ph->name, ov.host) != 0) {
+        api_err(&rq->err, 400,
+                "Invalid host: pool %s is on host %s; volswap moves an attached "
+                "volume only between pools of its own host (%s).",
+                pool->name, ph->name, ov.host);
+        goto out;
+    }
+    struct reg_attachment a;
+    int arc = r->ops->attachment_get_by_volume(r, ov.id, &a);
+    if (arc != 0 || strcmp(ov.status, "in-use") != 0) {
+        api_err(&rq->err, 400,
+                "Invalid volume: volswap migrates in-use volumes (a live mirror "
+                "under the consumer); volume %s is %s.",
+                ov.id, ov.status);
+        goto out;
+    }
+    struct reg_server s;
+    if (r->ops->server_get(r, a.server_id, &s) != 0) {
+        api_err(&rq->err, 500, "registry: the attachment's server is gone");
+        goto out;
+    }
+    const struct cfg_host *h = config_host(rq->ctx->cfg, s.host);
+    if (!h || !swap_driver_find(h->driver)) {
+        api_err(&rq->err, 409, "Compute host %s is not configured.", s.host);
+        goto out;
+    }
+    pthread_mutex_lock(&accept_lock);
+    if (check_not_swapping(rq, &s, ov.id) < 0) {
+        pthread_mutex_unlock(&accept_lock);
+        goto out;
+    }
+    /* the destination volume: Cinder's temporary record for the migration */
+    struct reg_volume tv;
+    memset(&tv, 0, sizeof tv);
+    api_uuid(tv.id);
+    snprintf(tv.project_id, sizeof tv.project_id, "%s", ov.project_id);
+    snprintf(tv.user_id, sizeof tv.user_id, "%s", ov.user_id);
+    snprintf(tv.name, sizeof tv.name, "%s", ov.name);
+    snprintf(tv.description, sizeof tv.description, "migration target of %s", ov.id);
+    tv.size_gb = ov.size_gb;
+    snprintf(tv.host, sizeof tv.host, "%s", ph->name);
+    snprintf(tv.pool, sizeof tv.pool, "%s", pool->name);
+    strcpy(tv.status, "available");
+    strcpy(tv.attach_status, "detached");
+    api_time_micro(time(NULL), tv.created_at);
+    memcpy(tv.updated_at, tv.created_at, sizeof tv.updated_at);
+    struct api_error pe = { 0 };
+    if (vol_transition_apply(r, ov.id, VT_MIGRATION_START, false, NULL, &rq->err) < 0) {
+        pthread_mutex_unlock(&accept_lock);
+        goto out;
+    }
+    if (pool_create_volume(pool, tv.id, (uint64_t)tv.size_gb << 30, r, tv.path, sizeof tv.path,
+                           &pe) < 0) {
+        vol_transition_apply(r, ov.id, VT_MIGRATION_ERROR, false, NULL, NULL);
+        pthread_mutex_unlock(&accept_lock);
+        api_err(&rq->err, 500, "%s", pe.msg);
+        goto out;
+    }
+    if (r->ops->volume_insert(r, &tv) < 0) {
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        goto undo_file;
+    }
+    if (vol_transition_apply(r, ov.id, VT_BEGIN_DETACHING, false, NULL, &rq->err) < 0)
+        goto undo_record;
+    if (vol_transition_apply(r, tv.id, VT_RESERVE, false, NULL, &rq->err) < 0)
+        goto undo_detaching;
+    struct reg_action act;
+    if (action_start(rq, s.id, "swap_volume", &act) < 0)
+        goto undo_detaching;
+    struct swap_rec sr;
+    memset(&sr, 0, sizeof sr);
+    snprintf(sr.id, sizeof sr.id, "%s", rq->request_id);
+    sr.kind = SWAP_MIGRATE;
+    snprintf(sr.server_id, sizeof sr.server_id, "%s", s.id);
+    snprintf(sr.project_id, sizeof sr.project_id, "%s", rq->auth.project_id);
+    snprintf(sr.user_id, sizeof sr.user_id, "%s", rq->auth.user_id);
+    snprintf(sr.host, sizeof sr.host, "%s", s.host);
+    snprintf(sr.old_volume_id, sizeof sr.old_volume_id, "%s", ov.id);
+    snprintf(sr.new_volume_id, sizeof sr.new_volume_id, "%s", tv.id);
+    snprintf(sr.attachment_id, sizeof sr.attachment_id, "%s", a.id);
+    snprintf(sr.old_node, sizeof sr.old_node, "%s", a.node_name);
+    host_node_name(tv.id, sr.new_node);
+    /* the old node may already carry the new record's name after an earlier
+   * migration: keep the two apart */
+    if (strcmp(sr.new_node, sr.old_node) == 0)
+        sr.new_node[4] = sr.new_node[4] == 'x' ? 'y' : 'x';
+    sr.old_size_gb = ov.size_gb;
+    sr.new_size_gb = tv.size_gb;
+    if (launch(rq, &sr) < 0)
+        goto undo_detaching;
+    pthread_mutex_unlock(&accept_lock);
+    rc = api_reply(rq, 202, NULL);
+    goto out;
+undo_detaching:
+    vol_transition_apply(r, ov.id, VT_ROLL_DETACHING, false, NULL, NULL);
+undo_record:
+    r->ops->volume_delete(r, tv.id);
+undo_file:
+    pool_delete_volume(tv.path, pool->is_dir, &pe);
+    vol_transition_apply(r, ov.id, VT_MIGRATION_ERROR, false, NULL, NULL);
+    pthread_mutex_unlock(&accept_lock);
+out:
+    json_decref(doc);
+    return rc;
+}

@@ -1,0 +1,776 @@
+/* The Cinder block-storage subset under /v3/{project_id}: volumes (create,
+ * list, detail, show, delete, and the os-extend action) and the read side of
+ * the attachments API (3.27+), which is where a volume's connection_info is
+ * visible. Volume states only move through volume-state.c; creating a
+ * volume makes a sparse raw file in a directory pool (or claims a block
+ * device) on the chosen host. Pools are chosen with volume_type (the pool
+ * name) or availability_zone (a host name); the default is the first pool. */
+#include "volume.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define GiB (1024ull * 1024 * 1024)
+
+static void pool_type_id(const char *host, const char *pool, char out[37]);
+
+static int url_project_check(struct api_request *rq, const char *rule)
+{
+    return policy_check(&rq->auth, rule, rq->params[0], &rq->err);
+}
+
+static json_t *volume_links(struct api_request *rq, const struct reg_volume *v)
+{
+    char self[500], book[500];
+    snprintf(self, sizeof self, "%s/v3/%s/volumes/%s", rq->ctx->base_url, v->project_id, v->id);
+    snprintf(book, sizeof book, "%s/%s/volumes/%s", rq->ctx->base_url, v->project_id, v->id);
+    return json_pack("[{s:s, s:s}, {s:s, s:s}]", "rel", "self", "href", self, "rel", "bookmark",
+                     "href", book);
+}
+
+static json_t *volume_attachments(struct api_request *rq, const struct reg_volume *v)
+{
+    json_t *arr = json_array();
+    struct reg_attachment a;
+    struct registry *r = rq->ctx->reg;
+    if (r->ops->attachment_get_by_volume(r, v->id, &a) == 0) {
+        char at[40];
+        snprintf(at, sizeof at, "%.19s.000000", a.created_at);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "server_id",
+                                             a.server_id, "attachment_id", a.id, "attached_at", at,
+                                             "host_name", v->host, "volume_id", v->id, "device",
+                                             a.device, "id", v->id));
+    }
+    return arr;
+}
+
+static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:n, s:n, s:o, s:o,"
+                          " s:s, s:s, s:b, s:n, s:b, s:o, s:s}",
+                          "id", v->id, "name", v->name, "status", v->status, "size",
+                          (json_int_t)v->size_gb, "availability_zone", "nova", "created_at",
+                          v->created_at, "description", v->description, "volume_type", v->pool,
+                          "snapshot_id", "source_volid", "metadata",
+                          api_meta_json(rq->ctx->reg, REG_META_VOLUME, v->id), "links",
+                          volume_links(rq, v), "user_id", v->user_id, "bootable", "false",
+                          "encrypted", 0, "replication_status", "multiattach", 0, "attachments",
+                          volume_attachments(rq, v), "os-vol-tenant-attr:tenant_id", v->project_id);
+    json_object_set_new(o, "updated_at", json_string(v->updated_at));
+    if (rq->mv >= 63) {
+        char tid[37];
+        pool_type_id(v->host, v->pool, tid);
+        json_object_set_new(o, "volume_type_id", json_string(tid));
+    }
+    /* volswap extension: Cinder keeps attach_status internally; we show it */
+    json_object_set_new(o, "attach_status", json_string(v->attach_status));
+    struct api_error ignore;
+    if (policy_check(&rq->auth, "volume_extension:volume_host_attribute", NULL, &ignore) == 0) {
+        char host[200];
+        snprintf(host, sizeof host, "%s@volswap#%s", v->host, v->pool);
+        json_object_set_new(o, "os-vol-host-attr:host", json_string(host));
+    }
+    if (policy_check(&rq->auth, "volume_extension:volume_mig_status_attribute", NULL, &ignore) ==
+        0) {
+        json_t *m = v->migration_status[0] ? json_string(v->migration_status) : json_null();
+        json_object_set_new(o, "os-vol-mig-status-attr:migstat", m);
+        json_object_set_new(o, "migration_status", json_incref(m));
+    }
+    return o;
+}
+
+static json_t *volume_summary(struct api_request *rq, const struct reg_volume *v)
+{
+    return json_pack("{s:s, s:s, s:o}", "id", v->id, "name", v->name, "links", volume_links(rq, v));
+}
+
+static int volumes_list(struct api_request *rq, bool detail)
+{
+    if (url_project_check(rq, "volume:get_all") < 0)
+        return -1;
+    struct registry *r = rq->ctx->reg;
+    struct reg_volume *vols = NULL;
+    size_t n = 0;
+    if (r->ops->volume_list(r, rq->params[0], &vols, &n) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    const char *name = api_query(rq, "name"), *status = api_query(rq, "status");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if ((name && strcmp(name, vols[i].name) != 0) || (status && strcmp(status, vols[i].status)))
+            continue;
+        json_array_append_new(arr,
+                              detail ? volume_detail(rq, &vols[i]) : volume_summary(rq, &vols[i]));
+    }
+    free(vols);
+    return api_reply(rq, 200, json_pack("{s:o}", "volumes", arr));
+}
+
+static int volumes_index(struct api_request *rq)
+{
+    return volumes_list(rq, false);
+}
+static int volumes_detail(struct api_request *rq)
+{
+    return volumes_list(rq, true);
+}
+
+static int volumes_show(struct api_request *rq)
+{
+    struct reg_volume v;
+    if (url_project_check(rq, "volume:get") < 0 || cinder_load_volume(rq, rq->params[1], &v) < 0)
+        return -1;
+    return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
+}
+
+/* ---- volume types: one per pool ---- */
+
+/* A pool's volume type id: a UUID derived from the host and pool names, so
+ * it is the same on every start and on every volswap-api of one config. */
+static void pool_type_id(const char *host, const char *pool, char out[37])
+{
+    char seed[160];
+    snprintf(seed, sizeof seed, "volswap-volume-type:%s#%s", host, pool);
+    api_uuid_of(seed, out);
+}
+
+/* The pool a volume type names, by name or by id. */
+static const struct cfg_pool *pool_of_type(const struct api_config *cfg, const char *type,
+                                           const struct cfg_host **host)
+{
+    const struct cfg_pool *p = config_pool(cfg, type, host);
+    if (p)
+        return p;
+    for (size_t h = 0; h < cfg->n_hosts; h++)
+        for (size_t i = 0; i < cfg->hosts[h].n_pools; i++) {
+            char id[37];
+            pool_type_id(cfg->hosts[h].name, cfg->hosts[h].pools[i].name, id);
+            if (strcmp(id, type) == 0) {
+                *host = &cfg->hosts[h];
+                return &cfg->hosts[h].pools[i];
+            }
+        }
+    return NULL;
+}
+
+static json_t *type_view(const struct cfg_host *h, const struct cfg_pool *p)
+{
+    char id[37], desc[200];
+    pool_type_id(h->name, p->name, id);
+    snprintf(desc, sizeof desc, "volumes in pool %s of host %s (%s)", p->name, h->name,
+             p->is_dir ? "sparse files" : "block devices");
+    return json_pack("{s:s, s:s, s:s, s:b, s:n, s:{s:s, s:s}, s:b}", "id", id, "name", p->name,
+                     "description", desc, "is_public", 1, "qos_specs_id", "extra_specs",
+                     "volume_backend_name", "volswap", "pool_name", p->name,
+                     "os-volume-type-access:is_public", 1);
+}
+
+static int types_index(struct api_request *rq)
+{
+    if (url_project_check(rq, "volume_extension:type_get_all") < 0)
+        return -1;
+    const struct api_config *cfg = rq->ctx->cfg;
+    json_t *arr = json_array();
+    for (size_t h = 0; h < cfg->n_hosts; h++)
+        for (size_t i = 0; i < cfg->hosts[h].n_pools; i++)
+            json_array_append_new(arr, type_view(&cfg->hosts[h], &cfg->hosts[h].pools[i]));
+    return api_reply(rq, 200, json_pack("{s:o}", "volume_types", arr));
+}
+
+static int types_show(struct api_request *rq)
+{
+    if (url_project_check(rq, "volume_extension:type_get") < 0)
+        return -1;
+    const struct cfg_host *h = NULL;
+    const struct cfg_pool *p = pool_of_type(rq->ctx->cfg, rq->params[1], &h);
+    if (!p)
+        return api_err(&rq->err, 404, "Volume type %.64s could not be found.", rq->params[1]);
+    return api_reply(rq, 200, json_pack("{s:o}", "volume_type", type_view(h, p)));
+}
+
+/* GET /os-services (admin): a cinder-volume service per configured host
+ * ("host@volswap"), up when its daemon answers on its monitor now. */
+static int cinder_services(struct api_request *rq)
+{
+    if (url_project_check(rq, "volume_extension:services:index") < 0)
+        return -1;
+    const struct api_config *cfg = rq->ctx->cfg;
+    json_t *arr = json_array();
+    char now[32], host[100];
+    for (size_t h = 0; h < cfg->n_hosts; h++) {
+        bool up = host_probe(&cfg->hosts[h], NULL) == 0;
+        api_time_micro(time(NULL), now);
+        snprintf(host, sizeof host, "%s@volswap", cfg->hosts[h].name);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n}", "binary", "cinder-volume", "host",
+                           host, "zone", cfg->hosts[h].name, "status", "enabled", "state",
+                           up ? "up" : "down", "updated_at", now, "disabled_reason"));
+    }
+    return api_reply(rq, 200, json_pack("{s:o}", "services", arr));
+}
+
+/* Availability zones: "nova" and each host's name (a volume create takes
+ * either; a host's name puts it on that host). */
+static int cinder_zones(struct api_request *rq)
+{
+    const struct api_config *cfg = rq->ctx->cfg;
+    json_t *arr = json_array();
+    json_array_append_new(
+        arr, json_pack("{s:s, s:{s:b}}", "zoneName", "nova", "zoneState", "available", 1));
+    for (size_t h = 0; h < cfg->n_hosts; h++)
+        json_array_append_new(arr, json_pack("{s:s, s:{s:b}}", "zoneName", cfg->hosts[h].name,
+                                             "zoneState", "available", 1));
+    return api_reply(rq, 200, json_pack("{s:o}", "availabilityZoneInfo", arr));
+}
+
+/* Picks the pool: volume_type names it; availability_zone may name a host;
+ * otherwise the first pool of the first host that has one. */
+static const struct cfg_pool *choose_pool(struct api_request *rq, const char *type, const char *az,
+                                          const struct cfg_host **host)
+{
+    const struct api_config *cfg = rq->ctx->cfg;
+    const struct cfg_host *want_host = NULL;
+    if (az && strcmp(az, "nova") != 0) {
+        want_host = config_host(cfg, az);
+        if (!want_host) {
+            api_err(&rq->err, 400, "Invalid input received: Availability zone '%.64s' is invalid.",
+                    az);
+            return NULL;
+        }
+    }
+    if (type) {
+        const struct cfg_pool *p = pool_of_type(cfg, type, host);
+        if (!p || (want_host && *host != want_host)) {
+            api_err(&rq->err, 404, "Volume type with name %.64s could not be found.", type);
+            return NULL;
+        }
+        return p;
+    }
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        if (cfg->hosts[i].n_pools && (!want_host || want_host == &cfg->hosts[i])) {
+            *host = &cfg->hosts[i];
+            return &cfg->hosts[i].pools[0];
+        }
+    }
+    api_err(&rq->err, 500, "No valid backend was found. No pool is configured.");
+    return NULL;
+}
+
+static int volumes_create(struct api_request *rq)
+{
+    if (url_project_check(rq, "volume:create") < 0)
+        return -1;
+    json_t *doc = NULL;
+    json_t *b = body_parse(rq->body, rq->body_len, &schema_volume_create, &doc, &rq->err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    struct registry *r = rq->ctx->reg;
+    json_t *md = json_object_get(b, "metadata");
+    if (json_is_null(md))
+        md = NULL;
+    static const struct {
+        const char *field, *what;
+    } sources[] = {
+        { "snapshot_id", "from a snapshot" }, { "source_volid", "from another volume" },
+        { "imageRef", "from an image" },      { "image_id", "from an image" },
+        { "backup_id", "from a backup" },     { "consistencygroup_id", "in a consistency group" },
+        { "group_id", "in a group" },
+    };
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+        const char *val = json_string_value(json_object_get(b, sources[i].field));
+        if (val && val[0]) {
+            api_err(&rq->err, 400,
+                    "Invalid input received: volswap cannot create a volume %s "
+                    "(%s).",
+                    sources[i].what, sources[i].field);
+            goto out;
+        }
+    }
+    json_t *multi = json_object_get(b, "multiattach");
+    if (multi && body_bool(multi)) {
+        api_err(&rq->err, 400, "Invalid input received: volswap volumes are not multiattach.");
+        goto out;
+    }
+    const struct cfg_host *h = NULL;
+    const struct cfg_pool *p =
+        choose_pool(rq, json_string_value(json_object_get(b, "volume_type")),
+                    json_string_value(json_object_get(b, "availability_zone")), &h);
+    if (!p)
+        goto out;
+    struct reg_volume v;
+    memset(&v, 0, sizeof v);
+    api_uuid(v.id);
+    snprintf(v.project_id, sizeof v.project_id, "%s", rq->params[0]);
+    snprintf(v.user_id, sizeof v.user_id, "%s", rq->auth.user_id);
+    const char *name = json_string_value(json_object_get(b, "name"));
+    const char *desc = json_string_value(json_object_get(b, "description"));
+    snprintf(v.name, sizeof v.name, "%s", name ? name : "");
+    snprintf(v.description, sizeof v.description, "%s", desc ? desc : "");
+    v.size_gb = json_integer_value(json_object_get(b, "size"));
+    snprintf(v.host, sizeof v.host, "%s", h->name);
+    snprintf(v.pool, sizeof v.pool, "%s", p->name);
+    strcpy(v.status, "creating");
+    strcpy(v.attach_status, "detached");
+    api_time_micro(time(NULL), v.created_at);
+    memcpy(v.updated_at, v.created_at, sizeof v.updated_at);
+    /* the record exists (status creating) before the storage does, so a crash
+   * in between leaves a visible volume to clean up, never a leaked file */
+    if (r->ops->begin(r) < 0) {
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        goto out;
+    }
+    if (quota_check_volume(rq, v.project_id, 1, v.size_gb, v.size_gb) < 0) {
+        r->ops->rollback(r);
+        goto out;
+    }
+    struct api_error perr = { 0 };
+    if (pool_create_volume(p, v.id, (uint64_t)v.size_gb * GiB, r, v.path, sizeof v.path, &perr) <
+        0) {
+        r->ops->rollback(r);
+        api_err(&rq->err, perr.status ? perr.status : 500, "%s", perr.msg);
+        goto out;
+    }
+    if (r->ops->volume_insert(r, &v) < 0) {
+        r->ops->rollback(r);
+        pool_delete_volume(v.path, p->is_dir, &perr);
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        goto out;
+    }
+    if (md && api_meta_store(r, REG_META_VOLUME, v.id, md, false, &rq->err) < 0) {
+        r->ops->rollback(r);
+        pool_delete_volume(v.path, p->is_dir, &perr);
+        goto out;
+    }
+    if (r->ops->commit(r) < 0) {
+        pool_delete_volume(v.path, p->is_dir, &perr);
+        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        goto out;
+    }
+    if (vol_transition_apply(r, v.id, VT_CREATED, false, &v, &rq->err) < 0)
+        goto out;
+    rc = api_reply(rq, 202, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
+out:
+    json_decref(doc);
+    return rc;
+}
+
+static int volumes_delete(struct api_request *rq)
+{
+    struct reg_volume v;
+    if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
+        policy_check(&rq->auth, "volume:delete", v.project_id, &rq->err) < 0)
+        return -1;
+    if (volume_destroy(rq->ctx, v.id, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 202, NULL);
+}
+
+static int volume_extend(struct api_request *rq, json_t *args)
+{
+    struct reg_volume v;
+    if (cinder_load_volume(rq, rq->params[1], &v) < 0)
+        return -1;
+    bool in_use_ok = rq->mv >= 42;
+    if (policy_check(&rq->auth,
+                     strcmp(v.status, "in-use") == 0 ? "volume:extend_attached_volume"
+                                                     : "volume:extend",
+                     v.project_id, &rq->err) < 0)
+        return -1;
+    json_t *ns = json_object_get(args, "new_size");
+    if (!json_is_integer(ns))
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute new_size. Value: "
+                       "(non-integer). new_size is not of type 'integer'");
+    json_int_t new_size = json_integer_value(ns);
+    if (new_size <= v.size_gb || new_size > (1 << 20))
+        return api_err(&rq->err, 400,
+                       "Invalid input received: New size for extend must be "
+                       "greater than current size. (current: %lld, extended: %lld).",
+                       (long long)v.size_gb, (long long)new_size);
+    struct registry *r = rq->ctx->reg;
+    if (quota_check_volume(rq, v.project_id, 0, new_size - v.size_gb, new_size) < 0)
+        return -1;
+    if (vol_transition_apply(r, v.id, VT_BEGIN_EXTEND, in_use_ok, &v, &rq->err) < 0)
+        return -1;
+    const struct cfg_host *h = NULL;
+    const struct cfg_pool *p = config_pool(rq->ctx->cfg, v.pool, &h);
+    struct api_error perr = { 0 };
+    struct reg_attachment a;
+    int rc;
+    if (!p) {
+        rc = api_err(&perr, 500, "pool %s is no longer configured", v.pool);
+    } else if (strcmp(v.attach_status, "attached") == 0 &&
+               r->ops->attachment_get_by_volume(r, v.id, &a) == 0) {
+        /* an open volume is grown by the host (block_resize), so the node and
+     * its export learn the size; a host that cannot resize an exported
+     * node refuses, and the volume stays as it was */
+        const struct host_driver *drv = host_driver_find(h->driver);
+        rc = p->is_dir || pool_grow_volume(v.path, false, (uint64_t)new_size * GiB, &perr) == 0
+                 ? drv->resize(h, a.node_name, (uint64_t)new_size * GiB, &perr)
+                 : -1;
+        if (rc < 0) {
+            vol_transition_apply(r, v.id, VT_FINISH_EXTEND, false, NULL, NULL);
+            return api_err(&rq->err, 400,
+                           "Invalid volume: volume %s cannot be extended while "
+                           "attached: %s",
+                           v.id, perr.msg);
+        }
+    } else {
+        rc = pool_grow_volume(v.path, p->is_dir, (uint64_t)new_size * GiB, &perr);
+    }
+    if (rc < 0) {
+        vol_transition_apply(r, v.id, VT_ERROR_EXTENDING, false, NULL, NULL);
+        return api_err(&rq->err, 500, "%s", perr.msg);
+    }
+    if (r->ops->begin(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (r->ops->volume_get(r, v.id, &v) != 0 ||
+        vol_transition_check(&v, VT_FINISH_EXTEND, false, &rq->err) < 0) {
+        r->ops->rollback(r);
+        return rq->err.status ? -1 : api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    }
+    v.size_gb = new_size;
+    api_time_micro(time(NULL), v.updated_at);
+    if (r->ops->volume_update(r, &v) < 0) {
+        r->ops->rollback(r);
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    }
+    if (r->ops->commit(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    return api_reply(rq, 202, NULL);
+}
+
+/* Cinder's state-only volume actions (what Nova calls through cinderclient
+ * around attach, detach and swap): each is one transition of
+ * volume-state.c, applied atomically. Their argument is null or {}. */
+static const struct {
+    const char *name, *rule;
+    enum vol_transition t;
+} state_actions[] = {
+    { "os-reserve", "volume_extension:volume_actions:reserve", VT_RESERVE },
+    { "os-unreserve", "volume_extension:volume_actions:unreserve", VT_UNRESERVE },
+    { "os-begin_detaching", "volume_extension:volume_actions:begin_detaching", VT_BEGIN_DETACHING },
+    { "os-roll_detaching", "volume_extension:volume_actions:roll_detaching", VT_ROLL_DETACHING },
+};
+
+static int volume_state_action(struct api_request *rq, size_t i, json_t *arg)
+{
+    if (!json_is_null(arg) && !(json_is_object(arg) && json_object_size(arg) == 0))
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute %s. Value: "
+                       "(non-null). %s takes no arguments",
+                       state_actions[i].name, state_actions[i].name);
+    struct reg_volume v;
+    if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
+        policy_check(&rq->auth, state_actions[i].rule, v.project_id, &rq->err) < 0)
+        return -1;
+    if (vol_transition_apply(rq->ctx->reg, v.id, state_actions[i].t, false, NULL, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 202, NULL);
+}
+
+static bool one_of(const char *v, const char *const *set)
+{
+    for (; *set; set++)
+        if (strcmp(v, *set) == 0)
+            return true;
+    return false;
+}
+
+/* os-reset_status (admin): sets status, attach_status and migration_status
+ * directly, for an operator repairing a volume left in a transient state. */
+static int volume_reset_status(struct api_request *rq, json_t *arg)
+{
+    static const char *const statuses[] = { "creating",  "available",       "reserved",
+                                            "attaching", "in-use",          "detaching",
+                                            "deleting",  "error",           "error_deleting",
+                                            "extending", "error_extending", "maintenance",
+                                            NULL };
+    static const char *const attach[] = { "attached",  "detached",        "attaching",
+                                          "detaching", "error_attaching", "error_detaching",
+                                          NULL };
+    static const char *const migration[] = { "",        "starting", "migrating", "completing",
+                                             "success", "error",    NULL };
+    struct reg_volume v;
+    if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
+        policy_check(&rq->auth, "volume_extension:volume_admin_actions:reset_status", v.project_id,
+                     &rq->err) < 0)
+        return -1;
+    if (!json_is_object(arg) || json_object_size(arg) == 0)
+        return api_err(&rq->err, 400,
+                       "Must specify 'status', 'attach_status' or "
+                       "'migration_status' for update.");
+    const char *k;
+    json_t *val;
+    json_object_foreach(arg, k, val) {
+        const char *s = json_is_null(val) ? "" : json_string_value(val);
+        const char *const *set = !strcmp(k, "status")             ? statuses
+                                 : !strcmp(k, "attach_status")    ? attach
+                                 : !strcmp(k, "migration_status") ? migration
+                                                                  : NULL;
+        if (!set)
+            return api_err(&rq->err, 400,
+                           "Invalid input for field/attribute os-reset_status. "
+                           "Additional properties are not allowed ('%.64s' was unexpected)",
+                           k);
+        if (!s || !one_of(s, set))
+            return api_err(&rq->err, 400, "Invalid input for field/attribute %s.", k);
+    }
+    struct registry *r = rq->ctx->reg;
+    if (r->ops->begin(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (r->ops->volume_get(r, v.id, &v) != 0) {
+        r->ops->rollback(r);
+        return api_err(&rq->err, 404, "Volume %s could not be found.", rq->params[1]);
+    }
+    json_object_foreach(arg, k, val) {
+        const char *s = json_is_null(val) ? "" : json_string_value(val);
+        char *dst = !strcmp(k, "status")          ? v.status
+                    : !strcmp(k, "attach_status") ? v.attach_status
+                                                  : v.migration_status;
+        snprintf(dst, sizeof v.status, "%s", s);
+    }
+    api_time_micro(time(NULL), v.updated_at);
+    if (r->ops->volume_update(r, &v) < 0) {
+        r->ops->rollback(r);
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    }
+    if (r->ops->commit(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    return api_reply(rq, 202, NULL);
+}
+
+static int volumes_action(struct api_request *rq)
+{
+    if (rq->body_len > API_MAX_BODY)
+        return api_err(&rq->err, 413, "Request is too large.");
+    json_t *doc = NULL;
+    /* actions are {"os-NAME": {...}}: peek at the key, then validate strictly */
+    if (!rq->body || body_json_depth(rq->body, rq->body_len, API_MAX_DEPTH) > API_MAX_DEPTH)
+        return api_err(&rq->err, 400, "Malformed request body");
+    json_t *peek = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, NULL);
+    bool is_extend = json_is_object(peek) && json_object_size(peek) == 1 &&
+                     json_object_get(peek, "os-extend");
+    const char *first = NULL;
+    if (json_is_object(peek) && json_object_size(peek) == 1)
+        first = json_object_iter_key(json_object_iter(peek));
+    char name[64] = "";
+    if (first)
+        snprintf(name, sizeof name, "%s", first);
+    for (size_t i = 0; first && i < sizeof state_actions / sizeof state_actions[0]; i++) {
+        if (strcmp(name, state_actions[i].name) == 0) {
+            int rc = volume_state_action(rq, i, json_object_get(peek, name));
+            json_decref(peek);
+            return rc;
+        }
+    }
+    if (strcmp(name, "os-reset_status") == 0) {
+        int rc = volume_reset_status(rq, json_object_get(peek, name));
+        json_decref(peek);
+        return rc;
+    }
+    json_decref(peek);
+    if (strcmp(name, "os-migrate_volume") == 0)
+        return cinder_migrate_volume(rq);
+    if (!is_extend) {
+        if (name[0])
+            return api_err(&rq->err, 400, "There is no such action: %s", name);
+        return api_err(&rq->err, 400, "Malformed request body");
+    }
+    json_t *args = body_parse(rq->body, rq->body_len, &schema_volume_extend, &doc, &rq->err);
+    if (!args)
+        return -1;
+    int rc = volume_extend(rq, args);
+    json_decref(doc);
+    return rc;
+}
+
+/* ---- attachments API (read side) ---- */
+
+static int attachments_list(struct api_request *rq, bool detail);
+
+static json_t *attachment_view(struct api_request *rq, const struct reg_attachment *a, bool detail)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", a->id, "status", "attached", "instance",
+                          a->server_id, "volume_id", a->volume_id);
+    if (detail) {
+        char at[40];
+        snprintf(at, sizeof at, "%.19s.000000", a->created_at);
+        json_error_t jerr;
+        json_t *ci = json_loads(a->connection_info, 0, &jerr);
+        json_object_set_new(o, "attached_at", json_string(at));
+        json_object_set_new(o, "detached_at", json_string(""));
+        json_object_set_new(o, "attach_mode", json_string("rw"));
+        json_object_set_new(o, "connection_info", ci ? ci : json_object());
+    }
+    return o;
+}
+
+static int attachments_need_mv(struct api_request *rq)
+{
+    if (rq->mv < 27)
+        return api_err(&rq->err, 404, "The resource could not be found.");
+    return url_project_check(rq, "volume:attachment_get_all");
+}
+
+static int attachments_list(struct api_request *rq, bool detail)
+{
+    if (attachments_need_mv(rq) < 0)
+        return -1;
+    struct registry *r = rq->ctx->reg;
+    struct reg_attachment *atts = NULL;
+    size_t n = 0;
+    if (r->ops->attachment_list(r, NULL, &atts, &n) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        struct reg_volume v;
+        if (r->ops->volume_get(r, atts[i].volume_id, &v) == 0 &&
+            strcmp(v.project_id, rq->params[0]) == 0)
+            json_array_append_new(arr, attachment_view(rq, &atts[i], detail));
+    }
+    free(atts);
+    return api_reply(rq, 200, json_pack("{s:o}", "attachments", arr));
+}
+
+static int attachments_index(struct api_request *rq)
+{
+    return attachments_list(rq, false);
+}
+static int attachments_detail(struct api_request *rq)
+{
+    return attachments_list(rq, true);
+}
+
+static int attachments_show(struct api_request *rq)
+{
+    if (attachments_need_mv(rq) < 0)
+        return -1;
+    struct registry *r = rq->ctx->reg;
+    struct reg_attachment a;
+    struct reg_volume v;
+    int rc = r->ops->attachment_get_by_id(r, rq->params[1], &a);
+    if (rc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (rc == 1 || r->ops->volume_get(r, a.volume_id, &v) != 0 ||
+        strcmp(v.project_id, rq->params[0]) != 0)
+        return api_err(&rq->err, 404, "VolumeAttachment %.64s could not be found.", rq->params[1]);
+    return api_reply(rq, 200, json_pack("{s:o}", "attachment", attachment_view(rq, &a, true)));
+}
+
+/* Cinder's version documents: GET /volume/ (300, as Cinder's root) and
+ * GET /volume/v3. cinderclient reads "version" and "min_version" from the
+ * first to pick its microversion. */
+static json_t *cinder_v3(struct api_request *rq)
+{
+    char maxv[16];
+    snprintf(maxv, sizeof maxv, "3.%d", CINDER_MV_MAX);
+    return api_version_doc(rq, "v3.0", maxv, "3.0", "2022-08-31T00:00:00Z", "/volume/v3/",
+                           "application/vnd.openstack.volume+json;version=3");
+}
+
+static int cinder_versions(struct api_request *rq)
+{
+    return api_reply(rq, 300, json_pack("{s:[o]}", "versions", cinder_v3(rq)));
+}
+
+static int cinder_version(struct api_request *rq)
+{
+    return api_reply(rq, 200, json_pack("{s:[o]}", "versions", cinder_v3(rq)));
+}
+
+/* GET /scheduler-stats/get_pools[?detail=true]: Cinder's pool list, one
+ * "host@volswap#pool" per configured pool; the names are what
+ * os-migrate_volume takes as its "host". The detail carries the pool's
+ * capacity (see pool_capacity) and what volswap provisioned in it. */
+static int get_pools(struct api_request *rq)
+{
+    if (url_project_check(rq, "scheduler_extension:scheduler_stats:get_pools") < 0)
+        return -1;
+    const char *d = api_query(rq, "detail");
+    bool detail = d && (!strcasecmp(d, "true") || !strcmp(d, "1") || !strcasecmp(d, "yes"));
+    const char *want = api_query(rq, "name");
+    struct registry *r = rq->ctx->reg;
+    struct reg_volume *vols = NULL;
+    size_t nv = 0;
+    if (detail && r->ops->volume_list(r, NULL, &vols, &nv) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    const struct api_config *cfg = rq->ctx->cfg;
+    json_t *pools = json_array();
+    int rc = 0;
+    char ts[32];
+    api_time_micro(time(NULL), ts);
+    for (size_t h = 0; h < cfg->n_hosts && rc == 0; h++) {
+        for (size_t i = 0; i < cfg->hosts[h].n_pools; i++) {
+            const struct cfg_pool *p = &cfg->hosts[h].pools[i];
+            char name[200];
+            snprintf(name, sizeof name, "%s@volswap#%s", cfg->hosts[h].name, p->name);
+            if (want && strcmp(want, name) != 0)
+                continue;
+            json_t *o = json_pack("{s:s}", "name", name);
+            if (detail) {
+                uint64_t total = 0, avail = 0;
+                if (pool_capacity(p, r, &total, &avail, &rq->err) < 0) {
+                    json_decref(o);
+                    rc = -1;
+                    break;
+                }
+                json_int_t alloc = 0;
+                for (size_t k = 0; k < nv; k++)
+                    if (!strcmp(vols[k].host, cfg->hosts[h].name) && !strcmp(vols[k].pool, p->name))
+                        alloc += vols[k].size_gb;
+                json_object_set_new(
+                    o, "capabilities",
+                    json_pack(
+                        "{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:i, s:f, s:b, s:b, s:b, s:b, s:s}",
+                        "pool_name", p->name, "volume_backend_name", "volswap", "vendor_name",
+                        "volswap", "driver_version", "1.0", "storage_protocol", "nbd",
+                        "total_capacity_gb", (double)total / GiB, "free_capacity_gb",
+                        (double)avail / GiB, "allocated_capacity_gb", alloc,
+                        "provisioned_capacity_gb", alloc, "reserved_percentage", 0,
+                        "max_over_subscription_ratio", p->is_dir ? 20.0 : 1.0,
+                        "thin_provisioning_support", p->is_dir, "thick_provisioning_support",
+                        !p->is_dir, "QoS_support", 0, "multiattach", 0, "timestamp", ts));
+            }
+            json_array_append_new(pools, o);
+        }
+    }
+    free(vols);
+    if (rc < 0) {
+        json_decref(pools);
+        return -1;
+    }
+    return api_reply(rq, 200, json_pack("{s:o}", "pools", pools));
+}
+
+const struct api_route cinder_routes[] = {
+    { "GET", "/", SVC_VOLUME, false, cinder_versions },
+    { "GET", "/v3", SVC_VOLUME, false, cinder_version },
+    { "GET", "/v3/*/volumes", SVC_VOLUME, true, volumes_index },
+    { "POST", "/v3/*/volumes", SVC_VOLUME, true, volumes_create },
+    { "GET", "/v3/*/volumes/detail", SVC_VOLUME, true, volumes_detail },
+    { "GET", "/v3/*/volumes/*", SVC_VOLUME, true, volumes_show },
+    { "DELETE", "/v3/*/volumes/*", SVC_VOLUME, true, volumes_delete },
+    { "POST", "/v3/*/volumes/*/action", SVC_VOLUME, true, volumes_action },
+    { "GET", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_index },
+    { "POST", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_create },
+    { "PUT", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_update_all },
+    { "GET", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_show },
+    { "PUT", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_update },
+    { "DELETE", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_delete },
+    { "GET", "/v3/*/scheduler-stats/get_pools", SVC_VOLUME, true, get_pools },
+    { "GET", "/v3/*/types", SVC_VOLUME, true, types_index },
+    { "GET", "/v3/*/limits", SVC_VOLUME, true, cinder_limits },
+    { "GET", "/v3/*/os-quota-sets/*", SVC_VOLUME, true, cinder_quotas_show },
+    { "GET", "/v3/*/os-quota-sets/*/defaults", SVC_VOLUME, true, cinder_quotas_defaults },
+    { "PUT", "/v3/*/os-quota-sets/*", SVC_VOLUME, true, cinder_quotas_update },
+    { "DELETE", "/v3/*/os-quota-sets/*", SVC_VOLUME, true, cinder_quotas_delete },
+    { "GET", "/v3/*/types/*", SVC_VOLUME, true, types_show },
+    { "GET", "/v3/*/os-availability-zone", SVC_VOLUME, true, cinder_zones },
+    { "GET", "/v3/*/os-services", SVC_VOLUME, true, cinder_services },
+    { "GET", "/v3/*/attachments", SVC_VOLUME, true, attachments_index },
+    { "GET", "/v3/*/attachments/detail", SVC_VOLUME, true, attachments_detail },
+    { "GET", "/v3/*/attachments/*", SVC_VOLUME, true, attachments_show },
+    { NULL, NULL, SVC_NONE, false, NULL },
+};

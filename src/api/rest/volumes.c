@@ -1,0 +1,16 @@
+/* The Cinder-side lookup every volume-scoped handler does first: the volume
+ * in the URL's project, or Cinder's 404. */
+#include "rest.h"
+
+#include <string.h>
+
+int cinder_load_volume(struct api_request *rq, const char *id, struct reg_volume *v)
+{
+    struct registry *r = rq->ctx->reg;
+    int rc = r->ops->volume_get(r, id, v);
+    if (rc < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (rc == 1 || strcmp(v->project_id, rq->params[0]) != 0)
+        return api_err(&rq->err, 404, "Volume %.64s could not be found.", id);
+    return 0;
+}

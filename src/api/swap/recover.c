@@ -1,0 +1,86 @@
+/* Crash recovery: at start, before the API answers, every swap the store
+ * says is unfinished is settled against what its host actually does, so
+ * the registry never disagrees with what the daemon serves (the root of
+ * Nova bug 2112187 is exactly that disagreement). By last persisted phase:
+ *   ACCEPTED            nothing was done on the host: run the swap again;
+ *   TARGET_OPEN..PIVOTED  the export's node decides: the new node means
+ *                       the pivot happened (finish: registry, old node,
+ *                       event) whoever completed the job; the old node
+ *                       means it did not: cancel the job if the host still
+ *                       runs it, close the new node, roll the volume
+ *                       states back. Before COMPLETING a host without the
+ *                       export is rolled back too (the pivot was never
+ *                       asked for);
+ *   RECORDED            the registry is done: close the old node, finish.
+ * A host that cannot be reached leaves pre-pivot swaps rolled back in the
+ * registry (the host lost the job with its process) and post-pivot ones
+ * untouched, for the next start, rather than guessing. */
+#include "swap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void recover_one(struct swap_rec *r)
+{
+    struct api_error e = { 0 };
+    const struct cfg_host *h = config_host(swap_svc->ctx->cfg, r->host);
+    swap_log("%s: recovering a swap left in phase %s", r->id, swap_phase_name(r->phase));
+    if (r->phase == SP_ACCEPTED) {
+        if (swap_launch(r, &e) < 0)
+            swap_log("%s: cannot restart: %s", r->id, e.msg);
+        return;
+    }
+    struct host_session *hs = h ? host_session_get(h, &e) : NULL;
+    if (!hs) {
+        if (r->phase < SP_COMPLETING)
+            swap_rollback(NULL, r, h ? e.msg : "the server's host is not configured");
+        else
+            swap_log("%s: host unreachable after block-job-complete; left for the next start",
+                     r->id);
+        return;
+    }
+    host_session_watch(hs, r->id, true);
+    if (r->phase == SP_RECORDED) {
+        if (swap_finish(hs, r, &e) < 0)
+            swap_log("%s: %s", r->id, e.msg);
+    } else {
+        struct registry *reg = swap_svc->ctx->reg;
+        struct reg_attachment a;
+        char node[32] = "";
+        int rc = -1;
+        /* Nova swaps move the attachment row when they record; a missing row
+     * with the new volume attached means the registry is already done */
+        if (reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) == 0 ||
+            reg->ops->attachment_get(reg, r->server_id, r->new_volume_id, &a) == 0)
+            rc = swap_export_node(hs, a.export_id, node, &e);
+        if (rc == 0 && strcmp(node, r->new_node) == 0) {
+            /* whoever completed the job, the host serves the new volume: a job
+       * concluded but not dismissed would still hold the old node */
+            swap_job_abort(hs, r->id, &e);
+            if (swap_finish(hs, r, &e) < 0)
+                swap_log("%s: %s", r->id, e.msg);
+        } else if ((rc == 0 && strcmp(node, r->old_node) == 0) || r->phase < SP_COMPLETING) {
+            swap_rollback(hs, r,
+                          r->phase < SP_COMPLETING
+                              ? "volswap-api restarted before the pivot"
+                              : "volswap-api restarted during the pivot; the host serves the old "
+                                "volume");
+        } else {
+            swap_log("%s: the host does not export the attachment; left for the next start", r->id);
+        }
+    }
+    host_session_watch(hs, r->id, false);
+    host_session_put(hs);
+}
+
+int swap_recover_all(struct api_error *e)
+{
+    struct swap_rec *recs = NULL;
+    size_t n = 0;
+    if (swap_store_unfinished(swap_svc->store, &recs, &n, e) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        recover_one(&recs[i]);
+    free(recs);
+    return 0;
+}

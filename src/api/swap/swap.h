@@ -1,0 +1,183 @@
+/* The swap workflow of volswap-api: Nova's `volume-update` (PUT on an
+ * os-volume_attachments member), the compute manager's swap_volume and the
+ * libvirt driver's mirror-and-pivot, rebuilt as a worker thread per swap
+ * that drives the host daemon over QMP. Cinder's os-migrate_volume runs the
+ * same worker and finishes the way migrate_volume_completion does.
+ *
+ * The pieces, one file each (the REST doors, Nova's PUT, the progress
+ * endpoint and Cinder's os-migrate_volume, are in rest/swap.c; the shared
+ * QMP session per host is hosts/session.c):
+ *   store.c     the persisted swap records (a `swaps` table beside the
+ *               registry's), so a restarted API knows what was in flight
+ *   driver.c    the QMP steps per host driver (volswapd, qemu)
+ *   worker.c    the state machine: open target, mirror, READY, complete,
+ *               resize, record, close old; rollback on every failure
+ *   recover.c   at start: ask each host what became of every unfinished
+ *               swap and finish it or roll it back
+ *   service.c   the service: start/stop, the table of running swaps and
+ *               their live progress
+ * Nothing here speaks HTTP.
+ * Control-path convention as in base/base.h: -1 and a struct api_error. */
+#ifndef VOLSWAP_API_SWAP_H
+#define VOLSWAP_API_SWAP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "domain/domain.h"
+#include "hosts/hosts.h"
+#include "qmp-client.h"
+
+/* ---- the public face (called by main.c and the route tables) ---- */
+
+/* Opens the swap store beside CTX's database, recovers every unfinished swap
+ * against its host, and gets ready to accept new ones. */
+int swap_service_start(struct api_ctx *ctx, struct api_error *e);
+/* Stops accepting swaps and joins the workers. A worker interrupted here
+ * leaves its record as it is: the next start recovers it. */
+void swap_service_stop(void);
+
+/* ---- swap records (store.c) ---- */
+
+/* Phases, in the order a swap goes through them. A record is finished once
+ * it reaches DONE or ROLLED_BACK. */
+enum swap_phase {
+    SP_ACCEPTED,    /* states marked, 202 sent; nothing on the host yet */
+    SP_TARGET_OPEN, /* the new volume may be open on the host */
+    SP_MIRRORING,   /* the mirror job may exist */
+    SP_READY,       /* BLOCK_JOB_READY seen */
+    SP_COMPLETING,  /* block-job-complete sent: the pivot may have happened */
+    SP_PIVOTED,     /* BLOCK_JOB_COMPLETED without error: the host serves new */
+    SP_RECORDED,    /* registry updated: attachment on the new volume */
+    SP_DONE,        /* old node closed, event recorded */
+    SP_ROLLED_BACK, /* failed and undone: the server is on the old volume */
+    SP__COUNT
+};
+const char *swap_phase_name(enum swap_phase p);
+int swap_phase_parse(const char *name, enum swap_phase *out);
+
+enum swap_kind { SWAP_NOVA, SWAP_MIGRATE };
+
+struct swap_rec {
+    char id[64]; /* the action's request id, also the job id */
+    enum swap_kind kind;
+    char server_id[37], project_id[33], user_id[33], host[65];
+    char old_volume_id[37], new_volume_id[37], attachment_id[37];
+    char old_node[32], new_node[32];
+    char old_path[1024]; /* migrate: the storage to remove afterwards */
+    int64_t old_size_gb, new_size_gb;
+    enum swap_phase phase;
+    char error[512];
+    char started_at[32], updated_at[32];
+    /* figures, kept for the progress endpoint once the swap is over */
+    int64_t bytes_total, bytes_done;
+    int64_t mirror_ms, pivot_ms, total_ms;
+    int64_t started_mono_ms; /* worker start (not persisted): for total_ms */
+};
+
+struct swap_store;
+struct swap_store *swap_store_open(const char *db_path, struct api_error *e);
+void swap_store_close(struct swap_store *s);
+int swap_store_insert(struct swap_store *s, const struct swap_rec *r, struct api_error *e);
+/* Writes every field of R (phase first among them) and fsyncs via SQLite. */
+int swap_store_update(struct swap_store *s, const struct swap_rec *r, struct api_error *e);
+/* Unfinished records, oldest first (caller frees *OUT). */
+int swap_store_unfinished(struct swap_store *s, struct swap_rec **out, size_t *n,
+                          struct api_error *e);
+/* The newest record of SERVER that names VOLUME as old or new volume:
+ * 0 found, 1 none, -1 error. */
+int swap_store_latest(struct swap_store *s, const char *server_id, const char *volume_id,
+                      struct swap_rec *out, struct api_error *e);
+
+/* ---- driver steps (driver.c) ---- */
+
+struct swap_driver {
+    const char *name;
+    /* Opens the new volume and starts the mirror from OLD_NODE to it. */
+    int (*start)(struct host_session *s, const struct swap_rec *r, const struct reg_volume *nv,
+                 int64_t speed, struct api_error *e);
+    /* Closes the new volume after a rollback (missing is not an error). */
+    int (*close_new)(struct host_session *s, const struct swap_rec *r, struct api_error *e);
+};
+const struct swap_driver *swap_driver_find(const char *name);
+int swap_qmp_simple(struct host_session *s, const char *cmd, json_t *args, const char *ignore,
+                    struct api_error *e);
+/* Which node the export EXPORT_ID serves: 0 and NODE filled, 1 no such
+ * export, -1 error. */
+int swap_export_node(struct host_session *s, const char *export_id, char node[32],
+                     struct api_error *e);
+/* Status of job JOB_ID ("running", "ready", "concluded"...): 0 found,
+ * 1 none, -1 error. */
+int swap_job_status(struct host_session *s, const char *job_id, char status[32], int64_t *done,
+                    int64_t *total, struct api_error *e);
+/* Cancels JOB_ID (force) and waits for it to go away. */
+int swap_job_abort(struct host_session *s, const char *job_id, struct api_error *e);
+
+/* ---- the worker (worker.c) ---- */
+
+/* Live figures of a running swap, updated by its worker under the
+ * service lock and read by the progress endpoint. */
+struct swap_progress {
+    enum swap_phase phase;
+    int64_t bytes_done, bytes_total;
+    double rate;         /* bytes/s, smoothed */
+    bool write_blocking; /* the worker switched the mirror's copy mode */
+    int64_t started_ms, ready_ms, pivot_ms;
+    bool failed;
+};
+
+struct swap_task {
+    struct swap_rec rec;
+    struct swap_progress prog;
+    pthread_t thread;
+    bool finished; /* the worker returned: join and free it */
+    struct swap_task *next;
+};
+
+/* Runs TASK to DONE or ROLLED_BACK (thread entry point). */
+void *swap_worker_main(void *task);
+/* Finishes a swap whose host serves the new volume (registry, old node,
+ * event); rolls back one that does not. Shared by worker and recovery. */
+int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e);
+int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why);
+
+/* ---- the service (service.c) ---- */
+
+struct swap_service {
+    struct api_ctx *ctx;
+    struct swap_store *store;
+    pthread_mutex_t lock; /* the task list and every task's progress */
+    struct swap_task *tasks;
+    bool stopping;
+    int64_t speed;          /* mirror rate limit, bytes/s (0 = none) */
+    int ready_timeout_ms;   /* how long the mirror may take to converge */
+    int converge_window_ms; /* outpaced that long at a limit: write-blocking */
+};
+extern struct swap_service *swap_svc;
+
+/* Persists R's phase (and figures); failures are logged, never fatal for
+ * the worker, because the host state decides at recovery. */
+void swap_persist(struct swap_rec *r, enum swap_phase p);
+/* Moves R to phase P in memory only: for phases recovery treats like the
+ * last persisted one (each fsync is milliseconds on the swap's path). */
+void swap_mark(struct swap_rec *r, enum swap_phase p);
+/* Starts a worker for R (already persisted as ACCEPTED). */
+int swap_launch(const struct swap_rec *r, struct api_error *e);
+/* Is a swap of SERVER_ID still running? */
+bool swap_server_busy(const char *server_id);
+/* Copies the live progress of the running swap of (SERVER, VOLUME). */
+bool swap_progress_get(const char *server_id, const char *volume_id, struct swap_rec *rec,
+                       struct swap_progress *p);
+void swap_progress_set(struct swap_task *t, const struct swap_progress *p);
+__attribute__((format(printf, 1, 2))) void swap_log(const char *fmt, ...);
+
+/* Instance action event compute_swap_volume (start, then finish). */
+void swap_event_start(const struct swap_rec *r);
+void swap_event_finish(const struct swap_rec *r, bool ok, const char *details);
+
+/* Recovery at start (recover.c). */
+int swap_recover_all(struct api_error *e);
+
+#endif

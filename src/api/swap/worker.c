@@ -1,0 +1,633 @@
+/* The swap worker: the compute manager's swap_volume and the libvirt
+ * driver's _swap_volume as one state machine per swap, on a thread of its
+ * own. The phases:
+ *   ACCEPTED -> TARGET_OPEN (open the new volume) -> MIRRORING (mirror,
+ *   mode existing, sync full, job id = the action's request id) -> READY
+ *   (BLOCK_JOB_READY, from the event stream) -> COMPLETING
+ *   (block-job-complete) -> PIVOTED (BLOCK_JOB_COMPLETED without error)
+ *   -> RECORDED (resize if larger; attachment and both volumes in one
+ *   registry transaction) -> DONE (old node closed, event recorded).
+ * ACCEPTED, MIRRORING, COMPLETING, RECORDED and the two ends are persisted
+ * before their effect can be seen; TARGET_OPEN, READY and PIVOTED live in
+ * memory only (for the progress endpoint), because recovery treats each
+ * like the persisted phase before it (a relaunch reuses an open target;
+ * after COMPLETING the host's export decides), and every fsync saved is
+ * milliseconds off the swap.
+ * Before COMPLETING every failure rolls back: cancel the job, close the new
+ * node, roll_detaching + unreserve, an Error event, and the server stays on
+ * the old volume. From COMPLETING on, only the host knows whether the pivot
+ * happened, so the worker asks it (which node does the export serve?) and
+ * finishes or rolls back accordingly; if it cannot ask (the daemon is gone)
+ * it leaves the record for recovery rather than guess. While waiting for
+ * READY it samples query-jobs for the progress figures only. */
+#include "swap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long the pivot may take once block-job-complete was accepted. */
+#define PIVOT_TIMEOUT_MS 60000
+/* Progress sampling period while the mirror runs. */
+#define SAMPLE_MS 100
+
+static const struct cfg_host *rec_host(const struct swap_rec *r)
+{
+    return config_host(swap_svc->ctx->cfg, r->host);
+}
+
+static bool stopping(void)
+{
+    pthread_mutex_lock(&swap_svc->lock);
+    bool s = swap_svc->stopping;
+    pthread_mutex_unlock(&swap_svc->lock);
+    return s;
+}
+
+/* ---- registry updates ---- */
+
+static void set_ci_node(char *ci, size_t cilen, const char *volume_id, const char *node)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(ci, 0, &jerr);
+    if (!o)
+        return;
+    json_object_set_new(o, "serial", json_string(volume_id));
+    json_t *d = json_object_get(o, "data");
+    if (json_is_object(d))
+        json_object_set_new(d, "node_name", json_string(node));
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (s && strlen(s) < cilen)
+        snprintf(ci, cilen, "%s", s);
+    free(s);
+    json_decref(o);
+}
+
+static int vol_apply(struct registry *reg, struct reg_volume *v, enum vol_transition t,
+                     struct api_error *e)
+{
+    if (vol_transition_check(v, t, false, e) < 0)
+        return -1;
+    api_time_micro(time(NULL), v->updated_at);
+    if (reg->ops->volume_update(reg, v) < 0)
+        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+    return 0;
+}
+
+/* Nova: the BDM now names the new volume (delete_on_termination false);
+ * Cinder: old available/detached, new in-use/attached. One transaction. */
+static int record_nova(struct swap_rec *r, struct api_error *e)
+{
+    struct registry *reg = swap_svc->ctx->reg;
+    struct reg_attachment a, na;
+    struct reg_volume ov, nv;
+    if (reg->ops->begin(reg) < 0)
+        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+    int rc = reg->ops->attachment_get(reg, r->server_id, r->new_volume_id, &na);
+    if (rc == 0) { /* recorded by an earlier run */
+        reg->ops->rollback(reg);
+        return 0;
+    }
+    if (reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) != 0 ||
+        reg->ops->volume_get(reg, r->old_volume_id, &ov) != 0 ||
+        reg->ops->volume_get(reg, r->new_volume_id, &nv) != 0) {
+        reg->ops->rollback(reg);
+        return api_err(e, 500, "registry: the swap's records are gone");
+    }
+    na = a;
+    api_uuid(na.id);
+    snprintf(na.volume_id, sizeof na.volume_id, "%s", r->new_volume_id);
+    snprintf(na.node_name, sizeof na.node_name, "%s", r->new_node);
+    na.delete_on_termination = false;
+    api_time_micro(time(NULL), na.created_at);
+    set_ci_node(na.connection_info, sizeof na.connection_info, r->new_volume_id, r->new_node);
+    if (reg->ops->attachment_delete(reg, a.id) < 0 || reg->ops->attachment_insert(reg, &na) < 0) {
+        api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+        reg->ops->rollback(reg);
+        return -1;
+    }
+    if (vol_apply(reg, &ov, VT_DETACH, e) < 0 || vol_apply(reg, &nv, VT_ATTACH, e) < 0) {
+        reg->ops->rollback(reg);
+        return -1;
+    }
+    if (reg->ops->commit(reg) < 0)
+        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+    snprintf(r->attachment_id, sizeof r->attachment_id, "%s", na.id);
+    return 0;
+}
+
+/* Cinder's migrate_volume_completion: the original volume ID takes the new
+ * storage, the temporary record (and with it the old storage) goes away. */
+static int record_migrate(struct swap_rec *r, struct api_error *e)
+{
+    struct registry *reg = swap_svc->ctx->reg;
+    struct reg_attachment a;
+    struct reg_volume ov, tv;
+    if (reg->ops->begin(reg) < 0)
+        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+    if (reg->ops->volume_get(reg, r->old_volume_id, &ov) != 0 ||
+        reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) != 0) {
+        reg->ops->rollback(reg);
+        return api_err(e, 500, "registry: the migration's records are gone");
+    }
+    if (reg->ops->volume_get(reg, r->new_volume_id, &tv) != 0) {
+        reg->ops->rollback(reg); /* recorded by an earlier run */
+        return 0;
+    }
+    snprintf(r->old_path, sizeof r->old_path, "%s", ov.path);
+    snprintf(ov.path, sizeof ov.path, "%s", tv.path);
+    snprintf(ov.pool, sizeof ov.pool, "%s", tv.pool);
+    snprintf(ov.host, sizeof ov.host, "%s", tv.host);
+    snprintf(a.node_name, sizeof a.node_name, "%s", r->new_node);
+    set_ci_node(a.connection_info, sizeof a.connection_info, ov.id, r->new_node);
+    if (vol_apply(reg, &ov, VT_ROLL_DETACHING, e) < 0 ||
+        vol_apply(reg, &ov, VT_MIGRATION_COMPLETING, e) < 0 ||
+        vol_apply(reg, &ov, VT_MIGRATION_SUCCESS, e) < 0) {
+        reg->ops->rollback(reg);
+        return -1;
+    }
+    if (reg->ops->attachment_update(reg, &a) < 0 || reg->ops->volume_delete(reg, tv.id) < 0) {
+        api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+        reg->ops->rollback(reg);
+        return -1;
+    }
+    if (reg->ops->commit(reg) < 0)
+        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+    return 0;
+}
+
+static void pool_remove(const char *path, const char *host)
+{
+    const struct api_config *cfg = swap_svc->ctx->cfg;
+    const struct cfg_host *h = config_host(cfg, host);
+    bool is_dir = true;
+    /* block devices are handed back, files are removed */
+    for (size_t i = 0; h && i < h->n_pools; i++)
+        for (size_t j = 0; j < h->pools[i].n_devices; j++)
+            if (strcmp(h->pools[i].devices[j], path) == 0)
+                is_dir = false;
+    struct api_error e = { 0 };
+    if (path[0] && pool_delete_volume(path, is_dir, &e) < 0)
+        swap_log("cannot remove %s: %s", path, e.msg);
+}
+
+/* ---- finish and rollback (shared with recovery) ---- */
+
+/* When the host refuses to grow the open node (QEMU's NBD exports do not
+ * share the resize permission), the file still takes the volume's size, so
+ * storage and record agree and the next open sees it. */
+static void grow_file(const struct swap_rec *r)
+{
+    struct reg_volume nv;
+    struct stat st;
+    struct registry *reg = swap_svc->ctx->reg;
+    if (reg->ops->volume_get(reg, r->new_volume_id, &nv) == 0 && stat(nv.path, &st) == 0 &&
+        S_ISREG(st.st_mode) && st.st_size < (off_t)(r->new_size_gb << 30) &&
+        truncate(nv.path, (off_t)(r->new_size_gb << 30)) < 0)
+        swap_log("%s: cannot grow %s: %s", r->id, nv.path, strerror(errno));
+}
+
+int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e)
+{
+    char warn[256] = "";
+    if (r->phase < SP_RECORDED) {
+        if (r->new_size_gb > r->old_size_gb) {
+            json_t *a = json_pack("{s:s, s:I}", "node-name", r->new_node, "size",
+                                  (json_int_t)(r->new_size_gb << 30));
+            struct api_error re = { 0 };
+            /* after the pivot there is no way back: a failed resize is reported,
+       * the volume keeps working at the old size */
+            if (swap_qmp_simple(hs, "block_resize", a, NULL, &re) < 0) {
+                snprintf(warn, sizeof warn, "resize: %.240s", re.msg);
+                grow_file(r);
+            }
+            json_decref(a);
+        }
+        /* the host already serves the new volume: a busy database is waited
+     * for rather than leaving the registry behind until a restart */
+        int rc = -1;
+        for (int i = 0; i < 5 && rc < 0; i++) {
+            if (i) {
+                struct timespec ts = { 0, 200 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+            }
+            rc = r->kind == SWAP_MIGRATE ? record_migrate(r, e) : record_nova(r, e);
+        }
+        if (rc < 0)
+            return -1;
+        swap_persist(r, SP_RECORDED);
+    }
+    json_t *a = json_pack("{s:s}", "node-name", r->old_node);
+    struct api_error de = { 0 };
+    if (swap_qmp_simple(hs, "blockdev-del", a, "Failed to find node", &de) < 0)
+        swap_log("%s: old node %s stays open: %s", r->id, r->old_node, de.msg);
+    json_decref(a);
+    if (r->kind == SWAP_MIGRATE)
+        pool_remove(r->old_path, r->host);
+    swap_event_finish(r, true, warn[0] ? warn : NULL);
+    if (r->started_mono_ms)
+        r->total_ms = api_now_ms() - r->started_mono_ms;
+    swap_persist(r, SP_DONE);
+    swap_log("%s: %s -> %s done", r->id, r->old_volume_id, r->new_volume_id);
+    return 0;
+}
+
+static void roll_states(struct swap_rec *r)
+{
+    struct registry *reg = swap_svc->ctx->reg;
+    struct api_error e = { 0 };
+    if (vol_transition_apply(reg, r->old_volume_id, VT_ROLL_DETACHING, false, NULL, &e) < 0)
+        swap_log("%s: roll_detaching %s: %s", r->id, r->old_volume_id, e.msg);
+    if (r->kind == SWAP_MIGRATE) {
+        vol_transition_apply(reg, r->old_volume_id, VT_MIGRATION_ERROR, false, NULL, &e);
+        struct reg_volume tv;
+        if (reg->ops->volume_get(reg, r->new_volume_id, &tv) == 0) {
+            pool_remove(tv.path, tv.host);
+            if (reg->ops->volume_delete(reg, tv.id) < 0)
+                swap_log("%s: cannot remove %s: %s", r->id, tv.id, reg->ops->last_error(reg));
+        }
+    } else {
+        if (vol_transition_apply(reg, r->new_volume_id, VT_UNRESERVE, false, NULL, &e) < 0)
+            swap_log("%s: unreserve %s: %s", r->id, r->new_volume_id, e.msg);
+        /* give back the size match_sizes took away */
+        struct reg_volume nv;
+        struct stat st;
+        if (reg->ops->volume_get(reg, r->new_volume_id, &nv) == 0 && stat(nv.path, &st) == 0 &&
+            S_ISREG(st.st_mode) && st.st_size < (off_t)(nv.size_gb << 30) &&
+            truncate(nv.path, (off_t)(nv.size_gb << 30)) < 0)
+            swap_log("%s: cannot restore the size of %s: %s", r->id, nv.path, strerror(errno));
+    }
+}
+
+int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
+{
+    swap_log("%s: rolling back (%s): %s", r->id, swap_phase_name(r->phase), why);
+    snprintf(r->error, sizeof r->error, "%s", why);
+    const struct cfg_host *h = rec_host(r);
+    const struct swap_driver *drv = h ? swap_driver_find(h->driver) : NULL;
+    if (hs && !host_session_dead(hs)) {
+        struct api_error e = { 0 };
+        if (r->phase >= SP_MIRRORING && swap_job_abort(hs, r->id, &e) < 0)
+            swap_log("%s: %s", r->id, e.msg);
+        if (r->phase >= SP_TARGET_OPEN && drv && drv->close_new(hs, r, &e) < 0)
+            swap_log("%s: %s", r->id, e.msg);
+    }
+    roll_states(r);
+    swap_event_finish(r, false, why);
+    swap_persist(r, SP_ROLLED_BACK);
+    return 0;
+}
+
+/* ---- the run ---- */
+
+struct run {
+    struct swap_task *t;
+    struct swap_rec *r;
+    struct host_session *hs;
+    struct swap_progress p;
+    int64_t last_sample_ms, last_done;
+    /* the convergence watch (converge): since when the remaining bytes
+   * have not gone down, from what, and the copy's position then */
+    int64_t calm_since_ms, calm_remaining, calm_done;
+    bool change_tried;
+};
+
+static void publish(struct run *x, enum swap_phase ph)
+{
+    x->p.phase = ph;
+    x->r->bytes_done = x->p.bytes_done;
+    x->r->bytes_total = x->p.bytes_total;
+    swap_progress_set(x->t, &x->p);
+}
+
+/* Convergence under a rate limit. With VOLSWAP_SWAP_SPEED the host's
+ * mirror copies at most that many bytes a second in background mode, and
+ * a consumer that dirties faster keeps it from READY for ever (QEMU's
+ * semantics, and volswapd's: its own convergence rule stands back under a
+ * limit). A swap should finish all the same. The worker watches windows of
+ * VOLSWAP_SWAP_CONVERGE_WINDOW seconds: one in which the copy moved on by
+ * at least a tenth of what the limit allows while the bytes left to copy
+ * went down by less than that is outpaced, and the worker switches the job
+ * to write-blocking (block-job-change): guest writes then go to both
+ * volumes and add nothing left to copy, so the rest shrinks at the limit's
+ * rate. A job that copies little (paused, stopped by an error, a slow
+ * target) is not outpaced; a long first pass goes down steadily and is not
+ * either. Asked once; a host without the command (QEMU before 9.1) keeps
+ * the old behaviour, and the worker says so in its log. */
+static void converge(struct run *x, const char *st, int64_t done, int64_t total)
+{
+    int64_t window = swap_svc->converge_window_ms;
+    if (x->change_tried || swap_svc->speed <= 0 || window <= 0 || strcmp(st, "running") != 0)
+        return;
+    int64_t now = api_now_ms(), remaining = total - done;
+    int64_t enough = swap_svc->speed / 10 * window / 1000; /* bytes a window */
+    if (!x->calm_since_ms || remaining <= x->calm_remaining - enough ||
+        (now - x->calm_since_ms >= window && done - x->calm_done < enough)) {
+        x->calm_since_ms = now; /* going down, or hardly copying: a new window */
+        x->calm_remaining = remaining;
+        x->calm_done = done;
+        return;
+    }
+    if (now - x->calm_since_ms < window)
+        return;
+    x->change_tried = true;
+    json_t *a = json_pack("{s:s, s:s, s:s}", "id", x->r->id, "type", "mirror", "copy-mode",
+                          "write-blocking");
+    struct api_error e = { 0 };
+    int rc = swap_qmp_simple(x->hs, "block-job-change", a, NULL, &e);
+    json_decref(a);
+    if (rc < 0) {
+        swap_log("%s: the mirror is outpaced at %lld bytes/s and cannot be switched to "
+                 "write-blocking: %s",
+                 x->r->id, (long long)swap_svc->speed, e.msg);
+        return;
+    }
+    swap_log("%s: the mirror is outpaced at %lld bytes/s (%lld bytes left): switched to "
+             "write-blocking",
+             x->r->id, (long long)swap_svc->speed, (long long)remaining);
+    x->p.write_blocking = true;
+}
+
+static void sample(struct run *x)
+{
+    char st[32];
+    int64_t done = 0, total = 0;
+    struct api_error e = { 0 };
+    if (swap_job_status(x->hs, x->r->id, st, &done, &total, &e) != 0)
+        return;
+    converge(x, st, done, total);
+    int64_t now = api_now_ms();
+    if (x->last_sample_ms && now > x->last_sample_ms && done >= x->last_done) {
+        double inst = (double)(done - x->last_done) * 1000.0 / (double)(now - x->last_sample_ms);
+        x->p.rate = x->p.rate > 0 ? 0.7 * x->p.rate + 0.3 * inst : inst;
+    }
+    x->last_sample_ms = now;
+    x->last_done = done;
+    x->p.bytes_done = done;
+    x->p.bytes_total = total;
+    publish(x, x->p.phase);
+}
+
+enum wait_result { WAIT_OK, WAIT_FAILED, WAIT_INTERRUPTED };
+
+/* Waits for BLOCK_JOB_READY. Fills WHY on failure. */
+static enum wait_result wait_ready(struct run *x, char *why, size_t whylen)
+{
+    int64_t deadline = api_now_ms() + swap_svc->ready_timeout_ms;
+    for (;;) {
+        struct qmp_error qe;
+        json_t *ev = host_session_next_event(x->hs, x->r->id, SAMPLE_MS, &qe);
+        if (ev) {
+            const char *name = json_string_value(json_object_get(ev, "event"));
+            json_t *d = json_object_get(ev, "data");
+            enum wait_result res = WAIT_OK;
+            bool done = true;
+            if (name && !strcmp(name, "BLOCK_JOB_READY")) {
+                x->p.bytes_done = json_integer_value(json_object_get(d, "offset"));
+                x->p.bytes_total = json_integer_value(json_object_get(d, "len"));
+            } else if (name && (!strcmp(name, "BLOCK_JOB_COMPLETED") ||
+                                !strcmp(name, "BLOCK_JOB_CANCELLED"))) {
+                const char *err = json_string_value(json_object_get(d, "error"));
+                snprintf(why, whylen, "mirror ended before READY (%s)%s%s", name, err ? ": " : "",
+                         err ? err : "");
+                res = WAIT_FAILED;
+            } else if (name && !strcmp(name, "BLOCK_JOB_ERROR")) {
+                /* the job's policy decides; with "report" a COMPLETED follows */
+                done = false;
+            } else {
+                done = false;
+            }
+            json_decref(ev);
+            if (done)
+                return res;
+            continue;
+        }
+        if (strcmp(qe.cls, "Timeout") != 0) {
+            snprintf(why, whylen, "host daemon lost during the mirror: %.400s", qe.desc);
+            return WAIT_FAILED;
+        }
+        if (stopping())
+            return WAIT_INTERRUPTED;
+        if (api_now_ms() > deadline) {
+            snprintf(why, whylen, "mirror did not reach READY within %d s",
+                     swap_svc->ready_timeout_ms / 1000);
+            return WAIT_FAILED;
+        }
+        sample(x);
+    }
+}
+
+/* Waits for the end of the job after block-job-complete. 1 = pivoted,
+ * 0 = ended without pivot, -1 = failed, -2 = the service is stopping. */
+static int wait_pivot(struct run *x, char *why, size_t whylen)
+{
+    int64_t deadline = api_now_ms() + PIVOT_TIMEOUT_MS;
+    while (api_now_ms() < deadline) {
+        struct qmp_error qe;
+        json_t *ev = host_session_next_event(x->hs, x->r->id, 200, &qe);
+        if (!ev) {
+            if (strcmp(qe.cls, "Timeout") != 0) {
+                snprintf(why, whylen, "host daemon lost during the pivot: %.400s", qe.desc);
+                return -1;
+            }
+            if (stopping())
+                return -2;
+            continue;
+        }
+        const char *name = json_string_value(json_object_get(ev, "event"));
+        json_t *d = json_object_get(ev, "data");
+        int rc = 2;
+        if (name && !strcmp(name, "BLOCK_JOB_COMPLETED")) {
+            const char *err = json_string_value(json_object_get(d, "error"));
+            if (err)
+                snprintf(why, whylen, "pivot failed: %s", err);
+            rc = err ? 0 : 1;
+        } else if (name && !strcmp(name, "BLOCK_JOB_CANCELLED")) {
+            snprintf(why, whylen, "mirror cancelled during the pivot");
+            rc = 0;
+        }
+        json_decref(ev);
+        if (rc != 2)
+            return rc;
+    }
+    snprintf(why, whylen, "no BLOCK_JOB_COMPLETED within %d s of block-job-complete",
+             PIVOT_TIMEOUT_MS / 1000);
+    return -1;
+}
+
+/* After a failure from COMPLETING on: the export's node says which side of
+ * the pivot the host is on. */
+/* How long a worker keeps trying to reach a host that went away after
+ * block-job-complete (a daemon restarted from its state file answers). */
+#define SETTLE_RETRY_MS 30000
+
+static void settle_after_complete(struct run *x, const char *why)
+{
+    struct swap_rec *r = x->r;
+    struct registry *reg = swap_svc->ctx->reg;
+    const struct cfg_host *h = rec_host(r);
+    int64_t deadline = api_now_ms() + SETTLE_RETRY_MS;
+    for (;;) {
+        struct api_error e = { 0 };
+        char node[32] = "";
+        struct reg_attachment a;
+        int rc = -1;
+        if (!host_session_dead(x->hs) &&
+            reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) == 0)
+            rc = swap_export_node(x->hs, a.export_id, node, &e);
+        if (rc == 0 && strcmp(node, r->new_node) == 0) {
+            swap_mark(r, SP_PIVOTED);
+            if (swap_finish(x->hs, r, &e) < 0)
+                swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id,
+                         e.msg);
+            return;
+        }
+        if (rc == 0 && strcmp(node, r->old_node) == 0) {
+            swap_rollback(x->hs, r, why);
+            return;
+        }
+        if (rc != -1 || api_now_ms() > deadline || stopping() || !h)
+            break;
+        /* the host is gone: wait for it to come back rather than guess */
+        struct timespec ts = { 0, 500 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        struct host_session *nh = host_session_get(h, &e);
+        if (nh) {
+            host_session_watch(x->hs, r->id, false);
+            host_session_put(x->hs);
+            x->hs = nh;
+            host_session_watch(x->hs, r->id, true);
+        }
+    }
+    snprintf(r->error, sizeof r->error, "%.400s (undecided: left for recovery)", why);
+    swap_persist(r, r->phase);
+    swap_log("%s: cannot tell which node the host serves: %s; left for recovery", r->id, why);
+}
+
+/* QEMU's mirror refuses a target whose size differs from the source's
+ * ("Source and target image have different sizes"), so a larger new volume
+ * is mirrored at the old size and grown after the pivot (Nova's resize_to).
+ * The file is a fresh target: what lies past the old size is not data the
+ * swap keeps. Block devices keep their size (they are at least as large). */
+static int match_sizes(const struct swap_rec *r, const struct reg_volume *nv, struct api_error *e)
+{
+    struct stat so, sn;
+    struct reg_volume ov;
+    struct registry *reg = swap_svc->ctx->reg;
+    if (r->new_size_gb <= r->old_size_gb || reg->ops->volume_get(reg, r->old_volume_id, &ov) != 0)
+        return 0;
+    if (stat(ov.path, &so) < 0 || stat(nv->path, &sn) < 0 || !S_ISREG(so.st_mode) ||
+        !S_ISREG(sn.st_mode) || sn.st_size <= so.st_size)
+        return 0;
+    if (truncate(nv->path, so.st_size) < 0)
+        return api_err(e, 500, "cannot size %s for the mirror: %s", nv->path, strerror(errno));
+    return 0;
+}
+
+static void run_swap(struct run *x)
+{
+    struct swap_rec *r = x->r;
+    char why[512] = "";
+    struct api_error e = { 0 };
+    const struct cfg_host *h = rec_host(r);
+    const struct swap_driver *drv = h ? swap_driver_find(h->driver) : NULL;
+    struct reg_volume nv;
+    struct registry *reg = swap_svc->ctx->reg;
+    r->started_mono_ms = x->p.started_ms;
+    swap_event_start(r);
+    if (!drv) {
+        swap_rollback(NULL, r, "the server's host is not configured");
+        return;
+    }
+    if (reg->ops->volume_get(reg, r->new_volume_id, &nv) != 0) {
+        swap_rollback(NULL, r, "the new volume's record is gone");
+        return;
+    }
+    x->hs = host_session_get(h, &e);
+    if (!x->hs) {
+        swap_rollback(NULL, r, e.msg);
+        return;
+    }
+    host_session_watch(x->hs, r->id, true);
+    swap_mark(r, SP_TARGET_OPEN);
+    if (match_sizes(r, &nv, &e) < 0) {
+        swap_rollback(x->hs, r, e.msg);
+        return;
+    }
+    publish(x, SP_TARGET_OPEN);
+    if (r->kind == SWAP_MIGRATE)
+        vol_transition_apply(reg, r->old_volume_id, VT_MIGRATION_MIGRATING, false, NULL, NULL);
+    /* the job may start at once: be in MIRRORING before it can be seen */
+    swap_persist(r, SP_MIRRORING);
+    if (drv->start(x->hs, r, &nv, swap_svc->speed, &e) < 0) {
+        swap_rollback(x->hs, r, e.msg);
+        return;
+    }
+    int64_t mirror_start = api_now_ms();
+    publish(x, SP_MIRRORING);
+    enum wait_result w = wait_ready(x, why, sizeof why);
+    if (w == WAIT_INTERRUPTED) {
+        swap_log("%s: interrupted in %s; the next start recovers it", r->id,
+                 swap_phase_name(r->phase));
+        return;
+    }
+    if (w == WAIT_FAILED) {
+        swap_rollback(x->hs, r, why);
+        return;
+    }
+    x->p.ready_ms = api_now_ms() - x->p.started_ms;
+    swap_mark(r, SP_READY);
+    publish(x, SP_READY);
+    swap_persist(r, SP_COMPLETING);
+    publish(x, SP_COMPLETING);
+    int64_t t0 = api_now_ms();
+    json_t *a = json_pack("{s:s}", "device", r->id);
+    int rc = swap_qmp_simple(x->hs, "block-job-complete", a, NULL, &e);
+    json_decref(a);
+    if (rc < 0) {
+        settle_after_complete(x, e.msg);
+        return;
+    }
+    rc = wait_pivot(x, why, sizeof why);
+    if (rc == -2) {
+        swap_log("%s: interrupted at the pivot; the next start recovers it", r->id);
+        return;
+    }
+    int64_t t1 = api_now_ms();
+    r->pivot_ms = t1 - t0;
+    r->mirror_ms = t1 - mirror_start;
+    x->p.pivot_ms = r->pivot_ms;
+    if (rc != 1) {
+        settle_after_complete(x, why);
+        return;
+    }
+    swap_mark(r, SP_PIVOTED);
+    publish(x, SP_PIVOTED);
+    if (swap_finish(x->hs, r, &e) < 0)
+        swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id, e.msg);
+}
+
+void *swap_worker_main(void *arg)
+{
+    struct swap_task *t = arg;
+    struct run x;
+    memset(&x, 0, sizeof x);
+    x.t = t;
+    x.r = &t->rec;
+    pthread_mutex_lock(&swap_svc->lock);
+    x.p = t->prog;
+    pthread_mutex_unlock(&swap_svc->lock);
+    run_swap(&x);
+    if (x.hs) {
+        host_session_watch(x.hs, t->rec.id, false);
+        host_session_put(x.hs);
+    }
+    pthread_mutex_lock(&swap_svc->lock);
+    t->prog.phase = t->rec.phase;
+    t->finished = true;
+    pthread_mutex_unlock(&swap_svc->lock);
+    return NULL;
+}
