@@ -3,6 +3,7 @@
  * Keystone/Nova/Cinder over HTTP until SIGINT or SIGTERM.
  *   volswap-api --config FILE [--port-file FILE] [--verbose]
  *   volswap-api --hash-password        (password on stdin, hash on stdout)
+ *   volswap-api --print-routes SERVICE (docs/api.md's endpoint table)
  *   volswap-api --config FILE --static-file FILE   (bench baseline)
  * With "port": 0 in the config the kernel picks a free port; --port-file
  * receives it (written atomically) once the service accepts connections,
@@ -37,10 +38,34 @@ static const struct api_mount mounts[] = {
     { NULL, NULL },
 };
 
+/* --print-routes SERVICE: the endpoint table of docs/api.md for SERVICE. */
+static int print_routes(const char *service)
+{
+    static const struct {
+        const char *name;
+        enum api_service svc;
+    } services[] = {
+        { "identity", SVC_IDENTITY },
+        { "compute", SVC_COMPUTE },
+        { "volume", SVC_VOLUME },
+        { "image", SVC_IMAGE },
+    };
+    static const struct api_route *const all[] = { keystone_routes, nova_routes, cinder_routes,
+                                                   glance_routes, NULL };
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
+        if (strcmp(service, services[i].name) == 0) {
+            api_routes_markdown(stdout, all, services[i].svc);
+            return fflush(stdout) == 0 ? 0 : 1;
+        }
+    fprintf(stderr, "volswap-api: --print-routes takes identity, compute, volume or image\n");
+    return 2;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: volswap-api --config FILE [--port-file FILE] [--verbose]\n"
                "       volswap-api --hash-password < password\n"
+               "       volswap-api --print-routes identity|compute|volume|image\n"
                "       volswap-api --config FILE --static-file FILE   (benchmark baseline)\n");
 }
 
@@ -103,6 +128,7 @@ int main(int argc, char **argv)
         { "port-file", required_argument, NULL, 'p' },
         { "static-file", required_argument, NULL, 's' },
         { "hash-password", no_argument, NULL, 'H' },
+        { "print-routes", required_argument, NULL, 'R' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -110,12 +136,13 @@ int main(int argc, char **argv)
     const char *config = NULL, *port_file = NULL, *static_file = NULL;
     bool verbose = false;
     int c;
-    while ((c = getopt_long(argc, argv, "c:p:s:Hvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:p:s:HR:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'p': port_file = optarg; break;
         case 's': static_file = optarg; break;
         case 'H': return hash_password();
+        case 'R': return print_routes(optarg);
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

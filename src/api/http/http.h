@@ -1,13 +1,18 @@
-/* The HTTP layer's view for the REST handlers: one struct api_request per
- * HTTP request, with the parsed microversion, the caller's auth context and
- * the reply under construction, and the route table entry type. Handlers
- * never touch libmicrohttpd; they read rq fields, call the registry, and set
- * either a reply (api_reply) or an error (returning -1 with rq->err). */
+/* The HTTP layer: the route table entry type, one struct api_request per
+ * HTTP request (the parsed microversion, the caller's auth context, the URL's
+ * named parameters, the checked body, and the reply under construction), the
+ * router (router.c) that checks everything a route declares before its
+ * handler runs, and the server (server.c, libmicrohttpd, which stays inside
+ * it). Handlers read rq, call the layers below, and set either a reply
+ * (api_reply) or an error (returning -1 with rq->err). The router runs on
+ * the HTTP worker thread that received the request. */
 #ifndef VOLSWAP_API_HTTP_H
 #define VOLSWAP_API_HTTP_H
 
 #include "base/base.h"
 #include "domain/domain.h"
+
+#include <stdio.h>
 
 enum api_service { SVC_NONE, SVC_IDENTITY, SVC_COMPUTE, SVC_VOLUME, SVC_IMAGE };
 
@@ -16,10 +21,21 @@ enum api_service { SVC_NONE, SVC_IDENTITY, SVC_COMPUTE, SVC_VOLUME, SVC_IMAGE };
 #define CINDER_MV_MAX 70
 
 struct api_server;
+struct api_route;
 
+/* One named URL argument ("{server_id}" in a route's pattern). */
 #define API_MAX_PARAMS 4
+struct api_param {
+    const char *name; /* points into the route's pattern */
+    size_t name_len;
+    char value[256];
+};
+
+/* One request, from the transport (the HTTP server, or a unit test) through
+ * the router to a handler and back. Owned by one HTTP worker thread. */
 struct api_request {
     struct api_ctx *ctx;
+    const struct api_route *route; /* the route matched, set by the router */
     /* Where headers and query arguments come from (the HTTP server's
      * connection, or a test's table): HEADER true for a header, false for a
      * query argument; NULL when absent. */
@@ -35,8 +51,11 @@ struct api_request {
     bool mv_requested;
     char request_id[48];
     struct auth_ctx auth;
-    const char *params[API_MAX_PARAMS];
-    char param_buf[API_MAX_PARAMS][256];
+    struct api_param params[API_MAX_PARAMS];
+    size_t n_params;
+    /* The body, checked against the route's schema by the router: the whole
+     * document and the schema root's value inside it (NULL without one). */
+    json_t *body_doc, *body_obj;
     /* reply */
     int status;
     json_t *reply;
@@ -47,13 +66,43 @@ struct api_request {
 
 typedef int (*api_handler)(struct api_request *rq);
 
+/* Where a route's policy rule is checked. At the door, the router checks it
+ * before the handler runs, against the project POLICY_TARGET names (see
+ * struct api_route). For a resource, the target is the owner of what the
+ * URL names, known once the handler loaded it: the handler calls
+ * api_authorize right after the load, so a missing resource stays 404. The
+ * handler's own: the rule depends on the request (another project's limits,
+ * the detail view); the table names the main one. */
+enum api_policy_at { API_POLICY_NONE, API_POLICY_DOOR, API_POLICY_RESOURCE, API_POLICY_HANDLER };
+
+/* A route, declared once: the router matches, checks and dispatches by it,
+ * and `volswap-api --print-routes` documents it (docs/api.md). */
 struct api_route {
     const char *method;
-    const char *pattern; /* "/v2.1/servers/ * /os-volume_attachments" with '*' */
+    /* "/v2.1/servers/{server_id}/os-volume_attachments": a {name} is one
+     * non-empty segment, handed to the handler by api_param. */
+    const char *pattern;
     enum api_service service;
-    bool needs_auth;
+    bool needs_auth; /* a valid X-Auth-Token, checked before anything else */
+    const char *policy;
+    enum api_policy_at policy_at;
+    /* At the door: NULL (no owner), "@caller" (the caller's project), or
+     * the name of the URL parameter that holds the project. */
+    const char *policy_target;
+    /* The body, checked at the door (after the policy): 400 with Nova's
+     * message before the handler sees a byte of it. */
+    const struct body_schema *schema;
+    int mv_min, mv_max; /* the service's minor versions; 0: unbounded */
     api_handler fn;
+    const char *doc; /* one line for docs/api.md */
 };
+
+/* The URL argument NAME of the route matched (a name the pattern lacks is
+ * a bug in the route table: assertion). */
+const char *api_param(const struct api_request *rq, const char *name);
+/* Checks the route's policy rule against TARGET_PROJECT (the owner of the
+ * resource the handler loaded): 0, or -1 with Nova's 403 in rq->err. */
+int api_authorize(struct api_request *rq, const char *target_project);
 
 /* Sets the reply (steals BODY, may be NULL for an empty 202/204). */
 int api_reply(struct api_request *rq, int status, json_t *body);
@@ -80,6 +129,45 @@ struct api_mount {
     const char *prefix;
     const struct api_route *const *tables;
 };
+
+/* ---- router.c ---- */
+
+/* Prepares RQ for a request: context, method, URL (too long: too_large),
+ * a fresh request id. */
+void api_request_init(struct api_request *rq, struct api_ctx *ctx, const char *method,
+                      const char *url);
+/* Frees what the router and the handler left in RQ (not RQ itself). */
+void api_request_release(struct api_request *rq);
+/* Routes RQ through MOUNTS: match (404, 405), microversion (400, 406, and
+ * the route's range: 404), size (413), token (401), policy at the door
+ * (403), body (400), then the handler. Afterwards rq->status and rq->reply,
+ * or rq->err, hold the answer. */
+void api_dispatch(const struct api_mount *mounts, struct api_request *rq);
+
+/* The answer to a dispatched request, as the transport sends it. */
+#define API_MAX_HEADERS 10
+struct api_response {
+    int status;
+    char *body; /* JSON text (malloc'd) or NULL for none */
+    size_t body_len;
+    struct {
+        const char *name;
+        char value[600];
+    } headers[API_MAX_HEADERS];
+    size_t n_headers;
+};
+/* Builds RQ's answer: the reply, or one fault body in the style of the
+ * service (Keystone's or Nova/Cinder's), and the headers every answer
+ * carries (request ids, microversions, Location, X-Subject-Token,
+ * WWW-Authenticate on 401). Free with api_response_free. */
+int api_response_build(struct api_request *rq, struct api_response *out);
+void api_response_free(struct api_response *r);
+
+/* Every route of MOUNTS' tables of SERVICE, once each, as the markdown
+ * table of docs/api.md. */
+void api_routes_markdown(FILE *f, const struct api_route *const *tables, enum api_service service);
+
+/* ---- server.c ---- */
 
 /* Starts the service: listening socket bound, threads running. */
 struct api_server *api_server_start(struct api_ctx *ctx, const struct api_mount *mounts, int *port,

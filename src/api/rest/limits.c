@@ -60,11 +60,10 @@ int nova_limits(struct api_request *rq)
 
 int cinder_limits(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "limits_extension:used_limits", rq->params[0], &rq->err) < 0)
-        return -1;
     struct project_usage u;
     struct quota_limits l;
-    if (project_usage(rq, rq->params[0], &u) < 0 || quota_load(rq, rq->params[0], &l) < 0)
+    if (project_usage(rq, api_param(rq, "project_id"), &u) < 0 ||
+        quota_load(rq, api_param(rq, "project_id"), &l) < 0)
         return -1;
     json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:i, s:i}", "maxTotalVolumes",
                             (int)l.volumes, "maxTotalSnapshots", UNLIMITED,

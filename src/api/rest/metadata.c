@@ -7,7 +7,7 @@
  *   PUT    .../metadata/KEY      set one item         {"meta": {KEY: VALUE}}
  *   DELETE .../metadata/KEY      remove one item      Nova 204, Cinder 200
  * and differ in paths, policies, the key alphabet (the body schemas in
- * json-body.c) and the answer to a delete. One set of handlers serves both;
+ * schemas.c) and the answer to a delete. One set of handlers serves both;
  * a `struct meta_api` row tells them apart. A write is one registry
  * transaction, so a reader sees the items before or after it, never half.
  * An owner holds at most META_MAX_ITEMS items; more is Nova's 403
@@ -57,23 +57,21 @@ int api_meta_store(struct registry *r, enum reg_meta_kind kind, const char *owne
 
 enum meta_verb { MV_INDEX, MV_SHOW, MV_CREATE, MV_UPDATE_ALL, MV_UPDATE, MV_DELETE };
 
+/* The route names each verb's policy rule and body schema; the key is the
+ * URL's {key}. */
 struct meta_api {
     enum reg_meta_kind kind;
-    const struct body_schema *all, *item;
-    const char *rules[6]; /* the policy rule of each verb */
     int delete_status;
-    /* Finds the owner named by the URL, checks RULE against its project and,
-   * for a write, that its state allows one; fills OWNER with its id. */
-    int (*load)(struct api_request *rq, const char *rule, enum meta_verb verb, char owner[37]);
-    int key_param; /* rq->params[] index of the URL's KEY */
+    /* Finds the owner named by the URL, checks the route's rule against its
+     * project and, for a write, that its state allows one; fills OWNER with
+     * its id. */
+    int (*load)(struct api_request *rq, enum meta_verb verb, char owner[37]);
 };
 
-static int load_server_meta(struct api_request *rq, const char *rule, enum meta_verb verb,
-                            char owner[37])
+static int load_server_meta(struct api_request *rq, enum meta_verb verb, char owner[37])
 {
     struct reg_server s;
-    if (load_server(rq, rq->params[0], &s) < 0 ||
-        policy_check(&rq->auth, rule, s.project_id, &rq->err) < 0)
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0 || api_authorize(rq, s.project_id) < 0)
         return -1;
     if (verb != MV_INDEX && verb != MV_SHOW &&
         nova_check_server_state(rq, &s, verb == MV_DELETE ? "delete_metadata" : "update_metadata") <
@@ -83,42 +81,20 @@ static int load_server_meta(struct api_request *rq, const char *rule, enum meta_
     return 0;
 }
 
-static int load_volume_meta(struct api_request *rq, const char *rule, enum meta_verb verb,
-                            char owner[37])
+static int load_volume_meta(struct api_request *rq, enum meta_verb verb, char owner[37])
 {
     (void)verb;
     struct reg_volume v;
-    if (cinder_load_volume(rq, rq->params[1], &v) < 0)
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0)
         return -1;
-    if (policy_check(&rq->auth, rule, v.project_id, &rq->err) < 0)
+    if (api_authorize(rq, v.project_id) < 0)
         return -1;
     snprintf(owner, 37, "%s", v.id);
     return 0;
 }
 
-static const struct meta_api nova_meta = {
-    REG_META_SERVER,
-    &schema_server_metadata,
-    &schema_server_meta_item,
-    { "os_compute_api:server-metadata:index", "os_compute_api:server-metadata:show",
-      "os_compute_api:server-metadata:create", "os_compute_api:server-metadata:update_all",
-      "os_compute_api:server-metadata:update", "os_compute_api:server-metadata:delete" },
-    204,
-    load_server_meta,
-    1,
-};
-
-static const struct meta_api cinder_meta = {
-    REG_META_VOLUME,
-    &schema_volume_metadata,
-    &schema_volume_meta_item,
-    { "volume:get_volume_metadata", "volume:get_volume_metadata", "volume:create_volume_metadata",
-      "volume:update_volume_metadata", "volume:update_volume_metadata",
-      "volume:delete_volume_metadata" },
-    200,
-    load_volume_meta,
-    2,
-};
+static const struct meta_api nova_meta = { REG_META_SERVER, 204, load_server_meta };
+static const struct meta_api cinder_meta = { REG_META_VOLUME, 200, load_volume_meta };
 
 static int not_found(struct api_request *rq)
 {
@@ -128,12 +104,12 @@ static int not_found(struct api_request *rq)
 static int meta_read(struct api_request *rq, const struct meta_api *api, bool one)
 {
     char owner[37];
-    if (api->load(rq, api->rules[one ? MV_SHOW : MV_INDEX], one ? MV_SHOW : MV_INDEX, owner) < 0)
+    if (api->load(rq, one ? MV_SHOW : MV_INDEX, owner) < 0)
         return -1;
     json_t *all = api_meta_json(rq->ctx->reg, api->kind, owner);
     if (!one)
         return api_reply(rq, 200, json_pack("{s:o}", "metadata", all));
-    const char *key = rq->params[api->key_param];
+    const char *key = api_param(rq, "key");
     json_t *v = json_object_get(all, key);
     if (!v) {
         json_decref(all);
@@ -147,52 +123,36 @@ static int meta_read(struct api_request *rq, const struct meta_api *api, bool on
 /* POST and PUT of the whole map, and PUT of one item. */
 static int meta_write(struct api_request *rq, const struct meta_api *api, enum meta_verb verb)
 {
-    json_t *doc = NULL;
-    json_t *map = body_parse(rq->body, rq->body_len, verb == MV_UPDATE ? api->item : api->all, &doc,
-                             &rq->err);
-    if (!map)
-        return -1;
-    int rc = -1;
-    const char *key = verb == MV_UPDATE ? rq->params[api->key_param] : NULL;
-    if (key && json_object_size(map) > 1) {
-        api_err(&rq->err, 400, "Request body contains too many items");
-        goto out;
-    }
-    if (key && !json_object_get(map, key)) {
-        api_err(&rq->err, 400, "Request body and URI mismatch");
-        goto out;
-    }
+    json_t *map = rq->body_obj; /* checked by the router against the route's schema */
+    const char *key = verb == MV_UPDATE ? api_param(rq, "key") : NULL;
+    if (key && json_object_size(map) > 1)
+        return api_err(&rq->err, 400, "Request body contains too many items");
+    if (key && !json_object_get(map, key))
+        return api_err(&rq->err, 400, "Request body and URI mismatch");
     char owner[37];
-    if (api->load(rq, api->rules[verb], verb, owner) < 0)
-        goto out;
+    if (api->load(rq, verb, owner) < 0)
+        return -1;
     struct registry *r = rq->ctx->reg;
-    if (r->ops->begin(r) < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        goto out;
-    }
+    if (r->ops->begin(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     if (api_meta_store(r, api->kind, owner, map, verb == MV_UPDATE_ALL, &rq->err) < 0) {
         r->ops->rollback(r);
-        goto out;
+        return -1;
     }
-    if (r->ops->commit(r) < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        goto out;
-    }
-    rc = key ? api_reply(rq, 200, json_pack("{s:O}", "meta", map))
-             : api_reply(rq, 200,
-                         json_pack("{s:o}", "metadata", api_meta_json(r, api->kind, owner)));
-out:
-    json_decref(doc);
-    return rc;
+    if (r->ops->commit(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    return key ? api_reply(rq, 200, json_pack("{s:O}", "meta", map))
+               : api_reply(rq, 200,
+                           json_pack("{s:o}", "metadata", api_meta_json(r, api->kind, owner)));
 }
 
 static int meta_delete(struct api_request *rq, const struct meta_api *api)
 {
     char owner[37];
-    if (api->load(rq, api->rules[MV_DELETE], MV_DELETE, owner) < 0)
+    if (api->load(rq, MV_DELETE, owner) < 0)
         return -1;
     struct registry *r = rq->ctx->reg;
-    int rc = r->ops->meta_delete(r, api->kind, owner, rq->params[api->key_param]);
+    int rc = r->ops->meta_delete(r, api->kind, owner, api_param(rq, "key"));
     if (rc < 0)
         return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     if (rc == 1)

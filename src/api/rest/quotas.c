@@ -209,11 +209,9 @@ static size_t nova_quotas(struct api_request *rq, const struct project_usage *u,
     return n;
 }
 
-static int nova_quota_reply(struct api_request *rq, const char *rule, bool usage, bool with_id)
+static int nova_quota_reply(struct api_request *rq, bool usage, bool with_id)
 {
-    const char *project = rq->params[0];
-    if (policy_check(&rq->auth, rule, project, &rq->err) < 0)
-        return -1;
+    const char *project = api_param(rq, "project_id");
     struct project_usage u;
     struct quota_limits l;
     struct quota q[NOVA_MAX_QUOTAS];
@@ -227,42 +225,36 @@ static int nova_quota_reply(struct api_request *rq, const char *rule, bool usage
 
 int nova_quotas_show(struct api_request *rq)
 {
-    return nova_quota_reply(rq, "os_compute_api:os-quota-sets:show", false, true);
+    return nova_quota_reply(rq, false, true);
 }
 
 int nova_quotas_detail(struct api_request *rq)
 {
-    return nova_quota_reply(rq, "os_compute_api:os-quota-sets:detail", true, true);
+    return nova_quota_reply(rq, true, true);
 }
 
 int nova_quotas_defaults(struct api_request *rq)
 {
-    return nova_quota_reply(rq, "os_compute_api:os-quota-sets:defaults", false, true);
+    return nova_quota_reply(rq, false, true);
 }
 
 int nova_quotas_update(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "os_compute_api:os-quota-sets:update", rq->params[0], &rq->err) < 0)
-        return -1;
-    json_t *doc = NULL;
-    json_t *set = body_parse(rq->body, rq->body_len, &schema_nova_quota_set, &doc, &rq->err);
-    if (!set)
-        return -1;
+    json_t *set = rq->body_obj; /* schema_nova_quota_set, checked by the router */
     struct project_usage u;
     struct quota_limits l;
     struct quota q[NOVA_MAX_QUOTAS];
     json_t *force = json_object_get(set, "force");
-    int rc = project_usage(rq, rq->params[0], &u);
+    int rc = project_usage(rq, api_param(rq, "project_id"), &u);
     if (rc == 0)
-        rc = quota_load(rq, rq->params[0], &l);
+        rc = quota_load(rq, api_param(rq, "project_id"), &l);
     if (rc == 0) {
         size_t n = nova_quotas(rq, &u, &l, q);
         rc = check_update(rq, q, n, set, force && body_bool(force));
     }
     if (rc == 0)
-        rc = quota_store(rq, rq->params[0], set);
-    json_decref(doc);
-    if (rc < 0 || quota_load(rq, rq->params[0], &l) < 0)
+        rc = quota_store(rq, api_param(rq, "project_id"), set);
+    if (rc < 0 || quota_load(rq, api_param(rq, "project_id"), &l) < 0)
         return -1;
     size_t n = nova_quotas(rq, &u, &l, q);
     return api_reply(rq, 200, json_pack("{s:o}", "quota_set", quota_set(q, n, NULL, false, false)));
@@ -270,9 +262,7 @@ int nova_quotas_update(struct api_request *rq)
 
 int nova_quotas_delete(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "os_compute_api:os-quota-sets:delete", rq->params[0], &rq->err) <
-            0 ||
-        quota_reset(rq, rq->params[0]) < 0)
+    if (quota_reset(rq, api_param(rq, "project_id")) < 0)
         return -1;
     return api_reply(rq, 202, NULL);
 }
@@ -346,50 +336,39 @@ static int cinder_quota_reply(struct api_request *rq, const char *project, bool 
 
 int cinder_quotas_show(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "volume_extension:quotas:show", rq->params[1], &rq->err) < 0)
-        return -1;
     const char *usage = api_query(rq, "usage");
-    return cinder_quota_reply(rq, rq->params[1], usage && api_truthy(usage));
+    return cinder_quota_reply(rq, api_param(rq, "target_project_id"), usage && api_truthy(usage));
 }
 
 int cinder_quotas_defaults(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "volume_extension:quotas:show", rq->params[1], &rq->err) < 0)
-        return -1;
-    return cinder_quota_reply(rq, rq->params[1], false);
+    return cinder_quota_reply(rq, api_param(rq, "target_project_id"), false);
 }
 
 int cinder_quotas_update(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "volume_extension:quotas:update", rq->params[1], &rq->err) < 0)
-        return -1;
-    json_t *doc = NULL;
-    json_t *set = body_parse(rq->body, rq->body_len, &schema_cinder_quota_set, &doc, &rq->err);
-    if (!set)
-        return -1;
+    json_t *set = rq->body_obj; /* schema_cinder_quota_set, checked by the router */
     struct project_usage u;
     struct quota_limits l;
     struct quota q[CINDER_QUOTAS];
-    int rc = project_usage(rq, rq->params[1], &u);
+    int rc = project_usage(rq, api_param(rq, "target_project_id"), &u);
     if (rc == 0)
-        rc = quota_load(rq, rq->params[1], &l);
+        rc = quota_load(rq, api_param(rq, "target_project_id"), &l);
     if (rc == 0) {
         cinder_quotas(&u, &l, q);
         rc = check_update(rq, q, CINDER_QUOTAS, set, false);
     }
     if (rc == 0)
-        rc = quota_store(rq, rq->params[1], set);
-    json_decref(doc);
+        rc = quota_store(rq, api_param(rq, "target_project_id"), set);
     if (rc < 0)
         return -1;
-    json_t *o = cinder_quota_json(rq, rq->params[1], false, false);
+    json_t *o = cinder_quota_json(rq, api_param(rq, "target_project_id"), false, false);
     return o ? api_reply(rq, 200, json_pack("{s:o}", "quota_set", o)) : -1;
 }
 
 int cinder_quotas_delete(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "volume_extension:quotas:delete", rq->params[1], &rq->err) < 0 ||
-        quota_reset(rq, rq->params[1]) < 0)
+    if (quota_reset(rq, api_param(rq, "target_project_id")) < 0)
         return -1;
     return api_reply(rq, 200, NULL);
 }

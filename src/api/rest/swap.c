@@ -276,7 +276,7 @@ out:
 static int update_regular(struct api_request *rq, const struct reg_server *s, json_t *b)
 {
     struct registry *r = rq->ctx->reg;
-    const char *vol_id = rq->params[1];
+    const char *vol_id = api_param(rq, "volume_id");
     struct reg_attachment a;
     int rc = r->ops->attachment_get(r, s->id, vol_id, &a);
     if (rc < 0)
@@ -307,10 +307,7 @@ static int update_regular(struct api_request *rq, const struct reg_server *s, js
 
 int nova_attachments_update(struct api_request *rq)
 {
-    json_t *doc = NULL;
-    json_t *b = body_parse(rq->body, rq->body_len, &schema_attachment_update, &doc, &rq->err);
-    if (!b)
-        return -1;
+    json_t *b = rq->body_obj; /* schema_attachment_update, checked by the router */
     int rc = -1;
     const char *new_id = json_string_value(json_object_get(b, "volumeId"));
     bool only_swap = !nova_mv(rq, 85);
@@ -335,9 +332,9 @@ int nova_attachments_update(struct api_request *rq)
         goto out;
     }
     struct reg_server s;
-    if (load_server(rq, rq->params[0], &s) < 0)
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0)
         goto out;
-    bool swap = only_swap || strcmp(rq->params[1], new_id) != 0;
+    bool swap = only_swap || strcmp(api_param(rq, "volume_id"), new_id) != 0;
     if (swap ? swap_policy(rq) < 0
              : policy_check(&rq->auth, "os_compute_api:os-volumes-attachments:update", s.project_id,
                             &rq->err) < 0)
@@ -352,9 +349,8 @@ int nova_attachments_update(struct api_request *rq)
         api_err(&rq->err, 503, "The volume swap service is not running.");
         goto out;
     }
-    rc = do_swap(rq, &s, rq->params[1], new_id);
+    rc = do_swap(rq, &s, api_param(rq, "volume_id"), new_id);
 out:
-    json_decref(doc);
     return rc;
 }
 
@@ -407,23 +403,21 @@ static json_t *progress_view(const struct swap_rec *r, const struct swap_progres
 int nova_swap_progress(struct api_request *rq)
 {
     struct reg_server s;
-    if (load_server(rq, rq->params[0], &s) < 0 ||
-        policy_check(&rq->auth, "os_compute_api:os-volumes-attachments:show", s.project_id,
-                     &rq->err) < 0)
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0 || api_authorize(rq, s.project_id) < 0)
         return -1;
     if (!swap_svc)
         return api_err(&rq->err, 503, "The volume swap service is not running.");
     struct swap_rec r;
     struct swap_progress p;
-    if (swap_progress_get(s.id, rq->params[1], &r, &p))
+    if (swap_progress_get(s.id, api_param(rq, "volume_id"), &r, &p))
         return api_reply(rq, 200, json_pack("{s:o}", "swap_progress", progress_view(&r, &p, true)));
     struct api_error e = { 0 };
-    int rc = swap_store_latest(swap_svc->store, s.id, rq->params[1], &r, &e);
+    int rc = swap_store_latest(swap_svc->store, s.id, api_param(rq, "volume_id"), &r, &e);
     if (rc < 0)
         return api_err(&rq->err, 500, "%s", e.msg);
     if (rc == 1)
         return api_err(&rq->err, 404, "No volume swap of volume %.64s on instance %s.",
-                       rq->params[1], s.id);
+                       api_param(rq, "volume_id"), s.id);
     memset(&p, 0, sizeof p);
     return api_reply(rq, 200, json_pack("{s:o}", "swap_progress", progress_view(&r, &p, false)));
 }
@@ -492,20 +486,20 @@ int cinder_migrate_volume(struct api_request *rq)
     struct registry *r = rq->ctx->reg;
     if (cinder_migrate_args(rq, host_name, pool_name, &doc) < 0)
         goto out;
-    if (policy_check(&rq->auth, "volume:migrate_volume", rq->params[0], &rq->err) < 0)
+    if (policy_check(&rq->auth, "volume:migrate_volume", api_param(rq, "project_id"), &rq->err) < 0)
         goto out;
     if (!swap_svc) {
         api_err(&rq->err, 503, "The volume swap service is not running.");
         goto out;
     }
     struct reg_volume ov;
-    int vrc = r->ops->volume_get(r, rq->params[1], &ov);
+    int vrc = r->ops->volume_get(r, api_param(rq, "volume_id"), &ov);
     if (vrc < 0) {
         api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
         goto out;
     }
-    if (vrc == 1 || strcmp(ov.project_id, rq->params[0]) != 0) {
-        api_err(&rq->err, 404, "Volume %.64s could not be found.", rq->params[1]);
+    if (vrc == 1 || strcmp(ov.project_id, api_param(rq, "project_id")) != 0) {
+        api_err(&rq->err, 404, "Volume %.64s could not be found.", api_param(rq, "volume_id"));
         goto out;
     }
     if (strcmp(ov.status, "available") != 0 && strcmp(ov.status, "in-use") != 0) {

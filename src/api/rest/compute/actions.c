@@ -44,16 +44,14 @@ static json_t *action_view(struct api_request *rq, const struct reg_action *a)
  * them); before, a deleted server is not found. */
 static int actions_server(struct api_request *rq, struct reg_server *s)
 {
-    return nova_mv(rq, 21) ? load_server_any(rq, rq->params[0], s)
-                           : load_server(rq, rq->params[0], s);
+    return nova_mv(rq, 21) ? load_server_any(rq, api_param(rq, "server_id"), s)
+                           : load_server(rq, api_param(rq, "server_id"), s);
 }
 
 int nova_actions_index(struct api_request *rq)
 {
     struct reg_server s;
-    if (actions_server(rq, &s) < 0 ||
-        policy_check(&rq->auth, "os_compute_api:os-instance-actions:list", s.project_id, &rq->err) <
-            0)
+    if (actions_server(rq, &s) < 0 || api_authorize(rq, s.project_id) < 0)
         return -1;
     struct registry *r = rq->ctx->reg;
     struct reg_action *acts = NULL;
@@ -70,18 +68,16 @@ int nova_actions_index(struct api_request *rq)
 int nova_actions_show(struct api_request *rq)
 {
     struct reg_server s;
-    if (actions_server(rq, &s) < 0 ||
-        policy_check(&rq->auth, "os_compute_api:os-instance-actions:show", s.project_id, &rq->err) <
-            0)
+    if (actions_server(rq, &s) < 0 || api_authorize(rq, s.project_id) < 0)
         return -1;
     struct registry *r = rq->ctx->reg;
     struct reg_action a;
-    int rc = r->ops->action_get(r, s.id, rq->params[1], &a);
+    int rc = r->ops->action_get(r, s.id, api_param(rq, "request_id"), &a);
     if (rc < 0)
         return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     if (rc == 1)
         return api_err(&rq->err, 404, "Action for request_id %.64s on instance %s not found",
-                       rq->params[1], s.id);
+                       api_param(rq, "request_id"), s.id);
     json_t *o = action_view(rq, &a);
     struct api_error ignore;
     bool events_ok = policy_check(&rq->auth, "os_compute_api:os-instance-actions:events",

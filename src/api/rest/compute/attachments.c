@@ -31,19 +31,17 @@ static json_t *attachment_view(struct api_request *rq, const struct reg_attachme
     return o;
 }
 
-static int check_policy_and_load(struct api_request *rq, const char *verb, struct reg_server *s)
+static int check_policy_and_load(struct api_request *rq, struct reg_server *s)
 {
-    char rule[80];
-    snprintf(rule, sizeof rule, "os_compute_api:os-volumes-attachments:%s", verb);
-    if (load_server(rq, rq->params[0], s) < 0)
+    if (load_server(rq, api_param(rq, "server_id"), s) < 0)
         return -1;
-    return policy_check(&rq->auth, rule, s->project_id, &rq->err);
+    return api_authorize(rq, s->project_id);
 }
 
 int nova_attachments_index(struct api_request *rq)
 {
     struct reg_server s;
-    if (check_policy_and_load(rq, "index", &s) < 0)
+    if (check_policy_and_load(rq, &s) < 0)
         return -1;
     long limit = -1, offset = 0;
     const char *l = api_query(rq, "limit"), *o = api_query(rq, "offset");
@@ -84,15 +82,15 @@ static int not_attached(struct api_request *rq, const char *server, const char *
 int nova_attachments_show(struct api_request *rq)
 {
     struct reg_server s;
-    if (check_policy_and_load(rq, "show", &s) < 0)
+    if (check_policy_and_load(rq, &s) < 0)
         return -1;
     struct registry *r = rq->ctx->reg;
     struct reg_attachment a;
-    int rc = r->ops->attachment_get(r, s.id, rq->params[1], &a);
+    int rc = r->ops->attachment_get(r, s.id, api_param(rq, "volume_id"), &a);
     if (rc < 0)
         return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     if (rc == 1)
-        return not_attached(rq, s.id, rq->params[1]);
+        return not_attached(rq, s.id, api_param(rq, "volume_id"));
     return api_reply(rq, 200,
                      json_pack("{s:o}", "volumeAttachment", attachment_view(rq, &a, false)));
 }
@@ -267,10 +265,7 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
 
 int nova_attachments_create(struct api_request *rq)
 {
-    json_t *doc = NULL;
-    json_t *b = body_parse(rq->body, rq->body_len, &schema_attachment_create, &doc, &rq->err);
-    if (!b)
-        return -1;
+    json_t *b = rq->body_obj; /* schema_attachment_create, checked by the router */
     int rc = -1;
     const char *vol_id = json_string_value(json_object_get(b, "volumeId"));
     json_t *dev = json_object_get(b, "device");
@@ -296,8 +291,7 @@ int nova_attachments_create(struct api_request *rq)
         goto out;
     }
     struct reg_server s;
-    if (check_policy_and_load(rq, "create", &s) < 0 ||
-        nova_check_server_state(rq, &s, "attach_volume") < 0)
+    if (check_policy_and_load(rq, &s) < 0 || nova_check_server_state(rq, &s, "attach_volume") < 0)
         goto out;
     struct reg_attachment a;
     if (nova_attach_volume(rq, &s, vol_id, json_string_value(dev),
@@ -306,7 +300,6 @@ int nova_attachments_create(struct api_request *rq)
         goto out;
     rc = api_reply(rq, 200, json_pack("{s:o}", "volumeAttachment", attachment_view(rq, &a, true)));
 out:
-    json_decref(doc);
     return rc;
 }
 
@@ -347,9 +340,9 @@ int nova_attachments_delete(struct api_request *rq)
 {
     struct registry *r = rq->ctx->reg;
     struct reg_server s;
-    if (check_policy_and_load(rq, "delete", &s) < 0)
+    if (check_policy_and_load(rq, &s) < 0)
         return -1;
-    const char *vol_id = rq->params[1];
+    const char *vol_id = api_param(rq, "volume_id");
     struct reg_volume v;
     int vrc = r->ops->volume_get(r, vol_id, &v);
     if (vrc < 0)

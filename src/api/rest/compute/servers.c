@@ -111,9 +111,7 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
 
 static int servers_list(struct api_request *rq, bool detail)
 {
-    const char *rule = detail ? "os_compute_api:servers:detail" : "os_compute_api:servers:index";
-    if (policy_check(&rq->auth, rule, NULL, &rq->err) < 0)
-        return -1;
+    const char *rule = rq->route->policy; /* index or detail, checked at the door */
     const char *all = api_query(rq, "all_tenants");
     bool all_tenants = all && (all[0] == '\0' || api_truthy(all));
     if (all_tenants) {
@@ -168,8 +166,7 @@ static int servers_detail(struct api_request *rq)
 static int servers_show(struct api_request *rq)
 {
     struct reg_server s;
-    if (load_server(rq, rq->params[0], &s) < 0 ||
-        policy_check(&rq->auth, "os_compute_api:servers:show", s.project_id, &rq->err) < 0)
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0 || api_authorize(rq, s.project_id) < 0)
         return -1;
     return api_reply(rq, 200, json_pack("{s:o}", "server", server_detail(rq, &s)));
 }
@@ -301,12 +298,7 @@ undo:;
 
 static int servers_create(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "os_compute_api:servers:create", rq->auth.project_id, &rq->err) < 0)
-        return -1;
-    json_t *doc = NULL;
-    json_t *b = body_parse(rq->body, rq->body_len, &schema_server_create, &doc, &rq->err);
-    if (!b)
-        return -1;
+    json_t *b = rq->body_obj; /* schema_server_create, checked by the router */
     int rc = -1;
     const struct api_config *cfg = rq->ctx->cfg;
     const char *host = json_string_value(json_object_get(b, "host"));
@@ -394,7 +386,6 @@ static int servers_create(struct api_request *rq)
                              server_links(rq, s.id), "OS-DCF:diskConfig", "MANUAL",
                              "security_groups", "name", "default"));
 out:
-    json_decref(doc);
     return rc;
 }
 
@@ -403,7 +394,7 @@ out:
 static int servers_action(struct api_request *rq)
 {
     struct reg_server s;
-    if (load_server(rq, rq->params[0], &s) < 0)
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0)
         return -1;
     if (!rq->body || body_json_depth(rq->body, rq->body_len, API_MAX_DEPTH) > API_MAX_DEPTH)
         return api_err(&rq->err, 400, "Malformed request body");
@@ -488,8 +479,6 @@ static json_t *flavor_view(struct api_request *rq, bool detail)
 
 static int flavors_list(struct api_request *rq, bool detail)
 {
-    if (policy_check(&rq->auth, "os_compute_api:flavors:list", NULL, &rq->err) < 0)
-        return -1;
     return api_reply(rq, 200, json_pack("{s:[o]}", "flavors", flavor_view(rq, detail)));
 }
 static int flavors_index(struct api_request *rq)
@@ -503,19 +492,17 @@ static int flavors_detail(struct api_request *rq)
 
 static int flavors_show(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "os_compute_api:flavors:show", NULL, &rq->err) < 0)
-        return -1;
-    if (strcmp(rq->params[0], FLAVOR_ID) != 0)
-        return api_err(&rq->err, 404, "Flavor %.64s could not be found.", rq->params[0]);
+    if (strcmp(api_param(rq, "flavor_id"), FLAVOR_ID) != 0)
+        return api_err(&rq->err, 404, "Flavor %.64s could not be found.",
+                       api_param(rq, "flavor_id"));
     return api_reply(rq, 200, json_pack("{s:o}", "flavor", flavor_view(rq, true)));
 }
 
 static int flavors_extra_specs(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "os_compute_api:os-flavor-extra-specs:index", NULL, &rq->err) < 0)
-        return -1;
-    if (strcmp(rq->params[0], FLAVOR_ID) != 0)
-        return api_err(&rq->err, 404, "Flavor %.64s could not be found.", rq->params[0]);
+    if (strcmp(api_param(rq, "flavor_id"), FLAVOR_ID) != 0)
+        return api_err(&rq->err, 404, "Flavor %.64s could not be found.",
+                       api_param(rq, "flavor_id"));
     return api_reply(rq, 200, json_pack("{s:{}}", "extra_specs"));
 }
 
@@ -531,8 +518,6 @@ static int nova_zones(struct api_request *rq)
 /* The admin's detail adds each host with its compute service. */
 static int nova_zones_detail(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "os_compute_api:os-availability-zone:detail", NULL, &rq->err) < 0)
-        return -1;
     const struct api_config *cfg = rq->ctx->cfg;
     json_t *hosts = json_object();
     char now[32];
@@ -552,8 +537,6 @@ static int nova_zones_detail(struct api_request *rq)
  * updated_at is its time. */
 static int nova_services(struct api_request *rq)
 {
-    if (policy_check(&rq->auth, "os_compute_api:os-services:list", NULL, &rq->err) < 0)
-        return -1;
     const struct api_config *cfg = rq->ctx->cfg;
     const char *want_host = api_query(rq, "host"), *want_bin = api_query(rq, "binary");
     json_t *arr = json_array();
@@ -654,8 +637,7 @@ static int detach_all(struct api_request *rq, const struct reg_server *s, const 
 static int servers_delete(struct api_request *rq)
 {
     struct reg_server s;
-    if (load_server(rq, rq->params[0], &s) < 0 ||
-        policy_check(&rq->auth, "os_compute_api:servers:delete", s.project_id, &rq->err) < 0)
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0 || api_authorize(rq, s.project_id) < 0)
         return -1;
     if (s.locked && !auth_has_role(&rq->auth, "admin"))
         return api_err(&rq->err, 409, "Instance %s is locked", s.id);
@@ -683,50 +665,173 @@ undo : {
     return -1;
 }
 
+/* The compute routes, each declared once. Nova answers at the root and
+ * under /v2.1; every call but the version documents needs a token. */
+#define NOVA(m, p, fn, rule, at, target, schema, lo, hi, doc)              \
+    {                                                                      \
+        m, p, SVC_COMPUTE, true, rule, at, target, schema, lo, hi, fn, doc \
+    }
+#define NOVA_OPEN(m, p, fn, doc)                                                   \
+    {                                                                              \
+        m, p, SVC_COMPUTE, false, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, fn, doc \
+    }
+#define DOOR     API_POLICY_DOOR
+#define RESOURCE API_POLICY_RESOURCE
+#define HANDLER  API_POLICY_HANDLER
+#define CMP      "os_compute_api:"
+#define ATT      CMP "os-volumes-attachments:"
+#define META     CMP "server-metadata:"
+#define QUOTA    CMP "os-quota-sets:"
+#define HYP      CMP "os-hypervisors:"
+
 const struct api_route nova_routes[] = {
-    { "GET", "/", SVC_COMPUTE, false, nova_versions },
-    { "GET", "/v2.1", SVC_COMPUTE, false, nova_version },
-    { "GET", "/v2.1/servers", SVC_COMPUTE, true, servers_index },
-    { "POST", "/v2.1/servers", SVC_COMPUTE, true, servers_create },
-    { "GET", "/v2.1/servers/detail", SVC_COMPUTE, true, servers_detail },
-    { "GET", "/v2.1/servers/*", SVC_COMPUTE, true, servers_show },
-    { "DELETE", "/v2.1/servers/*", SVC_COMPUTE, true, servers_delete },
-    { "POST", "/v2.1/servers/*/action", SVC_COMPUTE, true, servers_action },
-    { "GET", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_index },
-    { "POST", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_create },
-    { "PUT", "/v2.1/servers/*/metadata", SVC_COMPUTE, true, nova_meta_update_all },
-    { "GET", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_show },
-    { "PUT", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_update },
-    { "DELETE", "/v2.1/servers/*/metadata/*", SVC_COMPUTE, true, nova_meta_delete },
-    { "GET", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true, nova_attachments_index },
-    { "POST", "/v2.1/servers/*/os-volume_attachments", SVC_COMPUTE, true, nova_attachments_create },
-    { "GET", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true, nova_attachments_show },
-    { "PUT", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
-      nova_attachments_update },
-    { "DELETE", "/v2.1/servers/*/os-volume_attachments/*", SVC_COMPUTE, true,
-      nova_attachments_delete },
-    { "GET", "/v2.1/servers/*/os-volume_attachments/*/swap-progress", SVC_COMPUTE, true,
-      nova_swap_progress },
-    { "GET", "/v2.1/os-services", SVC_COMPUTE, true, nova_services },
-    { "GET", "/v2.1/limits", SVC_COMPUTE, true, nova_limits },
-    { "GET", "/v2.1/os-quota-sets/*", SVC_COMPUTE, true, nova_quotas_show },
-    { "GET", "/v2.1/os-quota-sets/*/detail", SVC_COMPUTE, true, nova_quotas_detail },
-    { "GET", "/v2.1/os-quota-sets/*/defaults", SVC_COMPUTE, true, nova_quotas_defaults },
-    { "PUT", "/v2.1/os-quota-sets/*", SVC_COMPUTE, true, nova_quotas_update },
-    { "DELETE", "/v2.1/os-quota-sets/*", SVC_COMPUTE, true, nova_quotas_delete },
-    { "GET", "/v2.1/os-hypervisors", SVC_COMPUTE, true, nova_hypervisors_index },
-    { "GET", "/v2.1/os-hypervisors/detail", SVC_COMPUTE, true, nova_hypervisors_detail },
-    { "GET", "/v2.1/os-hypervisors/*", SVC_COMPUTE, true, nova_hypervisors_show },
-    { "GET", "/v2.1/os-hypervisors/*/search", SVC_COMPUTE, true, nova_hypervisors_search },
-    { "GET", "/v2.1/os-hypervisors/*/uptime", SVC_COMPUTE, true, nova_hypervisors_uptime },
-    { "GET", "/v2.1/os-aggregates", SVC_COMPUTE, true, nova_aggregates_index },
-    { "GET", "/v2.1/os-availability-zone", SVC_COMPUTE, true, nova_zones },
-    { "GET", "/v2.1/os-availability-zone/detail", SVC_COMPUTE, true, nova_zones_detail },
-    { "GET", "/v2.1/flavors", SVC_COMPUTE, true, flavors_index },
-    { "GET", "/v2.1/flavors/detail", SVC_COMPUTE, true, flavors_detail },
-    { "GET", "/v2.1/flavors/*", SVC_COMPUTE, true, flavors_show },
-    { "GET", "/v2.1/flavors/*/os-extra_specs", SVC_COMPUTE, true, flavors_extra_specs },
-    { "GET", "/v2.1/servers/*/os-instance-actions", SVC_COMPUTE, true, nova_actions_index },
-    { "GET", "/v2.1/servers/*/os-instance-actions/*", SVC_COMPUTE, true, nova_actions_show },
-    { NULL, NULL, SVC_NONE, false, NULL },
+    NOVA_OPEN("GET", "/", nova_versions,
+              "version documents with `min_version` and `version` (no token)"),
+    NOVA_OPEN("GET", "/v2.1", nova_version, "the v2.1 version document (no token)"),
+    NOVA("GET", "/v2.1/servers", servers_index, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
+         "`?name=REGEX` (POSIX ERE, as Nova's regex filter), `?all_tenants=1` (admin), "
+         "`?deleted=true` (admin: the deleted servers only, status `DELETED`)"),
+    NOVA("POST", "/v2.1/servers", servers_create, CMP "servers:create", DOOR, "@caller",
+         &schema_server_create, 0, 0,
+         "`{\"server\": {\"name\", \"availability_zone\": \"zone:host\"?, \"host\"? (2.74, admin), "
+         "\"imageRef\"?, \"flavorRef\"?, \"metadata\"?, \"min_count\"?, \"max_count\"?, "
+         "\"networks\"?, \"block_device_mapping_v2\"?}}` registers a consumer on a host (202, "
+         "`Location`); nothing is launched, the server is ACTIVE at once. Booting from volumes, "
+         "as `openstack server create --flavor volswap --volume V` sends it: the flavor is "
+         "`volswap` (the only one), `imageRef` empty, one server, `networks` \"none\"/\"auto\" "
+         "(or absent); each `block_device_mapping_v2` entry an existing available volume of the "
+         "caller on the server's host (`source_type` and `destination_type` volume). They are "
+         "checked before anything is made (400 otherwise), then attached: the boot volume "
+         "(`boot_index` 0) as `/dev/vda`, the rest at the next free names. A failed attach "
+         "detaches the others, leaves no server and deletes no volume"),
+    NOVA("GET", "/v2.1/servers/detail", servers_detail, CMP "servers:detail", DOOR, NULL, NULL, 0,
+         0, "the detail view of every server, with the filters of `GET /v2.1/servers`"),
+    NOVA("GET", "/v2.1/servers/{server_id}", servers_show, CMP "servers:show", RESOURCE, NULL, NULL,
+         0, 0,
+         "detail view; `locked` (2.9), `description` (2.19), `tags` (2.26), flavor (2.47), "
+         "`locked_reason` (2.73); host attributes for admin"),
+    NOVA("DELETE", "/v2.1/servers/{server_id}", servers_delete, CMP "servers:delete", RESOURCE,
+         NULL, NULL, 0, 0,
+         "Nova's delete, finished before the answer (204, no body): every disk is detached on the "
+         "host (export removed, node closed) and its volume is available again; a volume attached "
+         "with `delete_on_termination` is then deleted. 409 while the server is locked "
+         "(non-admins), while a swap of it runs or is unfinished, or while another delete of it "
+         "runs. The record stays, as Nova's soft-deleted row does: `GET` is 404, its instance "
+         "actions stay readable from 2.21. A delete cut short by a crash leaves task_state "
+         "`deleting` (attach, detach and swap refuse with 409); asking again finishes it"),
+    NOVA("POST", "/v2.1/servers/{server_id}/action", servers_action, CMP "os-lock-server:lock",
+         HANDLER, NULL, NULL, 0, 0,
+         "`{\"lock\": null}` (or `{\"locked_reason\": …}` from 2.73, rule `lock`) and "
+         "`{\"unlock\": null}` (rule `unlock`) → 202; a locked server refuses attach, detach and "
+         "swap from non-admins (409 \"Instance X is locked\")"),
+    NOVA("GET", "/v2.1/servers/{server_id}/metadata", nova_meta_index, META "index", RESOURCE, NULL,
+         NULL, 0, 0, "`{\"metadata\": {…}}`"),
+    NOVA("POST", "/v2.1/servers/{server_id}/metadata", nova_meta_create, META "create", RESOURCE,
+         NULL, &schema_server_metadata, 0, 0,
+         "`{\"metadata\": {…}}` merged into the items → 200 with them all; keys are 1–255 of "
+         "`[A-Za-z0-9-_:. ]`, values strings of at most 255; more than 128 items is 403 "
+         "\"Maximum number of metadata items exceeds 128\"; a locked server refuses non-admins "
+         "(409)"),
+    NOVA("PUT", "/v2.1/servers/{server_id}/metadata", nova_meta_update_all, META "update_all",
+         RESOURCE, NULL, &schema_server_metadata, 0, 0,
+         "`{\"metadata\": {…}}` replacing the items, with the rules of the POST"),
+    NOVA("GET", "/v2.1/servers/{server_id}/metadata/{key}", nova_meta_show, META "show", RESOURCE,
+         NULL, NULL, 0, 0, "`{\"meta\": {key: value}}`, or 404 \"Metadata item was not found\""),
+    NOVA("PUT", "/v2.1/servers/{server_id}/metadata/{key}", nova_meta_update, META "update",
+         RESOURCE, NULL, &schema_server_meta_item, 0, 0,
+         "`{\"meta\": {key: value}}` → 200; 400 \"Request body and URI mismatch\" or \"Request "
+         "body contains too many items\""),
+    NOVA("DELETE", "/v2.1/servers/{server_id}/metadata/{key}", nova_meta_delete, META "delete",
+         RESOURCE, NULL, NULL, 0, 0, "204"),
+    NOVA("GET", "/v2.1/servers/{server_id}/os-volume_attachments", nova_attachments_index,
+         ATT "index", RESOURCE, NULL, NULL, 0, 0, "list; `?limit&offset`"),
+    NOVA("POST", "/v2.1/servers/{server_id}/os-volume_attachments", nova_attachments_create,
+         ATT "create", RESOURCE, NULL, &schema_attachment_create, 0, 0,
+         "`{\"volumeAttachment\": {\"volumeId\", \"device\"?, \"tag\"? (2.49), "
+         "\"delete_on_termination\"? (2.79)}}` → 200"),
+    NOVA("GET", "/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}",
+         nova_attachments_show, ATT "show", RESOURCE, NULL, NULL, 0, 0, "show"),
+    NOVA("PUT", "/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}",
+         nova_attachments_update, ATT "swap", HANDLER, NULL, &schema_attachment_update, 0, 0,
+         "`{\"volumeAttachment\": {\"volumeId\": NEW}}`: the live swap (202, no body; rule "
+         "`swap`), or from 2.85 with the same id a `delete_on_termination` update (rule "
+         "`update`); see docs/swap.md"),
+    NOVA("DELETE", "/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}",
+         nova_attachments_delete, ATT "delete", RESOURCE, NULL, NULL, 0, 0, "202"),
+    NOVA("GET", "/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}/swap-progress",
+         nova_swap_progress, ATT "show", RESOURCE, NULL, NULL, 0, 0,
+         "volswap extension: phase, bytes, rate, ETA, pivot pause of the running (or last) swap; "
+         "see docs/swap.md"),
+    NOVA("GET", "/v2.1/os-services", nova_services, CMP "os-services:list", DOOR, NULL, NULL, 0, 0,
+         "`?host&binary`; a `nova-compute` service per host, `up` when the host's daemon answers "
+         "`query-version` on its monitor at the time of the request (within 2 s, through a "
+         "running swap's session when one holds it), `down` otherwise; ids are UUIDs from 2.53, "
+         "`forced_down` from 2.11"),
+    NOVA("GET", "/v2.1/limits", nova_limits, CMP "limits", HANDLER, NULL, NULL, 0, 0,
+         "`?tenant_id` (another project's: rule `limits:other_project`); absolute limits of the "
+         "project: its instance, core and RAM quotas (-1 when unset), the 128 metadata items "
+         "(`maxServerMeta`, `maxImageMeta`), -1 for the rest; `totalInstancesUsed` counts the "
+         "project's servers, `totalCoresUsed`/`totalRAMUsed` their flavor's 1 vCPU and 512 MB "
+         "each; network fields until 2.35, personality until 2.56 (`nova limits`, `openstack "
+         "limits show --absolute`)"),
+    NOVA("GET", "/v2.1/os-quota-sets/{project_id}", nova_quotas_show, QUOTA "show", DOOR,
+         "project_id", NULL, 0, 0,
+         "quotas, enforced: `instances`, `cores` and `ram` (a server counts its flavor's 1 vCPU "
+         "and 512 MB) are checked when a server is created (Nova's 403 \"Quota exceeded for "
+         "instances: Requested 1, but already used N of L instances\"), inside the transaction "
+         "that inserts it; -1 (unlimited) until an admin sets one. `metadata_items` is the 128 "
+         "volswap always enforces; the other names (key pairs, server groups, …) guard nothing "
+         "volswap has and are -1 (`nova quota-show`, `openstack quota show`)"),
+    NOVA("GET", "/v2.1/os-quota-sets/{project_id}/detail", nova_quotas_detail, QUOTA "detail", DOOR,
+         "project_id", NULL, 0, 0, "the quotas with `in_use`"),
+    NOVA("GET", "/v2.1/os-quota-sets/{project_id}/defaults", nova_quotas_defaults, QUOTA "defaults",
+         DOOR, "project_id", NULL, 0, 0, "the default quotas"),
+    NOVA("PUT", "/v2.1/os-quota-sets/{project_id}", nova_quotas_update, QUOTA "update", DOOR,
+         "project_id", &schema_nova_quota_set, 0, 0,
+         "sets enforced limits (below what is used only with `force`) and refuses other values "
+         "for the rest with 400 (`openstack quota set`)"),
+    NOVA("DELETE", "/v2.1/os-quota-sets/{project_id}", nova_quotas_delete, QUOTA "delete", DOOR,
+         "project_id", NULL, 0, 0, "202: back to unlimited"),
+    NOVA("GET", "/v2.1/os-hypervisors", nova_hypervisors_index, HYP "list", DOOR, NULL, NULL, 0, 0,
+         "`?hypervisor_hostname_pattern`; each host is a hypervisor (`hypervisor_type` "
+         "`volswapd` or `QEMU`), `up` as in os-services; ids integers, UUIDs from 2.53"),
+    NOVA("GET", "/v2.1/os-hypervisors/detail", nova_hypervisors_detail, HYP "list-detail", DOOR,
+         NULL, NULL, 0, 0,
+         "`hypervisor_version` is its daemon's `query-version` in Nova's encoding (7.2.0: "
+         "7002000), `running_vms` its servers; before 2.88 `local_gb`/`free_disk_gb` from its "
+         "pools and `local_gb_used` from its volumes, vCPUs and memory the flavor's per server"),
+    NOVA("GET", "/v2.1/os-hypervisors/{hypervisor_id}", nova_hypervisors_show, HYP "show", DOOR,
+         NULL, NULL, 0, 0, "one hypervisor, the detail view"),
+    NOVA("GET", "/v2.1/os-hypervisors/{pattern}/search", nova_hypervisors_search, HYP "search",
+         DOOR, NULL, NULL, 0, 52, "the hypervisors whose name contains the pattern"),
+    NOVA("GET", "/v2.1/os-hypervisors/{hypervisor_id}/uptime", nova_hypervisors_uptime,
+         HYP "uptime", DOOR, NULL, NULL, 0, 87,
+         "Nova's 501 for a driver that cannot tell (every one here)"),
+    NOVA("GET", "/v2.1/os-aggregates", nova_aggregates_index, CMP "os-aggregates:index", DOOR, NULL,
+         NULL, 0, 0, "empty: no host aggregates"),
+    NOVA("GET", "/v2.1/os-availability-zone", nova_zones, NULL, API_POLICY_NONE, NULL, NULL, 0, 0,
+         "the one zone, `nova`; `openstack availability zone list` needs `--compute --volume`, "
+         "as there is no network service"),
+    NOVA("GET", "/v2.1/os-availability-zone/detail", nova_zones_detail,
+         CMP "os-availability-zone:detail", DOOR, NULL, NULL, 0, 0,
+         "the zone with its hosts and their compute services"),
+    NOVA("GET", "/v2.1/flavors", flavors_index, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
+         "the one flavor, `volswap` (1 vCPU, 512 MiB, no disk: a consumer has none of these "
+         "here, but clients look a flavor up before they create a server)"),
+    NOVA("GET", "/v2.1/flavors/detail", flavors_detail, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
+         "the one flavor, detail view"),
+    NOVA("GET", "/v2.1/flavors/{flavor_id}", flavors_show, CMP "flavors:show", DOOR, NULL, NULL, 0,
+         0, "the flavor `volswap`, or 404"),
+    NOVA("GET", "/v2.1/flavors/{flavor_id}/os-extra_specs", flavors_extra_specs,
+         CMP "os-flavor-extra-specs:index", DOOR, NULL, NULL, 0, 0, "none"),
+    NOVA("GET", "/v2.1/servers/{server_id}/os-instance-actions", nova_actions_index,
+         CMP "os-instance-actions:list", RESOURCE, NULL, NULL, 0, 0,
+         "actions `create`, `attach_volume`, `detach_volume`, `lock`, `unlock`, `delete` (and "
+         "`swap_volume`); from 2.21 also of a deleted server; `updated_at` from 2.58"),
+    NOVA("GET", "/v2.1/servers/{server_id}/os-instance-actions/{request_id}", nova_actions_show,
+         CMP "os-instance-actions:show", RESOURCE, NULL, NULL, 0, 0,
+         "one action with its events: from 2.51 for everyone (before, only for admin; rule "
+         "`events`); event `hostId` from 2.62, `host` and `traceback` for admin only, `details` "
+         "from 2.84 for admin (rule `events:details`)"),
+    { NULL, NULL, SVC_NONE, false, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, NULL, NULL },
 };

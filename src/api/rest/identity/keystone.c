@@ -117,10 +117,7 @@ static int name_and_domain(json_t *obj, const char *what, const char **name, con
 
 static int ks_tokens_create(struct api_request *rq)
 {
-    json_t *doc = NULL;
-    json_t *auth = body_parse(rq->body, rq->body_len, &schema_auth_tokens, &doc, &rq->err);
-    if (!auth)
-        return -1;
+    json_t *auth = rq->body_obj; /* schema_auth_tokens, checked by the router */
     int rc = -1;
     json_t *ident = json_object_get(auth, "identity");
     json_t *methods = json_object_get(ident, "methods");
@@ -173,7 +170,6 @@ static int ks_tokens_create(struct api_request *rq)
     snprintf(rq->subject_token, sizeof rq->subject_token, "%s", token);
     rc = api_reply(rq, 201, token_body(rq, &a));
 out:
-    json_decref(doc);
     return rc;
 }
 
@@ -240,9 +236,10 @@ static int ks_projects_list(struct api_request *rq)
 /* GET /v3/projects/{id}: an admin's any project, anyone's own. */
 static int ks_projects_show(struct api_request *rq)
 {
-    const struct cfg_project *p = config_project_by_id(rq->ctx->cfg, rq->params[0]);
+    const struct cfg_project *p = config_project_by_id(rq->ctx->cfg, api_param(rq, "project_id"));
     if (!p)
-        return api_err(&rq->err, 404, "Could not find project: %.64s.", rq->params[0]);
+        return api_err(&rq->err, 404, "Could not find project: %.64s.",
+                       api_param(rq, "project_id"));
     if (strcmp(p->id, rq->auth.project_id) != 0 && !auth_has_role(&rq->auth, "admin"))
         return api_err(&rq->err, 403,
                        "You are not authorized to perform the requested action: "
@@ -250,13 +247,32 @@ static int ks_projects_show(struct api_request *rq)
     return api_reply(rq, 200, json_pack("{s:o}", "project", project_view(rq, p)));
 }
 
+/* The identity routes, each declared once. */
+#define KS(m, p, auth, fn, rule, doc)                                                            \
+    {                                                                                            \
+        m, p, SVC_IDENTITY, auth, rule, rule ? API_POLICY_HANDLER : API_POLICY_NONE, NULL, NULL, \
+            0, 0, fn, doc                                                                        \
+    }
+#define KS_BODY(m, p, fn, schema, doc)                                                \
+    {                                                                                 \
+        m, p, SVC_IDENTITY, false, NULL, API_POLICY_NONE, NULL, schema, 0, 0, fn, doc \
+    }
+
 const struct api_route keystone_routes[] = {
-    { "GET", "/v3", SVC_IDENTITY, false, ks_version },
-    { "POST", "/v3/auth/tokens", SVC_IDENTITY, false, ks_tokens_create },
-    { "GET", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_get },
-    { "HEAD", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_get },
-    { "DELETE", "/v3/auth/tokens", SVC_IDENTITY, true, ks_tokens_delete },
-    { "GET", "/v3/projects", SVC_IDENTITY, true, ks_projects_list },
-    { "GET", "/v3/projects/*", SVC_IDENTITY, true, ks_projects_show },
-    { NULL, NULL, SVC_NONE, false, NULL },
+    KS("GET", "/v3", false, ks_version, NULL, "version document (v3.14)"),
+    KS_BODY(
+        "POST", "/v3/auth/tokens", ks_tokens_create, &schema_auth_tokens,
+        "password auth, scoped to a project: 201, `X-Subject-Token`, body with `expires_at`, user, "
+        "project, roles and a catalog (`identity` = `BASE/v3`, `compute` = `BASE/v2.1`, "
+        "`volumev3` and `block-storage` = `BASE/volume/v3/{project_id}`, `image` = `BASE/image`)"),
+    KS("GET", "/v3/auth/tokens", true, ks_tokens_get, NULL,
+       "validate `X-Subject-Token`; 404 when invalid"),
+    KS("HEAD", "/v3/auth/tokens", true, ks_tokens_get, NULL, "as GET, without the body"),
+    KS("DELETE", "/v3/auth/tokens", true, ks_tokens_delete, NULL, "revoke `X-Subject-Token` (204)"),
+    KS("GET", "/v3/projects", true, ks_projects_list, "identity:list_projects",
+       "`?name&domain_id`; admin only; the configured projects, as the openstack client looks a "
+       "project up by name"),
+    KS("GET", "/v3/projects/{project_id}", true, ks_projects_show, "identity:get_project",
+       "one's own project, or any for an admin; 404 \"Could not find project\""),
+    { NULL, NULL, SVC_NONE, false, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, NULL, NULL },
 };

@@ -25,13 +25,19 @@ static int images_index(struct api_request *rq)
 
 static int images_show(struct api_request *rq)
 {
-    return api_err(&rq->err, 404, "No image found with ID %.64s", rq->params[0]);
+    return api_err(&rq->err, 404, "No image found with ID %.64s", api_param(rq, "image_id"));
 }
 
+/* The image routes, each declared once (served under /image). */
+#define GLANCE(m, p, auth, fn, doc)                                             \
+    {                                                                           \
+        m, p, SVC_IMAGE, auth, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, fn, doc \
+    }
+
 const struct api_route glance_routes[] = {
-    { "GET", "/", SVC_IMAGE, false, glance_versions },
-    { "GET", "/versions", SVC_IMAGE, false, glance_versions },
-    { "GET", "/v2/images", SVC_IMAGE, true, images_index },
-    { "GET", "/v2/images/*", SVC_IMAGE, true, images_show },
-    { NULL, NULL, SVC_NONE, false, NULL },
+    GLANCE("GET", "/", false, glance_versions, "the version document (300, v2.16)"),
+    GLANCE("GET", "/versions", false, glance_versions, "the same"),
+    GLANCE("GET", "/v2/images", true, images_index, "an empty list"),
+    GLANCE("GET", "/v2/images/{image_id}", true, images_show, "404: there are no images"),
+    { NULL, NULL, SVC_NONE, false, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, NULL, NULL },
 };

@@ -15,11 +15,6 @@
 
 static void pool_type_id(const char *host, const char *pool, char out[37]);
 
-static int url_project_check(struct api_request *rq, const char *rule)
-{
-    return policy_check(&rq->auth, rule, rq->params[0], &rq->err);
-}
-
 static json_t *volume_links(struct api_request *rq, const struct reg_volume *v)
 {
     char self[500], book[500];
@@ -87,12 +82,10 @@ static json_t *volume_summary(struct api_request *rq, const struct reg_volume *v
 
 static int volumes_list(struct api_request *rq, bool detail)
 {
-    if (url_project_check(rq, "volume:get_all") < 0)
-        return -1;
     struct registry *r = rq->ctx->reg;
     struct reg_volume *vols = NULL;
     size_t n = 0;
-    if (r->ops->volume_list(r, rq->params[0], &vols, &n) < 0)
+    if (r->ops->volume_list(r, api_param(rq, "project_id"), &vols, &n) < 0)
         return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     const char *name = api_query(rq, "name"), *status = api_query(rq, "status");
     json_t *arr = json_array();
@@ -118,7 +111,7 @@ static int volumes_detail(struct api_request *rq)
 static int volumes_show(struct api_request *rq)
 {
     struct reg_volume v;
-    if (url_project_check(rq, "volume:get") < 0 || cinder_load_volume(rq, rq->params[1], &v) < 0)
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0)
         return -1;
     return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
 }
@@ -167,8 +160,6 @@ static json_t *type_view(const struct cfg_host *h, const struct cfg_pool *p)
 
 static int types_index(struct api_request *rq)
 {
-    if (url_project_check(rq, "volume_extension:type_get_all") < 0)
-        return -1;
     const struct api_config *cfg = rq->ctx->cfg;
     json_t *arr = json_array();
     for (size_t h = 0; h < cfg->n_hosts; h++)
@@ -179,12 +170,11 @@ static int types_index(struct api_request *rq)
 
 static int types_show(struct api_request *rq)
 {
-    if (url_project_check(rq, "volume_extension:type_get") < 0)
-        return -1;
     const struct cfg_host *h = NULL;
-    const struct cfg_pool *p = pool_of_type(rq->ctx->cfg, rq->params[1], &h);
+    const struct cfg_pool *p = pool_of_type(rq->ctx->cfg, api_param(rq, "type_id"), &h);
     if (!p)
-        return api_err(&rq->err, 404, "Volume type %.64s could not be found.", rq->params[1]);
+        return api_err(&rq->err, 404, "Volume type %.64s could not be found.",
+                       api_param(rq, "type_id"));
     return api_reply(rq, 200, json_pack("{s:o}", "volume_type", type_view(h, p)));
 }
 
@@ -192,8 +182,6 @@ static int types_show(struct api_request *rq)
  * ("host@volswap"), up when its daemon answers on its monitor now. */
 static int cinder_services(struct api_request *rq)
 {
-    if (url_project_check(rq, "volume_extension:services:index") < 0)
-        return -1;
     const struct api_config *cfg = rq->ctx->cfg;
     json_t *arr = json_array();
     char now[32], host[100];
@@ -258,12 +246,7 @@ static const struct cfg_pool *choose_pool(struct api_request *rq, const char *ty
 
 static int volumes_create(struct api_request *rq)
 {
-    if (url_project_check(rq, "volume:create") < 0)
-        return -1;
-    json_t *doc = NULL;
-    json_t *b = body_parse(rq->body, rq->body_len, &schema_volume_create, &doc, &rq->err);
-    if (!b)
-        return -1;
+    json_t *b = rq->body_obj; /* schema_volume_create, checked by the router */
     int rc = -1;
     struct registry *r = rq->ctx->reg;
     json_t *md = json_object_get(b, "metadata");
@@ -301,7 +284,7 @@ static int volumes_create(struct api_request *rq)
     struct reg_volume v;
     memset(&v, 0, sizeof v);
     api_uuid(v.id);
-    snprintf(v.project_id, sizeof v.project_id, "%s", rq->params[0]);
+    snprintf(v.project_id, sizeof v.project_id, "%s", api_param(rq, "project_id"));
     snprintf(v.user_id, sizeof v.user_id, "%s", rq->auth.user_id);
     const char *name = json_string_value(json_object_get(b, "name"));
     const char *desc = json_string_value(json_object_get(b, "description"));
@@ -351,15 +334,14 @@ static int volumes_create(struct api_request *rq)
         goto out;
     rc = api_reply(rq, 202, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
 out:
-    json_decref(doc);
     return rc;
 }
 
 static int volumes_delete(struct api_request *rq)
 {
     struct reg_volume v;
-    if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
-        policy_check(&rq->auth, "volume:delete", v.project_id, &rq->err) < 0)
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
+        api_authorize(rq, v.project_id) < 0)
         return -1;
     if (volume_destroy(rq->ctx, v.id, &rq->err) < 0)
         return -1;
@@ -369,7 +351,7 @@ static int volumes_delete(struct api_request *rq)
 static int volume_extend(struct api_request *rq, json_t *args)
 {
     struct reg_volume v;
-    if (cinder_load_volume(rq, rq->params[1], &v) < 0)
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0)
         return -1;
     bool in_use_ok = rq->mv >= 42;
     if (policy_check(&rq->auth,
@@ -462,7 +444,7 @@ static int volume_state_action(struct api_request *rq, size_t i, json_t *arg)
                        "(non-null). %s takes no arguments",
                        state_actions[i].name, state_actions[i].name);
     struct reg_volume v;
-    if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
         policy_check(&rq->auth, state_actions[i].rule, v.project_id, &rq->err) < 0)
         return -1;
     if (vol_transition_apply(rq->ctx->reg, v.id, state_actions[i].t, false, NULL, &rq->err) < 0)
@@ -493,7 +475,7 @@ static int volume_reset_status(struct api_request *rq, json_t *arg)
     static const char *const migration[] = { "",        "starting", "migrating", "completing",
                                              "success", "error",    NULL };
     struct reg_volume v;
-    if (cinder_load_volume(rq, rq->params[1], &v) < 0 ||
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
         policy_check(&rq->auth, "volume_extension:volume_admin_actions:reset_status", v.project_id,
                      &rq->err) < 0)
         return -1;
@@ -522,7 +504,7 @@ static int volume_reset_status(struct api_request *rq, json_t *arg)
         return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     if (r->ops->volume_get(r, v.id, &v) != 0) {
         r->ops->rollback(r);
-        return api_err(&rq->err, 404, "Volume %s could not be found.", rq->params[1]);
+        return api_err(&rq->err, 404, "Volume %s could not be found.", api_param(rq, "volume_id"));
     }
     json_object_foreach(arg, k, val) {
         const char *s = json_is_null(val) ? "" : json_string_value(val);
@@ -607,17 +589,8 @@ static json_t *attachment_view(struct api_request *rq, const struct reg_attachme
     return o;
 }
 
-static int attachments_need_mv(struct api_request *rq)
-{
-    if (rq->mv < 27)
-        return api_err(&rq->err, 404, "The resource could not be found.");
-    return url_project_check(rq, "volume:attachment_get_all");
-}
-
 static int attachments_list(struct api_request *rq, bool detail)
 {
-    if (attachments_need_mv(rq) < 0)
-        return -1;
     struct registry *r = rq->ctx->reg;
     struct reg_attachment *atts = NULL;
     size_t n = 0;
@@ -627,7 +600,7 @@ static int attachments_list(struct api_request *rq, bool detail)
     for (size_t i = 0; i < n; i++) {
         struct reg_volume v;
         if (r->ops->volume_get(r, atts[i].volume_id, &v) == 0 &&
-            strcmp(v.project_id, rq->params[0]) == 0)
+            strcmp(v.project_id, api_param(rq, "project_id")) == 0)
             json_array_append_new(arr, attachment_view(rq, &atts[i], detail));
     }
     free(atts);
@@ -645,17 +618,16 @@ static int attachments_detail(struct api_request *rq)
 
 static int attachments_show(struct api_request *rq)
 {
-    if (attachments_need_mv(rq) < 0)
-        return -1;
     struct registry *r = rq->ctx->reg;
     struct reg_attachment a;
     struct reg_volume v;
-    int rc = r->ops->attachment_get_by_id(r, rq->params[1], &a);
+    int rc = r->ops->attachment_get_by_id(r, api_param(rq, "attachment_id"), &a);
     if (rc < 0)
         return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     if (rc == 1 || r->ops->volume_get(r, a.volume_id, &v) != 0 ||
-        strcmp(v.project_id, rq->params[0]) != 0)
-        return api_err(&rq->err, 404, "VolumeAttachment %.64s could not be found.", rq->params[1]);
+        strcmp(v.project_id, api_param(rq, "project_id")) != 0)
+        return api_err(&rq->err, 404, "VolumeAttachment %.64s could not be found.",
+                       api_param(rq, "attachment_id"));
     return api_reply(rq, 200, json_pack("{s:o}", "attachment", attachment_view(rq, &a, true)));
 }
 
@@ -686,8 +658,6 @@ static int cinder_version(struct api_request *rq)
  * capacity (see pool_capacity) and what volswap provisioned in it. */
 static int get_pools(struct api_request *rq)
 {
-    if (url_project_check(rq, "scheduler_extension:scheduler_stats:get_pools") < 0)
-        return -1;
     const char *d = api_query(rq, "detail");
     bool detail = d && (!strcasecmp(d, "true") || !strcmp(d, "1") || !strcasecmp(d, "yes"));
     const char *want = api_query(rq, "name");
@@ -744,33 +714,116 @@ static int get_pools(struct api_request *rq)
     return api_reply(rq, 200, json_pack("{s:o}", "pools", pools));
 }
 
+/* The volume routes, each declared once, under /v3/{project_id} (and the
+ * same under /volume, the endpoint the catalog names). */
+#define CINDER(m, p, fn, rule, at, schema, lo, doc)                                                \
+    {                                                                                              \
+        m, p, SVC_VOLUME, true, rule, at, at == API_POLICY_DOOR ? "project_id" : NULL, schema, lo, \
+            0, fn, doc                                                                             \
+    }
+#define CINDER_OPEN(m, p, fn, doc)                                                \
+    {                                                                             \
+        m, p, SVC_VOLUME, false, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, fn, doc \
+    }
+#define QUOTAS(m, p, fn, rule, schema, doc)                                                       \
+    {                                                                                             \
+        m, p, SVC_VOLUME, true, rule, API_POLICY_DOOR, "target_project_id", schema, 0, 0, fn, doc \
+    }
+#define DOOR     API_POLICY_DOOR
+#define RESOURCE API_POLICY_RESOURCE
+#define HANDLER  API_POLICY_HANDLER
+#define VOL      "/v3/{project_id}"
+#define META     "volume:"
+
 const struct api_route cinder_routes[] = {
-    { "GET", "/", SVC_VOLUME, false, cinder_versions },
-    { "GET", "/v3", SVC_VOLUME, false, cinder_version },
-    { "GET", "/v3/*/volumes", SVC_VOLUME, true, volumes_index },
-    { "POST", "/v3/*/volumes", SVC_VOLUME, true, volumes_create },
-    { "GET", "/v3/*/volumes/detail", SVC_VOLUME, true, volumes_detail },
-    { "GET", "/v3/*/volumes/*", SVC_VOLUME, true, volumes_show },
-    { "DELETE", "/v3/*/volumes/*", SVC_VOLUME, true, volumes_delete },
-    { "POST", "/v3/*/volumes/*/action", SVC_VOLUME, true, volumes_action },
-    { "GET", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_index },
-    { "POST", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_create },
-    { "PUT", "/v3/*/volumes/*/metadata", SVC_VOLUME, true, cinder_meta_update_all },
-    { "GET", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_show },
-    { "PUT", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_update },
-    { "DELETE", "/v3/*/volumes/*/metadata/*", SVC_VOLUME, true, cinder_meta_delete },
-    { "GET", "/v3/*/scheduler-stats/get_pools", SVC_VOLUME, true, get_pools },
-    { "GET", "/v3/*/types", SVC_VOLUME, true, types_index },
-    { "GET", "/v3/*/limits", SVC_VOLUME, true, cinder_limits },
-    { "GET", "/v3/*/os-quota-sets/*", SVC_VOLUME, true, cinder_quotas_show },
-    { "GET", "/v3/*/os-quota-sets/*/defaults", SVC_VOLUME, true, cinder_quotas_defaults },
-    { "PUT", "/v3/*/os-quota-sets/*", SVC_VOLUME, true, cinder_quotas_update },
-    { "DELETE", "/v3/*/os-quota-sets/*", SVC_VOLUME, true, cinder_quotas_delete },
-    { "GET", "/v3/*/types/*", SVC_VOLUME, true, types_show },
-    { "GET", "/v3/*/os-availability-zone", SVC_VOLUME, true, cinder_zones },
-    { "GET", "/v3/*/os-services", SVC_VOLUME, true, cinder_services },
-    { "GET", "/v3/*/attachments", SVC_VOLUME, true, attachments_index },
-    { "GET", "/v3/*/attachments/detail", SVC_VOLUME, true, attachments_detail },
-    { "GET", "/v3/*/attachments/*", SVC_VOLUME, true, attachments_show },
-    { NULL, NULL, SVC_NONE, false, NULL },
+    CINDER_OPEN("GET", "/", cinder_versions,
+                "Cinder's version document (300), which cinderclient reads to pick its "
+                "microversion; served at `/volume/` (the service's root `/` stays Nova's)"),
+    CINDER_OPEN("GET", "/v3", cinder_version, "the v3 version document"),
+    CINDER("GET", VOL "/volumes", volumes_index, "volume:get_all", DOOR, NULL, 0,
+           "`?name=`, `?status=` filters"),
+    CINDER("POST", VOL "/volumes", volumes_create, "volume:create", DOOR, &schema_volume_create, 0,
+           "`{\"volume\": {\"size\" (GiB), \"name\"?, \"description\"?, \"volume_type\"? (= pool "
+           "name), \"availability_zone\"? (\"nova\" or a host name), \"metadata\"?}}` → 202 with "
+           "the detail view. What cinderclient always sends is accepted when null "
+           "(`snapshot_id`, `source_volid`, `imageRef`, `image_id`, `backup_id`, "
+           "`consistencygroup_id`, `group_id`, `multiattach` false); a volume from a snapshot, a "
+           "volume, an image or a backup, in a group, or multiattach, is refused (400, naming the "
+           "field)"),
+    CINDER("GET", VOL "/volumes/detail", volumes_detail, "volume:get_all", DOOR, NULL, 0,
+           "the detail view, with the filters of the list; admin also sees "
+           "`os-vol-host-attr:host` (`host@volswap#pool`), `migration_status`"),
+    CINDER("GET", VOL "/volumes/{volume_id}", volumes_show, "volume:get", DOOR, NULL, 0,
+           "the detail view; a volume shows `volume_type_id` from 3.63"),
+    CINDER("DELETE", VOL "/volumes/{volume_id}", volumes_delete, "volume:delete", RESOURCE, NULL, 0,
+           "202; refused (400) unless available/error… and detached, as Cinder"),
+    CINDER("POST", VOL "/volumes/{volume_id}/action", volumes_action, "volume:extend", HANDLER,
+           NULL, 0,
+           "`{\"os-extend\": {\"new_size\"}}` → 202, an in-use volume from 3.42, through the "
+           "host's `block_resize`; `{\"os-reserve\" \\| \"os-unreserve\" \\| "
+           "\"os-begin_detaching\" \\| \"os-roll_detaching\": null}` → 202, one Cinder state "
+           "transition each (what Nova calls around attach, detach and swap); "
+           "`{\"os-reset_status\": {\"status\"?, \"attach_status\"?, \"migration_status\"?}}` → "
+           "202, admin only; `{\"os-migrate_volume\": {\"host\": POOL}}` → 202, admin only: live "
+           "migration of an in-use volume to another pool of its host, keeping its ID "
+           "(docs/swap.md); `host` is a pool name or Cinder's `host@backend#pool`, whose host "
+           "must be the pool's. Each action has its own rule"),
+    CINDER("GET", VOL "/volumes/{volume_id}/metadata", cinder_meta_index,
+           META "get_volume_metadata", RESOURCE, NULL, 0,
+           "Cinder's volume metadata, with the server metadata's rules; the items leave with the "
+           "volume"),
+    CINDER("POST", VOL "/volumes/{volume_id}/metadata", cinder_meta_create,
+           META "create_volume_metadata", RESOURCE, &schema_volume_metadata, 0,
+           "merged into the items; keys may also hold `/`"),
+    CINDER("PUT", VOL "/volumes/{volume_id}/metadata", cinder_meta_update_all,
+           META "update_volume_metadata", RESOURCE, &schema_volume_metadata, 0,
+           "replacing the items"),
+    CINDER("GET", VOL "/volumes/{volume_id}/metadata/{key}", cinder_meta_show,
+           META "get_volume_metadata", RESOURCE, NULL, 0, "one item"),
+    CINDER("PUT", VOL "/volumes/{volume_id}/metadata/{key}", cinder_meta_update,
+           META "update_volume_metadata", RESOURCE, &schema_volume_meta_item, 0, "one item"),
+    CINDER("DELETE", VOL "/volumes/{volume_id}/metadata/{key}", cinder_meta_delete,
+           META "delete_volume_metadata", RESOURCE, NULL, 0, "200"),
+    CINDER("GET", VOL "/scheduler-stats/get_pools", get_pools,
+           "scheduler_extension:scheduler_stats:get_pools", DOOR, NULL, 0,
+           "`?detail=true&name=…`; one `host@volswap#pool` per configured pool (the names "
+           "`os-migrate_volume` takes); the detail's capabilities carry `total_capacity_gb` and "
+           "`free_capacity_gb` (the file system of a directory pool, the devices of a block pool) "
+           "and `allocated_capacity_gb` (what volumes take)"),
+    CINDER("GET", VOL "/types", types_index, "volume_extension:type_get_all", DOOR, NULL, 0,
+           "each pool is a volume type, named as the pool, with an id derived from host and pool "
+           "(stable across restarts); a create takes the type's name or id"),
+    CINDER("GET", VOL "/limits", cinder_limits, "limits_extension:used_limits", DOOR, NULL, 0,
+           "the project's absolute limits: its volume and gigabyte quotas (-1 when unset), -1 for "
+           "snapshots and backups, `totalVolumesUsed` and `totalGigabytesUsed` counted (`cinder "
+           "absolute-limits`)"),
+    QUOTAS("GET", VOL "/os-quota-sets/{target_project_id}", cinder_quotas_show,
+           "volume_extension:quotas:show", NULL,
+           "`?usage=true`; quotas, enforced: `volumes`, `gigabytes` and `per_volume_gigabytes` "
+           "are checked when a volume is created (inside the transaction that inserts it) or "
+           "extended (before it grows), with Cinder's 413 `VolumeLimitExceeded`, "
+           "`VolumeSizeExceedsAvailableQuota`, `VolumeSizeExceedsLimit` messages; -1 (unlimited) "
+           "until set. `snapshots`, `backups`, `backup_gigabytes`, `groups` and the per-type "
+           "`volumes_TYPE`, `gigabytes_TYPE`, `snapshots_TYPE` (one type per pool, usage counted) "
+           "are -1 (`cinder quota-show`, `quota-usage`)"),
+    QUOTAS("GET", VOL "/os-quota-sets/{target_project_id}/defaults", cinder_quotas_defaults,
+           "volume_extension:quotas:show", NULL, "the default quotas"),
+    QUOTAS("PUT", VOL "/os-quota-sets/{target_project_id}", cinder_quotas_update,
+           "volume_extension:quotas:update", &schema_cinder_quota_set,
+           "as Nova's (`cinder quota-update`)"),
+    QUOTAS("DELETE", VOL "/os-quota-sets/{target_project_id}", cinder_quotas_delete,
+           "volume_extension:quotas:delete", NULL, "200: back to unlimited"),
+    CINDER("GET", VOL "/types/{type_id}", types_show, "volume_extension:type_get", DOOR, NULL, 0,
+           "one type, by id or name"),
+    CINDER("GET", VOL "/os-availability-zone", cinder_zones, NULL, API_POLICY_NONE, NULL, 0,
+           "`nova` and each host's name (a volume create takes either)"),
+    CINDER("GET", VOL "/os-services", cinder_services, "volume_extension:services:index", DOOR,
+           NULL, 0, "a `cinder-volume` service per host (`host@volswap`), up or down as Nova's"),
+    CINDER("GET", VOL "/attachments", attachments_index, "volume:attachment_get_all", DOOR, NULL,
+           27, "the project's attachments"),
+    CINDER("GET", VOL "/attachments/detail", attachments_detail, "volume:attachment_get_all", DOOR,
+           NULL, 27, "the detail carries the `connection_info`"),
+    CINDER("GET", VOL "/attachments/{attachment_id}", attachments_show, "volume:attachment_get_all",
+           DOOR, NULL, 27, "one attachment, detail view"),
+    { NULL, NULL, SVC_NONE, false, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, NULL, NULL },
 };

@@ -1,0 +1,386 @@
+/* The router of volswap-api: everything a route declares is checked here,
+ * in one order, before its handler runs: the path (404, or 405 for a known
+ * path and another method), the microversion header (400 malformed, 406
+ * out of the service's range, 404 outside the route's own range), the size
+ * of the body (413), the token (401), the policy when it can be decided at
+ * the door (403), the body against the route's schema (400). The answer is
+ * then built once, in the style of the service addressed (Keystone's
+ * {"error": ...} or Nova/Cinder's {"itemNotFound": ...}), with the headers
+ * OpenStack clients read. Nothing here knows the transport: the HTTP server
+ * and the unit tests drive it the same way. Runs on the HTTP worker thread
+ * of the request; it keeps no state of its own. */
+#include "http.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int api_reply(struct api_request *rq, int status, json_t *body)
+{
+    rq->status = status;
+    json_decref(rq->reply);
+    rq->reply = body;
+    return 0;
+}
+
+json_t *api_version_doc(struct api_request *rq, const char *id, const char *max, const char *min,
+                        const char *updated, const char *path, const char *media_type)
+{
+    char href[400];
+    snprintf(href, sizeof href, "%s%s", rq->ctx->base_url, path);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}", "id", id,
+                     "status", "CURRENT", "version", max, "min_version", min, "updated", updated,
+                     "links", "rel", "self", "href", href, "media-types", "base",
+                     "application/json", "type", media_type);
+}
+
+const char *api_query(struct api_request *rq, const char *name)
+{
+    return rq->lookup ? rq->lookup(rq->lookup_opaque, false, name) : NULL;
+}
+
+const char *api_header(struct api_request *rq, const char *name)
+{
+    return rq->lookup ? rq->lookup(rq->lookup_opaque, true, name) : NULL;
+}
+
+const char *api_param(const struct api_request *rq, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < rq->n_params; i++)
+        if (rq->params[i].name_len == len && memcmp(rq->params[i].name, name, len) == 0)
+            return rq->params[i].value;
+    assert(!"api_param: the route has no such parameter");
+    return "";
+}
+
+int api_authorize(struct api_request *rq, const char *target_project)
+{
+    assert(rq->route && rq->route->policy);
+    return policy_check(&rq->auth, rq->route->policy, target_project, &rq->err);
+}
+
+void api_request_init(struct api_request *rq, struct api_ctx *ctx, const char *method,
+                      const char *url)
+{
+    rq->ctx = ctx;
+    rq->method = method;
+    snprintf(rq->url, sizeof rq->url, "%s", url);
+    if (strlen(url) >= sizeof rq->url)
+        rq->too_large = true;
+    char uuid[37];
+    api_uuid(uuid);
+    snprintf(rq->request_id, sizeof rq->request_id, "req-%s", uuid);
+}
+
+void api_request_release(struct api_request *rq)
+{
+    json_decref(rq->reply);
+    json_decref(rq->body_doc);
+    free(rq->body);
+    rq->reply = rq->body_doc = rq->body_obj = NULL;
+    rq->body = NULL;
+}
+
+/* ---- routing ---- */
+
+/* Matches PATH against PATTERN ("{name}" = one non-empty segment, captured
+ * under its name). A trailing slash on the path is ignored, as Nova's
+ * router does. */
+static bool route_match(const char *pattern, const char *path, struct api_request *rq)
+{
+    rq->n_params = 0;
+    const char *p = pattern, *u = path;
+    size_t ulen = strlen(u);
+    while (ulen > 1 && u[ulen - 1] == '/')
+        ulen--;
+    const char *uend = u + ulen;
+    while (*p && u < uend) {
+        if (*p != '/' || *u != '/')
+            return false;
+        p++, u++;
+        const char *pe = strchr(p, '/');
+        size_t plen = pe ? (size_t)(pe - p) : strlen(p);
+        const char *ue = memchr(u, '/', (size_t)(uend - u));
+        size_t seglen = ue ? (size_t)(ue - u) : (size_t)(uend - u);
+        if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
+            struct api_param *prm = &rq->params[rq->n_params];
+            if (seglen == 0 || seglen >= sizeof prm->value || rq->n_params >= API_MAX_PARAMS)
+                return false;
+            prm->name = p + 1;
+            prm->name_len = plen - 2;
+            memcpy(prm->value, u, seglen);
+            prm->value[seglen] = '\0';
+            rq->n_params++;
+        } else if (plen != seglen || memcmp(p, u, plen) != 0) {
+            return false;
+        }
+        p += plen;
+        u += seglen;
+    }
+    return *p == '\0' && (u == uend || (uend - u == 1 && *u == '/'));
+}
+
+static const struct api_route *route_find(const struct api_mount *mounts, struct api_request *rq,
+                                          bool *path_known)
+{
+    const struct api_route *const *tables = NULL;
+    const char *path = rq->url;
+    for (const struct api_mount *m = mounts; m->prefix; m++) {
+        size_t pl = strlen(m->prefix);
+        if (strncmp(path, m->prefix, pl) == 0 && (pl == 0 || path[pl] == '\0' || path[pl] == '/')) {
+            tables = m->tables;
+            path = path[pl] ? path + pl : "/";
+            break;
+        }
+    }
+    *path_known = false;
+    for (size_t t = 0; tables && tables[t]; t++) {
+        for (const struct api_route *r = tables[t]; r->pattern; r++) {
+            if (!route_match(r->pattern, path, rq))
+                continue;
+            *path_known = true;
+            rq->service = r->service;
+            if (strcmp(r->method, rq->method) == 0)
+                return r;
+        }
+    }
+    return NULL;
+}
+
+/* ---- microversions ---- */
+
+/* Finds SERVICE's version in an "OpenStack-API-Version: compute 2.50,
+ * volume 3.0" header. Returns a pointer into VAL or NULL. */
+static const char *mv_from_header(const char *val, const char *service, char *out, size_t outlen)
+{
+    size_t sl = strlen(service);
+    for (const char *p = val; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > sl && strncasecmp(p, service, sl) == 0 && p[sl] == ' ') {
+            const char *v = p + sl;
+            while (*v == ' ')
+                v++;
+            size_t vlen = len - (size_t)(v - p);
+            while (vlen && v[vlen - 1] == ' ')
+                vlen--;
+            snprintf(out, outlen, "%.*s", (int)vlen, v);
+            return out;
+        }
+        p = end;
+    }
+    return NULL;
+}
+
+/* Parses "MAJOR.MINOR" strictly (no leading zeros, as Nova's regex). */
+static bool mv_parse(const char *s, int *major, int *minor)
+{
+    int ma = 0, mi = 0, n = 0;
+    if (sscanf(s, "%4d.%4d%n", &ma, &mi, &n) != 2 || (size_t)n != strlen(s))
+        return false;
+    const char *dot = strchr(s, '.');
+    if (s[0] == '0' || !dot || (dot[1] == '0' && dot[2] != '\0') || s[0] == '+' || s[0] == '-' ||
+        dot[1] == '+' || dot[1] == '-' || dot[1] == ' ' || s[0] == ' ')
+        return false;
+    *major = ma;
+    *minor = mi;
+    return true;
+}
+
+static int negotiate_mv(struct api_request *rq)
+{
+    const char *service = rq->service == SVC_COMPUTE ? "compute" : "volume";
+    int want_major = rq->service == SVC_COMPUTE ? 2 : 3;
+    int min = rq->service == SVC_COMPUTE ? 1 : 0;
+    int max = rq->service == SVC_COMPUTE ? NOVA_MV_MAX : CINDER_MV_MAX;
+    char buf[64];
+    const char *v = NULL;
+    const char *h = api_header(rq, "OpenStack-API-Version");
+    if (h)
+        v = mv_from_header(h, service, buf, sizeof buf);
+    if (!v && rq->service == SVC_COMPUTE)
+        v = api_header(rq, "X-OpenStack-Nova-API-Version");
+    if (!v && rq->service == SVC_VOLUME)
+        v = api_header(rq, "OpenStack-Volume-microversion");
+    rq->mv = min;
+    if (!v)
+        return 0;
+    rq->mv_requested = true;
+    if (strcasecmp(v, "latest") == 0) {
+        rq->mv = max;
+        return 0;
+    }
+    int ma, mi;
+    if (!mv_parse(v, &ma, &mi))
+        return api_err(&rq->err, 400,
+                       "API Version String %.32s is of invalid format. Must be "
+                       "of format MajorNum.MinorNum.",
+                       v);
+    if (ma != want_major || mi < min || mi > max)
+        return api_err(&rq->err, 406,
+                       "Version %.32s is not supported by the API. Minimum is "
+                       "%d.%d and maximum is %d.%d.",
+                       v, want_major, min, want_major, max);
+    rq->mv = mi;
+    return 0;
+}
+
+/* ---- the door ---- */
+
+static int check_policy(struct api_request *rq, const struct api_route *r)
+{
+    if (r->policy_at != API_POLICY_DOOR)
+        return 0;
+    const char *target = NULL;
+    if (r->policy_target && strcmp(r->policy_target, "@caller") == 0)
+        target = rq->auth.project_id;
+    else if (r->policy_target)
+        target = api_param(rq, r->policy_target);
+    return policy_check(&rq->auth, r->policy, target, &rq->err);
+}
+
+void api_dispatch(const struct api_mount *mounts, struct api_request *rq)
+{
+    bool known = false;
+    const struct api_route *r = route_find(mounts, rq, &known);
+    if (!r) {
+        if (known)
+            api_err(&rq->err, 405, "The method %s is not allowed for this resource.", rq->method);
+        else
+            api_err(&rq->err, 404, "The resource could not be found.");
+        return;
+    }
+    rq->route = r;
+    if ((rq->service == SVC_COMPUTE || rq->service == SVC_VOLUME) && negotiate_mv(rq) < 0)
+        return;
+    if ((r->mv_min && rq->mv < r->mv_min) || (r->mv_max && rq->mv > r->mv_max)) {
+        api_err(&rq->err, 404, "The resource could not be found.");
+        return;
+    }
+    if (rq->too_large) {
+        api_err(&rq->err, 413, "Request is too large.");
+        return;
+    }
+    if (r->needs_auth) {
+        const char *tok = api_header(rq, "X-Auth-Token");
+        if (auth_validate(rq->ctx->auth, tok, &rq->auth, &rq->err) < 0)
+            return;
+    }
+    if (check_policy(rq, r) < 0)
+        return;
+    if (r->schema) {
+        rq->body_obj = body_parse(rq->body, rq->body_len, r->schema, &rq->body_doc, &rq->err);
+        if (!rq->body_obj)
+            return;
+    }
+    rq->err.status = 0;
+    if (r->fn(rq) < 0 && rq->err.status == 0)
+        api_err(&rq->err, 500, "Unexpected API Error.");
+}
+
+/* ---- the answer ---- */
+
+static void add_header(struct api_response *out, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_header(struct api_response *out, const char *name, const char *fmt, ...)
+{
+    assert(out->n_headers < API_MAX_HEADERS);
+    out->headers[out->n_headers].name = name;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->headers[out->n_headers].value, sizeof out->headers[0].value, fmt, ap);
+    va_end(ap);
+    out->n_headers++;
+}
+
+static json_t *error_body(struct api_request *rq)
+{
+    const char *msg = rq->err.msg[0] ? rq->err.msg : "An unknown error occurred.";
+    /* Keystone (and keystonemiddleware's 401 in front of any service) uses
+   * {"error": {"code", "title", "message"}} */
+    if (rq->service == SVC_IDENTITY || rq->err.status == 401) {
+        const char *title = rq->err.status == 401   ? "Unauthorized"
+                            : rq->err.status == 400 ? "Bad Request"
+                            : rq->err.status == 403 ? "Forbidden"
+                            : rq->err.status == 404 ? "Not Found"
+                            : rq->err.status == 413 ? "Request Entity Too Large"
+                                                    : "Internal Server Error";
+        return json_pack("{s:{s:i, s:s, s:s}}", "error", "code", rq->err.status, "title", title,
+                         "message", msg);
+    }
+    return api_fault_body(rq->err.status, msg);
+}
+
+int api_response_build(struct api_request *rq, struct api_response *out)
+{
+    memset(out, 0, sizeof *out);
+    int status = rq->status;
+    json_t *body = rq->reply;
+    json_t *owned = NULL;
+    if (rq->err.status) {
+        status = rq->err.status;
+        body = owned = error_body(rq);
+    }
+    out->status = status;
+    if (body) {
+        out->body = json_dumps(body, JSON_COMPACT);
+        out->body_len = out->body ? strlen(out->body) : 0;
+    }
+    json_decref(owned);
+    if (body && !out->body)
+        return -1;
+    if (body)
+        add_header(out, "Content-Type", "application/json");
+    add_header(out, "x-openstack-request-id", "%s", rq->request_id);
+    if (rq->service == SVC_COMPUTE) {
+        add_header(out, "x-compute-request-id", "%s", rq->request_id);
+        add_header(out, "OpenStack-API-Version", "compute 2.%d", rq->mv);
+        add_header(out, "X-OpenStack-Nova-API-Version", "2.%d", rq->mv);
+        add_header(out, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+    } else if (rq->service == SVC_VOLUME) {
+        add_header(out, "OpenStack-API-Version", "volume 3.%d", rq->mv);
+        add_header(out, "Vary", "OpenStack-API-Version");
+    }
+    if (rq->subject_token[0])
+        add_header(out, "X-Subject-Token", "%s", rq->subject_token);
+    if (rq->location[0])
+        add_header(out, "Location", "%s", rq->location);
+    if (status == 401)
+        add_header(out, "WWW-Authenticate", "Keystone uri=\"%s/v3\"", rq->ctx->base_url);
+    return 0;
+}
+
+void api_response_free(struct api_response *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/* ---- the reference ---- */
+
+void api_routes_markdown(FILE *f, const struct api_route *const *tables, enum api_service service)
+{
+    fprintf(f, "| call | policy | notes |\n|---|---|---|\n");
+    for (size_t t = 0; tables[t]; t++)
+        for (const struct api_route *r = tables[t]; r->pattern; r++) {
+            if (r->service != service)
+                continue;
+            char range[48] = "";
+            int major = service == SVC_COMPUTE ? 2 : 3;
+            if (r->mv_min && r->mv_max)
+                snprintf(range, sizeof range, " (%d.%d to %d.%d)", major, r->mv_min, major,
+                         r->mv_max);
+            else if (r->mv_min)
+                snprintf(range, sizeof range, " (from %d.%d)", major, r->mv_min);
+            else if (r->mv_max)
+                snprintf(range, sizeof range, " (to %d.%d)", major, r->mv_max);
+            fprintf(f, "| `%s %s` | %s%s%s | %s%s |\n", r->method, r->pattern, r->policy ? "`" : "",
+                    r->policy ? r->policy : "—", r->policy ? "`" : "", r->doc, range);
+        }
+}
