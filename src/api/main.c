@@ -8,12 +8,7 @@
  * With "port": 0 in the config the kernel picks a free port; --port-file
  * receives it (written atomically) once the service accepts connections,
  * which is how the tests find it. */
-#include "http/http.h"
-#include "rest/compute/compute.h"
-#include "rest/identity/identity.h"
-#include "rest/image/image.h"
-#include "rest/volume/volume.h"
-#include "swap/swap.h"
+#include "api.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -21,22 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* One service answers for Keystone, Nova and Cinder, so their roots share
- * "/". Cinder is also served under "/volume" (its WSGI layout), which is
- * what the catalog names: cinderclient asks the root above the endpoint's
- * "/v3" for Cinder's version document, and finds it at "/volume/". The
- * image service lives under "/image" only. */
-static const struct api_route *const root_tables[] = { keystone_routes, nova_routes, cinder_routes,
-                                                       NULL };
-static const struct api_route *const volume_tables[] = { cinder_routes, NULL };
-static const struct api_route *const image_tables[] = { glance_routes, NULL };
-static const struct api_mount mounts[] = {
-    { "/volume", volume_tables },
-    { "/image", image_tables },
-    { "", root_tables },
-    { NULL, NULL },
-};
 
 /* --print-routes SERVICE: the endpoint table of docs/api.md for SERVICE. */
 static int print_routes(const char *service)
@@ -50,11 +29,9 @@ static int print_routes(const char *service)
         { "volume", SVC_VOLUME },
         { "image", SVC_IMAGE },
     };
-    static const struct api_route *const all[] = { keystone_routes, nova_routes, cinder_routes,
-                                                   glance_routes, NULL };
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
         if (strcmp(service, services[i].name) == 0) {
-            api_routes_markdown(stdout, all, services[i].svc);
+            api_routes_markdown(stdout, api_all_tables, services[i].svc);
             return fflush(stdout) == 0 ? 0 : 1;
         }
     fprintf(stderr, "volswap-api: --print-routes takes identity, compute, volume or image\n");
@@ -183,7 +160,7 @@ int main(int argc, char **argv)
         goto out;
     }
     int port = cfg.port;
-    srv = api_server_start(&ctx, mounts, &port, static_file, verbose, &e);
+    srv = api_server_start(&ctx, api_mounts, &port, static_file, verbose, &e);
     if (!srv) {
         fprintf(stderr, "volswap-api: %s\n", e.msg);
         goto out;

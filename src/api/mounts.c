@@ -1,0 +1,22 @@
+/* Where each service's routes are served, for the HTTP server and the unit
+ * tests that run requests through the router in-process. */
+#include "api.h"
+
+/* One service answers for Keystone, Nova and Cinder, so their roots share
+ * "/". Cinder is also served under "/volume" (its WSGI layout), which is
+ * what the catalog names: cinderclient asks the root above the endpoint's
+ * "/v3" for Cinder's version document, and finds it at "/volume/". The
+ * image service lives under "/image" only. */
+static const struct api_route *const root_tables[] = { keystone_routes, nova_routes, cinder_routes,
+                                                       NULL };
+static const struct api_route *const volume_tables[] = { cinder_routes, NULL };
+static const struct api_route *const image_tables[] = { glance_routes, NULL };
+const struct api_mount api_mounts[] = {
+    { "/volume", volume_tables },
+    { "/image", image_tables },
+    { "", root_tables },
+    { NULL, NULL },
+};
+
+const struct api_route *const api_all_tables[] = { keystone_routes, nova_routes, cinder_routes,
+                                                   glance_routes, NULL };
