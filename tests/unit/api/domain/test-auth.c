@@ -2,7 +2,7 @@
  * config.c): what a login yields, what each role may do under Nova's and
  * Cinder's default rules, and how a bad config is refused. */
 #include "domain/domain.h"
-#include "unit.h"
+#include "../unit.h"
 
 static const char *config_text(char *buf, size_t len, const char *hash)
 {

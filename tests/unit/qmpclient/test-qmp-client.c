@@ -3,7 +3,7 @@
  * between, error replies, and every way a peer can misbehave (closing,
  * garbage, an endless line, silence) giving a clean error, not a hang. */
 #include "qmp-client.h"
-#include "fake-qmp.h"
+#include "../api/fake-qmp.h"
 
 #include <pthread.h>
 

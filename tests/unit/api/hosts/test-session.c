@@ -1,11 +1,13 @@
-/* The shared QMP session per host (swap-host.c) against a scripted fake
- * monitor: events of a watched job wait in the mailbox for their worker
+/* The shared QMP session per host (src/api/hosts/session.c) against a
+ * scripted fake monitor: events of a watched job wait in the mailbox for their worker
  * while another worker pumps, events of unwatched jobs are dropped, a
  * command's reply is matched while events arrive, a peer that goes away
  * or sends garbage marks the session dead (every later call fails fast,
  * no hang), and sessions are shared per host and refcounted. */
-#include "swap/swap.h"
-#include "../api/fake-qmp.h"
+#include "hosts/hosts.h"
+
+#include <pthread.h>
+#include "../fake-qmp.h"
 
 static char sock_path[108];
 static int listen_fd = -1;

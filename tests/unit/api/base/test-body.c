@@ -1,7 +1,7 @@
 /* Request body parsing (json-body.c): caps, syntax, schema checks. Each case
  * is one way a client can get a body wrong, and the 400/413 it must get. */
 #include "rest/rest.h"
-#include "unit.h"
+#include "../unit.h"
 
 static json_t *parse(const char *text, const struct body_schema *s, struct api_error *e,
                      json_t **doc)

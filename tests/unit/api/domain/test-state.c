@@ -2,7 +2,7 @@
  * volume through the moves the attach, detach, delete, extend and swap
  * workflows make, and checks the refusals and their messages. */
 #include "domain/domain.h"
-#include "unit.h"
+#include "../unit.h"
 
 static struct reg_volume vol(const char *status, const char *attach)
 {
