@@ -3,13 +3,15 @@
 volumes, then runs this). Times swaps through volswap-api against the same
 mirror driven over raw QMP, and fio's longest write pause with and without a
 swap. Prints medians and ratios."""
-import argparse, json, os, socket, statistics, subprocess, time, urllib.request
+import argparse, json, os, signal, socket, statistics, subprocess, time, urllib.request
 
 p = argparse.ArgumentParser()
 for a in ("url", "token", "pairs", "qmp", "raw-dir", "fio-uri", "fio-server", "fio-old",
-          "fio-new", "host"):
+          "fio-new", "host", "out"):
     p.add_argument("--" + a, required=True)
 p.add_argument("--runs", type=int, default=5)
+p.add_argument("--fio-swaps", type=int, default=7)
+p.add_argument("--label", default="")
 args = p.parse_args()
 
 
@@ -89,18 +91,143 @@ def raw_swap(i):
     return ms
 
 
-def fio_max_lat_ms(during_swap):
+
+def query_trace(clear=True):
+    """volswapd's phase trace (x-volswap-query-trace), or None elsewhere."""
+    try:
+        q = QMP(args.qmp)
+    except OSError:
+        return None
+    try:
+        return q.cmd("x-volswap-query-trace", clear=clear)
+    except RuntimeError:
+        return None
+    finally:
+        q.close()
+
+
+def fio_log(path):
+    """fio's per-write log (unix epoch ms at completion, latency ns):
+    a list of (start_s, end_s, lat_ms)."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            parts = line.split(",")
+            if len(parts) < 3 or parts[2].strip() != "1":
+                continue
+            end = int(parts[0]) / 1000.0
+            lat = int(parts[1]) / 1e6
+            out.append((end - lat / 1000.0, end, lat))
+    out.sort(key=lambda r: r[1])
+    return out
+
+
+def longest(ios, t0, t1):
+    """The longest write that was in flight at some moment of [t0, t1]. fio
+    stamps completions to the millisecond: widen by one."""
+    m = 0.0
+    for s_, e, lat in ios:
+        if e + 0.001 >= t0 and s_ - 0.001 <= t1 and lat > m:
+            m = lat
+    return m
+
+
+def fold_queries(marks):
+    """The progress endpoint polls query-jobs every 100 ms: those marks say
+    nothing about the swap; their intervals merge into the next mark's."""
+    out, carry_w, carry_r = [], 0, 0
+    for m in marks:
+        if m.get("subject", "").startswith("query-"):
+            carry_w = max(carry_w, m["max-write-ns"])
+            carry_r = max(carry_r, m["max-read-ns"])
+            continue
+        m = dict(m)
+        m["max-write-ns"] = max(m["max-write-ns"], carry_w)
+        m["max-read-ns"] = max(m["max-read-ns"], carry_r)
+        carry_w = carry_r = 0
+        out.append(m)
+    return out
+
+
+def wall(m):
+    return m["timestamp"]["seconds"] + m["timestamp"]["microseconds"] / 1e6
+
+
+def mark_name(m):
+    if m["event"] in ("qmp-command", "qmp-reply", "job-status"):
+        subj = m.get("subject", "")
+        if m["event"] == "job-status":
+            subj = subj.split()[-1]
+        return f"{m['event']} {subj}"
+    return m["event"]
+
+
+def consumer_session():
+    """One fio consumer writing 4k at qd1 through the export for the whole
+    session, logging every write, while the volume is swapped back and
+    forth --fio-swaps times with a quiet gap between swaps. For each swap,
+    its longest write during the swap (PUT to DONE) against the longest in
+    an equally long window just before the PUT without a swap."""
+    logp = os.path.join(args.out, "fio")
     cmd = ["fio", "--name=consumer", "--ioengine=nbd", "--uri=" + args.fio_uri,
-           "--rw=randwrite", "--bs=4k", "--iodepth=1", "--size=256M", "--time_based",
-           "--runtime=2", "--output-format=json"]
+           "--rw=randwrite", "--bs=4k", "--iodepth=1", "--size=64M", "--time_based",
+           "--runtime=600", "--output-format=json", "--write_lat_log=" + logp,
+           "--log_avg_msec=0", "--log_unix_epoch=1"]
     f = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    if during_swap:
-        time.sleep(0.7)
-        api_swap(args.fio_server, args.fio_old, args.fio_new)
-    out, _ = f.communicate()
-    out = out[out.index(b"{"):]     # the nbd engine prints a line before the JSON
-    w = json.loads(out)["jobs"][0]["write"]
-    return w["lat_ns"]["max"] / 1e6, w["iops"]
+    time.sleep(1.5)
+    query_trace(clear=True)
+    swaps = []
+    cur, other = args.fio_old, args.fio_new
+    gap = 1.0
+    for i in range(args.fio_swaps):
+        time.sleep(gap)
+        t0 = time.time()
+        api_swap(args.fio_server, cur, other)
+        t1 = time.time()
+        swaps.append({"t0": t0, "t1": t1, "trace": query_trace(clear=True)})
+        cur, other = other, cur
+        gap = max(1.0, 1.5 * (t1 - t0))
+    time.sleep(0.5)
+    f.send_signal(signal.SIGINT)    # fio stops and writes its logs
+    f.communicate()
+    ios = fio_log(logp + "_lat.1.log")
+    if not ios or ios[-1][1] < swaps[-1]["t1"]:
+        raise SystemExit("bench/swap: fio ended before the last swap")
+    return ios, swaps
+
+
+def breakdown(ios, swaps):
+    """Per phase (interval between two trace marks), medians over swaps of
+    its length, of the longest guest write volswapd saw completing in it,
+    and of the longest fio write in flight during it."""
+    rows = {}
+    order = []
+    firsts, holds, readys = [], [], []
+    for sw in swaps:
+        marks = fold_queries(sw["trace"] or [])
+        byname = {}
+        for a, b in zip(marks, marks[1:]):
+            key = f"{mark_name(a)} -> {mark_name(b)}"
+            if key not in rows:
+                rows[key] = []
+                order.append(key)
+            rows[key].append(((b["clock-ns"] - a["clock-ns"]) / 1e6, b["max-write-ns"] / 1e6,
+                              longest(ios, wall(a), wall(b))))
+        for m in marks:
+            byname.setdefault(mark_name(m), m)
+        c = byname.get("qmp-command block-job-complete")
+        fw = byname.get("first-guest-write")
+        if c and fw:
+            firsts.append((fw["clock-ns"] - c["clock-ns"]) / 1e6)
+        q = byname.get("mirror-quiesce")
+        r = byname.get("mirror-release-target")
+        if q and r:
+            holds.append((r["clock-ns"] - q["clock-ns"]) / 1e6)
+        bm = byname.get("qmp-command blockdev-mirror")
+        rd = byname.get("job-status ready")
+        if bm and rd:
+            readys.append((rd["clock-ns"] - bm["clock-ns"]) / 1e6)
+    return rows, order, firsts, holds, readys
 
 
 pairs = [l.split() for l in open(args.pairs)]
@@ -114,7 +241,7 @@ for i, (sid, old, new) in enumerate(pairs[:args.runs]):
     raws.append(raw_swap(i + 1))
 med = statistics.median
 over = [a - b for a, b in zip(e2e, mirror)]
-print(f"\n== host daemon: {args.host}")
+print(f"\n== host daemon: {args.host}{args.label}")
 print(f"  API swap, PUT -> attachment on new volume   median {med(e2e):7.1f} ms")
 print(f"  mirror job's own time (mirror -> COMPLETED) median {med(mirror):7.1f} ms")
 print(f"  overhead (end to end - mirror)              median {med(over):7.1f} ms  "
@@ -123,8 +250,34 @@ print(f"  worker start -> DONE (server side)          median {med(server_total):
 print(f"  pivot (block-job-complete -> COMPLETED)     median {med(pivots):7.1f} ms")
 print(f"  peer: the same mirror over raw QMP          median {med(raws):7.1f} ms")
 print(f"  ratio API end to end / raw QMP              {med(e2e) / med(raws):.2f}")
-base_lat, base_iops = fio_max_lat_ms(False)
-swap_lat, swap_iops = fio_max_lat_ms(True)
-print(f"  consumer (fio randwrite 4k qd1 via NBD), longest write: no swap {base_lat:.2f} ms, "
-      f"with a swap {swap_lat:.2f} ms (ratio {swap_lat / base_lat:.1f}); "
-      f"IOPS {base_iops:.0f} vs {swap_iops:.0f}")
+
+ios, swaps = consumer_session()
+during = [longest(ios, s["t0"], s["t1"]) for s in swaps]
+before = [longest(ios, s["t0"] - 0.05 - (s["t1"] - s["t0"]), s["t0"] - 0.05) for s in swaps]
+ratios = [d / b for d, b in zip(during, before) if b > 0]
+print(f"  consumer (fio randwrite 4k qd1 via NBD, {len(swaps)} swaps back and forth under one fio run):")
+print(f"    longest write during a swap     median {med(during):6.2f} ms  (each: "
+      + " ".join(f"{x:.1f}" for x in during) + ")")
+print(f"    ... in as long a window before  median {med(before):6.2f} ms  (each: "
+      + " ".join(f"{x:.1f}" for x in before) + ")")
+print(f"    ratio of the medians {med(during) / med(before):.2f}, median of the ratios "
+      f"{med(ratios):.2f}  (target <= 2)")
+rows, order, firsts, holds, readys = breakdown(ios, swaps)
+if firsts:
+    print(f"    block-job-complete -> first guest write done on the target  median "
+          f"{med(firsts):.2f} ms  (target <= 1 ms)")
+if holds:
+    print(f"    guests held (quiesce -> release on the target)             median "
+          f"{med(holds):.2f} ms")
+if readys:
+    print(f"    blockdev-mirror -> READY                                   median "
+          f"{med(readys):.1f} ms")
+if rows:
+    print("    phases (volswapd's trace; medians over the swaps): length, longest guest write "
+          "volswapd completed in it, longest fio write in flight during it (ms)")
+    for key in order:
+        v = rows[key]
+        if len(v) * 2 < len(swaps):
+            continue
+        print(f"      {key:60s} {med([x[0] for x in v]):8.2f} {med([x[1] for x in v]):7.2f} "
+              f"{med([x[2] for x in v]):7.2f}")

@@ -26,7 +26,7 @@
  *    error.
  *
  *  - *Write hooks* let a job see every write-class request (WRITE,
- *    WRITE_ZEROES, DISCARD) to a node: before it reaches the driver, and
+ *    WRITE_ZEROES, DISCARD) and flush to a node: before it reaches the driver, and
  *    after it completes there but before its issuer hears of it. Either hook
  *    may take the request and resume it later. The mirror uses "after" to
  *    mark the dirty bitmap when a guest write completes on the source
@@ -232,6 +232,12 @@ struct block_node {
     /* block-set-write-threshold: the first write (or write-zeroes, or copy)
      * that ends past it sends BLOCK_WRITE_THRESHOLD and clears it; 0: off */
     uint64_t write_threshold;
+    /* Trace the next guest write that completes here (set by a pivot). */
+    bool trace_first_write;
+    /* While set, the state file names this node instead, for every export
+     * that serves this one: a pivot onto this node that is not durable yet
+     * (mirror-pivot.c). */
+    struct block_node *saved_as;
 };
 
 struct block_backend {
@@ -306,6 +312,12 @@ static inline bool block_op_is_write(enum block_op op)
 {
     return op == BLOCK_OP_WRITE || op == BLOCK_OP_WRITE_ZEROES ||
            op == BLOCK_OP_DISCARD;
+}
+/* What the hooks see: the write class, and flushes (a pivot that is not
+ * yet durable makes a guest's flush flush the source too). */
+static inline bool block_op_is_hooked(enum block_op op)
+{
+    return block_op_is_write(op) || op == BLOCK_OP_FLUSH;
 }
 
 /* Whether BLOCK_OP_COPY_RANGE from src to dst can work at all (dst's

@@ -188,7 +188,7 @@ void block_node_submit(struct block_node *node, struct block_req *req)
     node->n_in_flight++;
     check_write_threshold(node, req);
 
-    if (block_op_is_write(req->op) && walk_before(req))
+    if (block_op_is_hooked(req->op) && walk_before(req))
         return;
     run_driver(req);
 }
@@ -196,7 +196,7 @@ void block_node_submit(struct block_node *node, struct block_req *req)
 static void after_driver(struct block_req *req)
 {
     req->hook_pos = 0;
-    if (block_op_is_write(req->op) && walk_after(req))
+    if (block_op_is_hooked(req->op) && walk_after(req))
         return;
     req_finish(req);
 }
@@ -247,8 +247,14 @@ static void req_finish(struct block_req *req)
     if (req->op != BLOCK_OP_BLOCK_STATUS) {
         uint64_t now = block_now_ns();
         account(&node->stats, req, now);
-        if (req->blk)
+        if (req->blk) {
             account(&req->blk->stats, req, now);
+            vs_trace_request(block_op_is_write(req->op), now - req->start_ns);
+            if (node->trace_first_write && block_op_is_write(req->op)) {
+                node->trace_first_write = false;
+                vs_trace("first-guest-write", node->name);
+            }
+        }
     }
     if (req->in_flight) {
         req->in_flight = false;

@@ -225,6 +225,24 @@ typedef void vs_event_sink_fn(const char *event, void *data,
 void vs_event_set_sink(vs_event_sink_fn *fn);
 void vs_event_emit(const char *event, void *data);
 
+/* ---- trace.c: where a consumer's request waits ----------------------- */
+
+/* A ring of timestamped marks (a phase of a job, a command received or
+ * answered, a pivot's steps) that QMP's x-volswap-query-trace returns, so
+ * that a benchmark can put them on the same time line as its consumer's
+ * latency log. Each mark also carries the longest guest request that
+ * completed since the mark before it: a phase that holds writes shows up
+ * as a long one at its end. `event` must be a string constant; `subject`
+ * (a node or job name, or NULL) is copied. Loop thread only. */
+void vs_trace(const char *event, const char *subject);
+/* A guest (backend) request finished after `ns` nanoseconds. */
+void vs_trace_request(bool write, uint64_t ns);
+/* Calls f for each mark, oldest first; then forgets them when clear. */
+typedef void vs_trace_fn(const char *event, const char *subject, uint64_t wall_ns,
+                         uint64_t mono_ns, uint64_t max_write_ns, uint64_t max_read_ns,
+                         void *opaque);
+void vs_trace_foreach(vs_trace_fn *f, void *opaque, bool clear);
+
 /* ---- keyval.c: "driver,key=value,key2.sub=value" option strings -------- */
 
 /* Parses a qemu-storage-daemon style option string into a JSON object

@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static struct vs_list jobs = VS_LIST_INIT(jobs);
@@ -115,6 +116,9 @@ static void job_transition(struct job *job, enum job_status to)
     job->status = to;
     if (from == to)
         return;
+    char subject[64];
+    snprintf(subject, sizeof(subject), "%s %s", job->id, status_names[to]);
+    vs_trace("job-status", subject);
     data = json_pack("{s:s, s:s}", "id", job->id, "status", status_names[to]);
     vs_event_emit("JOB_STATUS_CHANGE", data);
 }

@@ -46,16 +46,16 @@ json_t *jobs_query_jobs(void);
 
 /* Whether a node is used by a running job (blockdev-del refuses then). */
 bool jobs_node_busy(const struct block_node *node);
-/* Called right after a pivot switched exports to the target, before the
- * BLOCK_JOB_COMPLETED event, when the daemon keeps a state file: it saves
- * the state on the worker pool, and the target stays quiesced (guest
- * requests held) until `done`. So a restart serves the new volume once a
- * guest could have written to it: no guest write reaches the target — and
- * none is acknowledged — before the state naming it is on disk, while
- * other volumes' clients go on during the fsync. A failed save undoes the
- * pivot (the job fails). `done` must run after every callback of an
- * earlier save, and before the next save takes its snapshot: the undo
- * must be in it. NULL: nothing to save. */
+/* Called by a pivot once the target is flushed, when the daemon keeps a
+ * state file: it saves the state on the worker pool. The guests are not
+ * held meanwhile: they write to the target, and every write and flush is
+ * also applied to the source until the save is done (mirror-pivot.c), so a
+ * restart before it serves the source with every acknowledged write, one
+ * after it the target. Until the target is flushed, saves name the source
+ * (block_node.saved_as). A failed save undoes the pivot (the job fails).
+ * `done` must run after every callback of an earlier save, and before the
+ * next save takes its snapshot: the undo must be in it. NULL: nothing to
+ * save. */
 extern void (*jobs_state_save_async)(vs_saved_fn *done, void *opaque);
 
 /* Daemon exit: force-cancels every job; run the loop until jobs_count()

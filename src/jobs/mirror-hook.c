@@ -157,7 +157,7 @@ static bool hook_before(struct block_hook *h, struct block_req *req)
     struct mirror *m = h->opaque;
     uint64_t s, e;
 
-    if (req->len == 0)
+    if (req->len == 0 || req->op == BLOCK_OP_FLUSH)
         return false;
     mirror_expand(m, req->offset, req->len, &s, &e);
     if (!mirror_active(m)) {
@@ -205,7 +205,7 @@ static bool hook_after(struct block_hook *h, struct block_req *req, int ret)
     struct mirror_op *op;
     uint64_t s, e;
 
-    if (req->len == 0)
+    if (req->len == 0 || req->op == BLOCK_OP_FLUSH)
         return false;
     /* Invariant 1: dirty now that the write is on the source (also when
      * it failed: a failed write may have changed part of the range). The

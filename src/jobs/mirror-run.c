@@ -33,9 +33,10 @@
  *
  * Exit (complete, cancel, error) is one sequence: stop issuing, wait for our
  * own operations, quiesce the source (new guest requests are held, not
- * failed), drain it, then — when completing — copy what is still dirty and
- * flush the target, and finally hand over to the job core, whose prepare
- * step does the pivot (mirror.c). That is invariant 4. */
+ * failed), drain it, then — when completing — copy what is still dirty,
+ * flush the target unless the job pivots (the pivot flushes it once the
+ * guests go on), and finally hand over to the job core, whose prepare step
+ * does the pivot (mirror-pivot.c). That is invariant 4. */
 #include "mirror.h"
 
 #include <assert.h>
@@ -226,6 +227,7 @@ static void check_convergence(struct mirror *m)
                 " bytes copied; switching to write-through", m->job->id,
                 m->win_redirtied, copied);
         m->auto_active = true;
+        vs_trace("mirror-write-through", m->job->id);
     }
     m->win_start_ns = now;
     m->win_dirty = cnt;
@@ -684,8 +686,10 @@ static void status_done(struct block_req *req, int ret)
     }
     m->status_raced = false;
     m->scan_off = off;
-    if (m->scan_off >= m->size)
+    if (m->scan_off >= m->size) {
         m->scanning = false;
+        vs_trace("mirror-scan-done", m->job->id);
+    }
     mirror_continue(m);
 }
 
@@ -784,6 +788,7 @@ void mirror_drain_done(struct vs_bh *bh)
         block_node_drain(m->src, &m->drain_bh);
         return;
     }
+    vs_trace("mirror-drained", m->job->id);
     m->phase = MIRROR_EXIT_SYNC;
     mirror_continue(m);
 }
@@ -793,6 +798,7 @@ static void final_flush_done(struct block_req *req, int ret)
     struct mirror *m = vs_container_of(req, struct mirror, flush_req);
 
     m->flush_inflight = false;
+    vs_trace("mirror-final-flush-done", m->job->id);
     if (ret < 0) {
         job_error_action(m->job, m->on_tgt, false, -ret);
         /* Whatever the policy, a pivot onto an unflushed target is not an
@@ -801,27 +807,6 @@ static void final_flush_done(struct block_req *req, int ret)
     }
     m->phase = MIRROR_EXIT_DONE;
     job_finished(m->job, m->ret, m->ret ? m->errmsg : NULL);
-}
-
-/* Before a pivot, the target is flushed once while guests still run and
- * copies go on; the flush under quiesce (final_flush_done) then has only
- * what was written since. On a disk that first fsync is the big one (all
- * the copy's page cache), and the consumer would otherwise wait through it
- * at the pivot. Its error is not acted on: the final flush's is. */
-static void preflush_done(struct block_req *req, int ret)
-{
-    struct mirror *m = vs_container_of(req, struct mirror, flush_req);
-
-    m->flush_inflight = false;
-    if (ret < 0)
-        vs_debug("mirror %s: flush before the pivot: %s", m->job->id, strerror(-ret));
-    mirror_continue(m);
-}
-
-static void submit_preflush(struct mirror *m)
-{
-    m->preflushed = true;
-    submit_flush(m, preflush_done);
 }
 
 static void begin_exit(struct mirror *m)
@@ -846,6 +831,7 @@ static void exit_step(struct mirror *m)
          * for those already inside — and with them their write-through. */
         block_node_quiesce(m->replaces);
         m->quiesced = true;
+        vs_trace("mirror-quiesce", m->job->id);
         /* As in QEMU, where the drained section pauses the job: queries
          * show "paused" from here until the clean-up releases the source. */
         job_pause(m->job);
@@ -861,7 +847,17 @@ static void exit_step(struct mirror *m)
             issue_copies(m);
             if (m->n_bg_ops > 0 || !hbitmap_empty(m->dirty))
                 return;
+            if (m->pivot) {
+                /* The target is flushed after the switch, with the guests
+                 * going on (mirror-pivot.c): holding them through an fsync
+                 * is what a consumer would feel. */
+                vs_trace("mirror-synced", m->job->id);
+                m->phase = MIRROR_EXIT_DONE;
+                job_finished(m->job, 0, NULL);
+                return;
+            }
             m->phase = MIRROR_EXIT_FLUSH;
+            vs_trace("mirror-final-flush", m->job->id);
             submit_flush(m, final_flush_done);
             return;
         }
@@ -897,8 +893,6 @@ void mirror_step(struct job *job)
             if (!m->flush_inflight && caught_up(m)) {
                 if (!job_is_ready(job))
                     submit_flush(m, ready_flush_done);
-                else if (m->should_complete && !m->preflushed)
-                    submit_preflush(m);
                 else if (m->should_complete || job_cancel_requested(job))
                     begin_exit(m);
             }

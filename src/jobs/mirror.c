@@ -9,9 +9,9 @@
  * After READY a soft cancel brings the target in sync like a complete, then
  * ends with BLOCK_JOB_COMPLETED and no pivot; a forced one abandons the job.
  * Complete pivots: the exit sequence leaves the source quiesced and drained
- * with the target in sync and flushed, and prepare moves every backend that
- * follows its node (NBD exports and their held requests) to the target and
- * releases them there (invariant 4). */
+ * with the target in sync, and prepare (mirror-pivot.c) moves every backend
+ * that follows its node (NBD exports and their held requests) to the target
+ * and releases them there (invariant 4). */
 #include "mirror.h"
 
 #include <assert.h>
@@ -24,7 +24,6 @@
 
 #define DEFAULT_GRANULARITY (64 * 1024)
 
-void (*jobs_state_save_async)(vs_saved_fn *done, void *opaque);
 #define DEFAULT_BUF_SIZE (16 * 1024 * 1024)
 
 /* ---- job driver ------------------------------------------------------ */
@@ -78,67 +77,6 @@ static void mirror_set_speed(struct job *job)
     m->slice_bytes = 0;
 }
 
-/* The pivot (complete) happens here, in finalisation, as in QEMU: the exit
- * sequence left the source quiesced and drained, the target synced and
- * flushed.
- *
- * With a state file the pivot is final only once the state naming the
- * target is on disk, and guests stay held until then: a crash before it
- * restarts on the source, which holds every acknowledged write. If the
- * save fails the switch is undone and the job fails ("pivot not saved"):
- * the guests go on on the source, which still holds everything, and the
- * target stays as the final sync left it. Going on on the target instead
- * would leave a state file naming the source while the guests' new writes
- * land in the target, and a crash would then lose them. The job's
- * BLOCK_JOB_COMPLETED makes the monitor save again, which puts right a
- * state file that was renamed into place but not synced. */
-static void pivot_saved(void *opaque, const struct vs_error *save_err)
-{
-    struct job *job = opaque;
-    struct mirror *m = job->opaque;
-    char *msg = NULL;
-
-    if (save_err) {
-        msg = vs_strdup_printf("pivot not saved, the source stays in use: %s",
-                               save_err->msg);
-        vs_error("mirror %s: %s", job->id, msg);
-        block_node_replace_undo(m->tgt, m->replaces, m->pivot_stamp);
-        m->pivot = false;
-    }
-    m->tgt->jobs--;
-    block_node_release(m->tgt);
-    job_prepared(job, save_err ? -EIO : 0, msg);
-    free(msg);
-}
-
-static int mirror_prepare(struct job *job, struct vs_error *err)
-{
-    struct mirror *m = job->opaque;
-
-    if (!m->pivot)
-        return 0;
-    /* Invariant 4: guests held, nothing in flight on the source, nothing
-     * left to copy, none of our operations running (the target was flushed
-     * before the job finished). */
-    assert(m->quiesced && m->replaces->quiesce > 0);
-    assert(m->replaces->n_in_flight == 0 && m->src->n_in_flight == 0);
-    assert(hbitmap_empty(m->dirty) && vs_list_empty(&m->ops));
-    mirror_hook_uninstall(m);
-    block_node_quiesce(m->tgt);
-    m->pivot_stamp = block_node_replace(m->replaces, m->tgt);
-    vs_info("mirror %s: switched '%s' to '%s'", job->id, m->replaces->name,
-            m->tgt->name);
-    if (jobs_state_save_async) {
-        /* The extra job reference keeps the target from being closed
-         * while the save runs. */
-        m->tgt->jobs++;
-        jobs_state_save_async(pivot_saved, job);
-        return JOB_PREPARE_UNDER_WAY;
-    }
-    block_node_release(m->tgt);
-    return 0;
-}
-
 static void mirror_clean(struct job *job)
 {
     struct mirror *m = job->opaque;
@@ -151,6 +89,7 @@ static void mirror_clean(struct job *job)
          * were moved), to the source otherwise. */
         block_node_release(m->replaces);
         m->quiesced = false;
+        vs_trace("mirror-release-source", job->id);
         job_resume(job);
     }
     m->src->jobs--;
@@ -177,6 +116,7 @@ static void mirror_free_state(struct mirror *m)
     hbitmap_free(m->zero);
     hbitmap_free(m->zask);
     free(m->errmsg);
+    free(m->pivot_msg);
     free(m);
 }
 
@@ -387,6 +327,7 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     vs_list_init(&m->ops);
     vs_list_init(&m->waiters);
     vs_list_init(&m->skipped);
+    vs_list_init(&m->rops);
     job->opaque = m;
     src->jobs++;
     tgt->jobs++;

@@ -7,12 +7,15 @@
  *                  the exit sequence (quiesce, drain, final sync, flush)
  *   mirror-hook.c  the write hooks on the source: dirty tracking and the
  *                  write-blocking (active) path
+ *   mirror-pivot.c the pivot (prepare): the switch, and the guests' writes
+ *                  and flushes on the target applied to the source too
+ *                  until the target is flushed and the state file names it
  *
  * Where the six invariants of DESIGN.md live:
  *   1 dirty on completion       mirror-hook.c  mirror_hook_after()
  *   2 clear before read         mirror-run.c   mirror_issue_one()
  *   3 no overlap in flight      mirror-run.c   mirror_op_register() (asserted)
- *   4 hold/drain/sync/switch    mirror-run.c   exit phases + mirror.c pivot
+ *   4 hold/drain/sync/switch    mirror-run.c   exit phases + mirror-pivot.c
  *   5 cancel semantics          mirror.c       mirror_cancel / prepare
  *   6 target errors stay ours   mirror-run.c / mirror-hook.c error paths
  */
@@ -81,6 +84,18 @@ struct mirror_op {
      * how many bytes went back to the copy. */
     uint64_t zpos, zend;
     uint64_t apos, given_back;
+};
+
+/* A guest write or flush on the target after the pivot, applied to the
+ * source too while the pivot is not durable (mirror-pivot.c). */
+struct mirror_rop {
+    struct mirror *m;
+    struct vs_list link;
+    struct block_req *guest;
+    struct block_req req;      /* the same on the source */
+    int src_ret, tgt_ret;
+    bool src_done, tgt_done;
+    bool taken;                /* the after hook holds the guest request */
 };
 
 /* A guest write waiting in the before hook for an owned range to free up;
@@ -157,11 +172,22 @@ struct mirror {
     uint64_t win_progress;     /* job progress at the window's start */
     uint64_t win_redirtied;    /* clean bytes guest writes dirtied since */
     bool win_failed;           /* a copy failed in the window: it does not count */
-    bool preflushed;           /* the flush before the pivot's quiesce was issued */
     unsigned nonconv;
 
     bool flush_inflight;
     struct block_req flush_req;
+
+    /* The pivot (mirror-pivot.c). */
+    struct block_hook rhook;
+    bool rhooked;
+    bool forwarding;           /* guest writes on the target reach the source too */
+    bool src_stale;            /* one of those failed on the source */
+    bool pivot_settled;        /* durable (or undone): finish once rops are done */
+    struct vs_list rops;       /* struct mirror_rop */
+    struct block_req pivot_flush_req;
+    struct vs_bh pivot_bh;
+    int pivot_ret;
+    char *pivot_msg;
 
     enum mirror_phase phase;
     bool completing;           /* exit ends with source and target in sync */
@@ -194,6 +220,9 @@ bool mirror_window_diverges(uint64_t dirty_before, uint64_t dirty_after,
                             uint64_t copied, uint64_t redirtied, bool ready);
 void mirror_fail(struct mirror *m, int ret);
 bool mirror_active(const struct mirror *m);
+
+/* mirror-pivot.c */
+int mirror_prepare(struct job *job, struct vs_error *err);
 
 /* mirror-hook.c */
 void mirror_hook_install(struct mirror *m);

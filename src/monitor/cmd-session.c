@@ -74,6 +74,34 @@ static json_t *cmd_quit(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
     return json_object();
 }
 
+static void add_mark(const char *event, const char *subject, uint64_t wall_ns,
+                     uint64_t mono_ns, uint64_t max_write_ns, uint64_t max_read_ns,
+                     void *opaque)
+{
+    json_t *m = json_pack("{s:s, s:{s:I, s:I}, s:I, s:I, s:I}", "event", event,
+                          "timestamp", "seconds", (json_int_t)(wall_ns / 1000000000u),
+                          "microseconds", (json_int_t)(wall_ns % 1000000000u / 1000u),
+                          "clock-ns", (json_int_t)mono_ns,
+                          "max-write-ns", (json_int_t)max_write_ns,
+                          "max-read-ns", (json_int_t)max_read_ns);
+    if (subject)
+        json_object_set_new(m, "subject", json_string(subject));
+    json_array_append_new(opaque, m);
+}
+
+static json_t *cmd_query_trace(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    json_t *list = json_array();
+    vs_trace_foreach(add_mark, list, json_is_true(json_object_get(args, "clear")));
+    return list;
+}
+
+static const struct qmp_arg query_trace_members[] = {
+    { "clear", QT_BOOL, true, .doc = "forget the marks returned (default false)" },
+    { 0 },
+};
+static const struct qmp_schema query_trace_schema = { query_trace_members };
+
 const struct qmp_command qmp_session_commands[] = {
     { "qmp_capabilities", &capabilities_schema, cmd_qmp_capabilities,
       "Leave capabilities negotiation mode. The only command accepted before it; "
@@ -85,6 +113,18 @@ const struct qmp_command qmp_session_commands[] = {
     { "query-commands", NULL, cmd_query_commands,
       "Every command of this table.",
       .returns = "`[{\"name\": string}, ...]`" },
+    { "x-volswap-query-trace", &query_trace_schema, cmd_query_trace,
+      "volswap's phase trace, oldest first: each QMP command received and "
+      "answered, each job status change, and the steps of a mirror (scan done, "
+      "write-through, quiesce, drain, final sync, replace, release, the flush "
+      "of the target and the state save that make a pivot durable, the first "
+      "guest write on the target). Each mark carries the longest guest write and read (through "
+      "an export) that completed since the mark before it, so a step that holds "
+      "guest requests shows at the mark that ends it. The last 1024 marks are kept.",
+      .returns = "`[{\"event\": string, \"subject\": string (a node, job or command), "
+                 "\"timestamp\": {\"seconds\", \"microseconds\"} (wall clock), "
+                 "\"clock-ns\": int (monotonic), \"max-write-ns\": int, "
+                 "\"max-read-ns\": int}, ...]`" },
     { "quit", NULL, cmd_quit,
       "Shut down as on SIGTERM: the reply is sent, NBD requests in flight finish, "
       "every node is flushed, the daemon exits 0." },

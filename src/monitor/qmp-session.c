@@ -41,6 +41,7 @@ struct qmp_pending {
     json_t *id;
     bool mutates;
     json_t *ret;                  /* waiting for the state save */
+    char *name;                   /* the command, for the trace */
 };
 
 struct qmp_session *qmp_session_new(struct vs_loop *loop,
@@ -186,11 +187,14 @@ static void handle_request(struct qmp_session *s, json_t *req)
     p->id = id ? json_incref(id) : NULL;
     p->mutates = cmd && cmd->mutates;
     struct qmp_ctx ctx = { .loop = s->loop, .session = s, .pending = p };
+    vs_trace("qmp-command", name);
     json_t *ret = qmp_dispatch(&ctx, name, args, false, &err);
     if (!ret && ctx.deferred) {
+        p->name = vs_strdup(name);
         s->pending = p;
         return;
     }
+    vs_trace("qmp-reply", name);
     json_decref(p->id);
     free(p);
     if (!ret) {
@@ -237,6 +241,7 @@ static void send_pending(struct qmp_pending *p, json_t *ret, const struct vs_err
 {
     struct qmp_session *s = p->session;
 
+    vs_trace("qmp-reply", p->name);
     if (s) {
         s->pending = NULL;
         if (ret) {
@@ -252,6 +257,7 @@ static void send_pending(struct qmp_pending *p, json_t *ret, const struct vs_err
     }
     json_decref(ret);
     json_decref(p->id);
+    free(p->name);
     free(p);
     if (s && s->ops->resume)
         s->ops->resume(s);

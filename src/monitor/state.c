@@ -129,10 +129,13 @@ json_t *qmp_state_snapshot(void)
     for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e)) {
         if (e->deleting)
             continue;
-        json_t *alias = json_object_get(renamed, e->blk.node->name);
+        /* A pivot that is not durable yet still names its source. */
+        const struct block_node *node = e->blk.node->saved_as ? e->blk.node->saved_as
+                                                              : e->blk.node;
+        json_t *alias = json_object_get(renamed, node->name);
         json_t *args = json_pack("{s:s,s:s,s:s,s:s,s:b}", "type", "nbd", "id", e->id,
                                  "node-name", alias ? json_string_value(alias)
-                                                    : e->blk.node->name,
+                                                    : node->name,
                                  "name", e->name, "writable", e->writable);
         if (e->description)
             json_object_set_new(args, "description", json_string(e->description));

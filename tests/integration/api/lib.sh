@@ -9,7 +9,9 @@ set -euo pipefail
 : "${VOLSWAP_BUILD:?VOLSWAP_BUILD not set}"
 API_BIN=$VOLSWAP_BUILD/src/api/volswap-api
 CLI_BIN=$VOLSWAP_BUILD/src/cli/volswap
-T=$(mktemp -d /tmp/volswap-api-test.XXXXXX)
+# VOLSWAP_TEST_TMPDIR: where the daemons' sockets and the volumes go
+# (bench/swap --dir), /tmp by default.
+T=$(mktemp -d "${VOLSWAP_TEST_TMPDIR:-/tmp}/volswap-api-test.XXXXXX")
 API_PID=
 HOST_PID=
 ADMIN_TOKEN=admin-token-$RANDOM$RANDOM

@@ -482,8 +482,9 @@ static void test_write_blocking_acks_after_target(void)
  * the target holds every acknowledged write, and the guest ends up on the
  * target (a write after the pivot changes the target, not the source).
  * The write submitted at "waiting" — after the final sync, before the
- * switch — must not reach the source: without the quiesce it would, and
- * the target would miss it. */
+ * switch — must reach the target: without the quiesce it would go to the
+ * source alone. (Until the target is flushed after the switch, writes are
+ * applied to the source as well, so the source is no proof either way.) */
 static struct gio *inv4_late;
 static void inv4_on_status(const char *status)
 {
@@ -521,7 +522,6 @@ static void test_pivot_holds_not_fails(void)
     RUN_UNTIL(inv4_late->done);
     CHECK(inv4_late->ret == 0);
     CHECK(block_memory_data(tgt)[7 * MiB] == 0x7e);
-    CHECK(block_memory_data(src)[7 * MiB] != 0x7e);
     CHECK(guest.node == tgt);
     for (int i = 0; i < 16; i++) {
         uint8_t *t = block_memory_data(tgt) + (uint64_t)i * 256 * 1024;
@@ -563,8 +563,10 @@ static void finish_save(const char *error)
 }
 
 /* Starts a job to READY, completes it, and returns with the pivot's state
- * save under way and a guest write sent after the switch. The write is
- * held (not failed, not on either node) and no completion event is out. */
+ * save under way and a guest write sent after the switch. The guests are
+ * not held for the save: the write is done, on the target and on the
+ * source (a crash now restarts on the source, which must have it), and no
+ * completion event is out. */
 static struct gio *pivot_saving(void)
 {
     struct mirror_args a = args("full");
@@ -576,30 +578,47 @@ static struct gio *pivot_saving(void)
     CHECK(jobs_block_job_complete("m0", &err) == 0);
     RUN_UNTIL(save_done);
     CHECK(saves == 1);
+    CHECK(guest.node == tgt);
     struct gio *g = gsubmit(BLOCK_OP_WRITE, 2 * MiB, 4096, 0x5a);
-    run(20);
-    CHECK(!g->done);
+    RUN_UNTIL(g->done);
+    CHECK(g->ret == 0);
     CHECK(!saw("BLOCK_JOB_COMPLETED"));
     CHECK(job_get("m0")->status == JOB_STATUS_PENDING);
-    CHECK(block_memory_data(src)[2 * MiB] == 0 && block_memory_data(tgt)[2 * MiB] == 0);
+    CHECK(block_memory_data(src)[2 * MiB] == 0x5a && block_memory_data(tgt)[2 * MiB] == 0x5a);
     return g;
 }
 
-/* Once the state naming the target is on disk the held write goes on, to
- * the target, and the job completes. */
-static void test_pivot_held_until_saved(void)
+/* Once the state naming the target is on disk the job completes, and
+ * guest writes go to the target alone. */
+static void test_pivot_writes_both_until_saved(void)
 {
     struct gio *g = pivot_saving();
 
     finish_save(NULL);
-    RUN_UNTIL(g->done);
-    CHECK(g->ret == 0);
     RUN_UNTIL(jobs_count() == 0);
     CHECK_STR(events, "created running ready BLOCK_JOB_READY waiting pending "
                       "BLOCK_JOB_COMPLETED concluded null");
     CHECK(guest.node == tgt);
-    CHECK(block_memory_data(tgt)[2 * MiB] == 0x5a);
-    CHECK(block_memory_data(src)[2 * MiB] == 0);
+    gwrite(3 * MiB, 4096, 0x5b);
+    CHECK(block_memory_data(tgt)[3 * MiB] == 0x5b);
+    CHECK(block_memory_data(src)[3 * MiB] == 0);
+    gfree(g);
+    jobs_state_save_async = NULL;
+}
+
+/* A guest flush during the save flushes the source too: a crash then
+ * restarts there, and what the guest flushed must be on its disk. */
+static void test_pivot_saving_flush_reaches_source(void)
+{
+    struct gio *g = pivot_saving();
+    uint64_t before = src->stats.ops[BLOCK_ACCT_FLUSH];
+    struct gio *f = gsubmit(BLOCK_OP_FLUSH, 0, 0, 0);
+
+    RUN_UNTIL(f->done);
+    CHECK(f->ret == 0 && src->stats.ops[BLOCK_ACCT_FLUSH] == before + 1);
+    finish_save(NULL);
+    RUN_UNTIL(jobs_count() == 0);
+    gfree(f);
     gfree(g);
     jobs_state_save_async = NULL;
 }
@@ -613,8 +632,6 @@ static void test_pivot_not_saved_stays_on_source(void)
     struct gio *g = pivot_saving();
 
     finish_save("cannot write 'state.json.tmp.3': No space left on device");
-    RUN_UNTIL(g->done);
-    CHECK(g->ret == 0);
     RUN_UNTIL(jobs_count() == 0);
     CHECK_STR(events, "created running ready BLOCK_JOB_READY waiting pending "
                       "aborting BLOCK_JOB_COMPLETED{pivot not saved, the source "
@@ -622,7 +639,6 @@ static void test_pivot_not_saved_stays_on_source(void)
                       "left on device} concluded null");
     CHECK(guest.node == src);
     CHECK(block_memory_data(src)[2 * MiB] == 0x5a);
-    CHECK(block_memory_data(tgt)[2 * MiB] == 0);
     gwrite(3 * MiB, 4096, 0x5b);            /* and goes on there */
     CHECK(block_memory_data(src)[3 * MiB] == 0x5b);
     CHECK(block_memory_data(tgt)[3 * MiB] == 0);
@@ -1522,31 +1538,25 @@ static void test_offloaded_file_copies_bounded(void)
     close(tfd);
 }
 
-/* A pivot flushes the target once while guests still run, before it holds
- * them: with that flush stalled at the target, a guest write still
- * completes (it would be held by the quiesce otherwise), and the pivot then
- * carries it over. */
-static void test_pivot_flushes_target_before_holding_guests(void)
+/* The pivot flushes the target after the switch, with the guests going
+ * on; if that flush fails the switch is undone and the guests stay on the
+ * source, which has every write (those made meanwhile too). */
+static void test_pivot_target_flush_fails_stays_on_source(void)
 {
     struct mirror_args a = args("full");
     struct vs_error err = { 0 };
-    struct job *job;
-    struct gio *w;
 
     gwrite(0, SIZE, 0x71);
-    job = start_ready(&a);
-    block_memory_hold(tgt, true);
+    start_ready(&a);
+    block_memory_set_error(tgt, 1u << BLOCK_OP_FLUSH, 0, 0, EIO);
     CHECK(jobs_block_job_complete("m0", &err) == 0);
-    run(50);
-    w = gsubmit(BLOCK_OP_WRITE, 2 * MiB, 4096, 0x72);
-    RUN_UNTIL(w->done);
-    CHECK(w->ret == 0 && mir(job)->preflushed && !mir(job)->quiesced);
-    block_memory_hold(tgt, false);
     RUN_UNTIL(jobs_count() == 0);
-    CHECK(guest.node == tgt);
-    CHECK(block_memory_data(tgt)[2 * MiB] == 0x72);
-    CHECK(same(0, SIZE));
-    gfree(w);
+    CHECK(saw("BLOCK_JOB_COMPLETED{pivot not saved, the source stays in use: "
+              "cannot flush the target"));
+    CHECK(guest.node == src);
+    gwrite(2 * MiB, 4096, 0x72);
+    CHECK(block_memory_data(src)[2 * MiB] == 0x72);
+    block_memory_set_error(tgt, 0, 0, 0, 0);
 }
 
 /* The scan's answer is stale where a guest write completed while it was
@@ -1684,7 +1694,8 @@ static const struct {
     { "convergence-window-rule", test_convergence_window_rule },
     { "offloaded-file-copies-bounded", test_offloaded_file_copies_bounded },
     { "scan-answer-stale-where-guest-wrote", test_scan_answer_stale_where_guest_wrote },
-    { "pivot-flushes-target-before-holding-guests", test_pivot_flushes_target_before_holding_guests },
+    { "pivot-target-flush-fails-stays-on-source", test_pivot_target_flush_fails_stays_on_source },
+    { "pivot-saving-flush-reaches-source", test_pivot_saving_flush_reaches_source },
     { "offloaded-copies-one-queued-when-nobody-waits", test_offloaded_copies_one_queued_when_nobody_waits },
     { "offloaded-copies-one-per-worker-when-guests-wait", test_offloaded_copies_one_per_worker_when_guests_wait },
     { "offload-failure-retried-through-buffer", test_offload_failure_retried_through_buffer },
@@ -1720,7 +1731,7 @@ static const struct {
     { "write-blocking-discards-zeroed-at-speed-limit",
       test_write_blocking_discards_zeroed_at_speed_limit },
     { "ask-hands-back-what-the-source-holds", test_ask_hands_back_what_the_source_holds },
-    { "pivot-held-until-saved", test_pivot_held_until_saved },
+    { "pivot-writes-both-until-saved", test_pivot_writes_both_until_saved },
     { "pivot-not-saved-stays-on-source", test_pivot_not_saved_stays_on_source },
     { "cancel-while-pivot-saving-changes-nothing",
       test_cancel_while_pivot_saving_changes_nothing },
