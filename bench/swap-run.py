@@ -272,6 +272,28 @@ if holds:
 if readys:
     print(f"    blockdev-mirror -> READY                                   median "
           f"{med(readys):.1f} ms")
+def where(ios, sw):
+    """The longest write of a swap: its latency and the phase (pair of
+    trace marks) it started in."""
+    inside = [io for io in ios if io[1] >= sw["t0"] and io[0] <= sw["t1"]]
+    if not inside:
+        return None
+    s_, e, lat = max(inside, key=lambda io: io[2])
+    marks = fold_queries(sw["trace"] or [])
+    name = "before the first mark"
+    for a, b in zip(marks, marks[1:] + [None]):
+        if wall(a) <= s_ and (b is None or s_ < wall(b)):
+            name = f"{mark_name(a)} -> {mark_name(b) if b else 'end'}"
+            break
+    return lat, name
+
+
+if any(sw["trace"] for sw in swaps):
+    print("    the longest write of each swap, and the phase it started in (fio's clock):")
+    for sw in swaps:
+        w = where(ios, sw)
+        if w:
+            print(f"      {w[0]:7.2f} ms  {w[1]}")
 if rows:
     print("    phases (volswapd's trace; medians over the swaps): length, longest guest write "
           "volswapd completed in it, longest fio write in flight during it (ms)")

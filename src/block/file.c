@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -535,8 +536,38 @@ struct copy_work {
     struct block_req *req;
     int src_fd, dst_fd;
     bool in_memory;  /* both files in memory: pread/pwrite through a buffer */
+    bool yield;      /* BLOCK_REQ_YIELD */
     int ret;
 };
+
+/* A copy that yields runs at SCHED_IDLE: whenever a guest's thread (the
+ * loop, the consumer, the kernel's I/O workers) wants a CPU it gets it at
+ * once, instead of waiting for the copy's time slice to end — on a 2-CPU
+ * host two copies in flight otherwise kept a 4k write waiting for
+ * milliseconds. The worker goes back to SCHED_OTHER afterwards, which
+ * needs CAP_SYS_NICE (or an RLIMIT_NICE of 20): a probe thread tries both
+ * once, and without them copies do not yield (a worker stuck at SCHED_IDLE
+ * would starve the opens and state saves that share the pool). */
+static bool yield_ok;
+static pthread_once_t yield_once = PTHREAD_ONCE_INIT;
+
+static void *yield_probe(void *unused)
+{
+    struct sched_param sp = { 0 };
+    if (sched_setscheduler(0, SCHED_IDLE, &sp) == 0 &&
+        sched_setscheduler(0, SCHED_OTHER, &sp) == 0)
+        yield_ok = true;
+    return NULL;
+}
+
+static void yield_probe_once(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, yield_probe, NULL) == 0)
+        pthread_join(t, NULL);
+    if (!yield_ok)
+        vs_info("copies cannot yield the CPU (no CAP_SYS_NICE): they run at normal priority");
+}
 
 /* Between two files in memory copy_file_range is a splice through a pipe,
  * page by page; a plain read into a per-worker buffer and a write out is
@@ -591,9 +622,21 @@ static int copy_through_buffer(struct copy_work *cw)
     return 0;
 }
 
+static void copy_run_inner(struct copy_work *cw);
+
 static void copy_run(struct vs_work *w)
 {
     struct copy_work *cw = vs_container_of(w, struct copy_work, w);
+    struct sched_param sp = { 0 };
+    bool idle = cw->yield && yield_ok && sched_setscheduler(0, SCHED_IDLE, &sp) == 0;
+
+    copy_run_inner(cw);
+    if (idle && sched_setscheduler(0, SCHED_OTHER, &sp) != 0)
+        vs_warn("a copy worker cannot leave SCHED_IDLE: %s", strerror(errno));
+}
+
+static void copy_run_inner(struct copy_work *cw)
+{
     struct block_req *req = cw->req;
     loff_t in = (loff_t)req->offset, out = (loff_t)req->offset;
     uint64_t left = req->len;
@@ -653,6 +696,10 @@ static void submit_copy_range(struct block_node *node, struct block_req *req)
     cw->dst_fd = ((struct file_state *)node->opaque)->fd_buffered;
     cw->in_memory = ((struct file_state *)req->copy_src->opaque)->in_memory &&
                     ((struct file_state *)node->opaque)->in_memory;
+    if (req->flags & BLOCK_REQ_YIELD) {
+        pthread_once(&yield_once, yield_probe_once);
+        cw->yield = yield_ok;
+    }
     vs_loop_offload(node->loop, &cw->w);
 }
 

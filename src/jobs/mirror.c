@@ -319,6 +319,9 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     const char *how = getenv("VOLSWAP_MIRROR_COPY");
     m->copy_offload = block_node_can_copy_range(tgt, src) &&
                       !(how && strcmp(how, "readwrite") == 0);
+    /* VOLSWAP_MIRROR_YIELD=off: copies never yield the CPU (for comparing). */
+    const char *yield = getenv("VOLSWAP_MIRROR_YIELD");
+    m->may_yield = !(yield && strcmp(yield, "off") == 0);
     m->zero_target = tgt_zero;
     m->write_blocking = p->write_blocking;
     m->size_mismatch = src->size != tgt->size;

@@ -40,6 +40,8 @@
 #define MIRROR_WINDOW_NS 50000000ull      /* convergence window */
 #define MIRROR_NONCONV_WINDOWS 2          /* windows without progress before
                                            * switching to write-blocking */
+#define MIRROR_STARVED_NS 50000000ull    /* a yielding copy this slow: starved */
+#define MIRROR_UNYIELD_NS 200000000ull   /* ... then copies do not yield for this long */
 
 enum mirror_sync { MIRROR_SYNC_FULL, MIRROR_SYNC_TOP, MIRROR_SYNC_NONE };
 
@@ -84,6 +86,8 @@ struct mirror_op {
      * how many bytes went back to the copy. */
     uint64_t zpos, zend;
     uint64_t apos, given_back;
+    uint64_t issued_ns;        /* an offloaded copy: when it was issued */
+    bool yielding;             /* ... at the lowest CPU priority */
 };
 
 /* A guest write or flush on the target after the pivot, applied to the
@@ -166,6 +170,9 @@ struct mirror {
     struct vs_timer timer;
 
     uint64_t last_guest_ns;    /* last guest write seen by the hook */
+    bool may_yield;            /* unless VOLSWAP_MIRROR_YIELD=off (for comparing) */
+    bool yield;                /* offloaded copies yield the CPU to guests */
+    uint64_t unyield_until_ns; /* ... not before this (they were starved) */
 
     /* Convergence. */
     uint64_t win_start_ns, win_dirty;
