@@ -129,8 +129,10 @@ static void pivot_settle(struct mirror *m, int ret, const char *msg)
     m->forwarding = false;
     m->pivot_settled = true;
     m->pivot_ret = ret;
-    if (msg)
+    if (msg && msg != m->pivot_msg) {
+        free(m->pivot_msg);
         m->pivot_msg = vs_strdup(msg);
+    }
     if (vs_list_empty(&m->rops))
         pivot_finish(m);
 }
