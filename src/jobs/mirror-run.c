@@ -630,11 +630,12 @@ static void issue_copies(struct mirror *m)
     bool waited_on = guests && mirror_active(m);
     unsigned issued = 0, max_ops = MIRROR_MAX_OPS;
 
-    /* While guests write, offloaded copies run at the lowest CPU priority
-     * (file.c): they take what the guests leave, and a guest's request
-     * never waits for a copy's time slice. Unless they were starved: then
-     * they run as usual for a while. Held guests (the final sync) and idle
-     * ones leave the copy at full priority. */
+    /* With VOLSWAP_MIRROR_YIELD=on, while guests write, offloaded copies
+     * run at the lowest CPU priority (file.c): they take what the guests
+     * leave, and a guest's request never waits for a copy's time slice.
+     * Unless they were starved: then they run as usual for a while. Held
+     * guests (the final sync) and idle ones leave the copy at full
+     * priority. Off by default (mirror.c says why). */
     m->yield = m->may_yield && guests && vs_now_ns() >= m->unyield_until_ns;
     if (m->copy_offload) {
         unsigned workers = vs_loop_workers(m->loop);

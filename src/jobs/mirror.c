@@ -319,9 +319,14 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     const char *how = getenv("VOLSWAP_MIRROR_COPY");
     m->copy_offload = block_node_can_copy_range(tgt, src) &&
                       !(how && strcmp(how, "readwrite") == 0);
-    /* VOLSWAP_MIRROR_YIELD=off: copies never yield the CPU (for comparing). */
+    /* VOLSWAP_MIRROR_YIELD=on: offloaded copies yield the CPU to guests
+     * (mirror-run.c). Off by default: on this project's shared 2-CPU test
+     * VM it did not shorten the consumer's longest write reliably, made
+     * READY up to 3x slower when other processes kept the CPUs busy, and on
+     * ext4 a preempted SCHED_IDLE copy_file_range can hold what a guest's
+     * write waits for (README, bench/swap). */
     const char *yield = getenv("VOLSWAP_MIRROR_YIELD");
-    m->may_yield = !(yield && strcmp(yield, "off") == 0);
+    m->may_yield = yield && strcmp(yield, "on") == 0;
     m->zero_target = tgt_zero;
     m->write_blocking = p->write_blocking;
     m->size_mismatch = src->size != tgt->size;

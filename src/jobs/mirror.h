@@ -170,7 +170,7 @@ struct mirror {
     struct vs_timer timer;
 
     uint64_t last_guest_ns;    /* last guest write seen by the hook */
-    bool may_yield;            /* unless VOLSWAP_MIRROR_YIELD=off (for comparing) */
+    bool may_yield;            /* VOLSWAP_MIRROR_YIELD=on (mirror.c) */
     bool yield;                /* offloaded copies yield the CPU to guests */
     uint64_t unyield_until_ns; /* ... not before this (they were starved) */
 

@@ -1675,7 +1675,8 @@ static bool copies_yield(struct mirror *m, bool want)
     return true;
 }
 
-/* While guests write, offloaded copies ask for the lowest CPU priority;
+/* With VOLSWAP_MIRROR_YIELD=on, while guests write, offloaded copies ask
+ * for the lowest CPU priority;
  * one that took longer than MIRROR_STARVED_NS was starved by it, and the
  * copies after it run at normal priority (else a host kept busy by its
  * guests would never finish the job). */
@@ -1689,7 +1690,9 @@ static void test_offloaded_copies_yield_unless_starved(void)
     gwrite(0, SIZE, 0x3f);
     block_memory_set_copy_range(tgt, true);
     block_memory_hold(tgt, true);
+    setenv("VOLSWAP_MIRROR_YIELD", "on", 1);
     job = start(&a);                 /* a new job assumes guests are writing */
+    unsetenv("VOLSWAP_MIRROR_YIELD");
     RUN_UNTIL(held_copies(mir(job), &len) > 0);
     CHECK(copies_yield(mir(job), true));
     usleep(MIRROR_STARVED_NS / 1000 + 10000);
