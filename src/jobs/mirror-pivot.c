@@ -33,6 +33,8 @@
 
 void (*jobs_state_save_async)(vs_saved_fn *done, void *opaque);
 
+static void maybe_start_target_flush(struct mirror *m);
+
 static void pivot_finish(struct mirror *m)
 {
     if (m->rhooked) {
@@ -66,6 +68,7 @@ static void rop_finish(struct mirror *m, struct mirror_rop *r, bool resume)
     free(r);
     if (resume)
         block_req_hook_resume(guest, ret);
+    maybe_start_target_flush(m);
     if (m->pivot_settled && !m->forwarding && vs_list_empty(&m->rops))
         pivot_finish(m);
 }
@@ -100,6 +103,7 @@ static bool rhook_before(struct block_hook *h, struct block_req *req)
     r->req.buf = req->buf;
     r->req.cb = rop_src_done;
     r->req.opaque = r;
+    r->seq = ++m->rop_seq;
     vs_list_append(&m->rops, &r->link);
     block_node_submit(m->src, &r->req);
     return false;
@@ -212,10 +216,19 @@ static void target_flushed(struct block_req *req, int ret)
     pivot_settle(m, 0, NULL);
 }
 
-static void start_target_flush(struct vs_bh *bh)
+/* The flush waits until the writes and flushes the switch held are done:
+ * on a disk they would otherwise queue behind it (bench/swap saw the first
+ * write on the target take a millisecond more). Only those: under a steady
+ * load the target may never be idle. */
+static void maybe_start_target_flush(struct mirror *m)
 {
-    struct mirror *m = vs_container_of(bh, struct mirror, pivot_bh);
-
+    if (m->flush_started || m->pivot_settled)
+        return;
+    vs_list_for_each(pos, &m->rops) {
+        if (vs_list_entry(pos, struct mirror_rop, link)->seq <= m->flush_after_seq)
+            return;
+    }
+    m->flush_started = true;
     memset(&m->pivot_flush_req, 0, sizeof(m->pivot_flush_req));
     m->pivot_flush_req.op = BLOCK_OP_FLUSH;
     m->pivot_flush_req.cb = target_flushed;
@@ -250,10 +263,7 @@ int mirror_prepare(struct job *job, struct vs_error *err)
     vs_trace("mirror-replace", m->tgt->name);
     vs_trace("mirror-release-target", job->id);
     block_node_release(m->tgt);
-    /* The flush waits until the requests the switch held are done: on a
-     * disk they would otherwise queue behind it (bench/swap saw the first
-     * write on the target take a millisecond more). */
-    m->pivot_bh.fn = start_target_flush;
-    block_node_drain(m->tgt, &m->pivot_bh);
+    m->flush_after_seq = m->rop_seq;
+    maybe_start_target_flush(m);
     return JOB_PREPARE_UNDER_WAY;
 }

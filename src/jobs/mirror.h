@@ -97,6 +97,7 @@ struct mirror_rop {
     struct vs_list link;
     struct block_req *guest;
     struct block_req req;      /* the same on the source */
+    uint64_t seq;              /* mirror.rop_seq when it came */
     int src_ret, tgt_ret;
     bool src_done, tgt_done;
     bool taken;                /* the after hook holds the guest request */
@@ -191,6 +192,9 @@ struct mirror {
     bool src_stale;            /* one of those failed on the source */
     bool pivot_settled;        /* durable (or undone): finish once rops are done */
     struct vs_list rops;       /* struct mirror_rop */
+    uint64_t rop_seq;          /* rops so far */
+    uint64_t flush_after_seq;  /* the target's flush waits for these rops */
+    bool flush_started;
     struct block_req pivot_flush_req;
     struct vs_bh pivot_bh;
     int pivot_ret;
