@@ -35,6 +35,34 @@ bool api_is_uuid(const char *s);
 /* Monotonic clock, milliseconds. */
 int64_t api_now_ms(void);
 
+/* ---- utf8.c ---- */
+/* Characters (code points) in S; a byte that is not valid UTF-8 counts as
+ * one. Nova's and Cinder's length limits count characters. */
+size_t api_utf8_len(const char *s);
+/* Drops, in place, every byte of S that is not part of a valid UTF-8
+ * sequence (a character cut by truncation above all). */
+void api_utf8_repair(char *s);
+
+/* ---- regex.c ---- */
+/* A linear-time regular expression (a subset of Python's re, code points
+ * of UTF-8) for filters from tenants: a search costs at most
+ * (characters + 1) x API_REGEX_MAX_PROG steps. Patterns longer than
+ * API_REGEX_MAX_PATTERN bytes, repeats above API_REGEX_MAX_REPEAT, nesting
+ * deeper than API_REGEX_MAX_DEPTH, programs larger than API_REGEX_MAX_PROG,
+ * backreferences and lookarounds are refused (NULL, E is a 400). */
+#define API_REGEX_MAX_PATTERN 255
+#define API_REGEX_MAX_REPEAT  1000
+#define API_REGEX_MAX_DEPTH   32
+#define API_REGEX_MAX_PROG    1000
+struct api_regex;
+struct api_regex *api_regex_compile(const char *pattern, struct api_error *e);
+/* Whether the pattern matches anywhere in SUBJECT (re.search). */
+bool api_regex_search(const struct api_regex *re, const char *subject);
+void api_regex_free(struct api_regex *re);
+
+/* Bytes that hold a name of 255 characters in UTF-8, with its NUL. */
+#define API_NAME_BYTES (255 * 4 + 1)
+
 /* ---- json-body.c ---- */
 /* Caps on untrusted request bodies. */
 #define API_MAX_BODY  (1u << 20)
@@ -60,8 +88,9 @@ struct body_field {
     const char *name;
     enum body_type type;
     bool required;
-    size_t max_len;     /* strings: max length; ints: unused */
-    long long min, max; /* ints: bounds */
+    size_t max_len;     /* strings: max length in characters; ints: unused */
+    long long min, max; /* ints: bounds; BT_STRING: min is the least length
+                         * in characters (Nova's server name: 1) */
 };
 struct body_schema {
     const char *root;                /* the one top-level key, e.g. "volume" */

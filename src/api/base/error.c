@@ -21,6 +21,8 @@ int api_err(struct api_error *e, int status, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
+        /* "%.64s" of a name, or the buffer's end, may cut a character */
+        api_utf8_repair(e->msg);
     }
     return -1;
 }

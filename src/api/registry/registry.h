@@ -11,6 +11,8 @@
 #ifndef VOLSWAP_API_REGISTRY_H
 #define VOLSWAP_API_REGISTRY_H
 
+#include "base/base.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,14 +22,15 @@ struct reg_host {
 };
 
 struct reg_server {
-    char id[37], name[256], project_id[33], user_id[33], host[65];
+    char id[37], name[API_NAME_BYTES], project_id[33], user_id[33], host[65];
     char status[16], vm_state[16], task_state[32];
     bool locked;
     char created_at[32], updated_at[32];
 };
 
 struct reg_volume {
-    char id[37], project_id[33], user_id[33], name[256], description[256];
+    char id[37], project_id[33], user_id[33], name[API_NAME_BYTES],
+        description[API_NAME_BYTES];
     int64_t size_gb;
     char host[65], pool[65], path[1024];
     char status[24], attach_status[24], migration_status[24]; /* "" = null */

@@ -31,7 +31,7 @@ static const struct body_field volume_extend_fields[] = {
 const struct body_schema schema_volume_extend = { "os-extend", volume_extend_fields };
 
 static const struct body_field server_create_fields[] = {
-    { "name", BT_STRING, true, 255, 0, 0 },
+    { "name", BT_STRING, true, 255, 1, 0 },
     { "host", BT_STRING, false, 64, 0, 0 },
     { "availability_zone", BT_STRING, false, 255, 0, 0 },
     { "imageRef", BT_STRING, false, 255, 0, 0 },
