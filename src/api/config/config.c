@@ -7,6 +7,7 @@
  * every unknown key is an error, so a typo never silently drops a setting. */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -144,9 +145,41 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
     return 0;
 }
 
+/* "limits": what one client may hold of the HTTP service. */
+static int parse_limits(json_t *j, struct api_config *cfg, struct api_error *e)
+{
+    static const struct {
+        const char *key;
+        int min, max;
+        size_t off;
+    } fields[] = {
+        { "connections", 1, 65536, offsetof(struct api_config, max_connections) },
+        { "connections_per_address", 1, 65536, offsetof(struct api_config, max_per_address) },
+        { "request_seconds", 1, 3600, offsetof(struct api_config, request_seconds) },
+    };
+    static const char *const keys[] = { "connections", "connections_per_address",
+                                        "request_seconds", NULL };
+    if (!j)
+        return 0;
+    if (check_keys(j, keys, "limits", e) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(j, fields[i].key);
+        if (!v)
+            continue;
+        if (!json_is_integer(v) || json_integer_value(v) < fields[i].min ||
+            json_integer_value(v) > fields[i].max)
+            return api_err(e, 400, "config: limits.%s must be %d..%d", fields[i].key,
+                           fields[i].min, fields[i].max);
+        *(int *)((char *)cfg + fields[i].off) = (int)json_integer_value(v);
+    }
+    return 0;
+}
+
 static int parse_user(json_t *j, struct cfg_user *u, struct api_error *e)
 {
-    static const char *const keys[] = { "id", "name", "domain", "password_hash", "roles", NULL };
+    static const char *const keys[] = { "id",    "name",    "domain", "password_hash",
+                                        "roles", "enabled", NULL };
     if (check_keys(j, keys, "user", e) < 0 ||
         get_str(j, "name", u->name, sizeof u->name, true, "user", e) < 0 ||
         get_str(j, "id", u->id, sizeof u->id, false, "user", e) < 0 ||
@@ -155,6 +188,10 @@ static int parse_user(json_t *j, struct cfg_user *u, struct api_error *e)
         return -1;
     if (!u->domain[0])
         strcpy(u->domain, "Default");
+    json_t *enabled = json_object_get(j, "enabled");
+    if (enabled && !json_is_boolean(enabled))
+        return api_err(e, 400, "config: user %s: enabled must be true or false", u->name);
+    u->enabled = !enabled || json_is_true(enabled);
     if (strncmp(u->password_hash, "pbkdf2-sha256$", 14) != 0)
         return api_err(e, 400,
                        "config: user %s: password_hash must come from "
@@ -211,6 +248,9 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     cfg->port = 8774;
     cfg->token_ttl = 3600;
     cfg->threads = 4;
+    cfg->max_connections = 1024;
+    cfg->max_per_address = 64;
+    cfg->request_seconds = 30;
     if (len > MAX_CONFIG)
         return api_err(e, 400, "config: file larger than %u bytes", MAX_CONFIG);
     if (body_json_depth(text, len, 16) > 16)
@@ -221,7 +261,8 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
         return api_err(e, 400, "config: line %d: %s", jerr.line, jerr.text);
     static const char *const keys[] = { "listen",       "database",      "public_url", "token_ttl",
                                         "admin_tokens", "admin_project", "projects",   "users",
-                                        "hosts",        "threads",       NULL };
+                                        "hosts",        "threads",       "limits",
+                                        "tls",          NULL };
     int rc = -1;
     if (check_keys(root, keys, "top level", e) < 0)
         goto out;
@@ -267,6 +308,16 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     }
     if (threads)
         cfg->threads = (int)json_integer_value(threads);
+    if (parse_limits(json_object_get(root, "limits"), cfg, e) < 0)
+        goto out;
+    json_t *tls = json_object_get(root, "tls");
+    if (tls) {
+        static const char *const tkeys[] = { "cert", "key", NULL };
+        if (check_keys(tls, tkeys, "tls", e) < 0 ||
+            get_str(tls, "cert", cfg->tls_cert, sizeof cfg->tls_cert, true, "tls", e) < 0 ||
+            get_str(tls, "key", cfg->tls_key, sizeof cfg->tls_key, true, "tls", e) < 0)
+            goto out;
+    }
 
     json_t *arr;
     size_t i;

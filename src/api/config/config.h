@@ -28,6 +28,7 @@ struct cfg_user {
     char password_hash[200];
     struct cfg_role_assignment *roles;
     size_t n_roles;
+    bool enabled; /* false: no login, and its tokens stop working */
 };
 struct cfg_pool {
     char name[65];
@@ -64,6 +65,11 @@ struct api_config {
     struct cfg_host *hosts;
     size_t n_hosts;
     int threads;
+    /* "limits": connections in all, per client address, and the seconds a
+     * client has to send a whole request (headers and body) */
+    int max_connections, max_per_address, request_seconds;
+    /* "tls": HTTPS with this certificate (chain) and key, PEM files */
+    char tls_cert[1024], tls_key[1024];
 };
 int config_load(const char *path, struct api_config *cfg, struct api_error *e);
 /* Parses a config document already in memory (for the fuzzer/tests). */

@@ -195,7 +195,7 @@ int auth_login(struct auth_store *s, const char *user, const char *user_domain,
         }
     }
     /* Keystone answers the same 401 whether the user or the password is wrong */
-    if (!u || !auth_check_password(password, u->password_hash))
+    if (!u || !u->enabled || !auth_check_password(password, u->password_hash))
         return api_err(e, 401, "The request you have made requires authentication.");
     const struct cfg_project *p = NULL;
     if (project_id)
@@ -264,6 +264,31 @@ static bool str_eq_ct(const char *a, const char *b)
     return diff == 0;
 }
 
+/* What a token grants is what its user holds now: a token names a user
+ * and a project, and the roles come from the current configuration (a
+ * restart with a removed or disabled user, or fewer roles, takes effect
+ * for tokens issued before it). False when the user is gone or disabled,
+ * or has no role left in the token's project. */
+static bool refresh_identity(const struct api_config *cfg, struct auth_ctx *ctx)
+{
+    const struct cfg_user *u = NULL;
+    for (size_t i = 0; i < cfg->n_users && !u; i++)
+        if (strcmp(cfg->users[i].id, ctx->user_id) == 0)
+            u = &cfg->users[i];
+    if (!u || !u->enabled)
+        return false;
+    if (!ctx->project_id[0])
+        return true;
+    const struct cfg_project *p = config_project_by_id(cfg, ctx->project_id);
+    if (!p)
+        return false;
+    ctx->n_roles = 0;
+    for (size_t i = 0; i < u->n_roles; i++)
+        if (strcmp(u->roles[i].project, p->name) == 0)
+            add_role(ctx, u->roles[i].role);
+    return ctx->n_roles > 0;
+}
+
 int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
                   struct api_error *e)
 {
@@ -318,6 +343,10 @@ int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
         } else {
             memset(ctx, 0, sizeof *ctx);
         }
+    }
+    if (rc == 0 && !refresh_identity(cfg, ctx)) {
+        memset(ctx, 0, sizeof *ctx);
+        rc = -1;
     }
     if (rc < 0)
         return api_err(e, 401, "The request you have made requires authentication.");

@@ -173,6 +173,18 @@ out:
     return rc;
 }
 
+/* Keystone's identity:validate_token and identity:revoke_token: the
+ * token's own user, or an admin. Anyone else learns only that it is not
+ * theirs to see (403, after the lookup, as Keystone's token_subject rule). */
+static int token_policy(struct api_request *rq, const struct auth_ctx *subject, const char *action)
+{
+    if (auth_has_role(&rq->auth, "admin") ||
+        (rq->auth.user_id[0] && strcmp(rq->auth.user_id, subject->user_id) == 0))
+        return 0;
+    return api_err(&rq->err, 403, "You are not authorized to perform the requested action: %s.",
+                   action);
+}
+
 static int ks_tokens_get(struct api_request *rq)
 {
     const char *subject = api_header(rq, "X-Subject-Token");
@@ -180,6 +192,8 @@ static int ks_tokens_get(struct api_request *rq)
     struct api_error e;
     if (auth_validate(rq->ctx->auth, subject, &a, &e) < 0)
         return api_err(&rq->err, 404, "Could not find token: %.80s.", subject ? subject : "");
+    if (token_policy(rq, &a, "identity:validate_token") < 0)
+        return -1;
     if (a.is_admin_token)
         a.expires = time(NULL) + rq->ctx->cfg->token_ttl;
     snprintf(rq->subject_token, sizeof rq->subject_token, "%s", subject);
@@ -193,6 +207,8 @@ static int ks_tokens_delete(struct api_request *rq)
     struct api_error e;
     if (auth_validate(rq->ctx->auth, subject, &a, &e) < 0 || a.is_admin_token)
         return api_err(&rq->err, 404, "Could not find token: %.80s.", subject ? subject : "");
+    if (token_policy(rq, &a, "identity:revoke_token") < 0)
+        return -1;
     auth_revoke(rq->ctx->auth, subject);
     return api_reply(rq, 204, NULL);
 }
