@@ -18,6 +18,7 @@ struct cli {
     bool json; /* print raw JSON instead of tables */
     bool debug;
     const char *compute_version; /* microversion sent to Nova */
+    const char *cacert;          /* CA bundle for HTTPS (--os-cacert, OS_CACERT) */
 };
 /* Authenticates from the OS_* environment (password or admin_token). */
 int cli_auth(struct cli *c);

@@ -4,6 +4,8 @@
  *                OS_PROJECT_ID) OS_USER_DOMAIN_NAME OS_PROJECT_DOMAIN_NAME
  *   admin token: OS_AUTH_TYPE=admin_token OS_TOKEN OS_ENDPOINT (the compute
  *                endpoint, e.g. http://host:8774/v2.1)
+ *   HTTPS:       OS_CACERT (or --os-cacert) names the CA bundle to verify
+ *                the API's certificate with; the system's CAs otherwise
  * The compute and volumev3 endpoints come from the token's catalog (or, for
  * an admin token, from OS_ENDPOINT and the token's project). Replies are
  * capped in size like the server caps requests. */
@@ -88,6 +90,9 @@ static int do_request(struct cli *c, const char *method, const char *url, const 
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
+    /* HTTPS is verified, against the system's CAs or the one named */
+    if (c->cacert)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

@@ -398,13 +398,15 @@ static const struct {
 void cli_usage(FILE *f);
 void cli_usage(FILE *f)
 {
-    fprintf(f, "usage: volswap [--json] [--debug] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: volswap [--json] [--debug] [--os-cacert FILE] COMMAND [ARGS]\n\n"
+               "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-22s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "  %-22s %s\n", "qmp", "--socket PATH [--events] COMMAND [JSON-ARGS]");
     fprintf(f, "\nAuthentication comes from OS_AUTH_URL, OS_USERNAME, OS_PASSWORD,\n"
                "OS_PROJECT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, or from\n"
-               "OS_AUTH_TYPE=admin_token with OS_TOKEN and OS_ENDPOINT.\n");
+               "OS_AUTH_TYPE=admin_token with OS_TOKEN and OS_ENDPOINT. Over HTTPS,\n"
+               "OS_CACERT (or --os-cacert) names the CA that signed the API's certificate.\n");
 }
 
 int cli_dispatch(struct cli *c, int argc, char **argv)

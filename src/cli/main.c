@@ -1,6 +1,7 @@
 /* volswap: the command-line client of volswap-api (REST over libcurl) and a
  * QMP tool for the host daemons. Global options come before the command:
- *   volswap [--json] [--debug] [--compute-version 2.N] COMMAND [ARGS]
+ *   volswap [--json] [--debug] [--compute-version 2.N] [--os-cacert FILE]
+ *           COMMAND [ARGS]
  * Exit status: 0 success, 1 API or transport error (one line on stderr),
  * 2 usage error. */
 #include "cli.h"
@@ -8,6 +9,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void cli_usage(FILE *f);
@@ -18,17 +20,20 @@ int main(int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "debug", no_argument, NULL, 'd' },
         { "compute-version", required_argument, NULL, 'V' },
+        { "os-cacert", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct cli c;
     memset(&c, 0, sizeof c);
     int o;
-    while ((o = getopt_long(argc, argv, "+jdV:h", opts, NULL)) != -1) {
+    c.cacert = getenv("OS_CACERT") && *getenv("OS_CACERT") ? getenv("OS_CACERT") : NULL;
+    while ((o = getopt_long(argc, argv, "+jdV:C:h", opts, NULL)) != -1) {
         switch (o) {
         case 'j': c.json = true; break;
         case 'd': c.debug = true; break;
         case 'V': c.compute_version = optarg; break;
+        case 'C': c.cacert = optarg; break;
         case 'h': cli_usage(stdout); return 0;
         default: cli_usage(stderr); return 2;
         }

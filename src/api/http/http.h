@@ -46,6 +46,7 @@ struct api_request {
     char *body;
     size_t body_len, body_cap;
     bool too_large;
+    bool refused; /* answered before its body, the connection closing */
     enum api_service service;
     int mv; /* minor microversion: 2.N for Nova, 3.N for Cinder */
     bool mv_requested;

@@ -299,9 +299,53 @@ static void add_header(struct api_response *out, const char *name, const char *f
     out->n_headers++;
 }
 
+/* A guest's device name ("/dev/vdb", "/dev/sdc", "/dev/xvda"): what the
+ * tenant asked for or was given, not a path on the host. */
+static bool guest_device_name(const char *p, size_t len)
+{
+    if (len < 8 || strncmp(p, "/dev/", 5) != 0)
+        return false;
+    const char *d = p + 5, *end = p + len;
+    if (*d == 'x')
+        d++;
+    if (end - d < 3 || !strchr("vsh", d[0]) || d[1] != 'd')
+        return false;
+    for (d += 2; d < end; d++)
+        if (*d < 'a' || *d > 'z')
+            return false;
+    return true;
+}
+
+/* Copies MSG to OUT with every absolute path replaced by "[path]": a
+ * host's file names (a pool directory, a QMP socket, what a host daemon's
+ * error quotes) are for the operator's log, never for a tenant's body. A
+ * path starts with '/' at the start of the message or after a space, a
+ * quote, '(' or '=', and runs to a space, quote, ')', ',' or ':'. Guest
+ * device names stay. */
+static void scrub_paths(const char *msg, char *out, size_t outlen)
+{
+    size_t w = 0;
+    for (const char *p = msg; *p && w + 1 < outlen;) {
+        bool starts = *p == '/' && (p == msg || strchr(" '\"(=`", p[-1]));
+        size_t len = starts ? strcspn(p, " '\"),:`") : 0;
+        if (!starts || guest_device_name(p, len)) {
+            for (size_t i = 0; i < (len ? len : 1) && w + 1 < outlen; i++)
+                out[w++] = *p++;
+            continue;
+        }
+        p += len;
+        const char *mark = "[path]";
+        for (const char *m = mark; *m && w + 1 < outlen; m++)
+            out[w++] = *m;
+    }
+    out[w] = '\0';
+}
+
 static json_t *error_body(struct api_request *rq)
 {
-    const char *msg = rq->err.msg[0] ? rq->err.msg : "An unknown error occurred.";
+    char scrubbed[sizeof rq->err.msg];
+    scrub_paths(rq->err.msg, scrubbed, sizeof scrubbed);
+    const char *msg = scrubbed[0] ? scrubbed : "An unknown error occurred.";
     /* Keystone (and keystonemiddleware's 401 in front of any service) uses
    * {"error": {"code", "title", "message"}} */
     if (rq->service == SVC_IDENTITY || rq->err.status == 401) {

@@ -8,15 +8,37 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* What the server knows of one connection, for the whole-request
+ * deadline: libmicrohttpd's own timeout is an idle timeout, which a client
+ * that trickles a byte now and then restarts forever. A request has
+ * request_seconds from its first byte (from the connection's start, or the
+ * end of the previous answer on it) until it is complete; past that the
+ * reaper shuts the socket down and libmicrohttpd closes the connection.
+ * Listed under conns_lock: added and removed by libmicrohttpd's threads
+ * (NOTIFY_CONNECTION), scanned by the reaper thread. The socket stays open
+ * while its entry is listed (libmicrohttpd closes it after the CLOSED
+ * notification, which waits for the lock), so the reaper never touches a
+ * descriptor that was reused. */
+struct api_conn {
+    int fd;
+    int64_t since_ms; /* when the request now arriving began */
+    bool handling;    /* complete, in a handler or being answered */
+    bool cut;
+    struct api_conn *prev, *next;
+};
 
 struct api_server {
     struct MHD_Daemon *daemon;
@@ -25,6 +47,13 @@ struct api_server {
     char *static_body; /* bench baseline: serve this file for every GET */
     size_t static_len;
     bool verbose;
+    char *tls_cert, *tls_key; /* PEM, for as long as the daemon runs */
+    pthread_mutex_t conns_lock;
+    pthread_cond_t reaper_wake;
+    struct api_conn *conns;
+    pthread_t reaper;
+    bool reaper_running, stopping;
+    int64_t deadline_ms;
 };
 
 static int hexval(char c)
@@ -69,6 +98,133 @@ static enum MHD_Result send_reply(struct api_server *srv, struct MHD_Connection 
     return r;
 }
 
+/* ---- connections and the request deadline ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct api_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct api_conn *c = ci ? calloc(1, sizeof *c) : NULL;
+        if (!c)
+            return; /* untracked: only the idle timeout applies */
+        c->fd = ci->connect_fd;
+        c->since_ms = api_now_ms();
+        pthread_mutex_lock(&srv->conns_lock);
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        pthread_mutex_unlock(&srv->conns_lock);
+        *socket_context = c;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct api_conn *c = *socket_context;
+        if (!c)
+            return;
+        pthread_mutex_lock(&srv->conns_lock);
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            srv->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        pthread_mutex_unlock(&srv->conns_lock);
+        free(c);
+        *socket_context = NULL;
+    }
+}
+
+static void conn_set_handling(struct api_server *srv, struct MHD_Connection *conn, bool handling)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct api_conn *c = ci ? ci->socket_context : NULL;
+    if (!c)
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    c->handling = handling;
+    c->since_ms = api_now_ms();
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+static void *reaper_main(void *arg)
+{
+    struct api_server *srv = arg;
+    pthread_mutex_lock(&srv->conns_lock);
+    while (!srv->stopping) {
+        int64_t now = api_now_ms();
+        for (struct api_conn *c = srv->conns; c; c = c->next) {
+            if (!c->handling && !c->cut && now - c->since_ms > srv->deadline_ms) {
+                /* libmicrohttpd sees the end of the stream and closes it */
+                shutdown(c->fd, SHUT_RDWR);
+                c->cut = true;
+                if (srv->verbose)
+                    fprintf(stderr, "volswap-api: closed a connection whose request took "
+                                    "longer than the request deadline\n");
+            }
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->reaper_wake, &srv->conns_lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->conns_lock);
+    return NULL;
+}
+
+/* ---- request framing ---- */
+
+struct framing {
+    int content_length;
+    int transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct framing *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0)
+        f->content_length++;
+    else if (strcasecmp(key, "Transfer-Encoding") == 0)
+        f->transfer_encoding++;
+    return MHD_YES;
+}
+
+/* A request whose length two parts of a chain could read differently (two
+ * Content-Length headers, or one beside Transfer-Encoding) is how requests
+ * are smuggled: refused before its body is read, and its connection closed
+ * so nothing after it on the wire is taken for a request. */
+static bool framing_ambiguous(struct MHD_Connection *conn)
+{
+    struct framing f = { 0 };
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    return f.content_length > 1 || f.transfer_encoding > 1 ||
+           (f.content_length && f.transfer_encoding);
+}
+
+static enum MHD_Result refuse_and_close(struct MHD_Connection *conn, struct api_request *rq)
+{
+    static const char body[] = "{\"badRequest\": {\"code\": 400, \"message\": "
+                               "\"Conflicting or repeated Content-Length or "
+                               "Transfer-Encoding headers.\"}}";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Connection", "close");
+    MHD_add_response_header(resp, "x-openstack-request-id", rq->request_id);
+    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_BAD_REQUEST, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -86,7 +242,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY)
             rq->too_large = true;
         *con_cls = rq;
+        if (framing_ambiguous(conn)) {
+            rq->refused = true;
+            if (srv->verbose)
+                fprintf(stderr, "volswap-api: %s %s %s -> 400 (ambiguous framing), closing\n",
+                        rq->request_id, method, rq->url);
+            return refuse_and_close(conn, rq);
+        }
         return MHD_YES;
+    }
+    if (rq->refused) {
+        *upload_data_size = 0;
+        return MHD_NO;
     }
     if (*upload_data_size) {
         /* past the cap the rest is drained and dropped, then one 413 goes out */
@@ -118,6 +285,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_destroy_response(resp);
         return res;
     }
+    conn_set_handling(srv, conn, true);
     api_dispatch(srv->mounts, rq);
     return send_reply(srv, conn, rq);
 }
@@ -143,12 +311,49 @@ static size_t unescape_url(void *cls, struct MHD_Connection *c, char *s)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct api_server *srv = cls;
+    /* the next request on this connection starts its own deadline */
+    conn_set_handling(srv, conn, false);
     struct api_request *rq = *con_cls;
     if (!rq)
         return;
     api_request_release(rq);
     free(rq);
     *con_cls = NULL;
+}
+
+/* Reads a PEM file whole (certificates and keys are small). */
+static char *read_pem(const char *path, struct api_error *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        api_err(e, 500, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(256 * 1024);
+    size_t n = buf ? fread(buf, 1, 256 * 1024 - 1, f) : 0;
+    bool whole = buf && feof(f) && !ferror(f);
+    fclose(f);
+    if (!whole || n == 0) {
+        free(buf);
+        api_err(e, 500, "cannot read %s: empty, unreadable or larger than 256 KiB", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static void server_free(struct api_server *s)
+{
+    free(s->static_body);
+    free(s->tls_cert);
+    if (s->tls_key) {
+        explicit_bzero(s->tls_key, strlen(s->tls_key));
+        free(s->tls_key);
+    }
+    pthread_mutex_destroy(&s->conns_lock);
+    pthread_cond_destroy(&s->reaper_wake);
+    free(s);
 }
 
 struct api_server *api_server_start(struct api_ctx *ctx, const struct api_mount *mounts, int *port,
@@ -162,10 +367,13 @@ struct api_server *api_server_start(struct api_ctx *ctx, const struct api_mount 
     s->ctx = ctx;
     s->mounts = mounts;
     s->verbose = verbose;
+    pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_cond_init(&s->reaper_wake, NULL);
+    s->deadline_ms = (int64_t)ctx->cfg->request_seconds * 1000;
     if (static_file) {
         FILE *f = fopen(static_file, "rb");
         if (!f) {
-            free(s);
+            server_free(s);
             api_err(e, 500, "cannot open %s", static_file);
             return NULL;
         }
@@ -186,26 +394,46 @@ struct api_server *api_server_start(struct api_ctx *ctx, const struct api_mount 
         sin6->sin6_port = htons((uint16_t)*port);
         flags |= MHD_USE_IPv6;
     } else {
-        free(s->static_body);
-        free(s);
+        server_free(s);
         api_err(e, 500, "listen address %s is not an IP address", ctx->cfg->listen_address);
         return NULL;
     }
+    if (ctx->cfg->tls_cert[0]) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            server_free(s);
+            api_err(e, 500, "tls: this libmicrohttpd was built without TLS");
+            return NULL;
+        }
+        if (!(s->tls_cert = read_pem(ctx->cfg->tls_cert, e)) ||
+            !(s->tls_key = read_pem(ctx->cfg->tls_key, e))) {
+            server_free(s);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    /* TLS options go last: MHD_OPTION_END in their place when plain */
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)*port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg->threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)ctx->cfg->max_connections,
+        /* one address cannot take every connection slot */
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ctx->cfg->max_per_address,
         /* headers and URL only (bodies are copied out): MHD
-                                * clears the pool per connection, so small is fast */
+         * clears the pool per connection, so small is fast */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)512, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape_url, s, MHD_OPTION_END);
+        (unsigned)512, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_url, s, s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
+        MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
     if (!s->daemon) {
-        free(s->static_body);
-        free(s);
-        api_err(e, 500, "cannot listen on %s port %d", ctx->cfg->listen_address, *port);
+        server_free(s);
+        api_err(e, 500, "cannot listen on %s port %d%s", ctx->cfg->listen_address, *port,
+                ctx->cfg->tls_cert[0] ? " (or the TLS certificate and key do not load)" : "");
         return NULL;
     }
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) == 0)
+        s->reaper_running = true;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     if (info)
         *port = info->port;
@@ -216,7 +444,13 @@ void api_server_stop(struct api_server *s)
 {
     if (!s)
         return;
+    if (s->reaper_running) {
+        pthread_mutex_lock(&s->conns_lock);
+        s->stopping = true;
+        pthread_cond_signal(&s->reaper_wake);
+        pthread_mutex_unlock(&s->conns_lock);
+        pthread_join(s->reaper, NULL);
+    }
     MHD_stop_daemon(s->daemon);
-    free(s->static_body);
-    free(s);
+    server_free(s);
 }
