@@ -10,11 +10,13 @@
  * which is how the tests find it. */
 #include "api.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* --print-routes SERVICE: the endpoint table of docs/api.md for SERVICE. */
@@ -76,6 +78,61 @@ static int write_port_file(const char *path, int port)
     return rename(tmp, path);
 }
 
+/* What volswap-api creates (the registry and its -wal and -shm files, the
+ * port file) is its own: umask 077 before any of it, and files an older
+ * version or another umask left wider are narrowed to 0600. */
+static void own_files(const char *database)
+{
+    umask(077);
+    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char path[1100];
+        struct stat st;
+        snprintf(path, sizeof path, "%s%s", database, suffixes[i]);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) &&
+            chmod(path, 0600) < 0)
+            fprintf(stderr, "volswap-api: warning: cannot make %s private: %s\n", path,
+                    strerror(errno));
+    }
+}
+
+/* The config holds password hashes and admin tokens, the TLS key is a key:
+ * readable by others is worth a word at start (not a refusal, since the
+ * operator may mean it, e.g. a group of administrators). */
+static void warn_if_readable(const char *what, const char *path)
+{
+    struct stat st;
+    if (path[0] && stat(path, &st) == 0 && (st.st_mode & 007))
+        fprintf(stderr,
+                "volswap-api: warning: %s %s is accessible to every user (mode %03o); "
+                "0600 or 0640 is expected\n",
+                what, path, (unsigned)(st.st_mode & 0777));
+}
+
+/* Checks what each host needs before the API answers: every pool usable
+ * (a missing directory is a start-up error, not a 500 later), and a word
+ * when a host's NBD exports are reachable over TCP without TLS. */
+static int check_hosts(const struct api_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        const struct cfg_host *h = &cfg->hosts[i];
+        for (size_t p = 0; p < h->n_pools; p++) {
+            struct api_error e = { 0 };
+            if (pool_check(&h->pools[p], &e) < 0) {
+                fprintf(stderr, "volswap-api: host %s: %s\n", h->name, e.msg);
+                return -1;
+            }
+        }
+        if (!h->nbd_socket[0] && !h->nbd_tls_creds[0])
+            fprintf(stderr,
+                    "volswap-api: warning: host %s serves NBD on TCP %s:%d without TLS: its "
+                    "exports are reachable by anyone who can reach that address, "
+                    "unauthenticated (set nbd.tls_creds)\n",
+                    h->name, h->nbd_host, h->nbd_port);
+    }
+    return 0;
+}
+
 /* Records the configured hosts so servers and volumes can reference them. */
 static int sync_hosts(struct registry *r, const struct api_config *cfg)
 {
@@ -135,6 +192,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "volswap-api: %s\n", e.msg);
         return 1;
     }
+    warn_if_readable("config", config);
+    warn_if_readable("TLS key", cfg.tls_key);
+    if (check_hosts(&cfg) < 0) {
+        config_free(&cfg);
+        return 1;
+    }
+    own_files(cfg.database);
     char errbuf[512];
     struct registry *reg = registry_sqlite_open(cfg.database, errbuf, sizeof errbuf);
     if (!reg) {
@@ -168,9 +232,11 @@ int main(int argc, char **argv)
     if (cfg.public_url[0])
         snprintf(ctx.base_url, sizeof ctx.base_url, "%s", cfg.public_url);
     else if (strchr(cfg.listen_address, ':'))
-        snprintf(ctx.base_url, sizeof ctx.base_url, "http://[%s]:%d", cfg.listen_address, port);
+        snprintf(ctx.base_url, sizeof ctx.base_url, "%s://[%s]:%d",
+                 cfg.tls_cert[0] ? "https" : "http", cfg.listen_address, port);
     else
-        snprintf(ctx.base_url, sizeof ctx.base_url, "http://%s:%d", cfg.listen_address, port);
+        snprintf(ctx.base_url, sizeof ctx.base_url, "%s://%s:%d",
+                 cfg.tls_cert[0] ? "https" : "http", cfg.listen_address, port);
     size_t bl = strlen(ctx.base_url);
     while (bl && ctx.base_url[bl - 1] == '/')
         ctx.base_url[--bl] = '\0';

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,96 @@ void host_export_id(const char *attachment_id, char out[40])
 struct host_conn {
     struct qmp_client *c;
     struct host_session *s;
+    struct host_gate *gate;
     int timeout_ms; /* for the greeting and for each command */
+    bool timed_out; /* the host did not answer in time */
 };
+
+/* The gate in front of each host's monitor, for the calls HTTP workers
+ * make (attach, detach, resize, probes). A host daemon that hangs (stopped,
+ * swapping, deadlocked) answers nothing until a timeout, and a QEMU-style
+ * monitor serves one client at a time anyway, so the calls to one host are
+ * taken one at a time, and few may queue: past HOST_GATE_WAITERS waiting
+ * workers a call fails at once with 503, so a hung host can hold at most
+ * 1 + HOST_GATE_WAITERS HTTP workers, for at most its timeout, and the
+ * others keep serving every other request. A call that timed out marks the
+ * host unresponsive for HOST_GATE_COOLDOWN_MS: calls in that window fail at
+ * once with 503 instead of waiting out the timeout again. The swap worker
+ * does not pass here (its own thread, its own session and deadlines). */
+struct host_gate {
+    char name[65];
+    bool busy;
+    int waiting;
+    int64_t unresponsive_until; /* api_now_ms() */
+    struct host_gate *next;
+};
+#define HOST_GATE_WAITERS     2
+#define HOST_GATE_COOLDOWN_MS 5000
+
+static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gates_cond = PTHREAD_COND_INITIALIZER;
+static struct host_gate *gates;
+
+static int unresponsive_error(const char *host, struct api_error *e)
+{
+    return api_err(e, 503, "Host %s is not responding; try again later.", host);
+}
+
+static struct host_gate *gate_enter(const struct cfg_host *h, int timeout_ms, struct api_error *e)
+{
+    pthread_mutex_lock(&gates_lock);
+    struct host_gate *g = gates;
+    while (g && strcmp(g->name, h->name) != 0)
+        g = g->next;
+    if (!g) {
+        g = calloc(1, sizeof *g);
+        if (!g) {
+            pthread_mutex_unlock(&gates_lock);
+            api_err(e, 500, "out of memory");
+            return NULL;
+        }
+        snprintf(g->name, sizeof g->name, "%s", h->name);
+        g->next = gates;
+        gates = g;
+    }
+    int64_t deadline = api_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t now = api_now_ms();
+        if (now < g->unresponsive_until) {
+            pthread_mutex_unlock(&gates_lock);
+            unresponsive_error(h->name, e);
+            return NULL;
+        }
+        if (!g->busy) {
+            g->busy = true;
+            pthread_mutex_unlock(&gates_lock);
+            return g;
+        }
+        if (g->waiting >= HOST_GATE_WAITERS || now >= deadline) {
+            pthread_mutex_unlock(&gates_lock);
+            api_err(e, 503, "Host %s is busy with other requests; try again later.", h->name);
+            return NULL;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (deadline - now) * 1000000;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        g->waiting++;
+        pthread_cond_timedwait(&gates_cond, &gates_lock, &ts);
+        g->waiting--;
+    }
+}
+
+static void gate_leave(struct host_gate *g, bool timed_out)
+{
+    pthread_mutex_lock(&gates_lock);
+    g->busy = false;
+    if (timed_out)
+        g->unresponsive_until = api_now_ms() + HOST_GATE_COOLDOWN_MS;
+    pthread_cond_broadcast(&gates_cond);
+    pthread_mutex_unlock(&gates_lock);
+}
 
 static struct host_conn *host_connect(const struct cfg_host *h, int timeout_ms, struct api_error *e)
 {
@@ -64,13 +153,24 @@ static struct host_conn *host_connect(const struct cfg_host *h, int timeout_ms, 
         return NULL;
     }
     hc->timeout_ms = timeout_ms;
+    hc->gate = gate_enter(h, timeout_ms, e);
+    if (!hc->gate) {
+        free(hc);
+        return NULL;
+    }
     hc->s = host_session_borrow(h->name);
     if (hc->s)
         return hc;
     struct qmp_error qe;
     hc->c = qmp_connect(h->qmp, timeout_ms, &qe);
     if (!hc->c) {
-        api_err(e, 500, "Host %s is not reachable over QMP: %s", h->name, qe.desc);
+        bool timed_out = strcmp(qe.cls, "Timeout") == 0;
+        fprintf(stderr, "volswap-api: host %s: QMP: %s\n", h->name, qe.desc);
+        if (timed_out)
+            unresponsive_error(h->name, e);
+        else
+            api_err(e, 500, "Host %s is not reachable over QMP: %s", h->name, qe.desc);
+        gate_leave(hc->gate, timed_out);
         free(hc);
         return NULL;
     }
@@ -85,6 +185,7 @@ static void host_close(struct host_conn *hc)
         host_session_put(hc->s);
     else
         qmp_close(hc->c);
+    gate_leave(hc->gate, hc->timed_out);
     free(hc);
 }
 
@@ -117,6 +218,13 @@ static int run_ret(struct host_conn *c, const struct cfg_host *h, const char *cm
 {
     int rc = c->s ? host_session_execute(c->s, cmd, args, ret, c->timeout_ms, qe)
                   : qmp_execute(c->c, cmd, args, ret, c->timeout_ms, qe);
+    if (rc < 0 && strcmp(qe->cls, "Timeout") == 0) {
+        c->timed_out = true;
+        fprintf(stderr, "volswap-api: host %s: %s timed out\n", h->name, cmd);
+        if (e)
+            unresponsive_error(h->name, e);
+        return rc;
+    }
     if (rc < 0 && e)
         api_err(e, 500, "Host %s: %s failed: %s: %s", h->name, cmd, qe->cls, qe->desc);
     return rc;
@@ -327,21 +435,70 @@ static int device_size(const char *path, uint64_t *size)
     return rc;
 }
 
+/* Cinder's default max_over_subscription_ratio: a thin pool promises at
+ * most this many times its size. */
+#define POOL_OVERSUBSCRIPTION 20
+
+int pool_check(const struct cfg_pool *p, struct api_error *e)
+{
+    struct stat st;
+    if (p->is_dir) {
+        if (stat(p->path, &st) < 0)
+            return api_err(e, 500, "pool %s: directory %s: %s", p->name, p->path, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return api_err(e, 500, "pool %s: %s is not a directory", p->name, p->path);
+        if (access(p->path, W_OK | X_OK) < 0)
+            return api_err(e, 500, "pool %s: directory %s is not writable: %s", p->name, p->path,
+                           strerror(errno));
+        return 0;
+    }
+    for (size_t i = 0; i < p->n_devices; i++) {
+        if (stat(p->devices[i], &st) < 0)
+            return api_err(e, 500, "pool %s: device %s: %s", p->name, p->devices[i],
+                           strerror(errno));
+        if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+            return api_err(e, 500, "pool %s: %s is neither a block device nor a file", p->name,
+                           p->devices[i]);
+    }
+    return 0;
+}
+
+/* Errors here reach tenants (a create's fault body): they name the pool,
+ * never a path on the host; the operator finds the path in the log. */
 int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t size_bytes,
                        struct registry *r, char *path, size_t pathlen, struct api_error *e)
 {
     if (p->is_dir) {
         if ((size_t)snprintf(path, pathlen, "%s/volume-%s", p->path, volume_id) >= pathlen)
             return api_err(e, 500, "pool %s: path too long", p->name);
+        struct statvfs sv;
+        if (statvfs(p->path, &sv) == 0 &&
+            size_bytes / POOL_OVERSUBSCRIPTION > (uint64_t)sv.f_blocks * sv.f_frsize)
+            return api_err(e, 400,
+                           "Invalid input received: a volume of %llu GiB is larger than pool "
+                           "%s can hold.",
+                           (unsigned long long)(size_bytes >> 30), p->name);
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-            return api_err(e, 500, "pool %s: cannot create %s: %s", p->name, path, strerror(errno));
+        if (fd < 0) {
+            fprintf(stderr, "volswap-api: pool %s: cannot create %s: %s\n", p->name, path,
+                    strerror(errno));
+            return api_err(e, 500, "Pool %s cannot create the volume's storage: %s", p->name,
+                           strerror(errno));
+        }
         /* sparse: a new volume reads as zeroes and takes no space */
         if (ftruncate(fd, (off_t)size_bytes) < 0) {
             int err = errno;
             close(fd);
             unlink(path);
-            return api_err(e, 500, "pool %s: cannot size %s: %s", p->name, path, strerror(err));
+            fprintf(stderr, "volswap-api: pool %s: cannot size %s: %s\n", p->name, path,
+                    strerror(err));
+            if (err == EFBIG || err == EINVAL || err == ENOSPC)
+                return api_err(e, 400,
+                               "Invalid input received: a volume of %llu GiB is larger than "
+                               "pool %s can hold.",
+                               (unsigned long long)(size_bytes >> 30), p->name);
+            return api_err(e, 500, "Pool %s cannot size the volume's storage: %s", p->name,
+                           strerror(err));
         }
         close(fd);
         return 0;

@@ -39,7 +39,12 @@ const struct host_driver *host_driver_find(const char *name);
 int host_probe(const struct cfg_host *h, int *version);
 void host_node_name(const char *volume_id, char out[32]);
 void host_export_id(const char *attachment_id, char out[40]);
-/* Volume storage on a pool: create (sparse file / claim device), grow, remove. */
+/* Whether pool P can be used: its directory exists and is writable, its
+ * devices exist (checked at start; the message names the path, for the
+ * operator). */
+int pool_check(const struct cfg_pool *p, struct api_error *e);
+/* Volume storage on a pool: create (sparse file / claim device), grow,
+ * remove. A size the pool cannot hold is a 400. */
 int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t size_bytes,
                        struct registry *r, char *path, size_t pathlen, struct api_error *e);
 int pool_grow_volume(const char *path, bool is_dir, uint64_t size_bytes, struct api_error *e);

@@ -224,7 +224,9 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
         vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
         if (record_action)
             action_event(rq, &act, "compute_attach_volume", s->host, ev_start, false, derr.msg);
-        api_err(&rq->err, 500, "Failed to attach volume %s: %s", vol_id, derr.msg);
+        /* a host that does not answer is the service's state, not a bug */
+        api_err(&rq->err, derr.status == 503 ? 503 : 500, "Failed to attach volume %s: %s",
+                vol_id, derr.msg);
         return -1;
     }
     char *ci = json_dumps(conn, JSON_COMPACT);
@@ -316,7 +318,8 @@ int nova_detach_detaching(struct api_request *rq, const struct cfg_host *h,
     struct api_error derr = { 0 };
     if (drv->detach(h, a->node_name, a->export_id, &derr) < 0) {
         vol_transition_apply(r, a->volume_id, VT_ROLL_DETACHING, false, NULL, NULL);
-        return api_err(&rq->err, 500, "Failed to detach volume %s: %s", a->volume_id, derr.msg);
+        return api_err(&rq->err, derr.status == 503 ? 503 : 500, "Failed to detach volume %s: %s",
+                       a->volume_id, derr.msg);
     }
     struct api_error terr = { 0 };
     struct reg_volume v;
