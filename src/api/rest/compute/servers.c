@@ -685,7 +685,7 @@ const struct api_route nova_routes[] = {
               "version documents with `min_version` and `version` (no token)"),
     NOVA_OPEN("GET", "/v2.1", nova_version, "the v2.1 version document (no token)"),
     NOVA("GET", "/v2.1/servers", servers_index, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
-         "`?name=REGEX` (POSIX ERE, as Nova's regex filter), `?all_tenants=1` (admin), "
+         "`?name=REGEX` (Nova's regex filter: a subset of Python's `re`, linear in time, see below), `?all_tenants=1` (admin), "
          "`?deleted=true` (admin: the deleted servers only, status `DELETED`)"),
     NOVA("POST", "/v2.1/servers", servers_create, CMP "servers:create", DOOR, "@caller",
          &schema_server_create, 0, 0,

@@ -282,9 +282,11 @@ const struct api_route keystone_routes[] = {
         "project, roles and a catalog (`identity` = `BASE/v3`, `compute` = `BASE/v2.1`, "
         "`volumev3` and `block-storage` = `BASE/volume/v3/{project_id}`, `image` = `BASE/image`)"),
     KS("GET", "/v3/auth/tokens", true, ks_tokens_get, NULL,
-       "validate `X-Subject-Token`; 404 when invalid"),
+       "validate `X-Subject-Token`; 404 when invalid; 403 unless the caller is the token's user "
+       "or an admin (Keystone's `identity:validate_token`)"),
     KS("HEAD", "/v3/auth/tokens", true, ks_tokens_get, NULL, "as GET, without the body"),
-    KS("DELETE", "/v3/auth/tokens", true, ks_tokens_delete, NULL, "revoke `X-Subject-Token` (204)"),
+    KS("DELETE", "/v3/auth/tokens", true, ks_tokens_delete, NULL,
+       "revoke `X-Subject-Token` (204); 403 unless the caller is the token's user or an admin"),
     KS("GET", "/v3/projects", true, ks_projects_list, "identity:list_projects",
        "`?name&domain_id`; admin only; the configured projects, as the openstack client looks a "
        "project up by name"),
