@@ -118,6 +118,10 @@ const char *vs_errclass_name(enum vs_errclass cls);
 
 enum vs_log_level { VS_LOG_ERROR, VS_LOG_WARN, VS_LOG_INFO, VS_LOG_DEBUG };
 extern enum vs_log_level vs_log_level;
+/* --log-format json: one JSON object a line (time, level, program, pid,
+ * msg) for log collectors, instead of the plain "volswap[time] level: msg". */
+extern bool vs_log_json;
+extern const char *vs_log_program;
 void vs_log(enum vs_log_level level, const char *fmt, ...) VS_PRINTF(2, 3);
 #define vs_error(...) vs_log(VS_LOG_ERROR, __VA_ARGS__)
 #define vs_warn(...)  vs_log(VS_LOG_WARN, __VA_ARGS__)
@@ -198,7 +202,10 @@ unsigned vs_loop_inflight(const struct vs_loop *loop);
 
 /* ---- listener.c: listening sockets ------------------------------------ */
 
-/* Bind and listen; return the socket or -1 with err set. */
+/* Bind and listen; return the socket or -1 with err set. A unix socket is
+ * made 0600 whatever the umask, or 0660 and owned by vs_unix_socket_gid
+ * when that is set (>= 0). */
+extern long vs_unix_socket_gid;
 int vs_listen_unix(const char *path, struct vs_error *err);
 int vs_listen_inet(const char *host, const char *port, struct vs_error *err);
 

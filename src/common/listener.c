@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -28,6 +29,29 @@ struct vs_listener {
     struct vs_completion cancel_c;
 };
 
+long vs_unix_socket_gid = -1;
+
+/* Whoever can connect to a socket controls the host's storage, so the mode
+ * is set here and not left to the umask (0777 under umask 000). Between
+ * bind() and listen() nobody can connect, which is why the chmod in that
+ * window leaves no moment of wider access. */
+static int restrict_socket(const char *path, struct vs_error *err)
+{
+    mode_t mode = 0600;
+    if (vs_unix_socket_gid >= 0) {
+        if (chown(path, (uid_t)-1, (gid_t)vs_unix_socket_gid) < 0) {
+            vs_error_set_errno(err, errno, "Failed to set the group of %s", path);
+            return -1;
+        }
+        mode = 0660;
+    }
+    if (chmod(path, mode) < 0) {
+        vs_error_set_errno(err, errno, "Failed to set the mode of %s", path);
+        return -1;
+    }
+    return 0;
+}
+
 int vs_listen_unix(const char *path, struct vs_error *err)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -42,8 +66,14 @@ int vs_listen_unix(const char *path, struct vs_error *err)
         return -1;
     }
     unlink(path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         vs_error_set_errno(err, errno, "Failed to bind socket to %s", path);
+        close(fd);
+        return -1;
+    }
+    if (restrict_socket(path, err) < 0 || listen(fd, 128) < 0) {
+        vs_error_set_errno(err, errno, "Failed to listen on %s", path);
+        unlink(path);
         close(fd);
         return -1;
     }

@@ -28,4 +28,29 @@ struct state_text *state_file_snapshot(struct vs_error *err);
 int state_file_write(const char *path, const struct state_text *t, struct vs_error *err);
 void state_text_free(struct state_text *t);
 
+/* ---- metrics.c, metrics-http.c ---- */
+
+/* --metrics unix:PATH | tcp:HOST:PORT: a Prometheus text endpoint
+ * (GET /metrics) served on the event loop. */
+int metrics_listen(struct vs_loop *loop, const char *spec, struct vs_error *err);
+/* Stops listening and ends the connections (at shutdown). */
+void metrics_stop(void);
+/* The exposition text of everything the daemon counts (caller frees). */
+char *metrics_render(void);
+
+/* A scraper's request head, parsed. */
+#define METRICS_HEAD_MAX 8192
+enum metrics_parse {
+    METRICS_PARSE_MORE,      /* no end of head yet */
+    METRICS_PARSE_OK,
+    METRICS_PARSE_BAD,       /* 400 */
+    METRICS_PARSE_TOO_LARGE, /* 431: no end within METRICS_HEAD_MAX */
+};
+struct metrics_request {
+    char method[16];
+    char path[256];          /* without the query string */
+    size_t head_len;
+};
+enum metrics_parse metrics_http_parse(const char *buf, size_t len, struct metrics_request *req);
+
 #endif

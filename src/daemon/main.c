@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pthread.h>
 #include <liburing.h>
 #include <pthread.h>
@@ -20,11 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 static struct vs_loop *loop;
 static const char *pidfile;
 static const char *state_path;
+static const char *metrics_spec;
 
 /* --chardev socket,...,id=X definitions, for --monitor chardev=X. */
 struct chardev {
@@ -63,6 +66,12 @@ static void usage(FILE *out)
 "                       atomically after every change\n"
 "  --dump-commands      print the QMP reference (markdown) and exit\n"
 "  --pidfile PATH       write the pid once every socket is listening\n"
+"  --metrics unix:PATH | tcp:HOST:PORT\n"
+"                       serve Prometheus metrics (GET /metrics) there\n"
+"  --socket-group GROUP make the unix sockets 0660 and owned by GROUP\n"
+"                       (without it they are 0600, whatever the umask)\n"
+"  --log-format text|json\n"
+"                       log lines as text (default) or one JSON object each\n"
 "  -v, --verbose        log debug messages\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n");
@@ -504,6 +513,8 @@ static void start_shutdown(struct vs_bh *bh)
     if (sd.started)
         return;
     sd.started = true;
+    sd_notify(0, "STOPPING=1");
+    metrics_stop();
     sd.monitors_closed.fn = monitors_closed;
     qmp_server_shutdown(loop, &sd.monitors_closed);
 }
@@ -560,7 +571,8 @@ static void setup_signals(void)
 int main(int argc, char **argv)
 {
     enum { OPT_BLOCKDEV = 256, OPT_NBD_SERVER, OPT_EXPORT, OPT_PIDFILE, OPT_MONITOR,
-           OPT_CHARDEV, OPT_STATE, OPT_DUMP_COMMANDS, OPT_OBJECT };
+           OPT_CHARDEV, OPT_STATE, OPT_DUMP_COMMANDS, OPT_OBJECT, OPT_METRICS,
+           OPT_SOCKET_GROUP, OPT_LOG_FORMAT };
     static const struct option longopts[] = {
         { "object", required_argument, NULL, OPT_OBJECT },
         { "blockdev", required_argument, NULL, OPT_BLOCKDEV },
@@ -571,6 +583,9 @@ int main(int argc, char **argv)
         { "chardev", required_argument, NULL, OPT_CHARDEV },
         { "state", required_argument, NULL, OPT_STATE },
         { "dump-commands", no_argument, NULL, OPT_DUMP_COMMANDS },
+        { "metrics", required_argument, NULL, OPT_METRICS },
+        { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+        { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -600,6 +615,27 @@ int main(int argc, char **argv)
         case OPT_STATE:
             state_path = optarg;
             break;
+        case OPT_METRICS:
+            metrics_spec = optarg;
+            break;
+        case OPT_SOCKET_GROUP: {
+            struct group *g = getgrnam(optarg);
+            char *end = NULL;
+            long gid = g ? (long)g->gr_gid : strtol(optarg, &end, 10);
+            if (!g && (!*optarg || *end || gid < 0)) {
+                fprintf(stderr, "volswapd: --socket-group: no group '%s'\n", optarg);
+                return 1;
+            }
+            vs_unix_socket_gid = gid;
+            break;
+        }
+        case OPT_LOG_FORMAT:
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
+                fprintf(stderr, "volswapd: --log-format: 'text' or 'json', not '%s'\n", optarg);
+                return 1;
+            }
+            vs_log_json = strcmp(optarg, "json") == 0;
+            break;
         case '?':
             /* optopt is a long option's value (>= 256, unprintable) when
              * that option lacks its argument: name it from argv instead. */
@@ -618,6 +654,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    vs_log_program = "volswapd";
     sigset_t blocked;
     block_signals(&blocked);
     loop = vs_loop_new(1024, 2);
@@ -677,9 +714,18 @@ int main(int argc, char **argv)
         if (qmp_server_listen(loop, monitor_paths[i], &err) < 0)
             die_opt("--monitor", "%s", err.msg);
     }
+    if (metrics_spec) {
+        struct vs_error err = { 0 };
+        if (metrics_listen(loop, metrics_spec, &err) < 0)
+            die_opt("--metrics", "%s", err.msg);
+    }
     write_pidfile();
+    /* Under systemd (Type=notify): every socket listens and the state is
+     * restored, so clients may come. A no-op without NOTIFY_SOCKET. */
+    sd_notifyf(0, "READY=1\nMAINPID=%d\nSTATUS=serving", (int)getpid());
 
     int r = vs_loop_run(loop);
+    metrics_stop();
 
     qmp_state_save_async = NULL;
     jobs_state_save_async = NULL;

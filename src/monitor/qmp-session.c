@@ -181,6 +181,17 @@ static void handle_request(struct qmp_session *s, json_t *req)
                    "Capabilities negotiation is already complete, command ignored");
         return;
     }
+    /* One line per command, with the client's id: a control plane that
+     * puts its request id there (volswap-api's req-<uuid>) can follow a
+     * request into this log. The command's name and id only, never its
+     * arguments, which may name credentials. Changes at info, queries at
+     * debug. */
+    if ((cmd && cmd->mutates) || vs_log_level >= VS_LOG_DEBUG) {
+        char *idtext = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+        vs_log(cmd && cmd->mutates ? VS_LOG_INFO : VS_LOG_DEBUG, "QMP: %.100s%s%.100s", name,
+               idtext ? " id=" : "", idtext ? idtext : "");
+        free(idtext);
+    }
     struct vs_error err = { 0 };
     struct qmp_pending *p = vs_zalloc(sizeof(*p));
     p->session = s;

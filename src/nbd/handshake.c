@@ -113,6 +113,7 @@ static void enter_transmission(struct nbd_conn *conn, struct nbd_export *exp)
 {
     conn->exp = exp;
     exp->connections++;
+    exp->stats.connections_total++;
     conn->phase = PHASE_TRANSMISSION;
 }
 

@@ -127,6 +127,7 @@ struct nbd_req {
     void *buf;                 /* payload (READ, WRITE) */
     size_t buf_size;
     int error;                 /* NBD error code to send, 0 = success */
+    uint64_t start_ns;         /* header parsed (metrics latency) */
     struct block_req breq;
     /* BLOCK_STATUS: extents gathered so far (length, flags pairs, BE). */
     uint32_t *extents;

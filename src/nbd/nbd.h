@@ -14,6 +14,25 @@
 /* Largest READ/WRITE payload we accept (and advertise as max block size). */
 #define NBD_MAX_PAYLOAD (32u * 1024 * 1024)
 
+/* What clients did through an export, for the daemon's metrics: counted
+ * when a request's reply is queued, so a request is counted once, with
+ * the latency from its header being read to its reply being queued.
+ * Upper bounds of the latency buckets, in microseconds; the last bucket
+ * is everything slower. */
+#define NBD_LATENCY_BUCKETS_US \
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000
+#define NBD_LATENCY_NBUCKETS 14
+#define NBD_STATS_NCMDS 8         /* NBD_CMD_READ .. NBD_CMD_BLOCK_STATUS */
+
+struct nbd_export_stats {
+    uint64_t ops[NBD_STATS_NCMDS];
+    uint64_t errors[NBD_STATS_NCMDS];
+    uint64_t bytes_read, bytes_written;
+    uint64_t latency[NBD_LATENCY_NBUCKETS]; /* per bucket, not cumulative */
+    uint64_t latency_sum_ns;
+    uint64_t connections_total;   /* clients that chose this export */
+};
+
 struct nbd_export {
     char *id;            /* QMP id; defaults to the node name */
     char *name;          /* NBD export name; defaults to the node name */
@@ -26,6 +45,7 @@ struct nbd_export {
      * through, outlives them, also once deleted and its clients gone. */
     unsigned reqs;
     bool deleting;       /* being removed: refuses new clients */
+    struct nbd_export_stats stats;
     struct vs_list link;
 };
 
@@ -105,6 +125,10 @@ void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server
  * done->fn runs when none is left. */
 void nbd_server_close_clients(struct vs_loop *loop, struct vs_bh *done);
 unsigned nbd_server_client_count(void);
+/* Connections accepted since the server started, for the metrics. */
+uint64_t nbd_server_accepted_total(void);
+/* The NBD command name of a stats index ("read", "write", ...). */
+const char *nbd_cmd_name(unsigned cmd);
 
 /* Address helpers shared with the command line and the monitor. */
 void nbd_server_addr_clear(struct nbd_server_addr *addr);

@@ -37,6 +37,7 @@ static unsigned handshake_max_s;
 static struct nbd_server_tls server_tls;
 static struct vs_list conns = VS_LIST_INIT(conns);
 static unsigned nconns;
+static uint64_t accepted_total;
 static struct vs_bh *all_closed_waiter;
 static struct vs_loop *waiter_loop;
 static struct vs_timer grace_timer; /* bounds a graceful close */
@@ -600,6 +601,7 @@ void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server
     vs_list_init(&conn->sendq);
     vs_list_append(&conns, &conn->link);
     nconns++;
+    accepted_total++;
     if (listener && handshake_max_s) {
         conn->hs_deadline.fn = handshake_expired;
         vs_timer_arm(loop, &conn->hs_deadline, handshake_max_s * 1000000000ull);
@@ -676,6 +678,11 @@ struct nbd_server_tls nbd_server_tls(void)
 unsigned nbd_server_client_count(void)
 {
     return nconns;
+}
+
+uint64_t nbd_server_accepted_total(void)
+{
+    return accepted_total;
 }
 
 void nbd_server_close_export_clients(struct nbd_export *exp)

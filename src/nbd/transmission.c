@@ -65,9 +65,46 @@ static void chunk_hdr(struct nbd_req *req, uint16_t type, uint32_t len)
     put_be32(req->hdr + 16, len);
 }
 
+static const uint32_t latency_bounds_us[] = { NBD_LATENCY_BUCKETS_US };
+_Static_assert(VS_ARRAY_SIZE(latency_bounds_us) + 1 == NBD_LATENCY_NBUCKETS,
+               "one bucket more than bounds");
+
+const char *nbd_cmd_name(unsigned cmd)
+{
+    static const char *names[NBD_STATS_NCMDS] = {
+        "read", "write", "disc", "flush", "trim", "cache", "write_zeroes", "block_status",
+    };
+    return cmd < NBD_STATS_NCMDS ? names[cmd] : "unknown";
+}
+
+/* Counts a request of a client that chose an export, at its reply. */
+static void account(struct nbd_req *req, uint32_t error)
+{
+    struct nbd_export *exp = req->conn->exp;
+    if (!exp || req->type >= NBD_STATS_NCMDS)
+        return;
+    struct nbd_export_stats *st = &exp->stats;
+    st->ops[req->type]++;
+    if (error) {
+        st->errors[req->type]++;
+    } else if (req->type == NBD_CMD_READ) {
+        st->bytes_read += req->len;
+    } else if (req->type == NBD_CMD_WRITE) {
+        st->bytes_written += req->len;
+    }
+    uint64_t ns = vs_now_ns() - req->start_ns;
+    uint64_t us = ns / 1000;
+    unsigned b = 0;
+    while (b < VS_ARRAY_SIZE(latency_bounds_us) && us > latency_bounds_us[b])
+        b++;
+    st->latency[b]++;
+    st->latency_sum_ns += ns;
+}
+
 static void send_reply(struct nbd_req *req, uint32_t error)
 {
     struct nbd_conn *conn = req->conn;
+    account(req, error);
     bool structured_cmd = conn->structured &&
         (req->type == NBD_CMD_READ || req->type == NBD_CMD_BLOCK_STATUS);
     if (!structured_cmd) {
@@ -301,6 +338,7 @@ ssize_t nbd_transmission_input(struct nbd_conn *conn, const uint8_t *p, size_t n
     req->cookie = get_be64(p + 8);
     req->offset = get_be64(p + 16);
     req->len = get_be32(p + 24);
+    req->start_ns = vs_now_ns();
     conn->refs++;
     conn->inflight_reqs++;
 
