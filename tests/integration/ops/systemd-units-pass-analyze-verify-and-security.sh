@@ -2,7 +2,7 @@
 # The systemd units meson generates (volswapd.service, volswap-api.service)
 # pass `systemd-analyze verify` without a single warning, with ExecStart
 # pointing at this build's programs, and their hardening keeps
-# `systemd-analyze security`'s exposure at 3.0 or below (both are 1.9 now).
+# `systemd-analyze security`'s exposure at 3.0 or below (both are 1.8 now).
 . "$(dirname "$0")/../lib.sh"
 vs_init
 vs_require systemd-analyze
