@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 /* --print-routes SERVICE: the endpoint table of docs/api.md for SERVICE. */
@@ -245,8 +246,13 @@ int main(int argc, char **argv)
         goto out;
     }
     fprintf(stderr, "volswap-api: listening on %s\n", ctx.base_url);
+    /* Under systemd (Type=notify): the registry is open, unfinished swaps
+     * are settled and the HTTP server accepts. A no-op without
+     * NOTIFY_SOCKET. */
+    sd_notifyf(0, "READY=1\nMAINPID=%d\nSTATUS=listening on %s", (int)getpid(), ctx.base_url);
     int sig = 0;
     sigwait(&set, &sig);
+    sd_notify(0, "STOPPING=1");
     fprintf(stderr, "volswap-api: signal %d, stopping\n", sig);
     rc = 0;
 out:

@@ -26,4 +26,6 @@ for u in volswapd volswap-api; do
     vs_fail "$u.service: exposure above 3.0: $(echo "$sec" | tail -n 1)"
   vs_log "$u: $(echo "$sec" | grep 'Overall exposure')"
 done
-grep -q '^Type=notify' "$VS_TMP/volswapd.service" || vs_fail "volswapd.service is not Type=notify"
+for u in volswapd volswap-api; do
+  grep -q '^Type=notify' "$VS_TMP/$u.service" || vs_fail "$u.service is not Type=notify"
+done
