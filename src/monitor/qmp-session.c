@@ -181,15 +181,27 @@ static void handle_request(struct qmp_session *s, json_t *req)
                    "Capabilities negotiation is already complete, command ignored");
         return;
     }
-    /* One line per command, with the client's id: a control plane that
-     * puts its request id there (volswap-api's req-<uuid>) can follow a
-     * request into this log. The command's name and id only, never its
-     * arguments, which may name credentials. Changes at info, queries at
-     * debug. */
-    if ((cmd && cmd->mutates) || vs_log_level >= VS_LOG_DEBUG) {
+    /* One line per command, with the client's id and the names of what it
+     * acts on: a control plane that puts its request id in the id
+     * (volswap-api's req-<uuid>-N) or the job-id can follow a request into
+     * this log. Only those identifiers, never the other arguments, which
+     * may name credentials. Commands at info; queries, the negotiation and
+     * unknown commands at debug. */
+    bool quiet = !cmd || strncmp(name, "query-", 6) == 0 || cmd->before_negotiation;
+    if (!quiet || vs_log_level >= VS_LOG_DEBUG) {
+        static const char *const named[] = { "job-id", "device", "node-name", "id" };
         char *idtext = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-        vs_log(cmd && cmd->mutates ? VS_LOG_INFO : VS_LOG_DEBUG, "QMP: %.100s%s%.100s", name,
-               idtext ? " id=" : "", idtext ? idtext : "");
+        char what[256] = "";
+        size_t wl = 0;
+        for (size_t i = 0; i < VS_ARRAY_SIZE(named) && json_is_object(args); i++) {
+            const char *val = json_string_value(json_object_get(args, named[i]));
+            if (val && wl < sizeof(what)) {
+                int n = snprintf(what + wl, sizeof(what) - wl, " %s=%.64s", named[i], val);
+                wl += n > 0 ? (size_t)n : 0;
+            }
+        }
+        vs_log(quiet ? VS_LOG_DEBUG : VS_LOG_INFO, "QMP: %.100s%s%s%.100s%s", name, what,
+               idtext ? " (id " : "", idtext ? idtext : "", idtext ? ")" : "");
         free(idtext);
     }
     struct vs_error err = { 0 };

@@ -216,13 +216,22 @@ int qmp_fd(struct qmp_client *c)
     return c->fd;
 }
 
+/* Per thread: an HTTP worker serves one request at a time, a swap worker
+ * one swap. */
+static __thread char request_tag[64];
+
+void qmp_set_request_tag(const char *tag)
+{
+    snprintf(request_tag, sizeof request_tag, "%s", tag ? tag : "");
+}
+
 int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t **ret,
                 int timeout_ms, struct qmp_error *err)
 {
     if (ret)
         *ret = NULL;
-    char idbuf[32];
-    snprintf(idbuf, sizeof idbuf, "volswap-%lu", c->next_id++);
+    char idbuf[96];
+    snprintf(idbuf, sizeof idbuf, "%s-%lu", request_tag[0] ? request_tag : "volswap", c->next_id++);
     json_t *msg = json_pack("{s:s, s:s}", "execute", command, "id", idbuf);
     if (args)
         json_object_set(msg, "arguments", args);

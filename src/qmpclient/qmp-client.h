@@ -42,6 +42,12 @@ json_t *qmp_greeting(struct qmp_client *c);
 int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t **ret,
                 int timeout_ms, struct qmp_error *err);
 
+/* Tags the commands this thread sends from now on: their QMP ids become
+ * TAG-N instead of volswap-N (NULL or "": back to volswap-N). volswapd
+ * logs each command with its id, so a control plane that tags with its
+ * request id (req-<uuid>) can follow a request into the host's log. */
+void qmp_set_request_tag(const char *tag);
+
 /* Returns the next event (new reference), waiting up to TIMEOUT_MS (-1 for
  * ever). Returns NULL on timeout (err->cls "Timeout") or error. */
 json_t *qmp_next_event(struct qmp_client *c, int timeout_ms, struct qmp_error *err);

@@ -6,6 +6,7 @@
  * letting a %00 cut them short, then router.c dispatches the request and
  * builds the answer this file sends. */
 #include "http.h"
+#include "qmp-client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -286,7 +287,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return res;
     }
     conn_set_handling(srv, conn, true);
+    /* The host daemons' logs name the request that sent each command. */
+    qmp_set_request_tag(rq->request_id);
     api_dispatch(srv->mounts, rq);
+    qmp_set_request_tag(NULL);
     return send_reply(srv, conn, rq);
 }
 

@@ -537,6 +537,8 @@ static void run_swap(struct run *x)
     struct reg_volume nv;
     struct registry *reg = swap_svc->ctx->reg;
     r->started_mono_ms = x->p.started_ms;
+    /* The swap's id is the request id of the PUT that asked for it. */
+    qmp_set_request_tag(r->id);
     swap_event_start(r);
     if (!drv) {
         swap_rollback(NULL, r, "the server's host is not configured");

@@ -28,6 +28,6 @@ for l in lines:
     check(rec["program"] == "volswapd" and rec["pid"] == d.proc.pid, "record %r" % rec)
 msgs = [json.loads(l)["msg"] for l in lines]
 check("signal 15: shutting down" in msgs, "shutdown not logged: %r" % raw)
-check('QMP: %s id="req-1"' % odd in msgs, "command not logged as sent: %r" % msgs)
+check('QMP: %s (id "req-1")' % odd in msgs, "command not logged as sent: %r" % msgs)
 rc = qmp.MonitorDaemon(tmp, extra=["--log-format", "xml"]).start(expect_fail=True)
 check(rc == 1, "--log-format xml exits %r, not 1" % rc)
