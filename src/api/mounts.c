@@ -8,7 +8,7 @@
  * "/v3" for Cinder's version document, and finds it at "/volume/". The
  * image service lives under "/image" only. */
 static const struct api_route *const root_tables[] = { keystone_routes, nova_routes, cinder_routes,
-                                                       NULL };
+                                                       metrics_routes, NULL };
 static const struct api_route *const volume_tables[] = { cinder_routes, NULL };
 static const struct api_route *const image_tables[] = { glance_routes, NULL };
 const struct api_mount api_mounts[] = {

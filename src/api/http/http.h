@@ -61,6 +61,13 @@ struct api_request {
     int status;
     json_t *reply;
     char subject_token[80]; /* X-Subject-Token for Keystone */
+    /* A reply that is not JSON (GET /metrics): owned, sent as TEXT_TYPE. */
+    char *text_body;
+    const char *text_type;
+    /* For the metrics: the mount the route was found under, and when the
+     * request's first byte came (monotonic). */
+    const char *route_prefix;
+    int64_t start_ns;
     char location[512];
     struct api_error err;
 };
@@ -107,6 +114,9 @@ int api_authorize(struct api_request *rq, const char *target_project);
 
 /* Sets the reply (steals BODY, may be NULL for an empty 202/204). */
 int api_reply(struct api_request *rq, int status, json_t *body);
+/* Sets a reply that is not JSON: STATUS, the Content-Type TYPE and
+ * TEXT (the request owns it from here). */
+int api_reply_text(struct api_request *rq, int status, const char *type, char *text);
 /* A query-string argument, or NULL. */
 const char *api_query(struct api_request *rq, const char *name);
 /* A request header, or NULL. */
@@ -122,6 +132,16 @@ static inline bool nova_mv(const struct api_request *rq, int minor)
  * service's media type. */
 json_t *api_version_doc(struct api_request *rq, const char *id, const char *max, const char *min,
                         const char *updated, const char *path, const char *media_type);
+
+/* ---- metrics.c: what the HTTP layer counts ---- */
+
+/* Upper bounds of the request latency buckets, in seconds. */
+#define API_LATENCY_BUCKETS_S 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
+/* Counts a request answered with STATUS after SECONDS. */
+void api_metrics_observe(const struct api_request *rq, int status, double seconds);
+/* Writes the HTTP families (requests by method, route and status; the
+ * latency histogram) in Prometheus's text format. */
+void api_metrics_write_http(FILE *f);
 
 /* A mount of route tables: requests whose path begins with PREFIX ("" for
  * the root) are matched against TABLES (NULL-terminated), the prefix
@@ -149,7 +169,7 @@ void api_dispatch(const struct api_mount *mounts, struct api_request *rq);
 #define API_MAX_HEADERS 10
 struct api_response {
     int status;
-    char *body; /* JSON text (malloc'd) or NULL for none */
+    char *body; /* JSON text, or the text reply (malloc'd), or NULL for none */
     size_t body_len;
     struct {
         const char *name;

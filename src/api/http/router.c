@@ -74,6 +74,18 @@ void api_request_init(struct api_request *rq, struct api_ctx *ctx, const char *m
     char uuid[37];
     api_uuid(uuid);
     snprintf(rq->request_id, sizeof rq->request_id, "req-%s", uuid);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    rq->start_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int api_reply_text(struct api_request *rq, int status, const char *type, char *text)
+{
+    free(rq->text_body);
+    rq->text_body = text;
+    rq->text_type = type;
+    rq->status = status;
+    return 0;
 }
 
 void api_request_release(struct api_request *rq)
@@ -81,8 +93,9 @@ void api_request_release(struct api_request *rq)
     json_decref(rq->reply);
     json_decref(rq->body_doc);
     free(rq->body);
+    free(rq->text_body);
     rq->reply = rq->body_doc = rq->body_obj = NULL;
-    rq->body = NULL;
+    rq->body = rq->text_body = NULL;
 }
 
 /* ---- routing ---- */
@@ -133,6 +146,7 @@ static const struct api_route *route_find(const struct api_mount *mounts, struct
         size_t pl = strlen(m->prefix);
         if (strncmp(path, m->prefix, pl) == 0 && (pl == 0 || path[pl] == '\0' || path[pl] == '/')) {
             tables = m->tables;
+            rq->route_prefix = m->prefix;
             path = path[pl] ? path + pl : "/";
             break;
         }
@@ -379,8 +393,14 @@ int api_response_build(struct api_request *rq, struct api_response *out)
     json_decref(owned);
     if (body && !out->body)
         return -1;
-    if (body)
+    if (body) {
         add_header(out, "Content-Type", "application/json");
+    } else if (rq->text_body) {
+        out->body = rq->text_body;
+        out->body_len = strlen(out->body);
+        rq->text_body = NULL;
+        add_header(out, "Content-Type", "%s", rq->text_type ? rq->text_type : "text/plain");
+    }
     add_header(out, "x-openstack-request-id", "%s", rq->request_id);
     if (rq->service == SVC_COMPUTE) {
         add_header(out, "x-compute-request-id", "%s", rq->request_id);

@@ -95,6 +95,10 @@ static enum MHD_Result send_reply(struct api_server *srv, struct MHD_Connection 
         fprintf(stderr, "volswap-api: %s %s %s -> %d%s%s\n", rq->request_id, rq->method, rq->url,
                 out.status, rq->err.status ? ": " : "", rq->err.status ? rq->err.msg : "");
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)out.status, resp);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    api_metrics_observe(rq, out.status,
+                        (double)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - rq->start_ns) / 1e9);
     MHD_destroy_response(resp);
     return r;
 }

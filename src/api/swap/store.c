@@ -281,3 +281,56 @@ int swap_store_latest(struct swap_store *s, const char *server_id, const char *v
     free(recs);
     return 0;
 }
+
+static void bucket(uint64_t *b, const double *bounds, size_t nbounds, double v)
+{
+    size_t i = 0;
+    while (i < nbounds && v > bounds[i])
+        i++;
+    b[i]++;
+}
+
+int swap_store_figures(struct swap_store *s, struct swap_figures *f, struct api_error *e)
+{
+    static const double dur[] = { SWAP_DURATION_BUCKETS_S };
+    static const double pause[] = { SWAP_PAUSE_BUCKETS_S };
+    _Static_assert(sizeof dur / sizeof dur[0] + 1 == SWAP_NBUCKETS, "duration buckets");
+    _Static_assert(sizeof pause / sizeof pause[0] + 1 == SWAP_NBUCKETS, "pause buckets");
+    memset(f, 0, sizeof *f);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT kind, phase, pivot_ms, total_ms FROM swaps", -1, &st,
+                           NULL) != SQLITE_OK) {
+        db_err(s, e, "prepare");
+        goto out;
+    }
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 0);
+        const char *phase = (const char *)sqlite3_column_text(st, 1);
+        int k = kind && strcmp(kind, "migrate") == 0 ? SWAP_MIGRATE : SWAP_NOVA;
+        enum swap_outcome o = !phase                           ? SWAP_OUT_UNFINISHED
+                              : strcmp(phase, "done") == 0        ? SWAP_OUT_COMPLETED
+                              : strcmp(phase, "rolled-back") == 0 ? SWAP_OUT_ROLLED_BACK
+                                                                  : SWAP_OUT_UNFINISHED;
+        f->count[k][o]++;
+        if (o != SWAP_OUT_COMPLETED)
+            continue;
+        double total = (double)sqlite3_column_int64(st, 3) / 1000.0;
+        double piv = (double)sqlite3_column_int64(st, 2) / 1000.0;
+        bucket(f->duration[k], dur, sizeof dur / sizeof dur[0], total);
+        f->duration_sum[k] += total;
+        bucket(f->pause[k], pause, sizeof pause / sizeof pause[0], piv);
+        f->pause_sum[k] += piv;
+    }
+    if (step != SQLITE_DONE) {
+        db_err(s, e, "read");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}

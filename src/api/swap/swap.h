@@ -91,6 +91,20 @@ int swap_store_unfinished(struct swap_store *s, struct swap_rec **out, size_t *n
 int swap_store_latest(struct swap_store *s, const char *server_id, const char *volume_id,
                       struct swap_rec *out, struct api_error *e);
 
+/* What the store's records say, for GET /metrics: swaps (Nova's swap and
+ * Cinder's migrate) by outcome, and the durations and pivot pauses of
+ * those that completed. Bucket bounds in seconds. */
+#define SWAP_DURATION_BUCKETS_S 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600
+#define SWAP_PAUSE_BUCKETS_S 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
+#define SWAP_NBUCKETS 12 /* the bounds above, and +Inf */
+enum swap_outcome { SWAP_OUT_COMPLETED, SWAP_OUT_ROLLED_BACK, SWAP_OUT_UNFINISHED, SWAP_OUT__COUNT };
+struct swap_figures {
+    uint64_t count[2][SWAP_OUT__COUNT]; /* [enum swap_kind][outcome] */
+    uint64_t duration[2][SWAP_NBUCKETS], pause[2][SWAP_NBUCKETS];
+    double duration_sum[2], pause_sum[2];
+};
+int swap_store_figures(struct swap_store *s, struct swap_figures *f, struct api_error *e);
+
 /* ---- driver steps (driver.c) ---- */
 
 struct swap_driver {
