@@ -52,6 +52,9 @@ int cli_find_server(struct cli *c, const char *name_or_id, char out[64]);
 int cmd_volume_update(struct cli *c, int argc, char **argv);
 int cmd_volume_migrate(struct cli *c, int argc, char **argv);
 
+/* ---- report.c ---- */
+int cmd_swap_report(struct cli *c, int argc, char **argv);
+
 /* ---- qmp.c ---- */
 int cli_qmp(int argc, char **argv, bool json);
 

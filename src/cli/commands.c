@@ -393,6 +393,7 @@ static const struct {
     { "instance-action-list", cmd_instance_action_list, "SERVER" },
     { "volume-update", cmd_volume_update, "[--wait] SERVER OLD_VOLUME NEW_VOLUME" },
     { "volume-migrate", cmd_volume_migrate, "[--wait] VOLUME_ID POOL" },
+    { "swap-report", cmd_swap_report, "SWAP_ID [--svg FILE]" },
 };
 
 void cli_usage(FILE *f);

@@ -128,6 +128,7 @@ int cinder_quotas_delete(struct api_request *rq);
 int nova_attachments_update(struct api_request *rq);
 /* GET /v2.1/servers/{id}/os-volume_attachments/{volume_id}/swap-progress */
 int nova_swap_progress(struct api_request *rq);
+int nova_swap_report(struct api_request *rq);
 /* POST /v3/{project}/volumes/{id}/action {"os-migrate_volume": {...}};
  * volume/volumes.c's action dispatcher hands the request over when it sees the key. */
 int cinder_migrate_volume(struct api_request *rq);

@@ -422,6 +422,46 @@ int nova_swap_progress(struct api_request *rq)
     return api_reply(rq, 200, json_pack("{s:o}", "swap_progress", progress_view(&r, &p, false)));
 }
 
+/* GET /v2.1/os-volume-swaps/{swap_id}/report: a swap's record and the
+ * series its worker sampled (copied and dirty bytes, copy rate, the
+ * consumer's latency; READY and the pivot), what `volswap swap-report`
+ * draws. The swap id is the request id of the PUT (or migrate) that asked
+ * for it. Seen by those who may see the server's attachments; for another
+ * project's swap, 404 as for its server. */
+int nova_swap_report(struct api_request *rq)
+{
+    if (!swap_svc)
+        return api_err(&rq->err, 503, "The volume swap service is not running.");
+    struct swap_rec r;
+    struct api_error e = { 0 };
+    const char *id = api_param(rq, "swap_id");
+    int rc = swap_store_get(swap_svc->store, id, &r, &e);
+    if (rc < 0)
+        return api_err(&rq->err, 500, "%s", e.msg);
+    if (rc == 1 || api_authorize(rq, r.project_id) < 0) {
+        memset(&rq->err, 0, sizeof rq->err);
+        return api_err(&rq->err, 404, "No volume swap %.64s.", id);
+    }
+    struct swap_progress p;
+    struct swap_rec now;
+    bool live = swap_progress_get(r.server_id, r.old_volume_id, &now, &p) &&
+                strcmp(now.id, r.id) == 0;
+    if (!live)
+        memset(&p, 0, sizeof p);
+    json_t *view = progress_view(live ? &now : &r, &p, live);
+    char *text = NULL;
+    rc = swap_store_series_get(swap_svc->store, r.id, &text, &e);
+    if (rc < 0) {
+        json_decref(view);
+        return api_err(&rq->err, 500, "%s", e.msg);
+    }
+    json_error_t jerr;
+    json_t *series = text ? json_loads(text, 0, &jerr) : NULL;
+    free(text);
+    json_object_set_new(view, "series", series ? series : json_null());
+    return api_reply(rq, 200, json_pack("{s:o}", "swap_report", view));
+}
+
 /* ---- Cinder os-migrate_volume ---- */
 
 int cinder_migrate_args(struct api_request *rq, char host_name[65], char pool[65], json_t **doc)

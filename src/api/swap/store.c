@@ -58,7 +58,8 @@ static const char schema[] =
     " bytes_total INTEGER NOT NULL, bytes_done INTEGER NOT NULL,"
     " mirror_ms INTEGER NOT NULL, pivot_ms INTEGER NOT NULL, total_ms INTEGER NOT NULL,"
     " seq INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS swaps_server ON swaps(server_id);";
+    "CREATE INDEX IF NOT EXISTS swaps_server ON swaps(server_id);"
+    "CREATE TABLE IF NOT EXISTS swap_series (id TEXT PRIMARY KEY, series TEXT NOT NULL);";
 
 static int db_err(struct swap_store *s, struct api_error *e, const char *what)
 {
@@ -329,6 +330,71 @@ int swap_store_figures(struct swap_store *s, struct swap_figures *f, struct api_
         goto out;
     }
     rc = 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int swap_store_get(struct swap_store *s, const char *id, struct swap_rec *out, struct api_error *e)
+{
+    struct swap_rec *recs = NULL;
+    size_t n = 0;
+    if (query_recs(s, "SELECT " COLS " FROM swaps WHERE id=?", id, NULL, &recs, &n, 1, e) < 0)
+        return -1;
+    if (n == 1)
+        *out = recs[0];
+    free(recs);
+    return n == 1 ? 0 : 1;
+}
+
+int swap_store_series_put(struct swap_store *s, const char *id, const char *series,
+                          struct api_error *e)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO swap_series (id, series) VALUES (?, ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        db_err(s, e, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, series, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        db_err(s, e, "write");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int swap_store_series_get(struct swap_store *s, const char *id, char **series,
+                          struct api_error *e)
+{
+    *series = NULL;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT series FROM swap_series WHERE id=?", -1, &st, NULL) !=
+        SQLITE_OK) {
+        db_err(s, e, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        *series = strdup(t ? t : "");
+        rc = *series ? 0 : api_err(e, 500, "out of memory");
+    } else if (step == SQLITE_DONE) {
+        rc = 1;
+    } else {
+        db_err(s, e, "read");
+    }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);

@@ -104,6 +104,15 @@ struct swap_figures {
     double duration_sum[2], pause_sum[2];
 };
 int swap_store_figures(struct swap_store *s, struct swap_figures *f, struct api_error *e);
+/* The record of swap ID: 0 found, 1 none, -1 error. */
+int swap_store_get(struct swap_store *s, const char *id, struct swap_rec *out, struct api_error *e);
+/* The series the worker sampled while swap ID ran (a JSON document, see
+ * worker.c's series_json), kept beside its record: put replaces it; get
+ * returns 0 with *SERIES (caller frees), 1 when there is none, -1. */
+int swap_store_series_put(struct swap_store *s, const char *id, const char *series,
+                          struct api_error *e);
+int swap_store_series_get(struct swap_store *s, const char *id, char **series,
+                          struct api_error *e);
 
 /* ---- driver steps (driver.c) ---- */
 

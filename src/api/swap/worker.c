@@ -293,7 +293,99 @@ struct run {
    * have not gone down, from what, and the copy's position then */
     int64_t calm_since_ms, calm_remaining, calm_done;
     bool change_tried;
+    /* the series kept for the swap report (series_add) */
+    json_t *samples;
+    int64_t series_every_ms, last_series_ms;
+    uint64_t lat_ops, lat_ns; /* the consumer's totals at the last sample */
+    bool lat_seen;
+    int64_t pivot_start_ms, pivot_end_ms; /* since the start; 0: none */
 };
+
+/* ---- the series of a swap, for its report ---- */
+
+#define SERIES_EVERY_MS 100
+#define SERIES_MAX 2000 /* then every other sample goes, and the step doubles */
+
+/* The consumer's mean I/O latency since the last sample, in microseconds,
+ * from the host's query-blockstats (the export that serves the swapped
+ * volume, whichever node it is on); -1 when the host cannot say or the
+ * consumer did nothing. */
+static double consumer_latency_us(struct run *x)
+{
+    json_t *ret = NULL;
+    struct qmp_error qe;
+    if (host_session_execute(x->hs, "query-blockstats", NULL, &ret, HOST_QMP_TIMEOUT_MS, &qe) < 0)
+        return -1;
+    double lat = -1;
+    size_t i;
+    json_t *dev;
+    json_array_foreach(ret, i, dev) {
+        const char *node = json_string_value(json_object_get(dev, "node-name"));
+        if (!node || (strcmp(node, x->r->old_node) != 0 && strcmp(node, x->r->new_node) != 0))
+            continue;
+        json_t *st = json_object_get(dev, "stats");
+        uint64_t ops = (uint64_t)json_integer_value(json_object_get(st, "rd_operations")) +
+                       (uint64_t)json_integer_value(json_object_get(st, "wr_operations"));
+        uint64_t ns = (uint64_t)json_integer_value(json_object_get(st, "rd_total_time_ns")) +
+                      (uint64_t)json_integer_value(json_object_get(st, "wr_total_time_ns"));
+        if (x->lat_seen && ops > x->lat_ops && ns >= x->lat_ns)
+            lat = (double)(ns - x->lat_ns) / (double)(ops - x->lat_ops) / 1000.0;
+        x->lat_ops = ops;
+        x->lat_ns = ns;
+        x->lat_seen = true;
+        break;
+    }
+    json_decref(ret);
+    return lat;
+}
+
+/* One point of the series: time since the start, bytes copied, bytes the
+ * job still has to copy (dirty), the copy rate and the consumer's latency.
+ * FORCE: a moment the report marks (READY, the pivot), whatever the step. */
+static void series_add(struct run *x, bool force)
+{
+    int64_t now = api_now_ms();
+    if (!x->samples) {
+        x->samples = json_array();
+        x->series_every_ms = SERIES_EVERY_MS;
+    }
+    if (!force && x->last_series_ms && now - x->last_series_ms < x->series_every_ms)
+        return;
+    x->last_series_ms = now;
+    double lat = x->hs ? consumer_latency_us(x) : -1;
+    int64_t left = x->p.bytes_total > x->p.bytes_done ? x->p.bytes_total - x->p.bytes_done : 0;
+    json_t *pt = json_pack("[I, I, I, f]", (json_int_t)(now - x->p.started_ms),
+                           (json_int_t)x->p.bytes_done, (json_int_t)left, x->p.rate);
+    json_array_append_new(pt, lat >= 0 ? json_real(lat) : json_null());
+    json_array_append_new(x->samples, pt);
+    if (json_array_size(x->samples) >= SERIES_MAX) {
+        for (size_t i = 1; i < json_array_size(x->samples); i++)
+            json_array_remove(x->samples, i);
+        x->series_every_ms *= 2;
+    }
+}
+
+/* What the report draws, kept with the swap's record. */
+static void series_save(struct run *x)
+{
+    if (!x->samples)
+        return;
+    json_t *doc = json_pack("{s:[s,s,s,s,s], s:I, s:o}", "columns", "t_ms", "copied_bytes",
+                            "dirty_bytes", "rate_bytes_per_second", "consumer_latency_us",
+                            "step_ms", (json_int_t)x->series_every_ms, "samples", x->samples);
+    x->samples = NULL;
+    json_object_set_new(doc, "ready_ms", x->p.ready_ms ? json_integer(x->p.ready_ms) : json_null());
+    json_object_set_new(doc, "pivot_start_ms",
+                        x->pivot_start_ms ? json_integer(x->pivot_start_ms) : json_null());
+    json_object_set_new(doc, "pivot_end_ms",
+                        x->pivot_end_ms ? json_integer(x->pivot_end_ms) : json_null());
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    struct api_error e = { 0 };
+    if (text && swap_store_series_put(swap_svc->store, x->r->id, text, &e) < 0)
+        swap_log("%s: the series for the report is not kept: %s", x->r->id, e.msg);
+    free(text);
+}
 
 static void publish(struct run *x, enum swap_phase ph)
 {
@@ -369,6 +461,7 @@ static void sample(struct run *x)
     x->p.bytes_done = done;
     x->p.bytes_total = total;
     publish(x, x->p.phase);
+    series_add(x, false);
 }
 
 enum wait_result { WAIT_OK, WAIT_FAILED, WAIT_INTERRUPTED };
@@ -581,11 +674,13 @@ static void run_swap(struct run *x)
         return;
     }
     x->p.ready_ms = api_now_ms() - x->p.started_ms;
+    series_add(x, true);
     swap_mark(r, SP_READY);
     publish(x, SP_READY);
     swap_persist(r, SP_COMPLETING);
     publish(x, SP_COMPLETING);
     int64_t t0 = api_now_ms();
+    x->pivot_start_ms = t0 - x->p.started_ms;
     json_t *a = json_pack("{s:s}", "device", r->id);
     int rc = swap_qmp_simple(x->hs, "block-job-complete", a, NULL, &e);
     json_decref(a);
@@ -599,9 +694,12 @@ static void run_swap(struct run *x)
         return;
     }
     int64_t t1 = api_now_ms();
+    x->pivot_end_ms = t1 - x->p.started_ms;
     r->pivot_ms = t1 - t0;
     r->mirror_ms = t1 - mirror_start;
     x->p.pivot_ms = r->pivot_ms;
+    x->p.bytes_done = x->p.bytes_total;
+    series_add(x, true);
     if (rc != 1) {
         settle_after_complete(x, why);
         return;
@@ -623,6 +721,7 @@ void *swap_worker_main(void *arg)
     x.p = t->prog;
     pthread_mutex_unlock(&swap_svc->lock);
     run_swap(&x);
+    series_save(&x);
     if (x.hs) {
         host_session_watch(x.hs, t->rec.id, false);
         host_session_put(x.hs);

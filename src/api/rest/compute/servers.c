@@ -758,6 +758,13 @@ const struct api_route nova_routes[] = {
          nova_swap_progress, ATT "show", RESOURCE, NULL, NULL, 0, 0,
          "volswap extension: phase, bytes, rate, ETA, pivot pause of the running (or last) swap; "
          "see docs/swap.md"),
+    NOVA("GET", "/v2.1/os-volume-swaps/{swap_id}/report", nova_swap_report, ATT "show", HANDLER,
+         NULL, NULL, 0, 0,
+         "volswap extension: a swap's record and the series its worker sampled every 100 ms "
+         "(`columns` `t_ms`, `copied_bytes`, `dirty_bytes`, `rate_bytes_per_second`, "
+         "`consumer_latency_us`; `ready_ms`, `pivot_start_ms`, `pivot_end_ms`), what `volswap "
+         "swap-report` draws; the swap id is the request id of its PUT; 404 for another "
+         "project's"),
     NOVA("GET", "/v2.1/os-services", nova_services, CMP "os-services:list", DOOR, NULL, NULL, 0, 0,
          "`?host&binary`; a `nova-compute` service per host, `up` when the host's daemon answers "
          "`query-version` on its monitor at the time of the request (within 2 s, through a "
