@@ -346,10 +346,12 @@ void th_attach(struct th *t, const char *token, const char *server, const char *
 /* ---- table-driven route cases ---- */
 
 struct th_ids {
-    char S[37], V[37], W[37], A[37], R[64];
+    char S[37], V[37], W[37], A[37], R[64], X[64];
 };
 
-static void th_wait_swap(struct th *t, const char *server, const char *volume)
+/* Waits for the swap of VOLUME on SERVER to complete; its id (the PUT's
+ * request id) into SWAP_ID. */
+static void th_wait_swap(struct th *t, const char *server, const char *volume, char swap_id[64])
 {
     /* the fake host finishes a mirror as soon as it is asked: wait for the
      * worker by the progress endpoint, bounded by a count, not a clock */
@@ -360,6 +362,10 @@ static void th_wait_swap(struct th *t, const char *server, const char *volume)
         const char *state =
             json_string_value(json_object_get(json_object_get(r.json, "swap_progress"), "state"));
         bool done = r.status == 200 && state && !strcmp(state, "completed");
+        if (done)
+            snprintf(swap_id, 64, "%s",
+                     json_string_value(json_object_get(json_object_get(r.json, "swap_progress"),
+                                                       "request_id")));
         bool failed = r.status != 200 ||
                       (state && strcmp(state, "running") != 0 && strcmp(state, "completed") != 0);
         if (failed) {
@@ -410,7 +416,7 @@ static void th_prepare(struct th *t, enum th_prep prep, struct th_ids *ids)
             ids->V);
     CHECK_STATUS(&r, 202);
     th_reply_free(&r);
-    th_wait_swap(t, ids->S, ids->V);
+    th_wait_swap(t, ids->S, ids->V, ids->X);
 }
 
 static void th_expand(const struct th *t, const struct th_ids *ids, const char *in, char *out,
@@ -426,6 +432,7 @@ static void th_expand(const struct th *t, const struct th_ids *ids, const char *
             case 'W': v = ids->W; break;
             case 'A': v = ids->A; break;
             case 'R': v = ids->R; break;
+            case 'X': v = ids->X; break;
             case 'P': v = t->demo; break;
             case 'O': v = t->other; break;
             case 'T': v = t->alice; break;
@@ -460,7 +467,7 @@ const struct api_route *th_run(const struct th_case *c)
 {
     struct th t;
     th_setup(&t, true, true);
-    struct th_ids ids = { "", "", "", "", "" };
+    struct th_ids ids = { "", "", "", "", "", "" };
     th_prepare(&t, c->prep, &ids);
     char path[2048], *body = calloc(1, API_MAX_BODY + 2);
     CHECK(body);
