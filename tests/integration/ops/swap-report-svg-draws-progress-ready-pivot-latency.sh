@@ -8,17 +8,22 @@
 export VOLSWAP_TEST_HOST_DAEMON=volswapd
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
 command -v fio >/dev/null || skip "fio not installed"
-export VOLSWAP_SWAP_SPEED=$((16 << 20))
+# Slow enough for the worker to sample the consumer a good many times
+# (the copy of 32 MiB at 8 MiB/s), whatever the machine's load.
+export VOLSWAP_SWAP_SPEED=$((8 << 20))
 swap_setup
-attached_pair 1 16
+attached_pair 1 32
 # The consumer writes from before the swap until after it (bounded).
 fio --name=consumer --ioengine=nbd --uri="$URI" --rw=randwrite --bs=4k --iodepth=4 --size=16M \
-  --time_based --runtime=60 --rate_iops=1000 >"$T/fio.log" 2>&1 &
+  --time_based --runtime=120 --rate_iops=500 >"$T/fio.log" 2>&1 &
 FIO=$!
-for _ in $(seq 100); do
-  [ -n "$(qmp_cmd '{"execute":"query-blockstats"}' | jq '.return[] | select(.stats.wr_operations > 0)')" ] && break
+writing=
+for _ in $(seq 300); do
+  [ -n "$(qmp_cmd '{"execute":"query-blockstats"}' | jq '.return[] | select(.stats.wr_operations > 0)')" ] &&
+    { writing=1; break; }
   sleep 0.1
 done
+[ -n "$writing" ] || fail "the consumer did not start writing: $(cat "$T/fio.log")"
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"; expect_status 202
 swap_id=$(header x-openstack-request-id)
 [ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "swap: $(cat "$T/last.body")"
