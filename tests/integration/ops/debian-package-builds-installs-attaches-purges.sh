@@ -10,6 +10,13 @@
 # tree with Debian's flags whatever build runs the suite, so the run against
 # the sanitizer build skips instead of building the same package again.
 # Needs root (it installs a package); elsewhere it skips.
+#
+# dpkg must never be killed half-way (the package database would be left
+# "interrupted" for everyone on the machine): apt-get runs in a session of
+# its own, out of reach of tests/run's kill of the test's process group,
+# and the installation starts only with enough of the test's time left
+# (on a machine so loaded that the build took most of it, the test says
+# so and skips the installation).
 set -euo pipefail
 src=${VOLSWAP_SRC:-$(cd "$(dirname "$0")/../../.." && pwd)}
 build=${VOLSWAP_BUILD:-$src/build}
@@ -24,17 +31,20 @@ sanitize=$(meson introspect "$build" --buildoptions 2>/dev/null |
 [ "$sanitize" = none ] || [ -z "$sanitize" ] ||
   skip "the package is built with Debian's flags, not this $sanitize build's: the normal build's run covers it"
 
+budget=${VOLSWAP_TEST_TIMEOUT:-300}
+pkg_apt() { setsid --wait apt-get -y -q -o DPkg::Lock::Timeout=120 "$@"; }
 W=$(mktemp -d /tmp/volswap-deb-test.XXXXXX)
 installed=0
 cleanup_pkg() {
   local rc=$?
   if [ $installed = 1 ]; then
-    apt-get purge -y -q -o DPkg::Lock::Timeout=300 volswap >>"$W/purge.log" 2>&1 || true
+    pkg_apt purge volswap >>"$W/purge.log" 2>&1 || true
   fi
   rm -rf "$W"
   exit $rc
 }
 trap cleanup_pkg EXIT
+trap "exit 143" TERM INT
 
 # A copy of the tree without build directories: dpkg-buildpackage writes
 # its results beside the source directory.
@@ -43,23 +53,32 @@ tree="$W/volswap-$version"
 mkdir -p "$tree"
 tar -C "$src" --exclude=./build --exclude=./build-asan --exclude=./build-fuzz --exclude=./.git \
   -cf - . | tar -C "$tree" -xf -
-(cd "$tree" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b) \
-  >"$W/build.log" 2>&1 || { tail -n 30 "$W/build.log"; fail "dpkg-buildpackage failed"; }
+# The build gets the test's time but the last 90 s: on a machine so loaded
+# that it cannot finish, the test says so and skips rather than be killed.
+rc=0
+(cd "$tree" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
+  timeout -k 5 $((budget - 90 - SECONDS)) dpkg-buildpackage -us -uc -b) >"$W/build.log" 2>&1 || rc=$?
+[ $rc -ne 124 ] && [ $rc -ne 137 ] ||
+  skip "the package build did not finish within $((budget - 90)) s (load average $(cut -d' ' -f1 /proc/loadavg))"
+[ $rc -eq 0 ] || { tail -n 30 "$W/build.log"; fail "dpkg-buildpackage failed"; }
 deb=$(ls "$W"/volswap_*_*.deb)
 [ -f "$deb" ] || fail "no volswap_*.deb"
 lintian --allow-root "$deb" >"$W/lintian.log" 2>&1 || true
 if grep -q '^E:' "$W/lintian.log"; then cat "$W/lintian.log"; fail "lintian reports errors"; fi
+
+left=$((budget - SECONDS))
+[ "$left" -ge 180 ] ||
+  skip "volswap_${version} built and lintian-clean, but the build left ${left} s of the test's ${budget} s: not installing on a machine this loaded"
 
 # One installation at a time on this machine (another checkout may run
 # the same test), and the package database's own lock waited for.
 exec 9>/tmp/volswap-deb-test.lock
 flock 9
 if dpkg-query -W -f='${Status}' volswap 2>/dev/null | grep -q installed; then
-  apt-get purge -y -q -o DPkg::Lock::Timeout=300 volswap >"$W/pre-purge.log" 2>&1
+  pkg_apt purge volswap >"$W/pre-purge.log" 2>&1
 fi
 installed=1
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-  -o DPkg::Lock::Timeout=300 "$deb" >"$W/install.log" 2>&1 ||
+DEBIAN_FRONTEND=noninteractive pkg_apt install --no-install-recommends "$deb" >"$W/install.log" 2>&1 ||
   { tail -n 20 "$W/install.log"; fail "apt-get install of $deb failed"; }
 
 getent passwd volswap >/dev/null || fail "no user volswap"
@@ -92,7 +111,7 @@ ln -s /usr/bin/volswap "$W/installed/src/cli/volswap"
   volswap volume-detach web "$vid"
 ) || fail "attach through the installed programs"
 
-apt-get purge -y -q -o DPkg::Lock::Timeout=300 volswap >"$W/purge.log" 2>&1 ||
+pkg_apt purge volswap >"$W/purge.log" 2>&1 ||
   { tail -n 20 "$W/purge.log"; fail "apt-get purge failed"; }
 installed=0
 dpkg-query -W -f='${Status}' volswap 2>/dev/null | grep -q 'ok installed' && fail "still installed"
