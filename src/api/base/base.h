@@ -8,6 +8,7 @@
 #define VOLSWAP_API_BASE_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,23 @@ void api_regex_free(struct api_regex *re);
 
 /* Bytes that hold a name of 255 characters in UTF-8, with its NUL. */
 #define API_NAME_BYTES (255 * 4 + 1)
+
+/* Holds MUTEX until the end of the enclosing scope (every return unlocks):
+ *     API_LOCK_SCOPE(&accept_lock); */
+static inline pthread_mutex_t *api_lock(pthread_mutex_t *m)
+{
+    pthread_mutex_lock(m);
+    return m;
+}
+static inline void api_unlock_scope(pthread_mutex_t **m)
+{
+    pthread_mutex_unlock(*m);
+}
+#define API_LOCK_NAME_(line) api_scope_lock_##line
+#define API_LOCK_NAME(line)  API_LOCK_NAME_(line)
+#define API_LOCK_SCOPE(m)                                                           \
+    __attribute__((cleanup(api_unlock_scope), unused)) pthread_mutex_t *API_LOCK_NAME( \
+        __LINE__) = api_lock(m)
 
 /* ---- json-body.c ---- */
 /* Caps on untrusted request bodies. */

@@ -1,13 +1,23 @@
 /* The registry interface: every record volswap-api keeps (hosts, servers,
- * volumes, attachments, instance actions and their events) goes through this
- * table of function pointers, so that a PostgreSQL backend can replace the
- * SQLite one without touching the handlers or the swap worker. Records are
- * plain structs with fixed-size strings (bounded by the API's own input caps),
- * which keeps ownership trivial. All calls are thread-safe; begin/commit wrap
- * several calls into one transaction for the calling thread (the swap worker
- * updates an attachment and two volumes at once). Every call returns 0 on
- * success, 1 for "not found" where noted, -1 on a storage error with a
- * message in ERRBUF. */
+ * volumes, attachments, instance actions and their events, tokens, metadata
+ * and the swap records) goes through this table of function pointers, in
+ * domain terms and never SQL, so that a PostgreSQL backend is one more file
+ * implementing the same ops. Records are plain structs with fixed-size
+ * strings (bounded by the API's own input caps), which keeps ownership
+ * trivial. All calls are thread-safe. Every call returns 0 on success, 1 for
+ * "not found" where noted, -1 on a storage error whose message last_error
+ * gives (and whose kind last_error_kind gives) on the calling thread.
+ *
+ * Transactions: begin/commit/rollback wrap several calls of one thread into
+ * one transaction; other threads' calls wait until it ends. Callers do not
+ * use them directly but through the scope guard below (REG_TXN), which
+ * rolls back whatever was not committed when the scope is left. A begin
+ * inside a transaction of the same thread opens a nested scope: its
+ * rollback undoes only its own writes, its commit hands them to the outer
+ * transaction, which alone makes them durable. When the backend had to give
+ * up the whole transaction (SQLite does on a full disk), every later call in
+ * it fails with that first error and the outermost commit fails too, so
+ * nothing is ever half applied. */
 #ifndef VOLSWAP_API_REGISTRY_H
 #define VOLSWAP_API_REGISTRY_H
 
@@ -16,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base/base.h"
 
 struct reg_host {
     char name[65], driver[16], qmp[1024], nbd[1100];
@@ -74,6 +86,33 @@ struct reg_token {
 enum reg_meta_kind { REG_META_VOLUME, REG_META_SERVER, REG_META_QUOTA };
 struct reg_meta {
     char key[256], value[256];
+};
+
+/* A swap's persisted record, written before each step's effect can be seen
+ * (swap/swap.h drives it). KIND ("swap", "migrate") and PHASE are the swap
+ * layer's names; a record whose phase is "done" or "rolled-back" is
+ * finished, any other is unfinished. */
+struct reg_swap {
+    char id[64], kind[16];
+    char server_id[37], project_id[33], user_id[33], host[65];
+    char old_volume_id[37], new_volume_id[37], attachment_id[37];
+    char old_node[32], new_node[32];
+    char old_path[1024];
+    int64_t old_size_gb, new_size_gb;
+    char phase[24];
+    char error[512];
+    char started_at[32], updated_at[32];
+    int64_t bytes_total, bytes_done;
+    int64_t mirror_ms, pivot_ms, total_ms;
+};
+
+/* What kind of storage error the last failed call met: what the reply to
+ * the client says depends on it (a full disk is not a bug of the request). */
+enum reg_error_kind {
+    REG_ERR_OTHER,
+    REG_ERR_FULL,       /* the database or its disk is full */
+    REG_ERR_BUSY,       /* locked by another writer beyond the wait */
+    REG_ERR_CONSTRAINT, /* a uniqueness or reference rule refused the write */
 };
 
 struct registry;
@@ -143,13 +182,62 @@ struct registry_ops {
     int (*meta_delete)(struct registry *r, enum reg_meta_kind kind, const char *owner,
                        const char *key);
 
-    /* The message of the last failed call on this thread. */
+    /* Swap records. Insert orders R after every earlier record. */
+    int (*swap_insert)(struct registry *r, const struct reg_swap *s);
+    int (*swap_update)(struct registry *r, const struct reg_swap *s); /* 1 = none */
+    /* Unfinished records, oldest first (caller frees *OUT). */
+    int (*swap_unfinished)(struct registry *r, struct reg_swap **out, size_t *n);
+    /* The newest record of SERVER_ID naming VOLUME_ID as its old or new volume. */
+    int (*swap_latest)(struct registry *r, const char *server_id, const char *volume_id,
+                       struct reg_swap *out); /* 1 = none */
+    int (*swap_get)(struct registry *r, const char *id, struct reg_swap *out); /* 1 = none */
+    /* Every record, oldest first (caller frees *OUT). */
+    int (*swap_all)(struct registry *r, struct reg_swap **out, size_t *n);
+    /* The series sampled while swap ID ran (a JSON document): put replaces
+     * it; get gives a string the caller frees (1 = none). */
+    int (*swap_series_put)(struct registry *r, const char *id, const char *series);
+    int (*swap_series_get)(struct registry *r, const char *id, char **series);
+
+    /* The message and kind of the last failed call on this thread. */
     const char *(*last_error)(struct registry *r);
+    enum reg_error_kind (*last_error_kind)(struct registry *r);
 };
 
 struct registry {
     const struct registry_ops *ops;
 };
+
+/* ---- the transaction guard and the error helper (registry.c) ---- */
+
+/* A transaction scope: declared with REG_TXN, opened with reg_begin, and
+ * rolled back when the scope is left unless reg_commit ran:
+ *
+ *     REG_TXN(txn, reg);
+ *     if (reg_begin(&txn, e) < 0)
+ *         return -1;
+ *     if (reg->ops->volume_update(reg, &v) < 0)
+ *         return reg_fail(e, reg);      // rolled back on the way out
+ *     return reg_commit(&txn, e);
+ */
+struct reg_txn {
+    struct registry *reg;
+    bool open; /* begun, neither committed nor rolled back */
+};
+void reg_txn_end(struct reg_txn *t);
+#define REG_TXN(name, r) \
+    __attribute__((cleanup(reg_txn_end))) struct reg_txn name = { .reg = (r), .open = false }
+int reg_begin(struct reg_txn *t, struct api_error *e);
+/* Commits (a failed commit rolls back); -1 and E filled on failure. */
+int reg_commit(struct reg_txn *t, struct api_error *e);
+/* Rolls back now (the guard does it at the end of the scope otherwise). */
+void reg_rollback(struct reg_txn *t);
+
+/* Fills E from R's last error on this thread: "registry: " and the
+ * backend's own words, with the status that fits its kind (507 for a full
+ * disk, 503 for a busy database, 500 otherwise). Returns -1. */
+int reg_fail(struct api_error *e, struct registry *r);
+/* The HTTP status reg_fail answers with for KIND. */
+int reg_error_status(enum reg_error_kind kind);
 
 /* SQLite backend: PATH is the database file (created and migrated). */
 struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t errlen);

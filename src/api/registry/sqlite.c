@@ -1,11 +1,13 @@
 /* The SQLite registry backend (registry.h). One connection shared by the HTTP
- * threads and, later, the swap worker, serialised by a recursive mutex:
- * SQLite serialises writers anyway, and a single connection lets begin/commit
- * span several calls of one thread. WAL mode keeps readers off the writer's
- * back, foreign keys keep attachments and events tied to what they name, and
- * the schema is built by numbered migrations recorded in schema_version so an
- * old database is upgraded in place. Every statement is prepared once, with
- * bound parameters only. */
+ * threads and the swap workers, serialised by a recursive mutex held from a
+ * transaction's begin to its end: SQLite serialises writers anyway, and a
+ * single connection lets one thread's transaction span several calls (a
+ * swap's phase and the volume and attachment changes it implies commit
+ * together). Nested begins are savepoints. WAL mode keeps readers off the
+ * writer's back, foreign keys keep attachments and events tied to what they
+ * name, and the schema is built by numbered migrations recorded in
+ * schema_version so an old database is upgraded in place. Every statement
+ * is prepared once, with bound parameters only. */
 #include "registry.h"
 
 #include <pthread.h>
@@ -59,8 +61,31 @@ static const char *const migrations[] = {
     "  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(kind, owner, key));"
     "CREATE TRIGGER volume_metadata_gone AFTER DELETE ON volumes BEGIN"
     "  DELETE FROM metadata WHERE kind='volume' AND owner=old.id; END;",
+    /* 4: the swap records join the registry, so that a swap's phase and the
+     * registry changes it implies commit in one transaction. Before, the
+     * swap workflow kept them on a connection of its own in a `swaps` table
+     * made outside these migrations; adopt_unnumbered_swaps moves such a
+     * table's rows (an upgraded install's in-flight swaps among them) into
+     * this one. No foreign keys: a record outlives the volumes it names. */
+    "CREATE TABLE swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+    "  server_id TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+    "  host TEXT NOT NULL, old_volume_id TEXT NOT NULL, new_volume_id TEXT NOT NULL,"
+    "  attachment_id TEXT NOT NULL, old_node TEXT NOT NULL, new_node TEXT NOT NULL,"
+    "  old_path TEXT NOT NULL, old_size_gb INTEGER NOT NULL, new_size_gb INTEGER NOT NULL,"
+    "  phase TEXT NOT NULL, error TEXT NOT NULL,"
+    "  started_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  bytes_total INTEGER NOT NULL, bytes_done INTEGER NOT NULL,"
+    "  mirror_ms INTEGER NOT NULL, pivot_ms INTEGER NOT NULL, total_ms INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL UNIQUE);"
+    "CREATE INDEX swaps_server ON swaps(server_id, seq);"
+    "CREATE INDEX swaps_phase ON swaps(phase, seq);",
+    /* 5: the series a swap's worker sampled while it ran (a JSON document),
+     * kept for its report. An install that made this table outside the
+     * migrations keeps it as it is. */
+    "CREATE TABLE IF NOT EXISTS swap_series (id TEXT PRIMARY KEY, series TEXT NOT NULL);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+#define SWAPS_MIGRATION 4
 
 enum q {
     Q_HOST_PUT,
@@ -100,9 +125,20 @@ enum q {
     Q_MD_PUT,
     Q_MD_DEL,
     Q_MD_DEL_ALL,
+    Q_SWAP_INS,
+    Q_SWAP_UPD,
+    Q_SWAP_OPEN,
+    Q_SWAP_LATEST,
+    Q_SWAP_GET,
+    Q_SWAP_ALL,
+    Q_SERIES_PUT,
+    Q_SERIES_GET,
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
+    Q_SAVEPOINT,
+    Q_RELEASE,
+    Q_ROLLBACK_TO,
     Q__COUNT
 };
 
@@ -114,6 +150,10 @@ enum q {
     "id,bdm_uuid,server_id,volume_id,device,tag,delete_on_termination,node_name,export_id,export_name,connection_info,created_at"
 #define ACT_COLS "request_id,server_id,action,project_id,user_id,message,start_time,updated_at"
 #define EV_COLS  "request_id,event,start_time,finish_time,result,traceback,host,details"
+#define SWAP_COLS                                                                   \
+    "id,kind,server_id,project_id,user_id,host,old_volume_id,new_volume_id,"        \
+    "attachment_id,old_node,new_node,old_path,old_size_gb,new_size_gb,phase,error," \
+    "started_at,updated_at,bytes_total,bytes_done,mirror_ms,pivot_ms,total_ms"
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_HOST_PUT] = "INSERT INTO hosts(name,driver,qmp,nbd) VALUES(?,?,?,?) "
@@ -159,9 +199,27 @@ static const char *const sql_text[Q__COUNT] = {
                  "traceback=?6,host=?7,details=?8 WHERE request_id=?1 AND event=?2",
     [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=? "
                   "ORDER BY start_time, rowid",
+    [Q_SWAP_INS] = "INSERT INTO swaps(" SWAP_COLS ",seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                   "?,?,?,?,?,?,?,?,(SELECT COALESCE(MAX(seq),0)+1 FROM swaps))",
+    [Q_SWAP_UPD] = "UPDATE swaps SET kind=?2,server_id=?3,project_id=?4,user_id=?5,"
+                   "host=?6,old_volume_id=?7,new_volume_id=?8,attachment_id=?9,old_node=?10,"
+                   "new_node=?11,old_path=?12,old_size_gb=?13,new_size_gb=?14,phase=?15,"
+                   "error=?16,started_at=?17,updated_at=?18,bytes_total=?19,bytes_done=?20,"
+                   "mirror_ms=?21,pivot_ms=?22,total_ms=?23 WHERE id=?1",
+    [Q_SWAP_OPEN] = "SELECT " SWAP_COLS " FROM swaps WHERE phase NOT IN ('done','rolled-back') "
+                    "ORDER BY seq",
+    [Q_SWAP_LATEST] = "SELECT " SWAP_COLS " FROM swaps WHERE server_id=?1 AND "
+                      "(old_volume_id=?2 OR new_volume_id=?2) ORDER BY seq DESC LIMIT 1",
+    [Q_SWAP_GET] = "SELECT " SWAP_COLS " FROM swaps WHERE id=?",
+    [Q_SWAP_ALL] = "SELECT " SWAP_COLS " FROM swaps ORDER BY seq",
+    [Q_SERIES_PUT] = "INSERT OR REPLACE INTO swap_series(id,series) VALUES(?,?)",
+    [Q_SERIES_GET] = "SELECT series FROM swap_series WHERE id=?",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT nested",
+    [Q_RELEASE] = "RELEASE nested",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO nested",
     [Q_TOK_PUT] = "INSERT OR REPLACE INTO tokens(id_hash,auth,expires) VALUES(?,?,?)",
     [Q_TOK_GET] = "SELECT id_hash,auth,expires FROM tokens WHERE id_hash=?",
     [Q_TOK_DEL] = "DELETE FROM tokens WHERE id_hash=?",
@@ -178,18 +236,57 @@ struct sqlite_registry {
     pthread_mutex_t lock; /* recursive: held from begin to commit */
     sqlite3_stmt *stmt[Q__COUNT];
     int schema_version;
+    /* under the lock: the open transaction's nesting depth (0 = none), and
+     * whether SQLite gave it up (it rolls a whole transaction back on a full
+     * disk, and later statements would run outside it) with the error that
+     * made it do so */
+    int depth;
+    bool abandoned;
+    char abandoned_error[512];
+    enum reg_error_kind abandoned_kind;
 };
 
 static __thread char last_error[512];
+static __thread enum reg_error_kind last_kind;
 
 static struct sqlite_registry *SR(struct registry *r)
 {
     return (struct sqlite_registry *)r;
 }
 
+static enum reg_error_kind error_kind(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_FULL: return REG_ERR_FULL;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return REG_ERR_BUSY;
+    case SQLITE_CONSTRAINT: return REG_ERR_CONSTRAINT;
+    default: return REG_ERR_OTHER;
+    }
+}
+
+/* Records the connection's error for WHAT. A failure that made SQLite end
+ * the open transaction abandons it: its later statements and its commit
+ * fail with this error instead of running outside it. */
 static int db_fail(struct sqlite_registry *s, const char *what)
 {
     snprintf(last_error, sizeof last_error, "%s: %s", what, sqlite3_errmsg(s->db));
+    last_kind = error_kind(sqlite3_extended_errcode(s->db));
+    if (s->depth > 0 && !s->abandoned && sqlite3_get_autocommit(s->db)) {
+        s->abandoned = true;
+        memcpy(s->abandoned_error, last_error, sizeof s->abandoned_error);
+        s->abandoned_kind = last_kind;
+    }
+    return -1;
+}
+
+/* Refuses to run anything in an abandoned transaction. */
+static int check_abandoned(struct sqlite_registry *s)
+{
+    if (!s->abandoned)
+        return 0;
+    snprintf(last_error, sizeof last_error, "%s", s->abandoned_error);
+    last_kind = s->abandoned_kind;
     return -1;
 }
 
@@ -223,6 +320,8 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
 /* Runs a statement that returns no rows. */
 static int exec_stmt(struct sqlite_registry *s, sqlite3_stmt *st, const char *what)
 {
+    if (check_abandoned(s) < 0)
+        return -1;
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -237,6 +336,8 @@ typedef void (*row_reader)(sqlite3_stmt *st, void *out);
 static int query_one(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd, void *out,
                      const char *what)
 {
+    if (check_abandoned(s) < 0)
+        return -1;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         rd(st, out);
@@ -252,6 +353,8 @@ static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd
 {
     *out = NULL;
     *n = 0;
+    if (check_abandoned(s) < 0)
+        return -1;
     size_t cap = 0;
     char *arr = NULL;
     int rc;
@@ -263,6 +366,7 @@ static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd
                 free(arr);
                 sqlite3_reset(st);
                 snprintf(last_error, sizeof last_error, "%s: out of memory", what);
+                last_kind = REG_ERR_OTHER;
                 return -1;
             }
             arr = na;
@@ -290,32 +394,72 @@ static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd
     })
 
 /* ---- transactions ---- */
+
+/* Runs a transaction-control statement whose failure must not replace the
+ * error being reported (a rollback after a failed write). */
+static void exec_quiet(struct sqlite_registry *s, enum q q)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    sqlite3_step(st);
+    sqlite3_reset(st);
+}
+
+/* Ends the outermost transaction's bookkeeping and releases the lock taken
+ * by its begin. */
+static void txn_leave(struct sqlite_registry *s)
+{
+    if (--s->depth == 0)
+        s->abandoned = false;
+    pthread_mutex_unlock(&s->lock);
+}
+
 static int sq_begin(struct registry *r)
 {
     struct sqlite_registry *s = SR(r);
     pthread_mutex_lock(&s->lock);
-    if (exec_stmt(s, stmt_get(s, Q_BEGIN), "begin") < 0) {
+    int rc = s->depth == 0 ? exec_stmt(s, stmt_get(s, Q_BEGIN), "begin")
+                           : exec_stmt(s, stmt_get(s, Q_SAVEPOINT), "begin nested");
+    if (rc < 0) {
         pthread_mutex_unlock(&s->lock);
         return -1;
     }
+    s->depth++;
     return 0;
 }
 
 static int sq_commit(struct registry *r)
 {
     struct sqlite_registry *s = SR(r);
-    int rc = exec_stmt(s, stmt_get(s, Q_COMMIT), "commit");
-    if (rc < 0)
-        exec_stmt(s, stmt_get(s, Q_ROLLBACK), "rollback");
-    pthread_mutex_unlock(&s->lock);
+    int rc = check_abandoned(s);
+    if (rc == 0 && s->depth > 1) {
+        rc = exec_stmt(s, stmt_get(s, Q_RELEASE), "commit nested");
+    } else if (rc == 0) {
+        rc = exec_stmt(s, stmt_get(s, Q_COMMIT), "commit");
+        if (rc < 0 && !sqlite3_get_autocommit(s->db))
+            exec_quiet(s, Q_ROLLBACK);
+    } else if (s->depth == 1 && !sqlite3_get_autocommit(s->db)) {
+        exec_quiet(s, Q_ROLLBACK);
+    }
+    /* a nested scope that fails to commit is rolled back like any other,
+     * and its failure is the outer transaction's to handle */
+    if (rc < 0 && s->depth > 1 && !s->abandoned) {
+        exec_quiet(s, Q_ROLLBACK_TO);
+        exec_quiet(s, Q_RELEASE);
+    }
+    txn_leave(s);
     return rc;
 }
 
 static void sq_rollback(struct registry *r)
 {
     struct sqlite_registry *s = SR(r);
-    exec_stmt(s, stmt_get(s, Q_ROLLBACK), "rollback");
-    pthread_mutex_unlock(&s->lock);
+    if (s->depth > 1 && !s->abandoned) {
+        exec_quiet(s, Q_ROLLBACK_TO);
+        exec_quiet(s, Q_RELEASE);
+    } else if (s->depth == 1 && !sqlite3_get_autocommit(s->db)) {
+        exec_quiet(s, Q_ROLLBACK);
+    }
+    txn_leave(s);
 }
 
 /* ---- hosts ---- */
@@ -770,9 +914,140 @@ static int sq_md_delete(struct registry *r, enum reg_meta_kind kind, const char 
     return LOCKED(SR(r), md_del_l(SR(r), kind, owner, key));
 }
 
+/* ---- swap records ---- */
+static void bind_swap(sqlite3_stmt *st, const struct reg_swap *w)
+{
+    int i = 1;
+    bind_text(st, i++, w->id);
+    bind_text(st, i++, w->kind);
+    bind_text(st, i++, w->server_id);
+    bind_text(st, i++, w->project_id);
+    bind_text(st, i++, w->user_id);
+    bind_text(st, i++, w->host);
+    bind_text(st, i++, w->old_volume_id);
+    bind_text(st, i++, w->new_volume_id);
+    bind_text(st, i++, w->attachment_id);
+    bind_text(st, i++, w->old_node);
+    bind_text(st, i++, w->new_node);
+    bind_text(st, i++, w->old_path);
+    sqlite3_bind_int64(st, i++, w->old_size_gb);
+    sqlite3_bind_int64(st, i++, w->new_size_gb);
+    bind_text(st, i++, w->phase);
+    bind_text(st, i++, w->error);
+    bind_text(st, i++, w->started_at);
+    bind_text(st, i++, w->updated_at);
+    sqlite3_bind_int64(st, i++, w->bytes_total);
+    sqlite3_bind_int64(st, i++, w->bytes_done);
+    sqlite3_bind_int64(st, i++, w->mirror_ms);
+    sqlite3_bind_int64(st, i++, w->pivot_ms);
+    sqlite3_bind_int64(st, i++, w->total_ms);
+}
+static void read_swap(sqlite3_stmt *st, void *o)
+{
+    struct reg_swap *w = o;
+    int i = 0;
+    COL(st, i++, w->id);
+    COL(st, i++, w->kind);
+    COL(st, i++, w->server_id);
+    COL(st, i++, w->project_id);
+    COL(st, i++, w->user_id);
+    COL(st, i++, w->host);
+    COL(st, i++, w->old_volume_id);
+    COL(st, i++, w->new_volume_id);
+    COL(st, i++, w->attachment_id);
+    COL(st, i++, w->old_node);
+    COL(st, i++, w->new_node);
+    COL(st, i++, w->old_path);
+    w->old_size_gb = sqlite3_column_int64(st, i++);
+    w->new_size_gb = sqlite3_column_int64(st, i++);
+    COL(st, i++, w->phase);
+    COL(st, i++, w->error);
+    COL(st, i++, w->started_at);
+    COL(st, i++, w->updated_at);
+    w->bytes_total = sqlite3_column_int64(st, i++);
+    w->bytes_done = sqlite3_column_int64(st, i++);
+    w->mirror_ms = sqlite3_column_int64(st, i++);
+    w->pivot_ms = sqlite3_column_int64(st, i++);
+    w->total_ms = sqlite3_column_int64(st, i++);
+}
+static int swap_write_l(struct sqlite_registry *s, enum q q, const struct reg_swap *w)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_swap(st, w);
+    if (exec_stmt(s, st, "swap record write") < 0)
+        return -1;
+    return q == Q_SWAP_UPD && sqlite3_changes(s->db) == 0 ? 1 : 0;
+}
+static int sq_swap_insert(struct registry *r, const struct reg_swap *w)
+{
+    return LOCKED(SR(r), swap_write_l(SR(r), Q_SWAP_INS, w));
+}
+static int sq_swap_update(struct registry *r, const struct reg_swap *w)
+{
+    return LOCKED(SR(r), swap_write_l(SR(r), Q_SWAP_UPD, w));
+}
+static int sq_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)
+{
+    struct sqlite_registry *s = SR(r);
+    return LOCKED(s, query_many(s, stmt_get(s, Q_SWAP_OPEN), read_swap, sizeof **out,
+                                (void **)out, n, "swap records"));
+}
+static int sq_swap_latest(struct registry *r, const char *server_id, const char *volume_id,
+                          struct reg_swap *out)
+{
+    memset(out, 0, sizeof *out);
+    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_SWAP_LATEST, server_id, volume_id, read_swap, out));
+}
+
+static int sq_swap_get(struct registry *r, const char *id, struct reg_swap *out)
+{
+    memset(out, 0, sizeof *out);
+    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_SWAP_GET, id, NULL, read_swap, out));
+}
+static int sq_swap_all(struct registry *r, struct reg_swap **out, size_t *n)
+{
+    struct sqlite_registry *s = SR(r);
+    return LOCKED(s, query_many(s, stmt_get(s, Q_SWAP_ALL), read_swap, sizeof **out,
+                                (void **)out, n, "swap records"));
+}
+static int series_put_l(struct sqlite_registry *s, const char *id, const char *series)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_SERIES_PUT);
+    bind_text(st, 1, id);
+    bind_text(st, 2, series);
+    return exec_stmt(s, st, "swap series write");
+}
+static int sq_swap_series_put(struct registry *r, const char *id, const char *series)
+{
+    return LOCKED(SR(r), series_put_l(SR(r), id, series));
+}
+/* The series is a document of any length, so it is read whole into a
+ * string of its own rather than a fixed field. */
+static void read_series(sqlite3_stmt *st, void *o)
+{
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    *(char **)o = strdup(t ? (const char *)t : "");
+}
+static int sq_swap_series_get(struct registry *r, const char *id, char **series)
+{
+    *series = NULL;
+    int rc = LOCKED(SR(r), get_by_keys_l(SR(r), Q_SERIES_GET, id, NULL, read_series, series));
+    if (rc == 0 && !*series) {
+        snprintf(last_error, sizeof last_error, "swap series read: out of memory");
+        last_kind = REG_ERR_OTHER;
+        return -1;
+    }
+    return rc;
+}
+
 static const char *sq_last_error(struct registry *r)
 {
     return last_error;
+}
+
+static enum reg_error_kind sq_last_error_kind(struct registry *r)
+{
+    return last_kind;
 }
 
 static void sq_close(struct registry *r)
@@ -826,8 +1101,53 @@ static const struct registry_ops sqlite_ops = {
     .meta_list = sq_md_list,
     .meta_put = sq_md_put,
     .meta_delete = sq_md_delete,
+    .swap_insert = sq_swap_insert,
+    .swap_update = sq_swap_update,
+    .swap_unfinished = sq_swap_unfinished,
+    .swap_latest = sq_swap_latest,
+    .swap_get = sq_swap_get,
+    .swap_all = sq_swap_all,
+    .swap_series_put = sq_swap_series_put,
+    .swap_series_get = sq_swap_series_get,
     .last_error = sq_last_error,
+    .last_error_kind = sq_last_error_kind,
 };
+
+static bool table_exists(struct sqlite_registry *s, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Migration 4, inside its transaction: a `swaps` table made before the
+ * swap records were the registry's (same columns, created outside the
+ * numbered migrations) is set aside before the migration creates the
+ * registry's own, and its rows, in their order, are moved into it after. */
+static int adopt_unnumbered_swaps(struct sqlite_registry *s, bool before, char **msg)
+{
+    if (before)
+        return table_exists(s, "swaps")
+                   ? sqlite3_exec(s->db,
+                                  "DROP INDEX IF EXISTS swaps_server;"
+                                  "DROP INDEX IF EXISTS swaps_phase;"
+                                  "ALTER TABLE swaps RENAME TO swaps_unnumbered;",
+                                  NULL, NULL, msg)
+                   : SQLITE_OK;
+    if (!table_exists(s, "swaps_unnumbered"))
+        return SQLITE_OK;
+    return sqlite3_exec(s->db,
+                        "INSERT INTO swaps(" SWAP_COLS ",seq) SELECT " SWAP_COLS
+                        ",ROW_NUMBER() OVER (ORDER BY seq, rowid) FROM swaps_unnumbered;"
+                        "DROP TABLE swaps_unnumbered;",
+                        NULL, NULL, msg);
+}
 
 /* Applies every migration newer than the database's schema_version, each in
  * its own transaction together with the version bump. */
@@ -855,7 +1175,9 @@ static int migrate(struct sqlite_registry *s, char *errbuf, size_t errlen)
     for (int v = version + 1; v <= N_MIGRATIONS; v++) {
         if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
             goto fail;
-        if (sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK) {
+        if ((v == SWAPS_MIGRATION && adopt_unnumbered_swaps(s, true, &msg) != SQLITE_OK) ||
+            sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK ||
+            (v == SWAPS_MIGRATION && adopt_unnumbered_swaps(s, false, &msg) != SQLITE_OK)) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             goto fail;
         }
@@ -903,11 +1225,13 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
     }
     sqlite3_busy_timeout(s->db, 5000);
     char *msg = NULL;
-    /* normal (not exclusive) locking: other connections of this process (the
-   * swap store) and an operator's sqlite3 shell share the file */
+    /* normal (not exclusive) locking: an operator's sqlite3 shell (and the
+     * tests) may share the file. synchronous=FULL: a swap's phase is written
+     * before its effect on the host can be seen, and must outlive a power
+     * cut as well as a crash of this process */
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
-                     "PRAGMA synchronous=NORMAL;",
+                     "PRAGMA synchronous=FULL;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(errbuf, errlen, "cannot configure database %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);

@@ -32,7 +32,7 @@ static int write_swaps(FILE *f, struct api_error *e)
     static const double dur[] = { SWAP_DURATION_BUCKETS_S };
     static const double pause[] = { SWAP_PAUSE_BUCKETS_S };
     struct swap_figures sf;
-    if (!swap_svc || swap_store_figures(swap_svc->store, &sf, e) < 0)
+    if (!swap_svc || swap_store_figures(swap_svc->ctx->reg, &sf, e) < 0)
         return -1;
     fputs("# HELP volswap_api_swaps_total Volume swaps (Nova's swap, Cinder's migrate) by "
           "outcome; unfinished ones are running or left for recovery.\n"

@@ -62,7 +62,7 @@ static int check_not_swapping(struct api_request *rq, const struct reg_server *s
     struct registry *r = rq->ctx->reg;
     int grc = r->ops->server_get(r, s->id, &now);
     if (grc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (grc == 1 || nova_server_deleted(&now))
         return api_err(&rq->err, 404, "Instance %s could not be found.", s->id);
     if (strcmp(now.task_state, "deleting") == 0)
@@ -76,10 +76,9 @@ static int check_not_swapping(struct api_request *rq, const struct reg_server *s
                        "swap is in progress on it",
                        s->id);
     struct swap_rec last;
-    struct api_error e = { 0 };
-    int rc = swap_store_latest(swap_svc->store, s->id, volume_id, &last, &e);
+    int rc = swap_store_latest(r, s->id, volume_id, &last, &rq->err);
     if (rc < 0)
-        return api_err(&rq->err, 500, "%s", e.msg);
+        return -1;
     if (rc == 0 && last.phase != SP_DONE && last.phase != SP_ROLLED_BACK)
         return api_err(&rq->err, 409,
                        "Cannot 'swap_volume' instance %s while the volume swap "
@@ -97,70 +96,73 @@ struct deleting {
 };
 static struct deleting *deleting;
 
-int swap_claim_for_delete(struct api_request *rq, const char *server_id)
+/* Is a swap of SERVER_ID unfinished in the registry (left for recovery)?
+ * 1 yes (ID and PHASE name it), 0 no, -1 error. */
+static int unfinished_swap_of(struct api_request *rq, const char *server_id, char id[64],
+                              enum swap_phase *phase)
 {
-    pthread_mutex_lock(&accept_lock);
-    int rc = -1;
     struct swap_rec *open_recs = NULL;
     size_t n = 0;
-    struct api_error e = { 0 };
-    for (struct deleting *d = deleting; d; d = d->next)
-        if (strcmp(d->id, server_id) == 0) {
-            api_err(&rq->err, 409,
-                    "Cannot 'delete' instance %s while it is in task_state "
-                    "deleting",
-                    server_id);
-            goto out;
-        }
-    if (swap_server_busy(server_id)) {
-        api_err(&rq->err, 409,
-                "Cannot 'delete' instance %s while a volume swap is in "
-                "progress on it",
-                server_id);
-        goto out;
-    }
-    if (swap_store_unfinished(swap_svc->store, &open_recs, &n, &e) < 0) {
-        api_err(&rq->err, 500, "%s", e.msg);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
+    if (swap_store_unfinished(rq->ctx->reg, &open_recs, &n, &rq->err) < 0)
+        return -1;
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++)
         if (strcmp(open_recs[i].server_id, server_id) == 0) {
-            api_err(&rq->err, 409,
-                    "Cannot 'delete' instance %s while the volume swap %s is "
-                    "unfinished (phase %s)",
-                    server_id, open_recs[i].id, swap_phase_name(open_recs[i].phase));
-            goto out;
+            memcpy(id, open_recs[i].id, 64);
+            *phase = open_recs[i].phase;
+            found = 1;
         }
+    free(open_recs);
+    return found;
+}
+
+int swap_claim_for_delete(struct api_request *rq, const char *server_id)
+{
+    API_LOCK_SCOPE(&accept_lock);
+    for (struct deleting *d = deleting; d; d = d->next)
+        if (strcmp(d->id, server_id) == 0)
+            return api_err(&rq->err, 409,
+                           "Cannot 'delete' instance %s while it is in task_state "
+                           "deleting",
+                           server_id);
+    if (swap_server_busy(server_id))
+        return api_err(&rq->err, 409,
+                       "Cannot 'delete' instance %s while a volume swap is in "
+                       "progress on it",
+                       server_id);
+    char open_id[64];
+    enum swap_phase open_phase;
+    int found = unfinished_swap_of(rq, server_id, open_id, &open_phase);
+    if (found < 0)
+        return -1;
+    if (found)
+        return api_err(&rq->err, 409,
+                       "Cannot 'delete' instance %s while the volume swap %s is "
+                       "unfinished (phase %s)",
+                       server_id, open_id, swap_phase_name(open_phase));
     struct deleting *d = calloc(1, sizeof *d);
-    if (!d) {
-        api_err(&rq->err, 500, "out of memory");
-        goto out;
-    }
+    if (!d)
+        return api_err(&rq->err, 500, "out of memory");
     snprintf(d->id, sizeof d->id, "%s", server_id);
     if (nova_set_task_state(rq, server_id, "deleting") < 0) {
         free(d);
-        goto out;
+        return -1;
     }
     d->next = deleting;
     deleting = d;
-    rc = 0;
-out:
-    free(open_recs);
-    pthread_mutex_unlock(&accept_lock);
-    return rc;
+    return 0;
 }
 
 void swap_release_delete(const char *server_id)
 {
-    pthread_mutex_lock(&accept_lock);
+    API_LOCK_SCOPE(&accept_lock);
     for (struct deleting **p = &deleting; *p; p = &(*p)->next)
         if (strcmp((*p)->id, server_id) == 0) {
             struct deleting *d = *p;
             *p = d->next;
             free(d);
-            break;
+            return;
         }
-    pthread_mutex_unlock(&accept_lock);
 }
 
 static int load_volume(struct api_request *rq, const char *id, int status_if_missing,
@@ -169,26 +171,46 @@ static int load_volume(struct api_request *rq, const char *id, int status_if_mis
     struct registry *r = rq->ctx->reg;
     int rc = r->ops->volume_get(r, id, v);
     if (rc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (rc == 1 ||
         (!auth_has_role(&rq->auth, "admin") && strcmp(v->project_id, rq->auth.project_id) != 0))
         return api_err(&rq->err, status_if_missing, "Volume %.64s could not be found.", id);
     return 0;
 }
 
-/* Fills the record every swap starts from and launches its worker; on
- * failure undoes the volume states (the caller set them). */
-static int launch(struct api_request *rq, struct swap_rec *sr)
+/* The registry side of accepting a swap, in one transaction: Cinder's
+ * begin_detaching of the old volume and reserve of the new one, the
+ * swap_volume instance action, and the swap record in ACCEPTED (a
+ * migration first adds its destination volume TV). All or nothing. */
+static int accept_swap(struct api_request *rq, struct swap_rec *sr, const struct reg_volume *tv)
 {
-    struct api_error e = { 0 };
+    struct registry *r = rq->ctx->reg;
+    struct reg_action act;
     api_time_micro(time(NULL), sr->started_at);
     memcpy(sr->updated_at, sr->started_at, sizeof sr->updated_at);
     sr->phase = SP_ACCEPTED;
-    if (swap_store_insert(swap_svc->store, sr, &e) < 0 || swap_launch(sr, &e) < 0) {
-        api_err(&rq->err, e.status ? e.status : 500, "%s", e.msg);
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
         return -1;
-    }
-    return 0;
+    if (tv && r->ops->volume_insert(r, tv) < 0)
+        return reg_fail(&rq->err, r);
+    if (vol_transition_apply(r, sr->old_volume_id, VT_BEGIN_DETACHING, false, NULL, &rq->err) < 0 ||
+        vol_transition_apply(r, sr->new_volume_id, VT_RESERVE, false, NULL, &rq->err) < 0 ||
+        action_start(rq, sr->server_id, "swap_volume", &act) < 0 ||
+        swap_store_insert(r, sr, &rq->err) < 0)
+        return -1;
+    return reg_commit(&txn, &rq->err);
+}
+
+/* Starts the worker of an accepted swap; a worker that cannot start rolls
+ * the swap back as any failed swap is (states, event, record). */
+static int launch(struct api_request *rq, struct swap_rec *sr)
+{
+    struct api_error e = { 0 };
+    if (swap_launch(sr, &e) == 0)
+        return 0;
+    swap_rollback(NULL, sr, e.msg);
+    return api_err(&rq->err, e.status ? e.status : 500, "%s", e.msg);
 }
 
 static int do_swap(struct api_request *rq, const struct reg_server *s, const char *old_id,
@@ -206,7 +228,7 @@ static int do_swap(struct api_request *rq, const struct reg_server *s, const cha
     struct reg_attachment a;
     int arc = r->ops->attachment_get_by_volume(r, old_id, &a);
     if (arc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (arc == 1 || strcmp(ov.attach_status, "detached") == 0)
         return api_err(&rq->err, 404,
                        "The volume was either invalid or not attached to the "
@@ -232,21 +254,11 @@ static int do_swap(struct api_request *rq, const struct reg_server *s, const cha
     if (!h || !swap_driver_find(h->driver))
         return api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.", s->host,
                        s->id);
-    pthread_mutex_lock(&accept_lock);
-    int rc = -1;
+    API_LOCK_SCOPE(&accept_lock);
     if (check_not_swapping(rq, s, old_id) < 0)
-        goto out;
-    if (vol_transition_apply(r, old_id, VT_BEGIN_DETACHING, false, &ov, &rq->err) < 0)
-        goto out;
-    if (vol_transition_apply(r, new_id, VT_RESERVE, false, &nv, &rq->err) < 0) {
-        vol_transition_apply(r, old_id, VT_ROLL_DETACHING, false, NULL, NULL);
-        goto out;
-    }
-    struct reg_action act;
+        return -1;
     struct swap_rec sr;
     memset(&sr, 0, sizeof sr);
-    if (action_start(rq, s->id, "swap_volume", &act) < 0)
-        goto undo;
     snprintf(sr.id, sizeof sr.id, "%s", rq->request_id);
     sr.kind = SWAP_NOVA;
     snprintf(sr.server_id, sizeof sr.server_id, "%s", s->id);
@@ -260,16 +272,9 @@ static int do_swap(struct api_request *rq, const struct reg_server *s, const cha
     host_node_name(new_id, sr.new_node);
     sr.old_size_gb = ov.size_gb;
     sr.new_size_gb = nv.size_gb;
-    if (launch(rq, &sr) < 0)
-        goto undo;
-    rc = api_reply(rq, 202, NULL);
-    goto out;
-undo:
-    vol_transition_apply(r, old_id, VT_ROLL_DETACHING, false, NULL, NULL);
-    vol_transition_apply(r, new_id, VT_UNRESERVE, false, NULL, NULL);
-out:
-    pthread_mutex_unlock(&accept_lock);
-    return rc;
+    if (accept_swap(rq, &sr, NULL) < 0 || launch(rq, &sr) < 0)
+        return -1;
+    return api_reply(rq, 202, NULL);
 }
 
 /* From 2.85 with volumeId equal to the path: Nova's _update_volume_regular. */
@@ -280,7 +285,7 @@ static int update_regular(struct api_request *rq, const struct reg_server *s, js
     struct reg_attachment a;
     int rc = r->ops->attachment_get(r, s->id, vol_id, &a);
     if (rc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (rc == 1)
         return api_err(&rq->err, 404, "No volume Block Device Mapping with id %.64s.", vol_id);
     /* the other fields may be repeated but not changed */
@@ -300,7 +305,7 @@ static int update_regular(struct api_request *rq, const struct reg_server *s, js
     if (dot) {
         a.delete_on_termination = body_bool(dot);
         if (r->ops->attachment_update(r, &a) < 0)
-            return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+            return reg_fail(&rq->err, r);
     }
     return 0;
 }
@@ -411,10 +416,9 @@ int nova_swap_progress(struct api_request *rq)
     struct swap_progress p;
     if (swap_progress_get(s.id, api_param(rq, "volume_id"), &r, &p))
         return api_reply(rq, 200, json_pack("{s:o}", "swap_progress", progress_view(&r, &p, true)));
-    struct api_error e = { 0 };
-    int rc = swap_store_latest(swap_svc->store, s.id, api_param(rq, "volume_id"), &r, &e);
+    int rc = swap_store_latest(rq->ctx->reg, s.id, api_param(rq, "volume_id"), &r, &rq->err);
     if (rc < 0)
-        return api_err(&rq->err, 500, "%s", e.msg);
+        return -1;
     if (rc == 1)
         return api_err(&rq->err, 404, "No volume swap of volume %.64s on instance %s.",
                        api_param(rq, "volume_id"), s.id);
@@ -435,7 +439,7 @@ int nova_swap_report(struct api_request *rq)
     struct swap_rec r;
     struct api_error e = { 0 };
     const char *id = api_param(rq, "swap_id");
-    int rc = swap_store_get(swap_svc->store, id, &r, &e);
+    int rc = swap_store_get(swap_svc->ctx->reg, id, &r, &e);
     if (rc < 0)
         return api_err(&rq->err, 500, "%s", e.msg);
     if (rc == 1 || api_authorize(rq, r.project_id) < 0) {
@@ -450,7 +454,7 @@ int nova_swap_report(struct api_request *rq)
         memset(&p, 0, sizeof p);
     json_t *view = progress_view(live ? &now : &r, &p, live);
     char *text = NULL;
-    rc = swap_store_series_get(swap_svc->store, r.id, &text, &e);
+    rc = swap_store_series_get(swap_svc->ctx->reg, r.id, &text, &e);
     if (rc < 0) {
         json_decref(view);
         return api_err(&rq->err, 500, "%s", e.msg);
@@ -522,85 +526,68 @@ int cinder_migrate_volume(struct api_request *rq)
 {
     json_t *doc = NULL;
     char host_name[65], pool_name[65];
-    int rc = -1;
     struct registry *r = rq->ctx->reg;
-    if (cinder_migrate_args(rq, host_name, pool_name, &doc) < 0)
-        goto out;
+    int arc = cinder_migrate_args(rq, host_name, pool_name, &doc);
+    json_decref(doc); /* the names are copied out */
+    if (arc < 0)
+        return -1;
     if (policy_check(&rq->auth, "volume:migrate_volume", api_param(rq, "project_id"), &rq->err) < 0)
-        goto out;
-    if (!swap_svc) {
-        api_err(&rq->err, 503, "The volume swap service is not running.");
-        goto out;
-    }
+        return -1;
+    if (!swap_svc)
+        return api_err(&rq->err, 503, "The volume swap service is not running.");
     struct reg_volume ov;
     int vrc = r->ops->volume_get(r, api_param(rq, "volume_id"), &ov);
-    if (vrc < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        goto out;
-    }
-    if (vrc == 1 || strcmp(ov.project_id, api_param(rq, "project_id")) != 0) {
-        api_err(&rq->err, 404, "Volume %.64s could not be found.", api_param(rq, "volume_id"));
-        goto out;
-    }
-    if (strcmp(ov.status, "available") != 0 && strcmp(ov.status, "in-use") != 0) {
-        api_err(&rq->err, 400,
-                "Invalid volume: Volume status must be available or in-use, but "
-                "current status is: %s.",
-                ov.status);
-        goto out;
-    }
+    if (vrc < 0)
+        return reg_fail(&rq->err, r);
+    if (vrc == 1 || strcmp(ov.project_id, api_param(rq, "project_id")) != 0)
+        return api_err(&rq->err, 404, "Volume %.64s could not be found.", api_param(rq, "volume_id"));
+    if (strcmp(ov.status, "available") != 0 && strcmp(ov.status, "in-use") != 0)
+        return api_err(&rq->err, 400,
+                       "Invalid volume: Volume status must be available or in-use, but "
+                       "current status is: %s.",
+                       ov.status);
     if (ov.migration_status[0] && strcmp(ov.migration_status, "success") != 0 &&
-        strcmp(ov.migration_status, "error") != 0) {
-        api_err(&rq->err, 400,
-                "Invalid volume: Volume %s is already part of an active "
-                "migration.",
-                ov.id);
-        goto out;
-    }
+        strcmp(ov.migration_status, "error") != 0)
+        return api_err(&rq->err, 400,
+                       "Invalid volume: Volume %s is already part of an active "
+                       "migration.",
+                       ov.id);
     const struct cfg_host *ph = NULL;
     const struct cfg_pool *pool = config_pool(rq->ctx->cfg, pool_name, &ph);
-    if (!pool || (host_name[0] && strcmp(host_name, ph->name) != 0)) {
-        api_err(&rq->err, 400, "Invalid host: No valid backend was found. No pool named %s%s%s.",
-                pool_name, host_name[0] ? " on host " : "", host_name);
-        goto out;
-    }
-    if (strcmp(pool->name, ov.pool) == 0 && strcmp(ph->name, ov.host) == 0) {
-        api_err(&rq->err, 400,
-                "Invalid host: Destination host must be different than the "
-                "current host.");
-        goto out;
-    }
-    if (strcmp(ph->name, ov.host) != 0) {
-        api_err(&rq->err, 400,
-                "Invalid host: pool %s is on host %s; volswap moves an attached "
-                "volume only between pools of its own host (%s).",
-                pool->name, ph->name, ov.host);
-        goto out;
-    }
+    if (!pool || (host_name[0] && strcmp(host_name, ph->name) != 0))
+        return api_err(&rq->err, 400,
+                       "Invalid host: No valid backend was found. No pool named %s%s%s.",
+                       pool_name, host_name[0] ? " on host " : "", host_name);
+    if (strcmp(pool->name, ov.pool) == 0 && strcmp(ph->name, ov.host) == 0)
+        return api_err(&rq->err, 400,
+                       "Invalid host: Destination host must be different than the "
+                       "current host.");
+    if (strcmp(ph->name, ov.host) != 0)
+        return api_err(&rq->err, 400,
+                       "Invalid host: pool %s is on host %s; volswap moves an attached "
+                       "volume only between pools of its own host (%s).",
+                       pool->name, ph->name, ov.host);
     struct reg_attachment a;
-    int arc = r->ops->attachment_get_by_volume(r, ov.id, &a);
-    if (arc != 0 || strcmp(ov.status, "in-use") != 0) {
-        api_err(&rq->err, 400,
-                "Invalid volume: volswap migrates in-use volumes (a live mirror "
-                "under the consumer); volume %s is %s.",
-                ov.id, ov.status);
-        goto out;
-    }
+    arc = r->ops->attachment_get_by_volume(r, ov.id, &a);
+    if (arc < 0)
+        return reg_fail(&rq->err, r);
+    if (arc != 0 || strcmp(ov.status, "in-use") != 0)
+        return api_err(&rq->err, 400,
+                       "Invalid volume: volswap migrates in-use volumes (a live mirror "
+                       "under the consumer); volume %s is %s.",
+                       ov.id, ov.status);
     struct reg_server s;
-    if (r->ops->server_get(r, a.server_id, &s) != 0) {
-        api_err(&rq->err, 500, "registry: the attachment's server is gone");
-        goto out;
-    }
+    int src = r->ops->server_get(r, a.server_id, &s);
+    if (src < 0)
+        return reg_fail(&rq->err, r);
+    if (src == 1)
+        return api_err(&rq->err, 500, "registry: the attachment's server is gone");
     const struct cfg_host *h = config_host(rq->ctx->cfg, s.host);
-    if (!h || !swap_driver_find(h->driver)) {
-        api_err(&rq->err, 409, "Compute host %s is not configured.", s.host);
-        goto out;
-    }
-    pthread_mutex_lock(&accept_lock);
-    if (check_not_swapping(rq, &s, ov.id) < 0) {
-        pthread_mutex_unlock(&accept_lock);
-        goto out;
-    }
+    if (!h || !swap_driver_find(h->driver))
+        return api_err(&rq->err, 409, "Compute host %s is not configured.", s.host);
+    API_LOCK_SCOPE(&accept_lock);
+    if (check_not_swapping(rq, &s, ov.id) < 0)
+        return -1;
     /* the destination volume: Cinder's temporary record for the migration */
     struct reg_volume tv;
     memset(&tv, 0, sizeof tv);
@@ -617,28 +604,13 @@ int cinder_migrate_volume(struct api_request *rq)
     api_time_micro(time(NULL), tv.created_at);
     memcpy(tv.updated_at, tv.created_at, sizeof tv.updated_at);
     struct api_error pe = { 0 };
-    if (vol_transition_apply(r, ov.id, VT_MIGRATION_START, false, NULL, &rq->err) < 0) {
-        pthread_mutex_unlock(&accept_lock);
-        goto out;
-    }
+    if (vol_transition_apply(r, ov.id, VT_MIGRATION_START, false, NULL, &rq->err) < 0)
+        return -1;
     if (pool_create_volume(pool, tv.id, (uint64_t)tv.size_gb << 30, r, tv.path, sizeof tv.path,
                            &pe) < 0) {
         vol_transition_apply(r, ov.id, VT_MIGRATION_ERROR, false, NULL, NULL);
-        pthread_mutex_unlock(&accept_lock);
-        api_err(&rq->err, 500, "%s", pe.msg);
-        goto out;
+        return api_err(&rq->err, 500, "%s", pe.msg);
     }
-    if (r->ops->volume_insert(r, &tv) < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        goto undo_file;
-    }
-    if (vol_transition_apply(r, ov.id, VT_BEGIN_DETACHING, false, NULL, &rq->err) < 0)
-        goto undo_record;
-    if (vol_transition_apply(r, tv.id, VT_RESERVE, false, NULL, &rq->err) < 0)
-        goto undo_detaching;
-    struct reg_action act;
-    if (action_start(rq, s.id, "swap_volume", &act) < 0)
-        goto undo_detaching;
     struct swap_rec sr;
     memset(&sr, 0, sizeof sr);
     snprintf(sr.id, sizeof sr.id, "%s", rq->request_id);
@@ -653,25 +625,17 @@ int cinder_migrate_volume(struct api_request *rq)
     snprintf(sr.old_node, sizeof sr.old_node, "%s", a.node_name);
     host_node_name(tv.id, sr.new_node);
     /* the old node may already carry the new record's name after an earlier
-   * migration: keep the two apart */
+     * migration: keep the two apart */
     if (strcmp(sr.new_node, sr.old_node) == 0)
         sr.new_node[4] = sr.new_node[4] == 'x' ? 'y' : 'x';
     sr.old_size_gb = ov.size_gb;
     sr.new_size_gb = tv.size_gb;
+    if (accept_swap(rq, &sr, &tv) < 0) {
+        pool_delete_volume(tv.path, pool->is_dir, &pe);
+        vol_transition_apply(r, ov.id, VT_MIGRATION_ERROR, false, NULL, NULL);
+        return -1;
+    }
     if (launch(rq, &sr) < 0)
-        goto undo_detaching;
-    pthread_mutex_unlock(&accept_lock);
-    rc = api_reply(rq, 202, NULL);
-    goto out;
-undo_detaching:
-    vol_transition_apply(r, ov.id, VT_ROLL_DETACHING, false, NULL, NULL);
-undo_record:
-    r->ops->volume_delete(r, tv.id);
-undo_file:
-    pool_delete_volume(tv.path, pool->is_dir, &pe);
-    vol_transition_apply(r, ov.id, VT_MIGRATION_ERROR, false, NULL, NULL);
-    pthread_mutex_unlock(&accept_lock);
-out:
-    json_decref(doc);
-    return rc;
+        return -1;
+    return api_reply(rq, 202, NULL);
 }

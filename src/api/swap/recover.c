@@ -77,7 +77,7 @@ int swap_recover_all(struct api_error *e)
 {
     struct swap_rec *recs = NULL;
     size_t n = 0;
-    if (swap_store_unfinished(swap_svc->store, &recs, &n, e) < 0)
+    if (swap_store_unfinished(swap_svc->ctx->reg, &recs, &n, e) < 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         recover_one(&recs[i]);

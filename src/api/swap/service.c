@@ -1,5 +1,5 @@
-/* The swap service: lives as long as volswap-api, owns the swap store and the
- * list of running swaps (one worker thread each, the compute manager's role
+/* The swap service: lives as long as volswap-api, owns the list of running
+ * swaps (one worker thread each, the compute manager's role
  * after Nova's RPC cast), and records the compute_swap_volume instance
  * action event. Tunables come from the environment so the same binary can
  * be slowed down for tests and demos:
@@ -51,12 +51,6 @@ int swap_service_start(struct api_ctx *ctx, struct api_error *e)
     s->speed = env_int("VOLSWAP_SWAP_SPEED", 0, 0, INT64_MAX / 2);
     s->ready_timeout_ms = (int)env_int("VOLSWAP_SWAP_READY_TIMEOUT", 3600, 1, 86400) * 1000;
     s->converge_window_ms = (int)env_int("VOLSWAP_SWAP_CONVERGE_WINDOW", 10, 0, 86400) * 1000;
-    s->store = swap_store_open(ctx->cfg->database, e);
-    if (!s->store) {
-        pthread_mutex_destroy(&s->lock);
-        free(s);
-        return -1;
-    }
     swap_svc = s;
     if (swap_recover_all(e) < 0) {
         swap_service_stop();
@@ -93,7 +87,6 @@ void swap_service_stop(void)
     swap_svc->stopping = true;
     pthread_mutex_unlock(&swap_svc->lock);
     reap(true);
-    swap_store_close(swap_svc->store);
     pthread_mutex_destroy(&swap_svc->lock);
     free(swap_svc);
     swap_svc = NULL;
@@ -104,8 +97,17 @@ void swap_persist(struct swap_rec *r, enum swap_phase p)
     r->phase = p;
     api_time_micro(time(NULL), r->updated_at);
     struct api_error e = { 0 };
-    if (swap_store_update(swap_svc->store, r, &e) < 0)
+    if (swap_store_update(swap_svc->ctx->reg, r, &e) < 0)
         swap_log("%s: cannot persist phase %s: %s", r->id, swap_phase_name(p), e.msg);
+}
+
+int swap_persist_in(struct registry *reg, struct swap_rec *r, enum swap_phase p,
+                    struct api_error *e)
+{
+    api_time_micro(time(NULL), r->updated_at);
+    struct swap_rec next = *r;
+    next.phase = p;
+    return swap_store_update(reg, &next, e);
 }
 
 void swap_mark(struct swap_rec *r, enum swap_phase p)
@@ -200,19 +202,20 @@ void swap_event_start(const struct swap_rec *r)
         swap_log("%s: cannot record the event: %s", r->id, reg->ops->last_error(reg));
 }
 
-void swap_event_finish(const struct swap_rec *r, bool ok, const char *details)
+int swap_event_finish(struct registry *reg, const struct swap_rec *r, bool ok, const char *details,
+                      struct api_error *e)
 {
-    struct registry *reg = swap_svc->ctx->reg;
     struct reg_event *evs = NULL, ev;
     size_t n = 0;
     bool have = false;
     memset(&ev, 0, sizeof ev);
-    if (reg->ops->event_list(reg, r->id, &evs, &n) == 0)
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(evs[i].event, SWAP_EVENT) == 0) {
-                ev = evs[i];
-                have = true;
-            }
+    if (reg->ops->event_list(reg, r->id, &evs, &n) < 0)
+        return reg_fail(e, reg);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(evs[i].event, SWAP_EVENT) == 0) {
+            ev = evs[i];
+            have = true;
+        }
     free(evs);
     if (!have) {
         snprintf(ev.request_id, sizeof ev.request_id, "%s", r->id);
@@ -226,12 +229,17 @@ void swap_event_finish(const struct swap_rec *r, bool ok, const char *details)
     snprintf(ev.traceback, sizeof ev.traceback, "%s", ok ? "" : (details ? details : ""));
     int rc = have ? reg->ops->event_update(reg, &ev) : reg->ops->event_insert(reg, &ev);
     if (rc < 0)
-        swap_log("%s: cannot record the event: %s", r->id, reg->ops->last_error(reg));
+        return reg_fail(e, reg);
     struct reg_action a;
-    if (reg->ops->action_get(reg, r->server_id, r->id, &a) == 0) {
+    rc = reg->ops->action_get(reg, r->server_id, r->id, &a);
+    if (rc < 0)
+        return reg_fail(e, reg);
+    if (rc == 0) {
         snprintf(a.updated_at, sizeof a.updated_at, "%s", ev.finish_time);
         if (!ok)
             snprintf(a.message, sizeof a.message, "Error");
-        reg->ops->action_update(reg, &a);
+        if (reg->ops->action_update(reg, &a) < 0)
+            return reg_fail(e, reg);
     }
+    return 0;
 }

@@ -7,8 +7,8 @@
  * The pieces, one file each (the REST doors, Nova's PUT, the progress
  * endpoint and Cinder's os-migrate_volume, are in rest/swap.c; the shared
  * QMP session per host is hosts/session.c):
- *   store.c     the persisted swap records (a `swaps` table beside the
- *               registry's), so a restarted API knows what was in flight
+ *   store.c     the persisted swap records (the registry's reg_swap), so a
+ *               restarted API knows what was in flight
  *   driver.c    the QMP steps per host driver (volswapd, qemu)
  *   worker.c    the state machine: open target, mirror, READY, complete,
  *               resize, record, close old; rollback on every failure
@@ -32,8 +32,8 @@
 
 /* ---- the public face (called by main.c and the route tables) ---- */
 
-/* Opens the swap store beside CTX's database, recovers every unfinished swap
- * against its host, and gets ready to accept new ones. */
+/* Recovers every unfinished swap of CTX's registry against its host, and
+ * gets ready to accept new ones. */
 int swap_service_start(struct api_ctx *ctx, struct api_error *e);
 /* Stops accepting swaps and joins the workers. A worker interrupted here
  * leaves its record as it is: the next start recovers it. */
@@ -77,18 +77,17 @@ struct swap_rec {
     int64_t started_mono_ms; /* worker start (not persisted): for total_ms */
 };
 
-struct swap_store;
-struct swap_store *swap_store_open(const char *db_path, struct api_error *e);
-void swap_store_close(struct swap_store *s);
-int swap_store_insert(struct swap_store *s, const struct swap_rec *r, struct api_error *e);
-/* Writes every field of R (phase first among them) and fsyncs via SQLite. */
-int swap_store_update(struct swap_store *s, const struct swap_rec *r, struct api_error *e);
+/* The records in the registry REG; a write joins the caller's transaction
+ * when one is open (a phase commits with the registry changes it implies). */
+int swap_store_insert(struct registry *reg, const struct swap_rec *r, struct api_error *e);
+/* Writes every field of R (phase first among them). */
+int swap_store_update(struct registry *reg, const struct swap_rec *r, struct api_error *e);
 /* Unfinished records, oldest first (caller frees *OUT). */
-int swap_store_unfinished(struct swap_store *s, struct swap_rec **out, size_t *n,
+int swap_store_unfinished(struct registry *reg, struct swap_rec **out, size_t *n,
                           struct api_error *e);
 /* The newest record of SERVER that names VOLUME as old or new volume:
  * 0 found, 1 none, -1 error. */
-int swap_store_latest(struct swap_store *s, const char *server_id, const char *volume_id,
+int swap_store_latest(struct registry *reg, const char *server_id, const char *volume_id,
                       struct swap_rec *out, struct api_error *e);
 
 /* What the store's records say, for GET /metrics: swaps (Nova's swap and
@@ -103,15 +102,15 @@ struct swap_figures {
     uint64_t duration[2][SWAP_NBUCKETS], pause[2][SWAP_NBUCKETS];
     double duration_sum[2], pause_sum[2];
 };
-int swap_store_figures(struct swap_store *s, struct swap_figures *f, struct api_error *e);
+int swap_store_figures(struct registry *reg, struct swap_figures *f, struct api_error *e);
 /* The record of swap ID: 0 found, 1 none, -1 error. */
-int swap_store_get(struct swap_store *s, const char *id, struct swap_rec *out, struct api_error *e);
+int swap_store_get(struct registry *reg, const char *id, struct swap_rec *out, struct api_error *e);
 /* The series the worker sampled while swap ID ran (a JSON document, see
  * worker.c's series_json), kept beside its record: put replaces it; get
  * returns 0 with *SERIES (caller frees), 1 when there is none, -1. */
-int swap_store_series_put(struct swap_store *s, const char *id, const char *series,
+int swap_store_series_put(struct registry *reg, const char *id, const char *series,
                           struct api_error *e);
-int swap_store_series_get(struct swap_store *s, const char *id, char **series,
+int swap_store_series_get(struct registry *reg, const char *id, char **series,
                           struct api_error *e);
 
 /* ---- driver steps (driver.c) ---- */
@@ -165,12 +164,17 @@ void *swap_worker_main(void *task);
  * event); rolls back one that does not. Shared by worker and recovery. */
 int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e);
 int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why);
+/* The registry side of a pivot, in one transaction of REG: the attachment
+ * and the volume states move to the new volume (Nova) or the volume takes
+ * the new storage (Cinder's migration), and R is persisted as RECORDED.
+ * On failure neither is written and R is unchanged. A swap whose registry
+ * is already done (an earlier run) is only marked RECORDED. */
+int swap_record(struct registry *reg, struct swap_rec *r, struct api_error *e);
 
 /* ---- the service (service.c) ---- */
 
 struct swap_service {
     struct api_ctx *ctx;
-    struct swap_store *store;
     pthread_mutex_t lock; /* the task list and every task's progress */
     struct swap_task *tasks;
     bool stopping;
@@ -183,6 +187,10 @@ extern struct swap_service *swap_svc;
 /* Persists R's phase (and figures); failures are logged, never fatal for
  * the worker, because the host state decides at recovery. */
 void swap_persist(struct swap_rec *r, enum swap_phase p);
+/* Writes R at phase P inside REG's open transaction; R's phase changes
+ * only when the caller has committed (swap_mark). */
+int swap_persist_in(struct registry *reg, struct swap_rec *r, enum swap_phase p,
+                    struct api_error *e);
 /* Moves R to phase P in memory only: for phases recovery treats like the
  * last persisted one (each fsync is milliseconds on the swap's path). */
 void swap_mark(struct swap_rec *r, enum swap_phase p);
@@ -196,9 +204,12 @@ bool swap_progress_get(const char *server_id, const char *volume_id, struct swap
 void swap_progress_set(struct swap_task *t, const struct swap_progress *p);
 __attribute__((format(printf, 1, 2))) void swap_log(const char *fmt, ...);
 
-/* Instance action event compute_swap_volume (start, then finish). */
+/* Instance action event compute_swap_volume (start, then finish). The
+ * finish is written in REG's open transaction, with the phase that ends
+ * the swap. */
 void swap_event_start(const struct swap_rec *r);
-void swap_event_finish(const struct swap_rec *r, bool ok, const char *details);
+int swap_event_finish(struct registry *reg, const struct swap_rec *r, bool ok, const char *details,
+                      struct api_error *e);
 
 /* Recovery at start (recover.c). */
 int swap_recover_all(struct api_error *e);

@@ -73,30 +73,26 @@ static int vol_apply(struct registry *reg, struct reg_volume *v, enum vol_transi
         return -1;
     api_time_micro(time(NULL), v->updated_at);
     if (reg->ops->volume_update(reg, v) < 0)
-        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+        return reg_fail(e, reg);
     return 0;
 }
 
 /* Nova: the BDM now names the new volume (delete_on_termination false);
- * Cinder: old available/detached, new in-use/attached. One transaction. */
-static int record_nova(struct swap_rec *r, struct api_error *e)
+ * Cinder: old available/detached, new in-use/attached. In the caller's
+ * transaction. */
+static int record_nova(struct registry *reg, struct swap_rec *r, struct api_error *e)
 {
-    struct registry *reg = swap_svc->ctx->reg;
     struct reg_attachment a, na;
     struct reg_volume ov, nv;
-    if (reg->ops->begin(reg) < 0)
-        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
     int rc = reg->ops->attachment_get(reg, r->server_id, r->new_volume_id, &na);
-    if (rc == 0) { /* recorded by an earlier run */
-        reg->ops->rollback(reg);
+    if (rc < 0)
+        return reg_fail(e, reg);
+    if (rc == 0) /* recorded by an earlier run */
         return 0;
-    }
     if (reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) != 0 ||
         reg->ops->volume_get(reg, r->old_volume_id, &ov) != 0 ||
-        reg->ops->volume_get(reg, r->new_volume_id, &nv) != 0) {
-        reg->ops->rollback(reg);
+        reg->ops->volume_get(reg, r->new_volume_id, &nv) != 0)
         return api_err(e, 500, "registry: the swap's records are gone");
-    }
     na = a;
     api_uuid(na.id);
     snprintf(na.volume_id, sizeof na.volume_id, "%s", r->new_volume_id);
@@ -104,39 +100,29 @@ static int record_nova(struct swap_rec *r, struct api_error *e)
     na.delete_on_termination = false;
     api_time_micro(time(NULL), na.created_at);
     set_ci_node(na.connection_info, sizeof na.connection_info, r->new_volume_id, r->new_node);
-    if (reg->ops->attachment_delete(reg, a.id) < 0 || reg->ops->attachment_insert(reg, &na) < 0) {
-        api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
-        reg->ops->rollback(reg);
+    if (reg->ops->attachment_delete(reg, a.id) < 0 || reg->ops->attachment_insert(reg, &na) < 0)
+        return reg_fail(e, reg);
+    if (vol_apply(reg, &ov, VT_DETACH, e) < 0 || vol_apply(reg, &nv, VT_ATTACH, e) < 0)
         return -1;
-    }
-    if (vol_apply(reg, &ov, VT_DETACH, e) < 0 || vol_apply(reg, &nv, VT_ATTACH, e) < 0) {
-        reg->ops->rollback(reg);
-        return -1;
-    }
-    if (reg->ops->commit(reg) < 0)
-        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
     snprintf(r->attachment_id, sizeof r->attachment_id, "%s", na.id);
     return 0;
 }
 
 /* Cinder's migrate_volume_completion: the original volume ID takes the new
- * storage, the temporary record (and with it the old storage) goes away. */
-static int record_migrate(struct swap_rec *r, struct api_error *e)
+ * storage, the temporary record (and with it the old storage) goes away.
+ * In the caller's transaction. */
+static int record_migrate(struct registry *reg, struct swap_rec *r, struct api_error *e)
 {
-    struct registry *reg = swap_svc->ctx->reg;
     struct reg_attachment a;
     struct reg_volume ov, tv;
-    if (reg->ops->begin(reg) < 0)
-        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
     if (reg->ops->volume_get(reg, r->old_volume_id, &ov) != 0 ||
-        reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) != 0) {
-        reg->ops->rollback(reg);
+        reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) != 0)
         return api_err(e, 500, "registry: the migration's records are gone");
-    }
-    if (reg->ops->volume_get(reg, r->new_volume_id, &tv) != 0) {
-        reg->ops->rollback(reg); /* recorded by an earlier run */
+    int rc = reg->ops->volume_get(reg, r->new_volume_id, &tv);
+    if (rc < 0)
+        return reg_fail(e, reg);
+    if (rc == 1) /* recorded by an earlier run */
         return 0;
-    }
     snprintf(r->old_path, sizeof r->old_path, "%s", ov.path);
     snprintf(ov.path, sizeof ov.path, "%s", tv.path);
     snprintf(ov.pool, sizeof ov.pool, "%s", tv.pool);
@@ -145,17 +131,25 @@ static int record_migrate(struct swap_rec *r, struct api_error *e)
     set_ci_node(a.connection_info, sizeof a.connection_info, ov.id, r->new_node);
     if (vol_apply(reg, &ov, VT_ROLL_DETACHING, e) < 0 ||
         vol_apply(reg, &ov, VT_MIGRATION_COMPLETING, e) < 0 ||
-        vol_apply(reg, &ov, VT_MIGRATION_SUCCESS, e) < 0) {
-        reg->ops->rollback(reg);
+        vol_apply(reg, &ov, VT_MIGRATION_SUCCESS, e) < 0)
         return -1;
-    }
-    if (reg->ops->attachment_update(reg, &a) < 0 || reg->ops->volume_delete(reg, tv.id) < 0) {
-        api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
-        reg->ops->rollback(reg);
+    if (reg->ops->attachment_update(reg, &a) < 0 || reg->ops->volume_delete(reg, tv.id) < 0)
+        return reg_fail(e, reg);
+    return 0;
+}
+
+int swap_record(struct registry *reg, struct swap_rec *r, struct api_error *e)
+{
+    struct swap_rec next = *r;
+    REG_TXN(txn, reg);
+    if (reg_begin(&txn, e) < 0)
         return -1;
-    }
-    if (reg->ops->commit(reg) < 0)
-        return api_err(e, 500, "registry: %s", reg->ops->last_error(reg));
+    if ((next.kind == SWAP_MIGRATE ? record_migrate(reg, &next, e) : record_nova(reg, &next, e)) <
+            0 ||
+        swap_persist_in(reg, &next, SP_RECORDED, e) < 0 || reg_commit(&txn, e) < 0)
+        return -1;
+    next.phase = SP_RECORDED;
+    *r = next;
     return 0;
 }
 
@@ -214,11 +208,10 @@ int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e
                 struct timespec ts = { 0, 200 * 1000 * 1000 };
                 nanosleep(&ts, NULL);
             }
-            rc = r->kind == SWAP_MIGRATE ? record_migrate(r, e) : record_nova(r, e);
+            rc = swap_record(swap_svc->ctx->reg, r, e);
         }
         if (rc < 0)
             return -1;
-        swap_persist(r, SP_RECORDED);
     }
     json_t *a = json_pack("{s:s}", "node-name", r->old_node);
     struct api_error de = { 0 };
@@ -227,39 +220,69 @@ int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e
     json_decref(a);
     if (r->kind == SWAP_MIGRATE)
         pool_remove(r->old_path, r->host);
-    swap_event_finish(r, true, warn[0] ? warn : NULL);
     if (r->started_mono_ms)
         r->total_ms = api_now_ms() - r->started_mono_ms;
-    swap_persist(r, SP_DONE);
+    /* the event and the phase that ends the swap, together */
+    struct registry *reg = swap_svc->ctx->reg;
+    REG_TXN(txn, reg);
+    if (reg_begin(&txn, e) < 0 || swap_event_finish(reg, r, true, warn[0] ? warn : NULL, e) < 0 ||
+        swap_persist_in(reg, r, SP_DONE, e) < 0 || reg_commit(&txn, e) < 0)
+        return -1;
+    swap_mark(r, SP_DONE);
     swap_log("%s: %s -> %s done", r->id, r->old_volume_id, r->new_volume_id);
     return 0;
 }
 
-static void roll_states(struct swap_rec *r)
+/* Applies T to VOLUME_ID in the caller's transaction. A transition that no
+ * longer applies (an earlier run made it) is logged and passed over; only a
+ * storage error fails. */
+static int transition_in(struct registry *reg, const struct swap_rec *r, const char *volume_id,
+                         enum vol_transition t, struct api_error *e)
+{
+    struct api_error te = { 0 };
+    if (vol_transition_apply(reg, volume_id, t, false, NULL, &te) == 0)
+        return 0;
+    if (te.status >= 500)
+        return api_err(e, te.status, "%s", te.msg);
+    swap_log("%s: %s %s: %s", r->id, vol_transition_name(t), volume_id, te.msg);
+    return 0;
+}
+
+/* The registry side of a rollback, in the caller's transaction: the old
+ * volume back to in-use, the new one unreserved (Nova) or the migration's
+ * temporary record removed (Cinder), whose storage TV_PATH names for the
+ * caller to remove once this commits. */
+static int roll_states(struct registry *reg, struct swap_rec *r, char tv_path[1024],
+                       char tv_host[65], struct api_error *e)
+{
+    tv_path[0] = '\0';
+    if (transition_in(reg, r, r->old_volume_id, VT_ROLL_DETACHING, e) < 0)
+        return -1;
+    if (r->kind != SWAP_MIGRATE)
+        return transition_in(reg, r, r->new_volume_id, VT_UNRESERVE, e);
+    if (transition_in(reg, r, r->old_volume_id, VT_MIGRATION_ERROR, e) < 0)
+        return -1;
+    struct reg_volume tv;
+    int rc = reg->ops->volume_get(reg, r->new_volume_id, &tv);
+    if (rc < 0 || (rc == 0 && reg->ops->volume_delete(reg, tv.id) < 0))
+        return reg_fail(e, reg);
+    if (rc == 0) {
+        snprintf(tv_path, 1024, "%s", tv.path);
+        snprintf(tv_host, 65, "%s", tv.host);
+    }
+    return 0;
+}
+
+/* Gives back the size match_sizes took away from a Nova swap's new volume. */
+static void restore_new_size(const struct swap_rec *r)
 {
     struct registry *reg = swap_svc->ctx->reg;
-    struct api_error e = { 0 };
-    if (vol_transition_apply(reg, r->old_volume_id, VT_ROLL_DETACHING, false, NULL, &e) < 0)
-        swap_log("%s: roll_detaching %s: %s", r->id, r->old_volume_id, e.msg);
-    if (r->kind == SWAP_MIGRATE) {
-        vol_transition_apply(reg, r->old_volume_id, VT_MIGRATION_ERROR, false, NULL, &e);
-        struct reg_volume tv;
-        if (reg->ops->volume_get(reg, r->new_volume_id, &tv) == 0) {
-            pool_remove(tv.path, tv.host);
-            if (reg->ops->volume_delete(reg, tv.id) < 0)
-                swap_log("%s: cannot remove %s: %s", r->id, tv.id, reg->ops->last_error(reg));
-        }
-    } else {
-        if (vol_transition_apply(reg, r->new_volume_id, VT_UNRESERVE, false, NULL, &e) < 0)
-            swap_log("%s: unreserve %s: %s", r->id, r->new_volume_id, e.msg);
-        /* give back the size match_sizes took away */
-        struct reg_volume nv;
-        struct stat st;
-        if (reg->ops->volume_get(reg, r->new_volume_id, &nv) == 0 && stat(nv.path, &st) == 0 &&
-            S_ISREG(st.st_mode) && st.st_size < (off_t)(nv.size_gb << 30) &&
-            truncate(nv.path, (off_t)(nv.size_gb << 30)) < 0)
-            swap_log("%s: cannot restore the size of %s: %s", r->id, nv.path, strerror(errno));
-    }
+    struct reg_volume nv;
+    struct stat st;
+    if (r->kind != SWAP_MIGRATE && reg->ops->volume_get(reg, r->new_volume_id, &nv) == 0 &&
+        stat(nv.path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)(nv.size_gb << 30) &&
+        truncate(nv.path, (off_t)(nv.size_gb << 30)) < 0)
+        swap_log("%s: cannot restore the size of %s: %s", r->id, nv.path, strerror(errno));
 }
 
 int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
@@ -275,9 +298,23 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
         if (r->phase >= SP_TARGET_OPEN && drv && drv->close_new(hs, r, &e) < 0)
             swap_log("%s: %s", r->id, e.msg);
     }
-    roll_states(r);
-    swap_event_finish(r, false, why);
-    swap_persist(r, SP_ROLLED_BACK);
+    /* the volume states, the event and the phase commit together: a
+     * registry that fails here leaves the record in its phase for the next
+     * start to roll back again */
+    struct registry *reg = swap_svc->ctx->reg;
+    struct api_error e = { 0 };
+    char tv_path[1024], tv_host[65];
+    REG_TXN(txn, reg);
+    if (reg_begin(&txn, &e) < 0 || roll_states(reg, r, tv_path, tv_host, &e) < 0 ||
+        swap_event_finish(reg, r, false, why, &e) < 0 ||
+        swap_persist_in(reg, r, SP_ROLLED_BACK, &e) < 0 || reg_commit(&txn, &e) < 0) {
+        swap_log("%s: cannot record the rollback: %s (left for the next start)", r->id, e.msg);
+        return -1;
+    }
+    swap_mark(r, SP_ROLLED_BACK);
+    if (tv_path[0])
+        pool_remove(tv_path, tv_host);
+    restore_new_size(r);
     return 0;
 }
 
@@ -382,7 +419,7 @@ static void series_save(struct run *x)
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     struct api_error e = { 0 };
-    if (text && swap_store_series_put(swap_svc->store, x->r->id, text, &e) < 0)
+    if (text && swap_store_series_put(swap_svc->ctx->reg, x->r->id, text, &e) < 0)
         swap_log("%s: the series for the report is not kept: %s", x->r->id, e.msg);
     free(text);
 }
@@ -653,10 +690,20 @@ static void run_swap(struct run *x)
         return;
     }
     publish(x, SP_TARGET_OPEN);
-    if (r->kind == SWAP_MIGRATE)
-        vol_transition_apply(reg, r->old_volume_id, VT_MIGRATION_MIGRATING, false, NULL, NULL);
-    /* the job may start at once: be in MIRRORING before it can be seen */
-    swap_persist(r, SP_MIRRORING);
+    /* the job may start at once: be in MIRRORING before it can be seen (a
+     * migration's status says so in the same transaction) */
+    if (r->kind == SWAP_MIGRATE) {
+        REG_TXN(txn, reg);
+        if (reg_begin(&txn, &e) < 0 ||
+            transition_in(reg, r, r->old_volume_id, VT_MIGRATION_MIGRATING, &e) < 0 ||
+            swap_persist_in(reg, r, SP_MIRRORING, &e) < 0 || reg_commit(&txn, &e) < 0) {
+            swap_rollback(x->hs, r, e.msg);
+            return;
+        }
+        swap_mark(r, SP_MIRRORING);
+    } else {
+        swap_persist(r, SP_MIRRORING);
+    }
     if (drv->start(x->hs, r, &nv, swap_svc->speed, &e) < 0) {
         swap_rollback(x->hs, r, e.msg);
         return;
