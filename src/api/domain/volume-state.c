@@ -210,31 +210,23 @@ int vol_transition_check(struct reg_volume *v, enum vol_transition t, bool in_us
 int vol_transition_apply(struct registry *r, const char *volume_id, enum vol_transition t,
                          bool in_use_extend, struct reg_volume *out, struct api_error *e)
 {
-    const struct registry_ops *ops = r->ops;
-    if (ops->begin(r) < 0)
-        return api_err(e, 500, "registry: %s", ops->last_error(r));
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, e) < 0)
+        return -1;
     struct reg_volume v;
     memset(&v, 0, sizeof v);
-    int rc = ops->volume_get(r, volume_id, &v);
-    if (rc != 0) {
-        ops->rollback(r);
-        if (rc == 1)
-            return api_err(e, 404, "Volume %s could not be found.", volume_id);
-        return api_err(e, 500, "registry: %s", ops->last_error(r));
-    }
-    if (vol_transition_check(&v, t, in_use_extend, e) < 0) {
-        ops->rollback(r);
+    int rc = r->ops->volume_get(r, volume_id, &v);
+    if (rc == 1)
+        return api_err(e, 404, "Volume %s could not be found.", volume_id);
+    if (rc < 0)
+        return reg_fail(e, r);
+    if (vol_transition_check(&v, t, in_use_extend, e) < 0)
         return -1;
-    }
-    char now[32];
-    api_time_micro(time(NULL), now);
-    snprintf(v.updated_at, sizeof v.updated_at, "%s", now);
-    if (ops->volume_update(r, &v) < 0) {
-        ops->rollback(r);
-        return api_err(e, 500, "registry: %s", ops->last_error(r));
-    }
-    if (ops->commit(r) < 0) /* commit rolls back and unlocks on failure */
-        return api_err(e, 500, "registry: %s", ops->last_error(r));
+    api_time_micro(time(NULL), v.updated_at);
+    if (r->ops->volume_update(r, &v) < 0)
+        return reg_fail(e, r);
+    if (reg_commit(&txn, e) < 0)
+        return -1;
     if (out)
         *out = v;
     return 0;

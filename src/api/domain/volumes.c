@@ -20,6 +20,6 @@ int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error 
         return api_err(e, 500, "%s", perr.msg);
     }
     if (r->ops->volume_delete(r, v.id) < 0)
-        return api_err(e, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(e, r);
     return 0;
 }

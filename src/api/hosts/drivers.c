@@ -506,7 +506,7 @@ int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t
     for (size_t i = 0; i < p->n_devices; i++) {
         bool used = true;
         if (r->ops->volume_path_used(r, p->devices[i], &used) < 0)
-            return api_err(e, 500, "registry: %s", r->ops->last_error(r));
+            return reg_fail(e, r);
         uint64_t sz = 0;
         if (used || device_size(p->devices[i], &sz) < 0 || sz < size_bytes)
             continue;
@@ -535,7 +535,7 @@ int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
         if (device_size(p->devices[i], &sz) < 0)
             continue; /* a device that is gone holds nothing */
         if (r->ops->volume_path_used(r, p->devices[i], &used) < 0)
-            return api_err(e, 500, "registry: %s", r->ops->last_error(r));
+            return reg_fail(e, r);
         *total += sz;
         if (!used)
             *free_bytes += sz;

@@ -34,8 +34,11 @@ json_t *api_meta_json(struct registry *r, enum reg_meta_kind kind, const char *o
 int api_meta_store(struct registry *r, enum reg_meta_kind kind, const char *owner, json_t *map,
                    bool replace, struct api_error *e)
 {
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, e) < 0)
+        return -1;
     if (replace && r->ops->meta_delete(r, kind, owner, NULL) < 0)
-        return api_err(e, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(e, r);
     const char *k;
     json_t *v;
     json_object_foreach(map, k, v) {
@@ -43,16 +46,16 @@ int api_meta_store(struct registry *r, enum reg_meta_kind kind, const char *owne
         snprintf(m.key, sizeof m.key, "%s", k);
         snprintf(m.value, sizeof m.value, "%s", json_string_value(v));
         if (r->ops->meta_put(r, kind, owner, &m) < 0)
-            return api_err(e, 500, "registry: %s", r->ops->last_error(r));
+            return reg_fail(e, r);
     }
     struct reg_meta *items = NULL;
     size_t n = 0;
     if (r->ops->meta_list(r, kind, owner, &items, &n) < 0)
-        return api_err(e, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(e, r);
     free(items);
     if (n > META_MAX_ITEMS)
         return api_err(e, 403, "Maximum number of metadata items exceeds %d", META_MAX_ITEMS);
-    return 0;
+    return reg_commit(&txn, e);
 }
 
 enum meta_verb { MV_INDEX, MV_SHOW, MV_CREATE, MV_UPDATE_ALL, MV_UPDATE, MV_DELETE };
@@ -133,14 +136,8 @@ static int meta_write(struct api_request *rq, const struct meta_api *api, enum m
     if (api->load(rq, verb, owner) < 0)
         return -1;
     struct registry *r = rq->ctx->reg;
-    if (r->ops->begin(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    if (api_meta_store(r, api->kind, owner, map, verb == MV_UPDATE_ALL, &rq->err) < 0) {
-        r->ops->rollback(r);
+    if (api_meta_store(r, api->kind, owner, map, verb == MV_UPDATE_ALL, &rq->err) < 0)
         return -1;
-    }
-    if (r->ops->commit(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
     return key ? api_reply(rq, 200, json_pack("{s:O}", "meta", map))
                : api_reply(rq, 200,
                            json_pack("{s:o}", "metadata", api_meta_json(r, api->kind, owner)));
@@ -154,7 +151,7 @@ static int meta_delete(struct api_request *rq, const struct meta_api *api)
     struct registry *r = rq->ctx->reg;
     int rc = r->ops->meta_delete(r, api->kind, owner, api_param(rq, "key"));
     if (rc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (rc == 1)
         return not_found(rq);
     return api_reply(rq, api->delete_status, NULL);

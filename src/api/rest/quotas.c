@@ -44,7 +44,7 @@ int project_usage(struct api_request *rq, const char *project, struct project_us
     if (r->ops->server_list(r, project, &servers, &ns) < 0 ||
         r->ops->volume_list(r, project, &vols, &nv) < 0) {
         free(servers);
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     }
     for (size_t i = 0; i < ns; i++)
         u->servers += !nova_server_deleted(&servers[i]);
@@ -81,7 +81,7 @@ int quota_load(struct api_request *rq, const char *project, struct quota_limits 
     struct reg_meta *m = NULL;
     size_t n = 0;
     if (r->ops->meta_list(r, REG_META_QUOTA, project, &m, &n) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     for (size_t k = 0; k < n; k++)
         for (size_t i = 0; i < sizeof enforced / sizeof enforced[0]; i++)
             if (strcmp(m[k].key, enforced[i].name) == 0)
@@ -95,8 +95,9 @@ int quota_load(struct api_request *rq, const char *project, struct quota_limits 
 static int quota_store(struct api_request *rq, const char *project, json_t *set)
 {
     struct registry *r = rq->ctx->reg;
-    if (r->ops->begin(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
     for (size_t i = 0; i < sizeof enforced / sizeof enforced[0]; i++) {
         json_t *v = json_object_get(set, enforced[i].name);
         if (!v)
@@ -104,14 +105,10 @@ static int quota_store(struct api_request *rq, const char *project, json_t *set)
         struct reg_meta m;
         snprintf(m.key, sizeof m.key, "%s", enforced[i].name);
         snprintf(m.value, sizeof m.value, "%lld", (long long)json_integer_value(v));
-        if (r->ops->meta_put(r, REG_META_QUOTA, project, &m) < 0) {
-            r->ops->rollback(r);
-            return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        }
+        if (r->ops->meta_put(r, REG_META_QUOTA, project, &m) < 0)
+            return reg_fail(&rq->err, r);
     }
-    if (r->ops->commit(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    return 0;
+    return reg_commit(&txn, &rq->err);
 }
 
 static bool is_enforced(const char *name)
@@ -176,7 +173,7 @@ static int quota_reset(struct api_request *rq, const char *project)
 {
     struct registry *r = rq->ctx->reg;
     if (r->ops->meta_delete(r, REG_META_QUOTA, project, NULL) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     return 0;
 }
 

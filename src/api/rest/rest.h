@@ -65,7 +65,8 @@ int cinder_load_volume(struct api_request *rq, const char *id, struct reg_volume
 /* OWNER's items as a JSON object (empty when it has none). */
 json_t *api_meta_json(struct registry *r, enum reg_meta_kind kind, const char *owner);
 /* Merges MAP (checked by a metadata body schema) into OWNER's items, or
- * replaces them; 403 past the item bound. Run it inside a transaction. */
+ * replaces them; 403 past the item bound. One transaction (nested in the
+ * caller's when one is open: a new record and its metadata land together). */
 int api_meta_store(struct registry *r, enum reg_meta_kind kind, const char *owner, json_t *map,
                    bool replace, struct api_error *e);
 int nova_meta_index(struct api_request *rq);

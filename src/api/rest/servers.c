@@ -13,7 +13,7 @@ int load_server_any(struct api_request *rq, const char *id, struct reg_server *s
     struct registry *r = rq->ctx->reg;
     int rc = r->ops->server_get(r, id, s);
     if (rc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     /* Nova looks instances up in the caller's project: others' are 404 */
     if (rc == 1 ||
         (!auth_has_role(&rq->auth, "admin") && strcmp(s->project_id, rq->auth.project_id) != 0))
@@ -59,7 +59,7 @@ int action_start(struct api_request *rq, const char *server_id, const char *acti
 {
     if (instance_action_start(rq->ctx->reg, rq->request_id, server_id, action, rq->auth.project_id,
                               rq->auth.user_id, out) < 0)
-        return api_err(&rq->err, 500, "registry: %s", rq->ctx->reg->ops->last_error(rq->ctx->reg));
+        return reg_fail(&rq->err, rq->ctx->reg);
     return 0;
 }
 
@@ -76,8 +76,9 @@ int nova_set_server_states(struct api_request *rq, const char *server_id, const 
 {
     struct registry *r = rq->ctx->reg;
     struct reg_server s;
-    if (r->ops->begin(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
     int rc = r->ops->server_get(r, server_id, &s);
     if (rc == 0) {
         snprintf(s.task_state, sizeof s.task_state, "%s", task);
@@ -88,14 +89,10 @@ int nova_set_server_states(struct api_request *rq, const char *server_id, const 
         api_time_micro(time(NULL), s.updated_at);
         rc = r->ops->server_update(r, &s);
     }
-    if (rc != 0) {
-        r->ops->rollback(r);
+    if (rc != 0)
         return rc == 1 ? api_err(&rq->err, 404, "Instance %s could not be found.", server_id)
-                       : api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    }
-    if (r->ops->commit(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    return 0;
+                       : reg_fail(&rq->err, r);
+    return reg_commit(&txn, &rq->err);
 }
 
 int nova_set_task_state(struct api_request *rq, const char *server_id, const char *task)

@@ -9,7 +9,7 @@ int cinder_load_volume(struct api_request *rq, const char *id, struct reg_volume
     struct registry *r = rq->ctx->reg;
     int rc = r->ops->volume_get(r, id, v);
     if (rc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (rc == 1 || strcmp(v->project_id, api_param(rq, "project_id")) != 0)
         return api_err(&rq->err, 404, "Volume %.64s could not be found.", id);
     return 0;

@@ -57,7 +57,7 @@ int nova_actions_index(struct api_request *rq)
     struct reg_action *acts = NULL;
     size_t n = 0;
     if (r->ops->action_list(r, s.id, &acts, &n) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, action_view(rq, &acts[i]));
@@ -74,7 +74,7 @@ int nova_actions_show(struct api_request *rq)
     struct reg_action a;
     int rc = r->ops->action_get(r, s.id, api_param(rq, "request_id"), &a);
     if (rc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (rc == 1)
         return api_err(&rq->err, 404, "Action for request_id %.64s on instance %s not found",
                        api_param(rq, "request_id"), s.id);
@@ -90,7 +90,7 @@ int nova_actions_show(struct api_request *rq)
         size_t n = 0;
         if (r->ops->event_list(r, a.request_id, &evs, &n) < 0) {
             json_decref(o);
-            return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+            return reg_fail(&rq->err, r);
         }
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {

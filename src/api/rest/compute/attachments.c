@@ -66,7 +66,7 @@ int nova_attachments_index(struct api_request *rq)
     struct reg_attachment *atts = NULL;
     size_t n = 0;
     if (r->ops->attachment_list(r, s.id, &atts, &n) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     json_t *arr = json_array();
     for (size_t i = (size_t)offset; i < n && (limit < 0 || (long)json_array_size(arr) < limit); i++)
         json_array_append_new(arr, attachment_view(rq, &atts[i], false));
@@ -88,7 +88,7 @@ int nova_attachments_show(struct api_request *rq)
     struct reg_attachment a;
     int rc = r->ops->attachment_get(r, s.id, api_param(rq, "volume_id"), &a);
     if (rc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (rc == 1)
         return not_attached(rq, s.id, api_param(rq, "volume_id"));
     return api_reply(rq, 200,
@@ -104,7 +104,7 @@ static int pick_device(struct api_request *rq, const char *server_id, const char
     struct reg_attachment *atts = NULL;
     size_t n = 0;
     if (r->ops->attachment_list(r, server_id, &atts, &n) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     int rc = -1;
     if (want) {
         const char *p = want;
@@ -151,14 +151,68 @@ out:
 static bool still_attachable(struct registry *r, const char *server_id, struct api_error *e)
 {
     struct reg_server now;
-    if (r->ops->server_get(r, server_id, &now) != 0)
+    int rc = r->ops->server_get(r, server_id, &now);
+    if (rc != 0) {
+        if (rc == 1)
+            api_err(e, 404, "Instance %s could not be found.", server_id);
+        else
+            reg_fail(e, r);
         return false;
+    }
     if (nova_server_deleted(&now) || strcmp(now.task_state, "deleting") == 0) {
         api_err(e, 409, "Cannot 'attach_volume' instance %s while it is in task_state deleting",
                 server_id);
         return false;
     }
     return true;
+}
+
+/* Moves volume A's record to VT (attach: after inserting A; detach: after
+ * deleting A) in the caller's transaction. */
+static int store_volume_move(struct registry *r, const char *volume_id, enum vol_transition vt,
+                             struct api_error *e)
+{
+    struct reg_volume v;
+    int rc = r->ops->volume_get(r, volume_id, &v);
+    if (rc < 0)
+        return reg_fail(e, r);
+    if (rc == 1)
+        return api_err(e, 500, "registry: volume %s is gone", volume_id);
+    if (vol_transition_check(&v, vt, false, e) < 0)
+        return -1;
+    api_time_micro(time(NULL), v.updated_at);
+    if (r->ops->volume_update(r, &v) < 0)
+        return reg_fail(e, r);
+    return 0;
+}
+
+/* The attachment row and the in-use volume, in one transaction. */
+static int store_attach(struct registry *r, const char *server_id, const struct reg_attachment *a,
+                        struct api_error *e)
+{
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, e) < 0)
+        return -1;
+    if (!still_attachable(r, server_id, e))
+        return -1;
+    if (r->ops->attachment_insert(r, a) < 0)
+        return reg_fail(e, r);
+    if (store_volume_move(r, a->volume_id, VT_ATTACH, e) < 0)
+        return -1;
+    return reg_commit(&txn, e);
+}
+
+/* The attachment row gone and the volume available, in one transaction. */
+static int store_detach(struct registry *r, const struct reg_attachment *a, struct api_error *e)
+{
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, e) < 0)
+        return -1;
+    if (r->ops->attachment_delete(r, a->id) < 0)
+        return reg_fail(e, r);
+    if (store_volume_move(r, a->volume_id, VT_DETACH, e) < 0)
+        return -1;
+    return reg_commit(&txn, e);
 }
 
 int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const char *vol_id,
@@ -175,7 +229,7 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
     struct reg_volume v;
     int vrc = r->ops->volume_get(r, vol_id, &v);
     if (vrc < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        reg_fail(&rq->err, r);
         return -1;
     }
     /* Cinder shows a user only the volumes of their project */
@@ -235,21 +289,7 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
     free(ci);
     /* attachment row and in-use volume land together, or not at all */
     struct api_error terr = { 0 };
-    bool stored = false;
-    if (r->ops->begin(r) == 0) {
-        if (still_attachable(r, s->id, &terr) && r->ops->attachment_insert(r, &a) == 0 &&
-            r->ops->volume_get(r, vol_id, &v) == 0 &&
-            vol_transition_check(&v, VT_ATTACH, false, &terr) == 0 &&
-            (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0)) {
-            stored = r->ops->commit(r) == 0; /* a failed commit rolls back itself */
-        } else {
-            r->ops->rollback(r);
-        }
-        if (!stored && terr.status == 0)
-            api_err(&terr, 500, "registry: %s", r->ops->last_error(r));
-    } else {
-        api_err(&terr, 500, "registry: %s", r->ops->last_error(r));
-    }
+    bool stored = store_attach(r, s->id, &a, &terr) == 0;
     if (!stored) {
         struct api_error ignore;
         drv->detach(h, a.node_name, a.export_id, &ignore);
@@ -322,20 +362,10 @@ int nova_detach_detaching(struct api_request *rq, const struct cfg_host *h,
                        a->volume_id, derr.msg);
     }
     struct api_error terr = { 0 };
-    struct reg_volume v;
-    bool stored = false;
-    if (r->ops->begin(r) == 0) {
-        if (r->ops->attachment_delete(r, a->id) == 0 &&
-            r->ops->volume_get(r, a->volume_id, &v) == 0 &&
-            vol_transition_check(&v, VT_DETACH, false, &terr) == 0 &&
-            (api_time_micro(time(NULL), v.updated_at), r->ops->volume_update(r, &v) == 0))
-            stored = r->ops->commit(r) == 0;
-        else
-            r->ops->rollback(r);
-    }
-    if (!stored)
-        return api_err(&rq->err, 500, "Detached volume %s on the host but could not record it: %s",
-                       a->volume_id, terr.status ? terr.msg : r->ops->last_error(r));
+    if (store_detach(r, a, &terr) < 0)
+        return api_err(&rq->err, terr.status >= 500 ? terr.status : 500,
+                       "Detached volume %s on the host but could not record it: %s", a->volume_id,
+                       terr.msg);
     return 0;
 }
 
@@ -349,14 +379,14 @@ int nova_attachments_delete(struct api_request *rq)
     struct reg_volume v;
     int vrc = r->ops->volume_get(r, vol_id, &v);
     if (vrc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (vrc == 1 ||
         (!auth_has_role(&rq->auth, "admin") && strcmp(v.project_id, rq->auth.project_id) != 0))
         return api_err(&rq->err, 404, "Volume %.64s could not be found.", vol_id);
     struct reg_attachment a;
     int arc = r->ops->attachment_get(r, s.id, vol_id, &a);
     if (arc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (arc == 1)
         return not_attached(rq, s.id, vol_id);
     if (nova_check_server_state(rq, &s, "detach_volume") < 0)

@@ -130,7 +130,7 @@ static int servers_list(struct api_request *rq, bool detail)
     struct registry *r = rq->ctx->reg;
     if (r->ops->server_list(r, all_tenants ? NULL : rq->auth.project_id, &list, &n) < 0) {
         api_regex_free(re);
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     }
     /* deleted servers are listed only for an admin who asks (?deleted=true),
    * and then alone, as Nova's "deleted" filter does */
@@ -235,7 +235,7 @@ static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_h
         struct registry *r = rq->ctx->reg;
         int vrc = r->ops->volume_get(r, uuid, &v);
         if (vrc < 0)
-            return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+            return reg_fail(&rq->err, r);
         if (vrc == 1 ||
             (!auth_has_role(&rq->auth, "admin") && strcmp(v.project_id, rq->auth.project_id) != 0))
             return api_err(&rq->err, 400,
@@ -292,6 +292,21 @@ undo:;
     return -1;
 }
 
+/* The server's record, its quota check and its metadata, in one
+ * transaction. */
+static int insert_server(struct api_request *rq, const struct reg_server *s, json_t *md)
+{
+    struct registry *r = rq->ctx->reg;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0 || quota_check_server(rq, s->project_id) < 0)
+        return -1;
+    if (r->ops->server_insert(r, s) < 0)
+        return reg_fail(&rq->err, r);
+    if (md && api_meta_store(r, REG_META_SERVER, s->id, md, false, &rq->err) < 0)
+        return -1;
+    return reg_commit(&txn, &rq->err);
+}
+
 static int servers_create(struct api_request *rq)
 {
     json_t *b = rq->body_obj; /* schema_server_create, checked by the router */
@@ -342,29 +357,9 @@ static int servers_create(struct api_request *rq)
     api_time_micro(time(NULL), s.created_at);
     memcpy(s.updated_at, s.created_at, sizeof s.updated_at);
     /* the server and its metadata land together */
-    struct registry *r = rq->ctx->reg;
     json_t *md = json_object_get(b, "metadata");
-    if (r->ops->begin(r) < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (insert_server(rq, &s, md) < 0)
         goto out;
-    }
-    if (quota_check_server(rq, s.project_id) < 0) {
-        r->ops->rollback(r);
-        goto out;
-    }
-    if (r->ops->server_insert(r, &s) < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        r->ops->rollback(r);
-        goto out;
-    }
-    if (md && api_meta_store(r, REG_META_SERVER, s.id, md, false, &rq->err) < 0) {
-        r->ops->rollback(r);
-        goto out;
-    }
-    if (r->ops->commit(r) < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        goto out;
-    }
     struct reg_action a;
     if (action_start(rq, s.id, "create", &a) < 0)
         goto out;
@@ -428,7 +423,7 @@ static int servers_action(struct api_request *rq)
     api_time_micro(time(NULL), s.updated_at);
     struct registry *r = rq->ctx->reg;
     if (r->ops->server_update(r, &s) < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        reg_fail(&rq->err, r);
         goto out;
     }
     struct reg_action a;
@@ -580,7 +575,7 @@ static int detach_all(struct api_request *rq, const struct reg_server *s, const 
         struct reg_attachment *atts = NULL;
         size_t n = 0;
         if (r->ops->attachment_list(r, s->id, &atts, &n) < 0)
-            return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+            return reg_fail(&rq->err, r);
         if (n == 0)
             return 0;
         if (!h || !host_driver_find(h->driver)) {

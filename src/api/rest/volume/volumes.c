@@ -86,7 +86,7 @@ static int volumes_list(struct api_request *rq, bool detail)
     struct reg_volume *vols = NULL;
     size_t n = 0;
     if (r->ops->volume_list(r, api_param(rq, "project_id"), &vols, &n) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     const char *name = api_query(rq, "name"), *status = api_query(rq, "status");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -244,6 +244,30 @@ static const struct cfg_pool *choose_pool(struct api_request *rq, const char *ty
     return NULL;
 }
 
+/* The quota check, the storage on the pool and the record with its
+ * metadata, in one transaction; storage whose record did not commit is
+ * removed again. */
+static int insert_volume(struct api_request *rq, const struct cfg_pool *p, struct reg_volume *v,
+                         json_t *md)
+{
+    struct registry *r = rq->ctx->reg;
+    struct api_error perr = { 0 };
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0 ||
+        quota_check_volume(rq, v->project_id, 1, v->size_gb, v->size_gb) < 0)
+        return -1;
+    if (pool_create_volume(p, v->id, (uint64_t)v->size_gb * GiB, r, v->path, sizeof v->path,
+                           &perr) < 0)
+        return api_err(&rq->err, perr.status ? perr.status : 500, "%s", perr.msg);
+    if (r->ops->volume_insert(r, v) < 0)
+        reg_fail(&rq->err, r);
+    else if ((!md || api_meta_store(r, REG_META_VOLUME, v->id, md, false, &rq->err) == 0) &&
+             reg_commit(&txn, &rq->err) == 0)
+        return 0;
+    pool_delete_volume(v->path, p->is_dir, &perr);
+    return -1;
+}
+
 static int volumes_create(struct api_request *rq)
 {
     json_t *b = rq->body_obj; /* schema_volume_create, checked by the router */
@@ -299,37 +323,8 @@ static int volumes_create(struct api_request *rq)
     memcpy(v.updated_at, v.created_at, sizeof v.updated_at);
     /* the record exists (status creating) before the storage does, so a crash
    * in between leaves a visible volume to clean up, never a leaked file */
-    if (r->ops->begin(r) < 0) {
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (insert_volume(rq, p, &v, md) < 0)
         goto out;
-    }
-    if (quota_check_volume(rq, v.project_id, 1, v.size_gb, v.size_gb) < 0) {
-        r->ops->rollback(r);
-        goto out;
-    }
-    struct api_error perr = { 0 };
-    if (pool_create_volume(p, v.id, (uint64_t)v.size_gb * GiB, r, v.path, sizeof v.path, &perr) <
-        0) {
-        r->ops->rollback(r);
-        api_err(&rq->err, perr.status ? perr.status : 500, "%s", perr.msg);
-        goto out;
-    }
-    if (r->ops->volume_insert(r, &v) < 0) {
-        r->ops->rollback(r);
-        pool_delete_volume(v.path, p->is_dir, &perr);
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        goto out;
-    }
-    if (md && api_meta_store(r, REG_META_VOLUME, v.id, md, false, &rq->err) < 0) {
-        r->ops->rollback(r);
-        pool_delete_volume(v.path, p->is_dir, &perr);
-        goto out;
-    }
-    if (r->ops->commit(r) < 0) {
-        pool_delete_volume(v.path, p->is_dir, &perr);
-        api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-        goto out;
-    }
     if (vol_transition_apply(r, v.id, VT_CREATED, false, &v, &rq->err) < 0)
         goto out;
     rc = api_reply(rq, 202, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
@@ -405,21 +400,21 @@ static int volume_extend(struct api_request *rq, json_t *args)
         vol_transition_apply(r, v.id, VT_ERROR_EXTENDING, false, NULL, NULL);
         return api_err(&rq->err, 500, "%s", perr.msg);
     }
-    if (r->ops->begin(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    if (r->ops->volume_get(r, v.id, &v) != 0 ||
-        vol_transition_check(&v, VT_FINISH_EXTEND, false, &rq->err) < 0) {
-        r->ops->rollback(r);
-        return rq->err.status ? -1 : api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    }
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    int grc = r->ops->volume_get(r, v.id, &v);
+    if (grc != 0)
+        return grc < 0 ? reg_fail(&rq->err, r)
+                       : api_err(&rq->err, 404, "Volume %s could not be found.", v.id);
+    if (vol_transition_check(&v, VT_FINISH_EXTEND, false, &rq->err) < 0)
+        return -1;
     v.size_gb = new_size;
     api_time_micro(time(NULL), v.updated_at);
-    if (r->ops->volume_update(r, &v) < 0) {
-        r->ops->rollback(r);
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    }
-    if (r->ops->commit(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (r->ops->volume_update(r, &v) < 0)
+        return reg_fail(&rq->err, r);
+    if (reg_commit(&txn, &rq->err) < 0)
+        return -1;
     return api_reply(rq, 202, NULL);
 }
 
@@ -500,12 +495,14 @@ static int volume_reset_status(struct api_request *rq, json_t *arg)
             return api_err(&rq->err, 400, "Invalid input for field/attribute %s.", k);
     }
     struct registry *r = rq->ctx->reg;
-    if (r->ops->begin(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    if (r->ops->volume_get(r, v.id, &v) != 0) {
-        r->ops->rollback(r);
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    int grc = r->ops->volume_get(r, v.id, &v);
+    if (grc < 0)
+        return reg_fail(&rq->err, r);
+    if (grc == 1)
         return api_err(&rq->err, 404, "Volume %s could not be found.", api_param(rq, "volume_id"));
-    }
     json_object_foreach(arg, k, val) {
         const char *s = json_is_null(val) ? "" : json_string_value(val);
         char *dst = !strcmp(k, "status")          ? v.status
@@ -514,12 +511,10 @@ static int volume_reset_status(struct api_request *rq, json_t *arg)
         snprintf(dst, sizeof v.status, "%s", s);
     }
     api_time_micro(time(NULL), v.updated_at);
-    if (r->ops->volume_update(r, &v) < 0) {
-        r->ops->rollback(r);
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    }
-    if (r->ops->commit(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (r->ops->volume_update(r, &v) < 0)
+        return reg_fail(&rq->err, r);
+    if (reg_commit(&txn, &rq->err) < 0)
+        return -1;
     return api_reply(rq, 202, NULL);
 }
 
@@ -595,7 +590,7 @@ static int attachments_list(struct api_request *rq, bool detail)
     struct reg_attachment *atts = NULL;
     size_t n = 0;
     if (r->ops->attachment_list(r, NULL, &atts, &n) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         struct reg_volume v;
@@ -623,7 +618,7 @@ static int attachments_show(struct api_request *rq)
     struct reg_volume v;
     int rc = r->ops->attachment_get_by_id(r, api_param(rq, "attachment_id"), &a);
     if (rc < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     if (rc == 1 || r->ops->volume_get(r, a.volume_id, &v) != 0 ||
         strcmp(v.project_id, api_param(rq, "project_id")) != 0)
         return api_err(&rq->err, 404, "VolumeAttachment %.64s could not be found.",
@@ -665,7 +660,7 @@ static int get_pools(struct api_request *rq)
     struct reg_volume *vols = NULL;
     size_t nv = 0;
     if (detail && r->ops->volume_list(r, NULL, &vols, &nv) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     const struct api_config *cfg = rq->ctx->cfg;
     json_t *pools = json_array();
     int rc = 0;
