@@ -1,10 +1,13 @@
 /* The SQLite registry (storage-sqlite.c) through the storage interface:
  * records round-trip, foreign keys hold, transactions roll back, migrations
- * are recorded and re-opening is idempotent, and vol_transition_apply is
- * atomic against the stored row. */
+ * are recorded and re-opening is idempotent, vol_transition_apply is
+ * atomic against the stored row, the transaction guard rolls back what was
+ * not committed (nested scopes too), and a full database reports itself as
+ * such, with nothing of the failed transaction left. */
 #include "domain/domain.h"
 #include "unit.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -292,7 +295,154 @@ static void upgrade_from_schema_2(void)
     cleanup();
 }
 
+static int put_status(struct registry *r, const char *status, struct api_error *e)
+{
+    struct reg_volume v;
+    CHECK(r->ops->volume_get(r, "22222222-2222-4222-8222-222222222222", &v) == 0);
+    snprintf(v.status, sizeof v.status, "%s", status);
+    return r->ops->volume_update(r, &v) < 0 ? reg_fail(e, r) : 0;
+}
+
+static const char *get_status(struct registry *r, char out[24])
+{
+    struct reg_volume v;
+    CHECK(r->ops->volume_get(r, "22222222-2222-4222-8222-222222222222", &v) == 0);
+    memcpy(out, v.status, 24);
+    return out;
+}
+
+/* Writes STATUS in a guarded transaction and leaves the scope early,
+ * without committing. */
+static int write_and_return_early(struct registry *r, const char *status)
+{
+    struct api_error e = { 0 };
+    REG_TXN(txn, r);
+    CHECK(reg_begin(&txn, &e) == 0);
+    CHECK(put_status(r, status, &e) == 0);
+    return -1;
+}
+
+/* Outer writes "error"; an inner scope writes STATUS and commits when
+ * INNER_COMMITS; the outer commits when OUTER_COMMITS. */
+static void nested(struct registry *r, const char *status, bool inner_commits, bool outer_commits)
+{
+    struct api_error e = { 0 };
+    REG_TXN(outer, r);
+    CHECK(reg_begin(&outer, &e) == 0);
+    CHECK(put_status(r, "error", &e) == 0);
+    {
+        REG_TXN(inner, r);
+        CHECK(reg_begin(&inner, &e) == 0);
+        CHECK(put_status(r, status, &e) == 0);
+        if (inner_commits)
+            CHECK(reg_commit(&inner, &e) == 0);
+    }
+    if (outer_commits)
+        CHECK(reg_commit(&outer, &e) == 0);
+}
+
+static void transaction_guard(void)
+{
+    struct registry *r = open_reg();
+    struct reg_server s;
+    struct reg_volume v;
+    char st[24];
+    seed(r, &s, &v);
+    CHECK(write_and_return_early(r, "in-use") < 0);
+    CHECK_STR(get_status(r, st), "available");
+    nested(r, "in-use", false, true); /* inner rolled back, outer kept */
+    CHECK_STR(get_status(r, st), "error");
+    nested(r, "in-use", true, true);
+    CHECK_STR(get_status(r, st), "in-use");
+    nested(r, "available", true, false); /* the outer rollback takes both */
+    CHECK_STR(get_status(r, st), "in-use");
+    /* the lock was released every time: another thread's call would wait
+     * for ever otherwise; this one's begin would nest */
+    struct api_error e = { 0 };
+    REG_TXN(txn, r);
+    CHECK(reg_begin(&txn, &e) == 0);
+    CHECK(reg_commit(&txn, &e) == 0);
+    CHECK(!txn.open);
+    r->ops->close(r);
+    cleanup();
+}
+
+static int page_limit;
+
+static int limit_pages(sqlite3 *db, char **err, const void *api)
+{
+    char q[64];
+    snprintf(q, sizeof q, "PRAGMA max_page_count=%d", page_limit);
+    return sqlite3_exec(db, q, NULL, NULL, err);
+}
+
+/* Metadata items of about 300 bytes each, KEYS of them, in one guarded
+ * transaction; returns what reg_fail made of the first failure. */
+static int put_many(struct registry *r, const char *owner, int keys, struct api_error *e)
+{
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, e) < 0)
+        return -1;
+    for (int i = 0; i < keys; i++) {
+        struct reg_meta m;
+        snprintf(m.key, sizeof m.key, "key-%d", i);
+        memset(m.value, 'v', 255);
+        m.value[255] = '\0';
+        if (r->ops->meta_put(r, REG_META_VOLUME, owner, &m) < 0)
+            return reg_fail(e, r);
+    }
+    return reg_commit(&txn, e);
+}
+
+/* A database that cannot grow (max_page_count at its size, as a full disk
+ * would): the write fails with SQLite's own words and the full-disk status,
+ * the rollback that follows does not replace them, nothing of the
+ * transaction is left, and the registry still answers. */
+static void disk_full_keeps_its_error(void)
+{
+    struct registry *r = open_reg();
+    struct reg_server s;
+    struct reg_volume v;
+    seed(r, &s, &v);
+    struct reg_meta keep = { "keep", "1" };
+    CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &keep) == 0);
+    r->ops->close(r);
+    char path[128];
+    snprintf(path, sizeof path, "%s/reg.db", dir);
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_open(path, &h) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(h, "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    page_limit = sqlite3_column_int(st, 0) + 2;
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    CHECK(sqlite3_auto_extension((void (*)(void))limit_pages) == SQLITE_OK);
+    r = open_reg();
+    struct api_error e = { 0 };
+    CHECK(put_many(r, v.id, 100, &e) < 0);
+    CHECK(e.status == 507);
+    CHECK_CONTAINS(e.msg, "registry: ");
+    CHECK_CONTAINS(e.msg, "database or disk is full");
+    CHECK(strstr(e.msg, "no transaction is active") == NULL);
+    CHECK(r->ops->last_error_kind(r) == REG_ERR_FULL);
+    CHECK_CONTAINS(r->ops->last_error(r), "database or disk is full");
+    struct reg_meta *items = NULL;
+    size_t n = 0;
+    CHECK(r->ops->meta_list(r, REG_META_VOLUME, v.id, &items, &n) == 0);
+    CHECK(n == 1);
+    CHECK_STR(items[0].key, "keep");
+    free(items);
+    /* a transaction that fits still commits */
+    CHECK(put_many(r, v.id, 1, &e) == 0);
+    r->ops->close(r);
+    sqlite3_reset_auto_extension();
+    cleanup();
+}
+
 static const struct unit_case cases[] = {
+    { "transaction-guard", transaction_guard },
+    { "disk-full-keeps-its-error", disk_full_keeps_its_error },
     { "metadata", metadata },
     { "upgrade-from-schema-2", upgrade_from_schema_2 },
     { "tokens", tokens },
