@@ -77,9 +77,9 @@ static inline void api_unlock_scope(pthread_mutex_t **m)
 }
 #define API_LOCK_NAME_(line) api_scope_lock_##line
 #define API_LOCK_NAME(line)  API_LOCK_NAME_(line)
-#define API_LOCK_SCOPE(m)                                                           \
-    __attribute__((cleanup(api_unlock_scope), unused)) pthread_mutex_t *API_LOCK_NAME( \
-        __LINE__) = api_lock(m)
+#define API_LOCK_SCOPE(m)                                                                         \
+    __attribute__((cleanup(api_unlock_scope), unused)) pthread_mutex_t *API_LOCK_NAME(__LINE__) = \
+        api_lock(m)
 
 /* ---- json-body.c ---- */
 /* Caps on untrusted request bodies. */

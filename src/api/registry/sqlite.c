@@ -84,7 +84,7 @@ static const char *const migrations[] = {
      * migrations keeps it as it is. */
     "CREATE TABLE IF NOT EXISTS swap_series (id TEXT PRIMARY KEY, series TEXT NOT NULL);",
 };
-#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+#define N_MIGRATIONS    (int)(sizeof migrations / sizeof migrations[0])
 #define SWAPS_MIGRATION 4
 
 enum q {
@@ -989,8 +989,8 @@ static int sq_swap_update(struct registry *r, const struct reg_swap *w)
 static int sq_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)
 {
     struct sqlite_registry *s = SR(r);
-    return LOCKED(s, query_many(s, stmt_get(s, Q_SWAP_OPEN), read_swap, sizeof **out,
-                                (void **)out, n, "swap records"));
+    return LOCKED(s, query_many(s, stmt_get(s, Q_SWAP_OPEN), read_swap, sizeof **out, (void **)out,
+                                n, "swap records"));
 }
 static int sq_swap_latest(struct registry *r, const char *server_id, const char *volume_id,
                           struct reg_swap *out)

@@ -556,8 +556,8 @@ int cinder_migrate_volume(struct api_request *rq)
     const struct cfg_pool *pool = config_pool(rq->ctx->cfg, pool_name, &ph);
     if (!pool || (host_name[0] && strcmp(host_name, ph->name) != 0))
         return api_err(&rq->err, 400,
-                       "Invalid host: No valid backend was found. No pool named %s%s%s.",
-                       pool_name, host_name[0] ? " on host " : "", host_name);
+                       "Invalid host: No valid backend was found. No pool named %s%s%s.", pool_name,
+                       host_name[0] ? " on host " : "", host_name);
     if (strcmp(pool->name, ov.pool) == 0 && strcmp(ph->name, ov.host) == 0)
         return api_err(&rq->err, 400,
                        "Invalid host: Destination host must be different than the "

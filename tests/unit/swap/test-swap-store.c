@@ -219,8 +219,11 @@ static void seed_pivoted_swap(struct registry *s, struct swap_rec *r)
     strcpy(v.status, "attaching");
     strcpy(v.attach_status, "detached");
     CHECK(s->ops->volume_insert(s, &v) == 0);
-    struct reg_attachment a = { .id = "att", .server_id = "srv", .volume_id = "A",
-                                .device = "/dev/vdb", .node_name = "vol-a" };
+    struct reg_attachment a = { .id = "att",
+                                .server_id = "srv",
+                                .volume_id = "A",
+                                .device = "/dev/vdb",
+                                .node_name = "vol-a" };
     strcpy(a.connection_info, "{\"data\":{}}");
     CHECK(s->ops->attachment_insert(s, &a) == 0);
     *r = rec("req-1", "srv", "A", "B", SP_COMPLETING);
@@ -290,11 +293,13 @@ static void phase_names(void)
 int main(int argc, char **argv)
 {
     static const struct unit_case cases[] = {
-        { "roundtrip", roundtrip },       { "unfinished-in-order", unfinished_in_order },
+        { "roundtrip", roundtrip },
+        { "unfinished-in-order", unfinished_in_order },
         { "reopen-keeps", reopen_keeps },
         { "upgrade-keeps-unnumbered-swaps", upgrade_keeps_unnumbered_swaps },
         { "record-is-one-transaction", record_is_one_transaction },
-        { "phase-names", phase_names },   { NULL, NULL },
+        { "phase-names", phase_names },
+        { NULL, NULL },
     };
     return unit_main(argc, argv, cases);
 }
