@@ -124,49 +124,42 @@ int swap_launch(const struct swap_rec *r, struct api_error *e)
     t->rec = *r;
     t->prog.phase = r->phase;
     t->prog.started_ms = api_now_ms();
-    pthread_mutex_lock(&swap_svc->lock);
+    API_LOCK_SCOPE(&swap_svc->lock);
     if (swap_svc->stopping) {
-        pthread_mutex_unlock(&swap_svc->lock);
         free(t);
         return api_err(e, 503, "volswap-api is stopping");
     }
     if (pthread_create(&t->thread, NULL, swap_worker_main, t) != 0) {
-        pthread_mutex_unlock(&swap_svc->lock);
         free(t);
         return api_err(e, 500, "cannot start the swap worker");
     }
     t->next = swap_svc->tasks;
     swap_svc->tasks = t;
-    pthread_mutex_unlock(&swap_svc->lock);
     return 0;
 }
 
 bool swap_server_busy(const char *server_id)
 {
-    bool busy = false;
-    pthread_mutex_lock(&swap_svc->lock);
+    API_LOCK_SCOPE(&swap_svc->lock);
     for (struct swap_task *t = swap_svc->tasks; t; t = t->next)
         if (!t->finished && strcmp(t->rec.server_id, server_id) == 0)
-            busy = true;
-    pthread_mutex_unlock(&swap_svc->lock);
-    return busy;
+            return true;
+    return false;
 }
 
 bool swap_progress_get(const char *server_id, const char *volume_id, struct swap_rec *rec,
                        struct swap_progress *p)
 {
-    bool found = false;
-    pthread_mutex_lock(&swap_svc->lock);
-    for (struct swap_task *t = swap_svc->tasks; t && !found; t = t->next)
+    API_LOCK_SCOPE(&swap_svc->lock);
+    for (struct swap_task *t = swap_svc->tasks; t; t = t->next)
         if (!t->finished && strcmp(t->rec.server_id, server_id) == 0 &&
             (strcmp(t->rec.old_volume_id, volume_id) == 0 ||
              strcmp(t->rec.new_volume_id, volume_id) == 0)) {
             *rec = t->rec;
             *p = t->prog;
-            found = true;
+            return true;
         }
-    pthread_mutex_unlock(&swap_svc->lock);
-    return found;
+    return false;
 }
 
 void swap_progress_set(struct swap_task *t, const struct swap_progress *p)

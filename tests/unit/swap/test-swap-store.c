@@ -3,8 +3,9 @@
  * order), the newest record of a server/volume pair is found by either
  * volume, a reopened database keeps them, an older install's swaps table
  * (made outside the registry's migrations) is adopted with its in-flight
- * swaps, phase names parse back to their phases, and a swap's RECORDED
- * phase commits with the attachment and volume changes or not at all. */
+ * swaps, phase names parse back to their phases, and a swap's RECORDED and
+ * ROLLED_BACK phases commit with the attachment, volume and event changes
+ * they imply or not at all. */
 #include "swap/swap.h"
 #include "../api/unit.h"
 
@@ -290,6 +291,57 @@ static void phase_names(void)
     CHECK_STR(swap_phase_name(SP__COUNT), "?");
 }
 
+/* A rollback (the worker's on a failure, recovery's for a swap that did not
+ * pivot) whose phase write fails after the volume states were given back:
+ * neither is left, and the retry commits the states, the Error event and
+ * ROLLED_BACK together. */
+static void rollback_is_one_transaction(void)
+{
+    setup();
+    struct registry *s = store_open();
+    struct swap_rec r;
+    seed_pivoted_swap(s, &r);
+    r.phase = SP_MIRRORING; /* before the pivot */
+    struct reg_action act = { .request_id = "req-1", .server_id = "srv", .action = "swap_volume" };
+    CHECK(s->ops->action_insert(s, &act) == 0);
+    struct api_config cfg;
+    memset(&cfg, 0, sizeof cfg); /* no hosts: nothing to undo on one */
+    struct api_ctx ctx = { .cfg = &cfg, .reg = s };
+    struct swap_service svc = { .ctx = &ctx };
+    swap_svc = &svc;
+    sql("CREATE TRIGGER refuse_rolled_back BEFORE UPDATE ON swaps WHEN NEW.phase='rolled-back'"
+        " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+    CHECK(swap_rollback(NULL, &r, "mirror failed") < 0);
+    CHECK(r.phase == SP_MIRRORING);
+    struct reg_volume v;
+    CHECK(s->ops->volume_get(s, "A", &v) == 0);
+    CHECK_STR(v.status, "detaching");
+    CHECK(s->ops->volume_get(s, "B", &v) == 0);
+    CHECK_STR(v.status, "attaching");
+    struct reg_event *evs = NULL;
+    size_t n = 0;
+    CHECK(s->ops->event_list(s, "req-1", &evs, &n) == 0 && n == 0);
+    free(evs);
+    sql("DROP TRIGGER refuse_rolled_back;");
+    CHECK(swap_rollback(NULL, &r, "mirror failed") == 0);
+    CHECK(r.phase == SP_ROLLED_BACK);
+    CHECK(s->ops->volume_get(s, "A", &v) == 0);
+    CHECK_STR(v.status, "in-use");
+    CHECK(s->ops->volume_get(s, "B", &v) == 0);
+    CHECK_STR(v.status, "available");
+    CHECK(s->ops->event_list(s, "req-1", &evs, &n) == 0 && n == 1);
+    CHECK_STR(evs[0].result, "Error");
+    free(evs);
+    struct api_error e = { 0 };
+    struct swap_rec out;
+    CHECK(swap_store_latest(s, "srv", "A", &out, &e) == 0);
+    CHECK(out.phase == SP_ROLLED_BACK);
+    CHECK_STR(out.error, "mirror failed");
+    swap_svc = NULL;
+    s->ops->close(s);
+    teardown();
+}
+
 int main(int argc, char **argv)
 {
     static const struct unit_case cases[] = {
@@ -298,6 +350,7 @@ int main(int argc, char **argv)
         { "reopen-keeps", reopen_keeps },
         { "upgrade-keeps-unnumbered-swaps", upgrade_keeps_unnumbered_swaps },
         { "record-is-one-transaction", record_is_one_transaction },
+        { "rollback-is-one-transaction", rollback_is_one_transaction },
         { "phase-names", phase_names },
         { NULL, NULL },
     };
