@@ -136,6 +136,44 @@ slow_swap_started() {  # slow_swap_started [mirroring]
   [ -z "${1:-}" ] || wait_phase "$SID" "$OLD" "$1"
 }
 
+# With the API stopped: the registry as volswap-api leaves it right after
+# answering 202 to a swap OLD -> NEW of SID (OLD detaching, NEW attaching,
+# the swap_volume action and the swap record "accepted", both under request
+# id req-crashed), with nothing done on the host. SQL, if given, runs first
+# in the same session.
+plant_accepted_swap() {  # plant_accepted_swap [SQL]
+  local db=$T/registry.db att node newnode proj now=2026-01-01T00:00:00.000000
+  att=$(sqlite3 "$db" "SELECT id FROM attachments WHERE volume_id='$OLD'")
+  node=$(sqlite3 "$db" "SELECT node_name FROM attachments WHERE volume_id='$OLD'")
+  newnode=vol-$(echo "$NEW" | tr -d - | cut -c1-26)
+  proj=$(sqlite3 "$db" "SELECT project_id FROM servers WHERE id='$SID'")
+  sqlite3 "$db" <<SQL
+${1:-}
+UPDATE volumes SET status='detaching' WHERE id='$OLD';
+UPDATE volumes SET status='attaching' WHERE id='$NEW';
+INSERT INTO instance_actions(request_id, server_id, action, project_id, user_id, message, start_time, updated_at)
+  VALUES('req-crashed', '$SID', 'swap_volume', '$proj', 'admin', '', '$now', '$now');
+INSERT INTO swaps(id, kind, server_id, project_id, user_id, host, old_volume_id, new_volume_id,
+  attachment_id, old_node, new_node, old_path, old_size_gb, new_size_gb, phase, error, started_at,
+  updated_at, bytes_total, bytes_done, mirror_ms, pivot_ms, total_ms, seq)
+  VALUES('req-crashed', 'swap', '$SID', '$proj', 'admin', 'host1', '$OLD', '$NEW', '$att', '$node',
+  '$newnode', '', 1, 1, 'accepted', '', '$now', '$now', 0, 0, 0, 0, 0, 1);
+SQL
+}
+
+# After the planted swap ran to its end: the server is on NEW with OLD's
+# 4 MiB of 0x5a, OLD available and NEW in-use, the event says Success.
+expect_planted_swap_completed() {
+  [ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "recovered swap: $(cat "$T/last.body")"
+  [ "$(attached_volume "$SID")" = "$NEW" ] || fail "attachment names $(attached_volume "$SID")"
+  [ "$(volume_field "$OLD" status)" = available ] && [ "$(volume_field "$NEW" status)" = in-use ] \
+    || fail "states: $(volume_field "$OLD" status) / $(volume_field "$NEW" status)"
+  file_check "$(volume_path "$NEW")" 0x5a 4
+  api "$ADMIN_TOKEN" GET "/v2.1/servers/$SID/os-instance-actions/req-crashed" >/dev/null
+  [ "$(jq -r '.instanceAction.events[] | select(.event=="compute_swap_volume") | .result' "$T/last.body")" = Success ] \
+    || fail "event: $(cat "$T/last.body")"
+}
+
 # After a rollback: the server is on OLD (registry and host agree), OLD is
 # in-use and NEW available, the event says Error, and the export still
 # writes into OLD's file.
