@@ -8,6 +8,7 @@
  * between the worker's swap_rec and the registry's record. */
 #include "swap.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,62 +36,44 @@ int swap_phase_parse(const char *name, enum swap_phase *out)
     return -1;
 }
 
+/* The fields a swap_rec and a reg_swap share, of the same size: copied as
+ * they are both ways. KIND and PHASE are names in the registry. */
+/* clang-format off */
+#define SHARED_FIELDS(X)                                                                  \
+    X(id) X(server_id) X(project_id) X(user_id) X(host)                                   \
+    X(old_volume_id) X(new_volume_id) X(attachment_id) X(old_node) X(new_node) X(old_path) \
+    X(old_size_gb) X(new_size_gb) X(error) X(started_at) X(updated_at)                    \
+    X(bytes_total) X(bytes_done) X(mirror_ms) X(pivot_ms) X(total_ms)
+/* clang-format on */
+#define FIELD_SIZE(type, f) sizeof(((struct type *)0)->f)
+#define SAME_SIZE(f)                                                   \
+    _Static_assert(FIELD_SIZE(swap_rec, f) == FIELD_SIZE(reg_swap, f), \
+                   "swap_rec and reg_swap differ in " #f);
+SHARED_FIELDS(SAME_SIZE)
+#define SHARED(f) \
+    { offsetof(struct swap_rec, f), offsetof(struct reg_swap, f), FIELD_SIZE(reg_swap, f) },
+static const struct {
+    size_t rec, reg, len;
+} shared[] = { SHARED_FIELDS(SHARED) };
+
 static void to_reg(const struct swap_rec *r, struct reg_swap *w)
 {
     memset(w, 0, sizeof *w);
-    snprintf(w->id, sizeof w->id, "%s", r->id);
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        memcpy((char *)w + shared[i].reg, (const char *)r + shared[i].rec, shared[i].len);
     snprintf(w->kind, sizeof w->kind, "%s", r->kind == SWAP_MIGRATE ? "migrate" : "swap");
-    memcpy(w->server_id, r->server_id, sizeof w->server_id);
-    memcpy(w->project_id, r->project_id, sizeof w->project_id);
-    memcpy(w->user_id, r->user_id, sizeof w->user_id);
-    memcpy(w->host, r->host, sizeof w->host);
-    memcpy(w->old_volume_id, r->old_volume_id, sizeof w->old_volume_id);
-    memcpy(w->new_volume_id, r->new_volume_id, sizeof w->new_volume_id);
-    memcpy(w->attachment_id, r->attachment_id, sizeof w->attachment_id);
-    memcpy(w->old_node, r->old_node, sizeof w->old_node);
-    memcpy(w->new_node, r->new_node, sizeof w->new_node);
-    memcpy(w->old_path, r->old_path, sizeof w->old_path);
-    w->old_size_gb = r->old_size_gb;
-    w->new_size_gb = r->new_size_gb;
     snprintf(w->phase, sizeof w->phase, "%s", swap_phase_name(r->phase));
-    memcpy(w->error, r->error, sizeof w->error);
-    memcpy(w->started_at, r->started_at, sizeof w->started_at);
-    memcpy(w->updated_at, r->updated_at, sizeof w->updated_at);
-    w->bytes_total = r->bytes_total;
-    w->bytes_done = r->bytes_done;
-    w->mirror_ms = r->mirror_ms;
-    w->pivot_ms = r->pivot_ms;
-    w->total_ms = r->total_ms;
 }
 
 static void from_reg(const struct reg_swap *w, struct swap_rec *r)
 {
     memset(r, 0, sizeof *r);
-    memcpy(r->id, w->id, sizeof r->id);
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        memcpy((char *)r + shared[i].rec, (const char *)w + shared[i].reg, shared[i].len);
     r->kind = strcmp(w->kind, "migrate") == 0 ? SWAP_MIGRATE : SWAP_NOVA;
-    memcpy(r->server_id, w->server_id, sizeof r->server_id);
-    memcpy(r->project_id, w->project_id, sizeof r->project_id);
-    memcpy(r->user_id, w->user_id, sizeof r->user_id);
-    memcpy(r->host, w->host, sizeof r->host);
-    memcpy(r->old_volume_id, w->old_volume_id, sizeof r->old_volume_id);
-    memcpy(r->new_volume_id, w->new_volume_id, sizeof r->new_volume_id);
-    memcpy(r->attachment_id, w->attachment_id, sizeof r->attachment_id);
-    memcpy(r->old_node, w->old_node, sizeof r->old_node);
-    memcpy(r->new_node, w->new_node, sizeof r->new_node);
-    memcpy(r->old_path, w->old_path, sizeof r->old_path);
-    r->old_size_gb = w->old_size_gb;
-    r->new_size_gb = w->new_size_gb;
     /* an unknown phase (a newer writer) is treated as the most cautious one */
     if (swap_phase_parse(w->phase, &r->phase) < 0)
         r->phase = SP_COMPLETING;
-    memcpy(r->error, w->error, sizeof r->error);
-    memcpy(r->started_at, w->started_at, sizeof r->started_at);
-    memcpy(r->updated_at, w->updated_at, sizeof r->updated_at);
-    r->bytes_total = w->bytes_total;
-    r->bytes_done = w->bytes_done;
-    r->mirror_ms = w->mirror_ms;
-    r->pivot_ms = w->pivot_ms;
-    r->total_ms = w->total_ms;
 }
 
 int swap_store_insert(struct registry *reg, const struct swap_rec *r, struct api_error *e)
