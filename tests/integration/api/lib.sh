@@ -6,6 +6,15 @@
 # Helpers: api_token USER [PROJECT], api (curl wrapper), api_restart.
 set -euo pipefail
 
+# A test that mounts a filesystem of its own (registry_on_small_fs) sets
+# NEED_MOUNT_NS=1 before sourcing this file: it then runs again in a private
+# mount namespace, so that its mounts vanish with it.
+if [ -n "${NEED_MOUNT_NS:-}" ] && [ -z "${VOLSWAP_TEST_IN_MOUNT_NS:-}" ]; then
+  unshare --mount --propagation private true 2>/dev/null \
+    || { echo "cannot make a mount namespace (unshare --mount)"; exit 77; }
+  VOLSWAP_TEST_IN_MOUNT_NS=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+
 : "${VOLSWAP_BUILD:?VOLSWAP_BUILD not set}"
 API_BIN=$VOLSWAP_BUILD/src/api/volswap-api
 CLI_BIN=$VOLSWAP_BUILD/src/cli/volswap
@@ -117,6 +126,18 @@ write_config() {
 }
 JSON
 }
+
+# Moves the registry of the config write_config made onto a 4 MiB tmpfs at
+# $T/regfs (call before api_start); fill_registry_fs leaves it no room,
+# unfill_registry_fs gives the room back. Needs NEED_MOUNT_NS=1.
+registry_on_small_fs() {
+  mkdir -p "$T/regfs"
+  mount -t tmpfs -o size=4m tmpfs "$T/regfs" 2>/dev/null || skip "cannot mount a tmpfs"
+  trap 'rc=$?; umount -l "$T/regfs" 2>/dev/null; (exit $rc); cleanup' EXIT
+  sed -i "s|\"database\": \"$T/registry.db\"|\"database\": \"$T/regfs/registry.db\"|" "$T/api.json"
+}
+fill_registry_fs() { dd if=/dev/zero of="$T/regfs/fill" bs=64k 2>/dev/null || true; }
+unfill_registry_fs() { rm -f "$T/regfs/fill"; }
 
 api_start() {
   rm -f "$T/port"
