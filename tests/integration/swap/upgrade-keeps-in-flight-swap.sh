@@ -5,7 +5,7 @@
 # swap accepted (states marked, nothing done on the host yet) when the old
 # volswap-api stopped. The new one migrates the table on start, and
 # recovery runs that swap to the end: the server ends on the new volume
-# with its data, and the records are under schema 4.
+# with its data, and the records are under the current schema.
 . "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
 swap_setup
 attached_pair 1 4
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,
   seq INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS swaps_server ON swaps(server_id);"
 api_start
-[ "$(sqlite3 "$T/registry.db" "SELECT version FROM schema_version")" = 4 ] || fail "not migrated"
+[ "$(sqlite3 "$T/registry.db" "SELECT version FROM schema_version")" = 5 ] || fail "not migrated"
 expect_planted_swap_completed
 [ "$(sqlite3 "$T/registry.db" "SELECT phase FROM swaps WHERE id='req-crashed'")" = done ] \
   || fail "record: $(sqlite3 "$T/registry.db" "SELECT phase FROM swaps")"
