@@ -53,4 +53,13 @@ struct metrics_request {
 };
 enum metrics_parse metrics_http_parse(const char *buf, size_t len, struct metrics_request *req);
 
+/* ---- monitors.c ---- */
+
+/* --chardev and --monitor, checked as they come (QEMU's errors). */
+int monitors_chardev_option(const char *value, struct vs_error *err);
+int monitors_monitor_option(const char *value, struct vs_error *err);
+/* Opens every monitor's socket, in the order given. */
+int monitors_listen(struct vs_loop *loop, struct vs_error *err);
+void monitors_free(void);
+
 #endif

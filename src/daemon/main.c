@@ -29,16 +29,6 @@ static const char *pidfile;
 static const char *state_path;
 static const char *metrics_spec;
 
-/* --chardev socket,...,id=X definitions, for --monitor chardev=X. */
-struct chardev {
-    char *id;
-    char *path;
-};
-static struct chardev chardevs[16];
-static size_t n_chardevs;
-static char *monitor_paths[16];
-static size_t n_monitors;
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -61,6 +51,9 @@ static void usage(FILE *out)
 "  --monitor PATH       QMP monitor on a unix socket (several allowed)\n"
 "  --chardev socket,path=PATH,server=on,wait=off,id=ID  --monitor chardev=ID\n"
 "                       the same, in qemu-storage-daemon's form\n"
+"  --chardev socket,host=HOST,port=PORT,server=on,wait=off,id=ID\n"
+"            [,tls-creds=ID][,tls-authz=ID]  --monitor chardev=ID\n"
+"                       QMP monitor on TCP, with TLS when tls-creds is given\n"
 "  --state PATH         keep nodes, exports and the NBD server address in PATH:\n"
 "                       restored at start (before the options above), saved\n"
 "                       atomically after every change\n"
@@ -228,85 +221,6 @@ static void opt_export(const char *value)
     if (!json_object_get(args, "id") && json_is_string(nn))
         json_object_set(args, "id", nn);
     run_option("--export", "block-export-add", args);
-}
-
-/* --chardev socket,path=P,server=on,wait=off,id=X: only what a QMP
- * monitor on a unix socket needs; anything else is refused by name. */
-static void opt_chardev(const char *value)
-{
-    const char *opt = "--chardev";
-    json_t *kv = parse_keyval(opt, value, "backend");
-    const char *backend = json_string_value(json_object_get(kv, "backend"));
-    const char *id = json_string_value(json_object_get(kv, "id"));
-    const char *path = json_string_value(json_object_get(kv, "path"));
-    const char *server = json_string_value(json_object_get(kv, "server"));
-    const char *wait = json_string_value(json_object_get(kv, "wait"));
-    const char *key;
-    json_t *v;
-    json_object_foreach(kv, key, v) {
-        if (strcmp(key, "backend") && strcmp(key, "id") && strcmp(key, "path") &&
-            strcmp(key, "server") && strcmp(key, "wait")) {
-            json_decref(kv);
-            die_opt(opt, "option '%s' is not supported (socket,path=,server=on,wait=off,id=)",
-                    key);
-        }
-    }
-    if (!backend || strcmp(backend, "socket") != 0)
-        die_opt(opt, "only the 'socket' backend is supported");
-    if (!id || !path)
-        die_opt(opt, "'id' and 'path' are required");
-    if (!server || (strcmp(server, "on") && strcmp(server, "true") && strcmp(server, "yes")))
-        die_opt(opt, "only server=on is supported");
-    if (wait && strcmp(wait, "off") && strcmp(wait, "false") && strcmp(wait, "no"))
-        die_opt(opt, "only wait=off is supported");
-    for (size_t i = 0; i < n_chardevs; i++)
-        if (strcmp(chardevs[i].id, id) == 0)
-            die_opt(opt, "duplicate chardev id '%s'", id);
-    if (n_chardevs == VS_ARRAY_SIZE(chardevs))
-        die_opt(opt, "too many chardevs");
-    chardevs[n_chardevs].id = vs_strdup(id);
-    chardevs[n_chardevs].path = vs_strdup(path);
-    n_chardevs++;
-    json_decref(kv);
-}
-
-/* --monitor PATH, or qsd's --monitor [chardev=]ID[,mode=control]. */
-static void opt_monitor(const char *value)
-{
-    const char *opt = "--monitor";
-    const char *path = NULL;
-    const char *id = value;
-    json_t *kv = NULL;
-    if (strchr(value, '=')) {
-        kv = parse_keyval(opt, value, "chardev");
-        const char *key;
-        json_t *v;
-        json_object_foreach(kv, key, v) {
-            const char *s = json_string_value(v);
-            if (strcmp(key, "chardev") == 0 || strcmp(key, "id") == 0)
-                continue;
-            if (strcmp(key, "mode") == 0 && s && strcmp(s, "control") == 0)
-                continue;
-            if (strcmp(key, "pretty") == 0 && s && strcmp(s, "off") == 0)
-                continue;
-            die_opt(opt, "option '%s=%s' is not supported", key, s ? s : "");
-        }
-        id = json_string_value(json_object_get(kv, "chardev"));
-        if (!id)
-            die_opt(opt, "'chardev' is required");
-    }
-    for (size_t i = 0; i < n_chardevs && !path; i++)
-        if (strcmp(chardevs[i].id, id) == 0)
-            path = chardevs[i].path;
-    if (!path) {
-        if (kv)
-            die_opt(opt, "chardev '%s' not found", id);
-        path = value; /* no chardev of that name: a socket path */
-    }
-    if (n_monitors == VS_ARRAY_SIZE(monitor_paths))
-        die_opt(opt, "too many monitors");
-    monitor_paths[n_monitors++] = vs_strdup(path);
-    json_decref(kv);
 }
 
 static void write_pidfile(void)
@@ -688,12 +602,18 @@ int main(int argc, char **argv)
         case OPT_EXPORT:
             opt_export(optarg);
             break;
-        case OPT_CHARDEV:
-            opt_chardev(optarg);
+        case OPT_CHARDEV: {
+            struct vs_error err = { 0 };
+            if (monitors_chardev_option(optarg, &err) < 0)
+                die_opt("--chardev", "%s", err.msg);
             break;
-        case OPT_MONITOR:
-            opt_monitor(optarg);
+        }
+        case OPT_MONITOR: {
+            struct vs_error err = { 0 };
+            if (monitors_monitor_option(optarg, &err) < 0)
+                die_opt("--monitor", "%s", err.msg);
             break;
+        }
         default:
             break;
         }
@@ -709,9 +629,9 @@ int main(int argc, char **argv)
         jobs_state_save_async = save_state_async;
     }
     /* Monitors last: no client can act before the command line is done. */
-    for (size_t i = 0; i < n_monitors; i++) {
+    {
         struct vs_error err = { 0 };
-        if (qmp_server_listen(loop, monitor_paths[i], &err) < 0)
+        if (monitors_listen(loop, &err) < 0)
             die_opt("--monitor", "%s", err.msg);
     }
     if (metrics_spec) {
@@ -739,12 +659,7 @@ int main(int argc, char **argv)
     vs_loop_free(loop);
     close(sd.sfd);
     free(sd.reqs);
-    for (size_t i = 0; i < n_chardevs; i++) {
-        free(chardevs[i].id);
-        free(chardevs[i].path);
-    }
-    for (size_t i = 0; i < n_monitors; i++)
-        free(monitor_paths[i]);
+    monitors_free();
     if (pidfile)
         unlink(pidfile);
     return r < 0 ? 1 : 0;

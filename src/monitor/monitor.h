@@ -204,9 +204,16 @@ json_t *qmp_version_info(void);
 /* Registers the sink that delivers events to every negotiated session. */
 void qmp_events_init(void);
 
-/* ---- qmp-server.c: unix socket listeners on the event loop --------------- */
+/* ---- qmp-server.c: unix and TCP listeners on the event loop -------------- */
 
 int qmp_server_listen(struct vs_loop *loop, const char *path, struct vs_error *err);
+/* A TCP listener (QEMU's chardev host=,port=). With tls_creds (the id of
+ * server-endpoint credentials, looked up now and held) every client must
+ * complete a TLS handshake before it is greeted; with tls_authz too, the
+ * client's identity must be that authz object's (looked up per client).
+ * Errors are QEMU's. */
+int qmp_server_listen_inet(struct vs_loop *loop, const char *host, const char *port,
+                           const char *tls_creds, const char *tls_authz, struct vs_error *err);
 /* Stops listening; sends each client what is queued for it, as far as the
  * socket takes it without blocking, and closes it. done->fn runs once
  * every connection is freed. */

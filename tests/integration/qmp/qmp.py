@@ -17,6 +17,12 @@ MonitorDaemon(tmp, extra=(), state=None, form="path"|"chardev") starts the
 server with only a monitor (and --state PATH when given): no NBD server, no
 node, so each test builds what it needs through QMP. With
 VOLSWAP_TEST_IMPL=qsd it starts qemu-storage-daemon in the chardev form.
+
+A monitor on TCP with TLS: tls_monitor(tmp, pki, authz=IDENTITY) starts a
+daemon whose second monitor is QEMU's `--chardev socket,host=,port=,
+tls-creds=[,tls-authz=]`; TlsClient(d.tls_port, ca=pki, cert=DIR) connects
+to it (cert=None: no client certificate), and refused(d.tls_port, ...)
+says whether such a client gets no greeting.
 Kept out of tests/run's way: this file is not executable.
 """
 
@@ -81,10 +87,12 @@ class Client:
     """One QMP connection. Replies and events are told apart as they come;
     events are kept in self.events until a test asks for them."""
 
-    def __init__(self, path, negotiate=True):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(TIMEOUT)
-        self.sock.connect(path)
+    def __init__(self, path, negotiate=True, sock=None):
+        if sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(TIMEOUT)
+            sock.connect(path)
+        self.sock = sock
         self.buf = b""
         self.events = []
         self.greeting = self.recv()
@@ -403,3 +411,62 @@ def shape(v):
     if isinstance(v, int):
         return "int"
     return type(v).__name__
+
+
+def tls_monitor(tmp, pki, authz=None, extra=()):
+    """A daemon (volswapd, or qsd under VOLSWAP_TEST_IMPL=qsd) with its
+    usual unix monitor and a second one on 127.0.0.1:d.tls_port requiring
+    TLS with server credentials from pki (and, with authz, a client whose
+    certificate's DN is that identity)."""
+    port = lib._free_port()
+    opts = ["--object", "tls-creds-x509,id=qtls,dir=%s,endpoint=server" % pki]
+    chardev = "socket,id=qtcp,host=127.0.0.1,port=%d,server=on,wait=off,tls-creds=qtls" % port
+    if authz:
+        opts += ["--object", "authz-simple,id=qaz,identity=" + authz.replace(",", ",,")]
+        chardev += ",tls-authz=qaz"
+    opts += ["--chardev", chardev, "--monitor", "chardev=qtcp"]
+    d = MonitorDaemon(tmp, extra=opts + list(extra)).start()
+    d.tls_port = port
+    return d
+
+
+class TlsClient(Client):
+    """A QMP client over TCP and TLS (Python's ssl, OpenSSL: a peer that
+    shares no code with the server). ca: the directory whose ca-cert.pem
+    the server's certificate must chain to; cert: the directory holding
+    client-cert.pem and client-key.pem, or None to present none."""
+
+    def __init__(self, port, ca, cert=None, negotiate=True):
+        import ssl
+        ctx = ssl.create_default_context(cafile=os.path.join(ca, "ca-cert.pem"))
+        if cert:
+            ctx.load_cert_chain(os.path.join(cert, "client-cert.pem"),
+                                os.path.join(cert, "client-key.pem"))
+        raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        super().__init__(None, negotiate, sock=ctx.wrap_socket(raw, server_hostname="localhost"))
+
+    def send(self, name, args=None, req_id=None):
+        # The newline in a record of its own: qemu-storage-daemon 7.2 reads
+        # a TLS chardev one byte per wakeup and would otherwise answer a
+        # command only when the next bytes arrive.
+        msg = {"execute": name}
+        if args is not None:
+            msg["arguments"] = args
+        if req_id is not None:
+            msg["id"] = req_id
+        self.send_raw(json.dumps(msg))
+        self.send_raw("\n")
+
+
+def tls_refused(port, ca, cert=None):
+    """True if a TLS client with these credentials gets no greeting: the
+    handshake fails, or the server closes the connection (an alert, or
+    EOF) before greeting."""
+    import ssl
+    try:
+        c = TlsClient(port, ca, cert, negotiate=False)
+    except (ssl.SSLError, ConnectionError, EOFError) as e:
+        lib.log("refused: %s" % e)
+        return True
+    c.close()
+    return False
