@@ -1,8 +1,12 @@
-/* `volswap qmp --socket PATH COMMAND [JSON-ARGS] [--events]`: runs one QMP
- * command against a monitor socket (volswapd, qemu-storage-daemon or QEMU)
- * with the shared QMP client library and pretty-prints the reply; with
+/* `volswap qmp --socket ADDR COMMAND [JSON-ARGS] [--events]`: runs one QMP
+ * command against a monitor (volswapd, qemu-storage-daemon or QEMU) with
+ * the shared QMP client library and pretty-prints the reply; with
  * --events it then prints every event until interrupted (or until
- * --timeout seconds pass without one). */
+ * --timeout seconds pass without one). ADDR is a unix socket path or
+ * tcp:HOST:PORT; --tls DIR connects with TLS, DIR holding QEMU's client
+ * file names (ca-cert.pem, client-cert.pem, client-key.pem), and
+ * --tls-hostname the name the server's certificate must carry when it is
+ * not HOST. */
 #include "cli.h"
 #include "qmp-client.h"
 
@@ -17,24 +21,29 @@ int cli_qmp(int argc, char **argv, bool json)
         { "socket", required_argument, NULL, 's' },
         { "events", no_argument, NULL, 'e' },
         { "timeout", required_argument, NULL, 't' },
+        { "tls", required_argument, NULL, 'T' },
+        { "tls-hostname", required_argument, NULL, 'H' },
         { NULL, 0, NULL, 0 },
     };
     const char *sock = NULL;
+    struct qmp_tls tls = { 0 };
     bool events = false;
     int timeout_s = -1;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+s:et:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+s:et:T:H:", opts, NULL)) != -1) {
         switch (c) {
         case 's': sock = optarg; break;
         case 'e': events = true; break;
         case 't': timeout_s = atoi(optarg); break;
+        case 'T': tls.dir = optarg; break;
+        case 'H': tls.hostname = optarg; break;
         default: return 2;
         }
     }
     if (!sock || optind >= argc || argc - optind > 2) {
-        fprintf(stderr, "usage: volswap qmp --socket PATH [--events] [--timeout S] COMMAND "
-                        "[JSON-ARGS]\n");
+        fprintf(stderr, "usage: volswap qmp --socket PATH|tcp:HOST:PORT [--tls DIR] "
+                        "[--tls-hostname NAME] [--events] [--timeout S] COMMAND [JSON-ARGS]\n");
         return 2;
     }
     const char *cmd = argv[optind];
@@ -50,7 +59,7 @@ int cli_qmp(int argc, char **argv, bool json)
         }
     }
     struct qmp_error err;
-    struct qmp_client *q = qmp_connect(sock, 10000, &err);
+    struct qmp_client *q = qmp_connect_tls(sock, tls.dir ? &tls : NULL, 10000, &err);
     if (!q) {
         json_decref(args);
         fprintf(stderr, "ERROR (%s): %s\n", err.cls, err.desc);

@@ -1,5 +1,7 @@
 /* qmp-client: a small blocking client for QEMU's QMP protocol over a unix
- * socket. It is a library of its own (libvolswap_qmp) because both
+ * socket, or TCP with or without TLS (the monitor of a daemon on another
+ * machine: QEMU's socket chardev with tls-creds). It is a library of its
+ * own (libvolswap_qmp) because both
  * volswap-api's host drivers and the volswap CLI speak QMP: connect, read the
  * greeting, negotiate with qmp_capabilities, then execute commands with an id
  * and match replies by that id. Events that arrive in between are queued so a
@@ -24,9 +26,26 @@ struct qmp_client;
 /* Longest QMP line we accept from the peer; query replies are small. */
 #define QMP_MAX_LINE (4u << 20)
 
-/* Connects to the QMP monitor at unix socket PATH, reads the greeting and
- * negotiates capabilities. Returns NULL and fills ERR on failure. */
-struct qmp_client *qmp_connect(const char *path, int timeout_ms, struct qmp_error *err);
+/* Connects to the QMP monitor at ADDR, reads the greeting and negotiates
+ * capabilities. ADDR is "unix:PATH", "tcp:HOST:PORT" ("tcp:[::1]:PORT")
+ * or a unix socket path. Returns NULL and fills ERR on failure. */
+struct qmp_client *qmp_connect(const char *addr, int timeout_ms, struct qmp_error *err);
+
+/* A client's TLS settings for a TCP monitor, as QEMU's tls-creds-x509
+ * with endpoint=client: DIR holds ca-cert.pem (the CA the server's
+ * certificate must chain to), and client-cert.pem with client-key.pem
+ * (the certificate presented to the server, when the files exist);
+ * ca-crl.pem is used when present. The server's certificate must name
+ * HOSTNAME (NULL: the host of the address). */
+struct qmp_tls {
+    const char *dir;
+    const char *hostname;
+};
+
+/* qmp_connect, over TLS when TLS is not NULL (TCP addresses only). The
+ * handshake is bounded by the same timeout as the greeting. */
+struct qmp_client *qmp_connect_tls(const char *addr, const struct qmp_tls *tls, int timeout_ms,
+                                   struct qmp_error *err);
 /* The same over an already connected stream socket FD (owned by the client
  * from then on, closed even on failure): other transports, and the fuzzer. */
 struct qmp_client *qmp_attach_fd(int fd, int timeout_ms, struct qmp_error *err);
@@ -57,7 +76,12 @@ json_t *qmp_next_event(struct qmp_client *c, int timeout_ms, struct qmp_error *e
 json_t *qmp_wait_event(struct qmp_client *c, const char *name, const char *key, const char *value,
                        int timeout_ms, struct qmp_error *err);
 
-/* The socket, for callers that multiplex several monitors with poll(). */
+/* The socket, for callers that multiplex several monitors with poll().
+ * With TLS, bytes may already be waiting in the client: check
+ * qmp_pending() before polling. */
 int qmp_fd(struct qmp_client *c);
+/* True when input is buffered (a message may be complete) and poll()
+ * on the socket would not say so. */
+int qmp_pending(struct qmp_client *c);
 
 #endif

@@ -5,7 +5,12 @@
 #include "qmp-client.h"
 #include "../api/fake-qmp.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static char sock_path[108];
 static int listen_fd = -1;
@@ -186,6 +191,35 @@ static void no_socket(void)
     CHECK(!qmp_connect(longpath, 1000, &err));
 }
 
+/* Addresses the client cannot use fail at once, with a message naming
+ * them: TLS on a unix socket, a tcp: address without a port, a port
+ * nobody listens on (with TLS too). */
+static void bad_addresses(void)
+{
+    struct qmp_error err;
+    struct qmp_tls tls = { .dir = "/nonexistent" };
+    CHECK(!qmp_connect_tls("/tmp/x.sock", &tls, 1000, &err));
+    CHECK_STR(err.cls, "ConnectionError");
+    CHECK(strstr(err.desc, "tcp:HOST:PORT") != NULL);
+    CHECK(!qmp_connect("tcp:127.0.0.1", 1000, &err));
+    CHECK(strstr(err.desc, "expected tcp:HOST:PORT") != NULL);
+    CHECK(!qmp_connect("tcp:127.0.0.1:", 1000, &err));
+    CHECK_STR(err.cls, "ConnectionError");
+    /* a listening socket that is closed again: its port refuses */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof sa;
+    CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "tcp:127.0.0.1:%u", ntohs(sa.sin_port));
+    close(fd);
+    CHECK(!qmp_connect(addr, 1000, &err));
+    CHECK_STR(err.cls, "ConnectionError");
+    CHECK(!qmp_connect_tls(addr, &tls, 1000, &err));
+    CHECK_STR(err.cls, "ConnectionError");
+}
+
 static const struct unit_case cases[] = {
     { "normal", normal },
     { "peer-closes", peer_closes },
@@ -194,6 +228,7 @@ static const struct unit_case cases[] = {
     { "endless-line", endless_line },
     { "silence-times-out", silence_times_out },
     { "no-socket", no_socket },
+    { "bad-addresses", bad_addresses },
     { NULL, NULL },
 };
 
