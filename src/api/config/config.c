@@ -91,7 +91,8 @@ static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
 
 static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
 {
-    static const char *const keys[] = { "name", "driver", "qmp", "nbd", "pools", NULL };
+    static const char *const keys[] = { "name", "driver", "qmp", "tls", "nbd", "pools", NULL };
+    static const char *const tls_keys[] = { "dir", "hostname", NULL };
     static const char *const nbd_keys[] = { "type",         "path",      "host", "port",
                                             "start_server", "tls_creds", NULL };
     if (check_keys(j, keys, "host", e) < 0 ||
@@ -101,6 +102,27 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
         return -1;
     if (strcmp(h->driver, "volswapd") != 0 && strcmp(h->driver, "qemu") != 0)
         return api_err(e, 400, "config: host %s: driver must be \"volswapd\" or \"qemu\"", h->name);
+    bool tcp = strncmp(h->qmp, "tcp:", 4) == 0;
+    if (tcp) {
+        const char *colon = strrchr(h->qmp + 4, ':');
+        if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+            return api_err(e, 400, "config: host %s: qmp must be a socket path or tcp:HOST:PORT",
+                           h->name);
+    }
+    json_t *tls = json_object_get(j, "tls");
+    if (tls) {
+        if (!json_is_object(tls))
+            return api_err(e, 400, "config: host %s: tls must be {\"dir\": DIR[, \"hostname\": NAME]}",
+                           h->name);
+        if (check_keys(tls, tls_keys, "host tls", e) < 0 ||
+            get_str(tls, "dir", h->qmp_tls_dir, sizeof h->qmp_tls_dir, true, "host tls", e) < 0 ||
+            get_str(tls, "hostname", h->qmp_tls_hostname, sizeof h->qmp_tls_hostname, false,
+                    "host tls", e) < 0)
+            return -1;
+        if (!tcp)
+            return api_err(e, 400, "config: host %s: tls needs a tcp:HOST:PORT qmp address",
+                           h->name);
+    }
     json_t *nbd = json_object_get(j, "nbd");
     if (!nbd)
         return api_err(e, 400, "config: host %s: missing \"nbd\"", h->name);

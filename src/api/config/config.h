@@ -40,7 +40,13 @@ struct cfg_pool {
 struct cfg_host {
     char name[65];
     char driver[16];       /* "volswapd" or "qemu" */
-    char qmp[1024];        /* QMP unix socket */
+    char qmp[1024];        /* QMP monitor: unix socket path, or tcp:HOST:PORT */
+    /* "tls": the API's own client credentials for a TCP monitor that
+     * requires TLS (QEMU's client file names: ca-cert.pem, client-cert.pem,
+     * client-key.pem), and the name the host's certificate must carry
+     * when it is not HOST. Empty dir: no TLS. */
+    char qmp_tls_dir[1024];
+    char qmp_tls_hostname[256];
     char nbd_socket[1024]; /* where the host's NBD exports are reachable (unix) */
     char nbd_host[256];
     int nbd_port;            /* or TCP */

@@ -162,7 +162,7 @@ static struct host_conn *host_connect(const struct cfg_host *h, int timeout_ms, 
     if (hc->s)
         return hc;
     struct qmp_error qe;
-    hc->c = qmp_connect(h->qmp, timeout_ms, &qe);
+    hc->c = host_qmp_connect(h, timeout_ms, &qe);
     if (!hc->c) {
         bool timed_out = strcmp(qe.cls, "Timeout") == 0;
         fprintf(stderr, "volswap-api: host %s: QMP: %s\n", h->name, qe.desc);

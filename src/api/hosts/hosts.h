@@ -56,6 +56,11 @@ int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
                   uint64_t *free_bytes, struct api_error *e);
 /* ---- the shared QMP session per host (session.c) ---- */
 
+/* A new QMP connection to host H's monitor, over TLS with the API's
+ * client credentials when the host's config has "tls". */
+struct qmp_client *host_qmp_connect(const struct cfg_host *h, int timeout_ms,
+                                    struct qmp_error *qe);
+
 struct host_session;
 /* Gets (connecting when needed) the session for host H; refcounted. */
 struct host_session *host_session_get(const struct cfg_host *h, struct api_error *e);

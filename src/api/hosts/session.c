@@ -38,6 +38,16 @@ static struct host_session *hosts;
 /* Bound on filed events (a misbehaving peer must not grow it forever). */
 #define MAILBOX_MAX 1024
 
+struct qmp_client *host_qmp_connect(const struct cfg_host *h, int timeout_ms,
+                                    struct qmp_error *qe)
+{
+    struct qmp_tls tls = {
+        .dir = h->qmp_tls_dir,
+        .hostname = h->qmp_tls_hostname[0] ? h->qmp_tls_hostname : NULL,
+    };
+    return qmp_connect_tls(h->qmp, h->qmp_tls_dir[0] ? &tls : NULL, timeout_ms, qe);
+}
+
 struct host_session *host_session_get(const struct cfg_host *h, struct api_error *e)
 {
     pthread_mutex_lock(&hosts_lock);
@@ -50,7 +60,7 @@ struct host_session *host_session_get(const struct cfg_host *h, struct api_error
         return s;
     }
     struct qmp_error qe;
-    struct qmp_client *c = qmp_connect(h->qmp, HOST_QMP_TIMEOUT_MS, &qe);
+    struct qmp_client *c = host_qmp_connect(h, HOST_QMP_TIMEOUT_MS, &qe);
     if (!c) {
         pthread_mutex_unlock(&hosts_lock);
         api_err(e, 500, "Host %s is not reachable over QMP: %s", h->name, qe.desc);

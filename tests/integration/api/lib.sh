@@ -54,7 +54,31 @@ host_start() {
   mkdir -p "$T/pool" "$T/pool2"
   # VOLSWAP_TEST_TLS=1: the host's NBD server requires TLS (x509 made in
   # $T/pki, server credentials id tls0), and the config says so.
-  local tls_obj=() qemu_tls=() tls_opt=
+  local tls_obj=() qemu_tls=() tls_opt= qmp_tcp=()
+  # VOLSWAP_TEST_QMP_TLS=1: a second monitor on 127.0.0.1:$QMP_PORT that
+  # requires TLS and a client certificate whose DN is the test client's
+  # (x509 in $T/pki), and the config's qmp is that monitor, reached with
+  # the API's own client certificate. $T/qmp.sock stays for the tests'
+  # own looks at the host.
+  if [ -n "${VOLSWAP_TEST_QMP_TLS:-}" ]; then
+    [ -d "$T/pki" ] || bash "$(dirname "${BASH_SOURCE[0]}")/../gen-tls-certs.sh" "$T/pki" >/dev/null
+    QMP_PORT=$(/usr/bin/python3 -c '
+import random, socket
+r = random.SystemRandom()
+for _ in range(200):
+    p = r.randrange(20000, 32768)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()')
+    qmp_tcp=(--object "tls-creds-x509,id=qtls,dir=$T/pki,endpoint=server"
+             --object "authz-simple,id=qaz,identity=O=Test Org,,CN=client"
+             --chardev "socket,id=m1,host=127.0.0.1,port=$QMP_PORT,server=on,wait=off,tls-creds=qtls,tls-authz=qaz"
+             --monitor chardev=m1)
+  fi
   if [ -n "${VOLSWAP_TEST_TLS:-}" ]; then
     [ -d "$T/pki" ] || bash "$(dirname "${BASH_SOURCE[0]}")/../gen-tls-certs.sh" "$T/pki" >/dev/null
     # verify-peer off: consumers such as fio cannot present a certificate
@@ -76,18 +100,22 @@ host_start() {
     qsd)
       command -v qemu-storage-daemon >/dev/null || skip "qemu-storage-daemon not installed"
       qemu-storage-daemon "${tls_obj[@]}" --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
-        --monitor chardev=m0 --nbd-server addr.type=unix,addr.path="$T/nbd.sock$tls_opt" \
+        --monitor chardev=m0 "${qmp_tcp[@]}" --nbd-server addr.type=unix,addr.path="$T/nbd.sock$tls_opt" \
         >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
     volswapd)
       # volswapd takes qemu-storage-daemon's options
       "$VOLSWAP_BUILD/src/daemon/volswapd" "${tls_obj[@]}" \
         --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 --monitor chardev=m0 \
-        --nbd-server addr.type=unix,addr.path="$T/nbd.sock$tls_opt" \
+        "${qmp_tcp[@]}" --nbd-server addr.type=unix,addr.path="$T/nbd.sock$tls_opt" \
         ${VOLSWAPD_STATE:+--state "$VOLSWAPD_STATE"} >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
   esac
-  for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] && return 0; sleep 0.05; done
+  for _ in $(seq 200); do
+    [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] &&
+      { [ -z "${QMP_PORT:-}" ] || ss -Hltn "sport = :$QMP_PORT" | grep -q .; } && return 0
+    sleep 0.05
+  done
   cat "$T/host.log" >&2; fail "host daemon did not start"
 }
 
@@ -101,7 +129,9 @@ write_config() {
   # a real QEMU has no NBD server until volswap-api starts one
   [ -n "${VOLSWAP_TEST_NBD_START:-}" ] && start_nbd=', "start_server": true'
   [ -n "${VOLSWAP_TEST_TLS:-}" ] && start_nbd="$start_nbd"', "tls_creds": "tls0"'
-  local block_pool=
+  local block_pool= qmp="\"qmp\": \"$T/qmp.sock\""
+  [ -n "${VOLSWAP_TEST_QMP_TLS:-}" ] && \
+    qmp="\"qmp\": \"tcp:127.0.0.1:$QMP_PORT\", \"tls\": {\"dir\": \"$T/pki\"}"
   [ -n "${VOLSWAP_TEST_BLOCK_DEVICE:-}" ] && \
     block_pool=", {\"name\": \"blockpool\", \"type\": \"block\", \"devices\": [\"$VOLSWAP_TEST_BLOCK_DEVICE\"]}"
   cat >"$T/api.json" <<JSON
@@ -120,7 +150,7 @@ write_config() {
     {"name": "bob", "password_hash": "$(hash_pw bobpw)", "roles": {"other": ["member"]}}
   ],
   "hosts": [{"name": "host1", "driver": "${VOLSWAP_TEST_DRIVER:-volswapd}",
-             "qmp": "$T/qmp.sock", "nbd": {"type": "unix", "path": "$T/nbd.sock"$start_nbd},
+             $qmp, "nbd": {"type": "unix", "path": "$T/nbd.sock"$start_nbd},
              "pools": [{"name": "pool1", "type": "dir", "path": "$T/pool"},
                        {"name": "pool2", "type": "dir", "path": "$T/pool2"}$block_pool]}]
 }

@@ -131,6 +131,17 @@ static void config_errors(void)
           "\"pbkdf2-sha256$1$00$00\", \"roles\": {\"nope\": [\"admin\"]}}]}",
           "unknown project" },
         { "{\"database\": \"/x\", \"admin_tokens\": [\"short\"]}", "admin_tokens" },
+        { "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"qemu\","
+          "\"qmp\": \"tcp:h1\", \"nbd\": {\"type\": \"unix\", \"path\": \"/n\"}}]}",
+          "qmp must be a socket path or tcp:HOST:PORT" },
+        { "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"qemu\","
+          "\"qmp\": \"/q\", \"tls\": {\"dir\": \"/pki\"},"
+          "\"nbd\": {\"type\": \"unix\", \"path\": \"/n\"}}]}",
+          "tls needs a tcp:HOST:PORT qmp address" },
+        { "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"qemu\","
+          "\"qmp\": \"tcp:h1:4444\", \"tls\": {\"ca\": \"/pki\"},"
+          "\"nbd\": {\"type\": \"unix\", \"path\": \"/n\"}}]}",
+          "unknown key \"ca\"" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct api_config cfg;
