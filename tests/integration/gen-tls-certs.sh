@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Usage: gen-tls-certs.sh DIR
+# Usage: gen-tls-certs.sh DIR [SAN,...]
 # Makes test TLS credentials in DIR, in the layout QEMU's tls-creds-x509
 # and libnbd's tls-certificates read: ca-cert.pem, server-cert.pem and
-# server-key.pem (CN=localhost, SAN DNS:localhost and IP:127.0.0.1),
+# server-key.pem (CN=localhost, SAN DNS:localhost and IP:127.0.0.1, and
+# the extra subjectAltName entries given, e.g. IP:10.77.0.11),
 # client-cert.pem and client-key.pem (subject O=Test Org,CN=client).
 # Also DIR/psk/keys.psk with the user "alice" and a random key. RSA 2048,
 # valid for ten years; the CA's key is thrown away. Takes about a second.
 set -euo pipefail
-out=${1:?usage: $0 DIR}
+out=${1:?usage: $0 DIR [SAN,...]}
+san="DNS:localhost,IP:127.0.0.1${2:+,$2}"
 mkdir -p "$out/psk"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,7 +29,7 @@ issue() { # NAME SUBJECT EXTENSIONS
   chmod 600 "$1-key.pem"
 }
 issue server "/O=Test Org/CN=localhost" \
-  "$(printf 'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1')"
+  "$(printf 'extendedKeyUsage=serverAuth\nsubjectAltName=%s' "$san")"
 issue client "/O=Test Org/CN=client" "extendedKeyUsage=clientAuth"
 echo "alice:$(openssl rand -hex 32)" > psk/keys.psk
 chmod 600 psk/keys.psk

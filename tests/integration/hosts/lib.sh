@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# Shared setup for the tests across hosts (sourced, not run). Each host is a
+# network namespace (tests/integration/netns.sh) on the test's own subnet
+# 10.77.0.0/24; volswap-api, curl and the consumers run in the test's own
+# namespace (10.77.0.1), and reach the hosts only over that subnet. Builds
+# on the swap tests' helpers (tests/integration/swap/lib.sh): tokens, the
+# `api` wrapper, attached_pair, fio_start/fio_wait/fio_verify_file, ...
+#
+#   . "$VOLSWAP_SRC/tests/integration/hosts/lib.sh"   # enters the test namespace
+#   hosts_certs                          # one CA; server certificates name every host address
+#   host_volswapd compute1 10.77.0.11    # the host and its volswapd: QMP+TLS on ADDR:4444
+#                                        # (client certificate, authz by DN), NBD on ADDR:10809,
+#                                        # and a unix monitor $T/compute1-qmp.sock for the test
+#   hosts_api_setup compute1             # config naming that host at tcp:ADDR:4444 with the
+#                                        # API's client certificate, then volswap-api
+#
+# Every host daemon is stopped with SIGTERM at exit and must exit 0 (as in
+# the other suites, that is how a sanitizer report fails the test); then
+# the namespaces go (netns.sh).
+
+. "$VOLSWAP_SRC/tests/integration/netns.sh"
+ns_enter "$@"
+# shellcheck source=../swap/lib.sh
+. "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
+[ -x "$VOLSWAP_BUILD/src/daemon/volswapd" ] || skip "volswapd not built"
+
+HOSTS_QMP_PORT=4444
+HOSTS_NBD_PORT=10809
+declare -A HOST_ADDR=()
+declare -A HOST_PIDS=()
+
+hosts_cleanup() {
+  local rc=$? h p n st
+  for h in "${!HOST_PIDS[@]}"; do
+    p=${HOST_PIDS[$h]}
+    kill -TERM "$p" 2>/dev/null || true
+    n=0
+    while kill -0 "$p" 2>/dev/null && [ $n -lt 300 ]; do
+      [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ] && break
+      sleep 0.1; n=$((n + 1))
+    done
+    kill -KILL "$p" 2>/dev/null || true
+    st=0; wait "$p" 2>/dev/null || st=$?
+    if [ $rc -eq 0 ] && [ $st -ne 0 ]; then
+      echo "FAIL: host $h's volswapd exited with status $st on SIGTERM" >&2
+      tail -n 30 "$T/$h.log" >&2
+      rc=1
+    fi
+    [ $rc -eq 0 ] || [ ! -s "$T/$h.log" ] || { echo "--- $h"; tail -n 20 "$T/$h.log"; } >&2
+  done
+  HOST_PID=
+  (exit $rc)
+  cleanup
+}
+trap hosts_cleanup EXIT
+
+# One CA for the run; server certificates name every address a host may
+# have (10.77.0.2 to .30), client certificates are the API's and the
+# consumers' (O=Test Org,CN=client).
+hosts_certs() {
+  local san="" i
+  for i in $(seq 2 30); do san="$san${san:+,}IP:$NS_SUBNET.$i"; done
+  bash "$VOLSWAP_SRC/tests/integration/gen-tls-certs.sh" "$T/pki" "$san" >/dev/null
+}
+
+host_volswapd() {  # host_volswapd NAME ADDR [VOLSWAPD OPTIONS..]
+  local name=$1 addr=$2
+  shift 2
+  [ -f "$T/pki/ca-cert.pem" ] || hosts_certs
+  ns_host "$name" "$addr"
+  HOST_ADDR[$name]=$addr
+  mkdir -p "$T/pool" "$T/pool2"
+  ns_spawn "$name" "$VOLSWAP_BUILD/src/daemon/volswapd" \
+    --object "tls-creds-x509,id=qtls,dir=$T/pki,endpoint=server" \
+    --object "authz-simple,id=qaz,identity=O=Test Org,,CN=client" \
+    --chardev "socket,id=m1,host=$addr,port=$HOSTS_QMP_PORT,server=on,wait=off,tls-creds=qtls,tls-authz=qaz" \
+    --monitor chardev=m1 \
+    --chardev "socket,path=$T/$name-qmp.sock,server=on,wait=off,id=m0" --monitor chardev=m0 \
+    --nbd-server "addr.type=inet,addr.host=$addr,addr.port=$HOSTS_NBD_PORT" \
+    --pidfile "$T/$name.pid" "$@" >"$T/$name.log" 2>&1
+  HOST_PIDS[$name]=$NS_PID
+  local _
+  for _ in $(seq 300); do
+    [ -s "$T/$name.pid" ] && return 0
+    kill -0 "$NS_PID" 2>/dev/null || { cat "$T/$name.log" >&2; fail "volswapd on $name exited"; }
+    sleep 0.1
+  done
+  fail "volswapd on $name did not start"
+}
+
+# The config of swap/lib.sh's tests, its host1 being NAME: reached at
+# tcp:ADDR:4444 with the API's client certificate, its exports at
+# ADDR:10809. The test's qmp_cmd looks at the host through its unix monitor.
+hosts_api_setup() {  # hosts_api_setup NAME
+  local addr=${HOST_ADDR[$1]}
+  write_config
+  jq --arg qmp "tcp:$addr:$HOSTS_QMP_PORT" --arg pki "$T/pki" --arg nbd "$addr" \
+     --argjson port "$HOSTS_NBD_PORT" \
+     '.hosts[0].qmp = $qmp | .hosts[0].tls = {dir: $pki}
+      | .hosts[0].nbd = {type: "inet", host: $nbd, port: $port}' \
+     "$T/api.json" >"$T/api.json.new"
+  mv "$T/api.json.new" "$T/api.json"
+  QMP_SOCK=$T/$1-qmp.sock
+  HOST_PID=${HOST_PIDS[$1]}
+  api_start
+  need_swap_api
+  PID_DEMO=$(project_id demo)
+}
