@@ -10,7 +10,9 @@
 #   hosts_certs                          # one CA; server certificates name every host address
 #   host_volswapd compute1 10.77.0.11    # the host and its volswapd: QMP+TLS on ADDR:4444
 #                                        # (client certificate, authz by DN), NBD on ADDR:10809,
-#                                        # and a unix monitor $T/compute1-qmp.sock for the test
+#                                        # and a unix monitor $T/compute1-qmp.sock for the test;
+#                                        # HOST_NBD_TLS=1: its NBD server requires TLS too
+#   host_qmp compute1 CMD [JSON]         # a command on that unix monitor (volswap qmp)
 #   hosts_api_setup compute1             # config naming that host at tcp:ADDR:4444 with the
 #                                        # API's client certificate, then volswap-api
 #
@@ -70,13 +72,19 @@ host_volswapd() {  # host_volswapd NAME ADDR [VOLSWAPD OPTIONS..]
   ns_host "$name" "$addr"
   HOST_ADDR[$name]=$addr
   mkdir -p "$T/pool" "$T/pool2"
-  ns_spawn "$name" "$VOLSWAP_BUILD/src/daemon/volswapd" \
+  # HOST_NBD_TLS=1: the NBD server requires TLS with client certificates
+  local nbd_tls=() nbd_opt=
+  if [ -n "${HOST_NBD_TLS:-}" ]; then
+    nbd_tls=(--object "tls-creds-x509,id=ntls,dir=$T/pki,endpoint=server")
+    nbd_opt=,tls-creds=ntls
+  fi
+  ns_spawn "$name" "$VOLSWAP_BUILD/src/daemon/volswapd" "${nbd_tls[@]}" \
     --object "tls-creds-x509,id=qtls,dir=$T/pki,endpoint=server" \
     --object "authz-simple,id=qaz,identity=O=Test Org,,CN=client" \
     --chardev "socket,id=m1,host=$addr,port=$HOSTS_QMP_PORT,server=on,wait=off,tls-creds=qtls,tls-authz=qaz" \
     --monitor chardev=m1 \
     --chardev "socket,path=$T/$name-qmp.sock,server=on,wait=off,id=m0" --monitor chardev=m0 \
-    --nbd-server "addr.type=inet,addr.host=$addr,addr.port=$HOSTS_NBD_PORT" \
+    --nbd-server "addr.type=inet,addr.host=$addr,addr.port=$HOSTS_NBD_PORT$nbd_opt" \
     --pidfile "$T/$name.pid" "$@" >"$T/$name.log" 2>&1
   HOST_PIDS[$name]=$NS_PID
   local _
@@ -105,4 +113,10 @@ hosts_api_setup() {  # hosts_api_setup NAME
   api_start
   need_swap_api
   PID_DEMO=$(project_id demo)
+}
+
+host_qmp() {  # host_qmp NAME COMMAND [JSON-ARGS]
+  local name=$1
+  shift
+  "$CLI_BIN" --json qmp --socket "$T/$name-qmp.sock" "$@" || fail "$name: $* failed"
 }
