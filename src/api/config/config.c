@@ -91,17 +91,25 @@ static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
 
 static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
 {
-    static const char *const keys[] = { "name", "driver", "qmp", "tls", "nbd", "pools", NULL };
+    static const char *const keys[] = { "name", "driver", "qmp", "uri", "tls", "nbd", "pools", NULL };
     static const char *const tls_keys[] = { "dir", "hostname", NULL };
     static const char *const nbd_keys[] = { "type",         "path",      "host", "port",
                                             "start_server", "tls_creds", NULL };
     if (check_keys(j, keys, "host", e) < 0 ||
         get_str(j, "name", h->name, sizeof h->name, true, "host", e) < 0 ||
-        get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0 ||
-        get_str(j, "qmp", h->qmp, sizeof h->qmp, true, "host", e) < 0)
+        get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0)
         return -1;
-    if (strcmp(h->driver, "volswapd") != 0 && strcmp(h->driver, "qemu") != 0)
-        return api_err(e, 400, "config: host %s: driver must be \"volswapd\" or \"qemu\"", h->name);
+    /* a libvirt host is reached through libvirt's URI, never a QMP socket
+     * (libvirt owns each domain's monitor), and needs no NBD server for
+     * disks in its own pools */
+    bool is_libvirt = strcmp(h->driver, "libvirt") == 0;
+    if (get_str(j, "qmp", h->qmp, sizeof h->qmp, !is_libvirt, "host", e) < 0 ||
+        get_str(j, "uri", h->uri, sizeof h->uri, is_libvirt, "host", e) < 0)
+        return -1;
+    if (strcmp(h->driver, "volswapd") != 0 && strcmp(h->driver, "qemu") != 0 && !is_libvirt)
+        return api_err(e, 400,
+                       "config: host %s: driver must be \"volswapd\", \"qemu\" or \"libvirt\"",
+                       h->name);
     bool tcp = strncmp(h->qmp, "tcp:", 4) == 0;
     if (tcp) {
         const char *colon = strrchr(h->qmp + 4, ':');
@@ -124,6 +132,8 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
                            h->name);
     }
     json_t *nbd = json_object_get(j, "nbd");
+    if (!nbd && is_libvirt)
+        goto pools;
     if (!nbd)
         return api_err(e, 400, "config: host %s: missing \"nbd\"", h->name);
     if (check_keys(nbd, nbd_keys, "host nbd", e) < 0)
@@ -152,6 +162,7 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
     } else {
         return api_err(e, 400, "config: host %s: nbd.type must be \"unix\" or \"inet\"", h->name);
     }
+pools:;
     json_t *pools;
     if (get_array(j, "pools", &pools, "host", e) < 0)
         return -1;

@@ -39,7 +39,7 @@ struct cfg_pool {
 };
 struct cfg_host {
     char name[65];
-    char driver[16];       /* "volswapd" or "qemu" */
+    char driver[16];       /* "volswapd", "qemu" or "libvirt" */
     char qmp[1024];        /* QMP monitor: unix socket path, or tcp:HOST:PORT */
     /* "tls": the API's own client credentials for a TCP monitor that
      * requires TLS (QEMU's client file names: ca-cert.pem, client-cert.pem,
@@ -47,6 +47,7 @@ struct cfg_host {
      * when it is not HOST. Empty dir: no TLS. */
     char qmp_tls_dir[1024];
     char qmp_tls_hostname[256];
+    char uri[1024];        /* libvirt connection URI (driver "libvirt") */
     char nbd_socket[1024]; /* where the host's NBD exports are reachable (unix) */
     char nbd_host[256];
     int nbd_port;            /* or TCP */

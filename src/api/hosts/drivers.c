@@ -238,6 +238,8 @@ static int run(struct host_conn *c, const struct cfg_host *h, const char *cmd, j
 
 int host_probe(const struct cfg_host *h, int *version)
 {
+    if (strcmp(h->driver, "libvirt") == 0)
+        return hlv_probe(h, version);
     struct api_error e;
     struct host_conn *c = host_connect(h, HOST_PROBE_TIMEOUT_MS, &e);
     struct qmp_error qe;
@@ -412,6 +414,8 @@ static const struct host_driver drivers[] = {
 
 const struct host_driver *host_driver_find(const char *name)
 {
+    if (strcmp(name, hlv_driver.name) == 0)
+        return &hlv_driver;
     for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
         if (strcmp(drivers[i].name, name) == 0)
             return &drivers[i];

@@ -12,6 +12,8 @@
 #include "registry/registry.h"
 #include "qmp-client.h"
 
+#include <libvirt/libvirt.h>
+
 /* ---- drivers.c ---- */
 struct host_driver {
     const char *name;
@@ -54,6 +56,34 @@ int pool_delete_volume(const char *path, bool is_dir, struct api_error *e);
  * left on the file system; the devices no volume uses). */
 int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
                   uint64_t *free_bytes, struct api_error *e);
+/* ---- libvirt hosts (libvirt.c) ---- */
+
+/* Driver "libvirt": hosts whose domains libvirt runs, reached by the
+ * host's URI. A server there is the domain whose UUID is the server's id. */
+extern const struct host_driver hlv_driver;
+/* The host's connection (opened, or reopened after libvirtd went away),
+ * with a reference the caller drops with virConnectClose. */
+virConnectPtr hlv_connect(const struct cfg_host *h, struct api_error *e);
+/* The domain of SERVER_ID (virDomainFree it), or NULL and E. */
+virDomainPtr hlv_domain(const struct cfg_host *h, const char *server_id, struct api_error *e);
+/* Registering a server: the UUID of the domain named NAME_OR_UUID. */
+int hlv_adopt(const struct cfg_host *h, const char *name_or_uuid, char uuid[37],
+              struct api_error *e);
+/* Nova's power_state of the server's domain (0 NOSTATE when unknown). */
+int hlv_power_state(const struct cfg_host *h, const char *server_id);
+int hlv_probe(const struct cfg_host *h, int *version);
+/* Fills E from libvirt's last error, its status as Nova's fault would have
+ * it (404 no domain, 409 invalid operation, 503 host unreachable...). -1. */
+int hlv_fail(struct api_error *e, const char *host, const char *what);
+/* The source path of disk TARGET (live, or PERSISTENT definition): 0, or
+ * 1 no such disk, -1 and E. */
+int hlv_disk_source(virDomainPtr d, const char *target, bool persistent, char *src,
+                    size_t srclen, struct api_error *e);
+/* Pure: the <disk> of XML holding KEY, and its source path. 0 / 1 none. */
+int hlv_disk_find(const char *xml, const char *key, char *src, size_t srclen);
+/* A block copy destination (<disk>) for PATH: file or block device. */
+int hlv_source_xml(const char *path, char *out, size_t outlen);
+
 /* ---- the shared QMP session per host (session.c) ---- */
 
 /* A new QMP connection to host H's monitor, over TLS with the API's

@@ -30,6 +30,10 @@ static void recover_one(struct swap_rec *r)
             swap_log("%s: cannot restart: %s", r->id, e.msg);
         return;
     }
+    if (h && strcmp(h->driver, "libvirt") == 0) {
+        swap_libvirt_recover(r);
+        return;
+    }
     struct host_session *hs = h ? host_session_get(h, &e) : NULL;
     if (!hs) {
         if (r->phase < SP_COMPLETING)

@@ -214,4 +214,15 @@ int swap_event_finish(struct registry *reg, const struct swap_rec *r, bool ok, c
 /* Recovery at start (recover.c). */
 int swap_recover_all(struct api_error *e);
 
+/* A larger new file volume is cut to the old one's size for the copy
+ * (worker.c: mirrors want equal sizes) and grown after the pivot. */
+int swap_match_sizes(const struct swap_rec *r, const struct reg_volume *nv, struct api_error *e);
+
+/* ---- libvirt hosts (libvirt.c): blockCopy instead of QMP ---- */
+
+/* Runs the swap R of task T on a libvirt host to DONE or ROLLED_BACK. */
+void swap_libvirt_run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p);
+/* Settles the unfinished swap R against libvirt's view at start. */
+void swap_libvirt_recover(struct swap_rec *r);
+
 #endif

@@ -49,7 +49,8 @@ static bool stopping(void)
 
 /* ---- registry updates ---- */
 
-static void set_ci_node(char *ci, size_t cilen, const char *volume_id, const char *node)
+static void set_ci_node(char *ci, size_t cilen, const char *volume_id, const char *node,
+                        const char *path)
 {
     json_error_t jerr;
     json_t *o = json_loads(ci, 0, &jerr);
@@ -59,6 +60,9 @@ static void set_ci_node(char *ci, size_t cilen, const char *volume_id, const cha
     json_t *d = json_object_get(o, "data");
     if (json_is_object(d))
         json_object_set_new(d, "node_name", json_string(node));
+    /* a local disk (libvirt host) names its storage */
+    if (json_is_object(d) && json_object_get(d, "device_path"))
+        json_object_set_new(d, "device_path", json_string(path));
     char *s = json_dumps(o, JSON_COMPACT);
     if (s && strlen(s) < cilen)
         snprintf(ci, cilen, "%s", s);
@@ -99,7 +103,8 @@ static int record_nova(struct registry *reg, struct swap_rec *r, struct api_erro
     snprintf(na.node_name, sizeof na.node_name, "%s", r->new_node);
     na.delete_on_termination = false;
     api_time_micro(time(NULL), na.created_at);
-    set_ci_node(na.connection_info, sizeof na.connection_info, r->new_volume_id, r->new_node);
+    set_ci_node(na.connection_info, sizeof na.connection_info, r->new_volume_id, r->new_node,
+                nv.path);
     if (reg->ops->attachment_delete(reg, a.id) < 0 || reg->ops->attachment_insert(reg, &na) < 0)
         return reg_fail(e, reg);
     if (vol_apply(reg, &ov, VT_DETACH, e) < 0 || vol_apply(reg, &nv, VT_ATTACH, e) < 0)
@@ -128,7 +133,7 @@ static int record_migrate(struct registry *reg, struct swap_rec *r, struct api_e
     snprintf(ov.pool, sizeof ov.pool, "%s", tv.pool);
     snprintf(ov.host, sizeof ov.host, "%s", tv.host);
     snprintf(a.node_name, sizeof a.node_name, "%s", r->new_node);
-    set_ci_node(a.connection_info, sizeof a.connection_info, ov.id, r->new_node);
+    set_ci_node(a.connection_info, sizeof a.connection_info, ov.id, r->new_node, tv.path);
     if (vol_apply(reg, &ov, VT_ROLL_DETACHING, e) < 0 ||
         vol_apply(reg, &ov, VT_MIGRATION_COMPLETING, e) < 0 ||
         vol_apply(reg, &ov, VT_MIGRATION_SUCCESS, e) < 0)
@@ -187,8 +192,10 @@ static void grow_file(const struct swap_rec *r)
 int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e)
 {
     char warn[256] = "";
+    /* HS NULL: a host without QMP (libvirt), whose driver resized and
+     * closes the old volume itself */
     if (r->phase < SP_RECORDED) {
-        if (r->new_size_gb > r->old_size_gb) {
+        if (hs && r->new_size_gb > r->old_size_gb) {
             json_t *a = json_pack("{s:s, s:I}", "node-name", r->new_node, "size",
                                   (json_int_t)(r->new_size_gb << 30));
             struct api_error re = { 0 };
@@ -213,11 +220,13 @@ int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e
         if (rc < 0)
             return -1;
     }
-    json_t *a = json_pack("{s:s}", "node-name", r->old_node);
-    struct api_error de = { 0 };
-    if (swap_qmp_simple(hs, "blockdev-del", a, "Failed to find node", &de) < 0)
-        swap_log("%s: old node %s stays open: %s", r->id, r->old_node, de.msg);
-    json_decref(a);
+    if (hs) {
+        json_t *a = json_pack("{s:s}", "node-name", r->old_node);
+        struct api_error de = { 0 };
+        if (swap_qmp_simple(hs, "blockdev-del", a, "Failed to find node", &de) < 0)
+            swap_log("%s: old node %s stays open: %s", r->id, r->old_node, de.msg);
+        json_decref(a);
+    }
     if (r->kind == SWAP_MIGRATE)
         pool_remove(r->old_path, r->host);
     if (r->started_mono_ms)
@@ -642,7 +651,7 @@ static void settle_after_complete(struct run *x, const char *why)
  * is mirrored at the old size and grown after the pivot (Nova's resize_to).
  * The file is a fresh target: what lies past the old size is not data the
  * swap keeps. Block devices keep their size (they are at least as large). */
-static int match_sizes(const struct swap_rec *r, const struct reg_volume *nv, struct api_error *e)
+int swap_match_sizes(const struct swap_rec *r, const struct reg_volume *nv, struct api_error *e)
 {
     struct stat so, sn;
     struct reg_volume ov;
@@ -670,6 +679,10 @@ static void run_swap(struct run *x)
     /* The swap's id is the request id of the PUT that asked for it. */
     qmp_set_request_tag(r->id);
     swap_event_start(r);
+    if (h && strcmp(h->driver, "libvirt") == 0) {
+        swap_libvirt_run(x->t, r, &x->p);
+        return;
+    }
     if (!drv) {
         swap_rollback(NULL, r, "the server's host is not configured");
         return;
@@ -685,7 +698,7 @@ static void run_swap(struct run *x)
     }
     host_session_watch(x->hs, r->id, true);
     swap_mark(r, SP_TARGET_OPEN);
-    if (match_sizes(r, &nv, &e) < 0) {
+    if (swap_match_sizes(r, &nv, &e) < 0) {
         swap_rollback(x->hs, r, e.msg);
         return;
     }

@@ -55,6 +55,9 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
     snprintf(created, sizeof created, "%.19sZ", s->created_at);
     snprintf(updated, sizeof updated, "%.19sZ", s->updated_at);
     nova_host_id(s->project_id, s->host, host_id);
+    /* a libvirt host's domain says its own power state */
+    const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
+    int power = h && strcmp(h->driver, "libvirt") == 0 ? hlv_power_state(h, s->id) : 1;
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{}, s:s, s:s,"
         " s:s, s:s, s:i, s:s, s:s, s:n, s:i, s:n, s:s, s:[{s:s}]}",
@@ -62,7 +65,7 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
         s->user_id, "created", created, "updated", updated, "links", server_links(rq, s->id),
         "metadata", api_meta_json(rq->ctx->reg, REG_META_SERVER, s->id), "addresses", "hostId",
         host_id, "accessIPv4", "", "accessIPv6", "", "OS-EXT-STS:vm_state", s->vm_state,
-        "OS-EXT-STS:power_state", 1, "OS-EXT-AZ:availability_zone", "nova", "OS-DCF:diskConfig",
+        "OS-EXT-STS:power_state", power, "OS-EXT-AZ:availability_zone", "nova", "OS-DCF:diskConfig",
         "MANUAL", "OS-EXT-STS:task_state", "progress", 0, "key_name", "OS-SRV-USG:launched_at",
         created, "security_groups", "name", "default");
     json_object_set_new(o, "image", json_string(""));
@@ -348,6 +351,17 @@ static int servers_create(struct api_request *rq)
     struct reg_server s;
     memset(&s, 0, sizeof s);
     api_uuid(s.id);
+    /* on a libvirt host the server is an existing domain, adopted by name
+     * or UUID: the server's id is the domain's UUID, as in Nova */
+    if (strcmp(h->driver, "libvirt") == 0) {
+        struct reg_server old;
+        if (hlv_adopt(h, json_string_value(json_object_get(b, "name")), s.id, &rq->err) < 0)
+            goto out;
+        if (rq->ctx->reg->ops->server_get(rq->ctx->reg, s.id, &old) == 0) {
+            api_err(&rq->err, 409, "Domain %s is already server %s.", s.id, old.id);
+            goto out;
+        }
+    }
     snprintf(s.name, sizeof s.name, "%s", json_string_value(json_object_get(b, "name")));
     snprintf(s.project_id, sizeof s.project_id, "%s", rq->auth.project_id);
     snprintf(s.user_id, sizeof s.user_id, "%s", rq->auth.user_id);

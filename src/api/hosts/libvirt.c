@@ -1,0 +1,498 @@
+/* The libvirt host driver: hosts whose VMs libvirt runs. libvirt owns each
+ * domain's QMP monitor, so volswap speaks libvirt's C API instead:
+ *   - one connection per host (the host's "uri": qemu:///system, or
+ *     qemu+tls://HOST/system), shared by every thread (libvirt connections
+ *     are thread-safe), with keepalive, and reopened when libvirtd went
+ *     away (restart, network) -- the close callback marks it dead, the next
+ *     caller reconnects;
+ *   - one libvirt event loop thread for the whole process (keepalive and
+ *     the block-job events the swap worker waits for run on it);
+ *   - a server is a domain: the server's id is the domain's UUID, as a Nova
+ *     instance's UUID is its libvirt domain's;
+ *   - a volume is a disk of the domain, attached live and in the persistent
+ *     definition, and found again by its user alias "ua-<export id>";
+ *   - libvirt's errors become Nova fault statuses (hlv_fail).
+ * Threads: any (HTTP workers, swap workers); the connection table has its
+ * own lock, held only to look up or replace a connection. */
+#include "hosts.h"
+
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Keepalive: a probe every 5 s, the connection is dead after 3 missed. */
+#define HLV_KEEPALIVE_INTERVAL 5
+#define HLV_KEEPALIVE_COUNT 3
+/* How long a live detach may wait for the guest to release the disk. */
+#define HLV_DETACH_WAIT_MS 10000
+
+__attribute__((format(printf, 1, 2))) static void hlv_log(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "volswap-api: libvirt: %s\n", buf);
+}
+
+/* ---- event loop ---- */
+
+static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
+static int loop_ok;
+
+static void *loop_main(void *arg)
+{
+    (void)arg;
+    for (;;)
+        if (virEventRunDefaultImpl() < 0)
+            hlv_log("libvirt event loop: %s", virGetLastErrorMessage());
+    return NULL;
+}
+
+/* libvirt prints every error to stderr unless told otherwise; ours are
+ * reported once, by whoever called. */
+static void quiet(void *opaque, virErrorPtr err)
+{
+    (void)opaque;
+    (void)err;
+}
+
+static void loop_start(void)
+{
+    virSetErrorFunc(NULL, quiet);
+    if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
+        return;
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    loop_ok = pthread_create(&t, &at, loop_main, NULL) == 0;
+    pthread_attr_destroy(&at);
+}
+
+/* ---- errors ---- */
+
+int hlv_fail(struct api_error *e, const char *host, const char *what)
+{
+    virErrorPtr err = virGetLastError();
+    int code = err ? err->code : VIR_ERR_INTERNAL_ERROR;
+    const char *msg = err && err->message ? err->message : "unknown libvirt error";
+    int status = 500;
+    switch (code) {
+    case VIR_ERR_NO_DOMAIN:
+        status = 404; /* InstanceNotFound */
+        break;
+    case VIR_ERR_OPERATION_INVALID: /* domain not running, already running */
+    case VIR_ERR_OPERATION_FAILED:
+    case VIR_ERR_BLOCK_COPY_ACTIVE:
+        status = 409;
+        break;
+    case VIR_ERR_INVALID_ARG:
+    case VIR_ERR_CONFIG_UNSUPPORTED:
+    case VIR_ERR_XML_ERROR:
+        status = 400;
+        break;
+    case VIR_ERR_NO_CONNECT:
+    case VIR_ERR_RPC:
+    case VIR_ERR_SYSTEM_ERROR:
+    case VIR_ERR_AUTH_FAILED:
+    case VIR_ERR_AUTH_UNAVAILABLE:
+    case VIR_ERR_OPERATION_TIMEOUT:
+        status = 503; /* compute host unreachable */
+        break;
+    default:
+        break;
+    }
+    return api_err(e, status, "Host %s: %s: %s", host, what, msg);
+}
+
+/* ---- connections ---- */
+
+struct hlv_conn {
+    char host[65];
+    char uri[1024];
+    virConnectPtr conn;
+    bool dead;
+    struct hlv_conn *next;
+};
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hlv_conn *conns;
+
+/* Runs on the event loop thread when libvirt closes the connection. */
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+    struct hlv_conn *c = opaque;
+    pthread_mutex_lock(&conns_lock);
+    if (c->conn == conn)
+        c->dead = true;
+    pthread_mutex_unlock(&conns_lock);
+    hlv_log("libvirt connection to %s closed (reason %d); reconnecting on next use", c->host,
+            reason);
+}
+
+virConnectPtr hlv_connect(const struct cfg_host *h, struct api_error *e)
+{
+    pthread_once(&loop_once, loop_start);
+    if (!loop_ok) {
+        api_err(e, 500, "libvirt: cannot start the event loop");
+        return NULL;
+    }
+    pthread_mutex_lock(&conns_lock);
+    struct hlv_conn *c = conns;
+    while (c && strcmp(c->host, h->name) != 0)
+        c = c->next;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c) {
+            pthread_mutex_unlock(&conns_lock);
+            api_err(e, 500, "out of memory");
+            return NULL;
+        }
+        snprintf(c->host, sizeof c->host, "%s", h->name);
+        snprintf(c->uri, sizeof c->uri, "%s", h->uri);
+        c->next = conns;
+        conns = c;
+    }
+    if (c->conn && (c->dead || virConnectIsAlive(c->conn) != 1)) {
+        virConnectUnregisterCloseCallback(c->conn, on_close);
+        virConnectClose(c->conn);
+        c->conn = NULL;
+    }
+    if (!c->conn) {
+        /* opening blocks on the network: fine, this is a rare path */
+        virConnectPtr conn = virConnectOpen(c->uri);
+        if (!conn) {
+            pthread_mutex_unlock(&conns_lock);
+            hlv_fail(e, h->name, "cannot connect to libvirt");
+            return NULL;
+        }
+        if (virConnectSetKeepAlive(conn, HLV_KEEPALIVE_INTERVAL, HLV_KEEPALIVE_COUNT) < 0)
+            hlv_log("libvirt %s: no keepalive: %s", h->name, virGetLastErrorMessage());
+        virConnectRegisterCloseCallback(conn, on_close, c, NULL);
+        c->conn = conn;
+        c->dead = false;
+    }
+    virConnectPtr ret = c->conn;
+    virConnectRef(ret);
+    pthread_mutex_unlock(&conns_lock);
+    return ret;
+}
+
+virDomainPtr hlv_domain(const struct cfg_host *h, const char *server_id, struct api_error *e)
+{
+    virConnectPtr conn = hlv_connect(h, e);
+    if (!conn)
+        return NULL;
+    virDomainPtr d = virDomainLookupByUUIDString(conn, server_id);
+    if (!d)
+        hlv_fail(e, h->name, "no domain for the server");
+    virConnectClose(conn);
+    return d;
+}
+
+int hlv_adopt(const struct cfg_host *h, const char *name_or_uuid, char uuid[37],
+              struct api_error *e)
+{
+    virConnectPtr conn = hlv_connect(h, e);
+    if (!conn)
+        return -1;
+    virDomainPtr d = virDomainLookupByName(conn, name_or_uuid);
+    if (!d && api_is_uuid(name_or_uuid))
+        d = virDomainLookupByUUIDString(conn, name_or_uuid);
+    int rc = -1;
+    if (!d) {
+        virErrorPtr err = virGetLastError();
+        if (err && err->code == VIR_ERR_NO_DOMAIN)
+            api_err(e, 400, "Host %s has no libvirt domain named %.64s", h->name, name_or_uuid);
+        else
+            hlv_fail(e, h->name, "domain lookup");
+    } else if (virDomainGetUUIDString(d, uuid) < 0) {
+        hlv_fail(e, h->name, "domain UUID");
+    } else {
+        rc = 0;
+    }
+    if (d)
+        virDomainFree(d);
+    virConnectClose(conn);
+    return rc;
+}
+
+int hlv_power_state(const struct cfg_host *h, const char *server_id)
+{
+    struct api_error e;
+    virDomainPtr d = hlv_domain(h, server_id, &e);
+    if (!d)
+        return 0; /* NOSTATE */
+    int state = 0, reason = 0;
+    int rc = virDomainGetState(d, &state, &reason, 0);
+    virDomainFree(d);
+    if (rc < 0)
+        return 0;
+    /* Nova's power_state values */
+    switch (state) {
+    case VIR_DOMAIN_RUNNING:
+        return 1;
+    case VIR_DOMAIN_BLOCKED:
+        return 1;
+    case VIR_DOMAIN_PAUSED:
+        return 3;
+    case VIR_DOMAIN_SHUTDOWN:
+    case VIR_DOMAIN_SHUTOFF:
+        return 4;
+    case VIR_DOMAIN_CRASHED:
+        return 6;
+    case VIR_DOMAIN_PMSUSPENDED:
+        return 7;
+    default:
+        return 0;
+    }
+}
+
+int hlv_probe(const struct cfg_host *h, int *version)
+{
+    struct api_error e;
+    virConnectPtr conn = hlv_connect(h, &e);
+    unsigned long v = 0;
+    int rc = conn && virConnectGetVersion(conn, &v) == 0 ? 0 : -1;
+    if (conn)
+        virConnectClose(conn);
+    /* libvirt encodes QEMU 7.2.0 as 7002000, as Nova does */
+    if (version)
+        *version = rc == 0 ? (int)v : 0;
+    return rc;
+}
+
+/* ---- disks in domain XML ---- */
+
+/* Finds the <disk> element of XML whose KEY (e.g. "<target dev='vdb'" or
+ * "<alias name='ua-...'") matches, and copies its source path (file= or
+ * dev=) into SRC when given. 0 found, 1 none. libvirt writes its XML in one
+ * canonical form (single quotes, attribute order), which the search
+ * relies on. */
+int hlv_disk_find(const char *xml, const char *key, char *src, size_t srclen)
+{
+    const char *p = xml;
+    while ((p = strstr(p, "<disk ")) != NULL) {
+        const char *end = strstr(p, "</disk>");
+        if (!end)
+            return 1;
+        const char *k = strstr(p, key);
+        if (k && k < end) {
+            if (src && srclen) {
+                src[0] = '\0';
+                const char *s = strstr(p, "<source ");
+                if (s && s < end) {
+                    const char *a = strstr(s, "file='");
+                    const char *b = strstr(s, "dev='");
+                    const char *v = a && a < end ? a + 6 : b && b < end ? b + 5 : NULL;
+                    const char *q = v ? strchr(v, '\'') : NULL;
+                    if (q && (size_t)(q - v) < srclen) {
+                        memcpy(src, v, (size_t)(q - v));
+                        src[q - v] = '\0';
+                    }
+                }
+            }
+            return 0;
+        }
+        p = end;
+    }
+    return 1;
+}
+
+int hlv_disk_source(virDomainPtr d, const char *target, bool persistent, char *src, size_t srclen,
+                    struct api_error *e)
+{
+    char *xml = virDomainGetXMLDesc(d, persistent ? VIR_DOMAIN_XML_INACTIVE : 0);
+    if (!xml)
+        return hlv_fail(e, "libvirt", "domain XML");
+    char key[64];
+    snprintf(key, sizeof key, "<target dev='%s'", target);
+    int rc = hlv_disk_find(xml, key, src, srclen);
+    free(xml);
+    return rc;
+}
+
+/* An attribute value for XML: paths come from our pools (the config), but
+ * are escaped anyway so no path can change the document's shape. */
+static void xml_escape(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; *in && n + 7 < outlen; in++) {
+        const char *r = NULL;
+        switch (*in) {
+        case '&': r = "&amp;"; break;
+        case '<': r = "&lt;"; break;
+        case '>': r = "&gt;"; break;
+        case '\'': r = "&apos;"; break;
+        case '"': r = "&quot;"; break;
+        default: break;
+        }
+        if (r) {
+            n += (size_t)snprintf(out + n, outlen - n, "%s", r);
+        } else {
+            out[n++] = *in;
+        }
+    }
+    out[n] = '\0';
+}
+
+int hlv_source_xml(const char *path, char *out, size_t outlen)
+{
+    struct stat st;
+    bool is_blk = stat(path, &st) == 0 && S_ISBLK(st.st_mode);
+    char esc[3 * 1024];
+    xml_escape(path, esc, sizeof esc);
+    int n = snprintf(out, outlen,
+                     "<disk type='%s' device='disk'><driver name='qemu' type='raw'/>"
+                     "<source %s='%s'/></disk>",
+                     is_blk ? "block" : "file", is_blk ? "dev" : "file", esc);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* ---- the host driver ---- */
+
+/* The attachment's export name is "<server id>-<device without /dev/>"
+ * (rest/compute/attachments.c): for libvirt, the domain and the disk's
+ * target. */
+static int split_export_name(const char *export_name, char server[37], char target[32])
+{
+    if (strlen(export_name) < 38 || export_name[36] != '-')
+        return -1;
+    memcpy(server, export_name, 36);
+    server[36] = '\0';
+    snprintf(target, 32, "%s", export_name + 37);
+    return target[0] ? 0 : -1;
+}
+
+static unsigned int live_flags(virDomainPtr d)
+{
+    return VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
+}
+
+static int lv_attach(const struct cfg_host *h, const struct reg_volume *v, const char *node,
+                     const char *export_id, const char *export_name, json_t **conn,
+                     struct api_error *e)
+{
+    (void)node;
+    *conn = NULL;
+    char server[37], target[32];
+    if (split_export_name(export_name, server, target) < 0)
+        return api_err(e, 500, "libvirt: cannot tell the disk from %s", export_name);
+    struct stat st;
+    bool is_blk = stat(v->path, &st) == 0 && S_ISBLK(st.st_mode);
+    /* sdX is a SCSI disk (virtio-scsi: hot-unplug needs no guest help),
+     * anything else virtio-blk, as Nova picks the bus */
+    const char *bus = strncmp(target, "sd", 2) == 0 ? "scsi" : "virtio";
+    char esc[3 * 1024], xml[4096];
+    xml_escape(v->path, esc, sizeof esc);
+    snprintf(xml, sizeof xml,
+             "<disk type='%s' device='disk'><driver name='qemu' type='raw' discard='unmap'/>"
+             "<source %s='%s'/><target dev='%s' bus='%s'/><serial>%s</serial>"
+             "<alias name='ua-%s'/></disk>",
+             is_blk ? "block" : "file", is_blk ? "dev" : "file", esc, target, bus, v->id,
+             export_id);
+    virDomainPtr d = hlv_domain(h, server, e);
+    if (!d)
+        return -1;
+    int rc = virDomainAttachDeviceFlags(d, xml, live_flags(d));
+    if (rc < 0)
+        hlv_fail(e, h->name, "attach");
+    virDomainFree(d);
+    if (rc < 0)
+        return -1;
+    *conn = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s}", "driver_volume_type",
+                      "local", "data", "device_path", v->path, "host_name", h->name, "target",
+                      target, "alias", export_id, "export_name", export_name, "serial", v->id,
+                      "access_mode", "rw");
+    return 0;
+}
+
+/* The domain that has the disk with ALIAS, live or in its definition. */
+static virDomainPtr find_by_alias(virConnectPtr conn, const char *alias)
+{
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+    virDomainPtr found = NULL;
+    char key[128];
+    snprintf(key, sizeof key, "<alias name='%s'", alias);
+    for (int i = 0; i < n; i++) {
+        char *x = found ? NULL : virDomainGetXMLDesc(doms[i], 0);
+        char *y = found || (x && hlv_disk_find(x, key, NULL, 0) == 0)
+                      ? NULL
+                      : virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+        if (!found && ((x && hlv_disk_find(x, key, NULL, 0) == 0) ||
+                       (y && hlv_disk_find(y, key, NULL, 0) == 0))) {
+            found = doms[i];
+            doms[i] = NULL;
+        }
+        free(x);
+        free(y);
+        if (doms[i])
+            virDomainFree(doms[i]);
+    }
+    free(doms);
+    return found;
+}
+
+static int lv_detach(const struct cfg_host *h, const char *node, const char *export_id,
+                     struct api_error *e)
+{
+    (void)node;
+    virConnectPtr conn = hlv_connect(h, e);
+    if (!conn)
+        return -1;
+    char alias[64];
+    snprintf(alias, sizeof alias, "ua-%s", export_id);
+    virDomainPtr d = find_by_alias(conn, alias);
+    virConnectClose(conn);
+    if (!d)
+        return 0; /* gone already: a retried detach converges */
+    char key[128];
+    snprintf(key, sizeof key, "<alias name='%s'", alias);
+    int rc = 0;
+    /* the definition first, then the live domain: a disk the guest will
+     * not let go of is at least gone at the next boot */
+    char *px = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+    if (px && hlv_disk_find(px, key, NULL, 0) == 0 &&
+        virDomainDetachDeviceAlias(d, alias, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+        rc = hlv_fail(e, h->name, "detach from the definition");
+    free(px);
+    if (rc == 0 && virDomainIsActive(d) == 1) {
+        char *lx = virDomainGetXMLDesc(d, 0);
+        bool live = lx && hlv_disk_find(lx, key, NULL, 0) == 0;
+        free(lx);
+        if (live && virDomainDetachDeviceAlias(d, alias, VIR_DOMAIN_AFFECT_LIVE) < 0)
+            rc = hlv_fail(e, h->name, "detach");
+        /* an unplug the guest must acknowledge completes later: wait */
+        for (int64_t t0 = api_now_ms(); rc == 0 && live;) {
+            lx = virDomainGetXMLDesc(d, 0);
+            live = lx && hlv_disk_find(lx, key, NULL, 0) == 0;
+            free(lx);
+            if (live && api_now_ms() - t0 > HLV_DETACH_WAIT_MS)
+                rc = api_err(e, 500, "Host %s: the guest did not release disk %s", h->name,
+                             alias);
+            struct timespec ts = { 0, 50 * 1000 * 1000 };
+            if (live)
+                nanosleep(&ts, NULL);
+        }
+    }
+    virDomainFree(d);
+    return rc;
+}
+
+static int lv_resize(const struct cfg_host *h, const char *node, uint64_t size,
+                     struct api_error *e)
+{
+    (void)node;
+    (void)size;
+    return api_err(e, 409, "Host %s: extending an in-use volume on libvirt hosts is not supported",
+                   h->name);
+}
+
+const struct host_driver hlv_driver = { "libvirt", lv_attach, lv_detach, lv_resize };

@@ -1,0 +1,377 @@
+/* The swap on a libvirt host: LibvirtDriver._swap_volume of the trace, on
+ * the same persisted phases as the QMP drivers (worker.c), safely:
+ *   MIRRORING   virDomainBlockCopy(REUSE_EXT | TRANSIENT_JOB) of the disk
+ *               to the new volume: the persistent domain is never undefined
+ *               (TRANSIENT_JOB is what lets libvirt copy a persistent
+ *               domain's disk), and at the pivot libvirt itself rewrites the
+ *               disk's source in the persistent definition -- no definition
+ *               saved before the copy is ever written back;
+ *   READY       from VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 on libvirt's event loop
+ *               thread, not by polling; virDomainGetBlockJobInfo only feeds
+ *               the progress figures;
+ *   COMPLETING  virDomainBlockJobAbort(PIVOT), which returns once the guest
+ *               runs on the new volume;
+ *   then virDomainBlockResize when the new volume is larger, and the
+ *   registry (swap_finish).
+ * Rollback before the pivot is an abort without PIVOT. After a failed pivot
+ * the disk's live source decides (new: finish; old: roll back), as after a
+ * crash at recovery: libvirt's view (a job on the disk? which source?) is
+ * the truth the persisted phase is reconciled with. */
+#include "swap.h"
+
+#include <errno.h>
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SAMPLE_MS 100
+
+/* What the block-job events said about one disk: filled on libvirt's
+ * event loop thread, read by the swap worker. */
+struct mailbox {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    char target[32];
+    int status; /* last virConnectDomainEventBlockJobStatus, -1 none */
+};
+
+static void on_block_job(virConnectPtr conn, virDomainPtr dom, const char *disk, int type,
+                         int status, void *opaque)
+{
+    (void)conn;
+    (void)dom;
+    (void)type;
+    struct mailbox *mb = opaque;
+    if (!disk || strcmp(disk, mb->target) != 0)
+        return;
+    pthread_mutex_lock(&mb->lock);
+    mb->status = status;
+    pthread_cond_broadcast(&mb->cond);
+    pthread_mutex_unlock(&mb->lock);
+}
+
+/* Waits up to MS for an event; the last status seen (-1 none). */
+static int mailbox_wait(struct mailbox *mb, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&mb->lock);
+    if (mb->status < 0)
+        pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
+    int st = mb->status;
+    mb->status = -1;
+    pthread_mutex_unlock(&mb->lock);
+    return st;
+}
+
+/* The pieces of a swap on its host: domain, disk, both volumes' paths. */
+struct lvswap {
+    const struct cfg_host *h;
+    virDomainPtr dom;
+    char target[32];
+    char old_path[1024], new_path[1024];
+};
+
+static int lvswap_open(struct lvswap *s, const struct swap_rec *r, struct api_error *e)
+{
+    struct registry *reg = swap_svc->ctx->reg;
+    memset(s, 0, sizeof *s);
+    s->h = config_host(swap_svc->ctx->cfg, r->host);
+    if (!s->h)
+        return api_err(e, 500, "the server's host is not configured");
+    struct reg_attachment a;
+    struct reg_volume ov, nv;
+    if ((reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) != 0 &&
+         reg->ops->attachment_get(reg, r->server_id, r->new_volume_id, &a) != 0) ||
+        reg->ops->volume_get(reg, r->old_volume_id, &ov) != 0)
+        return api_err(e, 500, "registry: the swap's records are gone");
+    /* a migration's temporary record goes once recorded: then the old
+     * volume's record holds the new storage */
+    if (reg->ops->volume_get(reg, r->new_volume_id, &nv) == 0) {
+        snprintf(s->new_path, sizeof s->new_path, "%s", nv.path);
+        snprintf(s->old_path, sizeof s->old_path, "%s", ov.path);
+    } else {
+        snprintf(s->new_path, sizeof s->new_path, "%s", ov.path);
+        snprintf(s->old_path, sizeof s->old_path, "%s", r->old_path);
+    }
+    if (strncmp(a.device, "/dev/", 5) != 0)
+        return api_err(e, 500, "attachment %s has no device", a.id);
+    snprintf(s->target, sizeof s->target, "%.31s", a.device + 5);
+    s->dom = hlv_domain(s->h, r->server_id, e);
+    return s->dom ? 0 : -1;
+}
+
+static void lvswap_close(struct lvswap *s)
+{
+    if (s->dom)
+        virDomainFree(s->dom);
+    s->dom = NULL;
+}
+
+/* Ends the copy without a pivot; no job is fine. */
+static void abort_copy(struct lvswap *s, const struct swap_rec *r)
+{
+    virDomainBlockJobInfo info;
+    if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) != 1)
+        return;
+    if (virDomainBlockJobAbort(s->dom, s->target, 0) < 0)
+        swap_log("%s: abort of the copy of %s: %s", r->id, s->target, virGetLastErrorMessage());
+}
+
+static void grow(struct lvswap *s, struct swap_rec *r)
+{
+    if (r->new_size_gb <= r->old_size_gb)
+        return;
+    if (virDomainBlockResize(s->dom, s->target, (unsigned long long)r->new_size_gb << 30,
+                             VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0)
+        swap_log("%s: blockResize of %s: %s (the volume keeps working at the old size)", r->id,
+                 s->target, virGetLastErrorMessage());
+}
+
+/* The pivot's outcome from the disk's live source: 1 new, 0 old, -1 neither
+ * or unknown. */
+static int which_side(struct lvswap *s)
+{
+    char src[1024];
+    struct api_error e = { 0 };
+    if (hlv_disk_source(s->dom, s->target, false, src, sizeof src, &e) != 0)
+        return -1;
+    if (strcmp(src, s->new_path) == 0)
+        return 1;
+    if (strcmp(src, s->old_path) == 0)
+        return 0;
+    return -1;
+}
+
+static void check_definition(struct lvswap *s, const struct swap_rec *r)
+{
+    char src[1024] = "";
+    struct api_error e = { 0 };
+    if (virDomainIsPersistent(s->dom) == 1 &&
+        hlv_disk_source(s->dom, s->target, true, src, sizeof src, &e) == 0 &&
+        strcmp(src, s->new_path) != 0)
+        swap_log("%s: the persistent definition of %s still names %s", r->id, s->target, src);
+}
+
+static void publish(struct swap_task *t, struct swap_progress *p, struct swap_rec *r,
+                    enum swap_phase ph)
+{
+    p->phase = ph;
+    r->bytes_done = p->bytes_done;
+    r->bytes_total = p->bytes_total;
+    swap_progress_set(t, p);
+}
+
+static void sample(struct lvswap *s, struct swap_progress *p, int64_t *last_ms,
+                   int64_t *last_done)
+{
+    virDomainBlockJobInfo info;
+    if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) != 1)
+        return;
+    int64_t now = api_now_ms(), done = (int64_t)info.cur;
+    if (*last_ms && now > *last_ms && done >= *last_done) {
+        double inst = (double)(done - *last_done) * 1000.0 / (double)(now - *last_ms);
+        p->rate = p->rate > 0 ? 0.7 * p->rate + 0.3 * inst : inst;
+    }
+    *last_ms = now;
+    *last_done = done;
+    p->bytes_done = done;
+    p->bytes_total = (int64_t)info.end;
+}
+
+static bool stopping(void)
+{
+    pthread_mutex_lock(&swap_svc->lock);
+    bool st = swap_svc->stopping;
+    pthread_mutex_unlock(&swap_svc->lock);
+    return st;
+}
+
+/* After the pivot: grow, record, done. */
+static void finish(struct lvswap *s, struct swap_rec *r)
+{
+    struct api_error e = { 0 };
+    grow(s, r);
+    check_definition(s, r);
+    if (swap_finish(NULL, r, &e) < 0)
+        swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id, e.msg);
+}
+
+/* A failure from COMPLETING on: the disk's source says what happened. */
+static void settle(struct lvswap *s, struct swap_rec *r, const char *why)
+{
+    int side = which_side(s);
+    if (side == 1) {
+        swap_mark(r, SP_PIVOTED);
+        finish(s, r);
+    } else if (side == 0) {
+        abort_copy(s, r);
+        swap_rollback(NULL, r, why);
+    } else {
+        snprintf(r->error, sizeof r->error, "%.400s (undecided: left for recovery)", why);
+        swap_persist(r, r->phase);
+        swap_log("%s: cannot tell which volume %s runs on: %s; left for recovery", r->id,
+                 s->target, why);
+    }
+}
+
+static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p,
+                struct lvswap *s, struct mailbox *mb)
+{
+    struct api_error e = { 0 };
+    char why[512] = "";
+    if (lvswap_open(s, r, &e) < 0) {
+        swap_rollback(NULL, r, e.msg);
+        return;
+    }
+    memcpy(mb->target, s->target, sizeof mb->target);
+    swap_mark(r, SP_TARGET_OPEN);
+    struct reg_volume nv;
+    if (swap_svc->ctx->reg->ops->volume_get(swap_svc->ctx->reg, r->new_volume_id, &nv) != 0 ||
+        swap_match_sizes(r, &nv, &e) < 0) {
+        swap_rollback(NULL, r, e.msg[0] ? e.msg : "the new volume's record is gone");
+        return;
+    }
+    publish(t, p, r, SP_TARGET_OPEN);
+    virConnectPtr conn = virDomainGetConnect(s->dom);
+    int cb = virConnectDomainEventRegisterAny(conn, s->dom, VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_block_job), mb, NULL);
+    if (cb < 0) {
+        hlv_fail(&e, s->h->name, "block job events");
+        swap_rollback(NULL, r, e.msg);
+        return;
+    }
+    if (r->kind == SWAP_MIGRATE)
+        vol_transition_apply(swap_svc->ctx->reg, r->old_volume_id, VT_MIGRATION_MIGRATING, false,
+                             NULL, NULL);
+    swap_persist(r, SP_MIRRORING);
+    char dest[4096];
+    virTypedParameter par[1];
+    int npar = 0;
+    if (swap_svc->speed > 0) {
+        memset(par, 0, sizeof par);
+        snprintf(par[0].field, sizeof par[0].field, "%s", VIR_DOMAIN_BLOCK_COPY_BANDWIDTH);
+        par[0].type = VIR_TYPED_PARAM_ULLONG;
+        par[0].value.ul = (unsigned long long)swap_svc->speed;
+        npar = 1;
+    }
+    int64_t mirror_start = api_now_ms();
+    if (hlv_source_xml(s->new_path, dest, sizeof dest) < 0 ||
+        virDomainBlockCopy(s->dom, s->target, dest, par, npar,
+                           VIR_DOMAIN_BLOCK_COPY_REUSE_EXT | VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB) <
+            0) {
+        hlv_fail(&e, s->h->name, "blockCopy");
+        virConnectDomainEventDeregisterAny(conn, cb);
+        swap_rollback(NULL, r, e.msg);
+        return;
+    }
+    publish(t, p, r, SP_MIRRORING);
+    int64_t deadline = api_now_ms() + swap_svc->ready_timeout_ms, last_ms = 0, last_done = 0;
+    bool ready = false;
+    while (!ready && !why[0]) {
+        int st = mailbox_wait(mb, SAMPLE_MS);
+        if (st == VIR_DOMAIN_BLOCK_JOB_READY) {
+            ready = true;
+        } else if (st == VIR_DOMAIN_BLOCK_JOB_FAILED || st == VIR_DOMAIN_BLOCK_JOB_CANCELED ||
+                   st == VIR_DOMAIN_BLOCK_JOB_COMPLETED) {
+            snprintf(why, sizeof why, "the block copy of %s ended before it was ready (%s)",
+                     s->target, st == VIR_DOMAIN_BLOCK_JOB_FAILED ? "failed" : "cancelled");
+        } else if (stopping()) {
+            virConnectDomainEventDeregisterAny(conn, cb);
+            swap_log("%s: interrupted in %s; the next start recovers it", r->id,
+                     swap_phase_name(r->phase));
+            return;
+        } else if (api_now_ms() > deadline) {
+            snprintf(why, sizeof why, "the block copy did not become ready within %d s",
+                     swap_svc->ready_timeout_ms / 1000);
+        } else {
+            sample(s, p, &last_ms, &last_done);
+            publish(t, p, r, SP_MIRRORING);
+        }
+    }
+    if (!ready) {
+        virConnectDomainEventDeregisterAny(conn, cb);
+        abort_copy(s, r);
+        swap_rollback(NULL, r, why);
+        return;
+    }
+    sample(s, p, &last_ms, &last_done);
+    p->ready_ms = api_now_ms() - p->started_ms;
+    swap_mark(r, SP_READY);
+    publish(t, p, r, SP_READY);
+    swap_persist(r, SP_COMPLETING);
+    publish(t, p, r, SP_COMPLETING);
+    int64_t t0 = api_now_ms();
+    int rc = virDomainBlockJobAbort(s->dom, s->target, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT);
+    if (rc < 0)
+        hlv_fail(&e, s->h->name, "pivot");
+    virConnectDomainEventDeregisterAny(conn, cb);
+    int64_t t1 = api_now_ms();
+    r->pivot_ms = t1 - t0;
+    r->mirror_ms = t1 - mirror_start;
+    p->pivot_ms = r->pivot_ms;
+    if (rc < 0 || which_side(s) != 1) {
+        settle(s, r, rc < 0 ? e.msg : "the disk is not on the new volume after the pivot");
+        return;
+    }
+    swap_mark(r, SP_PIVOTED);
+    publish(t, p, r, SP_PIVOTED);
+    finish(s, r);
+}
+
+void swap_libvirt_run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p)
+{
+    struct lvswap s;
+    memset(&s, 0, sizeof s);
+    struct mailbox mb;
+    memset(&mb, 0, sizeof mb);
+    pthread_mutex_init(&mb.lock, NULL);
+    pthread_cond_init(&mb.cond, NULL);
+    mb.status = -1;
+    run(t, r, p, &s, &mb);
+    lvswap_close(&s);
+    pthread_cond_destroy(&mb.cond);
+    pthread_mutex_destroy(&mb.lock);
+}
+
+void swap_libvirt_recover(struct swap_rec *r)
+{
+    struct lvswap s;
+    struct api_error e = { 0 };
+    if (lvswap_open(&s, r, &e) < 0) {
+        lvswap_close(&s);
+        if (r->phase < SP_COMPLETING)
+            swap_rollback(NULL, r, e.msg);
+        else
+            swap_log("%s: %s; left for the next start", r->id, e.msg);
+        return;
+    }
+    if (r->phase == SP_RECORDED) {
+        finish(&s, r);
+        lvswap_close(&s);
+        return;
+    }
+    virDomainBlockJobInfo info;
+    int job = virDomainGetBlockJobInfo(s.dom, s.target, &info, 0);
+    int side = which_side(&s);
+    swap_log("%s: libvirt says: %s copy job on %s, disk on the %s volume", r->id,
+             job == 1 ? "a" : "no", s.target, side == 1 ? "new" : side == 0 ? "old" : "unknown");
+    if (side == 1) {
+        swap_mark(r, SP_PIVOTED);
+        finish(&s, r);
+    } else if (side == 0) {
+        if (job == 1)
+            abort_copy(&s, r);
+        swap_rollback(NULL, r,
+                      r->phase < SP_COMPLETING
+                          ? "volswap-api restarted before the pivot"
+                          : "volswap-api restarted during the pivot; the disk is on the old volume");
+    } else {
+        swap_log("%s: the domain's disk is on neither volume; left for the next start", r->id);
+    }
+    lvswap_close(&s);
+}

@@ -1,0 +1,130 @@
+# shellcheck shell=bash
+# Shared setup for the libvirt host tests (sourced, not run). Builds on the
+# swap tests' helpers and replaces the host daemon by a real libvirtd the
+# test starts itself: no systemd here, so lv_setup starts virtlogd and
+# libvirtd (system mode, as root: QEMU runs as libvirt-qemu) with a config
+# of its own whose sockets live under $T, and stops them at exit. Their
+# state directories (/run/libvirt, /var/lib/libvirt) are the system's, so
+# libvirt tests take a lock and run one at a time.
+#   lv_setup            libvirtd + volswap-api with host1 on driver libvirt
+#   lv_domain NAME      defines and starts a persistent TCG domain with a
+#                       virtio-scsi controller and no disk (no guest OS is
+#                       needed to hotplug, block-copy or pivot)
+#   lv_sources NAME [--inactive]   "target path" lines of the domain's disks
+#   virsh_lv ARGS       virsh on the test's libvirtd
+#   libvirtd_restart    stops libvirtd (domains keep running) and starts it
+# shellcheck source=../swap/lib.sh
+. "$VOLSWAP_SRC/tests/integration/swap/lib.sh"
+
+LV=$T/lv
+LV_URI="qemu:///system?socket=$LV/run/libvirt-sock"
+LV_DOMAINS=()
+LIBVIRTD_PID=
+VIRTLOGD_PID=
+
+virsh_lv() { virsh -q -c "$LV_URI" "$@"; }
+
+lv_cleanup() {
+  local rc=$? d
+  for d in "${LV_DOMAINS[@]+"${LV_DOMAINS[@]}"}"; do
+    virsh_lv destroy "$d" >/dev/null 2>&1 || true
+    virsh_lv undefine "$d" >/dev/null 2>&1 || true
+  done
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -f "$LV/libvirtd.log" ]; then
+    { echo "--- libvirtd.log"; grep -v dmidecode "$LV/libvirtd.log" | tail -n 20; } >&2
+  fi
+  if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null; wait "$API_PID" 2>/dev/null; API_PID=; fi
+  [ -n "$LIBVIRTD_PID" ] && { kill "$LIBVIRTD_PID" 2>/dev/null; wait "$LIBVIRTD_PID" 2>/dev/null; }
+  [ -n "$VIRTLOGD_PID" ] && { kill "$VIRTLOGD_PID" 2>/dev/null; wait "$VIRTLOGD_PID" 2>/dev/null; }
+  (exit $rc)
+  cleanup
+}
+trap lv_cleanup EXIT
+
+libvirtd_start() {
+  libvirtd --config "$LV/libvirtd.conf" --pid-file "$LV/libvirtd.pid" >>"$LV/libvirtd.log" 2>&1 &
+  LIBVIRTD_PID=$!
+  for _ in $(seq 300); do
+    virsh_lv version >/dev/null 2>&1 && return 0
+    kill -0 "$LIBVIRTD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -v dmidecode "$LV/libvirtd.log" | tail -n 20 >&2
+  skip "libvirtd cannot start here"
+}
+
+libvirtd_restart() {
+  kill "$LIBVIRTD_PID"; wait "$LIBVIRTD_PID" 2>/dev/null || true
+  libvirtd_start
+}
+
+lv_start_daemons() {
+  command -v libvirtd >/dev/null || skip "libvirtd not installed (libvirt-daemon-system)"
+  command -v virtlogd >/dev/null || skip "virtlogd not installed"
+  command -v virsh >/dev/null || skip "virsh not installed (libvirt-clients)"
+  command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+  [ "$(id -u)" = 0 ] || skip "the libvirt tests run libvirtd in system mode, as root"
+  mkdir -p "$LV/run"
+  # QEMU runs as libvirt-qemu: it must reach the pools under $T
+  chmod 755 "$T"
+  exec 9>/tmp/volswap-libvirtd.lock
+  flock -w 250 9 || fail "another libvirt test held the lock too long"
+  cat >"$LV/libvirtd.conf" <<CONF
+unix_sock_dir = "$LV/run"
+unix_sock_rw_perms = "0700"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+CONF
+  # QEMU's console logs go through virtlogd (qemu.conf's default)
+  if ! [ -S /run/libvirt/virtlogd-sock ] || ! pgrep -x virtlogd >/dev/null; then
+    virtlogd -p "$LV/virtlogd.pid" >"$LV/virtlogd.log" 2>&1 &
+    VIRTLOGD_PID=$!
+  fi
+  libvirtd_start
+}
+
+lv_setup() {
+  lv_start_daemons
+  write_config 3600
+  jq --arg uri "$LV_URI" '.hosts[0] = {name: "host1", driver: "libvirt", uri: $uri, pools: .hosts[0].pools}' \
+    "$T/api.json" >"$T/api.json.new" && mv "$T/api.json.new" "$T/api.json"
+  mkdir -p "$T/pool" "$T/pool2"
+  api_start
+  need_swap_api
+  PID_DEMO=$(project_id demo)
+}
+
+lv_domain() {  # lv_domain NAME
+  cat >"$LV/$1.xml" <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <features><acpi/></features>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='scsi' model='virtio-scsi'/>
+  </devices>
+</domain>
+XML
+  virsh_lv define "$LV/$1.xml" >/dev/null || fail "define $1"
+  LV_DOMAINS+=("$1")
+  virsh_lv start "$1" >/dev/null || fail "start $1"
+}
+
+lv_sources() {  # lv_sources NAME [--inactive]
+  virsh_lv domblklist "$@" | awk '{print $1, $2}'
+}
+
+# Registers the domain NAME as a server; prints its id.
+lv_server() {
+  api "$ADMIN_TOKEN" POST /v2.1/servers "{\"server\":{\"name\":\"$1\"}}" >/dev/null
+  expect_status 202
+  jq -r .server.id "$T/last.body"
+}
+
+lv_attach() {  # lv_attach SERVER VOLUME DEVICE
+  api "$ADMIN_TOKEN" POST "/v2.1/servers/$1/os-volume_attachments" \
+    "{\"volumeAttachment\":{\"volumeId\":\"$2\",\"device\":\"$3\"}}" >/dev/null
+}
