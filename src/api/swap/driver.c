@@ -76,9 +76,30 @@ static int close_new(struct host_session *s, const struct swap_rec *r, struct ap
     return rc < 0 ? -1 : 0;
 }
 
+/* libvirt hosts have no QMP session: their whole swap is libvirt.c's
+ * (swap_libvirt_run), and the worker never calls these. */
+static int libvirt_no_qmp(struct host_session *s, const struct swap_rec *r,
+                          const struct reg_volume *nv, int64_t speed, struct api_error *e)
+{
+    (void)s;
+    (void)r;
+    (void)nv;
+    (void)speed;
+    return api_err(e, 500, "libvirt hosts are not driven over QMP");
+}
+
+static int libvirt_no_close(struct host_session *s, const struct swap_rec *r, struct api_error *e)
+{
+    (void)s;
+    (void)r;
+    (void)e;
+    return 0;
+}
+
 static const struct swap_driver drivers[] = {
     { "volswapd", volswapd_start, close_new },
     { "qemu", qemu_start, close_new },
+    { "libvirt", libvirt_no_qmp, libvirt_no_close },
 };
 
 const struct swap_driver *swap_driver_find(const char *name)
