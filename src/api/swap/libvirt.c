@@ -219,6 +219,31 @@ static void settle(struct lvswap *s, struct swap_rec *r, const char *why)
     }
 }
 
+/* A new connection to the host and the domain on it, with the block-job
+ * events registered again: 0, or -1 while libvirtd is still away. */
+static int reattach(struct lvswap *s, const struct swap_rec *r, struct mailbox *mb,
+                    virConnectPtr *conn, int *cb)
+{
+    struct api_error e = { 0 };
+    virDomainPtr d = hlv_domain(s->h, r->server_id, &e);
+    if (!d)
+        return -1;
+    virConnectPtr nc = virDomainGetConnect(d);
+    int ncb = virConnectDomainEventRegisterAny(nc, d, VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2,
+                                               VIR_DOMAIN_EVENT_CALLBACK(on_block_job), mb, NULL);
+    if (ncb < 0) {
+        virDomainFree(d);
+        return -1;
+    }
+    virConnectDomainEventDeregisterAny(*conn, *cb); /* fails on the dead one: fine */
+    virDomainFree(s->dom);
+    s->dom = d;
+    *conn = nc;
+    *cb = ncb;
+    swap_log("%s: reconnected to libvirt on %s during the copy", r->id, s->h->name);
+    return 0;
+}
+
 static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p,
                 struct lvswap *s, struct mailbox *mb)
 {
@@ -271,7 +296,7 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
     }
     publish(t, p, r, SP_MIRRORING);
     int64_t deadline = api_now_ms() + swap_svc->ready_timeout_ms, last_ms = 0, last_done = 0;
-    bool ready = false;
+    bool ready = false, polled = false;
     while (!ready && !why[0]) {
         int st = mailbox_wait(mb, SAMPLE_MS);
         if (st == VIR_DOMAIN_BLOCK_JOB_READY) {
@@ -288,9 +313,23 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
         } else if (api_now_ms() > deadline) {
             snprintf(why, sizeof why, "the block copy did not become ready within %d s",
                      swap_svc->ready_timeout_ms / 1000);
+        } else if (virConnectIsAlive(conn) != 1) {
+            /* libvirtd went away (restart): QEMU keeps copying; once
+             * libvirtd is back, a new connection and new event registration,
+             * and the job's figures stand in for a READY event that may have
+             * come while nobody listened */
+            if (reattach(s, r, mb, &conn, &cb) == 0) {
+                polled = true;
+                virDomainBlockJobInfo info;
+                if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) == 0)
+                    snprintf(why, sizeof why, "the block copy of %s is gone after libvirtd restarted",
+                             s->target);
+            }
         } else {
             sample(s, p, &last_ms, &last_done);
             publish(t, p, r, SP_MIRRORING);
+            if (polled && p->bytes_total > 0 && p->bytes_done == p->bytes_total)
+                ready = true;
         }
     }
     if (!ready) {
