@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # volswap-api is killed (SIGKILL) while libvirt copies the disk at a slow
-# rate. At the next start recovery asks libvirt: a copy job on the disk, the
+# rate (the progress endpoint showing the job's figures meanwhile). At the
+# next start recovery asks libvirt: a copy job on the disk, the
 # disk on the old volume -- so it aborts the job without a pivot and rolls
 # the swap back; nothing is left running, the definition names the old
 # volume.
@@ -18,6 +19,13 @@ lv_attach "$SID" "$OLD" /dev/sdb; expect_status 200
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"; expect_status 202
 wait_phase "$SID" "$OLD" mirroring
 virsh_lv blockjob "$DOM" sdb --info 2>&1 | grep -q "Block Copy" || fail "no copy job: $(virsh_lv blockjob "$DOM" sdb --info 2>&1)"
+# the progress endpoint shows libvirt's figures for the job
+for _ in $(seq 100); do
+  [ "$(progress "$SID" "$OLD" | jq -r '.bytes_done > 0 and .bytes_total >= .bytes_done')" = true ] && break
+  sleep 0.1
+done
+[ "$(progress "$SID" "$OLD" | jq -r '.bytes_done > 0 and .bytes_total >= .bytes_done')" = true ] \
+  || fail "progress: $(progress "$SID" "$OLD")"
 kill -9 "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=
 api_start
 [ "$(wait_swap "$SID" "$OLD")" = rolled-back ] || fail "swap: $(cat "$T/last.body")"
