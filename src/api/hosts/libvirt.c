@@ -124,14 +124,14 @@ struct hlv_conn {
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hlv_conn *conns;
 
-/* Runs on the event loop thread when libvirt closes the connection. */
+/* Runs on the event loop thread when libvirt closes the connection. It
+ * takes no lock of ours: libvirt calls it holding its own close-callback
+ * lock, which hlv_connect's unregister takes under the table's lock. */
 static void on_close(virConnectPtr conn, int reason, void *opaque)
 {
+    (void)conn;
     struct hlv_conn *c = opaque;
-    pthread_mutex_lock(&conns_lock);
-    if (c->conn == conn)
-        c->dead = true;
-    pthread_mutex_unlock(&conns_lock);
+    __atomic_store_n(&c->dead, true, __ATOMIC_RELEASE);
     hlv_log("libvirt connection to %s closed (reason %d); reconnecting on next use", c->host,
             reason);
 }
@@ -159,28 +159,38 @@ virConnectPtr hlv_connect(const struct cfg_host *h, struct api_error *e)
         c->next = conns;
         conns = c;
     }
-    if (c->conn && (c->dead || virConnectIsAlive(c->conn) != 1)) {
+    if (c->conn &&
+        (__atomic_load_n(&c->dead, __ATOMIC_ACQUIRE) || virConnectIsAlive(c->conn) != 1)) {
         virConnectUnregisterCloseCallback(c->conn, on_close);
         virConnectClose(c->conn);
         c->conn = NULL;
     }
+    virConnectPtr spare = NULL;
     if (!c->conn) {
-        /* opening blocks on the network: fine, this is a rare path */
-        virConnectPtr conn = virConnectOpen(c->uri);
+        /* opening may wait on the network (qemu+tls://): not under the
+         * table's lock, so other hosts' calls go on meanwhile */
+        pthread_mutex_unlock(&conns_lock);
+        virConnectPtr conn = virConnectOpen(h->uri);
         if (!conn) {
-            pthread_mutex_unlock(&conns_lock);
             hlv_fail(e, h->name, "cannot connect to libvirt");
             return NULL;
         }
         if (virConnectSetKeepAlive(conn, HLV_KEEPALIVE_INTERVAL, HLV_KEEPALIVE_COUNT) < 0)
-            hlv_log("libvirt %s: no keepalive: %s", h->name, virGetLastErrorMessage());
-        virConnectRegisterCloseCallback(conn, on_close, c, NULL);
-        c->conn = conn;
-        c->dead = false;
+            hlv_log("%s: no keepalive: %s", h->name, virGetLastErrorMessage());
+        pthread_mutex_lock(&conns_lock);
+        if (c->conn) { /* another thread opened one first: use it */
+            spare = conn;
+        } else {
+            __atomic_store_n(&c->dead, false, __ATOMIC_RELEASE);
+            virConnectRegisterCloseCallback(conn, on_close, c, NULL);
+            c->conn = conn;
+        }
     }
     virConnectPtr ret = c->conn;
     virConnectRef(ret);
     pthread_mutex_unlock(&conns_lock);
+    if (spare)
+        virConnectClose(spare);
     return ret;
 }
 
