@@ -139,10 +139,8 @@ static int cmd_volume_list(struct cli *c, int argc, char **argv)
 {
     int rc;
     json_t *r = cli_volume(c, "GET", "/volumes/detail", NULL, 200, &rc);
-    static const char *const cols[] = { "id",   "name",        "status", "attach_status",
-                                        "size", "volume_type", NULL };
-    static const char *const heads[] = { "ID",   "Name", "Status", "Attach Status",
-                                         "Size", "Pool", NULL };
+    static const char *const cols[] = { "id", "name", "status", "size", "volume_type", NULL };
+    static const char *const heads[] = { "ID", "Name", "Status", "Size", "Pool", NULL };
     return r ? finish(c, r, "volumes", cols, heads) : rc;
 }
 

@@ -83,6 +83,7 @@ static const struct {
     { "volume_extension:volume_actions:begin_detaching", PROJECT_MEMBER_OR_ADMIN },
     { "volume_extension:volume_actions:roll_detaching", PROJECT_MEMBER_OR_ADMIN },
     { "volume_extension:volume_host_attribute", ADMIN },
+    { "volume_extension:volume_tenant_attribute", PROJECT_READER_OR_ADMIN },
     { "scheduler_extension:scheduler_stats:get_pools", ADMIN },
     { "volume_extension:volume_mig_status_attribute", ADMIN },
     { "volume:attachment_get", PROJECT_READER_OR_ADMIN },

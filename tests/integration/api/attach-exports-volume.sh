@@ -20,6 +20,7 @@ nbdinfo --list "nbd+unix://?socket=$T/nbd.sock" | grep -q "export=\"$SID-vdb\"" 
 /usr/bin/python3 -m nbd -u "$uri" -c 'h.pwrite(b"volswap!" * 64, 1048576); h.flush()'
 dd if="$T/pool/volume-$VID" bs=512 skip=2048 count=1 status=none | grep -q 'volswap!volswap!' || fail "write did not reach the volume file"
 api "$tok" GET "/v3/$PID_DEMO/volumes/$VID" >/dev/null
-jq -e ".volume | .status == \"in-use\" and .attach_status == \"attached\" and .attachments[0].server_id == \"$SID\" and .attachments[0].device == \"/dev/vdb\"" "$T/last.body" >/dev/null || fail "volume view $(cat "$T/last.body")"
+jq -e ".volume | .status == \"in-use\" and .attachments[0].server_id == \"$SID\" and .attachments[0].device == \"/dev/vdb\"" "$T/last.body" >/dev/null || fail "volume view $(cat "$T/last.body")"
+[ "$(attach_status "$VID")" = attached ] || fail "attach_status $(attach_status "$VID")"
 api "$tok" GET "/v2.1/servers/$SID" "" -H 'OpenStack-API-Version: compute 2.3' >/dev/null
 jq -e ".server[\"os-extended-volumes:volumes_attached\"] == [{\"id\": \"$VID\", \"delete_on_termination\": false}]" "$T/last.body" >/dev/null || fail "server volumes_attached"

@@ -9,7 +9,7 @@ tok=$(api_token alice)
 adm=$(api_token admin)
 make_volume_and_server "$tok"
 act() { api "$1" POST "/v3/$PID_DEMO/volumes/$VID/action" "$2" >/dev/null; }
-status() { api "$tok" GET "/v3/$PID_DEMO/volumes/$VID" | jq -r '.volume.status + "/" + .volume.attach_status'; }
+status() { echo "$(api "$tok" GET "/v3/$PID_DEMO/volumes/$VID" | jq -r .volume.status)/$(attach_status "$VID")"; }
 act "$tok" '{"os-reserve": null}'; expect_status 202
 [ "$(status)" = attaching/detached ] || fail "reserve: $(status)"
 act "$tok" '{"os-reserve": {}}'
@@ -30,7 +30,8 @@ act "$adm" '{"os-reset_status": {"status": "weird"}}'; expect_fault 400 badReque
 act "$adm" '{"os-reset_status": {"colour": "red"}}'; expect_fault 400 badRequest
 act "$adm" '{"os-reset_status": {"status": "error", "migration_status": "error"}}'; expect_status 202
 api "$adm" GET "/v3/$PID_DEMO/volumes/$VID" >/dev/null
-jq -e '.volume.status == "error" and .volume.migration_status == "error" and .volume.attach_status == "attached"' "$T/last.body" >/dev/null || fail "reset_status $(cat "$T/last.body")"
+jq -e '.volume.status == "error" and .volume.migration_status == "error"' "$T/last.body" >/dev/null || fail "reset_status $(cat "$T/last.body")"
+[ "$(attach_status "$VID")" = attached ] || fail "reset_status changed attach_status"
 reader=$(api_token reader)
 act "$reader" '{"os-unreserve": null}'
 expect_fault 403 forbidden "Policy doesn't allow volume_extension:volume_actions:unreserve to be performed."

@@ -11,7 +11,7 @@ vid=$("$V" --json volume-create --name data 2 | jq -r .volume.id)
 "$V" volume-create --name second 1 >"$T/out"
 grep -E "^\| name +\| second +\|$" "$T/out" >/dev/null || fail "create table: $(cat "$T/out")"
 "$V" volume-list >"$T/out"
-grep -E "^\| $vid \| data +\| available \| detached +\| 2 +\| pool1 \|$" "$T/out" >/dev/null || fail "list: $(cat "$T/out")"
+grep -E "^\| $vid \| data +\| available \| 2 +\| pool1 \|$" "$T/out" >/dev/null || fail "list: $(cat "$T/out")"
 [ "$("$V" --json volume-list | jq '.volumes | length')" = 2 ] || fail "list --json"
 "$V" volume-show "$vid" >"$T/out"
 grep -E "^\| size +\| 2 +\|$" "$T/out" >/dev/null || fail "show: $(cat "$T/out")"

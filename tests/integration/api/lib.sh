@@ -238,6 +238,12 @@ expect_fault() {
   fi
 }
 
+# Cinder's attach_status of volume ID, which no view shows: read from the
+# registry (the SQL file volswap-api keeps open; reads do not disturb it).
+attach_status() {
+  sqlite3 -cmd '.timeout 5000' "$T/registry.db" "SELECT attach_status FROM volumes WHERE id='$1'"
+}
+
 header() { tr -d '\r' <"$T/last.hdr" | grep -i "^$1:" | head -n1 | cut -d' ' -f2-; }
 
 # Creates a volume (SIZE GiB, default 1) and a server as TOKEN; sets VID, SID.

@@ -14,6 +14,7 @@ grep -q "Request to delete server srv has been accepted" "$T/out" || fail "outpu
 nova list >"$T/out" || fail "nova list: $(cat "$T/nova.err")"
 if grep -q "$SID" "$T/out"; then fail "deleted server still listed: $(cat "$T/out")"; fi
 api "$tok" GET "/v3/$PID_DEMO/volumes/$VID" >/dev/null
-jq -e '.volume | .status == "available" and .attach_status == "detached"' "$T/last.body" >/dev/null \
+jq -e '.volume | .status == "available" and .attachments == []' "$T/last.body" >/dev/null \
   || fail "volume: $(cat "$T/last.body")"
+[ "$(attach_status "$VID")" = detached ] || fail "attach_status $(attach_status "$VID")"
 echo ok

@@ -49,8 +49,9 @@ jq -e --arg s "$SID" '.conflictingRequest.code == 409 and (.conflictingRequest.m
   contains("Cannot '"'"'attach_volume'"'"' instance \($s) while it is in task_state deleting"))' \
   "$T/attach.body" >/dev/null || fail "attach's answer: $(cat "$T/attach.body")"
 api "$tok" GET "/v3/$PID_DEMO/volumes/$VID" >/dev/null
-jq -e '.volume | .status == "available" and .attach_status == "detached"' "$T/last.body" >/dev/null \
+jq -e '.volume | .status == "available" and .attachments == []' "$T/last.body" >/dev/null \
   || fail "volume: $(cat "$T/last.body")"
+[ "$(attach_status "$VID")" = detached ] || fail "attach_status $(attach_status "$VID")"
 "$CLI_BIN" --json qmp --socket "$T/qmp.sock" query-block-exports | jq -e '. == []' >/dev/null \
   || fail "export left on the host"
 "$CLI_BIN" --json qmp --socket "$T/qmp.sock" query-named-block-nodes | jq -e '. == []' >/dev/null \

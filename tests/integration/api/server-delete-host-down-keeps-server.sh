@@ -17,8 +17,9 @@ api "$tok" GET "/v2.1/servers/$SID" >/dev/null; expect_status 200
 jq -e '.server.status == "ACTIVE" and .server["OS-EXT-STS:task_state"] == null' "$T/last.body" \
   >/dev/null || fail "server after the failed delete: $(cat "$T/last.body")"
 api "$tok" GET "/v3/$PID_DEMO/volumes/$VID" >/dev/null
-jq -e '.volume.status == "in-use" and .volume.attach_status == "attached"' "$T/last.body" \
+jq -e '.volume.status == "in-use" and (.volume.attachments | length) == 1' "$T/last.body" \
   >/dev/null || fail "volume after the failed delete: $(cat "$T/last.body")"
+[ "$(attach_status "$VID")" = attached ] || fail "attach_status $(attach_status "$VID")"
 adm=$(api_token admin)
 rid=$(api "$adm" GET "/v2.1/servers/$SID/os-instance-actions" | jq -r '.instanceActions[] | select(.action=="delete") | .request_id')
 api "$adm" GET "/v2.1/servers/$SID/os-instance-actions/$rid" >/dev/null

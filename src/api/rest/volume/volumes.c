@@ -15,6 +15,15 @@
 
 static void pool_type_id(const char *host, const char *pool, char out[37]);
 
+/* The id of a host's cinder-volume service (a volume's service_uuid): a
+ * UUID derived from the host's name, stable across restarts. */
+static void cinder_service_uuid(const char *host, char out[37])
+{
+    char seed[100];
+    snprintf(seed, sizeof seed, "volswap-cinder-volume:%s", host);
+    api_uuid_of(seed, out);
+}
+
 static json_t *volume_links(struct api_request *rq, const struct reg_volume *v)
 {
     char self[500], book[500];
@@ -40,37 +49,69 @@ static json_t *volume_attachments(struct api_request *rq, const struct reg_volum
     return arr;
 }
 
-static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v)
+/* Cinder's detail view, field for field as the microversion asked for:
+ * the core fields of 3.0, group_id from 3.13, service_uuid and
+ * shared_targets from 3.48, volume_type_id from 3.63, encryption_key_id
+ * from 3.64, consumes_quota from 3.65; for admins also provider_id (3.21),
+ * cluster_name (3.61), the host and migration attributes. The tenant
+ * attribute is an extension of show and the lists only (WITH_TENANT):
+ * Cinder's create reply does not carry it. Cinder's attach_status is
+ * internal; a volume shows it through status and attachments. */
+static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v, bool with_tenant)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:n, s:n, s:o, s:o,"
-                          " s:s, s:s, s:b, s:n, s:b, s:o, s:s}",
+                          " s:s, s:s, s:b, s:n, s:n, s:b, s:o}",
                           "id", v->id, "name", v->name, "status", v->status, "size",
                           (json_int_t)v->size_gb, "availability_zone", "nova", "created_at",
                           v->created_at, "description", v->description, "volume_type", v->pool,
                           "snapshot_id", "source_volid", "metadata",
                           api_meta_json(rq->ctx->reg, REG_META_VOLUME, v->id), "links",
                           volume_links(rq, v), "user_id", v->user_id, "bootable", "false",
-                          "encrypted", 0, "replication_status", "multiattach", 0, "attachments",
-                          volume_attachments(rq, v), "os-vol-tenant-attr:tenant_id", v->project_id);
+                          "encrypted", 0, "replication_status", "consistencygroup_id",
+                          "multiattach", 0, "attachments", volume_attachments(rq, v));
     json_object_set_new(o, "updated_at", json_string(v->updated_at));
+    struct api_error ignore;
+    bool admin = auth_has_role(&rq->auth, "admin");
+    if (rq->mv >= 13)
+        json_object_set_new(o, "group_id", json_null());
+    if (rq->mv >= 21 && admin)
+        json_object_set_new(o, "provider_id", json_null());
+    if (rq->mv >= 48) {
+        char svc[37];
+        cinder_service_uuid(v->host, svc);
+        json_object_set_new(o, "service_uuid", json_string(svc));
+        /* each volume is its own NBD export: no target is shared */
+        json_object_set_new(o, "shared_targets", json_false());
+    }
+    if (rq->mv >= 61 && admin)
+        json_object_set_new(o, "cluster_name", json_null());
     if (rq->mv >= 63) {
         char tid[37];
         pool_type_id(v->host, v->pool, tid);
         json_object_set_new(o, "volume_type_id", json_string(tid));
     }
-    /* volswap extension: Cinder keeps attach_status internally; we show it */
-    json_object_set_new(o, "attach_status", json_string(v->attach_status));
-    struct api_error ignore;
-    if (policy_check(&rq->auth, "volume_extension:volume_host_attribute", NULL, &ignore) == 0) {
+    if (rq->mv >= 64)
+        json_object_set_new(o, "encryption_key_id", json_null());
+    if (rq->mv >= 65)
+        json_object_set_new(o, "consumes_quota", json_true());
+    if (with_tenant && policy_check(&rq->auth, "volume_extension:volume_tenant_attribute",
+                                    v->project_id, &ignore) == 0)
+        json_object_set_new(o, "os-vol-tenant-attr:tenant_id", json_string(v->project_id));
+    if (with_tenant &&
+        policy_check(&rq->auth, "volume_extension:volume_host_attribute", NULL, &ignore) == 0) {
         char host[200];
         snprintf(host, sizeof host, "%s@volswap#%s", v->host, v->pool);
         json_object_set_new(o, "os-vol-host-attr:host", json_string(host));
     }
-    if (policy_check(&rq->auth, "volume_extension:volume_mig_status_attribute", NULL, &ignore) ==
-        0) {
+    if (admin) {
         json_t *m = v->migration_status[0] ? json_string(v->migration_status) : json_null();
-        json_object_set_new(o, "os-vol-mig-status-attr:migstat", m);
-        json_object_set_new(o, "migration_status", json_incref(m));
+        json_object_set_new(o, "migration_status", m);
+        if (with_tenant &&
+            policy_check(&rq->auth, "volume_extension:volume_mig_status_attribute", NULL,
+                         &ignore) == 0) {
+            json_object_set_new(o, "os-vol-mig-status-attr:migstat", json_incref(m));
+            json_object_set_new(o, "os-vol-mig-status-attr:name_id", json_null());
+        }
     }
     return o;
 }
@@ -93,7 +134,7 @@ static int volumes_list(struct api_request *rq, bool detail)
         if ((name && strcmp(name, vols[i].name) != 0) || (status && strcmp(status, vols[i].status)))
             continue;
         json_array_append_new(arr,
-                              detail ? volume_detail(rq, &vols[i]) : volume_summary(rq, &vols[i]));
+                              detail ? volume_detail(rq, &vols[i], true) : volume_summary(rq, &vols[i]));
     }
     free(vols);
     return api_reply(rq, 200, json_pack("{s:o}", "volumes", arr));
@@ -113,7 +154,7 @@ static int volumes_show(struct api_request *rq)
     struct reg_volume v;
     if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0)
         return -1;
-    return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
+    return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v, true)));
 }
 
 /* ---- volume types: one per pool ---- */
@@ -327,7 +368,7 @@ static int volumes_create(struct api_request *rq)
         goto out;
     if (vol_transition_apply(r, v.id, VT_CREATED, false, &v, &rq->err) < 0)
         goto out;
-    rc = api_reply(rq, 202, json_pack("{s:o}", "volume", volume_detail(rq, &v)));
+    rc = api_reply(rq, 202, json_pack("{s:o}", "volume", volume_detail(rq, &v, false)));
 out:
     return rc;
 }
