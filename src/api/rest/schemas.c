@@ -6,6 +6,9 @@ static const struct body_field volume_create_fields[] = {
     { "size", BT_INT, true, 0, 1, 1 << 20 },
     { "name", BT_STRING_OR_NULL, false, 255, 0, 0 },
     { "description", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    /* Cinder's older spellings of name and description, still accepted */
+    { "display_name", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "display_description", BT_STRING_OR_NULL, false, 255, 0, 0 },
     { "volume_type", BT_STRING_OR_NULL, false, 255, 0, 0 },
     { "availability_zone", BT_STRING_OR_NULL, false, 255, 0, 0 },
     { "metadata", BT_META_CINDER_OR_NULL, false, 0, 0, 0 },

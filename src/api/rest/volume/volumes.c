@@ -351,8 +351,14 @@ static int volumes_create(struct api_request *rq)
     api_uuid(v.id);
     snprintf(v.project_id, sizeof v.project_id, "%s", api_param(rq, "project_id"));
     snprintf(v.user_id, sizeof v.user_id, "%s", rq->auth.user_id);
+    /* as Cinder: name and description win over display_name and
+     * display_description when a request has both */
     const char *name = json_string_value(json_object_get(b, "name"));
     const char *desc = json_string_value(json_object_get(b, "description"));
+    if (!json_object_get(b, "name"))
+        name = json_string_value(json_object_get(b, "display_name"));
+    if (!json_object_get(b, "description"))
+        desc = json_string_value(json_object_get(b, "display_description"));
     snprintf(v.name, sizeof v.name, "%s", name ? name : "");
     snprintf(v.description, sizeof v.description, "%s", desc ? desc : "");
     v.size_gb = json_integer_value(json_object_get(b, "size"));
