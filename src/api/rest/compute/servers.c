@@ -71,9 +71,9 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
     json_object_set_new(o, "image", json_string(""));
     json_object_set_new(o, "flavor",
                         nova_mv(rq, 47)
-                            ? json_pack("{s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus", FLAVOR_VCPUS,
-                                        "ram", FLAVOR_RAM_MB, "disk", 0, "ephemeral", 0,
-                                        "original_name", "volswap", "extra_specs")
+                            ? json_pack("{s:i, s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus",
+                                        FLAVOR_VCPUS, "ram", FLAVOR_RAM_MB, "disk", 0, "ephemeral",
+                                        0, "swap", 0, "original_name", "volswap", "extra_specs")
                             : json_pack("{s:s, s:[]}", "id", "volswap", "links"));
     if (s->task_state[0])
         json_object_set_new(o, "OS-EXT-STS:task_state", json_string(s->task_state));
@@ -472,11 +472,13 @@ static json_t *flavor_view(struct api_request *rq, bool detail)
         json_object_set_new(o, "description", json_string("a volswap consumer"));
     if (!detail)
         return o;
-    json_object_update_new(o, json_pack("{s:i, s:i, s:i, s:s, s:f, s:b, s:i, s:b}", "vcpus",
-                                        FLAVOR_VCPUS, "ram", FLAVOR_RAM_MB, "disk", 0, "swap", "",
+    json_object_update_new(o, json_pack("{s:i, s:i, s:i, s:f, s:b, s:i, s:b}", "vcpus",
+                                        FLAVOR_VCPUS, "ram", FLAVOR_RAM_MB, "disk", 0,
                                         "rxtx_factor", 1.0, "os-flavor-access:is_public", 1,
                                         "OS-FLV-EXT-DATA:ephemeral", 0, "OS-FLV-DISABLED:disabled",
                                         0));
+    /* no swap: Nova says "" until 2.75 and 0 from it */
+    json_object_set_new(o, "swap", nova_mv(rq, 75) ? json_integer(0) : json_string(""));
     if (nova_mv(rq, 61))
         json_object_set_new(o, "extra_specs", json_object());
     return o;
