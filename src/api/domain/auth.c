@@ -99,9 +99,13 @@ static int ctx_encode(const struct auth_ctx *c, char *out, size_t len)
     json_t *roles = json_array();
     for (size_t i = 0; i < c->n_roles; i++)
         json_array_append_new(roles, json_string(c->roles[i]));
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "user_id", c->user_id, "user_name", c->user_name,
-                          "project_id", c->project_id, "project_name", c->project_name, "roles",
-                          roles);
+    json_t *audit = json_array();
+    for (size_t i = 0; i < c->n_audit_ids; i++)
+        json_array_append_new(audit, json_string(c->audit_ids[i]));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b,s:I}", "user_id", c->user_id, "user_name",
+                          c->user_name, "project_id", c->project_id, "project_name",
+                          c->project_name, "roles", roles, "audit_ids", audit, "by_token",
+                          c->by_token, "issued", (json_int_t)c->issued);
     size_t n = o ? json_dumpb(o, out, len - 1, JSON_COMPACT) : 0;
     json_decref(o);
     if (n == 0 || n >= len - 1)
@@ -119,7 +123,9 @@ static bool copy_str(json_t *o, const char *key, char *out, size_t len)
     return true;
 }
 
-static bool ctx_decode(const char *text, time_t expires, struct auth_ctx *c)
+/* A token recorded before tokens kept their audit id gets one derived from
+ * its hash: the same at every validation. */
+static bool ctx_decode(const char *text, const char *id_hash, time_t expires, struct auth_ctx *c)
 {
     json_error_t jerr;
     json_t *o = json_loads(text, 0, &jerr);
@@ -136,6 +142,21 @@ static bool ctx_decode(const char *text, time_t expires, struct auth_ctx *c)
         else
             memcpy(c->roles[c->n_roles++], r, strlen(r) + 1);
     }
+    json_t *audit = json_object_get(o, "audit_ids");
+    for (size_t i = 0; ok && i < json_array_size(audit) && i < 2; i++) {
+        const char *a = json_string_value(json_array_get(audit, i));
+        if (!a || strlen(a) >= sizeof c->audit_ids[0])
+            ok = false;
+        else
+            memcpy(c->audit_ids[c->n_audit_ids++], a, strlen(a) + 1);
+    }
+    if (ok && c->n_audit_ids == 0) {
+        snprintf(c->audit_ids[0], sizeof c->audit_ids[0], "%.22s", id_hash);
+        c->n_audit_ids = 1;
+    }
+    c->by_token = json_is_true(json_object_get(o, "by_token"));
+    json_t *issued = json_object_get(o, "issued");
+    c->issued = json_is_integer(issued) ? (time_t)json_integer_value(issued) : 0;
     json_decref(o);
     c->authenticated = ok;
     c->expires = expires;
@@ -180,23 +201,12 @@ static void add_role(struct auth_ctx *ctx, const char *role)
         add_role(ctx, "reader");
 }
 
-int auth_login(struct auth_store *s, const char *user, const char *user_domain,
-               const char *password, const char *project, const char *project_id,
-               const char *project_domain, struct auth_ctx *ctx, char token[65],
-               struct api_error *e)
+/* Fills CTX's project and roles from USER's roles in the project named
+ * (by id, or by name and domain); no project leaves CTX unscoped. */
+static int scope_to_project(const struct api_config *cfg, const struct cfg_user *u,
+                            const char *project, const char *project_id, const char *project_domain,
+                            struct auth_ctx *ctx, struct api_error *e)
 {
-    const struct api_config *cfg = s->cfg;
-    const struct cfg_user *u = NULL;
-    for (size_t i = 0; i < cfg->n_users; i++) {
-        if (strcmp(cfg->users[i].name, user) == 0 &&
-            (!user_domain || strcasecmp(cfg->users[i].domain, user_domain) == 0)) {
-            u = &cfg->users[i];
-            break;
-        }
-    }
-    /* Keystone answers the same 401 whether the user or the password is wrong */
-    if (!u || !u->enabled || !auth_check_password(password, u->password_hash))
-        return api_err(e, 401, "The request you have made requires authentication.");
     const struct cfg_project *p = NULL;
     if (project_id)
         p = config_project_by_id(cfg, project_id);
@@ -204,21 +214,30 @@ int auth_login(struct auth_store *s, const char *user, const char *user_domain,
         p = config_project_by_name(cfg, project, project_domain);
     if ((project || project_id) && !p)
         return api_err(e, 401, "The request you have made requires authentication.");
-    memset(ctx, 0, sizeof *ctx);
-    ctx->authenticated = true;
-    snprintf(ctx->user_id, sizeof ctx->user_id, "%s", u->id);
-    snprintf(ctx->user_name, sizeof ctx->user_name, "%s", u->name);
-    if (p) {
-        snprintf(ctx->project_id, sizeof ctx->project_id, "%s", p->id);
-        snprintf(ctx->project_name, sizeof ctx->project_name, "%s", p->name);
-        for (size_t i = 0; i < u->n_roles; i++)
-            if (strcmp(u->roles[i].project, p->name) == 0)
-                add_role(ctx, u->roles[i].role);
-        if (ctx->n_roles == 0)
-            return api_err(e, 401, "User %s has no access to project %s", u->id, p->id);
-    }
+    if (!p)
+        return 0;
+    snprintf(ctx->project_id, sizeof ctx->project_id, "%s", p->id);
+    snprintf(ctx->project_name, sizeof ctx->project_name, "%s", p->name);
+    for (size_t i = 0; i < u->n_roles; i++)
+        if (strcmp(u->roles[i].project, p->name) == 0)
+            add_role(ctx, u->roles[i].role);
+    if (ctx->n_roles == 0)
+        return api_err(e, 401, "User %s has no access to project %s", u->id, p->id);
+    return 0;
+}
+
+/* Gives CTX (who, what scope, when it expires) a new token id and a new
+ * audit id, keeps it in memory and records it in the registry. */
+static int issue_token(struct auth_store *s, struct auth_ctx *ctx, char token[65],
+                       struct api_error *e)
+{
     time_t now = time(NULL);
-    ctx->expires = now + cfg->token_ttl;
+    ctx->issued = now;
+    /* the chain's first audit id stays second, as Keystone's does */
+    if (ctx->n_audit_ids > 0)
+        memcpy(ctx->audit_ids[1], ctx->audit_ids[ctx->n_audit_ids - 1], sizeof ctx->audit_ids[1]);
+    api_random_hex(ctx->audit_ids[0], 11);
+    ctx->n_audit_ids = ctx->n_audit_ids > 0 ? 2 : 1;
     api_random_hex(token, 32);
     pthread_mutex_lock(&s->lock);
     if (s->n == s->cap) {
@@ -253,6 +272,62 @@ int auth_login(struct auth_store *s, const char *user, const char *user_domain,
         }
     }
     return 0;
+}
+
+int auth_login(struct auth_store *s, const char *user, const char *user_domain,
+               const char *password, const char *project, const char *project_id,
+               const char *project_domain, struct auth_ctx *ctx, char token[65],
+               struct api_error *e)
+{
+    const struct api_config *cfg = s->cfg;
+    const struct cfg_user *u = NULL;
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        if (strcmp(cfg->users[i].name, user) == 0 &&
+            (!user_domain || strcasecmp(cfg->users[i].domain, user_domain) == 0)) {
+            u = &cfg->users[i];
+            break;
+        }
+    }
+    /* Keystone answers the same 401 whether the user or the password is wrong */
+    if (!u || !u->enabled || !auth_check_password(password, u->password_hash))
+        return api_err(e, 401, "The request you have made requires authentication.");
+    memset(ctx, 0, sizeof *ctx);
+    ctx->authenticated = true;
+    snprintf(ctx->user_id, sizeof ctx->user_id, "%s", u->id);
+    snprintf(ctx->user_name, sizeof ctx->user_name, "%s", u->name);
+    if (scope_to_project(cfg, u, project, project_id, project_domain, ctx, e) < 0)
+        return -1;
+    ctx->expires = time(NULL) + cfg->token_ttl;
+    return issue_token(s, ctx, token, e);
+}
+
+int auth_rescope(struct auth_store *s, const char *parent, const char *project,
+                 const char *project_id, const char *project_domain, struct auth_ctx *ctx,
+                 char token[65], struct api_error *e)
+{
+    struct auth_ctx p;
+    if (auth_validate(s, parent, &p, e) < 0)
+        return -1;
+    /* an operator's admin token names no user to scope */
+    if (p.is_admin_token)
+        return api_err(e, 401, "The request you have made requires authentication.");
+    const struct cfg_user *u = NULL;
+    for (size_t i = 0; i < s->cfg->n_users; i++)
+        if (strcmp(s->cfg->users[i].id, p.user_id) == 0)
+            u = &s->cfg->users[i];
+    if (!u || !u->enabled)
+        return api_err(e, 401, "The request you have made requires authentication.");
+    memset(ctx, 0, sizeof *ctx);
+    ctx->authenticated = true;
+    snprintf(ctx->user_id, sizeof ctx->user_id, "%s", u->id);
+    snprintf(ctx->user_name, sizeof ctx->user_name, "%s", u->name);
+    if (scope_to_project(s->cfg, u, project, project_id, project_domain, ctx, e) < 0)
+        return -1;
+    ctx->expires = p.expires;
+    ctx->by_token = true;
+    memcpy(ctx->audit_ids, p.audit_ids, sizeof ctx->audit_ids);
+    ctx->n_audit_ids = p.n_audit_ids;
+    return issue_token(s, ctx, token, e);
 }
 
 static bool str_eq_ct(const char *a, const char *b)
@@ -309,6 +384,10 @@ int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
             }
             add_role(ctx, "admin");
             ctx->expires = 0;
+            char h[65];
+            token_hash(token, h);
+            snprintf(ctx->audit_ids[0], sizeof ctx->audit_ids[0], "%.22s", h);
+            ctx->n_audit_ids = 1;
             return 0;
         }
     }
@@ -331,7 +410,7 @@ int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
         char h[65];
         token_hash(token, h);
         if (s->reg->ops->token_get(s->reg, h, &t) == 0 && t.expires > (int64_t)now &&
-            ctx_decode(t.auth, (time_t)t.expires, ctx)) {
+            ctx_decode(t.auth, h, (time_t)t.expires, ctx)) {
             rc = 0;
             pthread_mutex_lock(&s->lock);
             if (s->n < s->cap && strlen(token) < sizeof s->tokens[0].id) {

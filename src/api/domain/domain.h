@@ -29,6 +29,14 @@ struct auth_ctx {
     char roles[AUTH_MAX_ROLES][33];
     size_t n_roles;
     time_t expires;
+    /* Keystone's token attributes, fixed when the token is issued: its
+     * audit id and, for a token re-scoped from another, the audit id of
+     * the chain's first token; the methods that proved who the user is;
+     * when it was issued. */
+    char audit_ids[2][23];
+    size_t n_audit_ids;
+    bool by_token; /* methods ["token", "password"], else ["password"] */
+    time_t issued;
 };
 int auth_hash_password(const char *password, char *out, size_t outlen);
 bool auth_check_password(const char *password, const char *stored);
@@ -41,6 +49,13 @@ int auth_login(struct auth_store *s, const char *user, const char *user_domain,
                const char *password, const char *project, const char *project_id,
                const char *project_domain, struct auth_ctx *ctx, char token[65],
                struct api_error *e);
+/* Keystone's token method: a new token for the user of PARENT (a token
+ * from auth_login or auth_rescope, not an admin token), scoped to the
+ * project named or unscoped, expiring with PARENT and carrying its audit
+ * chain. */
+int auth_rescope(struct auth_store *s, const char *parent, const char *project,
+                 const char *project_id, const char *project_domain, struct auth_ctx *ctx,
+                 char token[65], struct api_error *e);
 /* Validates a token (admin tokens included). Returns 0 and fills CTX, or -1
  * with a 401. */
 int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,

@@ -45,7 +45,7 @@ static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
 {
     char exp[32], issued[32];
     api_time_z(a->expires, exp);
-    api_time_z(time(NULL), issued);
+    api_time_z(a->issued ? a->issued : time(NULL), issued);
     /* Keystone prints microseconds; keystoneauth parses either */
     char exp_us[40], iss_us[40];
     snprintf(exp_us, sizeof exp_us, "%.19s.000000Z", exp);
@@ -54,13 +54,16 @@ static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
     for (size_t i = 0; i < a->n_roles; i++)
         json_array_append_new(roles,
                               json_pack("{s:s, s:s}", "id", a->roles[i], "name", a->roles[i]));
-    char audit[23];
-    api_random_hex(audit, 11);
-    json_t *tok = json_pack("{s:[s], s:{s:s, s:s, s:{s:s, s:s}, s:n}, s:[s], s:s, s:s, s:o}",
-                            "methods", "password", "user", "id", a->user_id, "name", a->user_name,
-                            "domain", "id", "default", "name", "Default", "password_expires_at",
-                            "audit_ids", audit, "expires_at", exp_us, "issued_at", iss_us, "roles",
-                            roles);
+    json_t *audit = json_array();
+    for (size_t i = 0; i < a->n_audit_ids; i++)
+        json_array_append_new(audit, json_string(a->audit_ids[i]));
+    /* a token got with the token method lists it before the parent's */
+    json_t *methods = a->by_token ? json_pack("[s,s]", "token", "password")
+                                  : json_pack("[s]", "password");
+    json_t *tok = json_pack("{s:o, s:{s:s, s:s, s:{s:s, s:s}, s:n}, s:o, s:s, s:s, s:o}", "methods",
+                            methods, "user", "id", a->user_id, "name", a->user_name, "domain", "id",
+                            "default", "name", "Default", "password_expires_at", "audit_ids", audit,
+                            "expires_at", exp_us, "issued_at", iss_us, "roles", roles);
     if (a->project_id[0]) {
         char compute[400], volume[400], identity[400], image[400];
         snprintf(image, sizeof image, "%s/image", rq->ctx->base_url);
@@ -115,62 +118,93 @@ static int name_and_domain(json_t *obj, const char *what, const char **name, con
     return 0;
 }
 
-static int ks_tokens_create(struct api_request *rq)
+/* The scope of an auth request: a project by id, or by name and domain;
+ * none asks for an unscoped token. */
+static int read_scope(json_t *auth, const char **pname, const char **pid, const char **pdomain,
+                      struct api_error *e)
 {
-    json_t *auth = rq->body_obj; /* schema_auth_tokens, checked by the router */
-    int rc = -1;
-    json_t *ident = json_object_get(auth, "identity");
-    json_t *methods = json_object_get(ident, "methods");
-    json_t *pw = json_object_get(ident, "password");
-    if (!json_is_array(methods) || json_array_size(methods) != 1 ||
-        !json_is_string(json_array_get(methods, 0))) {
-        api_err(&rq->err, 400,
-                "Expecting to find methods in identity. The server could not "
-                "comply with the request since it is either malformed or otherwise incorrect.");
-        goto out;
-    }
-    if (strcmp(json_string_value(json_array_get(methods, 0)), "password") != 0 || !pw) {
-        api_err(&rq->err, 401, "The request you have made requires authentication.");
-        goto out;
-    }
-    json_t *user = json_object_get(pw, "user");
-    const char *uname, *uid, *udomain, *pname = NULL, *pid = NULL, *pdomain = NULL;
-    if (name_and_domain(user, "user", &uname, &uid, &udomain, &rq->err) < 0)
-        goto out;
-    const char *password = json_string_value(json_object_get(user, "password"));
-    if (!password) {
-        api_err(&rq->err, 400, "Invalid input for field 'password': a string is required");
-        goto out;
-    }
+    *pname = *pid = *pdomain = NULL;
     json_t *scope = json_object_get(auth, "scope");
-    if (scope) {
-        json_t *proj = json_object_get(scope, "project");
-        if (!proj) {
-            api_err(&rq->err, 400, "Only project scope is supported");
-            goto out;
-        }
-        if (name_and_domain(proj, "project", &pname, &pid, &pdomain, &rq->err) < 0)
-            goto out;
-    }
+    if (!scope)
+        return 0;
+    json_t *proj = json_object_get(scope, "project");
+    if (!proj)
+        return api_err(e, 400, "Only project scope is supported");
+    return name_and_domain(proj, "project", pname, pid, pdomain, e);
+}
+
+/* identity.password: {"user": {name or id, domain, password}}. */
+static int password_login(struct api_request *rq, json_t *pw, json_t *auth, struct auth_ctx *a,
+                          char token[65])
+{
+    json_t *user = json_object_get(pw, "user");
+    const char *uname, *uid, *udomain, *pname, *pid, *pdomain;
+    if (name_and_domain(user, "user", &uname, &uid, &udomain, &rq->err) < 0)
+        return -1;
+    const char *password = json_string_value(json_object_get(user, "password"));
+    if (!password)
+        return api_err(&rq->err, 400, "Invalid input for field 'password': a string is required");
+    if (read_scope(auth, &pname, &pid, &pdomain, &rq->err) < 0)
+        return -1;
     if (!uname) {
         /* look the user up by id */
         for (size_t i = 0; i < rq->ctx->cfg->n_users; i++)
             if (strcmp(rq->ctx->cfg->users[i].id, uid) == 0)
                 uname = rq->ctx->cfg->users[i].name;
-        if (!uname) {
-            api_err(&rq->err, 401, "The request you have made requires authentication.");
-            goto out;
-        }
+        if (!uname)
+            return api_err(&rq->err, 401, "The request you have made requires authentication.");
     }
+    return auth_login(rq->ctx->auth, uname, udomain, password, pname, pid, pdomain, a, token,
+                      &rq->err);
+}
+
+/* identity.token: {"id": TOKEN}, Keystone's re-scoping of a token. */
+static int token_login(struct api_request *rq, json_t *tk, json_t *auth, struct auth_ctx *a,
+                       char token[65])
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(tk))
+        return api_err(&rq->err, 400, "Invalid input for field 'token': not an object");
+    json_object_foreach(tk, k, v) {
+        if (strcmp(k, "id") != 0)
+            return api_err(&rq->err, 400,
+                           "Invalid input for field 'token': additional property '%.64s'", k);
+    }
+    const char *parent = json_string_value(json_object_get(tk, "id"));
+    if (!parent)
+        return api_err(&rq->err, 400, "Invalid input for field 'token': an id string is required");
+    const char *pname, *pid, *pdomain;
+    if (read_scope(auth, &pname, &pid, &pdomain, &rq->err) < 0)
+        return -1;
+    return auth_rescope(rq->ctx->auth, parent, pname, pid, pdomain, a, token, &rq->err);
+}
+
+static int ks_tokens_create(struct api_request *rq)
+{
+    json_t *auth = rq->body_obj; /* schema_auth_tokens, checked by the router */
+    json_t *ident = json_object_get(auth, "identity");
+    json_t *methods = json_object_get(ident, "methods");
+    if (!json_is_array(methods) || json_array_size(methods) != 1 ||
+        !json_is_string(json_array_get(methods, 0)))
+        return api_err(&rq->err, 400,
+                       "Expecting to find methods in identity. The server could not comply with "
+                       "the request since it is either malformed or otherwise incorrect.");
+    const char *method = json_string_value(json_array_get(methods, 0));
+    json_t *proof = json_object_get(ident, method);
     struct auth_ctx a;
     char token[65];
-    if (auth_login(rq->ctx->auth, uname, udomain, password, pname, pid, pdomain, &a, token,
-                   &rq->err) < 0)
-        goto out;
+    int rc = -1;
+    if (proof && strcmp(method, "password") == 0)
+        rc = password_login(rq, proof, auth, &a, token);
+    else if (proof && strcmp(method, "token") == 0)
+        rc = token_login(rq, proof, auth, &a, token);
+    else
+        api_err(&rq->err, 401, "The request you have made requires authentication.");
+    if (rc < 0)
+        return -1;
     snprintf(rq->subject_token, sizeof rq->subject_token, "%s", token);
-    rc = api_reply(rq, 201, token_body(rq, &a));
-out:
-    return rc;
+    return api_reply(rq, 201, token_body(rq, &a));
 }
 
 /* Keystone's identity:validate_token and identity:revoke_token: the
@@ -280,10 +314,15 @@ const struct api_route keystone_routes[] = {
         "POST", "/v3/auth/tokens", ks_tokens_create, &schema_auth_tokens,
         "password auth, scoped to a project: 201, `X-Subject-Token`, body with `expires_at`, user, "
         "project, roles and a catalog (`identity` = `BASE/v3`, `compute` = `BASE/v2.1`, "
-        "`volumev3` and `block-storage` = `BASE/volume/v3/{project_id}`, `image` = `BASE/image`)"),
+        "`volumev3` and `block-storage` = `BASE/volume/v3/{project_id}`, `image` = `BASE/image`); "
+        "or Keystone's token method, `{\"methods\": [\"token\"], \"token\": {\"id\": T}}`: a new "
+        "token for T's user (not for an admin token), scoped to a project the user has a role in "
+        "or unscoped, expiring with T, `methods` `[\"token\", \"password\"]`, `audit_ids` its own "
+        "and the first of T's chain (`openstack --os-auth-type v3token`)"),
     KS("GET", "/v3/auth/tokens", true, ks_tokens_get, NULL,
        "validate `X-Subject-Token`; 404 when invalid; 403 unless the caller is the token's user "
-       "or an admin (Keystone's `identity:validate_token`)"),
+       "or an admin (Keystone's `identity:validate_token`); a token's `audit_ids` and "
+       "`issued_at` are fixed when it is issued"),
     KS("HEAD", "/v3/auth/tokens", true, ks_tokens_get, NULL, "as GET, without the body"),
     KS("DELETE", "/v3/auth/tokens", true, ks_tokens_delete, NULL,
        "revoke `X-Subject-Token` (204); 403 unless the caller is the token's user or an admin"),
