@@ -59,16 +59,15 @@ static json_t *volume_attachments(struct api_request *rq, const struct reg_volum
  * internal; a volume shows it through status and attachments. */
 static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v, bool with_tenant)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:n, s:n, s:o, s:o,"
-                          " s:s, s:s, s:b, s:n, s:n, s:b, s:o}",
-                          "id", v->id, "name", v->name, "status", v->status, "size",
-                          (json_int_t)v->size_gb, "availability_zone", "nova", "created_at",
-                          v->created_at, "description", v->description, "volume_type", v->pool,
-                          "snapshot_id", "source_volid", "metadata",
-                          api_meta_json(rq->ctx->reg, REG_META_VOLUME, v->id), "links",
-                          volume_links(rq, v), "user_id", v->user_id, "bootable", "false",
-                          "encrypted", 0, "replication_status", "consistencygroup_id",
-                          "multiattach", 0, "attachments", volume_attachments(rq, v));
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:n, s:n, s:o, s:o,"
+        " s:s, s:s, s:b, s:n, s:n, s:b, s:o}",
+        "id", v->id, "name", v->name, "status", v->status, "size", (json_int_t)v->size_gb,
+        "availability_zone", "nova", "created_at", v->created_at, "description", v->description,
+        "volume_type", v->pool, "snapshot_id", "source_volid", "metadata",
+        api_meta_json(rq->ctx->reg, REG_META_VOLUME, v->id), "links", volume_links(rq, v),
+        "user_id", v->user_id, "bootable", "false", "encrypted", 0, "replication_status",
+        "consistencygroup_id", "multiattach", 0, "attachments", volume_attachments(rq, v));
     json_object_set_new(o, "updated_at", json_string(v->updated_at));
     struct api_error ignore;
     bool admin = auth_has_role(&rq->auth, "admin");
@@ -106,9 +105,8 @@ static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v,
     if (admin) {
         json_t *m = v->migration_status[0] ? json_string(v->migration_status) : json_null();
         json_object_set_new(o, "migration_status", m);
-        if (with_tenant &&
-            policy_check(&rq->auth, "volume_extension:volume_mig_status_attribute", NULL,
-                         &ignore) == 0) {
+        if (with_tenant && policy_check(&rq->auth, "volume_extension:volume_mig_status_attribute",
+                                        NULL, &ignore) == 0) {
             json_object_set_new(o, "os-vol-mig-status-attr:migstat", json_incref(m));
             json_object_set_new(o, "os-vol-mig-status-attr:name_id", json_null());
         }
@@ -133,8 +131,8 @@ static int volumes_list(struct api_request *rq, bool detail)
     for (size_t i = 0; i < n; i++) {
         if ((name && strcmp(name, vols[i].name) != 0) || (status && strcmp(status, vols[i].status)))
             continue;
-        json_array_append_new(arr,
-                              detail ? volume_detail(rq, &vols[i], true) : volume_summary(rq, &vols[i]));
+        json_array_append_new(arr, detail ? volume_detail(rq, &vols[i], true)
+                                          : volume_summary(rq, &vols[i]));
     }
     free(vols);
     return api_reply(rq, 200, json_pack("{s:o}", "volumes", arr));
