@@ -83,7 +83,9 @@ struct reg_token {
  * (Nova's); both sides are bounded by the API's 255-character limit. */
 /* Metadata rows of a volume or a server; a project's quota limits are kept
  * the same way (owner: the project, key: the resource, value: the limit). */
-enum reg_meta_kind { REG_META_VOLUME, REG_META_SERVER, REG_META_QUOTA };
+/* REG_META_SERVER_ATTR holds a server's own attributes that Nova shows in
+ * its views (accessIPv4, accessIPv6), apart from the user's metadata. */
+enum reg_meta_kind { REG_META_VOLUME, REG_META_SERVER, REG_META_QUOTA, REG_META_SERVER_ATTR };
 struct reg_meta {
     char key[256], value[256];
 };

@@ -860,7 +860,10 @@ static int sq_tok_purge(struct registry *r, int64_t now)
 /* ---- metadata ---- */
 static const char *meta_kind(enum reg_meta_kind k)
 {
-    return k == REG_META_VOLUME ? "volume" : k == REG_META_SERVER ? "server" : "quota";
+    return k == REG_META_VOLUME        ? "volume"
+           : k == REG_META_SERVER      ? "server"
+           : k == REG_META_SERVER_ATTR ? "server-attr"
+                                       : "quota";
 }
 static void read_meta(sqlite3_stmt *st, void *o)
 {

@@ -46,6 +46,11 @@ static const struct body_field server_create_fields[] = {
     { "max_count", BT_INT, false, 0, 1, 1 << 20 },
     { "block_device_mapping_v2", BT_ARRAY, false, 26, 0, 0 },
     { "networks", BT_STRING_OR_ARRAY, false, 64, 0, 0 },
+    /* Nova's; the addresses are checked and kept by rest/compute/servers.c,
+     * the password is taken and not used (no guest to set it in) */
+    { "accessIPv4", BT_STRING, false, 64, 0, 0 },
+    { "accessIPv6", BT_STRING, false, 64, 0, 0 },
+    { "adminPass", BT_STRING, false, 255, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 const struct body_schema schema_server_create = { "server", server_create_fields };

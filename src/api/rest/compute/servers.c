@@ -4,6 +4,7 @@
  * and the compute route table. */
 #include "compute.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,6 +50,56 @@ static json_t *server_summary(struct api_request *rq, const struct reg_server *s
                      server_links(rq, s->id));
 }
 
+/* Nova's accessIPv4 / accessIPv6: an address of that family, kept in the
+ * form inet_ntop writes (Nova keeps it normalised too). */
+static int access_ip_arg(struct api_request *rq, json_t *body, const char *field, char out[64])
+{
+    out[0] = '\0';
+    json_t *v = json_object_get(body, field);
+    if (!v)
+        return 0;
+    const char *text = json_string_value(v);
+    int af = strcmp(field, "accessIPv4") == 0 ? AF_INET : AF_INET6;
+    unsigned char addr[16];
+    if (!text || inet_pton(af, text, addr) != 1 || !inet_ntop(af, addr, out, 64))
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute %s. Value: %.64s. '%.64s' is not a "
+                       "'%s'",
+                       field, text ? text : "", text ? text : "", af == AF_INET ? "ipv4" : "ipv6");
+    return 0;
+}
+
+/* Stores the access addresses given (an empty one is left as it is). */
+static int store_access_ips(struct registry *r, const char *server_id, const char *v4,
+                            const char *v6)
+{
+    const char *vals[2] = { v4, v6 }, *keys[2] = { "accessIPv4", "accessIPv6" };
+    for (int i = 0; i < 2; i++) {
+        if (!vals[i][0])
+            continue;
+        struct reg_meta m;
+        snprintf(m.key, sizeof m.key, "%s", keys[i]);
+        snprintf(m.value, sizeof m.value, "%s", vals[i]);
+        if (r->ops->meta_put(r, REG_META_SERVER_ATTR, server_id, &m) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The access addresses given to a server into VIEW (which has "" for
+ * those never given). */
+static void access_ips(struct registry *r, const char *server_id, json_t *view)
+{
+    struct reg_meta *m = NULL;
+    size_t n = 0;
+    if (r->ops->meta_list(r, REG_META_SERVER_ATTR, server_id, &m, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(m[i].key, "accessIPv4") || !strcmp(m[i].key, "accessIPv6"))
+            json_object_set_new(view, m[i].key, json_string(m[i].value));
+    free(m);
+}
+
 static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
 {
     char created[32], updated[32], host_id[57];
@@ -68,6 +119,7 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
         "OS-EXT-STS:power_state", power, "OS-EXT-AZ:availability_zone", "nova", "OS-DCF:diskConfig",
         "MANUAL", "OS-EXT-STS:task_state", "progress", 0, "key_name", "OS-SRV-USG:launched_at",
         created, "security_groups", "name", "default");
+    access_ips(rq->ctx->reg, s->id, o);
     json_object_set_new(o, "image", json_string(""));
     json_object_set_new(o, "flavor",
                         nova_mv(rq, 47)
@@ -295,9 +347,10 @@ undo:;
     return -1;
 }
 
-/* The server's record, its quota check and its metadata, in one
- * transaction. */
-static int insert_server(struct api_request *rq, const struct reg_server *s, json_t *md)
+/* The server's record, its quota check, its metadata and its access
+ * addresses, in one transaction. */
+static int insert_server(struct api_request *rq, const struct reg_server *s, json_t *md,
+                         const char *ip4, const char *ip6)
 {
     struct registry *r = rq->ctx->reg;
     REG_TXN(txn, r);
@@ -307,6 +360,8 @@ static int insert_server(struct api_request *rq, const struct reg_server *s, jso
         return reg_fail(&rq->err, r);
     if (md && api_meta_store(r, REG_META_SERVER, s->id, md, false, &rq->err) < 0)
         return -1;
+    if (store_access_ips(r, s->id, ip4, ip6) < 0)
+        return reg_fail(&rq->err, r);
     return reg_commit(&txn, &rq->err);
 }
 
@@ -348,6 +403,9 @@ static int servers_create(struct api_request *rq)
     json_t *bdms = json_object_get(b, "block_device_mapping_v2");
     if (check_boot_args(rq, b, h) < 0)
         goto out;
+    char ip4[64], ip6[64];
+    if (access_ip_arg(rq, b, "accessIPv4", ip4) < 0 || access_ip_arg(rq, b, "accessIPv6", ip6) < 0)
+        goto out;
     struct reg_server s;
     memset(&s, 0, sizeof s);
     api_uuid(s.id);
@@ -372,7 +430,7 @@ static int servers_create(struct api_request *rq)
     memcpy(s.updated_at, s.created_at, sizeof s.updated_at);
     /* the server and its metadata land together */
     json_t *md = json_object_get(b, "metadata");
-    if (insert_server(rq, &s, md) < 0)
+    if (insert_server(rq, &s, md, ip4, ip6) < 0)
         goto out;
     struct reg_action a;
     if (action_start(rq, s.id, "create", &a) < 0)
@@ -472,11 +530,10 @@ static json_t *flavor_view(struct api_request *rq, bool detail)
         json_object_set_new(o, "description", json_string("a volswap consumer"));
     if (!detail)
         return o;
-    json_object_update_new(o, json_pack("{s:i, s:i, s:i, s:f, s:b, s:i, s:b}", "vcpus",
-                                        FLAVOR_VCPUS, "ram", FLAVOR_RAM_MB, "disk", 0,
-                                        "rxtx_factor", 1.0, "os-flavor-access:is_public", 1,
-                                        "OS-FLV-EXT-DATA:ephemeral", 0, "OS-FLV-DISABLED:disabled",
-                                        0));
+    json_object_update_new(
+        o, json_pack("{s:i, s:i, s:i, s:f, s:b, s:i, s:b}", "vcpus", FLAVOR_VCPUS, "ram",
+                     FLAVOR_RAM_MB, "disk", 0, "rxtx_factor", 1.0, "os-flavor-access:is_public", 1,
+                     "OS-FLV-EXT-DATA:ephemeral", 0, "OS-FLV-DISABLED:disabled", 0));
     /* no swap: Nova says "" until 2.75 and 0 from it */
     json_object_set_new(o, "swap", nova_mv(rq, 75) ? json_integer(0) : json_string(""));
     if (nova_mv(rq, 61))
@@ -702,8 +759,12 @@ const struct api_route nova_routes[] = {
          &schema_server_create, 0, 0,
          "`{\"server\": {\"name\", \"availability_zone\": \"zone:host\"?, \"host\"? (2.74, admin), "
          "\"imageRef\"?, \"flavorRef\"?, \"metadata\"?, \"min_count\"?, \"max_count\"?, "
-         "\"networks\"?, \"block_device_mapping_v2\"?}}` registers a consumer on a host (202, "
-         "`Location`); nothing is launched, the server is ACTIVE at once. Booting from volumes, "
+         "\"networks\"?, \"block_device_mapping_v2\"?, \"accessIPv4\"?, \"accessIPv6\"?, "
+         "\"adminPass\"?}}` registers a consumer on a host (202, `Location`); nothing is "
+         "launched, the server is ACTIVE at once. The access addresses (an address of their "
+         "family) are shown by the server's views (`\"\"` when not given); `adminPass` is taken "
+         "and neither used nor shown, as Nova with `enable_instance_password` off: there is no "
+         "guest to set it in. Booting from volumes, "
          "as `openstack server create --flavor volswap --volume V` sends it: the flavor is "
          "`volswap` (the only one), `imageRef` empty, one server, `networks` \"none\"/\"auto\" "
          "(or absent); each `block_device_mapping_v2` entry an existing available volume of the "
