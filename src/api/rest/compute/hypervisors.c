@@ -98,14 +98,16 @@ static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail
     free(vols);
     json_int_t vms = (json_int_t)running;
     json_object_update_new(
-        o, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        o, json_pack("{s:o, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
                      " s:I}",
-                     "cpu_info", "{}", "current_workload", 0, "disk_available_least",
-                     (json_int_t)(avail / GiB), "free_disk_gb", (json_int_t)(avail / GiB),
-                     "free_ram_mb", (json_int_t)0, "local_gb", (json_int_t)(total / GiB),
-                     "local_gb_used", (json_int_t)used_gb, "memory_mb", vms * FLAVOR_RAM_MB,
-                     "memory_mb_used", vms * FLAVOR_RAM_MB, "running_vms", vms, "vcpus",
-                     vms * FLAVOR_VCPUS, "vcpus_used", vms * FLAVOR_VCPUS));
+                     /* a JSON document in a string until 2.28, the object after */
+                     "cpu_info", nova_mv(rq, 28) ? json_object() : json_string("{}"),
+                     "current_workload", 0, "disk_available_least", (json_int_t)(avail / GiB),
+                     "free_disk_gb", (json_int_t)(avail / GiB), "free_ram_mb", (json_int_t)0,
+                     "local_gb", (json_int_t)(total / GiB), "local_gb_used", (json_int_t)used_gb,
+                     "memory_mb", vms * FLAVOR_RAM_MB, "memory_mb_used", vms * FLAVOR_RAM_MB,
+                     "running_vms", vms, "vcpus", vms * FLAVOR_VCPUS, "vcpus_used",
+                     vms * FLAVOR_VCPUS));
     return o;
 }
 

@@ -874,7 +874,8 @@ const struct api_route nova_routes[] = {
          NULL, NULL, 0, 0,
          "`hypervisor_version` is its daemon's `query-version` in Nova's encoding (7.2.0: "
          "7002000), `running_vms` its servers; before 2.88 `local_gb`/`free_disk_gb` from its "
-         "pools and `local_gb_used` from its volumes, vCPUs and memory the flavor's per server"),
+         "pools and `local_gb_used` from its volumes, vCPUs and memory the flavor's per server, "
+         "`cpu_info` `\"{}\"` (a string) until 2.28 and `{}` from it"),
     NOVA("GET", "/v2.1/os-hypervisors/{hypervisor_id}", nova_hypervisors_show, HYP "show", DOOR,
          NULL, NULL, 0, 0, "one hypervisor, the detail view"),
     NOVA("GET", "/v2.1/os-hypervisors/{pattern}/search", nova_hypervisors_search, HYP "search",
