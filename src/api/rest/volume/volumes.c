@@ -124,12 +124,20 @@ static int volumes_list(struct api_request *rq, bool detail)
     struct registry *r = rq->ctx->reg;
     struct reg_volume *vols = NULL;
     size_t n = 0;
-    if (r->ops->volume_list(r, api_param(rq, "project_id"), &vols, &n) < 0)
+    /* as Cinder: all_tenants is an admin's (and ignored for others), and
+     * project_id then picks one project */
+    const char *all = api_query(rq, "all_tenants");
+    bool all_tenants = all && (all[0] == '\0' || api_truthy(all)) &&
+                       auth_has_role(&rq->auth, "admin");
+    const char *project = all_tenants ? api_query(rq, "project_id") : NULL;
+    if (r->ops->volume_list(r, all_tenants ? NULL : api_param(rq, "project_id"), &vols, &n) < 0)
         return reg_fail(&rq->err, r);
     const char *name = api_query(rq, "name"), *status = api_query(rq, "status");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        if ((name && strcmp(name, vols[i].name) != 0) || (status && strcmp(status, vols[i].status)))
+        if ((name && strcmp(name, vols[i].name) != 0) ||
+            (status && strcmp(status, vols[i].status)) ||
+            (project && strcmp(project, vols[i].project_id) != 0))
             continue;
         json_array_append_new(arr, detail ? volume_detail(rq, &vols[i], true)
                                           : volume_summary(rq, &vols[i]));
@@ -781,20 +789,24 @@ const struct api_route cinder_routes[] = {
                 "microversion; served at `/volume/` (the service's root `/` stays Nova's)"),
     CINDER_OPEN("GET", "/v3", cinder_version, "the v3 version document"),
     CINDER("GET", VOL "/volumes", volumes_index, "volume:get_all", DOOR, NULL, 0,
-           "`?name=`, `?status=` filters"),
-    CINDER("POST", VOL "/volumes", volumes_create, "volume:create", DOOR, &schema_volume_create, 0,
-           "`{\"volume\": {\"size\" (GiB), \"name\"?, \"description\"?, \"volume_type\"? (= pool "
-           "name), \"availability_zone\"? (\"nova\" or a host name), \"metadata\"?}}` → 202 with "
-           "the detail view. What cinderclient always sends is accepted when null "
-           "(`snapshot_id`, `source_volid`, `imageRef`, `image_id`, `backup_id`, "
-           "`consistencygroup_id`, `group_id`, `multiattach` false); a volume from a snapshot, a "
-           "volume, an image or a backup, in a group, or multiattach, is refused (400, naming the "
-           "field)"),
+           "`?name=`, `?status=` filters; an admin's `?all_tenants=1` lists every project's "
+           "volumes (`&project_id=` one project's; ignored for others)"),
+    CINDER(
+        "POST", VOL "/volumes", volumes_create, "volume:create", DOOR, &schema_volume_create, 0,
+        "`{\"volume\": {\"size\" (GiB), \"name\"?, \"description\"?, \"volume_type\"? (= pool "
+        "name), \"availability_zone\"? (\"nova\" or a host name), \"metadata\"?}}` → 202 with "
+        "the detail view; Cinder's older `display_name` and `display_description` are taken "
+        "too (`name` and `description` win when both are given). What cinderclient always sends is accepted when null "
+        "(`snapshot_id`, `source_volid`, `imageRef`, `image_id`, `backup_id`, "
+        "`consistencygroup_id`, `group_id`, `multiattach` false); a volume from a snapshot, a "
+        "volume, an image or a backup, in a group, or multiattach, is refused (400, naming the "
+        "field)"),
     CINDER("GET", VOL "/volumes/detail", volumes_detail, "volume:get_all", DOOR, NULL, 0,
            "the detail view, with the filters of the list; admin also sees "
            "`os-vol-host-attr:host` (`host@volswap#pool`), `migration_status`"),
     CINDER("GET", VOL "/volumes/{volume_id}", volumes_show, "volume:get", DOOR, NULL, 0,
-           "the detail view; a volume shows `volume_type_id` from 3.63"),
+           "the detail view (its fields per microversion: see below); an admin reaches any "
+           "project's volume through any project's URL"),
     CINDER("DELETE", VOL "/volumes/{volume_id}", volumes_delete, "volume:delete", RESOURCE, NULL, 0,
            "202; refused (400) unless available/error… and detached, as Cinder"),
     CINDER("POST", VOL "/volumes/{volume_id}/action", volumes_action, "volume:extend", HANDLER,
