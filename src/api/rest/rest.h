@@ -57,6 +57,39 @@ int nova_set_task_state(struct api_request *rq, const char *server_id, const cha
 int nova_set_server_states(struct api_request *rq, const char *server_id, const char *vm_state,
                            const char *status, const char *task);
 
+/* ---- paging.c: limit, marker, offset and sort of the lists ---- */
+#define PAGE_MAX_LIMIT 1000 /* Nova's and Cinder's max_limit */
+#define PAGE_MAX_SORT  8
+struct page_req {
+    long limit, offset; /* -1: not given */
+    const char *marker;
+    struct {
+        char key[32];
+        bool desc;
+    } sort[PAGE_MAX_SORT];
+    size_t n_sort;
+};
+/* Reads limit, offset, marker and sort (or sort_key and sort_dir) with
+ * Cinder's rules and messages (400); KEYS (NULL-terminated) are the sort
+ * keys allowed, DEFAULT_SORT the order without one ("key:dir,..."). The
+ * order always ends with id. */
+int page_req_read(struct api_request *rq, const char *const *keys, const char *default_sort,
+                  struct page_req *p);
+/* Sorts N items of SIZE bytes; CMP_KEY compares two items by one key. */
+void page_sort(void *items, size_t n, size_t size,
+               int (*cmp_key)(const void *a, const void *b, const char *key),
+               const struct page_req *p);
+/* The page of sorted items: *FIRST and *COUNT; 404 "Marker X could not be
+ * found." when no item has the marker's id (ID_OF). */
+int page_window(struct api_request *rq, const void *items, size_t n, size_t size,
+                const char *(*id_of)(const void *item), const struct page_req *p, size_t *first,
+                size_t *count);
+/* The "next" links of a full page (NULL otherwise): the request's URL with
+ * the CARRY arguments it had (NULL-terminated names), its limit and sort,
+ * and marker LAST_ID. */
+json_t *page_next_link(struct api_request *rq, const struct page_req *p, size_t count,
+                       const char *last_id, const char *const *carry);
+
 /* ---- volumes.c ---- */
 /* Loads volume ID of the URL's project (rq->params[0]), or Cinder's 404
  * "Volume X could not be found." */

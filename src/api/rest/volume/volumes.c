@@ -119,8 +119,41 @@ static json_t *volume_summary(struct api_request *rq, const struct reg_volume *v
     return json_pack("{s:s, s:s, s:o}", "id", v->id, "name", v->name, "links", volume_links(rq, v));
 }
 
+/* Cinder's sort keys for volumes. */
+static int volume_cmp_key(const void *a, const void *b, const char *key)
+{
+    const struct reg_volume *x = a, *y = b;
+    if (strcmp(key, "size") == 0)
+        return (x->size_gb > y->size_gb) - (x->size_gb < y->size_gb);
+    if (strcmp(key, "name") == 0 || strcmp(key, "display_name") == 0)
+        return strcmp(x->name, y->name);
+    if (strcmp(key, "status") == 0)
+        return strcmp(x->status, y->status);
+    if (strcmp(key, "created_at") == 0)
+        return strcmp(x->created_at, y->created_at);
+    if (strcmp(key, "updated_at") == 0)
+        return strcmp(x->updated_at, y->updated_at);
+    if (strcmp(key, "volume_type") == 0)
+        return strcmp(x->pool, y->pool);
+    return strcmp(x->id, y->id);
+}
+
+static const char *volume_id_of(const void *v)
+{
+    return ((const struct reg_volume *)v)->id;
+}
+
+/* GET /volumes[/detail]: the caller's project (an admin's all_tenants: every
+ * project, or project_id's), filtered by name and status, sorted and paged
+ * as Cinder (newest first by default). */
 static int volumes_list(struct api_request *rq, bool detail)
 {
+    static const char *const sort_keys[] = { "id",         "name",        "display_name",
+                                             "status",     "size",        "created_at",
+                                             "updated_at", "volume_type", NULL };
+    struct page_req page;
+    if (page_req_read(rq, sort_keys, "created_at:desc", &page) < 0)
+        return -1;
     struct registry *r = rq->ctx->reg;
     struct reg_volume *vols = NULL;
     size_t n = 0;
@@ -133,17 +166,32 @@ static int volumes_list(struct api_request *rq, bool detail)
     if (r->ops->volume_list(r, all_tenants ? NULL : api_param(rq, "project_id"), &vols, &n) < 0)
         return reg_fail(&rq->err, r);
     const char *name = api_query(rq, "name"), *status = api_query(rq, "status");
-    json_t *arr = json_array();
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if ((name && strcmp(name, vols[i].name) != 0) ||
             (status && strcmp(status, vols[i].status)) ||
             (project && strcmp(project, vols[i].project_id) != 0))
             continue;
+        vols[kept++] = vols[i];
+    }
+    page_sort(vols, kept, sizeof *vols, volume_cmp_key, &page);
+    size_t first, count;
+    if (page_window(rq, vols, kept, sizeof *vols, volume_id_of, &page, &first, &count) < 0) {
+        free(vols);
+        return -1;
+    }
+    json_t *arr = json_array();
+    for (size_t i = first; i < first + count; i++)
         json_array_append_new(arr, detail ? volume_detail(rq, &vols[i], true)
                                           : volume_summary(rq, &vols[i]));
-    }
+    json_t *out = json_pack("{s:o}", "volumes", arr);
+    static const char *const carry[] = { "all_tenants", "project_id", "name", "status", NULL };
+    json_t *next = count ? page_next_link(rq, &page, count, vols[first + count - 1].id, carry)
+                         : NULL;
+    if (next)
+        json_object_set_new(out, "volumes_links", next);
     free(vols);
-    return api_reply(rq, 200, json_pack("{s:o}", "volumes", arr));
+    return api_reply(rq, 200, out);
 }
 
 static int volumes_index(struct api_request *rq)
@@ -790,7 +838,12 @@ const struct api_route cinder_routes[] = {
     CINDER_OPEN("GET", "/v3", cinder_version, "the v3 version document"),
     CINDER("GET", VOL "/volumes", volumes_index, "volume:get_all", DOOR, NULL, 0,
            "`?name=`, `?status=` filters; an admin's `?all_tenants=1` lists every project's "
-           "volumes (`&project_id=` one project's; ignored for others)"),
+           "volumes (`&project_id=` one project's; ignored for others); Cinder's paging: "
+           "`limit` (at most 1000, also without one), `marker`, `offset`, `sort=key[:dir],…` or "
+           "`sort_key`/`sort_dir` (keys `id`, `name`, `status`, `size`, `created_at`, "
+           "`updated_at`, `volume_type`; newest first by default); a full page ends with "
+           "`volumes_links` `next` (the same request with the marker of its last volume); an "
+           "unknown marker is 404, a bad argument 400"),
     CINDER(
         "POST", VOL "/volumes", volumes_create, "volume:create", DOOR, &schema_volume_create, 0,
         "`{\"volume\": {\"size\" (GiB), \"name\"?, \"description\"?, \"volume_type\"? (= pool "
