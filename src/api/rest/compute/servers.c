@@ -902,8 +902,10 @@ const struct api_route nova_routes[] = {
          CMP "os-flavor-extra-specs:index", DOOR, NULL, NULL, 0, 0, "none"),
     NOVA("GET", "/v2.1/servers/{server_id}/os-instance-actions", nova_actions_index,
          CMP "os-instance-actions:list", RESOURCE, NULL, NULL, 0, 0,
-         "actions `create`, `attach_volume`, `detach_volume`, `lock`, `unlock`, `delete` (and "
-         "`swap_volume`); from 2.21 also of a deleted server; `updated_at` from 2.58"),
+         "actions `create`, `attach_volume`, `detach_volume`, `lock`, `unlock`, `delete`, "
+         "`swap_volume` and `extend_volume` (an in-use volume extended, event "
+         "`compute_extend_volume`, as Nova records Cinder's volume-extended event); from 2.21 "
+         "also of a deleted server; `updated_at` from 2.58"),
     NOVA("GET", "/v2.1/servers/{server_id}/os-instance-actions/{request_id}", nova_actions_show,
          CMP "os-instance-actions:show", RESOURCE, NULL, NULL, 0, 0,
          "one action with its events: from 2.51 for everyone (before, only for admin; rule "

@@ -482,11 +482,20 @@ static int volume_extend(struct api_request *rq, json_t *args)
                r->ops->attachment_get_by_volume(r, v.id, &a) == 0) {
         /* an open volume is grown by the host (block_resize), so the node and
      * its export learn the size; a host that cannot resize an exported
-     * node refuses, and the volume stays as it was */
+     * node refuses, and the volume stays as it was. The server records it
+     * as Nova does on Cinder's volume-extended event: instance action
+     * extend_volume, event compute_extend_volume. */
+        struct reg_action act;
+        if (action_start(rq, a.server_id, "extend_volume", &act) < 0) {
+            vol_transition_apply(r, v.id, VT_FINISH_EXTEND, false, NULL, NULL);
+            return -1;
+        }
         const struct host_driver *drv = host_driver_find(h->driver);
         rc = p->is_dir || pool_grow_volume(v.path, false, (uint64_t)new_size * GiB, &perr) == 0
                  ? drv->resize(h, a.node_name, (uint64_t)new_size * GiB, &perr)
                  : -1;
+        action_event(rq, &act, "compute_extend_volume", h->name, act.start_time, rc == 0,
+                     rc < 0 ? perr.msg : NULL);
         if (rc < 0) {
             vol_transition_apply(r, v.id, VT_FINISH_EXTEND, false, NULL, NULL);
             return api_err(&rq->err, 400,
