@@ -51,9 +51,20 @@ static const struct body_field server_create_fields[] = {
     { "accessIPv4", BT_STRING, false, 64, 0, 0 },
     { "accessIPv6", BT_STRING, false, 64, 0, 0 },
     { "adminPass", BT_STRING, false, 255, 0, 0 },
+    { "description", BT_STRING_OR_NULL, false, 255, 0, 0 }, /* from 2.19 */
     { NULL, 0, false, 0, 0, 0 },
 };
 const struct body_schema schema_server_create = { "server", server_create_fields };
+
+/* PUT /servers/{id}: what Nova lets a user change on a server. */
+static const struct body_field server_update_fields[] = {
+    { "name", BT_STRING, false, 255, 0, 0 },
+    { "accessIPv4", BT_STRING, false, 64, 0, 0 },
+    { "accessIPv6", BT_STRING, false, 64, 0, 0 },
+    { "description", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_server_update = { "server", server_update_fields };
 
 static const struct body_field attachment_create_fields[] = {
     { "volumeId", BT_STRING, true, 36, 0, 0 },
@@ -124,17 +135,11 @@ const struct body_schema schema_cinder_quota_set = { "quota_set", cinder_quota_f
 
 /* New schemas go at the end: the fuzz corpus picks one by its first byte. */
 const struct body_schema *const body_schemas[] = {
-    &schema_volume_create,
-    &schema_volume_extend,
-    &schema_server_create,
-    &schema_attachment_create,
-    &schema_attachment_update,
-    &schema_auth_tokens,
-    &schema_server_metadata,
-    &schema_server_meta_item,
-    &schema_volume_metadata,
-    &schema_volume_meta_item,
-    &schema_nova_quota_set,
-    &schema_cinder_quota_set,
-    NULL,
+    &schema_volume_create,     &schema_volume_extend,
+    &schema_server_create,     &schema_attachment_create,
+    &schema_attachment_update, &schema_auth_tokens,
+    &schema_server_metadata,   &schema_server_meta_item,
+    &schema_volume_metadata,   &schema_volume_meta_item,
+    &schema_nova_quota_set,    &schema_cinder_quota_set,
+    &schema_server_update,     NULL,
 };

@@ -5,6 +5,7 @@
 #include "compute.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -86,8 +87,49 @@ static int store_access_ips(struct registry *r, const char *server_id, const cha
     return 0;
 }
 
-/* The access addresses given to a server into VIEW (which has "" for
- * those never given). */
+/* Nova's server name: 1 to 255 characters, no white space at either end. */
+static int server_name_arg(struct api_request *rq, json_t *body)
+{
+    const char *name = json_string_value(json_object_get(body, "name"));
+    if (!name)
+        return 0;
+    size_t n = strlen(name);
+    if (n == 0)
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute name. Value: . '' is too short");
+    if (isspace((unsigned char)name[0]) || isspace((unsigned char)name[n - 1]))
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute name. Value: %.64s. '%.64s' does not "
+                       "match the name format (leading or trailing white space)",
+                       name, name);
+    return 0;
+}
+
+/* description is Nova's from 2.19; before, it is an unknown field. */
+static int description_arg(struct api_request *rq, json_t *body)
+{
+    if (json_object_get(body, "description") && !nova_mv(rq, 19))
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute server. Additional properties are not "
+                       "allowed ('description' was unexpected)");
+    return 0;
+}
+
+/* Keeps a server's description (NULL or "" clears it). */
+static int store_description(struct registry *r, const char *server_id, const char *desc)
+{
+    if (r->ops->meta_delete(r, REG_META_SERVER_ATTR, server_id, "description") < 0)
+        return -1;
+    if (!desc || !desc[0])
+        return 0;
+    struct reg_meta m;
+    snprintf(m.key, sizeof m.key, "description");
+    snprintf(m.value, sizeof m.value, "%s", desc);
+    return r->ops->meta_put(r, REG_META_SERVER_ATTR, server_id, &m);
+}
+
+/* The access addresses and description given to a server into VIEW
+ * (which has "" and null for those never given). */
 static void access_ips(struct registry *r, const char *server_id, json_t *view)
 {
     struct reg_meta *m = NULL;
@@ -95,7 +137,8 @@ static void access_ips(struct registry *r, const char *server_id, json_t *view)
     if (r->ops->meta_list(r, REG_META_SERVER_ATTR, server_id, &m, &n) < 0)
         return;
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(m[i].key, "accessIPv4") || !strcmp(m[i].key, "accessIPv6"))
+        if (!strcmp(m[i].key, "accessIPv4") || !strcmp(m[i].key, "accessIPv6") ||
+            (!strcmp(m[i].key, "description") && json_object_get(view, "description")))
             json_object_set_new(view, m[i].key, json_string(m[i].value));
     free(m);
 }
@@ -106,9 +149,10 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
     snprintf(created, sizeof created, "%.19sZ", s->created_at);
     snprintf(updated, sizeof updated, "%.19sZ", s->updated_at);
     nova_host_id(s->project_id, s->host, host_id);
-    /* a libvirt host's domain says its own power state */
     const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
-    int power = h && strcmp(h->driver, "libvirt") == 0 ? hlv_power_state(h, s->id) : 1;
+    int power = h && strcmp(h->driver, "libvirt") == 0 ? hlv_power_state(h, s->id)
+                : strcmp(s->vm_state, "stopped") == 0 ? 4
+                                                      : 1;
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{}, s:s, s:s,"
         " s:s, s:s, s:i, s:s, s:s, s:n, s:i, s:n, s:s, s:[{s:s}]}",
@@ -116,10 +160,15 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
         s->user_id, "created", created, "updated", updated, "links", server_links(rq, s->id),
         "metadata", api_meta_json(rq->ctx->reg, REG_META_SERVER, s->id), "addresses", "hostId",
         host_id, "accessIPv4", "", "accessIPv6", "", "OS-EXT-STS:vm_state", s->vm_state,
-        "OS-EXT-STS:power_state", power, "OS-EXT-AZ:availability_zone", "nova", "OS-DCF:diskConfig",
-        "MANUAL", "OS-EXT-STS:task_state", "progress", 0, "key_name", "OS-SRV-USG:launched_at",
-        created, "security_groups", "name", "default");
-    access_ips(rq->ctx->reg, s->id, o);
+        /* a libvirt host's domain says its own power state; otherwise Nova's
+         * 4 SHUTDOWN for a stopped server, 1 RUNNING */
+        "OS-EXT-STS:power_state", power,
+        "OS-EXT-AZ:availability_zone", "nova", "OS-DCF:diskConfig", "MANUAL",
+        "OS-EXT-STS:task_state", "progress", 0, "key_name", "OS-SRV-USG:launched_at", created,
+        "security_groups", "name", "default");
+    /* Nova shows progress only while a server is active or building */
+    if (strcmp(s->status, "ACTIVE") != 0)
+        json_object_del(o, "progress");
     json_object_set_new(o, "image", json_string(""));
     json_object_set_new(o, "flavor",
                         nova_mv(rq, 47)
@@ -140,8 +189,13 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
         json_object_set_new(o, "locked", json_boolean(s->locked));
     if (nova_mv(rq, 19))
         json_object_set_new(o, "description", json_null());
+    access_ips(rq->ctx->reg, s->id, o);
     if (nova_mv(rq, 26))
         json_object_set_new(o, "tags", json_array());
+    if (nova_mv(rq, 63))
+        json_object_set_new(o, "trusted_image_certificates", json_null());
+    if (nova_mv(rq, 71))
+        json_object_set_new(o, "server_groups", json_array());
     if (nova_mv(rq, 73))
         json_object_set_new(o, "locked_reason", json_null());
     /* os-extended-volumes: the attached volumes */
@@ -220,6 +274,77 @@ static int servers_show(struct api_request *rq)
     if (load_server(rq, api_param(rq, "server_id"), &s) < 0 || api_authorize(rq, s.project_id) < 0)
         return -1;
     return api_reply(rq, 200, json_pack("{s:o}", "server", server_detail(rq, &s)));
+}
+
+/* PUT /servers/{id}: Nova's update of a server's name, access addresses
+ * and (2.19) description; the answer is the server's detail view. */
+static int servers_update(struct api_request *rq)
+{
+    struct reg_server s;
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0 || api_authorize(rq, s.project_id) < 0)
+        return -1;
+    json_t *b = rq->body_obj;
+    char ip4[64], ip6[64];
+    if (server_name_arg(rq, b) < 0 || description_arg(rq, b) < 0 ||
+        access_ip_arg(rq, b, "accessIPv4", ip4) < 0 || access_ip_arg(rq, b, "accessIPv6", ip6) < 0)
+        return -1;
+    struct registry *r = rq->ctx->reg;
+    if (r->ops->begin(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    int rc = r->ops->server_get(r, s.id, &s);
+    const char *name = json_string_value(json_object_get(b, "name"));
+    if (rc == 0 && name) {
+        snprintf(s.name, sizeof s.name, "%s", name);
+        api_time_micro(time(NULL), s.updated_at);
+        rc = r->ops->server_update(r, &s);
+    }
+    if (rc == 0)
+        rc = store_access_ips(r, s.id, ip4, ip6);
+    if (rc == 0 && json_object_get(b, "description"))
+        rc = store_description(r, s.id, json_string_value(json_object_get(b, "description")));
+    if (rc != 0) {
+        r->ops->rollback(r);
+        return rc == 1 ? api_err(&rq->err, 404, "Instance %s could not be found.", s.id)
+                       : api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    }
+    if (r->ops->commit(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    json_t *view = server_detail(rq, &s);
+    if (!nova_mv(rq, 75)) {
+        /* until 2.75 Nova answers an update with the server's own fields,
+         * without the extensions' (status, usage, host, volumes, groups) */
+        static const char *const ext[] = { "os-extended-volumes:volumes_attached",
+                                           "security_groups", "key_name", NULL };
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(view, tmp, k, v) {
+            bool drop = !strncmp(k, "OS-EXT-", 7) || !strncmp(k, "OS-SRV-USG:", 11);
+            for (size_t i = 0; !drop && ext[i]; i++)
+                drop = strcmp(k, ext[i]) == 0;
+            if (drop)
+                json_object_del(view, k);
+        }
+    }
+    return api_reply(rq, 200, json_pack("{s:o}", "server", view));
+}
+
+/* GET /servers/{id}/ips[/{network}]: a registered consumer has no ports
+ * (there is no network service), so no network has its addresses. */
+static int servers_ips(struct api_request *rq)
+{
+    struct reg_server s;
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0 || api_authorize(rq, s.project_id) < 0)
+        return -1;
+    return api_reply(rq, 200, json_pack("{s:{}}", "addresses"));
+}
+
+static int servers_ips_show(struct api_request *rq)
+{
+    struct reg_server s;
+    if (load_server(rq, api_param(rq, "server_id"), &s) < 0 || api_authorize(rq, s.project_id) < 0)
+        return -1;
+    return api_err(&rq->err, 404, "Instance is not a member of specified network");
 }
 
 static int detach_all(struct api_request *rq, const struct reg_server *s, const struct cfg_host *h,
@@ -350,7 +475,7 @@ undo:;
 /* The server's record, its quota check, its metadata and its access
  * addresses, in one transaction. */
 static int insert_server(struct api_request *rq, const struct reg_server *s, json_t *md,
-                         const char *ip4, const char *ip6)
+                         const char *ip4, const char *ip6, const char *description)
 {
     struct registry *r = rq->ctx->reg;
     REG_TXN(txn, r);
@@ -360,7 +485,7 @@ static int insert_server(struct api_request *rq, const struct reg_server *s, jso
         return reg_fail(&rq->err, r);
     if (md && api_meta_store(r, REG_META_SERVER, s->id, md, false, &rq->err) < 0)
         return -1;
-    if (store_access_ips(r, s->id, ip4, ip6) < 0)
+    if (store_access_ips(r, s->id, ip4, ip6) < 0 || store_description(r, s->id, description) < 0)
         return reg_fail(&rq->err, r);
     return reg_commit(&txn, &rq->err);
 }
@@ -404,7 +529,8 @@ static int servers_create(struct api_request *rq)
     if (check_boot_args(rq, b, h) < 0)
         goto out;
     char ip4[64], ip6[64];
-    if (access_ip_arg(rq, b, "accessIPv4", ip4) < 0 || access_ip_arg(rq, b, "accessIPv6", ip6) < 0)
+    if (server_name_arg(rq, b) < 0 || description_arg(rq, b) < 0 ||
+        access_ip_arg(rq, b, "accessIPv4", ip4) < 0 || access_ip_arg(rq, b, "accessIPv6", ip6) < 0)
         goto out;
     struct reg_server s;
     memset(&s, 0, sizeof s);
@@ -430,7 +556,8 @@ static int servers_create(struct api_request *rq)
     memcpy(s.updated_at, s.created_at, sizeof s.updated_at);
     /* the server and its metadata land together */
     json_t *md = json_object_get(b, "metadata");
-    if (insert_server(rq, &s, md, ip4, ip6) < 0)
+    if (insert_server(rq, &s, md, ip4, ip6,
+                      json_string_value(json_object_get(b, "description"))) < 0)
         goto out;
     struct reg_action a;
     if (action_start(rq, s.id, "create", &a) < 0)
@@ -454,6 +581,75 @@ out:
 
 /* POST /servers/{id}/action: lock and unlock (Nova's os-lock-server). A
  * locked server refuses attach, detach and swap from non-admins (409). */
+/* Nova's power actions on a registered consumer: the states Nova keeps
+ * and the instance action it records (a libvirt host will make them real).
+ * FROM lists the vm_states each one starts from (Nova's
+ * check_instance_state); a hard reboot starts from more of them. */
+static const struct power_action {
+    const char *name, *rule, *action, *event, *to_vm_state, *to_status;
+    const char *from[3];
+} power_actions[] = {
+    { "os-stop",
+      "os_compute_api:servers:stop",
+      "stop",
+      "compute_stop_instance",
+      "stopped",
+      "SHUTOFF",
+      { "active", "error", NULL } },
+    { "os-start",
+      "os_compute_api:servers:start",
+      "start",
+      "compute_start_instance",
+      "active",
+      "ACTIVE",
+      { "stopped", NULL } },
+    { "reboot",
+      "os_compute_api:servers:reboot",
+      "reboot",
+      "compute_reboot_instance",
+      "active",
+      "ACTIVE",
+      { "active", NULL } },
+};
+
+static int power_action(struct api_request *rq, struct reg_server *s, const struct power_action *p,
+                        json_t *arg)
+{
+    bool hard = false;
+    if (strcmp(p->name, "reboot") == 0) {
+        const char *type = json_string_value(json_object_get(arg, "type"));
+        if (!json_is_object(arg) || json_object_size(arg) != 1 || !type ||
+            (strcasecmp(type, "SOFT") && strcasecmp(type, "HARD")))
+            return api_err(&rq->err, 400,
+                           "Invalid input for field/attribute reboot. Value: %.64s. 'type' must "
+                           "be one of ['HARD', 'Hard', 'SOFT', 'Soft']",
+                           type ? type : "(none)");
+        hard = strcasecmp(type, "HARD") == 0;
+    } else if (!json_is_null(arg) && !json_is_object(arg)) {
+        /* Nova reads nothing of os-stop's and os-start's argument */
+        return api_err(&rq->err, 400, "Invalid input for field/attribute %s.", p->name);
+    }
+    if (policy_check(&rq->auth, p->rule, s->project_id, &rq->err) < 0)
+        return -1;
+    if (s->locked && !auth_has_role(&rq->auth, "admin"))
+        return api_err(&rq->err, 409, "Instance %s is locked", s->id);
+    if (s->task_state[0])
+        return api_err(&rq->err, 409, "Cannot '%s' instance %s while it is in task_state %s",
+                       p->action, s->id, s->task_state);
+    bool ok = hard && (!strcmp(s->vm_state, "stopped") || !strcmp(s->vm_state, "error"));
+    for (size_t i = 0; !ok && p->from[i]; i++)
+        ok = strcmp(s->vm_state, p->from[i]) == 0;
+    if (!ok)
+        return api_err(&rq->err, 409, "Cannot '%s' instance %s while it is in vm_state %s",
+                       p->action, s->id, s->vm_state);
+    struct reg_action a;
+    if (action_start(rq, s->id, p->action, &a) < 0 ||
+        nova_set_server_states(rq, s->id, p->to_vm_state, p->to_status, "") < 0)
+        return -1;
+    action_event(rq, &a, p->event, s->host, a.start_time, true, NULL);
+    return api_reply(rq, 202, NULL);
+}
+
 static int servers_action(struct api_request *rq)
 {
     struct reg_server s;
@@ -471,6 +667,12 @@ static int servers_action(struct api_request *rq)
     json_t *arg = json_object_iter_value(json_object_iter(doc));
     bool lock = strcmp(name, "lock") == 0, unlock = strcmp(name, "unlock") == 0;
     int rc = -1;
+    for (size_t i = 0; i < sizeof power_actions / sizeof power_actions[0]; i++) {
+        if (strcmp(name, power_actions[i].name) == 0) {
+            rc = power_action(rq, &s, &power_actions[i], arg);
+            goto out;
+        }
+    }
     if (!lock && !unlock) {
         api_err(&rq->err, 400, "There is no such action: %.64s", name);
         goto out;
@@ -778,6 +980,16 @@ const struct api_route nova_routes[] = {
          0, 0,
          "detail view; `locked` (2.9), `description` (2.19), `tags` (2.26), flavor (2.47), "
          "`locked_reason` (2.73); host attributes for admin"),
+    NOVA("PUT", "/v2.1/servers/{server_id}", servers_update, CMP "servers:update", RESOURCE, NULL,
+         &schema_server_update, 0, 0,
+         "`{\"server\": {\"name\"?, \"accessIPv4\"?, \"accessIPv6\"?, \"description\"? (2.19)}}` "
+         "→ 200 with the detail view; a name is 1 to 255 characters without white space at "
+         "either end (also in `POST /servers`)"),
+    NOVA("GET", "/v2.1/servers/{server_id}/ips", servers_ips, CMP "ips:index", RESOURCE, NULL, NULL,
+         0, 0, "`{\"addresses\": {}}`: a registered consumer has no ports (no network service)"),
+    NOVA("GET", "/v2.1/servers/{server_id}/ips/{network_label}", servers_ips_show, CMP "ips:show",
+         RESOURCE, NULL, NULL, 0, 0,
+         "404 \"Instance is not a member of specified network\": the server is on none"),
     NOVA("DELETE", "/v2.1/servers/{server_id}", servers_delete, CMP "servers:delete", RESOURCE,
          NULL, NULL, 0, 0,
          "Nova's delete, finished before the answer (204, no body): every disk is detached on the "
@@ -791,7 +1003,11 @@ const struct api_route nova_routes[] = {
          HANDLER, NULL, NULL, 0, 0,
          "`{\"lock\": null}` (or `{\"locked_reason\": …}` from 2.73, rule `lock`) and "
          "`{\"unlock\": null}` (rule `unlock`) → 202; a locked server refuses attach, detach and "
-         "swap from non-admins (409 \"Instance X is locked\")"),
+         "swap from non-admins (409 \"Instance X is locked\"). `{\"os-stop\": null}`, "
+         "`{\"os-start\": null}`, `{\"reboot\": {\"type\": \"SOFT\"|\"HARD\"}}` (rules "
+         "`servers:stop`, `start`, `reboot`) → 202: the states Nova keeps (stopped: `SHUTOFF`, "
+         "power state 4) and the instance actions it records, from the states Nova allows (409 "
+         "otherwise); a registered consumer has no guest to power, a libvirt host will"),
     NOVA("GET", "/v2.1/servers/{server_id}/metadata", nova_meta_index, META "index", RESOURCE, NULL,
          NULL, 0, 0, "`{\"metadata\": {…}}`"),
     NOVA("POST", "/v2.1/servers/{server_id}/metadata", nova_meta_create, META "create", RESOURCE,
