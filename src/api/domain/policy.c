@@ -74,6 +74,8 @@ static const struct {
     { "volume:get", PROJECT_READER_OR_ADMIN },
     { "volume:get_all", PROJECT_READER_OR_ADMIN },
     { "volume:delete", PROJECT_MEMBER_OR_ADMIN },
+    { "volume:update", PROJECT_MEMBER_OR_ADMIN },
+    { "volume:get_volume_summary", PROJECT_READER_OR_ADMIN },
     { "volume:extend", PROJECT_MEMBER_OR_ADMIN },
     { "volume_extension:type_get_all", PROJECT_READER_OR_ADMIN },
     { "volume_extension:type_get", PROJECT_READER_OR_ADMIN },

@@ -23,7 +23,8 @@
 extern const struct api_route metrics_routes[];
 
 extern const struct body_schema schema_volume_create, schema_server_create, schema_server_update,
-    schema_attachment_create, schema_attachment_update, schema_auth_tokens, schema_volume_extend;
+    schema_volume_update, schema_attachment_create, schema_attachment_update, schema_auth_tokens,
+    schema_volume_extend;
 /* {"metadata": {...}} and {"meta": {KEY: VALUE}} of Nova's server metadata
  * and Cinder's volume metadata APIs. */
 extern const struct body_schema schema_server_metadata, schema_server_meta_item,

@@ -27,6 +27,18 @@ static const struct body_field volume_create_fields[] = {
 };
 const struct body_schema schema_volume_create = { "volume", volume_create_fields };
 
+/* PUT /volumes/{id}: Cinder's update (name, description, their older
+ * spellings, the metadata, which it replaces). */
+static const struct body_field volume_update_fields[] = {
+    { "name", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "description", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "display_name", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "display_description", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "metadata", BT_META_CINDER, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_update = { "volume", volume_update_fields };
+
 static const struct body_field volume_extend_fields[] = {
     { "new_size", BT_INT, true, 0, 1, 1 << 20 },
     { NULL, 0, false, 0, 0, 0 },
@@ -135,11 +147,9 @@ const struct body_schema schema_cinder_quota_set = { "quota_set", cinder_quota_f
 
 /* New schemas go at the end: the fuzz corpus picks one by its first byte. */
 const struct body_schema *const body_schemas[] = {
-    &schema_volume_create,     &schema_volume_extend,
-    &schema_server_create,     &schema_attachment_create,
-    &schema_attachment_update, &schema_auth_tokens,
-    &schema_server_metadata,   &schema_server_meta_item,
-    &schema_volume_metadata,   &schema_volume_meta_item,
-    &schema_nova_quota_set,    &schema_cinder_quota_set,
-    &schema_server_update,     NULL,
+    &schema_volume_create,     &schema_volume_extend,     &schema_server_create,
+    &schema_attachment_create, &schema_attachment_update, &schema_auth_tokens,
+    &schema_server_metadata,   &schema_server_meta_item,  &schema_volume_metadata,
+    &schema_volume_meta_item,  &schema_nova_quota_set,    &schema_cinder_quota_set,
+    &schema_server_update,     &schema_volume_update,     NULL,
 };

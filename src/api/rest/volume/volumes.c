@@ -433,6 +433,96 @@ out:
     return rc;
 }
 
+/* PUT /volumes/{id}: name and description (or their display_ spellings,
+ * which lose to them) and the metadata, replaced; 200 with the view. From
+ * 3.53 an update must name one of them. */
+static int volumes_update(struct api_request *rq)
+{
+    struct reg_volume v;
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
+        api_authorize(rq, v.project_id) < 0)
+        return -1;
+    json_t *b = rq->body_obj;
+    if (rq->mv >= 53 && json_object_size(b) == 0)
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute volume. Value: {}. {} is not valid under "
+                       "any of the given schemas");
+    json_t *name = json_object_get(b, "name"), *desc = json_object_get(b, "description");
+    if (!name)
+        name = json_object_get(b, "display_name");
+    if (!desc)
+        desc = json_object_get(b, "display_description");
+    struct registry *r = rq->ctx->reg;
+    if (r->ops->begin(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    int rc = r->ops->volume_get(r, v.id, &v);
+    if (rc == 0) {
+        if (name)
+            snprintf(v.name, sizeof v.name, "%s",
+                     json_is_null(name) ? "" : json_string_value(name));
+        if (desc)
+            snprintf(v.description, sizeof v.description, "%s",
+                     json_is_null(desc) ? "" : json_string_value(desc));
+        api_time_micro(time(NULL), v.updated_at);
+        rc = r->ops->volume_update(r, &v);
+    }
+    json_t *md = json_object_get(b, "metadata");
+    if (rc == 0 && md && api_meta_store(r, REG_META_VOLUME, v.id, md, true, &rq->err) < 0) {
+        r->ops->rollback(r);
+        return -1;
+    }
+    if (rc != 0) {
+        r->ops->rollback(r);
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    }
+    if (r->ops->commit(r) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v, false)));
+}
+
+/* GET /volumes/summary (3.12): how many volumes and gigabytes the
+ * project has (an admin's all_tenants: every project), and from 3.36 the
+ * values each metadata key takes among them. */
+static int volumes_summary(struct api_request *rq)
+{
+    const char *all = api_query(rq, "all_tenants");
+    bool all_tenants = all && (all[0] == '\0' || api_truthy(all)) &&
+                       auth_has_role(&rq->auth, "admin");
+    struct registry *r = rq->ctx->reg;
+    struct reg_volume *vols = NULL;
+    size_t n = 0;
+    if (r->ops->volume_list(r, all_tenants ? NULL : api_param(rq, "project_id"), &vols, &n) < 0)
+        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    json_int_t size = 0;
+    json_t *meta = json_object();
+    for (size_t i = 0; i < n; i++) {
+        size += (json_int_t)vols[i].size_gb;
+        json_t *m = api_meta_json(r, REG_META_VOLUME, vols[i].id);
+        const char *k;
+        json_t *val;
+        json_object_foreach(m, k, val) {
+            json_t *vals = json_object_get(meta, k);
+            if (!vals) {
+                vals = json_array();
+                json_object_set_new(meta, k, vals);
+            }
+            bool seen = false;
+            for (size_t j = 0; j < json_array_size(vals); j++)
+                seen |= json_equal(json_array_get(vals, j), val);
+            if (!seen)
+                json_array_append(vals, val);
+        }
+        json_decref(m);
+    }
+    json_t *sum = json_pack("{s:I, s:I}", "total_size", size, "total_count", (json_int_t)n);
+    free(vols);
+    if (rq->mv >= 36)
+        json_object_set_new(sum, "metadata", meta);
+    else
+        json_decref(meta);
+    return api_reply(rq, 200, json_pack("{s:o}", "volume-summary", sum));
+}
+
 static int volumes_delete(struct api_request *rq)
 {
     struct reg_volume v;
@@ -866,6 +956,16 @@ const struct api_route cinder_routes[] = {
     CINDER("GET", VOL "/volumes/detail", volumes_detail, "volume:get_all", DOOR, NULL, 0,
            "the detail view, with the filters of the list; admin also sees "
            "`os-vol-host-attr:host` (`host@volswap#pool`), `migration_status`"),
+    CINDER("GET", VOL "/volumes/summary", volumes_summary, "volume:get_volume_summary", DOOR, NULL,
+           12,
+           "`{\"volume-summary\": {\"total_size\", \"total_count\"}}` of the project's volumes (an "
+           "admin's `?all_tenants=1`: every project's), with `metadata` (each key's values) from "
+           "3.36"),
+    CINDER("PUT", VOL "/volumes/{volume_id}", volumes_update, "volume:update", RESOURCE,
+           &schema_volume_update, 0,
+           "`{\"volume\": {\"name\"?, \"description\"?, \"metadata\"?}}` (or `display_name`, "
+           "`display_description`) → 200 with the view; the metadata given replaces the volume's; "
+           "from 3.53 one of them is required"),
     CINDER("GET", VOL "/volumes/{volume_id}", volumes_show, "volume:get", DOOR, NULL, 0,
            "the detail view (its fields per microversion: see below); an admin reaches any "
            "project's volume through any project's URL"),
