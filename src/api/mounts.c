@@ -10,13 +10,22 @@
 static const struct api_route *const root_tables[] = { keystone_routes, nova_routes, cinder_routes,
                                                        metrics_routes, NULL };
 static const struct api_route *const volume_tables[] = { cinder_routes, NULL };
+/* Keystone and Nova also have prefixes of their own, as devstack lays the
+ * services out, which is what the catalog names: Keystone's root
+ * ("/identity/") answers its own version list there. */
+static const struct api_route *const identity_tables[] = { keystone_root_routes, keystone_routes,
+                                                           NULL };
+static const struct api_route *const compute_tables[] = { nova_routes, NULL };
 static const struct api_route *const image_tables[] = { glance_routes, NULL };
 const struct api_mount api_mounts[] = {
+    { "/identity", identity_tables },
+    { "/compute", compute_tables },
     { "/volume", volume_tables },
     { "/image", image_tables },
     { "", root_tables },
     { NULL, NULL },
 };
 
-const struct api_route *const api_all_tables[] = { keystone_routes, nova_routes, cinder_routes,
-                                                   glance_routes, NULL };
+const struct api_route *const api_all_tables[] = { keystone_root_routes, keystone_routes,
+                                                   nova_routes,          cinder_routes,
+                                                   glance_routes,        NULL };

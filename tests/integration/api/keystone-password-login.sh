@@ -12,8 +12,8 @@ jq -e '.token.expires_at | test("^[0-9-]+T[0-9:.]+Z$")' "$T/last.body" >/dev/nul
 jq -e '[.token.roles[].name] | sort == ["member","reader"]' "$T/last.body" >/dev/null || fail roles
 jq -e '.token.project.name == "demo"' "$T/last.body" >/dev/null || fail project
 pid=$(jq -r .token.project.id "$T/last.body")
-[ "$(jq -r '.token.catalog[] | select(.type=="identity") | .endpoints[0].url' "$T/last.body")" = "$URL/v3" ] || fail "identity endpoint"
-[ "$(jq -r '.token.catalog[] | select(.type=="compute") | .endpoints[] | select(.interface=="public") | .url' "$T/last.body")" = "$URL/v2.1" ] || fail "compute endpoint"
+[ "$(jq -r '.token.catalog[] | select(.type=="identity") | .endpoints[0].url' "$T/last.body")" = "$URL/identity/v3" ] || fail "identity endpoint"
+[ "$(jq -r '.token.catalog[] | select(.type=="compute") | .endpoints[] | select(.interface=="public") | .url' "$T/last.body")" = "$URL/compute/v2.1" ] || fail "compute endpoint"
 [ "$(jq -r '.token.catalog[] | select(.type=="volumev3") | .endpoints[] | select(.interface=="public") | .url' "$T/last.body")" = "$URL/volume/v3/$pid" ] || fail "volumev3 endpoint"
 # validate and revoke
 api "$tok" GET /v3/auth/tokens "" -H "X-Subject-Token: $tok" >/dev/null; expect_status 200

@@ -23,8 +23,8 @@ api "$tok" POST "/v2.1/servers/$SID/action" '{"lock": {"locked_reason": "mainten
 expect_fault 400 badRequest
 api "$tok" POST "/v2.1/servers/$SID/action" '{"lock": {"locked_reason": "maintenance"}}' -H 'OpenStack-API-Version: compute 2.73' >/dev/null
 expect_status 202
-api "$tok" POST "/v2.1/servers/$SID/action" '{"reboot": {"type": "HARD"}}' >/dev/null
-expect_fault 400 badRequest "There is no such action: reboot"
+api "$tok" POST "/v2.1/servers/$SID/action" '{"rescue": null}' >/dev/null
+expect_fault 400 badRequest "There is no such action: rescue"
 reader=$(api_token reader)
 api "$reader" POST "/v2.1/servers/$SID/action" '{"unlock": null}' >/dev/null
 expect_fault 403 forbidden "Policy doesn't allow os_compute_api:os-lock-server:unlock to be performed."

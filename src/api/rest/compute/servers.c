@@ -19,14 +19,27 @@ static json_t *version_v21(struct api_request *rq)
                            "application/vnd.openstack.compute+json;version=2.1");
 }
 
+/* Nova's v2.0 entry: the legacy API without microversions, which Nova
+ * still lists first; volswap serves its version document at /v2 (the
+ * calls themselves answer under /v2.1). */
+static json_t *version_v20(struct api_request *rq)
+{
+    return api_version_doc(rq, "v2.0", "", "", "2011-01-21T11:33:21Z", "/v2/",
+                           "application/vnd.openstack.compute+json;version=2");
+}
+
 static int nova_versions(struct api_request *rq)
 {
-    char href[400];
-    snprintf(href, sizeof href, "%s/v2/", rq->ctx->base_url);
-    json_t *v2 = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "v2.0", "status",
-                           "SUPPORTED", "version", "", "min_version", "", "updated",
-                           "2011-01-21T11:33:21Z", "links", "rel", "self", "href", href);
-    return api_reply(rq, 200, json_pack("{s:[o,o]}", "versions", v2, version_v21(rq)));
+    json_t *v2 = version_v20(rq), *v21 = version_v21(rq);
+    json_object_set_new(v2, "status", json_string("SUPPORTED"));
+    return api_reply(rq, 200, json_pack("{s:[o,o]}", "versions", v2, v21));
+}
+
+static int nova_version_v20(struct api_request *rq)
+{
+    json_t *v2 = version_v20(rq);
+    json_object_set_new(v2, "status", json_string("SUPPORTED"));
+    return api_reply(rq, 200, json_pack("{s:o}", "version", v2));
 }
 
 static int nova_version(struct api_request *rq)
@@ -954,6 +967,8 @@ const struct api_route nova_routes[] = {
     NOVA_OPEN("GET", "/", nova_versions,
               "version documents with `min_version` and `version` (no token)"),
     NOVA_OPEN("GET", "/v2.1", nova_version, "the v2.1 version document (no token)"),
+    NOVA_OPEN("GET", "/v2", nova_version_v20,
+              "the v2.0 version document that `GET /` lists first, as Nova's (no token)"),
     NOVA("GET", "/v2.1/servers", servers_index, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
          "`?name=REGEX` (Nova's regex filter: a subset of Python's `re`, linear in time, see below), `?all_tenants=1` (admin), "
          "`?deleted=true` (admin: the deleted servers only, status `DELETED`)"),

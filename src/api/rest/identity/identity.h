@@ -5,5 +5,7 @@
 #include "rest/rest.h"
 
 extern const struct api_route keystone_routes[];
+/* Keystone's version list at the root of /identity. */
+extern const struct api_route keystone_root_routes[];
 
 #endif

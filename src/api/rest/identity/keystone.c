@@ -24,6 +24,21 @@ static int ks_version(struct api_request *rq)
                                "application/vnd.openstack.identity-v3+json"));
 }
 
+/* GET /identity/: Keystone's list of its versions, 300 Multiple Choices
+ * (the one service answers Nova's at "/", so Keystone's root is served
+ * under /identity, where the catalog's identity endpoint lives). */
+static int ks_versions(struct api_request *rq)
+{
+    char href[400];
+    snprintf(href, sizeof href, "%s/identity/v3/", rq->ctx->base_url);
+    return api_reply(rq, 300,
+                     json_pack("{s:{s:[{s:s, s:s, s:s, s:o, s:[{s:s, s:s}]}]}}", "versions",
+                               "values", "id", "v3.14", "status", "stable", "updated",
+                               "2020-04-07T00:00:00Z", "links", link_self(href), "media-types",
+                               "base", "application/json", "type",
+                               "application/vnd.openstack.identity-v3+json"));
+}
+
 static json_t *endpoint(const char *url, const char *iface)
 {
     char id[33];
@@ -67,8 +82,10 @@ static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
     if (a->project_id[0]) {
         char compute[400], volume[400], identity[400], image[400];
         snprintf(image, sizeof image, "%s/image", rq->ctx->base_url);
-        snprintf(compute, sizeof compute, "%s/v2.1", rq->ctx->base_url);
-        snprintf(identity, sizeof identity, "%s/v3", rq->ctx->base_url);
+        /* each service under its own prefix, as devstack lays them out; the
+         * unprefixed paths keep working for what was configured with them */
+        snprintf(compute, sizeof compute, "%s/compute/v2.1", rq->ctx->base_url);
+        snprintf(identity, sizeof identity, "%s/identity/v3", rq->ctx->base_url);
         snprintf(volume, sizeof volume, "%s/volume/v3/%s", rq->ctx->base_url, a->project_id);
         json_object_set_new(tok, "project",
                             json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", a->project_id, "name",
@@ -297,6 +314,92 @@ static int ks_projects_show(struct api_request *rq)
     return api_reply(rq, 200, json_pack("{s:o}", "project", project_view(rq, p)));
 }
 
+/* ---- domains: the ones the configured projects live in ---- */
+
+/* A domain's id: "default" for Default (Keystone's), else its name. */
+static const char *domain_id(const char *name)
+{
+    return strcmp(name, "Default") == 0 ? "default" : name;
+}
+
+static json_t *domain_view(struct api_request *rq, const char *name)
+{
+    char self[600];
+    snprintf(self, sizeof self, "%s/v3/domains/%s", rq->ctx->base_url, domain_id(name));
+    return json_pack("{s:s, s:s, s:s, s:b, s:{s:s}, s:[], s:{}}", "id", domain_id(name), "name",
+                     name, "description", strcmp(name, "Default") == 0 ? "The default domain" : "",
+                     "enabled", 1, "links", "self", self, "tags", "options");
+}
+
+/* The domains of the configured projects and users, each once, into
+ * NAMES (at most MAX); returns how many. */
+static size_t domain_names(const struct api_config *cfg, const char **names, size_t max)
+{
+    size_t n = 0;
+    names[n++] = "Default";
+    for (size_t i = 0; i < cfg->n_projects + cfg->n_users; i++) {
+        const char *d = i < cfg->n_projects ? cfg->projects[i].domain
+                                            : cfg->users[i - cfg->n_projects].domain;
+        bool seen = false;
+        for (size_t j = 0; j < n; j++)
+            seen |= strcmp(names[j], d) == 0;
+        if (!seen && n < max)
+            names[n++] = d;
+    }
+    return n;
+}
+
+/* GET /v3/domains (admin, Keystone's identity:list_domains), with its name
+ * and enabled filters. */
+static int ks_domains_list(struct api_request *rq)
+{
+    if (!auth_has_role(&rq->auth, "admin"))
+        return api_err(&rq->err, 403,
+                       "You are not authorized to perform the requested action: "
+                       "identity:list_domains.");
+    const char *names[64];
+    size_t n = domain_names(rq->ctx->cfg, names, 64);
+    const char *name = api_query(rq, "name"), *enabled = api_query(rq, "enabled");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        if ((!name || strcmp(name, names[i]) == 0) && (!enabled || api_truthy(enabled)))
+            json_array_append_new(arr, domain_view(rq, names[i]));
+    char self[600];
+    snprintf(self, sizeof self, "%s/v3/domains", rq->ctx->base_url);
+    return api_reply(rq, 200,
+                     json_pack("{s:o, s:{s:s, s:n, s:n}}", "domains", arr, "links", "self", self,
+                               "previous", "next"));
+}
+
+/* GET /v3/domains/{id}: an admin's any domain; anyone's the domain their
+ * token's project lives in (Keystone's identity:get_domain). */
+static int ks_domains_show(struct api_request *rq)
+{
+    const char *id = api_param(rq, "domain_id");
+    const char *names[64];
+    size_t n = domain_names(rq->ctx->cfg, names, 64);
+    const char *found = NULL;
+    for (size_t i = 0; i < n && !found; i++)
+        if (strcmp(domain_id(names[i]), id) == 0)
+            found = names[i];
+    if (!found)
+        return api_err(&rq->err, 404, "Could not find domain: %.64s.", id);
+    const struct cfg_project *p =
+        rq->auth.project_id[0] ? config_project_by_id(rq->ctx->cfg, rq->auth.project_id) : NULL;
+    if (!auth_has_role(&rq->auth, "admin") && !(p && strcmp(p->domain, found) == 0))
+        return api_err(&rq->err, 403,
+                       "You are not authorized to perform the requested action: "
+                       "identity:get_domain.");
+    return api_reply(rq, 200, json_pack("{s:o}", "domain", domain_view(rq, found)));
+}
+
+/* Keystone's root, served under /identity only. */
+const struct api_route keystone_root_routes[] = {
+    { "GET", "/", SVC_IDENTITY, false, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, ks_versions,
+      "at `/identity/`: Keystone's version list, 300 Multiple Choices" },
+    { NULL, NULL, SVC_NONE, false, NULL, API_POLICY_NONE, NULL, NULL, 0, 0, NULL, NULL },
+};
+
 /* The identity routes, each declared once. */
 #define KS(m, p, auth, fn, rule, doc)                                                            \
     {                                                                                            \
@@ -313,8 +416,10 @@ const struct api_route keystone_routes[] = {
     KS_BODY(
         "POST", "/v3/auth/tokens", ks_tokens_create, &schema_auth_tokens,
         "password auth, scoped to a project: 201, `X-Subject-Token`, body with `expires_at`, user, "
-        "project, roles and a catalog (`identity` = `BASE/v3`, `compute` = `BASE/v2.1`, "
-        "`volumev3` and `block-storage` = `BASE/volume/v3/{project_id}`, `image` = `BASE/image`); "
+        "project, roles and a catalog (`identity` = `BASE/identity/v3`, `compute` = "
+        "`BASE/compute/v2.1`, "
+        "`volumev3` and `block-storage` = `BASE/volume/v3/{project_id}`, `image` = `BASE/image`; "
+        "the unprefixed `BASE/v3` and `BASE/v2.1` keep working); "
         "or Keystone's token method, `{\"methods\": [\"token\"], \"token\": {\"id\": T}}`: a new "
         "token for T's user (not for an admin token), scoped to a project the user has a role in "
         "or unscoped, expiring with T, `methods` `[\"token\", \"password\"]`, `audit_ids` its own "
@@ -326,6 +431,11 @@ const struct api_route keystone_routes[] = {
     KS("HEAD", "/v3/auth/tokens", true, ks_tokens_get, NULL, "as GET, without the body"),
     KS("DELETE", "/v3/auth/tokens", true, ks_tokens_delete, NULL,
        "revoke `X-Subject-Token` (204); 403 unless the caller is the token's user or an admin"),
+    KS("GET", "/v3/domains", true, ks_domains_list, "identity:list_domains",
+       "`?name&enabled`; admin only; the domains of the configured projects and users "
+       "(`default` is Default)"),
+    KS("GET", "/v3/domains/{domain_id}", true, ks_domains_show, "identity:get_domain",
+       "the domain of one's project, or any for an admin; 404 \"Could not find domain\""),
     KS("GET", "/v3/projects", true, ks_projects_list, "identity:list_projects",
        "`?name&domain_id`; admin only; the configured projects, as the openstack client looks a "
        "project up by name"),
