@@ -123,7 +123,8 @@ void page_sort(void *items, size_t n, size_t size,
                const struct page_req *p)
 {
     struct sort_ctx c = { p, cmp_key };
-    qsort_r(items, n, size, cmp_items, &c);
+    if (n > 1) /* an empty list may have no array at all */
+        qsort_r(items, n, size, cmp_items, &c);
 }
 
 int page_window(struct api_request *rq, const void *items, size_t n, size_t size,

@@ -84,6 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (p.n_sort == 0 || p.n_sort > PAGE_MAX_SORT)
         abort();
+    /* an empty list comes without an array */
+    page_sort(NULL, 0, sizeof(struct item), cmp_key, &p);
     struct item items[5] = { { "a", 3 }, { "b", 1 }, { "c", 3 }, { "d", 2 }, { "e", 0 } };
     page_sort(items, 5, sizeof items[0], cmp_key, &p);
     size_t first = 0, count = 0;
