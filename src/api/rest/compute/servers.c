@@ -302,8 +302,9 @@ static int servers_update(struct api_request *rq)
         access_ip_arg(rq, b, "accessIPv4", ip4) < 0 || access_ip_arg(rq, b, "accessIPv6", ip6) < 0)
         return -1;
     struct registry *r = rq->ctx->reg;
-    if (r->ops->begin(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
     int rc = r->ops->server_get(r, s.id, &s);
     const char *name = json_string_value(json_object_get(b, "name"));
     if (rc == 0 && name) {
@@ -315,13 +316,11 @@ static int servers_update(struct api_request *rq)
         rc = store_access_ips(r, s.id, ip4, ip6);
     if (rc == 0 && json_object_get(b, "description"))
         rc = store_description(r, s.id, json_string_value(json_object_get(b, "description")));
-    if (rc != 0) {
-        r->ops->rollback(r);
+    if (rc != 0)
         return rc == 1 ? api_err(&rq->err, 404, "Instance %s could not be found.", s.id)
-                       : api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    }
-    if (r->ops->commit(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+                       : reg_fail(&rq->err, r);
+    if (reg_commit(&txn, &rq->err) < 0)
+        return -1;
     json_t *view = server_detail(rq, &s);
     if (!nova_mv(rq, 75)) {
         /* until 2.75 Nova answers an update with the server's own fields,

@@ -453,8 +453,9 @@ static int volumes_update(struct api_request *rq)
     if (!desc)
         desc = json_object_get(b, "display_description");
     struct registry *r = rq->ctx->reg;
-    if (r->ops->begin(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
     int rc = r->ops->volume_get(r, v.id, &v);
     if (rc == 0) {
         if (name)
@@ -467,16 +468,14 @@ static int volumes_update(struct api_request *rq)
         rc = r->ops->volume_update(r, &v);
     }
     json_t *md = json_object_get(b, "metadata");
-    if (rc == 0 && md && api_meta_store(r, REG_META_VOLUME, v.id, md, true, &rq->err) < 0) {
-        r->ops->rollback(r);
+    if (rc == 1)
+        return api_err(&rq->err, 404, "Volume %s could not be found.", v.id);
+    if (rc != 0)
+        return reg_fail(&rq->err, r);
+    if (md && api_meta_store(r, REG_META_VOLUME, v.id, md, true, &rq->err) < 0)
         return -1;
-    }
-    if (rc != 0) {
-        r->ops->rollback(r);
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
-    }
-    if (r->ops->commit(r) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+    if (reg_commit(&txn, &rq->err) < 0)
+        return -1;
     return api_reply(rq, 200, json_pack("{s:o}", "volume", volume_detail(rq, &v, false)));
 }
 
@@ -492,7 +491,7 @@ static int volumes_summary(struct api_request *rq)
     struct reg_volume *vols = NULL;
     size_t n = 0;
     if (r->ops->volume_list(r, all_tenants ? NULL : api_param(rq, "project_id"), &vols, &n) < 0)
-        return api_err(&rq->err, 500, "registry: %s", r->ops->last_error(r));
+        return reg_fail(&rq->err, r);
     json_int_t size = 0;
     json_t *meta = json_object();
     for (size_t i = 0; i < n; i++) {
