@@ -13,7 +13,9 @@
  * qmp_dispatch, the same path as a QMP client or the command line. */
 #include "monitor.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define STATE_VERSION 1
 
@@ -189,14 +191,69 @@ static int check_document(json_t *state, struct vs_error *err)
     return 0;
 }
 
+/* Whether any string inside V is NAME: a reference to the node, by
+ * whatever member names it. */
+static bool mentions(json_t *v, const char *name)
+{
+    if (json_is_string(v))
+        return strcmp(json_string_value(v), name) == 0;
+    const char *k;
+    json_t *m;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, m)
+            if (mentions(m, name))
+                return true;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+            if (mentions(m, name))
+                return true;
+    }
+    return false;
+}
+
+/* A file node whose file is gone, and that no other saved command uses, is
+ * not restored: it can only be a volume the control plane deleted while
+ * this daemon was down with the node still open (the target of a mirror
+ * that died with the daemon, say). Refusing to start over it would take
+ * every other volume of the host offline. A node something still uses
+ * (an export, a raw node over it) keeps failing the restore: serving
+ * anything else than what was served is worse than not starting. */
+static bool gone_and_unused(json_t *cmds, size_t at)
+{
+    json_t *c = json_array_get(cmds, at);
+    json_t *args = json_object_get(c, "arguments");
+    const char *driver = json_string_value(json_object_get(args, "driver"));
+    const char *file = json_string_value(json_object_get(args, "filename"));
+    const char *node = json_string_value(json_object_get(args, "node-name"));
+    if (strcmp(json_string_value(json_object_get(c, "execute")), "blockdev-add") != 0 ||
+        !driver || (strcmp(driver, "file") != 0 && strcmp(driver, "host_device") != 0) ||
+        !file || !node)
+        return false;
+    struct stat st;
+    if (stat(file, &st) == 0 || errno != ENOENT)
+        return false;
+    size_t i;
+    json_t *o;
+    json_array_foreach(cmds, i, o)
+        if (i != at && mentions(json_object_get(o, "arguments"), node))
+            return false;
+    vs_warn("state: node '%s' is not restored: its file '%s' is gone and nothing uses it",
+            node, file);
+    return true;
+}
+
 int qmp_state_restore(struct qmp_ctx *ctx, json_t *state, struct vs_error *err)
 {
     if (check_document(state, err) < 0)
         return -1;
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(state, "commands"), i, c) {
+    json_t *cmds = json_object_get(state, "commands");
+    json_array_foreach(cmds, i, c) {
         const char *name = json_string_value(json_object_get(c, "execute"));
+        if (gone_and_unused(cmds, i))
+            continue;
         struct vs_error e = { 0 };
         json_t *ret = qmp_dispatch(ctx, name, json_object_get(c, "arguments"), false, &e);
         if (!ret) {
