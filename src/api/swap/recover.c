@@ -57,6 +57,18 @@ static void recover_one(struct swap_rec *r)
         if (reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) == 0 ||
             reg->ops->attachment_get(reg, r->server_id, r->new_volume_id, &a) == 0)
             rc = swap_export_node(hs, a.export_id, node, &e);
+        /* On QEMU the export names the mirror's filter node for as long as
+         * the job exists: a job still ready never took block-job-complete
+         * (the API died before the host read it), so it has not pivoted.
+         * Cancelling it puts the export back on the old node, which the
+         * check below then rolls back; left alone it would wait for ever. */
+        char st[32] = "";
+        if (rc == 0 && strcmp(node, r->new_node) != 0 && strcmp(node, r->old_node) != 0 &&
+            swap_job_status(hs, r->id, st, NULL, NULL, &e) == 0 && strcmp(st, "ready") == 0) {
+            if (swap_job_abort(hs, r->id, &e) < 0)
+                swap_log("%s: %s", r->id, e.msg);
+            rc = swap_export_node(hs, a.export_id, node, &e);
+        }
         if (rc == 0 && strcmp(node, r->new_node) == 0) {
             /* whoever completed the job, the host serves the new volume: a job
        * concluded but not dismissed would still hold the old node */
