@@ -24,7 +24,9 @@ printf '\x00\xff garbage' >"$st";                                 try "damaged"
 echo '{"volswap-state": 9, "commands": []}' >"$st";               try "volswap-state"
 echo '{"volswap-state": 1, "commands": [{"execute": "quit", "arguments": {}}]}' >"$st"
 try "commands\[0\]"
-echo '{"volswap-state": 1, "commands": [{"execute": "blockdev-add", "arguments": {"driver": "file", "node-name": "n0", "filename": "'"$VS_TMP"'/gone.img"}}]}' >"$st"
+# (a node whose file is gone is only left out when nothing uses it:
+# restart-state-unused-node-whose-file-is-gone-is-dropped.py)
+echo '{"volswap-state": 1, "commands": [{"execute": "blockdev-add", "arguments": {"driver": "file", "node-name": "n0", "filename": "'"$VS_TMP"'/gone.img"}}, {"execute": "blockdev-add", "arguments": {"driver": "raw", "node-name": "r0", "file": "n0"}}]}' >"$st"
 try "gone.img"
 [ ! -e "$VS_TMP/qmp.sock" ] || vs_fail "monitor socket created despite the damaged state"
 # A missing file is a first start, not damage.
