@@ -201,7 +201,7 @@ int main(int argc, char **argv)
     }
     own_files(cfg.database);
     char errbuf[512];
-    struct registry *reg = registry_sqlite_open(cfg.database, errbuf, sizeof errbuf);
+    struct registry *reg = registry_open(cfg.database, errbuf, sizeof errbuf);
     if (!reg) {
         fprintf(stderr, "volswap-api: %s\n", errbuf);
         config_free(&cfg);

@@ -49,3 +49,10 @@ int reg_fail(struct api_error *e, struct registry *r)
     enum reg_error_kind kind = r->ops->last_error_kind(r);
     return api_err(e, reg_error_status(kind), "registry: %s", msg);
 }
+
+struct registry *registry_open(const char *database, char *errbuf, size_t errlen)
+{
+    if (registry_is_postgres(database))
+        return registry_postgres_open(database, errbuf, errlen);
+    return registry_sqlite_open(database, errbuf, errlen);
+}

@@ -246,4 +246,15 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
 /* Schema version after migrations, for tests. */
 int registry_sqlite_schema_version(struct registry *r);
 
+/* PostgreSQL backend: CONNINFO is a libpq connection string or URI (the
+ * password from libpq's environment or password file); the schema is
+ * migrated under an advisory lock. */
+struct registry *registry_postgres_open(const char *conninfo, char *errbuf, size_t errlen);
+int registry_postgres_schema_version(struct registry *r);
+/* Does the config's "database" name a PostgreSQL database (a postgresql://
+ * URI or a libpq keyword string) rather than an SQLite file? */
+bool registry_is_postgres(const char *database);
+/* Opens the backend DATABASE names. */
+struct registry *registry_open(const char *database, char *errbuf, size_t errlen);
+
 #endif

@@ -1,6 +1,7 @@
 /* The in-process harness (harness.h): a temporary service, requests run
  * through the router, and a fake host daemon on a thread. */
 #include "harness.h"
+#include "testdb.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -170,8 +171,11 @@ void th_setup(struct th *t, bool with_host, bool with_swaps)
         fprintf(stderr, "config: %s\n", e.msg);
         exit(1);
     }
-    char errbuf[512];
-    t->reg = registry_sqlite_open(t->cfg.database, errbuf, sizeof errbuf);
+    char errbuf[512], db[1200];
+    CHECK(unit_db_for(t->cfg.database, db, sizeof db));
+    CHECK(strlen(db) < sizeof t->cfg.database);
+    snprintf(t->cfg.database, sizeof t->cfg.database, "%s", db);
+    t->reg = registry_open(t->cfg.database, errbuf, sizeof errbuf);
     if (!t->reg) {
         fprintf(stderr, "registry: %s\n", errbuf);
         exit(1);

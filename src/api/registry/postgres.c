@@ -1,0 +1,1163 @@
+/* The PostgreSQL registry backend (registry.h), for several volswap-api
+ * nodes on one database. Each node keeps a small pool of connections; a
+ * call outside a transaction borrows one for its single statement (which
+ * PostgreSQL runs in its own transaction), a transaction keeps the one its
+ * begin borrowed until its outermost commit or rollback, and nested begins
+ * are savepoints, as in the SQLite backend. Every outermost transaction
+ * first takes one transaction-scoped advisory lock: writers are serialised
+ * across every node exactly as SQLite's BEGIN IMMEDIATE serialises them in
+ * one process, so a check and the write it guards (a quota, a volume's
+ * state) see no other node's write in between, while plain reads run in
+ * parallel. A statement that fails inside a transaction leaves PostgreSQL's
+ * transaction (or savepoint) aborted: the scope is abandoned, its later
+ * calls and its commit fail with that first error, and rolling back a
+ * nested scope recovers the outer one. A connection the server dropped is
+ * re-established (and its statements prepared again) the next time it is
+ * borrowed; meanwhile calls fail with REG_ERR_BUSY, which the API answers
+ * with 503, and a transaction whose connection died was rolled back by the
+ * server, so nothing is half applied. The schema is built by the same
+ * numbered migrations as SQLite's (in PostgreSQL's dialect), applied under
+ * a session advisory lock so that nodes starting together apply each once.
+ * The connection string is libpq's (URI or keywords); the password comes
+ * from libpq's environment or password file, and no message here repeats
+ * the connection string. */
+#include "registry.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_SIZE 4
+/* advisory lock keys: 'vsw' + 1 (migrations), 'vsw' + 2 (writers) */
+#define LOCK_MIGRATE "7566711"
+#define LOCK_WRITE   "7566712"
+
+static const char *const migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE hosts (name TEXT PRIMARY KEY, driver TEXT NOT NULL,"
+    "  qmp TEXT NOT NULL, nbd TEXT NOT NULL);"
+    "CREATE TABLE servers (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    "  project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+    "  host TEXT NOT NULL REFERENCES hosts(name),"
+    "  status TEXT NOT NULL, vm_state TEXT NOT NULL, task_state TEXT NOT NULL,"
+    "  locked INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE INDEX servers_project ON servers(project_id);"
+    "CREATE TABLE volumes (id TEXT PRIMARY KEY, project_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,"
+    "  size_gb BIGINT NOT NULL, host TEXT NOT NULL REFERENCES hosts(name),"
+    "  pool TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,"
+    "  attach_status TEXT NOT NULL, migration_status TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE INDEX volumes_project ON volumes(project_id);"
+    "CREATE INDEX volumes_path ON volumes(path);"
+    "CREATE TABLE attachments (id TEXT PRIMARY KEY, bdm_uuid TEXT NOT NULL,"
+    "  server_id TEXT NOT NULL REFERENCES servers(id),"
+    "  volume_id TEXT NOT NULL UNIQUE REFERENCES volumes(id),"
+    "  device TEXT NOT NULL, tag TEXT NOT NULL,"
+    "  delete_on_termination INTEGER NOT NULL, node_name TEXT NOT NULL,"
+    "  export_id TEXT NOT NULL, export_name TEXT NOT NULL,"
+    "  connection_info TEXT NOT NULL, created_at TEXT NOT NULL,"
+    "  UNIQUE(server_id, device));"
+    "CREATE TABLE instance_actions (request_id TEXT NOT NULL,"
+    "  server_id TEXT NOT NULL REFERENCES servers(id), action TEXT NOT NULL,"
+    "  project_id TEXT NOT NULL, user_id TEXT NOT NULL, message TEXT NOT NULL,"
+    "  start_time TEXT NOT NULL, updated_at TEXT NOT NULL, seq BIGSERIAL,"
+    "  PRIMARY KEY(server_id, request_id));"
+    "CREATE TABLE instance_action_events (request_id TEXT NOT NULL,"
+    "  event TEXT NOT NULL, start_time TEXT NOT NULL, finish_time TEXT NOT NULL,"
+    "  result TEXT NOT NULL, traceback TEXT NOT NULL, host TEXT NOT NULL,"
+    "  details TEXT NOT NULL, seq BIGSERIAL, PRIMARY KEY(request_id, event));",
+    /* 2: Keystone tokens */
+    "CREATE TABLE tokens (id_hash TEXT PRIMARY KEY, auth TEXT NOT NULL,"
+    "  expires BIGINT NOT NULL);"
+    "CREATE INDEX tokens_expires ON tokens(expires);",
+    /* 3: volume and server metadata (a volume's is deleted with it by the
+     * volume delete statement, where SQLite uses a trigger) */
+    "CREATE TABLE metadata (kind TEXT NOT NULL, owner TEXT NOT NULL,"
+    "  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(kind, owner, key));",
+    /* 4: the swap records; seq orders them across nodes */
+    "CREATE TABLE swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+    "  server_id TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+    "  host TEXT NOT NULL, old_volume_id TEXT NOT NULL, new_volume_id TEXT NOT NULL,"
+    "  attachment_id TEXT NOT NULL, old_node TEXT NOT NULL, new_node TEXT NOT NULL,"
+    "  old_path TEXT NOT NULL, old_size_gb BIGINT NOT NULL, new_size_gb BIGINT NOT NULL,"
+    "  phase TEXT NOT NULL, error TEXT NOT NULL,"
+    "  started_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  bytes_total BIGINT NOT NULL, bytes_done BIGINT NOT NULL,"
+    "  mirror_ms BIGINT NOT NULL, pivot_ms BIGINT NOT NULL, total_ms BIGINT NOT NULL,"
+    "  seq BIGSERIAL UNIQUE);"
+    "CREATE INDEX swaps_server ON swaps(server_id, seq);"
+    "CREATE INDEX swaps_phase ON swaps(phase, seq);",
+};
+#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+
+enum q {
+    Q_HOST_PUT,
+    Q_HOST_LIST,
+    Q_SRV_INS,
+    Q_SRV_GET,
+    Q_SRV_UPD,
+    Q_SRV_LIST,
+    Q_SRV_LIST_ALL,
+    Q_VOL_INS,
+    Q_VOL_GET,
+    Q_VOL_UPD,
+    Q_VOL_DEL,
+    Q_VOL_LIST,
+    Q_VOL_LIST_ALL,
+    Q_VOL_PATH,
+    Q_ATT_INS,
+    Q_ATT_UPD,
+    Q_ATT_GET,
+    Q_ATT_GET_ID,
+    Q_ATT_GET_VOL,
+    Q_ATT_DEL,
+    Q_ATT_LIST,
+    Q_ATT_LIST_ALL,
+    Q_ACT_INS,
+    Q_ACT_UPD,
+    Q_ACT_GET,
+    Q_ACT_LIST,
+    Q_EV_INS,
+    Q_EV_UPD,
+    Q_EV_LIST,
+    Q_TOK_PUT,
+    Q_TOK_GET,
+    Q_TOK_DEL,
+    Q_TOK_PURGE,
+    Q_MD_LIST,
+    Q_MD_PUT,
+    Q_MD_DEL,
+    Q_MD_DEL_ALL,
+    Q_SWAP_INS,
+    Q_SWAP_UPD,
+    Q_SWAP_OPEN,
+    Q_SWAP_LATEST,
+    Q__COUNT
+};
+
+#define SRV_COLS \
+    "id,name,project_id,user_id,host,status,vm_state,task_state,locked,created_at,updated_at"
+#define VOL_COLS \
+    "id,project_id,user_id,name,description,size_gb,host,pool,path,status,attach_status,migration_status,created_at,updated_at"
+#define ATT_COLS \
+    "id,bdm_uuid,server_id,volume_id,device,tag,delete_on_termination,node_name,export_id,export_name,connection_info,created_at"
+#define ACT_COLS "request_id,server_id,action,project_id,user_id,message,start_time,updated_at"
+#define EV_COLS  "request_id,event,start_time,finish_time,result,traceback,host,details"
+#define SWAP_COLS                                                                   \
+    "id,kind,server_id,project_id,user_id,host,old_volume_id,new_volume_id,"        \
+    "attachment_id,old_node,new_node,old_path,old_size_gb,new_size_gb,phase,error," \
+    "started_at,updated_at,bytes_total,bytes_done,mirror_ms,pivot_ms,total_ms"
+
+static const char *const sql_text[Q__COUNT] = {
+    [Q_HOST_PUT] = "INSERT INTO hosts(name,driver,qmp,nbd) VALUES($1,$2,$3,$4) "
+                   "ON CONFLICT(name) DO UPDATE SET driver=excluded.driver,"
+                   "qmp=excluded.qmp, nbd=excluded.nbd",
+    [Q_HOST_LIST] = "SELECT name,driver,qmp,nbd FROM hosts ORDER BY name",
+    [Q_SRV_INS] = "INSERT INTO servers(" SRV_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+    [Q_SRV_GET] = "SELECT " SRV_COLS " FROM servers WHERE id=$1",
+    [Q_SRV_UPD] = "UPDATE servers SET name=$2,project_id=$3,user_id=$4,host=$5,status=$6,"
+                  "vm_state=$7,task_state=$8,locked=$9,created_at=$10,updated_at=$11 WHERE id=$1",
+    [Q_SRV_LIST] = "SELECT " SRV_COLS
+                   " FROM servers WHERE project_id=$1 ORDER BY created_at DESC, id",
+    [Q_SRV_LIST_ALL] = "SELECT " SRV_COLS " FROM servers ORDER BY created_at DESC, id",
+    [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS
+                  ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+    [Q_VOL_GET] = "SELECT " VOL_COLS " FROM volumes WHERE id=$1",
+    [Q_VOL_UPD] = "UPDATE volumes SET project_id=$2,user_id=$3,name=$4,description=$5,"
+                  "size_gb=$6,host=$7,pool=$8,path=$9,status=$10,attach_status=$11,"
+                  "migration_status=$12,created_at=$13,updated_at=$14 WHERE id=$1",
+    [Q_VOL_DEL] = "WITH md AS (DELETE FROM metadata WHERE kind='volume' AND owner=$1) "
+                  "DELETE FROM volumes WHERE id=$1",
+    [Q_VOL_LIST] = "SELECT " VOL_COLS
+                   " FROM volumes WHERE project_id=$1 ORDER BY created_at DESC, id",
+    [Q_VOL_LIST_ALL] = "SELECT " VOL_COLS " FROM volumes ORDER BY created_at DESC, id",
+    [Q_VOL_PATH] = "SELECT 1 FROM volumes WHERE path=$1 LIMIT 1",
+    [Q_ATT_INS] = "INSERT INTO attachments(" ATT_COLS
+                  ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+    [Q_ATT_UPD] = "UPDATE attachments SET bdm_uuid=$2,server_id=$3,volume_id=$4,device=$5,"
+                  "tag=$6,delete_on_termination=$7,node_name=$8,export_id=$9,"
+                  "export_name=$10,connection_info=$11,created_at=$12 WHERE id=$1",
+    [Q_ATT_GET] = "SELECT " ATT_COLS " FROM attachments WHERE server_id=$1 AND volume_id=$2",
+    [Q_ATT_GET_ID] = "SELECT " ATT_COLS " FROM attachments WHERE id=$1",
+    [Q_ATT_GET_VOL] = "SELECT " ATT_COLS " FROM attachments WHERE volume_id=$1",
+    [Q_ATT_DEL] = "DELETE FROM attachments WHERE id=$1",
+    [Q_ATT_LIST] = "SELECT " ATT_COLS
+                   " FROM attachments WHERE server_id=$1 ORDER BY created_at, device",
+    [Q_ATT_LIST_ALL] = "SELECT " ATT_COLS " FROM attachments ORDER BY created_at, device",
+    [Q_ACT_INS] = "INSERT INTO instance_actions(" ACT_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+    [Q_ACT_UPD] = "UPDATE instance_actions SET action=$3,project_id=$4,user_id=$5,message=$6,"
+                  "start_time=$7,updated_at=$8 WHERE request_id=$1 AND server_id=$2",
+    [Q_ACT_GET] = "SELECT " ACT_COLS
+                  " FROM instance_actions WHERE server_id=$1 AND request_id=$2",
+    [Q_ACT_LIST] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=$1 "
+                   "ORDER BY start_time DESC, seq DESC",
+    [Q_EV_INS] = "INSERT INTO instance_action_events(" EV_COLS
+                 ") VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+    [Q_EV_UPD] = "UPDATE instance_action_events SET start_time=$3,finish_time=$4,result=$5,"
+                 "traceback=$6,host=$7,details=$8 WHERE request_id=$1 AND event=$2",
+    [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=$1 "
+                  "ORDER BY start_time, seq",
+    [Q_TOK_PUT] = "INSERT INTO tokens(id_hash,auth,expires) VALUES($1,$2,$3) "
+                  "ON CONFLICT(id_hash) DO UPDATE SET auth=excluded.auth,expires=excluded.expires",
+    [Q_TOK_GET] = "SELECT id_hash,auth,expires FROM tokens WHERE id_hash=$1",
+    [Q_TOK_DEL] = "DELETE FROM tokens WHERE id_hash=$1",
+    [Q_TOK_PURGE] = "DELETE FROM tokens WHERE expires<=$1",
+    [Q_MD_LIST] = "SELECT key,value FROM metadata WHERE kind=$1 AND owner=$2 ORDER BY key",
+    [Q_MD_PUT] = "INSERT INTO metadata(kind,owner,key,value) VALUES($1,$2,$3,$4) "
+                 "ON CONFLICT(kind,owner,key) DO UPDATE SET value=excluded.value",
+    [Q_MD_DEL] = "DELETE FROM metadata WHERE kind=$1 AND owner=$2 AND key=$3",
+    [Q_MD_DEL_ALL] = "DELETE FROM metadata WHERE kind=$1 AND owner=$2",
+    [Q_SWAP_INS] = "INSERT INTO swaps(" SWAP_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
+                   "$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)",
+    [Q_SWAP_UPD] = "UPDATE swaps SET kind=$2,server_id=$3,project_id=$4,user_id=$5,"
+                   "host=$6,old_volume_id=$7,new_volume_id=$8,attachment_id=$9,old_node=$10,"
+                   "new_node=$11,old_path=$12,old_size_gb=$13,new_size_gb=$14,phase=$15,"
+                   "error=$16,started_at=$17,updated_at=$18,bytes_total=$19,bytes_done=$20,"
+                   "mirror_ms=$21,pivot_ms=$22,total_ms=$23 WHERE id=$1",
+    [Q_SWAP_OPEN] = "SELECT " SWAP_COLS
+                    " FROM swaps WHERE phase NOT IN ('done','rolled-back') ORDER BY seq",
+    [Q_SWAP_LATEST] = "SELECT " SWAP_COLS " FROM swaps WHERE server_id=$1 AND "
+                      "(old_volume_id=$2 OR new_volume_id=$2) ORDER BY seq DESC LIMIT 1",
+};
+
+struct pg_conn {
+    PGconn *c;
+    bool ready; /* connected and every statement prepared */
+    bool busy;  /* lent out (under the pool lock) */
+};
+
+struct pg_registry {
+    struct registry base;
+    char *conninfo;
+    pthread_mutex_t lock; /* the pool */
+    pthread_cond_t freed;
+    struct pg_conn conns[POOL_SIZE];
+    int schema_version;
+};
+
+/* The calling thread's open transaction: which registry and connection it
+ * holds, how deep it is nested, and the scope a failed statement aborted
+ * (0 = none) with that statement's error. */
+struct pg_txn {
+    struct pg_registry *owner;
+    int slot, depth, aborted_depth;
+    char aborted_error[512];
+    enum reg_error_kind aborted_kind;
+};
+static __thread struct pg_txn txn;
+static __thread char last_error[512];
+static __thread enum reg_error_kind last_kind;
+
+static struct pg_registry *PR(struct registry *r)
+{
+    return (struct pg_registry *)r;
+}
+
+static bool in_txn(struct pg_registry *s)
+{
+    return txn.owner == s && txn.depth > 0;
+}
+
+/* libpq's messages end with a newline; the log and the fault body do not
+ * want it. */
+static void set_error(enum reg_error_kind kind, const char *what, const char *msg)
+{
+    snprintf(last_error, sizeof last_error, "%s: %s", what, msg ? msg : "?");
+    size_t n = strlen(last_error);
+    while (n && (last_error[n - 1] == '\n' || last_error[n - 1] == ' '))
+        last_error[--n] = '\0';
+    last_kind = kind;
+}
+
+static enum reg_error_kind sqlstate_kind(const char *st)
+{
+    if (!st)
+        return REG_ERR_BUSY; /* no answer from the server: it is gone */
+    if (!strncmp(st, "23", 2))
+        return REG_ERR_CONSTRAINT;
+    if (!strcmp(st, "53100"))
+        return REG_ERR_FULL;
+    if (!strncmp(st, "08", 2) || !strncmp(st, "57P", 3) || !strcmp(st, "40001") ||
+        !strcmp(st, "40P01") || !strcmp(st, "55P03") || !strcmp(st, "53300"))
+        return REG_ERR_BUSY;
+    return REG_ERR_OTHER;
+}
+
+/* Records why RES (or the connection) failed; inside a transaction, the
+ * scope it aborted. */
+static int pg_fail(struct pg_registry *s, struct pg_conn *pc, PGresult *res, const char *what)
+{
+    if (PQstatus(pc->c) != CONNECTION_OK) {
+        pc->ready = false;
+        set_error(REG_ERR_BUSY, what, "database unavailable");
+    } else {
+        const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        set_error(sqlstate_kind(res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL), what,
+                  msg ? msg : PQerrorMessage(pc->c));
+    }
+    if (in_txn(s) && !txn.aborted_depth) {
+        txn.aborted_depth = txn.depth;
+        memcpy(txn.aborted_error, last_error, sizeof txn.aborted_error);
+        txn.aborted_kind = last_kind;
+    }
+    return -1;
+}
+
+static int check_aborted(struct pg_registry *s)
+{
+    if (!in_txn(s) || !txn.aborted_depth)
+        return 0;
+    snprintf(last_error, sizeof last_error, "%s", txn.aborted_error);
+    last_kind = txn.aborted_kind;
+    return -1;
+}
+
+/* Connects (or reconnects) PC and prepares every statement on it. */
+static int conn_ready(struct pg_registry *s, struct pg_conn *pc)
+{
+    if (pc->ready && PQstatus(pc->c) == CONNECTION_OK)
+        return 0;
+    if (!pc->c || PQstatus(pc->c) != CONNECTION_OK) {
+        if (pc->c)
+            PQfinish(pc->c);
+        pc->ready = false;
+        pc->c = PQconnectdb(s->conninfo);
+        if (!pc->c || PQstatus(pc->c) != CONNECTION_OK) {
+            set_error(REG_ERR_BUSY, "database unavailable",
+                      pc->c ? PQerrorMessage(pc->c) : "out of memory");
+            return -1;
+        }
+    }
+    for (int i = 0; i < Q__COUNT; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "q%d", i);
+        PGresult *res = PQprepare(pc->c, name, sql_text[i], 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            set_error(REG_ERR_OTHER, "prepare", PQresultErrorMessage(res));
+            PQclear(res);
+            return -1;
+        }
+        PQclear(res);
+    }
+    pc->ready = true;
+    return 0;
+}
+
+/* Borrows a connection: the transaction's own inside one, else a free one
+ * of the pool (waiting for it). */
+static int conn_get(struct pg_registry *s)
+{
+    if (in_txn(s))
+        return txn.slot;
+    pthread_mutex_lock(&s->lock);
+    int slot = -1;
+    for (;;) {
+        for (int i = 0; i < POOL_SIZE && slot < 0; i++)
+            if (!s->conns[i].busy)
+                slot = i;
+        if (slot >= 0)
+            break;
+        pthread_cond_wait(&s->freed, &s->lock);
+    }
+    s->conns[slot].busy = true;
+    pthread_mutex_unlock(&s->lock);
+    if (conn_ready(s, &s->conns[slot]) < 0) {
+        pthread_mutex_lock(&s->lock);
+        s->conns[slot].busy = false;
+        pthread_cond_signal(&s->freed);
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    return slot;
+}
+
+static void conn_put(struct pg_registry *s, int slot)
+{
+    if (in_txn(s))
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->conns[slot].busy = false;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Runs prepared statement Q with N text parameters. On success returns the
+ * result (caller clears it); on failure NULL with the error recorded. */
+static PGresult *run(struct pg_registry *s, enum q q, int n, const char *const *params,
+                     const char *what)
+{
+    if (check_aborted(s) < 0)
+        return NULL;
+    int slot = conn_get(s);
+    if (slot < 0)
+        return NULL;
+    struct pg_conn *pc = &s->conns[slot];
+    char name[16];
+    snprintf(name, sizeof name, "q%d", (int)q);
+    PGresult *res = PQexecPrepared(pc->c, name, n, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        pg_fail(s, pc, res, what);
+        PQclear(res);
+        res = NULL;
+    }
+    conn_put(s, slot);
+    return res;
+}
+
+/* A statement returning no rows; 1 when CHANGED_OR_NONE and no row changed. */
+static int exec_q(struct pg_registry *s, enum q q, int n, const char *const *p, const char *what,
+                  bool none_is_1)
+{
+    PGresult *res = run(s, q, n, p, what);
+    if (!res)
+        return -1;
+    bool none = !strcmp(PQcmdTuples(res), "0");
+    PQclear(res);
+    return none_is_1 && none ? 1 : 0;
+}
+
+typedef void (*row_reader)(PGresult *res, int row, void *out);
+
+static void col(PGresult *res, int row, int i, char *out, size_t outlen)
+{
+    const char *t = PQgetvalue(res, row, i);
+    size_t n = t ? strlen(t) : 0;
+    if (n >= outlen) /* cannot happen for rows we wrote; never overflow */
+        n = outlen - 1;
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
+}
+#define COL(res, row, i, field) col(res, row, i, field, sizeof field)
+static int64_t col_int(PGresult *res, int row, int i)
+{
+    return strtoll(PQgetvalue(res, row, i), NULL, 10);
+}
+
+static int query_one(struct pg_registry *s, enum q q, int n, const char *const *p, row_reader rd,
+                     void *out, const char *what)
+{
+    PGresult *res = run(s, q, n, p, what);
+    if (!res)
+        return -1;
+    int rc = 1;
+    if (PQntuples(res) > 0) {
+        rd(res, 0, out);
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int query_many(struct pg_registry *s, enum q q, int n, const char *const *p, row_reader rd,
+                      size_t elem, void **out, size_t *count, const char *what)
+{
+    *out = NULL;
+    *count = 0;
+    PGresult *res = run(s, q, n, p, what);
+    if (!res)
+        return -1;
+    int rows = PQntuples(res);
+    char *arr = rows ? calloc((size_t)rows, elem) : NULL;
+    if (rows && !arr) {
+        PQclear(res);
+        set_error(REG_ERR_OTHER, what, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < rows; i++)
+        rd(res, i, arr + (size_t)i * elem);
+    PQclear(res);
+    *out = arr;
+    *count = (size_t)rows;
+    return 0;
+}
+
+/* Integers travel as text like everything else. */
+struct ints {
+    char b[8][24];
+};
+static const char *itxt(struct ints *t, int i, int64_t v)
+{
+    snprintf(t->b[i], sizeof t->b[i], "%lld", (long long)v);
+    return t->b[i];
+}
+
+/* ---- transactions ---- */
+
+/* Runs a transaction-control command on the transaction's connection. */
+static int txn_exec(struct pg_registry *s, const char *sql, const char *what)
+{
+    struct pg_conn *pc = &s->conns[txn.slot];
+    PGresult *res = PQexec(pc->c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = pg_fail(s, pc, res, what);
+    PQclear(res);
+    return rc;
+}
+
+/* Quietly (the error being reported stays the one that caused it). */
+static void txn_exec_quiet(struct pg_registry *s, const char *sql)
+{
+    PQclear(PQexec(s->conns[txn.slot].c, sql));
+}
+
+static void txn_leave(struct pg_registry *s)
+{
+    if (--txn.depth > 0)
+        return;
+    int slot = txn.slot;
+    txn = (struct pg_txn){ 0 };
+    conn_put(s, slot);
+}
+
+static int pg_begin(struct registry *r)
+{
+    struct pg_registry *s = PR(r);
+    if (in_txn(s)) {
+        if (check_aborted(s) < 0 || txn_exec(s, "SAVEPOINT nested", "begin nested") < 0)
+            return -1;
+        txn.depth++;
+        return 0;
+    }
+    if (txn.owner && txn.depth > 0) {
+        set_error(REG_ERR_OTHER, "begin", "a transaction of another registry is open");
+        return -1;
+    }
+    int slot = conn_get(s);
+    if (slot < 0)
+        return -1;
+    txn = (struct pg_txn){ .owner = s, .slot = slot, .depth = 1 };
+    if (txn_exec(s, "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_WRITE ")", "begin") < 0) {
+        if (PQstatus(s->conns[slot].c) == CONNECTION_OK)
+            txn_exec_quiet(s, "ROLLBACK");
+        txn_leave(s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Undoes the innermost scope; a nested one's rollback recovers the outer
+ * transaction when the failure happened inside it. */
+static void undo_scope(struct pg_registry *s)
+{
+    if (txn.depth > 1) {
+        txn_exec_quiet(s, "ROLLBACK TO SAVEPOINT nested");
+        txn_exec_quiet(s, "RELEASE SAVEPOINT nested");
+        if (txn.aborted_depth >= txn.depth &&
+            PQtransactionStatus(s->conns[txn.slot].c) == PQTRANS_INTRANS)
+            txn.aborted_depth = 0;
+    } else if (PQstatus(s->conns[txn.slot].c) == CONNECTION_OK) {
+        txn_exec_quiet(s, "ROLLBACK");
+    }
+}
+
+static int pg_commit(struct registry *r)
+{
+    struct pg_registry *s = PR(r);
+    int rc = check_aborted(s);
+    if (rc == 0)
+        rc = txn.depth > 1 ? txn_exec(s, "RELEASE SAVEPOINT nested", "commit nested")
+                           : txn_exec(s, "COMMIT", "commit");
+    if (rc < 0)
+        undo_scope(s);
+    txn_leave(s);
+    return rc;
+}
+
+static void pg_rollback(struct registry *r)
+{
+    struct pg_registry *s = PR(r);
+    undo_scope(s);
+    txn_leave(s);
+}
+
+/* ---- hosts ---- */
+static int pg_host_put(struct registry *r, const struct reg_host *h)
+{
+    const char *p[] = { h->name, h->driver, h->qmp, h->nbd };
+    return exec_q(PR(r), Q_HOST_PUT, 4, p, "host_put", false);
+}
+static void read_host(PGresult *res, int row, void *o)
+{
+    struct reg_host *h = o;
+    COL(res, row, 0, h->name);
+    COL(res, row, 1, h->driver);
+    COL(res, row, 2, h->qmp);
+    COL(res, row, 3, h->nbd);
+}
+static int pg_host_list(struct registry *r, struct reg_host **out, size_t *n)
+{
+    return query_many(PR(r), Q_HOST_LIST, 0, NULL, read_host, sizeof **out, (void **)out, n,
+                      "host_list");
+}
+
+/* ---- servers ---- */
+static int srv_write(struct registry *r, enum q q, const struct reg_server *v)
+{
+    const char *p[] = { v->id,       v->name,     v->project_id, v->user_id,
+                        v->host,     v->status,   v->vm_state,   v->task_state,
+                        v->locked ? "1" : "0", v->created_at, v->updated_at };
+    return exec_q(PR(r), q, 11, p, "server write", false);
+}
+static int pg_server_insert(struct registry *r, const struct reg_server *v)
+{
+    return srv_write(r, Q_SRV_INS, v);
+}
+static int pg_server_update(struct registry *r, const struct reg_server *v)
+{
+    return srv_write(r, Q_SRV_UPD, v);
+}
+static void read_server(PGresult *res, int row, void *o)
+{
+    struct reg_server *v = o;
+    COL(res, row, 0, v->id);
+    COL(res, row, 1, v->name);
+    COL(res, row, 2, v->project_id);
+    COL(res, row, 3, v->user_id);
+    COL(res, row, 4, v->host);
+    COL(res, row, 5, v->status);
+    COL(res, row, 6, v->vm_state);
+    COL(res, row, 7, v->task_state);
+    v->locked = col_int(res, row, 8) != 0;
+    COL(res, row, 9, v->created_at);
+    COL(res, row, 10, v->updated_at);
+}
+static int get_by(struct registry *r, enum q q, const char *k1, const char *k2, row_reader rd,
+                  void *out)
+{
+    const char *p[] = { k1, k2 };
+    return query_one(PR(r), q, k2 ? 2 : 1, p, rd, out, "get");
+}
+static int list_by(struct registry *r, enum q q_one, enum q q_all, const char *key, row_reader rd,
+                   size_t elem, void **out, size_t *n)
+{
+    const char *p[] = { key };
+    return query_many(PR(r), key ? q_one : q_all, key ? 1 : 0, p, rd, elem, out, n, "list");
+}
+static int pg_server_get(struct registry *r, const char *id, struct reg_server *out)
+{
+    return get_by(r, Q_SRV_GET, id, NULL, read_server, out);
+}
+static int pg_server_list(struct registry *r, const char *project, struct reg_server **out,
+                          size_t *n)
+{
+    return list_by(r, Q_SRV_LIST, Q_SRV_LIST_ALL, project, read_server, sizeof **out,
+                   (void **)out, n);
+}
+
+/* ---- volumes ---- */
+static int vol_write(struct registry *r, enum q q, const struct reg_volume *v)
+{
+    struct ints t;
+    const char *p[] = { v->id,          v->project_id,
+                        v->user_id,     v->name,
+                        v->description, itxt(&t, 0, v->size_gb),
+                        v->host,        v->pool,
+                        v->path,        v->status,
+                        v->attach_status, v->migration_status,
+                        v->created_at,  v->updated_at };
+    return exec_q(PR(r), q, 14, p, "volume write", false);
+}
+static int pg_volume_insert(struct registry *r, const struct reg_volume *v)
+{
+    return vol_write(r, Q_VOL_INS, v);
+}
+static int pg_volume_update(struct registry *r, const struct reg_volume *v)
+{
+    return vol_write(r, Q_VOL_UPD, v);
+}
+static int pg_volume_delete(struct registry *r, const char *id)
+{
+    const char *p[] = { id };
+    return exec_q(PR(r), Q_VOL_DEL, 1, p, "delete", false);
+}
+static void read_volume(PGresult *res, int row, void *o)
+{
+    struct reg_volume *v = o;
+    COL(res, row, 0, v->id);
+    COL(res, row, 1, v->project_id);
+    COL(res, row, 2, v->user_id);
+    COL(res, row, 3, v->name);
+    COL(res, row, 4, v->description);
+    v->size_gb = col_int(res, row, 5);
+    COL(res, row, 6, v->host);
+    COL(res, row, 7, v->pool);
+    COL(res, row, 8, v->path);
+    COL(res, row, 9, v->status);
+    COL(res, row, 10, v->attach_status);
+    COL(res, row, 11, v->migration_status);
+    COL(res, row, 12, v->created_at);
+    COL(res, row, 13, v->updated_at);
+}
+static int pg_volume_get(struct registry *r, const char *id, struct reg_volume *out)
+{
+    return get_by(r, Q_VOL_GET, id, NULL, read_volume, out);
+}
+static int pg_volume_list(struct registry *r, const char *project, struct reg_volume **out,
+                          size_t *n)
+{
+    return list_by(r, Q_VOL_LIST, Q_VOL_LIST_ALL, project, read_volume, sizeof **out,
+                   (void **)out, n);
+}
+static void read_flag(PGresult *res, int row, void *o)
+{
+    *(bool *)o = col_int(res, row, 0) != 0;
+}
+static int pg_volume_path_used(struct registry *r, const char *path, bool *used)
+{
+    *used = false;
+    return get_by(r, Q_VOL_PATH, path, NULL, read_flag, used) < 0 ? -1 : 0;
+}
+
+/* ---- attachments ---- */
+static int att_write(struct registry *r, enum q q, const struct reg_attachment *a)
+{
+    const char *p[] = { a->id,        a->bdm_uuid,  a->server_id,
+                        a->volume_id, a->device,    a->tag,
+                        a->delete_on_termination ? "1" : "0",
+                        a->node_name, a->export_id, a->export_name,
+                        a->connection_info, a->created_at };
+    return exec_q(PR(r), q, 12, p, "attachment write", false);
+}
+static int pg_att_insert(struct registry *r, const struct reg_attachment *a)
+{
+    return att_write(r, Q_ATT_INS, a);
+}
+static int pg_att_update(struct registry *r, const struct reg_attachment *a)
+{
+    return att_write(r, Q_ATT_UPD, a);
+}
+static void read_att(PGresult *res, int row, void *o)
+{
+    struct reg_attachment *a = o;
+    COL(res, row, 0, a->id);
+    COL(res, row, 1, a->bdm_uuid);
+    COL(res, row, 2, a->server_id);
+    COL(res, row, 3, a->volume_id);
+    COL(res, row, 4, a->device);
+    COL(res, row, 5, a->tag);
+    a->delete_on_termination = col_int(res, row, 6) != 0;
+    COL(res, row, 7, a->node_name);
+    COL(res, row, 8, a->export_id);
+    COL(res, row, 9, a->export_name);
+    COL(res, row, 10, a->connection_info);
+    COL(res, row, 11, a->created_at);
+}
+static int pg_att_get(struct registry *r, const char *server_id, const char *volume_id,
+                      struct reg_attachment *out)
+{
+    return get_by(r, Q_ATT_GET, server_id, volume_id, read_att, out);
+}
+static int pg_att_get_id(struct registry *r, const char *id, struct reg_attachment *out)
+{
+    return get_by(r, Q_ATT_GET_ID, id, NULL, read_att, out);
+}
+static int pg_att_get_vol(struct registry *r, const char *volume_id, struct reg_attachment *out)
+{
+    return get_by(r, Q_ATT_GET_VOL, volume_id, NULL, read_att, out);
+}
+static int pg_att_delete(struct registry *r, const char *id)
+{
+    const char *p[] = { id };
+    return exec_q(PR(r), Q_ATT_DEL, 1, p, "delete", false);
+}
+static int pg_att_list(struct registry *r, const char *server_id, struct reg_attachment **out,
+                       size_t *n)
+{
+    return list_by(r, Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, read_att, sizeof **out,
+                   (void **)out, n);
+}
+
+/* ---- instance actions and events ---- */
+static int act_write(struct registry *r, enum q q, const struct reg_action *a)
+{
+    const char *p[] = { a->request_id, a->server_id, a->action,     a->project_id,
+                        a->user_id,    a->message,   a->start_time, a->updated_at };
+    return exec_q(PR(r), q, 8, p, "action write", false);
+}
+static int pg_act_insert(struct registry *r, const struct reg_action *a)
+{
+    return act_write(r, Q_ACT_INS, a);
+}
+static int pg_act_update(struct registry *r, const struct reg_action *a)
+{
+    return act_write(r, Q_ACT_UPD, a);
+}
+static void read_act(PGresult *res, int row, void *o)
+{
+    struct reg_action *a = o;
+    COL(res, row, 0, a->request_id);
+    COL(res, row, 1, a->server_id);
+    COL(res, row, 2, a->action);
+    COL(res, row, 3, a->project_id);
+    COL(res, row, 4, a->user_id);
+    COL(res, row, 5, a->message);
+    COL(res, row, 6, a->start_time);
+    COL(res, row, 7, a->updated_at);
+}
+static int pg_act_get(struct registry *r, const char *server_id, const char *rid,
+                      struct reg_action *out)
+{
+    return get_by(r, Q_ACT_GET, server_id, rid, read_act, out);
+}
+static int pg_act_list(struct registry *r, const char *server_id, struct reg_action **out,
+                       size_t *n)
+{
+    return list_by(r, Q_ACT_LIST, Q_ACT_LIST, server_id, read_act, sizeof **out, (void **)out,
+                   n);
+}
+static int ev_write(struct registry *r, enum q q, const struct reg_event *e)
+{
+    const char *p[] = { e->request_id, e->event,     e->start_time, e->finish_time,
+                        e->result,     e->traceback, e->host,       e->details };
+    return exec_q(PR(r), q, 8, p, "event write", false);
+}
+static int pg_ev_insert(struct registry *r, const struct reg_event *e)
+{
+    return ev_write(r, Q_EV_INS, e);
+}
+static int pg_ev_update(struct registry *r, const struct reg_event *e)
+{
+    return ev_write(r, Q_EV_UPD, e);
+}
+static void read_ev(PGresult *res, int row, void *o)
+{
+    struct reg_event *e = o;
+    COL(res, row, 0, e->request_id);
+    COL(res, row, 1, e->event);
+    COL(res, row, 2, e->start_time);
+    COL(res, row, 3, e->finish_time);
+    COL(res, row, 4, e->result);
+    COL(res, row, 5, e->traceback);
+    COL(res, row, 6, e->host);
+    COL(res, row, 7, e->details);
+}
+static int pg_ev_list(struct registry *r, const char *rid, struct reg_event **out, size_t *n)
+{
+    return list_by(r, Q_EV_LIST, Q_EV_LIST, rid, read_ev, sizeof **out, (void **)out, n);
+}
+
+/* ---- tokens ---- */
+static int pg_tok_put(struct registry *r, const struct reg_token *t)
+{
+    struct ints b;
+    const char *p[] = { t->id_hash, t->auth, itxt(&b, 0, t->expires) };
+    return exec_q(PR(r), Q_TOK_PUT, 3, p, "token put", false);
+}
+static void read_tok(PGresult *res, int row, void *o)
+{
+    struct reg_token *t = o;
+    COL(res, row, 0, t->id_hash);
+    COL(res, row, 1, t->auth);
+    t->expires = col_int(res, row, 2);
+}
+static int pg_tok_get(struct registry *r, const char *id_hash, struct reg_token *out)
+{
+    return get_by(r, Q_TOK_GET, id_hash, NULL, read_tok, out);
+}
+static int pg_tok_delete(struct registry *r, const char *id_hash)
+{
+    const char *p[] = { id_hash };
+    return exec_q(PR(r), Q_TOK_DEL, 1, p, "token delete", false);
+}
+static int pg_tok_purge(struct registry *r, int64_t now)
+{
+    struct ints b;
+    const char *p[] = { itxt(&b, 0, now) };
+    return exec_q(PR(r), Q_TOK_PURGE, 1, p, "token purge", false);
+}
+
+/* ---- metadata ---- */
+static const char *meta_kind(enum reg_meta_kind k)
+{
+    return k == REG_META_VOLUME ? "volume" : k == REG_META_SERVER ? "server" : "quota";
+}
+static void read_meta(PGresult *res, int row, void *o)
+{
+    struct reg_meta *m = o;
+    COL(res, row, 0, m->key);
+    COL(res, row, 1, m->value);
+}
+static int pg_md_list(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                      struct reg_meta **out, size_t *n)
+{
+    const char *p[] = { meta_kind(kind), owner };
+    return query_many(PR(r), Q_MD_LIST, 2, p, read_meta, sizeof **out, (void **)out, n,
+                      "metadata list");
+}
+static int pg_md_put(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                     const struct reg_meta *m)
+{
+    const char *p[] = { meta_kind(kind), owner, m->key, m->value };
+    return exec_q(PR(r), Q_MD_PUT, 4, p, "metadata put", false);
+}
+static int pg_md_delete(struct registry *r, enum reg_meta_kind kind, const char *owner,
+                        const char *key)
+{
+    const char *p[] = { meta_kind(kind), owner, key };
+    return exec_q(PR(r), key ? Q_MD_DEL : Q_MD_DEL_ALL, key ? 3 : 2, p, "metadata delete",
+                  key != NULL);
+}
+
+/* ---- swap records ---- */
+static int swap_write(struct registry *r, enum q q, const struct reg_swap *w)
+{
+    struct ints b;
+    const char *p[] = { w->id,
+                        w->kind,
+                        w->server_id,
+                        w->project_id,
+                        w->user_id,
+                        w->host,
+                        w->old_volume_id,
+                        w->new_volume_id,
+                        w->attachment_id,
+                        w->old_node,
+                        w->new_node,
+                        w->old_path,
+                        itxt(&b, 0, w->old_size_gb),
+                        itxt(&b, 1, w->new_size_gb),
+                        w->phase,
+                        w->error,
+                        w->started_at,
+                        w->updated_at,
+                        itxt(&b, 2, w->bytes_total),
+                        itxt(&b, 3, w->bytes_done),
+                        itxt(&b, 4, w->mirror_ms),
+                        itxt(&b, 5, w->pivot_ms),
+                        itxt(&b, 6, w->total_ms) };
+    return exec_q(PR(r), q, 23, p, "swap record write", q == Q_SWAP_UPD);
+}
+static int pg_swap_insert(struct registry *r, const struct reg_swap *w)
+{
+    return swap_write(r, Q_SWAP_INS, w);
+}
+static int pg_swap_update(struct registry *r, const struct reg_swap *w)
+{
+    return swap_write(r, Q_SWAP_UPD, w);
+}
+static void read_swap(PGresult *res, int row, void *o)
+{
+    struct reg_swap *w = o;
+    int i = 0;
+    COL(res, row, i++, w->id);
+    COL(res, row, i++, w->kind);
+    COL(res, row, i++, w->server_id);
+    COL(res, row, i++, w->project_id);
+    COL(res, row, i++, w->user_id);
+    COL(res, row, i++, w->host);
+    COL(res, row, i++, w->old_volume_id);
+    COL(res, row, i++, w->new_volume_id);
+    COL(res, row, i++, w->attachment_id);
+    COL(res, row, i++, w->old_node);
+    COL(res, row, i++, w->new_node);
+    COL(res, row, i++, w->old_path);
+    w->old_size_gb = col_int(res, row, i++);
+    w->new_size_gb = col_int(res, row, i++);
+    COL(res, row, i++, w->phase);
+    COL(res, row, i++, w->error);
+    COL(res, row, i++, w->started_at);
+    COL(res, row, i++, w->updated_at);
+    w->bytes_total = col_int(res, row, i++);
+    w->bytes_done = col_int(res, row, i++);
+    w->mirror_ms = col_int(res, row, i++);
+    w->pivot_ms = col_int(res, row, i++);
+    w->total_ms = col_int(res, row, i++);
+}
+static int pg_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)
+{
+    return query_many(PR(r), Q_SWAP_OPEN, 0, NULL, read_swap, sizeof **out, (void **)out, n,
+                      "swap records");
+}
+static int pg_swap_latest(struct registry *r, const char *server_id, const char *volume_id,
+                          struct reg_swap *out)
+{
+    memset(out, 0, sizeof *out);
+    return get_by(r, Q_SWAP_LATEST, server_id, volume_id, read_swap, out);
+}
+
+static const char *pg_last_error(struct registry *r)
+{
+    return last_error;
+}
+
+static enum reg_error_kind pg_last_error_kind(struct registry *r)
+{
+    return last_kind;
+}
+
+static void pg_close(struct registry *r)
+{
+    if (!r)
+        return;
+    struct pg_registry *s = PR(r);
+    for (int i = 0; i < POOL_SIZE; i++)
+        if (s->conns[i].c)
+            PQfinish(s->conns[i].c);
+    free(s->conninfo);
+    pthread_cond_destroy(&s->freed);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static const struct registry_ops pg_ops = {
+    .name = "postgresql",
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .host_put = pg_host_put,
+    .host_list = pg_host_list,
+    .server_insert = pg_server_insert,
+    .server_get = pg_server_get,
+    .server_update = pg_server_update,
+    .server_list = pg_server_list,
+    .volume_insert = pg_volume_insert,
+    .volume_get = pg_volume_get,
+    .volume_update = pg_volume_update,
+    .volume_delete = pg_volume_delete,
+    .volume_list = pg_volume_list,
+    .volume_path_used = pg_volume_path_used,
+    .attachment_insert = pg_att_insert,
+    .attachment_update = pg_att_update,
+    .attachment_get = pg_att_get,
+    .attachment_get_by_id = pg_att_get_id,
+    .attachment_get_by_volume = pg_att_get_vol,
+    .attachment_delete = pg_att_delete,
+    .attachment_list = pg_att_list,
+    .action_insert = pg_act_insert,
+    .action_update = pg_act_update,
+    .action_get = pg_act_get,
+    .action_list = pg_act_list,
+    .event_insert = pg_ev_insert,
+    .event_update = pg_ev_update,
+    .event_list = pg_ev_list,
+    .token_put = pg_tok_put,
+    .token_get = pg_tok_get,
+    .token_delete = pg_tok_delete,
+    .token_purge = pg_tok_purge,
+    .meta_list = pg_md_list,
+    .meta_put = pg_md_put,
+    .meta_delete = pg_md_delete,
+    .swap_insert = pg_swap_insert,
+    .swap_update = pg_swap_update,
+    .swap_unfinished = pg_swap_unfinished,
+    .swap_latest = pg_swap_latest,
+    .last_error = pg_last_error,
+    .last_error_kind = pg_last_error_kind,
+};
+
+/* Runs SQL on C (a plain connection, before the statements are prepared). */
+static int exec_plain(PGconn *c, const char *sql, char *errbuf, size_t errlen)
+{
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        snprintf(errbuf, errlen, "schema migration failed: %s", PQresultErrorMessage(res));
+        size_t n = strlen(errbuf);
+        if (n && errbuf[n - 1] == '\n')
+            errbuf[n - 1] = '\0';
+        rc = -1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Applies every migration newer than schema_version, each in its own
+ * transaction with the version bump, under a session advisory lock so that
+ * nodes starting at the same moment apply each one once. */
+static int migrate(struct pg_registry *s, PGconn *c, char *errbuf, size_t errlen)
+{
+    if (exec_plain(c, "SELECT pg_advisory_lock(" LOCK_MIGRATE ")", errbuf, errlen) < 0)
+        return -1;
+    int rc = -1;
+    if (exec_plain(c,
+                   "SET client_min_messages=warning;"
+                   "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+                   errbuf, errlen) < 0)
+        goto out;
+    PGresult *res = PQexec(c, "SELECT COALESCE(MAX(version),0) FROM schema_version");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(errbuf, errlen, "schema migration failed: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        goto out;
+    }
+    int version = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (version > N_MIGRATIONS) {
+        snprintf(errbuf, errlen, "database schema version %d is newer than this volswap-api (%d)",
+                 version, N_MIGRATIONS);
+        goto out;
+    }
+    for (int v = version + 1; v <= N_MIGRATIONS; v++) {
+        char bump[96];
+        snprintf(bump, sizeof bump,
+                 "DELETE FROM schema_version; INSERT INTO schema_version VALUES(%d); COMMIT", v);
+        if (exec_plain(c, "BEGIN", errbuf, errlen) < 0)
+            goto out;
+        if (exec_plain(c, migrations[v - 1], errbuf, errlen) < 0 ||
+            exec_plain(c, bump, errbuf, errlen) < 0) {
+            PQclear(PQexec(c, "ROLLBACK"));
+            goto out;
+        }
+    }
+    s->schema_version = N_MIGRATIONS;
+    rc = 0;
+out:
+    PQclear(PQexec(c, "SELECT pg_advisory_unlock(" LOCK_MIGRATE ")"));
+    return rc;
+}
+
+bool registry_is_postgres(const char *database)
+{
+    return !strncmp(database, "postgresql://", 13) || !strncmp(database, "postgres://", 11) ||
+           strchr(database, '=') != NULL;
+}
+
+struct registry *registry_postgres_open(const char *conninfo, char *errbuf, size_t errlen)
+{
+    struct pg_registry *s = calloc(1, sizeof *s);
+    if (!s || !(s->conninfo = strdup(conninfo))) {
+        free(s);
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &pg_ops;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->freed, NULL);
+    struct pg_conn *pc = &s->conns[0];
+    pc->c = PQconnectdb(conninfo);
+    if (!pc->c || PQstatus(pc->c) != CONNECTION_OK) {
+        /* libpq's message names host and user, never the password */
+        snprintf(errbuf, errlen, "cannot connect to the database: %s",
+                 pc->c ? PQerrorMessage(pc->c) : "out of memory");
+        size_t n = strlen(errbuf);
+        if (n && errbuf[n - 1] == '\n')
+            errbuf[n - 1] = '\0';
+        pg_close(&s->base);
+        return NULL;
+    }
+    if (migrate(s, pc->c, errbuf, errlen) < 0) {
+        pg_close(&s->base);
+        return NULL;
+    }
+    if (conn_ready(s, pc) < 0) {
+        snprintf(errbuf, errlen, "%s", last_error);
+        pg_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}
+
+int registry_postgres_schema_version(struct registry *r)
+{
+    return PR(r)->schema_version;
+}
