@@ -47,6 +47,27 @@ cleanup() {
 trap cleanup EXIT
 
 skip() { echo "$1"; exit 77; }
+
+# The registry: an SQLite file in $T, or, under tests/with-postgres
+# (VOLSWAP_TEST_DB=postgresql), a PostgreSQL database of this test's own on
+# that server. REGISTRY is what the config's "database" says; reg_sql runs
+# one SQL statement on it and prints the rows as sqlite3 does (fields
+# separated by |), for the tests that look at the records themselves.
+REGISTRY=$T/registry.db
+if [ "${VOLSWAP_TEST_DB:-sqlite}" = postgresql ]; then
+  [ -n "${VOLSWAP_TEST_PG:-}" ] || skip "VOLSWAP_TEST_DB=postgresql needs tests/with-postgres"
+  REG_DBNAME=vs_$(basename "$T" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z')_$$
+  psql -q -X "$VOLSWAP_TEST_PG" -c "CREATE DATABASE $REG_DBNAME" >/dev/null ||
+    { echo "FAIL: cannot create the test database $REG_DBNAME" >&2; exit 1; }
+  REGISTRY="$VOLSWAP_TEST_PG dbname=$REG_DBNAME"
+fi
+reg_sql() {
+  if [ "${VOLSWAP_TEST_DB:-sqlite}" = postgresql ]; then
+    psql -X -q -At -v ON_ERROR_STOP=1 "$REGISTRY" -c "$1"
+  else
+    sqlite3 "$T/registry.db" "$1"
+  fi
+}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Starts the host's daemon with a QMP monitor and an NBD server.
@@ -137,7 +158,7 @@ write_config() {
   cat >"$T/api.json" <<JSON
 {
   "listen": {"address": "127.0.0.1", "port": 0},
-  "database": "$T/registry.db",
+  "database": "$REGISTRY",
   "token_ttl": $ttl,
   "admin_tokens": ["$ADMIN_TOKEN"],
   "admin_project": "demo",
@@ -161,6 +182,7 @@ JSON
 # $T/regfs (call before api_start); fill_registry_fs leaves it no room,
 # unfill_registry_fs gives the room back. Needs NEED_MOUNT_NS=1.
 registry_on_small_fs() {
+  [ "${VOLSWAP_TEST_DB:-sqlite}" = sqlite ] || skip "a full disk under SQLite's file only"
   mkdir -p "$T/regfs"
   mount -t tmpfs -o size=4m tmpfs "$T/regfs" 2>/dev/null || skip "cannot mount a tmpfs"
   trap 'rc=$?; umount -l "$T/regfs" 2>/dev/null; (exit $rc); cleanup' EXIT

@@ -34,7 +34,7 @@ new_server() {  # new_server TOKEN NAME -> prints id
   expect_status 202
   jq -r .server.id "$T/last.body"
 }
-volume_path() { sqlite3 "$T/registry.db" "SELECT path FROM volumes WHERE id='$1'"; }
+volume_path() { reg_sql "SELECT path FROM volumes WHERE id='$1'"; }
 volume_field() {  # volume_field ID FIELD
   api "$ADMIN_TOKEN" GET "/v3/$PID_DEMO/volumes/$1" >/dev/null; jq -r ".volume.$2" "$T/last.body"
 }
@@ -77,7 +77,7 @@ attached_volume() {  # the volume ids attached to SERVER, one a line
 # The node the host's export for the attachment serves, over QMP.
 export_node() {
   local eid
-  eid=$(sqlite3 "$T/registry.db" "SELECT export_id FROM attachments WHERE server_id='$1'")
+  eid=$(reg_sql "SELECT export_id FROM attachments WHERE server_id='$1'")
   qmp_cmd '{"execute":"query-block-exports"}' | jq -r ".return[] | select(.id==\"$eid\") | .[\"node-name\"]"
 }
 
@@ -142,13 +142,15 @@ slow_swap_started() {  # slow_swap_started [mirroring]
 # id req-crashed), with nothing done on the host. SQL, if given, runs first
 # in the same session.
 plant_accepted_swap() {  # plant_accepted_swap [SQL]
-  local db=$T/registry.db att node newnode proj now=2026-01-01T00:00:00.000000
-  att=$(sqlite3 "$db" "SELECT id FROM attachments WHERE volume_id='$OLD'")
-  node=$(sqlite3 "$db" "SELECT node_name FROM attachments WHERE volume_id='$OLD'")
+  local att node newnode proj now=2026-01-01T00:00:00.000000 renumber=
+  att=$(reg_sql "SELECT id FROM attachments WHERE volume_id='$OLD'")
+  node=$(reg_sql "SELECT node_name FROM attachments WHERE volume_id='$OLD'")
   newnode=vol-$(echo "$NEW" | tr -d - | cut -c1-26)
-  proj=$(sqlite3 "$db" "SELECT project_id FROM servers WHERE id='$SID'")
-  sqlite3 "$db" <<SQL
-${1:-}
+  proj=$(reg_sql "SELECT project_id FROM servers WHERE id='$SID'")
+  # PostgreSQL numbers the records from a sequence, which must pass seq 1
+  [ "${VOLSWAP_TEST_DB:-sqlite}" = postgresql ] &&
+    renumber="SELECT setval(pg_get_serial_sequence('swaps','seq'), (SELECT MAX(seq) FROM swaps));"
+  reg_sql "${1:-}
 UPDATE volumes SET status='detaching' WHERE id='$OLD';
 UPDATE volumes SET status='attaching' WHERE id='$NEW';
 INSERT INTO instance_actions(request_id, server_id, action, project_id, user_id, message, start_time, updated_at)
@@ -158,7 +160,7 @@ INSERT INTO swaps(id, kind, server_id, project_id, user_id, host, old_volume_id,
   updated_at, bytes_total, bytes_done, mirror_ms, pivot_ms, total_ms, seq)
   VALUES('req-crashed', 'swap', '$SID', '$proj', 'admin', 'host1', '$OLD', '$NEW', '$att', '$node',
   '$newnode', '', 1, 1, 'accepted', '', '$now', '$now', 0, 0, 0, 0, 0, 1);
-SQL
+$renumber" >/dev/null
 }
 
 # After the planted swap ran to its end: the server is on NEW with OLD's
@@ -187,7 +189,7 @@ expect_rolled_back() {
   [ "$(jq -r '.instanceAction.events[] | select(.event=="compute_swap_volume") | .result' "$T/last.body")" = Error ] \
     || fail "event: $(cat "$T/last.body")"
   if [ -n "$HOST_PID" ]; then
-    [ "$(export_node "$SID")" = "$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
+    [ "$(export_node "$SID")" = "$(reg_sql "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
       || fail "the export serves $(export_node "$SID"), the registry says otherwise"
     nbd_fill "$URI" 0x77 1
     file_check "$(volume_path "$OLD")" 0x77 1
