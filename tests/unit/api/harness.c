@@ -171,10 +171,9 @@ void th_setup(struct th *t, bool with_host, bool with_swaps)
         fprintf(stderr, "config: %s\n", e.msg);
         exit(1);
     }
-    char errbuf[512], db[1200];
+    char errbuf[512], db[sizeof t->cfg.database];
     CHECK(unit_db_for(t->cfg.database, db, sizeof db));
-    CHECK(strlen(db) < sizeof t->cfg.database);
-    snprintf(t->cfg.database, sizeof t->cfg.database, "%s", db);
+    memcpy(t->cfg.database, db, sizeof db);
     t->reg = registry_open(t->cfg.database, errbuf, sizeof errbuf);
     if (!t->reg) {
         fprintf(stderr, "registry: %s\n", errbuf);
