@@ -91,6 +91,8 @@ static const char *const migrations[] = {
     "  seq BIGSERIAL UNIQUE);"
     "CREATE INDEX swaps_server ON swaps(server_id, seq);"
     "CREATE INDEX swaps_phase ON swaps(phase, seq);",
+    /* 5: the series a swap's worker sampled while it ran (a JSON document) */
+    "CREATE TABLE IF NOT EXISTS swap_series (id TEXT PRIMARY KEY, series TEXT NOT NULL);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -136,6 +138,10 @@ enum q {
     Q_SWAP_UPD,
     Q_SWAP_OPEN,
     Q_SWAP_LATEST,
+    Q_SWAP_GET,
+    Q_SWAP_ALL,
+    Q_SERIES_PUT,
+    Q_SERIES_GET,
     Q__COUNT
 };
 
@@ -222,6 +228,11 @@ static const char *const sql_text[Q__COUNT] = {
                     " FROM swaps WHERE phase NOT IN ('done','rolled-back') ORDER BY seq",
     [Q_SWAP_LATEST] = "SELECT " SWAP_COLS " FROM swaps WHERE server_id=$1 AND "
                       "(old_volume_id=$2 OR new_volume_id=$2) ORDER BY seq DESC LIMIT 1",
+    [Q_SWAP_GET] = "SELECT " SWAP_COLS " FROM swaps WHERE id=$1",
+    [Q_SWAP_ALL] = "SELECT " SWAP_COLS " FROM swaps ORDER BY seq",
+    [Q_SERIES_PUT] = "INSERT INTO swap_series(id,series) VALUES($1,$2) "
+                     "ON CONFLICT(id) DO UPDATE SET series=excluded.series",
+    [Q_SERIES_GET] = "SELECT series FROM swap_series WHERE id=$1",
 };
 
 struct pg_conn {
@@ -983,6 +994,37 @@ static int pg_swap_latest(struct registry *r, const char *server_id, const char 
     return get_by(r, Q_SWAP_LATEST, server_id, volume_id, read_swap, out);
 }
 
+static int pg_swap_get(struct registry *r, const char *id, struct reg_swap *out)
+{
+    memset(out, 0, sizeof *out);
+    return get_by(r, Q_SWAP_GET, id, NULL, read_swap, out);
+}
+static int pg_swap_all(struct registry *r, struct reg_swap **out, size_t *n)
+{
+    return query_many(PR(r), Q_SWAP_ALL, 0, NULL, read_swap, sizeof **out, (void **)out, n,
+                      "swap records");
+}
+static int pg_swap_series_put(struct registry *r, const char *id, const char *series)
+{
+    const char *p[] = { id, series };
+    return exec_q(PR(r), Q_SERIES_PUT, 2, p, "swap series write", false);
+}
+/* The series is a document of any length: read whole into its own string. */
+static void read_series(PGresult *res, int row, void *o)
+{
+    *(char **)o = strdup(PQgetvalue(res, row, 0));
+}
+static int pg_swap_series_get(struct registry *r, const char *id, char **series)
+{
+    *series = NULL;
+    int rc = get_by(r, Q_SERIES_GET, id, NULL, read_series, series);
+    if (rc == 0 && !*series) {
+        set_error(REG_ERR_OTHER, "swap series read", "out of memory");
+        return -1;
+    }
+    return rc;
+}
+
 static const char *pg_last_error(struct registry *r)
 {
     return last_error;
@@ -1050,6 +1092,10 @@ static const struct registry_ops pg_ops = {
     .swap_update = pg_swap_update,
     .swap_unfinished = pg_swap_unfinished,
     .swap_latest = pg_swap_latest,
+    .swap_get = pg_swap_get,
+    .swap_all = pg_swap_all,
+    .swap_series_put = pg_swap_series_put,
+    .swap_series_get = pg_swap_series_get,
     .last_error = pg_last_error,
     .last_error_kind = pg_last_error_kind,
 };
