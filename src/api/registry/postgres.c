@@ -886,10 +886,6 @@ static int pg_tok_purge(struct registry *r, int64_t now)
 }
 
 /* ---- metadata ---- */
-static const char *meta_kind(enum reg_meta_kind k)
-{
-    return k == REG_META_VOLUME ? "volume" : k == REG_META_SERVER ? "server" : "quota";
-}
 static void read_meta(PGresult *res, int row, void *o)
 {
     struct reg_meta *m = o;
@@ -899,20 +895,20 @@ static void read_meta(PGresult *res, int row, void *o)
 static int pg_md_list(struct registry *r, enum reg_meta_kind kind, const char *owner,
                       struct reg_meta **out, size_t *n)
 {
-    const char *p[] = { meta_kind(kind), owner };
+    const char *p[] = { reg_meta_kind_name(kind), owner };
     return query_many(PR(r), Q_MD_LIST, 2, p, read_meta, sizeof **out, (void **)out, n,
                       "metadata list");
 }
 static int pg_md_put(struct registry *r, enum reg_meta_kind kind, const char *owner,
                      const struct reg_meta *m)
 {
-    const char *p[] = { meta_kind(kind), owner, m->key, m->value };
+    const char *p[] = { reg_meta_kind_name(kind), owner, m->key, m->value };
     return exec_q(PR(r), Q_MD_PUT, 4, p, "metadata put", false);
 }
 static int pg_md_delete(struct registry *r, enum reg_meta_kind kind, const char *owner,
                         const char *key)
 {
-    const char *p[] = { meta_kind(kind), owner, key };
+    const char *p[] = { reg_meta_kind_name(kind), owner, key };
     return exec_q(PR(r), key ? Q_MD_DEL : Q_MD_DEL_ALL, key ? 3 : 2, p, "metadata delete",
                   key != NULL);
 }

@@ -34,6 +34,17 @@ void reg_rollback(struct reg_txn *t)
     t->reg->ops->rollback(t->reg);
 }
 
+const char *reg_meta_kind_name(enum reg_meta_kind kind)
+{
+    switch (kind) {
+    case REG_META_VOLUME: return "volume";
+    case REG_META_SERVER: return "server";
+    case REG_META_SERVER_ATTR: return "server-attr";
+    case REG_META_QUOTA: break;
+    }
+    return "quota";
+}
+
 int reg_error_status(enum reg_error_kind kind)
 {
     switch (kind) {

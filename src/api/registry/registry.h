@@ -209,6 +209,9 @@ struct registry {
     const struct registry_ops *ops;
 };
 
+/* The name a metadata kind is stored under, the same in every backend. */
+const char *reg_meta_kind_name(enum reg_meta_kind kind);
+
 /* ---- the transaction guard and the error helper (registry.c) ---- */
 
 /* A transaction scope: declared with REG_TXN, opened with reg_begin, and

@@ -858,13 +858,6 @@ static int sq_tok_purge(struct registry *r, int64_t now)
 }
 
 /* ---- metadata ---- */
-static const char *meta_kind(enum reg_meta_kind k)
-{
-    return k == REG_META_VOLUME        ? "volume"
-           : k == REG_META_SERVER      ? "server"
-           : k == REG_META_SERVER_ATTR ? "server-attr"
-                                       : "quota";
-}
 static void read_meta(sqlite3_stmt *st, void *o)
 {
     struct reg_meta *m = o;
@@ -875,7 +868,7 @@ static int md_list_l(struct sqlite_registry *s, enum reg_meta_kind kind, const c
                      struct reg_meta **out, size_t *n)
 {
     sqlite3_stmt *st = stmt_get(s, Q_MD_LIST);
-    bind_text(st, 1, meta_kind(kind));
+    bind_text(st, 1, reg_meta_kind_name(kind));
     bind_text(st, 2, owner);
     return query_many(s, st, read_meta, sizeof **out, (void **)out, n, "metadata list");
 }
@@ -888,7 +881,7 @@ static int md_put_l(struct sqlite_registry *s, enum reg_meta_kind kind, const ch
                     const struct reg_meta *m)
 {
     sqlite3_stmt *st = stmt_get(s, Q_MD_PUT);
-    bind_text(st, 1, meta_kind(kind));
+    bind_text(st, 1, reg_meta_kind_name(kind));
     bind_text(st, 2, owner);
     bind_text(st, 3, m->key);
     bind_text(st, 4, m->value);
@@ -903,7 +896,7 @@ static int md_del_l(struct sqlite_registry *s, enum reg_meta_kind kind, const ch
                     const char *key)
 {
     sqlite3_stmt *st = stmt_get(s, key ? Q_MD_DEL : Q_MD_DEL_ALL);
-    bind_text(st, 1, meta_kind(kind));
+    bind_text(st, 1, reg_meta_kind_name(kind));
     bind_text(st, 2, owner);
     if (key)
         bind_text(st, 3, key);
