@@ -498,8 +498,12 @@ static void sample(struct run *x)
         return;
     converge(x, st, done, total);
     int64_t now = api_now_ms();
-    if (x->last_sample_ms && now > x->last_sample_ms && done >= x->last_done) {
-        double inst = (double)(done - x->last_done) * 1000.0 / (double)(now - x->last_sample_ms);
+    /* the first sample has no earlier one: its rate is the average since
+     * the swap started, so the progress never shows bytes copied at 0 B/s */
+    int64_t since = x->last_sample_ms ? x->last_sample_ms : x->p.started_ms;
+    int64_t base = x->last_sample_ms ? x->last_done : 0;
+    if (since && now > since && done >= base) {
+        double inst = (double)(done - base) * 1000.0 / (double)(now - since);
         x->p.rate = x->p.rate > 0 ? 0.7 * x->p.rate + 0.3 * inst : inst;
     }
     x->last_sample_ms = now;
