@@ -15,8 +15,23 @@
 void block_backend_attach(struct block_backend *blk, struct block_node *node)
 {
     blk->node = node;
+    blk->loop = node->loop;
     blk->n_in_flight = 0;
+    __atomic_store_n(&blk->size_seen, node->size, __ATOMIC_RELAXED);
     vs_list_append(&node->backends, &blk->link);
+}
+
+uint64_t blk_size(const struct block_backend *blk)
+{
+    return __atomic_load_n(&blk->size_seen, __ATOMIC_RELAXED);
+}
+
+void block_node_size_changed(struct block_node *node)
+{
+    vs_list_for_each(l, &node->backends) {
+        struct block_backend *blk = vs_list_entry(l, struct block_backend, link);
+        __atomic_store_n(&blk->size_seen, node->size, __ATOMIC_RELAXED);
+    }
 }
 
 void block_backend_detach(struct block_backend *blk)
@@ -35,7 +50,48 @@ static void blk_reject_bh(struct vs_bh *bh)
     req->cb(req, req->ret);
 }
 
+static void blk_submit_here(struct block_backend *blk, struct block_req *req);
+
+/* Back on the issuer's loop: the request is finished. */
+static void fwd_done_msg(struct vs_msg *m)
+{
+    struct block_req *req = vs_container_of(m, struct block_req, fwd_msg);
+    req->cb = req->fwd_cb;
+    req->fwd_cb = NULL;
+    req->cb(req, req->ret);
+}
+
+/* On the node's loop: the request finished there; send it home. */
+static void fwd_complete(struct block_req *req, int ret)
+{
+    req->ret = ret;
+    req->fwd_msg.fn = fwd_done_msg;
+    vs_loop_post(req->fwd_loop, &req->fwd_msg);
+}
+
+/* On the node's loop: the request arrives. */
+static void fwd_submit_msg(struct vs_msg *m)
+{
+    struct block_req *req = vs_container_of(m, struct block_req, fwd_msg);
+    blk_submit_here(req->fwd_blk, req);
+}
+
 void blk_submit(struct block_backend *blk, struct block_req *req)
+{
+    struct vs_loop *cur = vs_loop_current();
+    if (blk->loop && cur && cur != blk->loop) {
+        req->fwd_loop = cur;
+        req->fwd_blk = blk;
+        req->fwd_cb = req->cb;
+        req->cb = fwd_complete;
+        req->fwd_msg.fn = fwd_submit_msg;
+        vs_loop_post(blk->loop, &req->fwd_msg);
+        return;
+    }
+    blk_submit_here(blk, req);
+}
+
+static void blk_submit_here(struct block_backend *blk, struct block_req *req)
 {
     struct block_node *node = blk->node;
     if (!node || (!blk->writable && block_op_is_write(req->op))) {
@@ -51,6 +107,7 @@ void blk_submit(struct block_backend *blk, struct block_req *req)
     }
     req->blk = blk;
     req->start_ns = block_now_ns();
+    blk->n_reqs++;
     if (node->quiesce > 0) {
         vs_list_append(&node->held, &req->link);
         return;
@@ -113,8 +170,12 @@ static void move_backends(struct block_node *from, struct block_node *to,
         struct block_backend *blk = vs_list_entry(l, struct block_backend, link);
         if (!pick(blk, stamp))
             continue;
+        /* Issuers on other loops send to blk->loop, which cannot change
+         * under them. */
+        assert(to->loop == blk->loop);
         vs_list_remove(&blk->link);
         blk->node = to;
+        __atomic_store_n(&blk->size_seen, to->size, __ATOMIC_RELAXED);
         blk->replace_stamp = stamp;
         vs_list_append(&to->backends, &blk->link);
     }

@@ -120,6 +120,14 @@ struct block_req {
     uint64_t start_ns;            /* submitted at (monotonic), for the accounting */
     bool submitting;              /* inside drv->submit: defer completion */
     bool completed_early;         /* driver finished inside submit */
+
+    /* A request submitted through a backend from another loop than the
+     * node's (backend.c): it travels to the node's loop and its result
+     * back, each way as a message; cb runs on the issuer's loop. */
+    struct vs_msg fwd_msg;
+    struct vs_loop *fwd_loop;     /* the issuer's loop */
+    struct block_backend *fwd_blk;
+    void (*fwd_cb)(struct block_req *req, int ret);
 };
 
 /* Driver interface: one per kind of node. */
@@ -245,12 +253,26 @@ struct block_node {
 
 struct block_backend {
     struct block_node *node;
+    /* The loop of its node (of every node it is moved to: a pivot moves it
+     * only between nodes of one loop). Set at attach and never changed, so
+     * an issuer on another loop may read it. */
+    struct vs_loop *loop;
+    /* The node's size, for issuers on other loops that check a request
+     * before sending it (NBD's ENOSPC past the end): kept by the block
+     * layer on the node's loop, read with an atomic load. */
+    uint64_t size_seen;
     const char *owner;         /* for messages: "export vol0", "job mirror0" */
     bool follows_replace;      /* moved by block_node_replace (exports: yes) */
     uint64_t replace_stamp;    /* the last move that took it (0: none) */
     bool writable;
     struct vs_list link;       /* in node->backends */
     unsigned n_in_flight;
+    /* Requests submitted through it and not yet finished, held ones
+     * included; on_idle (may be NULL) runs on the node's loop when it
+     * drops to 0, after the last one's cb. What lets an issuer on another
+     * loop know when its backend is no longer used. */
+    unsigned n_reqs;
+    void (*on_idle)(struct block_backend *blk);
     struct block_stats stats;  /* what this backend's issuer asked, across pivots */
 };
 
@@ -332,7 +354,20 @@ bool block_node_can_copy_range(const struct block_node *dst, const struct block_
 
 void block_backend_attach(struct block_backend *blk, struct block_node *node);
 void block_backend_detach(struct block_backend *blk);
+/* Any loop. From the node's loop the request goes straight in; from
+ * another loop it is posted to the node's loop and its cb runs back on
+ * the issuer's loop. So everything a node keeps (its in-flight list, its
+ * held requests, the hooks of a job, the accounting) stays on one thread,
+ * and quiesce, drain and a job's hooks see the requests of every loop:
+ * a request is either still on its way (not yet submitted: it arrives
+ * after a drain as any new request would, through the backend, which by
+ * then may point at a pivot's target) or on the node's lists. The issuer
+ * is told only after the node's loop finished the request. */
 void blk_submit(struct block_backend *blk, struct block_req *req);
+/* Any loop: the size of the backend's node as last seen on its loop. */
+uint64_t blk_size(const struct block_backend *blk);
+/* The node's loop: its size changed (truncate); its backends learn it. */
+void block_node_size_changed(struct block_node *node);
 
 /* ---- drain.c: quiesce, drain, replace, release ----------------------- */
 

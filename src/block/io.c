@@ -261,8 +261,9 @@ static void req_finish(struct block_req *req)
         vs_list_remove(&req->link);
         node->n_in_flight--;
     }
-    if (req->blk) {
-        req->blk->n_in_flight--;
+    struct block_backend *blk = req->blk;
+    if (blk) {
+        blk->n_in_flight--;
         req->blk = NULL;
     }
     if (node->n_in_flight == 0 && node->drain_waiter) {
@@ -271,6 +272,9 @@ static void req_finish(struct block_req *req)
         vs_loop_defer(node->loop, w);
     }
     req->cb(req, req->ret);
+    /* After the cb: an issuer resubmitting from it keeps the backend busy. */
+    if (blk && --blk->n_reqs == 0 && blk->on_idle)
+        blk->on_idle(blk);
 }
 
 void block_hook_add(struct block_node *node, struct block_hook *h)

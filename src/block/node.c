@@ -340,7 +340,10 @@ int block_node_truncate(struct block_node *node, uint64_t size, struct vs_error 
 {
     if (truncate_check(node, err) < 0)
         return -1;
-    return node->drv->truncate(node, size, err);
+    int r = node->drv->truncate(node, size, err);
+    if (r == 0)
+        block_node_size_changed(node);
+    return r;
 }
 
 struct resize_work {
@@ -359,8 +362,10 @@ static void resize_finish(struct resize_work *rw)
     struct block_node *node = rw->node;
 
     node->resizing = false;
-    if (rw->ret == 0)
+    if (rw->ret == 0) {
         node->size = rw->size;
+        block_node_size_changed(node);
+    }
     rw->done(node, rw->ret == 0 ? NULL : &rw->err, rw->opaque);
     free(rw);
 }

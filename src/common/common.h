@@ -26,8 +26,11 @@
  *    getaddrinfo) is a vs_work handed to a small pool of threads; its `done`
  *    half runs back on the loop thread. Workers never touch the ring.
  *
- *  - More loops (one per export, like QEMU's iothreads) are later an
- *    optimisation: every object already records the loop it lives on.
+ *  - A daemon may run several loops, each on a thread of its own
+ *    (vs_loop_spawn). An object belongs to the loop it records and is
+ *    touched only there; other threads reach it by posting a vs_msg to
+ *    its loop (vs_loop_post), which is the one thread-safe entry point.
+ *    Messages from one thread to one loop run in the order posted.
  */
 #ifndef VOLSWAP_COMMON_H
 #define VOLSWAP_COMMON_H
@@ -174,7 +177,29 @@ struct vs_work {
     struct vs_work *next;
 };
 
+/* A message to another loop: fn runs on that loop's thread. The memory
+ * is the poster's (usually embedded in the object it is about) until fn
+ * runs; fn may free it. */
+struct vs_msg {
+    void (*fn)(struct vs_msg *m);
+    struct vs_msg *next;
+};
+
+/* Makes a loop for the calling thread (which becomes its thread: it must
+ * run it). */
 struct vs_loop *vs_loop_new(unsigned entries, unsigned workers);
+/* Starts a thread that makes a loop and runs it until vs_loop_join;
+ * returns the loop once it exists, NULL if it could not be made. */
+struct vs_loop *vs_loop_spawn(unsigned entries, unsigned workers, unsigned index);
+/* Stops a spawned loop (after what was posted to it so far), waits for
+ * its thread and frees it. From another thread. */
+void vs_loop_join(struct vs_loop *loop);
+/* Any thread: fn(m) runs on LOOP's thread, on its next turn. */
+void vs_loop_post(struct vs_loop *loop, struct vs_msg *m);
+/* The loop of the calling thread (the last made or run on it). */
+struct vs_loop *vs_loop_current(void);
+/* 0 for the first loop, as given to vs_loop_spawn for the others. */
+unsigned vs_loop_index(const struct vs_loop *loop);
 void vs_loop_free(struct vs_loop *loop);
 /* Runs until vs_loop_stop(); returns 0, or -errno if the ring failed. */
 int vs_loop_run(struct vs_loop *loop);

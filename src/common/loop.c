@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -39,7 +40,34 @@ struct vs_loop {
     uint64_t efd_value;
     struct vs_completion efd_c;
     bool efd_armed;
+
+    /* Messages from other threads (vs_loop_post): a stack pushed with
+     * compare-and-swap and taken whole with one exchange, so a poster
+     * never waits for the loop and the loop never waits for a poster. The
+     * poster that finds it empty pokes the eventfd, whose read is always
+     * in the ring once the loop has run (efd_msgs). */
+    _Atomic(struct vs_msg *) msgs;
+    bool efd_msgs;
+
+    /* A loop of its own thread (vs_loop_spawn): the thread, and the
+     * creator's wait for the ring to exist. */
+    unsigned index;
+    bool spawned;
+    pthread_t thread;
 };
+
+/* The loop this thread runs (or, before it runs, created). */
+static __thread struct vs_loop *current_loop;
+
+struct vs_loop *vs_loop_current(void)
+{
+    return current_loop;
+}
+
+unsigned vs_loop_index(const struct vs_loop *loop)
+{
+    return loop->index;
+}
 
 static void *worker_main(void *opaque)
 {
@@ -79,11 +107,13 @@ static void *worker_main(void *opaque)
 }
 
 static void efd_arm(struct vs_loop *loop);
+static void run_msgs(struct vs_loop *loop);
 
 static void efd_complete(struct vs_completion *c, int res, unsigned flags)
 {
     struct vs_loop *loop = vs_container_of(c, struct vs_loop, efd_c);
     loop->efd_armed = false;
+    run_msgs(loop);
     pthread_mutex_lock(&loop->lock);
     struct vs_work *w = loop->done_head;
     loop->done_head = loop->done_tail = NULL;
@@ -94,7 +124,7 @@ static void efd_complete(struct vs_completion *c, int res, unsigned flags)
         w->done(w);
         w = next;
     }
-    if (loop->work_outstanding > 0)
+    if (loop->work_outstanding > 0 || loop->efd_msgs)
         efd_arm(loop);
 }
 
@@ -140,6 +170,8 @@ struct vs_loop *vs_loop_new(unsigned entries, unsigned workers)
         return NULL;
     }
     loop->efd_c.cb = efd_complete;
+    atomic_init(&loop->msgs, NULL);
+    current_loop = loop;
     loop->nthreads = workers ? workers : 1;
     loop->threads = vs_zalloc(sizeof(pthread_t) * loop->nthreads);
     for (unsigned i = 0; i < loop->nthreads; i++)
@@ -180,6 +212,8 @@ void vs_loop_free(struct vs_loop *loop)
     close(loop->efd);
     pthread_mutex_destroy(&loop->lock);
     pthread_cond_destroy(&loop->cond);
+    if (current_loop == loop)
+        current_loop = NULL;
     free(loop);
 }
 
@@ -198,8 +232,46 @@ struct io_uring_sqe *vs_loop_sqe(struct vs_loop *loop, struct vs_completion *c)
 
 unsigned vs_loop_inflight(const struct vs_loop *loop)
 {
-    return loop->inflight + loop->work_outstanding +
+    /* The eventfd's read is the loop's own, not an operation anybody
+     * waits for; the work it brings back is counted in work_outstanding. */
+    return loop->inflight - (loop->efd_armed ? 1u : 0u) + loop->work_outstanding +
            (loop->bh_head ? 1 : 0);
+}
+
+void vs_loop_post(struct vs_loop *loop, struct vs_msg *m)
+{
+    struct vs_msg *old = atomic_load_explicit(&loop->msgs, memory_order_relaxed);
+    do {
+        m->next = old;
+    } while (!atomic_compare_exchange_weak_explicit(&loop->msgs, &old, m, memory_order_release,
+                                                    memory_order_relaxed));
+    if (old == NULL) {
+        /* The first since the loop last took them: wake it. The ones
+         * after ride along with this one. */
+        uint64_t one = 1;
+        if (write(loop->efd, &one, sizeof(one)) < 0) {
+            /* Cannot fail short of a counter at 2^64-1. */
+        }
+    }
+}
+
+static void run_msgs(struct vs_loop *loop)
+{
+    struct vs_msg *m = atomic_exchange_explicit(&loop->msgs, NULL, memory_order_acquire);
+    /* The stack holds them newest first: reversed, each poster's messages
+     * run in the order it posted them. */
+    struct vs_msg *fifo = NULL;
+    while (m) {
+        struct vs_msg *next = m->next;
+        m->next = fifo;
+        fifo = m;
+        m = next;
+    }
+    while (fifo) {
+        struct vs_msg *next = fifo->next;
+        fifo->fn(fifo);
+        fifo = next;
+    }
 }
 
 void vs_loop_defer(struct vs_loop *loop, struct vs_bh *bh)
@@ -310,12 +382,20 @@ static void dispatch(struct vs_loop *loop)
 
 int vs_loop_run_once(struct vs_loop *loop, uint64_t timeout_ns)
 {
+    current_loop = loop;
+    if (!loop->efd_msgs) {
+        loop->efd_msgs = true;
+        efd_arm(loop);
+    }
+    if (atomic_load_explicit(&loop->msgs, memory_order_relaxed))
+        run_msgs(loop);
     run_bhs(loop);
     run_timers(loop);
 
     /* A bottom half or timer may have asked the loop to stop: then only
      * collect what is ready, never block. */
-    bool busy = loop->bh_head != NULL || loop->stop;
+    bool busy = loop->bh_head != NULL || loop->stop ||
+                atomic_load_explicit(&loop->msgs, memory_order_relaxed) != NULL;
     uint64_t wait_ns = timeout_ns;
     if (!vs_list_empty(&loop->timers)) {
         uint64_t dl = vs_list_first(&loop->timers, struct vs_timer, link)->deadline_ns;
@@ -364,4 +444,81 @@ int vs_loop_run(struct vs_loop *loop)
 void vs_loop_stop(struct vs_loop *loop)
 {
     loop->stop = true;
+}
+
+/* ---- loops on threads of their own ------------------------------------ */
+
+struct spawn_ctx {
+    unsigned entries, workers, index;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool ready;
+    struct vs_loop *loop;
+};
+
+static void *loop_thread_main(void *opaque)
+{
+    struct spawn_ctx *sc = opaque;
+    /* The ring is made here: with SINGLE_ISSUER only the thread that made
+     * it may submit to it. */
+    struct vs_loop *loop = vs_loop_new(sc->entries, sc->workers);
+    if (loop)
+        loop->index = sc->index;
+    pthread_mutex_lock(&sc->lock);
+    sc->loop = loop;
+    sc->ready = true;
+    pthread_cond_signal(&sc->cond);
+    pthread_mutex_unlock(&sc->lock);
+    if (!loop)
+        return NULL;
+    vs_loop_run(loop);
+    /* What was posted after the stop still runs (a message may free what
+     * it carries). */
+    for (int i = 0; i < 100 && (vs_loop_inflight(loop) > 0 ||
+                                atomic_load_explicit(&loop->msgs, memory_order_relaxed));
+         i++)
+        vs_loop_run_once(loop, 10 * 1000 * 1000);
+    return NULL;
+}
+
+struct vs_loop *vs_loop_spawn(unsigned entries, unsigned workers, unsigned index)
+{
+    struct spawn_ctx sc = { .entries = entries, .workers = workers, .index = index };
+    pthread_mutex_init(&sc.lock, NULL);
+    pthread_cond_init(&sc.cond, NULL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, loop_thread_main, &sc) != 0) {
+        vs_error("cannot start a loop thread: %s", strerror(errno));
+        return NULL;
+    }
+    pthread_mutex_lock(&sc.lock);
+    while (!sc.ready)
+        pthread_cond_wait(&sc.cond, &sc.lock);
+    pthread_mutex_unlock(&sc.lock);
+    pthread_mutex_destroy(&sc.lock);
+    pthread_cond_destroy(&sc.cond);
+    if (!sc.loop) {
+        pthread_join(t, NULL);
+        return NULL;
+    }
+    sc.loop->spawned = true;
+    sc.loop->thread = t;
+    return sc.loop;
+}
+
+static void stop_msg(struct vs_msg *m)
+{
+    vs_loop_stop(vs_loop_current());
+    free(m);
+}
+
+void vs_loop_join(struct vs_loop *loop)
+{
+    if (!loop)
+        return;
+    struct vs_msg *m = vs_zalloc(sizeof(*m));
+    m->fn = stop_msg;
+    vs_loop_post(loop, m);
+    pthread_join(loop->thread, NULL);
+    vs_loop_free(loop);
 }

@@ -4,6 +4,9 @@
 
 #include "../monitor/monitor.h"
 
+/* --loops: at most this many event loops. */
+#define VOLSWAPD_MAX_LOOPS 256
+
 /* ---- state-file.c ---- */
 
 /* Reads and parses the state file; *out is NULL when it does not exist

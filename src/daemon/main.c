@@ -25,6 +25,10 @@
 #include <unistd.h>
 
 static struct vs_loop *loop;
+/* --loops: loops[0] is `loop` (this thread: monitors, nodes, jobs, the
+ * NBD server's handshakes); the others serve NBD connections. */
+static struct vs_loop **loops;
+static unsigned n_loops;
 static const char *pidfile;
 static const char *state_path;
 static const char *metrics_spec;
@@ -65,9 +69,53 @@ static void usage(FILE *out)
 "                       (without it they are 0600, whatever the umask)\n"
 "  --log-format text|json\n"
 "                       log lines as text (default) or one JSON object each\n"
+"  --loops N            event loops (threads) serving NBD clients, the first\n"
+"                       also the monitors, nodes and jobs (default: one per\n"
+"                       online CPU)\n"
 "  -v, --verbose        log debug messages\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n");
+}
+
+/* --loops: the first loop is this thread's; the others get threads of
+ * their own, each with one worker for what blocks. */
+static int start_loops(void)
+{
+    if (n_loops == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n_loops = cpus < 1 ? 1 : cpus > VOLSWAPD_MAX_LOOPS ? VOLSWAPD_MAX_LOOPS : (unsigned)cpus;
+    }
+    loops = vs_zalloc(sizeof(*loops) * n_loops);
+    loops[0] = loop;
+    for (unsigned i = 1; i < n_loops; i++) {
+        loops[i] = vs_loop_spawn(1024, 1, i);
+        if (!loops[i]) {
+            fprintf(stderr, "volswapd: cannot create event loop %u (io_uring)\n", i);
+            return -1;
+        }
+    }
+    nbd_server_set_loops(loops, n_loops);
+    if (n_loops > 1)
+        vs_debug("%u event loops", n_loops);
+    return 0;
+}
+
+/* At exit, the clients closed (nbd_server_stop): the requests of the
+ * other loops' clients are finished here, their connections go, then
+ * their loops. */
+static void stop_loops(void)
+{
+    for (int i = 0; i < 300 && nbd_server_client_count() > 0; i++)
+        vs_loop_run_once(loop, 10 * 1000 * 1000);
+    if (nbd_server_client_count() > 0)
+        vs_warn("%u NBD connections still open at exit", nbd_server_client_count());
+    for (unsigned i = 1; i < n_loops; i++)
+        vs_loop_join(loops[i]);
+    nbd_server_clear_loops();
+    /* What the other loops posted on their way out. */
+    vs_loop_run_once(loop, 0);
+    free(loops);
+    loops = NULL;
 }
 
 /* A failed start-up option: one line naming it, exit status 1. */
@@ -486,7 +534,7 @@ int main(int argc, char **argv)
 {
     enum { OPT_BLOCKDEV = 256, OPT_NBD_SERVER, OPT_EXPORT, OPT_PIDFILE, OPT_MONITOR,
            OPT_CHARDEV, OPT_STATE, OPT_DUMP_COMMANDS, OPT_OBJECT, OPT_METRICS,
-           OPT_SOCKET_GROUP, OPT_LOG_FORMAT };
+           OPT_SOCKET_GROUP, OPT_LOG_FORMAT, OPT_LOOPS };
     static const struct option longopts[] = {
         { "object", required_argument, NULL, OPT_OBJECT },
         { "blockdev", required_argument, NULL, OPT_BLOCKDEV },
@@ -500,6 +548,7 @@ int main(int argc, char **argv)
         { "metrics", required_argument, NULL, OPT_METRICS },
         { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
         { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+        { "loops", required_argument, NULL, OPT_LOOPS },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -550,6 +599,19 @@ int main(int argc, char **argv)
             }
             vs_log_json = strcmp(optarg, "json") == 0;
             break;
+        case OPT_LOOPS: {
+            char *end = NULL;
+            errno = 0;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (errno || !end || *end || end == optarg || n < 1 || n > VOLSWAPD_MAX_LOOPS ||
+                optarg[0] == '-') {
+                fprintf(stderr, "volswapd: --loops: a number from 1 to %u, not '%s'\n",
+                        VOLSWAPD_MAX_LOOPS, optarg);
+                return 1;
+            }
+            n_loops = (unsigned)n;
+            break;
+        }
         case '?':
             /* optopt is a long option's value (>= 256, unprintable) when
              * that option lacks its argument: name it from argv instead. */
@@ -576,6 +638,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "volswapd: cannot create the event loop (io_uring)\n");
         return 1;
     }
+    if (start_loops() < 0)
+        return 1;
     setup_signals();
     qmp_events_init();
     qmp_quit_requested = quit_requested;
@@ -651,6 +715,7 @@ int main(int argc, char **argv)
     jobs_state_save_async = NULL;
     json_decref(restored);
     nbd_server_stop();
+    stop_loops();
     nbd_export_del_all();
     block_node_close_all();
     /* Let cancelled operations (the listeners' accepts) complete. */

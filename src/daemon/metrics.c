@@ -154,11 +154,11 @@ static void render_nbd(FILE *f)
            "NBD clients that chose the export.");
     for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e))
         put_export_value(f, "volswap_nbd_export_connections_total", e,
-                         e->stats.connections_total);
+                         nbd_export_stats_now(e).connections_total);
     family(f, "volswap_nbd_export_size_bytes", "gauge", "Size of the export's node.");
     for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e))
         put_export_value(f, "volswap_nbd_export_size_bytes", e,
-                         e->blk.node ? e->blk.node->size : 0);
+                         blk_size(&e->blk));
 
     family(f, "volswap_nbd_requests_total", "counter",
            "NBD requests answered, by export and command.");
@@ -169,7 +169,7 @@ static void render_nbd(FILE *f)
             fputs("volswap_nbd_requests_total{export=\"", f);
             put_label(f, e->id);
             fprintf(f, "\",command=\"%s\"} %llu\n", nbd_cmd_name(c),
-                    (unsigned long long)e->stats.ops[c]);
+                    (unsigned long long)nbd_export_stats_now(e).ops[c]);
         }
     }
     family(f, "volswap_nbd_request_errors_total", "counter",
@@ -181,15 +181,15 @@ static void render_nbd(FILE *f)
             fputs("volswap_nbd_request_errors_total{export=\"", f);
             put_label(f, e->id);
             fprintf(f, "\",command=\"%s\"} %llu\n", nbd_cmd_name(c),
-                    (unsigned long long)e->stats.errors[c]);
+                    (unsigned long long)nbd_export_stats_now(e).errors[c]);
         }
     }
     family(f, "volswap_nbd_read_bytes_total", "counter", "Bytes read by NBD clients.");
     for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e))
-        put_export_value(f, "volswap_nbd_read_bytes_total", e, e->stats.bytes_read);
+        put_export_value(f, "volswap_nbd_read_bytes_total", e, nbd_export_stats_now(e).bytes_read);
     family(f, "volswap_nbd_written_bytes_total", "counter", "Bytes written by NBD clients.");
     for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e))
-        put_export_value(f, "volswap_nbd_written_bytes_total", e, e->stats.bytes_written);
+        put_export_value(f, "volswap_nbd_written_bytes_total", e, nbd_export_stats_now(e).bytes_written);
 
     static const uint32_t bounds_us[] = { NBD_LATENCY_BUCKETS_US };
     family(f, "volswap_nbd_request_duration_seconds", "histogram",
@@ -197,7 +197,7 @@ static void render_nbd(FILE *f)
     for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e)) {
         uint64_t cum = 0;
         for (unsigned b = 0; b < NBD_LATENCY_NBUCKETS; b++) {
-            cum += e->stats.latency[b];
+            cum += nbd_export_stats_now(e).latency[b];
             fputs("volswap_nbd_request_duration_seconds_bucket{export=\"", f);
             put_label(f, e->id);
             if (b < VS_ARRAY_SIZE(bounds_us))
@@ -207,7 +207,7 @@ static void render_nbd(FILE *f)
         }
         fputs("volswap_nbd_request_duration_seconds_sum{export=\"", f);
         put_label(f, e->id);
-        fprintf(f, "\"} %.9f\n", e->stats.latency_sum_ns / 1e9);
+        fprintf(f, "\"} %.9f\n", nbd_export_stats_now(e).latency_sum_ns / 1e9);
         fputs("volswap_nbd_request_duration_seconds_count{export=\"", f);
         put_label(f, e->id);
         fprintf(f, "\"} %llu\n", (unsigned long long)cum);

@@ -37,6 +37,8 @@ struct nbd_export *nbd_export_next(struct nbd_export *prev)
     return l == &exports ? NULL : vs_list_entry(l, struct nbd_export, link);
 }
 
+static void export_blk_idle(struct block_backend *blk);
+
 struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts, struct vs_error *err)
 {
     struct block_node *node = block_node_lookup(NULL, opts->node_name ? opts->node_name : "",
@@ -74,6 +76,7 @@ struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts, struct vs_
     exp->blk.owner = exp->name;
     exp->blk.follows_replace = true;
     exp->blk.writable = opts->writable;
+    exp->blk.on_idle = export_blk_idle;
     block_backend_attach(&exp->blk, node);
     vs_list_append(&exports, &exp->link);
     return exp;
@@ -103,8 +106,13 @@ static void export_finish_delete(struct nbd_export *exp)
  * then says the node is free, as QEMU's does after its drain. */
 static void maybe_finish_delete(struct nbd_export *exp)
 {
-    if (exp->deleting && exp->connections == 0 && exp->reqs == 0)
+    if (exp->deleting && exp->connections == 0 && exp->blk.n_reqs == 0)
         export_finish_delete(exp);
+}
+
+static void export_blk_idle(struct block_backend *blk)
+{
+    maybe_finish_delete(vs_container_of(blk, struct nbd_export, blk));
 }
 
 void nbd_export_conn_gone(struct nbd_export *exp)
@@ -113,10 +121,20 @@ void nbd_export_conn_gone(struct nbd_export *exp)
     maybe_finish_delete(exp);
 }
 
-void nbd_export_req_gone(struct nbd_export *exp)
+void nbd_export_stats_get(const struct nbd_export *exp, struct nbd_export_stats *out)
 {
-    exp->reqs--;
-    maybe_finish_delete(exp);
+    /* Clients on other loops add to the counters as their replies go. */
+    const uint64_t *in = (const uint64_t *)&exp->stats;
+    uint64_t *o = (uint64_t *)out;
+    for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+        o[i] = __atomic_load_n(&in[i], __ATOMIC_RELAXED);
+}
+
+struct nbd_export_stats nbd_export_stats_now(const struct nbd_export *exp)
+{
+    struct nbd_export_stats st;
+    nbd_export_stats_get(exp, &st);
+    return st;
 }
 
 int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err)

@@ -113,8 +113,9 @@ static void enter_transmission(struct nbd_conn *conn, struct nbd_export *exp)
 {
     conn->exp = exp;
     exp->connections++;
-    exp->stats.connections_total++;
+    __atomic_fetch_add(&exp->stats.connections_total, 1, __ATOMIC_RELAXED);
     conn->phase = PHASE_TRANSMISSION;
+    nbd_server_conn_transmission(conn);
 }
 
 static int opt_export_name(struct nbd_conn *conn, const uint8_t *d, uint32_t len)

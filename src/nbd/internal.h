@@ -143,7 +143,7 @@ struct nbd_req {
 };
 
 struct nbd_conn {
-    struct vs_loop *loop;
+    struct vs_loop *loop;      /* where it runs now (see server.c: loops) */
     int fd;
     enum nbd_conn_phase phase;
     unsigned refs;             /* recv + send + requests in flight */
@@ -188,6 +188,14 @@ struct nbd_conn {
     unsigned iov_cap;
     uint8_t *hs_out;           /* handshake output buffer */
     size_t hs_out_len, hs_out_cap, hs_out_sent;
+
+    /* Moving to another loop after the handshake (server.c). */
+    struct vs_loop *move_to;   /* set: moves once its socket is idle */
+    bool move_queued;          /* move_bh is queued (holds a reference) */
+    bool remote;               /* runs on a loop other than the server's */
+    unsigned loop_index;
+    struct vs_bh move_bh;
+    struct vs_msg move_msg;
 };
 
 /* server.c */
@@ -196,7 +204,9 @@ void nbd_conn_unref(struct nbd_conn *conn);
 void nbd_conn_queue_reply(struct nbd_conn *conn, struct nbd_req *req);
 void nbd_conn_flush_handshake(struct nbd_conn *conn);
 void nbd_conn_kick_recv(struct nbd_conn *conn);
-void nbd_server_conn_attached(struct nbd_conn *conn);
+/* The handshake chose an export: the connection may move to another
+ * loop for its transmission phase. */
+void nbd_server_conn_transmission(struct nbd_conn *conn);
 void nbd_server_close_export_clients(struct nbd_export *exp);
 /* After STARTTLS was acknowledged: what follows on the socket is TLS. */
 int nbd_conn_start_tls(struct nbd_conn *conn);
@@ -214,8 +224,6 @@ void nbd_req_free(struct nbd_req *req);
 
 /* export.c */
 void nbd_export_conn_gone(struct nbd_export *exp);
-/* One of exp->reqs is finished with. */
-void nbd_export_req_gone(struct nbd_export *exp);
 
 /* bufpool.c: aligned payload buffers, recycled by power-of-two size */
 void *nbd_buf_get(size_t len, size_t *size_out);

@@ -24,6 +24,8 @@
 #define NBD_LATENCY_NBUCKETS 14
 #define NBD_STATS_NCMDS 8         /* NBD_CMD_READ .. NBD_CMD_BLOCK_STATUS */
 
+/* Clients on every loop add to these (relaxed atomic adds); read them
+ * with nbd_export_stats_get. */
 struct nbd_export_stats {
     uint64_t ops[NBD_STATS_NCMDS];
     uint64_t errors[NBD_STATS_NCMDS];
@@ -40,10 +42,9 @@ struct nbd_export {
     bool writable;
     struct block_backend blk;
     unsigned connections;
-    /* Requests sent into the node and not yet finished with (at the
-     * driver, or held by a quiesce): the export, whose backend they go
-     * through, outlives them, also once deleted and its clients gone. */
-    unsigned reqs;
+    /* The export, whose backend its clients' requests go through, also
+     * outlives the ones still inside the node (at the driver, or held by a
+     * quiesce) once deleted and its clients gone: blk.n_reqs counts them. */
     bool deleting;       /* being removed: refuses new clients */
     struct nbd_export_stats stats;
     struct vs_list link;
@@ -72,6 +73,9 @@ struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts,
  * export is gone (and BLOCK_EXPORT_DELETED emitted) once the last
  * connection has ended, possibly later than the call. */
 int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err);
+/* A copy of the export's counters. */
+void nbd_export_stats_get(const struct nbd_export *exp, struct nbd_export_stats *out);
+struct nbd_export_stats nbd_export_stats_now(const struct nbd_export *exp);
 struct nbd_export *nbd_export_find_id(const char *id);
 struct nbd_export *nbd_export_find_name(const char *name);
 struct nbd_export *nbd_export_next(struct nbd_export *prev);
@@ -109,6 +113,14 @@ struct nbd_server_config {
  * until it stops. */
 int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
                      const struct nbd_server_config *cfg, struct vs_error *err);
+/* The loops that serve connections: loops[0] is the server's (where it
+ * listens, runs handshakes and keeps its exports); a connection that has
+ * chosen its export moves to the least loaded of loops[1 .. n-1] for its
+ * transmission phase. n <= 1 (or never called): every connection stays
+ * on the loop it was accepted on. The server's loop only; the loops must
+ * outlive every connection (nbd_server_client_count() == 0). */
+void nbd_server_set_loops(struct vs_loop *const *loops, unsigned n);
+void nbd_server_clear_loops(void);
 /* Stops listening and closes every connection. */
 void nbd_server_stop(void);
 bool nbd_server_running(void);

@@ -16,7 +16,21 @@
  * ring and no request in flight in the block layer. Closing therefore
  * means: stop parsing, shut the socket down (which completes the pending
  * recv), and let the last reference free it. A request that finishes on a
- * closed connection is dropped, never sent. */
+ * closed connection is dropped, never sent.
+ *
+ * Loops. The server, its listener, the handshake and everything the
+ * handshake reads (exports, TLS objects, authz) belong to the server's
+ * loop, the daemon's first. With more loops (nbd_server_set_loops), a
+ * connection that has chosen its export moves, once its socket is idle,
+ * to the loop serving the fewest connections; from then on its socket,
+ * its requests, its buffers and its TLS session are that loop's alone.
+ * Its requests reach the node through the export's backend, which sends
+ * them to the node's loop and brings the results back (block.h). What a
+ * moved connection still owes the server's loop — the export's client
+ * count at close, the server's count and the TLS object reference at
+ * free — goes there as a message; what the server's loop asks of it
+ * (close the clients of an export, close all, close after the requests
+ * in flight) comes to its loop as a message, never through a lock. */
 #include "internal.h"
 
 #include <errno.h>
@@ -41,6 +55,16 @@ static uint64_t accepted_total;
 static struct vs_bh *all_closed_waiter;
 static struct vs_loop *waiter_loop;
 static struct vs_timer grace_timer; /* bounds a graceful close */
+
+/* The loops connections move to (index 1 ..), and how many connections
+ * each serves; the server's loop only. lists[i] is loop i's connections,
+ * touched only on loop i (lists[0] is unused: `conns` is the server's). */
+static struct vs_loop *home;
+static struct vs_loop **io_loops;
+static unsigned n_loops;
+static unsigned *io_load;
+static unsigned io_next;
+static struct vs_list *lists;
 
 static void conn_arm_recv(struct nbd_conn *conn);
 static void conn_arm_send(struct nbd_conn *conn);
@@ -84,25 +108,72 @@ static void tls_cfg_clear(struct nbd_server_tls *t)
 
 /* ---- connections ---------------------------------------------------- */
 
-static void conn_free(struct nbd_conn *conn)
+/* The server's loop: a connection is gone. */
+static void conn_gone(unsigned loop_index)
 {
-    vs_list_remove(&conn->link);
     nconns--;
-    vs_timer_cancel(conn->loop, &conn->hs_deadline);
-    close(conn->fd);
-    vs_tls_session_free(conn->tls);
-    tls_cfg_clear(&conn->tls_cfg);
-    free(conn->in);
-    free(conn->iov);
-    free(conn->hs_out);
-    free(conn->opt_data);
-    free(conn);
+    if (loop_index > 0 && loop_index < n_loops)
+        io_load[loop_index]--;
     if (nconns == 0 && all_closed_waiter) {
         struct vs_bh *w = all_closed_waiter;
         all_closed_waiter = NULL;
         vs_timer_cancel(waiter_loop, &grace_timer);
         vs_loop_defer(waiter_loop, w);
     }
+}
+
+/* What a moved connection leaves to the server's loop when it goes. */
+struct gone_msg {
+    struct vs_msg m;
+    struct nbd_server_tls tls;  /* the reference to drop (objects are the server loop's) */
+    struct nbd_export *exp;     /* NULL: the connection is freed; else it left this export */
+    unsigned loop_index;
+};
+
+static void gone_msg_fn(struct vs_msg *m)
+{
+    struct gone_msg *g = vs_container_of(m, struct gone_msg, m);
+    if (g->exp) {
+        nbd_export_conn_gone(g->exp);
+    } else {
+        tls_cfg_clear(&g->tls);
+        conn_gone(g->loop_index);
+    }
+    free(g);
+}
+
+static void post_gone(struct nbd_export *exp, struct nbd_conn *conn)
+{
+    struct gone_msg *g = vs_zalloc(sizeof(*g));
+    g->m.fn = gone_msg_fn;
+    g->exp = exp;
+    g->loop_index = conn->loop_index;
+    if (!exp) {
+        g->tls = conn->tls_cfg;
+        memset(&conn->tls_cfg, 0, sizeof(conn->tls_cfg));
+    }
+    vs_loop_post(home, &g->m);
+}
+
+static void conn_free(struct nbd_conn *conn)
+{
+    vs_list_remove(&conn->link);
+    vs_timer_cancel(conn->loop, &conn->hs_deadline);
+    close(conn->fd);
+    vs_tls_session_free(conn->tls);
+    free(conn->in);
+    free(conn->iov);
+    free(conn->hs_out);
+    free(conn->opt_data);
+    if (conn->remote) {
+        post_gone(NULL, conn);
+        free(conn);
+        return;
+    }
+    tls_cfg_clear(&conn->tls_cfg);
+    unsigned chosen = conn->loop_index; /* > 0: closed before it could move */
+    free(conn);
+    conn_gone(chosen);
 }
 
 void nbd_conn_unref(struct nbd_conn *conn)
@@ -119,7 +190,12 @@ void nbd_conn_close(struct nbd_conn *conn)
     if (conn->exp) {
         struct nbd_export *exp = conn->exp;
         conn->exp = NULL;
-        nbd_export_conn_gone(exp);
+        /* After every request this connection sent to the node (messages
+         * from one loop arrive in order), so the export outlives them. */
+        if (conn->remote)
+            post_gone(exp, conn);
+        else
+            nbd_export_conn_gone(exp);
     }
     /* Completes the pending recv (with 0) and fails any pending send. */
     shutdown(conn->fd, SHUT_RDWR);
@@ -280,7 +356,7 @@ static void recv_cb(struct vs_completion *c, int res, unsigned flags)
 static void conn_arm_recv(struct nbd_conn *conn)
 {
     if (conn->recv_armed || conn->read_eof || conn->phase == PHASE_CLOSING ||
-        conn->closing_after_drain)
+        conn->closing_after_drain || conn->move_to)
         return;
     struct io_uring_sqe *sqe;
     if (conn->tls) {
@@ -328,11 +404,13 @@ void nbd_conn_kick_recv(struct nbd_conn *conn)
     conn_process(conn);
 }
 
+static void conn_move(struct nbd_conn *conn);
+
 static void conn_process(struct nbd_conn *conn)
 {
   again:
     while (conn->phase != PHASE_CLOSING && !conn->payload_req &&
-           !conn->closing_after_drain) {
+           !conn->closing_after_drain && !conn->move_to) {
         size_t avail = conn->in_len - conn->in_pos;
         if (conn->skip > 0) {
             size_t n = (size_t)VS_MIN((uint64_t)avail, conn->skip);
@@ -368,6 +446,10 @@ static void conn_process(struct nbd_conn *conn)
                 return;
             break;
         }
+    }
+    if (conn->move_to) {
+        conn_move(conn);
+        return;
     }
     if (conn_tls_fill(conn))
         goto again;
@@ -539,7 +621,7 @@ static void conn_arm_send_tls(struct nbd_conn *conn)
 
 static void conn_arm_send(struct nbd_conn *conn)
 {
-    if (conn->send_armed || conn->phase == PHASE_CLOSING)
+    if (conn->send_armed || conn->phase == PHASE_CLOSING || conn->move_to)
         return;
     /* Before the TLS handshake is done, handshake output (the STARTTLS
      * acknowledgement) still goes out in the clear, ahead of any TLS
@@ -579,6 +661,98 @@ static void handshake_expired(struct vs_timer *t)
         return;
     vs_info("NBD client: handshake not finished within %u s, disconnected", handshake_max_s);
     nbd_conn_close(conn);
+}
+
+/* ---- moving to another loop -------------------------------------------- */
+
+void nbd_server_conn_transmission(struct nbd_conn *conn)
+{
+    if (n_loops < 2 || conn->remote || conn->loop != home)
+        return;
+    /* The least loaded, the next in turn among equals. */
+    unsigned best = 0;
+    for (unsigned k = 0; k < n_loops - 1; k++) {
+        unsigned i = 1 + (io_next + k) % (n_loops - 1);
+        if (best == 0 || io_load[i] < io_load[best])
+            best = i;
+    }
+    io_next = best % (n_loops - 1);
+    io_load[best]++;
+    conn->loop_index = best;
+    conn->move_to = io_loops[best];
+}
+
+/* On the new loop: the connection continues where it stopped, with what
+ * the client sent after its option already buffered. */
+static void conn_arrive_msg(struct vs_msg *m)
+{
+    struct nbd_conn *conn = vs_container_of(m, struct nbd_conn, move_msg);
+    conn->loop = conn->move_to;
+    conn->move_to = NULL;
+    vs_list_append(&lists[conn->loop_index], &conn->link);
+    vs_debug("NBD client of export '%s' on loop %u", conn->exp ? conn->exp->name : "?",
+             conn->loop_index);
+    conn_process(conn);
+}
+
+/* On the server's loop, with nothing of the connection's on the stack:
+ * moves it once no recv or send of it is in the ring (a send still going
+ * out calls conn_process, and so this, again when it is done). */
+static void conn_move_bh(struct vs_bh *bh)
+{
+    struct nbd_conn *conn = vs_container_of(bh, struct nbd_conn, move_bh);
+    conn->move_queued = false;
+    if (conn->phase == PHASE_TRANSMISSION && !conn->send_armed && !conn->recv_armed &&
+        conn->refs == 2) {
+        conn->refs--;
+        vs_timer_cancel(conn->loop, &conn->hs_deadline);
+        vs_list_remove(&conn->link);
+        conn->remote = true;
+        conn->move_msg.fn = conn_arrive_msg;
+        vs_loop_post(conn->move_to, &conn->move_msg);
+        return;
+    }
+    /* Closed before it could move, it ends here (conn_free gives back
+     * the load it was counted for). */
+    nbd_conn_unref(conn);
+}
+
+static void conn_move(struct nbd_conn *conn)
+{
+    if (conn->move_queued || conn->phase == PHASE_CLOSING)
+        return;
+    conn->move_queued = true;
+    conn->refs++;
+    conn->move_bh.fn = conn_move_bh;
+    vs_loop_defer(conn->loop, &conn->move_bh);
+}
+
+void nbd_server_set_loops(struct vs_loop *const *loops, unsigned n)
+{
+    free(io_loops);
+    free(io_load);
+    free(lists);
+    home = loops[0];
+    n_loops = n;
+    io_loops = vs_zalloc(sizeof(*io_loops) * n);
+    io_load = vs_zalloc(sizeof(*io_load) * n);
+    lists = vs_zalloc(sizeof(*lists) * n);
+    for (unsigned i = 0; i < n; i++) {
+        io_loops[i] = loops[i];
+        vs_list_init(&lists[i]);
+    }
+    io_next = 0;
+}
+
+void nbd_server_clear_loops(void)
+{
+    free(io_loops);
+    free(io_load);
+    free(lists);
+    io_loops = NULL;
+    io_load = NULL;
+    lists = NULL;
+    n_loops = 0;
 }
 
 void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server_tls *tls)
@@ -637,6 +811,68 @@ int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
     return 0;
 }
 
+/* ---- closing clients on every loop ------------------------------------- */
+
+enum close_kind { CLOSE_ALL, CLOSE_EXPORT, CLOSE_AFTER_DRAIN };
+
+static void close_here(struct vs_list *list, enum close_kind kind, struct nbd_export *exp)
+{
+    vs_list_for_each_safe(pos, list) {
+        struct nbd_conn *conn = vs_list_entry(pos, struct nbd_conn, link);
+        switch (kind) {
+        case CLOSE_ALL:
+            nbd_conn_close(conn);
+            break;
+        case CLOSE_EXPORT:
+            if (conn->exp == exp)
+                nbd_conn_close(conn);
+            break;
+        case CLOSE_AFTER_DRAIN:
+            /* Requests the node is working on get their replies; a WRITE
+             * still waiting for its payload was never acknowledged and is
+             * dropped with its connection, as is a handshake in progress. */
+            if (conn->phase == PHASE_TRANSMISSION && conn->inflight_reqs > 0 &&
+                !conn->payload_req) {
+                conn->closing_after_drain = true;
+                conn_maybe_finish_disc(conn);
+            } else {
+                nbd_conn_close(conn);
+            }
+            break;
+        }
+    }
+}
+
+struct close_msg {
+    struct vs_msg m;
+    enum close_kind kind;
+    struct nbd_export *exp;    /* CLOSE_EXPORT: only its clients (it outlives them) */
+    unsigned loop_index;
+};
+
+static void close_msg_fn(struct vs_msg *m)
+{
+    struct close_msg *cm = vs_container_of(m, struct close_msg, m);
+    close_here(&lists[cm->loop_index], cm->kind, cm->exp);
+    free(cm);
+}
+
+/* The server's loop: closes the clients it serves, and asks every other
+ * loop to close its own. A connection on its way to a loop gets there
+ * before the request does (messages from one loop keep their order). */
+static void close_everywhere(enum close_kind kind, struct nbd_export *exp)
+{
+    close_here(&conns, kind, exp);
+    for (unsigned i = 1; i < n_loops; i++) {
+        struct close_msg *cm = vs_zalloc(sizeof(*cm));
+        cm->m.fn = close_msg_fn;
+        cm->kind = kind;
+        cm->exp = exp;
+        cm->loop_index = i;
+        vs_loop_post(io_loops[i], &cm->m);
+    }
+}
+
 void nbd_server_stop(void)
 {
     if (!listener)
@@ -646,8 +882,7 @@ void nbd_server_stop(void)
     nbd_server_addr_clear(&server_addr);
     tls_cfg_clear(&server_tls);
     /* qemu-storage-daemon closes the clients with the server. */
-    vs_list_for_each_safe(pos, &conns)
-        nbd_conn_close(vs_list_entry(pos, struct nbd_conn, link));
+    close_everywhere(CLOSE_ALL, NULL);
 }
 
 bool nbd_server_running(void)
@@ -687,11 +922,7 @@ uint64_t nbd_server_accepted_total(void)
 
 void nbd_server_close_export_clients(struct nbd_export *exp)
 {
-    vs_list_for_each_safe(pos, &conns) {
-        struct nbd_conn *conn = vs_list_entry(pos, struct nbd_conn, link);
-        if (conn->exp == exp)
-            nbd_conn_close(conn);
-    }
+    close_everywhere(CLOSE_EXPORT, exp);
 }
 
 /* How long a graceful close waits for replies to reach clients that have
@@ -700,25 +931,12 @@ void nbd_server_close_export_clients(struct nbd_export *exp)
 
 static void grace_expired(struct vs_timer *t)
 {
-    vs_list_for_each_safe(pos, &conns)
-        nbd_conn_close(vs_list_entry(pos, struct nbd_conn, link));
+    close_everywhere(CLOSE_ALL, NULL);
 }
 
 void nbd_server_close_clients(struct vs_loop *loop, struct vs_bh *done)
 {
-    vs_list_for_each_safe(pos, &conns) {
-        struct nbd_conn *conn = vs_list_entry(pos, struct nbd_conn, link);
-        /* Requests the node is working on get their replies; a WRITE still
-         * waiting for its payload was never acknowledged and is dropped
-         * with its connection, as is a handshake in progress. */
-        if (conn->phase == PHASE_TRANSMISSION && conn->inflight_reqs > 0 &&
-            !conn->payload_req) {
-            conn->closing_after_drain = true;
-            conn_maybe_finish_disc(conn);
-        } else {
-            nbd_conn_close(conn);
-        }
-    }
+    close_everywhere(CLOSE_AFTER_DRAIN, NULL);
     if (nconns == 0) {
         vs_loop_defer(loop, done);
         return;

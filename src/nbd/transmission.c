@@ -20,8 +20,6 @@ static void req_done(struct block_req *breq, int ret);
 void nbd_req_free(struct nbd_req *req)
 {
     struct nbd_conn *conn = req->conn;
-    if (req->exp)
-        nbd_export_req_gone(req->exp);
     nbd_buf_put(req->buf, req->buf_size);
     free(req->extents);
     free(req->bext);
@@ -83,22 +81,25 @@ static void account(struct nbd_req *req, uint32_t error)
     struct nbd_export *exp = req->conn->exp;
     if (!exp || req->type >= NBD_STATS_NCMDS)
         return;
+    /* Connections to one export may run on several loops. */
+#define ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED)
     struct nbd_export_stats *st = &exp->stats;
-    st->ops[req->type]++;
+    ADD(st->ops[req->type], 1);
     if (error) {
-        st->errors[req->type]++;
+        ADD(st->errors[req->type], 1);
     } else if (req->type == NBD_CMD_READ) {
-        st->bytes_read += req->len;
+        ADD(st->bytes_read, req->len);
     } else if (req->type == NBD_CMD_WRITE) {
-        st->bytes_written += req->len;
+        ADD(st->bytes_written, req->len);
     }
     uint64_t ns = vs_now_ns() - req->start_ns;
     uint64_t us = ns / 1000;
     unsigned b = 0;
     while (b < VS_ARRAY_SIZE(latency_bounds_us) && us > latency_bounds_us[b])
         b++;
-    st->latency[b]++;
-    st->latency_sum_ns += ns;
+    ADD(st->latency[b], 1);
+    ADD(st->latency_sum_ns, ns);
+#undef ADD
 }
 
 static void send_reply(struct nbd_req *req, uint32_t error)
@@ -162,7 +163,7 @@ static uint32_t allowed_flags(const struct nbd_conn *conn, uint16_t type)
 static uint32_t check(const struct nbd_conn *conn, const struct nbd_req *req)
 {
     const struct nbd_export *exp = conn->exp;
-    uint64_t size = exp->blk.node ? exp->blk.node->size : 0;
+    uint64_t size = blk_size(&exp->blk);
     bool is_write = req->type == NBD_CMD_WRITE || req->type == NBD_CMD_TRIM ||
                     req->type == NBD_CMD_WRITE_ZEROES;
     switch (req->type) {
@@ -279,7 +280,6 @@ void nbd_req_start(struct nbd_req *req)
     struct block_req *b = &req->breq;
     /* The export outlives what goes into its node (export.c). */
     req->exp = conn->exp;
-    req->exp->reqs++;
     b->cb = req_done;
     b->offset = req->offset;
     b->len = req->len;

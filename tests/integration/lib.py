@@ -225,6 +225,12 @@ def same_file(a, b):
                 return True
 
 
+def loops_opts():
+    """--loops N for volswapd when VOLSWAP_TEST_LOOPS=N (scripts/test-loops)."""
+    n = os.environ.get("VOLSWAP_TEST_LOOPS")
+    return ["--loops", n] if n and impl() == "volswapd" else []
+
+
 def _free_port():
     """A free TCP port for a daemon to listen on, below the kernel's
     ephemeral range (32768 and up): a port from bind(0) is one that a
@@ -312,8 +318,8 @@ class Daemon:
             objects += ["--object", o]
         # --nbd-server first: qsd creates exports in option order and needs
         # the server to exist by then (and the objects it names before it).
-        argv = [daemon_bin()] + objects + ["--nbd-server", listen] + self.opts + \
-            list(extra) + ["--pidfile", self.pidfile]
+        argv = [daemon_bin()] + loops_opts() + objects + ["--nbd-server", listen] + \
+            self.opts + list(extra) + ["--pidfile", self.pidfile]
         log("starting: " + " ".join(argv))
         self.logf = open(self.logfile, "wb")
         # SIGINT/SIGQUIT at their defaults in the daemon whatever this test

@@ -46,7 +46,9 @@
 #   vs_skip MSG / vs_fail MSG   exit 77 / exit 1 with MSG as last line
 #   vs_log MSG              progress message on stderr
 # Tunables: VS_START_TIMEOUT (seconds to wait for the pidfile, default 30:
-# a fail-safe for a daemon that never comes up, not a timing assertion).
+# a fail-safe for a daemon that never comes up, not a timing assertion);
+# VOLSWAP_TEST_LOOPS=N starts volswapd with --loops N (scripts/test-loops
+# runs suites that way).
 
 set -euo pipefail
 
@@ -225,6 +227,9 @@ vs_start() {
   fi
   if [ -n "$tls_obj" ]; then args=(--object "$tls_obj" --nbd-server "$listen" "${args[@]}")
   else args=(--nbd-server "$listen" "${args[@]}"); fi
+  if [ "$impl" = volswapd ] && [ -n "${VOLSWAP_TEST_LOOPS:-}" ]; then
+    args=(--loops "$VOLSWAP_TEST_LOOPS" "${args[@]}")
+  fi
   vs_log "starting: $bin ${args[*]} --pidfile $pidfile"
   # --nbd-server first: qsd creates exports in option order and needs the
   # server to exist by then.

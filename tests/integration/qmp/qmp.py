@@ -207,7 +207,7 @@ class MonitorDaemon(lib.Daemon):
         self.form = "chardev" if lib.impl() == "qsd" else form
 
     def argv(self):
-        a = [lib.daemon_bin()]
+        a = [lib.daemon_bin()] + lib.loops_opts()
         if self.form == "chardev":
             a += ["--chardev", "socket,path=%s,server=on,wait=off,id=mon0" % self.qmp_path,
                   "--monitor", "chardev=mon0"]
