@@ -183,6 +183,69 @@ static void uring_nop_completes_through_callback(void)
     vs_loop_free(loop);
 }
 
+/* Messages from several threads to a loop of its own thread: each runs on
+ * that loop's thread, all of them, and each poster's in the order posted. */
+#define POSTERS 3
+#define PER_POSTER 20000
+
+struct tmsg {
+    struct vs_msg m;
+    unsigned poster, seq;
+};
+
+static unsigned next_seq[POSTERS];
+static unsigned received;
+static bool order_ok = true, thread_ok = true;
+static pthread_t loop_thread;
+static bool have_loop_thread;
+
+static void tmsg_fn(struct vs_msg *m)
+{
+    struct tmsg *t = vs_container_of(m, struct tmsg, m);
+    if (!have_loop_thread) {
+        loop_thread = pthread_self();
+        have_loop_thread = true;
+    }
+    if (!pthread_equal(loop_thread, pthread_self()))
+        thread_ok = false;
+    if (t->seq != next_seq[t->poster])
+        order_ok = false;
+    next_seq[t->poster] = t->seq + 1;
+    received++;
+    free(t);
+}
+
+static struct vs_loop *post_target;
+
+static void *poster_main(void *opaque)
+{
+    unsigned p = (unsigned)(uintptr_t)opaque;
+    for (unsigned i = 0; i < PER_POSTER; i++) {
+        struct tmsg *t = vs_zalloc(sizeof(*t));
+        t->m.fn = tmsg_fn;
+        t->poster = p;
+        t->seq = i;
+        vs_loop_post(post_target, &t->m);
+    }
+    return NULL;
+}
+
+static void post_runs_on_loop_thread_in_order_per_poster(void)
+{
+    post_target = vs_loop_spawn(8, 1, 1);
+    CHECK(post_target && vs_loop_index(post_target) == 1);
+    pthread_t th[POSTERS];
+    for (unsigned p = 0; p < POSTERS; p++)
+        pthread_create(&th[p], NULL, poster_main, (void *)(uintptr_t)p);
+    for (unsigned p = 0; p < POSTERS; p++)
+        pthread_join(th[p], NULL);
+    /* Join runs what was posted before it. */
+    vs_loop_join(post_target);
+    CHECK(received == POSTERS * PER_POSTER);
+    CHECK(order_ok);
+    CHECK(thread_ok && !pthread_equal(loop_thread, pthread_self()));
+}
+
 static void error_first_cause_wins(void)
 {
     struct vs_error err = { 0 };
@@ -205,6 +268,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "offload-done-runs-on-loop-thread", offload_done_runs_on_loop_thread },
     { "uring-nop-completes-through-callback", uring_nop_completes_through_callback },
     { "error-first-cause-wins", error_first_cause_wins },
+    { "post-runs-on-loop-thread-in-order-per-poster", post_runs_on_loop_thread_in_order_per_poster },
 };
 
 int main(int argc, char **argv)
