@@ -48,6 +48,8 @@ struct vs_loop {
      * in the ring once the loop has run (efd_msgs). */
     _Atomic(struct vs_msg *) msgs;
     bool efd_msgs;
+    bool in_turn;               /* inside vs_loop_run_once: its ring submits soon */
+    bool wake_queued;           /* a wake-up of another loop waits in the SQ */
 
     /* A loop of its own thread (vs_loop_spawn): the thread, and the
      * creator's wait for the ring to exist. */
@@ -238,6 +240,20 @@ unsigned vs_loop_inflight(const struct vs_loop *loop)
            (loop->bh_head ? 1 : 0);
 }
 
+/* user_data no completion can have (they are pointers, 8-aligned): the
+ * wake-up another loop sent, and on the sender's ring a wake-up that
+ * failed (the target loop's address | 2), which then goes by eventfd. */
+#define WAKE_TAG 1u
+#define WAKE_FAILED_TAG 2u
+
+static void loop_poke(struct vs_loop *loop)
+{
+    uint64_t one = 1;
+    if (write(loop->efd, &one, sizeof(one)) < 0) {
+        /* Cannot fail short of a counter at 2^64-1. */
+    }
+}
+
 void vs_loop_post(struct vs_loop *loop, struct vs_msg *m)
 {
     struct vs_msg *old = atomic_load_explicit(&loop->msgs, memory_order_relaxed);
@@ -247,11 +263,20 @@ void vs_loop_post(struct vs_loop *loop, struct vs_msg *m)
                                                     memory_order_relaxed));
     if (old == NULL) {
         /* The first since the loop last took them: wake it. The ones
-         * after ride along with this one. */
-        uint64_t one = 1;
-        if (write(loop->efd, &one, sizeof(one)) < 0) {
-            /* Cannot fail short of a counter at 2^64-1. */
+         * after ride along with this one. From another loop's turn the
+         * wake-up is a message between rings, submitted with that loop's
+         * next batch (no system call of its own); from anywhere else (a
+         * worker, a thread outside a turn) the eventfd. */
+        struct vs_loop *cur = current_loop;
+        if (cur && cur != loop && cur->in_turn) {
+            struct io_uring_sqe *sqe = vs_loop_sqe(cur, NULL);
+            io_uring_prep_msg_ring(sqe, loop->ring.ring_fd, 0, WAKE_TAG, 0);
+            io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)loop | WAKE_FAILED_TAG);
+            sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+            cur->wake_queued = true;
+            return;
         }
+        loop_poke(loop);
     }
 }
 
@@ -366,8 +391,17 @@ static void dispatch(struct vs_loop *loop)
     while ((n = io_uring_peek_batch_cqe(&loop->ring, cqes, VS_ARRAY_SIZE(cqes))) > 0) {
         for (unsigned i = 0; i < n; i++) {
             struct vs_completion *c = io_uring_cqe_get_data(cqes[i]);
+            uint64_t tag = cqes[i]->user_data;
             int res = cqes[i]->res;
             unsigned flags = cqes[i]->flags;
+            if (tag & (WAKE_TAG | WAKE_FAILED_TAG)) {
+                io_uring_cqe_seen(&loop->ring, cqes[i]);
+                if (tag == WAKE_TAG)
+                    run_msgs(loop);
+                else
+                    loop_poke((struct vs_loop *)(uintptr_t)(tag & ~(uint64_t)3));
+                continue;
+            }
             /* Mark the CQE seen before the callback: the callback may
              * submit, and the ring must have room for the results. */
             io_uring_cqe_seen(&loop->ring, cqes[i]);
@@ -383,6 +417,7 @@ static void dispatch(struct vs_loop *loop)
 int vs_loop_run_once(struct vs_loop *loop, uint64_t timeout_ns)
 {
     current_loop = loop;
+    loop->in_turn = true;
     if (!loop->efd_msgs) {
         loop->efd_msgs = true;
         efd_arm(loop);
@@ -419,12 +454,22 @@ int vs_loop_run_once(struct vs_loop *loop, uint64_t timeout_ns)
                                              wait_ns == UINT64_MAX ? NULL : &ts,
                                              NULL);
     }
-    if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+    if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+        loop->in_turn = false;
         return r;
+    }
     dispatch(loop);
     /* A wait that ended by timeout did so for a timer: fire it now, not on
      * the next turn (which might wait for I/O first). */
     run_timers(loop);
+    /* What the callbacks posted to other loops: their wake-ups go with
+     * this ring's next submit, which a caller that stops turning it (a
+     * test, a drain at exit) may never make. */
+    if (loop->wake_queued) {
+        loop->wake_queued = false;
+        io_uring_submit(&loop->ring);
+    }
+    loop->in_turn = false;
     return 0;
 }
 

@@ -29,9 +29,12 @@ const char *vs_object_kind_name(enum vs_object_kind kind)
     return "?";
 }
 
+/* Atomic: a TLS session holds a reference on the loop of its connection,
+ * which may not be the loop that made the object (and the last one to
+ * let go frees it; nothing else of the object changes after it is made). */
 struct vs_object *vs_object_ref(struct vs_object *o)
 {
-    o->refs++;
+    __atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED);
     return o;
 }
 
@@ -39,7 +42,7 @@ static void free_object(struct vs_object *o);
 
 void vs_object_unref(struct vs_object *o)
 {
-    if (o && --o->refs == 0)
+    if (o && __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
         free_object(o);
 }
 
