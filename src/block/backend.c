@@ -148,6 +148,10 @@ static void resubmit_held(struct block_node *node)
         vs_list_remove(&req->link);
         struct block_backend *blk = req->blk;
         req->blk = NULL;
+        /* Counted when it first came; blk_submit counts it again (it
+         * cannot be refused now: the backend is still attached and as
+         * writable as it was). */
+        blk->n_reqs--;
         blk_submit(blk, req);
     }
 }

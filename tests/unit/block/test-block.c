@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,70 @@ static void after_hook_sees_write_completed(void)
     block_memory_hold(n, false);
     wait_done(&t);
     CHECK(after_seen_completed == 1);
+    block_hook_remove(n, &h);
+}
+
+/* A backend's request from another loop (an NBD client's): it is the
+ * node's once it arrives on the node's loop — held there by a quiesce, seen
+ * by the node's hooks after the driver, counted in flight for a drain —
+ * and its issuer hears of it on its own loop, after all of that. */
+static struct block_backend xblk;
+static struct treq xt;
+static int x_done;
+static pthread_t x_cb_thread;
+static unsigned x_hook_seen;
+
+static void x_cb(struct block_req *r, int ret)
+{
+    xt.ret = ret;
+    x_cb_thread = pthread_self();
+    __atomic_store_n(&x_done, 1, __ATOMIC_RELEASE);
+}
+
+static void x_submit_msg(struct vs_msg *m)
+{
+    blk_submit(&xblk, &xt.r);
+    free(m);
+}
+
+static bool x_after_hook(struct block_hook *h, struct block_req *req, int ret)
+{
+    x_hook_seen++;
+    return false;
+}
+
+static void request_from_another_loop_is_the_nodes_and_answered_on_its_own(void)
+{
+    struct block_node *n = mem_node("m0", MiB);
+    struct block_hook h = { .after = x_after_hook };
+    block_hook_add(n, &h);
+    xblk.owner = "test";
+    xblk.writable = true;
+    block_backend_attach(&xblk, n);
+    struct vs_loop *other = vs_loop_spawn(64, 1, 1);
+    CHECK(other);
+    static char b[4096];
+    memset(b, 0x5a, sizeof(b));
+    prep(&xt, BLOCK_OP_WRITE, 8192, sizeof(b), b);
+    xt.r.cb = x_cb;
+    block_node_quiesce(n);
+    struct vs_msg *m = vs_zalloc(sizeof(*m));
+    m->fn = x_submit_msg;
+    vs_loop_post(other, m);
+    for (int i = 0; i < 1000 && vs_list_empty(&n->held); i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK(!vs_list_empty(&n->held));      /* arrived, and held */
+    CHECK(!__atomic_load_n(&x_done, __ATOMIC_ACQUIRE) && x_hook_seen == 0);
+    block_node_release(n);
+    for (int i = 0; i < 1000 && !__atomic_load_n(&x_done, __ATOMIC_ACQUIRE); i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK(__atomic_load_n(&x_done, __ATOMIC_ACQUIRE));
+    CHECK(xt.ret == 0 && x_hook_seen == 1);
+    CHECK(!pthread_equal(x_cb_thread, pthread_self()));
+    CHECK(n->n_in_flight == 0 && xblk.n_reqs == 0);
+    CHECK(memcmp(block_memory_data(n) + 8192, b, sizeof(b)) == 0);
+    vs_loop_join(other);
+    block_backend_detach(&xblk);
     block_hook_remove(n, &h);
 }
 
@@ -714,6 +779,8 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "file-write-zeroes-may-unmap-punches-a-hole", file_write_zeroes_may_unmap_punches_a_hole },
     { "file-write-zeroes-no-hole-reads-zero", file_write_zeroes_no_hole_reads_zero },
     { "raw-passes-requests-to-its-child", raw_passes_requests_to_its_child },
+    { "request-from-another-loop-is-the-nodes-and-answered-on-its-own",
+      request_from_another_loop_is_the_nodes_and_answered_on_its_own },
 };
 
 int main(int argc, char **argv)
