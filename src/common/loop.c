@@ -12,6 +12,7 @@
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -74,6 +75,7 @@ unsigned vs_loop_index(const struct vs_loop *loop)
 static void *worker_main(void *opaque)
 {
     struct vs_loop *loop = opaque;
+    pthread_setname_np(pthread_self(), "vs-worker");
     pthread_mutex_lock(&loop->lock);
     for (;;) {
         while (!loop->todo_head && !loop->pool_stop)
@@ -504,6 +506,9 @@ struct spawn_ctx {
 static void *loop_thread_main(void *opaque)
 {
     struct spawn_ctx *sc = opaque;
+    char name[16];
+    snprintf(name, sizeof(name), "vs-loop-%u", sc->index);
+    pthread_setname_np(pthread_self(), name); /* for top -H and the benchmarks */
     /* The ring is made here: with SINGLE_ISSUER only the thread that made
      * it may submit to it. */
     struct vs_loop *loop = vs_loop_new(sc->entries, sc->workers);

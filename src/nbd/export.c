@@ -84,30 +84,43 @@ struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts, struct vs_
 
 static void export_free(struct nbd_export *exp)
 {
-    vs_list_remove(&exp->link);
-    block_backend_detach(&exp->blk);
+    if (!exp->released) {
+        vs_list_remove(&exp->link);
+        block_backend_detach(&exp->blk);
+    }
     free(exp->id);
     free(exp->name);
     free(exp->description);
     free(exp);
 }
 
-static void export_finish_delete(struct nbd_export *exp)
-{
-    json_t *data = json_pack("{s:s}", "id", exp->id);
-    export_free(exp);
-    vs_event_emit("BLOCK_EXPORT_DELETED", data);
-}
-
 /* A deleted export goes once no client is connected and no request of
  * theirs is still inside the node: a hard delete closes the clients at
  * once, but a write at the driver (or held by a pivot's quiesce) still
  * goes through the export's backend when it finishes. BLOCK_EXPORT_DELETED
- * then says the node is free, as QEMU's does after its drain. */
+ * then says the node is free, as QEMU's does after its drain.
+ *
+ * Clients on other loops are closed by their loops, later than the
+ * delete: the export does not wait for them to be released (leave the
+ * namespace and its node, with the event, before the reply of a hard
+ * delete as in QEMU), only to be freed. Until then a request of theirs
+ * still on its way finds the backend detached and fails, to a client
+ * about to be cut, never acknowledged. */
 static void maybe_finish_delete(struct nbd_export *exp)
 {
-    if (exp->deleting && exp->connections == 0 && exp->blk.n_reqs == 0)
-        export_finish_delete(exp);
+    if (!exp->deleting)
+        return;
+    if (!exp->released) {
+        if (exp->connections > exp->remote_connections || exp->blk.n_reqs > 0)
+            return;
+        exp->released = true;
+        vs_list_remove(&exp->link);
+        vs_list_init(&exp->link);
+        block_backend_detach(&exp->blk);
+        vs_event_emit("BLOCK_EXPORT_DELETED", json_pack("{s:s}", "id", exp->id));
+    }
+    if (exp->connections == 0)
+        export_free(exp);
 }
 
 static void export_blk_idle(struct block_backend *blk)
@@ -148,10 +161,17 @@ int nbd_export_del(struct nbd_export *exp, bool hard, struct vs_error *err)
         return -1;
     }
     exp->deleting = true;
-    if (exp->connections > 0)
-        nbd_server_close_export_clients(exp);  /* the last one gone ends it */
-    else
+    if (exp->connections > 0) {
+        /* The last one gone ends it; with clients on other loops (which
+         * keep it alive until theirs say so) it is released at once
+         * unless a request is inside the node. */
+        bool remote = exp->remote_connections > 0;
+        nbd_server_close_export_clients(exp);
+        if (remote)
+            maybe_finish_delete(exp);
+    } else {
         maybe_finish_delete(exp);
+    }
     return 0;
 }
 

@@ -42,6 +42,10 @@ struct nbd_export {
     bool writable;
     struct block_backend blk;
     unsigned connections;
+    /* Of them, on other loops than the server's (server.c): a deletion
+     * does not wait for their loops to close them (see export.c). */
+    unsigned remote_connections;
+    bool released;       /* deleted: out of the namespace, off its node */
     /* The export, whose backend its clients' requests go through, also
      * outlives the ones still inside the node (at the driver, or held by a
      * quiesce) once deleted and its clients gone: blk.n_reqs counts them. */

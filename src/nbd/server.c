@@ -134,6 +134,7 @@ static void gone_msg_fn(struct vs_msg *m)
 {
     struct gone_msg *g = vs_container_of(m, struct gone_msg, m);
     if (g->exp) {
+        g->exp->remote_connections--;
         nbd_export_conn_gone(g->exp);
     } else {
         tls_cfg_clear(&g->tls);
@@ -705,6 +706,8 @@ static void conn_move_bh(struct vs_bh *bh)
     if (conn->phase == PHASE_TRANSMISSION && !conn->send_armed && !conn->recv_armed &&
         conn->refs == 2) {
         conn->refs--;
+        if (conn->exp)
+            conn->exp->remote_connections++;
         vs_timer_cancel(conn->loop, &conn->hs_deadline);
         vs_list_remove(&conn->link);
         conn->remote = true;
