@@ -23,7 +23,16 @@
  * held again, drained (their source halves done too), moved back to the
  * source and released; the job fails ("pivot not saved") and the source,
  * which has every acknowledged write, stays in use. Without a state file
- * the same happens with the flush alone. */
+ * the same happens with the flush alone.
+ *
+ * A guest write (or flush) that the target did but the source failed is
+ * not acknowledged until the pivot is durable: the source, which a crash
+ * would restart on, does not have it. It is parked; once the state naming
+ * the target is on disk it is answered with the target's result. After
+ * such a failure the switch can no longer be undone (the source is
+ * stale), so a failing flush or save is retried, with a growing delay,
+ * until it succeeds; the other guests go on on the target meanwhile, and
+ * only the parked ones wait. */
 #include "mirror.h"
 
 #include <assert.h>
@@ -54,20 +63,33 @@ static struct mirror_rop *find_rop(struct mirror *m, struct block_req *guest)
     return NULL;
 }
 
+/* The target did it and the source did not: answering the guest now would
+ * acknowledge what a crash before the save loses. */
+static bool rop_must_park(const struct mirror_rop *r)
+{
+    return r->src_ret < 0 && r->tgt_ret == 0;
+}
+
 static void rop_finish(struct mirror *m, struct mirror_rop *r, bool resume)
 {
     struct block_req *guest = r->guest;
     int ret = r->tgt_ret;
 
     if (r->src_ret < 0 && !m->src_stale) {
-        vs_warn("mirror %s: the source failed a guest %s after the pivot: %s", m->job->id,
+        vs_warn("mirror %s: the source failed a guest %s after the pivot: %s; it is "
+                "answered once the pivot is saved", m->job->id,
                 guest->op == BLOCK_OP_FLUSH ? "flush" : "write", strerror(-r->src_ret));
         m->src_stale = true;
     }
     vs_list_remove(&r->link);
-    free(r);
-    if (resume)
-        block_req_hook_resume(guest, ret);
+    if (rop_must_park(r)) {
+        assert(resume);         /* rhook_after took it */
+        vs_list_append(&m->parked, &r->link);
+    } else {
+        free(r);
+        if (resume)
+            block_req_hook_resume(guest, ret);
+    }
     maybe_start_target_flush(m);
     if (m->pivot_settled && !m->forwarding && vs_list_empty(&m->rops))
         pivot_finish(m);
@@ -118,9 +140,14 @@ static bool rhook_after(struct block_hook *h, struct block_req *req, int ret)
         return false;
     r->tgt_done = true;
     r->tgt_ret = ret;
-    if (r->src_done) {
+    if (r->src_done && !rop_must_park(r)) {
         rop_finish(m, r, false);
         return false;
+    }
+    if (r->src_done) {
+        r->taken = true;
+        rop_finish(m, r, true);
+        return true;
     }
     r->taken = true;
     return true;
@@ -130,6 +157,18 @@ static bool rhook_after(struct block_hook *h, struct block_req *req, int ret)
  * guest requests still being applied to the source are done. */
 static void pivot_settle(struct mirror *m, int ret, const char *msg)
 {
+    if (m->retry_timer.armed)
+        vs_timer_cancel(m->loop, &m->retry_timer);
+    /* Parked guest requests: on the target, which the state now names
+     * (only a durable pivot settles with any parked). */
+    while (!vs_list_empty(&m->parked)) {
+        struct mirror_rop *r = vs_list_entry(m->parked.next, struct mirror_rop, link);
+        struct block_req *guest = r->guest;
+        int tret = r->tgt_ret;
+        vs_list_remove(&r->link);
+        free(r);
+        block_req_hook_resume(guest, tret);
+    }
     m->forwarding = false;
     m->pivot_settled = true;
     m->pivot_ret = ret;
@@ -141,6 +180,8 @@ static void pivot_settle(struct mirror *m, int ret, const char *msg)
         pivot_finish(m);
 }
 
+static void pivot_failed(struct mirror *m, const char *why);
+
 static void undo_drained(struct vs_bh *bh)
 {
     struct mirror *m = vs_container_of(bh, struct mirror, pivot_bh);
@@ -148,6 +189,13 @@ static void undo_drained(struct vs_bh *bh)
     /* Every guest request on the target finished, and with it its source
      * half: nothing is forwarded any more. */
     assert(vs_list_empty(&m->rops));
+    if (m->src_stale) {
+        /* One of those failed on the source while draining: going back
+         * would lose it. Stay on the target and make the pivot durable. */
+        block_node_release(m->tgt);
+        pivot_failed(m, "the source failed a guest write while the pivot was undone");
+        return;
+    }
     block_node_replace_undo(m->tgt, m->replaces, m->pivot_stamp);
     m->tgt->saved_as = NULL;
     m->pivot = false;
@@ -164,13 +212,17 @@ static void pivot_failed(struct mirror *m, const char *why)
 
     if (m->src_stale) {
         /* The source missed a guest write the target has: going back would
-         * lose it. The target stays in use; the job says what happened. */
-        msg = vs_strdup_printf("pivot not saved, the target stays in use (the source "
-                               "failed a write): %s", why);
-        vs_error("mirror %s: %s", m->job->id, msg);
-        m->tgt->saved_as = NULL;
-        pivot_settle(m, -EIO, msg);
-        free(msg);
+         * lose it, and so would a crash while the state names the source.
+         * Make the pivot durable again, later; the guests whose writes
+         * only the target has wait for it (parked), the others go on. */
+        m->retry_ns = m->retry_ns ? VS_MIN(2 * m->retry_ns, MIRROR_SAVE_RETRY_MAX_NS)
+                                  : MIRROR_SAVE_RETRY_MIN_NS;
+        vs_error("mirror %s: pivot not saved, the source failed a guest write: %s; "
+                 "the target stays in use, saving again in %llu ms", m->job->id, why,
+                 (unsigned long long)(m->retry_ns / 1000000));
+        vs_trace("mirror-pivot-save-retry", m->job->id);
+        m->flush_started = false;
+        vs_timer_arm(m->loop, &m->retry_timer, m->retry_ns);
         return;
     }
     msg = vs_strdup_printf("pivot not saved, the source stays in use: %s", why);
@@ -216,6 +268,13 @@ static void target_flushed(struct block_req *req, int ret)
     pivot_settle(m, 0, NULL);
 }
 
+static void retry_durable(struct vs_timer *t)
+{
+    struct mirror *m = vs_container_of(t, struct mirror, retry_timer);
+
+    maybe_start_target_flush(m);
+}
+
 /* The flush waits until the writes and flushes the switch held are done:
  * on a disk they would otherwise queue behind it (bench/swap saw the first
  * write on the target take a millisecond more). Only those: under a steady
@@ -258,6 +317,7 @@ int mirror_prepare(struct job *job, struct vs_error *err)
     block_hook_add(m->tgt, &m->rhook);
     m->rhooked = true;
     m->forwarding = true;
+    m->retry_timer.fn = retry_durable;
     vs_info("mirror %s: switched '%s' to '%s'", job->id, m->replaces->name, m->tgt->name);
     m->tgt->trace_first_write = true;
     vs_trace("mirror-replace", m->tgt->name);

@@ -83,6 +83,8 @@ static void mirror_clean(struct job *job)
 
     if (m->timer.armed)
         vs_timer_cancel(m->loop, &m->timer);
+    if (m->retry_timer.armed)
+        vs_timer_cancel(m->loop, &m->retry_timer);
     mirror_hook_uninstall(m);
     if (m->quiesced) {
         /* Held guest requests go on — to the target after a pivot (they
@@ -336,6 +338,7 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     vs_list_init(&m->waiters);
     vs_list_init(&m->skipped);
     vs_list_init(&m->rops);
+    vs_list_init(&m->parked);
     job->opaque = m;
     src->jobs++;
     tgt->jobs++;

@@ -42,6 +42,8 @@
                                            * switching to write-blocking */
 #define MIRROR_STARVED_NS 50000000ull    /* a yielding copy this slow: starved */
 #define MIRROR_UNYIELD_NS 200000000ull   /* ... then copies do not yield for this long */
+#define MIRROR_SAVE_RETRY_MIN_NS 50000000ull   /* a pivot not saved: again in */
+#define MIRROR_SAVE_RETRY_MAX_NS 2000000000ull  /* ... doubling up to */
 
 enum mirror_sync { MIRROR_SYNC_FULL, MIRROR_SYNC_TOP, MIRROR_SYNC_NONE };
 
@@ -192,6 +194,10 @@ struct mirror {
     bool src_stale;            /* one of those failed on the source */
     bool pivot_settled;        /* durable (or undone): finish once rops are done */
     struct vs_list rops;       /* struct mirror_rop */
+    struct vs_list parked;     /* ... done on the target alone: answered once
+                                * the pivot is durable */
+    struct vs_timer retry_timer; /* flush and save again (the source is stale) */
+    uint64_t retry_ns;         /* ... after this long (doubles) */
     uint64_t rop_seq;          /* rops so far */
     uint64_t flush_after_seq;  /* the target's flush waits for these rops */
     bool flush_started;

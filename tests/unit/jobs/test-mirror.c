@@ -646,6 +646,64 @@ static void test_pivot_not_saved_stays_on_source(void)
     jobs_state_save_async = NULL;
 }
 
+/* A write the target did and the source failed while the pivot is being
+ * saved is answered only once the save is done: until then a crash
+ * restarts on the source, which does not have it. Answered at once (the
+ * target's success), it is an acknowledged write a crash loses. */
+static void test_pivot_source_write_failure_answered_once_saved(void)
+{
+    struct gio *g = pivot_saving();
+
+    block_memory_set_error(src, OP_BIT(BLOCK_OP_WRITE), 4 * MiB, 4096, EIO);
+    struct gio *w = gsubmit(BLOCK_OP_WRITE, 4 * MiB, 4096, 0x66);
+    RUN_UNTIL(block_memory_data(tgt)[4 * MiB] == 0x66);
+    run(20);
+    CHECK(!w->done);
+    finish_save(NULL);
+    RUN_UNTIL(w->done && jobs_count() == 0);
+    CHECK(w->ret == 0);
+    CHECK(saw("pending BLOCK_JOB_COMPLETED concluded null"));
+    CHECK(guest.node == tgt);
+    block_memory_set_error(src, 0, 0, 0, 0);
+    gfree(w);
+    gfree(g);
+    jobs_state_save_async = NULL;
+}
+
+/* The save fails after the source failed a write: going back to the
+ * source would lose that write, so the target stays in use and the pivot
+ * is saved again until it is on disk; the parked write waits for it, the
+ * other guests go on on the target meanwhile. Before, the job ended
+ * "pivot not saved" with the state file still naming the stale source. */
+static void test_pivot_not_saved_after_source_write_failure_saves_again(void)
+{
+    struct gio *g = pivot_saving();
+
+    block_memory_set_error(src, OP_BIT(BLOCK_OP_WRITE), 4 * MiB, 4096, EIO);
+    struct gio *w = gsubmit(BLOCK_OP_WRITE, 4 * MiB, 4096, 0x66);
+    RUN_UNTIL(block_memory_data(tgt)[4 * MiB] == 0x66);
+    run(20);
+    CHECK(!w->done);
+    finish_save("cannot write 'state.json.tmp.3': No space left on device");
+    run(20);
+    CHECK(!w->done && jobs_count() == 1 && !saw("BLOCK_JOB_COMPLETED"));
+    CHECK(guest.node == tgt);
+    block_memory_set_error(src, 0, 0, 0, 0);
+    gwrite(5 * MiB, 4096, 0x67);            /* others go on */
+    CHECK(block_memory_data(tgt)[5 * MiB] == 0x67);
+    RUN_UNTIL(save_done);                   /* saved again */
+    CHECK(saves == 2 && !w->done);
+    finish_save(NULL);
+    RUN_UNTIL(w->done && jobs_count() == 0);
+    CHECK(w->ret == 0);
+    CHECK(saw("pending BLOCK_JOB_COMPLETED concluded null"));
+    CHECK(guest.node == tgt);
+    CHECK(block_memory_data(tgt)[4 * MiB] == 0x66);
+    gfree(w);
+    gfree(g);
+    jobs_state_save_async = NULL;
+}
+
 /* While the pivot is being saved its outcome is being decided: cancel and
  * finalize change nothing, and the save's answer still decides. */
 static void test_cancel_while_pivot_saving_changes_nothing(void)
@@ -1779,6 +1837,10 @@ static const struct {
     { "ask-hands-back-what-the-source-holds", test_ask_hands_back_what_the_source_holds },
     { "pivot-writes-both-until-saved", test_pivot_writes_both_until_saved },
     { "pivot-not-saved-stays-on-source", test_pivot_not_saved_stays_on_source },
+    { "pivot-source-write-failure-answered-once-saved",
+      test_pivot_source_write_failure_answered_once_saved },
+    { "pivot-not-saved-after-source-write-failure-saves-again",
+      test_pivot_not_saved_after_source_write_failure_saves_again },
     { "cancel-while-pivot-saving-changes-nothing",
       test_cancel_while_pivot_saving_changes_nothing },
     { "inv5-cancel-before-ready", test_cancel_before_ready },
