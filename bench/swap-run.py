@@ -196,6 +196,9 @@ def consumer_session():
     return ios, swaps
 
 
+paced = []     # (ms the pacer held copies back, READY ms), per swap
+
+
 def breakdown(ios, swaps):
     """Per phase (interval between two trace marks), medians over swaps of
     its length, of the longest guest write volswapd saw completing in it,
@@ -203,6 +206,7 @@ def breakdown(ios, swaps):
     rows = {}
     order = []
     firsts, holds, readys = [], [], []
+    paced.clear()
     for sw in swaps:
         marks = fold_queries(sw["trace"] or [])
         byname = {}
@@ -227,6 +231,10 @@ def breakdown(ios, swaps):
         rd = byname.get("job-status ready")
         if bm and rd:
             readys.append((rd["clock-ns"] - bm["clock-ns"]) / 1e6)
+            pc = byname.get("mirror-paced")
+            if pc and " held " in pc.get("subject", ""):
+                held = int(pc["subject"].split(" held ")[1].split()[0]) / 1000.0
+                paced.append((held, readys[-1]))
     return rows, order, firsts, holds, readys
 
 
@@ -272,6 +280,13 @@ if holds:
 if readys:
     print(f"    blockdev-mirror -> READY                                   median "
           f"{med(readys):.1f} ms")
+if paced:
+    # The pacer's cost in the same swap: READY against READY less the time
+    # copies were held back (mirror-pace.c bounds it at 1.5).
+    cost = [r / (r - h) for h, r in paced if r > h]
+    print(f"    copies held back by the pacer                              median "
+          f"{med([h for h, _ in paced]):.1f} ms; READY / READY without the pauses "
+          f"median {med(cost):.2f} max {max(cost):.2f}  (bound 1.5)")
 def where(ios, sw):
     """The longest write of a swap: its latency and the phase (pair of
     trace marks) it started in."""

@@ -205,6 +205,7 @@ static void check_convergence(struct mirror *m)
      * again: neither says anything about the guests. */
     if (m->win_start_ns == 0 || m->job->paused || m->win_failed) {
         m->win_failed = false;
+        m->win_held_ns = m->pace_held_ns;
         m->win_start_ns = now;
         m->win_dirty = hbitmap_count(m->dirty);
         m->win_progress = m->job->progress_current;
@@ -215,8 +216,12 @@ static void check_convergence(struct mirror *m)
         return;
     cnt = hbitmap_count(m->dirty);
     copied = m->job->progress_current - m->win_progress;
-    /* A speed limit makes slow progress the operator's choice. */
-    if (m->job->speed == 0 &&
+    /* A speed limit makes slow progress the operator's choice, and so
+     * does the pacer when it held copies back for half the window or more
+     * (it never holds them for more than a third of the job's time, so
+     * guests that outpace the copy still show in the other windows). */
+    bool paced = (m->pace_held_ns - m->win_held_ns) * 2 >= now - m->win_start_ns;
+    if (m->job->speed == 0 && !paced &&
         mirror_window_diverges(m->win_dirty, cnt, copied, m->win_redirtied,
                                job_is_ready(m->job)))
         m->nonconv++;
@@ -230,6 +235,7 @@ static void check_convergence(struct mirror *m)
         vs_trace("mirror-write-through", m->job->id);
     }
     m->win_start_ns = now;
+    m->win_held_ns = m->pace_held_ns;
     m->win_dirty = cnt;
     m->win_progress = m->job->progress_current;
     m->win_redirtied = 0;
@@ -645,6 +651,8 @@ static void issue_copies(struct mirror *m)
         m->chunk = busy ? VS_MAX(m->gran, VS_MIN(MIRROR_BUSY_CHUNK, m->max_chunk))
                         : m->max_chunk;
     }
+    if (!mirror_pace_allows(m))
+        return;
     while (m->n_bg_ops < max_ops && !hbitmap_empty(m->dirty)) {
         if (busy && issued == MIRROR_BUSY_ISSUE) {
             job_enter(m->job);     /* the rest next turn */
@@ -780,6 +788,7 @@ static void ready_flush_done(struct block_req *req, int ret)
                caught_up(m)) {
         if (m->write_blocking || m->auto_active)
             m->actively_synced = true;
+        mirror_pace_report(m);
         job_transition_to_ready(m->job);
     }
     mirror_continue(m);
@@ -834,6 +843,7 @@ static void begin_exit(struct mirror *m)
     m->pivot = m->completing && m->should_complete;
     if (m->timer.armed)
         vs_timer_cancel(m->loop, &m->timer);
+    mirror_pace_stop(m);
 }
 
 static void exit_step(struct mirror *m)

@@ -83,6 +83,7 @@ static void mirror_clean(struct job *job)
 
     if (m->timer.armed)
         vs_timer_cancel(m->loop, &m->timer);
+    mirror_pace_stop(m);
     if (m->retry_timer.armed)
         vs_timer_cancel(m->loop, &m->retry_timer);
     mirror_hook_uninstall(m);
@@ -329,6 +330,10 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
      * write waits for (README, bench/swap). */
     const char *yield = getenv("VOLSWAP_MIRROR_YIELD");
     m->may_yield = yield && strcmp(yield, "on") == 0;
+    /* VOLSWAP_MIRROR_PACE=off: copies do not give way to guests
+     * (mirror-pace.c), for comparisons. */
+    const char *pace = getenv("VOLSWAP_MIRROR_PACE");
+    mirror_pace_init(m, !(pace && strcmp(pace, "off") == 0));
     m->zero_target = tgt_zero;
     m->write_blocking = p->write_blocking;
     m->size_mismatch = src->size != tgt->size;

@@ -7,6 +7,8 @@
  *                  the exit sequence (quiesce, drain, final sync, flush)
  *   mirror-hook.c  the write hooks on the source: dirty tracking and the
  *                  write-blocking (active) path
+ *   mirror-pace.c  copy pacing: copies give way while the consumer would
+ *                  feel them, within a bound on READY's delay
  *   mirror-pivot.c the pivot (prepare): the switch, and the guests' writes
  *                  and flushes on the target applied to the source too
  *                  until the target is flushed and the state file names it
@@ -44,6 +46,12 @@
 #define MIRROR_UNYIELD_NS 200000000ull   /* ... then copies do not yield for this long */
 #define MIRROR_SAVE_RETRY_MIN_NS 50000000ull   /* a pivot not saved: again in */
 #define MIRROR_SAVE_RETRY_MAX_NS 2000000000ull  /* ... doubling up to */
+#define MIRROR_PACE_TICK_NS 1000000ull      /* pacing: the loop's lag is sampled */
+#define MIRROR_PACE_WINDOW_NS 5000000ull    /* ... and judged over this long */
+#define MIRROR_PACE_LAG_HIGH_NS 1000000ull  /* a window over this: copies pause */
+#define MIRROR_PACE_LAG_LOW_NS 300000ull    /* ... under this: the pause halves */
+#define MIRROR_PACE_PAUSE_MIN_NS 2000000ull
+#define MIRROR_PACE_PAUSE_MAX_NS 16000000ull
 
 enum mirror_sync { MIRROR_SYNC_FULL, MIRROR_SYNC_TOP, MIRROR_SYNC_NONE };
 
@@ -177,10 +185,23 @@ struct mirror {
     bool yield;                /* offloaded copies yield the CPU to guests */
     uint64_t unyield_until_ns; /* ... not before this (they were starved) */
 
+    /* Pacing (mirror-pace.c). */
+    bool pace_on;              /* VOLSWAP_MIRROR_PACE is not off */
+    struct vs_timer pace_timer;
+    uint64_t pace_start_ns;    /* the first copy's issue */
+    uint64_t pace_win_start_ns, pace_lag_max_ns;
+    uint64_t pace_pause_ns;    /* the next pause's length, 0: none */
+    uint64_t pace_until_ns;    /* no new copy before this (0: no pause) */
+    uint64_t pace_from_ns;     /* the pause counted up to here */
+    uint64_t pace_held_ns;     /* pauses so far */
+    uint64_t pace_lag_seen_ns; /* the longest lag seen */
+    unsigned pace_pauses;
+
     /* Convergence. */
     uint64_t win_start_ns, win_dirty;
     uint64_t win_progress;     /* job progress at the window's start */
     uint64_t win_redirtied;    /* clean bytes guest writes dirtied since */
+    uint64_t win_held_ns;      /* the pacer's pauses at the window's start */
     bool win_failed;           /* a copy failed in the window: it does not count */
     unsigned nonconv;
 
@@ -237,6 +258,17 @@ bool mirror_window_diverges(uint64_t dirty_before, uint64_t dirty_after,
                             uint64_t copied, uint64_t redirtied, bool ready);
 void mirror_fail(struct mirror *m, int ret);
 bool mirror_active(const struct mirror *m);
+
+/* mirror-pace.c */
+void mirror_pace_init(struct mirror *m, bool on);
+bool mirror_pace_allows(struct mirror *m);
+void mirror_pace_stop(struct mirror *m);
+void mirror_pace_report(struct mirror *m);
+/* The pacer's rules as tested functions: the next pause after a window
+ * whose longest loop lag was lag_max_ns, and whether a pause fits the
+ * budget after elapsed_ns of which held_ns were pauses. */
+uint64_t mirror_pace_next_pause(uint64_t pause_ns, uint64_t lag_max_ns);
+bool mirror_pace_budget_allows(uint64_t held_ns, uint64_t pause_ns, uint64_t elapsed_ns);
 
 /* mirror-pivot.c */
 int mirror_prepare(struct job *job, struct vs_error *err);

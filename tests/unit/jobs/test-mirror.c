@@ -704,6 +704,40 @@ static void test_pivot_not_saved_after_source_write_failure_saves_again(void)
     jobs_state_save_async = NULL;
 }
 
+/* The pacer's rules: a window whose loop lag passed the mark starts or
+ * doubles a pause (up to the cap), a quiet one halves it down to none, and
+ * all pauses together stay within half the time copied without one, so a
+ * paced job reaches READY at most 1.5 times as late. */
+static void test_pacing_rules_and_budget(void)
+{
+    const uint64_t ms = 1000000;
+    uint64_t p = 0;
+
+    CHECK(mirror_pace_next_pause(0, MIRROR_PACE_LAG_LOW_NS / 2) == 0);
+    CHECK(mirror_pace_next_pause(0, MIRROR_PACE_LAG_HIGH_NS) == 0);   /* not over */
+    p = mirror_pace_next_pause(0, 5 * ms);
+    CHECK(p == MIRROR_PACE_PAUSE_MIN_NS);
+    for (int i = 0; i < 10; i++)
+        p = mirror_pace_next_pause(p, 5 * ms);
+    CHECK(p == MIRROR_PACE_PAUSE_MAX_NS);
+    CHECK(mirror_pace_next_pause(p, (MIRROR_PACE_LAG_LOW_NS + MIRROR_PACE_LAG_HIGH_NS) / 2) == p);
+    CHECK(mirror_pace_next_pause(p, 0) == p / 2);
+    CHECK(mirror_pace_next_pause(MIRROR_PACE_PAUSE_MIN_NS, 0) == 0);
+    /* 30 ms in, none held: a 10 ms pause fits (10 <= 30/2), 16 does not. */
+    CHECK(mirror_pace_budget_allows(0, 10 * ms, 30 * ms));
+    CHECK(!mirror_pace_budget_allows(0, 16 * ms, 30 * ms));
+    /* Pauses whenever the budget allows: held time never passes a third. */
+    uint64_t held = 0;
+    for (uint64_t t = 0; t < 2000 * ms; t += MIRROR_PACE_WINDOW_NS) {
+        if (mirror_pace_budget_allows(held, MIRROR_PACE_PAUSE_MAX_NS, t)) {
+            held += MIRROR_PACE_PAUSE_MAX_NS;
+            t += MIRROR_PACE_PAUSE_MAX_NS;
+        }
+        CHECK(held * 3 <= t + 1);
+    }
+    CHECK(held * 4 >= 2000 * ms);       /* and it does use it */
+}
+
 /* While the pivot is being saved its outcome is being decided: cancel and
  * finalize change nothing, and the save's answer still decides. */
 static void test_cancel_while_pivot_saving_changes_nothing(void)
@@ -1837,6 +1871,7 @@ static const struct {
     { "ask-hands-back-what-the-source-holds", test_ask_hands_back_what_the_source_holds },
     { "pivot-writes-both-until-saved", test_pivot_writes_both_until_saved },
     { "pivot-not-saved-stays-on-source", test_pivot_not_saved_stays_on_source },
+    { "pacing-rules-and-budget", test_pacing_rules_and_budget },
     { "pivot-source-write-failure-answered-once-saved",
       test_pivot_source_write_failure_answered_once_saved },
     { "pivot-not-saved-after-source-write-failure-saves-again",
