@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #define MAX_CONFIG (4u << 20)
@@ -280,6 +281,7 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     snprintf(cfg->listen_address, sizeof cfg->listen_address, "127.0.0.1");
     cfg->port = 8774;
     cfg->token_ttl = 3600;
+    cfg->swap_lease_seconds = 8;
     cfg->threads = 4;
     cfg->max_connections = 1024;
     cfg->max_per_address = 64;
@@ -295,7 +297,8 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     static const char *const keys[] = { "listen",       "database",      "public_url", "token_ttl",
                                         "admin_tokens", "admin_project", "projects",   "users",
                                         "hosts",        "threads",       "limits",
-                                        "tls",          NULL };
+                                        "tls",          "node",          "swap_lease_seconds",
+                                        NULL };
     int rc = -1;
     if (check_keys(root, keys, "top level", e) < 0)
         goto out;
@@ -333,6 +336,18 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     }
     if (ttl)
         cfg->token_ttl = (int)json_integer_value(ttl);
+    if (get_str(root, "node", cfg->node, sizeof cfg->node, false, "top level", e) < 0)
+        goto out;
+    if (!cfg->node[0] && gethostname(cfg->node, sizeof cfg->node - 1) < 0)
+        snprintf(cfg->node, sizeof cfg->node, "volswap-api");
+    json_t *lease = json_object_get(root, "swap_lease_seconds");
+    if (lease && (!json_is_integer(lease) || json_integer_value(lease) < 2 ||
+                  json_integer_value(lease) > 3600)) {
+        api_err(e, 400, "config: swap_lease_seconds must be 2..3600");
+        goto out;
+    }
+    if (lease)
+        cfg->swap_lease_seconds = (int)json_integer_value(lease);
     json_t *threads = json_object_get(root, "threads");
     if (threads && (!json_is_integer(threads) || json_integer_value(threads) < 1 ||
                     json_integer_value(threads) > 64)) {

@@ -62,6 +62,11 @@ struct api_config {
     char database[1024];
     char public_url[256]; /* base URL in the catalog; derived if empty */
     int token_ttl;        /* seconds */
+    /* this node's name among the API nodes sharing the database (default:
+     * the host name), and how long a node's hold of a swap lasts without a
+     * heartbeat before another node takes the swap over */
+    char node[65];
+    int swap_lease_seconds;
     char **admin_tokens;
     size_t n_admin_tokens;
     char admin_project[65]; /* project admin tokens act in */

@@ -22,6 +22,7 @@
  * from libpq's environment or password file, and no message here repeats
  * the connection string. */
 #include "registry.h"
+#include "statements.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -93,70 +94,21 @@ static const char *const migrations[] = {
     "CREATE INDEX swaps_phase ON swaps(phase, seq);",
     /* 5: the series a swap's worker sampled while it ran (a JSON document) */
     "CREATE TABLE IF NOT EXISTS swap_series (id TEXT PRIMARY KEY, series TEXT NOT NULL);",
+    /* 6: each swap's lease (as SQLite's migration 6) */
+    "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '',"
+    "  ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0,"
+    "  ADD COLUMN lease_expires BIGINT NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
+/* now on the database's clock, in ms since the epoch (every node measures
+ * a lease by the same clock) */
+#define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
+
 enum q {
-    Q_HOST_PUT,
-    Q_HOST_LIST,
-    Q_SRV_INS,
-    Q_SRV_GET,
-    Q_SRV_UPD,
-    Q_SRV_LIST,
-    Q_SRV_LIST_ALL,
-    Q_VOL_INS,
-    Q_VOL_GET,
-    Q_VOL_UPD,
-    Q_VOL_DEL,
-    Q_VOL_LIST,
-    Q_VOL_LIST_ALL,
-    Q_VOL_PATH,
-    Q_ATT_INS,
-    Q_ATT_UPD,
-    Q_ATT_GET,
-    Q_ATT_GET_ID,
-    Q_ATT_GET_VOL,
-    Q_ATT_DEL,
-    Q_ATT_LIST,
-    Q_ATT_LIST_ALL,
-    Q_ACT_INS,
-    Q_ACT_UPD,
-    Q_ACT_GET,
-    Q_ACT_LIST,
-    Q_EV_INS,
-    Q_EV_UPD,
-    Q_EV_LIST,
-    Q_TOK_PUT,
-    Q_TOK_GET,
-    Q_TOK_DEL,
-    Q_TOK_PURGE,
-    Q_MD_LIST,
-    Q_MD_PUT,
-    Q_MD_DEL,
-    Q_MD_DEL_ALL,
-    Q_SWAP_INS,
-    Q_SWAP_UPD,
-    Q_SWAP_OPEN,
-    Q_SWAP_LATEST,
-    Q_SWAP_GET,
-    Q_SWAP_ALL,
-    Q_SERIES_PUT,
-    Q_SERIES_GET,
+    REG_STATEMENTS(REG_Q_ENUM)
     Q__COUNT
 };
-
-#define SRV_COLS \
-    "id,name,project_id,user_id,host,status,vm_state,task_state,locked,created_at,updated_at"
-#define VOL_COLS \
-    "id,project_id,user_id,name,description,size_gb,host,pool,path,status,attach_status,migration_status,created_at,updated_at"
-#define ATT_COLS \
-    "id,bdm_uuid,server_id,volume_id,device,tag,delete_on_termination,node_name,export_id,export_name,connection_info,created_at"
-#define ACT_COLS "request_id,server_id,action,project_id,user_id,message,start_time,updated_at"
-#define EV_COLS  "request_id,event,start_time,finish_time,result,traceback,host,details"
-#define SWAP_COLS                                                                   \
-    "id,kind,server_id,project_id,user_id,host,old_volume_id,new_volume_id,"        \
-    "attachment_id,old_node,new_node,old_path,old_size_gb,new_size_gb,phase,error," \
-    "started_at,updated_at,bytes_total,bytes_done,mirror_ms,pivot_ms,total_ms"
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_HOST_PUT] = "INSERT INTO hosts(name,driver,qmp,nbd) VALUES($1,$2,$3,$4) "
@@ -217,15 +169,21 @@ static const char *const sql_text[Q__COUNT] = {
                  "ON CONFLICT(kind,owner,key) DO UPDATE SET value=excluded.value",
     [Q_MD_DEL] = "DELETE FROM metadata WHERE kind=$1 AND owner=$2 AND key=$3",
     [Q_MD_DEL_ALL] = "DELETE FROM metadata WHERE kind=$1 AND owner=$2",
-    [Q_SWAP_INS] = "INSERT INTO swaps(" SWAP_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
-                   "$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)",
+    [Q_SWAP_INS] = "INSERT INTO swaps(" SWAP_COLS ",lease_expires) VALUES($1,$2,$3,$4,$5,$6,$7,$8,"
+                   "$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25," NOW_MS
+                   "+$26)",
     [Q_SWAP_UPD] = "UPDATE swaps SET kind=$2,server_id=$3,project_id=$4,user_id=$5,"
                    "host=$6,old_volume_id=$7,new_volume_id=$8,attachment_id=$9,old_node=$10,"
                    "new_node=$11,old_path=$12,old_size_gb=$13,new_size_gb=$14,phase=$15,"
                    "error=$16,started_at=$17,updated_at=$18,bytes_total=$19,bytes_done=$20,"
-                   "mirror_ms=$21,pivot_ms=$22,total_ms=$23 WHERE id=$1",
-    [Q_SWAP_OPEN] = "SELECT " SWAP_COLS
-                    " FROM swaps WHERE phase NOT IN ('done','rolled-back') ORDER BY seq",
+                   "mirror_ms=$21,pivot_ms=$22,total_ms=$23,lease_expires=" NOW_MS "+$26 "
+                   "WHERE id=$1 AND owner=$24 AND epoch=$25",
+    [Q_LEASE_RENEW] = "UPDATE swaps SET lease_expires=" NOW_MS "+$2 WHERE owner=$1 AND "
+                      SWAP_UNFINISHED,
+    [Q_LEASE_TAKE] = "UPDATE swaps SET owner=$1, epoch=epoch+1, lease_expires=" NOW_MS "+$2 "
+                     "WHERE " SWAP_UNFINISHED " AND ($3=2 OR lease_expires<" NOW_MS
+                     " OR ($3=1 AND owner=$1)) RETURNING " SWAP_COLS,
+    [Q_SWAP_OPEN] = "SELECT " SWAP_COLS " FROM swaps WHERE " SWAP_UNFINISHED " ORDER BY seq",
     [Q_SWAP_LATEST] = "SELECT " SWAP_COLS " FROM swaps WHERE server_id=$1 AND "
                       "(old_volume_id=$2 OR new_volume_id=$2) ORDER BY seq DESC LIMIT 1",
     [Q_SWAP_GET] = "SELECT " SWAP_COLS " FROM swaps WHERE id=$1",
@@ -490,7 +448,7 @@ static int query_many(struct pg_registry *s, enum q q, int n, const char *const 
 
 /* Integers travel as text like everything else. */
 struct ints {
-    char b[8][24];
+    char b[10][24];
 };
 static const char *itxt(struct ints *t, int i, int64_t v)
 {
@@ -939,8 +897,11 @@ static int swap_write(struct registry *r, enum q q, const struct reg_swap *w)
                         itxt(&b, 3, w->bytes_done),
                         itxt(&b, 4, w->mirror_ms),
                         itxt(&b, 5, w->pivot_ms),
-                        itxt(&b, 6, w->total_ms) };
-    return exec_q(PR(r), q, 23, p, "swap record write", q == Q_SWAP_UPD);
+                        itxt(&b, 6, w->total_ms),
+                        w->owner,
+                        itxt(&b, 7, w->epoch),
+                        itxt(&b, 8, w->lease_ms) };
+    return exec_q(PR(r), q, 26, p, "swap record write", q == Q_SWAP_UPD);
 }
 static int pg_swap_insert(struct registry *r, const struct reg_swap *w)
 {
@@ -977,6 +938,31 @@ static void read_swap(PGresult *res, int row, void *o)
     w->mirror_ms = col_int(res, row, i++);
     w->pivot_ms = col_int(res, row, i++);
     w->total_ms = col_int(res, row, i++);
+    COL(res, row, i++, w->owner);
+    w->epoch = col_int(res, row, i++);
+}
+static int pg_swap_lease_renew(struct registry *r, const char *owner, int64_t lease_ms, size_t *n)
+{
+    struct ints b;
+    const char *p[] = { owner, itxt(&b, 0, lease_ms) };
+    *n = 0;
+    PGresult *res = run(PR(r), Q_LEASE_RENEW, 2, p, "swap lease renew");
+    if (!res)
+        return -1;
+    *n = (size_t)strtoul(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+static int pg_swap_lease_take(struct registry *r, const char *owner, int64_t lease_ms,
+                              enum reg_lease_take which, struct reg_swap **out, size_t *n)
+{
+    struct ints b;
+    const char *p[] = { owner, itxt(&b, 0, lease_ms), itxt(&b, 1, (int64_t)which) };
+    if (query_many(PR(r), Q_LEASE_TAKE, 3, p, read_swap, sizeof **out, (void **)out, n,
+                   "swap lease take") < 0)
+        return -1;
+    qsort(*out, *n, sizeof **out, reg_swap_cmp_started);
+    return 0;
 }
 static int pg_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)
 {
@@ -1086,6 +1072,8 @@ static const struct registry_ops pg_ops = {
     .meta_delete = pg_md_delete,
     .swap_insert = pg_swap_insert,
     .swap_update = pg_swap_update,
+    .swap_lease_renew = pg_swap_lease_renew,
+    .swap_lease_take = pg_swap_lease_take,
     .swap_unfinished = pg_swap_unfinished,
     .swap_latest = pg_swap_latest,
     .swap_get = pg_swap_get,

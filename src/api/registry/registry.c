@@ -5,6 +5,9 @@
  * caller reports it once: the HTTP layer logs every 5xx reply with its
  * message, the swap worker its failures). */
 #include "registry.h"
+#include "statements.h"
+
+#include <string.h>
 
 void reg_txn_end(struct reg_txn *t)
 {
@@ -40,6 +43,7 @@ const char *reg_meta_kind_name(enum reg_meta_kind kind)
     case REG_META_VOLUME: return "volume";
     case REG_META_SERVER: return "server";
     case REG_META_SERVER_ATTR: return "server-attr";
+    case REG_META_RESERVATION: return "reservation";
     case REG_META_QUOTA: break;
     }
     return "quota";
@@ -66,4 +70,11 @@ struct registry *registry_open(const char *database, char *errbuf, size_t errlen
     if (registry_is_postgres(database))
         return registry_postgres_open(database, errbuf, errlen);
     return registry_sqlite_open(database, errbuf, errlen);
+}
+
+int reg_swap_cmp_started(const void *a, const void *b)
+{
+    const struct reg_swap *x = a, *y = b;
+    int c = strcmp(x->started_at, y->started_at);
+    return c ? c : strcmp(x->id, y->id);
 }

@@ -84,8 +84,17 @@ struct reg_token {
 /* Metadata rows of a volume or a server; a project's quota limits are kept
  * the same way (owner: the project, key: the resource, value: the limit). */
 /* REG_META_SERVER_ATTR holds a server's own attributes that Nova shows in
- * its views (accessIPv4, accessIPv6), apart from the user's metadata. */
-enum reg_meta_kind { REG_META_VOLUME, REG_META_SERVER, REG_META_QUOTA, REG_META_SERVER_ATTR };
+ * its views (accessIPv4, accessIPv6), apart from the user's metadata.
+ * REG_META_RESERVATION holds the gigabytes a running extend has reserved
+ * (owner: the project, key: the volume, value: the gigabytes added), so
+ * that quota checks count them before the volume has grown. */
+enum reg_meta_kind {
+    REG_META_VOLUME,
+    REG_META_SERVER,
+    REG_META_QUOTA,
+    REG_META_SERVER_ATTR,
+    REG_META_RESERVATION,
+};
 struct reg_meta {
     char key[256], value[256];
 };
@@ -106,7 +115,18 @@ struct reg_swap {
     char started_at[32], updated_at[32];
     int64_t bytes_total, bytes_done;
     int64_t mirror_ms, pivot_ms, total_ms;
+    /* The lease: the node driving the swap and the epoch of its hold, which
+     * every takeover increments. Written records also get LEASE_MS (not
+     * stored) as the lease's length from the write, on the database's
+     * clock, so that every node measures expiry by one clock. */
+    char owner[65];
+    int64_t epoch, lease_ms;
 };
+
+/* Which unfinished swaps swap_lease_take takes: those whose lease expired;
+ * those too that OWNER already held (a restarted node with the same name);
+ * or all of them (one process alone on its database: SQLite). */
+enum reg_lease_take { REG_TAKE_EXPIRED, REG_TAKE_EXPIRED_OR_MINE, REG_TAKE_ALL };
 
 /* What kind of storage error the last failed call met: what the reply to
  * the client says depends on it (a full disk is not a bug of the request). */
@@ -186,7 +206,16 @@ struct registry_ops {
 
     /* Swap records. Insert orders R after every earlier record. */
     int (*swap_insert)(struct registry *r, const struct reg_swap *s);
-    int (*swap_update)(struct registry *r, const struct reg_swap *s); /* 1 = none */
+    /* Writes S if its lease is still S->owner's at S->epoch, renewing it;
+     * 1 = no such record, or another node took it over (fenced). */
+    int (*swap_update)(struct registry *r, const struct reg_swap *s);
+    /* Renews for LEASE_MS every unfinished swap OWNER holds; *N: how many. */
+    int (*swap_lease_renew)(struct registry *r, const char *owner, int64_t lease_ms, size_t *n);
+    /* Takes the unfinished swaps WHICH says over for OWNER: the epoch of
+     * each goes up by one and its lease runs LEASE_MS from now; *OUT gets
+     * them as they are now, oldest first (caller frees). */
+    int (*swap_lease_take)(struct registry *r, const char *owner, int64_t lease_ms,
+                           enum reg_lease_take which, struct reg_swap **out, size_t *n);
     /* Unfinished records, oldest first (caller frees *OUT). */
     int (*swap_unfinished)(struct registry *r, struct reg_swap **out, size_t *n);
     /* The newest record of SERVER_ID naming VOLUME_ID as its old or new volume. */

@@ -9,6 +9,7 @@
  * schema_version so an old database is upgraded in place. Every statement
  * is prepared once, with bound parameters only. */
 #include "registry.h"
+#include "statements.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -83,56 +84,21 @@ static const char *const migrations[] = {
      * kept for its report. An install that made this table outside the
      * migrations keeps it as it is. */
     "CREATE TABLE IF NOT EXISTS swap_series (id TEXT PRIMARY KEY, series TEXT NOT NULL);",
+    /* 6: each swap's lease: the node driving it, the epoch of its hold and
+     * when the hold lapses (ms since the epoch); a record from before has
+     * no owner and a lapsed lease, so whoever starts takes it over */
+    "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE swaps ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE swaps ADD COLUMN lease_expires INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS    (int)(sizeof migrations / sizeof migrations[0])
 #define SWAPS_MIGRATION 4
 
+/* now on the database's clock, in ms since the epoch */
+#define NOW_MS "CAST((julianday('now')-2440587.5)*86400000.0 AS INTEGER)"
+
 enum q {
-    Q_HOST_PUT,
-    Q_HOST_LIST,
-    Q_SRV_INS,
-    Q_SRV_GET,
-    Q_SRV_UPD,
-    Q_SRV_LIST,
-    Q_SRV_LIST_ALL,
-    Q_VOL_INS,
-    Q_VOL_GET,
-    Q_VOL_UPD,
-    Q_VOL_DEL,
-    Q_VOL_LIST,
-    Q_VOL_LIST_ALL,
-    Q_VOL_PATH,
-    Q_ATT_INS,
-    Q_ATT_UPD,
-    Q_ATT_GET,
-    Q_ATT_GET_ID,
-    Q_ATT_GET_VOL,
-    Q_ATT_DEL,
-    Q_ATT_LIST,
-    Q_ATT_LIST_ALL,
-    Q_ACT_INS,
-    Q_ACT_UPD,
-    Q_ACT_GET,
-    Q_ACT_LIST,
-    Q_EV_INS,
-    Q_EV_UPD,
-    Q_EV_LIST,
-    Q_TOK_PUT,
-    Q_TOK_GET,
-    Q_TOK_DEL,
-    Q_TOK_PURGE,
-    Q_MD_LIST,
-    Q_MD_PUT,
-    Q_MD_DEL,
-    Q_MD_DEL_ALL,
-    Q_SWAP_INS,
-    Q_SWAP_UPD,
-    Q_SWAP_OPEN,
-    Q_SWAP_LATEST,
-    Q_SWAP_GET,
-    Q_SWAP_ALL,
-    Q_SERIES_PUT,
-    Q_SERIES_GET,
+    REG_STATEMENTS(REG_Q_ENUM)
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
@@ -141,19 +107,6 @@ enum q {
     Q_ROLLBACK_TO,
     Q__COUNT
 };
-
-#define SRV_COLS \
-    "id,name,project_id,user_id,host,status,vm_state,task_state,locked,created_at,updated_at"
-#define VOL_COLS \
-    "id,project_id,user_id,name,description,size_gb,host,pool,path,status,attach_status,migration_status,created_at,updated_at"
-#define ATT_COLS \
-    "id,bdm_uuid,server_id,volume_id,device,tag,delete_on_termination,node_name,export_id,export_name,connection_info,created_at"
-#define ACT_COLS "request_id,server_id,action,project_id,user_id,message,start_time,updated_at"
-#define EV_COLS  "request_id,event,start_time,finish_time,result,traceback,host,details"
-#define SWAP_COLS                                                                   \
-    "id,kind,server_id,project_id,user_id,host,old_volume_id,new_volume_id,"        \
-    "attachment_id,old_node,new_node,old_path,old_size_gb,new_size_gb,phase,error," \
-    "started_at,updated_at,bytes_total,bytes_done,mirror_ms,pivot_ms,total_ms"
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_HOST_PUT] = "INSERT INTO hosts(name,driver,qmp,nbd) VALUES(?,?,?,?) "
@@ -199,15 +152,21 @@ static const char *const sql_text[Q__COUNT] = {
                  "traceback=?6,host=?7,details=?8 WHERE request_id=?1 AND event=?2",
     [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=? "
                   "ORDER BY start_time, rowid",
-    [Q_SWAP_INS] = "INSERT INTO swaps(" SWAP_COLS ",seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-                   "?,?,?,?,?,?,?,?,(SELECT COALESCE(MAX(seq),0)+1 FROM swaps))",
+    [Q_SWAP_INS] = "INSERT INTO swaps(" SWAP_COLS ",lease_expires,seq) VALUES(?,?,?,?,?,?,?,?,"
+                   "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?," NOW_MS "+?26,"
+                   "(SELECT COALESCE(MAX(seq),0)+1 FROM swaps))",
     [Q_SWAP_UPD] = "UPDATE swaps SET kind=?2,server_id=?3,project_id=?4,user_id=?5,"
                    "host=?6,old_volume_id=?7,new_volume_id=?8,attachment_id=?9,old_node=?10,"
                    "new_node=?11,old_path=?12,old_size_gb=?13,new_size_gb=?14,phase=?15,"
                    "error=?16,started_at=?17,updated_at=?18,bytes_total=?19,bytes_done=?20,"
-                   "mirror_ms=?21,pivot_ms=?22,total_ms=?23 WHERE id=?1",
-    [Q_SWAP_OPEN] = "SELECT " SWAP_COLS " FROM swaps WHERE phase NOT IN ('done','rolled-back') "
-                    "ORDER BY seq",
+                   "mirror_ms=?21,pivot_ms=?22,total_ms=?23,lease_expires=" NOW_MS "+?26 "
+                   "WHERE id=?1 AND owner=?24 AND epoch=?25",
+    [Q_LEASE_RENEW] = "UPDATE swaps SET lease_expires=" NOW_MS "+?2 WHERE owner=?1 AND "
+                      SWAP_UNFINISHED,
+    [Q_LEASE_TAKE] = "UPDATE swaps SET owner=?1, epoch=epoch+1, lease_expires=" NOW_MS "+?2 "
+                     "WHERE " SWAP_UNFINISHED " AND (?3=2 OR lease_expires<" NOW_MS
+                     " OR (?3=1 AND owner=?1)) RETURNING " SWAP_COLS,
+    [Q_SWAP_OPEN] = "SELECT " SWAP_COLS " FROM swaps WHERE " SWAP_UNFINISHED " ORDER BY seq",
     [Q_SWAP_LATEST] = "SELECT " SWAP_COLS " FROM swaps WHERE server_id=?1 AND "
                       "(old_volume_id=?2 OR new_volume_id=?2) ORDER BY seq DESC LIMIT 1",
     [Q_SWAP_GET] = "SELECT " SWAP_COLS " FROM swaps WHERE id=?",
@@ -937,6 +896,9 @@ static void bind_swap(sqlite3_stmt *st, const struct reg_swap *w)
     sqlite3_bind_int64(st, i++, w->mirror_ms);
     sqlite3_bind_int64(st, i++, w->pivot_ms);
     sqlite3_bind_int64(st, i++, w->total_ms);
+    bind_text(st, i++, w->owner);
+    sqlite3_bind_int64(st, i++, w->epoch);
+    sqlite3_bind_int64(st, i++, w->lease_ms);
 }
 static void read_swap(sqlite3_stmt *st, void *o)
 {
@@ -965,6 +927,8 @@ static void read_swap(sqlite3_stmt *st, void *o)
     w->mirror_ms = sqlite3_column_int64(st, i++);
     w->pivot_ms = sqlite3_column_int64(st, i++);
     w->total_ms = sqlite3_column_int64(st, i++);
+    COL(st, i++, w->owner);
+    w->epoch = sqlite3_column_int64(st, i++);
 }
 static int swap_write_l(struct sqlite_registry *s, enum q q, const struct reg_swap *w)
 {
@@ -981,6 +945,41 @@ static int sq_swap_insert(struct registry *r, const struct reg_swap *w)
 static int sq_swap_update(struct registry *r, const struct reg_swap *w)
 {
     return LOCKED(SR(r), swap_write_l(SR(r), Q_SWAP_UPD, w));
+}
+static int lease_renew_l(struct sqlite_registry *s, const char *owner, int64_t lease_ms,
+                         size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_LEASE_RENEW);
+    bind_text(st, 1, owner);
+    sqlite3_bind_int64(st, 2, lease_ms);
+    if (exec_stmt(s, st, "swap lease renew") < 0)
+        return -1;
+    *n = (size_t)sqlite3_changes(s->db);
+    return 0;
+}
+static int sq_swap_lease_renew(struct registry *r, const char *owner, int64_t lease_ms, size_t *n)
+{
+    *n = 0;
+    return LOCKED(SR(r), lease_renew_l(SR(r), owner, lease_ms, n));
+}
+static int lease_take_l(struct sqlite_registry *s, const char *owner, int64_t lease_ms,
+                        enum reg_lease_take which, struct reg_swap **out, size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_LEASE_TAKE);
+    bind_text(st, 1, owner);
+    sqlite3_bind_int64(st, 2, lease_ms);
+    sqlite3_bind_int(st, 3, (int)which);
+    if (query_many(s, st, read_swap, sizeof **out, (void **)out, n, "swap lease take") < 0)
+        return -1;
+    qsort(*out, *n, sizeof **out, reg_swap_cmp_started);
+    return 0;
+}
+static int sq_swap_lease_take(struct registry *r, const char *owner, int64_t lease_ms,
+                              enum reg_lease_take which, struct reg_swap **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return LOCKED(SR(r), lease_take_l(SR(r), owner, lease_ms, which, out, n));
 }
 static int sq_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)
 {
@@ -1099,6 +1098,8 @@ static const struct registry_ops sqlite_ops = {
     .meta_delete = sq_md_delete,
     .swap_insert = sq_swap_insert,
     .swap_update = sq_swap_update,
+    .swap_lease_renew = sq_swap_lease_renew,
+    .swap_lease_take = sq_swap_lease_take,
     .swap_unfinished = sq_swap_unfinished,
     .swap_latest = sq_swap_latest,
     .swap_get = sq_swap_get,
@@ -1139,7 +1140,7 @@ static int adopt_unnumbered_swaps(struct sqlite_registry *s, bool before, char *
     if (!table_exists(s, "swaps_unnumbered"))
         return SQLITE_OK;
     return sqlite3_exec(s->db,
-                        "INSERT INTO swaps(" SWAP_COLS ",seq) SELECT " SWAP_COLS
+                        "INSERT INTO swaps(" SWAP_REC_COLS ",seq) SELECT " SWAP_REC_COLS
                         ",ROW_NUMBER() OVER (ORDER BY seq, rowid) FROM swaps_unnumbered;"
                         "DROP TABLE swaps_unnumbered;",
                         NULL, NULL, msg);

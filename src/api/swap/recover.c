@@ -14,7 +14,10 @@
  *   RECORDED            the registry is done: close the old node, finish.
  * A host that cannot be reached leaves pre-pivot swaps rolled back in the
  * registry (the host lost the job with its process) and post-pivot ones
- * untouched, for the next start, rather than guessing. */
+ * untouched, for the next start, rather than guessing.
+ * Which swaps are recovered is lease.c's: at start those this node may
+ * take, and afterwards, on every node, those whose node stopped renewing
+ * its lease; each is recovered under the lease it was taken with. */
 #include "swap.h"
 
 #include <stdlib.h>
@@ -24,7 +27,8 @@ static void recover_one(struct swap_rec *r)
 {
     struct api_error e = { 0 };
     const struct cfg_host *h = config_host(swap_svc->ctx->cfg, r->host);
-    swap_log("%s: recovering a swap left in phase %s", r->id, swap_phase_name(r->phase));
+    swap_log("%s: recovering a swap left in phase %s (lease epoch %lld)", r->id,
+             swap_phase_name(r->phase), (long long)r->epoch);
     if (r->phase == SP_ACCEPTED) {
         if (swap_launch(r, &e) < 0)
             swap_log("%s: cannot restart: %s", r->id, e.msg);
@@ -89,11 +93,11 @@ static void recover_one(struct swap_rec *r)
     host_session_put(hs);
 }
 
-int swap_recover_all(struct api_error *e)
+int swap_recover_all(enum reg_lease_take which, struct api_error *e)
 {
     struct swap_rec *recs = NULL;
     size_t n = 0;
-    if (swap_store_unfinished(swap_svc->ctx->reg, &recs, &n, e) < 0)
+    if (swap_lease_take(which, &recs, &n, e) < 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         recover_one(&recs[i]);

@@ -52,7 +52,7 @@ int swap_service_start(struct api_ctx *ctx, struct api_error *e)
     s->ready_timeout_ms = (int)env_int("VOLSWAP_SWAP_READY_TIMEOUT", 3600, 1, 86400) * 1000;
     s->converge_window_ms = (int)env_int("VOLSWAP_SWAP_CONVERGE_WINDOW", 10, 0, 86400) * 1000;
     swap_svc = s;
-    if (swap_recover_all(e) < 0) {
+    if (swap_lease_start(!registry_is_postgres(ctx->cfg->database), e) < 0) {
         swap_service_stop();
         return -1;
     }
@@ -86,19 +86,23 @@ void swap_service_stop(void)
     pthread_mutex_lock(&swap_svc->lock);
     swap_svc->stopping = true;
     pthread_mutex_unlock(&swap_svc->lock);
+    swap_lease_stop();
     reap(true);
     pthread_mutex_destroy(&swap_svc->lock);
     free(swap_svc);
     swap_svc = NULL;
 }
 
-void swap_persist(struct swap_rec *r, enum swap_phase p)
+int swap_persist(struct swap_rec *r, enum swap_phase p)
 {
     r->phase = p;
     api_time_micro(time(NULL), r->updated_at);
     struct api_error e = { 0 };
-    if (swap_store_update(swap_svc->ctx->reg, r, &e) < 0)
+    if (swap_store_update(swap_svc->ctx->reg, r, &e) < 0) {
         swap_log("%s: cannot persist phase %s: %s", r->id, swap_phase_name(p), e.msg);
+        return -1;
+    }
+    return 0;
 }
 
 int swap_persist_in(struct registry *reg, struct swap_rec *r, enum swap_phase p,

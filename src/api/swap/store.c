@@ -63,9 +63,12 @@ static void to_reg(const struct swap_rec *r, struct reg_swap *w)
         memcpy((char *)w + shared[i].reg, (const char *)r + shared[i].rec, shared[i].len);
     snprintf(w->kind, sizeof w->kind, "%s", r->kind == SWAP_MIGRATE ? "migrate" : "swap");
     snprintf(w->phase, sizeof w->phase, "%s", swap_phase_name(r->phase));
+    snprintf(w->owner, sizeof w->owner, "%s", swap_lease_owner());
+    w->epoch = r->epoch;
+    w->lease_ms = swap_lease_ms();
 }
 
-static void from_reg(const struct reg_swap *w, struct swap_rec *r)
+void swap_store_from_reg(const struct reg_swap *w, struct swap_rec *r)
 {
     memset(r, 0, sizeof *r);
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
@@ -74,11 +77,14 @@ static void from_reg(const struct reg_swap *w, struct swap_rec *r)
     /* an unknown phase (a newer writer) is treated as the most cautious one */
     if (swap_phase_parse(w->phase, &r->phase) < 0)
         r->phase = SP_COMPLETING;
+    r->epoch = w->epoch;
 }
 
-int swap_store_insert(struct registry *reg, const struct swap_rec *r, struct api_error *e)
+int swap_store_insert(struct registry *reg, struct swap_rec *r, struct api_error *e)
 {
     struct reg_swap w;
+    if (!r->epoch)
+        r->epoch = 1; /* the first hold, this node's */
     to_reg(r, &w);
     return reg->ops->swap_insert(reg, &w) < 0 ? reg_fail(e, reg) : 0;
 }
@@ -90,8 +96,13 @@ int swap_store_update(struct registry *reg, const struct swap_rec *r, struct api
     int rc = reg->ops->swap_update(reg, &w);
     if (rc < 0)
         return reg_fail(e, reg);
-    if (rc == 1)
-        return api_err(e, 500, "registry: the swap record %s is gone", r->id);
+    if (rc == 1) {
+        /* gone, or held by another node at a later epoch: this node no
+         * longer drives the swap (swap_lease_valid says so from now on) */
+        swap_lease_lost(r);
+        return api_err(e, 409, "the swap %s is no longer this node's (lease lost or record gone)",
+                       r->id);
+    }
     return 0;
 }
 
@@ -112,7 +123,7 @@ int swap_store_unfinished(struct registry *reg, struct swap_rec **out, size_t *n
         }
     }
     for (size_t i = 0; i < *n; i++)
-        from_reg(&ws[i], &(*out)[i]);
+        swap_store_from_reg(&ws[i], &(*out)[i]);
     free(ws);
     return 0;
 }
@@ -125,7 +136,7 @@ int swap_store_latest(struct registry *reg, const char *server_id, const char *v
     if (rc < 0)
         return reg_fail(e, reg);
     if (rc == 0)
-        from_reg(&w, out);
+        swap_store_from_reg(&w, out);
     return rc;
 }
 
@@ -174,7 +185,7 @@ int swap_store_get(struct registry *reg, const char *id, struct swap_rec *out, s
     if (rc < 0)
         return reg_fail(e, reg);
     if (rc == 0)
-        from_reg(&w, out);
+        swap_store_from_reg(&w, out);
     return rc;
 }
 

@@ -75,12 +75,14 @@ struct swap_rec {
     int64_t bytes_total, bytes_done;
     int64_t mirror_ms, pivot_ms, total_ms;
     int64_t started_mono_ms; /* worker start (not persisted): for total_ms */
+    int64_t epoch;           /* this node's hold of the swap's lease (lease.c) */
 };
 
 /* The records in the registry REG; a write joins the caller's transaction
  * when one is open (a phase commits with the registry changes it implies). */
-int swap_store_insert(struct registry *reg, const struct swap_rec *r, struct api_error *e);
-/* Writes every field of R (phase first among them). */
+int swap_store_insert(struct registry *reg, struct swap_rec *r, struct api_error *e);
+/* Writes every field of R (phase first among them), if this node still
+ * holds R's lease at R's epoch (else 409, and the lease is lost). */
 int swap_store_update(struct registry *reg, const struct swap_rec *r, struct api_error *e);
 /* Unfinished records, oldest first (caller frees *OUT). */
 int swap_store_unfinished(struct registry *reg, struct swap_rec **out, size_t *n,
@@ -184,9 +186,10 @@ struct swap_service {
 };
 extern struct swap_service *swap_svc;
 
-/* Persists R's phase (and figures); failures are logged, never fatal for
- * the worker, because the host state decides at recovery. */
-void swap_persist(struct swap_rec *r, enum swap_phase p);
+/* Persists R's phase (and figures); failures are logged and returned, but
+ * the worker goes on while it holds the lease (swap_lease_valid), because
+ * the host state decides at recovery. */
+int swap_persist(struct swap_rec *r, enum swap_phase p);
 /* Writes R at phase P inside REG's open transaction; R's phase changes
  * only when the caller has committed (swap_mark). */
 int swap_persist_in(struct registry *reg, struct swap_rec *r, enum swap_phase p,
@@ -211,8 +214,30 @@ void swap_event_start(const struct swap_rec *r);
 int swap_event_finish(struct registry *reg, const struct swap_rec *r, bool ok, const char *details,
                       struct api_error *e);
 
-/* Recovery at start (recover.c). */
-int swap_recover_all(struct api_error *e);
+/* Recovery (recover.c): takes over the swaps WHICH names (lease.c) and
+ * settles each against its host; at start, and for swaps whose node died. */
+int swap_recover_all(enum reg_lease_take which, struct api_error *e);
+
+/* ---- leases (lease.c): which node drives which swap ---- */
+
+/* This node's name and the lease length (before the service starts: "" and
+ * the default, as the unit tests have them). */
+const char *swap_lease_owner(void);
+int64_t swap_lease_ms(void);
+/* Does this node still hold R's lease at R's epoch? A worker asks before
+ * every step that changes the host, and stops driving R when not. */
+bool swap_lease_valid(const struct swap_rec *r);
+/* A write of R was refused: R's epoch is no longer this node's. */
+void swap_lease_lost(const struct swap_rec *r);
+/* Takes WHICH unfinished swaps over for this node (caller frees *OUT). */
+int swap_lease_take(enum reg_lease_take which, struct swap_rec **out, size_t *n,
+                    struct api_error *e);
+/* Takes over at start (ALONE: every unfinished swap, as one process on
+ * SQLite; else those lapsed or already this node's) and starts the
+ * heartbeat and the takeover threads; stop joins them. */
+int swap_lease_start(bool alone, struct api_error *e);
+void swap_lease_stop(void);
+void swap_store_from_reg(const struct reg_swap *w, struct swap_rec *r);
 
 /* A larger new file volume is cut to the old one's size for the copy
  * (worker.c: mirrors want equal sizes) and grown after the pivot. */

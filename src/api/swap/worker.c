@@ -189,9 +189,23 @@ static void grow_file(const struct swap_rec *r)
         swap_log("%s: cannot grow %s: %s", r->id, nv.path, strerror(errno));
 }
 
+/* Logs that R is no longer this node's to drive; the node that took it
+ * over settles it. */
+static bool lease_gone(const struct swap_rec *r)
+{
+    if (swap_lease_valid(r))
+        return false;
+    swap_log("%s: this node lost the swap's lease in phase %s: it stops driving it (the node "
+             "that takes it over settles it)",
+             r->id, swap_phase_name(r->phase));
+    return true;
+}
+
 int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e)
 {
     char warn[256] = "";
+    if (lease_gone(r))
+        return api_err(e, 409, "the swap %s is no longer this node's", r->id);
     /* HS NULL: a host without QMP (libvirt), whose driver resized and
      * closes the old volume itself */
     if (r->phase < SP_RECORDED) {
@@ -296,6 +310,8 @@ static void restore_new_size(const struct swap_rec *r)
 
 int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
 {
+    if (lease_gone(r))
+        return -1;
     swap_log("%s: rolling back (%s): %s", r->id, swap_phase_name(r->phase), why);
     snprintf(r->error, sizeof r->error, "%s", why);
     const struct cfg_host *h = rec_host(r);
@@ -514,7 +530,7 @@ static void sample(struct run *x)
     series_add(x, false);
 }
 
-enum wait_result { WAIT_OK, WAIT_FAILED, WAIT_INTERRUPTED };
+enum wait_result { WAIT_OK, WAIT_FAILED, WAIT_INTERRUPTED, WAIT_LEASE_LOST };
 
 /* Waits for BLOCK_JOB_READY. Fills WHY on failure. */
 static enum wait_result wait_ready(struct run *x, char *why, size_t whylen)
@@ -554,6 +570,8 @@ static enum wait_result wait_ready(struct run *x, char *why, size_t whylen)
         }
         if (stopping())
             return WAIT_INTERRUPTED;
+        if (!swap_lease_valid(x->r))
+            return WAIT_LEASE_LOST;
         if (api_now_ms() > deadline) {
             snprintf(why, whylen, "mirror did not reach READY within %d s",
                      swap_svc->ready_timeout_ms / 1000);
@@ -634,6 +652,8 @@ static void settle_after_complete(struct run *x, const char *why)
         }
         if (rc != -1 || api_now_ms() > deadline || stopping() || !h)
             break;
+        if (lease_gone(r))
+            return;
         /* the host is gone: wait for it to come back rather than guess */
         struct timespec ts = { 0, 500 * 1000 * 1000 };
         nanosleep(&ts, NULL);
@@ -721,6 +741,8 @@ static void run_swap(struct run *x)
     } else {
         swap_persist(r, SP_MIRRORING);
     }
+    if (lease_gone(r))
+        return;
     if (drv->start(x->hs, r, &nv, swap_svc->speed, &e) < 0) {
         swap_rollback(x->hs, r, e.msg);
         return;
@@ -728,6 +750,10 @@ static void run_swap(struct run *x)
     int64_t mirror_start = api_now_ms();
     publish(x, SP_MIRRORING);
     enum wait_result w = wait_ready(x, why, sizeof why);
+    if (w == WAIT_LEASE_LOST) {
+        lease_gone(r);
+        return;
+    }
     if (w == WAIT_INTERRUPTED) {
         swap_log("%s: interrupted in %s; the next start recovers it", r->id,
                  swap_phase_name(r->phase));
@@ -742,6 +768,8 @@ static void run_swap(struct run *x)
     swap_mark(r, SP_READY);
     publish(x, SP_READY);
     swap_persist(r, SP_COMPLETING);
+    if (lease_gone(r))
+        return;
     publish(x, SP_COMPLETING);
     int64_t t0 = api_now_ms();
     x->pivot_start_ms = t0 - x->p.started_ms;
@@ -785,7 +813,10 @@ void *swap_worker_main(void *arg)
     x.p = t->prog;
     pthread_mutex_unlock(&swap_svc->lock);
     run_swap(&x);
-    series_save(&x);
+    if (swap_lease_valid(&t->rec))
+        series_save(&x);
+    else
+        json_decref(x.samples);
     if (x.hs) {
         host_session_watch(x.hs, t->rec.id, false);
         host_session_put(x.hs);

@@ -304,7 +304,7 @@ static void upgrade_from_schema_2(void)
              path);
     CHECK(system(cmd) == 0);
     r = open_reg();
-    CHECK(schema_version(r) == 5);
+    CHECK(schema_version(r) == 6);
     struct reg_volume got;
     CHECK(r->ops->volume_get(r, v.id, &got) == 0);
     struct reg_meta m = { "k", "v" };

@@ -1,0 +1,213 @@
+/* Swap leases: which volswap-api node drives which swap when several share
+ * one PostgreSQL database. A swap's record carries its lease: the owning
+ * node (the config's "node"), an epoch that every takeover increments, and
+ * an expiry on the database's clock. Every phase the worker writes checks
+ * owner and epoch in the same statement and renews the expiry (a write
+ * that finds another epoch is refused: the node was fenced), and a
+ * heartbeat thread renews every lease this node holds four times per lease
+ * length. A second thread takes over, once a second, the swaps whose lease
+ * lapsed (their node died or lost the database) and hands each to recovery
+ * (recover.c), which settles it from its recorded phase against its host.
+ *
+ * A node stops driving before anyone else may start: it counts its own
+ * hold from the moment the last successful renewal was sent, which is
+ * before the database stamped the expiry, and gives up a quarter of the
+ * lease early. Workers ask swap_lease_valid before every step that changes
+ * a host (starting the mirror, block-job-complete, finishing, rolling
+ * back) and while they wait; a node cut off from the database cannot renew,
+ * so its workers stop, and the records they could not write are settled
+ * by the node that takes them over. With SQLite the one process holds
+ * every swap: its start takes them all, and its renewals cannot fail for
+ * want of a network.
+ *
+ * Threads: the two threads here; swap_lease_valid and swap_lease_lost are
+ * called by swap workers and recovery, under the lease lock only. */
+#include "swap.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Swaps this node found taken from it (a write refused), with the epoch it
+ * held: a later, higher epoch (taken back) is this node's again. */
+#define LOST_MAX 64
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool started; /* swap_lease_start ran: holds are counted */
+    bool running, stopping;
+    pthread_t renewer, taker;
+    int64_t lease_ms;
+    int64_t valid_until; /* monotonic ms: this node's hold, as it counts it */
+    struct {
+        char id[64];
+        int64_t epoch;
+    } lost[LOST_MAX];
+    size_t n_lost, next_lost;
+} L = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+const char *swap_lease_owner(void)
+{
+    return swap_svc ? swap_svc->ctx->cfg->node : "";
+}
+
+int64_t swap_lease_ms(void)
+{
+    return swap_svc ? (int64_t)swap_svc->ctx->cfg->swap_lease_seconds * 1000 : 8000;
+}
+
+bool swap_lease_valid(const struct swap_rec *r)
+{
+    API_LOCK_SCOPE(&L.lock);
+    if (L.started && api_now_ms() >= L.valid_until)
+        return false;
+    for (size_t i = 0; i < L.n_lost; i++)
+        if (strcmp(L.lost[i].id, r->id) == 0 && r->epoch <= L.lost[i].epoch)
+            return false;
+    return true;
+}
+
+void swap_lease_lost(const struct swap_rec *r)
+{
+    API_LOCK_SCOPE(&L.lock);
+    snprintf(L.lost[L.next_lost].id, sizeof L.lost[0].id, "%s", r->id);
+    L.lost[L.next_lost].epoch = r->epoch;
+    L.next_lost = (L.next_lost + 1) % LOST_MAX;
+    if (L.n_lost < LOST_MAX)
+        L.n_lost++;
+}
+
+/* One renewal; the hold counts from before the statement was sent. */
+static int renew(void)
+{
+    struct registry *reg = swap_svc->ctx->reg;
+    int64_t sent = api_now_ms();
+    size_t n = 0;
+    if (reg->ops->swap_lease_renew(reg, swap_lease_owner(), L.lease_ms, &n) < 0)
+        return -1;
+    API_LOCK_SCOPE(&L.lock);
+    L.valid_until = sent + L.lease_ms - L.lease_ms / 4;
+    return 0;
+}
+
+int swap_lease_take(enum reg_lease_take which, struct swap_rec **out, size_t *n,
+                    struct api_error *e)
+{
+    struct registry *reg = swap_svc->ctx->reg;
+    struct reg_swap *ws = NULL;
+    *out = NULL;
+    *n = 0;
+    int64_t sent = api_now_ms();
+    if (reg->ops->swap_lease_take(reg, swap_lease_owner(), swap_lease_ms(), which, &ws, n) < 0)
+        return reg_fail(e, reg);
+    if (*n) {
+        *out = calloc(*n, sizeof **out);
+        if (!*out) {
+            free(ws);
+            *n = 0;
+            return api_err(e, 500, "out of memory");
+        }
+    }
+    for (size_t i = 0; i < *n; i++) {
+        swap_store_from_reg(&ws[i], &(*out)[i]);
+        /* whatever in this process still holds an older epoch (a worker
+         * that lost the lease, not yet noticed) is stale from now on */
+        struct swap_rec stale = (*out)[i];
+        stale.epoch--;
+        swap_lease_lost(&stale);
+    }
+    free(ws);
+    /* the statement renewed this node's hold of what it took */
+    API_LOCK_SCOPE(&L.lock);
+    if (*n && L.valid_until < sent + swap_lease_ms() - swap_lease_ms() / 4)
+        L.valid_until = sent + swap_lease_ms() - swap_lease_ms() / 4;
+    return 0;
+}
+
+/* Sleeps MS unless the service stops; false when it does. */
+static bool nap(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&L.lock);
+    if (!L.stopping)
+        pthread_cond_timedwait(&L.wake, &L.lock, &ts);
+    bool go_on = !L.stopping;
+    pthread_mutex_unlock(&L.lock);
+    return go_on;
+}
+
+static void *renewer_main(void *arg)
+{
+    (void)arg;
+    bool failing = false;
+    while (nap(L.lease_ms / 4)) {
+        int rc = renew();
+        if (rc < 0 && !failing)
+            swap_log("cannot renew this node's swap leases: %s",
+                     swap_svc->ctx->reg->ops->last_error(swap_svc->ctx->reg));
+        else if (rc == 0 && failing)
+            swap_log("swap leases renewed again");
+        failing = rc < 0;
+    }
+    return NULL;
+}
+
+static void *taker_main(void *arg)
+{
+    (void)arg;
+    while (nap(1000)) {
+        struct api_error e = { 0 };
+        if (swap_recover_all(REG_TAKE_EXPIRED, &e) < 0 && e.status != 503)
+            swap_log("taking over lapsed swaps: %s", e.msg);
+    }
+    return NULL;
+}
+
+static void swap_lease_stop_threads(void);
+
+int swap_lease_start(bool alone, struct api_error *e)
+{
+    L.lease_ms = swap_lease_ms();
+    L.stopping = false;
+    L.n_lost = L.next_lost = 0;
+    L.started = true;
+    if (renew() < 0) /* the database answers, or the start fails below */
+        L.valid_until = 0;
+    if (swap_recover_all(alone ? REG_TAKE_ALL : REG_TAKE_EXPIRED_OR_MINE, e) < 0)
+        return -1;
+    if (pthread_create(&L.renewer, NULL, renewer_main, NULL) != 0)
+        return api_err(e, 500, "cannot start the swap lease heartbeat");
+    if (pthread_create(&L.taker, NULL, taker_main, NULL) != 0) {
+        swap_lease_stop_threads();
+        return api_err(e, 500, "cannot start the swap takeover thread");
+    }
+    L.running = true;
+    return 0;
+}
+
+static void swap_lease_stop_threads(void)
+{
+    pthread_mutex_lock(&L.lock);
+    L.stopping = true;
+    pthread_cond_broadcast(&L.wake);
+    pthread_mutex_unlock(&L.lock);
+    pthread_join(L.renewer, NULL);
+    if (L.running)
+        pthread_join(L.taker, NULL);
+    L.running = false;
+}
+
+void swap_lease_stop(void)
+{
+    if (L.running)
+        swap_lease_stop_threads();
+    L.started = false;
+}
