@@ -53,6 +53,13 @@ int project_usage(struct api_request *rq, const char *project, struct project_us
     u->volumes = (json_int_t)nv;
     free(servers);
     free(vols);
+    struct reg_meta *res = NULL;
+    size_t nr = 0;
+    if (project && r->ops->meta_list(r, REG_META_RESERVATION, project, &res, &nr) < 0)
+        return reg_fail(&rq->err, r);
+    for (size_t i = 0; i < nr; i++)
+        u->gigabytes_reserved += strtoll(res[i].value, NULL, 10);
+    free(res);
     return 0;
 }
 
@@ -413,11 +420,12 @@ int quota_check_volume(struct api_request *rq, const char *project, int add_volu
                        "VolumeLimitExceeded: Maximum number of volumes allowed "
                        "(%lld) exceeded for quota 'volumes'.",
                        (long long)l.volumes);
-    if (l.gigabytes >= 0 && u.gigabytes + add_gb > l.gigabytes)
+    if (l.gigabytes >= 0 && u.gigabytes + u.gigabytes_reserved + add_gb > l.gigabytes)
         return api_err(&rq->err, 413,
                        "VolumeSizeExceedsAvailableQuota: Requested volume or "
                        "snapshot exceeds allowed gigabytes quota. Requested %lldG, quota is %lldG "
                        "and %lldG has been consumed.",
-                       (long long)add_gb, (long long)l.gigabytes, (long long)u.gigabytes);
+                       (long long)add_gb, (long long)l.gigabytes,
+                       (long long)(u.gigabytes + u.gigabytes_reserved));
     return 0;
 }

@@ -133,6 +133,7 @@ int cinder_limits(struct api_request *rq);
 /* What PROJECT uses: servers not deleted, volumes and their gigabytes. */
 struct project_usage {
     json_int_t servers, volumes, gigabytes;
+    json_int_t gigabytes_reserved; /* by extends under way */
 };
 int project_usage(struct api_request *rq, const char *project, struct project_usage *u);
 /* The enforced limits of a project: what an admin set, -1 otherwise. */

@@ -533,6 +533,41 @@ static int volumes_delete(struct api_request *rq)
     return api_reply(rq, 202, NULL);
 }
 
+/* The start of an extend, in one transaction: the gigabytes quota checked
+ * with every other extend's reservation counted, the volume marked
+ * extending and the gigabytes it adds reserved until it has grown, so two
+ * extends racing for the last gigabytes (on any nodes) cannot both pass. */
+static int extend_begin(struct api_request *rq, struct reg_volume *v, int64_t new_size,
+                        bool in_use_ok)
+{
+    struct registry *r = rq->ctx->reg;
+    struct reg_meta res;
+    memset(&res, 0, sizeof res);
+    snprintf(res.key, sizeof res.key, "%s", v->id);
+    snprintf(res.value, sizeof res.value, "%lld", (long long)(new_size - v->size_gb));
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0 ||
+        quota_check_volume(rq, v->project_id, 0, new_size - v->size_gb, new_size) < 0 ||
+        vol_transition_apply(r, v->id, VT_BEGIN_EXTEND, in_use_ok, v, &rq->err) < 0)
+        return -1;
+    if (r->ops->meta_put(r, REG_META_RESERVATION, v->project_id, &res) < 0)
+        return reg_fail(&rq->err, r);
+    return reg_commit(&txn, &rq->err);
+}
+
+/* An extend that did not happen: the volume's state T and the reservation
+ * given back together (best effort: the caller reports the first error). */
+static void extend_end(struct registry *r, const struct reg_volume *v, enum vol_transition t)
+{
+    struct api_error e = { 0 };
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &e) < 0 || vol_transition_apply(r, v->id, t, false, NULL, &e) < 0 ||
+        r->ops->meta_delete(r, REG_META_RESERVATION, v->project_id, v->id) < 0 ||
+        reg_commit(&txn, &e) < 0)
+        fprintf(stderr, "volswap-api: extend of %s: cannot undo: %s\n", v->id,
+                e.msg[0] ? e.msg : r->ops->last_error(r));
+}
+
 static int volume_extend(struct api_request *rq, json_t *args)
 {
     struct reg_volume v;
@@ -556,9 +591,7 @@ static int volume_extend(struct api_request *rq, json_t *args)
                        "greater than current size. (current: %lld, extended: %lld).",
                        (long long)v.size_gb, (long long)new_size);
     struct registry *r = rq->ctx->reg;
-    if (quota_check_volume(rq, v.project_id, 0, new_size - v.size_gb, new_size) < 0)
-        return -1;
-    if (vol_transition_apply(r, v.id, VT_BEGIN_EXTEND, in_use_ok, &v, &rq->err) < 0)
+    if (extend_begin(rq, &v, new_size, in_use_ok) < 0)
         return -1;
     const struct cfg_host *h = NULL;
     const struct cfg_pool *p = config_pool(rq->ctx->cfg, v.pool, &h);
@@ -576,7 +609,7 @@ static int volume_extend(struct api_request *rq, json_t *args)
      * extend_volume, event compute_extend_volume. */
         struct reg_action act;
         if (action_start(rq, a.server_id, "extend_volume", &act) < 0) {
-            vol_transition_apply(r, v.id, VT_FINISH_EXTEND, false, NULL, NULL);
+            extend_end(r, &v, VT_FINISH_EXTEND);
             return -1;
         }
         const struct host_driver *drv = host_driver_find(h->driver);
@@ -586,7 +619,7 @@ static int volume_extend(struct api_request *rq, json_t *args)
         action_event(rq, &act, "compute_extend_volume", h->name, act.start_time, rc == 0,
                      rc < 0 ? perr.msg : NULL);
         if (rc < 0) {
-            vol_transition_apply(r, v.id, VT_FINISH_EXTEND, false, NULL, NULL);
+            extend_end(r, &v, VT_FINISH_EXTEND);
             return api_err(&rq->err, 400,
                            "Invalid volume: volume %s cannot be extended while "
                            "attached: %s",
@@ -596,7 +629,7 @@ static int volume_extend(struct api_request *rq, json_t *args)
         rc = pool_grow_volume(v.path, p->is_dir, (uint64_t)new_size * GiB, &perr);
     }
     if (rc < 0) {
-        vol_transition_apply(r, v.id, VT_ERROR_EXTENDING, false, NULL, NULL);
+        extend_end(r, &v, VT_ERROR_EXTENDING);
         return api_err(&rq->err, 500, "%s", perr.msg);
     }
     REG_TXN(txn, r);
@@ -610,7 +643,8 @@ static int volume_extend(struct api_request *rq, json_t *args)
         return -1;
     v.size_gb = new_size;
     api_time_micro(time(NULL), v.updated_at);
-    if (r->ops->volume_update(r, &v) < 0)
+    if (r->ops->volume_update(r, &v) < 0 ||
+        r->ops->meta_delete(r, REG_META_RESERVATION, v.project_id, v.id) < 0)
         return reg_fail(&rq->err, r);
     if (reg_commit(&txn, &rq->err) < 0)
         return -1;
