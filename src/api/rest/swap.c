@@ -192,6 +192,18 @@ static int accept_swap(struct api_request *rq, struct swap_rec *sr, const struct
     REG_TXN(txn, r);
     if (reg_begin(&txn, &rq->err) < 0)
         return -1;
+    /* again inside the transaction, which every node's writers take in
+     * turn: a swap of this server another node accepted meanwhile */
+    char open_id[64];
+    enum swap_phase open_phase;
+    int busy = unfinished_swap_of(rq, sr->server_id, open_id, &open_phase);
+    if (busy < 0)
+        return -1;
+    if (busy)
+        return api_err(&rq->err, 409,
+                       "Cannot 'swap_volume' instance %s while another volume swap is in "
+                       "progress on it",
+                       sr->server_id);
     if (tv && r->ops->volume_insert(r, tv) < 0)
         return reg_fail(&rq->err, r);
     if (vol_transition_apply(r, sr->old_volume_id, VT_BEGIN_DETACHING, false, NULL, &rq->err) < 0 ||
