@@ -51,6 +51,7 @@ node_start() {
   local i=$1
   jq --arg node "node$i" --arg db "${NODE_DB[$i]}" --argjson lease "$CLUSTER_LEASE" \
     '.node = $node | .database = $db | .swap_lease_seconds = $lease' "$T/api.json" >"$T/api-$i.json"
+  chmod 600 "$T/api-$i.json"
   rm -f "$T/port-$i"
   "$API_BIN" --config "$T/api-$i.json" --port-file "$T/port-$i" --verbose >>"$T/api-$i.log" 2>&1 &
   NODE_PID[$i]=$!

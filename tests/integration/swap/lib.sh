@@ -140,7 +140,7 @@ slow_swap_started() {  # slow_swap_started [mirroring]
 # answering 202 to a swap OLD -> NEW of SID (OLD detaching, NEW attaching,
 # the swap_volume action and the swap record "accepted", both under request
 # id req-crashed), with nothing done on the host. SQL, if given, runs first
-# in the same session.
+# in the same session, PLANT_AFTER (SQL) last.
 plant_accepted_swap() {  # plant_accepted_swap [SQL]
   local att node newnode proj now=2026-01-01T00:00:00.000000 renumber=
   att=$(reg_sql "SELECT id FROM attachments WHERE volume_id='$OLD'")
@@ -160,7 +160,7 @@ INSERT INTO swaps(id, kind, server_id, project_id, user_id, host, old_volume_id,
   updated_at, bytes_total, bytes_done, mirror_ms, pivot_ms, total_ms, seq)
   VALUES('req-crashed', 'swap', '$SID', '$proj', 'admin', 'host1', '$OLD', '$NEW', '$att', '$node',
   '$newnode', '', 1, 1, 'accepted', '', '$now', '$now', 0, 0, 0, 0, 0, 1);
-$renumber" >/dev/null
+$renumber${PLANT_AFTER:-}" >/dev/null
 }
 
 # After the planted swap ran to its end: the server is on NEW with OLD's
