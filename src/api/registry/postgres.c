@@ -178,8 +178,8 @@ static const char *const sql_text[Q__COUNT] = {
                    "error=$16,started_at=$17,updated_at=$18,bytes_total=$19,bytes_done=$20,"
                    "mirror_ms=$21,pivot_ms=$22,total_ms=$23,lease_expires=" NOW_MS "+$26 "
                    "WHERE id=$1 AND owner=$24 AND epoch=$25",
-    [Q_LEASE_RENEW] = "UPDATE swaps SET lease_expires=" NOW_MS "+$2 WHERE owner=$1 AND "
-                      SWAP_UNFINISHED,
+    [Q_LEASE_RENEW] = "UPDATE swaps SET lease_expires=" NOW_MS "+$4 WHERE id=$1 AND owner=$2 AND "
+                      "epoch=$3 AND " SWAP_UNFINISHED,
     [Q_LEASE_TAKE] = "UPDATE swaps SET owner=$1, epoch=epoch+1, lease_expires=" NOW_MS "+$2 "
                      "WHERE " SWAP_UNFINISHED " AND ($3=2 OR lease_expires<" NOW_MS
                      " OR ($3=1 AND owner=$1)) RETURNING " SWAP_COLS,
@@ -941,17 +941,12 @@ static void read_swap(PGresult *res, int row, void *o)
     COL(res, row, i++, w->owner);
     w->epoch = col_int(res, row, i++);
 }
-static int pg_swap_lease_renew(struct registry *r, const char *owner, int64_t lease_ms, size_t *n)
+static int pg_swap_lease_renew(struct registry *r, const char *id, const char *owner,
+                               int64_t epoch, int64_t lease_ms)
 {
     struct ints b;
-    const char *p[] = { owner, itxt(&b, 0, lease_ms) };
-    *n = 0;
-    PGresult *res = run(PR(r), Q_LEASE_RENEW, 2, p, "swap lease renew");
-    if (!res)
-        return -1;
-    *n = (size_t)strtoul(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    return 0;
+    const char *p[] = { id, owner, itxt(&b, 0, epoch), itxt(&b, 1, lease_ms) };
+    return exec_q(PR(r), Q_LEASE_RENEW, 4, p, "swap lease renew", true);
 }
 static int pg_swap_lease_take(struct registry *r, const char *owner, int64_t lease_ms,
                               enum reg_lease_take which, struct reg_swap **out, size_t *n)

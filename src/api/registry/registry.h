@@ -209,8 +209,10 @@ struct registry_ops {
     /* Writes S if its lease is still S->owner's at S->epoch, renewing it;
      * 1 = no such record, or another node took it over (fenced). */
     int (*swap_update)(struct registry *r, const struct reg_swap *s);
-    /* Renews for LEASE_MS every unfinished swap OWNER holds; *N: how many. */
-    int (*swap_lease_renew)(struct registry *r, const char *owner, int64_t lease_ms, size_t *n);
+    /* Renews for LEASE_MS the lease of swap ID if OWNER holds it at EPOCH
+     * and it is unfinished; 1 = it does not (taken over, or finished). */
+    int (*swap_lease_renew)(struct registry *r, const char *id, const char *owner, int64_t epoch,
+                            int64_t lease_ms);
     /* Takes the unfinished swaps WHICH says over for OWNER: the epoch of
      * each goes up by one and its lease runs LEASE_MS from now; *OUT gets
      * them as they are now, oldest first (caller frees). */

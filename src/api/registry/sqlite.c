@@ -161,8 +161,8 @@ static const char *const sql_text[Q__COUNT] = {
                    "error=?16,started_at=?17,updated_at=?18,bytes_total=?19,bytes_done=?20,"
                    "mirror_ms=?21,pivot_ms=?22,total_ms=?23,lease_expires=" NOW_MS "+?26 "
                    "WHERE id=?1 AND owner=?24 AND epoch=?25",
-    [Q_LEASE_RENEW] = "UPDATE swaps SET lease_expires=" NOW_MS "+?2 WHERE owner=?1 AND "
-                      SWAP_UNFINISHED,
+    [Q_LEASE_RENEW] = "UPDATE swaps SET lease_expires=" NOW_MS "+?4 WHERE id=?1 AND owner=?2 AND "
+                      "epoch=?3 AND " SWAP_UNFINISHED,
     [Q_LEASE_TAKE] = "UPDATE swaps SET owner=?1, epoch=epoch+1, lease_expires=" NOW_MS "+?2 "
                      "WHERE " SWAP_UNFINISHED " AND (?3=2 OR lease_expires<" NOW_MS
                      " OR (?3=1 AND owner=?1)) RETURNING " SWAP_COLS,
@@ -946,21 +946,22 @@ static int sq_swap_update(struct registry *r, const struct reg_swap *w)
 {
     return LOCKED(SR(r), swap_write_l(SR(r), Q_SWAP_UPD, w));
 }
-static int lease_renew_l(struct sqlite_registry *s, const char *owner, int64_t lease_ms,
-                         size_t *n)
+static int lease_renew_l(struct sqlite_registry *s, const char *id, const char *owner,
+                         int64_t epoch, int64_t lease_ms)
 {
     sqlite3_stmt *st = stmt_get(s, Q_LEASE_RENEW);
-    bind_text(st, 1, owner);
-    sqlite3_bind_int64(st, 2, lease_ms);
+    bind_text(st, 1, id);
+    bind_text(st, 2, owner);
+    sqlite3_bind_int64(st, 3, epoch);
+    sqlite3_bind_int64(st, 4, lease_ms);
     if (exec_stmt(s, st, "swap lease renew") < 0)
         return -1;
-    *n = (size_t)sqlite3_changes(s->db);
-    return 0;
+    return sqlite3_changes(s->db) == 0 ? 1 : 0;
 }
-static int sq_swap_lease_renew(struct registry *r, const char *owner, int64_t lease_ms, size_t *n)
+static int sq_swap_lease_renew(struct registry *r, const char *id, const char *owner,
+                               int64_t epoch, int64_t lease_ms)
 {
-    *n = 0;
-    return LOCKED(SR(r), lease_renew_l(SR(r), owner, lease_ms, n));
+    return LOCKED(SR(r), lease_renew_l(SR(r), id, owner, epoch, lease_ms));
 }
 static int lease_take_l(struct sqlite_registry *s, const char *owner, int64_t lease_ms,
                         enum reg_lease_take which, struct reg_swap **out, size_t *n)

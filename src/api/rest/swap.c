@@ -221,7 +221,10 @@ static int launch(struct api_request *rq, struct swap_rec *sr)
     struct api_error e = { 0 };
     if (swap_launch(sr, &e) == 0)
         return 0;
+    /* the record was written a moment ago: its lease is this node's */
+    swap_lease_hold(sr, api_now_ms());
     swap_rollback(NULL, sr, e.msg);
+    swap_lease_release(sr);
     return api_err(&rq->err, e.status ? e.status : 500, "%s", e.msg);
 }
 

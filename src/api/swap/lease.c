@@ -4,8 +4,10 @@
  * an expiry on the database's clock. Every phase the worker writes checks
  * owner and epoch in the same statement and renews the expiry (a write
  * that finds another epoch is refused: the node was fenced), and a
- * heartbeat thread renews every lease this node holds four times per lease
- * length. A second thread takes over, once a second, the swaps whose lease
+ * heartbeat thread renews, four times per lease length, the lease of every
+ * swap a worker or a recovery of this node is driving (and only those: a
+ * swap left unsettled, its host unreachable, is let go so that its lease
+ * lapses and it is tried again). A second thread takes over, once a second, the swaps whose lease
  * lapsed (their node died or lost the database) and hands each to recovery
  * (recover.c), which settles it from its recorded phase against its host.
  *
@@ -17,8 +19,8 @@
  * back) and while they wait; a node cut off from the database cannot renew,
  * so its workers stop, and the records they could not write are settled
  * by the node that takes them over. With SQLite the one process holds
- * every swap: its start takes them all, and its renewals cannot fail for
- * want of a network.
+ * every swap: its start takes them all, its renewals cannot fail for want
+ * of a network, and what lapses is its own swaps let go, retried.
  *
  * Threads: the two threads here; swap_lease_valid and swap_lease_lost are
  * called by swap workers and recovery, under the lease lock only. */
@@ -28,8 +30,11 @@
 #include <string.h>
 #include <time.h>
 
-/* Swaps this node found taken from it (a write refused), with the epoch it
- * held: a later, higher epoch (taken back) is this node's again. */
+/* The swaps this node drives (a worker or a recovery runs for each), with
+ * the epoch of its hold and until when the node counts on it (monotonic
+ * ms); and the swaps it found taken from it, with the epoch it held (a
+ * later, higher epoch, taken back, is this node's again). */
+#define HELD_MAX 256
 #define LOST_MAX 64
 
 static struct {
@@ -39,7 +44,11 @@ static struct {
     bool running, stopping;
     pthread_t renewer, taker;
     int64_t lease_ms;
-    int64_t valid_until; /* monotonic ms: this node's hold, as it counts it */
+    struct held {
+        char id[64];
+        int64_t epoch, valid_until;
+    } held[HELD_MAX];
+    size_t n_held;
     struct {
         char id[64];
         int64_t epoch;
@@ -57,38 +66,112 @@ int64_t swap_lease_ms(void)
     return swap_svc ? (int64_t)swap_svc->ctx->cfg->swap_lease_seconds * 1000 : 8000;
 }
 
-bool swap_lease_valid(const struct swap_rec *r)
+/* How long a hold stamped by a statement sent at SENT is counted on: a
+ * quarter of the lease less than the database gave, which it stamped
+ * later. */
+static int64_t counted_until(int64_t sent)
 {
-    API_LOCK_SCOPE(&L.lock);
-    if (L.started && api_now_ms() >= L.valid_until)
-        return false;
-    for (size_t i = 0; i < L.n_lost; i++)
-        if (strcmp(L.lost[i].id, r->id) == 0 && r->epoch <= L.lost[i].epoch)
-            return false;
-    return true;
+    return sent + L.lease_ms - L.lease_ms / 4;
 }
 
-void swap_lease_lost(const struct swap_rec *r)
+static struct held *held_find(const char *id)
 {
-    API_LOCK_SCOPE(&L.lock);
-    snprintf(L.lost[L.next_lost].id, sizeof L.lost[0].id, "%s", r->id);
-    L.lost[L.next_lost].epoch = r->epoch;
+    for (size_t i = 0; i < L.n_held; i++)
+        if (strcmp(L.held[i].id, id) == 0)
+            return &L.held[i];
+    return NULL;
+}
+
+static void held_drop(struct held *h)
+{
+    *h = L.held[--L.n_held];
+}
+
+static void lost_add(const char *id, int64_t epoch)
+{
+    snprintf(L.lost[L.next_lost].id, sizeof L.lost[0].id, "%.63s", id);
+    L.lost[L.next_lost].epoch = epoch;
     L.next_lost = (L.next_lost + 1) % LOST_MAX;
     if (L.n_lost < LOST_MAX)
         L.n_lost++;
 }
 
-/* One renewal; the hold counts from before the statement was sent. */
-static int renew(void)
+bool swap_lease_valid(const struct swap_rec *r)
+{
+    API_LOCK_SCOPE(&L.lock);
+    for (size_t i = 0; i < L.n_lost; i++)
+        if (strcmp(L.lost[i].id, r->id) == 0 && r->epoch <= L.lost[i].epoch)
+            return false;
+    if (!L.started)
+        return true;
+    struct held *h = held_find(r->id);
+    return h && h->epoch == r->epoch && api_now_ms() < h->valid_until;
+}
+
+void swap_lease_lost(const struct swap_rec *r)
+{
+    API_LOCK_SCOPE(&L.lock);
+    lost_add(r->id, r->epoch);
+    struct held *h = held_find(r->id);
+    if (h && h->epoch <= r->epoch)
+        held_drop(h);
+}
+
+void swap_lease_hold(const struct swap_rec *r, int64_t since_ms)
+{
+    API_LOCK_SCOPE(&L.lock);
+    struct held *h = held_find(r->id);
+    if (!h && L.n_held < HELD_MAX)
+        h = &L.held[L.n_held++];
+    if (!h) {
+        swap_log("%s: more than %d swaps held: its lease is not renewed", r->id, HELD_MAX);
+        return;
+    }
+    snprintf(h->id, sizeof h->id, "%.63s", r->id);
+    h->epoch = r->epoch;
+    h->valid_until = counted_until(since_ms);
+}
+
+void swap_lease_release(const struct swap_rec *r)
+{
+    API_LOCK_SCOPE(&L.lock);
+    struct held *h = held_find(r->id);
+    if (h && h->epoch == r->epoch)
+        held_drop(h);
+}
+
+/* One round of renewals, one statement per held swap (a node drives a
+ * few); each hold counts from before its statement was sent. A swap whose
+ * renewal finds another epoch was taken over: lost. */
+static int renew_all(void)
 {
     struct registry *reg = swap_svc->ctx->reg;
-    int64_t sent = api_now_ms();
-    size_t n = 0;
-    if (reg->ops->swap_lease_renew(reg, swap_lease_owner(), L.lease_ms, &n) < 0)
-        return -1;
-    API_LOCK_SCOPE(&L.lock);
-    L.valid_until = sent + L.lease_ms - L.lease_ms / 4;
-    return 0;
+    struct held copy[HELD_MAX];
+    size_t n;
+    pthread_mutex_lock(&L.lock);
+    n = L.n_held;
+    memcpy(copy, L.held, n * sizeof copy[0]);
+    pthread_mutex_unlock(&L.lock);
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t sent = api_now_ms();
+        int rc = reg->ops->swap_lease_renew(reg, copy[i].id, swap_lease_owner(), copy[i].epoch,
+                                            L.lease_ms);
+        API_LOCK_SCOPE(&L.lock);
+        struct held *h = held_find(copy[i].id);
+        if (rc < 0) {
+            failed = -1;
+        } else if (rc == 1) {
+            swap_log("%s: its lease was taken over (epoch %lld was this node's)", copy[i].id,
+                     (long long)copy[i].epoch);
+            lost_add(copy[i].id, copy[i].epoch);
+            if (h && h->epoch == copy[i].epoch)
+                held_drop(h);
+        } else if (h && h->epoch == copy[i].epoch) {
+            h->valid_until = counted_until(sent);
+        }
+    }
+    return failed;
 }
 
 int swap_lease_take(enum reg_lease_take which, struct swap_rec **out, size_t *n,
@@ -110,18 +193,16 @@ int swap_lease_take(enum reg_lease_take which, struct swap_rec **out, size_t *n,
         }
     }
     for (size_t i = 0; i < *n; i++) {
-        swap_store_from_reg(&ws[i], &(*out)[i]);
+        struct swap_rec *r = &(*out)[i];
+        swap_store_from_reg(&ws[i], r);
         /* whatever in this process still holds an older epoch (a worker
-         * that lost the lease, not yet noticed) is stale from now on */
-        struct swap_rec stale = (*out)[i];
-        stale.epoch--;
-        swap_lease_lost(&stale);
+         * that lost the lease and has not noticed yet) is stale from now */
+        pthread_mutex_lock(&L.lock);
+        lost_add(r->id, r->epoch - 1);
+        pthread_mutex_unlock(&L.lock);
+        swap_lease_hold(r, sent);
     }
     free(ws);
-    /* the statement renewed this node's hold of what it took */
-    API_LOCK_SCOPE(&L.lock);
-    if (*n && L.valid_until < sent + swap_lease_ms() - swap_lease_ms() / 4)
-        L.valid_until = sent + swap_lease_ms() - swap_lease_ms() / 4;
     return 0;
 }
 
@@ -149,7 +230,7 @@ static void *renewer_main(void *arg)
     (void)arg;
     bool failing = false;
     while (nap(L.lease_ms / 4)) {
-        int rc = renew();
+        int rc = renew_all();
         if (rc < 0 && !failing)
             swap_log("cannot renew this node's swap leases: %s",
                      swap_svc->ctx->reg->ops->last_error(swap_svc->ctx->reg));
@@ -177,10 +258,8 @@ int swap_lease_start(bool alone, struct api_error *e)
 {
     L.lease_ms = swap_lease_ms();
     L.stopping = false;
-    L.n_lost = L.next_lost = 0;
+    L.n_lost = L.next_lost = L.n_held = 0;
     L.started = true;
-    if (renew() < 0) /* the database answers, or the start fails below */
-        L.valid_until = 0;
     if (swap_recover_all(alone ? REG_TAKE_ALL : REG_TAKE_EXPIRED_OR_MINE, e) < 0)
         return -1;
     if (pthread_create(&L.renewer, NULL, renewer_main, NULL) != 0)

@@ -30,8 +30,10 @@ static void recover_one(struct swap_rec *r)
     swap_log("%s: recovering a swap left in phase %s (lease epoch %lld)", r->id,
              swap_phase_name(r->phase), (long long)r->epoch);
     if (r->phase == SP_ACCEPTED) {
-        if (swap_launch(r, &e) < 0)
+        if (swap_launch(r, &e) < 0) {
             swap_log("%s: cannot restart: %s", r->id, e.msg);
+            swap_lease_release(r); /* lapses: retried by whoever takes it */
+        }
         return;
     }
     if (h && strcmp(h->driver, "libvirt") == 0) {
@@ -99,8 +101,16 @@ int swap_recover_all(enum reg_lease_take which, struct api_error *e)
     size_t n = 0;
     if (swap_lease_take(which, &recs, &n, e) < 0)
         return -1;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        /* an accepted swap is handed to a worker, which holds its lease;
+         * any other is settled here, and a swap left unsettled (its host
+         * unreachable) is let go, so that its lease lapses and it is tried
+         * again by whichever node takes it next */
+        bool handed_over = recs[i].phase == SP_ACCEPTED;
         recover_one(&recs[i]);
+        if (!handed_over)
+            swap_lease_release(&recs[i]);
+    }
     free(recs);
     return 0;
 }

@@ -229,6 +229,11 @@ int64_t swap_lease_ms(void);
 bool swap_lease_valid(const struct swap_rec *r);
 /* A write of R was refused: R's epoch is no longer this node's. */
 void swap_lease_lost(const struct swap_rec *r);
+/* R is driven here from now on (a worker or a recovery runs for it): its
+ * lease, written at SINCE_MS or later, is renewed until released. A swap
+ * released unfinished lets its lease lapse, and is taken over again. */
+void swap_lease_hold(const struct swap_rec *r, int64_t since_ms);
+void swap_lease_release(const struct swap_rec *r);
 /* Takes WHICH unfinished swaps over for this node (caller frees *OUT). */
 int swap_lease_take(enum reg_lease_take which, struct swap_rec **out, size_t *n,
                     struct api_error *e);

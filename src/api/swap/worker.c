@@ -812,6 +812,7 @@ void *swap_worker_main(void *arg)
     pthread_mutex_lock(&swap_svc->lock);
     x.p = t->prog;
     pthread_mutex_unlock(&swap_svc->lock);
+    swap_lease_hold(&t->rec, x.p.started_ms);
     run_swap(&x);
     if (swap_lease_valid(&t->rec))
         series_save(&x);
@@ -821,6 +822,8 @@ void *swap_worker_main(void *arg)
         host_session_watch(x.hs, t->rec.id, false);
         host_session_put(x.hs);
     }
+    /* finished, or left unsettled: either way no longer driven here */
+    swap_lease_release(&t->rec);
     pthread_mutex_lock(&swap_svc->lock);
     t->prog.phase = t->rec.phase;
     t->finished = true;

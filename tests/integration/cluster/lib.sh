@@ -91,3 +91,16 @@ wait_settled() {
 }
 # The request id of the newest swap of SERVER.
 latest_swap() { reg_sql "SELECT id FROM swaps WHERE server_id='$1' ORDER BY seq DESC LIMIT 1"; }
+
+# Stops this test's PostgreSQL (fast: every connection cut), waits SECONDS,
+# and starts it again with the same options.
+pg_bounce() {
+  local as=()
+  [ "$(id -u)" -eq 0 ] && as=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+  "${as[@]}" "$VOLSWAP_TEST_PG_BIN/pg_ctl" -D "$VOLSWAP_TEST_PG_DIR/data" -m fast -w -s stop \
+    || fail "cannot stop PostgreSQL"
+  sleep "$1"
+  (cd "$VOLSWAP_TEST_PG_DIR" && "${as[@]}" "$VOLSWAP_TEST_PG_BIN/pg_ctl" -D "$VOLSWAP_TEST_PG_DIR/data" \
+    -l "$VOLSWAP_TEST_PG_DIR/server.log" -w -s start -o "$(sed -n 's/^[^ ]* //p' "$VOLSWAP_TEST_PG_DIR/data/postmaster.opts" 2>/dev/null)") \
+    || fail "cannot start PostgreSQL again"
+}
