@@ -1,6 +1,7 @@
 /* volswap-api: the control plane (see docs/api.md). Loads the JSON config,
  * opens and migrates the registry, records the configured hosts, and serves
  * Keystone/Nova/Cinder over HTTP until SIGINT or SIGTERM.
+ *   volswap-api --fernet-rotate DIR   (Fernet key repository: setup, rotation)
  *   volswap-api --config FILE [--port-file FILE] [--verbose]
  *   volswap-api --hash-password        (password on stdin, hash on stdout)
  *   volswap-api --print-routes SERVICE (docs/api.md's endpoint table)
@@ -19,6 +20,21 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
+
+/* --fernet-rotate DIR: keystone-manage fernet_rotate (fernet_setup when
+ * DIR has no keys yet), keeping at most three keys (staged, primary and
+ * one secondary, Keystone's default max_active_keys). */
+static int fernet_rotate_cmd(const char *dir)
+{
+    char report[256];
+    struct api_error e = { 0 };
+    if (fernet_rotate(dir, 3, report, sizeof report, &e) < 0) {
+        fprintf(stderr, "volswap-api: %s\n", e.msg);
+        return 1;
+    }
+    printf("%s: %s\n", dir, report);
+    return 0;
+}
 
 /* --print-routes SERVICE: the endpoint table of docs/api.md for SERVICE. */
 static int print_routes(const char *service)
@@ -46,6 +62,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: volswap-api --config FILE [--port-file FILE] [--verbose]\n"
                "       volswap-api --hash-password < password\n"
                "       volswap-api --print-routes identity|compute|volume|image\n"
+               "       volswap-api --fernet-rotate DIR   (Fernet key repository)\n"
                "       volswap-api --config FILE --static-file FILE   (benchmark baseline)\n");
 }
 
@@ -164,6 +181,7 @@ int main(int argc, char **argv)
         { "static-file", required_argument, NULL, 's' },
         { "hash-password", no_argument, NULL, 'H' },
         { "print-routes", required_argument, NULL, 'R' },
+        { "fernet-rotate", required_argument, NULL, 'F' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -171,13 +189,14 @@ int main(int argc, char **argv)
     const char *config = NULL, *port_file = NULL, *static_file = NULL;
     bool verbose = false;
     int c;
-    while ((c = getopt_long(argc, argv, "c:p:s:HR:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:p:s:HR:F:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'p': port_file = optarg; break;
         case 's': static_file = optarg; break;
         case 'H': return hash_password();
         case 'R': return print_routes(optarg);
+        case 'F': return fernet_rotate_cmd(optarg);
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

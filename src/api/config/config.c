@@ -298,6 +298,7 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
                                         "admin_tokens", "admin_project", "projects",   "users",
                                         "hosts",        "threads",       "limits",
                                         "tls",          "node",          "swap_lease_seconds",
+                                        "fernet_keys",
                                         NULL };
     int rc = -1;
     if (check_keys(root, keys, "top level", e) < 0)
@@ -336,7 +337,9 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     }
     if (ttl)
         cfg->token_ttl = (int)json_integer_value(ttl);
-    if (get_str(root, "node", cfg->node, sizeof cfg->node, false, "top level", e) < 0)
+    if (get_str(root, "node", cfg->node, sizeof cfg->node, false, "top level", e) < 0 ||
+        get_str(root, "fernet_keys", cfg->fernet_keys, sizeof cfg->fernet_keys, false,
+                "top level", e) < 0)
         goto out;
     if (!cfg->node[0] && gethostname(cfg->node, sizeof cfg->node - 1) < 0)
         snprintf(cfg->node, sizeof cfg->node, "volswap-api");

@@ -67,6 +67,9 @@ struct api_config {
      * heartbeat before another node takes the swap over */
     char node[65];
     int swap_lease_seconds;
+    /* Keystone's Fernet key repository the nodes share ("" = tokens are
+     * random ids recorded in the registry) */
+    char fernet_keys[1024];
     char **admin_tokens;
     size_t n_admin_tokens;
     char admin_project[65]; /* project admin tokens act in */

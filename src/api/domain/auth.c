@@ -8,7 +8,12 @@
  * restarts. The cache is capped and expired tokens are purged from both as
  * new ones are issued, so a login storm cannot grow memory without bound.
  * Fixed admin tokens from the config authenticate as the admin role in the
- * configured admin project (Keystone's admin_token). */
+ * configured admin project (Keystone's admin_token).
+ * With a Fernet key repository in the config (fernet.c), tokens are
+ * Keystone's Fernet tokens instead: nothing is recorded when one is
+ * issued, any node holding the keys opens it, and a revocation is an event
+ * in the registry (keyed by the token's audit id) that every node looks
+ * for at each validation. */
 #include "domain.h"
 
 #include <gnutls/crypto.h>
@@ -18,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define PBKDF2_ITER 10000
 #define MAX_TOKENS  100000
@@ -69,6 +75,14 @@ struct auth_store {
     pthread_mutex_t lock;
     struct token *tokens;
     size_t n, cap;
+    /* Fernet tokens (the config's fernet_keys): the repository's keys,
+     * read again when the directory changed (looked at once a second, so
+     * a rotation reaches every node without a restart) */
+    bool fernet;
+    pthread_mutex_t keys_lock;
+    struct fernet_keys keys;
+    struct timespec keys_mtime;
+    time_t keys_checked;
 };
 
 struct auth_store *auth_store_new(const struct api_config *cfg, struct registry *reg)
@@ -79,9 +93,121 @@ struct auth_store *auth_store_new(const struct api_config *cfg, struct registry 
     s->cfg = cfg;
     s->reg = reg;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->keys_lock, NULL);
+    if (cfg->fernet_keys[0]) {
+        struct api_error e = { 0 };
+        struct stat st;
+        if (stat(cfg->fernet_keys, &st) == 0)
+            s->keys_mtime = st.st_mtim;
+        if (fernet_keys_load(cfg->fernet_keys, &s->keys, &e) < 0) {
+            fprintf(stderr, "volswap-api: %s\n", e.msg);
+            auth_store_free(s);
+            return NULL;
+        }
+        s->fernet = true;
+        s->keys_checked = time(NULL);
+    }
     if (reg)
         reg->ops->token_purge(reg, (int64_t)time(NULL));
     return s;
+}
+
+static bool copy_str(json_t *o, const char *key, char *out, size_t len);
+
+/* The repository's keys as they are now (a copy). */
+static void current_keys(struct auth_store *s, struct fernet_keys *out)
+{
+    API_LOCK_SCOPE(&s->keys_lock);
+    time_t now = time(NULL);
+    struct stat st;
+    if (now != s->keys_checked && stat(s->cfg->fernet_keys, &st) == 0 &&
+        (st.st_mtim.tv_sec != s->keys_mtime.tv_sec ||
+         st.st_mtim.tv_nsec != s->keys_mtime.tv_nsec)) {
+        struct fernet_keys k;
+        struct api_error e = { 0 };
+        if (fernet_keys_load(s->cfg->fernet_keys, &k, &e) == 0) {
+            s->keys = k;
+            s->keys_mtime = st.st_mtim;
+        } else {
+            fprintf(stderr, "volswap-api: keeping the fernet keys read before: %s\n", e.msg);
+        }
+    }
+    s->keys_checked = now;
+    *out = s->keys;
+}
+
+/* A Fernet token's payload: who (user, project), until when, the audit
+ * ids and whether it was re-scoped from a token. Roles are not in it:
+ * they are the user's at validation, as for every token here. */
+static int fernet_issue(struct auth_store *s, const struct auth_ctx *c, char *token, size_t len)
+{
+    json_t *audit = json_array();
+    for (size_t i = 0; i < c->n_audit_ids; i++)
+        json_array_append_new(audit, json_string(c->audit_ids[i]));
+    json_t *o = json_pack("{s:s,s:s,s:I,s:o,s:b}", "u", c->user_id, "p", c->project_id, "e",
+                          (json_int_t)c->expires, "a", audit, "t", c->by_token);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    struct fernet_keys k;
+    current_keys(s, &k);
+    int rc = text ? fernet_encrypt(&k, text, strlen(text), c->issued, token, len) : -1;
+    free(text);
+    return rc;
+}
+
+/* Opens TOKEN as a Fernet token of this repository into CTX (without its
+ * roles, which refresh_identity gives). */
+static bool fernet_open(struct auth_store *s, const char *token, struct auth_ctx *c)
+{
+    char payload[FERNET_MAX_PAYLOAD + 16];
+    size_t n = 0;
+    time_t issued;
+    struct fernet_keys k;
+    current_keys(s, &k);
+    if (fernet_decrypt(&k, token, payload, &n, &issued) < 0)
+        return false;
+    json_error_t jerr;
+    json_t *o = json_loadb(payload, n, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *audit = json_object_get(o, "a"), *exp = json_object_get(o, "e");
+    memset(c, 0, sizeof *c);
+    bool ok = json_is_object(o) && json_is_integer(exp) && json_is_array(audit) &&
+              json_array_size(audit) >= 1 && json_array_size(audit) <= 2 &&
+              copy_str(o, "u", c->user_id, sizeof c->user_id) &&
+              copy_str(o, "p", c->project_id, sizeof c->project_id);
+    for (size_t i = 0; ok && i < json_array_size(audit); i++) {
+        const char *a = json_string_value(json_array_get(audit, i));
+        if (!a || strlen(a) >= sizeof c->audit_ids[0])
+            ok = false;
+        else
+            memcpy(c->audit_ids[c->n_audit_ids++], a, strlen(a) + 1);
+    }
+    if (ok) {
+        c->expires = (time_t)json_integer_value(exp);
+        c->by_token = json_is_true(json_object_get(o, "t"));
+        c->issued = issued;
+        c->authenticated = true;
+    }
+    json_decref(o);
+    return ok;
+}
+
+/* A revocation event: a row of the token table keyed by the audit id of
+ * the revoked token, kept until the token would have expired. */
+static void revocation_key(const char *audit_id, char out[65])
+{
+    snprintf(out, 65, "revoked-%.22s", audit_id);
+}
+
+static bool fernet_revoked(struct auth_store *s, const struct auth_ctx *c)
+{
+    if (!s->reg)
+        return false;
+    struct reg_token t;
+    char key[65];
+    revocation_key(c->audit_ids[0], key);
+    /* a registry that cannot answer refuses the token rather than miss a
+     * revocation */
+    return s->reg->ops->token_get(s->reg, key, &t) != 1;
 }
 
 static void token_hash(const char *token, char out[65])
@@ -168,6 +294,7 @@ void auth_store_free(struct auth_store *s)
     if (!s)
         return;
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->keys_lock);
     free(s->tokens);
     free(s);
 }
@@ -228,7 +355,7 @@ static int scope_to_project(const struct api_config *cfg, const struct cfg_user 
 
 /* Gives CTX (who, what scope, when it expires) a new token id and a new
  * audit id, keeps it in memory and records it in the registry. */
-static int issue_token(struct auth_store *s, struct auth_ctx *ctx, char token[65],
+static int issue_token(struct auth_store *s, struct auth_ctx *ctx, char token[AUTH_TOKEN_MAX],
                        struct api_error *e)
 {
     time_t now = time(NULL);
@@ -238,6 +365,12 @@ static int issue_token(struct auth_store *s, struct auth_ctx *ctx, char token[65
         memcpy(ctx->audit_ids[1], ctx->audit_ids[ctx->n_audit_ids - 1], sizeof ctx->audit_ids[1]);
     api_random_hex(ctx->audit_ids[0], 11);
     ctx->n_audit_ids = ctx->n_audit_ids > 0 ? 2 : 1;
+    if (s->fernet) {
+        /* nothing to record: any node with the keys opens it */
+        if (fernet_issue(s, ctx, token, AUTH_TOKEN_MAX) < 0)
+            return api_err(e, 500, "Cannot make the token.");
+        return 0;
+    }
     api_random_hex(token, 32);
     pthread_mutex_lock(&s->lock);
     if (s->n == s->cap) {
@@ -276,7 +409,7 @@ static int issue_token(struct auth_store *s, struct auth_ctx *ctx, char token[65
 
 int auth_login(struct auth_store *s, const char *user, const char *user_domain,
                const char *password, const char *project, const char *project_id,
-               const char *project_domain, struct auth_ctx *ctx, char token[65],
+               const char *project_domain, struct auth_ctx *ctx, char token[AUTH_TOKEN_MAX],
                struct api_error *e)
 {
     const struct api_config *cfg = s->cfg;
@@ -303,7 +436,7 @@ int auth_login(struct auth_store *s, const char *user, const char *user_domain,
 
 int auth_rescope(struct auth_store *s, const char *parent, const char *project,
                  const char *project_id, const char *project_domain, struct auth_ctx *ctx,
-                 char token[65], struct api_error *e)
+                 char token[AUTH_TOKEN_MAX], struct api_error *e)
 {
     struct auth_ctx p;
     if (auth_validate(s, parent, &p, e) < 0)
@@ -393,6 +526,22 @@ int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
     }
     time_t now = time(NULL);
     int rc = -1;
+    if (s->fernet && fernet_open(s, token, ctx)) {
+        const struct cfg_user *u = NULL;
+        for (size_t i = 0; i < cfg->n_users && !u; i++)
+            if (strcmp(cfg->users[i].id, ctx->user_id) == 0)
+                u = &cfg->users[i];
+        const struct cfg_project *p =
+            ctx->project_id[0] ? config_project_by_id(cfg, ctx->project_id) : NULL;
+        if (u && ctx->expires > now && !fernet_revoked(s, ctx) && refresh_identity(cfg, ctx)) {
+            snprintf(ctx->user_name, sizeof ctx->user_name, "%s", u->name);
+            if (p)
+                snprintf(ctx->project_name, sizeof ctx->project_name, "%s", p->name);
+            return 0;
+        }
+        memset(ctx, 0, sizeof *ctx);
+        return api_err(e, 401, "The request you have made requires authentication.");
+    }
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->tokens[i].id, token) == 0) {
@@ -434,6 +583,17 @@ int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
 
 void auth_revoke(struct auth_store *s, const char *token)
 {
+    struct auth_ctx c;
+    if (s->fernet && fernet_open(s, token, &c)) {
+        /* every node looks for the event at each validation */
+        struct reg_token t = { .expires = (int64_t)c.expires };
+        revocation_key(c.audit_ids[0], t.id_hash);
+        snprintf(t.auth, sizeof t.auth, "{}");
+        if (s->reg && s->reg->ops->token_put(s->reg, &t) < 0)
+            fprintf(stderr, "volswap-api: cannot record a token's revocation: %s\n",
+                    s->reg->ops->last_error(s->reg));
+        return;
+    }
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->tokens[i].id, token) == 0) {

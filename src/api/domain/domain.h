@@ -20,7 +20,35 @@ struct api_ctx {
     char base_url[300];
 };
 
+/* ---- fernet.c: Keystone's Fernet tokens and key repository ---- */
+#define FERNET_MAX_KEYS    16
+#define FERNET_MAX_PAYLOAD 240 /* bytes before encryption */
+#define FERNET_MAX_TOKEN   420 /* characters: the longest such payload's token */
+/* The keys of a repository, the primary first (index: its file's number). */
+struct fernet_keys {
+    unsigned char key[FERNET_MAX_KEYS][32];
+    int index[FERNET_MAX_KEYS];
+    size_t n;
+};
+int fernet_keys_load(const char *dir, struct fernet_keys *k, struct api_error *e);
+/* keystone-manage fernet_rotate (and fernet_setup on an empty DIR): the
+ * staged key becomes the primary, a new staged key is made, and keys
+ * beyond MAX_ACTIVE (the oldest secondaries) are removed. */
+int fernet_rotate(const char *dir, int max_active, char *report, size_t reportlen,
+                  struct api_error *e);
+/* MSG (at most FERNET_MAX_PAYLOAD bytes) as a token under the primary key,
+ * issued at NOW. */
+int fernet_encrypt(const struct fernet_keys *k, const void *msg, size_t len, time_t now, char *out,
+                   size_t outlen);
+/* TOKEN (untrusted) checked and opened with any key: 0 with the payload in
+ * OUT (FERNET_MAX_PAYLOAD bytes at least), its length and issue time; -1
+ * for anything else. */
+int fernet_decrypt(const struct fernet_keys *k, const char *token, void *out, size_t *outlen,
+                   time_t *issued);
+
 /* ---- auth.c ---- */
+/* Room for any token volswap-api issues, with its terminating NUL. */
+#define AUTH_TOKEN_MAX (FERNET_MAX_TOKEN + 1)
 struct auth_ctx {
     bool authenticated;
     bool is_admin_token;
@@ -47,7 +75,7 @@ void auth_store_free(struct auth_store *s);
 /* Password login: fills CTX and a new token id. */
 int auth_login(struct auth_store *s, const char *user, const char *user_domain,
                const char *password, const char *project, const char *project_id,
-               const char *project_domain, struct auth_ctx *ctx, char token[65],
+               const char *project_domain, struct auth_ctx *ctx, char token[AUTH_TOKEN_MAX],
                struct api_error *e);
 /* Keystone's token method: a new token for the user of PARENT (a token
  * from auth_login or auth_rescope, not an admin token), scoped to the
@@ -55,7 +83,7 @@ int auth_login(struct auth_store *s, const char *user, const char *user_domain,
  * chain. */
 int auth_rescope(struct auth_store *s, const char *parent, const char *project,
                  const char *project_id, const char *project_domain, struct auth_ctx *ctx,
-                 char token[65], struct api_error *e);
+                 char token[AUTH_TOKEN_MAX], struct api_error *e);
 /* Validates a token (admin tokens included). Returns 0 and fills CTX, or -1
  * with a 401. */
 int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,

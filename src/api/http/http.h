@@ -60,7 +60,7 @@ struct api_request {
     /* reply */
     int status;
     json_t *reply;
-    char subject_token[80]; /* X-Subject-Token for Keystone */
+    char subject_token[AUTH_TOKEN_MAX]; /* X-Subject-Token for Keystone */
     /* A reply that is not JSON (GET /metrics): owned, sent as TEXT_TYPE. */
     char *text_body;
     const char *text_type;

@@ -8,7 +8,8 @@
 # helpers that use it talk to the node `on N` chose (node 1 at first).
 # node_kill N (SIGKILL), node_start N. Node N's log is $T/api-N.log; its
 # database connection string is NODE_DB[N] (a test may route it through a
-# proxy before starting the node).
+# proxy before starting the node). CLUSTER_JQ, a jq filter, adds to every
+# node's configuration.
 if [ -z "${VOLSWAP_CLUSTER_PG:-}" ]; then
   VOLSWAP_CLUSTER_PG=1 exec "$VOLSWAP_SRC/tests/with-postgres" "$0" "$@"
 fi
@@ -50,7 +51,8 @@ on() { URL=${NODE_URL[$1]}; export OS_AUTH_URL=$URL/v3; }
 node_start() {
   local i=$1
   jq --arg node "node$i" --arg db "${NODE_DB[$i]}" --argjson lease "$CLUSTER_LEASE" \
-    '.node = $node | .database = $db | .swap_lease_seconds = $lease' "$T/api.json" >"$T/api-$i.json"
+    ".node = \$node | .database = \$db | .swap_lease_seconds = \$lease ${CLUSTER_JQ:+| $CLUSTER_JQ}" \
+    "$T/api.json" >"$T/api-$i.json"
   chmod 600 "$T/api-$i.json"
   rm -f "$T/port-$i"
   "$API_BIN" --config "$T/api-$i.json" --port-file "$T/port-$i" --verbose >>"$T/api-$i.log" 2>&1 &

@@ -152,7 +152,7 @@ static int read_scope(json_t *auth, const char **pname, const char **pid, const 
 
 /* identity.password: {"user": {name or id, domain, password}}. */
 static int password_login(struct api_request *rq, json_t *pw, json_t *auth, struct auth_ctx *a,
-                          char token[65])
+                          char token[AUTH_TOKEN_MAX])
 {
     json_t *user = json_object_get(pw, "user");
     const char *uname, *uid, *udomain, *pname, *pid, *pdomain;
@@ -177,7 +177,7 @@ static int password_login(struct api_request *rq, json_t *pw, json_t *auth, stru
 
 /* identity.token: {"id": TOKEN}, Keystone's re-scoping of a token. */
 static int token_login(struct api_request *rq, json_t *tk, json_t *auth, struct auth_ctx *a,
-                       char token[65])
+                       char token[AUTH_TOKEN_MAX])
 {
     const char *k;
     json_t *v;
@@ -210,7 +210,7 @@ static int ks_tokens_create(struct api_request *rq)
     const char *method = json_string_value(json_array_get(methods, 0));
     json_t *proof = json_object_get(ident, method);
     struct auth_ctx a;
-    char token[65];
+    char token[AUTH_TOKEN_MAX];
     int rc = -1;
     if (proof && strcmp(method, "password") == 0)
         rc = password_login(rq, proof, auth, &a, token);

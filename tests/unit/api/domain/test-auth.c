@@ -52,7 +52,7 @@ static void login_and_validate(void)
     load(&cfg);
     struct auth_store *s = auth_store_new(&cfg, NULL);
     struct auth_ctx ctx, v;
-    char tok[65];
+    char tok[AUTH_TOKEN_MAX];
     struct api_error e = { 0 };
     CHECK(auth_login(s, "alice", "Default", "pw", "demo", NULL, "Default", &ctx, tok, &e) == 0);
     CHECK(strlen(tok) == 64);
