@@ -29,9 +29,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define VERSION 0x80
-#define HMAC_LEN 32
-#define IV_LEN 16
+#define VERSION    0x80
+#define HMAC_LEN   32
+#define IV_LEN     16
 #define HEADER_LEN (1 + 8 + IV_LEN)
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -226,8 +226,8 @@ int fernet_rotate(const char *dir, int max_active, char *report, size_t reportle
         if (unlink(path) == 0)
             removed++;
     }
-    snprintf(report, reportlen, "primary key %d, new staged key 0, %zu old key(s) removed",
-             primary, removed);
+    snprintf(report, reportlen, "primary key %d, new staged key 0, %zu old key(s) removed", primary,
+             removed);
     return 0;
 }
 

@@ -105,10 +105,12 @@ static const char *const migrations[] = {
  * a lease by the same clock) */
 #define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
 
+/* clang-format off */
 enum q {
     REG_STATEMENTS(REG_Q_ENUM)
     Q__COUNT
 };
+/* clang-format on */
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_HOST_PUT] = "INSERT INTO hosts(name,driver,qmp,nbd) VALUES($1,$2,$3,$4) "
@@ -941,8 +943,8 @@ static void read_swap(PGresult *res, int row, void *o)
     COL(res, row, i++, w->owner);
     w->epoch = col_int(res, row, i++);
 }
-static int pg_swap_lease_renew(struct registry *r, const char *id, const char *owner,
-                               int64_t epoch, int64_t lease_ms)
+static int pg_swap_lease_renew(struct registry *r, const char *id, const char *owner, int64_t epoch,
+                               int64_t lease_ms)
 {
     struct ints b;
     const char *p[] = { id, owner, itxt(&b, 0, epoch), itxt(&b, 1, lease_ms) };

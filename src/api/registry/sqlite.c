@@ -97,6 +97,7 @@ static const char *const migrations[] = {
 /* now on the database's clock, in ms since the epoch */
 #define NOW_MS "CAST((julianday('now')-2440587.5)*86400000.0 AS INTEGER)"
 
+/* clang-format off */
 enum q {
     REG_STATEMENTS(REG_Q_ENUM)
     Q_BEGIN,
@@ -107,6 +108,7 @@ enum q {
     Q_ROLLBACK_TO,
     Q__COUNT
 };
+/* clang-format on */
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_HOST_PUT] = "INSERT INTO hosts(name,driver,qmp,nbd) VALUES(?,?,?,?) "
@@ -958,8 +960,8 @@ static int lease_renew_l(struct sqlite_registry *s, const char *id, const char *
         return -1;
     return sqlite3_changes(s->db) == 0 ? 1 : 0;
 }
-static int sq_swap_lease_renew(struct registry *r, const char *id, const char *owner,
-                               int64_t epoch, int64_t lease_ms)
+static int sq_swap_lease_renew(struct registry *r, const char *id, const char *owner, int64_t epoch,
+                               int64_t lease_ms)
 {
     return LOCKED(SR(r), lease_renew_l(SR(r), id, owner, epoch, lease_ms));
 }
