@@ -65,7 +65,7 @@ reg_sql() {
   if [ "${VOLSWAP_TEST_DB:-sqlite}" = postgresql ]; then
     psql -X -q -At -v ON_ERROR_STOP=1 "$REGISTRY" -c "$1"
   else
-    sqlite3 "$T/registry.db" "$1"
+    sqlite3 -cmd '.timeout 5000' "$T/registry.db" "$1"
   fi
 }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -261,9 +261,9 @@ expect_fault() {
 }
 
 # Cinder's attach_status of volume ID, which no view shows: read from the
-# registry (the SQL file volswap-api keeps open; reads do not disturb it).
+# registry (reads do not disturb volswap-api).
 attach_status() {
-  sqlite3 -cmd '.timeout 5000' "$T/registry.db" "SELECT attach_status FROM volumes WHERE id='$1'"
+  reg_sql "SELECT attach_status FROM volumes WHERE id='$1'"
 }
 
 header() { tr -d '\r' <"$T/last.hdr" | grep -i "^$1:" | head -n1 | cut -d' ' -f2-; }

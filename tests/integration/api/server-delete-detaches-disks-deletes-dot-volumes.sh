@@ -13,7 +13,7 @@ make_volume_and_server "$tok"
 keep=$VID
 api "$tok" POST "/v3/$PID_DEMO/volumes" '{"volume":{"size":1}}' >/dev/null; expect_status 202
 dot=$(jq -r .volume.id "$T/last.body")
-dot_path=$(sqlite3 "$T/registry.db" "SELECT path FROM volumes WHERE id='$dot'")
+dot_path=$(reg_sql "SELECT path FROM volumes WHERE id='$dot'")
 [ -e "$dot_path" ] || fail "no file for the volume: $dot_path"
 attach "$tok" "$SID" "$keep"; expect_status 200
 api "$tok" POST "/v2.1/servers/$SID/os-volume_attachments" \

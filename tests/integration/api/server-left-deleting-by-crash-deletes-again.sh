@@ -12,7 +12,7 @@ attach "$tok" "$SID" "$VID"; expect_status 200
 api "$tok" POST "/v3/$PID_DEMO/volumes" '{"volume":{"size":1}}' >/dev/null; expect_status 202
 other=$(jq -r .volume.id "$T/last.body")
 kill -9 "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=
-sqlite3 "$T/registry.db" "UPDATE servers SET task_state='deleting' WHERE id='$SID'"
+reg_sql "UPDATE servers SET task_state='deleting' WHERE id='$SID'"
 api_start
 tok=$(api_token alice)
 api "$tok" GET "/v2.1/servers/$SID" >/dev/null; expect_status 200

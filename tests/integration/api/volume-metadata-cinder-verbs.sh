@@ -40,9 +40,9 @@ api "$reader" GET "$M" >/dev/null; expect_status 200
 api "$reader" POST "$M" '{"metadata":{"a":"b"}}' >/dev/null
 expect_fault 403 forbidden "Policy doesn't allow volume:create_volume_metadata to be performed."
 api "$tok" POST "$M" '{"metadata":{"a":"b","c":"d"}}' >/dev/null; expect_status 200
-[ "$(sqlite3 "$T/registry.db" "SELECT count(*) FROM metadata WHERE owner='$VID'")" = 2 ] \
+[ "$(reg_sql "SELECT count(*) FROM metadata WHERE owner='$VID'")" = 2 ] \
   || fail "items not in the registry"
 api "$tok" DELETE "/v3/$PID_DEMO/volumes/$VID" >/dev/null; expect_status 202
-[ "$(sqlite3 "$T/registry.db" "SELECT count(*) FROM metadata WHERE owner='$VID'")" = 0 ] \
+[ "$(reg_sql "SELECT count(*) FROM metadata WHERE owner='$VID'")" = 0 ] \
   || fail "items outlived the volume"
 echo ok

@@ -24,7 +24,7 @@ expect_status 202
 jq -e --arg t "$t2" '.volume.volume_type == "pool2" and .volume.volume_type_id == $t' "$T/last.body" \
   >/dev/null || fail "volume by type id: $(cat "$T/last.body")"
 v=$(jq -r .volume.id "$T/last.body")
-case "$(sqlite3 "$T/registry.db" "SELECT path FROM volumes WHERE id='$v'")" in
+case "$(reg_sql "SELECT path FROM volumes WHERE id='$v'")" in
   "$T/pool2/"*) ;; *) fail "volume not in pool2";; esac
 api "$tok" GET "/v3/$PID_DEMO/os-availability-zone" >/dev/null; expect_status 200
 jq -e '[.availabilityZoneInfo[].zoneName] == ["nova", "host1"]' "$T/last.body" >/dev/null \

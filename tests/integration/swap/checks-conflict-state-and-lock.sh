@@ -17,12 +17,12 @@ expect_fault 409 conflictingRequest "Instance $SID is locked"
 api "$ADMIN_TOKEN" POST "/v2.1/servers/$SID/action" '{"unlock": null}' >/dev/null
 expect_status 202
 # no API sets vm_state: the registry is edited directly
-sqlite3 "$T/registry.db" "UPDATE servers SET vm_state='stopped', status='SHUTOFF' WHERE id='$SID'"
+reg_sql "UPDATE servers SET vm_state='stopped', status='SHUTOFF' WHERE id='$SID'"
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
 expect_fault 409 conflictingRequest "Cannot 'swap_volume' instance $SID while it is in vm_state stopped"
 [ "$(volume_field "$OLD" status)" = in-use ] && [ "$(volume_field "$NEW" status)" = available ] \
   || fail "a refused swap changed volume states"
-sqlite3 "$T/registry.db" "UPDATE servers SET vm_state='paused', status='PAUSED' WHERE id='$SID'"
+reg_sql "UPDATE servers SET vm_state='paused', status='PAUSED' WHERE id='$SID'"
 swap_put "$NOVA_TOKEN" "$SID" "$OLD" "$NEW"
 expect_status 202
 [ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "swap of a paused server: $(cat "$T/last.body")"

@@ -17,7 +17,7 @@ done
 for i in 0 1 2; do
   [ "$(attached_volume "${S[$i]}")" = "${N[$i]}" ] || fail "server $i on $(attached_volume "${S[$i]}")"
   file_check "$(volume_path "${N[$i]}")" "0x1$i" 2
-  [ "$(export_node "${S[$i]}")" = "$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='${S[$i]}'")" ] \
+  [ "$(export_node "${S[$i]}")" = "$(reg_sql "SELECT node_name FROM attachments WHERE server_id='${S[$i]}'")" ] \
     || fail "server $i: registry and host disagree"
 done
 echo ok

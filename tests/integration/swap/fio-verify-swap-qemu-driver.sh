@@ -18,6 +18,6 @@ kill -0 "$FIO_PID" 2>/dev/null || echo "note: fio ended before the swap did"
 fio_wait
 fio_verify_file "$(volume_path "$NEW")" 32
 DEVNODE=$(QMP_SOCK=$T/qmp2.sock qmp_cmd '{"execute":"query-block"}' | jq -r '.return[0].inserted["node-name"]')
-[ "$DEVNODE" = "$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
+[ "$DEVNODE" = "$(reg_sql "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
   || fail "the device uses $DEVNODE"
 echo ok

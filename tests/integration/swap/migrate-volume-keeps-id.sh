@@ -12,7 +12,7 @@ attach "$ADMIN_TOKEN" "$SID" "$VID"; expect_status 200
 URI=$(export_uri "$ADMIN_TOKEN" "$SID" "$VID")
 nbd_fill "$URI" 0x4d 4
 OLDPATH=$(volume_path "$VID")
-NVOL=$(sqlite3 "$T/registry.db" "SELECT count(*) FROM volumes")
+NVOL=$(reg_sql "SELECT count(*) FROM volumes")
 api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes/$VID/action" '{"os-migrate_volume":{"host":"host1@lvm#pool2","force_host_copy":false}}' >/dev/null
 expect_status 202
 [ "$(wait_swap "$SID" "$VID")" = completed ] || fail "migration: $(cat "$T/last.body")"
@@ -20,14 +20,14 @@ expect_status 202
 NEWPATH=$(volume_path "$VID")
 case "$NEWPATH" in "$T/pool2/"*) ;; *) fail "volume still at $NEWPATH";; esac
 [ ! -e "$OLDPATH" ] || fail "old storage $OLDPATH left behind"
-[ "$(sqlite3 "$T/registry.db" "SELECT count(*) FROM volumes")" = "$NVOL" ] || fail "temporary record left"
+[ "$(reg_sql "SELECT count(*) FROM volumes")" = "$NVOL" ] || fail "temporary record left"
 api "$ADMIN_TOKEN" GET "/v3/$PID_DEMO/volumes/$VID" "" -H 'OpenStack-API-Version: volume 3.0' >/dev/null
 [ "$(jq -r .volume.status "$T/last.body")" = in-use ] || fail "status: $(cat "$T/last.body")"
 [ "$(jq -r '.volume["migration_status"]' "$T/last.body")" = success ] || fail "migration_status: $(cat "$T/last.body")"
 file_check "$NEWPATH" 0x4d 4
 nbd_fill "$URI" 0x4e 1
 file_check "$NEWPATH" 0x4e 1
-[ "$(export_node "$SID")" = "$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
+[ "$(export_node "$SID")" = "$(reg_sql "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
   || fail "registry and host disagree"
 api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes/$VID/action" '{"os-migrate_volume":{"host":"pool2"}}' >/dev/null
 expect_status 400

@@ -14,7 +14,7 @@ attach "$ADMIN_TOKEN" "$SID" "$VID"; expect_status 200
 URI=$(export_uri "$ADMIN_TOKEN" "$SID" "$VID")
 nbd_fill "$URI" 0x4d 16
 OLDPATH=$(volume_path "$VID")
-NVOL=$(sqlite3 "$T/registry.db" "SELECT count(*) FROM volumes")
+NVOL=$(reg_sql "SELECT count(*) FROM volumes")
 api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes/$VID/action" '{"os-migrate_volume":{"host":"pool2"}}' >/dev/null
 expect_status 202
 [ "$(wait_swap "$SID" "$VID")" = rolled-back ] || fail "migration: $(cat "$T/last.body")"
@@ -22,7 +22,7 @@ expect_status 202
 api "$ADMIN_TOKEN" GET "/v3/$PID_DEMO/volumes/$VID" >/dev/null
 [ "$(jq -r .volume.status "$T/last.body")" = in-use ] || fail "status: $(cat "$T/last.body")"
 [ "$(jq -r '.volume["migration_status"]' "$T/last.body")" = error ] || fail "migration_status: $(cat "$T/last.body")"
-[ "$(sqlite3 "$T/registry.db" "SELECT count(*) FROM volumes")" = "$NVOL" ] || fail "temporary record left"
+[ "$(reg_sql "SELECT count(*) FROM volumes")" = "$NVOL" ] || fail "temporary record left"
 [ -z "$(ls "$T/pool2")" ] || fail "temporary storage left: $(ls "$T/pool2")"
 file_check "$OLDPATH" 0x4d 16
 nbd_fill "$URI" 0x4e 1

@@ -30,7 +30,7 @@ while [ "$(progress "$SID" "$OLD" | jq -r .state)" = running ] && [ $i -lt 40 ];
 done
 [ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "swap: $(cat "$T/last.body")"
 guest_write 0x7e 60 1
-NEWNODE=$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='$SID'")
+NEWNODE=$(reg_sql "SELECT node_name FROM attachments WHERE server_id='$SID'")
 DEVNODE=$(QMP_SOCK=$T/qmp2.sock qmp_cmd '{"execute":"query-block"}' | jq -r '.return[] | select(.qdev=="/machine/peripheral/disk0/virtio-backend") | .inserted["node-name"]')
 [ "$DEVNODE" = "$NEWNODE" ] || fail "the device uses $DEVNODE, the registry says $NEWNODE"
 QMP_SOCK=$T/qmp2.sock qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -e ".return | map(select(.[\"node-name\"]==\"$NODE\")) | length == 0" >/dev/null \

@@ -23,7 +23,7 @@ for _ in $(seq 200); do
 done
 [ "$(qmp_cmd '{"execute":"query-jobs"}' | jq -r '.return[0].status')" = ready ] || fail "the job never got ready"
 # the API's last word before it died: block-job-complete is next
-sqlite3 "$T/registry.db" "UPDATE swaps SET phase='completing' WHERE id='$JOB'"
+reg_sql "UPDATE swaps SET phase='completing' WHERE id='$JOB'"
 api_start
 P=$(progress "$SID" "$OLD")
 [ "$(echo "$P" | jq -r .state)" = rolled-back ] || fail "after restart: $P"

@@ -30,9 +30,9 @@ P=$(progress "$SID" "$NEW")
 [ "$(attached_volume "$SID")" = "$NEW" ] || fail "attachment names $(attached_volume "$SID")"
 [ "$(volume_field "$OLD" status)" = available ] || fail "old volume is $(volume_field "$OLD" status)"
 [ "$(volume_field "$NEW" status)" = in-use ] || fail "new volume is $(volume_field "$NEW" status)"
-[ "$(export_node "$SID")" = "$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
+[ "$(export_node "$SID")" = "$(reg_sql "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
   || fail "registry and host disagree"
-OLDNODE=$(sqlite3 "$T/registry.db" "SELECT old_node FROM swaps")
+OLDNODE=$(reg_sql "SELECT old_node FROM swaps")
 qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -e ".return | map(select(.[\"node-name\"]==\"$OLDNODE\")) | length == 0" >/dev/null \
   || fail "old node still open"
 file_check "$(volume_path "$NEW")" 0x5a 8

@@ -14,7 +14,7 @@ kill -TERM "$API_PID"
 wait "$API_PID" || fail "volswap-api exited with status $? on SIGTERM"
 API_PID=
 sanitizer_check || exit 1
-[ "$(sqlite3 "$T/registry.db" "SELECT phase FROM swaps")" = mirroring ] || fail "phase: $(sqlite3 "$T/registry.db" "SELECT phase FROM swaps")"
+[ "$(reg_sql "SELECT phase FROM swaps")" = mirroring ] || fail "phase: $(reg_sql "SELECT phase FROM swaps")"
 api_start
 [ "$(progress "$SID" "$OLD" | jq -r .state)" = rolled-back ] || fail "after restart: $(progress "$SID" "$OLD")"
 expect_rolled_back

@@ -12,7 +12,7 @@ expect_status 202
 progress "$SID" "$OLD" | jq -e '.error | test("READY within")' >/dev/null || fail "error: $(progress "$SID" "$OLD")"
 expect_rolled_back
 [ "$(qmp_cmd '{"execute":"query-jobs"}' | jq '.return | length')" = 0 ] || fail "a job is left"
-NEWNODE=$(sqlite3 "$T/registry.db" "SELECT new_node FROM swaps")
+NEWNODE=$(reg_sql "SELECT new_node FROM swaps")
 qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -e ".return | map(select(.[\"node-name\"]==\"$NEWNODE\")) | length == 0" >/dev/null \
   || fail "the new node $NEWNODE is still open"
 echo ok

@@ -25,7 +25,7 @@ file_check "$(volume_path "$NEW")" 0x5a 4
 nbd_fill "$URI" 0x33 1
 file_check "$(volume_path "$NEW")" 0x33 1
 file_check "$(volume_path "$OLD")" 0x5a 4
-[ "$(export_node "$SID")" = "$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
+[ "$(export_node "$SID")" = "$(reg_sql "SELECT node_name FROM attachments WHERE server_id='$SID'")" ] \
   || fail "the export serves $(export_node "$SID"), the registry says otherwise"
 api "$ADMIN_TOKEN" GET "/v2.1/servers/$SID/os-instance-actions/$REQ" >/dev/null
 expect_status 200

@@ -12,14 +12,14 @@ swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
 expect_status 202
 [ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "swap: $(cat "$T/last.body")"
 if [ "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" = volswapd ]; then
-  NODE=$(sqlite3 "$T/registry.db" "SELECT node_name FROM attachments WHERE server_id='$SID'")
+  NODE=$(reg_sql "SELECT node_name FROM attachments WHERE server_id='$SID'")
   SIZE=$(qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -r ".return[] | select(.[\"node-name\"]==\"$NODE\") | .image[\"virtual-size\"]")
   [ "$SIZE" = $((2 << 30)) ] || fail "node size after: $SIZE"
   [ "$(nbdinfo --size "$URI")" = $((2 << 30)) ] || fail "export size after: $(nbdinfo --size "$URI")"
 else
   # QEMU refuses to resize a node under an NBD export (permission conflict):
   # the swap still succeeds, says so in the event, and the file is grown
-  sqlite3 "$T/registry.db" "SELECT details FROM instance_action_events WHERE event='compute_swap_volume'" \
+  reg_sql "SELECT details FROM instance_action_events WHERE event='compute_swap_volume'" \
     | grep -q '^resize:' || fail "no resize note in the event"
 fi
 [ "$(stat -c %s "$(volume_path "$NEW")")" = $((2 << 30)) ] || fail "new volume's file is not 2 GiB"
