@@ -107,6 +107,12 @@ for _ in range(200):
     tls_opt=,tls-creds=tls0
     qemu_tls=(-object "${tls_obj[1]}")
   fi
+  # HOST_MONITORS=N: N more monitors, $T/qmp-1.sock .. $T/qmp-N.sock (one
+  # per API node, for the daemons whose monitor serves one client)
+  local i
+  for i in $(seq "${HOST_MONITORS:-0}"); do
+    qmp_tcp+=(--chardev "socket,path=$T/qmp-$i.sock,server=on,wait=off,id=mon$i" --monitor "chardev=mon$i")
+  done
   case "${VOLSWAP_TEST_HOST_DAEMON:-qsd}" in
     qemu)
       # a real QEMU, paused, with no guest: it owns the disks; its NBD
