@@ -40,6 +40,8 @@ int64_t api_now_ms(void);
 /* Characters (code points) in S; a byte that is not valid UTF-8 counts as
  * one. Nova's and Cinder's length limits count characters. */
 size_t api_utf8_len(const char *s);
+/* Is all of S valid UTF-8? */
+bool api_utf8_valid(const char *s);
 /* Drops, in place, every byte of S that is not part of a valid UTF-8
  * sequence (a character cut by truncation above all). */
 void api_utf8_repair(char *s);

@@ -41,6 +41,20 @@ size_t api_utf8_len(const char *s)
     return n;
 }
 
+bool api_utf8_valid(const char *s)
+{
+    size_t left = strlen(s);
+    const unsigned char *p = (const unsigned char *)s;
+    while (left) {
+        size_t l = seq_len(p, left);
+        if (l == 0)
+            return false;
+        p += l;
+        left -= l;
+    }
+    return true;
+}
+
 void api_utf8_repair(char *s)
 {
     size_t left = strlen(s);

@@ -363,6 +363,16 @@ static PGresult *run(struct pg_registry *s, enum q q, int n, const char *const *
 {
     if (check_aborted(s) < 0)
         return NULL;
+    /* PostgreSQL refuses text that is not UTF-8, where SQLite compares the
+     * bytes: a key from a URL that is not UTF-8 names no record (every
+     * stored one is), and such a value is never written */
+    for (int i = 0; i < n; i++)
+        if (params[i] && !api_utf8_valid(params[i])) {
+            if (!strncmp(sql_text[q], "SELECT", 6))
+                return PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+            set_error(REG_ERR_OTHER, what, "a value is not valid UTF-8");
+            return NULL;
+        }
     int slot = conn_get(s);
     if (slot < 0)
         return NULL;
