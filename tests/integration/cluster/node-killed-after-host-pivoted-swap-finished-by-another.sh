@@ -5,7 +5,7 @@
 # swap over sees that and finishes it (the registry follows what the host
 # serves): attachment on the new volume, old available, old node closed,
 # the data and later writes in the new file.
-CLUSTER_LEASE=10
+CLUSTER_LEASE=20
 . "$VOLSWAP_SRC/tests/integration/cluster/lib.sh"
 export VOLSWAP_SWAP_SPEED=$(slow_speed)
 cluster_setup 2
