@@ -40,8 +40,8 @@
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    bool started; /* swap_lease_start ran: holds are counted */
-    bool running, stopping;
+    bool started;                    /* swap_lease_start ran: holds are counted */
+    bool renewing, taking, stopping; /* the threads run; they are to stop */
     pthread_t renewer, taker;
     int64_t lease_ms;
     struct held {
@@ -244,15 +244,20 @@ static void *renewer_main(void *arg)
 static void *taker_main(void *arg)
 {
     (void)arg;
+    char last[sizeof((struct api_error *)0)->msg] = "";
     while (nap(1000)) {
         struct api_error e = { 0 };
-        if (swap_recover_all(REG_TAKE_EXPIRED, &e) < 0 && e.status != 503)
-            swap_log("taking over lapsed swaps: %s", e.msg);
+        /* a database that stays unavailable is said once, not every second */
+        if (swap_recover_all(REG_TAKE_EXPIRED, &e) < 0) {
+            if (strcmp(last, e.msg) != 0)
+                swap_log("taking over lapsed swaps: %s", e.msg);
+            snprintf(last, sizeof last, "%s", e.msg);
+        } else {
+            last[0] = '\0';
+        }
     }
     return NULL;
 }
-
-static void swap_lease_stop_threads(void);
 
 int swap_lease_start(bool alone, struct api_error *e)
 {
@@ -260,33 +265,29 @@ int swap_lease_start(bool alone, struct api_error *e)
     L.stopping = false;
     L.n_lost = L.next_lost = L.n_held = 0;
     L.started = true;
-    if (swap_recover_all(alone ? REG_TAKE_ALL : REG_TAKE_EXPIRED_OR_MINE, e) < 0)
-        return -1;
+    /* the heartbeat first: what the recovery below takes and launches is
+     * renewed while it runs, however long its hosts take to answer */
     if (pthread_create(&L.renewer, NULL, renewer_main, NULL) != 0)
         return api_err(e, 500, "cannot start the swap lease heartbeat");
-    if (pthread_create(&L.taker, NULL, taker_main, NULL) != 0) {
-        swap_lease_stop_threads();
+    L.renewing = true;
+    if (swap_recover_all(alone ? REG_TAKE_ALL : REG_TAKE_EXPIRED_OR_MINE, e) < 0)
+        return -1;
+    if (pthread_create(&L.taker, NULL, taker_main, NULL) != 0)
         return api_err(e, 500, "cannot start the swap takeover thread");
-    }
-    L.running = true;
+    L.taking = true;
     return 0;
 }
 
-static void swap_lease_stop_threads(void)
+void swap_lease_stop(void)
 {
     pthread_mutex_lock(&L.lock);
     L.stopping = true;
     pthread_cond_broadcast(&L.wake);
     pthread_mutex_unlock(&L.lock);
-    pthread_join(L.renewer, NULL);
-    if (L.running)
+    if (L.renewing)
+        pthread_join(L.renewer, NULL);
+    if (L.taking)
         pthread_join(L.taker, NULL);
-    L.running = false;
-}
-
-void swap_lease_stop(void)
-{
-    if (L.running)
-        swap_lease_stop_threads();
+    L.renewing = L.taking = false;
     L.started = false;
 }
