@@ -968,7 +968,8 @@ static int pg_swap_lease_take(struct registry *r, const char *owner, int64_t lea
     if (query_many(PR(r), Q_LEASE_TAKE, 3, p, read_swap, sizeof **out, (void **)out, n,
                    "swap lease take") < 0)
         return -1;
-    qsort(*out, *n, sizeof **out, reg_swap_cmp_started);
+    if (*n > 1) /* no array at all when nothing was taken */
+        qsort(*out, *n, sizeof **out, reg_swap_cmp_started);
     return 0;
 }
 static int pg_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)

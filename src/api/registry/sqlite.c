@@ -974,7 +974,8 @@ static int lease_take_l(struct sqlite_registry *s, const char *owner, int64_t le
     sqlite3_bind_int(st, 3, (int)which);
     if (query_many(s, st, read_swap, sizeof **out, (void **)out, n, "swap lease take") < 0)
         return -1;
-    qsort(*out, *n, sizeof **out, reg_swap_cmp_started);
+    if (*n > 1) /* no array at all when nothing was taken */
+        qsort(*out, *n, sizeof **out, reg_swap_cmp_started);
     return 0;
 }
 static int sq_swap_lease_take(struct registry *r, const char *owner, int64_t lease_ms,
