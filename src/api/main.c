@@ -2,7 +2,7 @@
  * opens and migrates the registry, records the configured hosts, and serves
  * Keystone/Nova/Cinder over HTTP until SIGINT or SIGTERM.
  *   volswap-api --fernet-rotate DIR   (Fernet key repository: setup, rotation)
- *   volswap-api --config FILE [--port-file FILE] [--verbose]
+ *   volswap-api --config FILE [--port-file FILE] [--log-format text|json] [--verbose]
  *   volswap-api --hash-password        (password on stdin, hash on stdout)
  *   volswap-api --print-routes SERVICE (docs/api.md's endpoint table)
  *   volswap-api --config FILE --static-file FILE   (bench baseline)
@@ -53,30 +53,32 @@ static int print_routes(const char *service)
             api_routes_markdown(stdout, api_all_tables, services[i].svc);
             return fflush(stdout) == 0 ? 0 : 1;
         }
-    fprintf(stderr, "volswap-api: --print-routes takes identity, compute, volume or image\n");
+    vs_error("--print-routes takes identity, compute, volume or image");
     return 2;
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: volswap-api --config FILE [--port-file FILE] [--verbose]\n"
-               "       volswap-api --hash-password < password\n"
-               "       volswap-api --print-routes identity|compute|volume|image\n"
-               "       volswap-api --fernet-rotate DIR   (Fernet key repository)\n"
-               "       volswap-api --config FILE --static-file FILE   (benchmark baseline)\n");
+    fprintf(
+        f,
+        "usage: volswap-api --config FILE [--port-file FILE] [--log-format text|json] [--verbose]\n"
+        "       volswap-api --hash-password < password\n"
+        "       volswap-api --print-routes identity|compute|volume|image\n"
+        "       volswap-api --fernet-rotate DIR   (Fernet key repository)\n"
+        "       volswap-api --config FILE --static-file FILE   (benchmark baseline)\n");
 }
 
 static int hash_password(void)
 {
     char pw[1024];
     if (!fgets(pw, sizeof pw, stdin)) {
-        fprintf(stderr, "volswap-api: no password on stdin\n");
+        vs_error("no password on stdin");
         return 1;
     }
     pw[strcspn(pw, "\r\n")] = '\0';
     char out[200];
     if (auth_hash_password(pw, out, sizeof out) < 0) {
-        fprintf(stderr, "volswap-api: hashing failed\n");
+        vs_error("hashing failed");
         return 1;
     }
     printf("%s\n", out);
@@ -109,8 +111,7 @@ static void own_files(const char *database)
         snprintf(path, sizeof path, "%s%s", database, suffixes[i]);
         if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) &&
             chmod(path, 0600) < 0)
-            fprintf(stderr, "volswap-api: warning: cannot make %s private: %s\n", path,
-                    strerror(errno));
+            vs_warn("cannot make %s private: %s", path, strerror(errno));
     }
 }
 
@@ -121,10 +122,8 @@ static void warn_if_readable(const char *what, const char *path)
 {
     struct stat st;
     if (path[0] && stat(path, &st) == 0 && (st.st_mode & 007))
-        fprintf(stderr,
-                "volswap-api: warning: %s %s is accessible to every user (mode %03o); "
-                "0600 or 0640 is expected\n",
-                what, path, (unsigned)(st.st_mode & 0777));
+        vs_warn("%s %s is accessible to every user (mode %03o); 0600 or 0640 is expected", what,
+                path, (unsigned)(st.st_mode & 0777));
 }
 
 /* Checks what each host needs before the API answers: every pool usable
@@ -137,15 +136,13 @@ static int check_hosts(const struct api_config *cfg)
         for (size_t p = 0; p < h->n_pools; p++) {
             struct api_error e = { 0 };
             if (pool_check(&h->pools[p], &e) < 0) {
-                fprintf(stderr, "volswap-api: host %s: %s\n", h->name, e.msg);
+                vs_error("host %s: %s", h->name, e.msg);
                 return -1;
             }
         }
         if (!h->nbd_socket[0] && !h->nbd_tls_creds[0])
-            fprintf(stderr,
-                    "volswap-api: warning: host %s serves NBD on TCP %s:%d without TLS: its "
-                    "exports are reachable by anyone who can reach that address, "
-                    "unauthenticated (set nbd.tls_creds)\n",
+            vs_warn("host %s serves NBD on TCP %s:%d without TLS: its exports are reachable by "
+                    "anyone who can reach that address, unauthenticated (set nbd.tls_creds)",
                     h->name, h->nbd_host, h->nbd_port);
     }
     return 0;
@@ -166,7 +163,7 @@ static int sync_hosts(struct registry *r, const struct api_config *cfg)
         else
             snprintf(h.nbd, sizeof h.nbd, "inet:%s:%d", c->nbd_host, c->nbd_port);
         if (r->ops->host_put(r, &h) < 0) {
-            fprintf(stderr, "volswap-api: %s\n", r->ops->last_error(r));
+            vs_error("%s", r->ops->last_error(r));
             return -1;
         }
     }
@@ -182,6 +179,7 @@ int main(int argc, char **argv)
         { "hash-password", no_argument, NULL, 'H' },
         { "print-routes", required_argument, NULL, 'R' },
         { "fernet-rotate", required_argument, NULL, 'F' },
+        { "log-format", required_argument, NULL, 'L' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -189,7 +187,8 @@ int main(int argc, char **argv)
     const char *config = NULL, *port_file = NULL, *static_file = NULL;
     bool verbose = false;
     int c;
-    while ((c = getopt_long(argc, argv, "c:p:s:HR:F:vh", opts, NULL)) != -1) {
+    vs_log_program = "volswap-api";
+    while ((c = getopt_long(argc, argv, "c:p:s:HR:F:L:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'p': port_file = optarg; break;
@@ -197,6 +196,12 @@ int main(int argc, char **argv)
         case 'H': return hash_password();
         case 'R': return print_routes(optarg);
         case 'F': return fernet_rotate_cmd(optarg);
+        case 'L':
+            if (!vs_log_set_format(optarg)) {
+                vs_error("--log-format: 'text' or 'json', not '%s'", optarg);
+                return 2;
+            }
+            break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -209,7 +214,7 @@ int main(int argc, char **argv)
     struct api_config cfg;
     struct api_error e = { 0 };
     if (config_load(config, &cfg, &e) < 0) {
-        fprintf(stderr, "volswap-api: %s\n", e.msg);
+        vs_error("%s", e.msg);
         return 1;
     }
     warn_if_readable("config", config);
@@ -222,7 +227,7 @@ int main(int argc, char **argv)
     char errbuf[512];
     struct registry *reg = registry_open(cfg.database, errbuf, sizeof errbuf);
     if (!reg) {
-        fprintf(stderr, "volswap-api: %s\n", errbuf);
+        vs_error("%s", errbuf);
         config_free(&cfg);
         return 1;
     }
@@ -240,13 +245,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     /* unfinished swaps are settled before the API answers */
     if (swap_service_start(&ctx, &e) < 0) {
-        fprintf(stderr, "volswap-api: %s\n", e.msg);
+        vs_error("%s", e.msg);
         goto out;
     }
     int port = cfg.port;
     srv = api_server_start(&ctx, api_mounts, &port, static_file, verbose, &e);
     if (!srv) {
-        fprintf(stderr, "volswap-api: %s\n", e.msg);
+        vs_error("%s", e.msg);
         goto out;
     }
     if (cfg.public_url[0])
@@ -261,10 +266,11 @@ int main(int argc, char **argv)
     while (bl && ctx.base_url[bl - 1] == '/')
         ctx.base_url[--bl] = '\0';
     if (port_file && write_port_file(port_file, port) < 0) {
-        fprintf(stderr, "volswap-api: cannot write %s\n", port_file);
+        vs_error("cannot write %s", port_file);
         goto out;
     }
-    fprintf(stderr, "volswap-api: listening on %s\n", ctx.base_url);
+    vs_log_fields(VS_LOG_INFO, VS_LOG_FIELDS(VS_LOG_STR("url", ctx.base_url)), "listening on %s",
+                  ctx.base_url);
     /* Under systemd (Type=notify): the registry is open, unfinished swaps
      * are settled and the HTTP server accepts. A no-op without
      * NOTIFY_SOCKET. */
@@ -272,7 +278,7 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     sd_notify(0, "STOPPING=1");
-    fprintf(stderr, "volswap-api: signal %d, stopping\n", sig);
+    vs_info("signal %d, stopping", sig);
     rc = 0;
 out:
     api_server_stop(srv);

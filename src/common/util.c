@@ -1,5 +1,5 @@
-/* Small process-wide utilities: the control-path error object, logging,
- * allocation that never returns NULL, and clocks. */
+/* Small process-wide utilities: the control-path error object, allocation
+ * that never returns NULL, and clocks. Logging is log.c. */
 #include "common.h"
 
 #include <errno.h>
@@ -8,8 +8,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-enum vs_log_level vs_log_level = VS_LOG_INFO;
 
 void vs_error_set(struct vs_error *err, enum vs_errclass cls, const char *fmt, ...)
 {
@@ -46,79 +44,6 @@ const char *vs_errclass_name(enum vs_errclass cls)
     case VS_ERR_GENERIC: break;
     }
     return "GenericError";
-}
-
-bool vs_log_json;
-const char *vs_log_program = "volswap";
-
-/* Length of the UTF-8 sequence at p, or 0 if it is not a valid one. */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-    size_t n = *p >= 0xf0 && *p <= 0xf4 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 && *p < 0xe0 ? 2 : 0;
-    if (*p >= 0xf5)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
-/* msg as a JSON string body: quotes, backslashes and control characters
- * escaped, so a message can never break the line or the record. Valid
- * UTF-8 passes through; a stray byte (a file name in another encoding)
- * becomes \u00XX, so the line stays valid JSON. */
-static void put_json_escaped(FILE *f, const char *msg)
-{
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-        if (*p >= 0x80) {
-            size_t n = utf8_seq_len(p);
-            if (n == 0) {
-                fprintf(f, "\\u%04x", *p);
-            } else {
-                fwrite(p, 1, n, f);
-                p += n - 1;
-            }
-        } else if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-}
-
-void vs_log(enum vs_log_level level, const char *fmt, ...)
-{
-    static const char *names[] = { "error", "warning", "info", "debug" };
-    if (level > vs_log_level)
-        return;
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (!vs_log_json) {
-        fprintf(stderr, "volswap[%ld.%03ld] %s: %s\n", (long)ts.tv_sec,
-                ts.tv_nsec / 1000000, names[level], buf);
-        return;
-    }
-    /* One object per line, written with one stdio call sequence on an
-     * unbuffered stream under its lock, so worker threads' lines never
-     * interleave. */
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char when[32];
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    flockfile(stderr);
-    fprintf(stderr, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"program\":\"%s\",\"pid\":%d,\"msg\":\"",
-            when, ts.tv_nsec / 1000000, names[level], vs_log_program, (int)getpid());
-    put_json_escaped(stderr, buf);
-    fputs("\"}\n", stderr);
-    funlockfile(stderr);
 }
 
 static void *check_alloc(void *p)

@@ -7,6 +7,8 @@
 #ifndef VOLSWAP_API_BASE_H
 #define VOLSWAP_API_BASE_H
 
+#include "common.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -33,18 +35,14 @@ void api_time_z(time_t t, char out[32]);
 void api_time_micro(time_t t, char out[32]);
 bool api_is_uuid(const char *s);
 
-/* Monotonic clock, milliseconds. */
-int64_t api_now_ms(void);
+/* Monotonic clock, milliseconds (src/common's clock). */
+static inline int64_t api_now_ms(void)
+{
+    return vs_now_ms();
+}
 
-/* ---- utf8.c ---- */
-/* Characters (code points) in S; a byte that is not valid UTF-8 counts as
- * one. Nova's and Cinder's length limits count characters. */
-size_t api_utf8_len(const char *s);
-/* Is all of S valid UTF-8? */
-bool api_utf8_valid(const char *s);
-/* Drops, in place, every byte of S that is not part of a valid UTF-8
- * sequence (a character cut by truncation above all). */
-void api_utf8_repair(char *s);
+/* UTF-8 lengths and repair are src/common's (vs_utf8_len, vs_utf8_repair):
+ * Nova's and Cinder's length limits count characters. */
 
 /* ---- regex.c ---- */
 /* A linear-time regular expression (a subset of Python's re, code points

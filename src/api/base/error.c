@@ -22,7 +22,7 @@ int api_err(struct api_error *e, int status, const char *fmt, ...)
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
         /* "%.64s" of a name, or the buffer's end, may cut a character */
-        api_utf8_repair(e->msg);
+        vs_utf8_repair(e->msg);
     }
     return -1;
 }
@@ -59,7 +59,7 @@ void api_random_hex(char *out, size_t nbytes)
         nbytes = sizeof raw;
     if (gnutls_rnd(GNUTLS_RND_RANDOM, raw, nbytes) != 0) {
         /* GnuTLS failing its RNG is not recoverable for a token service */
-        fprintf(stderr, "volswap-api: gnutls_rnd failed\n");
+        vs_error("gnutls_rnd failed");
         abort();
     }
     for (size_t i = 0; i < nbytes; i++)
@@ -116,11 +116,4 @@ void api_time_micro(time_t t, char out[32])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000000", &tm);
-}
-
-int64_t api_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

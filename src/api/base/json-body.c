@@ -114,7 +114,7 @@ static int check_meta(const struct body_field *f, json_t *map, struct api_error 
                            "Invalid input for field/attribute %s. Value: (non-string). "
                            "'%.64s' is not of type 'string'",
                            f->name, k);
-        if (api_utf8_len(json_string_value(v)) > 255)
+        if (vs_utf8_len(json_string_value(v)) > 255)
             return api_err(e, 400,
                            "Invalid input for field/attribute %s. Value: %.64s... is too "
                            "long (max 255)",
@@ -164,7 +164,7 @@ static int check_field(const struct body_field *f, json_t *v, const char *root, 
                        f->name, json_is_string(v) ? json_string_value(v) : "(non-string)", f->name,
                        type_name(f->type));
     /* lengths are characters, as jsonschema's maxLength/minLength count */
-    if (json_is_string(v) && f->max_len && api_utf8_len(json_string_value(v)) > f->max_len)
+    if (json_is_string(v) && f->max_len && vs_utf8_len(json_string_value(v)) > f->max_len)
         return api_err(e, 400,
                        "Invalid input for field/attribute %s. Value: %.64s... "
                        "is too long (max %zu)",
@@ -175,7 +175,7 @@ static int check_field(const struct body_field *f, json_t *v, const char *root, 
                        "Value contains a NUL character",
                        f->name);
     if (json_is_string(v) && f->type == BT_STRING && f->min > 0 &&
-        api_utf8_len(json_string_value(v)) < (size_t)f->min)
+        vs_utf8_len(json_string_value(v)) < (size_t)f->min)
         return api_err(e, 400, "Invalid input for field/attribute %s. Value: %s. '%s' is too short",
                        f->name, json_string_value(v), json_string_value(v));
     if (f->type == BT_INT && (json_integer_value(v) < f->min || json_integer_value(v) > f->max))

@@ -165,7 +165,7 @@ static struct host_conn *host_connect(const struct cfg_host *h, int timeout_ms, 
     hc->c = host_qmp_connect(h, timeout_ms, &qe);
     if (!hc->c) {
         bool timed_out = strcmp(qe.cls, "Timeout") == 0;
-        fprintf(stderr, "volswap-api: host %s: QMP: %s\n", h->name, qe.desc);
+        vs_error("host %s: QMP: %s", h->name, qe.desc);
         if (timed_out)
             unresponsive_error(h->name, e);
         else
@@ -220,7 +220,7 @@ static int run_ret(struct host_conn *c, const struct cfg_host *h, const char *cm
                   : qmp_execute(c->c, cmd, args, ret, c->timeout_ms, qe);
     if (rc < 0 && strcmp(qe->cls, "Timeout") == 0) {
         c->timed_out = true;
-        fprintf(stderr, "volswap-api: host %s: %s timed out\n", h->name, cmd);
+        vs_error("host %s: %s timed out", h->name, cmd);
         if (e)
             unresponsive_error(h->name, e);
         return rc;
@@ -484,8 +484,7 @@ int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t
                            (unsigned long long)(size_bytes >> 30), p->name);
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0) {
-            fprintf(stderr, "volswap-api: pool %s: cannot create %s: %s\n", p->name, path,
-                    strerror(errno));
+            vs_error("pool %s: cannot create %s: %s", p->name, path, strerror(errno));
             return api_err(e, 500, "Pool %s cannot create the volume's storage: %s", p->name,
                            strerror(errno));
         }
@@ -494,8 +493,7 @@ int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t
             int err = errno;
             close(fd);
             unlink(path);
-            fprintf(stderr, "volswap-api: pool %s: cannot size %s: %s\n", p->name, path,
-                    strerror(err));
+            vs_error("pool %s: cannot size %s: %s", p->name, path, strerror(err));
             if (err == EFBIG || err == EINVAL || err == ENOSPC)
                 return api_err(e, 400,
                                "Invalid input received: a volume of %llu GiB is larger than "

@@ -18,7 +18,6 @@
 
 #include <libvirt/virterror.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +30,7 @@
 /* How long a live detach may wait for the guest to release the disk. */
 #define HLV_DETACH_WAIT_MS 10000
 
-__attribute__((format(printf, 1, 2))) static void hlv_log(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "volswap-api: libvirt: %s\n", buf);
-}
+#define hlv_log(fmt, ...) vs_info("libvirt: " fmt, ##__VA_ARGS__)
 
 /* ---- event loop ---- */
 

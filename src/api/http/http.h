@@ -121,6 +121,10 @@ int api_reply_text(struct api_request *rq, int status, const char *type, char *t
 const char *api_query(struct api_request *rq, const char *name);
 /* A request header, or NULL. */
 const char *api_header(struct api_request *rq, const char *name);
+/* The caller's own request id (X-Openstack-Request-Id, "req-" and a UUID,
+ * as Nova takes it for global_request_id), or NULL when absent or not of
+ * that form. The log lines the request causes carry it beside our id. */
+const char *api_global_request_id(struct api_request *rq);
 /* Is the caller's Nova microversion at least 2.MINOR? */
 static inline bool nova_mv(const struct api_request *rq, int minor)
 {

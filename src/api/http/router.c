@@ -74,9 +74,16 @@ void api_request_init(struct api_request *rq, struct api_ctx *ctx, const char *m
     char uuid[37];
     api_uuid(uuid);
     snprintf(rq->request_id, sizeof rq->request_id, "req-%s", uuid);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    rq->start_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    rq->start_ns = (int64_t)vs_now_ns();
+}
+
+const char *api_global_request_id(struct api_request *rq)
+{
+    /* oslo's rule: only "req-" and a UUID is taken, anything else is
+     * ignored (a client must not be able to write arbitrary text into the
+     * log lines of others' requests) */
+    const char *g = api_header(rq, "X-Openstack-Request-Id");
+    return g && strncmp(g, "req-", 4) == 0 && api_is_uuid(g + 4) ? g : NULL;
 }
 
 int api_reply_text(struct api_request *rq, int status, const char *type, char *text)

@@ -91,14 +91,16 @@ static enum MHD_Result send_reply(struct api_server *srv, struct MHD_Connection 
     }
     for (size_t i = 0; i < out.n_headers; i++)
         MHD_add_response_header(resp, out.headers[i].name, out.headers[i].value);
-    if (srv->verbose || out.status >= 500)
-        fprintf(stderr, "volswap-api: %s %s %s -> %d%s%s\n", rq->request_id, rq->method, rq->url,
-                out.status, rq->err.status ? ": " : "", rq->err.status ? rq->err.msg : "");
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)out.status, resp);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    api_metrics_observe(rq, out.status,
-                        (double)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - rq->start_ns) / 1e9);
+    int64_t took_ns = (int64_t)vs_now_ns() - rq->start_ns;
+    if (srv->verbose || out.status >= 500)
+        vs_log_fields(out.status >= 500 ? VS_LOG_ERROR : VS_LOG_INFO,
+                      VS_LOG_FIELDS(VS_LOG_STR("method", rq->method), VS_LOG_STR("path", rq->url),
+                                    VS_LOG_NUM("status", out.status),
+                                    VS_LOG_NUM("duration_us", took_ns / 1000)),
+                      "%s %s -> %d%s%s", rq->method, rq->url, out.status,
+                      rq->err.status ? ": " : "", rq->err.status ? rq->err.msg : "");
+    api_metrics_observe(rq, out.status, (double)took_ns / 1e9);
     MHD_destroy_response(resp);
     return r;
 }
@@ -166,8 +168,8 @@ static void *reaper_main(void *arg)
                 shutdown(c->fd, SHUT_RDWR);
                 c->cut = true;
                 if (srv->verbose)
-                    fprintf(stderr, "volswap-api: closed a connection whose request took "
-                                    "longer than the request deadline\n");
+                    vs_info("closed a connection whose request took longer than the request "
+                            "deadline");
             }
         }
         struct timespec ts;
@@ -249,9 +251,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = rq;
         if (framing_ambiguous(conn)) {
             rq->refused = true;
-            if (srv->verbose)
-                fprintf(stderr, "volswap-api: %s %s %s -> 400 (ambiguous framing), closing\n",
-                        rq->request_id, method, rq->url);
+            if (srv->verbose) {
+                vs_log_set_request(rq->request_id, NULL);
+                vs_log_fields(VS_LOG_INFO,
+                              VS_LOG_FIELDS(VS_LOG_STR("method", method),
+                                            VS_LOG_STR("path", rq->url), VS_LOG_NUM("status", 400)),
+                              "%s %s -> 400 (ambiguous framing), closing", method, rq->url);
+                vs_log_set_request(NULL, NULL);
+            }
             return refuse_and_close(conn, rq);
         }
         return MHD_YES;
@@ -293,9 +300,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     conn_set_handling(srv, conn, true);
     /* The host daemons' logs name the request that sent each command. */
     qmp_set_request_tag(rq->request_id);
+    /* and so do ours: every line this request causes carries its id */
+    vs_log_set_request(rq->request_id, api_global_request_id(rq));
     api_dispatch(srv->mounts, rq);
     qmp_set_request_tag(NULL);
-    return send_reply(srv, conn, rq);
+    enum MHD_Result res = send_reply(srv, conn, rq);
+    vs_log_set_request(NULL, NULL);
+    return res;
 }
 
 /* URL unescaping that keeps "%00" as it is: a decoded NUL would silently

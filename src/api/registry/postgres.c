@@ -367,7 +367,7 @@ static PGresult *run(struct pg_registry *s, enum q q, int n, const char *const *
      * bytes: a key from a URL that is not UTF-8 names no record (every
      * stored one is), and such a value is never written */
     for (int i = 0; i < n; i++)
-        if (params[i] && !api_utf8_valid(params[i])) {
+        if (params[i] && !vs_utf8_valid(params[i])) {
             if (!strncmp(sql_text[q], "SELECT", 6))
                 return PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
             set_error(REG_ERR_OTHER, what, "a value is not valid UTF-8");

@@ -8,23 +8,12 @@
  *                               before the swap is rolled back (default 3600) */
 #include "swap.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct swap_service *swap_svc;
-
-void swap_log(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "volswap-api: swap: %s\n", buf);
-}
 
 static int64_t env_int(const char *name, int64_t dflt, int64_t min, int64_t max)
 {

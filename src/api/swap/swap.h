@@ -205,7 +205,9 @@ bool swap_server_busy(const char *server_id);
 bool swap_progress_get(const char *server_id, const char *volume_id, struct swap_rec *rec,
                        struct swap_progress *p);
 void swap_progress_set(struct swap_task *t, const struct swap_progress *p);
-__attribute__((format(printf, 1, 2))) void swap_log(const char *fmt, ...);
+/* A line of the swap workflow's log (src/common's vs_log); a worker's lines
+ * carry its swap's request id. */
+#define swap_log(fmt, ...) vs_info("swap: " fmt, ##__VA_ARGS__)
 
 /* Instance action event compute_swap_volume (start, then finish). The
  * finish is written in REG's open transaction, with the phase that ends

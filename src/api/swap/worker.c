@@ -809,6 +809,8 @@ void *swap_worker_main(void *arg)
     memset(&x, 0, sizeof x);
     x.t = t;
     x.r = &t->rec;
+    /* the swap's id is the request id of the PUT that started it */
+    vs_log_set_request(t->rec.id, NULL);
     pthread_mutex_lock(&swap_svc->lock);
     x.p = t->prog;
     pthread_mutex_unlock(&swap_svc->lock);

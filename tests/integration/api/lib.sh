@@ -199,7 +199,9 @@ unfill_registry_fs() { rm -f "$T/regfs/fill"; }
 
 api_start() {
   rm -f "$T/port"
-  "$API_BIN" --config "$T/api.json" --port-file "$T/port" --verbose >>"$T/api.log" 2>&1 &
+  # API_ARGS: more options (an array), e.g. (--log-format json)
+  "$API_BIN" --config "$T/api.json" --port-file "$T/port" --verbose ${API_ARGS[@]+"${API_ARGS[@]}"} \
+    >>"$T/api.log" 2>&1 &
   API_PID=$!
   for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
   [ -s "$T/port" ] || { cat "$T/api.log" >&2; fail "volswap-api did not start"; }

@@ -885,9 +885,7 @@ static int detach_all(struct api_request *rq, const struct reg_server *s, const 
             struct api_error derr = { 0 };
             if (destroy_dot && atts[i].delete_on_termination &&
                 volume_destroy(rq->ctx, atts[i].volume_id, &derr) < 0)
-                fprintf(stderr,
-                        "volswap-api: delete of server %s: volume %s (delete_on_termination)"
-                        " not deleted: %s\n",
+                vs_warn("delete of server %s: volume %s (delete_on_termination) not deleted: %s",
                         s->id, atts[i].volume_id, derr.msg);
         }
         free(atts);

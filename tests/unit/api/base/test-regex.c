@@ -99,14 +99,14 @@ static void nested_stars_linear(void)
 
 static void utf8_lengths_and_repair(void)
 {
-    CHECK(api_utf8_len("abc") == 3);
-    CHECK(api_utf8_len("\xe6\x9c\x8d\xe5\x8a\xa1") == 2);
-    CHECK(api_utf8_len("\xf0\x9f\x98\x80") == 1);
+    CHECK(vs_utf8_len("abc") == 3);
+    CHECK(vs_utf8_len("\xe6\x9c\x8d\xe5\x8a\xa1") == 2);
+    CHECK(vs_utf8_len("\xf0\x9f\x98\x80") == 1);
     char cut[] = "name \xe6\x9c is";
-    api_utf8_repair(cut);
+    vs_utf8_repair(cut);
     CHECK_STR(cut, "name  is");
     char tail[] = "ok \xe6";
-    api_utf8_repair(tail);
+    vs_utf8_repair(tail);
     CHECK_STR(tail, "ok ");
     struct api_error e = { 0 };
     api_err(&e, 400, "Value: %.4s.", "\xe6\x9c\x8d\xe5\x8a\xa1");

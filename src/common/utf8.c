@@ -1,17 +1,21 @@
-/* UTF-8 text as Nova and Cinder see it: lengths in characters (their
- * schemas' maxLength counts code points, not bytes), and messages that are
- * always valid UTF-8 -- a message cut by a "%.64s" or by the size of an
- * error buffer must not end (or continue) inside a character, or the JSON
- * encoder refuses the whole fault body. */
-#include "base.h"
+/* UTF-8 as the control plane and the logs need it: lengths in characters
+ * (Nova's and Cinder's maxLength count code points, not bytes), text cut
+ * to a valid end (a message cut by a "%.64s" or by the size of a buffer
+ * must not end inside a character, or a JSON encoder refuses the whole
+ * document), and the check the JSON writers use to pass valid text through
+ * and escape the rest. */
+#include "common.h"
 
 #include <string.h>
 
-/* Length of the valid sequence at P (at most LEFT bytes), 0 if invalid. */
-static size_t seq_len(const unsigned char *p, size_t left)
+size_t vs_utf8_seq_len(const unsigned char *p, size_t left)
 {
     unsigned c = p[0];
-    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
     if (len == 0 || len > left)
         return 0;
     unsigned v = c & (0x7fu >> len);
@@ -26,12 +30,12 @@ static size_t seq_len(const unsigned char *p, size_t left)
     return len;
 }
 
-size_t api_utf8_len(const char *s)
+size_t vs_utf8_len(const char *s)
 {
     size_t n = 0, left = strlen(s);
     const unsigned char *p = (const unsigned char *)s;
     while (left) {
-        size_t l = seq_len(p, left);
+        size_t l = vs_utf8_seq_len(p, left);
         if (l == 0)
             l = 1; /* a stray byte counts as one */
         p += l;
@@ -41,12 +45,12 @@ size_t api_utf8_len(const char *s)
     return n;
 }
 
-bool api_utf8_valid(const char *s)
+bool vs_utf8_valid(const char *s)
 {
     size_t left = strlen(s);
     const unsigned char *p = (const unsigned char *)s;
     while (left) {
-        size_t l = seq_len(p, left);
+        size_t l = vs_utf8_seq_len(p, left);
         if (l == 0)
             return false;
         p += l;
@@ -55,12 +59,12 @@ bool api_utf8_valid(const char *s)
     return true;
 }
 
-void api_utf8_repair(char *s)
+void vs_utf8_repair(char *s)
 {
     size_t left = strlen(s);
     unsigned char *r = (unsigned char *)s, *w = r;
     while (left) {
-        size_t l = seq_len(r, left);
+        size_t l = vs_utf8_seq_len(r, left);
         if (l == 0) {
             r++, left--; /* dropped: half a character says nothing */
             continue;
