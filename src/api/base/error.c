@@ -62,8 +62,11 @@ void api_random_hex(char *out, size_t nbytes)
         vs_error("gnutls_rnd failed");
         abort();
     }
-    for (size_t i = 0; i < nbytes; i++)
-        sprintf(out + 2 * i, "%02x", raw[i]);
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < nbytes; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
     out[2 * nbytes] = '\0';
 }
 

@@ -266,7 +266,7 @@ static int check_policy(struct api_request *rq, const struct api_route *r)
     return policy_check(&rq->auth, r->policy, target, &rq->err);
 }
 
-void api_dispatch(const struct api_mount *mounts, struct api_request *rq)
+static void dispatch(const struct api_mount *mounts, struct api_request *rq)
 {
     bool known = false;
     const struct api_route *r = route_find(mounts, rq, &known);
@@ -303,6 +303,17 @@ void api_dispatch(const struct api_mount *mounts, struct api_request *rq)
     rq->err.status = 0;
     if (r->fn(rq) < 0 && rq->err.status == 0)
         api_err(&rq->err, 500, "Unexpected API Error.");
+}
+
+void api_dispatch(const struct api_mount *mounts, struct api_request *rq)
+{
+    /* one read scope a request: its reads agree with each other, and the
+     * registry takes its read lock once, not once a statement */
+    struct registry *reg = rq->ctx ? rq->ctx->reg : NULL;
+    bool scoped = reg && reg->ops->read_begin && reg->ops->read_begin(reg) == 0;
+    dispatch(mounts, rq);
+    if (scoped)
+        reg->ops->read_end(reg);
 }
 
 /* ---- the answer ---- */
@@ -394,12 +405,15 @@ int api_response_build(struct api_request *rq, struct api_response *out)
     }
     out->status = status;
     if (body) {
-        out->body = json_dumps(body, JSON_COMPACT);
-        out->body_len = out->body ? strlen(out->body) : 0;
+        struct vs_buf b = { 0 };
+        if (vs_json_dump(&b, body) < 0) {
+            vs_buf_free(&b);
+            json_decref(owned);
+            return -1;
+        }
+        out->body = vs_buf_steal(&b, &out->body_len);
     }
     json_decref(owned);
-    if (body && !out->body)
-        return -1;
     if (body) {
         add_header(out, "Content-Type", "application/json");
     } else if (rq->text_body) {

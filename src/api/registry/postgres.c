@@ -1039,12 +1039,26 @@ static void pg_close(struct registry *r)
     free(s);
 }
 
+/* Read scopes: each statement reads its own snapshot on PostgreSQL (a
+ * scope would hold a pooled connection for a whole request). */
+static int pg_read_begin(struct registry *r)
+{
+    (void)r;
+    return 0;
+}
+static void pg_read_end(struct registry *r)
+{
+    (void)r;
+}
+
 static const struct registry_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .read_begin = pg_read_begin,
+    .read_end = pg_read_end,
     .host_put = pg_host_put,
     .host_list = pg_host_list,
     .server_insert = pg_server_insert,

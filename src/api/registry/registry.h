@@ -9,7 +9,8 @@
  * gives (and whose kind last_error_kind gives) on the calling thread.
  *
  * Transactions: begin/commit/rollback wrap several calls of one thread into
- * one transaction; other threads' calls wait until it ends. Callers do not
+ * one transaction; other threads' writes wait until it ends, their reads
+ * see the state before it. Callers do not
  * use them directly but through the scope guard below (REG_TXN), which
  * rolls back whatever was not committed when the scope is left. A begin
  * inside a transaction of the same thread opens a nested scope: its
@@ -145,6 +146,14 @@ struct registry_ops {
     int (*begin)(struct registry *r);
     int (*commit)(struct registry *r);
     void (*rollback)(struct registry *r);
+    /* A read scope: every read of this thread until read_end sees one
+     * state of the registry (a request's view of a server and its
+     * attachments agree), and the backend pays for a read once instead of
+     * once a statement. A write or commit of the thread inside it starts
+     * the scope's state again, so the thread reads what it wrote. Scopes
+     * nest; reads outside one each see the latest state. */
+    int (*read_begin)(struct registry *r);
+    void (*read_end)(struct registry *r);
 
     int (*host_put)(struct registry *r, const struct reg_host *h);
     int (*host_list)(struct registry *r, struct reg_host **out, size_t *n);

@@ -1,9 +1,15 @@
-/* The SQLite registry backend (registry.h). One connection shared by the HTTP
- * threads and the swap workers, serialised by a recursive mutex held from a
- * transaction's begin to its end: SQLite serialises writers anyway, and a
- * single connection lets one thread's transaction span several calls (a
- * swap's phase and the volume and attachment changes it implies commit
- * together). Nested begins are savepoints. WAL mode keeps readers off the
+/* The SQLite registry backend (registry.h). Writes go through one writer
+ * connection shared by the HTTP threads and the swap workers, serialised by
+ * a recursive mutex held from a transaction's begin to its end: SQLite
+ * serialises writers anyway, and a single connection lets one thread's
+ * transaction span several calls (a swap's phase and the volume and
+ * attachment changes it implies commit together). Nested begins are
+ * savepoints. Reads inside a transaction run on the writer's connection,
+ * which holds the transaction's own writes; every other read runs on the
+ * calling thread's reader connection (opened at its first read), without
+ * the writer's lock, and a read scope (read_begin, one per HTTP request)
+ * keeps one read transaction open on it, so SQLite takes its WAL read
+ * lock (an fcntl on the -shm file) once a request, not once a statement. WAL mode keeps readers off the
  * writer's back, foreign keys keep attachments and events tied to what they
  * name, and the schema is built by numbered migrations recorded in
  * schema_version so an old database is upgraded in place. Every statement
@@ -191,11 +197,32 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_MD_DEL_ALL] = "DELETE FROM metadata WHERE kind=? AND owner=?",
 };
 
+/* A connection and its prepared statements. */
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[Q__COUNT];
+};
+
+/* A thread's own connection for reads outside a transaction, so that
+ * readers neither wait for the writer's lock nor for each other, and a
+ * request can read from one snapshot (sq_read_begin). */
+struct reader {
+    struct conn c;
+    sqlite3_stmt *begin, *commit; /* a deferred BEGIN (no lock until a read), COMMIT */
+    struct sqlite_registry *s;
+    int snapshot_depth; /* sq_read_begin nesting; > 0: BEGIN is open */
+    struct reader *next, *prev;
+};
+
 struct sqlite_registry {
     struct registry base;
-    sqlite3 *db;
+    struct conn w;        /* the writer's: transactions and every write */
     pthread_mutex_t lock; /* recursive: held from begin to commit */
-    sqlite3_stmt *stmt[Q__COUNT];
+    char path[4096];
+    pthread_key_t reader_key; /* this thread's struct reader */
+    bool reader_key_made;
+    pthread_mutex_t readers_lock; /* a leaf: guards the list only */
+    struct reader *readers;
     int schema_version;
     /* under the lock: the open transaction's nesting depth (0 = none), and
      * whether SQLite gave it up (it rolls a whole transaction back on a full
@@ -209,6 +236,10 @@ struct sqlite_registry {
 
 static __thread char last_error[512];
 static __thread enum reg_error_kind last_kind;
+/* The reader connection the calling thread's current read runs on (NULL:
+ * the writer's), and the registry whose transaction it holds, if any. */
+static __thread struct conn *tl_conn;
+static __thread struct sqlite_registry *tl_txn;
 
 static struct sqlite_registry *SR(struct registry *r)
 {
@@ -231,9 +262,10 @@ static enum reg_error_kind error_kind(int code)
  * fail with this error instead of running outside it. */
 static int db_fail(struct sqlite_registry *s, const char *what)
 {
-    snprintf(last_error, sizeof last_error, "%s: %s", what, sqlite3_errmsg(s->db));
-    last_kind = error_kind(sqlite3_extended_errcode(s->db));
-    if (s->depth > 0 && !s->abandoned && sqlite3_get_autocommit(s->db)) {
+    sqlite3 *db = tl_conn ? tl_conn->db : s->w.db;
+    snprintf(last_error, sizeof last_error, "%s: %s", what, sqlite3_errmsg(db));
+    last_kind = error_kind(sqlite3_extended_errcode(db));
+    if (!tl_conn && s->depth > 0 && !s->abandoned && sqlite3_get_autocommit(s->w.db)) {
         s->abandoned = true;
         memcpy(s->abandoned_error, last_error, sizeof s->abandoned_error);
         s->abandoned_kind = last_kind;
@@ -244,7 +276,7 @@ static int db_fail(struct sqlite_registry *s, const char *what)
 /* Refuses to run anything in an abandoned transaction. */
 static int check_abandoned(struct sqlite_registry *s)
 {
-    if (!s->abandoned)
+    if (tl_conn || !s->abandoned)
         return 0;
     snprintf(last_error, sizeof last_error, "%s", s->abandoned_error);
     last_kind = s->abandoned_kind;
@@ -255,7 +287,7 @@ static int check_abandoned(struct sqlite_registry *s)
  * the lock. */
 static sqlite3_stmt *stmt_get(struct sqlite_registry *s, enum q q)
 {
-    sqlite3_stmt *st = s->stmt[q];
+    sqlite3_stmt *st = (tl_conn ? tl_conn : &s->w)->stmt[q];
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
@@ -346,13 +378,149 @@ static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd
     return 0;
 }
 
+static void snapshot_renew(struct sqlite_registry *s);
+
+/* A write outside a transaction commits on its own: a snapshot this
+ * thread reads from is renewed after it, so the thread sees its write. */
 #define LOCKED(s, expr)                   \
     ({                                    \
         pthread_mutex_lock(&(s)->lock);   \
         int _rc = (expr);                 \
         pthread_mutex_unlock(&(s)->lock); \
+        if (tl_txn != (s))                \
+            snapshot_renew(s);            \
         _rc;                              \
     })
+
+/* ---- readers ---- */
+
+static void conn_close(struct conn *c)
+{
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->db);
+    memset(c, 0, sizeof *c);
+}
+
+static void stmt_run(sqlite3_stmt *st)
+{
+    sqlite3_step(st);
+    sqlite3_reset(st);
+}
+
+static void reader_free(struct reader *rd)
+{
+    sqlite3_finalize(rd->begin);
+    sqlite3_finalize(rd->commit);
+    conn_close(&rd->c);
+    free(rd);
+}
+
+/* A thread that ends closes its reader (pthread_key destructor). */
+static void reader_gone(void *arg)
+{
+    struct reader *rd = arg;
+    struct sqlite_registry *s = rd->s;
+    pthread_mutex_lock(&s->readers_lock);
+    if (rd->prev)
+        rd->prev->next = rd->next;
+    else
+        s->readers = rd->next;
+    if (rd->next)
+        rd->next->prev = rd->prev;
+    pthread_mutex_unlock(&s->readers_lock);
+    reader_free(rd);
+}
+
+/* The calling thread's reader, opened at its first read; NULL when it
+ * cannot be opened (the read then goes to the writer's connection). */
+static struct reader *reader_get(struct sqlite_registry *s)
+{
+    if (!s->reader_key_made)
+        return NULL;
+    struct reader *rd = pthread_getspecific(s->reader_key);
+    if (rd)
+        return rd;
+    rd = calloc(1, sizeof *rd);
+    if (!rd)
+        return NULL;
+    rd->s = s;
+    /* no mutex: the connection is this thread's alone */
+    if (sqlite3_open_v2(s->path, &rd->c.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(rd->c.db, 5000);
+    if (sqlite3_exec(rd->c.db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    for (int i = 0; i < Q__COUNT; i++)
+        if (sqlite3_prepare_v3(rd->c.db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &rd->c.stmt[i],
+                               NULL) != SQLITE_OK)
+            goto fail;
+    if (sqlite3_prepare_v3(rd->c.db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &rd->begin, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v3(rd->c.db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &rd->commit, NULL) !=
+            SQLITE_OK)
+        goto fail;
+    pthread_mutex_lock(&s->readers_lock);
+    rd->next = s->readers;
+    if (s->readers)
+        s->readers->prev = rd;
+    s->readers = rd;
+    pthread_mutex_unlock(&s->readers_lock);
+    pthread_setspecific(s->reader_key, rd);
+    return rd;
+fail:
+    reader_free(rd);
+    return NULL;
+}
+
+/* Runs a read: inside this thread's transaction on the writer's connection
+ * (it must see the transaction's own writes), otherwise on the thread's
+ * reader, without the writer's lock. */
+#define READ(s, expr)                                              \
+    ({                                                             \
+        struct reader *rd_ = tl_txn == (s) ? NULL : reader_get(s); \
+        int rrc_;                                                  \
+        if (rd_) {                                                 \
+            tl_conn = &rd_->c;                                     \
+            rrc_ = (expr);                                         \
+            tl_conn = NULL;                                        \
+        } else {                                                   \
+            rrc_ = LOCKED(s, expr);                                \
+        }                                                          \
+        rrc_;                                                      \
+    })
+
+/* After this thread committed, its open snapshot starts again, so that
+ * it reads what it wrote. */
+static void snapshot_renew(struct sqlite_registry *s)
+{
+    struct reader *rd = s->reader_key_made ? pthread_getspecific(s->reader_key) : NULL;
+    if (rd && rd->snapshot_depth > 0) {
+        stmt_run(rd->commit);
+        stmt_run(rd->begin);
+    }
+}
+
+/* Every read of this thread until sq_read_end sees one state of the
+ * registry, and SQLite takes its read lock once for all of them instead of
+ * once a statement. */
+static int sq_read_begin(struct registry *r)
+{
+    struct sqlite_registry *s = SR(r);
+    struct reader *rd = reader_get(s);
+    if (rd && rd->snapshot_depth++ == 0)
+        stmt_run(rd->begin);
+    return 0;
+}
+
+static void sq_read_end(struct registry *r)
+{
+    struct sqlite_registry *s = SR(r);
+    struct reader *rd = s->reader_key_made ? pthread_getspecific(s->reader_key) : NULL;
+    if (rd && rd->snapshot_depth > 0 && --rd->snapshot_depth == 0)
+        stmt_run(rd->commit);
+}
 
 /* ---- transactions ---- */
 
@@ -369,9 +537,14 @@ static void exec_quiet(struct sqlite_registry *s, enum q q)
  * by its begin. */
 static void txn_leave(struct sqlite_registry *s)
 {
-    if (--s->depth == 0)
+    bool outermost = --s->depth == 0;
+    if (outermost) {
         s->abandoned = false;
+        tl_txn = NULL;
+    }
     pthread_mutex_unlock(&s->lock);
+    if (outermost)
+        snapshot_renew(s);
 }
 
 static int sq_begin(struct registry *r)
@@ -385,6 +558,7 @@ static int sq_begin(struct registry *r)
         return -1;
     }
     s->depth++;
+    tl_txn = s;
     return 0;
 }
 
@@ -396,9 +570,9 @@ static int sq_commit(struct registry *r)
         rc = exec_stmt(s, stmt_get(s, Q_RELEASE), "commit nested");
     } else if (rc == 0) {
         rc = exec_stmt(s, stmt_get(s, Q_COMMIT), "commit");
-        if (rc < 0 && !sqlite3_get_autocommit(s->db))
+        if (rc < 0 && !sqlite3_get_autocommit(s->w.db))
             exec_quiet(s, Q_ROLLBACK);
-    } else if (s->depth == 1 && !sqlite3_get_autocommit(s->db)) {
+    } else if (s->depth == 1 && !sqlite3_get_autocommit(s->w.db)) {
         exec_quiet(s, Q_ROLLBACK);
     }
     /* a nested scope that fails to commit is rolled back like any other,
@@ -417,7 +591,7 @@ static void sq_rollback(struct registry *r)
     if (s->depth > 1 && !s->abandoned) {
         exec_quiet(s, Q_ROLLBACK_TO);
         exec_quiet(s, Q_RELEASE);
-    } else if (s->depth == 1 && !sqlite3_get_autocommit(s->db)) {
+    } else if (s->depth == 1 && !sqlite3_get_autocommit(s->w.db)) {
         exec_quiet(s, Q_ROLLBACK);
     }
     txn_leave(s);
@@ -448,8 +622,8 @@ static void read_host(sqlite3_stmt *st, void *o)
 static int sq_host_list(struct registry *r, struct reg_host **out, size_t *n)
 {
     struct sqlite_registry *s = SR(r);
-    return LOCKED(s, query_many(s, stmt_get(s, Q_HOST_LIST), read_host, sizeof **out, (void **)out,
-                                n, "host_list"));
+    return READ(s, query_many(s, stmt_get(s, Q_HOST_LIST), read_host, sizeof **out, (void **)out, n,
+                              "host_list"));
 }
 
 /* ---- servers ---- */
@@ -515,13 +689,13 @@ static int list_l(struct sqlite_registry *s, enum q q_one, enum q q_all, const c
 }
 static int sq_server_get(struct registry *r, const char *id, struct reg_server *out)
 {
-    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_SRV_GET, id, NULL, read_server, out));
+    return READ(SR(r), get_by_keys_l(SR(r), Q_SRV_GET, id, NULL, read_server, out));
 }
 static int sq_server_list(struct registry *r, const char *project, struct reg_server **out,
                           size_t *n)
 {
-    return LOCKED(SR(r), list_l(SR(r), Q_SRV_LIST, Q_SRV_LIST_ALL, project, read_server,
-                                sizeof **out, (void **)out, n));
+    return READ(SR(r), list_l(SR(r), Q_SRV_LIST, Q_SRV_LIST_ALL, project, read_server, sizeof **out,
+                              (void **)out, n));
 }
 
 /* ---- volumes ---- */
@@ -586,13 +760,13 @@ static int sq_volume_delete(struct registry *r, const char *id)
 }
 static int sq_volume_get(struct registry *r, const char *id, struct reg_volume *out)
 {
-    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_VOL_GET, id, NULL, read_volume, out));
+    return READ(SR(r), get_by_keys_l(SR(r), Q_VOL_GET, id, NULL, read_volume, out));
 }
 static int sq_volume_list(struct registry *r, const char *project, struct reg_volume **out,
                           size_t *n)
 {
-    return LOCKED(SR(r), list_l(SR(r), Q_VOL_LIST, Q_VOL_LIST_ALL, project, read_volume,
-                                sizeof **out, (void **)out, n));
+    return READ(SR(r), list_l(SR(r), Q_VOL_LIST, Q_VOL_LIST_ALL, project, read_volume, sizeof **out,
+                              (void **)out, n));
 }
 static void read_flag(sqlite3_stmt *st, void *o)
 {
@@ -601,7 +775,7 @@ static void read_flag(sqlite3_stmt *st, void *o)
 static int sq_volume_path_used(struct registry *r, const char *path, bool *used)
 {
     *used = false;
-    int rc = LOCKED(SR(r), get_by_keys_l(SR(r), Q_VOL_PATH, path, NULL, read_flag, used));
+    int rc = READ(SR(r), get_by_keys_l(SR(r), Q_VOL_PATH, path, NULL, read_flag, used));
     return rc < 0 ? -1 : 0;
 }
 
@@ -654,15 +828,15 @@ static int sq_att_update(struct registry *r, const struct reg_attachment *a)
 static int sq_att_get(struct registry *r, const char *server_id, const char *volume_id,
                       struct reg_attachment *out)
 {
-    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_ATT_GET, server_id, volume_id, read_att, out));
+    return READ(SR(r), get_by_keys_l(SR(r), Q_ATT_GET, server_id, volume_id, read_att, out));
 }
 static int sq_att_get_id(struct registry *r, const char *id, struct reg_attachment *out)
 {
-    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_ATT_GET_ID, id, NULL, read_att, out));
+    return READ(SR(r), get_by_keys_l(SR(r), Q_ATT_GET_ID, id, NULL, read_att, out));
 }
 static int sq_att_get_vol(struct registry *r, const char *vid, struct reg_attachment *out)
 {
-    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_ATT_GET_VOL, vid, NULL, read_att, out));
+    return READ(SR(r), get_by_keys_l(SR(r), Q_ATT_GET_VOL, vid, NULL, read_att, out));
 }
 static int sq_att_delete(struct registry *r, const char *id)
 {
@@ -671,8 +845,8 @@ static int sq_att_delete(struct registry *r, const char *id)
 static int sq_att_list(struct registry *r, const char *server_id, struct reg_attachment **out,
                        size_t *n)
 {
-    return LOCKED(SR(r), list_l(SR(r), Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, read_att,
-                                sizeof **out, (void **)out, n));
+    return READ(SR(r), list_l(SR(r), Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, read_att, sizeof **out,
+                              (void **)out, n));
 }
 
 /* ---- instance actions and events ---- */
@@ -716,13 +890,13 @@ static int sq_act_update(struct registry *r, const struct reg_action *a)
 static int sq_act_get(struct registry *r, const char *server_id, const char *rid,
                       struct reg_action *out)
 {
-    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_ACT_GET, server_id, rid, read_act, out));
+    return READ(SR(r), get_by_keys_l(SR(r), Q_ACT_GET, server_id, rid, read_act, out));
 }
 static int sq_act_list(struct registry *r, const char *server_id, struct reg_action **out,
                        size_t *n)
 {
-    return LOCKED(SR(r), list_l(SR(r), Q_ACT_LIST, Q_ACT_LIST, server_id, read_act, sizeof **out,
-                                (void **)out, n));
+    return READ(SR(r), list_l(SR(r), Q_ACT_LIST, Q_ACT_LIST, server_id, read_act, sizeof **out,
+                              (void **)out, n));
 }
 static void bind_ev(sqlite3_stmt *st, const struct reg_event *e)
 {
@@ -763,8 +937,8 @@ static int sq_ev_update(struct registry *r, const struct reg_event *e)
 }
 static int sq_ev_list(struct registry *r, const char *rid, struct reg_event **out, size_t *n)
 {
-    return LOCKED(SR(r),
-                  list_l(SR(r), Q_EV_LIST, Q_EV_LIST, rid, read_ev, sizeof **out, (void **)out, n));
+    return READ(SR(r),
+                list_l(SR(r), Q_EV_LIST, Q_EV_LIST, rid, read_ev, sizeof **out, (void **)out, n));
 }
 
 /* ---- tokens ---- */
@@ -795,7 +969,7 @@ static int tok_get_l(struct sqlite_registry *s, const char *id_hash, struct reg_
 }
 static int sq_tok_get(struct registry *r, const char *id_hash, struct reg_token *out)
 {
-    return LOCKED(SR(r), tok_get_l(SR(r), id_hash, out));
+    return READ(SR(r), tok_get_l(SR(r), id_hash, out));
 }
 static int tok_del_l(struct sqlite_registry *s, const char *id_hash)
 {
@@ -836,7 +1010,7 @@ static int md_list_l(struct sqlite_registry *s, enum reg_meta_kind kind, const c
 static int sq_md_list(struct registry *r, enum reg_meta_kind kind, const char *owner,
                       struct reg_meta **out, size_t *n)
 {
-    return LOCKED(SR(r), md_list_l(SR(r), kind, owner, out, n));
+    return READ(SR(r), md_list_l(SR(r), kind, owner, out, n));
 }
 static int md_put_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
                     const struct reg_meta *m)
@@ -863,7 +1037,7 @@ static int md_del_l(struct sqlite_registry *s, enum reg_meta_kind kind, const ch
         bind_text(st, 3, key);
     if (exec_stmt(s, st, "metadata delete") < 0)
         return -1;
-    return key && sqlite3_changes(s->db) == 0 ? 1 : 0;
+    return key && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
 }
 static int sq_md_delete(struct registry *r, enum reg_meta_kind kind, const char *owner,
                         const char *key)
@@ -938,7 +1112,7 @@ static int swap_write_l(struct sqlite_registry *s, enum q q, const struct reg_sw
     bind_swap(st, w);
     if (exec_stmt(s, st, "swap record write") < 0)
         return -1;
-    return q == Q_SWAP_UPD && sqlite3_changes(s->db) == 0 ? 1 : 0;
+    return q == Q_SWAP_UPD && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
 }
 static int sq_swap_insert(struct registry *r, const struct reg_swap *w)
 {
@@ -958,7 +1132,7 @@ static int lease_renew_l(struct sqlite_registry *s, const char *id, const char *
     sqlite3_bind_int64(st, 4, lease_ms);
     if (exec_stmt(s, st, "swap lease renew") < 0)
         return -1;
-    return sqlite3_changes(s->db) == 0 ? 1 : 0;
+    return sqlite3_changes(s->w.db) == 0 ? 1 : 0;
 }
 static int sq_swap_lease_renew(struct registry *r, const char *id, const char *owner, int64_t epoch,
                                int64_t lease_ms)
@@ -988,26 +1162,26 @@ static int sq_swap_lease_take(struct registry *r, const char *owner, int64_t lea
 static int sq_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)
 {
     struct sqlite_registry *s = SR(r);
-    return LOCKED(s, query_many(s, stmt_get(s, Q_SWAP_OPEN), read_swap, sizeof **out, (void **)out,
-                                n, "swap records"));
+    return READ(s, query_many(s, stmt_get(s, Q_SWAP_OPEN), read_swap, sizeof **out, (void **)out, n,
+                              "swap records"));
 }
 static int sq_swap_latest(struct registry *r, const char *server_id, const char *volume_id,
                           struct reg_swap *out)
 {
     memset(out, 0, sizeof *out);
-    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_SWAP_LATEST, server_id, volume_id, read_swap, out));
+    return READ(SR(r), get_by_keys_l(SR(r), Q_SWAP_LATEST, server_id, volume_id, read_swap, out));
 }
 
 static int sq_swap_get(struct registry *r, const char *id, struct reg_swap *out)
 {
     memset(out, 0, sizeof *out);
-    return LOCKED(SR(r), get_by_keys_l(SR(r), Q_SWAP_GET, id, NULL, read_swap, out));
+    return READ(SR(r), get_by_keys_l(SR(r), Q_SWAP_GET, id, NULL, read_swap, out));
 }
 static int sq_swap_all(struct registry *r, struct reg_swap **out, size_t *n)
 {
     struct sqlite_registry *s = SR(r);
-    return LOCKED(s, query_many(s, stmt_get(s, Q_SWAP_ALL), read_swap, sizeof **out,
-                                (void **)out, n, "swap records"));
+    return READ(s, query_many(s, stmt_get(s, Q_SWAP_ALL), read_swap, sizeof **out, (void **)out, n,
+                              "swap records"));
 }
 static int series_put_l(struct sqlite_registry *s, const char *id, const char *series)
 {
@@ -1030,7 +1204,7 @@ static void read_series(sqlite3_stmt *st, void *o)
 static int sq_swap_series_get(struct registry *r, const char *id, char **series)
 {
     *series = NULL;
-    int rc = LOCKED(SR(r), get_by_keys_l(SR(r), Q_SERIES_GET, id, NULL, read_series, series));
+    int rc = READ(SR(r), get_by_keys_l(SR(r), Q_SERIES_GET, id, NULL, read_series, series));
     if (rc == 0 && !*series) {
         snprintf(last_error, sizeof last_error, "swap series read: out of memory");
         last_kind = REG_ERR_OTHER;
@@ -1054,9 +1228,17 @@ static void sq_close(struct registry *r)
     if (!r)
         return;
     struct sqlite_registry *s = SR(r);
-    for (int i = 0; i < Q__COUNT; i++)
-        sqlite3_finalize(s->stmt[i]);
-    sqlite3_close(s->db);
+    /* the threads still alive keep a dangling key value, never read again:
+     * the key goes first */
+    if (s->reader_key_made)
+        pthread_key_delete(s->reader_key);
+    while (s->readers) {
+        struct reader *rd = s->readers;
+        s->readers = rd->next;
+        reader_free(rd);
+    }
+    conn_close(&s->w);
+    pthread_mutex_destroy(&s->readers_lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -1067,6 +1249,8 @@ static const struct registry_ops sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
     .host_put = sq_host_put,
     .host_list = sq_host_list,
     .server_insert = sq_server_insert,
@@ -1118,7 +1302,7 @@ static bool table_exists(struct sqlite_registry *s, const char *name)
 {
     sqlite3_stmt *st = NULL;
     bool found = false;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
+    if (sqlite3_prepare_v2(s->w.db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
                            &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         found = sqlite3_step(st) == SQLITE_ROW;
@@ -1135,7 +1319,7 @@ static int adopt_unnumbered_swaps(struct sqlite_registry *s, bool before, char *
 {
     if (before)
         return table_exists(s, "swaps")
-                   ? sqlite3_exec(s->db,
+                   ? sqlite3_exec(s->w.db,
                                   "DROP INDEX IF EXISTS swaps_server;"
                                   "DROP INDEX IF EXISTS swaps_phase;"
                                   "ALTER TABLE swaps RENAME TO swaps_unnumbered;",
@@ -1143,7 +1327,7 @@ static int adopt_unnumbered_swaps(struct sqlite_registry *s, bool before, char *
                    : SQLITE_OK;
     if (!table_exists(s, "swaps_unnumbered"))
         return SQLITE_OK;
-    return sqlite3_exec(s->db,
+    return sqlite3_exec(s->w.db,
                         "INSERT INTO swaps(" SWAP_REC_COLS ",seq) SELECT " SWAP_REC_COLS
                         ",ROW_NUMBER() OVER (ORDER BY seq, rowid) FROM swaps_unnumbered;"
                         "DROP TABLE swaps_unnumbered;",
@@ -1155,11 +1339,12 @@ static int adopt_unnumbered_swaps(struct sqlite_registry *s, bool before, char *
 static int migrate(struct sqlite_registry *s, char *errbuf, size_t errlen)
 {
     char *msg = NULL;
-    if (sqlite3_exec(s->db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
-                     NULL, NULL, &msg) != SQLITE_OK)
+    if (sqlite3_exec(s->w.db,
+                     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", NULL,
+                     NULL, &msg) != SQLITE_OK)
         goto fail;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT COALESCE(MAX(version),0) FROM schema_version", -1, &st,
+    if (sqlite3_prepare_v2(s->w.db, "SELECT COALESCE(MAX(version),0) FROM schema_version", -1, &st,
                            NULL) != SQLITE_OK)
         goto fail_db;
     int version = 0;
@@ -1174,12 +1359,12 @@ static int migrate(struct sqlite_registry *s, char *errbuf, size_t errlen)
         return -1;
     }
     for (int v = version + 1; v <= N_MIGRATIONS; v++) {
-        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+        if (sqlite3_exec(s->w.db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
             goto fail;
         if ((v == SWAPS_MIGRATION && adopt_unnumbered_swaps(s, true, &msg) != SQLITE_OK) ||
-            sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->w.db, migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK ||
             (v == SWAPS_MIGRATION && adopt_unnumbered_swaps(s, false, &msg) != SQLITE_OK)) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_exec(s->w.db, "ROLLBACK", NULL, NULL, NULL);
             goto fail;
         }
         char bump[96];
@@ -1187,8 +1372,8 @@ static int migrate(struct sqlite_registry *s, char *errbuf, size_t errlen)
                  "DELETE FROM schema_version; "
                  "INSERT INTO schema_version VALUES(%d); COMMIT;",
                  v);
-        if (sqlite3_exec(s->db, bump, NULL, NULL, &msg) != SQLITE_OK) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (sqlite3_exec(s->w.db, bump, NULL, NULL, &msg) != SQLITE_OK) {
+            sqlite3_exec(s->w.db, "ROLLBACK", NULL, NULL, NULL);
             goto fail;
         }
     }
@@ -1199,7 +1384,7 @@ fail:
     sqlite3_free(msg);
     return -1;
 fail_db:
-    snprintf(errbuf, errlen, "schema migration failed: %s", sqlite3_errmsg(s->db));
+    snprintf(errbuf, errlen, "schema migration failed: %s", sqlite3_errmsg(s->w.db));
     return -1;
 }
 
@@ -1216,21 +1401,24 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->lock, &ma);
     pthread_mutexattr_destroy(&ma);
-    if (sqlite3_open_v2(path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    pthread_mutex_init(&s->readers_lock, NULL);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    /* no SQLite mutex: s->lock already serialises every use of it */
+    if (sqlite3_open_v2(path, &s->w.db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         snprintf(errbuf, errlen, "cannot open database %s: %s", path,
-                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+                 s->w.db ? sqlite3_errmsg(s->w.db) : "out of memory");
         sq_close(&s->base);
         return NULL;
     }
-    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_busy_timeout(s->w.db, 5000);
     char *msg = NULL;
     /* normal (not exclusive) locking: an operator's sqlite3 shell (and the
      * tests) may share the file. synchronous=FULL: a swap's phase is written
      * before its effect on the host can be seen, and must outlive a power
      * cut as well as a crash of this process */
-    if (sqlite3_exec(s->db,
+    if (sqlite3_exec(s->w.db,
                      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
                      "PRAGMA synchronous=FULL;",
                      NULL, NULL, &msg) != SQLITE_OK) {
@@ -1244,13 +1432,17 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
         return NULL;
     }
     for (int i = 0; i < Q__COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+        if (sqlite3_prepare_v3(s->w.db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->w.stmt[i],
                                NULL) != SQLITE_OK) {
-            snprintf(errbuf, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(s->db));
+            snprintf(errbuf, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(s->w.db));
             sq_close(&s->base);
             return NULL;
         }
     }
+    /* an in-memory database is one connection's: no readers beside it */
+    s->reader_key_made = strcmp(path, ":memory:") != 0 && path[0] &&
+                         strncmp(path, "file:", 5) != 0 && strlen(path) < sizeof s->path &&
+                         pthread_key_create(&s->reader_key, reader_gone) == 0;
     return &s->base;
 }
 

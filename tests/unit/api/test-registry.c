@@ -8,6 +8,7 @@
 #include "testdb.h"
 #include "unit.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -459,6 +460,72 @@ static void disk_full_keeps_its_error(void)
     cleanup();
 }
 
+/* Another thread's write, outside any transaction. */
+static void *rename_server(void *arg)
+{
+    struct registry *r = arg;
+    struct reg_server s;
+    CHECK(r->ops->server_get(r, "11111111-1111-4111-8111-111111111111", &s) == 0);
+    strcpy(s.name, "theirs");
+    CHECK(r->ops->server_update(r, &s) == 0);
+    return NULL;
+}
+
+static void rename_elsewhere(struct registry *r)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, rename_server, r) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+}
+
+/* A read scope (one a request): its reads see one state, other threads'
+ * commits after it began are not in it, and its own thread's writes
+ * (alone or in a transaction) are, as soon as they are committed. Outside
+ * a scope every read sees the latest state. */
+static void read_scope_one_snapshot_sees_own_writes(void)
+{
+    bool snapshots = !unit_db_is_postgres(); /* each statement its own there */
+    struct registry *r = open_reg();
+    struct reg_server s, got;
+    struct reg_volume v, gv;
+    seed(r, &s, &v);
+    CHECK(r->ops->read_begin(r) == 0);
+    CHECK(r->ops->server_get(r, s.id, &got) == 0);
+    CHECK_STR(got.name, "srv");
+    rename_elsewhere(r);
+    CHECK(r->ops->server_get(r, s.id, &got) == 0);
+    CHECK_STR(got.name, snapshots ? "srv" : "theirs");
+    /* its own write, committed alone */
+    strcpy(got.name, "mine");
+    CHECK(r->ops->server_update(r, &got) == 0);
+    CHECK(r->ops->server_get(r, s.id, &got) == 0);
+    CHECK_STR(got.name, "mine");
+    /* its own transaction: read inside it, then after the commit */
+    {
+        struct api_error e = { 0 };
+        REG_TXN(txn, r);
+        CHECK(reg_begin(&txn, &e) == 0);
+        strcpy(v.status, "reserved");
+        CHECK(r->ops->volume_update(r, &v) == 0);
+        CHECK(r->ops->volume_get(r, v.id, &gv) == 0);
+        CHECK_STR(gv.status, "reserved");
+        CHECK(reg_commit(&txn, &e) == 0);
+    }
+    CHECK(r->ops->volume_get(r, v.id, &gv) == 0);
+    CHECK_STR(gv.status, "reserved");
+    /* scopes nest: the inner end keeps the outer's state */
+    CHECK(r->ops->read_begin(r) == 0);
+    r->ops->read_end(r);
+    rename_elsewhere(r);
+    CHECK(r->ops->server_get(r, s.id, &got) == 0);
+    CHECK_STR(got.name, snapshots ? "mine" : "theirs");
+    r->ops->read_end(r);
+    CHECK(r->ops->server_get(r, s.id, &got) == 0);
+    CHECK_STR(got.name, "theirs");
+    r->ops->close(r);
+    cleanup();
+}
+
 static const struct unit_case cases[] = {
     { "transaction-guard", transaction_guard },
     { "disk-full-keeps-its-error", disk_full_keeps_its_error },
@@ -471,6 +538,7 @@ static const struct unit_case cases[] = {
     { "reopen-keeps-records", reopen_keeps_records },
     { "transition-apply", transition_apply },
     { "bad-path", bad_path },
+    { "read-scope-one-snapshot-sees-own-writes", read_scope_one_snapshot_sees_own_writes },
     { NULL, NULL },
 };
 

@@ -256,12 +256,100 @@ static void error_first_cause_wins(void)
     vs_error_set(NULL, VS_ERR_GENERIC, "ignored");
 }
 
-static const struct { const char *name; void (*fn)(void); } tests[] = {
+/* vs_json_dump writes what json_dumps(JSON_COMPACT) writes, for every kind
+ * of value: escapes, UTF-8, reals in every notation, nesting, key order. */
+static void same_as_jansson(json_t *j)
+{
+    char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    struct vs_buf b = { 0 };
+    vs_buf_puts(&b, "x");
+    CHECK(vs_json_dump(&b, j) == 0);
+    if (strcmp(b.data + 1, want) != 0)
+        fprintf(stderr, "want %s\ngot  %s\n", want, b.data + 1);
+    CHECK(strcmp(b.data + 1, want) == 0);
+    CHECK(b.len == strlen(want) + 1);
+    free(want);
+    vs_buf_free(&b);
+    json_decref(j);
+}
+
+static void json_dump_matches_jansson(void)
+{
+    static const double reals[] = { 0.0,
+                                    -0.0,
+                                    1.0,
+                                    0.1,
+                                    -2.5,
+                                    1e20,
+                                    1e21,
+                                    1.5e-7,
+                                    123456789012345678.0,
+                                    3.141592653589793,
+                                    1e300,
+                                    -1e-300,
+                                    2.0e-5 };
+    for (size_t i = 0; i < VS_ARRAY_SIZE(reals); i++)
+        same_as_jansson(json_real(reals[i]));
+    same_as_jansson(json_integer(-9223372036854775807LL - 1));
+    same_as_jansson(json_string("quote\" back\\ slash/ nl\n cr\r tab\t bs\b ff\f \x01\x1f\x7f"));
+    same_as_jansson(json_string("caf\xc3\xa9 \xe6\x9c\x8d \xf0\x9f\x98\x80"));
+    same_as_jansson(json_stringn("nul\0inside", 11));
+    same_as_jansson(json_pack("{s:[i,f,b,b,n,s], s:{}, s:[], s:{s:{s:s}}, s:s}", "list", 1, 2.5, 1,
+                              0, "s", "empty", "arr", "deep", "a", "b", "c", "z", "last"));
+    /* insertion order, not sorted */
+    same_as_jansson(json_pack("{s:i, s:i, s:i}", "zz", 1, "aa", 2, "mm", 3));
+}
+
+static void json_dump_refuses_invalid_utf8_leaves_buffer(void)
+{
+    struct vs_buf b = { 0 };
+    vs_buf_puts(&b, "kept");
+    json_t *j = json_pack("{s:o}", "k", json_stringn_nocheck("a\xff", 2));
+    CHECK(vs_json_dump(&b, j) == -1);
+    CHECK(b.len == 4 && strcmp(b.data, "kept") == 0);
+    CHECK(json_dumps(j, JSON_COMPACT) == NULL); /* as jansson */
+    json_decref(j);
+    vs_buf_free(&b);
+}
+
+static void buf_json_string_escapes_stray_bytes(void)
+{
+    struct vs_buf b = { 0 };
+    CHECK(!vs_buf_json_string(&b, "a\xff\xc3\xa9\xed\xa0\x80", 7));
+    CHECK(strcmp(b.data, "\"a\\u00FF\xc3\xa9\\u00ED\\u00A0\\u0080\"") == 0);
+    json_error_t je;
+    json_t *back = json_loads(b.data, JSON_DECODE_ANY, &je);
+    CHECK(back);
+    json_decref(back);
+    vs_buf_free(&b);
+    vs_buf_printf(&b, "%d-%s", 42, "x");
+    for (int i = 0; i < 100; i++)
+        vs_buf_printf(&b, "%0100d", i);
+    CHECK(b.len == 4 + 100 * 100 && strncmp(b.data, "42-x", 4) == 0);
+    size_t n = 0;
+    char *s = vs_buf_steal(&b, &n);
+    CHECK(n == 4 + 100 * 100 && b.data == NULL && b.len == 0);
+    free(s);
+}
+
+static void utf8_overlong_and_surrogates_are_invalid(void)
+{
+    CHECK(vs_utf8_seq_len((const unsigned char *)"\xc0\xaf", 2) == 0);
+    CHECK(vs_utf8_seq_len((const unsigned char *)"\xed\xa0\x80", 3) == 0);
+    CHECK(vs_utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80", 4) == 0);
+    CHECK(vs_utf8_seq_len((const unsigned char *)"\xe6\x9c\x8d", 2) == 0); /* cut */
+    CHECK(vs_utf8_seq_len((const unsigned char *)"\xe6\x9c\x8d", 3) == 3);
+    CHECK(vs_utf8_len("a\xe6\x9c\x8d\xff") == 3);
+}
+
+static const struct { const char *name; void (*fn)(void);
+} tests[] = {
     { "keyval-implied-key", keyval_implied_key },
     { "keyval-nested-dotted", keyval_nested_dotted },
     { "keyval-escaped-comma", keyval_escaped_comma },
     { "keyval-duplicate-key-is-error", keyval_duplicate_key_is_error },
-    { "keyval-bare-word-without-implied-key-is-error", keyval_bare_word_without_implied_key_is_error },
+    { "keyval-bare-word-without-implied-key-is-error",
+      keyval_bare_word_without_implied_key_is_error },
     { "keyval-key-conflicts-with-object", keyval_key_conflicts_with_object },
     { "bh-runs-later-in-order", bh_runs_later_in_order },
     { "timers-fire-in-deadline-order", timers_fire_in_deadline_order },
@@ -269,6 +357,11 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "uring-nop-completes-through-callback", uring_nop_completes_through_callback },
     { "error-first-cause-wins", error_first_cause_wins },
     { "post-runs-on-loop-thread-in-order-per-poster", post_runs_on_loop_thread_in_order_per_poster },
+    { "json-dump-matches-jansson", json_dump_matches_jansson },
+    { "json-dump-refuses-invalid-utf8-leaves-buffer",
+      json_dump_refuses_invalid_utf8_leaves_buffer },
+    { "buf-json-string-escapes-stray-bytes", buf_json_string_escapes_stray_bytes },
+    { "utf8-overlong-and-surrogates-are-invalid", utf8_overlong_and_surrogates_are_invalid },
 };
 
 int main(int argc, char **argv)
