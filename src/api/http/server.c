@@ -38,7 +38,7 @@ struct api_conn {
     int64_t since_ms; /* when the request now arriving began */
     bool handling;    /* complete, in a handler or being answered */
     bool cut;
-    struct api_conn *prev, *next;
+    struct vs_list link; /* in api_server.conns */
 };
 
 struct api_server {
@@ -51,7 +51,7 @@ struct api_server {
     char *tls_cert, *tls_key; /* PEM, for as long as the daemon runs */
     pthread_mutex_t conns_lock;
     pthread_cond_t reaper_wake;
-    struct api_conn *conns;
+    struct vs_list conns;
     pthread_t reaper;
     bool reaper_running, stopping;
     int64_t deadline_ms;
@@ -120,10 +120,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         c->fd = ci->connect_fd;
         c->since_ms = api_now_ms();
         pthread_mutex_lock(&srv->conns_lock);
-        c->next = srv->conns;
-        if (srv->conns)
-            srv->conns->prev = c;
-        srv->conns = c;
+        vs_list_append(&srv->conns, &c->link);
         pthread_mutex_unlock(&srv->conns_lock);
         *socket_context = c;
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -131,12 +128,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         if (!c)
             return;
         pthread_mutex_lock(&srv->conns_lock);
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            srv->conns = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
+        vs_list_remove(&c->link);
         pthread_mutex_unlock(&srv->conns_lock);
         free(c);
         *socket_context = NULL;
@@ -162,7 +154,8 @@ static void *reaper_main(void *arg)
     pthread_mutex_lock(&srv->conns_lock);
     while (!srv->stopping) {
         int64_t now = api_now_ms();
-        for (struct api_conn *c = srv->conns; c; c = c->next) {
+        vs_list_for_each(pos, &srv->conns) {
+            struct api_conn *c = vs_list_entry(pos, struct api_conn, link);
             if (!c->handling && !c->cut && now - c->since_ms > srv->deadline_ms) {
                 /* libmicrohttpd sees the end of the stream and closes it */
                 shutdown(c->fd, SHUT_RDWR);
@@ -387,6 +380,7 @@ struct api_server *api_server_start(struct api_ctx *ctx, const struct api_mount 
     s->mounts = mounts;
     s->verbose = verbose;
     pthread_mutex_init(&s->conns_lock, NULL);
+    vs_list_init(&s->conns);
     pthread_cond_init(&s->reaper_wake, NULL);
     s->deadline_ms = (int64_t)ctx->cfg->request_seconds * 1000;
     if (static_file) {

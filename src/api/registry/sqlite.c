@@ -211,7 +211,7 @@ struct reader {
     sqlite3_stmt *begin, *commit; /* a deferred BEGIN (no lock until a read), COMMIT */
     struct sqlite_registry *s;
     int snapshot_depth; /* sq_read_begin nesting; > 0: BEGIN is open */
-    struct reader *next, *prev;
+    struct vs_list link; /* in sqlite_registry.readers */
 };
 
 struct sqlite_registry {
@@ -222,7 +222,7 @@ struct sqlite_registry {
     pthread_key_t reader_key; /* this thread's struct reader */
     bool reader_key_made;
     pthread_mutex_t readers_lock; /* a leaf: guards the list only */
-    struct reader *readers;
+    struct vs_list readers;
     int schema_version;
     /* under the lock: the open transaction's nesting depth (0 = none), and
      * whether SQLite gave it up (it rolls a whole transaction back on a full
@@ -422,12 +422,7 @@ static void reader_gone(void *arg)
     struct reader *rd = arg;
     struct sqlite_registry *s = rd->s;
     pthread_mutex_lock(&s->readers_lock);
-    if (rd->prev)
-        rd->prev->next = rd->next;
-    else
-        s->readers = rd->next;
-    if (rd->next)
-        rd->next->prev = rd->prev;
+    vs_list_remove(&rd->link);
     pthread_mutex_unlock(&s->readers_lock);
     reader_free(rd);
 }
@@ -462,10 +457,7 @@ static struct reader *reader_get(struct sqlite_registry *s)
             SQLITE_OK)
         goto fail;
     pthread_mutex_lock(&s->readers_lock);
-    rd->next = s->readers;
-    if (s->readers)
-        s->readers->prev = rd;
-    s->readers = rd;
+    vs_list_append(&s->readers, &rd->link);
     pthread_mutex_unlock(&s->readers_lock);
     pthread_setspecific(s->reader_key, rd);
     return rd;
@@ -1232,10 +1224,9 @@ static void sq_close(struct registry *r)
      * the key goes first */
     if (s->reader_key_made)
         pthread_key_delete(s->reader_key);
-    while (s->readers) {
-        struct reader *rd = s->readers;
-        s->readers = rd->next;
-        reader_free(rd);
+    vs_list_for_each_safe(pos, &s->readers) {
+        vs_list_remove(pos);
+        reader_free(vs_list_entry(pos, struct reader, link));
     }
     conn_close(&s->w);
     pthread_mutex_destroy(&s->readers_lock);
@@ -1402,6 +1393,7 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
     pthread_mutex_init(&s->lock, &ma);
     pthread_mutexattr_destroy(&ma);
     pthread_mutex_init(&s->readers_lock, NULL);
+    vs_list_init(&s->readers);
     snprintf(s->path, sizeof s->path, "%s", path);
     /* no SQLite mutex: s->lock already serialises every use of it */
     if (sqlite3_open_v2(path, &s->w.db,
