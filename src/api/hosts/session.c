@@ -10,7 +10,11 @@
  * watches are dropped, which bounds the mailbox. A session that fails
  * (peer gone, protocol error, timed-out command) is marked dead: every
  * later call fails fast, and the workers roll back. The session is closed
- * when its last user puts it back. */
+ * when its last user puts it back.
+ * The list lock is held only to find, add or remove a session, never while
+ * connecting: a host that hangs (stopped, overloaded) holds up only the
+ * workers that want that host -- they wait for the one attempt under way
+ * and share its outcome -- while every other host's calls go on. */
 #include "hosts.h"
 
 #include <pthread.h>
@@ -33,6 +37,21 @@ struct host_session {
 static pthread_mutex_t hosts_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct host_session *hosts;
 
+/* A connection attempt under way to one host, made outside hosts_lock;
+ * the workers that want the same host meanwhile wait on connected_cond and
+ * take its outcome. Listed until the attempt ends, freed by the last of
+ * them (refs: the connecting worker and the waiters, under hosts_lock). */
+struct host_connecting {
+    char name[65];
+    bool done;
+    struct host_session *s; /* the new session (a reference for each waiter) */
+    char why[512];          /* when it failed */
+    int refs;
+    struct host_connecting *next;
+};
+static struct host_connecting *connecting;
+static pthread_cond_t connected_cond = PTHREAD_COND_INITIALIZER;
+
 /* Slice of a wait spent reading the socket before letting others in. */
 #define PUMP_SLICE_MS 20
 /* Bound on filed events (a misbehaving peer must not grow it forever). */
@@ -48,40 +67,104 @@ struct qmp_client *host_qmp_connect(const struct cfg_host *h, int timeout_ms,
     return qmp_connect_tls(h->qmp, h->qmp_tls_dir[0] ? &tls : NULL, timeout_ms, qe);
 }
 
-struct host_session *host_session_get(const struct cfg_host *h, struct api_error *e)
+static struct host_session *find_live(const char *name)
 {
-    pthread_mutex_lock(&hosts_lock);
     struct host_session *s = hosts;
-    while (s && (strcmp(s->name, h->name) != 0 || s->dead))
+    while (s && (strcmp(s->name, name) != 0 || s->dead))
         s = s->next;
-    if (s) {
-        s->refs++;
-        pthread_mutex_unlock(&hosts_lock);
-        return s;
-    }
-    struct qmp_error qe;
-    struct qmp_client *c = host_qmp_connect(h, HOST_QMP_TIMEOUT_MS, &qe);
-    if (!c) {
-        pthread_mutex_unlock(&hosts_lock);
-        api_err(e, 500, "Host %s is not reachable over QMP: %s", h->name, qe.desc);
+    return s;
+}
+
+static void connecting_put(struct host_connecting *hc)
+{
+    if (--hc->refs == 0)
+        free(hc);
+}
+
+/* Waits (under hosts_lock) for the attempt HC another worker makes. */
+static struct host_session *wait_attempt(struct host_connecting *hc, struct api_error *e)
+{
+    hc->refs++;
+    while (!hc->done)
+        pthread_cond_wait(&connected_cond, &hosts_lock);
+    struct host_session *s = hc->s; /* our reference was taken for us */
+    if (!s)
+        api_err(e, 500, "%s", hc->why);
+    connecting_put(hc);
+    pthread_mutex_unlock(&hosts_lock);
+    return s;
+}
+
+static struct host_session *session_new(const struct cfg_host *h, struct qmp_client *c)
+{
+    struct host_session *s = calloc(1, sizeof *s);
+    if (!s)
         return NULL;
-    }
-    s = calloc(1, sizeof *s);
-    if (!s) {
-        pthread_mutex_unlock(&hosts_lock);
-        qmp_close(c);
-        api_err(e, 500, "out of memory");
-        return NULL;
-    }
     snprintf(s->name, sizeof s->name, "%s", h->name);
     snprintf(s->qmp_path, sizeof s->qmp_path, "%s", h->qmp);
     s->c = c;
     pthread_mutex_init(&s->io, NULL);
     s->mailbox = json_array();
     s->watched = json_object();
-    s->refs = 1;
-    s->next = hosts;
-    hosts = s;
+    return s;
+}
+
+struct host_session *host_session_get(const struct cfg_host *h, struct api_error *e)
+{
+    pthread_mutex_lock(&hosts_lock);
+    struct host_session *s = find_live(h->name);
+    if (s) {
+        s->refs++;
+        pthread_mutex_unlock(&hosts_lock);
+        return s;
+    }
+    struct host_connecting *hc = connecting;
+    while (hc && strcmp(hc->name, h->name) != 0)
+        hc = hc->next;
+    if (hc)
+        return wait_attempt(hc, e);
+    hc = calloc(1, sizeof *hc);
+    if (!hc) {
+        pthread_mutex_unlock(&hosts_lock);
+        api_err(e, 500, "out of memory");
+        return NULL;
+    }
+    snprintf(hc->name, sizeof hc->name, "%s", h->name);
+    hc->refs = 1;
+    hc->next = connecting;
+    connecting = hc;
+    pthread_mutex_unlock(&hosts_lock);
+
+    /* the slow part, with no lock held */
+    struct qmp_error qe;
+    struct qmp_client *c = host_qmp_connect(h, HOST_QMP_TIMEOUT_MS, &qe);
+    s = c ? session_new(h, c) : NULL;
+    if (c && !s)
+        qmp_close(c);
+
+    pthread_mutex_lock(&hosts_lock);
+    /* no one joins the attempt from here on: the session is listed */
+    for (struct host_connecting **p = &connecting; *p; p = &(*p)->next)
+        if (*p == hc) {
+            *p = hc->next;
+            break;
+        }
+    if (s) {
+        s->refs = hc->refs; /* ours and one for each waiter */
+        s->next = hosts;
+        hosts = s;
+    } else if (!c) {
+        snprintf(hc->why, sizeof hc->why, "Host %.64s is not reachable over QMP: %.400s", h->name,
+                 qe.desc);
+    } else {
+        snprintf(hc->why, sizeof hc->why, "out of memory");
+    }
+    hc->s = s;
+    hc->done = true;
+    pthread_cond_broadcast(&connected_cond);
+    if (!s)
+        api_err(e, 500, "%s", hc->why);
+    connecting_put(hc);
     pthread_mutex_unlock(&hosts_lock);
     return s;
 }
@@ -89,9 +172,7 @@ struct host_session *host_session_get(const struct cfg_host *h, struct api_error
 struct host_session *host_session_borrow(const char *host_name)
 {
     pthread_mutex_lock(&hosts_lock);
-    struct host_session *s = hosts;
-    while (s && (strcmp(s->name, host_name) != 0 || s->dead))
-        s = s->next;
+    struct host_session *s = find_live(host_name);
     if (s)
         s->refs++;
     pthread_mutex_unlock(&hosts_lock);
