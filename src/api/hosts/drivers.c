@@ -407,6 +407,24 @@ static int qmp_resize(const struct cfg_host *h, const char *node, uint64_t size,
     return rc;
 }
 
+struct host_conn *host_call_open(const struct cfg_host *h, int timeout_ms, struct api_error *e)
+{
+    return host_connect(h, timeout_ms, e);
+}
+
+void host_call_close(struct host_conn *c)
+{
+    host_close(c);
+}
+
+int host_call(struct host_conn *c, const struct cfg_host *h, const char *cmd, json_t *args,
+              json_t **ret, struct qmp_error *qe)
+{
+    if (ret)
+        *ret = NULL;
+    return run_ret(c, h, cmd, args, ret, qe, NULL);
+}
+
 static const struct host_driver drivers[] = {
     { "volswapd", qmp_attach, qmp_detach, qmp_resize },
     { "qemu", qmp_attach, qmp_detach, qmp_resize },

@@ -56,6 +56,17 @@ int pool_delete_volume(const char *path, bool is_dir, struct api_error *e);
  * left on the file system; the devices no volume uses). */
 int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
                   uint64_t *free_bytes, struct api_error *e);
+/* A run of QMP commands to host H through its gate, as a driver call
+ * makes them (drivers.c): while it is open, no HTTP worker's call to H
+ * runs, so a caller that reads the registry after opening it sees every
+ * attach and detach on H either done or not yet begun on the host. NULL
+ * and E (503 when H did not answer within TIMEOUT_MS) when H cannot be
+ * reached. host_call: one command, QEMU's error in QE. */
+struct host_conn;
+struct host_conn *host_call_open(const struct cfg_host *h, int timeout_ms, struct api_error *e);
+void host_call_close(struct host_conn *c);
+int host_call(struct host_conn *c, const struct cfg_host *h, const char *cmd, json_t *args,
+              json_t **ret, struct qmp_error *qe);
 /* ---- libvirt hosts (libvirt.c) ---- */
 
 /* Driver "libvirt": hosts whose domains libvirt runs, reached by the

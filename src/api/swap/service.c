@@ -41,7 +41,8 @@ int swap_service_start(struct api_ctx *ctx, struct api_error *e)
     s->ready_timeout_ms = (int)env_int("VOLSWAP_SWAP_READY_TIMEOUT", 3600, 1, 86400) * 1000;
     s->converge_window_ms = (int)env_int("VOLSWAP_SWAP_CONVERGE_WINDOW", 10, 0, 86400) * 1000;
     swap_svc = s;
-    if (swap_lease_start(!registry_is_postgres(ctx->cfg->database), e) < 0) {
+    if (swap_reconcile_init(e) < 0 || swap_lease_start(!registry_is_postgres(ctx->cfg->database), e) < 0 ||
+        swap_reconcile_start(e) < 0) {
         swap_service_stop();
         return -1;
     }
@@ -76,6 +77,7 @@ void swap_service_stop(void)
     swap_svc->stopping = true;
     pthread_mutex_unlock(&swap_svc->lock);
     swap_lease_stop();
+    swap_reconcile_stop();
     reap(true);
     pthread_mutex_destroy(&swap_svc->lock);
     free(swap_svc);

@@ -14,6 +14,8 @@
  *               resize, record, close old; rollback on every failure
  *   recover.c   at start: ask each host what became of every unfinished
  *               swap and finish it or roll it back
+ *   reconcile.c once a host that was out of reach answers again: close
+ *               what the swaps it missed left open there
  *   service.c   the service: start/stop, the table of running swaps and
  *               their live progress
  * Nothing here speaks HTTP.
@@ -245,6 +247,17 @@ int swap_lease_take(enum reg_lease_take which, struct swap_rec **out, size_t *n,
 int swap_lease_start(bool alone, struct api_error *e);
 void swap_lease_stop(void);
 void swap_store_from_reg(const struct reg_swap *w, struct swap_rec *r);
+
+/* Host reconciliation (reconcile.c): HOST's steps of a swap were left
+ * undone (it could not be reached), so a thread brings what HOST serves
+ * back to the registry's truth once it answers. Every host gets one pass
+ * at start. swap_reconcile_host runs one pass now: 0 done, -1 and E when
+ * the host did not answer (all of it). */
+void swap_reconcile_mark(const char *host);
+int swap_reconcile_host(const struct cfg_host *h, struct api_error *e);
+int swap_reconcile_init(struct api_error *e);
+int swap_reconcile_start(struct api_error *e);
+void swap_reconcile_stop(void);
 
 /* A larger new file volume is cut to the old one's size for the copy
  * (worker.c: mirrors want equal sizes) and grown after the pivot. */

@@ -237,8 +237,10 @@ int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e
     if (hs) {
         json_t *a = json_pack("{s:s}", "node-name", r->old_node);
         struct api_error de = { 0 };
-        if (swap_qmp_simple(hs, "blockdev-del", a, "Failed to find node", &de) < 0)
+        if (swap_qmp_simple(hs, "blockdev-del", a, "Failed to find node", &de) < 0) {
             swap_log("%s: old node %s stays open: %s", r->id, r->old_node, de.msg);
+            swap_reconcile_mark(r->host);
+        }
         json_decref(a);
     }
     if (r->kind == SWAP_MIGRATE)
@@ -316,12 +318,18 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
     snprintf(r->error, sizeof r->error, "%s", why);
     const struct cfg_host *h = rec_host(r);
     const struct swap_driver *drv = h ? swap_driver_find(h->driver) : NULL;
+    bool host_undone = r->phase >= SP_TARGET_OPEN;
     if (hs && !host_session_dead(hs)) {
         struct api_error e = { 0 };
-        if (r->phase >= SP_MIRRORING && swap_job_abort(hs, r->id, &e) < 0)
+        host_undone = false;
+        if (r->phase >= SP_MIRRORING && swap_job_abort(hs, r->id, &e) < 0) {
             swap_log("%s: %s", r->id, e.msg);
-        if (r->phase >= SP_TARGET_OPEN && drv && drv->close_new(hs, r, &e) < 0)
+            host_undone = true;
+        }
+        if (r->phase >= SP_TARGET_OPEN && drv && drv->close_new(hs, r, &e) < 0) {
             swap_log("%s: %s", r->id, e.msg);
+            host_undone = true;
+        }
     }
     /* the volume states, the event and the phase commit together: a
      * registry that fails here leaves the record in its phase for the next
@@ -337,6 +345,10 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
         return -1;
     }
     swap_mark(r, SP_ROLLED_BACK);
+    /* the host may hold the new node (its state file, a daemon that was
+     * only stopped) and the job: closed once it answers again */
+    if (host_undone && h && strcmp(h->driver, "libvirt") != 0)
+        swap_reconcile_mark(r->host);
     if (tv_path[0])
         pool_remove(tv_path, tv_host);
     restore_new_size(r);

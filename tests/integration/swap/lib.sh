@@ -259,3 +259,41 @@ qemu_start() {
 need_swap_cli() {
   "$CLI_BIN" --help 2>/dev/null | grep -q volume-update || skip "volswap CLI has no volume-update (wiring pending)"
 }
+
+# What the host serves, one line each, sorted: "export ID NODE" for every
+# export, "node NAME" for every volume node (vol-*), "job ID" for every job.
+host_served() {
+  /usr/bin/python3 - "${QMP_SOCK:-$T/qmp.sock}" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(20); s.connect(sys.argv[1]); f = s.makefile('rw')
+f.readline()
+def run(cmd):
+    f.write(json.dumps({"execute": cmd}) + '\n'); f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if 'return' in m: return m['return']
+        if 'error' in m: raise SystemExit(str(m))
+run('qmp_capabilities')
+out = ["export %s %s" % (e['id'], e['node-name']) for e in run('query-block-exports')]
+out += ["node " + n['node-name'] for n in run('query-named-block-nodes') if n['node-name'].startswith('vol-')]
+out += ["job " + j['id'] for j in run('query-jobs')]
+print('\n'.join(sorted(out)))
+PY
+}
+# The same, as the registry has it: each attachment's export and node.
+registry_served() {
+  reg_sql "SELECT 'export ' || export_id || ' ' || node_name FROM attachments
+           UNION ALL SELECT 'node ' || node_name FROM attachments" | sort
+}
+# Waits (30 s at most) until the host serves what the registry names and
+# nothing more; fails showing both when it does not.
+expect_host_matches_registry() {
+  for _ in $(seq 150); do
+    [ "$(host_served)" = "$(registry_served)" ] && return 0
+    sleep 0.2
+  done
+  fail "the host serves
+$(host_served)
+the registry names
+$(registry_served)"
+}
