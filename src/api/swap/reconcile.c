@@ -61,9 +61,11 @@ static const struct api_config *cfg(void)
 
 void swap_reconcile_mark(const char *host)
 {
-    const struct api_config *c = cfg();
     pthread_mutex_lock(&rc_state.lock);
-    for (size_t i = 0; rc_state.want && i < c->n_hosts; i++)
+    /* the service's context lives as long as the arrays (stop frees them
+     * first, under this lock) */
+    const struct api_config *c = rc_state.want ? cfg() : NULL;
+    for (size_t i = 0; c && i < c->n_hosts; i++)
         if (strcmp(c->hosts[i].name, host) == 0) {
             rc_state.want[i]++;
             pthread_cond_signal(&rc_state.cond);

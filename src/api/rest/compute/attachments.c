@@ -276,6 +276,8 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
     struct api_error derr = { 0 };
     if (drv->attach(h, &v, a.node_name, a.export_id, a.export_name, &conn, &derr) < 0) {
         vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
+        /* a host that timed out may still carry out what it was sent */
+        swap_reconcile_mark(h->name);
         if (record_action)
             action_event(rq, &act, "compute_attach_volume", s->host, ev_start, false, derr.msg);
         /* a host that does not answer is the service's state, not a bug */
@@ -292,7 +294,8 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
     bool stored = store_attach(r, s->id, &a, &terr) == 0;
     if (!stored) {
         struct api_error ignore;
-        drv->detach(h, a.node_name, a.export_id, &ignore);
+        if (drv->detach(h, a.node_name, a.export_id, &ignore) < 0)
+            swap_reconcile_mark(h->name);
         vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
         if (record_action)
             action_event(rq, &act, "compute_attach_volume", s->host, ev_start, false, terr.msg);
@@ -358,6 +361,7 @@ int nova_detach_detaching(struct api_request *rq, const struct cfg_host *h,
     struct api_error derr = { 0 };
     if (drv->detach(h, a->node_name, a->export_id, &derr) < 0) {
         vol_transition_apply(r, a->volume_id, VT_ROLL_DETACHING, false, NULL, NULL);
+        swap_reconcile_mark(h->name); /* the export may be gone, the node not */
         return api_err(&rq->err, derr.status == 503 ? 503 : 500, "Failed to detach volume %s: %s",
                        a->volume_id, derr.msg);
     }
