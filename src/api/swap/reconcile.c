@@ -294,11 +294,16 @@ static void end_jobs(struct pass *p)
                      : command(p, "block-job-cancel",
                                json_pack("{s:s, s:b}", "device", id, "force", 1), "not found");
         p->changes++;
-        /* its target stays open until it is gone */
-        for (int waited = 0; rc == 0 && waited < JOB_END_MS; waited += 100) {
+        /* its target stays open until it is gone; one that outlives the
+         * wait is looked at again in the next pass */
+        for (int waited = 0; rc == 0; waited += 100) {
             int listed = job_listed(p, id);
             if (listed <= 0)
                 break;
+            if (waited >= JOB_END_MS) {
+                p->unfinished = true;
+                break;
+            }
             struct timespec ts = { 0, 100 * 1000 * 1000 };
             nanosleep(&ts, NULL);
         }
