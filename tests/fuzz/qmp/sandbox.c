@@ -29,6 +29,29 @@ static void remove_dir(void)
     rmdir(dir);
 }
 
+/* The sandbox moves into its own directory with the first input, so the
+ * corpus directories and files libFuzzer is given (read and written after
+ * that) are made absolute first: given relative, as the fuzzers are
+ * usually run, every input but the first was read from the wrong place
+ * and the run ended at once ("no interesting inputs were found"). The new
+ * argv lives as long as the process. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char **abs = calloc((size_t)*argc + 1, sizeof *abs);
+    if (!abs)
+        abort();
+    for (int i = 0; i < *argc; i++) {
+        char *full = NULL;
+        const char *a = (*argv)[i];
+        if (i > 0 && a[0] != '-' && a[0] != '/')
+            full = realpath(a, NULL);
+        abs[i] = full ? full : (*argv)[i];
+    }
+    *argv = abs;
+    return 0;
+}
+
 struct vs_loop *fuzz_sandbox_setup(void)
 {
     if (loop)

@@ -2,7 +2,9 @@
  * fuzz-state): one loop for the process, qmp_sandbox on (no host files, no
  * TCP, no files created; memory nodes only), and everything an input made
  * (jobs, exports, the NBD server, nodes) torn down after it, so that
- * inputs do not depend on each other. */
+ * inputs do not depend on each other. It also defines
+ * LLVMFuzzerInitialize, which makes the corpus paths absolute (the
+ * sandbox changes directory). */
 #ifndef VOLSWAP_FUZZ_SANDBOX_H
 #define VOLSWAP_FUZZ_SANDBOX_H
 
