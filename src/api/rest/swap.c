@@ -180,9 +180,15 @@ static int load_volume(struct api_request *rq, const char *id, int status_if_mis
 
 /* The registry side of accepting a swap, in one transaction: Cinder's
  * begin_detaching of the old volume and reserve of the new one, the
- * swap_volume instance action, and the swap record in ACCEPTED (a
- * migration first adds its destination volume TV). All or nothing. */
-static int accept_swap(struct api_request *rq, struct swap_rec *sr, const struct reg_volume *tv)
+ * swap_volume instance action, and the swap record in ACCEPTED. A
+ * migration (TV and POOL given) first marks the old volume's
+ * migration_status "starting", creates the destination's storage on POOL
+ * and adds its record TV (path filled in). All or nothing: storage whose
+ * record did not commit is removed again, and a process killed half-way
+ * leaves no state marked (the soak once found "starting" stranded when
+ * the mark committed on its own). */
+static int accept_swap(struct api_request *rq, struct swap_rec *sr, struct reg_volume *tv,
+                       const struct cfg_pool *pool)
 {
     struct registry *r = rq->ctx->reg;
     struct reg_action act;
@@ -204,14 +210,30 @@ static int accept_swap(struct api_request *rq, struct swap_rec *sr, const struct
                        "Cannot 'swap_volume' instance %s while another volume swap is in "
                        "progress on it",
                        sr->server_id);
-    if (tv && r->ops->volume_insert(r, tv) < 0)
-        return reg_fail(&rq->err, r);
-    if (vol_transition_apply(r, sr->old_volume_id, VT_BEGIN_DETACHING, false, NULL, &rq->err) < 0 ||
-        vol_transition_apply(r, sr->new_volume_id, VT_RESERVE, false, NULL, &rq->err) < 0 ||
-        action_start(rq, sr->server_id, "swap_volume", &act) < 0 ||
-        swap_store_insert(r, sr, &rq->err) < 0)
-        return -1;
-    return reg_commit(&txn, &rq->err);
+    int rc = 0;
+    if (tv) {
+        struct api_error pe = { 0 };
+        if (vol_transition_apply(r, sr->old_volume_id, VT_MIGRATION_START, false, NULL, &rq->err) <
+            0)
+            return -1;
+        if (pool_create_volume(pool, tv->id, (uint64_t)tv->size_gb << 30, r, tv->path,
+                               sizeof tv->path, &pe) < 0)
+            return api_err(&rq->err, 500, "%s", pe.msg);
+        if (r->ops->volume_insert(r, tv) < 0)
+            rc = reg_fail(&rq->err, r);
+    }
+    if (rc == 0 &&
+        (vol_transition_apply(r, sr->old_volume_id, VT_BEGIN_DETACHING, false, NULL, &rq->err) <
+             0 ||
+         vol_transition_apply(r, sr->new_volume_id, VT_RESERVE, false, NULL, &rq->err) < 0 ||
+         action_start(rq, sr->server_id, "swap_volume", &act) < 0 ||
+         swap_store_insert(r, sr, &rq->err) < 0 || reg_commit(&txn, &rq->err) < 0))
+        rc = -1;
+    if (rc < 0 && tv) {
+        struct api_error pe = { 0 };
+        pool_delete_volume(tv->path, pool->is_dir, &pe);
+    }
+    return rc;
 }
 
 /* Starts the worker of an accepted swap; a worker that cannot start rolls
@@ -287,7 +309,7 @@ static int do_swap(struct api_request *rq, const struct reg_server *s, const cha
     host_node_name(new_id, sr.new_node);
     sr.old_size_gb = ov.size_gb;
     sr.new_size_gb = nv.size_gb;
-    if (accept_swap(rq, &sr, NULL) < 0 || launch(rq, &sr) < 0)
+    if (accept_swap(rq, &sr, NULL, NULL) < 0 || launch(rq, &sr) < 0)
         return -1;
     return api_reply(rq, 202, NULL);
 }
@@ -555,7 +577,8 @@ int cinder_migrate_volume(struct api_request *rq)
     if (vrc < 0)
         return reg_fail(&rq->err, r);
     if (vrc == 1 || strcmp(ov.project_id, api_param(rq, "project_id")) != 0)
-        return api_err(&rq->err, 404, "Volume %.64s could not be found.", api_param(rq, "volume_id"));
+        return api_err(&rq->err, 404, "Volume %.64s could not be found.",
+                       api_param(rq, "volume_id"));
     if (strcmp(ov.status, "available") != 0 && strcmp(ov.status, "in-use") != 0)
         return api_err(&rq->err, 400,
                        "Invalid volume: Volume status must be available or in-use, but "
@@ -618,14 +641,6 @@ int cinder_migrate_volume(struct api_request *rq)
     strcpy(tv.attach_status, "detached");
     api_time_micro(time(NULL), tv.created_at);
     memcpy(tv.updated_at, tv.created_at, sizeof tv.updated_at);
-    struct api_error pe = { 0 };
-    if (vol_transition_apply(r, ov.id, VT_MIGRATION_START, false, NULL, &rq->err) < 0)
-        return -1;
-    if (pool_create_volume(pool, tv.id, (uint64_t)tv.size_gb << 30, r, tv.path, sizeof tv.path,
-                           &pe) < 0) {
-        vol_transition_apply(r, ov.id, VT_MIGRATION_ERROR, false, NULL, NULL);
-        return api_err(&rq->err, 500, "%s", pe.msg);
-    }
     struct swap_rec sr;
     memset(&sr, 0, sizeof sr);
     snprintf(sr.id, sizeof sr.id, "%s", rq->request_id);
@@ -645,11 +660,8 @@ int cinder_migrate_volume(struct api_request *rq)
         sr.new_node[4] = sr.new_node[4] == 'x' ? 'y' : 'x';
     sr.old_size_gb = ov.size_gb;
     sr.new_size_gb = tv.size_gb;
-    if (accept_swap(rq, &sr, &tv) < 0) {
-        pool_delete_volume(tv.path, pool->is_dir, &pe);
-        vol_transition_apply(r, ov.id, VT_MIGRATION_ERROR, false, NULL, NULL);
+    if (accept_swap(rq, &sr, &tv, pool) < 0)
         return -1;
-    }
     if (launch(rq, &sr) < 0)
         return -1;
     return api_reply(rq, 202, NULL);
