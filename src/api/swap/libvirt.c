@@ -166,15 +166,18 @@ static void publish(struct swap_task *t, struct swap_progress *p, struct swap_re
     swap_progress_set(t, p);
 }
 
-static void sample(struct lvswap *s, struct swap_progress *p, int64_t *last_ms,
-                   int64_t *last_done)
+static void sample(struct lvswap *s, struct swap_progress *p, int64_t *last_ms, int64_t *last_done)
 {
     virDomainBlockJobInfo info;
     if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) != 1)
         return;
     int64_t now = api_now_ms(), done = (int64_t)info.cur;
-    if (*last_ms && now > *last_ms && done >= *last_done) {
-        double inst = (double)(done - *last_done) * 1000.0 / (double)(now - *last_ms);
+    /* the first sample has no earlier one: its rate is the average since
+     * the swap started, never 0 B/s beside bytes already copied */
+    int64_t since = *last_ms ? *last_ms : p->started_ms;
+    int64_t base = *last_ms ? *last_done : 0;
+    if (since && now > since && done >= base) {
+        double inst = (double)(done - base) * 1000.0 / (double)(now - since);
         p->rate = p->rate > 0 ? 0.7 * p->rate + 0.3 * inst : inst;
     }
     *last_ms = now;
@@ -214,8 +217,8 @@ static void settle(struct lvswap *s, struct swap_rec *r, const char *why)
     } else {
         snprintf(r->error, sizeof r->error, "%.400s (undecided: left for recovery)", why);
         swap_persist(r, r->phase);
-        swap_log("%s: cannot tell which volume %s runs on: %s; left for recovery", r->id,
-                 s->target, why);
+        swap_log("%s: cannot tell which volume %s runs on: %s; left for recovery", r->id, s->target,
+                 why);
     }
 }
 
@@ -244,8 +247,8 @@ static int reattach(struct lvswap *s, const struct swap_rec *r, struct mailbox *
     return 0;
 }
 
-static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p,
-                struct lvswap *s, struct mailbox *mb)
+static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p, struct lvswap *s,
+                struct mailbox *mb)
 {
     struct api_error e = { 0 };
     char why[512] = "";
@@ -322,8 +325,8 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
                 polled = true;
                 virDomainBlockJobInfo info;
                 if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) == 0)
-                    snprintf(why, sizeof why, "the block copy of %s is gone after libvirtd restarted",
-                             s->target);
+                    snprintf(why, sizeof why,
+                             "the block copy of %s is gone after libvirtd restarted", s->target);
             }
         } else {
             sample(s, p, &last_ms, &last_done);
@@ -398,17 +401,21 @@ void swap_libvirt_recover(struct swap_rec *r)
     int job = virDomainGetBlockJobInfo(s.dom, s.target, &info, 0);
     int side = which_side(&s);
     swap_log("%s: libvirt says: %s copy job on %s, disk on the %s volume", r->id,
-             job == 1 ? "a" : "no", s.target, side == 1 ? "new" : side == 0 ? "old" : "unknown");
+             job == 1 ? "a" : "no", s.target,
+             side == 1   ? "new"
+             : side == 0 ? "old"
+                         : "unknown");
     if (side == 1) {
         swap_mark(r, SP_PIVOTED);
         finish(&s, r);
     } else if (side == 0) {
         if (job == 1)
             abort_copy(&s, r);
-        swap_rollback(NULL, r,
-                      r->phase < SP_COMPLETING
-                          ? "volswap-api restarted before the pivot"
-                          : "volswap-api restarted during the pivot; the disk is on the old volume");
+        swap_rollback(
+            NULL, r,
+            r->phase < SP_COMPLETING
+                ? "volswap-api restarted before the pivot"
+                : "volswap-api restarted during the pivot; the disk is on the old volume");
     } else {
         swap_log("%s: the domain's disk is on neither volume; left for the next start", r->id);
     }
