@@ -48,6 +48,7 @@ struct cfg_host {
     char qmp_tls_dir[1024];
     char qmp_tls_hostname[256];
     char uri[1024];        /* libvirt connection URI (driver "libvirt") */
+    int shutdown_timeout;  /* s a guest gets to power off before it is forced */
     char nbd_socket[1024]; /* where the host's NBD exports are reachable (unix) */
     char nbd_host[256];
     int nbd_port;            /* or TCP */

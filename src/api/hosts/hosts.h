@@ -15,6 +15,13 @@
 #include <libvirt/libvirt.h>
 
 /* ---- drivers.c ---- */
+/* Nova's power actions, as a driver carries them out on the server's guest. */
+enum host_power {
+    HOST_POWER_STOP,        /* clean shutdown, hard after the host's shutdown_timeout */
+    HOST_POWER_START,       /* boot from the persistent definition */
+    HOST_POWER_REBOOT_SOFT, /* clean shutdown and start; hard when the guest ignores it */
+    HOST_POWER_REBOOT_HARD, /* power off and start */
+};
 struct host_driver {
     const char *name;
     /* Opens the volume's storage on the host as a block node and exports it
@@ -29,6 +36,16 @@ struct host_driver {
     /* Grows an open node to SIZE bytes (extend of an in-use volume). */
     int (*resize)(const struct cfg_host *h, const char *node_name, uint64_t size,
                   struct api_error *e);
+    /* Carries out OP on SERVER_ID's guest and returns once it is done
+     * (seconds: a clean shutdown waits for the guest). GIVE_UP, polled
+     * while waiting, ends the wait early (volswap-api stopping): -1.
+     * NULL: the driver has no guest to act on (a registered consumer),
+     * and a power action only changes the states Nova keeps. */
+    int (*power)(const struct cfg_host *h, const char *server_id, enum host_power op,
+                 bool (*give_up)(void), struct api_error *e);
+    /* Nova's power_state of SERVER_ID's guest as the host sees it (1
+     * running, 4 shut down, 0 unknown); NULL with power. */
+    int (*power_state)(const struct cfg_host *h, const char *server_id);
 };
 const struct host_driver *host_driver_find(const char *name);
 /* QMP timeout for driver calls, ms. */

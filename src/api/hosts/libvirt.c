@@ -26,7 +26,7 @@
 
 /* Keepalive: a probe every 5 s, the connection is dead after 3 missed. */
 #define HLV_KEEPALIVE_INTERVAL 5
-#define HLV_KEEPALIVE_COUNT 3
+#define HLV_KEEPALIVE_COUNT    3
 /* How long a live detach may wait for the guest to release the disk. */
 #define HLV_DETACH_WAIT_MS 10000
 
@@ -81,14 +81,10 @@ int hlv_fail(struct api_error *e, const char *host, const char *what)
         break;
     case VIR_ERR_OPERATION_INVALID: /* domain not running, already running */
     case VIR_ERR_OPERATION_FAILED:
-    case VIR_ERR_BLOCK_COPY_ACTIVE:
-        status = 409;
-        break;
+    case VIR_ERR_BLOCK_COPY_ACTIVE: status = 409; break;
     case VIR_ERR_INVALID_ARG:
     case VIR_ERR_CONFIG_UNSUPPORTED:
-    case VIR_ERR_XML_ERROR:
-        status = 400;
-        break;
+    case VIR_ERR_XML_ERROR: status = 400; break;
     case VIR_ERR_NO_CONNECT:
     case VIR_ERR_RPC:
     case VIR_ERR_SYSTEM_ERROR:
@@ -97,8 +93,7 @@ int hlv_fail(struct api_error *e, const char *host, const char *what)
     case VIR_ERR_OPERATION_TIMEOUT:
         status = 503; /* compute host unreachable */
         break;
-    default:
-        break;
+    default: break;
     }
     return api_err(e, status, "Host %s: %s: %s", host, what, msg);
 }
@@ -237,21 +232,14 @@ int hlv_power_state(const struct cfg_host *h, const char *server_id)
         return 0;
     /* Nova's power_state values */
     switch (state) {
-    case VIR_DOMAIN_RUNNING:
-        return 1;
-    case VIR_DOMAIN_BLOCKED:
-        return 1;
-    case VIR_DOMAIN_PAUSED:
-        return 3;
+    case VIR_DOMAIN_RUNNING: return 1;
+    case VIR_DOMAIN_BLOCKED: return 1;
+    case VIR_DOMAIN_PAUSED: return 3;
     case VIR_DOMAIN_SHUTDOWN:
-    case VIR_DOMAIN_SHUTOFF:
-        return 4;
-    case VIR_DOMAIN_CRASHED:
-        return 6;
-    case VIR_DOMAIN_PMSUSPENDED:
-        return 7;
-    default:
-        return 0;
+    case VIR_DOMAIN_SHUTOFF: return 4;
+    case VIR_DOMAIN_CRASHED: return 6;
+    case VIR_DOMAIN_PMSUSPENDED: return 7;
+    default: return 0;
     }
 }
 
@@ -407,9 +395,9 @@ static int lv_attach(const struct cfg_host *h, const struct reg_volume *v, const
     virDomainFree(d);
     if (rc < 0)
         return -1;
-    *conn = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s}", "driver_volume_type",
-                      "local", "data", "device_path", v->path, "host_name", h->name, "target",
-                      target, "alias", export_id, "export_name", export_name, "serial", v->id,
+    *conn = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s}", "driver_volume_type", "local",
+                      "data", "device_path", v->path, "host_name", h->name, "target", target,
+                      "alias", export_id, "export_name", export_name, "serial", v->id,
                       "access_mode", "rw");
     return 0;
 }
@@ -476,8 +464,7 @@ static int lv_detach(const struct cfg_host *h, const char *node, const char *exp
             live = lx && hlv_disk_find(lx, key, NULL, 0) == 0;
             free(lx);
             if (live && api_now_ms() - t0 > HLV_DETACH_WAIT_MS)
-                rc = api_err(e, 500, "Host %s: the guest did not release disk %s", h->name,
-                             alias);
+                rc = api_err(e, 500, "Host %s: the guest did not release disk %s", h->name, alias);
             struct timespec ts = { 0, 50 * 1000 * 1000 };
             if (live)
                 nanosleep(&ts, NULL);
@@ -487,13 +474,173 @@ static int lv_detach(const struct cfg_host *h, const char *node, const char *exp
     return rc;
 }
 
-static int lv_resize(const struct cfg_host *h, const char *node, uint64_t size,
-                     struct api_error *e)
+/* The disk of XML whose <serial> (the volume's id) gives NODE as its
+ * node name: its target into TARGET and its source into SRC. 0, 1 none. */
+static int disk_by_node(const char *xml, const char *node, char target[32], char *src,
+                        size_t srclen)
 {
-    (void)node;
-    (void)size;
-    return api_err(e, 409, "Host %s: extending an in-use volume on libvirt hosts is not supported",
-                   h->name);
+    for (const char *p = xml; (p = strstr(p, "<disk ")) != NULL;) {
+        const char *end = strstr(p, "</disk>");
+        if (!end)
+            return 1;
+        const char *ser = strstr(p, "<serial>"), *t = strstr(p, "<target dev='");
+        if (ser && ser < end && t && t < end) {
+            char serial[64] = "", mine[32];
+            const char *q = strchr(ser + 8, '<');
+            if (q && (size_t)(q - ser - 8) < sizeof serial)
+                memcpy(serial, ser + 8, (size_t)(q - ser - 8));
+            host_node_name(serial, mine);
+            const char *tq = strchr(t + 13, '\'');
+            if (serial[0] && strcmp(mine, node) == 0 && tq && tq - t - 13 < 32) {
+                memcpy(target, t + 13, (size_t)(tq - t - 13));
+                target[tq - t - 13] = '\0';
+                char key[48];
+                snprintf(key, sizeof key, "<target dev='%s'", target);
+                return hlv_disk_find(p, key, src, srclen);
+            }
+        }
+        p = end;
+    }
+    return 1;
 }
 
-const struct host_driver hlv_driver = { "libvirt", lv_attach, lv_detach, lv_resize };
+/* Extend of an in-use volume, as Nova's extend_volume: the running
+ * domain's disk grows through virDomainBlockResize (QEMU's block_resize
+ * grows the file and tells the guest); a domain that is shut off has its
+ * file grown, which it reads at the next boot. */
+static int lv_resize(const struct cfg_host *h, const char *node, uint64_t size, struct api_error *e)
+{
+    virConnectPtr conn = hlv_connect(h, e);
+    if (!conn)
+        return -1;
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+    virConnectClose(conn);
+    if (n < 0)
+        return hlv_fail(e, h->name, "list domains");
+    int rc = 1;
+    for (int i = 0; i < n; i++) {
+        char target[32], src[1024] = "";
+        if (rc == 1) {
+            bool live = virDomainIsActive(doms[i]) == 1;
+            char *xml = virDomainGetXMLDesc(doms[i], live ? 0 : VIR_DOMAIN_XML_INACTIVE);
+            if (xml && disk_by_node(xml, node, target, src, sizeof src) == 0) {
+                if (live)
+                    rc = virDomainBlockResize(doms[i], target, (unsigned long long)size,
+                                              VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0
+                             ? hlv_fail(e, h->name, "blockResize")
+                             : 0;
+                else {
+                    struct stat st;
+                    bool blk = stat(src, &st) == 0 && S_ISBLK(st.st_mode);
+                    rc = pool_grow_volume(src, !blk, size, e);
+                }
+            }
+            free(xml);
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    if (rc == 1)
+        return api_err(e, 409, "Host %s: no domain has the disk of %s", h->name, node);
+    return rc;
+}
+
+/* ---- power ---- */
+
+/* Nova resends the shutdown request this often while it waits (a guest
+ * may miss an ACPI event it gets while still booting). */
+#define HLV_SHUTDOWN_RETRY_MS 10000
+
+static bool domain_off(virDomainPtr d)
+{
+    int state = 0, reason = 0;
+    /* a domain libvirt cannot read is treated as still on: the wait goes
+     * on until the timeout, then the hard path reports the error */
+    return virDomainGetState(d, &state, &reason, 0) == 0 &&
+           (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED);
+}
+
+/* Nova's clean shutdown: ask the guest (ACPI power button, which needs
+ * <features><acpi/></features>), wait up to TIMEOUT_S for the domain to
+ * end, asking again every HLV_SHUTDOWN_RETRY_MS. 0 off, 1 still on after
+ * the timeout, -1 given up or E. */
+static int clean_shutdown(const struct cfg_host *h, virDomainPtr d, int timeout_s,
+                          bool (*give_up)(void), struct api_error *e)
+{
+    if (domain_off(d))
+        return 0;
+    int64_t t0 = api_now_ms(), asked = 0;
+    while (api_now_ms() - t0 < (int64_t)timeout_s * 1000) {
+        if (asked == 0 || api_now_ms() - asked >= HLV_SHUTDOWN_RETRY_MS) {
+            /* a guest that cannot take the request (no ACPI) is waited for
+             * all the same and then forced, as Nova does */
+            if (virDomainShutdown(d) < 0 && !domain_off(d))
+                hlv_log("%s: shutdown request: %s", h->name, virGetLastErrorMessage());
+            asked = api_now_ms();
+        }
+        if (domain_off(d))
+            return 0;
+        if (give_up && give_up())
+            return api_err(e, 503, "Host %s: volswap-api is stopping", h->name);
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return domain_off(d) ? 0 : 1;
+}
+
+static int hard_off(const struct cfg_host *h, virDomainPtr d, struct api_error *e)
+{
+    if (domain_off(d))
+        return 0;
+    if (virDomainDestroy(d) < 0 && !domain_off(d))
+        return hlv_fail(e, h->name, "power off");
+    return 0;
+}
+
+static int boot(const struct cfg_host *h, virDomainPtr d, struct api_error *e)
+{
+    if (virDomainIsActive(d) == 1)
+        return 0; /* already running: a retried start converges */
+    if (virDomainCreate(d) < 0)
+        return hlv_fail(e, h->name, "start");
+    return 0;
+}
+
+/* The domain is never undefined or redefined here: a start boots the
+ * persistent definition, which a swap has already pointed at the new
+ * volume. A soft reboot is Nova's libvirt one (a clean shutdown, then a
+ * start), not virDomainReboot: only a domain seen to end proves the guest
+ * did reboot, and a guest that ignores the request is rebooted hard. */
+static int lv_power(const struct cfg_host *h, const char *server_id, enum host_power op,
+                    bool (*give_up)(void), struct api_error *e)
+{
+    virDomainPtr d = hlv_domain(h, server_id, e);
+    if (!d)
+        return -1;
+    int rc = 0;
+    switch (op) {
+    case HOST_POWER_STOP:
+    case HOST_POWER_REBOOT_SOFT:
+        rc = clean_shutdown(h, d, h->shutdown_timeout, give_up, e);
+        if (rc == 1) {
+            hlv_log("%s: domain %s did not power off within %d s: forcing it", h->name, server_id,
+                    h->shutdown_timeout);
+            rc = hard_off(h, d, e);
+        }
+        if (rc == 0 && op == HOST_POWER_REBOOT_SOFT)
+            rc = boot(h, d, e);
+        break;
+    case HOST_POWER_REBOOT_HARD:
+        rc = hard_off(h, d, e);
+        if (rc == 0)
+            rc = boot(h, d, e);
+        break;
+    case HOST_POWER_START: rc = boot(h, d, e); break;
+    }
+    virDomainFree(d);
+    return rc;
+}
+
+const struct host_driver hlv_driver = { "libvirt", lv_attach, lv_detach,
+                                        lv_resize, lv_power,  hlv_power_state };

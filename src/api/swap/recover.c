@@ -112,5 +112,6 @@ int swap_recover_all(enum reg_lease_take which, struct api_error *e)
             swap_lease_release(&recs[i]);
     }
     free(recs);
+    swap_power_recover();
     return 0;
 }

@@ -76,6 +76,7 @@ void swap_service_stop(void)
     pthread_mutex_lock(&swap_svc->lock);
     swap_svc->stopping = true;
     pthread_mutex_unlock(&swap_svc->lock);
+    swap_power_stop();
     swap_lease_stop();
     swap_reconcile_stop();
     reap(true);

@@ -270,4 +270,20 @@ void swap_libvirt_run(struct swap_task *t, struct swap_rec *r, struct swap_progr
 /* Settles the unfinished swap R against libvirt's view at start. */
 void swap_libvirt_recover(struct swap_rec *r);
 
+/* ---- power actions on a guest (power.c) ---- */
+
+/* Carries out OP on SERVER_ID's guest on HOST in a worker thread, then
+ * records the states Nova ends with and the event of instance action
+ * REQUEST_ID (already recorded, the server's task_state already set). */
+int swap_power_launch(const char *server_id, const char *host, const char *request_id,
+                      enum host_power op, struct api_error *e);
+/* The task_state Nova's API sets for OP (powering-off, rebooting...). */
+const char *swap_power_task_state(enum host_power op);
+/* Is a power action of SERVER_ID running? */
+bool swap_power_busy(const char *server_id);
+/* At start: carries out again the actions servers' task_states say were
+ * in flight. At stop: ends the waits, joins the workers. */
+void swap_power_recover(void);
+void swap_power_stop(void);
+
 #endif

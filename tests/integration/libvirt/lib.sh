@@ -7,6 +7,7 @@
 # state directories (/run/libvirt, /var/lib/libvirt) are the system's, so
 # libvirt tests take a lock and run one at a time.
 #   lv_setup            libvirtd + volswap-api with host1 on driver libvirt
+#                       (LV_HOST_EXTRA: a JSON object of more host keys)
 #   lv_domain NAME      defines and starts a persistent TCG domain with a
 #                       virtio-scsi controller and no disk (no guest OS is
 #                       needed to hotplug, block-copy or pivot)
@@ -86,7 +87,8 @@ CONF
 lv_setup() {
   lv_start_daemons
   write_config 3600
-  jq --arg uri "$LV_URI" '.hosts[0] = {name: "host1", driver: "libvirt", uri: $uri, pools: .hosts[0].pools}' \
+  jq --arg uri "$LV_URI" --argjson extra "${LV_HOST_EXTRA:-{\}}" \
+    '.hosts[0] = ({name: "host1", driver: "libvirt", uri: $uri, pools: .hosts[0].pools} + $extra)' \
     "$T/api.json" >"$T/api.json.new" && mv "$T/api.json.new" "$T/api.json"
   mkdir -p "$T/pool" "$T/pool2"
   api_start
@@ -127,4 +129,27 @@ lv_server() {
 lv_attach() {  # lv_attach SERVER VOLUME DEVICE
   api "$ADMIN_TOKEN" POST "/v2.1/servers/$1/os-volume_attachments" \
     "{\"volumeAttachment\":{\"volumeId\":\"$2\",\"device\":\"$3\"}}" >/dev/null
+}
+
+server_field() {  # server_field SERVER FIELD
+  api "$ADMIN_TOKEN" GET "/v2.1/servers/$1" >/dev/null
+  jq -r ".server[\"$2\"]" "$T/last.body"
+}
+
+# Waits for SERVER's task_state to clear and prints its status.
+wait_server_idle() {
+  for _ in $(seq 600); do
+    [ "$(server_field "$1" OS-EXT-STS:task_state)" = null ] && { server_field "$1" status; return; }
+    sleep 0.1
+  done
+  fail "server $1 still in task_state $(server_field "$1" OS-EXT-STS:task_state)"
+}
+
+# The result of event EVENT of SERVER's newest action ACTION.
+action_event_result() {  # action_event_result SERVER ACTION EVENT
+  api "$ADMIN_TOKEN" GET "/v2.1/servers/$1/os-instance-actions" >/dev/null
+  local req
+  req=$(jq -r --arg a "$2" '[.instanceActions[] | select(.action == $a)] | sort_by(.start_time) | last | .request_id' "$T/last.body")
+  api "$ADMIN_TOKEN" GET "/v2.1/servers/$1/os-instance-actions/$req" >/dev/null
+  jq -r --arg e "$3" '[.instanceAction.events[] | select(.event == $e)] | last | .result' "$T/last.body"
 }

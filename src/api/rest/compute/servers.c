@@ -593,8 +593,11 @@ out:
 
 /* POST /servers/{id}/action: lock and unlock (Nova's os-lock-server). A
  * locked server refuses attach, detach and swap from non-admins (409). */
-/* Nova's power actions on a registered consumer: the states Nova keeps
- * and the instance action it records (a libvirt host will make them real).
+/* Nova's power actions: the states Nova keeps and the instance action it
+ * records. On a host whose driver acts on the guest (libvirt) the API's
+ * task_state is set and the action carried out after the 202 (swap layer,
+ * power.c), as Nova's compute manager does after its RPC cast; a
+ * registered consumer has no guest, and takes the end states at once.
  * FROM lists the vm_states each one starts from (Nova's
  * check_instance_state); a hard reboot starts from more of them. */
 static const struct power_action {
@@ -654,7 +657,38 @@ static int power_action(struct api_request *rq, struct reg_server *s, const stru
     if (!ok)
         return api_err(&rq->err, 409, "Cannot '%s' instance %s while it is in vm_state %s",
                        p->action, s->id, s->vm_state);
+    const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
+    const struct host_driver *drv = h ? host_driver_find(h->driver) : NULL;
     struct reg_action a;
+    if (drv && drv->power) {
+        enum host_power op = p->name[0] == 'r' ? (hard ? HOST_POWER_REBOOT_HARD
+                                                       : HOST_POWER_REBOOT_SOFT)
+                             : strcmp(p->name, "os-stop") == 0 ? HOST_POWER_STOP
+                                                               : HOST_POWER_START;
+        /* the guest's disks are being copied (a shutdown would end the
+         * copy), or another power action is still under way */
+        if (swap_server_busy(s->id) || swap_power_busy(s->id))
+            return api_err(&rq->err, 409,
+                           "Cannot '%s' instance %s while a volume swap or another power "
+                           "action runs on it",
+                           p->action, s->id);
+        const char *status = op == HOST_POWER_REBOOT_SOFT   ? "REBOOT"
+                             : op == HOST_POWER_REBOOT_HARD ? "HARD_REBOOT"
+                                                            : s->status;
+        char vm_state[sizeof s->vm_state], st[sizeof s->status];
+        snprintf(vm_state, sizeof vm_state, "%s", s->vm_state);
+        snprintf(st, sizeof st, "%s", status);
+        if (action_start(rq, s->id, p->action, &a) < 0 ||
+            nova_set_server_states(rq, s->id, vm_state, st, swap_power_task_state(op)) < 0)
+            return -1;
+        if (swap_power_launch(s->id, s->host, a.request_id, op, &rq->err) < 0) {
+            struct api_error keep = rq->err;
+            nova_set_server_states(rq, s->id, vm_state, s->status, "");
+            rq->err = keep;
+            return -1;
+        }
+        return api_reply(rq, 202, NULL);
+    }
     if (action_start(rq, s->id, p->action, &a) < 0 ||
         nova_set_server_states(rq, s->id, p->to_vm_state, p->to_status, "") < 0)
         return -1;
@@ -1019,7 +1053,12 @@ const struct api_route nova_routes[] = {
          "`{\"os-start\": null}`, `{\"reboot\": {\"type\": \"SOFT\"|\"HARD\"}}` (rules "
          "`servers:stop`, `start`, `reboot`) → 202: the states Nova keeps (stopped: `SHUTOFF`, "
          "power state 4) and the instance actions it records, from the states Nova allows (409 "
-         "otherwise); a registered consumer has no guest to power, a libvirt host will"),
+         "otherwise). On a libvirt host the domain is acted on after the 202: task_state "
+         "`powering-off`, `powering-on`, `rebooting` or `rebooting_hard` until it is done, a "
+         "clean shutdown (ACPI) forced after the host's `shutdown_timeout`, the event "
+         "`compute_stop_instance`, `compute_start_instance` or `compute_reboot_instance` "
+         "(Error and the guest's real power state when it fails); 409 while a swap of it runs. "
+         "A registered consumer has no guest: it takes the end states at once"),
     NOVA("GET", "/v2.1/servers/{server_id}/metadata", nova_meta_index, META "index", RESOURCE, NULL,
          NULL, 0, 0, "`{\"metadata\": {…}}`"),
     NOVA("POST", "/v2.1/servers/{server_id}/metadata", nova_meta_create, META "create", RESOURCE,
