@@ -111,6 +111,18 @@ int hlv_disk_source(virDomainPtr d, const char *target, bool persistent, char *s
 int hlv_disk_find(const char *xml, const char *key, char *src, size_t srclen);
 /* A block copy destination (<disk>) for PATH: file or block device. */
 int hlv_source_xml(const char *path, char *out, size_t outlen);
+/* Whether host H's volumes are served by a volswapd beside libvirtd
+ * (its config has "qmp" and "nbd"): its domains' disks are then network
+ * disks on NBD exports, one per node, opened and closed with these. */
+bool hlv_nbd_mode(const struct cfg_host *h);
+void hlv_nbd_export_id(const char *node, char out[40]);
+int hlv_nbd_open(const struct cfg_host *h, const struct reg_volume *v, const char *node,
+                 json_t **conn, struct api_error *e);
+int hlv_nbd_close(const struct cfg_host *h, const char *node, struct api_error *e);
+/* The block copy destination for a volume: PATH's file or block device,
+ * or on an NBD host the export of NODE. */
+int hlv_copy_dest_xml(const struct cfg_host *h, const char *path, const char *node, char *out,
+                      size_t outlen);
 
 /* ---- the shared QMP session per host (session.c) ---- */
 

@@ -276,10 +276,17 @@ int hlv_disk_find(const char *xml, const char *key, char *src, size_t srclen)
             if (src && srclen) {
                 src[0] = '\0';
                 const char *s = strstr(p, "<source ");
-                if (s && s < end) {
-                    const char *a = strstr(s, "file='");
-                    const char *b = strstr(s, "dev='");
-                    const char *v = a && a < end ? a + 6 : b && b < end ? b + 5 : NULL;
+                const char *tag_end = s ? strchr(s, '>') : NULL;
+                if (s && s < end && tag_end) {
+                    /* file= (file), dev= (block), name= (network: the
+                     * NBD export); only inside the <source> tag itself */
+                    static const char *const attrs[] = { " file='", " dev='", " name='" };
+                    const char *v = NULL;
+                    for (size_t i = 0; !v && i < 3; i++) {
+                        const char *a = strstr(s, attrs[i]);
+                        if (a && a < tag_end)
+                            v = a + strlen(attrs[i]);
+                    }
                     const char *q = v ? strchr(v, '\'') : NULL;
                     if (q && (size_t)(q - v) < srclen) {
                         memcpy(src, v, (size_t)(q - v));
@@ -331,6 +338,75 @@ static void xml_escape(const char *in, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+bool hlv_nbd_mode(const struct cfg_host *h)
+{
+    return h->qmp[0] && (h->nbd_socket[0] || h->nbd_host[0]);
+}
+
+void hlv_nbd_export_id(const char *node, char out[40])
+{
+    snprintf(out, 40, "lv-%.30s", node);
+}
+
+/* The <source> of a network disk on the host's NBD export NODE: a unix
+ * socket, or TCP; tls='yes' when the host's NBD server requires TLS (QEMU
+ * then uses the host's qemu.conf nbd_tls_x509_cert_dir). */
+static int nbd_source(const struct cfg_host *h, const char *node, char *out, size_t outlen)
+{
+    char name[256], where[3 * 1024 + 64];
+    xml_escape(node, name, sizeof name);
+    bool tls = h->nbd_tls_creds[0] != '\0';
+    int n;
+    if (h->nbd_socket[0]) {
+        char sock[3 * 1024];
+        xml_escape(h->nbd_socket, sock, sizeof sock);
+        n = snprintf(where, sizeof where, "<host transport='unix' socket='%s'/>", sock);
+    } else {
+        char host[3 * 256];
+        xml_escape(h->nbd_host, host, sizeof host);
+        n = snprintf(where, sizeof where, "<host name='%s' port='%d'/>", host, h->nbd_port);
+    }
+    if (n < 0 || (size_t)n >= sizeof where)
+        return -1;
+    n = snprintf(out, outlen, "<source protocol='nbd' name='%s'%s>%s</source>", name,
+                 tls ? " tls='yes'" : "", where);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int hlv_nbd_open(const struct cfg_host *h, const struct reg_volume *v, const char *node,
+                 json_t **conn, struct api_error *e)
+{
+    const struct host_driver *qd = host_driver_find("volswapd");
+    char id[40];
+    hlv_nbd_export_id(node, id);
+    json_t *ignore = NULL;
+    int rc = qd->attach(h, v, node, id, node, conn ? conn : &ignore, e);
+    json_decref(ignore);
+    return rc;
+}
+
+int hlv_nbd_close(const struct cfg_host *h, const char *node, struct api_error *e)
+{
+    const struct host_driver *qd = host_driver_find("volswapd");
+    char id[40];
+    hlv_nbd_export_id(node, id);
+    return qd->detach(h, node, id, e);
+}
+
+int hlv_copy_dest_xml(const struct cfg_host *h, const char *path, const char *node, char *out,
+                      size_t outlen)
+{
+    if (!hlv_nbd_mode(h))
+        return hlv_source_xml(path, out, outlen);
+    char src[4096];
+    if (nbd_source(h, node, src, sizeof src) < 0)
+        return -1;
+    int n = snprintf(out, outlen,
+                     "<disk type='network' device='disk'><driver name='qemu' type='raw'/>%s</disk>",
+                     src);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
 int hlv_source_xml(const char *path, char *out, size_t outlen)
 {
     struct stat st;
@@ -364,41 +440,75 @@ static unsigned int live_flags(virDomainPtr d)
     return VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
 }
 
+/* A disk is either the volume's file or block device, opened by QEMU
+ * itself, or -- on a host whose volumes its volswapd serves ("qmp" and
+ * "nbd" in the host's config) -- a network disk on the volswapd's NBD
+ * export of the volume (named after its node, so a swap's new volume has
+ * an export of its own). connection_info says which: driver_volume_type
+ * "local" with device_path, or "nbd" with the export's name, socket or
+ * host and port, uri and tls. */
 static int lv_attach(const struct cfg_host *h, const struct reg_volume *v, const char *node,
                      const char *export_id, const char *export_name, json_t **conn,
                      struct api_error *e)
 {
-    (void)node;
     *conn = NULL;
     char server[37], target[32];
     if (split_export_name(export_name, server, target) < 0)
         return api_err(e, 500, "libvirt: cannot tell the disk from %s", export_name);
-    struct stat st;
-    bool is_blk = stat(v->path, &st) == 0 && S_ISBLK(st.st_mode);
     /* sdX is a SCSI disk (virtio-scsi: hot-unplug needs no guest help),
      * anything else virtio-blk, as Nova picks the bus */
     const char *bus = strncmp(target, "sd", 2) == 0 ? "scsi" : "virtio";
-    char esc[3 * 1024], xml[4096];
-    xml_escape(v->path, esc, sizeof esc);
+    bool nbd = hlv_nbd_mode(h);
+    struct stat st;
+    bool is_blk = !nbd && stat(v->path, &st) == 0 && S_ISBLK(st.st_mode);
+    char src[4096], xml[8192];
+    json_t *ci = NULL;
+    if (nbd) {
+        if (hlv_nbd_open(h, v, node, &ci, e) < 0)
+            return -1;
+        if (nbd_source(h, node, src, sizeof src) < 0) {
+            struct api_error ignore;
+            hlv_nbd_close(h, node, &ignore);
+            json_decref(ci);
+            return api_err(e, 500, "libvirt: the NBD source of %s is too long", node);
+        }
+    } else {
+        char esc[3 * 1024];
+        xml_escape(v->path, esc, sizeof esc);
+        snprintf(src, sizeof src, "<source %s='%s'/>", is_blk ? "dev" : "file", esc);
+    }
     snprintf(xml, sizeof xml,
              "<disk type='%s' device='disk'><driver name='qemu' type='raw' discard='unmap'/>"
-             "<source %s='%s'/><target dev='%s' bus='%s'/><serial>%s</serial>"
+             "%s<target dev='%s' bus='%s'/><serial>%s</serial>"
              "<alias name='ua-%s'/></disk>",
-             is_blk ? "block" : "file", is_blk ? "dev" : "file", esc, target, bus, v->id,
-             export_id);
+             nbd      ? "network"
+             : is_blk ? "block"
+                      : "file",
+             src, target, bus, v->id, export_id);
     virDomainPtr d = hlv_domain(h, server, e);
-    if (!d)
-        return -1;
-    int rc = virDomainAttachDeviceFlags(d, xml, live_flags(d));
-    if (rc < 0)
+    int rc = d ? virDomainAttachDeviceFlags(d, xml, live_flags(d)) : -1;
+    if (d && rc < 0)
         hlv_fail(e, h->name, "attach");
-    virDomainFree(d);
-    if (rc < 0)
+    if (d)
+        virDomainFree(d);
+    if (rc < 0) {
+        struct api_error ignore;
+        if (nbd)
+            hlv_nbd_close(h, node, &ignore);
+        json_decref(ci);
         return -1;
-    *conn = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s}", "driver_volume_type", "local",
-                      "data", "device_path", v->path, "host_name", h->name, "target", target,
-                      "alias", export_id, "export_name", export_name, "serial", v->id,
-                      "access_mode", "rw");
+    }
+    if (nbd) {
+        json_t *data = json_object_get(ci, "data");
+        json_object_set_new(data, "target", json_string(target));
+        json_object_set_new(data, "alias", json_string(export_id));
+        *conn = ci;
+        return 0;
+    }
+    *conn = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s}", "driver_volume_type",
+                      "local", "data", "device_path", v->path, "host_name", h->name, "target",
+                      target, "alias", export_id, "export_name", export_name, "node_name", node,
+                      "serial", v->id, "access_mode", "rw");
     return 0;
 }
 
@@ -429,10 +539,19 @@ static virDomainPtr find_by_alias(virConnectPtr conn, const char *alias)
     return found;
 }
 
+static int detach_disk(const struct cfg_host *h, const char *export_id, struct api_error *e);
+
 static int lv_detach(const struct cfg_host *h, const char *node, const char *export_id,
                      struct api_error *e)
 {
-    (void)node;
+    if (detach_disk(h, export_id, e) < 0)
+        return -1;
+    /* the volswapd's export and node go once no domain uses them */
+    return hlv_nbd_mode(h) ? hlv_nbd_close(h, node, e) : 0;
+}
+
+static int detach_disk(const struct cfg_host *h, const char *export_id, struct api_error *e)
+{
     virConnectPtr conn = hlv_connect(h, e);
     if (!conn)
         return -1;
@@ -510,6 +629,12 @@ static int disk_by_node(const char *xml, const char *node, char target[32], char
  * file grown, which it reads at the next boot. */
 static int lv_resize(const struct cfg_host *h, const char *node, uint64_t size, struct api_error *e)
 {
+    /* QEMU's NBD client learns an export's size only when it connects:
+     * the guest could not see the new size, so refuse, as Nova does when
+     * its driver cannot extend (the volume stays as it was) */
+    if (hlv_nbd_mode(h))
+        return api_err(
+            e, 409, "Host %s: a volume attached over NBD cannot be extended while in use", h->name);
     virConnectPtr conn = hlv_connect(h, e);
     if (!conn)
         return -1;

@@ -68,10 +68,14 @@ static int mailbox_wait(struct mailbox *mb, int ms)
     return st;
 }
 
-/* The pieces of a swap on its host: domain, disk, both volumes' paths. */
+/* The pieces of a swap on its host: domain, disk, and both volumes'
+ * sources as the disk's <source> names them: paths, or on a host whose
+ * volswapd serves the volumes (NBD) the export names, which are the
+ * nodes' names. */
 struct lvswap {
     const struct cfg_host *h;
     virDomainPtr dom;
+    bool nbd;
     char target[32];
     char old_path[1024], new_path[1024];
 };
@@ -98,6 +102,11 @@ static int lvswap_open(struct lvswap *s, const struct swap_rec *r, struct api_er
         snprintf(s->new_path, sizeof s->new_path, "%s", ov.path);
         snprintf(s->old_path, sizeof s->old_path, "%s", r->old_path);
     }
+    s->nbd = hlv_nbd_mode(s->h);
+    if (s->nbd) {
+        snprintf(s->new_path, sizeof s->new_path, "%s", r->new_node);
+        snprintf(s->old_path, sizeof s->old_path, "%s", r->old_node);
+    }
     if (strncmp(a.device, "/dev/", 5) != 0)
         return api_err(e, 500, "attachment %s has no device", a.id);
     snprintf(s->target, sizeof s->target, "%.31s", a.device + 5);
@@ -122,10 +131,30 @@ static void abort_copy(struct lvswap *s, const struct swap_rec *r)
         swap_log("%s: abort of the copy of %s: %s", r->id, s->target, virGetLastErrorMessage());
 }
 
+/* A rollback: the registry's side, and on an NBD host the new volume's
+ * export and node closed (nothing else uses them). */
+static void rollback(struct lvswap *s, struct swap_rec *r, const char *why)
+{
+    struct api_error e = { 0 };
+    if (s->h && s->nbd && hlv_nbd_close(s->h, r->new_node, &e) < 0)
+        swap_log("%s: closing the new volume's export: %s", r->id, e.msg);
+    swap_rollback(NULL, r, why);
+}
+
 static void grow(struct lvswap *s, struct swap_rec *r)
 {
     if (r->new_size_gb <= r->old_size_gb)
         return;
+    if (s->nbd) {
+        /* QEMU's NBD client reads an export's size when it connects: the
+         * export grows now, the guest sees it from its next boot */
+        struct api_error e = { 0 };
+        const struct host_driver *qd = host_driver_find("volswapd");
+        if (qd->resize(s->h, r->new_node, (uint64_t)r->new_size_gb << 30, &e) < 0)
+            swap_log("%s: growing %s: %s (the volume keeps working at the old size)", r->id,
+                     r->new_node, e.msg);
+        return;
+    }
     if (virDomainBlockResize(s->dom, s->target, (unsigned long long)r->new_size_gb << 30,
                              VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0)
         swap_log("%s: blockResize of %s: %s (the volume keeps working at the old size)", r->id,
@@ -200,8 +229,52 @@ static void finish(struct lvswap *s, struct swap_rec *r)
     struct api_error e = { 0 };
     grow(s, r);
     check_definition(s, r);
-    if (swap_finish(NULL, r, &e) < 0)
+    if (swap_finish(NULL, r, &e) < 0) {
         swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id, e.msg);
+        return;
+    }
+    if (!s->nbd)
+        return;
+    /* the guest is on the new export: the old one and its node go, and
+     * the attachment's connection_info names the new export */
+    if (hlv_nbd_close(s->h, r->old_node, &e) < 0)
+        swap_log("%s: closing the old volume's export: %s", r->id, e.msg);
+    struct registry *reg = swap_svc->ctx->reg;
+    REG_TXN(txn, reg);
+    struct reg_attachment a;
+    if (reg_begin(&txn, &e) < 0 ||
+        (reg->ops->attachment_get_by_id(reg, r->attachment_id, &a) != 0 &&
+         reg->ops->attachment_get(reg, r->server_id, r->new_volume_id, &a) != 0))
+        return;
+    json_error_t jerr;
+    json_t *ci = json_loads(a.connection_info, 0, &jerr);
+    json_t *d = json_object_get(ci, "data");
+    const char *uri = json_string_value(json_object_get(d, "uri"));
+    const char *old_name = json_string_value(json_object_get(d, "export_name"));
+    if (json_is_object(d) && uri && old_name && strstr(uri, old_name)) {
+        /* the URI names the export once, after the scheme's path slash */
+        char nu[1400];
+        const char *at = strstr(uri, old_name);
+        snprintf(nu, sizeof nu, "%.*s%s%s", (int)(at - uri), uri, r->new_node,
+                 at + strlen(old_name));
+        char id[40];
+        hlv_nbd_export_id(r->new_node, id);
+        json_object_set_new(d, "uri", json_string(nu));
+        json_object_set_new(d, "export_name", json_string(r->new_node));
+        json_object_set_new(d, "export_id", json_string(id));
+        char *txt = json_dumps(ci, JSON_COMPACT);
+        if (txt && strlen(txt) < sizeof a.connection_info) {
+            snprintf(a.connection_info, sizeof a.connection_info, "%s", txt);
+            if (reg->ops->attachment_update(reg, &a) < 0)
+                reg_fail(&e, reg);
+            else
+                reg_commit(&txn, &e);
+        }
+        free(txt);
+    }
+    json_decref(ci);
+    if (e.msg[0])
+        swap_log("%s: the attachment's connection_info: %s", r->id, e.msg);
 }
 
 /* A failure from COMPLETING on: the disk's source says what happened. */
@@ -213,7 +286,7 @@ static void settle(struct lvswap *s, struct swap_rec *r, const char *why)
         finish(s, r);
     } else if (side == 0) {
         abort_copy(s, r);
-        swap_rollback(NULL, r, why);
+        rollback(s, r, why);
     } else {
         snprintf(r->error, sizeof r->error, "%.400s (undecided: left for recovery)", why);
         swap_persist(r, r->phase);
@@ -253,7 +326,7 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
     struct api_error e = { 0 };
     char why[512] = "";
     if (lvswap_open(s, r, &e) < 0) {
-        swap_rollback(NULL, r, e.msg);
+        rollback(s, r, e.msg);
         return;
     }
     memcpy(mb->target, s->target, sizeof mb->target);
@@ -261,7 +334,12 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
     struct reg_volume nv;
     if (swap_svc->ctx->reg->ops->volume_get(swap_svc->ctx->reg, r->new_volume_id, &nv) != 0 ||
         swap_match_sizes(r, &nv, &e) < 0) {
-        swap_rollback(NULL, r, e.msg[0] ? e.msg : "the new volume's record is gone");
+        rollback(s, r, e.msg[0] ? e.msg : "the new volume's record is gone");
+        return;
+    }
+    /* on an NBD host the copy's destination is the new volume's export */
+    if (s->nbd && hlv_nbd_open(s->h, &nv, r->new_node, NULL, &e) < 0) {
+        rollback(s, r, e.msg);
         return;
     }
     publish(t, p, r, SP_TARGET_OPEN);
@@ -270,7 +348,7 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
                                               VIR_DOMAIN_EVENT_CALLBACK(on_block_job), mb, NULL);
     if (cb < 0) {
         hlv_fail(&e, s->h->name, "block job events");
-        swap_rollback(NULL, r, e.msg);
+        rollback(s, r, e.msg);
         return;
     }
     if (r->kind == SWAP_MIGRATE)
@@ -288,13 +366,13 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
         npar = 1;
     }
     int64_t mirror_start = api_now_ms();
-    if (hlv_source_xml(s->new_path, dest, sizeof dest) < 0 ||
+    if (hlv_copy_dest_xml(s->h, s->new_path, r->new_node, dest, sizeof dest) < 0 ||
         virDomainBlockCopy(s->dom, s->target, dest, par, npar,
                            VIR_DOMAIN_BLOCK_COPY_REUSE_EXT | VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB) <
             0) {
         hlv_fail(&e, s->h->name, "blockCopy");
         virConnectDomainEventDeregisterAny(conn, cb);
-        swap_rollback(NULL, r, e.msg);
+        rollback(s, r, e.msg);
         return;
     }
     publish(t, p, r, SP_MIRRORING);
@@ -338,7 +416,7 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
     if (!ready) {
         virConnectDomainEventDeregisterAny(conn, cb);
         abort_copy(s, r);
-        swap_rollback(NULL, r, why);
+        rollback(s, r, why);
         return;
     }
     sample(s, p, &last_ms, &last_done);
@@ -387,7 +465,7 @@ void swap_libvirt_recover(struct swap_rec *r)
     if (lvswap_open(&s, r, &e) < 0) {
         lvswap_close(&s);
         if (r->phase < SP_COMPLETING)
-            swap_rollback(NULL, r, e.msg);
+            rollback(&s, r, e.msg);
         else
             swap_log("%s: %s; left for the next start", r->id, e.msg);
         return;
@@ -411,11 +489,10 @@ void swap_libvirt_recover(struct swap_rec *r)
     } else if (side == 0) {
         if (job == 1)
             abort_copy(&s, r);
-        swap_rollback(
-            NULL, r,
-            r->phase < SP_COMPLETING
-                ? "volswap-api restarted before the pivot"
-                : "volswap-api restarted during the pivot; the disk is on the old volume");
+        rollback(&s, r,
+                 r->phase < SP_COMPLETING
+                     ? "volswap-api restarted before the pivot"
+                     : "volswap-api restarted during the pivot; the disk is on the old volume");
     } else {
         swap_log("%s: the domain's disk is on neither volume; left for the next start", r->id);
     }

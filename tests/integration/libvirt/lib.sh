@@ -7,7 +7,9 @@
 # state directories (/run/libvirt, /var/lib/libvirt) are the system's, so
 # libvirt tests take a lock and run one at a time.
 #   lv_setup            libvirtd + volswap-api with host1 on driver libvirt
-#                       (LV_HOST_EXTRA: a JSON object of more host keys)
+#                       (LV_HOST_EXTRA: a JSON object of more host keys;
+#                       LV_NBD=1: a volswapd serves the volumes over NBD,
+#                       the domains' disks are network disks)
 #   lv_domain NAME      defines and starts a persistent TCG domain with a
 #                       virtio-scsi controller and no disk (no guest OS is
 #                       needed to hotplug, block-copy or pivot)
@@ -86,9 +88,17 @@ CONF
 
 lv_setup() {
   lv_start_daemons
+  local keep='{name: "host1", driver: "libvirt", uri: $uri, pools: .hosts[0].pools}'
+  if [ -n "${LV_NBD:-}" ]; then
+    # a volswapd beside libvirtd serves the volumes; QEMU (libvirt-qemu)
+    # reaches its NBD socket through the group, nobody else can
+    VOLSWAP_TEST_HOST_DAEMON=volswapd host_start
+    chgrp libvirt-qemu "$T/nbd.sock" && chmod 0660 "$T/nbd.sock" || fail "NBD socket permissions"
+    keep='.hosts[0] + {driver: "libvirt", uri: $uri}'
+  fi
   write_config 3600
   jq --arg uri "$LV_URI" --argjson extra "${LV_HOST_EXTRA:-{\}}" \
-    '.hosts[0] = ({name: "host1", driver: "libvirt", uri: $uri, pools: .hosts[0].pools} + $extra)' \
+    ".hosts[0] = (($keep) + \$extra)" \
     "$T/api.json" >"$T/api.json.new" && mv "$T/api.json.new" "$T/api.json"
   mkdir -p "$T/pool" "$T/pool2"
   api_start
@@ -153,3 +163,5 @@ action_event_result() {  # action_event_result SERVER ACTION EVENT
   api "$ADMIN_TOKEN" GET "/v2.1/servers/$1/os-instance-actions/$req" >/dev/null
   jq -r --arg e "$3" '[.instanceAction.events[] | select(.event == $e)] | last | .result' "$T/last.body"
 }
+
+node_of() { echo "vol-$(echo "$1" | tr -d - | cut -c1-26)"; }  # node_of VOLUME

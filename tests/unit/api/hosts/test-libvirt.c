@@ -12,6 +12,9 @@ static const char *dom_xml =
     "<disk type='block' device='disk'><driver name='qemu' type='raw'/>"
     "<source dev='/dev/vdc' index='2'/><target dev='sdb' bus='scsi'/>"
     "<alias name='ua-exp-1'/></disk>"
+    "<disk type='network' device='disk'><driver name='qemu' type='raw'/>"
+    "<source protocol='nbd' name='vol-1' tls='no'><host transport='unix' socket='/s'/></source>"
+    "<target dev='sdc' bus='scsi'/><alias name='ua-exp-3'/></disk>"
     "</devices></domain>";
 
 static void disk_source_by_target(void)
@@ -21,6 +24,44 @@ static void disk_source_by_target(void)
     CHECK_STR(src, "/p/a.img");
     CHECK_EQ(hlv_disk_find(dom_xml, "<target dev='sdb'", src, sizeof src), 0);
     CHECK_STR(src, "/dev/vdc");
+}
+
+/* a network disk's source is its NBD export, never the target's dev= */
+static void network_disk_source_is_export(void)
+{
+    char src[64];
+    CHECK_EQ(hlv_disk_find(dom_xml, "<target dev='sdc'", src, sizeof src), 0);
+    CHECK_STR(src, "vol-1");
+    CHECK_EQ(hlv_disk_find(dom_xml, "<alias name='ua-exp-3'", src, sizeof src), 0);
+    CHECK_STR(src, "vol-1");
+}
+
+/* on a host whose volswapd serves the volumes, a copy goes to the new
+ * volume's NBD export: unix socket or TCP, tls='yes' when required */
+static void copy_destination_nbd(void)
+{
+    struct cfg_host h;
+    char xml[1024];
+    memset(&h, 0, sizeof h);
+    snprintf(h.name, sizeof h.name, "h");
+    CHECK(!hlv_nbd_mode(&h));
+    snprintf(h.qmp, sizeof h.qmp, "/run/q.sock");
+    snprintf(h.nbd_socket, sizeof h.nbd_socket, "/run/n.sock");
+    CHECK(hlv_nbd_mode(&h));
+    CHECK_EQ(hlv_copy_dest_xml(&h, "/p/ignored.img", "vol-2", xml, sizeof xml), 0);
+    CHECK_CONTAINS(xml, "<disk type='network'");
+    CHECK_CONTAINS(xml, "<source protocol='nbd' name='vol-2'><host transport='unix' "
+                        "socket='/run/n.sock'/></source>");
+    h.nbd_socket[0] = '\0';
+    snprintf(h.nbd_host, sizeof h.nbd_host, "10.0.0.2");
+    h.nbd_port = 10809;
+    snprintf(h.nbd_tls_creds, sizeof h.nbd_tls_creds, "tls0");
+    CHECK_EQ(hlv_copy_dest_xml(&h, "", "vol-2", xml, sizeof xml), 0);
+    CHECK_CONTAINS(xml, "name='vol-2' tls='yes'><host name='10.0.0.2' port='10809'/>");
+    CHECK_EQ(hlv_copy_dest_xml(&h, "", "vol-2", xml, 60), -1);
+    char id[40];
+    hlv_nbd_export_id("vol-0123456789abcdef0123456789", id);
+    CHECK_STR(id, "lv-vol-0123456789abcdef0123456789");
 }
 
 static void disk_by_alias(void)
@@ -36,9 +77,9 @@ static void key_outside_disk(void)
 {
     char src[64];
     CHECK_EQ(hlv_disk_find(dom_xml, "<name>d</name>", src, sizeof src), 1);
-    CHECK_EQ(hlv_disk_find("<devices><disk type='file'><source file='/x'/>", "<source", src,
-                           sizeof src),
-             1); /* no </disk>: nothing, no overrun */
+    CHECK_EQ(
+        hlv_disk_find("<devices><disk type='file'><source file='/x'/>", "<source", src, sizeof src),
+        1); /* no </disk>: nothing, no overrun */
 }
 
 static void source_too_long(void)
@@ -66,24 +107,36 @@ static void config_libvirt_host(void)
     memset(&cfg, 0, sizeof cfg);
     CHECK_EQ(config_parse(ok, strlen(ok), &cfg, &e), 0);
     CHECK_STR(cfg.hosts[0].uri, "qemu+tls://h/system");
+    CHECK_EQ(cfg.hosts[0].shutdown_timeout, 60); /* Nova's default */
     CHECK(host_driver_find("libvirt") == &hlv_driver);
     config_free(&cfg);
-    const char *no_uri = "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"libvirt\"}]}";
+    const char *no_uri =
+        "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"libvirt\"}]}";
     memset(&cfg, 0, sizeof cfg);
     CHECK_EQ(config_parse(no_uri, strlen(no_uri), &cfg, &e), -1);
     CHECK_CONTAINS(e.msg, "uri");
     config_free(&cfg);
-    const char *no_qmp = "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"qemu\","
-                         " \"uri\": \"qemu:///system\", \"nbd\": {\"type\": \"unix\", \"path\": \"/n\"}}]}";
+    const char *no_qmp =
+        "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"qemu\","
+        " \"uri\": \"qemu:///system\", \"nbd\": {\"type\": \"unix\", \"path\": \"/n\"}}]}";
     memset(&cfg, 0, sizeof cfg);
     CHECK_EQ(config_parse(no_qmp, strlen(no_qmp), &cfg, &e), -1);
     CHECK_CONTAINS(e.msg, "qmp");
+    config_free(&cfg);
+    const char *bad_timeout =
+        "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": "
+        "\"libvirt\", \"uri\": \"qemu:///system\", \"shutdown_timeout\": -1}]}";
+    memset(&cfg, 0, sizeof cfg);
+    CHECK_EQ(config_parse(bad_timeout, strlen(bad_timeout), &cfg, &e), -1);
+    CHECK_CONTAINS(e.msg, "shutdown_timeout");
     config_free(&cfg);
 }
 
 static const struct unit_case cases[] = {
     { "disk-source-by-target", disk_source_by_target },
     { "disk-by-alias", disk_by_alias },
+    { "network-disk-source-is-export", network_disk_source_is_export },
+    { "copy-destination-nbd", copy_destination_nbd },
     { "key-outside-disk", key_outside_disk },
     { "source-too-long", source_too_long },
     { "copy-destination-escaped", copy_destination_escaped },
