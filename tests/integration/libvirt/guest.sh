@@ -82,7 +82,8 @@ while [ ! -b /dev/sda ]; do sleep 0.1; done
 stamp() { dd if=/dev/sda bs=4096 skip="$1" count=1 iflag=direct 2>/dev/null | head -c 12; }
 if [ "$(stamp 0)" = volswap-run1 ]; then
   echo "guest: boot 2"
-  lo=0 hi=1048576
+  # within the disk: a skip past its end makes dd read its way there
+  lo=0 hi=$(($(cat /sys/block/sda/size) / 8))
   while [ $((hi - lo)) -gt 1 ]; do
     mid=$(((lo + hi) / 2))
     case "$(stamp $mid)" in "seq "*) lo=$mid ;; *) hi=$mid ;; esac
