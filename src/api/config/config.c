@@ -92,8 +92,8 @@ static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
 
 static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
 {
-    static const char *const keys[] = { "name", "driver", "qmp",   "uri",
-                                        "tls",  "nbd",    "pools", "shutdown_timeout", NULL };
+    static const char *const keys[] = { "name",  "driver",           "qmp", "uri", "tls", "nbd",
+                                        "pools", "shutdown_timeout", NULL };
     static const char *const tls_keys[] = { "dir", "hostname", NULL };
     static const char *const nbd_keys[] = { "type",         "path",      "host", "port",
                                             "start_server", "tls_creds", NULL };
@@ -110,8 +110,8 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
         return -1;
     /* Nova's shutdown_timeout: how long a clean shutdown may take */
     json_t *st = json_object_get(j, "shutdown_timeout");
-    if (st && (!json_is_integer(st) || json_integer_value(st) < 0 ||
-               json_integer_value(st) > 86400))
+    if (st &&
+        (!json_is_integer(st) || json_integer_value(st) < 0 || json_integer_value(st) > 86400))
         return api_err(e, 400, "config: host %s: shutdown_timeout must be 0..86400 seconds",
                        h->name);
     h->shutdown_timeout = st ? (int)json_integer_value(st) : 60;

@@ -9,7 +9,9 @@
 #   lv_setup            libvirtd + volswap-api with host1 on driver libvirt
 #                       (LV_HOST_EXTRA: a JSON object of more host keys;
 #                       LV_NBD=1: a volswapd serves the volumes over NBD,
-#                       the domains' disks are network disks)
+#                       the domains' disks are network disks; LV_TLS=1:
+#                       libvirtd also listens for qemu+tls:// on loopback
+#                       and volswap-api reaches it that way)
 #   lv_domain NAME      defines and starts a persistent TCG domain with a
 #                       virtio-scsi controller and no disk (no guest OS is
 #                       needed to hotplug, block-copy or pivot)
@@ -45,7 +47,8 @@ lv_cleanup() {
 trap lv_cleanup EXIT
 
 libvirtd_start() {
-  libvirtd --config "$LV/libvirtd.conf" --pid-file "$LV/libvirtd.pid" >>"$LV/libvirtd.log" 2>&1 &
+  libvirtd --config "$LV/libvirtd.conf" --pid-file "$LV/libvirtd.pid" ${LV_TLS:+--listen} \
+    >>"$LV/libvirtd.log" 2>&1 &
   LIBVIRTD_PID=$!
   for _ in $(seq 300); do
     virsh_lv version >/dev/null 2>&1 && return 0
@@ -78,6 +81,28 @@ unix_sock_rw_perms = "0700"
 auth_unix_rw = "none"
 auth_unix_ro = "none"
 CONF
+  if [ -n "${LV_TLS:-}" ]; then
+    # libvirt's own TLS transport on loopback, certificates made here: the
+    # server's for localhost, a client's whose DN libvirtd allows, and the
+    # client's files where the URI's pkipath points
+    bash "$VOLSWAP_SRC/tests/integration/gen-tls-certs.sh" "$LV/pki" >/dev/null || fail "certificates"
+    mkdir -p "$LV/pki-client"
+    cp "$LV/pki/ca-cert.pem" "$LV/pki-client/cacert.pem"
+    cp "$LV/pki/client-cert.pem" "$LV/pki-client/clientcert.pem"
+    cp "$LV/pki/client-key.pem" "$LV/pki-client/clientkey.pem"
+    LV_TLS_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >>"$LV/libvirtd.conf" <<CONF
+listen_tls = 1
+listen_tcp = 0
+listen_addr = "127.0.0.1"
+tls_port = "$LV_TLS_PORT"
+key_file = "$LV/pki/server-key.pem"
+cert_file = "$LV/pki/server-cert.pem"
+ca_file = "$LV/pki/ca-cert.pem"
+tls_allowed_dn_list = ["O=Test Org,CN=client"]
+CONF
+    LV_TLS_URI="qemu+tls://localhost:$LV_TLS_PORT/system?pkipath=$LV/pki-client"
+  fi
   # QEMU's console logs go through virtlogd (qemu.conf's default)
   if ! [ -S /run/libvirt/virtlogd-sock ] || ! pgrep -x virtlogd >/dev/null; then
     virtlogd -p "$LV/virtlogd.pid" >"$LV/virtlogd.log" 2>&1 &
@@ -97,7 +122,7 @@ lv_setup() {
     keep='.hosts[0] + {driver: "libvirt", uri: $uri}'
   fi
   write_config 3600
-  jq --arg uri "$LV_URI" --argjson extra "${LV_HOST_EXTRA:-{\}}" \
+  jq --arg uri "${LV_TLS_URI:-$LV_URI}" --argjson extra "${LV_HOST_EXTRA:-{\}}" \
     ".hosts[0] = (($keep) + \$extra)" \
     "$T/api.json" >"$T/api.json.new" && mv "$T/api.json.new" "$T/api.json"
   mkdir -p "$T/pool" "$T/pool2"
