@@ -12,6 +12,15 @@ for a in ("url", "token", "pairs", "qmp", "raw-dir", "fio-uri", "fio-server", "f
 p.add_argument("--runs", type=int, default=5)
 p.add_argument("--fio-swaps", type=int, default=7)
 p.add_argument("--label", default="")
+# a libvirt host: the peer is the same block copy by hand through virsh
+# (blockcopy --reuse-external --transient-job --wait --pivot) on disks
+# TARGETS (one a line) of domain VIRSH_DOM, and the consumer is a real guest
+# whose console (GUEST_CONSOLE) prints "guest: ack N" after each write
+p.add_argument("--virsh-uri", default="")
+p.add_argument("--virsh-dom", default="")
+p.add_argument("--raw-targets", default="")
+p.add_argument("--guest-console", default="")
+p.add_argument("--summary", default="")
 args = p.parse_args()
 
 
@@ -34,7 +43,9 @@ def api_swap(sid, old, new):
     assert st == 202, st
     while True:
         _, r = http("GET", f"/v2.1/servers/{sid}/os-volume_attachments")
-        if [a["volumeId"] for a in r["volumeAttachments"]] == [new]:
+        # the server may have other disks (the libvirt host's does)
+        vols = [a["volumeId"] for a in r["volumeAttachments"]]
+        if new in vols and old not in vols:
             break
         time.sleep(0.001)
     e2e = (time.monotonic() - t0) * 1000
@@ -90,6 +101,69 @@ def raw_swap(i):
     q.close()
     return ms
 
+
+
+def virsh_swap(i):
+    """The same block copy by hand through virsh: --wait polls the job,
+    --pivot completes it; from the command's start to its exit."""
+    tgt = open(args.raw_targets).read().split()[i - 1]
+    t0 = time.monotonic()
+    subprocess.run(["virsh", "-q", "-c", args.virsh_uri, "blockcopy", args.virsh_dom, tgt,
+                    "--dest", f"{args.raw_dir}/raw-dst-{i}", "--format", "raw",
+                    "--reuse-external", "--transient-job", "--wait", "--pivot"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return (time.monotonic() - t0) * 1000
+
+
+def guest_session():
+    """The guest writes one 4 KiB block with O_DIRECT after another and
+    prints each acknowledged one on its console: the time between two
+    acknowledgements (as the console lines arrive here) bounds one write
+    (plus the guest's dd start, tens of ms under TCG). For each swap the
+    longest such gap overlapping it, against the longest in an equally
+    long window just before it."""
+    import threading
+    acks, stop = [], threading.Event()
+
+    def follow():
+        with open(args.guest_console, "rb") as f:
+            f.seek(0, 2)
+            buf = b""
+            while not stop.is_set():
+                chunk = f.read()
+                if not chunk:
+                    time.sleep(0.002)
+                    continue
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                now = time.time()
+                for l in lines:
+                    if b"guest: ack " in l:
+                        acks.append(now)
+                    if b"guest: ioerr" in l:
+                        raise SystemExit("bench/swap: the guest saw an I/O error")
+
+    th = threading.Thread(target=follow, daemon=True)
+    th.start()
+    time.sleep(3)
+    swaps = []
+    cur, other = args.fio_old, args.fio_new
+    gap = 2.0
+    for i in range(args.fio_swaps):
+        time.sleep(gap)
+        t0 = time.time()
+        api_swap(args.fio_server, cur, other)
+        t1 = time.time()
+        swaps.append({"t0": t0, "t1": t1, "trace": None})
+        cur, other = other, cur
+        gap = max(2.0, 1.5 * (t1 - t0))
+    time.sleep(2)
+    stop.set()
+    th.join()
+    ios = [(a, b, (b - a) * 1000) for a, b in zip(acks, acks[1:])]
+    if not ios or ios[-1][1] < swaps[-1]["t1"]:
+        raise SystemExit("bench/swap: the guest stopped writing before the last swap")
+    return ios, swaps
 
 
 def query_trace(clear=True):
@@ -246,7 +320,7 @@ for i, (sid, old, new) in enumerate(pairs[:args.runs]):
     mirror.append(pr["mirror_ms"])
     server_total.append(pr["total_ms"])
     pivots.append(pr["pivot_pause_ms"])
-    raws.append(raw_swap(i + 1))
+    raws.append(virsh_swap(i + 1) if args.virsh_dom else raw_swap(i + 1))
 med = statistics.median
 over = [a - b for a, b in zip(e2e, mirror)]
 print(f"\n== host daemon: {args.host}{args.label}")
@@ -256,20 +330,30 @@ print(f"  overhead (end to end - mirror)              median {med(over):7.1f} ms
       f"max {max(over):.1f} ms  (target <= 100 ms)")
 print(f"  worker start -> DONE (server side)          median {med(server_total):7.1f} ms")
 print(f"  pivot (block-job-complete -> COMPLETED)     median {med(pivots):7.1f} ms")
-print(f"  peer: the same mirror over raw QMP          median {med(raws):7.1f} ms")
-print(f"  ratio API end to end / raw QMP              {med(e2e) / med(raws):.2f}")
+peer = "the same copy by hand through virsh" if args.virsh_dom else "the same mirror over raw QMP"
+print(f"  peer: {peer:38s} median {med(raws):7.1f} ms")
+print(f"  ratio API end to end / {'virsh' if args.virsh_dom else 'raw QMP':20s} {med(e2e) / med(raws):.2f}")
 
-ios, swaps = consumer_session()
+ios, swaps = guest_session() if args.guest_console else consumer_session()
 during = [longest(ios, s["t0"], s["t1"]) for s in swaps]
 before = [longest(ios, s["t0"] - 0.05 - (s["t1"] - s["t0"]), s["t0"] - 0.05) for s in swaps]
 ratios = [d / b for d, b in zip(during, before) if b > 0]
-print(f"  consumer (fio randwrite 4k qd1 via NBD, {len(swaps)} swaps back and forth under one fio run):")
+if args.guest_console:
+    print(f"  consumer (a Linux guest under TCG writing 4k blocks with O_DIRECT, one dd each, "
+          f"{len(swaps)} swaps back and forth; write = time between two acknowledgements):")
+else:
+    print(f"  consumer (fio randwrite 4k qd1 via NBD, {len(swaps)} swaps back and forth under one fio run):")
 print(f"    longest write during a swap     median {med(during):6.2f} ms  (each: "
       + " ".join(f"{x:.1f}" for x in during) + ")")
 print(f"    ... in as long a window before  median {med(before):6.2f} ms  (each: "
       + " ".join(f"{x:.1f}" for x in before) + ")")
 print(f"    ratio of the medians {med(during) / med(before):.2f}, median of the ratios "
       f"{med(ratios):.2f}  (target <= 2)")
+if args.summary:
+    with open(args.summary, "a") as f:
+        f.write(json.dumps({"host": args.host + args.label, "overhead_ms": med(over),
+                            "during_ms": med(during), "before_ms": med(before),
+                            "ratio": med(ratios) if ratios else None}) + "\n")
 rows, order, firsts, holds, readys = breakdown(ios, swaps)
 if firsts:
     print(f"    block-job-complete -> first guest write done on the target  median "

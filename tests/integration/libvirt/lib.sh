@@ -45,6 +45,10 @@ lv_cleanup() {
   cleanup
 }
 trap lv_cleanup EXIT
+# a test stopped by tests/run's timeout still removes its domains: they
+# belong to libvirtd, not to the test's process group, and a persistent
+# one left behind would be defined in the system's libvirt for good
+trap 'exit 143' TERM
 
 libvirtd_start() {
   libvirtd --config "$LV/libvirtd.conf" --pid-file "$LV/libvirtd.pid" ${LV_TLS:+--listen} \
@@ -109,6 +113,13 @@ CONF
     VIRTLOGD_PID=$!
   fi
   libvirtd_start
+  # domains of a test killed before its cleanup (under the lock, no other
+  # libvirt test runs: every vs-* domain is such a leftover)
+  local d
+  for d in $(virsh_lv list --all --name | grep '^vs-'); do
+    virsh_lv destroy "$d" >/dev/null 2>&1 || true
+    virsh_lv undefine "$d" >/dev/null 2>&1 || true
+  done
 }
 
 lv_setup() {
