@@ -95,8 +95,11 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
     static const char *const keys[] = { "name",  "driver",           "qmp", "uri", "tls", "nbd",
                                         "pools", "shutdown_timeout", NULL };
     static const char *const tls_keys[] = { "dir", "hostname", NULL };
-    static const char *const nbd_keys[] = { "type",         "path",      "host", "port",
-                                            "start_server", "tls_creds", NULL };
+    static const char *const nbd_keys[] = { "type",      "path",
+                                            "host",      "port",
+                                            "start_server", "tls_creds",
+                                            "client_tls_creds", "reconnect_delay",
+                                            NULL };
     if (check_keys(j, keys, "host", e) < 0 ||
         get_str(j, "name", h->name, sizeof h->name, true, "host", e) < 0 ||
         get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0)
@@ -155,8 +158,15 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
         return api_err(e, 400, "config: host %s: nbd.start_server must be a boolean", h->name);
     h->start_nbd_server = json_is_true(ss);
     if (get_str(nbd, "tls_creds", h->nbd_tls_creds, sizeof h->nbd_tls_creds, false, "host nbd", e) <
-        0)
+            0 ||
+        get_str(nbd, "client_tls_creds", h->nbd_client_tls_creds, sizeof h->nbd_client_tls_creds,
+                false, "host nbd", e) < 0)
         return -1;
+    json_t *rd = json_object_get(nbd, "reconnect_delay");
+    if (rd && (!json_is_integer(rd) || json_integer_value(rd) < 0 || json_integer_value(rd) > 3600))
+        return api_err(e, 400, "config: host %s: nbd.reconnect_delay must be 0..3600 seconds",
+                       h->name);
+    h->nbd_reconnect_delay = rd ? (int)json_integer_value(rd) : 5;
     if (strcmp(type, "unix") == 0) {
         if (get_str(nbd, "path", h->nbd_socket, sizeof h->nbd_socket, true, "host nbd", e) < 0)
             return -1;

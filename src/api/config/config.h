@@ -54,6 +54,12 @@ struct cfg_host {
     int nbd_port;            /* or TCP */
     bool start_nbd_server;   /* issue nbd-server-start before the first export */
     char nbd_tls_creds[128]; /* the host's server TLS credentials: clients need TLS */
+    /* Opening another host's export (a volume whose pool is on another
+     * host): the id of this daemon's client TLS credentials
+     * (tls-creds-x509,endpoint=client) for storage hosts that require
+     * TLS, and the nbd node's reconnect-delay in seconds. */
+    char nbd_client_tls_creds[128];
+    int nbd_reconnect_delay;
     struct cfg_pool *pools;
     size_t n_pools;
 };

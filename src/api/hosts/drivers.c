@@ -312,44 +312,66 @@ static int ensure_nbd_server(struct host_conn *c, const struct cfg_host *h, stru
     return 0;
 }
 
-static int qmp_attach(const struct cfg_host *h, const struct reg_volume *v, const char *node,
-                      const char *export_id, const char *export_name, json_t **conn,
-                      struct api_error *e)
+/* Opens a node with blockdev-add ARGS (a node left behind by an
+ * interrupted call is reused) and exports it as EXPORT_NAME; the node is
+ * closed again when the export fails. */
+static int open_and_export(struct host_conn *c, const struct cfg_host *h, json_t *args,
+                           const char *node, const char *export_id, const char *export_name,
+                           struct api_error *e)
 {
-    *conn = NULL;
-    struct stat st;
-    bool is_blk = stat(v->path, &st) == 0 && S_ISBLK(st.st_mode);
-    struct host_conn *c = host_connect(h, HOST_QMP_TIMEOUT_MS, e);
-    if (!c)
-        return -1;
-    int rc = -1;
     struct qmp_error qe;
-    if (ensure_nbd_server(c, h, e) < 0)
-        goto out;
-    json_t *args = json_pack("{s:s, s:s, s:s, s:s}", "driver", is_blk ? "host_device" : "file",
-                             "filename", v->path, "node-name", node, "discard", "unmap");
-    rc = run(c, h, "blockdev-add", args, &qe, e);
-    json_decref(args);
-    /* a node left behind by an interrupted attach is reused */
+    int rc = run(c, h, "blockdev-add", args, &qe, e);
     if (rc < 0 && strstr(qe.desc, "Duplicate"))
         rc = 0;
     if (rc < 0)
-        goto out;
-    args = json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "nbd", "id", export_id, "node-name", node,
-                     "name", export_name, "writable", 1);
-    rc = run(c, h, "block-export-add", args, &qe, e);
-    json_decref(args);
+        return -1;
+    json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "nbd", "id", export_id, "node-name",
+                          node, "name", export_name, "writable", 1);
+    rc = run(c, h, "block-export-add", x, &qe, e);
+    json_decref(x);
+    if (rc < 0 && strstr(qe.desc, "already in use"))
+        rc = 0;
     if (rc < 0) {
         json_t *del = json_pack("{s:s}", "node-name", node);
         struct qmp_error qe2;
         run(c, h, "blockdev-del", del, &qe2, NULL);
         json_decref(del);
-        goto out;
     }
-    *conn = connection_info(h, v, node, export_id, export_name);
-    rc = 0;
-out:
+    return rc;
+}
+
+static json_t *file_blockdev(const char *path, const char *node)
+{
+    struct stat st;
+    bool is_blk = stat(path, &st) == 0 && S_ISBLK(st.st_mode);
+    return json_pack("{s:s, s:s, s:s, s:s}", "driver", is_blk ? "host_device" : "file", "filename",
+                     path, "node-name", node, "discard", "unmap");
+}
+
+/* Opens ARGS as NODE on host H and exports it for its consumer. */
+static int attach_node(const struct cfg_host *h, json_t *args, const char *node,
+                       const char *export_id, const char *export_name, struct api_error *e)
+{
+    struct host_conn *c = host_connect(h, HOST_QMP_TIMEOUT_MS, e);
+    if (!c)
+        return -1;
+    int rc = ensure_nbd_server(c, h, e) < 0
+                 ? -1
+                 : open_and_export(c, h, args, node, export_id, export_name, e);
     host_close(c);
+    return rc;
+}
+
+static int qmp_attach(const struct cfg_host *h, const struct reg_volume *v, const char *node,
+                      const char *export_id, const char *export_name, json_t **conn,
+                      struct api_error *e)
+{
+    *conn = NULL;
+    json_t *args = file_blockdev(v->path, node);
+    int rc = attach_node(h, args, node, export_id, export_name, e);
+    json_decref(args);
+    if (rc == 0)
+        *conn = connection_info(h, v, node, export_id, export_name);
     return rc;
 }
 
@@ -423,6 +445,174 @@ int host_call(struct host_conn *c, const struct cfg_host *h, const char *cmd, js
     if (ret)
         *ret = NULL;
     return run_ret(c, h, cmd, args, ret, qe, NULL);
+}
+
+/* ---- volumes on another host ---- */
+
+static void storage_export_id(const char *node, char out[40])
+{
+    snprintf(out, 40, "sx-%.31s", node);
+}
+
+int host_storage_check(const struct cfg_host *ch, const struct cfg_host *sh, struct api_error *e)
+{
+    if (strcmp(ch->driver, "libvirt") == 0)
+        return api_err(e, 400,
+                       "Invalid volume: compute host %s (libvirt) opens only volumes of its own "
+                       "pools; the volume lives on host %s.",
+                       ch->name, sh->name);
+    if (strcmp(sh->driver, "libvirt") == 0)
+        return api_err(e, 400,
+                       "Invalid volume: storage host %s (libvirt) does not export volumes to "
+                       "other hosts.",
+                       sh->name);
+    if (!sh->nbd_socket[0] && !sh->nbd_host[0])
+        return api_err(e, 400, "Invalid volume: storage host %s has no NBD address.", sh->name);
+    if (sh->nbd_tls_creds[0] && !ch->nbd_client_tls_creds[0])
+        return api_err(e, 400,
+                       "Invalid volume: storage host %s requires TLS and compute host %s has no "
+                       "nbd.client_tls_creds.",
+                       sh->name, ch->name);
+    return 0;
+}
+
+int host_storage_export(const struct cfg_host *sh, const char *path, const char *node,
+                        struct api_error *e)
+{
+    char id[40];
+    storage_export_id(node, id);
+    json_t *args = file_blockdev(path, node);
+    int rc = attach_node(sh, args, node, id, node, e);
+    json_decref(args);
+    return rc;
+}
+
+int host_storage_unexport(const struct cfg_host *sh, const char *node, struct api_error *e)
+{
+    char id[40];
+    storage_export_id(node, id);
+    return qmp_detach(sh, node, id, e);
+}
+
+static json_t *storage_addr(const struct cfg_host *sh)
+{
+    if (sh->nbd_socket[0])
+        return json_pack("{s:s, s:s}", "type", "unix", "path", sh->nbd_socket);
+    char port[16];
+    snprintf(port, sizeof port, "%d", sh->nbd_port);
+    return json_pack("{s:s, s:s, s:s}", "type", "inet", "host", sh->nbd_host, "port", port);
+}
+
+json_t *host_remote_blockdev(const struct cfg_host *ch, const struct cfg_host *sh, const char *node)
+{
+    json_t *a = json_pack("{s:s, s:s, s:o, s:s, s:i}", "driver", "nbd", "node-name", node, "server",
+                          storage_addr(sh), "export", node, "reconnect-delay",
+                          ch->nbd_reconnect_delay);
+    if (sh->nbd_tls_creds[0])
+        json_object_set_new(a, "tls-creds", json_string(ch->nbd_client_tls_creds));
+    return a;
+}
+
+json_t *host_storage_info(const struct cfg_host *sh, const char *node)
+{
+    char id[40], uri[1400];
+    storage_export_id(node, id);
+    bool tls = sh->nbd_tls_creds[0] != '\0';
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "host", sh->name, "node_name", node,
+                          "export_id", id, "name", node, "tls", tls);
+    if (sh->nbd_socket[0]) {
+        snprintf(uri, sizeof uri, "%s+unix:///%s?socket=%s", tls ? "nbds" : "nbd", node,
+                 sh->nbd_socket);
+        json_object_set_new(o, "socket", json_string(sh->nbd_socket));
+    } else {
+        snprintf(uri, sizeof uri, "%s://%s:%d/%s", tls ? "nbds" : "nbd", sh->nbd_host, sh->nbd_port,
+                 node);
+        char port[16];
+        snprintf(port, sizeof port, "%d", sh->nbd_port);
+        json_object_set_new(o, "hosts", json_pack("[s]", sh->nbd_host));
+        json_object_set_new(o, "ports", json_pack("[s]", port));
+    }
+    json_object_set_new(o, "uri", json_string(uri));
+    return o;
+}
+
+int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
+                       const struct reg_volume *v, const char *node_name, const char *export_id,
+                       const char *export_name, json_t **conn, struct api_error *e)
+{
+    const struct host_driver *drv = host_driver_find(ch->driver);
+    const struct cfg_host *sh = config_host(cfg, v->host);
+    *conn = NULL;
+    if (!drv)
+        return api_err(e, 500, "host %s: unknown driver %s", ch->name, ch->driver);
+    if (!sh || sh == ch)
+        return drv->attach(ch, v, node_name, export_id, export_name, conn, e);
+    if (host_storage_check(ch, sh, e) < 0 || host_storage_export(sh, v->path, node_name, e) < 0)
+        return -1;
+    json_t *args = host_remote_blockdev(ch, sh, node_name);
+    int rc = attach_node(ch, args, node_name, export_id, export_name, e);
+    json_decref(args);
+    if (rc < 0) {
+        struct api_error ignore = { 0 };
+        if (host_storage_unexport(sh, node_name, &ignore) < 0)
+            fprintf(stderr, "volswap-api: host %s: export of %s stays: %s\n", sh->name, node_name,
+                    ignore.msg);
+        return -1;
+    }
+    *conn = connection_info(ch, v, node_name, export_id, export_name);
+    json_object_set_new(json_object_get(*conn, "data"), "storage",
+                        host_storage_info(sh, node_name));
+    return 0;
+}
+
+int host_detach_volume(const struct api_config *cfg, const struct cfg_host *ch,
+                       const struct reg_attachment *a, struct api_error *e)
+{
+    const struct host_driver *drv = host_driver_find(ch->driver);
+    if (!drv)
+        return api_err(e, 500, "host %s: unknown driver %s", ch->name, ch->driver);
+    if (drv->detach(ch, a->node_name, a->export_id, e) < 0)
+        return -1;
+    json_error_t jerr;
+    json_t *ci = json_loads(a->connection_info, 0, &jerr);
+    json_t *st = json_object_get(json_object_get(ci, "data"), "storage");
+    const char *sname = json_string_value(json_object_get(st, "host"));
+    const char *snode = json_string_value(json_object_get(st, "node_name"));
+    const struct cfg_host *sh = sname ? config_host(cfg, sname) : NULL;
+    int rc = 0;
+    if (sh && sh != ch && snode && snode[0])
+        rc = host_storage_unexport(sh, snode, e);
+    else if (sname && !sh)
+        fprintf(stderr, "volswap-api: storage host %s of attachment %s is not configured\n", sname,
+                a->id);
+    json_decref(ci);
+    return rc;
+}
+
+const struct cfg_host *host_of_path(const struct api_config *cfg, const char *path,
+                                    const struct cfg_pool **pool)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) : 0;
+    for (size_t h = 0; h < cfg->n_hosts; h++)
+        for (size_t i = 0; i < cfg->hosts[h].n_pools; i++) {
+            const struct cfg_pool *p = &cfg->hosts[h].pools[i];
+            bool match = false;
+            if (p->is_dir) {
+                size_t pl = strlen(p->path);
+                while (pl > 1 && p->path[pl - 1] == '/')
+                    pl--;
+                match = slash && dirlen == pl && strncmp(path, p->path, pl) == 0;
+            }
+            for (size_t j = 0; !match && j < p->n_devices; j++)
+                match = strcmp(p->devices[j], path) == 0;
+            if (match) {
+                if (pool)
+                    *pool = p;
+                return &cfg->hosts[h];
+            }
+        }
+    return NULL;
 }
 
 static const struct host_driver drivers[] = {

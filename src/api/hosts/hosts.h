@@ -84,6 +84,48 @@ struct host_conn *host_call_open(const struct cfg_host *h, int timeout_ms, struc
 void host_call_close(struct host_conn *c);
 int host_call(struct host_conn *c, const struct cfg_host *h, const char *cmd, json_t *args,
               json_t **ret, struct qmp_error *qe);
+/* ---- volumes on another host (drivers.c) ----
+ * A volume lives on its pool's host (the storage host); its consumer on
+ * the server's host (the compute host). When they differ, the storage host
+ * opens the volume's file as a node and exports it over NBD (with TLS when
+ * its NBD server requires it), and the compute host opens that export as
+ * an `nbd` node (its client credentials, reconnect-delay) and exports it
+ * to its consumer as it would a local volume. The storage side's node and
+ * export are named after the compute side's node (export id "sx-NODE",
+ * export name NODE), so either side finds the other's from the attachment
+ * or a swap record alone. */
+
+/* Whether compute host CH can open storage host SH's exports: 0, or -1
+ * and a 400 naming what is missing (a libvirt host on either side, no NBD
+ * address on SH, no client credentials on CH for SH's TLS). */
+int host_storage_check(const struct cfg_host *ch, const struct cfg_host *sh, struct api_error *e);
+/* Opens PATH on SH as NODE and exports it (writable) for another host;
+ * what an interrupted call left behind is reused. */
+int host_storage_export(const struct cfg_host *sh, const char *path, const char *node,
+                        struct api_error *e);
+/* Removes that export and closes NODE on SH (missing ones are not errors). */
+int host_storage_unexport(const struct cfg_host *sh, const char *node, struct api_error *e);
+/* The blockdev-add arguments for CH opening SH's export of NODE as NODE. */
+json_t *host_remote_blockdev(const struct cfg_host *ch, const struct cfg_host *sh,
+                             const char *node);
+/* What connection_info's data.storage says of SH's export of NODE: host,
+ * node_name, export_id, and for consumers that open it themselves (a
+ * libvirt host's <disk type='network'>) name, hosts, ports, tls, uri. */
+json_t *host_storage_info(const struct cfg_host *sh, const char *node);
+/* Attach and detach of volume V on compute host CH, wherever V lives: the
+ * host driver's own attach when V's host is CH, else the storage export,
+ * the remote node and the consumer's export, undone in reverse on failure.
+ * Detach removes what connection_info names on both hosts. */
+int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
+                       const struct reg_volume *v, const char *node_name, const char *export_id,
+                       const char *export_name, json_t **conn, struct api_error *e);
+int host_detach_volume(const struct api_config *cfg, const struct cfg_host *ch,
+                       const struct reg_attachment *a, struct api_error *e);
+/* The host whose pool holds storage PATH (a file in a directory pool, or
+ * one of a block pool's devices), or NULL. */
+const struct cfg_host *host_of_path(const struct api_config *cfg, const char *path,
+                                    const struct cfg_pool **pool);
+
 /* ---- libvirt hosts (libvirt.c) ---- */
 
 /* Driver "libvirt": hosts whose domains libvirt runs, reached by the

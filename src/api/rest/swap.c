@@ -282,15 +282,14 @@ static int do_swap(struct api_request *rq, const struct reg_server *s, const cha
         return api_err(&rq->err, 400,
                        "Invalid volume: New volume must be the same size or "
                        "larger.");
-    if (strcmp(nv.host, s->host) != 0)
-        return api_err(&rq->err, 400,
-                       "Invalid volume: volume %s lives on host %s, instance %s "
-                       "on %s",
-                       nv.id, nv.host, s->id, s->host);
     const struct cfg_host *h = config_host(rq->ctx->cfg, s->host);
     if (!h || !swap_driver_find(h->driver))
         return api_err(&rq->err, 409, "Compute host %s of instance %s is not configured.", s->host,
                        s->id);
+    /* a new volume of another host's pool is mirrored to over NBD */
+    const struct cfg_host *nh = config_host(rq->ctx->cfg, nv.host);
+    if (nh && nh != h && host_storage_check(h, nh, &rq->err) < 0)
+        return -1;
     API_LOCK_SCOPE(&accept_lock);
     if (check_not_swapping(rq, s, old_id) < 0)
         return -1;
@@ -600,11 +599,6 @@ int cinder_migrate_volume(struct api_request *rq)
         return api_err(&rq->err, 400,
                        "Invalid host: Destination host must be different than the "
                        "current host.");
-    if (strcmp(ph->name, ov.host) != 0)
-        return api_err(&rq->err, 400,
-                       "Invalid host: pool %s is on host %s; volswap moves an attached "
-                       "volume only between pools of its own host (%s).",
-                       pool->name, ph->name, ov.host);
     struct reg_attachment a;
     arc = r->ops->attachment_get_by_volume(r, ov.id, &a);
     if (arc < 0)
@@ -623,6 +617,12 @@ int cinder_migrate_volume(struct api_request *rq)
     const struct cfg_host *h = config_host(rq->ctx->cfg, s.host);
     if (!h || !swap_driver_find(h->driver))
         return api_err(&rq->err, 409, "Compute host %s is not configured.", s.host);
+    /* a pool on another host than the server's: the compute host mirrors
+     * to that host's NBD export (Cinder's migration across backends) */
+    if (ph != h && host_storage_check(h, ph, &rq->err) < 0) {
+        rq->err.status = 400;
+        return -1;
+    }
     API_LOCK_SCOPE(&accept_lock);
     if (check_not_swapping(rq, &s, ov.id) < 0)
         return -1;

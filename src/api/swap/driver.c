@@ -8,6 +8,8 @@
  *   qemu      drive-mirror mode=existing format=raw with a node-name, the
  *             libvirt blockRebase(REUSE_EXT|COPY) path of the trace, so the
  *             real QEMU opens the target itself.
+ * A new volume on another storage host is that host's NBD export, opened
+ * as an nbd node by either driver (blockdev-add, blockdev-mirror).
  * The queries recovery relies on (query-block-exports, query-jobs) and the
  * forced cancel are shared.
  *
@@ -64,13 +66,34 @@ static bool runs_qemu_mirror(struct host_session *s)
     return qemu;
 }
 
-static int volswapd_start(struct host_session *s, const struct swap_rec *r,
-                          const struct reg_volume *nv, int64_t speed, struct api_error *e)
+/* The new volume's storage host when it is not the server's (a move
+ * between storage hosts: the target is that host's NBD export), else NULL. */
+const struct cfg_host *swap_remote_host(const struct swap_rec *r, const char *volume_host)
 {
-    struct stat st;
-    bool is_blk = stat(nv->path, &st) == 0 && S_ISBLK(st.st_mode);
-    json_t *add = json_pack("{s:s, s:s, s:s, s:s}", "driver", is_blk ? "host_device" : "file",
-                            "filename", nv->path, "node-name", r->new_node, "discard", "unmap");
+    const struct api_config *cfg = swap_svc->ctx->cfg;
+    const struct cfg_host *ch = config_host(cfg, r->host), *sh = config_host(cfg, volume_host);
+    return ch && sh && sh != ch ? sh : NULL;
+}
+
+/* blockdev-add and blockdev-mirror: the target opened by name, a local
+ * file or another host's export (which the storage host exports first). */
+static int open_and_mirror(struct host_session *s, const struct swap_rec *r,
+                           const struct reg_volume *nv, int64_t speed, struct api_error *e)
+{
+    const struct cfg_host *sh = swap_remote_host(r, nv->host);
+    json_t *add;
+    if (sh) {
+        const struct cfg_host *ch = config_host(swap_svc->ctx->cfg, r->host);
+        if (host_storage_check(ch, sh, e) < 0 ||
+            host_storage_export(sh, nv->path, r->new_node, e) < 0)
+            return -1;
+        add = host_remote_blockdev(ch, sh, r->new_node);
+    } else {
+        struct stat st;
+        bool is_blk = stat(nv->path, &st) == 0 && S_ISBLK(st.st_mode);
+        add = json_pack("{s:s, s:s, s:s, s:s}", "driver", is_blk ? "host_device" : "file",
+                        "filename", nv->path, "node-name", r->new_node, "discard", "unmap");
+    }
     /* a node left by an interrupted attempt is reused */
     int rc = swap_qmp_simple(s, "blockdev-add", add, "Duplicate", e);
     json_decref(add);
@@ -85,9 +108,18 @@ static int volswapd_start(struct host_session *s, const struct swap_rec *r,
     return rc < 0 ? -1 : 0;
 }
 
+static int volswapd_start(struct host_session *s, const struct swap_rec *r,
+                          const struct reg_volume *nv, int64_t speed, struct api_error *e)
+{
+    return open_and_mirror(s, r, nv, speed, e);
+}
+
 static int qemu_start(struct host_session *s, const struct swap_rec *r, const struct reg_volume *nv,
                       int64_t speed, struct api_error *e)
 {
+    /* another host's export: QEMU opens it as an nbd node, as volswapd does */
+    if (swap_remote_host(r, nv->host))
+        return open_and_mirror(s, r, nv, speed, e);
     json_t *m = mirror_common(r, speed);
     json_object_set_new(m, "target", json_string(nv->path));
     json_object_set_new(m, "format", json_string("raw"));
@@ -233,4 +265,12 @@ int swap_job_abort(struct host_session *s, const char *job_id, struct api_error 
             return 0;
     }
     return api_err(e, 500, "job %s did not end after block-job-cancel", job_id);
+}
+
+void swap_release_storage(const struct swap_rec *r, const char *volume_host, const char *node)
+{
+    const struct cfg_host *sh = volume_host ? swap_remote_host(r, volume_host) : NULL;
+    struct api_error e = { 0 };
+    if (sh && host_storage_unexport(sh, node, &e) < 0)
+        swap_log("%s: the export of %s stays on host %s: %s", r->id, node, sh->name, e.msg);
 }

@@ -128,6 +128,11 @@ struct swap_driver {
     int (*close_new)(struct host_session *s, const struct swap_rec *r, struct api_error *e);
 };
 const struct swap_driver *swap_driver_find(const char *name);
+/* The storage host VOLUME_HOST when it is not R's compute host, else NULL. */
+const struct cfg_host *swap_remote_host(const struct swap_rec *r, const char *volume_host);
+/* Removes the export of NODE on the storage host VOLUME_HOST and closes it
+ * there, when that host is not R's compute host (logged, never fatal). */
+void swap_release_storage(const struct swap_rec *r, const char *volume_host, const char *node);
 int swap_qmp_simple(struct host_session *s, const char *cmd, json_t *args, const char *ignore,
                     struct api_error *e);
 /* Which node the export EXPORT_ID serves: 0 and NODE filled, 1 no such

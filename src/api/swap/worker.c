@@ -49,8 +49,12 @@ static bool stopping(void)
 
 /* ---- registry updates ---- */
 
-static void set_ci_node(char *ci, size_t cilen, const char *volume_id, const char *node,
-                        const char *path)
+/* The attachment's connection_info after a swap: the serial, the node, a
+ * libvirt host's device path, and the storage host's export the compute
+ * host's node opens (data.storage) when the new volume lives on another
+ * host (none when it is local). */
+static void set_ci_node(char *ci, size_t cilen, const struct swap_rec *r, const char *volume_id,
+                        const char *node, const char *path, const char *volume_host)
 {
     json_error_t jerr;
     json_t *o = json_loads(ci, 0, &jerr);
@@ -63,6 +67,11 @@ static void set_ci_node(char *ci, size_t cilen, const char *volume_id, const cha
     /* a local disk (libvirt host) names its storage */
     if (json_is_object(d) && json_object_get(d, "device_path"))
         json_object_set_new(d, "device_path", json_string(path));
+    const struct cfg_host *sh = swap_remote_host(r, volume_host);
+    if (json_is_object(d) && sh)
+        json_object_set_new(d, "storage", host_storage_info(sh, node));
+    else if (json_is_object(d))
+        json_object_del(d, "storage");
     char *s = json_dumps(o, JSON_COMPACT);
     if (s && strlen(s) < cilen)
         snprintf(ci, cilen, "%s", s);
@@ -103,8 +112,8 @@ static int record_nova(struct registry *reg, struct swap_rec *r, struct api_erro
     snprintf(na.node_name, sizeof na.node_name, "%s", r->new_node);
     na.delete_on_termination = false;
     api_time_micro(time(NULL), na.created_at);
-    set_ci_node(na.connection_info, sizeof na.connection_info, r->new_volume_id, r->new_node,
-                nv.path);
+    set_ci_node(na.connection_info, sizeof na.connection_info, r, r->new_volume_id, r->new_node,
+                nv.path, nv.host);
     if (reg->ops->attachment_delete(reg, a.id) < 0 || reg->ops->attachment_insert(reg, &na) < 0)
         return reg_fail(e, reg);
     if (vol_apply(reg, &ov, VT_DETACH, e) < 0 || vol_apply(reg, &nv, VT_ATTACH, e) < 0)
@@ -133,7 +142,8 @@ static int record_migrate(struct registry *reg, struct swap_rec *r, struct api_e
     snprintf(ov.pool, sizeof ov.pool, "%s", tv.pool);
     snprintf(ov.host, sizeof ov.host, "%s", tv.host);
     snprintf(a.node_name, sizeof a.node_name, "%s", r->new_node);
-    set_ci_node(a.connection_info, sizeof a.connection_info, ov.id, r->new_node, tv.path);
+    set_ci_node(a.connection_info, sizeof a.connection_info, r, ov.id, r->new_node, tv.path,
+                tv.host);
     if (vol_apply(reg, &ov, VT_ROLL_DETACHING, e) < 0 ||
         vol_apply(reg, &ov, VT_MIGRATION_COMPLETING, e) < 0 ||
         vol_apply(reg, &ov, VT_MIGRATION_SUCCESS, e) < 0)
@@ -158,16 +168,13 @@ int swap_record(struct registry *reg, struct swap_rec *r, struct api_error *e)
     return 0;
 }
 
-static void pool_remove(const char *path, const char *host)
+static void pool_remove(const char *path)
 {
-    const struct api_config *cfg = swap_svc->ctx->cfg;
-    const struct cfg_host *h = config_host(cfg, host);
-    bool is_dir = true;
-    /* block devices are handed back, files are removed */
-    for (size_t i = 0; h && i < h->n_pools; i++)
-        for (size_t j = 0; j < h->pools[i].n_devices; j++)
-            if (strcmp(h->pools[i].devices[j], path) == 0)
-                is_dir = false;
+    /* block devices are handed back, files are removed; the pool that
+     * holds the path says which (it may be another host's) */
+    const struct cfg_pool *p = NULL;
+    host_of_path(swap_svc->ctx->cfg, path, &p);
+    bool is_dir = !p || p->is_dir;
     struct api_error e = { 0 };
     if (path[0] && pool_delete_volume(path, is_dir, &e) < 0)
         swap_log("cannot remove %s: %s", path, e.msg);
@@ -242,9 +249,19 @@ int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e
             swap_reconcile_mark(r->host);
         }
         json_decref(a);
+        /* the old volume's storage host (a migration's old storage is
+         * found by its path: the record already names the new host) */
+        const struct cfg_host *oh = NULL;
+        struct reg_volume ov;
+        if (r->kind == SWAP_MIGRATE)
+            oh = r->old_path[0] ? host_of_path(swap_svc->ctx->cfg, r->old_path, NULL) : NULL;
+        else if (swap_svc->ctx->reg->ops->volume_get(swap_svc->ctx->reg, r->old_volume_id, &ov) ==
+                 0)
+            oh = config_host(swap_svc->ctx->cfg, ov.host);
+        swap_release_storage(r, oh ? oh->name : NULL, r->old_node);
     }
     if (r->kind == SWAP_MIGRATE)
-        pool_remove(r->old_path, r->host);
+        pool_remove(r->old_path);
     if (r->started_mono_ms)
         r->total_ms = api_now_ms() - r->started_mono_ms;
     /* the event and the phase that ends the swap, together */
@@ -278,7 +295,7 @@ static int transition_in(struct registry *reg, const struct swap_rec *r, const c
  * temporary record removed (Cinder), whose storage TV_PATH names for the
  * caller to remove once this commits. */
 static int roll_states(struct registry *reg, struct swap_rec *r, char tv_path[1024],
-                       char tv_host[65], struct api_error *e)
+                       struct api_error *e)
 {
     tv_path[0] = '\0';
     if (transition_in(reg, r, r->old_volume_id, VT_ROLL_DETACHING, e) < 0)
@@ -293,7 +310,6 @@ static int roll_states(struct registry *reg, struct swap_rec *r, char tv_path[10
         return reg_fail(e, reg);
     if (rc == 0) {
         snprintf(tv_path, 1024, "%s", tv.path);
-        snprintf(tv_host, 65, "%s", tv.host);
     }
     return 0;
 }
@@ -331,14 +347,20 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
             host_undone = true;
         }
     }
+    /* the new volume's export on its storage host goes even when the
+     * compute host is gone: nothing of the swap stays on any host */
+    struct reg_volume nv;
+    if (r->phase >= SP_TARGET_OPEN &&
+        swap_svc->ctx->reg->ops->volume_get(swap_svc->ctx->reg, r->new_volume_id, &nv) == 0)
+        swap_release_storage(r, nv.host, r->new_node);
     /* the volume states, the event and the phase commit together: a
      * registry that fails here leaves the record in its phase for the next
      * start to roll back again */
     struct registry *reg = swap_svc->ctx->reg;
     struct api_error e = { 0 };
-    char tv_path[1024], tv_host[65];
+    char tv_path[1024];
     REG_TXN(txn, reg);
-    if (reg_begin(&txn, &e) < 0 || roll_states(reg, r, tv_path, tv_host, &e) < 0 ||
+    if (reg_begin(&txn, &e) < 0 || roll_states(reg, r, tv_path, &e) < 0 ||
         swap_event_finish(reg, r, false, why, &e) < 0 ||
         swap_persist_in(reg, r, SP_ROLLED_BACK, &e) < 0 || reg_commit(&txn, &e) < 0) {
         swap_log("%s: cannot record the rollback: %s (left for the next start)", r->id, e.msg);
@@ -350,7 +372,7 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
     if (host_undone && h && strcmp(h->driver, "libvirt") != 0)
         swap_reconcile_mark(r->host);
     if (tv_path[0])
-        pool_remove(tv_path, tv_host);
+        pool_remove(tv_path);
     restore_new_size(r);
     return 0;
 }

@@ -15,6 +15,12 @@
 #   host_qmp compute1 CMD [JSON]         # a command on that unix monitor (volswap qmp)
 #   hosts_api_setup compute1             # config naming that host at tcp:ADDR:4444 with the
 #                                        # API's client certificate, then volswap-api
+#   hosts_api_cluster compute1 storage1 ..  # config naming every host so (the first is where
+#                                        # servers go by default), each with a pool NAME-pool
+#                                        # in $T/NAME-pool, then volswap-api
+#   cluster_volume NAME SIZE             # a volume in host NAME's pool -> prints its id
+#   cluster_server NAME                  # a server on host NAME -> prints its id
+#   host_leftovers NAME                  # the exports and nodes host NAME still has, one a line
 #
 # Every host daemon is stopped with SIGTERM at exit and must exit 0 (as in
 # the other suites, that is how a sanitizer report fails the test); then
@@ -30,6 +36,7 @@ HOSTS_QMP_PORT=4444
 HOSTS_NBD_PORT=10809
 declare -A HOST_ADDR=()
 declare -A HOST_PIDS=()
+declare -A HOST_NBD_TLS_OF=()
 
 hosts_cleanup() {
   local rc=$? h p n st
@@ -73,10 +80,12 @@ host_volswapd() {  # host_volswapd NAME ADDR [VOLSWAPD OPTIONS..]
   HOST_ADDR[$name]=$addr
   mkdir -p "$T/pool" "$T/pool2"
   # HOST_NBD_TLS=1: the NBD server requires TLS with client certificates
-  local nbd_tls=() nbd_opt=
+  # ctls: the host's client credentials, for opening other hosts' exports
+  local nbd_tls=(--object "tls-creds-x509,id=ctls,dir=$T/pki,endpoint=client") nbd_opt=
   if [ -n "${HOST_NBD_TLS:-}" ]; then
-    nbd_tls=(--object "tls-creds-x509,id=ntls,dir=$T/pki,endpoint=server")
+    nbd_tls+=(--object "tls-creds-x509,id=ntls,dir=$T/pki,endpoint=server")
     nbd_opt=,tls-creds=ntls
+    HOST_NBD_TLS_OF[$name]=ntls
   fi
   ns_spawn "$name" "$VOLSWAP_BUILD/src/daemon/volswapd" "${nbd_tls[@]}" \
     --object "tls-creds-x509,id=qtls,dir=$T/pki,endpoint=server" \
@@ -119,4 +128,54 @@ host_qmp() {  # host_qmp NAME COMMAND [JSON-ARGS]
   local name=$1
   shift
   "$CLI_BIN" --json qmp --socket "$T/$name-qmp.sock" "$@" || fail "$name: $* failed"
+}
+
+# A config naming every host given: volswapd at tcp:ADDR:4444 with the
+# API's client certificate, exports at ADDR:10809 (tls_creds when the host
+# was started with HOST_NBD_TLS=1), client credentials ctls for other
+# hosts' exports, reconnect-delay HOSTS_RECONNECT_DELAY (2 s), and a pool
+# NAME-pool in $T/NAME-pool. Servers go to the first host unless told.
+hosts_api_cluster() {  # hosts_api_cluster NAME..
+  local hosts='[]' h
+  write_config
+  for h in "$@"; do
+    mkdir -p "$T/$h-pool"
+    hosts=$(jq -n --argjson hs "$hosts" --arg name "$h" --arg addr "${HOST_ADDR[$h]}" \
+      --argjson qport "$HOSTS_QMP_PORT" --argjson port "$HOSTS_NBD_PORT" --arg pki "$T/pki" \
+      --arg pool "$T/$h-pool" --arg tls "${HOST_NBD_TLS_OF[$h]:-}" \
+      --argjson delay "${HOSTS_RECONNECT_DELAY:-2}" \
+      '$hs + [{name: $name, driver: "volswapd", qmp: "tcp:\($addr):\($qport)", tls: {dir: $pki},
+               nbd: ({type: "inet", host: $addr, port: $port, client_tls_creds: "ctls",
+                      reconnect_delay: $delay} + (if $tls != "" then {tls_creds: $tls} else {} end)),
+               pools: [{name: "\($name)-pool", type: "dir", path: $pool}]}]')
+  done
+  jq --argjson hs "$hosts" '.hosts = $hs' "$T/api.json" >"$T/api.json.new"
+  mv "$T/api.json.new" "$T/api.json"
+  QMP_SOCK=$T/$1-qmp.sock
+  api_start
+  need_swap_api
+  PID_DEMO=$(project_id demo)
+}
+
+cluster_volume() {  # cluster_volume HOST SIZE_GB -> prints the id
+  api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes" "{\"volume\":{\"size\":$2,\"volume_type\":\"$1-pool\"}}" >/dev/null
+  expect_status 202
+  jq -r .volume.id "$T/last.body"
+}
+cluster_server() {  # cluster_server HOST -> prints the id
+  api "$ADMIN_TOKEN" POST /v2.1/servers "{\"server\":{\"name\":\"srv\",\"availability_zone\":\"nova:$1\"}}" >/dev/null
+  expect_status 202
+  jq -r .server.id "$T/last.body"
+}
+
+# What host NAME still serves or holds open: "export ID" and "node NAME"
+# lines (the TLS credentials objects are the host's own and not listed).
+host_leftovers() {  # host_leftovers NAME
+  host_qmp "$1" query-block-exports | jq -r '.[] | "export \(.id)"'
+  host_qmp "$1" query-named-block-nodes | jq -r '.[] | "node \(.["node-name"])"'
+}
+expect_clean() {  # expect_clean NAME [EXPECTED-LINES]
+  local got
+  got=$(host_leftovers "$1" | sort)
+  [ "$got" = "${2:-}" ] || fail "host $1 holds: $(echo "$got" | tr '\n' ' ') (expected: ${2:-nothing})"
 }

@@ -1,10 +1,11 @@
 /* Nova's os-volume_attachments: list, show, attach (POST) and detach
  * (DELETE). Attach is Nova's API + compute manager in one synchronous step:
  * reserve the volume (Cinder state), open it on the server's host and export
- * it over NBD as the server's disk (host driver), then record the attachment
- * and mark the volume in-use in one transaction. Every failure undoes what
- * was done (unreserve, detach on the host) so the registry never claims an
- * attachment the host does not serve. Bodies differ by microversion: tag
+ * it over NBD as the server's disk (host driver; a volume of another host's
+ * pool is exported by its storage host and opened over NBD, hosts.h), then
+ * record the attachment and mark the volume in-use in one transaction.
+ * Every failure undoes what was done (unreserve, detach on the host) so the
+ * registry never claims an attachment the host does not serve. Bodies differ by microversion: tag
  * from 2.70, delete_on_termination from 2.79, and from 2.89 the list/show
  * drop "id" for attachment_id and bdm_uuid. */
 #include "compute.h"
@@ -244,11 +245,10 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
         api_err(&rq->err, 400, "Invalid volume: volume %s already attached", vol_id);
         return -1;
     }
-    if (strcmp(v.host, s->host) != 0) {
-        api_err(&rq->err, 400, "Invalid volume: volume %s lives on host %s, instance %s on %s",
-                vol_id, v.host, s->id, s->host);
+    /* a volume of another host's pool reaches the server over NBD */
+    const struct cfg_host *vh = config_host(rq->ctx->cfg, v.host);
+    if (vh && vh != h && host_storage_check(h, vh, &rq->err) < 0)
         return -1;
-    }
     if (pick_device(rq, s->id, device, a.device) < 0)
         return -1;
     if (vol_transition_apply(r, vol_id, VT_RESERVE, false, &v, &rq->err) < 0)
@@ -274,7 +274,8 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
     api_time_micro(time(NULL), a.created_at);
     json_t *conn = NULL;
     struct api_error derr = { 0 };
-    if (drv->attach(h, &v, a.node_name, a.export_id, a.export_name, &conn, &derr) < 0) {
+    if (host_attach_volume(rq->ctx->cfg, h, &v, a.node_name, a.export_id, a.export_name, &conn,
+                           &derr) < 0) {
         vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
         /* a host that timed out may still carry out what it was sent */
         swap_reconcile_mark(h->name);
@@ -294,7 +295,7 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
     bool stored = store_attach(r, s->id, &a, &terr) == 0;
     if (!stored) {
         struct api_error ignore;
-        if (drv->detach(h, a.node_name, a.export_id, &ignore) < 0)
+        if (host_detach_volume(rq->ctx->cfg, h, &a, &ignore) < 0)
             swap_reconcile_mark(h->name);
         vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
         if (record_action)
@@ -349,7 +350,8 @@ out:
 }
 
 /* The host half and the registry half of a detach, for a volume already
- * moved to "detaching": removes the export and closes the node, then drops
+ * moved to "detaching": removes the export and closes the node (on the
+ * storage host too when the volume came from another host), then drops
  * the attachment and marks the volume available in one transaction. A host
  * failure rolls the volume back to in-use (the attachment still stands);
  * a registry failure after the host let go is reported as such. */
@@ -357,9 +359,8 @@ int nova_detach_detaching(struct api_request *rq, const struct cfg_host *h,
                           const struct reg_attachment *a)
 {
     struct registry *r = rq->ctx->reg;
-    const struct host_driver *drv = host_driver_find(h->driver);
     struct api_error derr = { 0 };
-    if (drv->detach(h, a->node_name, a->export_id, &derr) < 0) {
+    if (host_detach_volume(rq->ctx->cfg, h, a, &derr) < 0) {
         vol_transition_apply(r, a->volume_id, VT_ROLL_DETACHING, false, NULL, NULL);
         swap_reconcile_mark(h->name); /* the export may be gone, the node not */
         return api_err(&rq->err, derr.status == 503 ? 503 : 500, "Failed to detach volume %s: %s",

@@ -1012,9 +1012,10 @@ const struct api_route cinder_routes[] = {
            "transition each (what Nova calls around attach, detach and swap); "
            "`{\"os-reset_status\": {\"status\"?, \"attach_status\"?, \"migration_status\"?}}` → "
            "202, admin only; `{\"os-migrate_volume\": {\"host\": POOL}}` → 202, admin only: live "
-           "migration of an in-use volume to another pool of its host, keeping its ID "
-           "(docs/swap.md); `host` is a pool name or Cinder's `host@backend#pool`, whose host "
-           "must be the pool's. Each action has its own rule"),
+           "migration of an in-use volume to another pool, of its host or of another (the "
+           "server's host mirrors to that host's NBD export), keeping its ID (docs/swap.md); "
+           "`host` is a pool name or Cinder's `host@backend#pool`, whose host must be the "
+           "pool's. Each action has its own rule"),
     CINDER("GET", VOL "/volumes/{volume_id}/metadata", cinder_meta_index,
            META "get_volume_metadata", RESOURCE, NULL, 0,
            "Cinder's volume metadata, with the server metadata's rules; the items leave with the "
