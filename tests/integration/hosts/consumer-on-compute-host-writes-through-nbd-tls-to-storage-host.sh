@@ -13,7 +13,6 @@ host_volswapd compute1 "$NS_SUBNET.11"
 truncate -s 64M "$T/pool/vol1.img"
 host_qmp storage1 blockdev-add "{\"driver\":\"file\",\"node-name\":\"vol1\",\"filename\":\"$T/pool/vol1.img\"}" >/dev/null
 host_qmp storage1 block-export-add '{"type":"nbd","id":"vol1","node-name":"vol1","writable":true}' >/dev/null
-host_qmp compute1 object-add "{\"qom-type\":\"tls-creds-x509\",\"id\":\"ctls\",\"dir\":\"$T/pki\",\"endpoint\":\"client\"}" >/dev/null
 host_qmp compute1 blockdev-add "{\"driver\":\"nbd\",\"node-name\":\"rvol1\",\"export\":\"vol1\",\"tls-creds\":\"ctls\",\"reconnect-delay\":5,\"server\":{\"type\":\"inet\",\"host\":\"$NS_SUBNET.21\",\"port\":\"10809\"}}" >/dev/null
 host_qmp compute1 block-export-add '{"type":"nbd","id":"g1","node-name":"rvol1","writable":true}' >/dev/null
 # a plaintext client is refused by the storage host

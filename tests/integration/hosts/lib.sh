@@ -11,7 +11,8 @@
 #   host_volswapd compute1 10.77.0.11    # the host and its volswapd: QMP+TLS on ADDR:4444
 #                                        # (client certificate, authz by DN), NBD on ADDR:10809,
 #                                        # and a unix monitor $T/compute1-qmp.sock for the test;
-#                                        # HOST_NBD_TLS=1: its NBD server requires TLS too
+#                                        # HOST_NBD_TLS=1: its NBD server requires TLS too;
+#                                        # client credentials ctls for other hosts' exports
 #   host_qmp compute1 CMD [JSON]         # a command on that unix monitor (volswap qmp)
 #   hosts_api_setup compute1             # config naming that host at tcp:ADDR:4444 with the
 #                                        # API's client certificate, then volswap-api
