@@ -22,6 +22,10 @@
 #   cluster_volume NAME SIZE             # a volume in host NAME's pool -> prints its id
 #   cluster_server NAME                  # a server on host NAME -> prints its id
 #   host_leftovers NAME                  # the exports and nodes host NAME still has, one a line
+#   host_proxy NAME                      # a TCP proxy on NAME at ADDR:10810 to its NBD server,
+#                                        # the port the API's config names (call before
+#                                        # hosts_api_cluster); host_proxy_kill NAME drops every
+#                                        # connection through it, host_proxy NAME brings it back
 #
 # Every host daemon is stopped with SIGTERM at exit and must exit 0 (as in
 # the other suites, that is how a sanitizer report fails the test); then
@@ -38,9 +42,12 @@ HOSTS_NBD_PORT=10809
 declare -A HOST_ADDR=()
 declare -A HOST_PIDS=()
 declare -A HOST_NBD_TLS_OF=()
+declare -A HOST_NBD_PORT_OF=()
+declare -A PROXY_PIDS=()
 
 hosts_cleanup() {
   local rc=$? h p n st
+  for p in "${PROXY_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   for h in "${!HOST_PIDS[@]}"; do
     p=${HOST_PIDS[$h]}
     kill -TERM "$p" 2>/dev/null || true
@@ -142,7 +149,7 @@ hosts_api_cluster() {  # hosts_api_cluster NAME..
   for h in "$@"; do
     mkdir -p "$T/$h-pool"
     hosts=$(jq -n --argjson hs "$hosts" --arg name "$h" --arg addr "${HOST_ADDR[$h]}" \
-      --argjson qport "$HOSTS_QMP_PORT" --argjson port "$HOSTS_NBD_PORT" --arg pki "$T/pki" \
+      --argjson qport "$HOSTS_QMP_PORT" --argjson port "${HOST_NBD_PORT_OF[$h]:-$HOSTS_NBD_PORT}" --arg pki "$T/pki" \
       --arg pool "$T/$h-pool" --arg tls "${HOST_NBD_TLS_OF[$h]:-}" \
       --argjson delay "${HOSTS_RECONNECT_DELAY:-2}" \
       '$hs + [{name: $name, driver: "volswapd", qmp: "tcp:\($addr):\($qport)", tls: {dir: $pki},
@@ -179,4 +186,19 @@ expect_clean() {  # expect_clean NAME [EXPECTED-LINES]
   local got
   got=$(host_leftovers "$1" | sort)
   [ "$got" = "${2:-}" ] || fail "host $1 holds: $(echo "$got" | tr '\n' ' ') (expected: ${2:-nothing})"
+}
+
+HOSTS_PROXY_PORT=10810
+host_proxy() {  # host_proxy NAME
+  local addr=${HOST_ADDR[$1]}
+  ns_spawn "$1" /usr/bin/python3 "$VOLSWAP_SRC/tests/integration/hosts/tcp-proxy.py" \
+    "$addr" "$HOSTS_PROXY_PORT" "$addr" "$HOSTS_NBD_PORT"
+  PROXY_PIDS[$1]=$NS_PID
+  HOST_NBD_PORT_OF[$1]=$HOSTS_PROXY_PORT
+  ns_wait_port "$1" "$addr" "$HOSTS_PROXY_PORT"
+}
+host_proxy_kill() {  # host_proxy_kill NAME
+  kill -KILL "${PROXY_PIDS[$1]}" 2>/dev/null || true
+  wait "${PROXY_PIDS[$1]}" 2>/dev/null || true
+  unset "PROXY_PIDS[$1]"
 }
