@@ -31,6 +31,8 @@
 
 /* How long the pivot may take once block-job-complete was accepted. */
 #define PIVOT_TIMEOUT_MS 60000
+/* How long a rollback waits for a host whose daemon died under the swap. */
+#define ROLLBACK_REACH_MS 10000
 /* Progress sampling period while the mirror runs. */
 #define SAMPLE_MS 100
 
@@ -335,6 +337,25 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
     const struct cfg_host *h = rec_host(r);
     const struct swap_driver *drv = h ? swap_driver_find(h->driver) : NULL;
     bool host_undone = r->phase >= SP_TARGET_OPEN;
+    /* A session that died under the swap (the daemon was killed) gets a
+     * while to come back: a daemon restarted from its state file has the
+     * new volume open again (over NBD from another host, too), and only
+     * this rollback knows to close it. */
+    struct host_session *fresh = NULL;
+    if (hs && host_session_dead(hs) && h && drv && r->phase >= SP_TARGET_OPEN) {
+        int64_t until = api_now_ms() + ROLLBACK_REACH_MS;
+        while (!fresh && api_now_ms() < until && !stopping()) {
+            struct timespec ts = { 0, 500 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+            struct api_error ge = { 0 };
+            fresh = host_session_get(h, &ge);
+        }
+        if (fresh) {
+            swap_log("%s: host %s is back: closing what the swap opened there", r->id, h->name);
+            host_session_watch(fresh, r->id, true);
+            hs = fresh;
+        }
+    }
     if (hs && !host_session_dead(hs)) {
         struct api_error e = { 0 };
         host_undone = false;
@@ -346,6 +367,10 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
             swap_log("%s: %s", r->id, e.msg);
             host_undone = true;
         }
+    }
+    if (fresh) {
+        host_session_watch(fresh, r->id, false);
+        host_session_put(fresh);
     }
     /* the new volume's export on its storage host goes even when the
      * compute host is gone: nothing of the swap stays on any host */

@@ -22,6 +22,8 @@
 #   cluster_volume NAME SIZE             # a volume in host NAME's pool -> prints its id
 #   cluster_server NAME                  # a server on host NAME -> prints its id
 #   host_leftovers NAME                  # the exports and nodes host NAME still has, one a line
+#   host_kill9 NAME / host_restart NAME  # SIGKILL the host's volswapd / start it again as it
+#                                        # was started (give it --state FILE to restart from it)
 #   host_proxy NAME                      # a TCP proxy on NAME at ADDR:10810 to its NBD server,
 #                                        # the port the API's config names (call before
 #                                        # hosts_api_cluster); host_proxy_kill NAME drops every
@@ -44,6 +46,7 @@ declare -A HOST_PIDS=()
 declare -A HOST_NBD_TLS_OF=()
 declare -A HOST_NBD_PORT_OF=()
 declare -A PROXY_PIDS=()
+declare -A HOST_CMD=()
 
 hosts_cleanup() {
   local rc=$? h p n st
@@ -95,16 +98,23 @@ host_volswapd() {  # host_volswapd NAME ADDR [VOLSWAPD OPTIONS..]
     nbd_opt=,tls-creds=ntls
     HOST_NBD_TLS_OF[$name]=ntls
   fi
-  ns_spawn "$name" "$VOLSWAP_BUILD/src/daemon/volswapd" "${nbd_tls[@]}" \
-    --object "tls-creds-x509,id=qtls,dir=$T/pki,endpoint=server" \
-    --object "authz-simple,id=qaz,identity=O=Test Org,,CN=client" \
-    --chardev "socket,id=m1,host=$addr,port=$HOSTS_QMP_PORT,server=on,wait=off,tls-creds=qtls,tls-authz=qaz" \
-    --monitor chardev=m1 \
-    --chardev "socket,path=$T/$name-qmp.sock,server=on,wait=off,id=m0" --monitor chardev=m0 \
-    --nbd-server "addr.type=inet,addr.host=$addr,addr.port=$HOSTS_NBD_PORT$nbd_opt" \
-    --pidfile "$T/$name.pid" "$@" >"$T/$name.log" 2>&1
+  local cmd=("$VOLSWAP_BUILD/src/daemon/volswapd" "${nbd_tls[@]}"
+    --object "tls-creds-x509,id=qtls,dir=$T/pki,endpoint=server"
+    --object "authz-simple,id=qaz,identity=O=Test Org,,CN=client"
+    --chardev "socket,id=m1,host=$addr,port=$HOSTS_QMP_PORT,server=on,wait=off,tls-creds=qtls,tls-authz=qaz"
+    --monitor chardev=m1
+    --chardev "socket,path=$T/$name-qmp.sock,server=on,wait=off,id=m0" --monitor chardev=m0
+    --nbd-server "addr.type=inet,addr.host=$addr,addr.port=$HOSTS_NBD_PORT$nbd_opt"
+    --pidfile "$T/$name.pid" "$@")
+  HOST_CMD[$name]=$(printf '%q ' "${cmd[@]}")
+  host__spawn "$name"
+}
+
+host__spawn() {  # host__spawn NAME: starts HOST_CMD[NAME] and waits for its pid file
+  local name=$1 _
+  rm -f "$T/$name.pid"
+  eval "ns_spawn \"\$name\" ${HOST_CMD[$name]}" >>"$T/$name.log" 2>&1
   HOST_PIDS[$name]=$NS_PID
-  local _
   for _ in $(seq 300); do
     [ -s "$T/$name.pid" ] && return 0
     kill -0 "$NS_PID" 2>/dev/null || { cat "$T/$name.log" >&2; fail "volswapd on $name exited"; }
@@ -201,4 +211,17 @@ host_proxy_kill() {  # host_proxy_kill NAME
   kill -KILL "${PROXY_PIDS[$1]}" 2>/dev/null || true
   wait "${PROXY_PIDS[$1]}" 2>/dev/null || true
   unset "PROXY_PIDS[$1]"
+}
+
+# SIGKILLs host NAME's volswapd (host_restart NAME starts it again with the
+# same options: with --state FILE it comes back from its state file).
+host_kill9() {  # host_kill9 NAME
+  local p=${HOST_PIDS[$1]}
+  kill -KILL "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  unset "HOST_PIDS[$1]"
+}
+host_restart() {  # host_restart NAME
+  host__spawn "$1"
+  ns_wait_port "$1" "${HOST_ADDR[$1]}" "$HOSTS_QMP_PORT"
 }
