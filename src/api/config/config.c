@@ -60,13 +60,24 @@ static int get_array(json_t *obj, const char *key, json_t **out, const char *whe
     return 0;
 }
 
+/* "max_swaps": how many swaps may run at once on a host or a pool. */
+static int get_max_swaps(json_t *j, int *out, const char *what, struct api_error *e)
+{
+    json_t *m = json_object_get(j, "max_swaps");
+    if (m && (!json_is_integer(m) || json_integer_value(m) < 0 || json_integer_value(m) > 4096))
+        return api_err(e, 400, "config: %s: max_swaps must be 0..4096", what);
+    *out = m ? (int)json_integer_value(m) : 0;
+    return 0;
+}
+
 static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
 {
-    static const char *const keys[] = { "name", "type", "path", "devices", NULL };
+    static const char *const keys[] = { "name", "type", "path", "devices", "max_swaps", NULL };
     char type[16] = "";
     if (check_keys(j, keys, "pool", e) < 0 ||
         get_str(j, "name", p->name, sizeof p->name, true, "pool", e) < 0 ||
-        get_str(j, "type", type, sizeof type, true, "pool", e) < 0)
+        get_str(j, "type", type, sizeof type, true, "pool", e) < 0 ||
+        get_max_swaps(j, &p->max_swaps, p->name, e) < 0)
         return -1;
     if (strcmp(type, "dir") == 0) {
         p->is_dir = true;
@@ -92,8 +103,8 @@ static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
 
 static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
 {
-    static const char *const keys[] = { "name",  "driver",           "qmp", "uri", "tls", "nbd",
-                                        "pools", "shutdown_timeout", NULL };
+    static const char *const keys[] = { "name", "driver", "qmp", "uri", "tls", "nbd", "pools",
+                                        "shutdown_timeout", "max_swaps", NULL };
     static const char *const tls_keys[] = { "dir", "hostname", NULL };
     static const char *const nbd_keys[] = { "type",      "path",
                                             "host",      "port",
@@ -102,7 +113,8 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
                                             NULL };
     if (check_keys(j, keys, "host", e) < 0 ||
         get_str(j, "name", h->name, sizeof h->name, true, "host", e) < 0 ||
-        get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0)
+        get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0 ||
+        get_max_swaps(j, &h->max_swaps, h->name, e) < 0)
         return -1;
     /* a libvirt host is reached through libvirt's URI, never a QMP socket
      * (libvirt owns each domain's monitor), and needs no NBD server for

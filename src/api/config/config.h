@@ -36,6 +36,7 @@ struct cfg_pool {
     char path[1024]; /* directory (is_dir) */
     char **devices;
     size_t n_devices;
+    int max_swaps; /* swaps (and migrations) to or from it at once; 0: no bound */
 };
 struct cfg_host {
     char name[65];
@@ -60,6 +61,9 @@ struct cfg_host {
      * TLS, and the nbd node's reconnect-delay in seconds. */
     char nbd_client_tls_creds[128];
     int nbd_reconnect_delay;
+    /* Swaps that may run at once with this host as compute host or as
+     * the storage host of either volume; 0: no bound. */
+    int max_swaps;
     struct cfg_pool *pools;
     size_t n_pools;
 };

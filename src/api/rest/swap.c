@@ -236,6 +236,78 @@ static int accept_swap(struct api_request *rq, struct swap_rec *sr, struct reg_v
     return rc;
 }
 
+/* The bounds on swaps at once (max_swaps of hosts and pools). A swap
+ * counts against its compute host, the hosts of both volumes and their
+ * pools. A host at its bound is Nova's rate limit (429 overLimit: try
+ * again later); a pool at its bound is a conflict with the migrations
+ * already moving it (409), as Cinder answers for a busy backend. Called
+ * under accept_lock, so two requests cannot both take the last place. */
+struct swap_places {
+    const char *host[3]; /* compute host, old and new volumes' hosts */
+    const char *pool[2]; /* old and new volumes' pools */
+};
+
+static bool place_named(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int check_capacity(struct api_request *rq, const struct swap_places *want)
+{
+    const struct api_config *cfg = rq->ctx->cfg;
+    struct registry *r = rq->ctx->reg;
+    struct swap_rec *run = NULL;
+    size_t n = 0;
+    if (swap_running(&run, &n) < 0)
+        return api_err(&rq->err, 500, "out of memory");
+    int rc = 0;
+    for (size_t k = 0; k < 3 && rc == 0; k++) {
+        const struct cfg_host *h = want->host[k] ? config_host(cfg, want->host[k]) : NULL;
+        if (!h || h->max_swaps == 0 || place_named(want->host, k, h->name))
+            continue;
+        int busy = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct reg_volume ov, nv;
+            const char *places[3] = { run[i].host, NULL, NULL };
+            if (r->ops->volume_get(r, run[i].old_volume_id, &ov) == 0)
+                places[1] = ov.host;
+            if (r->ops->volume_get(r, run[i].new_volume_id, &nv) == 0)
+                places[2] = nv.host;
+            busy += place_named(places, 3, h->name);
+        }
+        if (busy >= h->max_swaps)
+            rc = api_err(&rq->err, 429,
+                         "Host %s is running %d volume swaps, its limit (max_swaps); retry "
+                         "later.",
+                         h->name, busy);
+    }
+    for (size_t k = 0; k < 2 && rc == 0; k++) {
+        const struct cfg_pool *p = want->pool[k] ? config_pool(cfg, want->pool[k], NULL) : NULL;
+        if (!p || p->max_swaps == 0 || place_named(want->pool, k, p->name))
+            continue;
+        int busy = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct reg_volume ov, nv;
+            const char *pools[2] = { NULL, NULL };
+            if (r->ops->volume_get(r, run[i].old_volume_id, &ov) == 0)
+                pools[0] = ov.pool;
+            if (r->ops->volume_get(r, run[i].new_volume_id, &nv) == 0)
+                pools[1] = nv.pool;
+            busy += place_named(pools, 2, p->name);
+        }
+        if (busy >= p->max_swaps)
+            rc = api_err(&rq->err, 409,
+                         "Pool %s is the source or destination of %d volume swaps or "
+                         "migrations, its limit (max_swaps); retry later.",
+                         p->name, busy);
+    }
+    free(run);
+    return rc;
+}
+
 /* Starts the worker of an accepted swap; a worker that cannot start rolls
  * the swap back as any failed swap is (states, event, record). */
 static int launch(struct api_request *rq, struct swap_rec *sr)
@@ -292,6 +364,9 @@ static int do_swap(struct api_request *rq, const struct reg_server *s, const cha
         return -1;
     API_LOCK_SCOPE(&accept_lock);
     if (check_not_swapping(rq, s, old_id) < 0)
+        return -1;
+    struct swap_places places = { { s->host, ov.host, nv.host }, { ov.pool, nv.pool } };
+    if (check_capacity(rq, &places) < 0)
         return -1;
     struct swap_rec sr;
     memset(&sr, 0, sizeof sr);
@@ -625,6 +700,9 @@ int cinder_migrate_volume(struct api_request *rq)
     }
     API_LOCK_SCOPE(&accept_lock);
     if (check_not_swapping(rq, &s, ov.id) < 0)
+        return -1;
+    struct swap_places places = { { s.host, ov.host, ph->name }, { ov.pool, pool->name } };
+    if (check_capacity(rq, &places) < 0)
         return -1;
     /* the destination volume: Cinder's temporary record for the migration */
     struct reg_volume tv;

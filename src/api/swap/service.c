@@ -134,6 +134,22 @@ int swap_launch(const struct swap_rec *r, struct api_error *e)
     return 0;
 }
 
+int swap_running(struct swap_rec **out, size_t *n)
+{
+    API_LOCK_SCOPE(&swap_svc->lock);
+    size_t count = 0;
+    for (struct swap_task *t = swap_svc->tasks; t; t = t->next)
+        count += !t->finished;
+    *out = calloc(count + 1, sizeof **out);
+    *n = 0;
+    if (!*out)
+        return -1;
+    for (struct swap_task *t = swap_svc->tasks; t; t = t->next)
+        if (!t->finished)
+            (*out)[(*n)++] = t->rec;
+    return 0;
+}
+
 bool swap_server_busy(const char *server_id)
 {
     API_LOCK_SCOPE(&swap_svc->lock);

@@ -206,6 +206,8 @@ int swap_persist_in(struct registry *reg, struct swap_rec *r, enum swap_phase p,
 void swap_mark(struct swap_rec *r, enum swap_phase p);
 /* Starts a worker for R (already persisted as ACCEPTED). */
 int swap_launch(const struct swap_rec *r, struct api_error *e);
+/* The records of the swaps running now (caller frees *OUT). */
+int swap_running(struct swap_rec **out, size_t *n);
 /* Is a swap of SERVER_ID still running? */
 bool swap_server_busy(const char *server_id);
 /* Copies the live progress of the running swap of (SERVER, VOLUME). */
