@@ -47,11 +47,17 @@ declare -A HOST_NBD_TLS_OF=()
 declare -A HOST_NBD_PORT_OF=()
 declare -A PROXY_PIDS=()
 declare -A HOST_CMD=()
+HOST_ORDER=()
 
 hosts_cleanup() {
   local rc=$? h p n st
   for p in "${PROXY_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  for h in "${!HOST_PIDS[@]}"; do
+  # the last started first: a compute host goes before the storage hosts
+  # its nbd nodes read from
+  local order=() i
+  for ((i = ${#HOST_ORDER[@]} - 1; i >= 0; i--)); do order+=("${HOST_ORDER[$i]}"); done
+  for h in "${order[@]}"; do
+    [ -n "${HOST_PIDS[$h]:-}" ] || continue
     p=${HOST_PIDS[$h]}
     kill -TERM "$p" 2>/dev/null || true
     n=0
@@ -107,6 +113,7 @@ host_volswapd() {  # host_volswapd NAME ADDR [VOLSWAPD OPTIONS..]
     --nbd-server "addr.type=inet,addr.host=$addr,addr.port=$HOSTS_NBD_PORT$nbd_opt"
     --pidfile "$T/$name.pid" "$@")
   HOST_CMD[$name]=$(printf '%q ' "${cmd[@]}")
+  HOST_ORDER+=("$name")
   host__spawn "$name"
 }
 
