@@ -41,9 +41,13 @@ static json_t *volume_attachments(struct api_request *rq, const struct reg_volum
     if (r->ops->attachment_get_by_volume(r, v->id, &a) == 0) {
         char at[40];
         snprintf(at, sizeof at, "%.19s.000000", a.created_at);
+        /* Cinder's host_name is where the volume is attached: the
+         * server's host, which is not the volume's when it crosses hosts */
+        struct reg_server s;
+        const char *host = r->ops->server_get(r, a.server_id, &s) == 0 ? s.host : v->host;
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "server_id",
                                              a.server_id, "attachment_id", a.id, "attached_at", at,
-                                             "host_name", v->host, "volume_id", v->id, "device",
+                                             "host_name", host, "volume_id", v->id, "device",
                                              a.device, "id", v->id));
     }
     return arr;
