@@ -258,6 +258,46 @@ int host_probe(const struct cfg_host *h, int *version)
     return rc < 0 ? -1 : 0;
 }
 
+struct probe_job {
+    const struct cfg_host *h;
+    int rc, version;
+    pthread_t thread;
+    bool started;
+};
+
+static void *probe_thread(void *arg)
+{
+    struct probe_job *j = arg;
+    j->rc = host_probe(j->h, &j->version);
+    return NULL;
+}
+
+void host_probe_all(const struct api_config *cfg, const bool *want, bool *up, int *version)
+{
+    struct probe_job *jobs = calloc(cfg->n_hosts + 1, sizeof *jobs);
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        up[i] = false;
+        if (version)
+            version[i] = 0;
+        if (!jobs || (want && !want[i]))
+            continue;
+        jobs[i].h = &cfg->hosts[i];
+        jobs[i].rc = -1;
+        /* a host whose thread cannot start is probed here */
+        jobs[i].started = pthread_create(&jobs[i].thread, NULL, probe_thread, &jobs[i]) == 0;
+        if (!jobs[i].started)
+            probe_thread(&jobs[i]);
+    }
+    for (size_t i = 0; jobs && i < cfg->n_hosts; i++) {
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+        up[i] = jobs[i].h && jobs[i].rc == 0;
+        if (version)
+            version[i] = jobs[i].version;
+    }
+    free(jobs);
+}
+
 static json_t *connection_info(const struct cfg_host *h, const struct reg_volume *v,
                                const char *node, const char *export_id, const char *name)
 {

@@ -56,6 +56,11 @@ const struct host_driver *host_driver_find(const char *name);
  * hypervisor versions (7.2.0: 7002000), 0 when down. */
 #define HOST_PROBE_TIMEOUT_MS 2000
 int host_probe(const struct cfg_host *h, int *version);
+/* host_probe for every configured host at once (those WANT marks, or all
+ * when WANT is NULL), in parallel, so a list of N hosts of which some are
+ * down takes one probe timeout, not N. UP and VERSION (may be NULL) have
+ * one entry per host of CFG. */
+void host_probe_all(const struct api_config *cfg, const bool *want, bool *up, int *version);
 void host_node_name(const char *volume_id, char out[32]);
 void host_export_id(const char *attachment_id, char out[40]);
 /* Whether pool P can be used: its directory exists and is writable, its

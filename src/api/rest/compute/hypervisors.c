@@ -15,6 +15,7 @@
 #include "compute.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GiB (1024.0 * 1024 * 1024)
@@ -50,11 +51,14 @@ static json_t *hypervisor_id(struct api_request *rq, size_t index, const char *h
     return json_string(id);
 }
 
-static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail)
+/* UPS and VERSIONS: host_probe_all's answers for a list, or NULL to probe
+ * the one host here. */
+static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail, const bool *ups,
+                               const int *versions)
 {
     const struct cfg_host *h = &rq->ctx->cfg->hosts[index];
-    int version = 0;
-    bool up = host_probe(h, &version) == 0;
+    int version = versions ? versions[index] : 0;
+    bool up = ups ? ups[index] : host_probe(h, &version) == 0;
     json_t *o = json_pack("{s:o, s:s, s:s, s:s}", "id", hypervisor_id(rq, index, h->name),
                           "hypervisor_hostname", h->name, "state", up ? "up" : "down", "status",
                           "enabled");
@@ -111,15 +115,32 @@ static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail
     return o;
 }
 
+/* The hosts whose name contains MATCH (all when NULL), probed together. */
+static json_t *hypervisors_matching(struct api_request *rq, const char *match, bool detail)
+{
+    const struct api_config *cfg = rq->ctx->cfg;
+    json_t *arr = json_array();
+    bool *want = calloc(cfg->n_hosts + 1, sizeof *want), *ups = calloc(cfg->n_hosts + 1, 1);
+    int *versions = calloc(cfg->n_hosts + 1, sizeof *versions);
+    bool probed = want && ups && versions;
+    for (size_t i = 0; probed && i < cfg->n_hosts; i++)
+        want[i] = !match || strstr(cfg->hosts[i].name, match);
+    if (probed)
+        host_probe_all(cfg, want, ups, versions);
+    for (size_t i = 0; i < cfg->n_hosts; i++)
+        if (!match || strstr(cfg->hosts[i].name, match))
+            json_array_append_new(arr, hypervisor_view(rq, i, detail, probed ? ups : NULL,
+                                                       probed ? versions : NULL));
+    free(want);
+    free(ups);
+    free(versions);
+    return arr;
+}
+
 static int hypervisors_list(struct api_request *rq, bool detail)
 {
     const char *match = api_query(rq, "hypervisor_hostname_pattern");
-    json_t *arr = json_array();
-    for (size_t i = 0; i < rq->ctx->cfg->n_hosts; i++) {
-        if (match && !strstr(rq->ctx->cfg->hosts[i].name, match))
-            continue;
-        json_array_append_new(arr, hypervisor_view(rq, i, detail));
-    }
+    json_t *arr = hypervisors_matching(rq, match, detail);
     if (match && json_array_size(arr) == 0) {
         json_decref(arr);
         return api_err(&rq->err, 404, "No hypervisor matching '%.64s' could be found.", match);
@@ -137,10 +158,7 @@ int nova_hypervisors_index(struct api_request *rq)
  * find a hypervisor by name. */
 int nova_hypervisors_search(struct api_request *rq)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < rq->ctx->cfg->n_hosts; i++)
-        if (strstr(rq->ctx->cfg->hosts[i].name, api_param(rq, "pattern")))
-            json_array_append_new(arr, hypervisor_view(rq, i, false));
+    json_t *arr = hypervisors_matching(rq, api_param(rq, "pattern"), false);
     if (json_array_size(arr) == 0) {
         json_decref(arr);
         return api_err(&rq->err, 404, "No hypervisor matching '%.64s' could be found.",
@@ -157,8 +175,9 @@ int nova_hypervisors_show(struct api_request *rq)
 {
     long i = hypervisor_index(rq, api_param(rq, "hypervisor_id"));
     if (i >= 0)
-        return api_reply(rq, 200,
-                         json_pack("{s:o}", "hypervisor", hypervisor_view(rq, (size_t)i, true)));
+        return api_reply(
+            rq, 200,
+            json_pack("{s:o}", "hypervisor", hypervisor_view(rq, (size_t)i, true, NULL, NULL)));
     return api_err(&rq->err, 404, "Hypervisor with ID %.64s could not be found.",
                    api_param(rq, "hypervisor_id"));
 }

@@ -853,11 +853,17 @@ static int nova_services(struct api_request *rq)
     const char *want_host = api_query(rq, "host"), *want_bin = api_query(rq, "binary");
     json_t *arr = json_array();
     char now[32];
+    bool *want = calloc(cfg->n_hosts + 1, sizeof *want), *ups = calloc(cfg->n_hosts + 1, 1);
+    for (size_t h = 0; want && h < cfg->n_hosts; h++)
+        want[h] = !(want_host && strcmp(want_host, cfg->hosts[h].name) != 0) &&
+                  !(want_bin && strcmp(want_bin, "nova-compute") != 0);
+    /* every host at once: a list with hosts down takes one probe timeout */
+    if (want && ups)
+        host_probe_all(cfg, want, ups, NULL);
     for (size_t h = 0; h < cfg->n_hosts; h++) {
-        if ((want_host && strcmp(want_host, cfg->hosts[h].name) != 0) ||
-            (want_bin && strcmp(want_bin, "nova-compute") != 0))
+        if (!want || !want[h])
             continue;
-        bool up = host_probe(&cfg->hosts[h], NULL) == 0;
+        bool up = ups ? ups[h] : host_probe(&cfg->hosts[h], NULL) == 0;
         api_time_micro(time(NULL), now);
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:n}", "binary", "nova-compute", "host",
                               cfg->hosts[h].name, "zone", "nova", "status", "enabled", "state",
@@ -874,6 +880,8 @@ static int nova_services(struct api_request *rq)
             json_object_set_new(o, "forced_down", json_false());
         json_array_append_new(arr, o);
     }
+    free(want);
+    free(ups);
     return api_reply(rq, 200, json_pack("{s:o}", "services", arr));
 }
 
