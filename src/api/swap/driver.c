@@ -70,6 +70,9 @@ static bool runs_qemu_mirror(struct host_session *s)
  * between storage hosts: the target is that host's NBD export), else NULL. */
 const struct cfg_host *swap_remote_host(const struct swap_rec *r, const char *volume_host)
 {
+    /* no service (a unit test of the records): no hosts to look at */
+    if (!swap_svc || !swap_svc->ctx || !swap_svc->ctx->cfg)
+        return NULL;
     const struct api_config *cfg = swap_svc->ctx->cfg;
     const struct cfg_host *ch = config_host(cfg, r->host), *sh = config_host(cfg, volume_host);
     return ch && sh && sh != ch ? sh : NULL;
