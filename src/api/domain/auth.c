@@ -100,7 +100,7 @@ struct auth_store *auth_store_new(const struct api_config *cfg, struct registry 
         if (stat(cfg->fernet_keys, &st) == 0)
             s->keys_mtime = st.st_mtim;
         if (fernet_keys_load(cfg->fernet_keys, &s->keys, &e) < 0) {
-            fprintf(stderr, "volswap-api: %s\n", e.msg);
+            vs_warn("%s", e.msg);
             auth_store_free(s);
             return NULL;
         }
@@ -129,7 +129,7 @@ static void current_keys(struct auth_store *s, struct fernet_keys *out)
             s->keys = k;
             s->keys_mtime = st.st_mtim;
         } else {
-            fprintf(stderr, "volswap-api: keeping the fernet keys read before: %s\n", e.msg);
+            vs_warn("keeping the fernet keys read before: %s", e.msg);
         }
     }
     s->keys_checked = now;
@@ -590,7 +590,7 @@ void auth_revoke(struct auth_store *s, const char *token)
         revocation_key(c.audit_ids[0], t.id_hash);
         snprintf(t.auth, sizeof t.auth, "{}");
         if (s->reg && s->reg->ops->token_put(s->reg, &t) < 0)
-            fprintf(stderr, "volswap-api: cannot record a token's revocation: %s\n",
+            vs_warn("cannot record a token's revocation: %s",
                     s->reg->ops->last_error(s->reg));
         return;
     }

@@ -595,7 +595,7 @@ int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
     if (rc < 0) {
         struct api_error ignore = { 0 };
         if (host_storage_unexport(sh, node_name, &ignore) < 0)
-            fprintf(stderr, "volswap-api: host %s: export of %s stays: %s\n", sh->name, node_name,
+            vs_warn("host %s: export of %s stays: %s", sh->name, node_name,
                     ignore.msg);
         return -1;
     }
@@ -623,7 +623,7 @@ int host_detach_volume(const struct api_config *cfg, const struct cfg_host *ch,
     if (sh && sh != ch && snode && snode[0])
         rc = host_storage_unexport(sh, snode, e);
     else if (sname && !sh)
-        fprintf(stderr, "volswap-api: storage host %s of attachment %s is not configured\n", sname,
+        vs_warn("storage host %s of attachment %s is not configured", sname,
                 a->id);
     json_decref(ci);
     return rc;

@@ -572,7 +572,7 @@ static void extend_end(struct registry *r, const struct reg_volume *v, enum vol_
     if (reg_begin(&txn, &e) < 0 || vol_transition_apply(r, v->id, t, false, NULL, &e) < 0 ||
         r->ops->meta_delete(r, REG_META_RESERVATION, v->project_id, v->id) < 0 ||
         reg_commit(&txn, &e) < 0)
-        fprintf(stderr, "volswap-api: extend of %s: cannot undo: %s\n", v->id,
+        vs_error("extend of %s: cannot undo: %s", v->id,
                 e.msg[0] ? e.msg : r->ops->last_error(r));
 }
 
