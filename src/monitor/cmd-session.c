@@ -118,7 +118,8 @@ const struct qmp_command qmp_session_commands[] = {
       "answered, each job status change, and the steps of a mirror (scan done, "
       "write-through, quiesce, drain, final sync, replace, release, the flush "
       "of the target and the state save that make a pivot durable, the first "
-      "guest write on the target). Each mark carries the longest guest write and read (through "
+      "guest write on the target, and at READY how long the copy pacer held copies back "
+      "so the guest's writes ran first). Each mark carries the longest guest write and read (through "
       "an export) that completed since the mark before it, so a step that holds "
       "guest requests shows at the mark that ends it. The last 1024 marks are kept.",
       .returns = "`[{\"event\": string, \"subject\": string (a node, job or command), "
