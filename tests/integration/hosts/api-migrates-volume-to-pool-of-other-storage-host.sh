@@ -7,9 +7,7 @@
 # every write; the old file is gone, storage1 holds no export or node, and
 # connection_info names storage2. Detach leaves nothing on any host.
 . "$VOLSWAP_SRC/tests/integration/hosts/lib.sh"
-HOST_NBD_TLS=1 host_volswapd storage1 "$NS_SUBNET.21"
-HOST_NBD_TLS=1 host_volswapd storage2 "$NS_SUBNET.22"
-host_volswapd compute1 "$NS_SUBNET.11"
+hosts_compute_and_two_storage
 hosts_api_cluster compute1 storage1 storage2
 VOL=$(cluster_volume storage1 1)
 SID=$(cluster_server compute1)

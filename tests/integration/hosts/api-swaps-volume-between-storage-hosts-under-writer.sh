@@ -10,15 +10,8 @@
 # only the new nbd node and the consumer's export; connection_info names
 # storage2. The detach then leaves nothing on any host.
 . "$VOLSWAP_SRC/tests/integration/hosts/lib.sh"
-HOST_NBD_TLS=1 host_volswapd storage1 "$NS_SUBNET.21"
-HOST_NBD_TLS=1 host_volswapd storage2 "$NS_SUBNET.22"
-host_volswapd compute1 "$NS_SUBNET.11"
-hosts_api_cluster compute1 storage1 storage2
-OLD=$(cluster_volume storage1 1)
-NEW=$(cluster_volume storage2 1)
-SID=$(cluster_server compute1)
-attach "$ADMIN_TOKEN" "$SID" "$OLD"; expect_status 200
-URI=$(export_uri "$ADMIN_TOKEN" "$SID" "$OLD")
+hosts_compute_and_two_storage
+hosts_cross_storage_pair
 fio_start "$URI" 32
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
 expect_status 202

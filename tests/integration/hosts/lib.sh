@@ -20,6 +20,9 @@
 #                                        # servers go by default), each with a pool NAME-pool
 #                                        # in $T/NAME-pool, then volswap-api
 #   cluster_volume NAME SIZE             # a volume in host NAME's pool -> prints its id
+#   hosts_compute_and_two_storage [OPTS..]  # storage1 and storage2 (NBD with TLS), compute1 (OPTS)
+#   hosts_cross_storage_pair             # the API over those three, OLD on storage1 attached to
+#                                        # SID on compute1 (export URI), NEW on storage2
 #   cluster_server NAME                  # a server on host NAME -> prints its id
 #   host_leftovers NAME                  # the exports and nodes host NAME still has, one a line
 #   host_kill9 NAME / host_restart NAME  # SIGKILL the host's volswapd / start it again as it
@@ -191,6 +194,29 @@ cluster_server() {  # cluster_server HOST -> prints the id
   api "$ADMIN_TOKEN" POST /v2.1/servers "{\"server\":{\"name\":\"srv\",\"availability_zone\":\"nova:$1\"}}" >/dev/null
   expect_status 202
   jq -r .server.id "$T/last.body"
+}
+
+# The hosts of the tests that move a volume between storage hosts: storage1
+# (.21) and storage2 (.22), whose NBD servers require TLS, and compute1
+# (.11), its volswapd given OPTIONS (e.g. --state FILE). A test that puts a
+# proxy before a host's exports calls host_proxy after this.
+hosts_compute_and_two_storage() {  # hosts_compute_and_two_storage [COMPUTE1 VOLSWAPD OPTIONS..]
+  HOST_NBD_TLS=1 host_volswapd storage1 "$NS_SUBNET.21"
+  HOST_NBD_TLS=1 host_volswapd storage2 "$NS_SUBNET.22"
+  host_volswapd compute1 "$NS_SUBNET.11" "$@"
+}
+
+# After hosts_compute_and_two_storage: volswap-api over compute1, storage1
+# and storage2, a server on compute1 with a 1 GiB volume of storage1's pool
+# attached, and a 1 GiB volume in storage2's pool to swap to. Sets OLD NEW
+# SID and URI (the consumer's export on compute1).
+hosts_cross_storage_pair() {
+  hosts_api_cluster compute1 storage1 storage2
+  OLD=$(cluster_volume storage1 1)
+  NEW=$(cluster_volume storage2 1)
+  SID=$(cluster_server compute1)
+  attach "$ADMIN_TOKEN" "$SID" "$OLD"; expect_status 200
+  URI=$(export_uri "$ADMIN_TOKEN" "$SID" "$OLD")
 }
 
 # What host NAME still serves or holds open: "export ID" and "node NAME"

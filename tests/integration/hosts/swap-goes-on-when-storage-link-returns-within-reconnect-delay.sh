@@ -9,16 +9,9 @@
 . "$VOLSWAP_SRC/tests/integration/hosts/lib.sh"
 export VOLSWAP_SWAP_SPEED=$((4 << 20))
 HOSTS_RECONNECT_DELAY=5
-HOST_NBD_TLS=1 host_volswapd storage1 "$NS_SUBNET.21"
-HOST_NBD_TLS=1 host_volswapd storage2 "$NS_SUBNET.22"
-host_volswapd compute1 "$NS_SUBNET.11"
+hosts_compute_and_two_storage
 host_proxy storage2
-hosts_api_cluster compute1 storage1 storage2
-OLD=$(cluster_volume storage1 1)
-NEW=$(cluster_volume storage2 1)
-SID=$(cluster_server compute1)
-attach "$ADMIN_TOKEN" "$SID" "$OLD"; expect_status 200
-URI=$(export_uri "$ADMIN_TOKEN" "$SID" "$OLD")
+hosts_cross_storage_pair
 nbd_fill "$URI" 0x5a 24
 fio_start "$URI" 16
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
