@@ -126,6 +126,26 @@ attached_pair() {  # attached_pair SIZE MIB [NEW_SIZE] [NEW_POOL]
   return 0
 }
 
+# Has gdb SIGKILL volswap-api when it reaches FUNCTION, runs COMMAND (a
+# request, e.g. swap_put ...; its failure is expected, and it runs in this
+# shell so STATUS is kept), and returns once the API is gone (API_PID
+# cleared). Fails if gdb did not attach or FUNCTION was not reached (WHAT
+# names it in that message). The test checks for gdb first.
+api_killed_in() {  # api_killed_in FUNCTION WHAT COMMAND [ARGS..]
+  local fn=$1 what=$2 gdb_pid _
+  shift 2
+  gdb -p "$API_PID" -batch -nx -ex 'set pagination off' -ex "break $fn" \
+    -ex 'echo READY\n' -ex continue -ex 'echo HIT\n' -ex kill >"$T/gdb.out" 2>&1 &
+  gdb_pid=$!
+  for _ in $(seq 600); do grep -q READY "$T/gdb.out" && break; sleep 0.05; done
+  grep -q READY "$T/gdb.out" || fail "gdb did not attach: $(cat "$T/gdb.out")"
+  "$@" || true
+  wait "$gdb_pid" || true
+  grep -q HIT "$T/gdb.out" || fail "the accept never reached $what: $(cat "$T/gdb.out")"
+  wait "$API_PID" 2>/dev/null || true
+  API_PID=
+}
+
 # A swap of a 1 GiB volume holding 4 MiB at slow_speed, accepted (sets SID,
 # OLD, NEW); with "mirroring", also waits until it copies. Set
 # VOLSWAP_SWAP_SPEED=$(slow_speed) before swap_setup.

@@ -11,16 +11,7 @@
 command -v gdb >/dev/null || skip "gdb not installed"
 swap_setup
 attached_pair 1 4
-gdb -p "$API_PID" -batch -nx -ex 'set pagination off' -ex 'break swap_store_insert' \
-  -ex 'echo READY\n' -ex continue -ex 'echo HIT\n' -ex kill >"$T/gdb.out" 2>&1 &
-GDB_PID=$!
-for _ in $(seq 600); do grep -q READY "$T/gdb.out" && break; sleep 0.05; done
-grep -q READY "$T/gdb.out" || fail "gdb did not attach: $(cat "$T/gdb.out")"
-swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW" || true
-wait "$GDB_PID" || true
-grep -q HIT "$T/gdb.out" || fail "the accept never reached the swap record: $(cat "$T/gdb.out")"
-wait "$API_PID" 2>/dev/null || true
-API_PID=
+api_killed_in swap_store_insert "the swap record" swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
 [ "$STATUS" != 202 ] || fail "the swap was answered 202 though the API died before its record"
 api_start
 [ "$(volume_field "$OLD" status)" = in-use ] || fail "old volume left $(volume_field "$OLD" status)"
