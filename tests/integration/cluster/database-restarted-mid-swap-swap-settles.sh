@@ -6,13 +6,7 @@
 # recorded phase, and the registry and the host agree; a second swap then
 # runs to its end with the data on its new volume.
 . "$VOLSWAP_SRC/tests/integration/cluster/lib.sh"
-export VOLSWAP_SWAP_SPEED=$(slow_speed)
-cluster_setup 2
-attached_pair 1 8
-swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
-expect_status 202
-REQ=$(header x-openstack-request-id)
-wait_phase "$SID" "$OLD" mirroring
+cluster_swap_mirroring 2 8
 pg_bounce_bg() { pg_bounce 5; }
 pg_bounce_bg & bouncer=$!
 sleep 1.5

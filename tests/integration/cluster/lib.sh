@@ -78,6 +78,22 @@ cluster_setup() {
   PID_DEMO=$(project_id demo)
 }
 
+# The start of the tests that break something while a swap copies:
+# cluster_setup NODES with the swap speed at slow_speed, attached_pair 1
+# MIB (OLD holding MIB MiB of 0x5a, attached to SID at URI; NEW), the swap
+# OLD -> NEW accepted by node 1 (REQ, its request id, is the swap's id),
+# and waits until it is mirroring.
+cluster_swap_mirroring() {  # cluster_swap_mirroring NODES MIB
+  export VOLSWAP_SWAP_SPEED
+  VOLSWAP_SWAP_SPEED=$(slow_speed)
+  cluster_setup "$1"
+  attached_pair 1 "$2"
+  swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
+  expect_status 202
+  REQ=$(header x-openstack-request-id)
+  wait_phase "$SID" "$OLD" mirroring
+}
+
 # The phase of swap ID in the registry, which every node shares.
 swap_phase_of() { reg_sql "SELECT phase FROM swaps WHERE id='$1'"; }
 # Waits (up to 60 s) until swap ID is finished in the registry; prints its

@@ -7,13 +7,7 @@
 # the data and later writes in the new file.
 CLUSTER_LEASE=20
 . "$VOLSWAP_SRC/tests/integration/cluster/lib.sh"
-export VOLSWAP_SWAP_SPEED=$(slow_speed)
-cluster_setup 2
-attached_pair 1 8
-swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"
-expect_status 202
-REQ=$(header x-openstack-request-id)
-wait_phase "$SID" "$OLD" mirroring
+cluster_swap_mirroring 2 8
 node_kill 1
 R=$(qmp_cmd "{\"execute\":\"block-job-set-speed\",\"arguments\":{\"device\":\"$REQ\",\"speed\":0}}")
 echo "$R" | jq -e .return >/dev/null || fail "set-speed: $R"
