@@ -110,7 +110,7 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
                                             "host",      "port",
                                             "start_server", "tls_creds",
                                             "client_tls_creds", "reconnect_delay",
-                                            NULL };
+                                            "tls_hostname", NULL };
     if (check_keys(j, keys, "host", e) < 0 ||
         get_str(j, "name", h->name, sizeof h->name, true, "host", e) < 0 ||
         get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0 ||
@@ -172,7 +172,9 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
     if (get_str(nbd, "tls_creds", h->nbd_tls_creds, sizeof h->nbd_tls_creds, false, "host nbd", e) <
             0 ||
         get_str(nbd, "client_tls_creds", h->nbd_client_tls_creds, sizeof h->nbd_client_tls_creds,
-                false, "host nbd", e) < 0)
+                false, "host nbd", e) < 0 ||
+        get_str(nbd, "tls_hostname", h->nbd_tls_hostname, sizeof h->nbd_tls_hostname, false,
+                "host nbd", e) < 0)
         return -1;
     json_t *rd = json_object_get(nbd, "reconnect_delay");
     if (rd && (!json_is_integer(rd) || json_integer_value(rd) < 0 || json_integer_value(rd) > 3600))
@@ -193,6 +195,14 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
     } else {
         return api_err(e, 400, "config: host %s: nbd.type must be \"unix\" or \"inet\"", h->name);
     }
+    /* QEMU refuses a TLS connection over a unix socket without a name to
+     * check the server's certificate against */
+    if (is_libvirt && h->qmp[0] && h->nbd_tls_creds[0] && h->nbd_socket[0] &&
+        !h->nbd_tls_hostname[0])
+        return api_err(e, 400,
+                       "config: host %s: nbd.tls_hostname is needed with tls_creds on a unix "
+                       "socket (the name the NBD server's certificate carries)",
+                       h->name);
 pools:;
     json_t *pools;
     if (get_array(j, "pools", &pools, "host", e) < 0)

@@ -55,6 +55,10 @@ struct cfg_host {
     int nbd_port;            /* or TCP */
     bool start_nbd_server;   /* issue nbd-server-start before the first export */
     char nbd_tls_creds[128]; /* the host's server TLS credentials: clients need TLS */
+    /* The name QEMU checks the NBD server's certificate against on a
+     * libvirt host's network disks (libvirt's tlsHostname): required over
+     * a unix socket, which has no host name; over TCP, nbd_host when empty. */
+    char nbd_tls_hostname[256];
     /* Opening another host's export (a volume whose pool is on another
      * host): the id of this daemon's client TLS credentials
      * (tls-creds-x509,endpoint=client) for storage hosts that require

@@ -350,12 +350,19 @@ void hlv_nbd_export_id(const char *node, char out[40])
 
 /* The <source> of a network disk on the host's NBD export NODE: a unix
  * socket, or TCP; tls='yes' when the host's NBD server requires TLS (QEMU
- * then uses the host's qemu.conf nbd_tls_x509_cert_dir). */
+ * then uses the host's qemu.conf nbd_tls_x509_cert_dir), with tlsHostname
+ * the name the server's certificate must carry when the config gives one
+ * (over a unix socket QEMU has no other). */
 static int nbd_source(const struct cfg_host *h, const char *node, char *out, size_t outlen)
 {
-    char name[256], where[3 * 1024 + 64];
+    char name[256], where[3 * 1024 + 64], tls[3 * 256 + 32] = "";
     xml_escape(node, name, sizeof name);
-    bool tls = h->nbd_tls_creds[0] != '\0';
+    if (h->nbd_tls_creds[0]) {
+        char hostname[3 * 256];
+        xml_escape(h->nbd_tls_hostname, hostname, sizeof hostname);
+        snprintf(tls, sizeof tls, " tls='yes'%s%s%s", hostname[0] ? " tlsHostname='" : "",
+                 hostname, hostname[0] ? "'" : "");
+    }
     int n;
     if (h->nbd_socket[0]) {
         char sock[3 * 1024];
@@ -368,8 +375,7 @@ static int nbd_source(const struct cfg_host *h, const char *node, char *out, siz
     }
     if (n < 0 || (size_t)n >= sizeof where)
         return -1;
-    n = snprintf(out, outlen, "<source protocol='nbd' name='%s'%s>%s</source>", name,
-                 tls ? " tls='yes'" : "", where);
+    n = snprintf(out, outlen, "<source protocol='nbd' name='%s'%s>%s</source>", name, tls, where);
     return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 

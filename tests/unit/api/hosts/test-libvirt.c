@@ -58,6 +58,14 @@ static void copy_destination_nbd(void)
     snprintf(h.nbd_tls_creds, sizeof h.nbd_tls_creds, "tls0");
     CHECK_EQ(hlv_copy_dest_xml(&h, "", "vol-2", xml, sizeof xml), 0);
     CHECK_CONTAINS(xml, "name='vol-2' tls='yes'><host name='10.0.0.2' port='10809'/>");
+    /* over a unix socket QEMU checks the certificate against tls_hostname */
+    snprintf(h.nbd_socket, sizeof h.nbd_socket, "/run/n.sock");
+    snprintf(h.nbd_tls_hostname, sizeof h.nbd_tls_hostname, "nbd.example");
+    CHECK_EQ(hlv_copy_dest_xml(&h, "", "vol-2", xml, sizeof xml), 0);
+    CHECK_CONTAINS(xml, "name='vol-2' tls='yes' tlsHostname='nbd.example'><host transport='unix' "
+                        "socket='/run/n.sock'/>");
+    h.nbd_socket[0] = '\0';
+    h.nbd_tls_hostname[0] = '\0';
     CHECK_EQ(hlv_copy_dest_xml(&h, "", "vol-2", xml, 60), -1);
     char id[40];
     hlv_nbd_export_id("vol-0123456789abcdef0123456789", id);
@@ -129,6 +137,23 @@ static void config_libvirt_host(void)
     memset(&cfg, 0, sizeof cfg);
     CHECK_EQ(config_parse(bad_timeout, strlen(bad_timeout), &cfg, &e), -1);
     CHECK_CONTAINS(e.msg, "shutdown_timeout");
+    config_free(&cfg);
+    /* NBD over TLS on a unix socket: QEMU needs the certificate's name */
+    const char *no_tls_name =
+        "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"libvirt\","
+        " \"uri\": \"qemu:///system\", \"qmp\": \"/q\", \"nbd\": {\"type\": \"unix\","
+        " \"path\": \"/n\", \"tls_creds\": \"tls0\"}}]}";
+    memset(&cfg, 0, sizeof cfg);
+    CHECK_EQ(config_parse(no_tls_name, strlen(no_tls_name), &cfg, &e), -1);
+    CHECK_CONTAINS(e.msg, "nbd.tls_hostname");
+    config_free(&cfg);
+    const char *tls_name =
+        "{\"database\": \"/x\", \"hosts\": [{\"name\": \"h\", \"driver\": \"libvirt\","
+        " \"uri\": \"qemu:///system\", \"qmp\": \"/q\", \"nbd\": {\"type\": \"unix\","
+        " \"path\": \"/n\", \"tls_creds\": \"tls0\", \"tls_hostname\": \"localhost\"}}]}";
+    memset(&cfg, 0, sizeof cfg);
+    CHECK_EQ(config_parse(tls_name, strlen(tls_name), &cfg, &e), 0);
+    CHECK_STR(cfg.hosts[0].nbd_tls_hostname, "localhost");
     config_free(&cfg);
 }
 
