@@ -102,8 +102,12 @@ for _ in range(200):
   fi
   if [ -n "${VOLSWAP_TEST_TLS:-}" ]; then
     [ -d "$T/pki" ] || bash "$(dirname "${BASH_SOURCE[0]}")/../gen-tls-certs.sh" "$T/pki" >/dev/null
-    # verify-peer off: consumers such as fio cannot present a certificate
-    tls_obj=(--object "tls-creds-x509,id=tls0,dir=$T/pki,endpoint=server,verify-peer=off")
+    # verify-peer off: consumers such as fio cannot present a certificate;
+    # VOLSWAP_TEST_TLS_VERIFY=1 keeps it on (clients need the test CA's
+    # client certificate)
+    local peer=,verify-peer=off
+    [ -n "${VOLSWAP_TEST_TLS_VERIFY:-}" ] && peer=
+    tls_obj=(--object "tls-creds-x509,id=tls0,dir=$T/pki,endpoint=server$peer")
     tls_opt=,tls-creds=tls0
     qemu_tls=(-object "${tls_obj[1]}")
   fi

@@ -11,7 +11,12 @@
 #                       LV_NBD=1: a volswapd serves the volumes over NBD,
 #                       the domains' disks are network disks; LV_TLS=1:
 #                       libvirtd also listens for qemu+tls:// on loopback
-#                       and volswap-api reaches it that way)
+#                       and volswap-api reaches it that way; LV_NBD_TLS=1,
+#                       LV_NBD's and more: the volswapd's NBD server requires
+#                       TLS and a client certificate, x509 in $T/pki, and
+#                       QEMU gets the client's in $LV/nbd-pki through
+#                       qemu.conf's nbd_tls_x509_cert_dir; needs
+#                       NEED_MOUNT_NS=1, see lv_qemu_conf)
 #   lv_domain NAME      defines and starts a persistent TCG domain with a
 #                       virtio-scsi controller and no disk (no guest OS is
 #                       needed to hotplug, block-copy or pivot)
@@ -112,6 +117,7 @@ CONF
     virtlogd -p "$LV/virtlogd.pid" >"$LV/virtlogd.log" 2>&1 &
     VIRTLOGD_PID=$!
   fi
+  [ -z "${LV_NBD_TLS:-}" ] || lv_qemu_conf
   libvirtd_start
   # domains of a test killed before its cleanup (under the lock, no other
   # libvirt test runs: every vs-* domain is such a leftover)
@@ -122,7 +128,30 @@ CONF
   done
 }
 
+# libvirtd reads qemu.conf from /etc/libvirt alone. The test's copy, with
+# nbd_tls_x509_cert_dir naming the NBD client credentials made here, is
+# bind-mounted over it in the test's private mount namespace (the test
+# sets NEED_MOUNT_NS=1 before sourcing this file): only this test's
+# libvirtd sees it, the system's file never changes, and the mount goes
+# with the namespace however the test ends. The credentials are QEMU's
+# (libvirt-qemu), through the group, and nobody else's.
+lv_qemu_conf() {
+  [ -n "${VOLSWAP_TEST_IN_MOUNT_NS:-}" ] || fail "LV_NBD_TLS needs NEED_MOUNT_NS=1"
+  [ -d "$T/pki" ] || bash "$VOLSWAP_SRC/tests/integration/gen-tls-certs.sh" "$T/pki" >/dev/null \
+    || fail "certificates"
+  mkdir -p "$LV/nbd-pki"
+  cp "$T/pki/ca-cert.pem" "$T/pki/client-cert.pem" "$T/pki/client-key.pem" "$LV/nbd-pki/"
+  chown -R root:libvirt-qemu "$LV/nbd-pki" && chmod 0750 "$LV/nbd-pki" \
+    && chmod 0640 "$LV/nbd-pki"/* || fail "NBD client credentials' permissions"
+  grep -v '^[[:space:]]*nbd_tls_x509_cert_dir' /etc/libvirt/qemu.conf >"$LV/qemu.conf" || true
+  echo "nbd_tls_x509_cert_dir = \"$LV/nbd-pki\"" >>"$LV/qemu.conf"
+  mount --bind "$LV/qemu.conf" /etc/libvirt/qemu.conf || fail "cannot bind-mount qemu.conf"
+}
+
 lv_setup() {
+  if [ -n "${LV_NBD_TLS:-}" ]; then
+    LV_NBD=1 VOLSWAP_TEST_TLS=1 VOLSWAP_TEST_TLS_VERIFY=1
+  fi
   lv_start_daemons
   local keep='{name: "host1", driver: "libvirt", uri: $uri, pools: .hosts[0].pools}'
   if [ -n "${LV_NBD:-}" ]; then
@@ -133,8 +162,11 @@ lv_setup() {
     keep='.hosts[0] + {driver: "libvirt", uri: $uri}'
   fi
   write_config 3600
+  # over the unix socket QEMU checks the volswapd's certificate against
+  # nbd.tls_hostname: gen-tls-certs.sh's server is localhost
   jq --arg uri "${LV_TLS_URI:-$LV_URI}" --argjson extra "${LV_HOST_EXTRA:-{\}}" \
-    ".hosts[0] = (($keep) + \$extra)" \
+    --arg tlsname "${LV_NBD_TLS:+localhost}" \
+    ".hosts[0] = (($keep) + \$extra) | if \$tlsname != \"\" then .hosts[0].nbd.tls_hostname = \$tlsname else . end" \
     "$T/api.json" >"$T/api.json.new" && mv "$T/api.json.new" "$T/api.json"
   mkdir -p "$T/pool" "$T/pool2"
   api_start
