@@ -320,8 +320,11 @@ static json_t *connection_info(const struct cfg_host *h, const struct reg_volume
     }
     json_object_set_new(data, "tls", json_boolean(tls));
     json_object_set_new(data, "uri", json_string(uri));
+    /* Cinder's readonly flag: the export refuses writes (attach) */
+    const char *mode = v->readonly == 1 ? "ro" : "rw";
+    json_object_set_new(data, "access_mode", json_string(mode));
     return json_pack("{s:s, s:o, s:s, s:s}", "driver_volume_type", "nbd", "data", data, "serial",
-                     v->id, "access_mode", "rw");
+                     v->id, "access_mode", mode);
 }
 
 /* Starts the host's NBD server when the config asks us to (a real QEMU has
@@ -353,11 +356,11 @@ static int ensure_nbd_server(struct host_conn *c, const struct cfg_host *h, stru
 }
 
 /* Opens a node with blockdev-add ARGS (a node left behind by an
- * interrupted call is reused) and exports it as EXPORT_NAME; the node is
- * closed again when the export fails. */
+ * interrupted call is reused) and exports it as EXPORT_NAME, read-only
+ * unless WRITABLE; the node is closed again when the export fails. */
 static int open_and_export(struct host_conn *c, const struct cfg_host *h, json_t *args,
                            const char *node, const char *export_id, const char *export_name,
-                           struct api_error *e)
+                           bool writable, struct api_error *e)
 {
     struct qmp_error qe;
     int rc = run(c, h, "blockdev-add", args, &qe, e);
@@ -366,7 +369,7 @@ static int open_and_export(struct host_conn *c, const struct cfg_host *h, json_t
     if (rc < 0)
         return -1;
     json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "nbd", "id", export_id, "node-name",
-                          node, "name", export_name, "writable", 1);
+                          node, "name", export_name, "writable", writable);
     rc = run(c, h, "block-export-add", x, &qe, e);
     json_decref(x);
     if (rc < 0 && strstr(qe.desc, "already in use"))
@@ -390,14 +393,15 @@ static json_t *file_blockdev(const char *path, const char *node)
 
 /* Opens ARGS as NODE on host H and exports it for its consumer. */
 static int attach_node(const struct cfg_host *h, json_t *args, const char *node,
-                       const char *export_id, const char *export_name, struct api_error *e)
+                       const char *export_id, const char *export_name, bool writable,
+                       struct api_error *e)
 {
     struct host_conn *c = host_connect(h, HOST_QMP_TIMEOUT_MS, e);
     if (!c)
         return -1;
     int rc = ensure_nbd_server(c, h, e) < 0
                  ? -1
-                 : open_and_export(c, h, args, node, export_id, export_name, e);
+                 : open_and_export(c, h, args, node, export_id, export_name, writable, e);
     host_close(c);
     return rc;
 }
@@ -408,7 +412,8 @@ static int qmp_attach(const struct cfg_host *h, const struct reg_volume *v, cons
 {
     *conn = NULL;
     json_t *args = file_blockdev(v->path, node);
-    int rc = attach_node(h, args, node, export_id, export_name, e);
+    /* Cinder's readonly flag: the consumer's export refuses writes */
+    int rc = attach_node(h, args, node, export_id, export_name, v->readonly != 1, e);
     json_decref(args);
     if (rc == 0)
         *conn = connection_info(h, v, node, export_id, export_name);
@@ -522,7 +527,9 @@ int host_storage_export(const struct cfg_host *sh, const char *path, const char 
     char id[40];
     storage_export_id(node, id);
     json_t *args = file_blockdev(path, node);
-    int rc = attach_node(sh, args, node, id, node, e);
+    /* the compute host's export to the consumer is the read-only one (a
+     * swap's copy writes to a new volume's storage export) */
+    int rc = attach_node(sh, args, node, id, node, true, e);
     json_decref(args);
     return rc;
 }
@@ -590,7 +597,7 @@ int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
     if (host_storage_check(ch, sh, e) < 0 || host_storage_export(sh, v->path, node_name, e) < 0)
         return -1;
     json_t *args = host_remote_blockdev(ch, sh, node_name);
-    int rc = attach_node(ch, args, node_name, export_id, export_name, e);
+    int rc = attach_node(ch, args, node_name, export_id, export_name, v->readonly != 1, e);
     json_decref(args);
     if (rc < 0) {
         struct api_error ignore = { 0 };

@@ -485,12 +485,12 @@ static int lv_attach(const struct cfg_host *h, const struct reg_volume *v, const
     }
     snprintf(xml, sizeof xml,
              "<disk type='%s' device='disk'><driver name='qemu' type='raw' discard='unmap'/>"
-             "%s<target dev='%s' bus='%s'/><serial>%s</serial>"
+             "%s<target dev='%s' bus='%s'/>%s<serial>%s</serial>"
              "<alias name='ua-%s'/></disk>",
              nbd      ? "network"
              : is_blk ? "block"
                       : "file",
-             src, target, bus, v->id, export_id);
+             src, target, bus, v->readonly == 1 ? "<readonly/>" : "", v->id, export_id);
     virDomainPtr d = hlv_domain(h, server, e);
     int rc = d ? virDomainAttachDeviceFlags(d, xml, live_flags(d)) : -1;
     if (d && rc < 0)
@@ -514,7 +514,7 @@ static int lv_attach(const struct cfg_host *h, const struct reg_volume *v, const
     *conn = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s}", "driver_volume_type",
                       "local", "data", "device_path", v->path, "host_name", h->name, "target",
                       target, "alias", export_id, "export_name", export_name, "node_name", node,
-                      "serial", v->id, "access_mode", "rw");
+                      "serial", v->id, "access_mode", v->readonly == 1 ? "ro" : "rw");
     return 0;
 }
 

@@ -98,6 +98,9 @@ static const char *const migrations[] = {
     "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '',"
     "  ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0,"
     "  ADD COLUMN lease_expires BIGINT NOT NULL DEFAULT 0;",
+    /* 7: Cinder's bootable flag and readonly admin metadata of a volume */
+    "ALTER TABLE volumes ADD COLUMN bootable INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE volumes ADD COLUMN readonly INTEGER NOT NULL DEFAULT -1;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -125,11 +128,12 @@ static const char *const sql_text[Q__COUNT] = {
                    " FROM servers WHERE project_id=$1 ORDER BY created_at DESC, id",
     [Q_SRV_LIST_ALL] = "SELECT " SRV_COLS " FROM servers ORDER BY created_at DESC, id",
     [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS
-                  ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+                  ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
     [Q_VOL_GET] = "SELECT " VOL_COLS " FROM volumes WHERE id=$1",
     [Q_VOL_UPD] = "UPDATE volumes SET project_id=$2,user_id=$3,name=$4,description=$5,"
                   "size_gb=$6,host=$7,pool=$8,path=$9,status=$10,attach_status=$11,"
-                  "migration_status=$12,created_at=$13,updated_at=$14 WHERE id=$1",
+                  "migration_status=$12,created_at=$13,updated_at=$14,bootable=$15,readonly=$16 "
+                  "WHERE id=$1",
     [Q_VOL_DEL] = "WITH md AS (DELETE FROM metadata WHERE kind='volume' AND owner=$1) "
                   "DELETE FROM volumes WHERE id=$1",
     [Q_VOL_LIST] = "SELECT " VOL_COLS
@@ -637,14 +641,23 @@ static int pg_server_list(struct registry *r, const char *project, struct reg_se
 static int vol_write(struct registry *r, enum q q, const struct reg_volume *v)
 {
     struct ints t;
-    const char *p[] = { v->id,          v->project_id,
-                        v->user_id,     v->name,
-                        v->description, itxt(&t, 0, v->size_gb),
-                        v->host,        v->pool,
-                        v->path,        v->status,
-                        v->attach_status, v->migration_status,
-                        v->created_at,  v->updated_at };
-    return exec_q(PR(r), q, 14, p, "volume write", false);
+    const char *p[] = { v->id,
+                        v->project_id,
+                        v->user_id,
+                        v->name,
+                        v->description,
+                        itxt(&t, 0, v->size_gb),
+                        v->host,
+                        v->pool,
+                        v->path,
+                        v->status,
+                        v->attach_status,
+                        v->migration_status,
+                        v->created_at,
+                        v->updated_at,
+                        itxt(&t, 1, v->bootable),
+                        itxt(&t, 2, v->readonly) };
+    return exec_q(PR(r), q, 16, p, "volume write", false);
 }
 static int pg_volume_insert(struct registry *r, const struct reg_volume *v)
 {
@@ -676,6 +689,8 @@ static void read_volume(PGresult *res, int row, void *o)
     COL(res, row, 11, v->migration_status);
     COL(res, row, 12, v->created_at);
     COL(res, row, 13, v->updated_at);
+    v->bootable = col_int(res, row, 14) != 0;
+    v->readonly = (int)col_int(res, row, 15);
 }
 static int pg_volume_get(struct registry *r, const char *id, struct reg_volume *out)
 {

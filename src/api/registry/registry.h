@@ -47,6 +47,11 @@ struct reg_volume {
     int64_t size_gb;
     char host[65], pool[65], path[1024];
     char status[24], attach_status[24], migration_status[24]; /* "" = null */
+    /* Cinder's bootable flag, and its "readonly" admin metadata: -1 never
+     * set (a view shows no key), 0 False, 1 True; a read-only volume is
+     * exported read-only to every new attachment. */
+    bool bootable;
+    int readonly;
     char created_at[32], updated_at[32];
 };
 

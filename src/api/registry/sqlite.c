@@ -96,6 +96,9 @@ static const char *const migrations[] = {
     "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE swaps ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE swaps ADD COLUMN lease_expires INTEGER NOT NULL DEFAULT 0;",
+    /* 7: Cinder's bootable flag and readonly admin metadata of a volume */
+    "ALTER TABLE volumes ADD COLUMN bootable INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE volumes ADD COLUMN readonly INTEGER NOT NULL DEFAULT -1;",
 };
 #define N_MIGRATIONS    (int)(sizeof migrations / sizeof migrations[0])
 #define SWAPS_MIGRATION 4
@@ -128,11 +131,12 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SRV_LIST] = "SELECT " SRV_COLS
                    " FROM servers WHERE project_id=? ORDER BY created_at DESC, id",
     [Q_SRV_LIST_ALL] = "SELECT " SRV_COLS " FROM servers ORDER BY created_at DESC, id",
-    [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_VOL_GET] = "SELECT " VOL_COLS " FROM volumes WHERE id=?",
     [Q_VOL_UPD] = "UPDATE volumes SET project_id=?2,user_id=?3,name=?4,description=?5,"
                   "size_gb=?6,host=?7,pool=?8,path=?9,status=?10,attach_status=?11,"
-                  "migration_status=?12,created_at=?13,updated_at=?14 WHERE id=?1",
+                  "migration_status=?12,created_at=?13,updated_at=?14,bootable=?15,readonly=?16 "
+                  "WHERE id=?1",
     [Q_VOL_DEL] = "DELETE FROM volumes WHERE id=?",
     [Q_VOL_LIST] = "SELECT " VOL_COLS
                    " FROM volumes WHERE project_id=? ORDER BY created_at DESC, id",
@@ -707,6 +711,8 @@ static void bind_volume(sqlite3_stmt *st, const struct reg_volume *v)
     bind_text(st, 12, v->migration_status);
     bind_text(st, 13, v->created_at);
     bind_text(st, 14, v->updated_at);
+    sqlite3_bind_int(st, 15, v->bootable);
+    sqlite3_bind_int(st, 16, v->readonly);
 }
 static void read_volume(sqlite3_stmt *st, void *o)
 {
@@ -725,6 +731,8 @@ static void read_volume(sqlite3_stmt *st, void *o)
     COL(st, 11, v->migration_status);
     COL(st, 12, v->created_at);
     COL(st, 13, v->updated_at);
+    v->bootable = sqlite3_column_int(st, 14) != 0;
+    v->readonly = sqlite3_column_int(st, 15);
 }
 static int vol_write_l(struct sqlite_registry *s, enum q q, const struct reg_volume *v)
 {

@@ -28,7 +28,7 @@
     "id,name,project_id,user_id,host,status,vm_state,task_state,locked,created_at,updated_at"
 #define VOL_COLS                                                                          \
     "id,project_id,user_id,name,description,size_gb,host,pool,path,status,attach_status," \
-    "migration_status,created_at,updated_at"
+    "migration_status,created_at,updated_at,bootable,readonly"
 #define ATT_COLS                                                                            \
     "id,bdm_uuid,server_id,volume_id,device,tag,delete_on_termination,node_name,export_id," \
     "export_name,connection_info,created_at"

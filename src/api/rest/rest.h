@@ -25,6 +25,10 @@ extern const struct api_route metrics_routes[];
 extern const struct body_schema schema_volume_create, schema_server_create, schema_server_update,
     schema_volume_update, schema_attachment_create, schema_attachment_update, schema_auth_tokens,
     schema_volume_extend;
+/* Cinder's volume actions with arguments: os-set_bootable,
+ * os-update_readonly_flag, os-attach, os-detach. */
+extern const struct body_schema schema_volume_bootable, schema_volume_readonly,
+    schema_volume_attach, schema_volume_detach;
 /* {"metadata": {...}} and {"meta": {KEY: VALUE}} of Nova's server metadata
  * and Cinder's volume metadata APIs. */
 extern const struct body_schema schema_server_metadata, schema_server_meta_item,

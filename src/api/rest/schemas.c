@@ -145,11 +145,56 @@ static const struct body_field cinder_quota_fields[] = {
 };
 const struct body_schema schema_cinder_quota_set = { "quota_set", cinder_quota_fields };
 
+/* Cinder's volume actions that take arguments: os-set_bootable and
+ * os-update_readonly_flag (a boolean, or one of its string spellings), and
+ * the attach records of os-attach and os-detach. */
+static const struct body_field volume_bootable_fields[] = {
+    { "bootable", BT_BOOL_OR_STRING, true, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_bootable = { "os-set_bootable", volume_bootable_fields };
+
+static const struct body_field volume_readonly_fields[] = {
+    { "readonly", BT_BOOL_OR_STRING, true, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_readonly = { "os-update_readonly_flag",
+                                                    volume_readonly_fields };
+
+static const struct body_field volume_attach_fields[] = {
+    { "instance_uuid", BT_STRING_OR_NULL, false, 36, 0, 0 },
+    { "host_name", BT_STRING_OR_NULL, false, 255, 0, 0 },
+    { "mountpoint", BT_STRING, true, 31, 1, 0 },
+    { "mode", BT_STRING_OR_NULL, false, 2, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_attach = { "os-attach", volume_attach_fields };
+
+static const struct body_field volume_detach_fields[] = {
+    { "attachment_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_detach = { "os-detach", volume_detach_fields };
+
 /* New schemas go at the end: the fuzz corpus picks one by its first byte. */
 const struct body_schema *const body_schemas[] = {
-    &schema_volume_create,     &schema_volume_extend,     &schema_server_create,
-    &schema_attachment_create, &schema_attachment_update, &schema_auth_tokens,
-    &schema_server_metadata,   &schema_server_meta_item,  &schema_volume_metadata,
-    &schema_volume_meta_item,  &schema_nova_quota_set,    &schema_cinder_quota_set,
-    &schema_server_update,     &schema_volume_update,     NULL,
+    &schema_volume_create,
+    &schema_volume_extend,
+    &schema_server_create,
+    &schema_attachment_create,
+    &schema_attachment_update,
+    &schema_auth_tokens,
+    &schema_server_metadata,
+    &schema_server_meta_item,
+    &schema_volume_metadata,
+    &schema_volume_meta_item,
+    &schema_nova_quota_set,
+    &schema_cinder_quota_set,
+    &schema_server_update,
+    &schema_volume_update,
+    &schema_volume_bootable,
+    &schema_volume_readonly,
+    &schema_volume_attach,
+    &schema_volume_detach,
+    NULL,
 };

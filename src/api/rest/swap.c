@@ -718,6 +718,8 @@ int cinder_migrate_volume(struct api_request *rq)
     strcpy(tv.status, "available");
     strcpy(tv.attach_status, "detached");
     api_time_micro(time(NULL), tv.created_at);
+    tv.bootable = ov.bootable;
+    tv.readonly = ov.readonly;
     memcpy(tv.updated_at, tv.created_at, sizeof tv.updated_at);
     struct swap_rec sr;
     memset(&sr, 0, sizeof sr);

@@ -337,7 +337,9 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
         rollback(s, r, e.msg[0] ? e.msg : "the new volume's record is gone");
         return;
     }
-    /* on an NBD host the copy's destination is the new volume's export */
+    /* on an NBD host the copy's destination is the new volume's export,
+     * writable whatever its readonly flag (the copy writes to it) */
+    nv.readonly = -1;
     if (s->nbd && hlv_nbd_open(s->h, &nv, r->new_node, NULL, &e) < 0) {
         rollback(s, r, e.msg);
         return;

@@ -442,7 +442,8 @@ static void reopen(struct pass *p, const struct truth *t)
         }
         command(p, "block-export-add",
                 json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "nbd", "id", a->export_id,
-                          "node-name", a->node_name, "name", a->export_name, "writable", 1),
+                          "node-name", a->node_name, "name", a->export_name, "writable",
+                          v->readonly != 1),
                 NULL);
     }
     json_decref(exports);

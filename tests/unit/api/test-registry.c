@@ -74,6 +74,7 @@ static void seed(struct registry *r, struct reg_server *s, struct reg_volume *v)
     strcpy(v->path, "/x");
     strcpy(v->status, "available");
     strcpy(v->attach_status, "detached");
+    v->readonly = -1;
     CHECK(r->ops->volume_insert(r, v) == 0);
 }
 
@@ -89,6 +90,12 @@ static void roundtrip(void)
     CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
     CHECK(v2.size_gb == 3);
     CHECK_STR(v2.migration_status, "");
+    CHECK(!v2.bootable && v2.readonly == -1);
+    v2.bootable = true;
+    v2.readonly = 1;
+    CHECK(r->ops->volume_update(r, &v2) == 0);
+    CHECK(r->ops->volume_get(r, v.id, &v2) == 0);
+    CHECK(v2.bootable && v2.readonly == 1);
     struct reg_volume *list = NULL;
     size_t n = 0;
     CHECK(r->ops->volume_list(r, "p1", &list, &n) == 0 && n == 1);
@@ -297,17 +304,21 @@ static void upgrade_from_schema_2(void)
     struct reg_volume v;
     seed(r, &s, &v);
     r->ops->close(r);
-    char path[128], cmd[400];
+    char path[128], cmd[600];
     snprintf(path, sizeof path, "%s/reg.db", dir);
     snprintf(cmd, sizeof cmd,
              "sqlite3 %s 'DROP TRIGGER volume_metadata_gone; DROP TABLE "
-             "metadata; UPDATE schema_version SET version=2;'",
+             "metadata; ALTER TABLE swaps DROP COLUMN owner; ALTER TABLE swaps DROP COLUMN "
+             "epoch; ALTER TABLE swaps DROP COLUMN lease_expires; ALTER TABLE volumes DROP "
+             "COLUMN bootable; ALTER TABLE volumes DROP COLUMN readonly; "
+             "UPDATE schema_version SET version=2;'",
              path);
     CHECK(system(cmd) == 0);
     r = open_reg();
-    CHECK(schema_version(r) == 6);
+    CHECK(schema_version(r) == 7);
     struct reg_volume got;
     CHECK(r->ops->volume_get(r, v.id, &got) == 0);
+    CHECK(!got.bootable && got.readonly == -1);
     struct reg_meta m = { "k", "v" };
     CHECK(r->ops->meta_put(r, REG_META_VOLUME, v.id, &m) == 0);
     r->ops->close(r);

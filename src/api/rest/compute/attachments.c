@@ -360,7 +360,8 @@ int nova_detach_detaching(struct api_request *rq, const struct cfg_host *h,
 {
     struct registry *r = rq->ctx->reg;
     struct api_error derr = { 0 };
-    if (host_detach_volume(rq->ctx->cfg, h, a, &derr) < 0) {
+    /* an attachment recorded by Cinder's os-attach has nothing on the host */
+    if (a->export_id[0] && host_detach_volume(rq->ctx->cfg, h, a, &derr) < 0) {
         vol_transition_apply(r, a->volume_id, VT_ROLL_DETACHING, false, NULL, NULL);
         swap_reconcile_mark(h->name); /* the export may be gone, the node not */
         return api_err(&rq->err, derr.status == 503 ? 503 : 500, "Failed to detach volume %s: %s",

@@ -33,6 +33,33 @@ static json_t *volume_links(struct api_request *rq, const struct reg_volume *v)
                      "href", book);
 }
 
+/* The mode an attachment was made in: its connection_info's access_mode
+ * ("ro" for a read-only volume's export or an os-attach in mode ro). */
+static const char *attachment_mode(const struct reg_attachment *a)
+{
+    json_t *ci = json_loads(a->connection_info, 0, NULL);
+    json_t *m = json_object_get(ci, "access_mode");
+    const char *mode = json_is_string(m) && strcmp(json_string_value(m), "ro") == 0 ? "ro" : "rw";
+    json_decref(ci);
+    return mode;
+}
+
+/* The volume's metadata as Cinder shows it in the volume's views: the
+ * user's items, and the admin metadata everyone may see, "readonly" once
+ * the flag was set ("True"/"False") and "attached_mode" while attached. */
+static json_t *volume_view_metadata(struct api_request *rq, const struct reg_volume *v)
+{
+    struct registry *r = rq->ctx->reg;
+    json_t *md = api_meta_json(r, REG_META_VOLUME, v->id);
+    if (v->readonly >= 0)
+        json_object_set_new(md, "readonly", json_string(v->readonly ? "True" : "False"));
+    struct reg_attachment a;
+    if (strcmp(v->attach_status, "attached") == 0 &&
+        r->ops->attachment_get_by_volume(r, v->id, &a) == 0)
+        json_object_set_new(md, "attached_mode", json_string(attachment_mode(&a)));
+    return md;
+}
+
 static json_t *volume_attachments(struct api_request *rq, const struct reg_volume *v)
 {
     json_t *arr = json_array();
@@ -69,8 +96,8 @@ static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v,
         "id", v->id, "name", v->name, "status", v->status, "size", (json_int_t)v->size_gb,
         "availability_zone", "nova", "created_at", v->created_at, "description", v->description,
         "volume_type", v->pool, "snapshot_id", "source_volid", "metadata",
-        api_meta_json(rq->ctx->reg, REG_META_VOLUME, v->id), "links", volume_links(rq, v),
-        "user_id", v->user_id, "bootable", "false", "encrypted", 0, "replication_status",
+        volume_view_metadata(rq, v), "links", volume_links(rq, v), "user_id", v->user_id,
+        "bootable", v->bootable ? "true" : "false", "encrypted", 0, "replication_status",
         "consistencygroup_id", "multiattach", 0, "attachments", volume_attachments(rq, v));
     json_object_set_new(o, "updated_at", json_string(v->updated_at));
     struct api_error ignore;
@@ -428,6 +455,7 @@ static int volumes_create(struct api_request *rq)
     snprintf(v.pool, sizeof v.pool, "%s", p->name);
     strcpy(v.status, "creating");
     strcpy(v.attach_status, "detached");
+    v.readonly = -1;
     api_time_micro(time(NULL), v.created_at);
     memcpy(v.updated_at, v.created_at, sizeof v.updated_at);
     /* the record exists (status creating) before the storage does, so a crash
@@ -759,6 +787,211 @@ static int volume_reset_status(struct api_request *rq, json_t *arg)
     return api_reply(rq, 202, NULL);
 }
 
+/* Reads volume ID, changes it with SET (which may refuse with E) and
+ * writes it back, in one transaction. */
+static int volume_change(struct api_request *rq, const char *id,
+                         int (*set)(struct reg_volume *v, json_t *args, struct api_error *e),
+                         json_t *args)
+{
+    struct registry *r = rq->ctx->reg;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    struct reg_volume v;
+    int rc = r->ops->volume_get(r, id, &v);
+    if (rc < 0)
+        return reg_fail(&rq->err, r);
+    if (rc == 1)
+        return api_err(&rq->err, 404, "Volume %s could not be found.", id);
+    if (set(&v, args, &rq->err) < 0)
+        return -1;
+    api_time_micro(time(NULL), v.updated_at);
+    if (r->ops->volume_update(r, &v) < 0)
+        return reg_fail(&rq->err, r);
+    return reg_commit(&txn, &rq->err);
+}
+
+static int set_bootable(struct reg_volume *v, json_t *args, struct api_error *e)
+{
+    (void)e;
+    v->bootable = body_bool(json_object_get(args, "bootable"));
+    return 0;
+}
+
+/* os-set_bootable: the flag Cinder keeps and shows ("bootable": "true").
+ * volswap boots nothing from it: a server is a registered consumer whose
+ * root disk is not a volswap volume, so the flag is recorded and shown. */
+static int volume_set_bootable(struct api_request *rq, json_t *args)
+{
+    struct reg_volume v;
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
+        policy_check(&rq->auth, "volume:update", v.project_id, &rq->err) < 0)
+        return -1;
+    if (volume_change(rq, v.id, set_bootable, args) < 0)
+        return -1;
+    return api_reply(rq, 200, NULL);
+}
+
+static int set_readonly(struct reg_volume *v, json_t *args, struct api_error *e)
+{
+    /* as Cinder: only while nothing has the volume open */
+    if (strcmp(v->status, "available") != 0)
+        return api_err(e, 400,
+                       "Invalid volume: Volume %s status must be available to update readonly "
+                       "flag, but current status is: %s.",
+                       v->id, v->status);
+    v->readonly = body_bool(json_object_get(args, "readonly")) ? 1 : 0;
+    return 0;
+}
+
+/* os-update_readonly_flag: Cinder's "readonly" admin metadata. Every
+ * attachment made while it is True exports the volume read-only (the
+ * host's NBD export refuses writes; connection_info says access_mode ro). */
+static int volume_update_readonly(struct api_request *rq, json_t *args)
+{
+    struct reg_volume v;
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
+        policy_check(&rq->auth, "volume:update_readonly_flag", v.project_id, &rq->err) < 0)
+        return -1;
+    if (volume_change(rq, v.id, set_readonly, args) < 0)
+        return -1;
+    return api_reply(rq, 202, NULL);
+}
+
+/* os-attach, as Cinder's: the record that the volume is in use by an
+ * instance at a mountpoint, made by whoever attached it themselves. No
+ * host export is made (Nova's os-volume_attachments does that); the
+ * volume goes from available or reserved to in-use, with an attachment
+ * the volume's views and the attachments API show. volswap records
+ * attachments of its own servers only, so instance_uuid must name one. */
+static int volume_os_attach(struct api_request *rq, json_t *args)
+{
+    struct reg_volume v;
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
+        policy_check(&rq->auth, "volume_extension:volume_actions:attach", v.project_id, &rq->err) <
+            0)
+        return -1;
+    const char *server_id = json_string_value(json_object_get(args, "instance_uuid"));
+    const char *mountpoint = json_string_value(json_object_get(args, "mountpoint"));
+    const char *mode = json_string_value(json_object_get(args, "mode"));
+    if (!mode)
+        mode = "rw";
+    if (strcmp(mode, "rw") != 0 && strcmp(mode, "ro") != 0)
+        return api_err(&rq->err, 400,
+                       "Invalid request to attach volume with an invalid mode. "
+                       "Attaching mode should be 'rw' or 'ro'");
+    if (!server_id)
+        return api_err(&rq->err, 400,
+                       "Invalid request to attach volume to an invalid target: volswap records "
+                       "attachments to its servers, give instance_uuid");
+    if (v.readonly == 1 && strcmp(mode, "rw") == 0)
+        return api_err(&rq->err, 400, "Invalid attaching mode '%s' for volume %s.", mode, v.id);
+    struct registry *r = rq->ctx->reg;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    struct reg_server s;
+    int rc = r->ops->server_get(r, server_id, &s);
+    if (rc < 0)
+        return reg_fail(&rq->err, r);
+    if (rc == 1 || nova_server_deleted(&s) ||
+        (!auth_has_role(&rq->auth, "admin") && strcmp(s.project_id, v.project_id) != 0))
+        return api_err(&rq->err, 404, "Instance %.36s could not be found.", server_id);
+    if ((rc = r->ops->volume_get(r, v.id, &v)) != 0)
+        return rc < 0 ? reg_fail(&rq->err, r)
+                      : api_err(&rq->err, 404, "Volume %s could not be found.", v.id);
+    /* an available volume is reserved and attached in one step */
+    if (strcmp(v.status, "available") == 0 &&
+        vol_transition_check(&v, VT_RESERVE, false, &rq->err) < 0)
+        return -1;
+    if (vol_transition_check(&v, VT_ATTACH, false, &rq->err) < 0)
+        return -1;
+    struct reg_attachment a, other;
+    memset(&a, 0, sizeof a);
+    api_uuid(a.id);
+    api_uuid(a.bdm_uuid);
+    snprintf(a.server_id, sizeof a.server_id, "%s", s.id);
+    snprintf(a.volume_id, sizeof a.volume_id, "%s", v.id);
+    snprintf(a.device, sizeof a.device, "%s", mountpoint);
+    snprintf(a.connection_info, sizeof a.connection_info, "{\"access_mode\": \"%s\"}", mode);
+    api_time_micro(time(NULL), a.created_at);
+    struct reg_attachment *atts = NULL;
+    size_t n = 0;
+    if (r->ops->attachment_list(r, s.id, &atts, &n) < 0)
+        return reg_fail(&rq->err, r);
+    bool busy = false;
+    for (size_t i = 0; i < n; i++)
+        busy |= strcmp(atts[i].device, a.device) == 0;
+    free(atts);
+    if (busy)
+        return api_err(&rq->err, 400,
+                       "Invalid input received: mountpoint %s of instance %s is in "
+                       "use.",
+                       a.device, s.id);
+    if (r->ops->attachment_get_by_volume(r, v.id, &other) == 0)
+        return api_err(&rq->err, 400, "Invalid volume: volume %s is already attached.", v.id);
+    api_time_micro(time(NULL), v.updated_at);
+    if (r->ops->attachment_insert(r, &a) < 0 || r->ops->volume_update(r, &v) < 0)
+        return reg_fail(&rq->err, r);
+    if (reg_commit(&txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 202, NULL);
+}
+
+/* os-detach, as Cinder's: the attachment record goes and the volume is
+ * available again. An attachment that Nova's os-volume_attachments made
+ * has a host export serving the server's disk: that one is refused (400),
+ * so that no export outlives its record; the compute API detaches it. */
+static int volume_os_detach(struct api_request *rq, json_t *args)
+{
+    struct reg_volume v;
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
+        policy_check(&rq->auth, "volume_extension:volume_actions:detach", v.project_id, &rq->err) <
+            0)
+        return -1;
+    const char *want = json_string_value(json_object_get(args, "attachment_id"));
+    struct registry *r = rq->ctx->reg;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    struct reg_attachment a;
+    int rc = r->ops->attachment_get_by_volume(r, v.id, &a);
+    if (rc < 0)
+        return reg_fail(&rq->err, r);
+    if (rc == 1 || (want && strcmp(want, a.id) != 0))
+        return api_err(&rq->err, 404, "VolumeAttachment %s could not be found.",
+                       want ? want : v.id);
+    if (a.export_id[0])
+        return api_err(&rq->err, 400,
+                       "Invalid volume: volume %s is the disk %s of server %s, served by its "
+                       "host; detach it through the compute API (DELETE "
+                       "/servers/%s/os-volume_attachments/%s).",
+                       v.id, a.device, a.server_id, a.server_id, v.id);
+    if ((rc = r->ops->volume_get(r, v.id, &v)) != 0)
+        return rc < 0 ? reg_fail(&rq->err, r)
+                      : api_err(&rq->err, 404, "Volume %s could not be found.", v.id);
+    if (vol_transition_check(&v, VT_DETACH, false, &rq->err) < 0)
+        return -1;
+    api_time_micro(time(NULL), v.updated_at);
+    if (r->ops->attachment_delete(r, a.id) < 0 || r->ops->volume_update(r, &v) < 0)
+        return reg_fail(&rq->err, r);
+    if (reg_commit(&txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 202, NULL);
+}
+
+/* The actions whose argument is an object checked by a schema. */
+static const struct {
+    const char *name;
+    const struct body_schema *schema;
+    int (*fn)(struct api_request *rq, json_t *args);
+} arg_actions[] = {
+    { "os-set_bootable", &schema_volume_bootable, volume_set_bootable },
+    { "os-update_readonly_flag", &schema_volume_readonly, volume_update_readonly },
+    { "os-attach", &schema_volume_attach, volume_os_attach },
+    { "os-detach", &schema_volume_detach, volume_os_detach },
+};
+
 static int volumes_action(struct api_request *rq)
 {
     if (rq->body_len > API_MAX_BODY)
@@ -788,9 +1021,27 @@ static int volumes_action(struct api_request *rq)
         json_decref(peek);
         return rc;
     }
+    bool null_arg = first && json_is_null(json_object_get(peek, name));
     json_decref(peek);
     if (strcmp(name, "os-migrate_volume") == 0)
         return cinder_migrate_volume(rq);
+    for (size_t i = 0; i < sizeof arg_actions / sizeof arg_actions[0]; i++) {
+        if (strcmp(name, arg_actions[i].name) != 0)
+            continue;
+        /* os-detach's argument may be null (no attachment named) */
+        if (null_arg && arg_actions[i].fn == volume_os_detach) {
+            json_t *none = json_object();
+            int rc = volume_os_detach(rq, none);
+            json_decref(none);
+            return rc;
+        }
+        json_t *args = body_parse(rq->body, rq->body_len, arg_actions[i].schema, &doc, &rq->err);
+        if (!args)
+            return -1;
+        int rc = arg_actions[i].fn(rq, args);
+        json_decref(doc);
+        return rc;
+    }
     if (!is_extend) {
         if (name[0])
             return api_err(&rq->err, 400, "There is no such action: %s", name);
@@ -819,7 +1070,7 @@ static json_t *attachment_view(struct api_request *rq, const struct reg_attachme
         json_t *ci = json_loads(a->connection_info, 0, &jerr);
         json_object_set_new(o, "attached_at", json_string(at));
         json_object_set_new(o, "detached_at", json_string(""));
-        json_object_set_new(o, "attach_mode", json_string("rw"));
+        json_object_set_new(o, "attach_mode", json_string(attachment_mode(a)));
         json_object_set_new(o, "connection_info", ci ? ci : json_object());
     }
     return o;
@@ -1018,6 +1269,15 @@ const struct api_route cinder_routes[] = {
            "host's `block_resize`; `{\"os-reserve\" \\| \"os-unreserve\" \\| "
            "\"os-begin_detaching\" \\| \"os-roll_detaching\": null}` → 202, one Cinder state "
            "transition each (what Nova calls around attach, detach and swap); "
+           "`{\"os-set_bootable\": {\"bootable\"}}` → 200, the flag shown as `bootable` "
+           "(rule `volume:update`; nothing boots from it); `{\"os-update_readonly_flag\": "
+           "{\"readonly\"}}` → 202, an available volume only, shown as `metadata.readonly`; every "
+           "later attachment of a read-only volume is exported read-only (`access_mode` `ro`); "
+           "`{\"os-attach\": {\"instance_uuid\", \"mountpoint\", \"mode\"?}}` → 202: "
+           "Cinder's attachment record alone (no host export), available or reserved → in-use, "
+           "`ro` only on a read-only volume; `{\"os-detach\": {\"attachment_id\"?}}` → 202, "
+           "the record gone and the volume available (a disk Nova's attach exported is refused: "
+           "detach it through the compute API); "
            "`{\"os-reset_status\": {\"status\"?, \"attach_status\"?, \"migration_status\"?}}` → "
            "202, admin only; `{\"os-migrate_volume\": {\"host\": POOL}}` → 202, admin only: live "
            "migration of an in-use volume to another pool, of its host or of another (the "
