@@ -101,6 +101,10 @@ static const char *const migrations[] = {
     /* 7: Cinder's bootable flag and readonly admin metadata of a volume */
     "ALTER TABLE volumes ADD COLUMN bootable INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE volumes ADD COLUMN readonly INTEGER NOT NULL DEFAULT -1;",
+    /* 8: Nova's key pairs, unique per user and name */
+    "CREATE TABLE keypairs (id BIGSERIAL PRIMARY KEY, user_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL, type TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    "  public_key TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE(user_id, name));",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -197,6 +201,12 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SERIES_PUT] = "INSERT INTO swap_series(id,series) VALUES($1,$2) "
                      "ON CONFLICT(id) DO UPDATE SET series=excluded.series",
     [Q_SERIES_GET] = "SELECT series FROM swap_series WHERE id=$1",
+    [Q_KP_INS] = "INSERT INTO keypairs(user_id,name,type,fingerprint,public_key,created_at) "
+                 "VALUES($1,$2,$3,$4,$5,$6) RETURNING id",
+    [Q_KP_GET] = "SELECT " KP_COLS " FROM keypairs WHERE user_id=$1 AND name=$2",
+    [Q_KP_LIST] = "SELECT " KP_COLS " FROM keypairs WHERE user_id=$1 ORDER BY name",
+    [Q_KP_LIST_ALL] = "SELECT " KP_COLS " FROM keypairs ORDER BY user_id, name",
+    [Q_KP_DEL] = "DELETE FROM keypairs WHERE user_id=$1 AND name=$2",
 };
 
 struct pg_conn {
@@ -1030,6 +1040,46 @@ static int pg_swap_series_get(struct registry *r, const char *id, char **series)
     return rc;
 }
 
+/* ---- key pairs ---- */
+static void read_keypair(PGresult *res, int row, void *o)
+{
+    struct reg_keypair *k = o;
+    k->id = col_int(res, row, 0);
+    COL(res, row, 1, k->user_id);
+    COL(res, row, 2, k->name);
+    COL(res, row, 3, k->type);
+    COL(res, row, 4, k->fingerprint);
+    COL(res, row, 5, k->public_key);
+    COL(res, row, 6, k->created_at);
+}
+static void read_id(PGresult *res, int row, void *o)
+{
+    *(int64_t *)o = col_int(res, row, 0);
+}
+static int pg_keypair_insert(struct registry *r, struct reg_keypair *k)
+{
+    const char *p[] = { k->user_id,     k->name,       k->type,
+                        k->fingerprint, k->public_key, k->created_at };
+    int rc = query_one(PR(r), Q_KP_INS, 6, p, read_id, &k->id, "key pair write");
+    return rc < 0 ? -1 : 0;
+}
+static int pg_keypair_get(struct registry *r, const char *user_id, const char *name,
+                          struct reg_keypair *out)
+{
+    return get_by(r, Q_KP_GET, user_id, name, read_keypair, out);
+}
+static int pg_keypair_list(struct registry *r, const char *user_id, struct reg_keypair **out,
+                           size_t *n)
+{
+    return list_by(r, Q_KP_LIST, Q_KP_LIST_ALL, user_id, read_keypair, sizeof **out,
+                   (void **)out, n);
+}
+static int pg_keypair_delete(struct registry *r, const char *user_id, const char *name)
+{
+    const char *p[] = { user_id, name };
+    return exec_q(PR(r), Q_KP_DEL, 2, p, "key pair delete", true);
+}
+
 static const char *pg_last_error(struct registry *r)
 {
     return last_error;
@@ -1117,6 +1167,10 @@ static const struct registry_ops pg_ops = {
     .swap_all = pg_swap_all,
     .swap_series_put = pg_swap_series_put,
     .swap_series_get = pg_swap_series_get,
+    .keypair_insert = pg_keypair_insert,
+    .keypair_get = pg_keypair_get,
+    .keypair_list = pg_keypair_list,
+    .keypair_delete = pg_keypair_delete,
     .last_error = pg_last_error,
     .last_error_kind = pg_last_error_kind,
 };

@@ -134,6 +134,15 @@ struct reg_swap {
  * or all of them (one process alone on its database: SQLite). */
 enum reg_lease_take { REG_TAKE_EXPIRED, REG_TAKE_EXPIRED_OR_MINE, REG_TAKE_ALL };
 
+/* A Nova key pair: NAME is unique per user; ID is Nova's integer id. */
+struct reg_keypair {
+    int64_t id;
+    char user_id[33], name[256], type[8];
+    char fingerprint[100];
+    char public_key[4096];
+    char created_at[32];
+};
+
 /* What kind of storage error the last failed call met: what the reply to
  * the client says depends on it (a full disk is not a bug of the request). */
 enum reg_error_kind {
@@ -244,6 +253,16 @@ struct registry_ops {
      * it; get gives a string the caller frees (1 = none). */
     int (*swap_series_put)(struct registry *r, const char *id, const char *series);
     int (*swap_series_get)(struct registry *r, const char *id, char **series);
+
+    /* Key pairs of USER_ID (NULL = every user's, for an admin's list);
+     * insert fails with REG_ERR_CONSTRAINT when the user has NAME already;
+     * get and delete answer 1 when there is none. */
+    int (*keypair_insert)(struct registry *r, struct reg_keypair *k); /* sets k->id */
+    int (*keypair_get)(struct registry *r, const char *user_id, const char *name,
+                       struct reg_keypair *out);
+    int (*keypair_list)(struct registry *r, const char *user_id, struct reg_keypair **out,
+                        size_t *n);
+    int (*keypair_delete)(struct registry *r, const char *user_id, const char *name);
 
     /* The message and kind of the last failed call on this thread. */
     const char *(*last_error)(struct registry *r);

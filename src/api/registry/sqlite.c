@@ -99,6 +99,10 @@ static const char *const migrations[] = {
     /* 7: Cinder's bootable flag and readonly admin metadata of a volume */
     "ALTER TABLE volumes ADD COLUMN bootable INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE volumes ADD COLUMN readonly INTEGER NOT NULL DEFAULT -1;",
+    /* 8: Nova's key pairs, unique per user and name */
+    "CREATE TABLE keypairs (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL, type TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    "  public_key TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE(user_id, name));",
 };
 #define N_MIGRATIONS    (int)(sizeof migrations / sizeof migrations[0])
 #define SWAPS_MIGRATION 4
@@ -185,6 +189,12 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SWAP_ALL] = "SELECT " SWAP_COLS " FROM swaps ORDER BY seq",
     [Q_SERIES_PUT] = "INSERT OR REPLACE INTO swap_series(id,series) VALUES(?,?)",
     [Q_SERIES_GET] = "SELECT series FROM swap_series WHERE id=?",
+    [Q_KP_INS] = "INSERT INTO keypairs(user_id,name,type,fingerprint,public_key,created_at) "
+                 "VALUES(?,?,?,?,?,?)",
+    [Q_KP_GET] = "SELECT " KP_COLS " FROM keypairs WHERE user_id=? AND name=?",
+    [Q_KP_LIST] = "SELECT " KP_COLS " FROM keypairs WHERE user_id=? ORDER BY name",
+    [Q_KP_LIST_ALL] = "SELECT " KP_COLS " FROM keypairs ORDER BY user_id, name",
+    [Q_KP_DEL] = "DELETE FROM keypairs WHERE user_id=? AND name=?",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -1213,6 +1223,61 @@ static int sq_swap_series_get(struct registry *r, const char *id, char **series)
     return rc;
 }
 
+/* ---- key pairs ---- */
+static void read_keypair(sqlite3_stmt *st, void *o)
+{
+    struct reg_keypair *k = o;
+    k->id = sqlite3_column_int64(st, 0);
+    COL(st, 1, k->user_id);
+    COL(st, 2, k->name);
+    COL(st, 3, k->type);
+    COL(st, 4, k->fingerprint);
+    COL(st, 5, k->public_key);
+    COL(st, 6, k->created_at);
+}
+static int kp_insert_l(struct sqlite_registry *s, struct reg_keypair *k)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_KP_INS);
+    bind_text(st, 1, k->user_id);
+    bind_text(st, 2, k->name);
+    bind_text(st, 3, k->type);
+    bind_text(st, 4, k->fingerprint);
+    bind_text(st, 5, k->public_key);
+    bind_text(st, 6, k->created_at);
+    if (exec_stmt(s, st, "key pair write") < 0)
+        return -1;
+    k->id = sqlite3_last_insert_rowid(s->w.db);
+    return 0;
+}
+static int sq_keypair_insert(struct registry *r, struct reg_keypair *k)
+{
+    return LOCKED(SR(r), kp_insert_l(SR(r), k));
+}
+static int sq_keypair_get(struct registry *r, const char *user_id, const char *name,
+                          struct reg_keypair *out)
+{
+    return READ(SR(r), get_by_keys_l(SR(r), Q_KP_GET, user_id, name, read_keypair, out));
+}
+static int sq_keypair_list(struct registry *r, const char *user_id, struct reg_keypair **out,
+                           size_t *n)
+{
+    return READ(SR(r), list_l(SR(r), Q_KP_LIST, Q_KP_LIST_ALL, user_id, read_keypair,
+                              sizeof **out, (void **)out, n));
+}
+static int kp_delete_l(struct sqlite_registry *s, const char *user_id, const char *name)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_KP_DEL);
+    bind_text(st, 1, user_id);
+    bind_text(st, 2, name);
+    if (exec_stmt(s, st, "key pair delete") < 0)
+        return -1;
+    return sqlite3_changes(s->w.db) ? 0 : 1;
+}
+static int sq_keypair_delete(struct registry *r, const char *user_id, const char *name)
+{
+    return LOCKED(SR(r), kp_delete_l(SR(r), user_id, name));
+}
+
 static const char *sq_last_error(struct registry *r)
 {
     return last_error;
@@ -1293,6 +1358,10 @@ static const struct registry_ops sqlite_ops = {
     .swap_all = sq_swap_all,
     .swap_series_put = sq_swap_series_put,
     .swap_series_get = sq_swap_series_get,
+    .keypair_insert = sq_keypair_insert,
+    .keypair_get = sq_keypair_get,
+    .keypair_list = sq_keypair_list,
+    .keypair_delete = sq_keypair_delete,
     .last_error = sq_last_error,
     .last_error_kind = sq_last_error_kind,
 };

@@ -20,7 +20,8 @@
     X(MD_LIST) X(MD_PUT) X(MD_DEL) X(MD_DEL_ALL)                                \
     X(SWAP_INS) X(SWAP_UPD) X(SWAP_OPEN) X(SWAP_LATEST) X(SWAP_GET) X(SWAP_ALL) \
     X(SERIES_PUT) X(SERIES_GET)                                                 \
-    X(LEASE_RENEW) X(LEASE_TAKE)
+    X(LEASE_RENEW) X(LEASE_TAKE)                                                \
+    X(KP_INS) X(KP_GET) X(KP_LIST) X(KP_LIST_ALL) X(KP_DEL)
 /* clang-format on */
 #define REG_Q_ENUM(name) Q_##name,
 
@@ -41,6 +42,7 @@
     "attachment_id,old_node,new_node,old_path,old_size_gb,new_size_gb,phase,error," \
     "started_at,updated_at,bytes_total,bytes_done,mirror_ms,pivot_ms,total_ms"
 #define SWAP_COLS       SWAP_REC_COLS ",owner,epoch"
+#define KP_COLS         "id,user_id,name,type,fingerprint,public_key,created_at"
 #define SWAP_UNFINISHED "phase NOT IN ('done','rolled-back')"
 
 /* Orders swap records by start, then id (registry.c): the order a

@@ -24,7 +24,8 @@ grep -qx "/dev/vdb $v2" "$T/out" || fail "server volume list: $(cat "$T/out")"
 osc volume set --property tier=gold v2 || fail "volume set: $(cat "$T/osc.err")"
 osc server set --property role=db srv || fail "server set: $(cat "$T/osc.err")"
 api "$tok" GET "/v3/$PID_DEMO/volumes/$v2" >/dev/null
-jq -e '.volume.metadata == {"tier":"gold"} and .volume.status == "in-use"' "$T/last.body" >/dev/null \
+# the view's metadata carries Cinder's visible admin metadata too (attached_mode)
+jq -e '.volume.metadata == {"tier":"gold","attached_mode":"rw"} and .volume.status == "in-use"' "$T/last.body" >/dev/null \
   || fail "volume: $(cat "$T/last.body")"
 api "$tok" GET "/v2.1/servers/$SID" >/dev/null
 jq -e '.server.metadata == {"role":"db"}' "$T/last.body" >/dev/null || fail "server: $(cat "$T/last.body")"

@@ -294,6 +294,34 @@ static void metadata(void)
     cleanup();
 }
 
+/* Key pairs are unique per user and name, listed per user or all. */
+static void keypairs(void)
+{
+    struct registry *r = open_reg();
+    struct reg_keypair k = { .user_id = "u1", .name = "k", .type = "ssh" };
+    strcpy(k.public_key, "ssh-rsa AAAA");
+    CHECK(r->ops->keypair_insert(r, &k) == 0 && k.id > 0);
+    struct reg_keypair k2 = k;
+    CHECK(r->ops->keypair_insert(r, &k2) < 0);
+    CHECK(r->ops->last_error_kind(r) == REG_ERR_CONSTRAINT);
+    strcpy(k2.user_id, "u2");
+    CHECK(r->ops->keypair_insert(r, &k2) == 0 && k2.id != k.id);
+    struct reg_keypair got;
+    CHECK(r->ops->keypair_get(r, "u1", "k", &got) == 0 && got.id == k.id);
+    CHECK_STR(got.public_key, "ssh-rsa AAAA");
+    struct reg_keypair *list = NULL;
+    size_t n = 0;
+    CHECK(r->ops->keypair_list(r, "u2", &list, &n) == 0 && n == 1);
+    free(list);
+    CHECK(r->ops->keypair_list(r, NULL, &list, &n) == 0 && n == 2);
+    free(list);
+    CHECK(r->ops->keypair_delete(r, "u1", "k") == 0);
+    CHECK(r->ops->keypair_delete(r, "u1", "k") == 1);
+    CHECK(r->ops->keypair_get(r, "u1", "k", &got) == 1);
+    r->ops->close(r);
+    cleanup();
+}
+
 /* A database of schema 2 (before metadata) is upgraded in place on open:
  * its records stay and the metadata table works. */
 static void upgrade_from_schema_2(void)
@@ -310,12 +338,12 @@ static void upgrade_from_schema_2(void)
              "sqlite3 %s 'DROP TRIGGER volume_metadata_gone; DROP TABLE "
              "metadata; ALTER TABLE swaps DROP COLUMN owner; ALTER TABLE swaps DROP COLUMN "
              "epoch; ALTER TABLE swaps DROP COLUMN lease_expires; ALTER TABLE volumes DROP "
-             "COLUMN bootable; ALTER TABLE volumes DROP COLUMN readonly; "
+             "COLUMN bootable; ALTER TABLE volumes DROP COLUMN readonly; DROP TABLE keypairs; "
              "UPDATE schema_version SET version=2;'",
              path);
     CHECK(system(cmd) == 0);
     r = open_reg();
-    CHECK(schema_version(r) == 7);
+    CHECK(schema_version(r) == 8);
     struct reg_volume got;
     CHECK(r->ops->volume_get(r, v.id, &got) == 0);
     CHECK(!got.bootable && got.readonly == -1);
@@ -542,6 +570,7 @@ static const struct unit_case cases[] = {
     { "disk-full-keeps-its-error", disk_full_keeps_its_error },
     { "metadata", metadata },
     { "upgrade-from-schema-2", upgrade_from_schema_2 },
+    { "keypairs", keypairs },
     { "tokens", tokens },
     { "roundtrip", roundtrip },
     { "foreign-keys", foreign_keys },
