@@ -41,6 +41,19 @@ static inline int64_t api_now_ms(void)
     return vs_now_ms();
 }
 
+/* ---- keys.c: Nova's key pairs ---- */
+/* The longest public key (an OpenSSH line or a PEM certificate) taken. */
+#define API_PUBLIC_KEY_MAX 4096
+/* Checks public KEY of TYPE ("ssh" or "x509") and writes its fingerprint
+ * (MD5 of the key blob for ssh, SHA-1 of the certificate for x509, as
+ * "aa:bb:..."); -1 and a 400 in E when it is not one. */
+int api_public_key_check(const char *type, const char *key, char *fp, size_t fplen,
+                         struct api_error *e);
+/* A new RSA key pair as Nova makes one: the OpenSSH public key line in PUB,
+ * the private key in PEM in *PRIV (free it), the fingerprint in FP. */
+int api_keypair_generate(char *pub, size_t publen, char **priv, char *fp, size_t fplen,
+                         struct api_error *e);
+
 /* UTF-8 lengths and repair are src/common's (vs_utf8_len, vs_utf8_repair):
  * Nova's and Cinder's length limits count characters. */
 

@@ -16,6 +16,11 @@ static const struct {
     enum rule_kind kind;
 } rules[] = {
     { "os_compute_api:servers:index", PROJECT_READER_OR_ADMIN },
+    /* key pairs belong to a user: the handlers keep a user to their own */
+    { "os_compute_api:os-keypairs:index", PROJECT_READER_OR_ADMIN },
+    { "os_compute_api:os-keypairs:show", PROJECT_READER_OR_ADMIN },
+    { "os_compute_api:os-keypairs:create", PROJECT_MEMBER_OR_ADMIN },
+    { "os_compute_api:os-keypairs:delete", PROJECT_MEMBER_OR_ADMIN },
     { "os_compute_api:servers:detail", PROJECT_READER_OR_ADMIN },
     { "os_compute_api:servers:show", PROJECT_READER_OR_ADMIN },
     { "os_compute_api:servers:create", PROJECT_MEMBER_OR_ADMIN },

@@ -29,6 +29,8 @@ extern const struct body_schema schema_volume_create, schema_server_create, sche
  * os-update_readonly_flag, os-attach, os-detach. */
 extern const struct body_schema schema_volume_bootable, schema_volume_readonly,
     schema_volume_attach, schema_volume_detach;
+/* Nova's os-keypairs create. */
+extern const struct body_schema schema_keypair_create;
 /* {"metadata": {...}} and {"meta": {KEY: VALUE}} of Nova's server metadata
  * and Cinder's volume metadata APIs. */
 extern const struct body_schema schema_server_metadata, schema_server_meta_item,

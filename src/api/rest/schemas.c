@@ -63,6 +63,7 @@ static const struct body_field server_create_fields[] = {
     { "accessIPv4", BT_STRING, false, 64, 0, 0 },
     { "accessIPv6", BT_STRING, false, 64, 0, 0 },
     { "adminPass", BT_STRING, false, 255, 0, 0 },
+    { "key_name", BT_STRING, false, 255, 1, 0 }, /* one of the user's key pairs */
     { "description", BT_STRING_OR_NULL, false, 255, 0, 0 }, /* from 2.19 */
     { NULL, 0, false, 0, 0, 0 },
 };
@@ -176,6 +177,17 @@ static const struct body_field volume_detach_fields[] = {
 };
 const struct body_schema schema_volume_detach = { "os-detach", volume_detach_fields };
 
+/* POST /os-keypairs: Nova's (type from 2.2, user_id from 2.10, checked by
+ * rest/compute/keypairs.c with the name's pattern). */
+static const struct body_field keypair_create_fields[] = {
+    { "name", BT_STRING, true, 255, 1, 0 },
+    { "public_key", BT_STRING, false, API_PUBLIC_KEY_MAX - 1, 0, 0 },
+    { "type", BT_STRING, false, 16, 0, 0 },
+    { "user_id", BT_STRING, false, 255, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_keypair_create = { "keypair", keypair_create_fields };
+
 /* New schemas go at the end: the fuzz corpus picks one by its first byte. */
 const struct body_schema *const body_schemas[] = {
     &schema_volume_create,
@@ -196,5 +208,6 @@ const struct body_schema *const body_schemas[] = {
     &schema_volume_readonly,
     &schema_volume_attach,
     &schema_volume_detach,
+    &schema_keypair_create,
     NULL,
 };

@@ -400,6 +400,12 @@ static void th_prepare(struct th *t, enum th_prep prep, struct th_ids *ids)
             "/v3/%s/volumes/%s/metadata", t->demo, ids->V);
     CHECK_STATUS(&r, 200);
     th_reply_free(&r);
+    th_call(t, &r, "POST", t->alice, NULL,
+            "{\"keypair\": {\"name\": \"kp1\", \"public_key\": \"ssh-ed25519 "
+            "AAAAC3NzaC1lZDI1NTE5AAAAILk86zb40qVBugNi2s23OutWrqnKZrir/ug0OFQ+2rl5 test\"}}",
+            "/v2.1/os-keypairs");
+    CHECK_STATUS(&r, 200);
+    th_reply_free(&r);
     struct reg_action *acts = NULL;
     size_t n = 0;
     CHECK(t->reg->ops->action_list(t->reg, ids->S, &acts, &n) == 0 && n >= 1);

@@ -76,7 +76,7 @@ void th_attach(struct th *t, const char *token, const char *server, const char *
 /* ---- table-driven route cases ---- */
 
 /* What a case finds before its request: nothing; a server S, volumes V and
- * W of alice's (S and V with the metadata item a=1); V attached to S; or
+ * W of alice's (S and V with the metadata item a=1) and her key pair kp1; V attached to S; or
  * a swap of S from V to W finished. */
 enum th_prep { TH_NONE, TH_BASIC, TH_ATTACHED, TH_SWAPPED };
 

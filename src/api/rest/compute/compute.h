@@ -41,6 +41,12 @@ int nova_hypervisors_search(struct api_request *rq);
 int nova_hypervisors_uptime(struct api_request *rq);
 int nova_aggregates_index(struct api_request *rq);
 
+/* keypairs.c: os-keypairs */
+int nova_keypairs_index(struct api_request *rq);
+int nova_keypairs_create(struct api_request *rq);
+int nova_keypairs_show(struct api_request *rq);
+int nova_keypairs_delete(struct api_request *rq);
+
 /* servers.c: the route table */
 extern const struct api_route nova_routes[];
 

@@ -151,6 +151,7 @@ static void access_ips(struct registry *r, const char *server_id, json_t *view)
         return;
     for (size_t i = 0; i < n; i++)
         if (!strcmp(m[i].key, "accessIPv4") || !strcmp(m[i].key, "accessIPv6") ||
+            (!strcmp(m[i].key, "key_name") && json_object_get(view, "key_name")) ||
             (!strcmp(m[i].key, "description") && json_object_get(view, "description")))
             json_object_set_new(view, m[i].key, json_string(m[i].value));
     free(m);
@@ -487,7 +488,8 @@ undo:;
 /* The server's record, its quota check, its metadata and its access
  * addresses, in one transaction. */
 static int insert_server(struct api_request *rq, const struct reg_server *s, json_t *md,
-                         const char *ip4, const char *ip6, const char *description)
+                         const char *ip4, const char *ip6, const char *description,
+                         const char *key_name)
 {
     struct registry *r = rq->ctx->reg;
     REG_TXN(txn, r);
@@ -499,6 +501,13 @@ static int insert_server(struct api_request *rq, const struct reg_server *s, jso
         return -1;
     if (store_access_ips(r, s->id, ip4, ip6) < 0 || store_description(r, s->id, description) < 0)
         return reg_fail(&rq->err, r);
+    if (key_name) {
+        struct reg_meta m;
+        snprintf(m.key, sizeof m.key, "key_name");
+        snprintf(m.value, sizeof m.value, "%s", key_name);
+        if (r->ops->meta_put(r, REG_META_SERVER_ATTR, s->id, &m) < 0)
+            return reg_fail(&rq->err, r);
+    }
     return reg_commit(&txn, &rq->err);
 }
 
@@ -544,6 +553,21 @@ static int servers_create(struct api_request *rq)
     if (server_name_arg(rq, b) < 0 || description_arg(rq, b) < 0 ||
         access_ip_arg(rq, b, "accessIPv4", ip4) < 0 || access_ip_arg(rq, b, "accessIPv6", ip6) < 0)
         goto out;
+    /* Nova's key_name: one of the caller's key pairs, recorded and shown
+     * (a registered consumer has no guest to inject it into) */
+    const char *key_name = json_string_value(json_object_get(b, "key_name"));
+    if (key_name) {
+        struct reg_keypair kp;
+        int krc = rq->ctx->reg->ops->keypair_get(rq->ctx->reg, rq->auth.user_id, key_name, &kp);
+        if (krc < 0) {
+            reg_fail(&rq->err, rq->ctx->reg);
+            goto out;
+        }
+        if (krc == 1) {
+            api_err(&rq->err, 400, "Invalid key_name provided.");
+            goto out;
+        }
+    }
     struct reg_server s;
     memset(&s, 0, sizeof s);
     api_uuid(s.id);
@@ -568,8 +592,8 @@ static int servers_create(struct api_request *rq)
     memcpy(s.updated_at, s.created_at, sizeof s.updated_at);
     /* the server and its metadata land together */
     json_t *md = json_object_get(b, "metadata");
-    if (insert_server(rq, &s, md, ip4, ip6,
-                      json_string_value(json_object_get(b, "description"))) < 0)
+    if (insert_server(rq, &s, md, ip4, ip6, json_string_value(json_object_get(b, "description")),
+                      key_name) < 0)
         goto out;
     struct reg_action a;
     if (action_start(rq, s.id, "create", &a) < 0)
@@ -1016,7 +1040,8 @@ const struct api_route nova_routes[] = {
          "`{\"server\": {\"name\", \"availability_zone\": \"zone:host\"?, \"host\"? (2.74, admin), "
          "\"imageRef\"?, \"flavorRef\"?, \"metadata\"?, \"min_count\"?, \"max_count\"?, "
          "\"networks\"?, \"block_device_mapping_v2\"?, \"accessIPv4\"?, \"accessIPv6\"?, "
-         "\"adminPass\"?}}` registers a consumer on a host (202, `Location`); nothing is "
+         "\"adminPass\"?, \"key_name\"?}}` registers a consumer on a host (202, `Location`); "
+         "`key_name` names one of the caller's key pairs, recorded and shown; nothing is "
          "launched, the server is ACTIVE at once. The access addresses (an address of their "
          "family) are shown by the server's views (`\"\"` when not given); `adminPass` is taken "
          "and neither used nor shown, as Nova with `enable_instance_password` off: there is no "
@@ -1034,6 +1059,21 @@ const struct api_route nova_routes[] = {
          0, 0,
          "detail view; `locked` (2.9), `description` (2.19), `tags` (2.26), flavor (2.47), "
          "`locked_reason` (2.73); host attributes for admin"),
+    NOVA("GET", "/v2.1/os-keypairs", nova_keypairs_index, CMP "os-keypairs:index", DOOR, NULL,
+         NULL, 0, 0,
+         "the caller's key pairs (`name`, `public_key`, `fingerprint`, `type` from 2.2); an "
+         "admin's `?user_id=` another user's (2.10); `limit` and `marker` (a name) from 2.35"),
+    NOVA("POST", "/v2.1/os-keypairs", nova_keypairs_create, CMP "os-keypairs:create", DOOR, NULL,
+         &schema_keypair_create, 0, 0,
+         "`{\"keypair\": {\"name\", \"public_key\"?, \"type\"? (2.2: `ssh`, `x509`), "
+         "\"user_id\"? (2.10, admin)}}` → 200 (201 from 2.2): an OpenSSH public key or a PEM "
+         "certificate is checked and fingerprinted (MD5 of the key, SHA-1 of the certificate); "
+         "without one an RSA 2048 pair is generated and its `private_key` answered once, never "
+         "kept (until 2.92; ssh only); a name the user has is 409"),
+    NOVA("GET", "/v2.1/os-keypairs/{keypair_name}", nova_keypairs_show, CMP "os-keypairs:show",
+         DOOR, NULL, NULL, 0, 0, "with `user_id`, `id`, `created_at`; 404 for another user's"),
+    NOVA("DELETE", "/v2.1/os-keypairs/{keypair_name}", nova_keypairs_delete,
+         CMP "os-keypairs:delete", DOOR, NULL, NULL, 0, 0, "202 (204 from 2.2)"),
     NOVA("PUT", "/v2.1/servers/{server_id}", servers_update, CMP "servers:update", RESOURCE, NULL,
          &schema_server_update, 0, 0,
          "`{\"server\": {\"name\"?, \"accessIPv4\"?, \"accessIPv6\"?, \"description\"? (2.19)}}` "
