@@ -54,6 +54,12 @@ int api_public_key_check(const char *type, const char *key, char *fp, size_t fpl
 int api_keypair_generate(char *pub, size_t publen, char **priv, char *fp, size_t fplen,
                          struct api_error *e);
 
+/* An X.509 pair as Nova makes one for type x509: an RSA key and a
+ * self-signed certificate naming USER and PROJECT (CERT, PEM), the key in
+ * *PRIV (free it), the certificate's fingerprint in FP. */
+int api_keypair_generate_x509(const char *user, const char *project, char *cert, size_t certlen,
+                              char **priv, char *fp, size_t fplen, struct api_error *e);
+
 /* UTF-8 lengths and repair are src/common's (vs_utf8_len, vs_utf8_repair):
  * Nova's and Cinder's length limits count characters. */
 

@@ -177,6 +177,65 @@ static void b64_encode(const unsigned char *in, size_t len, char *out)
     out[o] = '\0';
 }
 
+/* A self-signed certificate for KEY, valid for ten years, naming the user
+ * and project as Nova's x509 key pairs do; its PEM in *OUT. */
+static int x509_cert_make(gnutls_x509_privkey_t key, const char *user, const char *project,
+                          gnutls_datum_t *out)
+{
+    gnutls_x509_crt_t crt;
+    int rc = gnutls_x509_crt_init(&crt);
+    if (rc < 0)
+        return rc;
+    char dn[200];
+    snprintf(dn, sizeof dn, "CN=%s-%s,O=volswap", project, user);
+    unsigned char serial[8];
+    gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof serial);
+    serial[0] &= 0x7f;
+    time_t now = time(NULL);
+    if ((rc = gnutls_x509_crt_set_version(crt, 3)) == 0 &&
+        (rc = gnutls_x509_crt_set_serial(crt, serial, sizeof serial)) == 0 &&
+        (rc = gnutls_x509_crt_set_dn(crt, dn, NULL)) == 0 &&
+        (rc = gnutls_x509_crt_set_issuer_dn(crt, dn, NULL)) == 0 &&
+        (rc = gnutls_x509_crt_set_activation_time(crt, now)) == 0 &&
+        (rc = gnutls_x509_crt_set_expiration_time(crt, now + 10 * 365 * 86400)) == 0 &&
+        (rc = gnutls_x509_crt_set_key(crt, key)) == 0 &&
+        (rc = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) == 0)
+        rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, out);
+    gnutls_x509_crt_deinit(crt);
+    return rc;
+}
+
+int api_keypair_generate_x509(const char *user, const char *project, char *cert, size_t certlen,
+                              char **priv, char *fp, size_t fplen, struct api_error *e)
+{
+    *priv = NULL;
+    gnutls_x509_privkey_t key;
+    if (gnutls_x509_privkey_init(&key) < 0)
+        return api_err(e, 500, "out of memory");
+    gnutls_datum_t pem = { NULL, 0 }, crt = { NULL, 0 };
+    int rc = gnutls_x509_privkey_generate(key, GNUTLS_PK_RSA, 2048, 0);
+    if (rc == 0)
+        rc = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &pem);
+    if (rc == 0)
+        rc = x509_cert_make(key, user, project, &crt);
+    gnutls_x509_privkey_deinit(key);
+    if (rc == 0 && crt.size >= certlen)
+        rc = GNUTLS_E_SHORT_MEMORY_BUFFER;
+    if (rc == 0) {
+        memcpy(cert, crt.data, crt.size);
+        cert[crt.size] = '\0';
+        *priv = strndup((const char *)pem.data, pem.size);
+    }
+    gnutls_free(pem.data);
+    gnutls_free(crt.data);
+    if (rc < 0)
+        return api_err(e, 500, "Key pair generation failed: %s", gnutls_strerror(rc));
+    if (!*priv)
+        return api_err(e, 500, "out of memory");
+    /* the fingerprint is the imported certificate's, computed the same way */
+    return api_public_key_check("x509", cert, fp, fplen, e);
+}
+
 int api_keypair_generate(char *pub, size_t publen, char **priv, char *fp, size_t fplen,
                          struct api_error *e)
 {

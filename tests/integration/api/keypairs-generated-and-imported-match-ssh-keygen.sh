@@ -4,7 +4,8 @@
 # shows, and its fingerprint is ssh-keygen's MD5 one; an imported key keeps
 # ssh-keygen's fingerprint too. A server created with key_name shows it; an
 # unknown key_name is 400; another user cannot see the pair (404); a
-# duplicate name is 409; delete is 202, then 404.
+# duplicate name is 409; delete is 202, then 404. A generated x509 pair
+# (2.2) is a certificate openssl reads, with the same fingerprint and key.
 . "$(dirname "$0")/lib.sh"
 command -v ssh-keygen >/dev/null || skip "ssh-keygen not installed"
 api_setup
@@ -34,3 +35,14 @@ bob=$(api_token bob other)
 api "$bob" GET /v2.1/os-keypairs/imp >/dev/null; expect_fault 404 itemNotFound
 api "$tok" DELETE /v2.1/os-keypairs/imp >/dev/null; expect_status 202
 api "$tok" GET /v2.1/os-keypairs/imp >/dev/null; expect_fault 404 itemNotFound
+# type x509 (2.2): a generated pair is a self-signed certificate whose SHA-1
+# fingerprint openssl agrees with, and whose key is the one answered
+if command -v openssl >/dev/null; then
+  api "$tok" POST /v2.1/os-keypairs '{"keypair": {"name": "cert", "type": "x509"}}' -H 'X-OpenStack-Nova-API-Version: 2.2' >/dev/null
+  expect_status 201
+  jq -r .keypair.public_key "$T/last.body" >"$T/cert.pem"
+  jq -r .keypair.private_key "$T/last.body" >"$T/cert.key"
+  want=$(openssl x509 -in "$T/cert.pem" -noout -fingerprint -sha1 | cut -d= -f2 | tr 'A-F' 'a-f')
+  [ "$(jq -r .keypair.fingerprint "$T/last.body")" = "$want" ] || fail "x509 fingerprint"
+  [ "$(openssl x509 -in "$T/cert.pem" -noout -pubkey)" = "$(openssl pkey -in "$T/cert.key" -pubout)" ] || fail "x509 key and certificate differ"
+fi

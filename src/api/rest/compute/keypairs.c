@@ -1,6 +1,7 @@
 /* Nova's os-keypairs: each user's key pairs, created from a public key the
- * user imports or generated (an RSA pair whose private half is answered
- * once and never kept), listed, shown and deleted. volswap's servers are
+ * user imports or generated (an RSA pair, or for type x509 an RSA key and
+ * its self-signed certificate, whose private half is answered once and
+ * never kept), listed, shown and deleted. volswap's servers are
  * registered consumers with no guest to put a key in; a server created
  * with key_name records and shows the name, as Nova's view does. Bodies by
  * microversion: type from 2.2 (201 and 204 from then on), another user's
@@ -163,9 +164,11 @@ int nova_keypairs_create(struct api_request *rq)
         if (api_public_key_check(type, pub, k.fingerprint, sizeof k.fingerprint, &rq->err) < 0)
             return -1;
         snprintf(k.public_key, sizeof k.public_key, "%s", pub);
-    } else if (strcmp(type, "ssh") != 0) {
-        return api_err(&rq->err, 400,
-                       "volswap generates ssh key pairs only: give an x509 pair's public_key");
+    } else if (strcmp(type, "x509") == 0) {
+        if (api_keypair_generate_x509(k.user_id, rq->auth.project_id, k.public_key,
+                                      sizeof k.public_key, &priv, k.fingerprint,
+                                      sizeof k.fingerprint, &rq->err) < 0)
+            return -1;
     } else if (api_keypair_generate(k.public_key, sizeof k.public_key, &priv, k.fingerprint,
                                     sizeof k.fingerprint, &rq->err) < 0) {
         return -1;

@@ -1069,7 +1069,7 @@ const struct api_route nova_routes[] = {
          "\"user_id\"? (2.10, admin)}}` → 200 (201 from 2.2): an OpenSSH public key or a PEM "
          "certificate is checked and fingerprinted (MD5 of the key, SHA-1 of the certificate); "
          "without one an RSA 2048 pair is generated and its `private_key` answered once, never "
-         "kept (until 2.92; ssh only); a name the user has is 409"),
+         "kept (until 2.92; for x509 a self-signed certificate is made); a name the user has is 409"),
     NOVA("GET", "/v2.1/os-keypairs/{keypair_name}", nova_keypairs_show, CMP "os-keypairs:show",
          DOOR, NULL, NULL, 0, 0, "with `user_id`, `id`, `created_at`; 404 for another user's"),
     NOVA("DELETE", "/v2.1/os-keypairs/{keypair_name}", nova_keypairs_delete,
