@@ -346,6 +346,13 @@ static int do_swap(struct api_request *rq, const struct reg_server *s, const cha
         return api_err(&rq->err, 400,
                        "Invalid volume: Old volume is attached to a different "
                        "instance.");
+    /* Cinder's os-attach records an attachment with nothing on the host:
+     * there is no disk to mirror from under a consumer */
+    if (!a.export_id[0])
+        return api_err(&rq->err, 400,
+                       "Invalid volume: volume %s is attached by Cinder's os-attach, with no "
+                       "host export to swap.",
+                       old_id);
     if (strcmp(nv.attach_status, "attached") == 0)
         return api_err(&rq->err, 400,
                        "Invalid volume: New volume must be detached in order to "
@@ -683,6 +690,11 @@ int cinder_migrate_volume(struct api_request *rq)
                        "Invalid volume: volswap migrates in-use volumes (a live mirror "
                        "under the consumer); volume %s is %s.",
                        ov.id, ov.status);
+    if (!a.export_id[0])
+        return api_err(&rq->err, 400,
+                       "Invalid volume: volume %s is attached by Cinder's os-attach, with no "
+                       "host export to migrate under.",
+                       ov.id);
     struct reg_server s;
     int src = r->ops->server_get(r, a.server_id, &s);
     if (src < 0)

@@ -4,8 +4,9 @@
 # to the instance at the mountpoint (no NBD export appears), os-detach
 # removes it and the volume is available again. Refusals: no instance_uuid,
 # an unknown instance, a bad mode, rw on a read-only volume, a mountpoint in
-# use, detaching a volume that is not attached, and detaching through
-# Cinder a disk that Nova's attach exported on the host.
+# use, detaching a volume that is not attached, detaching through Cinder a
+# disk that Nova's attach exported on the host, and swapping a volume that
+# os-attach recorded (nothing on the host to mirror).
 . "$(dirname "$0")/lib.sh"
 command -v nbdinfo >/dev/null || skip "nbdinfo not installed"
 api_setup
@@ -46,6 +47,14 @@ attach "$tok" "$SID" "$VID"; expect_status 200
 act "$VID" '{"os-detach": {}}'; expect_fault 400 badRequest
 [ "$(attach_status "$VID")" = attached ] || fail "refused detach changed the volume"
 api "$tok" DELETE "/v2.1/servers/$SID/os-volume_attachments/$VID" >/dev/null; expect_status 202
+# nothing on the host to swap or migrate under
+act "$VID" "{\"os-attach\": {\"instance_uuid\": \"$SID\", \"mountpoint\": \"/dev/vdf\"}}"; expect_status 202
+api "$tok" POST "/v3/$PID_DEMO/volumes" '{"volume": {"size": 1}}' >/dev/null
+V3=$(jq -r .volume.id "$T/last.body")
+adm=$(api_token admin)
+api "$adm" PUT "/v2.1/servers/$SID/os-volume_attachments/$VID" "{\"volumeAttachment\": {\"volumeId\": \"$V3\"}}" >/dev/null
+expect_fault 400 badRequest "no host export to swap"
+act "$VID" '{"os-detach": {}}'; expect_status 202
 # the server's delete takes an os-attach attachment with it
 act "$VID" "{\"os-attach\": {\"instance_uuid\": \"$SID\", \"mountpoint\": \"/dev/vde\"}}"; expect_status 202
 api "$tok" DELETE "/v2.1/servers/$SID" >/dev/null; expect_status 204
