@@ -37,8 +37,11 @@ nova stop "$SID" >/dev/null 2>"$T/nova.err" || fail "nova stop: $(cat "$T/nova.e
 [ "$(wait_server_idle "$SID")" = SHUTOFF ] || fail "after stop: $(cat "$T/last.body")"
 grep -q "guest: power button" "$LV/$DOM.console" || fail "the guest did not power off by itself"
 grep -q "did not power off" "$T/api.log" && fail "the shutdown was forced"
-grep "guest: ioerr" "$LV/$DOM.console" && fail "the guest saw I/O errors"
 LAST=$(acks)
+if grep -q "guest: ioerr" "$LV/$DOM.console"; then
+  grep -B3 -A3 "guest: ioerr" "$LV/$DOM.console" | head -n 20 >&2
+  fail "the guest saw I/O errors (acks: $BEFORE before the swap, $AFTER when it completed, $LAST at shutdown)"
+fi
 echo "guest acks: $BEFORE before the swap, $AFTER when it completed, $LAST at shutdown"
 # every acknowledged stamp on the new volume; none after the swap on the old
 /usr/bin/python3 - "$NEW_PATH" "$OLD_PATH" "$LAST" "$AFTER" <<'PY' || fail "stamp check"

@@ -11,8 +11,9 @@
 #   guest_wait NAME TEXT [SECONDS]   waits for a console line holding TEXT
 #
 # The guest's /init (busybox sh): loads virtio-scsi and the ACPI power
-# button, powers off cleanly when the button is pressed (what acpid does
-# in a full distribution), waits for /dev/sda (the volume the test
+# button, powers off cleanly when the button is pressed (what acpid and
+# init do in a full distribution: the writer stops and its last write
+# finishes first), waits for /dev/sda (the volume the test
 # attaches), then:
 #   - on a disk without header: writes the header "volswap-run1" in block 0
 #     and then blocks 1, 2, 3 ... of 4 KiB each holding "seq %08d", one
@@ -74,8 +75,13 @@ echo "guest: up"
 # the ACPI power button: a clean power off, as acpid would
 for e in /sys/class/input/event*; do
   if [ "$(cat "$e/device/name" 2>/dev/null)" = "Power Button" ]; then
+    # as init would at shutdown: stop the writer before the devices go
+    # away, so no write races the power off
     ( dd if="/dev/input/${e##*/}" of=/dev/null bs=24 count=1 2>/dev/null
-      echo "guest: power button"; sync; poweroff -f ) &
+      echo "guest: power button"
+      touch /stop
+      n=0; while [ ! -e /stopped ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+      sync; poweroff -f ) &
   fi
 done
 while [ ! -b /dev/sda ]; do sleep 0.1; done
@@ -95,11 +101,13 @@ echo "guest: writing"
 printf 'volswap-run1\n' | dd of=/dev/sda bs=4096 conv=sync,notrunc oflag=direct 2>/dev/null ||
   echo "guest: ioerr 0"
 i=1
-while [ $i -le 1000000 ]; do
+while [ $i -le 1000000 ] && [ ! -e /stop ]; do
   if printf 'seq %08d\n' $i | dd of=/dev/sda bs=4096 seek=$i conv=sync,notrunc oflag=direct 2>/dev/null
   then echo "guest: ack $i"; else echo "guest: ioerr $i"; fi
   i=$((i + 1))
 done
+touch /stopped
+while :; do sleep 1; done
 INIT
   chmod 755 "$r/init"
   (cd "$r" && find . | busybox_cpio) | gzip -1 >"$LV/initrd.img" || fail "cannot build the initramfs"
