@@ -780,35 +780,59 @@ static void run_swap(struct run *x)
         return;
     }
     host_session_watch(x->hs, r->id, true);
-    swap_mark(r, SP_TARGET_OPEN);
-    if (swap_match_sizes(r, &nv, &e) < 0) {
-        swap_rollback(x->hs, r, e.msg);
-        return;
-    }
-    publish(x, SP_TARGET_OPEN);
-    /* the job may start at once: be in MIRRORING before it can be seen (a
-     * migration's status says so in the same transaction) */
-    if (r->kind == SWAP_MIGRATE) {
-        REG_TXN(txn, reg);
-        if (reg_begin(&txn, &e) < 0 ||
-            transition_in(reg, r, r->old_volume_id, VT_MIGRATION_MIGRATING, &e) < 0 ||
-            swap_persist_in(reg, r, SP_MIRRORING, &e) < 0 || reg_commit(&txn, &e) < 0) {
+    /* a swap recovery handed over in MIRRORING is a takeover of a job the
+     * host still runs (recover.c): carried on, not started again */
+    bool adopted = r->phase == SP_MIRRORING;
+    if (adopted) {
+        swap_log("%s: adopting the host's mirror job", r->id);
+    } else {
+        swap_mark(r, SP_TARGET_OPEN);
+        if (swap_match_sizes(r, &nv, &e) < 0) {
             swap_rollback(x->hs, r, e.msg);
             return;
         }
-        swap_mark(r, SP_MIRRORING);
-    } else {
-        swap_persist(r, SP_MIRRORING);
-    }
-    if (lease_gone(r))
-        return;
-    if (drv->start(x->hs, r, &nv, swap_svc->speed, &e) < 0) {
-        swap_rollback(x->hs, r, e.msg);
-        return;
+        publish(x, SP_TARGET_OPEN);
+        /* the job may start at once: be in MIRRORING before it can be seen (a
+         * migration's status says so in the same transaction) */
+        if (r->kind == SWAP_MIGRATE) {
+            REG_TXN(txn, reg);
+            if (reg_begin(&txn, &e) < 0 ||
+                transition_in(reg, r, r->old_volume_id, VT_MIGRATION_MIGRATING, &e) < 0 ||
+                swap_persist_in(reg, r, SP_MIRRORING, &e) < 0 || reg_commit(&txn, &e) < 0) {
+                swap_rollback(x->hs, r, e.msg);
+                return;
+            }
+            swap_mark(r, SP_MIRRORING);
+        } else {
+            swap_persist(r, SP_MIRRORING);
+        }
+        if (lease_gone(r))
+            return;
+        if (drv->start(x->hs, r, &nv, swap_svc->speed, &e) < 0) {
+            swap_rollback(x->hs, r, e.msg);
+            return;
+        }
     }
     int64_t mirror_start = api_now_ms();
     publish(x, SP_MIRRORING);
-    enum wait_result w = wait_ready(x, why, sizeof why);
+    enum wait_result w = WAIT_OK;
+    if (adopted) {
+        /* the watch is on before the question: a READY after it arrives
+         * as an event, one before it shows in the job's status */
+        char st[32] = "";
+        int64_t done = 0, total = 0;
+        int jrc = swap_job_status(x->hs, r->id, st, &done, &total, &e);
+        if (jrc != 0) {
+            settle_after_complete(x, jrc < 0 ? e.msg : "the adopted mirror job is gone");
+            return;
+        }
+        x->p.bytes_done = done;
+        x->p.bytes_total = total;
+        if (strcmp(st, "ready") != 0)
+            w = wait_ready(x, why, sizeof why);
+    } else {
+        w = wait_ready(x, why, sizeof why);
+    }
     if (w == WAIT_LEASE_LOST) {
         lease_gone(r);
         return;
