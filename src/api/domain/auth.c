@@ -7,6 +7,9 @@
  * still honours the tokens it issued, and a revocation holds across
  * restarts. The cache is capped and expired tokens are purged from both as
  * new ones are issued, so a login storm cannot grow memory without bound.
+ * On a registry several nodes share (PostgreSQL) every validation still
+ * looks the token's record up, so a revocation through any node holds on
+ * every node at once.
  * Fixed admin tokens from the config authenticate as the admin role in the
  * configured admin project (Keystone's admin_token).
  * With a Fernet key repository in the config (fernet.c), tokens are
@@ -208,6 +211,27 @@ static bool fernet_revoked(struct auth_store *s, const struct auth_ctx *c)
     /* a registry that cannot answer refuses the token rather than miss a
      * revocation */
     return s->reg->ops->token_get(s->reg, key, &t) != 1;
+}
+
+/* Is the registry shared with other nodes (PostgreSQL)? Then a token
+ * this node has cached may have been revoked through another, and the
+ * cache only spares decoding its record, never the look-up. */
+static bool registry_shared(const struct auth_store *s)
+{
+    return s->reg && strcmp(s->reg->ops->name, "sqlite") != 0;
+}
+
+/* Drops TOKEN from this node's cache. */
+static void forget(struct auth_store *s, const char *token)
+{
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->tokens[i].id, token) == 0) {
+            s->tokens[i] = s->tokens[--s->n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 static void token_hash(const char *token, char out[65])
@@ -553,6 +577,18 @@ int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
         }
     }
     pthread_mutex_unlock(&s->lock);
+    if (rc == 0 && registry_shared(s)) {
+        /* another node may have revoked it: its row is the truth (a
+         * registry that cannot answer refuses, as for Fernet tokens) */
+        struct reg_token t;
+        char h[65];
+        token_hash(token, h);
+        if (s->reg->ops->token_get(s->reg, h, &t) != 0) {
+            forget(s, token);
+            memset(ctx, 0, sizeof *ctx);
+            rc = -1;
+        }
+    }
     if (rc < 0 && s->reg) {
         /* Issued before a restart: the registry has it. */
         struct reg_token t;
@@ -594,14 +630,7 @@ void auth_revoke(struct auth_store *s, const char *token)
                     s->reg->ops->last_error(s->reg));
         return;
     }
-    pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n; i++) {
-        if (strcmp(s->tokens[i].id, token) == 0) {
-            s->tokens[i] = s->tokens[--s->n];
-            break;
-        }
-    }
-    pthread_mutex_unlock(&s->lock);
+    forget(s, token);
     if (s->reg) {
         char h[65];
         token_hash(token, h);
