@@ -115,6 +115,7 @@ static const char *const migrations[] = {
 /* clang-format off */
 enum q {
     REG_STATEMENTS(REG_Q_ENUM)
+    Q_SRV_VIEW, /* this backend's own: a server and its attachments at once */
     Q__COUNT
 };
 /* clang-format on */
@@ -131,6 +132,9 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SRV_LIST] = "SELECT " SRV_COLS
                    " FROM servers WHERE project_id=$1 ORDER BY created_at DESC, id",
     [Q_SRV_LIST_ALL] = "SELECT " SRV_COLS " FROM servers ORDER BY created_at DESC, id",
+    [Q_SRV_VIEW] = "SELECT s.*, a.* FROM (SELECT " SRV_COLS " FROM servers WHERE id=$1) s "
+                   "LEFT JOIN LATERAL (SELECT " ATT_COLS " FROM attachments WHERE server_id=$1 "
+                   "ORDER BY created_at, device) a ON true",
     [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS
                   ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
     [Q_VOL_GET] = "SELECT " VOL_COLS " FROM volumes WHERE id=$1",
@@ -234,6 +238,33 @@ struct pg_txn {
     enum reg_error_kind aborted_kind;
 };
 static __thread struct pg_txn txn;
+
+/* The calling thread's read scope (one per HTTP request) and the view of
+ * one server it read: the server's row and its attachments come from one
+ * statement when the scope first reads the server, and the attachment
+ * reads of that server in the same scope are answered from it, so a
+ * request showing a server's attachments makes one round trip to the
+ * database instead of two. Every statement that writes, every transaction
+ * and the end of the scope forget the view; reads inside a transaction
+ * never use it. */
+struct pg_scope {
+    struct pg_registry *owner;
+    int depth;
+    bool valid;
+    struct reg_server srv;
+    struct reg_attachment *atts;
+    size_t n;
+};
+static __thread struct pg_scope scope;
+
+static void scope_forget(void)
+{
+    free(scope.atts);
+    scope.atts = NULL;
+    scope.n = 0;
+    scope.valid = false;
+}
+
 static __thread char last_error[512];
 static __thread enum reg_error_kind last_kind;
 
@@ -377,6 +408,8 @@ static PGresult *run(struct pg_registry *s, enum q q, int n, const char *const *
 {
     if (check_aborted(s) < 0)
         return NULL;
+    if (scope.valid && strncmp(sql_text[q], "SELECT", 6) != 0)
+        scope_forget(); /* this thread writes: its later reads see it */
     /* PostgreSQL refuses text that is not UTF-8, where SQLite compares the
      * bytes: a key from a URL that is not UTF-8 names no record (every
      * stored one is), and such a value is never written */
@@ -515,6 +548,7 @@ static void txn_leave(struct pg_registry *s)
 static int pg_begin(struct registry *r)
 {
     struct pg_registry *s = PR(r);
+    scope_forget();
     if (in_txn(s)) {
         if (check_aborted(s) < 0 || txn_exec(s, "SAVEPOINT nested", "begin nested") < 0)
             return -1;
@@ -636,8 +670,59 @@ static int list_by(struct registry *r, enum q q_one, enum q q_all, const char *k
     const char *p[] = { key };
     return query_many(PR(r), key ? q_one : q_all, key ? 1 : 0, p, rd, elem, out, n, "list");
 }
+/* Is the thread's read scope's view usable here (a scope of S, no
+ * transaction open)? */
+static bool scope_usable(struct pg_registry *s)
+{
+    return scope.owner == s && scope.depth > 0 && !in_txn(s);
+}
+
+static void read_att_at(PGresult *res, int row, int i, struct reg_attachment *a);
+
+/* Reads server ID and its attachments into the scope's view: 0, 1 when
+ * there is no such server, -1. */
+static int scope_load(struct pg_registry *s, const char *id)
+{
+    scope_forget();
+    const char *p[] = { id };
+    PGresult *res = run(s, Q_SRV_VIEW, 1, p, "get");
+    if (!res)
+        return -1;
+    int rows = PQntuples(res);
+    if (rows == 0) {
+        PQclear(res);
+        return 1;
+    }
+    read_server(res, 0, &scope.srv);
+    /* a server without attachments is one row whose attachment is NULL */
+    size_t n = PQgetisnull(res, 0, 11) ? 0 : (size_t)rows;
+    if (n && !(scope.atts = calloc(n, sizeof *scope.atts))) {
+        PQclear(res);
+        set_error(REG_ERR_OTHER, "get", "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        read_att_at(res, (int)i, 11, &scope.atts[i]);
+    scope.n = n;
+    scope.valid = true;
+    PQclear(res);
+    return 0;
+}
+
+static bool scope_has(struct pg_registry *s, const char *server_id)
+{
+    return scope_usable(s) && scope.valid && strcmp(scope.srv.id, server_id) == 0;
+}
+
 static int pg_server_get(struct registry *r, const char *id, struct reg_server *out)
 {
+    struct pg_registry *s = PR(r);
+    if (scope_usable(s) && id) {
+        int rc = scope_has(s, id) ? 0 : scope_load(s, id);
+        if (rc == 0)
+            *out = scope.srv;
+        return rc;
+    }
     return get_by(r, Q_SRV_GET, id, NULL, read_server, out);
 }
 static int pg_server_list(struct registry *r, const char *project, struct reg_server **out,
@@ -740,25 +825,37 @@ static int pg_att_update(struct registry *r, const struct reg_attachment *a)
 {
     return att_write(r, Q_ATT_UPD, a);
 }
+/* An attachment from the columns of RES's ROW that start at I. */
+static void read_att_at(PGresult *res, int row, int i, struct reg_attachment *a)
+{
+    COL(res, row, i + 0, a->id);
+    COL(res, row, i + 1, a->bdm_uuid);
+    COL(res, row, i + 2, a->server_id);
+    COL(res, row, i + 3, a->volume_id);
+    COL(res, row, i + 4, a->device);
+    COL(res, row, i + 5, a->tag);
+    a->delete_on_termination = col_int(res, row, i + 6) != 0;
+    COL(res, row, i + 7, a->node_name);
+    COL(res, row, i + 8, a->export_id);
+    COL(res, row, i + 9, a->export_name);
+    COL(res, row, i + 10, a->connection_info);
+    COL(res, row, i + 11, a->created_at);
+}
 static void read_att(PGresult *res, int row, void *o)
 {
-    struct reg_attachment *a = o;
-    COL(res, row, 0, a->id);
-    COL(res, row, 1, a->bdm_uuid);
-    COL(res, row, 2, a->server_id);
-    COL(res, row, 3, a->volume_id);
-    COL(res, row, 4, a->device);
-    COL(res, row, 5, a->tag);
-    a->delete_on_termination = col_int(res, row, 6) != 0;
-    COL(res, row, 7, a->node_name);
-    COL(res, row, 8, a->export_id);
-    COL(res, row, 9, a->export_name);
-    COL(res, row, 10, a->connection_info);
-    COL(res, row, 11, a->created_at);
+    read_att_at(res, row, 0, o);
 }
 static int pg_att_get(struct registry *r, const char *server_id, const char *volume_id,
                       struct reg_attachment *out)
 {
+    if (server_id && volume_id && scope_has(PR(r), server_id)) {
+        for (size_t i = 0; i < scope.n; i++)
+            if (strcmp(scope.atts[i].volume_id, volume_id) == 0) {
+                *out = scope.atts[i];
+                return 0;
+            }
+        return 1;
+    }
     return get_by(r, Q_ATT_GET, server_id, volume_id, read_att, out);
 }
 static int pg_att_get_id(struct registry *r, const char *id, struct reg_attachment *out)
@@ -777,6 +874,18 @@ static int pg_att_delete(struct registry *r, const char *id)
 static int pg_att_list(struct registry *r, const char *server_id, struct reg_attachment **out,
                        size_t *n)
 {
+    if (server_id && scope_has(PR(r), server_id)) {
+        /* no array when there is nothing, as list_by */
+        *out = scope.n ? malloc(scope.n * sizeof **out) : NULL;
+        *n = *out ? scope.n : 0;
+        if (scope.n && !*out) {
+            set_error(REG_ERR_OTHER, "list", "out of memory");
+            return -1;
+        }
+        if (scope.n)
+            memcpy(*out, scope.atts, scope.n * sizeof **out);
+        return 0;
+    }
     return list_by(r, Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, read_att, sizeof **out,
                    (void **)out, n);
 }
@@ -1105,15 +1214,25 @@ static void pg_close(struct registry *r)
 }
 
 /* Read scopes: each statement reads its own snapshot on PostgreSQL (a
- * scope would hold a pooled connection for a whole request). */
+ * scope would hold a pooled connection for a whole request), except that
+ * a server and its attachments are read together (scope_load). */
 static int pg_read_begin(struct registry *r)
 {
-    (void)r;
+    struct pg_registry *s = PR(r);
+    if (scope.depth > 0 && scope.owner != s)
+        return -1; /* another registry's scope is open on this thread */
+    scope.owner = s;
+    scope.depth++;
     return 0;
 }
 static void pg_read_end(struct registry *r)
 {
-    (void)r;
+    if (scope.owner != PR(r) || scope.depth <= 0)
+        return;
+    if (--scope.depth == 0) {
+        scope_forget();
+        scope.owner = NULL;
+    }
 }
 
 static const struct registry_ops pg_ops = {

@@ -523,7 +523,10 @@ static void rename_elsewhere(struct registry *r)
  * a scope every read sees the latest state. */
 static void read_scope_one_snapshot_sees_own_writes(void)
 {
-    bool snapshots = !unit_db_is_postgres(); /* each statement its own there */
+    /* PostgreSQL: each statement reads its own snapshot, except that the
+     * scope keeps its view of a server (with its attachments) until the
+     * thread writes or opens a transaction */
+    bool snapshots = !unit_db_is_postgres();
     struct registry *r = open_reg();
     struct reg_server s, got;
     struct reg_volume v, gv;
@@ -533,7 +536,7 @@ static void read_scope_one_snapshot_sees_own_writes(void)
     CHECK_STR(got.name, "srv");
     rename_elsewhere(r);
     CHECK(r->ops->server_get(r, s.id, &got) == 0);
-    CHECK_STR(got.name, snapshots ? "srv" : "theirs");
+    CHECK_STR(got.name, "srv");
     /* its own write, committed alone */
     strcpy(got.name, "mine");
     CHECK(r->ops->server_update(r, &got) == 0);
@@ -565,8 +568,71 @@ static void read_scope_one_snapshot_sees_own_writes(void)
     cleanup();
 }
 
+/* In a read scope a server's attachments read after the server agree with
+ * it (PostgreSQL reads both in one statement): the list in order, a show
+ * of an attached volume, none for another, a server without attachments
+ * and one that does not exist; the thread's own write is seen at once. */
+static void read_scope_server_and_attachments(void)
+{
+    struct registry *r = open_reg();
+    struct reg_server s, got;
+    struct reg_volume v, v2;
+    seed(r, &s, &v);
+    v2 = v;
+    snprintf(v2.id, sizeof v2.id, "33333333-3333-4333-8333-333333333333");
+    strcpy(v2.path, "/y");
+    CHECK(r->ops->volume_insert(r, &v2) == 0);
+    struct reg_attachment a;
+    memset(&a, 0, sizeof a);
+    strcpy(a.server_id, s.id);
+    strcpy(a.connection_info, "{}");
+    const char *devs[] = { "/dev/vdc", "/dev/vdb" };
+    const char *vols[] = { v.id, v2.id };
+    for (int i = 0; i < 2; i++) {
+        snprintf(a.id, sizeof a.id, "a%d", i);
+        strcpy(a.volume_id, vols[i]);
+        strcpy(a.device, devs[i]);
+        strcpy(a.created_at, "2026-01-01T00:00:00.000000");
+        CHECK(r->ops->attachment_insert(r, &a) == 0);
+    }
+    CHECK(r->ops->read_begin(r) == 0);
+    CHECK(r->ops->server_get(r, s.id, &got) == 0);
+    CHECK_STR(got.name, "srv");
+    struct reg_attachment *atts = NULL, one;
+    size_t n = 0;
+    CHECK(r->ops->attachment_list(r, s.id, &atts, &n) == 0);
+    CHECK(n == 2);
+    CHECK_STR(atts[0].device, "/dev/vdb"); /* created together: by device */
+    CHECK_STR(atts[1].device, "/dev/vdc");
+    CHECK_STR(atts[1].connection_info, "{}");
+    free(atts);
+    CHECK(r->ops->attachment_get(r, s.id, v2.id, &one) == 0);
+    CHECK_STR(one.id, "a1");
+    CHECK(r->ops->attachment_get(r, s.id, "44444444-4444-4444-8444-444444444444", &one) == 1);
+    /* its own write: the next read sees it */
+    CHECK(r->ops->attachment_delete(r, "a0") == 0);
+    CHECK(r->ops->attachment_list(r, s.id, &atts, &n) == 0);
+    CHECK(n == 1);
+    free(atts);
+    CHECK(r->ops->server_get(r, "55555555-5555-4555-8555-555555555555", &got) == 1);
+    r->ops->read_end(r);
+    /* a server without attachments */
+    CHECK(r->ops->attachment_delete(r, "a1") == 0);
+    CHECK(r->ops->read_begin(r) == 0);
+    CHECK(r->ops->server_get(r, s.id, &got) == 0);
+    atts = NULL;
+    CHECK(r->ops->attachment_list(r, s.id, &atts, &n) == 0);
+    CHECK(n == 0);
+    free(atts);
+    CHECK(r->ops->attachment_get(r, s.id, v.id, &one) == 1);
+    r->ops->read_end(r);
+    r->ops->close(r);
+    cleanup();
+}
+
 static const struct unit_case cases[] = {
     { "transaction-guard", transaction_guard },
+    { "read-scope-server-and-attachments", read_scope_server_and_attachments },
     { "disk-full-keeps-its-error", disk_full_keeps_its_error },
     { "metadata", metadata },
     { "upgrade-from-schema-2", upgrade_from_schema_2 },
