@@ -3,6 +3,8 @@
 # still 0600: they hold every record and the token hashes. A database
 # left world-readable by an earlier start is narrowed to 0600, and a
 # world-readable config is warned about at start.
+# the files of an SQLite registry: on SQLite whatever the suite runs on
+VOLSWAP_TEST_DB=sqlite
 . "$(dirname "$0")/lib.sh"
 host_start
 write_config
