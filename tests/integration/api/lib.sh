@@ -40,6 +40,11 @@ cleanup() {
   if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null; wait "$API_PID" 2>/dev/null; fi
   if [ -n "$HOST_PID" ]; then kill "$HOST_PID" 2>/dev/null; wait "$HOST_PID" 2>/dev/null; fi
   sanitizer_check || bad=1
+  # a PostgreSQL test's own database goes with it (others may still use
+  # the server; FORCE ends connections a killed node left behind)
+  if [ -n "${REG_DBNAME:-}" ]; then
+    psql -q -X "$VOLSWAP_TEST_PG" -c "DROP DATABASE IF EXISTS $REG_DBNAME WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
   rm -rf "$T"
   if [ $rc -eq 0 ] && [ $bad -ne 0 ]; then exit 1; fi
   exit $rc
