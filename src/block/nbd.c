@@ -25,7 +25,17 @@
  * flushes). After that time, and at once when reconnect-delay is 0 (the
  * default), waiting and new requests fail with EIO until the reconnect
  * succeeds; for a mirror target that is the job's on-target-error policy
- * (stop, then block-job-resume once the server is back). */
+ * (stop, then block-job-resume once the server is back).
+ *
+ * Several connections, when the server advertises CAN_MULTI_CONN (writes
+ * acknowledged on one are seen, and flushed, through every other). The
+ * first bulk request (a mirror's copy, BLOCK_REQ_BULK) opens the others on
+ * the worker pool; from then on bulk requests go round-robin over them and
+ * everything else (a consumer's reads and writes) keeps the first
+ * connection to itself, so a guest's 4 KiB write is never queued behind
+ * megabytes of copy traffic in one socket. A connection lost is the whole
+ * link lost: every handle closes, the first reconnects as above, the others
+ * open again with the next bulk request. */
 #include "block.h"
 
 #include <errno.h>
@@ -51,6 +61,25 @@ struct nbd_cmd {
     struct block_req *req;
 };
 
+/* Connections per node when the server allows several: the first for
+ * everything but bulk requests, the rest for bulk ones (nbdcopy's default
+ * is four connections too). VOLSWAP_NBD_CONNECTIONS=1 keeps one. */
+#define NBD_MAX_CONNS 8
+#define NBD_DEFAULT_CONNS 4
+
+struct nbd_state;
+
+/* One connection: a libnbd handle and the polls on its socket. */
+struct nbd_sock {
+    struct nbd_state *s;
+    struct nbd_handle *h;      /* NULL unless connected */
+    /* One poll for reading (always, while open) and one for writing (while
+     * libnbd has bytes queued): each its own completion, so neither has to
+     * be cancelled and re-armed when the other direction is needed. */
+    struct vs_completion read_c, write_c;
+    bool read_armed, write_armed;
+};
+
 /* A request waiting for the reconnect. */
 struct nbd_held {
     struct vs_list link;
@@ -58,13 +87,15 @@ struct nbd_held {
 };
 
 struct nbd_state {
-    struct nbd_handle *h;      /* NULL unless LINK_UP */
+    struct nbd_handle *h;      /* socks[0].h: NULL unless LINK_UP */
     struct block_node *node;
-    /* One poll for reading (always, while open) and one for writing (while
-     * libnbd has bytes queued): each its own completion, so neither has to
-     * be cancelled and re-armed when the other direction is needed. */
-    struct vs_completion read_c, write_c;
-    bool read_armed, write_armed;
+    struct nbd_sock socks[NBD_MAX_CONNS];
+    unsigned n_socks;          /* connected: socks[0 .. n_socks) */
+    unsigned want_socks;       /* how many to open once the server allows */
+    unsigned next_bulk;        /* round-robin over socks[1 .. n_socks) */
+    bool multi_conn;           /* the server advertises CAN_MULTI_CONN */
+    bool extra_connecting;     /* the other connections open on the pool */
+    uint64_t link_gen;         /* bumped at every loss */
     bool closing;
     bool can_trim, can_zero, can_fast_zero, can_fua, can_flush, can_status;
     /* What a reconnect needs. */
@@ -93,6 +124,15 @@ struct nbd_connect_work {
     struct nbd_state *s;
     struct nbd_handle *h;      /* NULL on failure */
     struct vs_error err;
+};
+
+/* The other connections of a multi-conn link, opened on the worker pool. */
+struct nbd_extra_work {
+    struct vs_work w;
+    struct nbd_state *s;
+    uint64_t gen;              /* s->link_gen when started */
+    unsigned n;                /* handles wanted, then opened */
+    struct nbd_handle *h[NBD_MAX_CONNS];
 };
 
 #define RECONNECT_FIRST_NS (100ull * 1000 * 1000)
@@ -206,10 +246,40 @@ static void nbd_state_free(struct nbd_state *s)
     free(s);
 }
 
+/* Whether a poll of any connection is still in the ring. */
+static bool polls_armed(const struct nbd_state *s)
+{
+    for (unsigned i = 0; i < NBD_MAX_CONNS; i++)
+        if (s->socks[i].read_armed || s->socks[i].write_armed)
+            return true;
+    return false;
+}
+
 static void maybe_free(struct nbd_state *s)
 {
-    if (s->closing && !s->read_armed && !s->write_armed && s->link != LINK_CONNECTING)
+    if (s->closing && !polls_armed(s) && s->link != LINK_CONNECTING && !s->extra_connecting)
         nbd_state_free(s);
+}
+
+/* Asks the ring to cancel the polls of every connection (each still
+ * completes once) and closes the handles. */
+static void close_socks(struct nbd_state *s, bool shutdown)
+{
+    for (unsigned i = 0; i < NBD_MAX_CONNS; i++) {
+        struct nbd_sock *k = &s->socks[i];
+        if (k->read_armed)
+            io_uring_prep_poll_remove(vs_loop_sqe(s->node->loop, NULL), (__u64)(uintptr_t)&k->read_c);
+        if (k->write_armed)
+            io_uring_prep_poll_remove(vs_loop_sqe(s->node->loop, NULL), (__u64)(uintptr_t)&k->write_c);
+        if (k->h) {
+            if (shutdown && !nbd_aio_is_dead(k->h))
+                nbd_shutdown(k->h, 0);
+            nbd_close(k->h);
+            k->h = NULL;
+        }
+    }
+    s->n_socks = 0;
+    s->h = NULL;
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -274,6 +344,10 @@ static struct nbd_handle *connect_blocking(const struct nbd_state *s, struct vs_
 static void take_handle(struct nbd_state *s, struct nbd_handle *h)
 {
     s->h = h;
+    s->socks[0].h = h;
+    s->n_socks = 1;
+    s->next_bulk = 0;
+    s->multi_conn = nbd_can_multi_conn(h) == 1;
     s->link = LINK_UP;
     s->can_trim = nbd_can_trim(h) == 1;
     s->can_zero = nbd_can_zero(h) == 1;
@@ -354,8 +428,7 @@ static void connect_done(struct vs_work *w)
  * left in the ring (read_c and write_c are reused for the new one). */
 static void schedule_connect(struct nbd_state *s)
 {
-    if (s->closing || s->fatal || s->link != LINK_DOWN || s->read_armed ||
-        s->write_armed || s->retry.armed)
+    if (s->closing || s->fatal || s->link != LINK_DOWN || polls_armed(s) || s->retry.armed)
         return;
     struct nbd_connect_work *cw = vs_zalloc(sizeof(*cw));
     cw->s = s;
@@ -389,22 +462,16 @@ static void deadline_fired(struct vs_timer *t)
  * completion_cb as connection errors: held or failed) and reconnect. */
 static void link_lost(struct nbd_state *s)
 {
-    struct nbd_handle *h = s->h;
-
     if (s->link != LINK_UP)
         return;
     vs_warn("nbd node '%s': connection lost; reconnecting%s", s->node->name,
             s->reconnect_delay_ns ? "" : " (requests fail meanwhile: reconnect-delay is 0)");
     s->link = LINK_DOWN;
-    s->h = NULL;
+    s->link_gen++;
     s->failing = s->reconnect_delay_ns == 0;
     if (!s->failing)
         vs_timer_arm(s->node->loop, &s->deadline, s->reconnect_delay_ns);
-    if (s->read_armed)
-        io_uring_prep_poll_remove(vs_loop_sqe(s->node->loop, NULL), (__u64)(uintptr_t)&s->read_c);
-    if (s->write_armed)
-        io_uring_prep_poll_remove(vs_loop_sqe(s->node->loop, NULL), (__u64)(uintptr_t)&s->write_c);
-    nbd_close(h);
+    close_socks(s, false);
     /* What the closed handle still had never comes back: run it again. */
     while (!vs_list_empty(&s->cmds)) {
         struct nbd_cmd *cmd = vs_list_entry(s->cmds.next, struct nbd_cmd, link);
@@ -421,8 +488,10 @@ static void link_lost(struct nbd_state *s)
 
 /* ---- the socket --------------------------------------------------------- */
 
-static void poll_done(struct nbd_state *s, int res, bool writing)
+static void poll_done(struct nbd_sock *k, int res, bool writing)
 {
+    struct nbd_state *s = k->s;
+
     if (s->closing) {
         maybe_free(s);
         return;
@@ -436,8 +505,8 @@ static void poll_done(struct nbd_state *s, int res, bool writing)
         link_lost(s);
         return;
     }
-    if (res > 0) {
-        int r = writing ? nbd_aio_notify_write(s->h) : nbd_aio_notify_read(s->h);
+    if (res > 0 && k->h) {
+        int r = writing ? nbd_aio_notify_write(k->h) : nbd_aio_notify_read(k->h);
         if (r < 0)
             vs_debug("nbd node '%s': %s", s->node->name, nbd_get_error());
     }
@@ -446,16 +515,16 @@ static void poll_done(struct nbd_state *s, int res, bool writing)
 
 static void read_cb(struct vs_completion *c, int res, unsigned flags)
 {
-    struct nbd_state *s = vs_container_of(c, struct nbd_state, read_c);
-    s->read_armed = false;
-    poll_done(s, res, false);
+    struct nbd_sock *k = vs_container_of(c, struct nbd_sock, read_c);
+    k->read_armed = false;
+    poll_done(k, res, false);
 }
 
 static void write_cb(struct vs_completion *c, int res, unsigned flags)
 {
-    struct nbd_state *s = vs_container_of(c, struct nbd_state, write_c);
-    s->write_armed = false;
-    poll_done(s, res, true);
+    struct nbd_sock *k = vs_container_of(c, struct nbd_sock, write_c);
+    k->write_armed = false;
+    poll_done(k, res, true);
 }
 
 /* Keeps a poll in the ring for each direction libnbd waits on. The read
@@ -464,22 +533,95 @@ static void nbd_state_pump(struct nbd_state *s)
 {
     if (s->closing || s->link != LINK_UP)
         return;
-    if (s->lost_seen || nbd_aio_is_dead(s->h) || nbd_aio_is_closed(s->h)) {
-        link_lost(s);
+    for (unsigned i = 0; i < s->n_socks; i++)
+        if (s->lost_seen || nbd_aio_is_dead(s->socks[i].h) || nbd_aio_is_closed(s->socks[i].h)) {
+            link_lost(s);
+            return;
+        }
+    for (unsigned i = 0; i < s->n_socks; i++) {
+        struct nbd_sock *k = &s->socks[i];
+        int fd = nbd_aio_get_fd(k->h);
+        unsigned dir = nbd_aio_get_direction(k->h);
+        if (!k->read_armed) {
+            k->read_c.cb = read_cb;
+            io_uring_prep_poll_add(vs_loop_sqe(s->node->loop, &k->read_c), fd, POLLIN);
+            k->read_armed = true;
+        }
+        if ((dir & LIBNBD_AIO_DIRECTION_WRITE) && !k->write_armed) {
+            k->write_c.cb = write_cb;
+            io_uring_prep_poll_add(vs_loop_sqe(s->node->loop, &k->write_c), fd, POLLOUT);
+            k->write_armed = true;
+        }
+    }
+}
+
+/* ---- the other connections ------------------------------------------ */
+
+static void extra_run(struct vs_work *w)
+{
+    struct nbd_extra_work *xw = vs_container_of(w, struct nbd_extra_work, w);
+    unsigned got = 0;
+    for (unsigned i = 0; i < xw->n; i++) {
+        struct vs_error err = { 0 };
+        struct nbd_handle *h = connect_blocking(xw->s, &err);
+        if (!h) {
+            vs_debug("nbd node '%s': another connection failed: %s", xw->s->node->name, err.msg);
+            break;
+        }
+        xw->h[got++] = h;
+    }
+    xw->n = got;
+}
+
+static void extra_done(struct vs_work *w)
+{
+    struct nbd_extra_work *xw = vs_container_of(w, struct nbd_extra_work, w);
+    struct nbd_state *s = xw->s;
+    unsigned i = 0;
+
+    s->extra_connecting = false;
+    if (!s->closing && s->link == LINK_UP && xw->gen == s->link_gen) {
+        for (; i < xw->n && s->n_socks < NBD_MAX_CONNS; i++) {
+            struct nbd_handle *h = xw->h[i];
+            /* the same export as the first (a restarted server may have
+             * another behind the same name) */
+            if (nbd_get_size(h) != (int64_t)s->node->size || nbd_can_multi_conn(h) != 1)
+                break;
+            s->socks[s->n_socks++].h = h;
+        }
+        if (s->n_socks > 1)
+            vs_debug("nbd node '%s': %u connections", s->node->name, s->n_socks);
+    }
+    for (; i < xw->n; i++)
+        nbd_close(xw->h[i]);
+    free(xw);
+    if (s->closing) {
+        maybe_free(s);
         return;
     }
-    int fd = nbd_aio_get_fd(s->h);
-    unsigned dir = nbd_aio_get_direction(s->h);
-    if (!s->read_armed) {
-        s->read_c.cb = read_cb;
-        io_uring_prep_poll_add(vs_loop_sqe(s->node->loop, &s->read_c), fd, POLLIN);
-        s->read_armed = true;
+    nbd_state_pump(s);
+}
+
+/* The connection a request goes to: bulk ones round-robin over the others
+ * once they are open (the first bulk request asks for them). */
+static struct nbd_handle *pick_handle(struct nbd_state *s, const struct block_req *req)
+{
+    if (!(req->flags & BLOCK_REQ_BULK) || !s->multi_conn || s->want_socks < 2)
+        return s->h;
+    if (s->n_socks == 1 && !s->extra_connecting) {
+        struct nbd_extra_work *xw = vs_zalloc(sizeof(*xw));
+        xw->s = s;
+        xw->gen = s->link_gen;
+        xw->n = s->want_socks - 1;
+        xw->w.run = extra_run;
+        xw->w.done = extra_done;
+        s->extra_connecting = true;
+        vs_loop_offload(s->node->loop, &xw->w);
     }
-    if ((dir & LIBNBD_AIO_DIRECTION_WRITE) && !s->write_armed) {
-        s->write_c.cb = write_cb;
-        io_uring_prep_poll_add(vs_loop_sqe(s->node->loop, &s->write_c), fd, POLLOUT);
-        s->write_armed = true;
-    }
+    if (s->n_socks < 2)
+        return s->h;
+    s->next_bulk = s->next_bulk % (s->n_socks - 1) + 1;
+    return s->socks[s->next_bulk].h;
 }
 
 /* ---- the driver --------------------------------------------------------- */
@@ -534,6 +676,12 @@ static int nbd_drv_open(struct block_node *node, const struct block_node_opts *o
         return -1;
     }
     s->reconnect_delay_ns = opts->nbd_reconnect_delay * 1000000000ull;
+    for (unsigned i = 0; i < NBD_MAX_CONNS; i++)
+        s->socks[i].s = s;
+    s->want_socks = NBD_DEFAULT_CONNS;
+    const char *nc = getenv("VOLSWAP_NBD_CONNECTIONS");
+    if (nc && atoi(nc) >= 1)
+        s->want_socks = VS_MIN((unsigned)atoi(nc), (unsigned)NBD_MAX_CONNS);
     s->retry.fn = retry_fired;
     s->deadline.fn = deadline_fired;
     vs_list_init(&s->held);
@@ -584,16 +732,7 @@ static void nbd_drv_close(struct block_node *node)
     /* Armed polls still complete once (cancelled); the state lives until
      * they have, and until a connect on the pool is back: maybe_free()
      * releases it then. */
-    if (s->read_armed)
-        io_uring_prep_poll_remove(vs_loop_sqe(node->loop, NULL), (__u64)(uintptr_t)&s->read_c);
-    if (s->write_armed)
-        io_uring_prep_poll_remove(vs_loop_sqe(node->loop, NULL), (__u64)(uintptr_t)&s->write_c);
-    if (s->h) {
-        if (!nbd_aio_is_dead(s->h))
-            nbd_shutdown(s->h, 0);
-        nbd_close(s->h);
-        s->h = NULL;
-    }
+    close_socks(s, true);
     maybe_free(s);
 }
 
@@ -604,6 +743,7 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
         hold_or_fail(s, req);
         return;
     }
+    struct nbd_handle *h = pick_handle(s, req);
     struct nbd_cmd *cmd = vs_zalloc(sizeof(*cmd));
     cmd->req = req;
     vs_list_append(&s->cmds, &cmd->link);
@@ -613,24 +753,24 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
     int local_ret = 0;
     switch (req->op) {
     case BLOCK_OP_READ:
-        cookie = nbd_aio_pread(s->h, req->buf, req->len, req->offset, cc, 0);
+        cookie = nbd_aio_pread(h, req->buf, req->len, req->offset, cc, 0);
         break;
     case BLOCK_OP_WRITE:
-        cookie = nbd_aio_pwrite(s->h, req->buf, req->len, req->offset, cc, fua);
+        cookie = nbd_aio_pwrite(h, req->buf, req->len, req->offset, cc, fua);
         break;
     case BLOCK_OP_FLUSH:
         if (!s->can_flush) {
             local_ret = 0;
             goto answered_here;
         }
-        cookie = nbd_aio_flush(s->h, cc, 0);
+        cookie = nbd_aio_flush(h, cc, 0);
         break;
     case BLOCK_OP_DISCARD:
         if (!s->can_trim || !node->unmap || req->len == 0) {
             local_ret = 0;
             goto answered_here;
         }
-        cookie = nbd_aio_trim(s->h, req->len, req->offset, cc, fua);
+        cookie = nbd_aio_trim(h, req->len, req->offset, cc, fua);
         break;
     case BLOCK_OP_WRITE_ZEROES: {
         if (!s->can_zero || ((req->flags & BLOCK_REQ_NO_FALLBACK) && !s->can_fast_zero)) {
@@ -642,7 +782,7 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
             f |= LIBNBD_CMD_FLAG_NO_HOLE;
         if (req->flags & BLOCK_REQ_NO_FALLBACK)
             f |= LIBNBD_CMD_FLAG_FAST_ZERO;
-        cookie = nbd_aio_zero(s->h, req->len, req->offset, cc, f);
+        cookie = nbd_aio_zero(h, req->len, req->offset, cc, f);
         break;
     }
     case BLOCK_OP_COPY_RANGE:
@@ -663,7 +803,7 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
         nbd_extent_callback ec = { .callback = extent_cb, .user_data = req };
         uint64_t len = VS_MIN(req->len, (uint64_t)UINT32_MAX);
         uint32_t f = req->max_extents > 1 ? 0 : LIBNBD_CMD_FLAG_REQ_ONE;
-        cookie = nbd_aio_block_status(s->h, len, req->offset, ec, cc, f);
+        cookie = nbd_aio_block_status(h, len, req->offset, ec, cc, f);
         break;
     }
     }
@@ -673,7 +813,7 @@ static void nbd_drv_submit(struct block_node *node, struct block_req *req)
         free(cmd);
         int e = nbd_get_errno();
         vs_debug("nbd node '%s': %s", node->name, nbd_get_error());
-        if (connection_error(e) || nbd_aio_is_dead(s->h) || nbd_aio_is_closed(s->h)) {
+        if (connection_error(e) || nbd_aio_is_dead(h) || nbd_aio_is_closed(h)) {
             hold_or_fail(s, req);
             link_lost(s);
             return;
