@@ -265,12 +265,13 @@ static void maybe_free(struct nbd_state *s)
  * completes once) and closes the handles. */
 static void close_socks(struct nbd_state *s, bool shutdown)
 {
+    struct vs_loop *loop = s->node->loop;
     for (unsigned i = 0; i < NBD_MAX_CONNS; i++) {
         struct nbd_sock *k = &s->socks[i];
         if (k->read_armed)
-            io_uring_prep_poll_remove(vs_loop_sqe(s->node->loop, NULL), (__u64)(uintptr_t)&k->read_c);
+            io_uring_prep_poll_remove(vs_loop_sqe(loop, NULL), (__u64)(uintptr_t)&k->read_c);
         if (k->write_armed)
-            io_uring_prep_poll_remove(vs_loop_sqe(s->node->loop, NULL), (__u64)(uintptr_t)&k->write_c);
+            io_uring_prep_poll_remove(vs_loop_sqe(loop, NULL), (__u64)(uintptr_t)&k->write_c);
         if (k->h) {
             if (shutdown && !nbd_aio_is_dead(k->h))
                 nbd_shutdown(k->h, 0);
