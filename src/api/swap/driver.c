@@ -274,6 +274,8 @@ void swap_release_storage(const struct swap_rec *r, const char *volume_host, con
 {
     const struct cfg_host *sh = volume_host ? swap_remote_host(r, volume_host) : NULL;
     struct api_error e = { 0 };
-    if (sh && host_storage_unexport(sh, node, &e) < 0)
+    if (sh && host_storage_unexport(sh, node, &e) < 0) {
         swap_log("%s: the export of %s stays on host %s: %s", r->id, node, sh->name, e.msg);
+        swap_reconcile_mark(sh->name); /* swept when the host answers again */
+    }
 }

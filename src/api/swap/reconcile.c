@@ -10,6 +10,11 @@
  *     pivot, the source stays as its consumer wrote it);
  *   - removes exports (exp-*) that no attachment names and that serve a
  *     node of a volume not attached, or of no volume;
+ *   - removes a storage host's exports to other hosts (sx-*) that no
+ *     attachment's connection_info and no unfinished swap names, unless
+ *     their volume lives here and is in a transition, and closes their
+ *     nodes: what a detach, rollback or finish left when this host did not
+ *     answer (those mark the host, so the pass runs once it answers);
  *   - closes volume nodes (vol-*) that no attachment or unfinished swap
  *     names, no export serves and no job holds, and whose volume is
  *     detached (or gone, or attached here through another node);
@@ -322,13 +327,54 @@ static bool exported(json_t *exports, const char *node)
     return false;
 }
 
+/* Whether an attachment's connection_info names HOST's storage export of
+ * NODE (data.storage: the compute host reads the volume through it). */
+static bool storage_export_named(const struct truth *t, const char *host, const char *node)
+{
+    for (size_t i = 0; i < t->n_atts; i++) {
+        json_t *ci = json_loads(t->atts[i].connection_info, 0, NULL);
+        json_t *st = json_object_get(json_object_get(ci, "data"), "storage");
+        bool named = strcmp(str(st, "host"), host) == 0 && strcmp(str(st, "node_name"), node) == 0;
+        json_decref(ci);
+        if (named)
+            return true;
+    }
+    return false;
+}
+
+/* May the storage export ID of NODE (sx-*) on the pass's host go? */
+static bool storage_export_stale(struct pass *p, const struct truth *t, const char *node)
+{
+    if (json_object_get(t->busy_nodes, node) || storage_export_named(t, p->h->name, node))
+        return false;
+    const struct reg_volume *v = volume_of_node(t, node);
+    /* a volume of this host in a transition: its attach, detach or swap
+     * decides */
+    return !v || detached(v) || in_use(v) || strcmp(v->host, p->h->name) != 0;
+}
+
 static void drop_exports(struct pass *p, const struct truth *t, json_t *exports)
 {
     json_t *gone = json_array();
+    json_t *sx_nodes = json_array(); /* nodes of the sx-* exports removed */
     size_t i;
     json_t *x;
     json_array_foreach(exports, i, x) {
         const char *id = str(x, "id"), *node = str(x, "node-name");
+        if (strncmp(id, "sx-", 3) == 0) {
+            if (!storage_export_stale(p, t, node))
+                continue;
+            swap_log("reconcile: host %s: storage export %s (node %s) is no attachment's or "
+                     "swap's: removing it",
+                     p->h->name, id, node);
+            p->changes++;
+            if (command(p, "block-export-del", json_pack("{s:s, s:s}", "id", id, "mode", "hard"),
+                        "not found") == 0) {
+                json_array_append_new(gone, json_string(id));
+                json_array_append_new(sx_nodes, json_string(node));
+            }
+            continue;
+        }
         if (strncmp(id, "exp-", 4) != 0)
             continue;
         const struct reg_attachment *a = attachment_of_export(t, id);
@@ -370,6 +416,14 @@ static void drop_exports(struct pass *p, const struct truth *t, json_t *exports)
         nanosleep(&ts, NULL);
     }
     json_decref(gone);
+    /* A storage export's node has the compute side's name, which an
+     * attachment names, so close_nodes leaves it: it goes here, unless
+     * another export serves it (blockdev-del refuses then). */
+    json_array_foreach(sx_nodes, i, x) {
+        command(p, "blockdev-del", json_pack("{s:s}", "node-name", json_string_value(x)),
+                "Failed to find node");
+    }
+    json_decref(sx_nodes);
 }
 
 static void close_nodes(struct pass *p, const struct truth *t)

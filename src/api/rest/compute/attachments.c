@@ -277,8 +277,11 @@ int nova_attach_volume(struct api_request *rq, const struct reg_server *s, const
     if (host_attach_volume(rq->ctx->cfg, h, &v, a.node_name, a.export_id, a.export_name, &conn,
                            &derr) < 0) {
         vol_transition_apply(r, vol_id, VT_UNRESERVE, false, NULL, NULL);
-        /* a host that timed out may still carry out what it was sent */
+        /* a host that timed out may still carry out what it was sent (the
+         * volume's storage host too: its export of the volume may stay) */
         swap_reconcile_mark(h->name);
+        if (strcmp(v.host, h->name) != 0)
+            swap_reconcile_mark(v.host);
         if (record_action)
             action_event(rq, &act, "compute_attach_volume", s->host, ev_start, false, derr.msg);
         /* a host that does not answer is the service's state, not a bug */
