@@ -13,6 +13,12 @@
  * Connecting (open, and every reconnect) runs on the worker pool: a
  * connect or handshake can wait on the network for long, and the loop
  * serves everybody else meanwhile. open-timeout retries the first connect.
+ * A reconnect is cancellable: closing the node wakes the worker out of its
+ * wait (an eventfd beside libnbd's socket in its poll), so the connect is
+ * back on the loop at once and the state is freed there, even when the
+ * server accepted and then never answered. Otherwise a node closed at exit
+ * would leave its connect on the pool past the daemon's last loop turn,
+ * and the connect's work and the node's state with it.
  *
  * Reconnecting, with QEMU's reconnect-delay semantics. When the connection
  * is lost (the server died, restarted, the network dropped) the driver
@@ -40,12 +46,15 @@
 
 #include <errno.h>
 #include <libnbd.h>
+#include <stdint.h>
 #include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 enum nbd_link {
     LINK_UP,          /* h connected */
@@ -116,6 +125,9 @@ struct nbd_state {
     struct vs_list held;       /* struct nbd_held, in submission order */
     struct vs_timer retry;     /* the next connect attempt */
     struct vs_timer deadline;  /* reconnect-delay after the loss */
+    /* Readable once the node closes: a connect on the worker pool polls
+     * it and gives up. */
+    int cancel_fd;
 };
 
 /* A connect (or handshake) on the worker pool. */
@@ -237,6 +249,8 @@ static int extent_cb(void *user_data, const char *metacontext, uint64_t offset,
 
 static void nbd_state_free(struct nbd_state *s)
 {
+    if (s->cancel_fd >= 0)
+        close(s->cancel_fd);
     free(s->path);
     free(s->host);
     free(s->port);
@@ -285,8 +299,45 @@ static void close_socks(struct nbd_state *s, bool shutdown)
 
 /* ---- connecting --------------------------------------------------------- */
 
+/* Drives an nbd_aio_connect_* to its end as libnbd's blocking connect
+ * does, but also wakes when cancel_fd is readable. 0 once connected, -1
+ * with libnbd's error set, -2 when cancelled. */
+static int connect_wait(struct nbd_handle *h, int cancel_fd)
+{
+    while (nbd_aio_is_connecting(h) == 1) {
+        unsigned dir = nbd_aio_get_direction(h);
+        struct pollfd p[2] = {
+            { .fd = nbd_aio_get_fd(h), .events = 0 },
+            { .fd = cancel_fd, .events = POLLIN },
+        };
+        if (dir & LIBNBD_AIO_DIRECTION_READ)
+            p[0].events |= POLLIN;
+        if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+            p[0].events |= POLLOUT;
+        if (poll(p, cancel_fd >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (cancel_fd >= 0 && p[1].revents)
+            return -2;
+        short ev = p[0].revents;
+        int r = 0;
+        if ((dir & LIBNBD_AIO_DIRECTION_READ) && (ev & (POLLIN | POLLHUP | POLLERR)))
+            r = nbd_aio_notify_read(h);
+        else if ((dir & LIBNBD_AIO_DIRECTION_WRITE) && (ev & (POLLOUT | POLLHUP | POLLERR)))
+            r = nbd_aio_notify_write(h);
+        if (r < 0)
+            return -1;
+    }
+    /* Not connecting and not ready: dead, which the call that killed it
+     * (above, or the nbd_aio_connect_*) reported. */
+    return nbd_aio_is_ready(h) == 1 ? 0 : -1;
+}
+
 /* Creates a handle, connects and negotiates; blocks (worker pool or
- * start-up). NULL with err set on failure. */
+ * start-up) until done or s->cancel_fd is readable. NULL with err set on
+ * failure. */
 static struct nbd_handle *connect_blocking(const struct nbd_state *s, struct vs_error *err)
 {
     struct nbd_handle *h = nbd_create();
@@ -314,12 +365,20 @@ static struct nbd_handle *connect_blocking(const struct nbd_state *s, struct vs_
         }
     }
     if (r == 0)
-        r = s->path ? nbd_connect_unix(h, s->path) : nbd_connect_tcp(h, s->host, s->port);
+        r = s->path ? nbd_aio_connect_unix(h, s->path) : nbd_aio_connect_tcp(h, s->host, s->port);
+    if (r == 0)
+        r = connect_wait(h, s->cancel_fd);
+    if (r == -2) {
+        vs_error_set(err, VS_ERR_GENERIC, "nbd: connect cancelled: the node is closing");
+        nbd_close(h);
+        return NULL;
+    }
     if (r < 0) {
         /* QEMU's words when the socket does not connect; libnbd's when the
          * handshake failed. */
         int e = nbd_get_errno();
-        if (strstr(nbd_get_error(), ": connect: ") && e) {
+        const char *why = nbd_get_error() ? nbd_get_error() : "connection failed";
+        if (strstr(why, ": connect: ") && e) {
             if (s->path)
                 vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to '%s': %s",
                              s->path, strerror(e));
@@ -327,8 +386,7 @@ static struct nbd_handle *connect_blocking(const struct nbd_state *s, struct vs_
                 vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to '%s:%s': %s",
                              s->host, s->port, strerror(e));
         } else {
-            vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to NBD server: %s",
-                         nbd_get_error());
+            vs_error_set(err, VS_ERR_GENERIC, "Failed to connect to NBD server: %s", why);
         }
         nbd_close(h);
         return NULL;
@@ -648,6 +706,7 @@ static int nbd_drv_open(struct block_node *node, const struct block_node_opts *o
         !u32_arg(opts->nbd_open_timeout, "open-timeout", err))
         return -1;
     struct nbd_state *s = vs_zalloc(sizeof(*s));
+    s->cancel_fd = -1;
     s->node = node;
     s->path = opts->nbd_path ? vs_strdup(opts->nbd_path) : NULL;
     s->host = opts->nbd_host ? vs_strdup(opts->nbd_host) : NULL;
@@ -687,6 +746,12 @@ static int nbd_drv_open(struct block_node *node, const struct block_node_opts *o
     s->deadline.fn = deadline_fired;
     vs_list_init(&s->held);
     vs_list_init(&s->cmds);
+    s->cancel_fd = eventfd(0, EFD_CLOEXEC);
+    if (s->cancel_fd < 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "nbd: eventfd: %s", strerror(errno));
+        nbd_state_free(s);
+        return -1;
+    }
 
     /* open-timeout: retry the first connect until it has passed (a server
      * that is still starting); 0 tries once. */
@@ -730,6 +795,13 @@ static void nbd_drv_close(struct block_node *node)
     vs_timer_cancel(node->loop, &s->retry);
     vs_timer_cancel(node->loop, &s->deadline);
     fail_held(s);
+    /* A connect on the pool gives up now rather than when its server
+     * answers, if ever; its done() frees the state. */
+    if (s->link == LINK_CONNECTING) {
+        uint64_t one = 1;
+        if (write(s->cancel_fd, &one, sizeof(one)) < 0)
+            vs_debug("nbd node '%s': eventfd: %s", node->name, strerror(errno));
+    }
     /* Armed polls still complete once (cancelled); the state lives until
      * they have, and until a connect on the pool is back: maybe_free()
      * releases it then. */

@@ -5,11 +5,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -756,7 +762,67 @@ static void copy_range_file_to_file_and_enotsup_elsewhere(void)
     unlink(dst_path);
 }
 
+/* An nbd node loses its server and reconnects to one that accepted the
+ * connection (in the listen backlog) but never answers: the connect waits
+ * on the worker pool for a greeting that will not come. Closing the node
+ * then must bring the connect back and free what the node had, so the
+ * loop goes idle (nothing left on the pool) and ASan finds no leak at
+ * exit, which is what a daemon stopping at that moment relies on. */
+static void nbd_close_while_reconnect_waits_frees_everything(void)
+{
+    extern char **environ;
+    char dir[] = "/tmp/volswap-test-nbd-XXXXXX";
+    CHECK(mkdtemp(dir));
+    char sock[sizeof(dir) + 16];
+    snprintf(sock, sizeof(sock), "%s/nbd.sock", dir);
+    char *argv[] = { "nbdkit", "-f", "-U", sock, "memory", "1M", NULL };
+    pid_t kit;
+    if (posix_spawnp(&kit, "nbdkit", NULL, NULL, argv, environ) != 0) {
+        rmdir(dir);
+        printf("nbdkit not installed\n");
+        exit(77);
+    }
+    struct stat st;
+    for (int i = 0; i < 3000 && stat(sock, &st) < 0; i++)
+        usleep(10000);
+    struct vs_error err = { 0 };
+    struct block_node_opts o = { .driver = "nbd", .node_name = "n0", .nbd_path = sock,
+                                 .nbd_open_timeout = 30 };
+    struct block_node *n = block_node_open(loop, &o, &err);
+    if (!n)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK(n);
+    vs_loop_run_once(loop, 0);      /* the node watches its socket */
+
+    /* The socket's path now leads to a listener that never accepts; the
+     * established connection still reaches nbdkit until it dies. */
+    CHECK(unlink(sock) == 0);
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    CHECK(l >= 0 && bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(l, 4) == 0);
+    CHECK(kill(kit, SIGKILL) == 0 && waitpid(kit, NULL, 0) == kit);
+
+    /* The loss is seen and the reconnect's connect lands in the backlog:
+     * from then on it waits for the greeting. */
+    struct pollfd p = { .fd = l, .events = POLLIN };
+    int i;
+    for (i = 0; i < 3000 && poll(&p, 1, 0) == 0; i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK(p.revents & POLLIN);
+
+    CHECK(block_node_close(n, &err) == 0);
+    for (i = 0; i < 3000 && vs_loop_inflight(loop) > 0; i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK_EQ(vs_loop_inflight(loop), 0);
+    close(l);
+    unlink(sock);
+    rmdir(dir);
+}
+
 static const struct { const char *name; void (*fn)(void); } tests[] = {
+    { "nbd-close-while-reconnect-waits-frees-everything",
+      nbd_close_while_reconnect_waits_frees_everything },
     { "copy-range-file-to-file-and-enotsup-elsewhere", copy_range_file_to_file_and_enotsup_elsewhere },
     { "file-in-memory-block-status-probes-in-bounded-steps", file_in_memory_block_status_probes_in_bounded_steps },
     { "block-status-many-extents-in-one-answer", block_status_many_extents_in_one_answer },
