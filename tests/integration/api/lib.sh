@@ -37,6 +37,7 @@ sanitizer_check() {
 
 cleanup() {
   local rc=$? bad=0
+  if [ -n "${PYCLIENTS_PID:-}" ]; then kill "$PYCLIENTS_PID" 2>/dev/null; wait "$PYCLIENTS_PID" 2>/dev/null || true; fi
   if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null; wait "$API_PID" 2>/dev/null; fi
   if [ -n "$HOST_PID" ]; then kill "$HOST_PID" 2>/dev/null; wait "$HOST_PID" 2>/dev/null; fi
   sanitizer_check || bad=1
@@ -314,6 +315,30 @@ nova() {
 }
 need_novaclient() {
   /usr/bin/python3 -c 'import novaclient' 2>/dev/null || skip "python3-novaclient not installed"
+}
+
+# The openstack, cinder and nova commands for a test that runs many: one
+# co-process (pyclients.py) imports the clients once and forks a child per
+# command, so each still runs as from the shell (its own process, this
+# shell's environment at the call) without each paying the clients'
+# start-up. pyclient PROG ARGS.. prints the command's stdout and writes its
+# stderr to $T/PROG.err; it returns the command's exit status.
+PYCLIENTS_PID=
+pyclients_start() {
+  coproc PYCLIENTS { exec /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/pyclients.py" 2>"$T/pyclients.err"; }
+  PYCLIENTS_SEQ=0
+}
+pyclient() {
+  local prog=$1 req rc; shift
+  [ -n "$PYCLIENTS_PID" ] || pyclients_start
+  PYCLIENTS_SEQ=$((PYCLIENTS_SEQ + 1)); req=$T/pyclient.$PYCLIENTS_SEQ
+  printf '%s\0' "$prog" "$req.out" "$T/$prog.err" "$@" >"$req.args"
+  env -0 >"$req.env"
+  echo "$req" >&"${PYCLIENTS[1]}"
+  read -r rc <&"${PYCLIENTS[0]}" || fail "pyclients.py is gone: $(cat "$T/pyclients.err")"
+  cat "$req.out"
+  rm -f "$req.args" "$req.env" "$req.out"
+  return "$rc"
 }
 password_env() {  # password_env USER PROJECT
   export OS_USERNAME=$1 OS_PASSWORD=${1}pw OS_PROJECT_NAME=${2:-demo} \

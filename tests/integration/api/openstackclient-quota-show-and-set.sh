@@ -13,32 +13,35 @@
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/openstack ] || skip "python3-openstackclient not installed"
 need_novaclient
+pyclients_start           # the clients import while the daemons start
 api_setup
 tok=$(api_token alice)
 make_volume_and_server "$tok"      # one server, one 1 GiB volume
 password_env alice demo
 export OS_IDENTITY_API_VERSION=3
-osc() { /usr/bin/python3 /usr/bin/openstack "$@" 2>"$T/osc.err"; }
+osc() { pyclient openstack "$@"; }
+cinder() { pyclient cinder "$@"; }
+nova() { pyclient nova "$@"; }
 # a member names its project by id (listing projects by name is an
 # admin's, as in Keystone)
-osc quota show "$PID_DEMO" -f json >"$T/out" || fail "quota show: $(cat "$T/osc.err")"
+osc quota show "$PID_DEMO" -f json >"$T/out" || fail "quota show: $(cat "$T/openstack.err")"
 jq -e '.instances == -1 and .cores == -1 and .ram == -1 and .volumes == -1 and
        .gigabytes == -1 and .snapshots == -1' "$T/out" >/dev/null || fail "quota show: $(cat "$T/out")"
 nova quota-show >"$T/out" || fail "nova quota-show: $(cat "$T/nova.err")"
 grep -E '^\| instances +\| -1 +\|' "$T/out" >/dev/null || fail "nova quota-show: $(cat "$T/out")"
 grep -E '^\| metadata_items +\| 128 +\|' "$T/out" >/dev/null || fail "nova quota-show: $(cat "$T/out")"
-/usr/bin/cinder quota-usage "$PID_DEMO" >"$T/out" 2>"$T/osc.err" || fail "cinder quota-usage: $(cat "$T/osc.err")"
+cinder quota-usage "$PID_DEMO" >"$T/out" || fail "cinder quota-usage: $(cat "$T/cinder.err")"
 grep -E '^\| volumes +\| 1 +\| 0 +\| -1 +\|' "$T/out" >/dev/null || fail "cinder quota-usage: $(cat "$T/out")"
 grep -E '^\| gigabytes_pool1 +\| 1 +\|' "$T/out" >/dev/null || fail "cinder quota-usage per type: $(cat "$T/out")"
-/usr/bin/cinder quota-show "$PID_DEMO" >"$T/out" 2>"$T/osc.err" || fail "cinder quota-show: $(cat "$T/osc.err")"
+cinder quota-show "$PID_DEMO" >"$T/out" || fail "cinder quota-show: $(cat "$T/cinder.err")"
 grep -E '^\| volumes +\| -1 +\|' "$T/out" >/dev/null || fail "cinder quota-show: $(cat "$T/out")"
 
 if osc quota set --instances -1 "$PID_DEMO"; then fail "a member set a quota"; fi
-grep -q "403\|Policy" "$T/osc.err" || fail "member quota set: $(cat "$T/osc.err")"
+grep -q "403\|Policy" "$T/openstack.err" || fail "member quota set: $(cat "$T/openstack.err")"
 password_env admin demo
-osc quota show demo -f json >"$T/out" || fail "admin quota show by name: $(cat "$T/osc.err")"
-osc quota set --instances 1 --volumes 2 --gigabytes 3 demo || fail "quota set: $(cat "$T/osc.err")"
-osc quota show demo -f json >"$T/out" || fail "quota show: $(cat "$T/osc.err")"
+osc quota show demo -f json >"$T/out" || fail "admin quota show by name: $(cat "$T/openstack.err")"
+osc quota set --instances 1 --volumes 2 --gigabytes 3 demo || fail "quota set: $(cat "$T/openstack.err")"
+osc quota show demo -f json >"$T/out" || fail "quota show: $(cat "$T/openstack.err")"
 jq -e '.instances == 1 and .volumes == 2 and .gigabytes == 3' "$T/out" >/dev/null || fail "quota show after set: $(cat "$T/out")"
 
 # instances: one server exists, the second is refused
@@ -57,17 +60,17 @@ expect_status 413
 grep -q "Maximum number of volumes allowed (2) exceeded for quota 'volumes'" "$T/last.body" || fail "volumes: $(cat "$T/last.body")"
 api "$tok" POST "/v3/$PID_DEMO/volumes/$v2/action" '{"os-extend":{"new_size":3}}' >/dev/null
 expect_status 413
-osc quota set --gigabytes 10 --per-volume-gigabytes 2 demo || fail "quota set per volume: $(cat "$T/osc.err")"
+osc quota set --gigabytes 10 --per-volume-gigabytes 2 demo || fail "quota set per volume: $(cat "$T/openstack.err")"
 api "$tok" POST "/v3/$PID_DEMO/volumes/$v2/action" '{"os-extend":{"new_size":3}}' >/dev/null
 expect_status 413
 grep -q "Requested volume size 3G is larger than maximum allowed limit 2G" "$T/last.body" || fail "per volume: $(cat "$T/last.body")"
 
 # below what is used: only with --force; nothing to guard: refused
 if osc quota set --instances 0 demo; then fail "a limit below usage was accepted"; fi
-grep -q "must be greater than or equal to already used" "$T/osc.err" || fail "below usage: $(cat "$T/osc.err")"
-osc quota set --instances 0 --force demo || fail "quota set --force: $(cat "$T/osc.err")"
+grep -q "must be greater than or equal to already used" "$T/openstack.err" || fail "below usage: $(cat "$T/openstack.err")"
+osc quota set --instances 0 --force demo || fail "quota set --force: $(cat "$T/openstack.err")"
 if osc quota set --key-pairs 5 demo; then fail "an unenforceable quota was accepted"; fi
-grep -q "volswap has nothing it guards" "$T/osc.err" || fail "key pairs: $(cat "$T/osc.err")"
+grep -q "volswap has nothing it guards" "$T/openstack.err" || fail "key pairs: $(cat "$T/openstack.err")"
 api "$ADMIN_TOKEN" PUT "/v3/$PID_DEMO/os-quota-sets/$PID_DEMO" '{"quota_set": {"snapshots": 10}}' >/dev/null
 expect_status 400
 
