@@ -5,9 +5,10 @@
 # 400 and creates nothing.
 . "$(dirname "$0")/lib.sh"
 /usr/bin/python3 -c 'import cinderclient' 2>/dev/null || skip "python3-cinderclient not installed"
+pyclients_start           # the clients import while the daemons start
 api_setup
 password_env alice demo
-cinder() { /usr/bin/python3 -m cinderclient.shell "$@" 2>"$T/cinder.err"; }
+cinder() { pyclient cinder "$@"; }
 cinder create --name v1 --metadata owner=ops 1 >"$T/out" || fail "create: $(cat "$T/cinder.err")"
 vid=$(awk -F'|' '$2 ~ /^ id / {gsub(/ /, "", $3); print $3}' "$T/out")
 [ -n "$vid" ] || fail "no id in: $(cat "$T/out")"

@@ -35,12 +35,12 @@ jq -e '[.availabilityZoneInfo[].zoneName] == ["nova"]' "$T/last.body" >/dev/null
 if [ -x /usr/bin/openstack ]; then
   password_env alice demo
   export OS_IDENTITY_API_VERSION=3
-  osc() { /usr/bin/python3 /usr/bin/openstack "$@" 2>"$T/osc.err"; }
-  osc volume type list -f value -c Name >"$T/out" || fail "type list: $(cat "$T/osc.err")"
+  osc() { pyclient openstack "$@"; }
+  osc volume type list -f value -c Name >"$T/out" || fail "type list: $(cat "$T/openstack.err")"
   [ "$(tr '\n' ' ' <"$T/out")" = "pool1 pool2 " ] || fail "type list: $(cat "$T/out")"
-  osc volume create --size 1 --type pool2 -f value -c type tv >"$T/out" || fail "create: $(cat "$T/osc.err")"
+  osc volume create --size 1 --type pool2 -f value -c type tv >"$T/out" || fail "create: $(cat "$T/openstack.err")"
   grep -qx pool2 "$T/out" || fail "create --type: $(cat "$T/out")"
-  osc availability zone list --compute --volume -f value -c "Zone Name" >"$T/out" || fail "az list: $(cat "$T/osc.err")"
+  osc availability zone list --compute --volume -f value -c "Zone Name" >"$T/out" || fail "az list: $(cat "$T/openstack.err")"
   grep -qx host1 "$T/out" || fail "az list: $(cat "$T/out")"
 fi
 echo ok
