@@ -485,6 +485,10 @@ int vs_loop_run(struct vs_loop *loop)
             return r;
         }
     }
+    /* Stopped: the turns a caller runs from now on (the drains at exit)
+     * wait for completions again, instead of spinning through their
+     * bounds in no time. */
+    loop->stop = false;
     return 0;
 }
 
