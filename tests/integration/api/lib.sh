@@ -76,6 +76,22 @@ reg_sql() {
 }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# wait_started PID CMD..: waits until CMD succeeds (a daemon's sockets or
+# port file are there); false at once if PID exits first. The bound,
+# VS_START_TIMEOUT seconds (60), is a fail-safe for a daemon that hangs,
+# not a timing check: a loaded machine may take many seconds to start one.
+wait_started() {
+  local pid=$1 limit=$((SECONDS + ${VS_START_TIMEOUT:-60})); shift
+  until "$@"; do
+    kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$limit" ] || return 1
+    sleep 0.05
+  done
+}
+host_ready() {
+  [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] &&
+    { [ -z "${QMP_PORT:-}" ] || ss -Hltn "sport = :$QMP_PORT" | grep -q .; }
+}
+
 # Starts the host's daemon with a QMP monitor and an NBD server.
 host_start() {
   mkdir -p "$T/pool" "$T/pool2"
@@ -132,7 +148,7 @@ for _ in range(200):
         "${qemu_tls[@]}" \
         -qmp unix:"$T/qmp.sock",server=on,wait=off >"$T/host.log" 2>&1 &
       HOST_PID=$!
-      for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && return 0; sleep 0.05; done
+      wait_started "$HOST_PID" test -S "$T/qmp.sock" && return 0
       cat "$T/host.log" >&2; fail "qemu did not start" ;;
     qsd)
       command -v qemu-storage-daemon >/dev/null || skip "qemu-storage-daemon not installed"
@@ -148,11 +164,7 @@ for _ in range(200):
         ${VOLSWAPD_STATE:+--state "$VOLSWAPD_STATE"} >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
   esac
-  for _ in $(seq 200); do
-    [ -S "$T/qmp.sock" ] && [ -S "$T/nbd.sock" ] &&
-      { [ -z "${QMP_PORT:-}" ] || ss -Hltn "sport = :$QMP_PORT" | grep -q .; } && return 0
-    sleep 0.05
-  done
+  wait_started "$HOST_PID" host_ready && return 0
   cat "$T/host.log" >&2; fail "host daemon did not start"
 }
 
@@ -213,8 +225,7 @@ api_start() {
   "$API_BIN" --config "$T/api.json" --port-file "$T/port" --verbose ${API_ARGS[@]+"${API_ARGS[@]}"} \
     >>"$T/api.log" 2>&1 &
   API_PID=$!
-  for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
-  [ -s "$T/port" ] || { cat "$T/api.log" >&2; fail "volswap-api did not start"; }
+  wait_started "$API_PID" test -s "$T/port" || { cat "$T/api.log" >&2; fail "volswap-api did not start"; }
   PORT=$(cat "$T/port")
   URL=http://127.0.0.1:$PORT
   export OS_AUTH_URL=$URL/v3

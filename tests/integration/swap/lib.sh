@@ -271,8 +271,8 @@ qemu_start() {
     -qmp unix:"$T/qmp.sock",server=on,wait=off -qmp unix:"$T/qmp2.sock",server=on,wait=off \
     >"$T/host.log" 2>&1 &
   HOST_PID=$!
-  for _ in $(seq 200); do [ -S "$T/qmp.sock" ] && [ -S "$T/qmp2.sock" ] && break; sleep 0.05; done
-  [ -S "$T/qmp2.sock" ] || { cat "$T/host.log" >&2; fail "qemu did not start"; }
+  wait_started "$HOST_PID" eval '[ -S "$T/qmp.sock" ] && [ -S "$T/qmp2.sock" ]' ||
+    { cat "$T/host.log" >&2; fail "qemu did not start"; }
 }
 
 # Skips when the volswap CLI under test has no volume-update yet.
