@@ -15,6 +15,25 @@ slow_speed() {
   echo $((1 << 20))
 }
 
+# A swap that waits for the test: its mirror copies 4 KiB a second (the
+# 4 MiB of slow_swap_started would take over 1000 s), so it is still
+# running whatever the test does meanwhile and however loaded the machine
+# is, until swap_unhold lifts the limit of the host's mirror jobs through a
+# second monitor of the host (volswap-api uses the first). Export
+# VOLSWAP_SWAP_SPEED=$(held_speed) HOST_MONITORS=1 before the setup.
+held_speed() {
+  echo 4096
+}
+swap_unhold() {
+  local job r
+  for job in $(QMP_SOCK=$T/qmp-1.sock qmp_cmd '{"execute":"query-block-jobs"}' | jq -r '.return[].device'); do
+    r=$(QMP_SOCK=$T/qmp-1.sock qmp_cmd "{\"execute\":\"block-job-set-speed\",\"arguments\":{\"device\":\"$job\",\"speed\":0}}")
+    # a job that ended meanwhile is no longer held either
+    echo "$r" | jq -e '.return or .error.class == "DeviceNotActive"' >/dev/null ||
+      fail "set-speed of job $job: $r"
+  done
+}
+
 # Skips when the volswap-api under test has no swap route yet.
 need_swap_api() {
   api "$ADMIN_TOKEN" PUT "/v2.1/servers/00000000-0000-0000-0000-000000000000/os-volume_attachments/00000000-0000-0000-0000-000000000000" \
