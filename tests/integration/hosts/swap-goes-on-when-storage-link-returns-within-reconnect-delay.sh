@@ -4,11 +4,13 @@
 # is reached through a TCP proxy, and while the rate-limited mirror copies
 # onto it under a consumer writing verifiable 4k blocks, the proxy is
 # killed (every connection through it drops) and started again a second
-# later. compute1's nbd node reconnects (reconnect_delay 5 s), the job goes
-# on, the swap completes, and every write is on the new volume's file.
+# later. compute1's nbd node reconnects (reconnect_delay 30 s: the proxy's
+# restart on a loaded machine and the reconnect's backoff, up to 2 s, fit
+# well within it), the job goes on, the swap completes, and every write is
+# on the new volume's file.
 . "$VOLSWAP_SRC/tests/integration/hosts/lib.sh"
 export VOLSWAP_SWAP_SPEED=$((4 << 20))
-HOSTS_RECONNECT_DELAY=5
+HOSTS_RECONNECT_DELAY=30
 hosts_compute_and_two_storage
 host_proxy storage2
 hosts_cross_storage_pair
