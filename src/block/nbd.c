@@ -310,6 +310,8 @@ static int connect_wait(struct nbd_handle *h, int cancel_fd)
             { .fd = nbd_aio_get_fd(h), .events = 0 },
             { .fd = cancel_fd, .events = POLLIN },
         };
+        if (p[0].fd < 0)
+            return -1;              /* libnbd says why */
         if (dir & LIBNBD_AIO_DIRECTION_READ)
             p[0].events |= POLLIN;
         if (dir & LIBNBD_AIO_DIRECTION_WRITE)
