@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# An NBD disk's swap, volswap-api killed mid-copy and the copy pivoted
+# while it is down (as if the API died just after its pivot). At the next
+# start recovery finds no job and the disk on the new volume's export, so
+# it finishes the swap: the attachment names the new volume and its
+# connection_info the new export, both volumes' states follow, the domain
+# (live and defined) names the new export, and the volswapd serves it
+# alone: the old volume's export and node are closed.
+. "$VOLSWAP_SRC/tests/integration/libvirt/lib.sh"
+export VOLSWAP_SWAP_SPEED=$(( 4 << 20 ))
+LV_NBD=1 lv_setup
+DOM=vs-nbdpivot-$$
+lv_domain "$DOM"
+SID=$(lv_server "$DOM")
+OLD=$(new_volume "$ADMIN_TOKEN" 1)
+NEW=$(new_volume "$ADMIN_TOKEN" 1)
+OLD_PATH=$(volume_path "$OLD"); NEW_PATH=$(volume_path "$NEW")
+qemu-io -f raw "$OLD_PATH" -c "write -P 0x5a 0 16M" >/dev/null || fail "cannot fill the old volume"
+lv_attach "$SID" "$OLD" /dev/sdb; expect_status 200
+nbd_name() { virsh_lv dumpxml "$@" "$DOM" | grep -o "protocol='nbd' name='[^']*'" | sed "s/.*name='//; s/'//"; }
+exports() { qmp_cmd '{"execute":"query-block-exports"}' | jq -r '[.return[]["node-name"]] | sort | join(" ")'; }
+nodes() { qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -r '[.return[]["node-name"] | select(startswith("vol-"))] | sort | join(" ")'; }
+swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"; expect_status 202
+wait_phase "$SID" "$OLD" mirroring
+kill -9 "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=
+pivoted=
+for _ in $(seq 600); do
+  virsh_lv blockjob "$DOM" sdb --pivot >/dev/null 2>&1 && { pivoted=1; break; }
+  sleep 0.1
+done
+[ -n "$pivoted" ] || fail "the copy never became ready to pivot"
+[ "$(nbd_name)" = "$(node_of "$NEW")" ] || fail "live disk after the pivot: $(virsh_lv dumpxml "$DOM" | grep -A3 "<disk")"
+api_start
+[ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "swap: $(cat "$T/last.body") $(grep swap: "$T/api.log" | tail -5)"
+[ "$(attached_volume "$SID")" = "$NEW" ] || fail "attachment names $(attached_volume "$SID")"
+[ "$(volume_field "$NEW" status)" = in-use ] || fail "new volume is $(volume_field "$NEW" status)"
+[ "$(volume_field "$OLD" status)" = available ] || fail "old volume is $(volume_field "$OLD" status)"
+CI=$(reg_sql "SELECT connection_info FROM attachments WHERE server_id='$SID'")
+[ "$(echo "$CI" | jq -r .data.export_name)" = "$(node_of "$NEW")" ] || fail "connection_info after recovery $CI"
+[ "$(nbd_name --inactive)" = "$(node_of "$NEW")" ] || fail "definition: $(virsh_lv dumpxml --inactive "$DOM" | grep -A3 "<disk")"
+[ "$(exports)" = "$(node_of "$NEW")" ] || fail "volswapd exports after recovery: $(exports)"
+[ "$(nodes)" = "$(node_of "$NEW")" ] || fail "volswapd nodes after recovery: $(nodes)"
+file_check "$NEW_PATH" 0x5a 16
+echo ok
