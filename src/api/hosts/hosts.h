@@ -152,10 +152,27 @@ int hlv_probe(const struct cfg_host *h, int *version);
 int hlv_fail(struct api_error *e, const char *host, const char *what);
 /* The source path of disk TARGET (live, or PERSISTENT definition): 0, or
  * 1 no such disk, -1 and E. */
-int hlv_disk_source(virDomainPtr d, const char *target, bool persistent, char *src,
-                    size_t srclen, struct api_error *e);
+int hlv_disk_source(virDomainPtr d, const char *target, bool persistent, char *src, size_t srclen,
+                    struct api_error *e);
 /* Pure: the <disk> of XML holding KEY, and its source path. 0 / 1 none. */
 int hlv_disk_find(const char *xml, const char *key, char *src, size_t srclen);
+/* Pure: the disks of a domain's XML one by one. *CURSOR starts at the
+ * document and moves past each disk found: 0 and D filled (fields ""
+ * when absent), 1 when no disk is left. SOURCE is file=, dev= or a
+ * network disk's export name, as hlv_disk_find gives it. */
+struct hlv_disk {
+    char type[16]; /* file, block, network */
+    char target[32];
+    char alias[64];
+    char source[1024];
+};
+int hlv_disk_next(const char **cursor, struct hlv_disk *d);
+/* Pure: the <disk> of INACTIVE (a persistent definition) whose alias is
+ * ALIAS, with its <source> and disk type those of LIVE's disk of that
+ * alias (less the runtime index=): what virDomainUpdateDeviceFlags takes
+ * to make the definition name what the guest runs on. NULL when either
+ * lacks the disk; free() it. */
+char *hlv_disk_with_live_source(const char *inactive, const char *live, const char *alias);
 /* A block copy destination (<disk>) for PATH: file or block device. */
 int hlv_source_xml(const char *path, char *out, size_t outlen);
 /* Whether host H's volumes are served by a volswapd beside libvirtd
@@ -175,8 +192,7 @@ int hlv_copy_dest_xml(const struct cfg_host *h, const char *path, const char *no
 
 /* A new QMP connection to host H's monitor, over TLS with the API's
  * client credentials when the host's config has "tls". */
-struct qmp_client *host_qmp_connect(const struct cfg_host *h, int timeout_ms,
-                                    struct qmp_error *qe);
+struct qmp_client *host_qmp_connect(const struct cfg_host *h, int timeout_ms, struct qmp_error *qe);
 
 struct host_session;
 /* Gets (connecting when needed) the session for host H; refcounted. */

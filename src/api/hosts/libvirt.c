@@ -301,6 +301,118 @@ int hlv_disk_find(const char *xml, const char *key, char *src, size_t srclen)
     return 1;
 }
 
+/* Copies the value of attribute ATTR (e.g. " dev='") found in [FROM, LIMIT)
+ * into OUT; "" when absent or too long. */
+static void attr_in(const char *from, const char *limit, const char *attr, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    const char *a = strstr(from, attr);
+    if (!a || a >= limit)
+        return;
+    a += strlen(attr);
+    const char *q = strchr(a, '\'');
+    if (q && q <= limit && (size_t)(q - a) < outlen) {
+        memcpy(out, a, (size_t)(q - a));
+        out[q - a] = '\0';
+    }
+}
+
+int hlv_disk_next(const char **cursor, struct hlv_disk *d)
+{
+    memset(d, 0, sizeof *d);
+    const char *p = *cursor ? strstr(*cursor, "<disk ") : NULL;
+    const char *end = p ? strstr(p, "</disk>") : NULL;
+    if (!p || !end)
+        return 1;
+    const char *tag_end = strchr(p, '>');
+    if (tag_end && tag_end < end)
+        attr_in(p, tag_end, " type='", d->type, sizeof d->type);
+    attr_in(p, end, "<target dev='", d->target, sizeof d->target);
+    attr_in(p, end, "<alias name='", d->alias, sizeof d->alias);
+    /* the disk's own <source> comes before a copy's <mirror> one */
+    if (hlv_disk_find(p, "<disk ", d->source, sizeof d->source) != 0)
+        d->source[0] = '\0';
+    *cursor = end + strlen("</disk>");
+    return 0;
+}
+
+/* The <disk> of the persistent definition whose alias is ALIAS, with its
+ * <source> (and the disk's type) replaced by those of LIVE_XML's disk of
+ * the same alias: the argument of virDomainUpdateDeviceFlags. */
+char *hlv_disk_with_live_source(const char *inactive, const char *live_xml, const char *alias)
+{
+    char key[96];
+    snprintf(key, sizeof key, "<alias name='%s'", alias);
+    const char *segs[2] = { inactive, live_xml }, *start[2] = { NULL, NULL }, *stop[2];
+    for (int k = 0; k < 2; k++) {
+        for (const char *q = segs[k]; (q = strstr(q, "<disk ")) != NULL;) {
+            const char *end = strstr(q, "</disk>");
+            if (!end)
+                return NULL;
+            const char *a = strstr(q, key);
+            if (a && a < end) {
+                start[k] = q;
+                stop[k] = end + strlen("</disk>");
+                break;
+            }
+            q = end;
+        }
+        if (!start[k])
+            return NULL;
+    }
+    /* the live <source> element: "<source .../>" or "<source ...>...</source>" */
+    const char *ls = strstr(start[1], "<source ");
+    const char *is = strstr(start[0], "<source ");
+    if (!ls || ls > stop[1] || !is || is > stop[0])
+        return NULL;
+    const char *lt = strchr(ls, '>'), *it = strchr(is, '>');
+    if (!lt || !it)
+        return NULL;
+    const char *le = lt[-1] == '/' ? lt + 1 : strstr(ls, "</source>");
+    const char *ie = it[-1] == '/' ? it + 1 : strstr(is, "</source>");
+    if (!le || !ie || le > stop[1] || ie > stop[0])
+        return NULL;
+    if (lt[-1] != '/')
+        le += strlen("</source>");
+    if (it[-1] != '/')
+        ie += strlen("</source>");
+    char ltype[16] = "", itype[16] = "";
+    const char *ltag = strchr(start[1], '>'), *itag = strchr(start[0], '>');
+    /* the disk's type: <disk type='X' ...> */
+    for (int k = 0; k < 2; k++) {
+        const char *from = k ? start[1] : start[0], *lim = k ? ltag : itag;
+        char *out = k ? ltype : itype;
+        const char *a = strstr(from, " type='");
+        const char *q = a ? strchr(a + 7, '\'') : NULL;
+        if (a && q && q < lim && q - a - 7 < 16) {
+            memcpy(out, a + 7, (size_t)(q - a - 7));
+            out[q - a - 7] = '\0';
+        }
+    }
+    if (!ltype[0] || !itype[0])
+        return NULL;
+    size_t n = (size_t)(stop[0] - start[0]) + (size_t)(le - ls) + 64;
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    /* "<disk type='" + live type + rest of the inactive disk up to its
+     * <source>, the live <source> without its runtime index, the rest */
+    const char *after_type = strstr(start[0], " type='") + 7 + strlen(itype);
+    size_t len =
+        (size_t)snprintf(out, n, "<disk type='%s%.*s", ltype, (int)(is - after_type), after_type);
+    /* the live source's attributes, less index='N' (a runtime number) */
+    const char *idx = strstr(ls, " index='");
+    if (idx && idx < lt) {
+        const char *iq = strchr(idx + 8, '\'');
+        len += (size_t)snprintf(out + len, n - len, "%.*s%.*s", (int)(idx - ls), ls,
+                                (int)(le - iq - 1), iq + 1);
+    } else {
+        len += (size_t)snprintf(out + len, n - len, "%.*s", (int)(le - ls), ls);
+    }
+    snprintf(out + len, n - len, "%.*s", (int)(stop[0] - ie), ie);
+    return out;
+}
+
 int hlv_disk_source(virDomainPtr d, const char *target, bool persistent, char *src, size_t srclen,
                     struct api_error *e)
 {
@@ -360,8 +472,8 @@ static int nbd_source(const struct cfg_host *h, const char *node, char *out, siz
     if (h->nbd_tls_creds[0]) {
         char hostname[3 * 256];
         xml_escape(h->nbd_tls_hostname, hostname, sizeof hostname);
-        snprintf(tls, sizeof tls, " tls='yes'%s%s%s", hostname[0] ? " tlsHostname='" : "",
-                 hostname, hostname[0] ? "'" : "");
+        snprintf(tls, sizeof tls, " tls='yes'%s%s%s", hostname[0] ? " tlsHostname='" : "", hostname,
+                 hostname[0] ? "'" : "");
     }
     int n;
     if (h->nbd_socket[0]) {

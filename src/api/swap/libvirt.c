@@ -127,8 +127,11 @@ static void abort_copy(struct lvswap *s, const struct swap_rec *r)
     virDomainBlockJobInfo info;
     if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) != 1)
         return;
-    if (virDomainBlockJobAbort(s->dom, s->target, 0) < 0)
-        swap_log("%s: abort of the copy of %s: %s", r->id, s->target, virGetLastErrorMessage());
+    if (virDomainBlockJobAbort(s->dom, s->target, 0) < 0) {
+        swap_log("%s: abort of the copy of %s: %s (the host reconciler ends it)", r->id, s->target,
+                 virGetLastErrorMessage());
+        swap_reconcile_mark(r->host);
+    }
 }
 
 /* A rollback: the registry's side, and on an NBD host the new volume's
@@ -136,8 +139,11 @@ static void abort_copy(struct lvswap *s, const struct swap_rec *r)
 static void rollback(struct lvswap *s, struct swap_rec *r, const char *why)
 {
     struct api_error e = { 0 };
-    if (s->h && s->nbd && hlv_nbd_close(s->h, r->new_node, &e) < 0)
-        swap_log("%s: closing the new volume's export: %s", r->id, e.msg);
+    if (s->h && s->nbd && hlv_nbd_close(s->h, r->new_node, &e) < 0) {
+        swap_log("%s: closing the new volume's export: %s (the host reconciler closes it)", r->id,
+                 e.msg);
+        swap_reconcile_mark(r->host);
+    }
     swap_rollback(NULL, r, why);
 }
 
@@ -466,9 +472,12 @@ void swap_libvirt_recover(struct swap_rec *r)
     struct api_error e = { 0 };
     if (lvswap_open(&s, r, &e) < 0) {
         lvswap_close(&s);
-        if (r->phase < SP_COMPLETING)
+        if (r->phase < SP_COMPLETING) {
+            /* libvirtd away: the copy may still run in QEMU; the host
+             * reconciler ends it (no pivot) once libvirtd answers */
             rollback(&s, r, e.msg);
-        else
+            swap_reconcile_mark(r->host);
+        } else
             swap_log("%s: %s; left for the next start", r->id, e.msg);
         return;
     }

@@ -507,7 +507,7 @@ static void reopen(struct pass *p, const struct truth *t)
 int swap_reconcile_host(const struct cfg_host *h, struct api_error *e)
 {
     if (strcmp(h->driver, "libvirt") == 0)
-        return 0; /* libvirt keeps its domains' disks itself */
+        return swap_libvirt_reconcile(h, e);
     struct pass p = { .h = h };
     p.hc = host_call_open(h, HOST_PROBE_TIMEOUT_MS, e);
     if (!p.hc)

@@ -98,9 +98,14 @@ int swap_store_latest(struct registry *reg, const char *server_id, const char *v
  * Cinder's migrate) by outcome, and the durations and pivot pauses of
  * those that completed. Bucket bounds in seconds. */
 #define SWAP_DURATION_BUCKETS_S 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600
-#define SWAP_PAUSE_BUCKETS_S 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
-#define SWAP_NBUCKETS 12 /* the bounds above, and +Inf */
-enum swap_outcome { SWAP_OUT_COMPLETED, SWAP_OUT_ROLLED_BACK, SWAP_OUT_UNFINISHED, SWAP_OUT__COUNT };
+#define SWAP_PAUSE_BUCKETS_S    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
+#define SWAP_NBUCKETS           12 /* the bounds above, and +Inf */
+enum swap_outcome {
+    SWAP_OUT_COMPLETED,
+    SWAP_OUT_ROLLED_BACK,
+    SWAP_OUT_UNFINISHED,
+    SWAP_OUT__COUNT
+};
 struct swap_figures {
     uint64_t count[2][SWAP_OUT__COUNT]; /* [enum swap_kind][outcome] */
     uint64_t duration[2][SWAP_NBUCKETS], pause[2][SWAP_NBUCKETS];
@@ -114,8 +119,7 @@ int swap_store_get(struct registry *reg, const char *id, struct swap_rec *out, s
  * returns 0 with *SERIES (caller frees), 1 when there is none, -1. */
 int swap_store_series_put(struct registry *reg, const char *id, const char *series,
                           struct api_error *e);
-int swap_store_series_get(struct registry *reg, const char *id, char **series,
-                          struct api_error *e);
+int swap_store_series_get(struct registry *reg, const char *id, char **series, struct api_error *e);
 
 /* ---- driver steps (driver.c) ---- */
 
@@ -262,6 +266,10 @@ void swap_store_from_reg(const struct reg_swap *w, struct swap_rec *r);
  * the host did not answer (all of it). */
 void swap_reconcile_mark(const char *host);
 int swap_reconcile_host(const struct cfg_host *h, struct api_error *e);
+/* The pass on a libvirt host (libvirt-reconcile.c): the host's domains'
+ * disks and copy jobs, and its volswapd's NBD exports, against the
+ * registry. */
+int swap_libvirt_reconcile(const struct cfg_host *h, struct api_error *e);
 int swap_reconcile_init(struct api_error *e);
 int swap_reconcile_start(struct api_error *e);
 void swap_reconcile_stop(void);

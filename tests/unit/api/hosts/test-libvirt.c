@@ -157,6 +157,78 @@ static void config_libvirt_host(void)
     config_free(&cfg);
 }
 
+/* the host reconciler walks every disk of a domain: type, target, alias
+ * and source of each, in document order, and stops at the end */
+static void disks_one_by_one(void)
+{
+    const char *c = dom_xml;
+    struct hlv_disk d;
+    CHECK_EQ(hlv_disk_next(&c, &d), 0);
+    CHECK_STR(d.type, "file");
+    CHECK_STR(d.target, "sda");
+    CHECK_STR(d.alias, "scsi0-0-0-0");
+    CHECK_STR(d.source, "/p/a.img");
+    CHECK_EQ(hlv_disk_next(&c, &d), 0);
+    CHECK_STR(d.type, "block");
+    CHECK_STR(d.alias, "ua-exp-1");
+    CHECK_STR(d.source, "/dev/vdc");
+    CHECK_EQ(hlv_disk_next(&c, &d), 0);
+    CHECK_STR(d.type, "network");
+    CHECK_STR(d.target, "sdc");
+    CHECK_STR(d.source, "vol-1");
+    CHECK_EQ(hlv_disk_next(&c, &d), 1);
+    c = "<disk type='file'><source file='/x'/>"; /* no </disk> */
+    CHECK_EQ(hlv_disk_next(&c, &d), 1);
+    c = NULL;
+    CHECK_EQ(hlv_disk_next(&c, &d), 1);
+}
+
+/* a disk under a block copy: its own source, never the copy's */
+static void disk_source_not_mirror(void)
+{
+    const char *x = "<disk type='file' device='disk'><source file='/p/old.img' index='1'/>"
+                    "<mirror type='file' job='copy' ready='yes'><source file='/p/new.img'/>"
+                    "</mirror><target dev='sdb'/><alias name='ua-exp-9'/></disk>";
+    const char *c = x;
+    struct hlv_disk d;
+    CHECK_EQ(hlv_disk_next(&c, &d), 0);
+    CHECK_STR(d.source, "/p/old.img");
+    CHECK_STR(d.alias, "ua-exp-9");
+}
+
+/* the definition's disk made to name the live source: the definition's
+ * other elements kept, the live source and type taken, index= dropped */
+static void definition_takes_live_source(void)
+{
+    const char *def = "<domain><devices><disk type='file' device='disk'>"
+                      "<driver name='qemu' type='raw'/><source file='/p/stale.img'/>"
+                      "<target dev='sdb' bus='scsi'/><serial>v1</serial>"
+                      "<alias name='ua-exp-1'/><address type='drive' unit='1'/></disk>"
+                      "</devices></domain>";
+    const char *live = "<domain><devices><disk type='file' device='disk'>"
+                       "<driver name='qemu' type='raw'/><source file='/p/new.img' index='3'/>"
+                       "<backingStore/><target dev='sdb' bus='scsi'/>"
+                       "<alias name='ua-exp-1'/></disk></devices></domain>";
+    char *x = hlv_disk_with_live_source(def, live, "ua-exp-1");
+    CHECK(x != NULL);
+    CHECK_STR(x, "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                 "<source file='/p/new.img'/><target dev='sdb' bus='scsi'/>"
+                 "<serial>v1</serial><alias name='ua-exp-1'/>"
+                 "<address type='drive' unit='1'/></disk>");
+    free(x);
+    /* a network source, element with children, replaces a file one */
+    const char *nlive = "<disk type='network' device='disk'><source protocol='nbd' "
+                        "name='vol-2' index='4'><host transport='unix' socket='/s'/></source>"
+                        "<target dev='sdb'/><alias name='ua-exp-1'/></disk>";
+    x = hlv_disk_with_live_source(def, nlive, "ua-exp-1");
+    CHECK(x != NULL);
+    CHECK_CONTAINS(x, "<disk type='network' device='disk'><driver name='qemu' type='raw'/>"
+                      "<source protocol='nbd' name='vol-2'><host transport='unix' "
+                      "socket='/s'/></source><target dev='sdb' bus='scsi'/>");
+    free(x);
+    CHECK(hlv_disk_with_live_source(def, live, "ua-exp-2") == NULL);
+}
+
 static const struct unit_case cases[] = {
     { "disk-source-by-target", disk_source_by_target },
     { "disk-by-alias", disk_by_alias },
@@ -166,6 +238,9 @@ static const struct unit_case cases[] = {
     { "source-too-long", source_too_long },
     { "copy-destination-escaped", copy_destination_escaped },
     { "config-libvirt-host", config_libvirt_host },
+    { "disks-one-by-one", disks_one_by_one },
+    { "disk-source-not-mirror", disk_source_not_mirror },
+    { "definition-takes-live-source", definition_takes_live_source },
     { NULL, NULL },
 };
 
