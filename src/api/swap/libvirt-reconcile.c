@@ -94,7 +94,8 @@ static int truth_read(struct lvr_truth *t, struct api_error *e)
             return api_err(e, 500, "out of memory");
         }
         t->atts = all;
-        memcpy(t->atts + t->n_atts, a, n * sizeof *a);
+        if (n) /* a server without attachments may give NULL */
+            memcpy(t->atts + t->n_atts, a, n * sizeof *a);
         t->n_atts += n;
         free(a);
         if (swap_power_busy(t->srv[i].id))
