@@ -281,6 +281,8 @@ void vs_loop_post(struct vs_loop *loop, struct vs_msg *m);
 struct vs_loop *vs_loop_current(void);
 /* 0 for the first loop, as given to vs_loop_spawn for the others. */
 unsigned vs_loop_index(const struct vs_loop *loop);
+/* The kernel's id of the loop's thread (QEMU's thread-id). */
+int vs_loop_thread_id(const struct vs_loop *loop);
 void vs_loop_free(struct vs_loop *loop);
 /* Runs until vs_loop_stop(); returns 0, or -errno if the ring failed. */
 int vs_loop_run(struct vs_loop *loop);

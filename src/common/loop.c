@@ -57,6 +57,7 @@ struct vs_loop {
     unsigned index;
     bool spawned;
     pthread_t thread;
+    int tid;                    /* the kernel's id of the loop's thread */
 };
 
 /* The loop this thread runs (or, before it runs, created). */
@@ -70,6 +71,11 @@ struct vs_loop *vs_loop_current(void)
 unsigned vs_loop_index(const struct vs_loop *loop)
 {
     return loop->index;
+}
+
+int vs_loop_thread_id(const struct vs_loop *loop)
+{
+    return loop->tid;
 }
 
 static void *worker_main(void *opaque)
@@ -163,6 +169,7 @@ struct vs_loop *vs_loop_new(unsigned entries, unsigned workers)
             return NULL;
         }
     }
+    loop->tid = (int)gettid();
     vs_list_init(&loop->timers);
     pthread_mutex_init(&loop->lock, NULL);
     pthread_cond_init(&loop->cond, NULL);
@@ -573,6 +580,9 @@ void vs_loop_join(struct vs_loop *loop)
     struct vs_msg *m = vs_zalloc(sizeof(*m));
     m->fn = stop_msg;
     vs_loop_post(loop, m);
+    /* From a loop's turn the post's wake-up waits for that loop's next
+     * submit, which the join below would never let come: the eventfd. */
+    loop_poke(loop);
     pthread_join(loop->thread, NULL);
     vs_loop_free(loop);
 }

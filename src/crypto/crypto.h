@@ -67,6 +67,8 @@ struct vs_object_opts {
 struct vs_object *vs_object_add(const struct vs_object_opts *o, struct vs_error *err);
 int vs_object_del(const char *id, struct vs_error *err);
 struct vs_object *vs_object_find(const char *id);
+/* QEMU's object ids: a letter, then letters, digits, '-', '.' or '_'. */
+bool vs_object_id_valid(const char *id);
 struct vs_object *vs_object_ref(struct vs_object *o);
 void vs_object_unref(struct vs_object *o);
 struct vs_object *vs_object_next(struct vs_object *prev);

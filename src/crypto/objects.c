@@ -344,7 +344,7 @@ static void free_object(struct vs_object *o)
 }
 
 /* QEMU's object ids: a letter first, then letters, digits, '-', '.', '_'. */
-static bool valid_id(const char *id)
+bool vs_object_id_valid(const char *id)
 {
     if (!((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z')))
         return false;
@@ -357,7 +357,7 @@ static bool valid_id(const char *id)
 
 struct vs_object *vs_object_add(const struct vs_object_opts *opts, struct vs_error *err)
 {
-    if (!valid_id(opts->id)) {
+    if (!vs_object_id_valid(opts->id)) {
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'id' expects an identifier");
         return NULL;
     }

@@ -5,7 +5,7 @@
 #include "../monitor/monitor.h"
 
 /* --loops: at most this many event loops. */
-#define VOLSWAPD_MAX_LOOPS 256
+#define VOLSWAPD_MAX_LOOPS NBD_POOL_LOOPS
 
 /* ---- state-file.c ---- */
 

@@ -43,6 +43,9 @@ static void usage(FILE *out)
 "  --object tls-creds-psk,id=ID,dir=DIR[,endpoint=server][,username=NAME]\n"
 "  --object authz-simple,id=ID,identity=NAME\n"
 "                       TLS credentials and authz for the NBD server (object-add)\n"
+"  --object iothread,id=ID\n"
+"                       an event loop on a thread of its own, for exports'\n"
+"                       iothread=ID (object-add)\n"
 "  --blockdev [driver=]DRIVER,node-name=NAME,...\n"
 "                       open a block node (blockdev-add): drivers file,\n"
 "                       host_device (filename=PATH, read-only=on|off,\n"
@@ -51,6 +54,7 @@ static void usage(FILE *out)
 "               [,tls-creds=ID][,tls-authz=ID]\n"
 "                       start the NBD server (nbd-server-start)\n"
 "  --export [type=]nbd,node=NODE[,id=ID][,name=NAME][,description=TEXT][,writable=on]\n"
+"           [,iothread=ID]\n"
 "                       export a node over NBD (block-export-add); node-name= also works\n"
 "  --monitor PATH       QMP monitor on a unix socket (several allowed)\n"
 "  --chardev socket,path=PATH,server=on,wait=off,id=ID  --monitor chardev=ID\n"
@@ -111,6 +115,7 @@ static void stop_loops(void)
         vs_warn("%u NBD connections still open at exit", nbd_server_client_count());
     for (unsigned i = 1; i < n_loops; i++)
         vs_loop_join(loops[i]);
+    qmp_iothreads_stop();
     nbd_server_clear_loops();
     /* What the other loops posted on their way out. */
     vs_loop_run_once(loop, 0);

@@ -149,8 +149,11 @@ static const struct qmp_arg export_members[] = {
     { "node-name", QT_STR, false, .doc = "node to export" },
     { "writable", QT_BOOL, true, .doc = "allow writes (default false)" },
     { "writethrough", QT_BOOL, true, .doc = "accepted and ignored" },
-    { "fixed-iothread", QT_BOOL, true, .doc = "accepted and ignored" },
-    { "iothread", QT_STR, true, .doc = "accepted and ignored" },
+    { "fixed-iothread", QT_BOOL, true,
+      .doc = "accepted: an export always runs in the iothread it names" },
+    { "iothread", QT_STR, true,
+      .doc = "an iothread object (object-add): the export's clients are served on its "
+             "loop rather than the pool's" },
     { 0 },
 };
 static const struct qmp_schema export_schema = { export_members, "type", export_branches };
@@ -178,7 +181,12 @@ static json_t *cmd_block_export_add(struct qmp_ctx *ctx, json_t *args, struct vs
         .name = json_string_value(json_object_get(args, "name")),
         .description = json_string_value(json_object_get(args, "description")),
         .writable = json_is_true(json_object_get(args, "writable")),
+        .iothread = json_string_value(json_object_get(args, "iothread")),
     };
+    if (o.iothread && !(o.loop = qmp_iothread_loop(o.iothread))) {
+        vs_error_set(err, VS_ERR_GENERIC, "iothread \"%s\" not found", o.iothread);
+        return NULL;
+    }
     return nbd_export_add(&o, err) ? json_object() : NULL;
 }
 

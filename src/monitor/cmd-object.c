@@ -2,13 +2,13 @@
  * tls-creds-psk and authz-simple, with QEMU's ObjectOptions members (a
  * flat union on qom-type). The objects themselves are src/crypto's; the
  * NBD server (tls-creds, tls-authz) and nbd block nodes (tls-creds) name
- * them by id. */
+ * them by id. iothread objects (an event loop each) are iothread.c's. */
 #include "monitor.h"
 
 #include <string.h>
 
 static const char *const qom_type_values[] = {
-    "tls-creds-x509", "tls-creds-psk", "authz-simple", NULL,
+    "tls-creds-x509", "tls-creds-psk", "authz-simple", "iothread", NULL,
 };
 static const char *const endpoint_values[] = { "client", "server", NULL };
 
@@ -49,10 +49,23 @@ static const struct qmp_arg authz_simple_members[] = {
     { 0 },
 };
 
+static const struct qmp_arg iothread_members[] = {
+    { "poll-max-ns", QT_INT, true,
+      .doc = "QEMU's longest busy poll (default 32768): kept and reported, volswapd's loops "
+             "wait in io_uring" },
+    { "poll-grow", QT_INT, true, .doc = "kept and reported (default 0)" },
+    { "poll-shrink", QT_INT, true, .doc = "kept and reported (default 0)" },
+    { "aio-max-batch", QT_INT, true, .doc = "kept and reported (default 0)" },
+    { "thread-pool-min", QT_INT, true, .doc = "kept (the loop has one worker thread)" },
+    { "thread-pool-max", QT_INT, true, .doc = "kept (the loop has one worker thread)" },
+    { 0 },
+};
+
 static const struct qmp_branch object_branches[] = {
     { "tls-creds-x509", tls_x509_members },
     { "tls-creds-psk", tls_psk_members },
     { "authz-simple", authz_simple_members },
+    { "iothread", iothread_members },
     { 0 },
 };
 
@@ -73,6 +86,19 @@ static const char *str_arg(json_t *args, const char *key)
 static json_t *cmd_object_add(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
     const char *type = str_arg(args, "qom-type");
+    const char *id = str_arg(args, "id");
+    if (strcmp(type, "iothread") == 0) {
+        if (!vs_object_id_valid(id)) {
+            vs_error_set(err, VS_ERR_GENERIC, "Parameter 'id' expects an identifier");
+            return NULL;
+        }
+        return qmp_iothread_add(id, args, err) < 0 ? NULL : json_object();
+    }
+    if (qmp_iothread_exists(id)) {
+        vs_error_set(err, VS_ERR_GENERIC,
+                     "attempt to add duplicate property '%s' to object (type 'container')", id);
+        return NULL;
+    }
     struct vs_object_opts o = {
         .id = str_arg(args, "id"),
         .dir = str_arg(args, "dir"),
@@ -112,7 +138,10 @@ static const struct qmp_schema object_del_schema = { object_del_members };
 
 static json_t *cmd_object_del(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
-    return vs_object_del(str_arg(args, "id"), err) < 0 ? NULL : json_object();
+    const char *id = str_arg(args, "id");
+    if (qmp_iothread_exists(id))
+        return qmp_iothread_del(id, err) < 0 ? NULL : json_object();
+    return vs_object_del(id, err) < 0 ? NULL : json_object();
 }
 
 /* The arguments that recreate an object (the state file). */
@@ -140,13 +169,17 @@ const struct qmp_command qmp_object_commands[] = {
     { "object-add", &object_add_schema, cmd_object_add,
       "Create an object: TLS credentials for the NBD server or for nbd nodes "
       "(tls-creds-x509, tls-creds-psk, files in QEMU's layout, loaded now so that "
-      "a broken directory is this command's error), or an authz-simple that the "
-      "NBD server's tls-authz names. Other QEMU object types are not supported.",
+      "a broken directory is this command's error), an authz-simple that the "
+      "NBD server's tls-authz names, or an iothread: an event loop on a thread of its "
+      "own, which serves the clients of the exports bound to it (block-export-add's "
+      "iothread). Other QEMU object types are not supported.",
       .mutates = true },
     { "object-del", &object_del_schema, cmd_object_del,
       "Delete an object. As in QEMU this succeeds also while the NBD server, a client "
-      "connection or an nbd node uses it: the id is free at once, and they keep the "
-      "object until they are done (the state file keeps what they still use).",
+      "connection or an nbd node uses TLS credentials: the id is free at once, and they "
+      "keep the object until they are done (the state file keeps what they still use). "
+      "An iothread is refused while an export is bound to it or clients of a deleted "
+      "one still run there (QEMU lets it go).",
       .mutates = true },
     { 0 },
 };

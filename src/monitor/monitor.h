@@ -117,6 +117,19 @@ extern const struct qmp_command qmp_block_commands[];
 extern const struct qmp_command qmp_nbd_commands[];
 extern const struct qmp_command qmp_job_commands[];
 extern const struct qmp_command qmp_object_commands[];
+extern const struct qmp_command qmp_iothread_commands[];
+
+/* iothread.c: iothread objects, an event loop each (object-add qom-type
+ * iothread), which exports bind their clients to. */
+int qmp_iothread_add(const char *id, json_t *args, struct vs_error *err);
+int qmp_iothread_del(const char *id, struct vs_error *err);
+bool qmp_iothread_exists(const char *id);
+/* The loop of iothread ID, NULL if there is none. */
+struct vs_loop *qmp_iothread_loop(const char *id);
+/* Calls f with the object-add arguments of every iothread (f owns them). */
+void qmp_iothread_foreach_args(void (*f)(json_t *args, void *opaque), void *opaque);
+/* At exit, once no NBD client is left: stops every iothread's loop. */
+void qmp_iothreads_stop(void);
 
 /* cmd-object.c: the object-add arguments that recreate an object. */
 json_t *qmp_object_args(const struct vs_object *o);

@@ -96,6 +96,11 @@ static void save_deleted_object(struct vs_object *o, void *opaque)
     json_array_append_new(so->cmds, command("object-add", qmp_object_args(o)));
 }
 
+static void add_object_command(json_t *args, void *cmds)
+{
+    json_array_append_new(cmds, command("object-add", args));
+}
+
 json_t *qmp_state_snapshot(void)
 {
     json_t *cmds = json_array();
@@ -103,6 +108,7 @@ json_t *qmp_state_snapshot(void)
     /* Objects first: the server and nbd nodes name them. */
     for (struct vs_object *o = vs_object_next(NULL); o; o = vs_object_next(o))
         json_array_append_new(cmds, command("object-add", qmp_object_args(o)));
+    qmp_iothread_foreach_args(add_object_command, cmds);
     struct saved_objects so = { cmds, json_object() };
     if (nbd_server_running() && nbd_server_tls().creds)
         save_deleted_object(nbd_server_tls().creds, &so);
@@ -141,6 +147,8 @@ json_t *qmp_state_snapshot(void)
                                  "name", e->name, "writable", e->writable);
         if (e->description)
             json_object_set_new(args, "description", json_string(e->description));
+        if (e->iothread)
+            json_object_set_new(args, "iothread", json_string(e->iothread));
         json_array_append_new(cmds, command("block-export-add", args));
     }
     json_decref(renamed);

@@ -73,6 +73,10 @@ struct nbd_export *nbd_export_add(const struct nbd_export_opts *opts, struct vs_
     exp->name = vs_strdup(name);
     exp->description = opts->description ? vs_strdup(opts->description) : NULL;
     exp->writable = opts->writable;
+    if (opts->loop) {
+        exp->loop = opts->loop;
+        exp->iothread = vs_strdup(opts->iothread);
+    }
     exp->blk.owner = exp->name;
     exp->blk.follows_replace = true;
     exp->blk.writable = opts->writable;
@@ -91,6 +95,7 @@ static void export_free(struct nbd_export *exp)
     free(exp->id);
     free(exp->name);
     free(exp->description);
+    free(exp->iothread);
     free(exp);
 }
 

@@ -40,6 +40,10 @@ struct nbd_export {
     char *name;          /* NBD export name; defaults to the node name */
     char *description;   /* may be NULL */
     bool writable;
+    /* An iothread's loop its clients run on (block-export-add's
+     * iothread), and that object's id; NULL: the pool of loops. */
+    struct vs_loop *loop;
+    char *iothread;
     struct block_backend blk;
     unsigned connections;
     /* Of them, on other loops than the server's (server.c): a deletion
@@ -60,6 +64,8 @@ struct nbd_export_opts {
     const char *name;
     const char *description;
     bool writable;
+    struct vs_loop *loop;       /* NULL, or an iothread's loop (nbd_server_add_loop) */
+    const char *iothread;       /* its id, with loop */
 };
 
 struct nbd_server_addr {
@@ -125,6 +131,17 @@ int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
  * outlive every connection (nbd_server_client_count() == 0). */
 void nbd_server_set_loops(struct vs_loop *const *loops, unsigned n);
 void nbd_server_clear_loops(void);
+/* Loops of iothread objects: vs_loop_index in [NBD_POOL_LOOPS,
+ * NBD_MAX_LOOPS). Such a loop serves only the clients of the exports
+ * bound to it (nbd_export_opts.loop), none of the pool's. Remove a loop
+ * only once nbd_server_loop_clients is 0 and no export names it. The
+ * server's loop only. */
+#define NBD_POOL_LOOPS 256u
+#define NBD_MAX_LOOPS (NBD_POOL_LOOPS + 64u)
+void nbd_server_add_loop(struct vs_loop *loop);
+void nbd_server_remove_loop(struct vs_loop *loop);
+/* Connections serving on that loop, or on their way there. */
+unsigned nbd_server_loop_clients(const struct vs_loop *loop);
 /* Stops listening and closes every connection. */
 void nbd_server_stop(void);
 bool nbd_server_running(void);

@@ -33,6 +33,7 @@
  * in flight) comes to its loop as a message, never through a lock. */
 #include "internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
@@ -56,15 +57,20 @@ static struct vs_bh *all_closed_waiter;
 static struct vs_loop *waiter_loop;
 static struct vs_timer grace_timer; /* bounds a graceful close */
 
-/* The loops connections move to (index 1 ..), and how many connections
- * each serves; the server's loop only. lists[i] is loop i's connections,
- * touched only on loop i (lists[0] is unused: `conns` is the server's). */
+/* The loops connections move to, by their index (vs_loop_index), and how
+ * many connections each serves; the server's loop only. Indices 1 ..
+ * n_loops-1 are the pool (--loops) that unbound exports' clients spread
+ * over; NBD_POOL_LOOPS and up are dedicated loops (iothread objects),
+ * which serve only the exports bound to them. lists[i] is loop i's
+ * connections, touched only on loop i (lists[0] is unused: `conns` is
+ * the server's). Fixed arrays, so that adding a loop never moves what
+ * another loop is using. */
 static struct vs_loop *home;
-static struct vs_loop **io_loops;
+static struct vs_loop *io_loops[NBD_MAX_LOOPS];
 static unsigned n_loops;
-static unsigned *io_load;
+static unsigned io_load[NBD_MAX_LOOPS];
 static unsigned io_next;
-static struct vs_list *lists;
+static struct vs_list lists[NBD_MAX_LOOPS];
 
 static void conn_arm_recv(struct nbd_conn *conn);
 static void conn_arm_send(struct nbd_conn *conn);
@@ -112,7 +118,7 @@ static void tls_cfg_clear(struct nbd_server_tls *t)
 static void conn_gone(unsigned loop_index)
 {
     nconns--;
-    if (loop_index > 0 && loop_index < n_loops)
+    if (loop_index > 0 && loop_index < NBD_MAX_LOOPS)
         io_load[loop_index]--;
     if (nconns == 0 && all_closed_waiter) {
         struct vs_bh *w = all_closed_waiter;
@@ -668,16 +674,25 @@ static void handshake_expired(struct vs_timer *t)
 
 void nbd_server_conn_transmission(struct nbd_conn *conn)
 {
-    if (n_loops < 2 || conn->remote || conn->loop != home)
+    if (conn->remote || conn->loop != home)
         return;
-    /* The least loaded, the next in turn among equals. */
     unsigned best = 0;
-    for (unsigned k = 0; k < n_loops - 1; k++) {
-        unsigned i = 1 + (io_next + k) % (n_loops - 1);
-        if (best == 0 || io_load[i] < io_load[best])
-            best = i;
+    struct vs_loop *bound = conn->exp ? conn->exp->loop : NULL;
+    if (bound) {
+        /* An export bound to an iothread: its clients run there. */
+        best = vs_loop_index(bound);
+        assert(best >= NBD_POOL_LOOPS && best < NBD_MAX_LOOPS && io_loops[best] == bound);
+    } else {
+        if (n_loops < 2)
+            return;
+        /* The least loaded, the next in turn among equals. */
+        for (unsigned k = 0; k < n_loops - 1; k++) {
+            unsigned i = 1 + (io_next + k) % (n_loops - 1);
+            if (best == 0 || io_load[i] < io_load[best])
+                best = i;
+        }
+        io_next = best % (n_loops - 1);
     }
-    io_next = best % (n_loops - 1);
     io_load[best]++;
     conn->loop_index = best;
     conn->move_to = io_loops[best];
@@ -732,16 +747,12 @@ static void conn_move(struct nbd_conn *conn)
 
 void nbd_server_set_loops(struct vs_loop *const *loops, unsigned n)
 {
-    free(io_loops);
-    free(io_load);
-    free(lists);
+    assert(n <= NBD_POOL_LOOPS);
     home = loops[0];
     n_loops = n;
-    io_loops = vs_zalloc(sizeof(*io_loops) * n);
-    io_load = vs_zalloc(sizeof(*io_load) * n);
-    lists = vs_zalloc(sizeof(*lists) * n);
     for (unsigned i = 0; i < n; i++) {
         io_loops[i] = loops[i];
+        io_load[i] = 0;
         vs_list_init(&lists[i]);
     }
     io_next = 0;
@@ -749,13 +760,31 @@ void nbd_server_set_loops(struct vs_loop *const *loops, unsigned n)
 
 void nbd_server_clear_loops(void)
 {
-    free(io_loops);
-    free(io_load);
-    free(lists);
-    io_loops = NULL;
-    io_load = NULL;
-    lists = NULL;
+    for (unsigned i = 0; i < n_loops; i++)
+        io_loops[i] = NULL;
     n_loops = 0;
+}
+
+void nbd_server_add_loop(struct vs_loop *loop)
+{
+    unsigned i = vs_loop_index(loop);
+    assert(i >= NBD_POOL_LOOPS && i < NBD_MAX_LOOPS && !io_loops[i]);
+    io_loops[i] = loop;
+    io_load[i] = 0;
+    vs_list_init(&lists[i]);
+}
+
+void nbd_server_remove_loop(struct vs_loop *loop)
+{
+    unsigned i = vs_loop_index(loop);
+    assert(i >= NBD_POOL_LOOPS && i < NBD_MAX_LOOPS && io_loops[i] == loop);
+    io_loops[i] = NULL;
+}
+
+unsigned nbd_server_loop_clients(const struct vs_loop *loop)
+{
+    unsigned i = vs_loop_index(loop);
+    return i < NBD_MAX_LOOPS && io_loops[i] == loop ? io_load[i] : 0;
 }
 
 void nbd_server_add_client(struct vs_loop *loop, int fd, const struct nbd_server_tls *tls)
@@ -814,6 +843,7 @@ int nbd_server_start(struct vs_loop *loop, const struct nbd_server_addr *addr,
     return 0;
 }
 
+
 /* ---- closing clients on every loop ------------------------------------- */
 
 enum close_kind { CLOSE_ALL, CLOSE_EXPORT, CLOSE_AFTER_DRAIN };
@@ -866,7 +896,9 @@ static void close_msg_fn(struct vs_msg *m)
 static void close_everywhere(enum close_kind kind, struct nbd_export *exp)
 {
     close_here(&conns, kind, exp);
-    for (unsigned i = 1; i < n_loops; i++) {
+    for (unsigned i = 1; i < NBD_MAX_LOOPS; i++) {
+        if (!io_loops[i])
+            continue;
         struct close_msg *cm = vs_zalloc(sizeof(*cm));
         cm->m.fn = close_msg_fn;
         cm->kind = kind;

@@ -88,6 +88,7 @@ void fuzz_sandbox_teardown(void)
         abort(); /* a job that cannot be cancelled */
     nbd_server_stop();
     nbd_export_del_all();
+    qmp_iothreads_stop();
     vs_object_del_all();
     block_node_close_all();
     for (int i = 0; i < 100 && vs_loop_inflight(loop) > 0; i++)
