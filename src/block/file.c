@@ -35,6 +35,9 @@
 
 extern const struct block_driver block_driver_file;
 #define INLINE_MAX (64u * 1024) /* in-memory files: larger writes go async */
+/* Buffered writes larger than this are copied by the kernel's workers,
+ * never inside the loop's submit (submit_rw). */
+#define FILE_COPY_OFF_LOOP INLINE_MAX
 
 struct file_state {
     int fd;          /* O_DIRECT when cache.direct=on */
@@ -221,6 +224,16 @@ static void submit_rw(struct block_node *node, struct block_req *req)
         if (req->flags & BLOCK_REQ_FUA)
             sqe->rw_flags = RWF_DSYNC;
     }
+    /* A page-cache copy that io_uring can do without waiting (tmpfs, or
+     * cached pages of any file) it does inside the submit, on this loop:
+     * for a large write or a bulk copy that is hundreds of microseconds
+     * every other client's request waits behind. Sent straight to the
+     * kernel's workers, the copy runs on another core and the loop goes
+     * on. Direct I/O has no copy to move. */
+    if (fd == s->fd_buffered &&
+        ((req->flags & BLOCK_REQ_BULK) ||
+         (req->op != BLOCK_OP_READ && req->len - req->done > FILE_COPY_OFF_LOOP)))
+        sqe->flags |= IOSQE_ASYNC;
 }
 
 static void file_rw_cb(struct vs_completion *c, int res, unsigned flags)
