@@ -580,9 +580,16 @@ void vs_loop_join(struct vs_loop *loop)
     struct vs_msg *m = vs_zalloc(sizeof(*m));
     m->fn = stop_msg;
     vs_loop_post(loop, m);
-    /* From a loop's turn the post's wake-up waits for that loop's next
-     * submit, which the join below would never let come: the eventfd. */
-    loop_poke(loop);
+    /* From a loop's turn the post's wake-up (a message between rings)
+     * waits in this loop's SQ for its next submit, which the join below
+     * would hold back; and submitted after the join it would name a ring
+     * that is gone, and come back failed with a pointer to freed memory.
+     * So it goes now. */
+    struct vs_loop *cur = current_loop;
+    if (cur && cur != loop && cur->wake_queued) {
+        cur->wake_queued = false;
+        io_uring_submit(&cur->ring);
+    }
     pthread_join(loop->thread, NULL);
     vs_loop_free(loop);
 }
