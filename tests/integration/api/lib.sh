@@ -152,13 +152,16 @@ for _ in range(200):
       cat "$T/host.log" >&2; fail "qemu did not start" ;;
     qsd)
       command -v qemu-storage-daemon >/dev/null || skip "qemu-storage-daemon not installed"
-      qemu-storage-daemon "${tls_obj[@]}" --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
+      ${VOLSWAP_TEST_HOST_SETSID:+setsid} qemu-storage-daemon "${tls_obj[@]}" --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 \
         --monitor chardev=m0 "${qmp_tcp[@]}" --nbd-server addr.type=unix,addr.path="$T/nbd.sock$tls_opt" \
         >"$T/host.log" 2>&1 &
       HOST_PID=$! ;;
     volswapd)
-      # volswapd takes qemu-storage-daemon's options
-      "$VOLSWAP_BUILD/src/daemon/volswapd" "${tls_obj[@]}" \
+      # volswapd takes qemu-storage-daemon's options. VOLSWAP_TEST_HOST_SETSID=1
+      # runs it in a session of its own, as a host runs it apart from the
+      # control plane (bench/swap: the scheduler then shares the CPUs between
+      # it, volswap-api and the consumer, not among one group's threads).
+      ${VOLSWAP_TEST_HOST_SETSID:+setsid} "$VOLSWAP_BUILD/src/daemon/volswapd" "${tls_obj[@]}" \
         --chardev socket,path="$T/qmp.sock",server=on,wait=off,id=m0 --monitor chardev=m0 \
         "${qmp_tcp[@]}" --nbd-server addr.type=unix,addr.path="$T/nbd.sock$tls_opt" \
         ${VOLSWAPD_STATE:+--state "$VOLSWAPD_STATE"} >"$T/host.log" 2>&1 &
