@@ -917,9 +917,12 @@ void mirror_step(struct job *job)
             issue_copies(m);
             update_progress(m);
             if (!m->flush_inflight && caught_up(m)) {
-                if (!job_is_ready(job))
+                if (!job_is_ready(job)) {
+                    /* On a disk this flush is the bulk of the copy's
+                     * writeback: the trace tells it from the copy. */
+                    vs_trace("mirror-ready-flush", job->id);
                     submit_flush(m, ready_flush_done);
-                else if (m->should_complete || job_cancel_requested(job))
+                } else if (m->should_complete || job_cancel_requested(job))
                     begin_exit(m);
             }
             job->busy = m->n_bg_ops > 0 || m->status_inflight ||

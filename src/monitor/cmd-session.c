@@ -116,7 +116,7 @@ const struct qmp_command qmp_session_commands[] = {
     { "x-volswap-query-trace", &query_trace_schema, cmd_query_trace,
       "volswap's phase trace, oldest first: each QMP command received and "
       "answered, each job status change, and the steps of a mirror (scan done, "
-      "write-through, quiesce, drain, final sync, replace, release, the flush "
+      "write-through, the target's flush before READY, quiesce, drain, final sync, replace, release, the flush "
       "of the target and the state save that make a pivot durable, the first "
       "guest write on the target, and at READY how long the copy pacer held copies back "
       "so the guest's writes ran first). Each mark carries the longest guest write and read (through "
