@@ -338,7 +338,7 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
                                         "admin_tokens", "admin_project", "projects",   "users",
                                         "hosts",        "threads",       "limits",
                                         "tls",          "node",          "swap_lease_seconds",
-                                        "fernet_keys",
+                                        "fernet_keys",  "images",
                                         NULL };
     int rc = -1;
     if (check_keys(root, keys, "top level", e) < 0)
@@ -401,6 +401,19 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
         cfg->threads = (int)json_integer_value(threads);
     if (parse_limits(json_object_get(root, "limits"), cfg, e) < 0)
         goto out;
+    json_t *images = json_object_get(root, "images");
+    if (images) {
+        static const char *const ikeys[] = { "dir", "quota_bytes", NULL };
+        if (check_keys(images, ikeys, "images", e) < 0 ||
+            get_str(images, "dir", cfg->image_dir, sizeof cfg->image_dir, true, "images", e) < 0)
+            goto out;
+        json_t *q = json_object_get(images, "quota_bytes");
+        if (q && (!json_is_integer(q) || json_integer_value(q) < 0)) {
+            api_err(e, 400, "config: images.quota_bytes must be an integer >= 0");
+            goto out;
+        }
+        cfg->image_quota_bytes = q ? json_integer_value(q) : 0;
+    }
     json_t *tls = json_object_get(root, "tls");
     if (tls) {
         static const char *const tkeys[] = { "cert", "key", NULL };

@@ -98,6 +98,11 @@ struct api_config {
     /* "limits": connections in all, per client address, and the seconds a
      * client has to send a whole request (headers and body) */
     int max_connections, max_per_address, request_seconds;
+    /* "images": the directory holding the image service's image files
+     * ("" = no store: uploads are refused) and the bytes all images may
+     * hold together (0: no bound but the file system's) */
+    char image_dir[1024];
+    int64_t image_quota_bytes;
     /* "tls": HTTPS with this certificate (chain) and key, PEM files */
     char tls_cert[1024], tls_key[1024];
 };

@@ -142,4 +142,32 @@ int instance_action_event(struct registry *r, struct reg_action *a, const char *
  * record; a pool that cannot remove it leaves the volume in error_deleting. */
 int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e);
 
+/* ---- images.c: the image store (the image service's bytes) ---- */
+/* The file of IMAGE_ID's data in the store: 0, or -1 (no store, bad id). */
+int image_path(const struct api_config *cfg, const char *image_id, char *out, size_t outlen);
+/* An upload of IMAGE_ID's data, streamed to a temporary file of the store
+ * and hashed on the way, bounded by the store's quota (413 past it). */
+struct image_upload;
+struct image_upload *image_upload_begin(struct api_ctx *ctx, const char *image_id,
+                                        struct api_error *e);
+int image_upload_write(struct image_upload *u, const void *data, size_t len, struct api_error *e);
+int64_t image_upload_bytes(const struct image_upload *u);
+/* Makes the data the image's (flushed, renamed into place) and fills IM's
+ * size, checksum, os_hash_algo and os_hash_value; frees U either way. */
+int image_upload_finish(struct image_upload *u, struct reg_image *im, struct api_error *e);
+/* Drops what was written; frees U (NULL: nothing). */
+void image_upload_abort(struct image_upload *u);
+/* IMAGE_ID's data for reading (404 when it has none). */
+int image_data_open(const struct api_config *cfg, const char *image_id, int *fd, uint64_t *size,
+                    struct api_error *e);
+void image_data_remove(const struct api_config *cfg, const char *image_id);
+/* The image's data written at the start of the existing file or device
+ * DST (a new volume's storage). */
+int image_copy_to_path(const struct api_config *cfg, const char *image_id, const char *dst,
+                       struct api_error *e);
+/* LEN bytes of SRC (a volume's storage) as the data of image IM, as an
+ * upload (quota, checksums); fills IM like image_upload_finish. */
+int image_import_path(struct api_ctx *ctx, const char *src, uint64_t len, struct reg_image *im,
+                      struct api_error *e);
+
 #endif

@@ -70,6 +70,20 @@ struct api_request {
     int64_t start_ns;
     char location[512];
     struct api_error err;
+    /* A body streamed to the handler (a route with stream_open): the sink
+     * stream_open set, fed piece by piece as the body arrives and never
+     * held whole; -1 with err set ends the feeding (the rest is read and
+     * dropped, the error answered at the end). stream_close, when set,
+     * runs once as the request is released, whether or not fn ran (a
+     * client gone mid-upload). */
+    bool streaming;
+    int (*stream_write)(struct api_request *rq, const char *data, size_t len);
+    void (*stream_close)(struct api_request *rq);
+    void *stream_opaque;
+    /* A reply read from a file (api_reply_file): owned until sent. */
+    int reply_fd;
+    uint64_t reply_fd_size;
+    char reply_md5[40];
 };
 
 typedef int (*api_handler)(struct api_request *rq);
@@ -103,6 +117,11 @@ struct api_route {
     int mv_min, mv_max; /* the service's minor versions; 0: unbounded */
     api_handler fn;
     const char *doc; /* one line for docs/api.md */
+    /* A route whose body is streamed (an image upload): the router runs
+     * the door's checks (no size cap, no schema) and STREAM_OPEN as soon
+     * as the headers are in, the body goes to rq->stream_write, and FN
+     * runs once it has all arrived. */
+    api_handler stream_open;
 };
 
 /* The URL argument NAME of the route matched (a name the pattern lacks is
@@ -117,6 +136,9 @@ int api_reply(struct api_request *rq, int status, json_t *body);
 /* Sets a reply that is not JSON: STATUS, the Content-Type TYPE and
  * TEXT (the request owns it from here). */
 int api_reply_text(struct api_request *rq, int status, const char *type, char *text);
+/* Sets a reply streamed from FD (the request owns it from here): SIZE
+ * bytes of application/octet-stream, MD5 (may be NULL) as Content-MD5. */
+int api_reply_file(struct api_request *rq, int status, int fd, uint64_t size, const char *md5);
 /* A query-string argument, or NULL. */
 const char *api_query(struct api_request *rq, const char *name);
 /* A request header, or NULL. */
@@ -168,6 +190,14 @@ void api_request_release(struct api_request *rq);
  * (403), body (400), then the handler. Afterwards rq->status and rq->reply,
  * or rq->err, hold the answer. */
 void api_dispatch(const struct api_mount *mounts, struct api_request *rq);
+/* For a request whose headers are in: when its route streams its body,
+ * runs the door's checks and the route's stream_open and answers true
+ * (rq->streaming; an error is in rq->err, answered by api_dispatch at the
+ * end); false otherwise, RQ as it was. */
+bool api_dispatch_stream_open(const struct api_mount *mounts, struct api_request *rq);
+/* Hands one piece of a streamed body to the route's sink (nothing once
+ * an error is set). */
+void api_stream_feed(struct api_request *rq, const char *data, size_t len);
 
 /* The answer to a dispatched request, as the transport sends it. */
 #define API_MAX_HEADERS 10
@@ -175,6 +205,8 @@ struct api_response {
     int status;
     char *body; /* JSON text, or the text reply (malloc'd), or NULL for none */
     size_t body_len;
+    int fd; /* a reply streamed from a file (owned), or -1 */
+    uint64_t fd_size;
     struct {
         const char *name;
         char value[600];

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 int api_reply(struct api_request *rq, int status, json_t *body)
 {
@@ -95,8 +96,26 @@ int api_reply_text(struct api_request *rq, int status, const char *type, char *t
     return 0;
 }
 
+int api_reply_file(struct api_request *rq, int status, int fd, uint64_t size, const char *md5)
+{
+    if (rq->reply_fd > 0)
+        close(rq->reply_fd);
+    rq->reply_fd = fd;
+    rq->reply_fd_size = size;
+    snprintf(rq->reply_md5, sizeof rq->reply_md5, "%s", md5 ? md5 : "");
+    rq->status = status;
+    return 0;
+}
+
 void api_request_release(struct api_request *rq)
 {
+    if (rq->stream_close)
+        rq->stream_close(rq);
+    rq->stream_close = NULL;
+    rq->stream_write = NULL;
+    if (rq->reply_fd > 0)
+        close(rq->reply_fd);
+    rq->reply_fd = 0;
     json_decref(rq->reply);
     json_decref(rq->body_doc);
     free(rq->body);
@@ -266,8 +285,59 @@ static int check_policy(struct api_request *rq, const struct api_route *r)
     return policy_check(&rq->auth, r->policy, target, &rq->err);
 }
 
+/* The door's checks up to the body: microversion, size, token, policy. */
+static int check_door(struct api_request *rq, const struct api_route *r)
+{
+    rq->route = r;
+    if ((rq->service == SVC_COMPUTE || rq->service == SVC_VOLUME) && negotiate_mv(rq) < 0)
+        return -1;
+    if ((r->mv_min && rq->mv < r->mv_min) || (r->mv_max && rq->mv > r->mv_max))
+        return api_err(&rq->err, 404, "The resource could not be found.");
+    if (rq->too_large)
+        return api_err(&rq->err, 413, "Request is too large.");
+    if (r->needs_auth) {
+        const char *tok = api_header(rq, "X-Auth-Token");
+        if (auth_validate(rq->ctx->auth, tok, &rq->auth, &rq->err) < 0)
+            return -1;
+    }
+    return check_policy(rq, r);
+}
+
+bool api_dispatch_stream_open(const struct api_mount *mounts, struct api_request *rq)
+{
+    bool known = false;
+    const struct api_route *r = route_find(mounts, rq, &known);
+    if (!r || !r->stream_open) {
+        rq->n_params = 0;
+        rq->service = SVC_NONE;
+        rq->route_prefix = NULL;
+        return false;
+    }
+    rq->streaming = true;
+    if (check_door(rq, r) < 0)
+        return true;
+    if (r->stream_open(rq) < 0 && rq->err.status == 0)
+        api_err(&rq->err, 500, "Unexpected API Error.");
+    return true;
+}
+
+void api_stream_feed(struct api_request *rq, const char *data, size_t len)
+{
+    if (rq->err.status || !rq->stream_write)
+        return;
+    if (rq->stream_write(rq, data, len) < 0 && rq->err.status == 0)
+        api_err(&rq->err, 500, "Unexpected API Error.");
+}
+
 static void dispatch(const struct api_mount *mounts, struct api_request *rq)
 {
+    if (rq->streaming) { /* the door was passed at the headers */
+        if (rq->err.status)
+            return;
+        if (rq->route->fn(rq) < 0 && rq->err.status == 0)
+            api_err(&rq->err, 500, "Unexpected API Error.");
+        return;
+    }
     bool known = false;
     const struct api_route *r = route_find(mounts, rq, &known);
     if (!r) {
@@ -277,23 +347,7 @@ static void dispatch(const struct api_mount *mounts, struct api_request *rq)
             api_err(&rq->err, 404, "The resource could not be found.");
         return;
     }
-    rq->route = r;
-    if ((rq->service == SVC_COMPUTE || rq->service == SVC_VOLUME) && negotiate_mv(rq) < 0)
-        return;
-    if ((r->mv_min && rq->mv < r->mv_min) || (r->mv_max && rq->mv > r->mv_max)) {
-        api_err(&rq->err, 404, "The resource could not be found.");
-        return;
-    }
-    if (rq->too_large) {
-        api_err(&rq->err, 413, "Request is too large.");
-        return;
-    }
-    if (r->needs_auth) {
-        const char *tok = api_header(rq, "X-Auth-Token");
-        if (auth_validate(rq->ctx->auth, tok, &rq->auth, &rq->err) < 0)
-            return;
-    }
-    if (check_policy(rq, r) < 0)
+    if (check_door(rq, r) < 0)
         return;
     if (r->schema) {
         rq->body_obj = body_parse(rq->body, rq->body_len, r->schema, &rq->body_doc, &rq->err);
@@ -396,6 +450,18 @@ static json_t *error_body(struct api_request *rq)
 int api_response_build(struct api_request *rq, struct api_response *out)
 {
     memset(out, 0, sizeof *out);
+    out->fd = -1;
+    if (!rq->err.status && rq->reply_fd > 0) {
+        out->status = rq->status;
+        out->fd = rq->reply_fd;
+        out->fd_size = rq->reply_fd_size;
+        rq->reply_fd = 0;
+        add_header(out, "Content-Type", "application/octet-stream");
+        if (rq->reply_md5[0])
+            add_header(out, "Content-MD5", "%s", rq->reply_md5);
+        add_header(out, "x-openstack-request-id", "%s", rq->request_id);
+        return 0;
+    }
     int status = rq->status;
     json_t *body = rq->reply;
     json_t *owned = NULL;
@@ -445,6 +511,9 @@ void api_response_free(struct api_response *r)
 {
     free(r->body);
     r->body = NULL;
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
 }
 
 /* ---- the reference ---- */

@@ -82,9 +82,16 @@ static enum MHD_Result send_reply(struct api_server *srv, struct MHD_Connection 
         api_response_free(&out);
         return MHD_NO;
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(out.body_len, out.body ? out.body : (char *)"",
-                                        out.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = NULL;
+    if (out.fd >= 0) { /* a file streamed out: libmicrohttpd owns and closes the descriptor */
+        resp = MHD_create_response_from_fd64(out.fd_size, out.fd);
+        if (resp)
+            out.fd = -1;
+    } else {
+        resp = MHD_create_response_from_buffer(out.body_len, out.body ? out.body : (char *)"",
+                                               out.body ? MHD_RESPMEM_MUST_FREE
+                                                        : MHD_RESPMEM_PERSISTENT);
+    }
     if (!resp) {
         api_response_free(&out);
         return MHD_NO;
@@ -238,10 +245,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         api_request_init(rq, srv->ctx, method, url);
         rq->lookup = mhd_lookup;
         rq->lookup_opaque = conn;
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY)
-            rq->too_large = true;
         *con_cls = rq;
+        if (!framing_ambiguous(conn)) {
+            /* a streamed body (an image upload) passes the door now, its
+             * token and policy checked before a byte of it is read; the
+             * request deadline then no longer applies to it */
+            vs_log_set_request(rq->request_id, api_global_request_id(rq));
+            if (api_dispatch_stream_open(srv->mounts, rq) && !rq->err.status)
+                conn_set_handling(srv, conn, true);
+            vs_log_set_request(NULL, NULL);
+        }
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (!rq->streaming && cl && strtoull(cl, NULL, 10) > API_MAX_BODY)
+            rq->too_large = true;
         if (framing_ambiguous(conn)) {
             rq->refused = true;
             if (srv->verbose) {
@@ -259,6 +275,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rq->refused) {
         *upload_data_size = 0;
         return MHD_NO;
+    }
+    if (*upload_data_size && rq->streaming) {
+        api_stream_feed(rq, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
     }
     if (*upload_data_size) {
         /* past the cap the rest is drained and dropped, then one 413 goes out */

@@ -105,6 +105,14 @@ static const char *const migrations[] = {
     "CREATE TABLE keypairs (id BIGSERIAL PRIMARY KEY, user_id TEXT NOT NULL,"
     "  name TEXT NOT NULL, type TEXT NOT NULL, fingerprint TEXT NOT NULL,"
     "  public_key TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE(user_id, name));",
+    /* 9: Glance's images (a volume's image metadata goes with it in the
+     * volume delete statement) */
+    "CREATE TABLE images (id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,"
+    "  status TEXT NOT NULL, visibility TEXT NOT NULL, disk_format TEXT NOT NULL,"
+    "  container_format TEXT NOT NULL, size BIGINT NOT NULL, virtual_size BIGINT NOT NULL,"
+    "  checksum TEXT NOT NULL, os_hash_algo TEXT NOT NULL, os_hash_value TEXT NOT NULL,"
+    "  min_disk BIGINT NOT NULL, min_ram BIGINT NOT NULL, protected INTEGER NOT NULL,"
+    "  os_hidden INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -142,7 +150,8 @@ static const char *const sql_text[Q__COUNT] = {
                   "size_gb=$6,host=$7,pool=$8,path=$9,status=$10,attach_status=$11,"
                   "migration_status=$12,created_at=$13,updated_at=$14,bootable=$15,readonly=$16 "
                   "WHERE id=$1",
-    [Q_VOL_DEL] = "WITH md AS (DELETE FROM metadata WHERE kind='volume' AND owner=$1) "
+    [Q_VOL_DEL] = "WITH md AS (DELETE FROM metadata WHERE kind IN ('volume','volume-image') "
+                  "AND owner=$1) "
                   "DELETE FROM volumes WHERE id=$1",
     [Q_VOL_LIST] = "SELECT " VOL_COLS
                    " FROM volumes WHERE project_id=$1 ORDER BY created_at DESC, id",
@@ -211,6 +220,15 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_KP_LIST] = "SELECT " KP_COLS " FROM keypairs WHERE user_id=$1 ORDER BY name",
     [Q_KP_LIST_ALL] = "SELECT " KP_COLS " FROM keypairs ORDER BY user_id, name",
     [Q_KP_DEL] = "DELETE FROM keypairs WHERE user_id=$1 AND name=$2",
+    [Q_IMG_INS] = "INSERT INTO images(" IMG_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,"
+                  "$12,$13,$14,$15,$16,$17,$18)",
+    [Q_IMG_GET] = "SELECT " IMG_COLS " FROM images WHERE id=$1",
+    [Q_IMG_UPD] = "UPDATE images SET owner=$2,name=$3,status=$4,visibility=$5,disk_format=$6,"
+                  "container_format=$7,size=$8,virtual_size=$9,checksum=$10,os_hash_algo=$11,"
+                  "os_hash_value=$12,min_disk=$13,min_ram=$14,protected=$15,os_hidden=$16,"
+                  "created_at=$17,updated_at=$18 WHERE id=$1",
+    [Q_IMG_DEL] = "DELETE FROM images WHERE id=$1",
+    [Q_IMG_LIST] = "SELECT " IMG_COLS " FROM images ORDER BY created_at, id",
 };
 
 struct pg_conn {
@@ -1189,6 +1207,74 @@ static int pg_keypair_delete(struct registry *r, const char *user_id, const char
     return exec_q(PR(r), Q_KP_DEL, 2, p, "key pair delete", true);
 }
 
+/* ---- images ---- */
+static void read_image(PGresult *res, int row, void *o)
+{
+    struct reg_image *im = o;
+    COL(res, row, 0, im->id);
+    COL(res, row, 1, im->owner);
+    COL(res, row, 2, im->name);
+    COL(res, row, 3, im->status);
+    COL(res, row, 4, im->visibility);
+    COL(res, row, 5, im->disk_format);
+    COL(res, row, 6, im->container_format);
+    im->size = col_int(res, row, 7);
+    im->virtual_size = col_int(res, row, 8);
+    COL(res, row, 9, im->checksum);
+    COL(res, row, 10, im->os_hash_algo);
+    COL(res, row, 11, im->os_hash_value);
+    im->min_disk = col_int(res, row, 12);
+    im->min_ram = col_int(res, row, 13);
+    im->protected_ = col_int(res, row, 14) != 0;
+    im->os_hidden = col_int(res, row, 15) != 0;
+    COL(res, row, 16, im->created_at);
+    COL(res, row, 17, im->updated_at);
+}
+static int img_write(struct registry *r, enum q q, const struct reg_image *im)
+{
+    struct ints t;
+    const char *p[] = { im->id,
+                        im->owner,
+                        im->name,
+                        im->status,
+                        im->visibility,
+                        im->disk_format,
+                        im->container_format,
+                        itxt(&t, 0, im->size),
+                        itxt(&t, 1, im->virtual_size),
+                        im->checksum,
+                        im->os_hash_algo,
+                        im->os_hash_value,
+                        itxt(&t, 2, im->min_disk),
+                        itxt(&t, 3, im->min_ram),
+                        itxt(&t, 4, im->protected_),
+                        itxt(&t, 5, im->os_hidden),
+                        im->created_at,
+                        im->updated_at };
+    return exec_q(PR(r), q, 18, p, "image write", q == Q_IMG_UPD);
+}
+static int pg_image_insert(struct registry *r, const struct reg_image *im)
+{
+    return img_write(r, Q_IMG_INS, im);
+}
+static int pg_image_update(struct registry *r, const struct reg_image *im)
+{
+    return img_write(r, Q_IMG_UPD, im);
+}
+static int pg_image_get(struct registry *r, const char *id, struct reg_image *out)
+{
+    return get_by(r, Q_IMG_GET, id, NULL, read_image, out);
+}
+static int pg_image_delete(struct registry *r, const char *id)
+{
+    const char *p[] = { id };
+    return exec_q(PR(r), Q_IMG_DEL, 1, p, "image delete", true);
+}
+static int pg_image_list(struct registry *r, struct reg_image **out, size_t *n)
+{
+    return list_by(r, Q_IMG_LIST, Q_IMG_LIST, NULL, read_image, sizeof **out, (void **)out, n);
+}
+
 static const char *pg_last_error(struct registry *r)
 {
     return last_error;
@@ -1290,6 +1376,11 @@ static const struct registry_ops pg_ops = {
     .keypair_get = pg_keypair_get,
     .keypair_list = pg_keypair_list,
     .keypair_delete = pg_keypair_delete,
+    .image_insert = pg_image_insert,
+    .image_get = pg_image_get,
+    .image_update = pg_image_update,
+    .image_delete = pg_image_delete,
+    .image_list = pg_image_list,
     .last_error = pg_last_error,
     .last_error_kind = pg_last_error_kind,
 };

@@ -44,6 +44,9 @@ const char *reg_meta_kind_name(enum reg_meta_kind kind)
     case REG_META_SERVER: return "server";
     case REG_META_SERVER_ATTR: return "server-attr";
     case REG_META_RESERVATION: return "reservation";
+    case REG_META_IMAGE: return "image";
+    case REG_META_IMAGE_TAG: return "image-tag";
+    case REG_META_VOLUME_IMAGE: return "volume-image";
     case REG_META_QUOTA: break;
     }
     return "quota";

@@ -100,6 +100,9 @@ enum reg_meta_kind {
     REG_META_QUOTA,
     REG_META_SERVER_ATTR,
     REG_META_RESERVATION,
+    REG_META_IMAGE,        /* an image's custom properties (Glance's) */
+    REG_META_IMAGE_TAG,    /* an image's tags (key: the tag, value "") */
+    REG_META_VOLUME_IMAGE, /* volume_image_metadata of a volume made from an image */
 };
 struct reg_meta {
     char key[256], value[256];
@@ -141,6 +144,20 @@ struct reg_keypair {
     char fingerprint[100];
     char public_key[4096];
     char created_at[32];
+};
+
+/* A Glance image record. Its bytes live in the image store
+ * (domain/images.c), named after ID; SIZE and VIRTUAL_SIZE are -1 while
+ * unknown (Glance's null), the checksums "" until the upload is whole. */
+struct reg_image {
+    char id[37], owner[33], name[256];
+    char status[16], visibility[16];
+    char disk_format[16], container_format[16];
+    int64_t size, virtual_size;
+    char checksum[33], os_hash_algo[16], os_hash_value[129];
+    int64_t min_disk, min_ram;
+    bool protected_, os_hidden;
+    char created_at[32], updated_at[32];
 };
 
 /* What kind of storage error the last failed call met: what the reply to
@@ -263,6 +280,14 @@ struct registry_ops {
     int (*keypair_list)(struct registry *r, const char *user_id, struct reg_keypair **out,
                         size_t *n);
     int (*keypair_delete)(struct registry *r, const char *user_id, const char *name);
+
+    /* Images: get, update and delete answer 1 when there is none; list
+     * gives every image, oldest first (visibility is the caller's rule). */
+    int (*image_insert)(struct registry *r, const struct reg_image *im);
+    int (*image_get)(struct registry *r, const char *id, struct reg_image *out);
+    int (*image_update)(struct registry *r, const struct reg_image *im);
+    int (*image_delete)(struct registry *r, const char *id);
+    int (*image_list)(struct registry *r, struct reg_image **out, size_t *n);
 
     /* The message and kind of the last failed call on this thread. */
     const char *(*last_error)(struct registry *r);

@@ -103,6 +103,15 @@ static const char *const migrations[] = {
     "CREATE TABLE keypairs (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,"
     "  name TEXT NOT NULL, type TEXT NOT NULL, fingerprint TEXT NOT NULL,"
     "  public_key TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE(user_id, name));",
+    /* 9: Glance's images; a volume's image metadata leaves with its row */
+    "CREATE TABLE images (id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,"
+    "  status TEXT NOT NULL, visibility TEXT NOT NULL, disk_format TEXT NOT NULL,"
+    "  container_format TEXT NOT NULL, size INTEGER NOT NULL, virtual_size INTEGER NOT NULL,"
+    "  checksum TEXT NOT NULL, os_hash_algo TEXT NOT NULL, os_hash_value TEXT NOT NULL,"
+    "  min_disk INTEGER NOT NULL, min_ram INTEGER NOT NULL, protected INTEGER NOT NULL,"
+    "  os_hidden INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE TRIGGER volume_image_metadata_gone AFTER DELETE ON volumes BEGIN"
+    "  DELETE FROM metadata WHERE kind='volume-image' AND owner=old.id; END;",
 };
 #define N_MIGRATIONS    (int)(sizeof migrations / sizeof migrations[0])
 #define SWAPS_MIGRATION 4
@@ -195,6 +204,14 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_KP_LIST] = "SELECT " KP_COLS " FROM keypairs WHERE user_id=? ORDER BY name",
     [Q_KP_LIST_ALL] = "SELECT " KP_COLS " FROM keypairs ORDER BY user_id, name",
     [Q_KP_DEL] = "DELETE FROM keypairs WHERE user_id=? AND name=?",
+    [Q_IMG_INS] = "INSERT INTO images(" IMG_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_IMG_GET] = "SELECT " IMG_COLS " FROM images WHERE id=?",
+    [Q_IMG_UPD] = "UPDATE images SET owner=?2,name=?3,status=?4,visibility=?5,disk_format=?6,"
+                  "container_format=?7,size=?8,virtual_size=?9,checksum=?10,os_hash_algo=?11,"
+                  "os_hash_value=?12,min_disk=?13,min_ram=?14,protected=?15,os_hidden=?16,"
+                  "created_at=?17,updated_at=?18 WHERE id=?1",
+    [Q_IMG_DEL] = "DELETE FROM images WHERE id=?",
+    [Q_IMG_LIST] = "SELECT " IMG_COLS " FROM images ORDER BY created_at, id",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -1278,6 +1295,82 @@ static int sq_keypair_delete(struct registry *r, const char *user_id, const char
     return LOCKED(SR(r), kp_delete_l(SR(r), user_id, name));
 }
 
+/* ---- images ---- */
+static void read_image(sqlite3_stmt *st, void *o)
+{
+    struct reg_image *im = o;
+    COL(st, 0, im->id);
+    COL(st, 1, im->owner);
+    COL(st, 2, im->name);
+    COL(st, 3, im->status);
+    COL(st, 4, im->visibility);
+    COL(st, 5, im->disk_format);
+    COL(st, 6, im->container_format);
+    im->size = sqlite3_column_int64(st, 7);
+    im->virtual_size = sqlite3_column_int64(st, 8);
+    COL(st, 9, im->checksum);
+    COL(st, 10, im->os_hash_algo);
+    COL(st, 11, im->os_hash_value);
+    im->min_disk = sqlite3_column_int64(st, 12);
+    im->min_ram = sqlite3_column_int64(st, 13);
+    im->protected_ = sqlite3_column_int(st, 14) != 0;
+    im->os_hidden = sqlite3_column_int(st, 15) != 0;
+    COL(st, 16, im->created_at);
+    COL(st, 17, im->updated_at);
+}
+static int img_write_l(struct sqlite_registry *s, enum q q, const struct reg_image *im)
+{
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_text(st, 1, im->id);
+    bind_text(st, 2, im->owner);
+    bind_text(st, 3, im->name);
+    bind_text(st, 4, im->status);
+    bind_text(st, 5, im->visibility);
+    bind_text(st, 6, im->disk_format);
+    bind_text(st, 7, im->container_format);
+    sqlite3_bind_int64(st, 8, im->size);
+    sqlite3_bind_int64(st, 9, im->virtual_size);
+    bind_text(st, 10, im->checksum);
+    bind_text(st, 11, im->os_hash_algo);
+    bind_text(st, 12, im->os_hash_value);
+    sqlite3_bind_int64(st, 13, im->min_disk);
+    sqlite3_bind_int64(st, 14, im->min_ram);
+    sqlite3_bind_int(st, 15, im->protected_);
+    sqlite3_bind_int(st, 16, im->os_hidden);
+    bind_text(st, 17, im->created_at);
+    bind_text(st, 18, im->updated_at);
+    if (exec_stmt(s, st, "image write") < 0)
+        return -1;
+    return q == Q_IMG_UPD && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
+}
+static int sq_image_insert(struct registry *r, const struct reg_image *im)
+{
+    return LOCKED(SR(r), img_write_l(SR(r), Q_IMG_INS, im));
+}
+static int sq_image_update(struct registry *r, const struct reg_image *im)
+{
+    return LOCKED(SR(r), img_write_l(SR(r), Q_IMG_UPD, im));
+}
+static int sq_image_get(struct registry *r, const char *id, struct reg_image *out)
+{
+    return READ(SR(r), get_by_keys_l(SR(r), Q_IMG_GET, id, NULL, read_image, out));
+}
+static int img_delete_l(struct sqlite_registry *s, const char *id)
+{
+    if (del_l(s, Q_IMG_DEL, id) < 0)
+        return -1;
+    return sqlite3_changes(s->w.db) ? 0 : 1;
+}
+static int sq_image_delete(struct registry *r, const char *id)
+{
+    return LOCKED(SR(r), img_delete_l(SR(r), id));
+}
+static int sq_image_list(struct registry *r, struct reg_image **out, size_t *n)
+{
+    return READ(SR(r), list_l(SR(r), Q_IMG_LIST, Q_IMG_LIST, NULL, read_image, sizeof **out,
+                              (void **)out, n));
+}
+
 static const char *sq_last_error(struct registry *r)
 {
     return last_error;
@@ -1362,6 +1455,11 @@ static const struct registry_ops sqlite_ops = {
     .keypair_get = sq_keypair_get,
     .keypair_list = sq_keypair_list,
     .keypair_delete = sq_keypair_delete,
+    .image_insert = sq_image_insert,
+    .image_get = sq_image_get,
+    .image_update = sq_image_update,
+    .image_delete = sq_image_delete,
+    .image_list = sq_image_list,
     .last_error = sq_last_error,
     .last_error_kind = sq_last_error_kind,
 };

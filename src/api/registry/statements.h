@@ -21,7 +21,8 @@
     X(SWAP_INS) X(SWAP_UPD) X(SWAP_OPEN) X(SWAP_LATEST) X(SWAP_GET) X(SWAP_ALL) \
     X(SERIES_PUT) X(SERIES_GET)                                                 \
     X(LEASE_RENEW) X(LEASE_TAKE)                                                \
-    X(KP_INS) X(KP_GET) X(KP_LIST) X(KP_LIST_ALL) X(KP_DEL)
+    X(KP_INS) X(KP_GET) X(KP_LIST) X(KP_LIST_ALL) X(KP_DEL)                     \
+    X(IMG_INS) X(IMG_GET) X(IMG_UPD) X(IMG_DEL) X(IMG_LIST)
 /* clang-format on */
 #define REG_Q_ENUM(name) Q_##name,
 
@@ -43,6 +44,10 @@
     "started_at,updated_at,bytes_total,bytes_done,mirror_ms,pivot_ms,total_ms"
 #define SWAP_COLS       SWAP_REC_COLS ",owner,epoch"
 #define KP_COLS         "id,user_id,name,type,fingerprint,public_key,created_at"
+#define IMG_COLS                                                                         \
+    "id,owner,name,status,visibility,disk_format,container_format,size,virtual_size,"   \
+    "checksum,os_hash_algo,os_hash_value,min_disk,min_ram,protected,os_hidden,created_at," \
+    "updated_at"
 #define SWAP_UNFINISHED "phase NOT IN ('done','rolled-back')"
 
 /* Orders swap records by start, then id (registry.c): the order a

@@ -193,6 +193,7 @@ write_config() {
   "token_ttl": $ttl,
   "admin_tokens": ["$ADMIN_TOKEN"],
   "admin_project": "demo",
+  "images": {"dir": "$T/images", "quota_bytes": ${VOLSWAP_TEST_IMAGE_QUOTA:-0}},
   "projects": [{"name": "demo"}, {"name": "other"}],
   "users": [
     {"name": "admin", "password_hash": "$(hash_pw adminpw)", "roles": {"demo": ["admin"]}},

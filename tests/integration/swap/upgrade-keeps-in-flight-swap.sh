@@ -18,6 +18,8 @@ DROP TABLE swaps;
 ALTER TABLE volumes DROP COLUMN bootable;
 ALTER TABLE volumes DROP COLUMN readonly;
 DROP TABLE keypairs;
+DROP TRIGGER volume_image_metadata_gone;
+DROP TABLE images;
 UPDATE schema_version SET version=3;
 CREATE TABLE IF NOT EXISTS swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,
   server_id TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,
   seq INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS swaps_server ON swaps(server_id);"
 api_start
-[ "$(sqlite3 "$T/registry.db" "SELECT version FROM schema_version")" = 8 ] || fail "not migrated"
+[ "$(sqlite3 "$T/registry.db" "SELECT version FROM schema_version")" = 9 ] || fail "not migrated"
 expect_planted_swap_completed
 [ "$(sqlite3 "$T/registry.db" "SELECT phase FROM swaps WHERE id='req-crashed'")" = done ] \
   || fail "record: $(sqlite3 "$T/registry.db" "SELECT phase FROM swaps")"

@@ -171,6 +171,7 @@ void th_setup(struct th *t, bool with_host, bool with_swaps)
         fprintf(stderr, "config: %s\n", e.msg);
         exit(1);
     }
+    snprintf(t->cfg.image_dir, sizeof t->cfg.image_dir, "%s/images", t->dir);
     char errbuf[512], db[sizeof t->cfg.database];
     CHECK(unit_db_for(t->cfg.database, db, sizeof db));
     memcpy(t->cfg.database, db, sizeof db);
@@ -284,6 +285,12 @@ int th_call(struct th *t, struct th_reply *r, const char *method, const char *to
          * request refused by the router */
         rq->too_large = rq->body_len > API_MAX_BODY;
     }
+    /* as the HTTP server: a streamed body goes to its route's sink, in
+     * pieces, after the door at the headers */
+    if (api_dispatch_stream_open(api_mounts, rq)) {
+        for (size_t off = 0; off < rq->body_len; off += 7)
+            api_stream_feed(rq, rq->body + off, rq->body_len - off < 7 ? rq->body_len - off : 7);
+    }
     api_dispatch(api_mounts, rq);
     t->last_route = rq->route;
     CHECK(api_response_build(rq, &r->resp) == 0);
@@ -349,7 +356,7 @@ void th_attach(struct th *t, const char *token, const char *server, const char *
 /* ---- table-driven route cases ---- */
 
 struct th_ids {
-    char S[37], V[37], W[37], A[37], R[64], X[64];
+    char S[37], V[37], W[37], A[37], R[64], X[64], I[37], J[37];
 };
 
 /* Waits for the swap of VOLUME on SERVER to complete; its id (the PUT's
@@ -406,6 +413,23 @@ static void th_prepare(struct th *t, enum th_prep prep, struct th_ids *ids)
             "/v2.1/os-keypairs");
     CHECK_STATUS(&r, 200);
     th_reply_free(&r);
+    /* alice's images: I queued, J active with the data "hello" */
+    th_call(t, &r, "POST", t->alice, NULL, "{\"name\": \"queued\", \"p\": \"1\", \"tags\": [\"t\"]}",
+            "/image/v2/images");
+    CHECK_STATUS(&r, 201);
+    snprintf(ids->I, sizeof ids->I, "%s", json_string_value(json_object_get(r.json, "id")));
+    th_reply_free(&r);
+    th_call(t, &r, "POST", t->alice, NULL,
+            "{\"name\": \"active\", \"disk_format\": \"raw\", \"container_format\": "
+            "\"bare\"}",
+            "/image/v2/images");
+    CHECK_STATUS(&r, 201);
+    snprintf(ids->J, sizeof ids->J, "%s", json_string_value(json_object_get(r.json, "id")));
+    th_reply_free(&r);
+    th_call(t, &r, "PUT", t->alice, "Content-Type: application/octet-stream", "hello",
+            "/image/v2/images/%s/file", ids->J);
+    CHECK_STATUS(&r, 204);
+    th_reply_free(&r);
     struct reg_action *acts = NULL;
     size_t n = 0;
     CHECK(t->reg->ops->action_list(t->reg, ids->S, &acts, &n) == 0 && n >= 1);
@@ -442,6 +466,8 @@ static void th_expand(const struct th *t, const struct th_ids *ids, const char *
             case 'A': v = ids->A; break;
             case 'R': v = ids->R; break;
             case 'X': v = ids->X; break;
+            case 'I': v = ids->I; break;
+            case 'J': v = ids->J; break;
             case 'P': v = t->demo; break;
             case 'O': v = t->other; break;
             case 'T': v = t->alice; break;
@@ -476,7 +502,7 @@ const struct api_route *th_run(const struct th_case *c)
 {
     struct th t;
     th_setup(&t, true, true);
-    struct th_ids ids = { "", "", "", "", "", "" };
+    struct th_ids ids = { "", "", "", "", "", "", "", "" };
     th_prepare(&t, c->prep, &ids);
     char path[2048], *body = calloc(1, API_MAX_BODY + 2);
     CHECK(body);

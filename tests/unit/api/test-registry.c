@@ -322,6 +322,41 @@ static void keypairs(void)
     cleanup();
 }
 
+/* Images: written, read, updated, listed and deleted; an update or
+ * delete of no image answers 1. */
+static void images(void)
+{
+    struct registry *r = open_reg();
+    struct reg_image im = { .id = "img-1", .owner = "p1", .name = "cirros", .status = "queued",
+                            .visibility = "shared", .size = -1, .virtual_size = -1,
+                            .created_at = "2026-01-01T00:00:00Z" };
+    CHECK(r->ops->image_insert(r, &im) == 0);
+    struct reg_image got;
+    CHECK(r->ops->image_get(r, "img-1", &got) == 0);
+    CHECK_STR(got.name, "cirros");
+    CHECK(got.size == -1 && !got.protected_);
+    strcpy(im.status, "active");
+    im.size = 1 << 20;
+    im.protected_ = true;
+    CHECK(r->ops->image_update(r, &im) == 0);
+    CHECK(r->ops->image_get(r, "img-1", &got) == 0);
+    CHECK_STR(got.status, "active");
+    CHECK(got.size == 1 << 20 && got.protected_);
+    struct reg_image other = im;
+    strcpy(other.id, "img-2");
+    CHECK(r->ops->image_update(r, &other) == 1);
+    CHECK(r->ops->image_insert(r, &other) == 0);
+    struct reg_image *list = NULL;
+    size_t n = 0;
+    CHECK(r->ops->image_list(r, &list, &n) == 0 && n == 2);
+    free(list);
+    CHECK(r->ops->image_delete(r, "img-1") == 0);
+    CHECK(r->ops->image_delete(r, "img-1") == 1);
+    CHECK(r->ops->image_get(r, "img-1", &got) == 1);
+    r->ops->close(r);
+    cleanup();
+}
+
 /* A database of schema 2 (before metadata) is upgraded in place on open:
  * its records stay and the metadata table works. */
 static void upgrade_from_schema_2(void)
@@ -335,15 +370,16 @@ static void upgrade_from_schema_2(void)
     char path[128], cmd[600];
     snprintf(path, sizeof path, "%s/reg.db", dir);
     snprintf(cmd, sizeof cmd,
-             "sqlite3 %s 'DROP TRIGGER volume_metadata_gone; DROP TABLE "
+             "sqlite3 %s 'DROP TRIGGER volume_image_metadata_gone; DROP TRIGGER volume_metadata_gone; DROP TABLE "
              "metadata; ALTER TABLE swaps DROP COLUMN owner; ALTER TABLE swaps DROP COLUMN "
              "epoch; ALTER TABLE swaps DROP COLUMN lease_expires; ALTER TABLE volumes DROP "
              "COLUMN bootable; ALTER TABLE volumes DROP COLUMN readonly; DROP TABLE keypairs; "
+             "DROP TABLE images; "
              "UPDATE schema_version SET version=2;'",
              path);
     CHECK(system(cmd) == 0);
     r = open_reg();
-    CHECK(schema_version(r) == 8);
+    CHECK(schema_version(r) == 9);
     struct reg_volume got;
     CHECK(r->ops->volume_get(r, v.id, &got) == 0);
     CHECK(!got.bootable && got.readonly == -1);
@@ -637,6 +673,7 @@ static const struct unit_case cases[] = {
     { "metadata", metadata },
     { "upgrade-from-schema-2", upgrade_from_schema_2 },
     { "keypairs", keypairs },
+    { "images", images },
     { "tokens", tokens },
     { "roundtrip", roundtrip },
     { "foreign-keys", foreign_keys },

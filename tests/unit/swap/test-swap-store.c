@@ -158,6 +158,7 @@ static void upgrade_keeps_unnumbered_swaps(void)
     s->ops->close(s);
     sql("DROP TABLE swaps; ALTER TABLE volumes DROP COLUMN bootable;"
         "ALTER TABLE volumes DROP COLUMN readonly; DROP TABLE keypairs;"
+        "DROP TRIGGER volume_image_metadata_gone; DROP TABLE images;"
         "UPDATE schema_version SET version=3;"
         "CREATE TABLE IF NOT EXISTS swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
         " server_id TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
@@ -175,7 +176,7 @@ static void upgrade_keeps_unnumbered_swaps(void)
         "INSERT INTO swaps VALUES('req-flight','migrate','srv','p','u','host1','B','C','att',"
         " 'vol-b','vol-c','/pool/b',2,2,'mirroring','','t2','t3',1000,400,0,0,0,2);");
     s = store_open();
-    CHECK(registry_sqlite_schema_version(s) == 8);
+    CHECK(registry_sqlite_schema_version(s) == 9);
     struct api_error e = { 0 };
     struct swap_rec *u = NULL;
     size_t n = 0;

@@ -1,9 +1,36 @@
-/* The image service stub under /image: its route table. */
+/* The Glance v2 image service under /image: its route table (images.c,
+ * data.c) and the JSON-patch body parser of its PATCH (patch.c). */
 #ifndef VOLSWAP_API_REST_IMAGE_H
 #define VOLSWAP_API_REST_IMAGE_H
 
 #include "rest/rest.h"
 
 extern const struct api_route glance_routes[];
+
+/* ---- patch.c ---- */
+enum image_patch_kind { IMAGE_PATCH_ADD, IMAGE_PATCH_REPLACE, IMAGE_PATCH_REMOVE };
+struct image_patch_op {
+    enum image_patch_kind kind;
+    char attr[256]; /* the one attribute the path names, decoded */
+    json_t *value;  /* borrowed from the document; NULL for remove */
+};
+/* The most operations one PATCH may carry. */
+#define IMAGE_PATCH_MAX 64
+/* Parses BODY into at most MAX operations (*N of OPS). Returns the
+ * document OPS borrow from (json_decref it), or NULL and a 400 in E. */
+json_t *image_patch_parse(const char *body, size_t len, struct image_patch_op *ops, size_t max,
+                          size_t *n, struct api_error *e);
+
+/* ---- images.c, shared with data.c ---- */
+/* Loads image ID as the caller may see it (404 otherwise). */
+int glance_load(struct api_request *rq, const char *id, struct reg_image *im);
+/* Whether the caller may change it (owner or admin). */
+bool glance_owns(struct api_request *rq, const struct reg_image *im);
+/* Sets IM's status (and updated_at) in one transaction; 1 when gone. */
+int glance_store(struct api_request *rq, struct reg_image *im);
+/* The upload and download routes (data.c). */
+int glance_upload_open(struct api_request *rq);
+int glance_upload_done(struct api_request *rq);
+int glance_download(struct api_request *rq);
 
 #endif
