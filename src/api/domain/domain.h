@@ -117,6 +117,8 @@ enum vol_transition {
     VT_MIGRATION_COMPLETING,
     VT_MIGRATION_SUCCESS,
     VT_MIGRATION_ERROR,
+    VT_BEGIN_UPLOAD,  /* os-volume_upload_image: available -> uploading */
+    VT_FINISH_UPLOAD, /* uploading -> available, whether the image came or not */
     VT__COUNT
 };
 const char *vol_transition_name(enum vol_transition t);
@@ -143,6 +145,16 @@ int instance_action_event(struct registry *r, struct reg_action *a, const char *
 int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e);
 
 /* ---- images.c: the image store (the image service's bytes) ---- */
+/* Glance's visibility: whether caller A may use image IM (its project's,
+ * public or community, or A is an administrator), and whether A may change
+ * it (its project's, or an administrator). */
+bool image_visible_to(const struct auth_ctx *a, const struct reg_image *im);
+bool image_owned_by(const struct auth_ctx *a, const struct reg_image *im);
+/* Image ID for a caller that boots or fills a volume from it: 0 with IM,
+ * or a 400 in Nova's and Cinder's words (unknown or invisible: "Image X
+ * could not be found.", not active). */
+int image_usable(struct registry *r, const struct auth_ctx *a, const char *id,
+                 struct reg_image *im, struct api_error *e);
 /* The file of IMAGE_ID's data in the store: 0, or -1 (no store, bad id). */
 int image_path(const struct api_config *cfg, const char *image_id, char *out, size_t outlen);
 /* An upload of IMAGE_ID's data, streamed to a temporary file of the store

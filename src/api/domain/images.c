@@ -28,6 +28,30 @@ struct image_upload {
     int64_t written, room; /* room: bytes the quota leaves (-1: no bound) */
 };
 
+bool image_owned_by(const struct auth_ctx *a, const struct reg_image *im)
+{
+    return auth_has_role(a, "admin") || !strcmp(im->owner, a->project_id);
+}
+
+bool image_visible_to(const struct auth_ctx *a, const struct reg_image *im)
+{
+    return image_owned_by(a, im) || !strcmp(im->visibility, "public") ||
+           !strcmp(im->visibility, "community");
+}
+
+int image_usable(struct registry *r, const struct auth_ctx *a, const char *id,
+                 struct reg_image *im, struct api_error *e)
+{
+    int rc = api_is_uuid(id) ? r->ops->image_get(r, id, im) : 1;
+    if (rc < 0)
+        return reg_fail(e, r);
+    if (rc == 1 || !image_visible_to(a, im))
+        return api_err(e, 400, "Image %.64s could not be found.", id);
+    if (strcmp(im->status, "active") != 0)
+        return api_err(e, 400, "Image %s is not active.", im->id);
+    return 0;
+}
+
 int image_path(const struct api_config *cfg, const char *image_id, char *out, size_t outlen)
 {
     if (!cfg->image_dir[0] || !api_is_uuid(image_id))

@@ -177,6 +177,21 @@ static const struct body_field volume_detach_fields[] = {
 };
 const struct body_schema schema_volume_detach = { "os-detach", volume_detach_fields };
 
+/* os-volume_upload_image: the new image's name and formats, its
+ * visibility (3.1) and protection; force (an in-use volume) is refused
+ * by the state table. */
+static const struct body_field volume_upload_image_fields[] = {
+    { "image_name", BT_STRING, true, 255, 1, 0 },
+    { "force", BT_BOOL_OR_STRING, false, 0, 0, 0 },
+    { "disk_format", BT_STRING, false, 16, 0, 0 },
+    { "container_format", BT_STRING, false, 16, 0, 0 },
+    { "visibility", BT_STRING, false, 16, 0, 0 },
+    { "protected", BT_BOOL_OR_STRING, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_upload_image = { "os-volume_upload_image",
+                                                        volume_upload_image_fields };
+
 /* POST /os-keypairs: Nova's (type from 2.2, user_id from 2.10, checked by
  * rest/compute/keypairs.c with the name's pattern). */
 static const struct body_field keypair_create_fields[] = {
@@ -208,6 +223,7 @@ const struct body_schema *const body_schemas[] = {
     &schema_volume_readonly,
     &schema_volume_attach,
     &schema_volume_detach,
+    &schema_volume_upload_image,
     &schema_keypair_create,
     NULL,
 };

@@ -157,6 +157,40 @@ static void access_ips(struct registry *r, const char *server_id, json_t *view)
     free(m);
 }
 
+/* The image a server was created or last rebuilt from (its attribute
+ * image_ref), into OUT ("" for none: a server booted from volumes). */
+static void server_image_ref(struct registry *r, const char *server_id, char out[37])
+{
+    struct reg_meta *m = NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    if (r->ops->meta_list(r, REG_META_SERVER_ATTR, server_id, &m, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(m[i].key, "image_ref"))
+            snprintf(out, 37, "%.36s", m[i].value);
+    free(m);
+}
+
+/* Nova's image of a server view: {"id", "links"} or "" without one. */
+static json_t *server_image(struct api_request *rq, const char *server_id)
+{
+    char id[37], book[400];
+    server_image_ref(rq->ctx->reg, server_id, id);
+    if (!id[0])
+        return json_string("");
+    snprintf(book, sizeof book, "%s/images/%s", rq->ctx->base_url, id);
+    return json_pack("{s:s, s:[{s:s, s:s}]}", "id", id, "links", "rel", "bookmark", "href", book);
+}
+
+static int store_image_ref(struct registry *r, const char *server_id, const char *image_id)
+{
+    struct reg_meta m;
+    snprintf(m.key, sizeof m.key, "image_ref");
+    snprintf(m.value, sizeof m.value, "%s", image_id);
+    return r->ops->meta_put(r, REG_META_SERVER_ATTR, server_id, &m);
+}
+
 static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
 {
     char created[32], updated[32], host_id[57];
@@ -183,7 +217,7 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
     /* Nova shows progress only while a server is active or building */
     if (strcmp(s->status, "ACTIVE") != 0)
         json_object_del(o, "progress");
-    json_object_set_new(o, "image", json_string(""));
+    json_object_set_new(o, "image", server_image(rq, s->id));
     json_object_set_new(o, "flavor",
                         nova_mv(rq, 47)
                             ? json_pack("{s:i, s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus",
@@ -386,12 +420,12 @@ static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_h
         if (strcmp(id, FLAVOR_ID) != 0)
             return api_err(&rq->err, 400, "Flavor %.64s could not be found.", flavor);
     }
+    /* an image is recorded and shown (a registered consumer boots nothing
+     * from it); it must be one the caller may use, and active */
     const char *image = json_string_value(json_object_get(b, "imageRef"));
-    if (image && image[0])
-        return api_err(&rq->err, 400,
-                       "Image %.64s could not be found. (volswap servers boot "
-                       "from volumes: block_device_mapping_v2)",
-                       image);
+    struct reg_image im;
+    if (image && image[0] && image_usable(rq->ctx->reg, &rq->auth, image, &im, &rq->err) < 0)
+        return -1;
     json_t *minc = json_object_get(b, "min_count"), *maxc = json_object_get(b, "max_count");
     if ((minc && json_integer_value(minc) != 1) || (maxc && json_integer_value(maxc) != 1))
         return api_err(&rq->err, 400,
@@ -489,7 +523,7 @@ undo:;
  * addresses, in one transaction. */
 static int insert_server(struct api_request *rq, const struct reg_server *s, json_t *md,
                          const char *ip4, const char *ip6, const char *description,
-                         const char *key_name)
+                         const char *key_name, const char *image)
 {
     struct registry *r = rq->ctx->reg;
     REG_TXN(txn, r);
@@ -499,7 +533,8 @@ static int insert_server(struct api_request *rq, const struct reg_server *s, jso
         return reg_fail(&rq->err, r);
     if (md && api_meta_store(r, REG_META_SERVER, s->id, md, false, &rq->err) < 0)
         return -1;
-    if (store_access_ips(r, s->id, ip4, ip6) < 0 || store_description(r, s->id, description) < 0)
+    if (store_access_ips(r, s->id, ip4, ip6) < 0 || store_description(r, s->id, description) < 0 ||
+        (image && image[0] && store_image_ref(r, s->id, image) < 0))
         return reg_fail(&rq->err, r);
     if (key_name) {
         struct reg_meta m;
@@ -593,7 +628,7 @@ static int servers_create(struct api_request *rq)
     /* the server and its metadata land together */
     json_t *md = json_object_get(b, "metadata");
     if (insert_server(rq, &s, md, ip4, ip6, json_string_value(json_object_get(b, "description")),
-                      key_name) < 0)
+                      key_name, json_string_value(json_object_get(b, "imageRef"))) < 0)
         goto out;
     struct reg_action a;
     if (action_start(rq, s.id, "create", &a) < 0)
@@ -720,6 +755,51 @@ static int power_action(struct api_request *rq, struct reg_server *s, const stru
     return api_reply(rq, 202, NULL);
 }
 
+/* Nova's rebuild, as volswap models a server: a registered consumer has
+ * no root disk of an image to rewrite, so a rebuild records the new image
+ * (which the caller must be able to use, and active), the name and
+ * metadata it may bring, and the instance action; the server is ACTIVE
+ * again at once (Nova's REBUILD state lasts as long as the guest's
+ * re-creation, which here is nothing). 202 with the server's view. */
+static int server_rebuild(struct api_request *rq, struct reg_server *s, json_t *arg)
+{
+    const char *image = json_string_value(json_object_get(arg, "imageRef"));
+    if (!json_is_object(arg) || !image)
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute rebuild. 'imageRef' is a required "
+                       "property");
+    json_t *name = json_object_get(arg, "name"), *md = json_object_get(arg, "metadata");
+    if (name && (!json_is_string(name) || json_string_length(name) == 0 ||
+                 vs_utf8_len(json_string_value(name)) > 255))
+        return api_err(&rq->err, 400, "Invalid input for field/attribute name.");
+    if (policy_check(&rq->auth, "os_compute_api:servers:rebuild", s->project_id, &rq->err) < 0 ||
+        nova_check_server_state(rq, s, "rebuild") < 0)
+        return -1;
+    struct reg_image im;
+    if (image_usable(rq->ctx->reg, &rq->auth, image, &im, &rq->err) < 0)
+        return -1;
+    struct registry *r = rq->ctx->reg;
+    {
+        REG_TXN(txn, r);
+        if (reg_begin(&txn, &rq->err) < 0)
+            return -1;
+        if (name)
+            snprintf(s->name, sizeof s->name, "%s", json_string_value(name));
+        api_time_micro(time(NULL), s->updated_at);
+        if (r->ops->server_update(r, s) < 0 || store_image_ref(r, s->id, im.id) < 0)
+            return reg_fail(&rq->err, r);
+        if (json_is_object(md) && api_meta_store(r, REG_META_SERVER, s->id, md, true, &rq->err) < 0)
+            return -1;
+        if (reg_commit(&txn, &rq->err) < 0)
+            return -1;
+    }
+    struct reg_action a;
+    if (action_start(rq, s->id, "rebuild", &a) < 0)
+        return -1;
+    action_event(rq, &a, "compute_rebuild_instance", s->host, a.start_time, true, NULL);
+    return api_reply(rq, 202, json_pack("{s:o}", "server", server_detail(rq, s)));
+}
+
 static int servers_action(struct api_request *rq)
 {
     struct reg_server s;
@@ -737,6 +817,10 @@ static int servers_action(struct api_request *rq)
     json_t *arg = json_object_iter_value(json_object_iter(doc));
     bool lock = strcmp(name, "lock") == 0, unlock = strcmp(name, "unlock") == 0;
     int rc = -1;
+    if (!strcmp(name, "rebuild")) {
+        rc = server_rebuild(rq, &s, arg);
+        goto out;
+    }
     for (size_t i = 0; i < sizeof power_actions / sizeof power_actions[0]; i++) {
         if (strcmp(name, power_actions[i].name) == 0) {
             rc = power_action(rq, &s, &power_actions[i], arg);

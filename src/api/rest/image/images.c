@@ -58,13 +58,12 @@ static bool is_admin(struct api_request *rq)
 
 bool glance_owns(struct api_request *rq, const struct reg_image *im)
 {
-    return is_admin(rq) || !strcmp(im->owner, rq->auth.project_id);
+    return image_owned_by(&rq->auth, im);
 }
 
 static bool can_see(struct api_request *rq, const struct reg_image *im)
 {
-    return glance_owns(rq, im) || !strcmp(im->visibility, "public") ||
-           !strcmp(im->visibility, "community");
+    return image_visible_to(&rq->auth, im);
 }
 
 int glance_load(struct api_request *rq, const char *id, struct reg_image *im)

@@ -102,6 +102,9 @@ static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v,
     json_object_set_new(o, "updated_at", json_string(v->updated_at));
     struct api_error ignore;
     bool admin = auth_has_role(&rq->auth, "admin");
+    json_t *vim = cinder_volume_image_metadata(rq, v);
+    if (vim)
+        json_object_set_new(o, "volume_image_metadata", vim);
     if (rq->mv >= 13)
         json_object_set_new(o, "group_id", json_null());
     if (rq->mv >= 21 && admin)
@@ -410,7 +413,6 @@ static int volumes_create(struct api_request *rq)
         const char *field, *what;
     } sources[] = {
         { "snapshot_id", "from a snapshot" }, { "source_volid", "from another volume" },
-        { "imageRef", "from an image" },      { "image_id", "from an image" },
         { "backup_id", "from a backup" },     { "consistencygroup_id", "in a consistency group" },
         { "group_id", "in a group" },
     };
@@ -429,6 +431,14 @@ static int volumes_create(struct api_request *rq)
         api_err(&rq->err, 400, "Invalid input received: volswap volumes are not multiattach.");
         goto out;
     }
+    const char *image_id = json_string_value(json_object_get(b, "imageRef"));
+    if (!image_id || !image_id[0])
+        image_id = json_string_value(json_object_get(b, "image_id"));
+    struct reg_image im;
+    if (image_id && image_id[0] &&
+        cinder_image_for_volume(rq, image_id, json_integer_value(json_object_get(b, "size")),
+                                &im) < 0)
+        goto out;
     const struct cfg_host *h = NULL;
     const struct cfg_pool *p =
         choose_pool(rq, json_string_value(json_object_get(b, "volume_type")),
@@ -462,8 +472,16 @@ static int volumes_create(struct api_request *rq)
    * in between leaves a visible volume to clean up, never a leaked file */
     if (insert_volume(rq, p, &v, md) < 0)
         goto out;
-    if (vol_transition_apply(r, v.id, VT_CREATED, false, &v, &rq->err) < 0)
+    if (image_id && image_id[0]) { /* available once the image's bytes are in */
+        if (cinder_fill_from_image(rq, &v, &im) < 0) {
+            struct api_error keep = rq->err;
+            vol_transition_apply(r, v.id, VT_ERROR, false, &v, &rq->err);
+            rq->err = keep;
+            goto out;
+        }
+    } else if (vol_transition_apply(r, v.id, VT_CREATED, false, &v, &rq->err) < 0) {
         goto out;
+    }
     rc = api_reply(rq, 202, json_pack("{s:o}", "volume", volume_detail(rq, &v, false)));
 out:
     return rc;
@@ -990,6 +1008,7 @@ static const struct {
     { "os-update_readonly_flag", &schema_volume_readonly, volume_update_readonly },
     { "os-attach", &schema_volume_attach, volume_os_attach },
     { "os-detach", &schema_volume_detach, volume_os_detach },
+    { "os-volume_upload_image", &schema_volume_upload_image, cinder_upload_image },
 };
 
 static int volumes_action(struct api_request *rq)
