@@ -797,7 +797,21 @@ static int server_rebuild(struct api_request *rq, struct reg_server *s, json_t *
     if (action_start(rq, s->id, "rebuild", &a) < 0)
         return -1;
     action_event(rq, &a, "compute_rebuild_instance", s->host, a.start_time, true, NULL);
-    return api_reply(rq, 202, json_pack("{s:o}", "server", server_detail(rq, s)));
+    json_t *view = server_detail(rq, s);
+    if (!nova_mv(rq, 75)) {
+        /* until 2.75 Nova answers a rebuild as an update: the server's own
+         * fields, without the extensions' */
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(view, tmp, k, v) {
+            if (!strncmp(k, "OS-EXT-", 7) || !strncmp(k, "OS-SRV-USG:", 11) ||
+                !strcmp(k, "os-extended-volumes:volumes_attached") ||
+                !strcmp(k, "security_groups") || !strcmp(k, "key_name"))
+                json_object_del(view, k);
+        }
+    }
+    return api_reply(rq, 202, json_pack("{s:o}", "server", view));
 }
 
 static int servers_action(struct api_request *rq)
@@ -1125,13 +1139,14 @@ const struct api_route nova_routes[] = {
          "\"imageRef\"?, \"flavorRef\"?, \"metadata\"?, \"min_count\"?, \"max_count\"?, "
          "\"networks\"?, \"block_device_mapping_v2\"?, \"accessIPv4\"?, \"accessIPv6\"?, "
          "\"adminPass\"?, \"key_name\"?}}` registers a consumer on a host (202, `Location`); "
-         "`key_name` names one of the caller's key pairs, recorded and shown; nothing is "
+         "`key_name` names one of the caller's key pairs, recorded and shown; `imageRef` an "
+         "active image the caller may use, recorded and shown as the server's image; nothing is "
          "launched, the server is ACTIVE at once. The access addresses (an address of their "
          "family) are shown by the server's views (`\"\"` when not given); `adminPass` is taken "
          "and neither used nor shown, as Nova with `enable_instance_password` off: there is no "
          "guest to set it in. Booting from volumes, "
          "as `openstack server create --flavor volswap --volume V` sends it: the flavor is "
-         "`volswap` (the only one), `imageRef` empty, one server, `networks` \"none\"/\"auto\" "
+         "`volswap` (the only one), one server, `networks` \"none\"/\"auto\" "
          "(or absent); each `block_device_mapping_v2` entry an existing available volume of the "
          "caller on the server's host (`source_type` and `destination_type` volume). They are "
          "checked before anything is made (400 otherwise), then attached: the boot volume "
@@ -1181,7 +1196,10 @@ const struct api_route nova_routes[] = {
          HANDLER, NULL, NULL, 0, 0,
          "`{\"lock\": null}` (or `{\"locked_reason\": …}` from 2.73, rule `lock`) and "
          "`{\"unlock\": null}` (rule `unlock`) → 202; a locked server refuses attach, detach and "
-         "swap from non-admins (409 \"Instance X is locked\"). `{\"os-stop\": null}`, "
+         "swap from non-admins (409 \"Instance X is locked\"). `{\"rebuild\": {\"imageRef\", "
+         "\"name\"?, \"metadata\"?}}` (rule `servers:rebuild`) → 202 with the server: the new "
+         "image (active, usable by the caller) recorded and shown, the action `rebuild`; a "
+         "registered consumer has no disk made from it. `{\"os-stop\": null}`, "
          "`{\"os-start\": null}`, `{\"reboot\": {\"type\": \"SOFT\"|\"HARD\"}}` (rules "
          "`servers:stop`, `start`, `reboot`) → 202: the states Nova keeps (stopped: `SHUTOFF`, "
          "power state 4) and the instance actions it records, from the states Nova allows (409 "

@@ -102,7 +102,9 @@ static json_t *volume_detail(struct api_request *rq, const struct reg_volume *v,
     json_object_set_new(o, "updated_at", json_string(v->updated_at));
     struct api_error ignore;
     bool admin = auth_has_role(&rq->auth, "admin");
-    json_t *vim = cinder_volume_image_metadata(rq, v);
+    /* as Cinder's: shown once the volume is made (show and lists), not in
+     * the create or update reply */
+    json_t *vim = with_tenant ? cinder_volume_image_metadata(rq, v) : NULL;
     if (vim)
         json_object_set_new(o, "volume_image_metadata", vim);
     if (rq->mv >= 13)
@@ -200,14 +202,48 @@ static int volumes_list(struct api_request *rq, bool detail)
     if (r->ops->volume_list(r, all_tenants ? NULL : api_param(rq, "project_id"), &vols, &n) < 0)
         return reg_fail(&rq->err, r);
     const char *name = api_query(rq, "name"), *status = api_query(rq, "status");
+    const char *bootable = api_query(rq, "bootable");
+    /* Cinder's metadata filter is a Python dict literal, {'k': 'v'}: read
+     * as JSON once its quotes are JSON's */
+    json_t *want_md = NULL;
+    const char *mdq = api_query(rq, "metadata");
+    if (mdq && strlen(mdq) < 4096) {
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%s", mdq);
+        for (char *c = buf; *c; c++)
+            if (*c == '\'')
+                *c = '"';
+        want_md = json_loads(buf, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(want_md)) {
+            json_decref(want_md);
+            free(vols);
+            return api_err(&rq->err, 400, "Invalid metadata filter: %.64s", mdq);
+        }
+    }
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if ((name && strcmp(name, vols[i].name) != 0) ||
             (status && strcmp(status, vols[i].status)) ||
+            (bootable && api_truthy(bootable) != vols[i].bootable) ||
             (project && strcmp(project, vols[i].project_id) != 0))
             continue;
+        if (want_md) {
+            json_t *have = api_meta_json(r, REG_META_VOLUME, vols[i].id);
+            const char *k;
+            json_t *val;
+            bool match = true;
+            json_object_foreach(want_md, k, val) {
+                const char *h = json_string_value(json_object_get(have, k));
+                if (!h || !json_is_string(val) || strcmp(h, json_string_value(val)) != 0)
+                    match = false;
+            }
+            json_decref(have);
+            if (!match)
+                continue;
+        }
         vols[kept++] = vols[i];
     }
+    json_decref(want_md);
     page_sort(vols, kept, sizeof *vols, volume_cmp_key, &page);
     size_t first, count;
     if (page_window(rq, vols, kept, sizeof *vols, volume_id_of, &page, &first, &count) < 0) {
@@ -1260,9 +1296,9 @@ const struct api_route cinder_routes[] = {
         "name), \"availability_zone\"? (\"nova\" or a host name), \"metadata\"?}}` → 202 with "
         "the detail view; Cinder's older `display_name` and `display_description` are taken "
         "too (`name` and `description` win when both are given). What cinderclient always sends is accepted when null "
-        "(`snapshot_id`, `source_volid`, `imageRef`, `image_id`, `backup_id`, "
+        "(`snapshot_id`, `source_volid`, `backup_id`, "
         "`consistencygroup_id`, `group_id`, `multiattach` false); a volume from a snapshot, a "
-        "volume, an image or a backup, in a group, or multiattach, is refused (400, naming the "
+        "volume or a backup, in a group, or multiattach, is refused (400, naming the "
         "field)"),
     CINDER("GET", VOL "/volumes/detail", volumes_detail, "volume:get_all", DOOR, NULL, 0,
            "the detail view, with the filters of the list; admin also sees "
@@ -1302,7 +1338,10 @@ const struct api_route cinder_routes[] = {
            "migration of an in-use volume to another pool, of its host or of another (the "
            "server's host mirrors to that host's NBD export), keeping its ID (docs/swap.md); "
            "`host` is a pool name or Cinder's `host@backend#pool`, whose host must be the "
-           "pool's. Each action has its own rule"),
+           "pool's. `{\"os-volume_upload_image\": {\"image_name\", \"disk_format\"? (raw), "
+           "\"container_format\"?, \"visibility\"?, \"protected\"?}}` → 202: an available "
+           "volume goes uploading, a new image of its project gets its bytes (queued, saving, "
+           "active), the volume available again. Each action has its own rule"),
     CINDER("GET", VOL "/volumes/{volume_id}/metadata", cinder_meta_index,
            META "get_volume_metadata", RESOURCE, NULL, 0,
            "Cinder's volume metadata, with the server metadata's rules; the items leave with the "
