@@ -116,7 +116,11 @@ int glance_download(struct api_request *rq)
     struct reg_image im;
     if (glance_load(rq, api_param(rq, "image_id"), &im) < 0)
         return -1;
-    if (strcmp(im.status, "active") != 0)
+    if (!strcmp(im.status, "deactivated") && !auth_has_role(&rq->auth, "admin"))
+        return api_err(&rq->err, 403,
+                       "The requested image has been deactivated. Image data "
+                       "download is forbidden.");
+    if (strcmp(im.status, "active") != 0 && strcmp(im.status, "deactivated") != 0)
         return api_reply(rq, 204, NULL);
     int fd = -1;
     uint64_t size = 0;

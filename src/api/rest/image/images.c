@@ -451,6 +451,9 @@ static bool listed(struct api_request *rq, const struct reg_image *im)
     const char *p = api_query(rq, "protected");
     if (p && im->protected_ != api_truthy(p))
         return false;
+    const char *size = api_query(rq, "size");
+    if (size && im->size != strtoll(size, NULL, 10))
+        return false;
     const char *smin = api_query(rq, "size_min");
     if (smin && (im->size < 0 || im->size < strtoll(smin, NULL, 10)))
         return false;
@@ -482,6 +485,16 @@ static int images_index(struct api_request *rq)
         snprintf(skb, sizeof skb, "%s", q);
     if ((q = api_query(rq, "sort_dir")))
         snprintf(sdb, sizeof sdb, "%s", q);
+    /* Glance's newer spelling, sort=KEY[:DIR][,...]: the first key orders */
+    if ((q = api_query(rq, "sort"))) {
+        size_t kl = strcspn(q, ":,");
+        snprintf(skb, sizeof skb, "%.*s", (int)(kl < sizeof skb ? kl : sizeof skb - 1), q);
+        if (q[kl] == ':') {
+            size_t dl = strcspn(q + kl + 1, ",");
+            snprintf(sdb, sizeof sdb, "%.*s", (int)(dl < sizeof sdb ? dl : sizeof sdb - 1),
+                     q + kl + 1);
+        }
+    }
     const char *sk = skb[0] ? skb : NULL, *sd = sdb[0] ? sdb : NULL;
     static const char *const sort_keys[] = { "name",        "status",           "size",
                                              "created_at",  "updated_at",       "id",
@@ -713,6 +726,37 @@ static int tag_change(struct api_request *rq, bool add)
     return api_reply(rq, 204, NULL);
 }
 
+/* Glance's deactivate and reactivate: an active image's data is withheld
+ * from everyone but administrators while it is deactivated. */
+static int image_activation(struct api_request *rq, bool activate)
+{
+    struct reg_image im;
+    if (glance_load(rq, api_param(rq, "image_id"), &im) < 0)
+        return -1;
+    if (!glance_owns(rq, &im))
+        return api_err(&rq->err, 403, "You are not permitted to %s this image.",
+                       activate ? "reactivate" : "deactivate");
+    const char *from = activate ? "deactivated" : "active";
+    if (strcmp(im.status, from) != 0 && strcmp(im.status, activate ? "active" : "deactivated"))
+        return api_err(&rq->err, 400, "Not allowed to %s an image in status '%s'",
+                       activate ? "reactivate" : "deactivate", im.status);
+    snprintf(im.status, sizeof im.status, "%s", activate ? "active" : "deactivated");
+    int rc = glance_store(rq, &im);
+    if (rc != 0)
+        return rc < 0 ? -1 : api_err(&rq->err, 404, "No image found with ID %s", im.id);
+    return api_reply(rq, 204, NULL);
+}
+
+static int images_deactivate(struct api_request *rq)
+{
+    return image_activation(rq, false);
+}
+
+static int images_reactivate(struct api_request *rq)
+{
+    return image_activation(rq, true);
+}
+
 static int tags_add(struct api_request *rq)
 {
     return tag_change(rq, true);
@@ -781,7 +825,8 @@ const struct api_route glance_routes[] = {
            "images the caller may see: its project's, public ones and (when asked, "
            "`visibility=community`) community ones; filters `name`, `status`, `visibility`, "
            "`owner`, `tag`, `disk_format`, `container_format`, `protected`, `os_hidden`, "
-           "`size_min`, `size_max`; `limit`, `marker`, `sort_key`, `sort_dir`"),
+           "`size`, `size_min`, `size_max`; `limit`, `marker`, `sort_key`, `sort_dir`, "
+           "`sort=KEY:DIR`"),
     GLANCE("POST", "/v2/images", true, images_create,
            "a queued image: `name`, `visibility` (public: admin), `protected`, `os_hidden`, "
            "`disk_format`, `container_format`, `min_disk`, `min_ram`, `tags`, `id`, and custom "
@@ -801,6 +846,11 @@ const struct api_route glance_routes[] = {
       glance_upload_open },
     GLANCE("GET", "/v2/images/{image_id}/file", true, glance_download,
            "the image's data, streamed (204 when it has none yet)"),
+    GLANCE("POST", "/v2/images/{image_id}/actions/deactivate", true, images_deactivate,
+           "an active image becomes deactivated: its data refused to all but administrators "
+           "(204; owner or admin)"),
+    GLANCE("POST", "/v2/images/{image_id}/actions/reactivate", true, images_reactivate,
+           "a deactivated image is active again (204)"),
     GLANCE("PUT", "/v2/images/{image_id}/tags/{tag}", true, tags_add, "adds a tag (204)"),
     GLANCE("DELETE", "/v2/images/{image_id}/tags/{tag}", true, tags_delete,
            "removes a tag (204, 404 when absent)"),

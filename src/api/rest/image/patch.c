@@ -1,6 +1,8 @@
 /* The body of Glance's PATCH /v2/images/{id}: a JSON-patch document
  * (RFC 6902) restricted as Glance restricts it: an array of operations
- * "add", "replace" and "remove", each naming one top-level attribute by a
+ * "add", "replace" and "remove" ({"op": "replace", "path": "/name", ...}
+ * or Glance's own {"replace": "/name", ...}), each naming one top-level
+ * attribute by a
  * JSON pointer of one segment ("/name", "/tags", "/my~1prop"), with a
  * value for add and replace. Untrusted input: the document is bounded
  * (size, depth, number of operations, the attribute's length) before
@@ -77,6 +79,23 @@ json_t *image_patch_parse(const char *body, size_t len, struct image_patch_op *o
         memset(op, 0, sizeof *op);
         const char *name = json_string_value(json_object_get(o, "op"));
         const char *path = json_string_value(json_object_get(o, "path"));
+        /* Glance's own media type (v2.1) also spells an operation
+         * {"replace": "/name", "value": ...}: the op as the key, its path
+         * as the value */
+        static const char *const short_ops[] = { "add", "replace", "remove" };
+        for (size_t k = 0; !json_object_get(o, "op") && k < 3; k++) {
+            json_t *pv = json_object_get(o, short_ops[k]);
+            if (!pv)
+                continue;
+            if (name || !json_is_string(pv)) {
+                api_err(e, 400,
+                        "Operation objects must contain exactly one member named an "
+                        "operation.");
+                goto fail;
+            }
+            name = short_ops[k];
+            path = json_string_value(pv);
+        }
         if (!name) {
             api_err(e, 400, "Operation objects must contain exactly one member named \"op\".");
             goto fail;
@@ -100,7 +119,8 @@ json_t *image_patch_parse(const char *body, size_t len, struct image_patch_op *o
         const char *k;
         json_t *v;
         json_object_foreach(o, k, v) {
-            if (strcmp(k, "op") && strcmp(k, "path") && strcmp(k, "value")) {
+            bool shorthand = !json_object_get(o, "op") && !strcmp(k, name);
+            if (strcmp(k, "op") && strcmp(k, "path") && strcmp(k, "value") && !shorthand) {
                 api_err(e, 400, "Operation objects contain an unknown member `%.32s`.", k);
                 goto fail;
             }

@@ -113,8 +113,7 @@ int cinder_image_for_volume(struct api_request *rq, const char *image_id, int64_
     return 0;
 }
 
-int cinder_fill_from_image(struct api_request *rq, struct reg_volume *v,
-                           const struct reg_image *im)
+int cinder_fill_from_image(struct api_request *rq, struct reg_volume *v, const struct reg_image *im)
 {
     struct registry *r = rq->ctx->reg;
     {
@@ -123,12 +122,12 @@ int cinder_fill_from_image(struct api_request *rq, struct reg_volume *v,
             return -1;
         struct reg_meta m;
         char num[32];
-#define PUT(k, val)                                                                        \
-    do {                                                                                   \
-        snprintf(m.key, sizeof m.key, "%s", k);                                            \
-        snprintf(m.value, sizeof m.value, "%s", val);                                      \
-        if (r->ops->meta_put(r, REG_META_VOLUME_IMAGE, v->id, &m) < 0)                     \
-            return reg_fail(&rq->err, r);                                                  \
+#define PUT(k, val)                                                    \
+    do {                                                               \
+        snprintf(m.key, sizeof m.key, "%s", k);                        \
+        snprintf(m.value, sizeof m.value, "%s", val);                  \
+        if (r->ops->meta_put(r, REG_META_VOLUME_IMAGE, v->id, &m) < 0) \
+            return reg_fail(&rq->err, r);                              \
     } while (0)
         struct reg_meta *props = NULL;
         size_t n = 0;
