@@ -476,8 +476,26 @@ static bool listed(struct api_request *rq, const struct reg_image *im)
     return true;
 }
 
+/* "/v2/images/" names an image whose id is empty, as Glance's router
+ * reads it: none such (404), where the router would take it for the
+ * collection. */
+static bool empty_image_id(const struct api_request *rq)
+{
+    size_t n = strlen(rq->url);
+    return n > 0 && rq->url[n - 1] == '/';
+}
+
+static int images_delete_empty(struct api_request *rq)
+{
+    if (empty_image_id(rq))
+        return api_err(&rq->err, 404, "No image found with ID ''");
+    return api_err(&rq->err, 405, "The method DELETE is not allowed for this resource.");
+}
+
 static int images_index(struct api_request *rq)
 {
+    if (empty_image_id(rq))
+        return api_err(&rq->err, 404, "No image found with ID ''");
     /* copies: a lookup's answer may not outlive the next one */
     char skb[32] = "", sdb[8] = "";
     const char *q = api_query(rq, "sort_key");
@@ -831,6 +849,8 @@ const struct api_route glance_routes[] = {
            "a queued image: `name`, `visibility` (public: admin), `protected`, `os_hidden`, "
            "`disk_format`, `container_format`, `min_disk`, `min_ram`, `tags`, `id`, and custom "
            "string properties; read-only attributes are 403"),
+    GLANCE("DELETE", "/v2/images", true, images_delete_empty,
+           "405; `/v2/images/` (an empty image id) 404, as Glance"),
     GLANCE("GET", "/v2/images/{image_id}", true, images_show, "one image (404 when not visible)"),
     GLANCE("PATCH", "/v2/images/{image_id}", true, images_update,
            "JSON patch (`application/openstack-images-v2.1-json-patch`): add, replace, remove "
