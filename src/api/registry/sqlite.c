@@ -1554,8 +1554,18 @@ fail_db:
     return -1;
 }
 
+/* SQLite's memory statistics take one process-wide mutex on every
+ * allocation and free, which every reader thread then contends for; nothing
+ * here reads them. Must precede SQLite's initialisation (a no-op after). */
+static void sqlite_configure_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t errlen)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, sqlite_configure_once);
     struct sqlite_registry *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(errbuf, errlen, "out of memory");
