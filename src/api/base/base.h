@@ -148,4 +148,39 @@ bool api_truthy(const char *s);
 bool body_bool(json_t *v);
 /* Depth of nested arrays/objects in TEXT, stopping early past LIMIT. */
 int body_json_depth(const char *text, size_t len, int limit);
+
+/* ---- json-out.c: a JSON writer straight into a buffer ---- */
+
+/* Compact JSON text, written as it is produced (no document in between):
+ * the same bytes vs_json_dump writes for a jansson document of that shape.
+ * Misuse (a value where a key belongs, a close without its open, nesting
+ * past JW_MAX_DEPTH) and strings that are not valid UTF-8 mark the writer
+ * failed; jw_finish then answers NULL. */
+#define JW_MAX_DEPTH 32
+struct jw {
+    struct vs_buf b;
+    uint32_t has_items; /* bit d-1: the container at depth d has an item */
+    int depth;
+    bool after_key; /* a key was written, its value not yet */
+    bool failed;
+};
+/* An empty writer; SIZE_HINT bytes reserved up front (0: none). */
+void jw_init(struct jw *w, size_t size_hint);
+void jw_object_open(struct jw *w);
+void jw_object_close(struct jw *w);
+void jw_array_open(struct jw *w);
+void jw_array_close(struct jw *w);
+/* A key of the object open (its value comes next). */
+void jw_key(struct jw *w, const char *key);
+void jw_string(struct jw *w, const char *s);
+void jw_stringn(struct jw *w, const char *s, size_t n);
+void jw_int(struct jw *w, int64_t v);
+void jw_bool(struct jw *w, bool v);
+void jw_null(struct jw *w);
+/* A key and its string value. */
+void jw_key_string(struct jw *w, const char *key, const char *value);
+/* The text (the caller frees it; its length in *LEN), or NULL when the
+ * writer failed or a container is still open. Either way W is emptied. */
+char *jw_finish(struct jw *w, size_t *len);
+void jw_free(struct jw *w);
 #endif

@@ -133,6 +133,9 @@ int api_authorize(struct api_request *rq, const char *target_project);
 
 /* Sets the reply (steals BODY, may be NULL for an empty 202/204). */
 int api_reply(struct api_request *rq, int status, json_t *body);
+/* Sets a JSON reply written with W (base/json-out.c), which is emptied;
+ * a writer that failed is a 500. */
+int api_reply_written(struct api_request *rq, int status, struct jw *w);
 /* Sets a reply that is not JSON: STATUS, the Content-Type TYPE and
  * TEXT (the request owns it from here). */
 int api_reply_text(struct api_request *rq, int status, const char *type, char *text);

@@ -38,6 +38,15 @@ json_t *api_version_doc(struct api_request *rq, const char *id, const char *max,
                      "application/json", "type", media_type);
 }
 
+int api_reply_written(struct api_request *rq, int status, struct jw *w)
+{
+    size_t len = 0;
+    char *text = jw_finish(w, &len);
+    if (!text)
+        return api_err(&rq->err, 500, "Unexpected API Error.");
+    return api_reply_text(rq, status, "application/json", text);
+}
+
 const char *api_query(struct api_request *rq, const char *name)
 {
     return rq->lookup ? rq->lookup(rq->lookup_opaque, false, name) : NULL;
