@@ -324,9 +324,21 @@ static sqlite3_stmt *stmt_get(struct sqlite_registry *s, enum q q)
     return st;
 }
 
+/* After a statement's last step: reset, and its parameters unbound, so
+ * that no statement keeps a pointer to the caller's strings (bind_text
+ * does not copy them). */
+static void stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Bound without a copy (SQLITE_STATIC): V outlives the statement's steps,
+ * which run before the function that bound it returns, and stmt_done
+ * unbinds it. */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
-    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
 static void col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
@@ -347,7 +359,7 @@ static int exec_stmt(struct sqlite_registry *s, sqlite3_stmt *st, const char *wh
     if (check_abandoned(s) < 0)
         return -1;
     int rc = sqlite3_step(st);
-    sqlite3_reset(st);
+    stmt_done(st);
     if (rc != SQLITE_DONE)
         return db_fail(s, what);
     return 0;
@@ -365,10 +377,10 @@ static int query_one(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd,
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         rd(st, out);
-        sqlite3_reset(st);
+        stmt_done(st);
         return 0;
     }
-    sqlite3_reset(st);
+    stmt_done(st);
     return rc == SQLITE_DONE ? 1 : db_fail(s, what);
 }
 
@@ -388,7 +400,7 @@ static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd
             char *na = realloc(arr, cap * elem);
             if (!na) {
                 free(arr);
-                sqlite3_reset(st);
+                stmt_done(st);
                 snprintf(last_error, sizeof last_error, "%s: out of memory", what);
                 last_kind = REG_ERR_OTHER;
                 return -1;
@@ -399,7 +411,7 @@ static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd
         rd(st, arr + *n * elem);
         (*n)++;
     }
-    sqlite3_reset(st);
+    stmt_done(st);
     if (rc != SQLITE_DONE) {
         free(arr);
         *n = 0;
