@@ -345,7 +345,11 @@ static void add_role(struct auth_ctx *ctx, const char *role)
 {
     if (auth_has_role(ctx, role) || ctx->n_roles >= AUTH_MAX_ROLES)
         return;
-    snprintf(ctx->roles[ctx->n_roles++], sizeof ctx->roles[0], "%s", role);
+    /* every validation comes here: a copy, not a formatting */
+    char *dst = ctx->roles[ctx->n_roles++];
+    size_t n = strnlen(role, sizeof ctx->roles[0] - 1);
+    memcpy(dst, role, n);
+    dst[n] = '\0';
     if (strcmp(role, "admin") == 0)
         add_role(ctx, "member");
     else if (strcmp(role, "member") == 0)

@@ -135,41 +135,131 @@ void api_request_release(struct api_request *rq)
 
 /* ---- routing ---- */
 
-/* Matches PATH against PATTERN ("{name}" = one non-empty segment, captured
- * under its name). A trailing slash on the path is ignored, as Nova's
- * router does. */
-static bool route_match(const char *pattern, const char *path, struct api_request *rq)
+/* A path cut into its segments once, for all the routes it is tried
+ * against: "/a/b" is {"a", "b"}, "/" is {""}. Trailing slashes are dropped
+ * first (Nova's router ignores one), so only "/" ends in an empty segment.
+ * More segments than any route has (or no leading '/') match nothing. */
+#define PATH_MAX_SEGS 16
+struct path_segs {
+    const char *s[PATH_MAX_SEGS];
+    size_t len[PATH_MAX_SEGS];
+    size_t n;
+    bool matchable;
+};
+
+static void path_split(const char *path, struct path_segs *ps)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    ps->n = 0;
+    ps->matchable = len == 0 || path[0] == '/';
+    if (len == 0 || !ps->matchable)
+        return;
+    const char *u = path + 1, *end = path + len;
+    for (;;) {
+        const char *e = memchr(u, '/', (size_t)(end - u));
+        if (ps->n == PATH_MAX_SEGS) {
+            ps->matchable = false;
+            return;
+        }
+        ps->s[ps->n] = u;
+        ps->len[ps->n] = (size_t)((e ? e : end) - u);
+        ps->n++;
+        if (!e)
+            return;
+        u = e + 1;
+    }
+}
+
+/* Matches the path against PATTERN ("{name}" = one non-empty segment,
+ * captured under its name; "" matches "/" too). Every request is tried
+ * against the routes in table order, so a route that does not match says
+ * so early: literal segments are compared as the pattern is walked, and
+ * most routes differ from the path within their first segment. */
+static bool route_match(const char *pattern, const struct path_segs *ps, struct api_request *rq)
 {
     rq->n_params = 0;
-    const char *p = pattern, *u = path;
-    size_t ulen = strlen(u);
-    while (ulen > 1 && u[ulen - 1] == '/')
-        ulen--;
-    const char *uend = u + ulen;
-    while (*p && u < uend) {
-        if (*p != '/' || *u != '/')
+    if (!ps->matchable)
+        return false;
+    if (!*pattern)
+        return ps->n == 0 || (ps->n == 1 && ps->len[0] == 0);
+    const char *p = pattern;
+    size_t i = 0;
+    while (*p) {
+        if (*p != '/' || i == ps->n)
             return false;
-        p++, u++;
-        const char *pe = strchr(p, '/');
-        size_t plen = pe ? (size_t)(pe - p) : strlen(p);
-        const char *ue = memchr(u, '/', (size_t)(uend - u));
-        size_t seglen = ue ? (size_t)(ue - u) : (size_t)(uend - u);
-        if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
-            struct api_param *prm = &rq->params[rq->n_params];
-            if (seglen == 0 || seglen >= sizeof prm->value || rq->n_params >= API_MAX_PARAMS)
-                return false;
-            prm->name = p + 1;
-            prm->name_len = plen - 2;
-            memcpy(prm->value, u, seglen);
-            prm->value[seglen] = '\0';
-            rq->n_params++;
-        } else if (plen != seglen || memcmp(p, u, plen) != 0) {
-            return false;
+        p++;
+        const char *u = ps->s[i];
+        size_t ulen = ps->len[i++];
+        if (*p == '{') {
+            const char *pe = p;
+            while (*pe && *pe != '/')
+                pe++;
+            size_t plen = (size_t)(pe - p);
+            if (plen > 2 && pe[-1] == '}') {
+                struct api_param *prm = &rq->params[rq->n_params];
+                if (ulen == 0 || ulen >= sizeof prm->value || rq->n_params >= API_MAX_PARAMS)
+                    return false;
+                prm->name = p + 1;
+                prm->name_len = plen - 2;
+                memcpy(prm->value, u, ulen);
+                prm->value[ulen] = '\0';
+                rq->n_params++;
+                p = pe;
+                continue;
+            }
         }
-        p += plen;
-        u += seglen;
+        size_t k = 0;
+        for (; *p && *p != '/'; p++, k++)
+            if (k == ulen || u[k] != *p)
+                return false;
+        if (k != ulen)
+            return false;
     }
-    return *p == '\0' && (u == uend || (uend - u == 1 && *u == '/'));
+    return i == ps->n;
+}
+
+/* Each worker thread's index of the route tables it serves: the number of
+ * segments of every route's pattern, so that a path is tried only against
+ * the routes of its length (a table of a hundred routes has a handful of
+ * any one length). Built at a thread's first request on a table, read by
+ * that thread alone: no lock. A table too long for it, or one more table
+ * than it holds, is simply not indexed. */
+#define ROUTE_INDEX_TABLES 8
+#define ROUTE_INDEX_ROUTES 512
+#define ROUTE_ANY_LENGTH   0xff /* "" (also matches "/"), or too many '/' */
+struct route_index {
+    const struct api_route *table;
+    uint8_t nseg[ROUTE_INDEX_ROUTES];
+};
+static __thread struct route_index route_index[ROUTE_INDEX_TABLES];
+
+static const uint8_t *route_index_of(const struct api_route *table)
+{
+    struct route_index *free_slot = NULL;
+    for (size_t i = 0; i < ROUTE_INDEX_TABLES; i++) {
+        if (route_index[i].table == table)
+            return route_index[i].nseg;
+        if (!route_index[i].table && !free_slot)
+            free_slot = &route_index[i];
+    }
+    size_t n = 0;
+    while (table[n].pattern)
+        n++;
+    if (!free_slot || n > ROUTE_INDEX_ROUTES)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        /* each segment of a pattern starts with its '/' */
+        size_t slashes = 0;
+        for (const char *c = table[i].pattern; *c; c++)
+            slashes += *c == '/';
+        free_slot->nseg[i] = !table[i].pattern[0] || slashes >= ROUTE_ANY_LENGTH
+                                 ? ROUTE_ANY_LENGTH
+                                 : (uint8_t)slashes;
+    }
+    free_slot->table = table;
+    return free_slot->nseg;
 }
 
 static const struct api_route *route_find(const struct api_mount *mounts, struct api_request *rq,
@@ -186,10 +276,18 @@ static const struct api_route *route_find(const struct api_mount *mounts, struct
             break;
         }
     }
+    struct path_segs ps;
+    path_split(path, &ps);
     *path_known = false;
     for (size_t t = 0; tables && tables[t]; t++) {
+        const uint8_t *nseg = route_index_of(tables[t]);
         for (const struct api_route *r = tables[t]; r->pattern; r++) {
-            if (!route_match(r->pattern, path, rq))
+            if (nseg) {
+                uint8_t want = nseg[r - tables[t]];
+                if (want != ROUTE_ANY_LENGTH && want != ps.n)
+                    continue;
+            }
+            if (!route_match(r->pattern, &ps, rq))
                 continue;
             *path_known = true;
             rq->service = r->service;
@@ -219,7 +317,10 @@ static const char *mv_from_header(const char *val, const char *service, char *ou
             size_t vlen = len - (size_t)(v - p);
             while (vlen && v[vlen - 1] == ' ')
                 vlen--;
-            snprintf(out, outlen, "%.*s", (int)vlen, v);
+            if (vlen >= outlen)
+                vlen = outlen - 1;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
             return out;
         }
         p = end;
@@ -227,14 +328,42 @@ static const char *mv_from_header(const char *val, const char *service, char *ou
     return NULL;
 }
 
-/* Parses "MAJOR.MINOR" strictly (no leading zeros, as Nova's regex). */
+/* One number of a version, read as scanf's "%4d" reads it: white space
+ * skipped, then at most four characters of an optional sign and digits,
+ * at least one digit. */
+static bool mv_number(const char **pp, int *out)
+{
+    const char *p = *pp;
+    while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+        p++;
+    int width = 4, sign = 1, v = 0, digits = 0;
+    if (*p == '+' || *p == '-') {
+        sign = *p == '-' ? -1 : 1;
+        p++;
+        width--;
+    }
+    for (; digits < width && *p >= '0' && *p <= '9'; p++, digits++)
+        v = v * 10 + (*p - '0');
+    if (!digits)
+        return false;
+    *out = sign * v;
+    *pp = p;
+    return true;
+}
+
+/* Parses "MAJOR.MINOR" strictly (no leading zeros, as Nova's regex). Every
+ * request of a client that names a version comes through here, so no
+ * sscanf: its "%4d.%4d" is spelled out above, to the same answers. */
 static bool mv_parse(const char *s, int *major, int *minor)
 {
-    int ma = 0, mi = 0, n = 0;
-    if (sscanf(s, "%4d.%4d%n", &ma, &mi, &n) != 2 || (size_t)n != strlen(s))
+    int ma = 0, mi = 0;
+    const char *p = s;
+    if (!mv_number(&p, &ma) || *p != '.')
         return false;
-    const char *dot = strchr(s, '.');
-    if (s[0] == '0' || !dot || (dot[1] == '0' && dot[2] != '\0') || s[0] == '+' || s[0] == '-' ||
+    const char *dot = p++;
+    if (!mv_number(&p, &mi) || *p != '\0')
+        return false;
+    if (s[0] == '0' || (dot[1] == '0' && dot[2] != '\0') || s[0] == '+' || s[0] == '-' ||
         dot[1] == '+' || dot[1] == '-' || dot[1] == ' ' || s[0] == ' ')
         return false;
     *major = ma;
@@ -394,6 +523,34 @@ static void add_header(struct api_response *out, const char *name, const char *f
     out->n_headers++;
 }
 
+/* A header whose value is VALUE as it is (most of them): no formatting on
+ * the path of every answer. Cut to the value's room, as add_header does. */
+static void add_header_text(struct api_response *out, const char *name, const char *value)
+{
+    assert(out->n_headers < API_MAX_HEADERS);
+    char *dst = out->headers[out->n_headers].value;
+    size_t n = strnlen(value, sizeof out->headers[0].value - 1);
+    memcpy(dst, value, n);
+    dst[n] = '\0';
+    out->headers[out->n_headers].name = name;
+    out->n_headers++;
+}
+
+/* Writes V (0 or more) in decimal, without a NUL; returns its length. */
+static size_t mv_digits(char *out, int v)
+{
+    char tmp[12];
+    size_t n = 0;
+    unsigned u = v < 0 ? 0 : (unsigned)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 /* A guest's device name ("/dev/vdb", "/dev/sdc", "/dev/xvda"): what the
  * tenant asked for or was given, not a path on the host. */
 static bool guest_device_name(const char *p, size_t len)
@@ -458,17 +615,23 @@ static json_t *error_body(struct api_request *rq)
 
 int api_response_build(struct api_request *rq, struct api_response *out)
 {
-    memset(out, 0, sizeof *out);
+    /* not the whole struct: its header values are 6 KiB nobody reads
+     * past n_headers */
+    out->status = 0;
+    out->body = NULL;
+    out->body_len = 0;
+    out->n_headers = 0;
     out->fd = -1;
+    out->fd_size = 0;
     if (!rq->err.status && rq->reply_fd > 0) {
         out->status = rq->status;
         out->fd = rq->reply_fd;
         out->fd_size = rq->reply_fd_size;
         rq->reply_fd = 0;
-        add_header(out, "Content-Type", "application/octet-stream");
+        add_header_text(out, "Content-Type", "application/octet-stream");
         if (rq->reply_md5[0])
-            add_header(out, "Content-MD5", "%s", rq->reply_md5);
-        add_header(out, "x-openstack-request-id", "%s", rq->request_id);
+            add_header_text(out, "Content-MD5", rq->reply_md5);
+        add_header_text(out, "x-openstack-request-id", rq->request_id);
         return 0;
     }
     int status = rq->status;
@@ -490,27 +653,37 @@ int api_response_build(struct api_request *rq, struct api_response *out)
     }
     json_decref(owned);
     if (body) {
-        add_header(out, "Content-Type", "application/json");
+        add_header_text(out, "Content-Type", "application/json");
     } else if (rq->text_body) {
         out->body = rq->text_body;
         out->body_len = strlen(out->body);
         rq->text_body = NULL;
-        add_header(out, "Content-Type", "%s", rq->text_type ? rq->text_type : "text/plain");
+        add_header_text(out, "Content-Type", rq->text_type ? rq->text_type : "text/plain");
     }
-    add_header(out, "x-openstack-request-id", "%s", rq->request_id);
-    if (rq->service == SVC_COMPUTE) {
-        add_header(out, "x-compute-request-id", "%s", rq->request_id);
-        add_header(out, "OpenStack-API-Version", "compute 2.%d", rq->mv);
-        add_header(out, "X-OpenStack-Nova-API-Version", "2.%d", rq->mv);
-        add_header(out, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
-    } else if (rq->service == SVC_VOLUME) {
-        add_header(out, "OpenStack-API-Version", "volume 3.%d", rq->mv);
-        add_header(out, "Vary", "OpenStack-API-Version");
+    add_header_text(out, "x-openstack-request-id", rq->request_id);
+    if (rq->service == SVC_COMPUTE || rq->service == SVC_VOLUME) {
+        /* "compute 2.N" and "2.N", or "volume 3.N" */
+        char both[32];
+        const char *svc = rq->service == SVC_COMPUTE ? "compute 2." : "volume 3.";
+        size_t n = strlen(svc);
+        memcpy(both, svc, n);
+        n += mv_digits(both + n, rq->mv);
+        both[n] = '\0';
+        const char *mv = strchr(both, ' ') + 1;
+        if (rq->service == SVC_COMPUTE) {
+            add_header_text(out, "x-compute-request-id", rq->request_id);
+            add_header_text(out, "OpenStack-API-Version", both);
+            add_header_text(out, "X-OpenStack-Nova-API-Version", mv);
+            add_header_text(out, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+        } else {
+            add_header_text(out, "OpenStack-API-Version", both);
+            add_header_text(out, "Vary", "OpenStack-API-Version");
+        }
     }
     if (rq->subject_token[0])
-        add_header(out, "X-Subject-Token", "%s", rq->subject_token);
+        add_header_text(out, "X-Subject-Token", rq->subject_token);
     if (rq->location[0])
-        add_header(out, "Location", "%s", rq->location);
+        add_header_text(out, "Location", rq->location);
     if (status == 401)
         add_header(out, "WWW-Authenticate", "Keystone uri=\"%s/v3\"", rq->ctx->base_url);
     return 0;
