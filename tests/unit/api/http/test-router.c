@@ -112,6 +112,56 @@ static void named_parameters(void)
     th_reply_free(&r);
 }
 
+/* The shapes of path the router sees before any table: trailing and
+ * doubled slashes, a prefix mount and a name that only starts like one,
+ * more segments than any route, a parameter too long for its room. Each
+ * routes (or not) by its segments alone. */
+static void path_shapes(void)
+{
+    static const struct {
+        const char *method, *path;
+        int status;
+    } cases[] = {
+        { "GET", "/v2.1//", 200 },
+        { "GET", "/compute/v2.1/", 200 },
+        { "GET", "/computex/v2.1", 404 },
+        { "GET", "/v2.1/servers//x", 404 },
+        { "GET", "/v2.1/servers/x/os-volume_attachments/y/z", 404 },
+        { "GET", "/v2.1/servers/x/action", 405 },
+        { "GET", "/v2.1/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q", 404 },
+        { "GET", "servers", 404 },
+    };
+    struct th_reply r;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        call(&r, cases[i].method, t.alice, NULL, NULL, cases[i].path);
+        CHECK_STATUS(&r, cases[i].status);
+        th_reply_free(&r);
+    }
+    char s[37], path[600];
+    th_server(&t, t.alice, s);
+    snprintf(path, sizeof path, "/compute/v2.1/servers/%s//", s);
+    call(&r, "GET", t.alice, NULL, NULL, path);
+    CHECK_STATUS(&r, 200);
+    CHECK_CONTAINS(th_body(&r), s);
+    th_reply_free(&r);
+    /* a parameter of 255 bytes is taken (no such server), one of 256 is not */
+    char big[300];
+    memset(big, 'a', 256);
+    big[256] = '\0';
+    snprintf(path, sizeof path, "/v2.1/servers/%s", big);
+    call(&r, "GET", t.alice, NULL, NULL, path);
+    CHECK_STATUS(&r, 404);
+    CHECK_CONTAINS(th_body(&r), "The resource could not be found.");
+    th_reply_free(&r);
+    big[255] = '\0';
+    snprintf(path, sizeof path, "/v2.1/servers/%s", big);
+    call(&r, "GET", t.alice, NULL, NULL, path);
+    CHECK_STATUS(&r, 404);
+    CHECK_CONTAINS(th_body(&r), "could not be found");
+    CHECK(t.last_route && strcmp(t.last_route->pattern, "/v2.1/servers/{server_id}") == 0);
+    th_reply_free(&r);
+}
+
 /* A 201 with X-Subject-Token and the catalog, the Location of a created
  * server: the headers a handler sets go out. */
 static void handler_headers(void)
@@ -132,6 +182,7 @@ static const struct unit_case cases[] = {
     { "route-range", route_range },
     { "named-parameters", named_parameters },
     { "handler-headers", handler_headers },
+    { "path-shapes", path_shapes },
     { NULL, NULL },
 };
 
