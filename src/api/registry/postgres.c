@@ -113,6 +113,10 @@ static const char *const migrations[] = {
     "  checksum TEXT NOT NULL, os_hash_algo TEXT NOT NULL, os_hash_value TEXT NOT NULL,"
     "  min_disk BIGINT NOT NULL, min_ram BIGINT NOT NULL, protected INTEGER NOT NULL,"
     "  os_hidden INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);",
+    /* 10: a server's attachments in the order they are listed (as SQLite's
+     * migration 10) */
+    "CREATE INDEX IF NOT EXISTS attachments_server"
+    "  ON attachments(server_id, created_at, device);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

@@ -112,6 +112,10 @@ static const char *const migrations[] = {
     "  os_hidden INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
     "CREATE TRIGGER volume_image_metadata_gone AFTER DELETE ON volumes BEGIN"
     "  DELETE FROM metadata WHERE kind='volume-image' AND owner=old.id; END;",
+    /* 10: a server's attachments in the order they are listed, read from an
+     * index rather than sorted for every list */
+    "CREATE INDEX IF NOT EXISTS attachments_server"
+    "  ON attachments(server_id, created_at, device);",
 };
 #define N_MIGRATIONS    (int)(sizeof migrations / sizeof migrations[0])
 #define SWAPS_MIGRATION 4

@@ -379,7 +379,7 @@ static void upgrade_from_schema_2(void)
              path);
     CHECK(system(cmd) == 0);
     r = open_reg();
-    CHECK(schema_version(r) == 9);
+    CHECK(schema_version(r) == 10);
     struct reg_volume got;
     CHECK(r->ops->volume_get(r, v.id, &got) == 0);
     CHECK(!got.bootable && got.readonly == -1);
