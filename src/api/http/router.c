@@ -441,6 +441,17 @@ static int check_door(struct api_request *rq, const struct api_route *r)
     return check_policy(rq, r);
 }
 
+/* A stream that failed is closed at once, before its error is answered:
+ * what its close undoes (an image back to queued) is done by the time the
+ * client reads the answer, not when the connection is released. */
+static void stream_end(struct api_request *rq)
+{
+    if (rq->stream_close)
+        rq->stream_close(rq);
+    rq->stream_close = NULL;
+    rq->stream_write = NULL;
+}
+
 bool api_dispatch_stream_open(const struct api_mount *mounts, struct api_request *rq)
 {
     bool known = false;
@@ -454,8 +465,11 @@ bool api_dispatch_stream_open(const struct api_mount *mounts, struct api_request
     rq->streaming = true;
     if (check_door(rq, r) < 0)
         return true;
-    if (r->stream_open(rq) < 0 && rq->err.status == 0)
-        api_err(&rq->err, 500, "Unexpected API Error.");
+    if (r->stream_open(rq) < 0) {
+        if (rq->err.status == 0)
+            api_err(&rq->err, 500, "Unexpected API Error.");
+        stream_end(rq);
+    }
     return true;
 }
 
@@ -463,8 +477,11 @@ void api_stream_feed(struct api_request *rq, const char *data, size_t len)
 {
     if (rq->err.status || !rq->stream_write)
         return;
-    if (rq->stream_write(rq, data, len) < 0 && rq->err.status == 0)
-        api_err(&rq->err, 500, "Unexpected API Error.");
+    if (rq->stream_write(rq, data, len) < 0) {
+        if (rq->err.status == 0)
+            api_err(&rq->err, 500, "Unexpected API Error.");
+        stream_end(rq);
+    }
 }
 
 static void dispatch(const struct api_mount *mounts, struct api_request *rq)
