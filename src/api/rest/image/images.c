@@ -551,7 +551,8 @@ static int images_index(struct api_request *rq)
             all[kept++] = all[i];
     t_sort_key = sk ? sk : "created_at";
     t_sort_desc = !sd || !strcmp(sd, "desc");
-    qsort(all, kept, sizeof *all, image_cmp);
+    if (kept > 1)
+        qsort(all, kept, sizeof *all, image_cmp);
     size_t first = 0;
     const char *marker = markerb[0] ? markerb : NULL;
     if (marker) {
