@@ -8,35 +8,15 @@
 #   bguest_build DIR WRITER GAP_US BLOCKS
 #                                DIR/vmlinuz and DIR/initrd.img, the guest's
 #                                /init running WRITER on /dev/sda
-BGUEST_CACHE=${VOLSWAP_GUEST_CACHE:-/var/cache/volswap-tests/guest}
+# the integration tests' guest_fetch fills the cache both use
+# shellcheck source=../tests/integration/libvirt/guest.sh
+. "$SRC/tests/integration/libvirt/guest.sh"
+BGUEST_CACHE=$GUEST_CACHE
 # virtio-scsi and the SCSI disk, in dependency order (no modules.dep)
 BGUEST_MODULES="scsi_common scsi_mod sd_mod virtio_ring virtio virtio_pci_modern_dev
   virtio_pci_legacy_dev virtio_pci virtio_scsi"
 
-bguest_fetch() {
-  local d=$BGUEST_CACHE tmp kpkg kver m f
-  [ -s "$d/vmlinuz" ] && [ -x "$d/busybox" ] && [ -d "$d/modules" ] && return 0
-  mkdir -p "$d" || return 1
-  tmp=$(mktemp -d "$d/fetch.XXXXXX")
-  chmod 755 "$tmp" # apt's sandbox user writes here
-  kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-    awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-  [ -n "$kpkg" ] || { rm -rf "$tmp"; return 1; }
-  (cd "$tmp" && apt-get download -q "$kpkg" busybox-static >/dev/null 2>&1) || { rm -rf "$tmp"; return 1; }
-  dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/k" && dpkg-deb -x "$tmp"/busybox-static_*.deb "$tmp/b" ||
-    { rm -rf "$tmp"; return 1; }
-  kver=$(ls "$tmp/k/lib/modules")
-  mkdir -p "$tmp/modules"
-  for m in $BGUEST_MODULES button evdev; do
-    f=$(find "$tmp/k/lib/modules/$kver" -name "$m.ko" | head -n1)
-    [ -n "$f" ] || { rm -rf "$tmp"; return 1; }
-    cp "$f" "$tmp/modules/"
-  done
-  cp "$tmp/k/boot/vmlinuz-$kver" "$tmp/vmlinuz-new" && cp "$tmp/b/bin/busybox" "$tmp/busybox-new" || return 1
-  rm -rf "$d/modules" && mv "$tmp/modules" "$d/modules"
-  mv "$tmp/busybox-new" "$d/busybox" && mv "$tmp/vmlinuz-new" "$d/vmlinuz"
-  rm -rf "$tmp"
-}
+bguest_fetch() { guest_fetch; }
 
 bguest_build() {  # bguest_build DIR WRITER GAP_US BLOCKS
   local r=$1/initramfs m
