@@ -65,15 +65,6 @@ static void truth_free(struct lvr_truth *t)
     json_decref(t->busy_nodes);
 }
 
-static void busy_add(struct lvr_truth *t, const struct swap_rec *r)
-{
-    json_object_set_new(t->busy_servers, r->server_id, json_true());
-    if (r->old_node[0])
-        json_object_set_new(t->busy_nodes, r->old_node, json_true());
-    if (r->new_node[0])
-        json_object_set_new(t->busy_nodes, r->new_node, json_true());
-}
-
 static int truth_read(struct lvr_truth *t, struct api_error *e)
 {
     struct registry *reg = swap_svc->ctx->reg;
@@ -101,19 +92,7 @@ static int truth_read(struct lvr_truth *t, struct api_error *e)
         if (swap_power_busy(t->srv[i].id))
             json_object_set_new(t->busy_servers, t->srv[i].id, json_true());
     }
-    struct swap_rec *open_recs = NULL;
-    size_t n_open = 0;
-    if (swap_store_unfinished(reg, &open_recs, &n_open, e) < 0)
-        return -1;
-    for (size_t i = 0; i < n_open; i++)
-        busy_add(t, &open_recs[i]);
-    free(open_recs);
-    pthread_mutex_lock(&swap_svc->lock);
-    for (struct swap_task *k = swap_svc->tasks; k; k = k->next)
-        if (!k->finished)
-            busy_add(t, &k->rec);
-    pthread_mutex_unlock(&swap_svc->lock);
-    return 0;
+    return swap_busy_read(t->busy_servers, t->busy_nodes, e);
 }
 
 static const struct reg_server *server_here(const struct lvr_pass *p, const char *id)

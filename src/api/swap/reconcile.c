@@ -99,13 +99,30 @@ static void truth_free(struct truth *t)
     json_decref(t->busy_servers);
 }
 
-static void busy_add(struct truth *t, const struct swap_rec *r)
+static void busy_add(json_t *servers, json_t *nodes, const struct swap_rec *r)
 {
     if (r->old_node[0])
-        json_object_set_new(t->busy_nodes, r->old_node, json_true());
+        json_object_set_new(nodes, r->old_node, json_true());
     if (r->new_node[0])
-        json_object_set_new(t->busy_nodes, r->new_node, json_true());
-    json_object_set_new(t->busy_servers, r->server_id, json_true());
+        json_object_set_new(nodes, r->new_node, json_true());
+    json_object_set_new(servers, r->server_id, json_true());
+}
+
+int swap_busy_read(json_t *servers, json_t *nodes, struct api_error *e)
+{
+    struct swap_rec *open_recs = NULL;
+    size_t n_open = 0;
+    if (swap_store_unfinished(swap_svc->ctx->reg, &open_recs, &n_open, e) < 0)
+        return -1;
+    for (size_t i = 0; i < n_open; i++)
+        busy_add(servers, nodes, &open_recs[i]);
+    free(open_recs);
+    pthread_mutex_lock(&swap_svc->lock);
+    for (struct swap_task *k = swap_svc->tasks; k; k = k->next)
+        if (!k->finished)
+            busy_add(servers, nodes, &k->rec);
+    pthread_mutex_unlock(&swap_svc->lock);
+    return 0;
 }
 
 static int truth_read(const char *host, struct truth *t, struct api_error *e)
@@ -144,19 +161,7 @@ static int truth_read(const char *host, struct truth *t, struct api_error *e)
         free(a);
     }
     free(srv);
-    struct swap_rec *open_recs = NULL;
-    size_t n_open = 0;
-    if (swap_store_unfinished(reg, &open_recs, &n_open, e) < 0)
-        return -1;
-    for (size_t i = 0; i < n_open; i++)
-        busy_add(t, &open_recs[i]);
-    free(open_recs);
-    pthread_mutex_lock(&swap_svc->lock);
-    for (struct swap_task *k = swap_svc->tasks; k; k = k->next)
-        if (!k->finished)
-            busy_add(t, &k->rec);
-    pthread_mutex_unlock(&swap_svc->lock);
-    return 0;
+    return swap_busy_read(t->busy_servers, t->busy_nodes, e);
 }
 
 static const struct reg_volume *volume_of_node(const struct truth *t, const char *node)

@@ -270,6 +270,10 @@ int swap_reconcile_host(const struct cfg_host *h, struct api_error *e);
  * disks and copy jobs, and its volswapd's NBD exports, against the
  * registry. */
 int swap_libvirt_reconcile(const struct cfg_host *h, struct api_error *e);
+/* Marks in SERVERS and NODES (JSON objects used as sets) the server and
+ * both nodes of every swap not finished: the registry's unfinished
+ * records and this node's running tasks. 0, or -1 and E. */
+int swap_busy_read(json_t *servers, json_t *nodes, struct api_error *e);
 int swap_reconcile_init(struct api_error *e);
 int swap_reconcile_start(struct api_error *e);
 void swap_reconcile_stop(void);
