@@ -181,6 +181,9 @@ json_t *qmp_state_snapshot(void);
 /* Checks the whole document first (a damaged one changes nothing), then
  * replays its commands in order. */
 int qmp_state_restore(struct qmp_ctx *ctx, json_t *state, struct vs_error *err);
+/* The check qmp_state_restore makes first, alone: the document's shape
+ * and every command's arguments against its schema. Opens nothing. */
+int qmp_state_check(json_t *state, struct vs_error *err);
 
 /* ---- qmp-session.c: one QMP conversation, independent of its transport --- */
 

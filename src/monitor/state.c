@@ -155,7 +155,7 @@ json_t *qmp_state_snapshot(void)
     return json_pack("{s:i,s:o}", "volswap-state", STATE_VERSION, "commands", cmds);
 }
 
-static int check_document(json_t *state, struct vs_error *err)
+int qmp_state_check(json_t *state, struct vs_error *err)
 {
     if (!json_is_object(state)) {
         vs_error_set(err, VS_ERR_GENERIC, "not a JSON object");
@@ -253,7 +253,7 @@ static bool gone_and_unused(json_t *cmds, size_t at)
 
 int qmp_state_restore(struct qmp_ctx *ctx, json_t *state, struct vs_error *err)
 {
-    if (check_document(state, err) < 0)
+    if (qmp_state_check(state, err) < 0)
         return -1;
     size_t i;
     json_t *c;
