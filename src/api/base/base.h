@@ -20,6 +20,9 @@
 struct api_error {
     int status;    /* HTTP status to answer with */
     char msg[512]; /* the fault's "message" */
+    /* MSG names a credential of the caller's (Keystone's "Could not find
+     * token: ID"): it is the caller's to read, never the log's */
+    bool msg_secret;
 };
 __attribute__((format(printf, 3, 4))) int api_err(struct api_error *e, int status, const char *fmt,
                                                   ...);

@@ -17,6 +17,7 @@ int api_err(struct api_error *e, int status, const char *fmt, ...)
 {
     if (e) {
         e->status = status;
+        e->msg_secret = false;
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);

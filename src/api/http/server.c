@@ -106,7 +106,10 @@ static enum MHD_Result send_reply(struct api_server *srv, struct MHD_Connection 
                                     VS_LOG_NUM("status", out.status),
                                     VS_LOG_NUM("duration_us", took_ns / 1000)),
                       "%s %s -> %d%s%s", rq->method, rq->url, out.status,
-                      rq->err.status ? ": " : "", rq->err.status ? rq->err.msg : "");
+                      rq->err.status ? ": " : "",
+                      !rq->err.status       ? ""
+                      : rq->err.msg_secret ? "(the message names a credential: not logged)"
+                                           : rq->err.msg);
     api_metrics_observe(rq, out.status, (double)took_ns / 1e9);
     MHD_destroy_response(resp);
     return r;

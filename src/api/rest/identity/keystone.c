@@ -236,13 +236,22 @@ static int token_policy(struct api_request *rq, const struct auth_ctx *subject, 
                    action);
 }
 
+/* Keystone's 404 names the token the caller sent: the body may, the log
+ * may not. */
+static int token_not_found(struct api_request *rq, const char *subject)
+{
+    api_err(&rq->err, 404, "Could not find token: %.80s.", subject ? subject : "");
+    rq->err.msg_secret = true;
+    return -1;
+}
+
 static int ks_tokens_get(struct api_request *rq)
 {
     const char *subject = api_header(rq, "X-Subject-Token");
     struct auth_ctx a;
     struct api_error e;
     if (auth_validate(rq->ctx->auth, subject, &a, &e) < 0)
-        return api_err(&rq->err, 404, "Could not find token: %.80s.", subject ? subject : "");
+        return token_not_found(rq, subject);
     if (token_policy(rq, &a, "identity:validate_token") < 0)
         return -1;
     if (a.is_admin_token)
@@ -257,7 +266,7 @@ static int ks_tokens_delete(struct api_request *rq)
     struct auth_ctx a;
     struct api_error e;
     if (auth_validate(rq->ctx->auth, subject, &a, &e) < 0 || a.is_admin_token)
-        return api_err(&rq->err, 404, "Could not find token: %.80s.", subject ? subject : "");
+        return token_not_found(rq, subject);
     if (token_policy(rq, &a, "identity:revoke_token") < 0)
         return -1;
     auth_revoke(rq->ctx->auth, subject);
