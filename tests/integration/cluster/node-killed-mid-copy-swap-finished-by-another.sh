@@ -24,7 +24,8 @@ for _ in $(seq 300); do
 done
 t1=$(date +%s%N)
 [ "$(reg_sql "SELECT epoch FROM swaps WHERE id='$ID'")" = 2 ] || fail "not taken over"
-[ "$(qmp_cmd '{"execute":"query-jobs"}' | jq '.return | length')" = 1 ] || fail "the takeover did not keep the job"
+# (that it kept the host's job rather than start over or roll back is
+# read from its log below: by now the job may already have finished)
 [ "$(wait_settled "$ID")" = done ] || fail "not finished: $(reg_sql "SELECT error FROM swaps WHERE id='$ID'")"
 echo "takeover: $(( (t1 - t0) / 1000000 )) ms, takeover and finish: $(( ($(date +%s%N) - t0) / 1000000 )) ms (lease ${CLUSTER_LEASE} s)"
 owner=$(reg_sql "SELECT owner FROM swaps WHERE id='$ID'")
