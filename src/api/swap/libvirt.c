@@ -9,8 +9,13 @@
  *   READY       from VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 on libvirt's event loop
  *               thread, not by polling; virDomainGetBlockJobInfo only feeds
  *               the progress figures;
- *   COMPLETING  virDomainBlockJobAbort(PIVOT), which returns once the guest
- *               runs on the new volume;
+ *   COMPLETING  virDomainBlockJobAbort(PIVOT | ASYNC), and the job's end
+ *               from the same events: libvirt sends the end event once the
+ *               guest runs on the new volume and the old nodes are gone,
+ *               then still writes its status file and the persistent
+ *               definition and answers; the synchronous call waits for all
+ *               of that, the swap only for the event. The disk's live
+ *               source then says which volume the guest runs on;
  *   then virDomainBlockResize when the new volume is larger, and the
  *   registry (swap_finish).
  * Rollback before the pivot is an abort without PIVOT. After a failed pivot
@@ -26,6 +31,11 @@
 #include <time.h>
 
 #define SAMPLE_MS 100
+/* How long a pivot may take before the swap is left for recovery: QEMU's
+ * last copy and libvirt's bookkeeping (old nodes deleted, status and
+ * definition saved) take tens of milliseconds; a libvirtd restarted in
+ * between takes seconds. */
+#define PIVOT_WAIT_MS 60000
 
 /* What the block-job events said about one disk: filled on libvirt's
  * event loop thread, read by the swap worker. */
@@ -34,7 +44,14 @@ struct mailbox {
     pthread_cond_t cond;
     char target[32];
     int status; /* last virConnectDomainEventBlockJobStatus, -1 none */
+    int end;    /* the first COMPLETED, FAILED or CANCELED since armed, -1 none */
 };
+
+static bool job_ended(int status)
+{
+    return status == VIR_DOMAIN_BLOCK_JOB_COMPLETED || status == VIR_DOMAIN_BLOCK_JOB_FAILED ||
+           status == VIR_DOMAIN_BLOCK_JOB_CANCELED;
+}
 
 static void on_block_job(virConnectPtr conn, virDomainPtr dom, const char *disk, int type,
                          int status, void *opaque)
@@ -47,6 +64,10 @@ static void on_block_job(virConnectPtr conn, virDomainPtr dom, const char *disk,
         return;
     pthread_mutex_lock(&mb->lock);
     mb->status = status;
+    /* sticky: a READY after the end (libvirt re-reports states while it
+     * pivots) must not hide it */
+    if (mb->end < 0 && job_ended(status))
+        mb->end = status;
     pthread_cond_broadcast(&mb->cond);
     pthread_mutex_unlock(&mb->lock);
 }
@@ -64,6 +85,33 @@ static int mailbox_wait(struct mailbox *mb, int ms)
         pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
     int st = mb->status;
     mb->status = -1;
+    pthread_mutex_unlock(&mb->lock);
+    return st;
+}
+
+/* Forgets an earlier end before a pivot is asked for. */
+static void mailbox_arm(struct mailbox *mb)
+{
+    pthread_mutex_lock(&mb->lock);
+    mb->end = -1;
+    mb->status = -1;
+    pthread_mutex_unlock(&mb->lock);
+}
+
+/* Waits up to MS for the job's end: its status, or -1 when none came. */
+static int mailbox_wait_end(struct mailbox *mb, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&mb->lock);
+    while (mb->end < 0)
+        if (pthread_cond_timedwait(&mb->cond, &mb->lock, &ts) == ETIMEDOUT)
+            break;
+    int st = mb->end;
     pthread_mutex_unlock(&mb->lock);
     return st;
 }
@@ -326,6 +374,32 @@ static int reattach(struct lvswap *s, const struct swap_rec *r, struct mailbox *
     return 0;
 }
 
+/* After virDomainBlockJobAbort(PIVOT | ASYNC): waits for the copy job's
+ * end, from its event, or once libvirtd answers again after going away,
+ * from the job no longer being on the disk. A job still there is asked
+ * about every second as well, so a lost event costs a second, not the
+ * whole wait. 0 ended (the disk's live source tells how), -1 not within
+ * PIVOT_WAIT_MS. */
+static int wait_pivot(struct lvswap *s, const struct swap_rec *r, struct mailbox *mb,
+                      virConnectPtr *conn, int *cb)
+{
+    int64_t start = api_now_ms(), asked = start;
+    while (api_now_ms() - start < PIVOT_WAIT_MS) {
+        if (mailbox_wait_end(mb, SAMPLE_MS) >= 0)
+            return 0;
+        bool alive = virConnectIsAlive(*conn) == 1;
+        if (!alive && reattach(s, r, mb, conn, cb) < 0)
+            continue;
+        if (alive && api_now_ms() - asked < 1000)
+            continue;
+        asked = api_now_ms();
+        virDomainBlockJobInfo info;
+        if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p, struct lvswap *s,
                 struct mailbox *mb)
 {
@@ -433,15 +507,28 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
     publish(t, p, r, SP_READY);
     swap_persist(r, SP_COMPLETING);
     publish(t, p, r, SP_COMPLETING);
+    mailbox_arm(mb);
     int64_t t0 = api_now_ms();
-    int rc = virDomainBlockJobAbort(s->dom, s->target, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT);
+    int rc = virDomainBlockJobAbort(
+        s->dom, s->target, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT | VIR_DOMAIN_BLOCK_JOB_ABORT_ASYNC);
     if (rc < 0)
         hlv_fail(&e, s->h->name, "pivot");
-    virConnectDomainEventDeregisterAny(conn, cb);
+    bool ended = rc < 0 || wait_pivot(s, r, mb, &conn, &cb) == 0;
     int64_t t1 = api_now_ms();
+    virConnectDomainEventDeregisterAny(conn, cb);
     r->pivot_ms = t1 - t0;
     r->mirror_ms = t1 - mirror_start;
     p->pivot_ms = r->pivot_ms;
+    if (!ended) {
+        /* QEMU may still switch the guest over: neither a rollback nor a
+         * finish is safe until libvirt says which it did */
+        snprintf(r->error, sizeof r->error,
+                 "the pivot of %s did not end within %d s (undecided: left for recovery)",
+                 s->target, PIVOT_WAIT_MS / 1000);
+        swap_persist(r, r->phase);
+        swap_log("%s: %s", r->id, r->error);
+        return;
+    }
     if (rc < 0 || which_side(s) != 1) {
         settle(s, r, rc < 0 ? e.msg : "the disk is not on the new volume after the pivot");
         return;
@@ -460,6 +547,7 @@ void swap_libvirt_run(struct swap_task *t, struct swap_rec *r, struct swap_progr
     pthread_mutex_init(&mb.lock, NULL);
     pthread_cond_init(&mb.cond, NULL);
     mb.status = -1;
+    mb.end = -1;
     run(t, r, p, &s, &mb);
     lvswap_close(&s);
     pthread_cond_destroy(&mb.cond);
