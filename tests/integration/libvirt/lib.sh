@@ -17,6 +17,18 @@
 #                       QEMU gets the client's in $LV/nbd-pki through
 #                       qemu.conf's nbd_tls_x509_cert_dir; needs
 #                       NEED_MOUNT_NS=1, see lv_qemu_conf)
+#   lv_nbd_disk NAME [NEW_POOL]   after LV_NBD=1 lv_setup: domain NAME
+#                       ($DOM) as server $SID, $OLD (16 MiB of 0x5a)
+#                       attached as sdb, $NEW (in NEW_POOL), their files
+#   nbd_name [--inactive]   the export the NBD disk sdb of $DOM reads
+#   exports, nodes      the volswapd's exports and volume nodes
+#                       (QMP_SOCK: another volswapd's monitor)
+#   lv_qemu_write BYTE MIB, lv_range_check PATH BYTE MIB   4 MiB written
+#                       by QEMU through $DOM's disk $ALIAS at MIB MiB, and
+#                       checked in a volume's file; lv_alias sets ALIAS
+#   lv_nbd_expect_rolled_back   after lv_nbd_disk's swap rolled back: the
+#                       registry, disk (live, defined), job and volswapd
+#                       back on $OLD alone, which takes writes
 #   lv_domain NAME      defines and starts a persistent TCG domain with a
 #                       virtio-scsi controller and no disk (no guest OS is
 #                       needed to hotplug, block-copy or pivot)
@@ -233,3 +245,58 @@ action_event_result() {  # action_event_result SERVER ACTION EVENT
 }
 
 node_of() { echo "vol-$(echo "$1" | tr -d - | cut -c1-26)"; }  # node_of VOLUME
+
+# A volume of pool POOL (a volume type): prints its id.
+lv_volume_in() {  # lv_volume_in POOL
+  api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes" "{\"volume\":{\"size\":1,\"volume_type\":\"$1\"}}" >/dev/null
+  expect_status 202
+  jq -r .volume.id "$T/last.body"
+}
+
+lv_nbd_disk() {  # lv_nbd_disk NAME [NEW_POOL]
+  DOM=$1
+  lv_domain "$DOM"
+  SID=$(lv_server "$DOM")
+  OLD=$(new_volume "$ADMIN_TOKEN" 1)
+  if [ -n "${2:-}" ]; then NEW=$(lv_volume_in "$2"); else NEW=$(new_volume "$ADMIN_TOKEN" 1); fi
+  OLD_PATH=$(volume_path "$OLD"); NEW_PATH=$(volume_path "$NEW")
+  qemu-io -f raw "$OLD_PATH" -c "write -P 0x5a 0 16M" >/dev/null || fail "cannot fill the old volume"
+  lv_attach "$SID" "$OLD" /dev/sdb; expect_status 200
+}
+
+lv_nbd_expect_rolled_back() {
+  HOST_PID= expect_rolled_back  # the volswapd checks follow, for its lv- exports
+  [ "$(nbd_name)" = "$(node_of "$OLD")" ] || fail "live disk: $(virsh_lv dumpxml "$DOM" | grep -A3 "<disk")"
+  [ "$(nbd_name --inactive)" = "$(node_of "$OLD")" ] || fail "definition: $(virsh_lv dumpxml --inactive "$DOM" | grep -A3 "<disk")"
+  ! virsh_lv blockjob "$DOM" sdb --info 2>&1 | grep -q "Block Copy" || fail "a job is left: $(virsh_lv blockjob "$DOM" sdb --info 2>&1)"
+  [ "$(exports)" = "$(node_of "$OLD")" ] || fail "volswapd exports after the rollback: $(exports)"
+  [ "$(nodes)" = "$(node_of "$OLD")" ] || fail "volswapd nodes after the rollback: $(nodes)"
+  # the guest's disk still writes into the old volume
+  nbd_fill "nbd+unix:///$(node_of "$OLD")?socket=$T/nbd.sock" 0x77 1
+  file_check "$OLD_PATH" 0x77 1
+}
+
+nbd_name() { virsh_lv dumpxml "$@" "$DOM" | grep -o "protocol='nbd' name='[^']*'" | sed "s/.*name='//; s/'//"; }
+exports() { qmp_cmd '{"execute":"query-block-exports"}' | jq -r '[.return[]["node-name"]] | sort | join(" ")'; }
+nodes() { qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -r '[.return[]["node-name"] | select(startswith("vol-"))] | unique | join(" ")'; }
+
+# QEMU writes 4 MiB of BYTE at MIB MiB through the disk whose alias is
+# $ALIAS, by HMP's qemu-io (which says nothing on success: its report goes
+# to QEMU's stdout; the volumes' files show what it wrote).
+lv_qemu_write() {  # lv_qemu_write BYTE MIB
+  local out
+  out=$(virsh_lv qemu-monitor-command "$DOM" --hmp "qemu-io -d $ALIAS \"write -P $1 ${2}M 4M\"" 2>&1) \
+    || fail "QEMU's write: $out"
+  [ -z "$(echo "$out" | tr -d '[:space:]')" ] || fail "QEMU's write: $out"
+}
+lv_range_check() {  # lv_range_check PATH BYTE MIB: its 4 MiB there hold BYTE
+  local out
+  out=$(qemu-io -f raw -r "$1" -c "read -P $2 ${3}M 4M") || return 1
+  case "$out" in *"Pattern verification failed"*) return 1 ;; *"read 4194304/4194304"*) return 0 ;; esac
+  return 1
+}
+# The user alias (ua-...) of $DOM's disk, into ALIAS.
+lv_alias() {
+  ALIAS=$(virsh_lv dumpxml "$DOM" | grep -o "<alias name='ua-[^']*'/>" | sed "s/.*name='//; s/'.*//") || true
+  [ -n "$ALIAS" ] || fail "no user alias: $(virsh_lv dumpxml "$DOM" | grep -A8 "<disk type='network'")"
+}

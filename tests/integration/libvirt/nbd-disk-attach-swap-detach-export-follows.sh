@@ -8,21 +8,12 @@
 # is gone, the data moved, and a detach leaves the volswapd no export.
 . "$VOLSWAP_SRC/tests/integration/libvirt/lib.sh"
 LV_NBD=1 lv_setup
-DOM=vs-nbd-$$
-lv_domain "$DOM"
-SID=$(lv_server "$DOM")
-OLD=$(new_volume "$ADMIN_TOKEN" 1)
-NEW=$(new_volume "$ADMIN_TOKEN" 1)
-OLD_PATH=$(volume_path "$OLD"); NEW_PATH=$(volume_path "$NEW")
-qemu-io -f raw "$OLD_PATH" -c "write -P 0x6b 0 4M" >/dev/null || fail "cannot fill the old volume"
-lv_attach "$SID" "$OLD" /dev/sdb; expect_status 200
-nbd_name() { virsh_lv dumpxml "$@" "$DOM" | grep -o "protocol='nbd' name='[^']*'" | sed "s/.*name='//; s/'//"; }
+lv_nbd_disk vs-nbd-$$
 [ "$(nbd_name)" = "$(node_of "$OLD")" ] || fail "live disk: $(virsh_lv dumpxml "$DOM" | grep -A3 "<disk")"
 [ "$(nbd_name --inactive)" = "$(node_of "$OLD")" ] || fail "definition: $(virsh_lv dumpxml --inactive "$DOM" | grep -A3 "<disk")"
 CI=$(reg_sql "SELECT connection_info FROM attachments WHERE server_id='$SID'")
 [ "$(echo "$CI" | jq -r .driver_volume_type)" = nbd ] || fail "connection_info $CI"
 [ "$(echo "$CI" | jq -r .data.socket)" = "$T/nbd.sock" ] || fail "connection_info $CI"
-exports() { qmp_cmd '{"execute":"query-block-exports"}' | jq -r '[.return[]["node-name"]] | sort | join(" ")'; }
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"; expect_status 202
 [ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "swap: $(cat "$T/last.body") $(tail -5 "$T/api.log")"
 [ "$(attached_volume "$SID")" = "$NEW" ] || fail "attachment names $(attached_volume "$SID")"
@@ -31,7 +22,7 @@ swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"; expect_status 202
 [ "$(exports)" = "$(node_of "$NEW")" ] || fail "volswapd exports after swap: $(exports)"
 CI=$(reg_sql "SELECT connection_info FROM attachments WHERE server_id='$SID'")
 [ "$(echo "$CI" | jq -r .data.export_name)" = "$(node_of "$NEW")" ] || fail "connection_info after swap $CI"
-file_check "$NEW_PATH" 0x6b 4
+file_check "$NEW_PATH" 0x5a 16
 api "$ADMIN_TOKEN" DELETE "/v2.1/servers/$SID/os-volume_attachments/$NEW" >/dev/null; expect_status 202
 for _ in $(seq 100); do [ "$(volume_field "$NEW" status)" = available ] && break; sleep 0.1; done
 [ "$(volume_field "$NEW" status)" = available ] || fail "new volume is $(volume_field "$NEW" status)"

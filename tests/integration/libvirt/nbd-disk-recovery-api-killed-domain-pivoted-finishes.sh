@@ -9,17 +9,7 @@
 . "$VOLSWAP_SRC/tests/integration/libvirt/lib.sh"
 export VOLSWAP_SWAP_SPEED=$(( 4 << 20 ))
 LV_NBD=1 lv_setup
-DOM=vs-nbdpivot-$$
-lv_domain "$DOM"
-SID=$(lv_server "$DOM")
-OLD=$(new_volume "$ADMIN_TOKEN" 1)
-NEW=$(new_volume "$ADMIN_TOKEN" 1)
-OLD_PATH=$(volume_path "$OLD"); NEW_PATH=$(volume_path "$NEW")
-qemu-io -f raw "$OLD_PATH" -c "write -P 0x5a 0 16M" >/dev/null || fail "cannot fill the old volume"
-lv_attach "$SID" "$OLD" /dev/sdb; expect_status 200
-nbd_name() { virsh_lv dumpxml "$@" "$DOM" | grep -o "protocol='nbd' name='[^']*'" | sed "s/.*name='//; s/'//"; }
-exports() { qmp_cmd '{"execute":"query-block-exports"}' | jq -r '[.return[]["node-name"]] | sort | join(" ")'; }
-nodes() { qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -r '[.return[]["node-name"] | select(startswith("vol-"))] | sort | join(" ")'; }
+lv_nbd_disk vs-nbdpivot-$$
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"; expect_status 202
 wait_phase "$SID" "$OLD" mirroring
 kill -9 "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=

@@ -50,27 +50,10 @@ OUT=$(nbd_read "$T/pki") || true
 case "$OUT" in *"read 512/512"*) ;; *) fail "a TLS client with the certificate: $OUT" ;; esac
 
 # QEMU writes through its TLS connection to the export
-ALIAS=$(virsh_lv dumpxml "$DOM" | grep -o "<alias name='ua-[^']*'/>" | sed "s/.*name='//; s/'.*//") || true
-[ -n "$ALIAS" ] || fail "no user alias: $(virsh_lv dumpxml "$DOM" | grep -A8 "<disk type='network'")"
-# (HMP's qemu-io says nothing on success: its report goes to QEMU's
-# stdout; the volumes' files show what it wrote)
-qemu_write() {  # qemu_write BYTE OFFSET_MIB: 4 MiB through the domain's disk
-  local out
-  out=$(virsh_lv qemu-monitor-command "$DOM" --hmp "qemu-io -d $ALIAS \"write -P $1 ${2}M 4M\"" 2>&1) \
-    || fail "QEMU's write: $out"
-  [ -z "$(echo "$out" | tr -d '[:space:]')" ] || fail "QEMU's write: $out"
-}
-range_check() {  # range_check PATH BYTE OFFSET_MIB: its 4 MiB there hold BYTE
-  local out
-  out=$(qemu-io -f raw -r "$1" -c "read -P $2 ${3}M 4M") || return 1
-  case "$out" in *"Pattern verification failed"*) return 1 ;; *"read 4194304/4194304"*) return 0 ;; esac
-  return 1
-}
-qemu_write 0x3c 0
+lv_alias
+lv_qemu_write 0x3c 0
 file_check "$OLD_PATH" 0x3c 4
 
-exports() { qmp_cmd '{"execute":"query-block-exports"}' | jq -r '[.return[]["node-name"]] | sort | join(" ")'; }
-nodes() { qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -r '[.return[]["node-name"] | select(startswith("vol-"))] | unique | join(" ")'; }
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"; expect_status 202
 [ "$(wait_swap "$SID" "$OLD")" = completed ] || fail "swap: $(cat "$T/last.body") $(tail -5 "$T/api.log")"
 [ "$(attached_volume "$SID")" = "$NEW" ] || fail "attachment names $(attached_volume "$SID")"
@@ -83,9 +66,9 @@ CI=$(reg_sql "SELECT connection_info FROM attachments WHERE server_id='$SID'")
   || fail "connection_info after swap $CI"
 # the data moved, and QEMU now writes into the new volume
 file_check "$NEW_PATH" 0x3c 4
-qemu_write 0x5d 4
-range_check "$NEW_PATH" 0x5d 4 || fail "the new volume lacks QEMU's write after the swap"
-range_check "$OLD_PATH" 0 4 || fail "QEMU's write after the swap reached the old volume"
+lv_qemu_write 0x5d 4
+lv_range_check "$NEW_PATH" 0x5d 4 || fail "the new volume lacks QEMU's write after the swap"
+lv_range_check "$OLD_PATH" 0 4 || fail "QEMU's write after the swap reached the old volume"
 
 api "$ADMIN_TOKEN" DELETE "/v2.1/servers/$SID/os-volume_attachments/$NEW" >/dev/null; expect_status 202
 for _ in $(seq 100); do [ "$(volume_field "$NEW" status)" = available ] && break; sleep 0.1; done

@@ -13,8 +13,6 @@ SID=$(lv_server "$DOM")
 KEPT=$(new_volume "$ADMIN_TOKEN" 1)
 STRAY=$(new_volume "$ADMIN_TOKEN" 1)
 lv_attach "$SID" "$KEPT" /dev/sdb; expect_status 200
-exports() { qmp_cmd '{"execute":"query-block-exports"}' | jq -r '[.return[]["node-name"]] | sort | join(" ")'; }
-nodes() { qmp_cmd '{"execute":"query-named-block-nodes"}' | jq -r '[.return[]["node-name"] | select(startswith("vol-"))] | sort | join(" ")'; }
 N=$(node_of "$STRAY")
 qmp_cmd "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"file\",\"filename\":\"$(volume_path "$STRAY")\",\"node-name\":\"$N\"}}" \
   | jq -e .return >/dev/null || fail "blockdev-add by hand"
