@@ -501,11 +501,6 @@ static void storage_export_id(const char *node, char out[40])
 
 int host_storage_check(const struct cfg_host *ch, const struct cfg_host *sh, struct api_error *e)
 {
-    if (strcmp(ch->driver, "libvirt") == 0)
-        return api_err(e, 400,
-                       "Invalid volume: compute host %s (libvirt) opens only volumes of its own "
-                       "pools; the volume lives on host %s.",
-                       ch->name, sh->name);
     if (strcmp(sh->driver, "libvirt") == 0)
         return api_err(e, 400,
                        "Invalid volume: storage host %s (libvirt) does not export volumes to "
@@ -513,7 +508,7 @@ int host_storage_check(const struct cfg_host *ch, const struct cfg_host *sh, str
                        sh->name);
     if (!sh->nbd_socket[0] && !sh->nbd_host[0])
         return api_err(e, 400, "Invalid volume: storage host %s has no NBD address.", sh->name);
-    if (sh->nbd_tls_creds[0] && !ch->nbd_client_tls_creds[0])
+    if (sh->nbd_tls_creds[0] && !ch->nbd_client_tls_creds[0] && strcmp(ch->driver, "libvirt") != 0)
         return api_err(e, 400,
                        "Invalid volume: storage host %s requires TLS and compute host %s has no "
                        "nbd.client_tls_creds.",
@@ -596,9 +591,15 @@ int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
         return drv->attach(ch, v, node_name, export_id, export_name, conn, e);
     if (host_storage_check(ch, sh, e) < 0 || host_storage_export(sh, v->path, node_name, e) < 0)
         return -1;
-    json_t *args = host_remote_blockdev(ch, sh, node_name);
-    int rc = attach_node(ch, args, node_name, export_id, export_name, v->readonly != 1, e);
-    json_decref(args);
+    int rc;
+    if (drv == &hlv_driver) {
+        /* a libvirt host's QEMU opens the export itself (a network disk) */
+        rc = hlv_attach_remote(ch, sh, v, node_name, export_id, export_name, conn, e);
+    } else {
+        json_t *args = host_remote_blockdev(ch, sh, node_name);
+        rc = attach_node(ch, args, node_name, export_id, export_name, v->readonly != 1, e);
+        json_decref(args);
+    }
     if (rc < 0) {
         struct api_error ignore = { 0 };
         if (host_storage_unexport(sh, node_name, &ignore) < 0)
@@ -606,6 +607,8 @@ int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
                     ignore.msg);
         return -1;
     }
+    if (drv == &hlv_driver)
+        return 0;
     *conn = connection_info(ch, v, node_name, export_id, export_name);
     json_object_set_new(json_object_get(*conn, "data"), "storage",
                         host_storage_info(sh, node_name));

@@ -101,8 +101,9 @@ int host_call(struct host_conn *c, const struct cfg_host *h, const char *cmd, js
  * or a swap record alone. */
 
 /* Whether compute host CH can open storage host SH's exports: 0, or -1
- * and a 400 naming what is missing (a libvirt host on either side, no NBD
- * address on SH, no client credentials on CH for SH's TLS). */
+ * and a 400 naming what is missing (SH a libvirt host, no NBD address on
+ * SH, no client credentials on a volswapd or QEMU CH for SH's TLS; a
+ * libvirt CH's QEMU has its own, from libvirt's qemu.conf). */
 int host_storage_check(const struct cfg_host *ch, const struct cfg_host *sh, struct api_error *e);
 /* Opens PATH on SH as NODE and exports it (writable) for another host;
  * what an interrupted call left behind is reused. */
@@ -187,6 +188,22 @@ int hlv_nbd_close(const struct cfg_host *h, const char *node, struct api_error *
  * or on an NBD host the export of NODE. */
 int hlv_copy_dest_xml(const struct cfg_host *h, const char *path, const char *node, char *out,
                       size_t outlen);
+/* A block copy destination on host NH's NBD export NODE: a network disk
+ * (TCP or unix socket, tls='yes' when NH's NBD server requires TLS). */
+int hlv_network_dest_xml(const struct cfg_host *nh, const char *node, char *out, size_t outlen);
+/* What a consumer connecting to host H's NBD export NODE itself is told
+ * (connection_info's data): export_name, name, tls, uri, socket or host
+ * and port. */
+json_t *hlv_nbd_data(const struct cfg_host *h, const char *node);
+/* Attach of volume V, which storage host SH exports as NODE
+ * (host_storage_export), to a domain of libvirt host CH: a network disk
+ * that QEMU opens on SH's export itself, with tls='yes' when SH requires
+ * TLS (QEMU's client certificate is the compute host's, from qemu.conf's
+ * nbd_tls_x509_cert_dir or the default x509 directory). connection_info
+ * "nbd", its data.storage naming SH's export. */
+int hlv_attach_remote(const struct cfg_host *ch, const struct cfg_host *sh,
+                      const struct reg_volume *v, const char *node, const char *export_id,
+                      const char *export_name, json_t **conn, struct api_error *e);
 
 /* ---- the shared QMP session per host (session.c) ---- */
 

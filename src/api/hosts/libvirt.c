@@ -511,18 +511,42 @@ int hlv_nbd_close(const struct cfg_host *h, const char *node, struct api_error *
     return qd->detach(h, node, id, e);
 }
 
-int hlv_copy_dest_xml(const struct cfg_host *h, const char *path, const char *node, char *out,
-                      size_t outlen)
+int hlv_network_dest_xml(const struct cfg_host *nh, const char *node, char *out, size_t outlen)
 {
-    if (!hlv_nbd_mode(h))
-        return hlv_source_xml(path, out, outlen);
     char src[4096];
-    if (nbd_source(h, node, src, sizeof src) < 0)
+    if (nbd_source(nh, node, src, sizeof src) < 0)
         return -1;
     int n = snprintf(out, outlen,
                      "<disk type='network' device='disk'><driver name='qemu' type='raw'/>%s</disk>",
                      src);
     return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int hlv_copy_dest_xml(const struct cfg_host *h, const char *path, const char *node, char *out,
+                      size_t outlen)
+{
+    if (!hlv_nbd_mode(h))
+        return hlv_source_xml(path, out, outlen);
+    return hlv_network_dest_xml(h, node, out, outlen);
+}
+
+json_t *hlv_nbd_data(const struct cfg_host *h, const char *node)
+{
+    char uri[1400];
+    bool tls = h->nbd_tls_creds[0] != '\0';
+    json_t *d = json_pack("{s:s, s:s, s:b}", "export_name", node, "name", node, "tls", tls);
+    if (h->nbd_socket[0]) {
+        snprintf(uri, sizeof uri, "%s+unix:///%s?socket=%s", tls ? "nbds" : "nbd", node,
+                 h->nbd_socket);
+        json_object_set_new(d, "socket", json_string(h->nbd_socket));
+    } else {
+        snprintf(uri, sizeof uri, "%s://%s:%d/%s", tls ? "nbds" : "nbd", h->nbd_host, h->nbd_port,
+                 node);
+        json_object_set_new(d, "host", json_string(h->nbd_host));
+        json_object_set_new(d, "port", json_integer(h->nbd_port));
+    }
+    json_object_set_new(d, "uri", json_string(uri));
+    return d;
 }
 
 int hlv_source_xml(const char *path, char *out, size_t outlen)
@@ -558,6 +582,35 @@ static unsigned int live_flags(virDomainPtr d)
     return VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
 }
 
+/* Attaches a disk of TYPE (file, block, network) reading SRC (its
+ * <source>) to SERVER's domain as TARGET, live and in the definition,
+ * with the volume's id as serial and the alias ua-EXPORT_ID it is found
+ * again by. */
+static int attach_disk(const struct cfg_host *h, const char *server, const char *target,
+                       const char *type, const char *src, const struct reg_volume *v,
+                       const char *export_id, struct api_error *e)
+{
+    /* sdX is a SCSI disk (virtio-scsi: hot-unplug needs no guest help),
+     * anything else virtio-blk, as Nova picks the bus */
+    const char *bus = strncmp(target, "sd", 2) == 0 ? "scsi" : "virtio";
+    char xml[8192];
+    int n = snprintf(xml, sizeof xml,
+                     "<disk type='%s' device='disk'><driver name='qemu' type='raw' "
+                     "discard='unmap'/>%s<target dev='%s' bus='%s'/>%s<serial>%s</serial>"
+                     "<alias name='ua-%s'/></disk>",
+                     type, src, target, bus, v->readonly == 1 ? "<readonly/>" : "", v->id,
+                     export_id);
+    if (n < 0 || (size_t)n >= sizeof xml)
+        return api_err(e, 500, "libvirt: the disk of %s does not fit its XML", v->id);
+    virDomainPtr d = hlv_domain(h, server, e);
+    int rc = d ? virDomainAttachDeviceFlags(d, xml, live_flags(d)) : -1;
+    if (d && rc < 0)
+        hlv_fail(e, h->name, "attach");
+    if (d)
+        virDomainFree(d);
+    return rc < 0 ? -1 : 0;
+}
+
 /* A disk is either the volume's file or block device, opened by QEMU
  * itself, or -- on a host whose volumes its volswapd serves ("qmp" and
  * "nbd" in the host's config) -- a network disk on the volswapd's NBD
@@ -573,13 +626,10 @@ static int lv_attach(const struct cfg_host *h, const struct reg_volume *v, const
     char server[37], target[32];
     if (split_export_name(export_name, server, target) < 0)
         return api_err(e, 500, "libvirt: cannot tell the disk from %s", export_name);
-    /* sdX is a SCSI disk (virtio-scsi: hot-unplug needs no guest help),
-     * anything else virtio-blk, as Nova picks the bus */
-    const char *bus = strncmp(target, "sd", 2) == 0 ? "scsi" : "virtio";
     bool nbd = hlv_nbd_mode(h);
     struct stat st;
     bool is_blk = !nbd && stat(v->path, &st) == 0 && S_ISBLK(st.st_mode);
-    char src[4096], xml[8192];
+    char src[4096];
     json_t *ci = NULL;
     if (nbd) {
         if (hlv_nbd_open(h, v, node, &ci, e) < 0)
@@ -595,20 +645,11 @@ static int lv_attach(const struct cfg_host *h, const struct reg_volume *v, const
         xml_escape(v->path, esc, sizeof esc);
         snprintf(src, sizeof src, "<source %s='%s'/>", is_blk ? "dev" : "file", esc);
     }
-    snprintf(xml, sizeof xml,
-             "<disk type='%s' device='disk'><driver name='qemu' type='raw' discard='unmap'/>"
-             "%s<target dev='%s' bus='%s'/>%s<serial>%s</serial>"
-             "<alias name='ua-%s'/></disk>",
-             nbd      ? "network"
-             : is_blk ? "block"
-                      : "file",
-             src, target, bus, v->readonly == 1 ? "<readonly/>" : "", v->id, export_id);
-    virDomainPtr d = hlv_domain(h, server, e);
-    int rc = d ? virDomainAttachDeviceFlags(d, xml, live_flags(d)) : -1;
-    if (d && rc < 0)
-        hlv_fail(e, h->name, "attach");
-    if (d)
-        virDomainFree(d);
+    int rc = attach_disk(h, server, target,
+                         nbd      ? "network"
+                         : is_blk ? "block"
+                                  : "file",
+                         src, v, export_id, e);
     if (rc < 0) {
         struct api_error ignore;
         if (nbd)
@@ -627,6 +668,34 @@ static int lv_attach(const struct cfg_host *h, const struct reg_volume *v, const
                       "local", "data", "device_path", v->path, "host_name", h->name, "target",
                       target, "alias", export_id, "export_name", export_name, "node_name", node,
                       "serial", v->id, "access_mode", v->readonly == 1 ? "ro" : "rw");
+    return 0;
+}
+
+int hlv_attach_remote(const struct cfg_host *ch, const struct cfg_host *sh,
+                      const struct reg_volume *v, const char *node, const char *export_id,
+                      const char *export_name, json_t **conn, struct api_error *e)
+{
+    *conn = NULL;
+    char server[37], target[32], src[4096];
+    if (split_export_name(export_name, server, target) < 0)
+        return api_err(e, 500, "libvirt: cannot tell the disk from %s", export_name);
+    if (nbd_source(sh, node, src, sizeof src) < 0)
+        return api_err(e, 500, "libvirt: the NBD source of %s is too long", node);
+    if (attach_disk(ch, server, target, "network", src, v, export_id, e) < 0)
+        return -1;
+    /* QEMU reads the storage host's export itself: what it connects to is
+     * that export, which data.storage names too (detach removes it) */
+    const char *mode = v->readonly == 1 ? "ro" : "rw";
+    json_t *data = hlv_nbd_data(sh, node);
+    json_object_set_new(data, "node_name", json_string(node));
+    json_object_set_new(data, "export_id", json_string(export_id));
+    json_object_set_new(data, "host_name", json_string(ch->name));
+    json_object_set_new(data, "target", json_string(target));
+    json_object_set_new(data, "alias", json_string(export_id));
+    json_object_set_new(data, "access_mode", json_string(mode));
+    json_object_set_new(data, "storage", host_storage_info(sh, node));
+    *conn = json_pack("{s:s, s:o, s:s, s:s}", "driver_volume_type", "nbd", "data", data, "serial",
+                      v->id, "access_mode", mode);
     return 0;
 }
 

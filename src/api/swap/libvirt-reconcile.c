@@ -111,17 +111,28 @@ static const struct reg_volume *volume_by_id(const struct lvr_truth *t, const ch
     return NULL;
 }
 
-/* The volume a disk's source names: its file or device, or on an NBD host
- * the node its export is named after. */
+/* The volume a disk's source names: its file or device, or the node its
+ * export is named after (a network disk on this host's volswapd, or on
+ * the export of the volume's storage host). */
 static const struct reg_volume *volume_of_source(const struct lvr_pass *p, const char *src)
 {
     char nn[32];
     for (size_t i = 0; src[0] && i < p->t.n_vols; i++) {
         host_node_name(p->t.vols[i].id, nn);
-        if (p->nbd ? strcmp(nn, src) == 0 : strcmp(p->t.vols[i].path, src) == 0)
+        if (strcmp(nn, src) == 0 || (!p->nbd && strcmp(p->t.vols[i].path, src) == 0))
             return &p->t.vols[i];
     }
     return NULL;
+}
+
+/* Whether attachment A's disk reads another host's export (data.storage). */
+static bool attachment_remote(const struct reg_attachment *a)
+{
+    json_error_t jerr;
+    json_t *ci = json_loads(a->connection_info, 0, &jerr);
+    bool remote = json_is_object(json_object_get(json_object_get(ci, "data"), "storage"));
+    json_decref(ci);
+    return remote;
 }
 
 /* What the registry says the disk of attachment A reads. */
@@ -129,7 +140,7 @@ static void expected_source(const struct lvr_pass *p, const struct reg_attachmen
                             size_t outlen)
 {
     const struct reg_volume *v = volume_by_id(&p->t, a->volume_id);
-    snprintf(out, outlen, "%s", p->nbd ? a->node_name : v ? v->path : "");
+    snprintf(out, outlen, "%s", p->nbd || attachment_remote(a) ? a->node_name : v ? v->path : "");
 }
 
 static const struct reg_attachment *attachment_of_alias(const struct lvr_pass *p,

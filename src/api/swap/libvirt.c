@@ -124,6 +124,9 @@ struct lvswap {
     const struct cfg_host *h;
     virDomainPtr dom;
     bool nbd;
+    /* the storage hosts of the old and new volumes when not the domain's
+     * (their disks are network disks on those hosts' exports), else NULL */
+    const struct cfg_host *oh, *nh;
     char target[32];
     char old_path[1024], new_path[1024];
 };
@@ -143,18 +146,25 @@ static int lvswap_open(struct lvswap *s, const struct swap_rec *r, struct api_er
         return api_err(e, 500, "registry: the swap's records are gone");
     /* a migration's temporary record goes once recorded: then the old
      * volume's record holds the new storage */
+    const struct api_config *cfg = swap_svc->ctx->cfg;
     if (reg->ops->volume_get(reg, r->new_volume_id, &nv) == 0) {
         snprintf(s->new_path, sizeof s->new_path, "%s", nv.path);
         snprintf(s->old_path, sizeof s->old_path, "%s", ov.path);
+        s->nh = swap_remote_host(r, nv.host);
+        s->oh = swap_remote_host(r, ov.host);
     } else {
         snprintf(s->new_path, sizeof s->new_path, "%s", ov.path);
         snprintf(s->old_path, sizeof s->old_path, "%s", r->old_path);
+        s->nh = swap_remote_host(r, ov.host);
+        const struct cfg_host *o = r->old_path[0] ? host_of_path(cfg, r->old_path, NULL) : NULL;
+        s->oh = o ? swap_remote_host(r, o->name) : NULL;
     }
+    /* a network disk's source is the export's name, which is the node's */
     s->nbd = hlv_nbd_mode(s->h);
-    if (s->nbd) {
+    if (s->nbd || s->nh)
         snprintf(s->new_path, sizeof s->new_path, "%s", r->new_node);
+    if (s->nbd || s->oh)
         snprintf(s->old_path, sizeof s->old_path, "%s", r->old_node);
-    }
     if (strncmp(a.device, "/dev/", 5) != 0)
         return api_err(e, 500, "attachment %s has no device", a.id);
     snprintf(s->target, sizeof s->target, "%.31s", a.device + 5);
@@ -187,7 +197,8 @@ static void abort_copy(struct lvswap *s, const struct swap_rec *r)
 static void rollback(struct lvswap *s, struct swap_rec *r, const char *why)
 {
     struct api_error e = { 0 };
-    if (s->h && s->nbd && hlv_nbd_close(s->h, r->new_node, &e) < 0) {
+    /* (another host's export of it goes in swap_rollback) */
+    if (s->h && s->nbd && !s->nh && hlv_nbd_close(s->h, r->new_node, &e) < 0) {
         swap_log("%s: closing the new volume's export: %s (the host reconciler closes it)", r->id,
                  e.msg);
         swap_reconcile_mark(r->host);
@@ -199,12 +210,13 @@ static void grow(struct lvswap *s, struct swap_rec *r)
 {
     if (r->new_size_gb <= r->old_size_gb)
         return;
-    if (s->nbd) {
+    if (s->nbd || s->nh) {
         /* QEMU's NBD client reads an export's size when it connects: the
          * export grows now, the guest sees it from its next boot */
         struct api_error e = { 0 };
-        const struct host_driver *qd = host_driver_find("volswapd");
-        if (qd->resize(s->h, r->new_node, (uint64_t)r->new_size_gb << 30, &e) < 0)
+        const struct cfg_host *eh = s->nh ? s->nh : s->h;
+        const struct host_driver *qd = host_driver_find(s->nh ? s->nh->driver : "volswapd");
+        if (!qd || qd->resize(eh, r->new_node, (uint64_t)r->new_size_gb << 30, &e) < 0)
             swap_log("%s: growing %s: %s (the volume keeps working at the old size)", r->id,
                      r->new_node, e.msg);
         return;
@@ -277,6 +289,37 @@ static bool stopping(void)
     return st;
 }
 
+/* The attachment's connection_info after the pivot: what a consumer of
+ * the new volume connects to (its export on this host's volswapd or on
+ * its storage host, or its file). swap_finish already named the new node
+ * and storage host (data.storage). */
+static void point_connection_info(const struct lvswap *s, json_t *ci,
+                                  const struct reg_attachment *a, const struct swap_rec *r)
+{
+    static const char *const nbd_keys[] = { "uri", "socket", "host", "port", "tls", "name" };
+    json_t *d = json_object_get(ci, "data");
+    if (!json_is_object(d))
+        return;
+    for (size_t i = 0; i < sizeof nbd_keys / sizeof nbd_keys[0]; i++)
+        json_object_del(d, nbd_keys[i]);
+    if (s->nbd || s->nh) {
+        json_t *nd = hlv_nbd_data(s->nh ? s->nh : s->h, r->new_node);
+        json_object_update(d, nd);
+        json_decref(nd);
+        if (!s->nh) {
+            char id[40];
+            hlv_nbd_export_id(r->new_node, id);
+            json_object_set_new(d, "export_id", json_string(id));
+        }
+        json_object_del(d, "device_path");
+        json_object_set_new(ci, "driver_volume_type", json_string("nbd"));
+    } else {
+        json_object_set_new(d, "device_path", json_string(s->new_path));
+        json_object_set_new(d, "export_name", json_string(a->export_name));
+        json_object_set_new(ci, "driver_volume_type", json_string("local"));
+    }
+}
+
 /* After the pivot: grow, record, done. */
 static void finish(struct lvswap *s, struct swap_rec *r)
 {
@@ -287,12 +330,15 @@ static void finish(struct lvswap *s, struct swap_rec *r)
         swap_log("%s: finishing after the pivot failed: %s (left for recovery)", r->id, e.msg);
         return;
     }
-    if (!s->nbd)
-        return;
-    /* the guest is on the new export: the old one and its node go, and
-     * the attachment's connection_info names the new export */
-    if (hlv_nbd_close(s->h, r->old_node, &e) < 0)
+    /* the guest is on the new volume: the old one's export goes, from
+     * its storage host or from this host's volswapd, with its node */
+    if (s->oh)
+        swap_release_storage(r, s->oh->name, r->old_node);
+    else if (s->nbd && hlv_nbd_close(s->h, r->old_node, &e) < 0)
         swap_log("%s: closing the old volume's export: %s", r->id, e.msg);
+    if (!s->nbd && !s->oh && !s->nh)
+        return; /* file to file: swap_finish named the new file */
+    e.msg[0] = '\0';
     struct registry *reg = swap_svc->ctx->reg;
     REG_TXN(txn, reg);
     struct reg_attachment a;
@@ -302,30 +348,16 @@ static void finish(struct lvswap *s, struct swap_rec *r)
         return;
     json_error_t jerr;
     json_t *ci = json_loads(a.connection_info, 0, &jerr);
-    json_t *d = json_object_get(ci, "data");
-    const char *uri = json_string_value(json_object_get(d, "uri"));
-    const char *old_name = json_string_value(json_object_get(d, "export_name"));
-    if (json_is_object(d) && uri && old_name && strstr(uri, old_name)) {
-        /* the URI names the export once, after the scheme's path slash */
-        char nu[1400];
-        const char *at = strstr(uri, old_name);
-        snprintf(nu, sizeof nu, "%.*s%s%s", (int)(at - uri), uri, r->new_node,
-                 at + strlen(old_name));
-        char id[40];
-        hlv_nbd_export_id(r->new_node, id);
-        json_object_set_new(d, "uri", json_string(nu));
-        json_object_set_new(d, "export_name", json_string(r->new_node));
-        json_object_set_new(d, "export_id", json_string(id));
-        char *txt = json_dumps(ci, JSON_COMPACT);
-        if (txt && strlen(txt) < sizeof a.connection_info) {
-            snprintf(a.connection_info, sizeof a.connection_info, "%s", txt);
-            if (reg->ops->attachment_update(reg, &a) < 0)
-                reg_fail(&e, reg);
-            else
-                reg_commit(&txn, &e);
-        }
-        free(txt);
+    point_connection_info(s, ci, &a, r);
+    char *txt = ci ? json_dumps(ci, JSON_COMPACT) : NULL;
+    if (txt && strlen(txt) < sizeof a.connection_info) {
+        snprintf(a.connection_info, sizeof a.connection_info, "%s", txt);
+        if (reg->ops->attachment_update(reg, &a) < 0)
+            reg_fail(&e, reg);
+        else
+            reg_commit(&txn, &e);
     }
+    free(txt);
     json_decref(ci);
     if (e.msg[0])
         swap_log("%s: the attachment's connection_info: %s", r->id, e.msg);
@@ -420,7 +452,9 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
     /* on an NBD host the copy's destination is the new volume's export,
      * writable whatever its readonly flag (the copy writes to it) */
     nv.readonly = -1;
-    if (s->nbd && hlv_nbd_open(s->h, &nv, r->new_node, NULL, &e) < 0) {
+    if (s->nh ? host_storage_check(s->h, s->nh, &e) < 0 ||
+                    host_storage_export(s->nh, nv.path, r->new_node, &e) < 0
+              : s->nbd && hlv_nbd_open(s->h, &nv, r->new_node, NULL, &e) < 0) {
         rollback(s, r, e.msg);
         return;
     }
@@ -448,7 +482,8 @@ static void run(struct swap_task *t, struct swap_rec *r, struct swap_progress *p
         npar = 1;
     }
     int64_t mirror_start = api_now_ms();
-    if (hlv_copy_dest_xml(s->h, s->new_path, r->new_node, dest, sizeof dest) < 0 ||
+    if ((s->nh ? hlv_network_dest_xml(s->nh, r->new_node, dest, sizeof dest)
+               : hlv_copy_dest_xml(s->h, s->new_path, r->new_node, dest, sizeof dest)) < 0 ||
         virDomainBlockCopy(s->dom, s->target, dest, par, npar,
                            VIR_DOMAIN_BLOCK_COPY_REUSE_EXT | VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB) <
             0) {

@@ -16,13 +16,18 @@
 #                       TLS and a client certificate, x509 in $T/pki, and
 #                       QEMU gets the client's in $LV/nbd-pki through
 #                       qemu.conf's nbd_tls_x509_cert_dir; needs
-#                       NEED_MOUNT_NS=1, see lv_qemu_conf)
+#                       NEED_MOUNT_NS=1, see lv_qemu_conf; LV_STORAGE_HOSTS
+#                       "NAME...": a volswapd per name serving its own pool
+#                       NAME-pool as a storage host, NBD on 127.0.0.1 over
+#                       TLS with client certificates, see lv_storage_host;
+#                       needs NEED_MOUNT_NS=1 too)
 #   lv_nbd_disk NAME [NEW_POOL]   after LV_NBD=1 lv_setup: domain NAME
 #                       ($DOM) as server $SID, $OLD (16 MiB of 0x5a)
 #                       attached as sdb, $NEW (in NEW_POOL), their files
 #   nbd_name [--inactive]   the export the NBD disk sdb of $DOM reads
 #   exports, nodes      the volswapd's exports and volume nodes
-#                       (QMP_SOCK: another volswapd's monitor)
+#                       (QMP_SOCK: another volswapd's monitor; on_storage
+#                       NAME exports: storage host NAME's)
 #   lv_qemu_write BYTE MIB, lv_range_check PATH BYTE MIB   4 MiB written
 #                       by QEMU through $DOM's disk $ALIAS at MIB MiB, and
 #                       checked in a volume's file; lv_alias sets ALIAS
@@ -43,6 +48,7 @@ LV_URI="qemu:///system?socket=$LV/run/libvirt-sock"
 LV_DOMAINS=()
 LIBVIRTD_PID=
 VIRTLOGD_PID=
+LV_STORAGE_PIDS=()
 
 virsh_lv() { virsh -q -c "$LV_URI" "$@"; }
 
@@ -56,6 +62,9 @@ lv_cleanup() {
     { echo "--- libvirtd.log"; grep -v dmidecode "$LV/libvirtd.log" | tail -n 20; } >&2
   fi
   if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null; wait "$API_PID" 2>/dev/null; API_PID=; fi
+  for d in "${LV_STORAGE_PIDS[@]+"${LV_STORAGE_PIDS[@]}"}"; do
+    kill "$d" 2>/dev/null; wait "$d" 2>/dev/null
+  done
   [ -n "$LIBVIRTD_PID" ] && { kill "$LIBVIRTD_PID" 2>/dev/null; wait "$LIBVIRTD_PID" 2>/dev/null; }
   [ -n "$VIRTLOGD_PID" ] && { kill "$VIRTLOGD_PID" 2>/dev/null; wait "$VIRTLOGD_PID" 2>/dev/null; }
   (exit $rc)
@@ -129,7 +138,7 @@ CONF
     virtlogd -p "$LV/virtlogd.pid" >"$LV/virtlogd.log" 2>&1 &
     VIRTLOGD_PID=$!
   fi
-  [ -z "${LV_NBD_TLS:-}" ] || lv_qemu_conf
+  [ -z "${LV_NBD_TLS:-}${LV_STORAGE_HOSTS:-}" ] || lv_qemu_conf
   libvirtd_start
   # domains of a test killed before its cleanup (under the lock, no other
   # libvirt test runs: every vs-* domain is such a leftover)
@@ -174,6 +183,8 @@ lv_setup() {
     keep='.hosts[0] + {driver: "libvirt", uri: $uri}'
   fi
   write_config 3600
+  local s
+  for s in ${LV_STORAGE_HOSTS:-}; do lv_storage_host "$s"; done
   # over the unix socket QEMU checks the volswapd's certificate against
   # nbd.tls_hostname: gen-tls-certs.sh's server is localhost
   jq --arg uri "${LV_TLS_URI:-$LV_URI}" --argjson extra "${LV_HOST_EXTRA:-{\}}" \
@@ -185,6 +196,38 @@ lv_setup() {
   need_swap_api
   PID_DEMO=$(project_id demo)
 }
+
+# A storage host: a volswapd with a monitor on $T/NAME-qmp.sock and an
+# NBD server on 127.0.0.1:$NAME_PORT (NAME upper-cased, e.g.
+# STORAGE1_PORT) that requires TLS and a client certificate of the test
+# CA ($T/pki, QEMU's through lv_qemu_conf), serving its pool NAME-pool
+# ($T/NAME-pool); the API's config gains the host. The volswapd goes at
+# exit.
+lv_storage_host() {  # lv_storage_host NAME
+  local name=$1 port var
+  [ -d "$T/pki" ] || bash "$VOLSWAP_SRC/tests/integration/gen-tls-certs.sh" "$T/pki" >/dev/null \
+    || fail "certificates"
+  port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$T/$name-pool"
+  "$VOLSWAP_BUILD/src/daemon/volswapd" --object "tls-creds-x509,id=tls0,dir=$T/pki,endpoint=server" \
+    --chardev "socket,path=$T/$name-qmp.sock,server=on,wait=off,id=m0" --monitor chardev=m0 \
+    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=$port,tls-creds=tls0" \
+    >"$T/$name.log" 2>&1 &
+  LV_STORAGE_PIDS+=($!)
+  wait_started "$!" sh -c "[ -S '$T/$name-qmp.sock' ] && ss -Hltn 'sport = :$port' | grep -q ." \
+    || { cat "$T/$name.log" >&2; fail "storage host $name did not start"; }
+  var=$(echo "$name" | tr '[:lower:]-' '[:upper:]_')_PORT
+  printf -v "$var" %s "$port"
+  jq --arg n "$name" --arg q "$T/$name-qmp.sock" --argjson p "$port" --arg pool "$T/$name-pool" \
+    '.hosts += [{name: $n, driver: "volswapd", qmp: $q,
+                 nbd: {type: "inet", host: "127.0.0.1", port: $p, tls_creds: "tls0"},
+                 pools: [{name: ($n + "-pool"), type: "dir", path: $pool}]}]' \
+    "$T/api.json" >"$T/api.json.new" && mv "$T/api.json.new" "$T/api.json"
+}
+
+# A helper of swap/lib.sh (exports, nodes, qmp_cmd) run against storage
+# host NAME's volswapd.
+on_storage() { QMP_SOCK=$T/$1-qmp.sock "${@:2}"; }  # on_storage NAME COMMAND [ARGS]
 
 lv_domain() {  # lv_domain NAME
   cat >"$LV/$1.xml" <<XML
@@ -246,7 +289,7 @@ action_event_result() {  # action_event_result SERVER ACTION EVENT
 
 node_of() { echo "vol-$(echo "$1" | tr -d - | cut -c1-26)"; }  # node_of VOLUME
 
-# A volume of pool POOL (a volume type): prints its id.
+# A volume of NAME's pool (lv_storage_host, or pool2): prints its id.
 lv_volume_in() {  # lv_volume_in POOL
   api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes" "{\"volume\":{\"size\":1,\"volume_type\":\"$1\"}}" >/dev/null
   expect_status 202
