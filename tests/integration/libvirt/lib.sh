@@ -21,8 +21,9 @@
 #                       NAME-pool as a storage host, NBD on 127.0.0.1 over
 #                       TLS with client certificates, see lv_storage_host;
 #                       needs NEED_MOUNT_NS=1 too)
-#   lv_nbd_disk NAME [NEW_POOL]   after LV_NBD=1 lv_setup: domain NAME
-#                       ($DOM) as server $SID, $OLD (16 MiB of 0x5a)
+#   lv_nbd_disk NAME [NEW_POOL [OLD_POOL]]   after LV_NBD=1 lv_setup (or
+#                       with LV_STORAGE_HOSTS): domain NAME ($DOM) as
+#                       server $SID, $OLD (in OLD_POOL, 16 MiB of 0x5a)
 #                       attached as sdb, $NEW (in NEW_POOL), their files
 #   nbd_name [--inactive]   the export the NBD disk sdb of $DOM reads
 #   exports, nodes      the volswapd's exports and volume nodes
@@ -296,11 +297,11 @@ lv_volume_in() {  # lv_volume_in POOL
   jq -r .volume.id "$T/last.body"
 }
 
-lv_nbd_disk() {  # lv_nbd_disk NAME [NEW_POOL]
+lv_nbd_disk() {  # lv_nbd_disk NAME [NEW_POOL [OLD_POOL]]
   DOM=$1
   lv_domain "$DOM"
   SID=$(lv_server "$DOM")
-  OLD=$(new_volume "$ADMIN_TOKEN" 1)
+  if [ -n "${3:-}" ]; then OLD=$(lv_volume_in "$3"); else OLD=$(new_volume "$ADMIN_TOKEN" 1); fi
   if [ -n "${2:-}" ]; then NEW=$(lv_volume_in "$2"); else NEW=$(new_volume "$ADMIN_TOKEN" 1); fi
   OLD_PATH=$(volume_path "$OLD"); NEW_PATH=$(volume_path "$NEW")
   qemu-io -f raw "$OLD_PATH" -c "write -P 0x5a 0 16M" >/dev/null || fail "cannot fill the old volume"

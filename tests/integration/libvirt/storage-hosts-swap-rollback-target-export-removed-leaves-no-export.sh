@@ -10,14 +10,7 @@
 NEED_MOUNT_NS=1 . "$VOLSWAP_SRC/tests/integration/libvirt/lib.sh"
 export VOLSWAP_SWAP_SPEED=$(slow_speed)
 LV_STORAGE_HOSTS="storage1 storage2" lv_setup
-DOM=vs-xhostrb-$$
-lv_domain "$DOM"
-SID=$(lv_server "$DOM")
-OLD=$(lv_volume_in storage1-pool)
-NEW=$(lv_volume_in storage2-pool)
-OLD_PATH=$(volume_path "$OLD")
-qemu-io -f raw "$OLD_PATH" -c "write -P 0x5a 0 16M" >/dev/null || fail "cannot fill the old volume"
-lv_attach "$SID" "$OLD" /dev/sdb; expect_status 200
+lv_nbd_disk vs-xhostrb-$$ storage2-pool storage1-pool
 
 swap_put "$ADMIN_TOKEN" "$SID" "$OLD" "$NEW"; expect_status 202
 wait_phase "$SID" "$OLD" mirroring
