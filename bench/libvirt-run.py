@@ -122,7 +122,10 @@ row = {"host": args.label, "swaps": len(swaps), "swap_s": swap_s,
        "p99_during": p99(during), "p99_before": p99(before),
        "median_during": statistics.median(during), "median_before": statistics.median(before),
        "max_ratio": max(during) / max(before), "p99_ratio": p99(during) / p99(before),
-       "per_swap_max_ratio": statistics.median([d / b for d, b in zip(per_max_d, per_max_b)])}
+       "per_swap_max_ratio": statistics.median([d / b for d, b in zip(per_max_d, per_max_b)]),
+       "pivot_ms": statistics.median([x["pivot_pause_ms"] for x in progress
+                                      if isinstance(x.get("pivot_pause_ms"), (int, float))] or [0])
+       or None}
 print(f"\n== {args.label}: {len(swaps)} swaps (median {swap_s:.2f} s, PUT to the record's end), "
       f"{len(writes)} guest writes")
 def med_field(k):

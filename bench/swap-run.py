@@ -392,7 +392,8 @@ if args.summary:
     with open(args.summary, "a") as f:
         f.write(json.dumps({"host": args.host + args.label, "overhead_ms": med(over),
                             "during_ms": med(during), "before_ms": med(before),
-                            "ratio": med(ratios) if ratios else None}) + "\n")
+                            "ratio": med(ratios) if ratios else None,
+                            "pivot_ms": med(pivots)}) + "\n")
 rows, order, firsts, holds, readys = breakdown(ios, swaps)
 if firsts:
     print(f"    block-job-complete -> first guest write done on the target  median "
