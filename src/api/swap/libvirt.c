@@ -407,11 +407,13 @@ static int reattach(struct lvswap *s, const struct swap_rec *r, struct mailbox *
 }
 
 /* After virDomainBlockJobAbort(PIVOT | ASYNC): waits for the copy job's
- * end, from its event, or once libvirtd answers again after going away,
- * from the job no longer being on the disk. A job still there is asked
- * about every second as well, so a lost event costs a second, not the
- * whole wait. 0 ended (the disk's live source tells how), -1 not within
- * PIVOT_WAIT_MS. */
+ * end event. Without it (lost, or libvirtd restarted meanwhile: then a
+ * new connection), once a second libvirt is asked: the job gone and the
+ * disk on the new volume is an end too. The job gone and the disk still
+ * on the old volume is not: with ASYNC, QEMU's job can be gone before
+ * libvirt's worker has switched the disk over, so that is waited out like
+ * a job still running. 0 ended (the disk's live source tells how), -1
+ * not within PIVOT_WAIT_MS (recovery decides, once libvirt has settled). */
 static int wait_pivot(struct lvswap *s, const struct swap_rec *r, struct mailbox *mb,
                       virConnectPtr *conn, int *cb)
 {
@@ -426,7 +428,7 @@ static int wait_pivot(struct lvswap *s, const struct swap_rec *r, struct mailbox
             continue;
         asked = api_now_ms();
         virDomainBlockJobInfo info;
-        if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) == 0)
+        if (virDomainGetBlockJobInfo(s->dom, s->target, &info, 0) == 0 && which_side(s) == 1)
             return 0;
     }
     return -1;
