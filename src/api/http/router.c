@@ -484,6 +484,20 @@ void api_stream_feed(struct api_request *rq, const char *data, size_t len)
     }
 }
 
+/* Tells the request's read scope which server its URL names, so that a
+ * registry that looks the token up anyway can read the server with it. */
+static void hint_reads(struct api_request *rq)
+{
+    struct registry *reg = rq->ctx ? rq->ctx->reg : NULL;
+    if (!reg || !reg->ops->read_hint_server)
+        return;
+    for (size_t i = 0; i < rq->n_params; i++)
+        if (rq->params[i].name_len == 9 && !memcmp(rq->params[i].name, "server_id", 9)) {
+            reg->ops->read_hint_server(reg, rq->params[i].value);
+            return;
+        }
+}
+
 static void dispatch(const struct api_mount *mounts, struct api_request *rq)
 {
     if (rq->streaming) { /* the door was passed at the headers */
@@ -502,6 +516,7 @@ static void dispatch(const struct api_mount *mounts, struct api_request *rq)
             api_err(&rq->err, 404, "The resource could not be found.");
         return;
     }
+    hint_reads(rq);
     if (check_door(rq, r) < 0)
         return;
     if (r->schema) {

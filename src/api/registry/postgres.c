@@ -124,10 +124,18 @@ static const char *const migrations[] = {
  * a lease by the same clock) */
 #define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
 
+/* A server and every column of its attachments, one row each (one whose
+ * attachment is NULL for none), in the list's order: what a read scope
+ * keeps of the server it read (struct pg_scope). */
+#define SRV_VIEW_SQL                                                              \
+    "SELECT s.*, a.* FROM (SELECT " SRV_COLS " FROM servers WHERE id=$1) s "      \
+    "LEFT JOIN LATERAL (SELECT " ATT_COLS " FROM attachments WHERE server_id=$1 " \
+    "ORDER BY created_at, device) a ON true"
+
 /* clang-format off */
 enum q {
     REG_STATEMENTS(REG_Q_ENUM)
-    Q_SRV_VIEW, /* this backend's own: a server and its attachments at once */
+    Q_TOK_SRV_VIEW, /* this backend's own: a token, and a server's view beside it */
     Q__COUNT
 };
 /* clang-format on */
@@ -144,9 +152,11 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SRV_LIST] = "SELECT " SRV_COLS
                    " FROM servers WHERE project_id=$1 ORDER BY created_at DESC, id",
     [Q_SRV_LIST_ALL] = "SELECT " SRV_COLS " FROM servers ORDER BY created_at DESC, id",
-    [Q_SRV_VIEW] = "SELECT s.*, a.* FROM (SELECT " SRV_COLS " FROM servers WHERE id=$1) s "
-                   "LEFT JOIN LATERAL (SELECT " ATT_COLS " FROM attachments WHERE server_id=$1 "
-                   "ORDER BY created_at, device) a ON true",
+    [Q_SRV_VIEW] = SRV_VIEW_SQL,
+    /* the token's row (NULLs when there is none), then Q_SRV_VIEW's */
+    [Q_TOK_SRV_VIEW] = "SELECT t.id_hash, t.auth, t.expires, v.* FROM (SELECT 1) one "
+                       "LEFT JOIN tokens t ON t.id_hash=$2 "
+                       "LEFT JOIN LATERAL (" SRV_VIEW_SQL ") v ON true",
     [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS
                   ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
     [Q_VOL_GET] = "SELECT " VOL_COLS " FROM volumes WHERE id=$1",
@@ -272,6 +282,7 @@ static __thread struct pg_txn txn;
 struct pg_scope {
     struct pg_registry *owner;
     int depth;
+    char hint[37]; /* read_hint_server's server, "" once used */
     bool valid;
     struct reg_server srv;
     struct reg_attachment *atts;
@@ -665,20 +676,24 @@ static int pg_server_update(struct registry *r, const struct reg_server *v)
 {
     return srv_write(r, Q_SRV_UPD, v);
 }
+/* a server's columns from column I of ROW on */
+static void read_server_at(PGresult *res, int row, int i, struct reg_server *v)
+{
+    COL(res, row, i, v->id);
+    COL(res, row, i + 1, v->name);
+    COL(res, row, i + 2, v->project_id);
+    COL(res, row, i + 3, v->user_id);
+    COL(res, row, i + 4, v->host);
+    COL(res, row, i + 5, v->status);
+    COL(res, row, i + 6, v->vm_state);
+    COL(res, row, i + 7, v->task_state);
+    v->locked = col_int(res, row, i + 8) != 0;
+    COL(res, row, i + 9, v->created_at);
+    COL(res, row, i + 10, v->updated_at);
+}
 static void read_server(PGresult *res, int row, void *o)
 {
-    struct reg_server *v = o;
-    COL(res, row, 0, v->id);
-    COL(res, row, 1, v->name);
-    COL(res, row, 2, v->project_id);
-    COL(res, row, 3, v->user_id);
-    COL(res, row, 4, v->host);
-    COL(res, row, 5, v->status);
-    COL(res, row, 6, v->vm_state);
-    COL(res, row, 7, v->task_state);
-    v->locked = col_int(res, row, 8) != 0;
-    COL(res, row, 9, v->created_at);
-    COL(res, row, 10, v->updated_at);
+    read_server_at(res, row, 0, o);
 }
 static int get_by(struct registry *r, enum q q, const char *k1, const char *k2, row_reader rd,
                   void *out)
@@ -701,6 +716,29 @@ static bool scope_usable(struct pg_registry *s)
 
 static void read_att_at(PGresult *res, int row, int i, struct reg_attachment *a);
 
+/* Takes a server and its attachments from RES, a Q_SRV_VIEW result whose
+ * columns start at OFF, into the scope's view: 0, 1 when there is no such
+ * server, -1. */
+static int scope_fill(PGresult *res, int off)
+{
+    scope_forget();
+    int rows = PQntuples(res);
+    if (rows == 0 || PQgetisnull(res, 0, off))
+        return 1;
+    read_server_at(res, 0, off, &scope.srv);
+    /* a server without attachments is one row whose attachment is NULL */
+    size_t n = PQgetisnull(res, 0, off + 11) ? 0 : (size_t)rows;
+    if (n && !(scope.atts = calloc(n, sizeof *scope.atts))) {
+        set_error(REG_ERR_OTHER, "get", "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        read_att_at(res, (int)i, off + 11, &scope.atts[i]);
+    scope.n = n;
+    scope.valid = true;
+    return 0;
+}
+
 /* Reads server ID and its attachments into the scope's view: 0, 1 when
  * there is no such server, -1. */
 static int scope_load(struct pg_registry *s, const char *id)
@@ -710,25 +748,9 @@ static int scope_load(struct pg_registry *s, const char *id)
     PGresult *res = run(s, Q_SRV_VIEW, 1, p, "get");
     if (!res)
         return -1;
-    int rows = PQntuples(res);
-    if (rows == 0) {
-        PQclear(res);
-        return 1;
-    }
-    read_server(res, 0, &scope.srv);
-    /* a server without attachments is one row whose attachment is NULL */
-    size_t n = PQgetisnull(res, 0, 11) ? 0 : (size_t)rows;
-    if (n && !(scope.atts = calloc(n, sizeof *scope.atts))) {
-        PQclear(res);
-        set_error(REG_ERR_OTHER, "get", "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        read_att_at(res, (int)i, 11, &scope.atts[i]);
-    scope.n = n;
-    scope.valid = true;
+    int rc = scope_fill(res, 0);
     PQclear(res);
-    return 0;
+    return rc;
 }
 
 static bool scope_has(struct pg_registry *s, const char *server_id)
@@ -746,6 +768,66 @@ static int pg_server_get(struct registry *r, const char *id, struct reg_server *
         return rc;
     }
     return get_by(r, Q_SRV_GET, id, NULL, read_server, out);
+}
+/* The views of the scope's attachments, or of VOLUME_ID's alone (a copy
+ * the caller frees). */
+static int scope_views(const char *volume_id, struct reg_attachment_view **atts, size_t *n)
+{
+    *atts = NULL;
+    *n = 0;
+    size_t count = 0;
+    for (size_t i = 0; i < scope.n; i++)
+        count += !volume_id || !strcmp(scope.atts[i].volume_id, volume_id);
+    if (!count)
+        return 0;
+    struct reg_attachment_view *v = malloc(count * sizeof *v);
+    if (!v) {
+        set_error(REG_ERR_OTHER, "get", "out of memory");
+        return -1;
+    }
+    for (size_t i = 0, k = 0; i < scope.n; i++) {
+        const struct reg_attachment *a = &scope.atts[i];
+        if (volume_id && strcmp(a->volume_id, volume_id))
+            continue;
+        memcpy(v[k].id, a->id, sizeof v[k].id);
+        memcpy(v[k].bdm_uuid, a->bdm_uuid, sizeof v[k].bdm_uuid);
+        memcpy(v[k].server_id, a->server_id, sizeof v[k].server_id);
+        memcpy(v[k].volume_id, a->volume_id, sizeof v[k].volume_id);
+        memcpy(v[k].device, a->device, sizeof v[k].device);
+        memcpy(v[k].tag, a->tag, sizeof v[k].tag);
+        v[k].delete_on_termination = a->delete_on_termination;
+        k++;
+    }
+    *atts = v;
+    *n = count;
+    return 0;
+}
+/* In a read scope, from its view (one statement, or none when the token's
+ * look-up brought it); else read into a view of its own for this call. */
+static int pg_server_view(struct registry *r, const char *id, const char *volume_id,
+                          struct reg_server *out, struct reg_attachment_view **atts, size_t *n)
+{
+    struct pg_registry *s = PR(r);
+    *atts = NULL;
+    *n = 0;
+    bool scoped = scope_usable(s);
+    int rc = scoped && scope_has(s, id) ? 0 : scope_load(s, id);
+    if (rc == 0) {
+        *out = scope.srv;
+        rc = scope_views(volume_id, atts, n);
+    }
+    if (!scoped)
+        scope_forget();
+    return rc;
+}
+static void pg_read_hint_server(struct registry *r, const char *id)
+{
+    struct pg_registry *s = PR(r);
+    size_t len = strlen(id);
+    /* a key that is not UTF-8 names nothing here (run): no hint */
+    if (scope.owner != s || scope.depth <= 0 || len >= sizeof scope.hint || !vs_utf8_valid(id))
+        return;
+    memcpy(scope.hint, id, len + 1);
 }
 static int pg_server_list(struct registry *r, const char *project, struct reg_server **out,
                           size_t *n)
@@ -995,8 +1077,31 @@ static void read_tok(PGresult *res, int row, void *o)
     COL(res, row, 1, t->auth);
     t->expires = col_int(res, row, 2);
 }
+/* The first token look-up of a read scope hinted at a server (a
+ * request's token check, at its door) reads that server's view in the
+ * same statement: one round trip serves the door and the handler. */
 static int pg_tok_get(struct registry *r, const char *id_hash, struct reg_token *out)
 {
+    struct pg_registry *s = PR(r);
+    if (scope_usable(s) && scope.hint[0] && !scope.valid && id_hash && vs_utf8_valid(id_hash)) {
+        char server[sizeof scope.hint];
+        memcpy(server, scope.hint, sizeof server);
+        scope.hint[0] = '\0';
+        const char *p[] = { server, id_hash };
+        PGresult *res = run(s, Q_TOK_SRV_VIEW, 2, p, "get");
+        if (!res)
+            return -1;
+        int rc = 1;
+        if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+            read_tok(res, 0, out);
+            rc = 0;
+        }
+        /* the view is only a head start: without it the handler reads it */
+        if (PQntuples(res) > 0 && scope_fill(res, 3) < 0)
+            scope_forget();
+        PQclear(res);
+        return rc;
+    }
     return get_by(r, Q_TOK_GET, id_hash, NULL, read_tok, out);
 }
 static int pg_tok_delete(struct registry *r, const char *id_hash)
@@ -1321,6 +1426,7 @@ static void pg_read_end(struct registry *r)
         return;
     if (--scope.depth == 0) {
         scope_forget();
+        scope.hint[0] = '\0';
         scope.owner = NULL;
     }
 }
@@ -1339,6 +1445,8 @@ static const struct registry_ops pg_ops = {
     .server_get = pg_server_get,
     .server_update = pg_server_update,
     .server_list = pg_server_list,
+    .server_view = pg_server_view,
+    .read_hint_server = pg_read_hint_server,
     .volume_insert = pg_volume_insert,
     .volume_get = pg_volume_get,
     .volume_update = pg_volume_update,

@@ -66,6 +66,15 @@ struct reg_attachment {
     char created_at[32];
 };
 
+/* What Nova's attachment views show of an attachment (the list and show
+ * calls clients poll): the record without its connection details, read
+ * with only the columns it has. */
+struct reg_attachment_view {
+    char id[37], bdm_uuid[37], server_id[37], volume_id[37];
+    char device[32], tag[64];
+    bool delete_on_termination;
+};
+
 struct reg_action {
     char request_id[64], server_id[37], action[32], project_id[33], user_id[33];
     char message[256], start_time[32], updated_at[32];
@@ -192,6 +201,19 @@ struct registry_ops {
     int (*server_insert)(struct registry *r, const struct reg_server *s);
     int (*server_get)(struct registry *r, const char *id, struct reg_server *out); /* 1 = none */
     int (*server_update)(struct registry *r, const struct reg_server *s);
+    /* Server ID and its attachments' views, in their list order, read at
+     * once (one statement, or a read scope's copy of them); with VOLUME_ID,
+     * only the attachment of that volume (none when it is not the
+     * server's). 1 = no such server; the caller frees *ATTS. */
+    int (*server_view)(struct registry *r, const char *id, const char *volume_id,
+                       struct reg_server *out, struct reg_attachment_view **atts, size_t *n);
+    /* A read scope's hint that its reads are about server ID (the server
+     * a request's URL names): a backend may read that server and its
+     * attachments together with the scope's first statement (PostgreSQL
+     * does it with the token look-up that validates the request, one round
+     * trip instead of two). A hint only; the reads answer the same with or
+     * without it. */
+    void (*read_hint_server)(struct registry *r, const char *id);
     /* PROJECT NULL = every project */
     int (*server_list)(struct registry *r, const char *project, struct reg_server **out, size_t *n);
 

@@ -126,6 +126,7 @@ static const char *const migrations[] = {
 /* clang-format off */
 enum q {
     REG_STATEMENTS(REG_Q_ENUM)
+    Q_SRV_VIEW_VOL, /* this backend's own: Q_SRV_VIEW of one volume */
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
@@ -148,6 +149,17 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SRV_LIST] = "SELECT " SRV_COLS
                    " FROM servers WHERE project_id=? ORDER BY created_at DESC, id",
     [Q_SRV_LIST_ALL] = "SELECT " SRV_COLS " FROM servers ORDER BY created_at DESC, id",
+    /* one row per attachment (one with NULLs for none), in the list's
+     * order, from the attachments_server index */
+    [Q_SRV_VIEW] = "SELECT s.id,s.name,s.project_id,s.user_id,s.host,s.status,s.vm_state,"
+                   "s.task_state,s.locked,s.created_at,s.updated_at,a.id,a.bdm_uuid,a.volume_id,"
+                   "a.device,a.tag,a.delete_on_termination FROM servers s LEFT JOIN attachments a "
+                   "ON a.server_id=s.id WHERE s.id=? ORDER BY a.created_at, a.device",
+    [Q_SRV_VIEW_VOL] = "SELECT s.id,s.name,s.project_id,s.user_id,s.host,s.status,s.vm_state,"
+                       "s.task_state,s.locked,s.created_at,s.updated_at,a.id,a.bdm_uuid,"
+                       "a.volume_id,a.device,a.tag,a.delete_on_termination FROM servers s "
+                       "LEFT JOIN attachments a ON a.volume_id=?2 AND a.server_id=s.id "
+                       "WHERE s.id=?1",
     [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_VOL_GET] = "SELECT " VOL_COLS " FROM volumes WHERE id=?",
     [Q_VOL_UPD] = "UPDATE volumes SET project_id=?2,user_id=?3,name=?4,description=?5,"
@@ -729,6 +741,79 @@ static int list_l(struct sqlite_registry *s, enum q q_one, enum q q_all, const c
 static int sq_server_get(struct registry *r, const char *id, struct reg_server *out)
 {
     return READ(SR(r), get_by_keys_l(SR(r), Q_SRV_GET, id, NULL, read_server, out));
+}
+/* Q_SRV_VIEW's attachment part of a row, from column 11 */
+static void read_att_view(sqlite3_stmt *st, struct reg_attachment_view *a, const char *server_id)
+{
+    COL(st, 11, a->id);
+    COL(st, 12, a->bdm_uuid);
+    memcpy(a->server_id, server_id, sizeof a->server_id);
+    COL(st, 13, a->volume_id);
+    COL(st, 14, a->device);
+    COL(st, 15, a->tag);
+    a->delete_on_termination = sqlite3_column_int(st, 16) != 0;
+}
+static int srv_view_l(struct sqlite_registry *s, const char *id, const char *volume_id,
+                      struct reg_server *out, struct reg_attachment_view **atts, size_t *n)
+{
+    *atts = NULL;
+    *n = 0;
+    if (check_abandoned(s) < 0)
+        return -1;
+    sqlite3_stmt *st = stmt_get(s, volume_id ? Q_SRV_VIEW_VOL : Q_SRV_VIEW);
+    bind_text(st, 1, id);
+    if (volume_id)
+        bind_text(st, 2, volume_id);
+    struct reg_attachment_view *arr = NULL;
+    size_t count = 0, cap = 0;
+    bool found = false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!found)
+            read_server(st, out);
+        found = true;
+        if (sqlite3_column_type(st, 11) == SQLITE_NULL) /* no attachment */
+            continue;
+        if (count == cap) {
+            cap = cap ? cap * 2 : 4;
+            struct reg_attachment_view *na = realloc(arr, cap * sizeof *arr);
+            if (!na) {
+                free(arr);
+                stmt_done(st);
+                snprintf(last_error, sizeof last_error, "get: out of memory");
+                last_kind = REG_ERR_OTHER;
+                return -1;
+            }
+            arr = na;
+        }
+        read_att_view(st, &arr[count++], out->id);
+    }
+    stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        free(arr);
+        return db_fail(s, "get");
+    }
+    if (!found) {
+        free(arr);
+        return 1;
+    }
+    *atts = arr;
+    *n = count;
+    return 0;
+}
+static int sq_server_view(struct registry *r, const char *id, const char *volume_id,
+                          struct reg_server *out, struct reg_attachment_view **atts, size_t *n)
+{
+    return READ(SR(r), srv_view_l(SR(r), id, volume_id, out, atts, n));
+}
+/* Nothing to gain here: one statement reads a server and its attachments
+ * without a hint, and a look-up of a token (a Fernet token's revocation;
+ * others are validated from memory) runs in the request's one read
+ * transaction with its other reads already. */
+static void sq_read_hint_server(struct registry *r, const char *id)
+{
+    (void)r;
+    (void)id;
 }
 static int sq_server_list(struct registry *r, const char *project, struct reg_server **out,
                           size_t *n)
@@ -1430,6 +1515,8 @@ static const struct registry_ops sqlite_ops = {
     .server_get = sq_server_get,
     .server_update = sq_server_update,
     .server_list = sq_server_list,
+    .server_view = sq_server_view,
+    .read_hint_server = sq_read_hint_server,
     .volume_insert = sq_volume_insert,
     .volume_get = sq_volume_get,
     .volume_update = sq_volume_update,

@@ -9,7 +9,7 @@
 /* clang-format off */
 #define REG_STATEMENTS(X)                                                       \
     X(HOST_PUT) X(HOST_LIST)                                                    \
-    X(SRV_INS) X(SRV_GET) X(SRV_UPD) X(SRV_LIST) X(SRV_LIST_ALL)                \
+    X(SRV_INS) X(SRV_GET) X(SRV_UPD) X(SRV_LIST) X(SRV_LIST_ALL) X(SRV_VIEW)    \
     X(VOL_INS) X(VOL_GET) X(VOL_UPD) X(VOL_DEL) X(VOL_LIST) X(VOL_LIST_ALL)     \
     X(VOL_PATH)                                                                 \
     X(ATT_INS) X(ATT_UPD) X(ATT_GET) X(ATT_GET_ID) X(ATT_GET_VOL) X(ATT_DEL)    \
@@ -34,6 +34,8 @@
 #define ATT_COLS                                                                            \
     "id,bdm_uuid,server_id,volume_id,device,tag,delete_on_termination,node_name,export_id," \
     "export_name,connection_info,created_at"
+/* an attachment's view (struct reg_attachment_view), server_id aside */
+#define ATT_VIEW_COLS "id,bdm_uuid,volume_id,device,tag,delete_on_termination"
 #define ACT_COLS "request_id,server_id,action,project_id,user_id,message,start_time,updated_at"
 #define EV_COLS  "request_id,event,start_time,finish_time,result,traceback,host,details"
 /* the swap record's columns (SWAP_REC_COLS those of migration 4), then its

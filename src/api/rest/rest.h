@@ -51,6 +51,10 @@ int action_event(struct api_request *rq, struct reg_action *a, const char *event
  * deleted one, for what Nova still shows of it (instance actions, 2.21). */
 int load_server(struct api_request *rq, const char *id, struct reg_server *s);
 int load_server_any(struct api_request *rq, const char *id, struct reg_server *s);
+/* load_server, and the server's attachments' views with it, in one read
+ * (VOLUME_ID's alone when not NULL; the caller frees *ATTS). */
+int load_server_view(struct api_request *rq, const char *id, const char *volume_id,
+                     struct reg_server *s, struct reg_attachment_view **atts, size_t *n);
 /* 409 unless the server is in a state that allows ACTION (Nova's
  * check_instance_state), or when it is locked. */
 int nova_check_server_state(struct api_request *rq, const struct reg_server *s, const char *action);

@@ -5,20 +5,27 @@
  * state writes. */
 #include "rest.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-int load_server_any(struct api_request *rq, const char *id, struct reg_server *s)
+/* What the registry's answer RC for server ID makes of the request: 0,
+ * or -1 with its error (Nova looks instances up in the caller's project:
+ * others' are 404). */
+static int server_found(struct api_request *rq, const char *id, int rc, const struct reg_server *s)
 {
-    struct registry *r = rq->ctx->reg;
-    int rc = r->ops->server_get(r, id, s);
     if (rc < 0)
-        return reg_fail(&rq->err, r);
-    /* Nova looks instances up in the caller's project: others' are 404 */
+        return reg_fail(&rq->err, rq->ctx->reg);
     if (rc == 1 ||
         (!auth_has_role(&rq->auth, "admin") && strcmp(s->project_id, rq->auth.project_id) != 0))
         return api_err(&rq->err, 404, "Instance %s could not be found.", id);
     return 0;
+}
+
+int load_server_any(struct api_request *rq, const char *id, struct reg_server *s)
+{
+    struct registry *r = rq->ctx->reg;
+    return server_found(rq, id, r->ops->server_get(r, id, s), s);
 }
 
 int load_server(struct api_request *rq, const char *id, struct reg_server *s)
@@ -28,6 +35,21 @@ int load_server(struct api_request *rq, const char *id, struct reg_server *s)
     if (nova_server_deleted(s))
         return api_err(&rq->err, 404, "Instance %s could not be found.", id);
     return 0;
+}
+
+int load_server_view(struct api_request *rq, const char *id, const char *volume_id,
+                     struct reg_server *s, struct reg_attachment_view **atts, size_t *n)
+{
+    struct registry *r = rq->ctx->reg;
+    int rc = server_found(rq, id, r->ops->server_view(r, id, volume_id, s, atts, n), s);
+    if (rc == 0 && nova_server_deleted(s))
+        rc = api_err(&rq->err, 404, "Instance %s could not be found.", id);
+    if (rc < 0) {
+        free(*atts);
+        *atts = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 bool nova_server_deleted(const struct reg_server *s)

@@ -666,7 +666,96 @@ static void read_scope_server_and_attachments(void)
     cleanup();
 }
 
+/* A server and its attachments' views in one read: in their list order,
+ * only a volume's when asked, 1 for no server; the same in a read scope
+ * hinted at the server, whose token look-up may read them first, and
+ * whose token answer stays the token's (a missing one is missing). */
+static void server_view_in_one_read(void)
+{
+    struct registry *r = open_reg();
+    struct reg_server s, got;
+    struct reg_volume v, v2;
+    seed(r, &s, &v);
+    v2 = v;
+    snprintf(v2.id, sizeof v2.id, "33333333-3333-4333-8333-333333333333");
+    strcpy(v2.path, "/y");
+    CHECK(r->ops->volume_insert(r, &v2) == 0);
+    struct reg_attachment_view *views = NULL;
+    size_t n = 9;
+    CHECK(r->ops->server_view(r, s.id, NULL, &got, &views, &n) == 0);
+    CHECK(n == 0 && !views);
+    CHECK_STR(got.name, "srv");
+    struct reg_attachment a;
+    memset(&a, 0, sizeof a);
+    strcpy(a.server_id, s.id);
+    strcpy(a.connection_info, "{\"x\": 1}");
+    strcpy(a.created_at, "2026-01-01T00:00:00.000000");
+    const char *devs[] = { "/dev/vdc", "/dev/vdb" };
+    const char *vols[] = { v.id, v2.id };
+    for (int i = 0; i < 2; i++) {
+        snprintf(a.id, sizeof a.id, "a%d", i);
+        snprintf(a.bdm_uuid, sizeof a.bdm_uuid, "b%d", i);
+        strcpy(a.volume_id, vols[i]);
+        strcpy(a.device, devs[i]);
+        strcpy(a.tag, i ? "t1" : "");
+        a.delete_on_termination = i == 1;
+        CHECK(r->ops->attachment_insert(r, &a) == 0);
+    }
+    struct reg_token t = { .id_hash = "tok", .auth = "{}", .expires = 4000000000 }, tg;
+    CHECK(r->ops->token_put(r, &t) == 0);
+    for (int pass = 0; pass < 4; pass++) {
+        /* 0: no scope; 1: a scope; 2: hinted, the token found; 3: hinted,
+         * the token missing */
+        if (pass > 0)
+            CHECK(r->ops->read_begin(r) == 0);
+        if (pass > 1) {
+            r->ops->read_hint_server(r, s.id);
+            CHECK(r->ops->token_get(r, pass == 2 ? "tok" : "nope", &tg) == (pass == 2 ? 0 : 1));
+            if (pass == 2)
+                CHECK(tg.expires == 4000000000);
+        }
+        memset(&got, 0, sizeof got);
+        CHECK(r->ops->server_view(r, s.id, NULL, &got, &views, &n) == 0);
+        CHECK_STR(got.id, s.id);
+        CHECK_STR(got.vm_state, "active");
+        CHECK(n == 2);
+        CHECK_STR(views[0].device, "/dev/vdb"); /* created together: by device */
+        CHECK_STR(views[0].id, "a1");
+        CHECK_STR(views[0].bdm_uuid, "b1");
+        CHECK_STR(views[0].server_id, s.id);
+        CHECK_STR(views[0].volume_id, v2.id);
+        CHECK_STR(views[0].tag, "t1");
+        CHECK(views[0].delete_on_termination);
+        CHECK_STR(views[1].device, "/dev/vdc");
+        CHECK_STR(views[1].tag, "");
+        CHECK(!views[1].delete_on_termination);
+        free(views);
+        CHECK(r->ops->server_view(r, s.id, v.id, &got, &views, &n) == 0);
+        CHECK(n == 1);
+        CHECK_STR(views[0].id, "a0");
+        free(views);
+        CHECK(r->ops->server_view(r, s.id, "44444444-4444-4444-8444-444444444444", &got, &views,
+                                  &n) == 0);
+        CHECK(n == 0 && !views);
+        CHECK(r->ops->server_view(r, "55555555-5555-4555-8555-555555555555", NULL, &got, &views,
+                                  &n) == 1);
+        CHECK(n == 0 && !views);
+        if (pass > 0)
+            r->ops->read_end(r);
+    }
+    /* a hint at a server that is not there answers nothing wrong */
+    CHECK(r->ops->read_begin(r) == 0);
+    r->ops->read_hint_server(r, "55555555-5555-4555-8555-555555555555");
+    CHECK(r->ops->token_get(r, "tok", &tg) == 0);
+    CHECK(r->ops->server_view(r, "55555555-5555-4555-8555-555555555555", NULL, &got, &views,
+                              &n) == 1);
+    r->ops->read_end(r);
+    r->ops->close(r);
+    cleanup();
+}
+
 static const struct unit_case cases[] = {
+    { "server-view-in-one-read", server_view_in_one_read },
     { "transaction-guard", transaction_guard },
     { "read-scope-server-and-attachments", read_scope_server_and_attachments },
     { "disk-full-keeps-its-error", disk_full_keeps_its_error },

@@ -16,8 +16,8 @@
 
 /* Written straight into the reply (base/json-out.c): these are the calls
  * clients poll. Key order is Nova's. */
-static void attachment_view(struct jw *w, struct api_request *rq, const struct reg_attachment *a,
-                            bool for_create)
+static void attachment_view(struct jw *w, struct api_request *rq,
+                            const struct reg_attachment_view *a, bool for_create)
 {
     jw_object_open(w);
     jw_key_string(w, "device", a->device);
@@ -44,7 +44,7 @@ static void attachment_view(struct jw *w, struct api_request *rq, const struct r
 }
 
 /* {"volumeAttachment": VIEW} */
-static int reply_one(struct api_request *rq, const struct reg_attachment *a, bool for_create)
+static int reply_one(struct api_request *rq, const struct reg_attachment_view *a, bool for_create)
 {
     struct jw w;
     jw_init(&w, 512);
@@ -62,35 +62,51 @@ static int check_policy_and_load(struct api_request *rq, struct reg_server *s)
     return api_authorize(rq, s->project_id);
 }
 
+/* The same, with the server's attachments' views read at once. */
+static int check_policy_and_load_view(struct api_request *rq, const char *volume_id,
+                                      struct reg_server *s, struct reg_attachment_view **atts,
+                                      size_t *n)
+{
+    if (load_server_view(rq, api_param(rq, "server_id"), volume_id, s, atts, n) < 0)
+        return -1;
+    if (api_authorize(rq, s->project_id) < 0) {
+        free(*atts);
+        *atts = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int nova_attachments_index(struct api_request *rq)
 {
     struct reg_server s;
-    if (check_policy_and_load(rq, &s) < 0)
+    struct reg_attachment_view *atts = NULL;
+    size_t n = 0;
+    if (check_policy_and_load_view(rq, NULL, &s, &atts, &n) < 0)
         return -1;
     long limit = -1, offset = 0;
     const char *l = api_query(rq, "limit"), *o = api_query(rq, "offset");
     char *end;
     if (l) {
         limit = strtol(l, &end, 10);
-        if (*l == '\0' || *end || limit < 0)
+        if (*l == '\0' || *end || limit < 0) {
+            free(atts);
             return api_err(&rq->err, 400,
                            "Invalid input for query parameters limit. Value: %.32s. "
                            "'%.32s' does not match '^[0-9]*$'",
                            l, l);
+        }
     }
     if (o) {
         offset = strtol(o, &end, 10);
-        if (*o == '\0' || *end || offset < 0)
+        if (*o == '\0' || *end || offset < 0) {
+            free(atts);
             return api_err(&rq->err, 400,
                            "Invalid input for query parameters offset. Value: "
                            "%.32s. '%.32s' does not match '^[0-9]*$'",
                            o, o);
+        }
     }
-    struct registry *r = rq->ctx->reg;
-    struct reg_attachment *atts = NULL;
-    size_t n = 0;
-    if (r->ops->attachment_list(r, s.id, &atts, &n) < 0)
-        return reg_fail(&rq->err, r);
     struct jw w;
     jw_init(&w, 256 + 320 * n);
     jw_object_open(&w);
@@ -113,16 +129,14 @@ static int not_attached(struct api_request *rq, const char *server, const char *
 int nova_attachments_show(struct api_request *rq)
 {
     struct reg_server s;
-    if (check_policy_and_load(rq, &s) < 0)
+    struct reg_attachment_view *atts = NULL;
+    size_t n = 0;
+    const char *volume_id = api_param(rq, "volume_id");
+    if (check_policy_and_load_view(rq, volume_id, &s, &atts, &n) < 0)
         return -1;
-    struct registry *r = rq->ctx->reg;
-    struct reg_attachment a;
-    int rc = r->ops->attachment_get(r, s.id, api_param(rq, "volume_id"), &a);
-    if (rc < 0)
-        return reg_fail(&rq->err, r);
-    if (rc == 1)
-        return not_attached(rq, s.id, api_param(rq, "volume_id"));
-    return reply_one(rq, &a, false);
+    int rc = n ? reply_one(rq, &atts[0], false) : not_attached(rq, s.id, volume_id);
+    free(atts);
+    return rc;
 }
 
 /* Nova's device name check (block_device.match_device) and the next free
@@ -376,7 +390,15 @@ int nova_attachments_create(struct api_request *rq)
                            tag ? json_string_value(tag) : NULL, dot && body_bool(dot), true,
                            &a) < 0)
         goto out;
-    rc = reply_one(rq, &a, true);
+    struct reg_attachment_view v;
+    memcpy(v.id, a.id, sizeof v.id);
+    memcpy(v.bdm_uuid, a.bdm_uuid, sizeof v.bdm_uuid);
+    memcpy(v.server_id, a.server_id, sizeof v.server_id);
+    memcpy(v.volume_id, a.volume_id, sizeof v.volume_id);
+    memcpy(v.device, a.device, sizeof v.device);
+    memcpy(v.tag, a.tag, sizeof v.tag);
+    v.delete_on_termination = a.delete_on_termination;
+    rc = reply_one(rq, &v, true);
 out:
     return rc;
 }
