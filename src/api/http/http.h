@@ -77,6 +77,10 @@ struct api_request {
      * runs once as the request is released, whether or not fn ran (a
      * client gone mid-upload). */
     bool streaming;
+    /* The router's path look-up, done once: api_dispatch_stream_open's
+     * for a route without a stream is api_dispatch's too. */
+    bool looked_up, path_known;
+    const struct api_route *found;
     int (*stream_write)(struct api_request *rq, const char *data, size_t len);
     void (*stream_close)(struct api_request *rq);
     void *stream_opaque;

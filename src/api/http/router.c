@@ -457,9 +457,11 @@ bool api_dispatch_stream_open(const struct api_mount *mounts, struct api_request
     bool known = false;
     const struct api_route *r = route_find(mounts, rq, &known);
     if (!r || !r->stream_open) {
-        rq->n_params = 0;
-        rq->service = SVC_NONE;
-        rq->route_prefix = NULL;
+        /* dispatch takes the look-up as it is (the route, its parameters,
+         * service and mount are what a second look-up would find) */
+        rq->looked_up = true;
+        rq->found = r;
+        rq->path_known = known;
         return false;
     }
     rq->streaming = true;
@@ -507,8 +509,8 @@ static void dispatch(const struct api_mount *mounts, struct api_request *rq)
             api_err(&rq->err, 500, "Unexpected API Error.");
         return;
     }
-    bool known = false;
-    const struct api_route *r = route_find(mounts, rq, &known);
+    bool known = rq->path_known;
+    const struct api_route *r = rq->looked_up ? rq->found : route_find(mounts, rq, &known);
     if (!r) {
         if (known)
             api_err(&rq->err, 405, "The method %s is not allowed for this resource.", rq->method);
