@@ -55,6 +55,50 @@ static void same_bytes_as_jansson(void)
     free(text);
 }
 
+/* Plain text is copied eight bytes at a time: every byte value, at every
+ * place of strings around those words' sizes, as a value and as a key,
+ * writes what the byte-by-byte escaper writes (and fails where it fails). */
+static void every_byte_at_every_place(void)
+{
+    for (size_t len = 1; len <= 24; len++)
+        for (size_t at = 0; at < len; at++)
+            for (int c = 0; c < 256; c++)
+                for (int as_key = 0; as_key < 2; as_key++) {
+                    char s[32];
+                    memset(s, 'a', len);
+                    s[at] = (char)c;
+                    if (at + 3 < len)
+                        s[len - 1] = '~';
+                    struct vs_buf want = { 0 };
+                    vs_buf_add(&want, as_key ? "{" : "[", 1);
+                    bool ok = vs_buf_json_string(&want, s, len);
+                    vs_buf_add(&want, as_key ? ":null}" : "]", as_key ? 6 : 1);
+                    struct jw w;
+                    jw_init(&w, c & 1 ? 4 : 64); /* in place, and growing */
+                    if (as_key) {
+                        char key[32];
+                        memcpy(key, s, len);
+                        key[len] = '\0';
+                        jw_object_open(&w);
+                        jw_key(&w, key);
+                        jw_null(&w);
+                        jw_object_close(&w);
+                    } else {
+                        jw_array_open(&w);
+                        jw_stringn(&w, s, len);
+                        jw_array_close(&w);
+                    }
+                    char *text = finish(&w);
+                    /* a key is a C string: one cut by a NUL is not compared */
+                    if (!(as_key && c == 0)) {
+                        CHECK(ok == (text != NULL));
+                        CHECK(!text || strcmp(text, want.data) == 0);
+                    }
+                    free(text);
+                    vs_buf_free(&want);
+                }
+}
+
 /* Quotes, backslashes and control characters are escaped, UTF-8 passes as
  * it is, and the text parses back to the strings written. */
 static void strings_escaped(void)
@@ -150,6 +194,7 @@ int main(int argc, char **argv)
     static const struct unit_case cases[] = {
         { "same-bytes-as-jansson", same_bytes_as_jansson },
         { "strings-escaped", strings_escaped },
+        { "every-byte-at-every-place", every_byte_at_every_place },
         { "invalid-utf8-fails", invalid_utf8_fails },
         { "misuse-fails", misuse_fails },
         { NULL, NULL },
