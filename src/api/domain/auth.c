@@ -388,6 +388,34 @@ static int scope_to_project(const struct api_config *cfg, const struct cfg_user 
     return 0;
 }
 
+/* Keeps TOKEN's CTX in this node's cache, under the lock, making room as
+ * issue_token does (expired ones go first, then the cache grows up to
+ * MAX_TOKENS); a token that finds no room is simply not kept. A token read
+ * back from the registry (issued before a restart) is kept too: before, a
+ * restarted node that had issued nothing had no room, and decoded every
+ * such token's record again at each of its requests. */
+static void cache_put(struct auth_store *s, const char *token, const struct auth_ctx *ctx,
+                      time_t now)
+{
+    if (strlen(token) >= sizeof s->tokens[0].id)
+        return;
+    if (s->n == s->cap)
+        purge_expired(s, now);
+    if (s->n == s->cap && s->cap < MAX_TOKENS) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        struct token *nt = realloc(s->tokens, ncap * sizeof *nt);
+        if (!nt)
+            return;
+        s->tokens = nt;
+        s->cap = ncap;
+    }
+    if (s->n == s->cap)
+        return;
+    memcpy(s->tokens[s->n].id, token, strlen(token) + 1);
+    s->tokens[s->n].ctx = *ctx;
+    s->n++;
+}
+
 /* Gives CTX (who, what scope, when it expires) a new token id and a new
  * audit id, keeps it in memory and records it in the registry. */
 static int issue_token(struct auth_store *s, struct auth_ctx *ctx, char token[AUTH_TOKEN_MAX],
@@ -609,11 +637,7 @@ int auth_validate(struct auth_store *s, const char *token, struct auth_ctx *ctx,
             ctx_decode(t.auth, h, (time_t)t.expires, ctx)) {
             rc = 0;
             pthread_mutex_lock(&s->lock);
-            if (s->n < s->cap && strlen(token) < sizeof s->tokens[0].id) {
-                snprintf(s->tokens[s->n].id, sizeof s->tokens[0].id, "%s", token);
-                s->tokens[s->n].ctx = *ctx;
-                s->n++;
-            }
+            cache_put(s, token, ctx, now);
             pthread_mutex_unlock(&s->lock);
         } else {
             memset(ctx, 0, sizeof *ctx);

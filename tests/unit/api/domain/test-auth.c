@@ -172,10 +172,48 @@ static void config_lookups(void)
     config_free(&cfg);
 }
 
+/* A token issued before a restart is read back from the registry, kept,
+ * and validates again; revoked through the restarted node, it is refused
+ * at once and after one more restart. */
+static void token_from_before_a_restart(void)
+{
+    struct api_config cfg;
+    load(&cfg);
+    char dir[] = "/tmp/volswap-auth-XXXXXX", path[64], err[256];
+    CHECK(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/reg.db", dir);
+    struct registry *r = registry_sqlite_open(path, err, sizeof err);
+    CHECK(r);
+    struct auth_store *s = auth_store_new(&cfg, r);
+    struct auth_ctx ctx, v;
+    char tok[AUTH_TOKEN_MAX];
+    struct api_error e = { 0 };
+    CHECK(auth_login(s, "alice", NULL, "pw", "demo", NULL, NULL, &ctx, tok, &e) == 0);
+    auth_store_free(s);
+    s = auth_store_new(&cfg, r); /* restarted: nothing issued, nothing kept */
+    for (int i = 0; i < 3; i++) {
+        CHECK(auth_validate(s, tok, &v, &e) == 0);
+        CHECK_STR(v.project_name, "demo");
+        CHECK(auth_has_role(&v, "member"));
+    }
+    auth_revoke(s, tok);
+    CHECK(auth_validate(s, tok, &v, &e) < 0 && e.status == 401);
+    auth_store_free(s);
+    s = auth_store_new(&cfg, r);
+    CHECK(auth_validate(s, tok, &v, &e) < 0 && e.status == 401);
+    auth_store_free(s);
+    r->ops->close(r);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    config_free(&cfg);
+}
+
 static const struct unit_case cases[] = {
     { "password-hash", password_hash },     { "login-and-validate", login_and_validate },
     { "policy-defaults", policy_defaults }, { "config-errors", config_errors },
-    { "config-lookups", config_lookups },   { NULL, NULL },
+    { "config-lookups", config_lookups },   { "token-from-before-a-restart", token_from_before_a_restart },
+    { NULL, NULL },
 };
 
 int main(int argc, char **argv)
