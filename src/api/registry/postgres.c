@@ -117,6 +117,23 @@ static const char *const migrations[] = {
      * migration 10) */
     "CREATE INDEX IF NOT EXISTS attachments_server"
     "  ON attachments(server_id, created_at, device);",
+    /* 11: Glance's image members and metadata definitions (as SQLite's
+     * migration 11) */
+    "CREATE TABLE IF NOT EXISTS image_members (image_id TEXT NOT NULL, member TEXT NOT NULL,"
+    "  status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  PRIMARY KEY(image_id, member));"
+    "CREATE INDEX IF NOT EXISTS image_members_member ON image_members(member);"
+    "CREATE TABLE IF NOT EXISTS metadefs (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
+    "  body TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  seq BIGSERIAL PRIMARY KEY, UNIQUE(kind, namespace, name));"
+    "CREATE INDEX IF NOT EXISTS metadefs_namespace ON metadefs(namespace);"
+    "INSERT INTO metadefs(kind, namespace, name, body, created_at, updated_at)"
+    "  SELECT 'resource_type', '', t,"
+    "  '{}', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    "  FROM unnest(ARRAY['OS::Glance::Image', 'OS::Cinder::Volume', 'OS::Nova::Flavor',"
+    "  'OS::Nova::Aggregate', 'OS::Nova::Server', 'OS::Trove::Instance'])"
+    "  WITH ORDINALITY AS rt(t, i) ORDER BY i ON CONFLICT DO NOTHING;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -186,12 +203,10 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_ACT_INS] = "INSERT INTO instance_actions(" ACT_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
     [Q_ACT_UPD] = "UPDATE instance_actions SET action=$3,project_id=$4,user_id=$5,message=$6,"
                   "start_time=$7,updated_at=$8 WHERE request_id=$1 AND server_id=$2",
-    [Q_ACT_GET] = "SELECT " ACT_COLS
-                  " FROM instance_actions WHERE server_id=$1 AND request_id=$2",
+    [Q_ACT_GET] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=$1 AND request_id=$2",
     [Q_ACT_LIST] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=$1 "
                    "ORDER BY start_time DESC, seq DESC",
-    [Q_EV_INS] = "INSERT INTO instance_action_events(" EV_COLS
-                 ") VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+    [Q_EV_INS] = "INSERT INTO instance_action_events(" EV_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
     [Q_EV_UPD] = "UPDATE instance_action_events SET start_time=$3,finish_time=$4,result=$5,"
                  "traceback=$6,host=$7,details=$8 WHERE request_id=$1 AND event=$2",
     [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=$1 "
@@ -243,6 +258,27 @@ static const char *const sql_text[Q__COUNT] = {
                   "created_at=$17,updated_at=$18 WHERE id=$1",
     [Q_IMG_DEL] = "DELETE FROM images WHERE id=$1",
     [Q_IMG_LIST] = "SELECT " IMG_COLS " FROM images ORDER BY created_at, id",
+    [Q_MEM_PUT] = "INSERT INTO image_members(" MEM_COLS ") VALUES($1,$2,$3,$4,$5) "
+                  "ON CONFLICT(image_id, member) DO UPDATE SET status=excluded.status,"
+                  "created_at=excluded.created_at, updated_at=excluded.updated_at",
+    [Q_MEM_GET] = "SELECT " MEM_COLS " FROM image_members WHERE image_id=$1 AND member=$2",
+    [Q_MEM_DEL] = "DELETE FROM image_members WHERE image_id=$1 AND member=$2",
+    [Q_MEM_DEL_ALL] = "DELETE FROM image_members WHERE image_id=$1",
+    [Q_MEM_LIST] = "SELECT " MEM_COLS " FROM image_members WHERE image_id=$1 "
+                   "ORDER BY created_at, member",
+    [Q_MEM_LIST_BY] = "SELECT " MEM_COLS " FROM image_members WHERE member=$1 "
+                      "ORDER BY created_at, image_id",
+    [Q_MDEF_PUT] = "INSERT INTO metadefs(" MDEF_COLS ") VALUES($1,$2,$3,$4,$5,$6) "
+                   "ON CONFLICT(kind, namespace, name) DO UPDATE SET body=excluded.body,"
+                   "created_at=excluded.created_at, updated_at=excluded.updated_at",
+    [Q_MDEF_GET] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=$1 AND namespace=$2 AND name=$3",
+    [Q_MDEF_LIST] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=$1 AND namespace=$2 "
+                    "ORDER BY seq",
+    [Q_MDEF_LIST_ALL] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=$1 ORDER BY seq",
+    [Q_MDEF_DEL] = "DELETE FROM metadefs WHERE kind=$1 AND namespace=$2 AND name=$3",
+    [Q_MDEF_DEL_KIND] = "DELETE FROM metadefs WHERE kind=$1 AND namespace=$2",
+    [Q_MDEF_DEL_NS] = "DELETE FROM metadefs WHERE namespace=$1",
+    [Q_MDEF_RENAME] = "UPDATE metadefs SET namespace=$2 WHERE namespace=$1",
 };
 
 struct pg_conn {
@@ -663,9 +699,10 @@ static int pg_host_list(struct registry *r, struct reg_host **out, size_t *n)
 /* ---- servers ---- */
 static int srv_write(struct registry *r, enum q q, const struct reg_server *v)
 {
-    const char *p[] = { v->id,       v->name,     v->project_id, v->user_id,
-                        v->host,     v->status,   v->vm_state,   v->task_state,
-                        v->locked ? "1" : "0", v->created_at, v->updated_at };
+    const char *p[] = { v->id,         v->name,       v->project_id,
+                        v->user_id,    v->host,       v->status,
+                        v->vm_state,   v->task_state, v->locked ? "1" : "0",
+                        v->created_at, v->updated_at };
     return exec_q(PR(r), q, 11, p, "server write", false);
 }
 static int pg_server_insert(struct registry *r, const struct reg_server *v)
@@ -832,8 +869,8 @@ static void pg_read_hint_server(struct registry *r, const char *id)
 static int pg_server_list(struct registry *r, const char *project, struct reg_server **out,
                           size_t *n)
 {
-    return list_by(r, Q_SRV_LIST, Q_SRV_LIST_ALL, project, read_server, sizeof **out,
-                   (void **)out, n);
+    return list_by(r, Q_SRV_LIST, Q_SRV_LIST_ALL, project, read_server, sizeof **out, (void **)out,
+                   n);
 }
 
 /* ---- volumes ---- */
@@ -898,8 +935,8 @@ static int pg_volume_get(struct registry *r, const char *id, struct reg_volume *
 static int pg_volume_list(struct registry *r, const char *project, struct reg_volume **out,
                           size_t *n)
 {
-    return list_by(r, Q_VOL_LIST, Q_VOL_LIST_ALL, project, read_volume, sizeof **out,
-                   (void **)out, n);
+    return list_by(r, Q_VOL_LIST, Q_VOL_LIST_ALL, project, read_volume, sizeof **out, (void **)out,
+                   n);
 }
 static void read_flag(PGresult *res, int row, void *o)
 {
@@ -914,11 +951,18 @@ static int pg_volume_path_used(struct registry *r, const char *path, bool *used)
 /* ---- attachments ---- */
 static int att_write(struct registry *r, enum q q, const struct reg_attachment *a)
 {
-    const char *p[] = { a->id,        a->bdm_uuid,  a->server_id,
-                        a->volume_id, a->device,    a->tag,
+    const char *p[] = { a->id,
+                        a->bdm_uuid,
+                        a->server_id,
+                        a->volume_id,
+                        a->device,
+                        a->tag,
                         a->delete_on_termination ? "1" : "0",
-                        a->node_name, a->export_id, a->export_name,
-                        a->connection_info, a->created_at };
+                        a->node_name,
+                        a->export_id,
+                        a->export_name,
+                        a->connection_info,
+                        a->created_at };
     return exec_q(PR(r), q, 12, p, "attachment write", false);
 }
 static int pg_att_insert(struct registry *r, const struct reg_attachment *a)
@@ -990,8 +1034,8 @@ static int pg_att_list(struct registry *r, const char *server_id, struct reg_att
             memcpy(*out, scope.atts, scope.n * sizeof **out);
         return 0;
     }
-    return list_by(r, Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, read_att, sizeof **out,
-                   (void **)out, n);
+    return list_by(r, Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, read_att, sizeof **out, (void **)out,
+                   n);
 }
 
 /* ---- instance actions and events ---- */
@@ -1029,8 +1073,7 @@ static int pg_act_get(struct registry *r, const char *server_id, const char *rid
 static int pg_act_list(struct registry *r, const char *server_id, struct reg_action **out,
                        size_t *n)
 {
-    return list_by(r, Q_ACT_LIST, Q_ACT_LIST, server_id, read_act, sizeof **out, (void **)out,
-                   n);
+    return list_by(r, Q_ACT_LIST, Q_ACT_LIST, server_id, read_act, sizeof **out, (void **)out, n);
 }
 static int ev_write(struct registry *r, enum q q, const struct reg_event *e)
 {
@@ -1294,8 +1337,9 @@ static void read_id(PGresult *res, int row, void *o)
 }
 static int pg_keypair_insert(struct registry *r, struct reg_keypair *k)
 {
-    const char *p[] = { k->user_id,     k->name,       k->type,
-                        k->fingerprint, k->public_key, k->created_at };
+    const char *p[] = {
+        k->user_id, k->name, k->type, k->fingerprint, k->public_key, k->created_at
+    };
     int rc = query_one(PR(r), Q_KP_INS, 6, p, read_id, &k->id, "key pair write");
     return rc < 0 ? -1 : 0;
 }
@@ -1307,8 +1351,8 @@ static int pg_keypair_get(struct registry *r, const char *user_id, const char *n
 static int pg_keypair_list(struct registry *r, const char *user_id, struct reg_keypair **out,
                            size_t *n)
 {
-    return list_by(r, Q_KP_LIST, Q_KP_LIST_ALL, user_id, read_keypair, sizeof **out,
-                   (void **)out, n);
+    return list_by(r, Q_KP_LIST, Q_KP_LIST_ALL, user_id, read_keypair, sizeof **out, (void **)out,
+                   n);
 }
 static int pg_keypair_delete(struct registry *r, const char *user_id, const char *name)
 {
@@ -1382,6 +1426,85 @@ static int pg_image_delete(struct registry *r, const char *id)
 static int pg_image_list(struct registry *r, struct reg_image **out, size_t *n)
 {
     return list_by(r, Q_IMG_LIST, Q_IMG_LIST, NULL, read_image, sizeof **out, (void **)out, n);
+}
+
+/* ---- image members ---- */
+static void read_member(PGresult *res, int row, void *o)
+{
+    struct reg_image_member *m = o;
+    COL(res, row, 0, m->image_id);
+    COL(res, row, 1, m->member);
+    COL(res, row, 2, m->status);
+    COL(res, row, 3, m->created_at);
+    COL(res, row, 4, m->updated_at);
+}
+static int pg_member_put(struct registry *r, const struct reg_image_member *m)
+{
+    const char *p[] = { m->image_id, m->member, m->status, m->created_at, m->updated_at };
+    return exec_q(PR(r), Q_MEM_PUT, 5, p, "image member write", false);
+}
+static int pg_member_get(struct registry *r, const char *image_id, const char *member,
+                         struct reg_image_member *out)
+{
+    return get_by(r, Q_MEM_GET, image_id, member, read_member, out);
+}
+static int pg_member_delete(struct registry *r, const char *image_id, const char *member)
+{
+    const char *p[] = { image_id, member };
+    return exec_q(PR(r), member ? Q_MEM_DEL : Q_MEM_DEL_ALL, member ? 2 : 1, p,
+                  "image member delete", member != NULL);
+}
+static int pg_member_list(struct registry *r, const char *image_id, const char *member,
+                          struct reg_image_member **out, size_t *n)
+{
+    enum q q = image_id ? Q_MEM_LIST : Q_MEM_LIST_BY;
+    return list_by(r, q, q, image_id ? image_id : member, read_member, sizeof **out, (void **)out,
+                   n);
+}
+
+/* ---- metadata definitions ---- */
+static void read_metadef(PGresult *res, int row, void *o)
+{
+    struct reg_metadef *d = o;
+    COL(res, row, 0, d->kind);
+    COL(res, row, 1, d->ns);
+    COL(res, row, 2, d->name);
+    COL(res, row, 3, d->body);
+    COL(res, row, 4, d->created_at);
+    COL(res, row, 5, d->updated_at);
+}
+static int pg_metadef_put(struct registry *r, const struct reg_metadef *d)
+{
+    const char *p[] = { d->kind, d->ns, d->name, d->body, d->created_at, d->updated_at };
+    return exec_q(PR(r), Q_MDEF_PUT, 6, p, "metadata definition write", false);
+}
+static int pg_metadef_get(struct registry *r, const char *kind, const char *ns, const char *name,
+                          struct reg_metadef *out)
+{
+    const char *p[] = { kind, ns, name };
+    return query_one(PR(r), Q_MDEF_GET, 3, p, read_metadef, out, "get");
+}
+static int pg_metadef_list(struct registry *r, const char *kind, const char *ns,
+                           struct reg_metadef **out, size_t *n)
+{
+    const char *p[] = { kind, ns };
+    return query_many(PR(r), ns ? Q_MDEF_LIST : Q_MDEF_LIST_ALL, ns ? 2 : 1, p, read_metadef,
+                      sizeof **out, (void **)out, n, "list");
+}
+static int pg_metadef_delete(struct registry *r, const char *kind, const char *ns, const char *name)
+{
+    if (!kind) {
+        const char *p[] = { ns };
+        return exec_q(PR(r), Q_MDEF_DEL_NS, 1, p, "metadata definition delete", false);
+    }
+    const char *p[] = { kind, ns, name };
+    return exec_q(PR(r), name ? Q_MDEF_DEL : Q_MDEF_DEL_KIND, name ? 3 : 2, p,
+                  "metadata definition delete", name != NULL);
+}
+static int pg_metadef_rename(struct registry *r, const char *from, const char *to)
+{
+    const char *p[] = { from, to };
+    return exec_q(PR(r), Q_MDEF_RENAME, 2, p, "metadata definition rename", false);
 }
 
 static const char *pg_last_error(struct registry *r)
@@ -1493,6 +1616,15 @@ static const struct registry_ops pg_ops = {
     .image_update = pg_image_update,
     .image_delete = pg_image_delete,
     .image_list = pg_image_list,
+    .member_put = pg_member_put,
+    .member_get = pg_member_get,
+    .member_delete = pg_member_delete,
+    .member_list = pg_member_list,
+    .metadef_put = pg_metadef_put,
+    .metadef_get = pg_metadef_get,
+    .metadef_list = pg_metadef_list,
+    .metadef_delete = pg_metadef_delete,
+    .metadef_rename = pg_metadef_rename,
     .last_error = pg_last_error,
     .last_error_kind = pg_last_error_kind,
 };

@@ -42,8 +42,7 @@ struct reg_server {
 };
 
 struct reg_volume {
-    char id[37], project_id[33], user_id[33], name[API_NAME_BYTES],
-        description[API_NAME_BYTES];
+    char id[37], project_id[33], user_id[33], name[API_NAME_BYTES], description[API_NAME_BYTES];
     int64_t size_gb;
     char host[65], pool[65], path[1024];
     char status[24], attach_status[24], migration_status[24]; /* "" = null */
@@ -169,6 +168,26 @@ struct reg_image {
     char created_at[32], updated_at[32];
 };
 
+/* A member of a shared image: a project its owner shares it with, and
+ * what that project made of it (Glance's pending, accepted, rejected). */
+struct reg_image_member {
+    char image_id[37], member[256];
+    char status[16];
+    char created_at[32], updated_at[32];
+};
+
+/* One metadata definition of Glance's catalog, stored generically: KIND
+ * ("namespace", "object", "property", "tag", "resource_type",
+ * "association"), the namespace it belongs to ("" for a resource type),
+ * its NAME ("" for a namespace itself) and its attributes as a JSON
+ * document (the image service's views read them). */
+#define REG_METADEF_BODY 8192
+struct reg_metadef {
+    char kind[16], ns[81], name[256];
+    char body[REG_METADEF_BODY];
+    char created_at[32], updated_at[32];
+};
+
 /* What kind of storage error the last failed call met: what the reply to
  * the client says depends on it (a full disk is not a bug of the request). */
 enum reg_error_kind {
@@ -284,7 +303,7 @@ struct registry_ops {
     int (*swap_unfinished)(struct registry *r, struct reg_swap **out, size_t *n);
     /* The newest record of SERVER_ID naming VOLUME_ID as its old or new volume. */
     int (*swap_latest)(struct registry *r, const char *server_id, const char *volume_id,
-                       struct reg_swap *out); /* 1 = none */
+                       struct reg_swap *out);                                  /* 1 = none */
     int (*swap_get)(struct registry *r, const char *id, struct reg_swap *out); /* 1 = none */
     /* Every record, oldest first (caller frees *OUT). */
     int (*swap_all)(struct registry *r, struct reg_swap **out, size_t *n);
@@ -310,6 +329,31 @@ struct registry_ops {
     int (*image_update)(struct registry *r, const struct reg_image *im);
     int (*image_delete)(struct registry *r, const char *id);
     int (*image_list)(struct registry *r, struct reg_image **out, size_t *n);
+
+    /* Image members: put adds or replaces (image, member); get answers 1
+     * when there is none, delete too (MEMBER NULL: every member of the
+     * image). List gives those of IMAGE_ID, or when it is NULL the
+     * memberships of MEMBER, oldest first (caller frees *OUT). */
+    int (*member_put)(struct registry *r, const struct reg_image_member *m);
+    int (*member_get)(struct registry *r, const char *image_id, const char *member,
+                      struct reg_image_member *out);
+    int (*member_delete)(struct registry *r, const char *image_id, const char *member);
+    int (*member_list)(struct registry *r, const char *image_id, const char *member,
+                       struct reg_image_member **out, size_t *n);
+
+    /* Metadata definitions: put adds or replaces (kind, ns, name); get
+     * answers 1 when there is none. List gives KIND's definitions in NS
+     * (NULL: in every namespace), oldest first. Delete removes (KIND, NS,
+     * NAME), 1 when there is none; NAME NULL: every KIND of NS; KIND NULL
+     * too: everything in NS, the namespace with it. Rename moves every
+     * definition of namespace FROM to TO. */
+    int (*metadef_put)(struct registry *r, const struct reg_metadef *d);
+    int (*metadef_get)(struct registry *r, const char *kind, const char *ns, const char *name,
+                       struct reg_metadef *out);
+    int (*metadef_list)(struct registry *r, const char *kind, const char *ns,
+                        struct reg_metadef **out, size_t *n);
+    int (*metadef_delete)(struct registry *r, const char *kind, const char *ns, const char *name);
+    int (*metadef_rename)(struct registry *r, const char *from, const char *to);
 
     /* The message and kind of the last failed call on this thread. */
     const char *(*last_error)(struct registry *r);

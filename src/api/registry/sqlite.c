@@ -116,6 +116,23 @@ static const char *const migrations[] = {
      * index rather than sorted for every list */
     "CREATE INDEX IF NOT EXISTS attachments_server"
     "  ON attachments(server_id, created_at, device);",
+    /* 11: Glance's image members and metadata definitions (the catalog's
+     * namespaces and what they hold, stored as JSON documents), with the
+     * resource types Glance's own catalog names */
+    "CREATE TABLE IF NOT EXISTS image_members (image_id TEXT NOT NULL, member TEXT NOT NULL,"
+    "  status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  PRIMARY KEY(image_id, member));"
+    "CREATE INDEX IF NOT EXISTS image_members_member ON image_members(member);"
+    "CREATE TABLE IF NOT EXISTS metadefs (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
+    "  body TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, UNIQUE(kind, namespace, name));"
+    "CREATE INDEX IF NOT EXISTS metadefs_namespace ON metadefs(namespace);"
+    "INSERT OR IGNORE INTO metadefs(kind, namespace, name, body, created_at, updated_at)"
+    "  SELECT 'resource_type', '', t, '{}', strftime('%Y-%m-%dT%H:%M:%SZ','now'),"
+    "  strftime('%Y-%m-%dT%H:%M:%SZ','now') FROM (SELECT 'OS::Glance::Image' AS t"
+    "  UNION ALL SELECT 'OS::Cinder::Volume' UNION ALL SELECT 'OS::Nova::Flavor'"
+    "  UNION ALL SELECT 'OS::Nova::Aggregate' UNION ALL SELECT 'OS::Nova::Server'"
+    "  UNION ALL SELECT 'OS::Trove::Instance');",
 };
 #define N_MIGRATIONS    (int)(sizeof migrations / sizeof migrations[0])
 #define SWAPS_MIGRATION 4
@@ -228,6 +245,25 @@ static const char *const sql_text[Q__COUNT] = {
                   "created_at=?17,updated_at=?18 WHERE id=?1",
     [Q_IMG_DEL] = "DELETE FROM images WHERE id=?",
     [Q_IMG_LIST] = "SELECT " IMG_COLS " FROM images ORDER BY created_at, id",
+    [Q_MEM_PUT] = "INSERT OR REPLACE INTO image_members(" MEM_COLS ") VALUES(?,?,?,?,?)",
+    [Q_MEM_GET] = "SELECT " MEM_COLS " FROM image_members WHERE image_id=? AND member=?",
+    [Q_MEM_DEL] = "DELETE FROM image_members WHERE image_id=? AND member=?",
+    [Q_MEM_DEL_ALL] = "DELETE FROM image_members WHERE image_id=?",
+    [Q_MEM_LIST] = "SELECT " MEM_COLS " FROM image_members WHERE image_id=? "
+                   "ORDER BY created_at, member",
+    [Q_MEM_LIST_BY] = "SELECT " MEM_COLS " FROM image_members WHERE member=? "
+                      "ORDER BY created_at, image_id",
+    /* a replaced definition keeps its place (seq) in the lists */
+    [Q_MDEF_PUT] = "INSERT INTO metadefs(" MDEF_COLS ") VALUES(?,?,?,?,?,?) "
+                   "ON CONFLICT(kind, namespace, name) DO UPDATE SET body=excluded.body,"
+                   "created_at=excluded.created_at, updated_at=excluded.updated_at",
+    [Q_MDEF_GET] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=? AND namespace=? AND name=?",
+    [Q_MDEF_LIST] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=? AND namespace=? ORDER BY seq",
+    [Q_MDEF_LIST_ALL] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=? ORDER BY seq",
+    [Q_MDEF_DEL] = "DELETE FROM metadefs WHERE kind=? AND namespace=? AND name=?",
+    [Q_MDEF_DEL_KIND] = "DELETE FROM metadefs WHERE kind=? AND namespace=?",
+    [Q_MDEF_DEL_NS] = "DELETE FROM metadefs WHERE namespace=?",
+    [Q_MDEF_RENAME] = "UPDATE metadefs SET namespace=?2 WHERE namespace=?1",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -257,7 +293,7 @@ struct reader {
     struct conn c;
     sqlite3_stmt *begin, *commit; /* a deferred BEGIN (no lock until a read), COMMIT */
     struct sqlite_registry *s;
-    int snapshot_depth; /* sq_read_begin nesting; > 0: BEGIN is open */
+    int snapshot_depth;  /* sq_read_begin nesting; > 0: BEGIN is open */
     struct vs_list link; /* in sqlite_registry.readers */
 };
 
@@ -1379,8 +1415,8 @@ static int sq_keypair_get(struct registry *r, const char *user_id, const char *n
 static int sq_keypair_list(struct registry *r, const char *user_id, struct reg_keypair **out,
                            size_t *n)
 {
-    return READ(SR(r), list_l(SR(r), Q_KP_LIST, Q_KP_LIST_ALL, user_id, read_keypair,
-                              sizeof **out, (void **)out, n));
+    return READ(SR(r), list_l(SR(r), Q_KP_LIST, Q_KP_LIST_ALL, user_id, read_keypair, sizeof **out,
+                              (void **)out, n));
 }
 static int kp_delete_l(struct sqlite_registry *s, const char *user_id, const char *name)
 {
@@ -1470,6 +1506,145 @@ static int sq_image_list(struct registry *r, struct reg_image **out, size_t *n)
 {
     return READ(SR(r), list_l(SR(r), Q_IMG_LIST, Q_IMG_LIST, NULL, read_image, sizeof **out,
                               (void **)out, n));
+}
+
+/* ---- image members ---- */
+static void read_member(sqlite3_stmt *st, void *o)
+{
+    struct reg_image_member *m = o;
+    COL(st, 0, m->image_id);
+    COL(st, 1, m->member);
+    COL(st, 2, m->status);
+    COL(st, 3, m->created_at);
+    COL(st, 4, m->updated_at);
+}
+static int member_put_l(struct sqlite_registry *s, const struct reg_image_member *m)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_MEM_PUT);
+    bind_text(st, 1, m->image_id);
+    bind_text(st, 2, m->member);
+    bind_text(st, 3, m->status);
+    bind_text(st, 4, m->created_at);
+    bind_text(st, 5, m->updated_at);
+    return exec_stmt(s, st, "image member write");
+}
+static int sq_member_put(struct registry *r, const struct reg_image_member *m)
+{
+    return LOCKED(SR(r), member_put_l(SR(r), m));
+}
+static int sq_member_get(struct registry *r, const char *image_id, const char *member,
+                         struct reg_image_member *out)
+{
+    return READ(SR(r), get_by_keys_l(SR(r), Q_MEM_GET, image_id, member, read_member, out));
+}
+static int member_delete_l(struct sqlite_registry *s, const char *image_id, const char *member)
+{
+    sqlite3_stmt *st = stmt_get(s, member ? Q_MEM_DEL : Q_MEM_DEL_ALL);
+    bind_text(st, 1, image_id);
+    if (member)
+        bind_text(st, 2, member);
+    if (exec_stmt(s, st, "image member delete") < 0)
+        return -1;
+    return member && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
+}
+static int sq_member_delete(struct registry *r, const char *image_id, const char *member)
+{
+    return LOCKED(SR(r), member_delete_l(SR(r), image_id, member));
+}
+static int sq_member_list(struct registry *r, const char *image_id, const char *member,
+                          struct reg_image_member **out, size_t *n)
+{
+    enum q q = image_id ? Q_MEM_LIST : Q_MEM_LIST_BY;
+    return READ(SR(r), list_l(SR(r), q, q, image_id ? image_id : member, read_member, sizeof **out,
+                              (void **)out, n));
+}
+
+/* ---- metadata definitions ---- */
+static void read_metadef(sqlite3_stmt *st, void *o)
+{
+    struct reg_metadef *d = o;
+    COL(st, 0, d->kind);
+    COL(st, 1, d->ns);
+    COL(st, 2, d->name);
+    COL(st, 3, d->body);
+    COL(st, 4, d->created_at);
+    COL(st, 5, d->updated_at);
+}
+static int metadef_put_l(struct sqlite_registry *s, const struct reg_metadef *d)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_MDEF_PUT);
+    bind_text(st, 1, d->kind);
+    bind_text(st, 2, d->ns);
+    bind_text(st, 3, d->name);
+    bind_text(st, 4, d->body);
+    bind_text(st, 5, d->created_at);
+    bind_text(st, 6, d->updated_at);
+    return exec_stmt(s, st, "metadata definition write");
+}
+static int sq_metadef_put(struct registry *r, const struct reg_metadef *d)
+{
+    return LOCKED(SR(r), metadef_put_l(SR(r), d));
+}
+static int metadef_get_l(struct sqlite_registry *s, const char *kind, const char *ns,
+                         const char *name, struct reg_metadef *out)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_MDEF_GET);
+    bind_text(st, 1, kind);
+    bind_text(st, 2, ns);
+    bind_text(st, 3, name);
+    return query_one(s, st, read_metadef, out, "get");
+}
+static int sq_metadef_get(struct registry *r, const char *kind, const char *ns, const char *name,
+                          struct reg_metadef *out)
+{
+    return READ(SR(r), metadef_get_l(SR(r), kind, ns, name, out));
+}
+static int metadef_list_l(struct sqlite_registry *s, const char *kind, const char *ns,
+                          struct reg_metadef **out, size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(s, ns ? Q_MDEF_LIST : Q_MDEF_LIST_ALL);
+    bind_text(st, 1, kind);
+    if (ns)
+        bind_text(st, 2, ns);
+    return query_many(s, st, read_metadef, sizeof **out, (void **)out, n, "list");
+}
+static int sq_metadef_list(struct registry *r, const char *kind, const char *ns,
+                           struct reg_metadef **out, size_t *n)
+{
+    return READ(SR(r), metadef_list_l(SR(r), kind, ns, out, n));
+}
+static int metadef_delete_l(struct sqlite_registry *s, const char *kind, const char *ns,
+                            const char *name)
+{
+    sqlite3_stmt *st;
+    if (!kind) {
+        st = stmt_get(s, Q_MDEF_DEL_NS);
+        bind_text(st, 1, ns);
+    } else {
+        st = stmt_get(s, name ? Q_MDEF_DEL : Q_MDEF_DEL_KIND);
+        bind_text(st, 1, kind);
+        bind_text(st, 2, ns);
+        if (name)
+            bind_text(st, 3, name);
+    }
+    if (exec_stmt(s, st, "metadata definition delete") < 0)
+        return -1;
+    return kind && name && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
+}
+static int sq_metadef_delete(struct registry *r, const char *kind, const char *ns, const char *name)
+{
+    return LOCKED(SR(r), metadef_delete_l(SR(r), kind, ns, name));
+}
+static int metadef_rename_l(struct sqlite_registry *s, const char *from, const char *to)
+{
+    sqlite3_stmt *st = stmt_get(s, Q_MDEF_RENAME);
+    bind_text(st, 1, from);
+    bind_text(st, 2, to);
+    return exec_stmt(s, st, "metadata definition rename");
+}
+static int sq_metadef_rename(struct registry *r, const char *from, const char *to)
+{
+    return LOCKED(SR(r), metadef_rename_l(SR(r), from, to));
 }
 
 static const char *sq_last_error(struct registry *r)
@@ -1563,6 +1738,15 @@ static const struct registry_ops sqlite_ops = {
     .image_update = sq_image_update,
     .image_delete = sq_image_delete,
     .image_list = sq_image_list,
+    .member_put = sq_member_put,
+    .member_get = sq_member_get,
+    .member_delete = sq_member_delete,
+    .member_list = sq_member_list,
+    .metadef_put = sq_metadef_put,
+    .metadef_get = sq_metadef_get,
+    .metadef_list = sq_metadef_list,
+    .metadef_delete = sq_metadef_delete,
+    .metadef_rename = sq_metadef_rename,
     .last_error = sq_last_error,
     .last_error_kind = sq_last_error_kind,
 };

@@ -22,7 +22,10 @@
     X(SERIES_PUT) X(SERIES_GET)                                                 \
     X(LEASE_RENEW) X(LEASE_TAKE)                                                \
     X(KP_INS) X(KP_GET) X(KP_LIST) X(KP_LIST_ALL) X(KP_DEL)                     \
-    X(IMG_INS) X(IMG_GET) X(IMG_UPD) X(IMG_DEL) X(IMG_LIST)
+    X(IMG_INS) X(IMG_GET) X(IMG_UPD) X(IMG_DEL) X(IMG_LIST)                     \
+    X(MEM_PUT) X(MEM_GET) X(MEM_DEL) X(MEM_DEL_ALL) X(MEM_LIST) X(MEM_LIST_BY)  \
+    X(MDEF_PUT) X(MDEF_GET) X(MDEF_LIST) X(MDEF_LIST_ALL) X(MDEF_DEL)           \
+    X(MDEF_DEL_KIND) X(MDEF_DEL_NS) X(MDEF_RENAME)
 /* clang-format on */
 #define REG_Q_ENUM(name) Q_##name,
 
@@ -50,6 +53,8 @@
     "id,owner,name,status,visibility,disk_format,container_format,size,virtual_size,"   \
     "checksum,os_hash_algo,os_hash_value,min_disk,min_ram,protected,os_hidden,created_at," \
     "updated_at"
+#define MEM_COLS  "image_id,member,status,created_at,updated_at"
+#define MDEF_COLS "kind,namespace,name,body,created_at,updated_at"
 #define SWAP_UNFINISHED "phase NOT IN ('done','rolled-back')"
 
 /* Orders swap records by start, then id (registry.c): the order a

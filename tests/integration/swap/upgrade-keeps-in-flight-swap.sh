@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,
   seq INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS swaps_server ON swaps(server_id);"
 api_start
-[ "$(sqlite3 "$T/registry.db" "SELECT version FROM schema_version")" = 10 ] || fail "not migrated"
+[ "$(sqlite3 "$T/registry.db" "SELECT version FROM schema_version")" = 11 ] || fail "not migrated"
 expect_planted_swap_completed
 [ "$(sqlite3 "$T/registry.db" "SELECT phase FROM swaps WHERE id='req-crashed'")" = done ] \
   || fail "record: $(sqlite3 "$T/registry.db" "SELECT phase FROM swaps")"

@@ -327,8 +327,13 @@ static void keypairs(void)
 static void images(void)
 {
     struct registry *r = open_reg();
-    struct reg_image im = { .id = "img-1", .owner = "p1", .name = "cirros", .status = "queued",
-                            .visibility = "shared", .size = -1, .virtual_size = -1,
+    struct reg_image im = { .id = "img-1",
+                            .owner = "p1",
+                            .name = "cirros",
+                            .status = "queued",
+                            .visibility = "shared",
+                            .size = -1,
+                            .virtual_size = -1,
                             .created_at = "2026-01-01T00:00:00Z" };
     CHECK(r->ops->image_insert(r, &im) == 0);
     struct reg_image got;
@@ -357,6 +362,92 @@ static void images(void)
     cleanup();
 }
 
+/* Image members: added, read, replaced (the status changes), listed by
+ * image and by member, deleted one by one and with their image's. */
+static void image_members(void)
+{
+    struct registry *r = open_reg();
+    struct reg_image_member a = { .image_id = "img-1",
+                                  .member = "p2",
+                                  .status = "pending",
+                                  .created_at = "2026-01-01T00:00:00Z",
+                                  .updated_at = "2026-01-01T00:00:00Z" };
+    struct reg_image_member b = a, c = a;
+    strcpy(b.member, "p3");
+    strcpy(c.image_id, "img-2");
+    CHECK(r->ops->member_put(r, &a) == 0);
+    CHECK(r->ops->member_put(r, &b) == 0);
+    CHECK(r->ops->member_put(r, &c) == 0);
+    strcpy(a.status, "accepted");
+    CHECK(r->ops->member_put(r, &a) == 0);
+    struct reg_image_member got;
+    CHECK(r->ops->member_get(r, "img-1", "p2", &got) == 0);
+    CHECK_STR(got.status, "accepted");
+    CHECK(r->ops->member_get(r, "img-1", "p9", &got) == 1);
+    struct reg_image_member *list = NULL;
+    size_t n = 0;
+    CHECK(r->ops->member_list(r, "img-1", NULL, &list, &n) == 0 && n == 2);
+    free(list);
+    CHECK(r->ops->member_list(r, NULL, "p2", &list, &n) == 0 && n == 2);
+    free(list);
+    CHECK(r->ops->member_delete(r, "img-1", "p3") == 0);
+    CHECK(r->ops->member_delete(r, "img-1", "p3") == 1);
+    CHECK(r->ops->member_delete(r, "img-1", NULL) == 0);
+    CHECK(r->ops->member_list(r, "img-1", NULL, &list, &n) == 0 && n == 0);
+    free(list);
+    CHECK(r->ops->member_get(r, "img-2", "p2", &got) == 0);
+    r->ops->close(r);
+    cleanup();
+}
+
+/* Metadata definitions: the seeded resource types, a namespace and what
+ * it holds written, replaced in place (its order kept), renamed with its
+ * namespace, and deleted one by one, by kind and all together. */
+static void metadefs(void)
+{
+    struct registry *r = open_reg();
+    struct reg_metadef *list = NULL;
+    size_t n = 0;
+    CHECK(r->ops->metadef_list(r, "resource_type", "", &list, &n) == 0 && n >= 6);
+    CHECK_STR(list[0].name, "OS::Glance::Image");
+    free(list);
+    struct reg_metadef d = { .kind = "namespace",
+                             .ns = "ns",
+                             .name = "",
+                             .body = "{}",
+                             .created_at = "t0",
+                             .updated_at = "t0" };
+    CHECK(r->ops->metadef_put(r, &d) == 0);
+    strcpy(d.kind, "object");
+    strcpy(d.name, "o1");
+    CHECK(r->ops->metadef_put(r, &d) == 0);
+    strcpy(d.name, "o2");
+    CHECK(r->ops->metadef_put(r, &d) == 0);
+    strcpy(d.name, "o1");
+    strcpy(d.body, "{\"description\":\"x\"}");
+    CHECK(r->ops->metadef_put(r, &d) == 0);
+    CHECK(r->ops->metadef_list(r, "object", "ns", &list, &n) == 0 && n == 2);
+    CHECK_STR(list[0].name, "o1");
+    CHECK_STR(list[0].body, "{\"description\":\"x\"}");
+    free(list);
+    CHECK(r->ops->metadef_rename(r, "ns", "ns2") == 0);
+    struct reg_metadef got;
+    CHECK(r->ops->metadef_get(r, "object", "ns", "o1", &got) == 1);
+    CHECK(r->ops->metadef_get(r, "object", "ns2", "o1", &got) == 0);
+    CHECK(r->ops->metadef_get(r, "namespace", "ns2", "", &got) == 0);
+    CHECK(r->ops->metadef_delete(r, "object", "ns2", "o1") == 0);
+    CHECK(r->ops->metadef_delete(r, "object", "ns2", "o1") == 1);
+    CHECK(r->ops->metadef_delete(r, "object", "ns2", NULL) == 0);
+    CHECK(r->ops->metadef_list(r, "object", "ns2", &list, &n) == 0 && n == 0);
+    free(list);
+    CHECK(r->ops->metadef_delete(r, NULL, "ns2", NULL) == 0);
+    CHECK(r->ops->metadef_get(r, "namespace", "ns2", "", &got) == 1);
+    CHECK(r->ops->metadef_list(r, "resource_type", NULL, &list, &n) == 0 && n >= 6);
+    free(list);
+    r->ops->close(r);
+    cleanup();
+}
+
 /* A database of schema 2 (before metadata) is upgraded in place on open:
  * its records stay and the metadata table works. */
 static void upgrade_from_schema_2(void)
@@ -369,17 +460,18 @@ static void upgrade_from_schema_2(void)
     r->ops->close(r);
     char path[128], cmd[600];
     snprintf(path, sizeof path, "%s/reg.db", dir);
-    snprintf(cmd, sizeof cmd,
-             "sqlite3 %s 'DROP TRIGGER volume_image_metadata_gone; DROP TRIGGER volume_metadata_gone; DROP TABLE "
-             "metadata; ALTER TABLE swaps DROP COLUMN owner; ALTER TABLE swaps DROP COLUMN "
-             "epoch; ALTER TABLE swaps DROP COLUMN lease_expires; ALTER TABLE volumes DROP "
-             "COLUMN bootable; ALTER TABLE volumes DROP COLUMN readonly; DROP TABLE keypairs; "
-             "DROP TABLE images; "
-             "UPDATE schema_version SET version=2;'",
-             path);
+    snprintf(
+        cmd, sizeof cmd,
+        "sqlite3 %s 'DROP TRIGGER volume_image_metadata_gone; DROP TRIGGER volume_metadata_gone; DROP TABLE "
+        "metadata; ALTER TABLE swaps DROP COLUMN owner; ALTER TABLE swaps DROP COLUMN "
+        "epoch; ALTER TABLE swaps DROP COLUMN lease_expires; ALTER TABLE volumes DROP "
+        "COLUMN bootable; ALTER TABLE volumes DROP COLUMN readonly; DROP TABLE keypairs; "
+        "DROP TABLE images; "
+        "UPDATE schema_version SET version=2;'",
+        path);
     CHECK(system(cmd) == 0);
     r = open_reg();
-    CHECK(schema_version(r) == 10);
+    CHECK(schema_version(r) == 11);
     struct reg_volume got;
     CHECK(r->ops->volume_get(r, v.id, &got) == 0);
     CHECK(!got.bootable && got.readonly == -1);
@@ -763,6 +855,8 @@ static const struct unit_case cases[] = {
     { "upgrade-from-schema-2", upgrade_from_schema_2 },
     { "keypairs", keypairs },
     { "images", images },
+    { "image-members", image_members },
+    { "metadefs", metadefs },
     { "tokens", tokens },
     { "roundtrip", roundtrip },
     { "foreign-keys", foreign_keys },

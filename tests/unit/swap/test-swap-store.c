@@ -176,7 +176,7 @@ static void upgrade_keeps_unnumbered_swaps(void)
         "INSERT INTO swaps VALUES('req-flight','migrate','srv','p','u','host1','B','C','att',"
         " 'vol-b','vol-c','/pool/b',2,2,'mirroring','','t2','t3',1000,400,0,0,0,2);");
     s = store_open();
-    CHECK(registry_sqlite_schema_version(s) == 10);
+    CHECK(registry_sqlite_schema_version(s) == 11);
     struct api_error e = { 0 };
     struct swap_rec *u = NULL;
     size_t n = 0;
