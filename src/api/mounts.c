@@ -16,7 +16,8 @@ static const struct api_route *const volume_tables[] = { cinder_routes, NULL };
 static const struct api_route *const identity_tables[] = { keystone_root_routes, keystone_routes,
                                                            NULL };
 static const struct api_route *const compute_tables[] = { nova_routes, NULL };
-static const struct api_route *const image_tables[] = { glance_routes, NULL };
+static const struct api_route *const image_tables[] = { glance_routes, glance_member_routes,
+                                                        glance_metadef_routes, NULL };
 const struct api_mount api_mounts[] = {
     { "/identity", identity_tables },
     { "/compute", compute_tables },
@@ -26,6 +27,7 @@ const struct api_mount api_mounts[] = {
     { NULL, NULL },
 };
 
-const struct api_route *const api_all_tables[] = { keystone_root_routes, keystone_routes,
-                                                   nova_routes,          cinder_routes,
-                                                   glance_routes,        NULL };
+const struct api_route *const api_all_tables[] = { keystone_root_routes,  keystone_routes,
+                                                   nova_routes,           cinder_routes,
+                                                   glance_routes,         glance_member_routes,
+                                                   glance_metadef_routes, NULL };

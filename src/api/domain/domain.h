@@ -150,8 +150,12 @@ int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error 
  * it (its project's, or an administrator). */
 bool image_visible_to(const struct auth_ctx *a, const struct reg_image *im);
 bool image_owned_by(const struct auth_ctx *a, const struct reg_image *im);
-/* Image ID for a caller that boots or fills a volume from it: 0 with IM,
- * or a 400 in Nova's and Cinder's words (unknown or invisible: "Image X
+/* Whether shared image IM has PROJECT among its members (whatever the
+ * member made of it: a member may use the image, its status only decides
+ * whether the image shows in the member's lists). */
+bool image_shared_with(struct registry *r, const struct reg_image *im, const char *project);
+/* Image ID for a caller that boots or fills a volume from it (its own,
+ * public, community or shared with its project): 0 with IM, or a 400 in Nova's and Cinder's words (unknown or invisible: "Image X
  * could not be found.", not active). */
 int image_usable(struct registry *r, const struct auth_ctx *a, const char *id,
                  struct reg_image *im, struct api_error *e);

@@ -39,13 +39,20 @@ bool image_visible_to(const struct auth_ctx *a, const struct reg_image *im)
            !strcmp(im->visibility, "community");
 }
 
-int image_usable(struct registry *r, const struct auth_ctx *a, const char *id,
-                 struct reg_image *im, struct api_error *e)
+bool image_shared_with(struct registry *r, const struct reg_image *im, const char *project)
+{
+    struct reg_image_member m;
+    return !strcmp(im->visibility, "shared") && project[0] &&
+           r->ops->member_get(r, im->id, project, &m) == 0;
+}
+
+int image_usable(struct registry *r, const struct auth_ctx *a, const char *id, struct reg_image *im,
+                 struct api_error *e)
 {
     int rc = api_is_uuid(id) ? r->ops->image_get(r, id, im) : 1;
     if (rc < 0)
         return reg_fail(e, r);
-    if (rc == 1 || !image_visible_to(a, im))
+    if (rc == 1 || (!image_visible_to(a, im) && !image_shared_with(r, im, a->project_id)))
         return api_err(e, 400, "Image %.64s could not be found.", id);
     if (strcmp(im->status, "active") != 0)
         return api_err(e, 400, "Image %s is not active.", im->id);

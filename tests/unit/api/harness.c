@@ -374,8 +374,8 @@ static void th_wait_swap(struct th *t, const char *server, const char *volume, c
         bool done = r.status == 200 && state && !strcmp(state, "completed");
         if (done)
             snprintf(swap_id, 64, "%s",
-                     json_string_value(json_object_get(json_object_get(r.json, "swap_progress"),
-                                                       "request_id")));
+                     json_string_value(
+                         json_object_get(json_object_get(r.json, "swap_progress"), "request_id")));
         bool failed = r.status != 200 ||
                       (state && strcmp(state, "running") != 0 && strcmp(state, "completed") != 0);
         if (failed) {
@@ -391,10 +391,38 @@ static void th_wait_swap(struct th *t, const char *server, const char *volume, c
     exit(1);
 }
 
+static void th_prepare_glance(struct th *t, const struct th_ids *ids)
+{
+    struct th_reply r;
+    char body[200];
+    snprintf(body, sizeof body, "{\"member\": \"%s\"}", t->other);
+    th_call(t, &r, "POST", t->alice, NULL, body, "/image/v2/images/%s/members", ids->I);
+    CHECK_STATUS(&r, 200);
+    th_reply_free(&r);
+    th_call(t, &r, "POST", t->admin, NULL,
+            "{\"namespace\": \"ns1\", \"visibility\": \"public\", "
+            "\"properties\": {\"p1\": {\"title\": \"P1\", \"type\": \"string\"}}, "
+            "\"objects\": [{\"name\": \"o1\"}], \"tags\": [{\"name\": \"t1\"}], "
+            "\"resource_type_associations\": [{\"name\": \"OS::Glance::Image\", "
+            "\"prefix\": \"hw_\"}]}",
+            "/image/v2/metadefs/namespaces");
+    CHECK_STATUS(&r, 201);
+    th_reply_free(&r);
+    th_call(t, &r, "POST", t->admin, NULL, "{\"namespace\": \"ns2\", \"protected\": true}",
+            "/image/v2/metadefs/namespaces");
+    CHECK_STATUS(&r, 201);
+    th_reply_free(&r);
+}
+
 static void th_prepare(struct th *t, enum th_prep prep, struct th_ids *ids)
 {
     if (prep == TH_NONE)
         return;
+    if (prep == TH_GLANCE) {
+        th_prepare(t, TH_BASIC, ids);
+        th_prepare_glance(t, ids);
+        return;
+    }
     th_server(t, t->alice, ids->S);
     th_volume(t, t->alice, t->demo, ids->V);
     th_volume(t, t->alice, t->demo, ids->W);
@@ -414,8 +442,8 @@ static void th_prepare(struct th *t, enum th_prep prep, struct th_ids *ids)
     CHECK_STATUS(&r, 200);
     th_reply_free(&r);
     /* alice's images: I queued, J active with the data "hello" */
-    th_call(t, &r, "POST", t->alice, NULL, "{\"name\": \"queued\", \"p\": \"1\", \"tags\": [\"t\"]}",
-            "/image/v2/images");
+    th_call(t, &r, "POST", t->alice, NULL,
+            "{\"name\": \"queued\", \"p\": \"1\", \"tags\": [\"t\"]}", "/image/v2/images");
     CHECK_STATUS(&r, 201);
     snprintf(ids->I, sizeof ids->I, "%s", json_string_value(json_object_get(r.json, "id")));
     th_reply_free(&r);

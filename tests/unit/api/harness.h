@@ -78,7 +78,11 @@ void th_attach(struct th *t, const char *token, const char *server, const char *
 /* What a case finds before its request: nothing; a server S, volumes V and
  * W of alice's (S and V with the metadata item a=1) and her key pair kp1; V attached to S; or
  * a swap of S from V to W finished. */
-enum th_prep { TH_NONE, TH_BASIC, TH_ATTACHED, TH_SWAPPED };
+/* TH_GLANCE: TH_BASIC, image I shared with the other project (pending),
+ * and the admin's public metadata definition namespace ns1 holding the
+ * object o1, the property p1, the tag t1 and an association with
+ * OS::Glance::Image, and its private protected namespace ns2. */
+enum th_prep { TH_NONE, TH_BASIC, TH_ATTACHED, TH_SWAPPED, TH_GLANCE };
 
 /* One request and its expected answer. WHO: "admin", "alice", "reader",
  * "bob", "bad" (an unknown token) or NULL (none). PATH and BODY may name

@@ -3,9 +3,9 @@
  * and download, streamed). Glance's rules: an image is queued until its
  * data arrives, saving while it does, then active (or killed when the
  * store failed it); its visibility is public (everyone), community
- * (everyone may use it, lists show it when asked), shared or private (its
- * owner's project; volswap keeps no image members, so shared is as
- * private); an administrator sees and changes everything, and only an
+ * (everyone may use it, lists show it when asked), shared (its owner's
+ * project and the members it is shared with, members.c) or private (its
+ * owner's project); an administrator sees and changes everything, and only an
  * administrator may publicize. Custom properties are strings shown at the
  * top level of the image, beside Glance's own attributes. */
 #include "image.h"
@@ -63,7 +63,8 @@ bool glance_owns(struct api_request *rq, const struct reg_image *im)
 
 static bool can_see(struct api_request *rq, const struct reg_image *im)
 {
-    return image_visible_to(&rq->auth, im);
+    return image_visible_to(&rq->auth, im) ||
+           image_shared_with(rq->ctx->reg, im, rq->auth.project_id);
 }
 
 int glance_load(struct api_request *rq, const char *id, struct reg_image *im)
@@ -417,14 +418,32 @@ static int image_cmp(const void *pa, const void *pb)
     return c ? c : cmp_str(a->id, b->id, d);
 }
 
-/* Whether IM is listed for the caller with the request's filters. */
-static bool listed(struct api_request *rq, const struct reg_image *im)
+/* The caller's memberships, read once for a list. */
+struct memberships {
+    struct reg_image_member *m;
+    size_t n;
+    const char *status; /* ?member_status, "accepted" by default */
+};
+
+/* Whether IM is listed for the caller with the request's filters. A
+ * shared image of another project is listed for its members whose
+ * status is the one asked for (accepted unless ?member_status says). */
+static bool listed(struct api_request *rq, const struct reg_image *im,
+                   const struct memberships *mine)
 {
     const char *vis = api_query(rq, "visibility");
     if (vis && strcmp(vis, "all") != 0 && strcmp(im->visibility, vis) != 0)
         return false;
-    if (!can_see(rq, im))
-        return false;
+    if (!image_visible_to(&rq->auth, im)) {
+        if (strcmp(im->visibility, "shared") != 0)
+            return false;
+        size_t i = 0;
+        while (i < mine->n && strcmp(mine->m[i].image_id, im->id) != 0)
+            i++;
+        if (i == mine->n ||
+            (strcmp(mine->status, "all") != 0 && strcmp(mine->m[i].status, mine->status) != 0))
+            return false;
+    }
     /* community images of others show only when asked for */
     if (!strcmp(im->visibility, "community") && !glance_owns(rq, im) &&
         !(vis && (!strcmp(vis, "community") || !strcmp(vis, "all"))))
@@ -541,14 +560,28 @@ static int images_index(struct api_request *rq)
     char markerb[64] = "";
     if ((q = api_query(rq, "marker")))
         snprintf(markerb, sizeof markerb, "%s", q);
+    struct memberships mine = { .status = api_query(rq, "member_status") };
+    if (!mine.status)
+        mine.status = "accepted";
+    if (strcmp(mine.status, "all") != 0 && !glance_member_status_valid(mine.status))
+        return api_err(&rq->err, 400, "Invalid status value: %.32s", mine.status);
+    char statusb[16];
+    snprintf(statusb, sizeof statusb, "%s", mine.status);
+    mine.status = statusb;
     struct registry *r = rq->ctx->reg;
+    if (rq->auth.project_id[0] &&
+        r->ops->member_list(r, NULL, rq->auth.project_id, &mine.m, &mine.n) < 0)
+        return reg_fail(&rq->err, r);
     struct reg_image *all = NULL;
     size_t n = 0, kept = 0;
-    if (r->ops->image_list(r, &all, &n) < 0)
+    if (r->ops->image_list(r, &all, &n) < 0) {
+        free(mine.m);
         return reg_fail(&rq->err, r);
+    }
     for (size_t i = 0; i < n; i++)
-        if (listed(rq, &all[i]))
+        if (listed(rq, &all[i], &mine))
             all[kept++] = all[i];
+    free(mine.m);
     t_sort_key = sk ? sk : "created_at";
     t_sort_desc = !sd || !strcmp(sd, "desc");
     if (kept > 1)
@@ -606,7 +639,8 @@ static int images_delete(struct api_request *rq)
             return -1;
         if (r->ops->image_delete(r, im.id) < 0 ||
             r->ops->meta_delete(r, REG_META_IMAGE, im.id, NULL) < 0 ||
-            r->ops->meta_delete(r, REG_META_IMAGE_TAG, im.id, NULL) < 0)
+            r->ops->meta_delete(r, REG_META_IMAGE_TAG, im.id, NULL) < 0 ||
+            r->ops->member_delete(r, im.id, NULL) < 0)
             return reg_fail(&rq->err, r);
         if (reg_commit(&txn, &rq->err) < 0)
             return -1;
@@ -841,7 +875,8 @@ const struct api_route glance_routes[] = {
     GLANCE("GET", "/", false, glance_versions, "the version document (300, v2.16 current)"),
     GLANCE("GET", "/versions", false, glance_versions, "the same"),
     GLANCE("GET", "/v2/images", true, images_index,
-           "images the caller may see: its project's, public ones and (when asked, "
+           "images the caller may see: its project's, public ones, shared ones it accepted as "
+           "a member (`member_status`: pending, accepted, rejected, all) and (when asked, "
            "`visibility=community`) community ones; filters `name`, `status`, `visibility`, "
            "`owner`, `tag`, `disk_format`, `container_format`, `protected`, `os_hidden`, "
            "`size`, `size_min`, `size_max`; `limit`, `marker`, `sort_key`, `sort_dir`, "
