@@ -103,14 +103,20 @@ static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
 
 static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
 {
-    static const char *const keys[] = { "name", "driver", "qmp", "uri", "tls", "nbd", "pools",
-                                        "shutdown_timeout", "max_swaps", NULL };
+    static const char *const keys[] = { "name",      "driver", "qmp",   "uri",
+                                        "tls",       "nbd",    "pools", "shutdown_timeout",
+                                        "max_swaps", NULL };
     static const char *const tls_keys[] = { "dir", "hostname", NULL };
-    static const char *const nbd_keys[] = { "type",      "path",
-                                            "host",      "port",
-                                            "start_server", "tls_creds",
-                                            "client_tls_creds", "reconnect_delay",
-                                            "tls_hostname", NULL };
+    static const char *const nbd_keys[] = { "type",
+                                            "path",
+                                            "host",
+                                            "port",
+                                            "start_server",
+                                            "tls_creds",
+                                            "client_tls_creds",
+                                            "reconnect_delay",
+                                            "tls_hostname",
+                                            NULL };
     if (check_keys(j, keys, "host", e) < 0 ||
         get_str(j, "name", h->name, sizeof h->name, true, "host", e) < 0 ||
         get_str(j, "driver", h->driver, sizeof h->driver, true, "host", e) < 0 ||
@@ -144,7 +150,8 @@ static int parse_host(json_t *j, struct cfg_host *h, struct api_error *e)
     json_t *tls = json_object_get(j, "tls");
     if (tls) {
         if (!json_is_object(tls))
-            return api_err(e, 400, "config: host %s: tls must be {\"dir\": DIR[, \"hostname\": NAME]}",
+            return api_err(e, 400,
+                           "config: host %s: tls must be {\"dir\": DIR[, \"hostname\": NAME]}",
                            h->name);
         if (check_keys(tls, tls_keys, "host tls", e) < 0 ||
             get_str(tls, "dir", h->qmp_tls_dir, sizeof h->qmp_tls_dir, true, "host tls", e) < 0 ||
@@ -230,9 +237,11 @@ static int parse_limits(json_t *j, struct api_config *cfg, struct api_error *e)
         { "connections", 1, 65536, offsetof(struct api_config, max_connections) },
         { "connections_per_address", 1, 65536, offsetof(struct api_config, max_per_address) },
         { "request_seconds", 1, 3600, offsetof(struct api_config, request_seconds) },
+        { "upload_bytes_per_second", 1, 1 << 30,
+          offsetof(struct api_config, upload_bytes_per_second) },
     };
-    static const char *const keys[] = { "connections", "connections_per_address",
-                                        "request_seconds", NULL };
+    static const char *const keys[] = { "connections", "connections_per_address", "request_seconds",
+                                        "upload_bytes_per_second", NULL };
     if (!j)
         return 0;
     if (check_keys(j, keys, "limits", e) < 0)
@@ -243,8 +252,8 @@ static int parse_limits(json_t *j, struct api_config *cfg, struct api_error *e)
             continue;
         if (!json_is_integer(v) || json_integer_value(v) < fields[i].min ||
             json_integer_value(v) > fields[i].max)
-            return api_err(e, 400, "config: limits.%s must be %d..%d", fields[i].key,
-                           fields[i].min, fields[i].max);
+            return api_err(e, 400, "config: limits.%s must be %d..%d", fields[i].key, fields[i].min,
+                           fields[i].max);
         *(int *)((char *)cfg + fields[i].off) = (int)json_integer_value(v);
     }
     return 0;
@@ -326,6 +335,7 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     cfg->max_connections = 1024;
     cfg->max_per_address = 64;
     cfg->request_seconds = 30;
+    cfg->upload_bytes_per_second = 16384;
     if (len > MAX_CONFIG)
         return api_err(e, 400, "config: file larger than %u bytes", MAX_CONFIG);
     if (body_json_depth(text, len, 16) > 16)
@@ -334,11 +344,22 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return api_err(e, 400, "config: line %d: %s", jerr.line, jerr.text);
-    static const char *const keys[] = { "listen",       "database",      "public_url", "token_ttl",
-                                        "admin_tokens", "admin_project", "projects",   "users",
-                                        "hosts",        "threads",       "limits",
-                                        "tls",          "node",          "swap_lease_seconds",
-                                        "fernet_keys",  "images",
+    static const char *const keys[] = { "listen",
+                                        "database",
+                                        "public_url",
+                                        "token_ttl",
+                                        "admin_tokens",
+                                        "admin_project",
+                                        "projects",
+                                        "users",
+                                        "hosts",
+                                        "threads",
+                                        "limits",
+                                        "tls",
+                                        "node",
+                                        "swap_lease_seconds",
+                                        "fernet_keys",
+                                        "images",
                                         NULL };
     int rc = -1;
     if (check_keys(root, keys, "top level", e) < 0)
@@ -378,8 +399,8 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     if (ttl)
         cfg->token_ttl = (int)json_integer_value(ttl);
     if (get_str(root, "node", cfg->node, sizeof cfg->node, false, "top level", e) < 0 ||
-        get_str(root, "fernet_keys", cfg->fernet_keys, sizeof cfg->fernet_keys, false,
-                "top level", e) < 0)
+        get_str(root, "fernet_keys", cfg->fernet_keys, sizeof cfg->fernet_keys, false, "top level",
+                e) < 0)
         goto out;
     if (!cfg->node[0] && gethostname(cfg->node, sizeof cfg->node - 1) < 0)
         snprintf(cfg->node, sizeof cfg->node, "volswap-api");

@@ -40,8 +40,8 @@ struct cfg_pool {
 };
 struct cfg_host {
     char name[65];
-    char driver[16];       /* "volswapd", "qemu" or "libvirt" */
-    char qmp[1024];        /* QMP monitor: unix socket path, or tcp:HOST:PORT */
+    char driver[16]; /* "volswapd", "qemu" or "libvirt" */
+    char qmp[1024];  /* QMP monitor: unix socket path, or tcp:HOST:PORT */
     /* "tls": the API's own client credentials for a TCP monitor that
      * requires TLS (QEMU's client file names: ca-cert.pem, client-cert.pem,
      * client-key.pem), and the name the host's certificate must carry
@@ -95,9 +95,11 @@ struct api_config {
     struct cfg_host *hosts;
     size_t n_hosts;
     int threads;
-    /* "limits": connections in all, per client address, and the seconds a
-     * client has to send a whole request (headers and body) */
-    int max_connections, max_per_address, request_seconds;
+    /* "limits": connections in all, per client address, the seconds a
+     * client has to send a whole request (headers and body), and the
+     * bytes a second a streamed upload (an image's data) must average
+     * over each such span once it passed the door */
+    int max_connections, max_per_address, request_seconds, upload_bytes_per_second;
     /* "images": the directory holding the image service's image files
      * ("" = no store: uploads are refused) and the bytes all images may
      * hold together (0: no bound but the file system's) */

@@ -32,11 +32,20 @@
  * (NOTIFY_CONNECTION), scanned by the reaper thread. The socket stays open
  * while its entry is listed (libmicrohttpd closes it after the CLOSED
  * notification, which waits for the lock), so the reaper never touches a
- * descriptor that was reused. */
+ * descriptor that was reused.
+ *
+ * A streamed body (an image upload) is past the door once its headers
+ * arrived and may take as long as it needs, but not stall: each span of
+ * request_seconds must bring upload_bytes_per_second times as many bytes,
+ * or the reaper cuts it like a late request (the upload's close puts the
+ * image back to queued). So a big image at a steady pace uploads, and a
+ * client that stops sending holds its worker for at most one span. */
 struct api_conn {
     int fd;
-    int64_t since_ms; /* when the request now arriving began */
-    bool handling;    /* complete, in a handler or being answered */
+    int64_t since_ms;    /* when the request now arriving (or the span) began */
+    bool handling;       /* complete, in a handler or being answered */
+    bool streaming;      /* a streamed body arriving: measured by spans */
+    uint64_t span_bytes; /* bytes of the body since since_ms */
     bool cut;
     struct vs_list link; /* in api_server.conns */
 };
@@ -55,6 +64,7 @@ struct api_server {
     pthread_t reaper;
     bool reaper_running, stopping;
     int64_t deadline_ms;
+    uint64_t span_min_bytes; /* what a streamed body brings in a span at least */
 };
 
 static int hexval(char c)
@@ -145,16 +155,46 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     }
 }
 
-static void conn_set_handling(struct api_server *srv, struct MHD_Connection *conn, bool handling)
+static struct api_conn *conn_of(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct api_conn *c = ci ? ci->socket_context : NULL;
+    return ci ? ci->socket_context : NULL;
+}
+
+static void conn_set_handling(struct api_server *srv, struct MHD_Connection *conn, bool handling)
+{
+    struct api_conn *c = conn_of(conn);
     if (!c)
         return;
     pthread_mutex_lock(&srv->conns_lock);
     c->handling = handling;
+    c->streaming = false;
     c->since_ms = api_now_ms();
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+/* The request's body is streamed from now on: spans instead of a deadline. */
+static void conn_set_streaming(struct api_server *srv, struct MHD_Connection *conn)
+{
+    struct api_conn *c = conn_of(conn);
+    if (!c)
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    c->handling = false;
+    c->streaming = true;
+    c->span_bytes = 0;
+    c->since_ms = api_now_ms();
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+static void conn_stream_progress(struct api_server *srv, struct MHD_Connection *conn, size_t n)
+{
+    struct api_conn *c = conn_of(conn);
+    if (!c)
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    c->span_bytes += n;
     pthread_mutex_unlock(&srv->conns_lock);
 }
 
@@ -166,14 +206,22 @@ static void *reaper_main(void *arg)
         int64_t now = api_now_ms();
         vs_list_for_each(pos, &srv->conns) {
             struct api_conn *c = vs_list_entry(pos, struct api_conn, link);
-            if (!c->handling && !c->cut && now - c->since_ms > srv->deadline_ms) {
-                /* libmicrohttpd sees the end of the stream and closes it */
-                shutdown(c->fd, SHUT_RDWR);
-                c->cut = true;
-                if (srv->verbose)
-                    vs_info("closed a connection whose request took longer than the request "
-                            "deadline");
+            if (c->handling || c->cut || now - c->since_ms <= srv->deadline_ms)
+                continue;
+            if (c->streaming && c->span_bytes >= srv->span_min_bytes) {
+                /* a streamed body still moving: a new span */
+                c->since_ms = now;
+                c->span_bytes = 0;
+                continue;
             }
+            /* libmicrohttpd sees the end of the stream and closes it */
+            shutdown(c->fd, SHUT_RDWR);
+            c->cut = true;
+            if (srv->verbose)
+                vs_info(c->streaming ? "closed a connection whose streamed body stalled (fewer "
+                                       "than limits.upload_bytes_per_second)"
+                                     : "closed a connection whose request took longer than the "
+                                       "request deadline");
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -252,10 +300,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!framing_ambiguous(conn)) {
             /* a streamed body (an image upload) passes the door now, its
              * token and policy checked before a byte of it is read; the
-             * request deadline then no longer applies to it */
+             * request deadline then gives way to spans it must fill */
             vs_log_set_request(rq->request_id, api_global_request_id(rq));
             if (api_dispatch_stream_open(srv->mounts, rq) && !rq->err.status)
-                conn_set_handling(srv, conn, true);
+                conn_set_streaming(srv, conn);
             vs_log_set_request(NULL, NULL);
         }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -280,6 +328,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     }
     if (*upload_data_size && rq->streaming) {
+        conn_stream_progress(srv, conn, *upload_data_size);
         api_stream_feed(rq, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
@@ -407,6 +456,8 @@ struct api_server *api_server_start(struct api_ctx *ctx, const struct api_mount 
     vs_list_init(&s->conns);
     pthread_cond_init(&s->reaper_wake, NULL);
     s->deadline_ms = (int64_t)ctx->cfg->request_seconds * 1000;
+    s->span_min_bytes = (uint64_t)ctx->cfg->upload_bytes_per_second *
+                        (uint64_t)ctx->cfg->request_seconds;
     if (static_file) {
         FILE *f = fopen(static_file, "rb");
         if (!f) {
@@ -459,9 +510,9 @@ struct api_server *api_server_start(struct api_ctx *ctx, const struct api_mount 
         /* headers and URL only (bodies are copied out): MHD
          * clears the pool per connection, so small is fast */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)512, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape_url, s, s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
+        (unsigned)512, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, s,
+        s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
     if (!s->daemon) {
         server_free(s);
