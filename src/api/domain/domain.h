@@ -157,20 +157,25 @@ bool image_shared_with(struct registry *r, const struct reg_image *im, const cha
 /* Image ID for a caller that boots or fills a volume from it (its own,
  * public, community or shared with its project): 0 with IM, or a 400 in Nova's and Cinder's words (unknown or invisible: "Image X
  * could not be found.", not active). */
-int image_usable(struct registry *r, const struct auth_ctx *a, const char *id,
-                 struct reg_image *im, struct api_error *e);
+int image_usable(struct registry *r, const struct auth_ctx *a, const char *id, struct reg_image *im,
+                 struct api_error *e);
 /* The file of IMAGE_ID's data in the store: 0, or -1 (no store, bad id). */
 int image_path(const struct api_config *cfg, const char *image_id, char *out, size_t outlen);
 /* An upload of IMAGE_ID's data, streamed to a temporary file of the store
- * and hashed on the way, bounded by the store's quota (413 past it). */
+ * and hashed on the way, bounded by the store's quota (413 past it) with
+ * whatever other uploads run: LENGTH bytes (when known, > 0) are reserved
+ * before it starts, an unknown length as it goes. */
 struct image_upload;
-struct image_upload *image_upload_begin(struct api_ctx *ctx, const char *image_id,
+struct image_upload *image_upload_begin(struct api_ctx *ctx, const char *image_id, int64_t length,
                                         struct api_error *e);
 int image_upload_write(struct image_upload *u, const void *data, size_t len, struct api_error *e);
 int64_t image_upload_bytes(const struct image_upload *u);
 /* Makes the data the image's (flushed, renamed into place) and fills IM's
- * size, checksum, os_hash_algo and os_hash_value; frees U either way. */
+ * size, checksum, os_hash_algo and os_hash_value; frees U either way. The
+ * bytes stay reserved until image_upload_settle, which the caller calls
+ * once the image's record has its size (or is gone). */
 int image_upload_finish(struct image_upload *u, struct reg_image *im, struct api_error *e);
+void image_upload_settle(const char *image_id);
 /* Drops what was written; frees U (NULL: nothing). */
 void image_upload_abort(struct image_upload *u);
 /* IMAGE_ID's data for reading (404 when it has none). */
@@ -182,7 +187,8 @@ void image_data_remove(const struct api_config *cfg, const char *image_id);
 int image_copy_to_path(const struct api_config *cfg, const char *image_id, const char *dst,
                        struct api_error *e);
 /* LEN bytes of SRC (a volume's storage) as the data of image IM, as an
- * upload (quota, checksums); fills IM like image_upload_finish. */
+ * upload (quota, checksums); fills IM like image_upload_finish (settle
+ * it the same way). */
 int image_import_path(struct api_ctx *ctx, const char *src, uint64_t len, struct reg_image *im,
                       struct api_error *e);
 

@@ -6,11 +6,21 @@
  * once whole and on disk. Nothing here holds an image in memory: uploads,
  * downloads and the copies between images and volumes go through a
  * bounded buffer. Runs on the HTTP worker thread of an upload, or on the
- * thread of a copy (volume from image, volume to image). */
+ * thread of a copy (volume from image, volume to image).
+ *
+ * The quota holds however many uploads run at once: an upload reserves
+ * room before it writes (its whole length when known, else in steps),
+ * under one lock that sums what the registry's images hold and what every
+ * reservation holds, and a reservation stays until the image's record
+ * carries its size (image_upload_settle) or the upload failed. The sum
+ * leaves out the registry's size of an image that has a reservation, so
+ * nothing counts twice. The reservations are this process's: API nodes
+ * sharing a database each keep their own. */
 #include "domain.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <stdio.h>
@@ -20,12 +30,26 @@
 #include <unistd.h>
 
 #define COPY_BUF (1 << 20)
+/* what an upload of unknown length reserves at a time */
+#define RESERVE_STEP ((int64_t)16 << 20)
+
+/* Room an upload holds of the store's quota. */
+struct reservation {
+    char image_id[37];
+    int64_t bytes;
+    bool finished; /* the data is in place, the record not yet updated */
+    struct vs_list link;
+};
+static pthread_mutex_t quota_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vs_list reservations = VS_LIST_INIT(reservations);
 
 struct image_upload {
     int fd;
     char part[1110], final[1100];
     gnutls_hash_hd_t md5, sha512;
-    int64_t written, room; /* room: bytes the quota leaves (-1: no bound) */
+    int64_t written;
+    struct api_ctx *ctx;
+    struct reservation *res; /* NULL: no quota */
 };
 
 bool image_owned_by(const struct auth_ctx *a, const struct reg_image *im)
@@ -76,9 +100,19 @@ static int store_ready(const struct api_config *cfg, struct api_error *e)
     return 0;
 }
 
-/* Bytes the images other than EXCEPT_ID hold (sizes known, so saving
- * uploads count once they finish). */
-static int store_used(struct registry *r, const char *except_id, int64_t *used, struct api_error *e)
+static bool reserved_l(const char *image_id)
+{
+    vs_list_for_each(pos, &reservations) {
+        if (!strcmp(vs_list_entry(pos, struct reservation, link)->image_id, image_id))
+            return true;
+    }
+    return false;
+}
+
+/* Bytes the store holds and has promised (under quota_lock): the images'
+ * sizes in the registry, but for those with a reservation, whose
+ * reservations count instead. */
+static int store_used_l(struct registry *r, int64_t *used, struct api_error *e)
 {
     struct reg_image *list = NULL;
     size_t n = 0;
@@ -86,9 +120,12 @@ static int store_used(struct registry *r, const char *except_id, int64_t *used, 
         return reg_fail(e, r);
     *used = 0;
     for (size_t i = 0; i < n; i++)
-        if (list[i].size > 0 && strcmp(list[i].id, except_id) != 0)
+        if (list[i].size > 0 && !reserved_l(list[i].id))
             *used += list[i].size;
     free(list);
+    vs_list_for_each(pos, &reservations) {
+        *used += vs_list_entry(pos, struct reservation, link)->bytes;
+    }
     return 0;
 }
 
@@ -100,35 +137,89 @@ static int quota_error(struct api_error *e, int64_t quota)
                    (long long)quota);
 }
 
-struct image_upload *image_upload_begin(struct api_ctx *ctx, const char *image_id,
+/* Reserves NEED more bytes for U (at least; up to WANT when there is
+ * room): 413 when the quota has not NEED left. */
+static int reserve(struct image_upload *u, int64_t need, int64_t want, struct api_error *e)
+{
+    int64_t quota = u->ctx->cfg->image_quota_bytes;
+    pthread_mutex_lock(&quota_lock);
+    int64_t used = 0;
+    int rc = store_used_l(u->ctx->reg, &used, e);
+    if (rc == 0) {
+        int64_t room = quota > used ? quota - used : 0;
+        if (room < need)
+            rc = quota_error(e, quota);
+        else
+            u->res->bytes += want < room ? (want > need ? want : need) : room;
+    }
+    pthread_mutex_unlock(&quota_lock);
+    return rc;
+}
+
+static void reservation_drop(struct reservation *res)
+{
+    if (!res)
+        return;
+    pthread_mutex_lock(&quota_lock);
+    vs_list_remove(&res->link);
+    pthread_mutex_unlock(&quota_lock);
+    free(res);
+}
+
+void image_upload_settle(const char *image_id)
+{
+    pthread_mutex_lock(&quota_lock);
+    vs_list_for_each_safe(pos, &reservations) {
+        struct reservation *res = vs_list_entry(pos, struct reservation, link);
+        if (res->finished && !strcmp(res->image_id, image_id)) {
+            vs_list_remove(&res->link);
+            free(res);
+        }
+    }
+    pthread_mutex_unlock(&quota_lock);
+}
+
+struct image_upload *image_upload_begin(struct api_ctx *ctx, const char *image_id, int64_t length,
                                         struct api_error *e)
 {
     const struct api_config *cfg = ctx->cfg;
     if (store_ready(cfg, e) < 0)
         return NULL;
-    int64_t room = -1;
-    if (cfg->image_quota_bytes > 0) {
-        int64_t used = 0;
-        if (store_used(ctx->reg, image_id, &used, e) < 0)
-            return NULL;
-        room = cfg->image_quota_bytes > used ? cfg->image_quota_bytes - used : 0;
-    }
     struct image_upload *u = calloc(1, sizeof *u);
     if (!u) {
         api_err(e, 500, "out of memory");
         return NULL;
     }
-    u->room = room;
+    u->ctx = ctx;
     u->fd = -1;
     if (image_path(cfg, image_id, u->final, sizeof u->final) < 0) {
         free(u);
         api_err(e, 400, "bad image id");
         return NULL;
     }
+    if (cfg->image_quota_bytes > 0) {
+        u->res = calloc(1, sizeof *u->res);
+        if (!u->res) {
+            free(u);
+            api_err(e, 500, "out of memory");
+            return NULL;
+        }
+        snprintf(u->res->image_id, sizeof u->res->image_id, "%s", image_id);
+        pthread_mutex_lock(&quota_lock);
+        vs_list_append(&reservations, &u->res->link);
+        pthread_mutex_unlock(&quota_lock);
+        /* a known length is reserved whole before a byte is written */
+        if (length > 0 && reserve(u, length, length, e) < 0) {
+            reservation_drop(u->res);
+            free(u);
+            return NULL;
+        }
+    }
     snprintf(u->part, sizeof u->part, "%s.part", u->final);
     u->fd = open(u->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (u->fd < 0) {
         api_err(e, 503, "The image store cannot write %s: %s", image_id, strerror(errno));
+        reservation_drop(u->res);
         free(u);
         return NULL;
     }
@@ -136,6 +227,7 @@ struct image_upload *image_upload_begin(struct api_ctx *ctx, const char *image_i
         gnutls_hash_init(&u->sha512, GNUTLS_DIG_SHA512) < 0) {
         close(u->fd);
         unlink(u->part);
+        reservation_drop(u->res);
         free(u);
         api_err(e, 500, "cannot start the image's checksums");
         return NULL;
@@ -145,8 +237,11 @@ struct image_upload *image_upload_begin(struct api_ctx *ctx, const char *image_i
 
 int image_upload_write(struct image_upload *u, const void *data, size_t len, struct api_error *e)
 {
-    if (u->room >= 0 && u->written + (int64_t)len > u->room)
-        return quota_error(e, u->room);
+    if (u->res) {
+        int64_t need = u->written + (int64_t)len - u->res->bytes;
+        if (need > 0 && reserve(u, need, RESERVE_STEP, e) < 0)
+            return -1;
+    }
     const char *p = data;
     size_t left = len;
     while (left) {
@@ -175,15 +270,24 @@ static void hex(const unsigned char *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static void upload_free(struct image_upload *u, bool unlink_part)
+/* FINISHED: the data is the image's, and its reservation, cut to what
+ * was written, stays until image_upload_settle; otherwise it goes. */
+static void upload_free(struct image_upload *u, bool finished)
 {
     unsigned char d[64];
     gnutls_hash_deinit(u->md5, d);
     gnutls_hash_deinit(u->sha512, d);
     if (u->fd >= 0)
         close(u->fd);
-    if (unlink_part)
+    if (!finished) {
         unlink(u->part);
+        reservation_drop(u->res);
+    } else if (u->res) {
+        pthread_mutex_lock(&quota_lock);
+        u->res->bytes = u->written;
+        u->res->finished = true;
+        pthread_mutex_unlock(&quota_lock);
+    }
     free(u);
 }
 
@@ -208,14 +312,14 @@ int image_upload_finish(struct image_upload *u, struct reg_image *im, struct api
     hex(sha, sizeof sha, im->os_hash_value);
     snprintf(im->os_hash_algo, sizeof im->os_hash_algo, "sha512");
     im->size = u->written;
-    upload_free(u, false);
+    upload_free(u, true);
     return 0;
 }
 
 void image_upload_abort(struct image_upload *u)
 {
     if (u)
-        upload_free(u, true);
+        upload_free(u, false);
 }
 
 int64_t image_upload_bytes(const struct image_upload *u)
@@ -247,6 +351,7 @@ void image_data_remove(const struct api_config *cfg, const char *image_id)
     char path[1100];
     if (image_path(cfg, image_id, path, sizeof path) == 0)
         unlink(path);
+    image_upload_settle(image_id);
 }
 
 /* Copies LEN bytes of IN to OUT in a bounded buffer, handing each piece to
@@ -317,7 +422,7 @@ int image_import_path(struct api_ctx *ctx, const char *src, uint64_t len, struct
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return api_err(e, 500, "cannot open the volume's storage: %s", strerror(errno));
-    struct image_upload *u = image_upload_begin(ctx, im->id, e);
+    struct image_upload *u = image_upload_begin(ctx, im->id, (int64_t)len, e);
     if (!u) {
         close(in);
         return -1;

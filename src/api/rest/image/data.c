@@ -71,7 +71,9 @@ int glance_upload_open(struct api_request *rq)
         free(st);
         return rc < 0 ? -1 : api_err(&rq->err, 404, "No image found with ID %s", im.id);
     }
-    st->up = image_upload_begin(rq->ctx, im.id, &rq->err);
+    const char *cl = api_header(rq, "Content-Length");
+    int64_t length = cl ? strtoll(cl, NULL, 10) : -1;
+    st->up = image_upload_begin(rq->ctx, im.id, length, &rq->err);
     rq->stream_opaque = st;
     rq->stream_close = upload_close;
     if (!st->up)
@@ -102,8 +104,14 @@ int glance_upload_done(struct api_request *rq)
     }
     snprintf(im.status, sizeof im.status, "active");
     int rc = glance_store(rq, &im);
-    if (rc < 0)
+    /* the record has the size now (or the image is gone): the quota
+     * counts it from there */
+    image_upload_settle(im.id);
+    if (rc < 0) {
+        image_data_remove(rq->ctx->cfg, im.id);
+        back_to(rq, im.id, "killed");
         return -1;
+    }
     if (rc == 1) {
         image_data_remove(rq->ctx->cfg, im.id);
         return api_err(&rq->err, 410, "Image %s was deleted during the upload.", im.id);

@@ -63,6 +63,7 @@ static void *upload_volume(void *arg)
         api_time_z(time(NULL), im.updated_at);
         if (r->ops->image_update(r, &im) == 1 && ok) /* deleted meanwhile */
             image_data_remove(c->ctx->cfg, im.id);
+        image_upload_settle(im.id);
     }
     if (vol_transition_apply(r, c->volume_id, VT_FINISH_UPLOAD, false, &v, &e) < 0)
         copy_log_error("upload of volume", c->volume_id, &e);
