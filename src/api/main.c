@@ -248,6 +248,12 @@ int main(int argc, char **argv)
         vs_error("%s", e.msg);
         goto out;
     }
+    /* and so is the image data a stop cut short: uploads are queued
+     * again, copies between images and volumes start again */
+    if (glance_uploads_recover(&ctx) < 0 || cinder_image_copies_resume(&ctx) < 0) {
+        vs_error("image data cut short by a stop: registry: %s", reg->ops->last_error(reg));
+        goto out;
+    }
     int port = cfg.port;
     srv = api_server_start(&ctx, api_mounts, &port, static_file, verbose, &e);
     if (!srv) {

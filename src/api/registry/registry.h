@@ -111,6 +111,10 @@ enum reg_meta_kind {
     REG_META_IMAGE,        /* an image's custom properties (Glance's) */
     REG_META_IMAGE_TAG,    /* an image's tags (key: the tag, value "") */
     REG_META_VOLUME_IMAGE, /* volume_image_metadata of a volume made from an image */
+    /* the image data this node is moving (owner: the node's name; key: the
+     * volume of a copy or the image of an upload; value: "fill IMAGE",
+     * "upload IMAGE" or "put"), so that a restart resumes or settles it */
+    REG_META_IMAGE_COPY,
 };
 struct reg_meta {
     char key[256], value[256];

@@ -6,16 +6,66 @@
  * hashed, and at the end the image is active with its size and checksums.
  * A client gone mid-upload, a quota or store error puts it back to queued
  * (the data is dropped); a store that cannot keep what it wrote kills it.
- * Runs on the HTTP worker of the request. */
+ * Runs on the HTTP worker of the request. An upload is recorded under this
+ * node's name while it runs (an image-copy item, "put"): one that a stop
+ * of volswap-api cut short finds its image queued again at the next start
+ * (glance_uploads_recover), its partial data gone, as after a client that
+ * went away. */
 #include "image.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 struct upload_state {
     struct image_upload *up;
     char image_id[37];
+    bool recorded; /* its image-copy item is written */
 };
+
+static void put_record(struct api_ctx *ctx, const char *image_id, bool on)
+{
+    struct registry *r = ctx->reg;
+    struct reg_meta m = { .value = "put" };
+    snprintf(m.key, sizeof m.key, "%s", image_id);
+    int rc = on ? r->ops->meta_put(r, REG_META_IMAGE_COPY, ctx->cfg->node, &m)
+                : r->ops->meta_delete(r, REG_META_IMAGE_COPY, ctx->cfg->node, image_id);
+    if (rc < 0)
+        vs_log(VS_LOG_ERROR, "upload of image %s: its record: %s", image_id, r->ops->last_error(r));
+}
+
+int glance_uploads_recover(struct api_ctx *ctx)
+{
+    struct registry *r = ctx->reg;
+    struct reg_meta *m = NULL;
+    size_t n = 0;
+    if (r->ops->meta_list(r, REG_META_IMAGE_COPY, ctx->cfg->node, &m, &n) < 0)
+        return -1;
+    int settled = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(m[i].value, "put") != 0)
+            continue;
+        struct reg_image im;
+        char part[1200];
+        if (image_path(ctx->cfg, m[i].key, part, sizeof part - 5) == 0) {
+            strcat(part, ".part");
+            unlink(part);
+        }
+        if (r->ops->image_get(r, m[i].key, &im) == 0 && !strcmp(im.status, "saving")) {
+            snprintf(im.status, sizeof im.status, "queued");
+            api_time_z(time(NULL), im.updated_at);
+            if (r->ops->image_update(r, &im) < 0)
+                vs_log(VS_LOG_ERROR, "image %s: %s", im.id, r->ops->last_error(r));
+            else
+                vs_info("the upload of image %s was cut short by a stop: queued again", im.id);
+            settled++;
+        }
+        r->ops->meta_delete(r, REG_META_IMAGE_COPY, ctx->cfg->node, m[i].key);
+    }
+    free(m);
+    return settled;
+}
 
 static void back_to(struct api_request *rq, const char *image_id, const char *status)
 {
@@ -44,6 +94,8 @@ static void upload_close(struct api_request *rq)
      * dropped and a saving image is queued again */
     image_upload_abort(st->up);
     back_to(rq, st->image_id, "queued");
+    if (st->recorded)
+        put_record(rq->ctx, st->image_id, false);
     free(st);
     rq->stream_opaque = NULL;
 }
@@ -65,9 +117,12 @@ int glance_upload_open(struct api_request *rq)
     if (!st)
         return api_err(&rq->err, 500, "out of memory");
     snprintf(st->image_id, sizeof st->image_id, "%s", im.id);
+    put_record(rq->ctx, im.id, true);
+    st->recorded = true;
     snprintf(im.status, sizeof im.status, "saving");
     int rc = glance_store(rq, &im);
     if (rc != 0) {
+        put_record(rq->ctx, st->image_id, false);
         free(st);
         return rc < 0 ? -1 : api_err(&rq->err, 404, "No image found with ID %s", im.id);
     }

@@ -61,5 +61,9 @@ json_t *glance_body(struct api_request *rq, int max_depth);
 int glance_upload_open(struct api_request *rq);
 int glance_upload_done(struct api_request *rq);
 int glance_download(struct api_request *rq);
+/* At start, before the API answers: the images whose upload to this node a
+ * stop cut short are queued again, their partial data removed. Returns how
+ * many, or -1 on a registry error. */
+int glance_uploads_recover(struct api_ctx *ctx);
 
 #endif

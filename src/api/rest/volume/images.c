@@ -6,7 +6,13 @@
  * exported; an uploading one is detached) and the image store's file,
  * through a bounded buffer. A volume made from an image is bootable and
  * shows volume_image_metadata (the image's id, name, formats, sizes,
- * checksum and custom properties), as Cinder's does. */
+ * checksum and custom properties), as Cinder's does.
+ *
+ * Each copy is recorded under this node's name in the registry (an
+ * image-copy item) from before its thread starts until it ends, so a copy
+ * that a stop of volswap-api cut short is started again at the next start
+ * (cinder_image_copies_resume), from the beginning: the volume is still
+ * creating or uploading, the image still saving. */
 #include "volume.h"
 
 #include <pthread.h>
@@ -25,6 +31,25 @@ static void copy_log_error(const char *what, const char *id, const struct api_er
     vs_log(VS_LOG_ERROR, "%s %s: %s", what, id, e->msg);
 }
 
+/* The copy's record: written before its thread starts, gone when it ends. */
+static int copy_record(struct api_ctx *ctx, const char *volume_id, const char *what,
+                       const char *image_id)
+{
+    struct reg_meta m;
+    snprintf(m.key, sizeof m.key, "%s", volume_id);
+    snprintf(m.value, sizeof m.value, "%s %s", what, image_id);
+    return ctx->reg->ops->meta_put(ctx->reg, REG_META_IMAGE_COPY, ctx->cfg->node, &m);
+}
+
+static void copy_done(struct image_copy *c)
+{
+    if (c->ctx->reg->ops->meta_delete(c->ctx->reg, REG_META_IMAGE_COPY, c->ctx->cfg->node,
+                                      c->volume_id) < 0)
+        vs_log(VS_LOG_ERROR, "image copy of volume %s: its record stays: %s", c->volume_id,
+               c->ctx->reg->ops->last_error(c->ctx->reg));
+    free(c);
+}
+
 static void *fill_volume(void *arg)
 {
     struct image_copy *c = arg;
@@ -37,7 +62,7 @@ static void *fill_volume(void *arg)
     } else if (vol_transition_apply(r, c->volume_id, VT_CREATED, false, &v, &e) < 0) {
         copy_log_error("volume from image", c->volume_id, &e);
     }
-    free(c);
+    copy_done(c);
     return NULL;
 }
 
@@ -67,17 +92,22 @@ static void *upload_volume(void *arg)
     }
     if (vol_transition_apply(r, c->volume_id, VT_FINISH_UPLOAD, false, &v, &e) < 0)
         copy_log_error("upload of volume", c->volume_id, &e);
-    free(c);
+    copy_done(c);
     return NULL;
 }
 
-static int start_copy(struct api_request *rq, void *(*fn)(void *), const char *volume_id,
-                      const char *image_id, const char *path, uint64_t bytes)
+static int start_copy_ctx(struct api_ctx *ctx, struct api_error *e, void *(*fn)(void *),
+                          const char *volume_id, const char *image_id, const char *path,
+                          uint64_t bytes)
 {
     struct image_copy *c = calloc(1, sizeof *c);
     if (!c)
-        return api_err(&rq->err, 500, "out of memory");
-    c->ctx = rq->ctx;
+        return api_err(e, 500, "out of memory");
+    if (copy_record(ctx, volume_id, fn == fill_volume ? "fill" : "upload", image_id) < 0) {
+        free(c);
+        return reg_fail(e, ctx->reg);
+    }
+    c->ctx = ctx;
     snprintf(c->volume_id, sizeof c->volume_id, "%s", volume_id);
     snprintf(c->image_id, sizeof c->image_id, "%s", image_id);
     snprintf(c->path, sizeof c->path, "%s", path);
@@ -89,10 +119,51 @@ static int start_copy(struct api_request *rq, void *(*fn)(void *), const char *v
     int rc = pthread_create(&t, &attr, fn, c);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        free(c);
-        return api_err(&rq->err, 500, "cannot start the copy: %s", strerror(rc));
+        copy_done(c);
+        return api_err(e, 500, "cannot start the copy: %s", strerror(rc));
     }
     return 0;
+}
+
+static int start_copy(struct api_request *rq, void *(*fn)(void *), const char *volume_id,
+                      const char *image_id, const char *path, uint64_t bytes)
+{
+    return start_copy_ctx(rq->ctx, &rq->err, fn, volume_id, image_id, path, bytes);
+}
+
+int cinder_image_copies_resume(struct api_ctx *ctx)
+{
+    struct registry *r = ctx->reg;
+    struct reg_meta *m = NULL;
+    size_t n = 0;
+    if (r->ops->meta_list(r, REG_META_IMAGE_COPY, ctx->cfg->node, &m, &n) < 0)
+        return -1;
+    int resumed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char what[16] = "", image_id[64] = "";
+        if (sscanf(m[i].value, "%15s %63s", what, image_id) != 2)
+            continue; /* an upload's ("put"), glance_uploads_recover's */
+        struct reg_volume v;
+        struct reg_image im;
+        struct api_error e = { 0 };
+        bool fill = !strcmp(what, "fill");
+        bool go = r->ops->volume_get(r, m[i].key, &v) == 0 &&
+                  !strcmp(v.status, fill ? "creating" : "uploading") &&
+                  r->ops->image_get(r, image_id, &im) == 0;
+        if (!go) { /* it ended, or its volume or image went: nothing to do */
+            r->ops->meta_delete(r, REG_META_IMAGE_COPY, ctx->cfg->node, m[i].key);
+            continue;
+        }
+        vs_info("%s of volume %s and image %s was cut short by a stop: starting it again",
+                fill ? "the copy" : "the upload", v.id, im.id);
+        if (start_copy_ctx(ctx, &e, fill ? fill_volume : upload_volume, v.id, im.id, v.path,
+                           fill ? 0 : (uint64_t)v.size_gb << 30) < 0)
+            copy_log_error("resuming the image copy of volume", v.id, &e);
+        else
+            resumed++;
+    }
+    free(m);
+    return resumed;
 }
 
 int cinder_image_for_volume(struct api_request *rq, const char *image_id, int64_t size_gb,

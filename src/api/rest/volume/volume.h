@@ -20,5 +20,9 @@ int cinder_fill_from_image(struct api_request *rq, struct reg_volume *v,
 json_t *cinder_volume_image_metadata(struct api_request *rq, const struct reg_volume *v);
 /* os-volume_upload_image (ARGS checked by schema_volume_upload_image). */
 int cinder_upload_image(struct api_request *rq, json_t *args);
+/* Starts again the copies between images and volumes that a stop of this
+ * node cut short (at start, before the API answers): the number resumed,
+ * or -1 on a registry error. */
+int cinder_image_copies_resume(struct api_ctx *ctx);
 
 #endif
