@@ -63,9 +63,9 @@ enum block_op {
 #define BLOCK_REQ_NO_FALLBACK 0x4u /* WRITE_ZEROES: fail -ENOTSUP rather than write zeroes slowly */
 #define BLOCK_REQ_BULK        0x8u /* background copy: throughput over latency; the
                                     * driver may run it off the loop thread */
-#define BLOCK_REQ_YIELD       0x10u /* COPY_RANGE: use only CPU time nobody else
-                                     * wants (the driver's thread runs it at
-                                     * SCHED_IDLE, where it can) */
+#define BLOCK_REQ_YIELD       0x10u /* COPY_RANGE: any thread that wakes up
+                                     * preempts the copy (the driver's thread
+                                     * runs it with a long scheduler slice) */
 
 /* BLOCK_STATUS results. */
 #define BLOCK_STATUS_HOLE 0x1u /* not allocated */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -553,33 +554,41 @@ struct copy_work {
     int ret;
 };
 
-/* A copy that yields runs at SCHED_IDLE: whenever a guest's thread (the
- * loop, the consumer, the kernel's I/O workers) wants a CPU it gets it at
- * once, instead of waiting for the copy's time slice to end — on a 2-CPU
- * host two copies in flight otherwise kept a 4k write waiting for
- * milliseconds. The worker goes back to SCHED_OTHER afterwards, which
- * needs CAP_SYS_NICE (or an RLIMIT_NICE of 20): a probe thread tries both
- * once, and without them copies do not yield (a worker stuck at SCHED_IDLE
- * would starve the opens and state saves that share the pool). */
-static bool yield_ok;
-static pthread_once_t yield_once = PTHREAD_ONCE_INIT;
+/* A copy that yields asks the scheduler for its longest time slice while
+ * it runs (EEVDF's custom slice, Linux 6.12 and later). Its share of the
+ * CPU is unchanged, but a thread that wakes with the ordinary, shorter
+ * slice -- a loop with a guest's request, the consumer's own thread, an
+ * io-wq worker -- preempts it at once, where with equal slices it waited
+ * for the copy's slice to run out: up to a scheduler tick (4 ms at
+ * HZ=250) for each of the three or four wakeups a guest write takes, on a
+ * host whose CPUs the copies keep busy. Lowering the copy's priority
+ * instead (SCHED_IDLE, nice) starved it whenever other processes kept the
+ * CPUs busy, and a starved copy_file_range can hold what a guest's write
+ * waits for (ext4's journal). The policy and nice stay as they were; where
+ * the kernel has no custom slices the field is ignored. */
+struct copy_sched_attr { /* the kernel's struct sched_attr (glibc has none) */
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+    uint32_t util_min, util_max;
+};
+#define COPY_SLICE_NS 100000000ull /* the longest the kernel grants */
 
-static void *yield_probe(void *unused)
+/* Sets the calling thread's slice (0: the default); false if it could not. */
+static bool copy_set_slice(uint64_t slice_ns)
 {
-    struct sched_param sp = { 0 };
-    if (sched_setscheduler(0, SCHED_IDLE, &sp) == 0 &&
-        sched_setscheduler(0, SCHED_OTHER, &sp) == 0)
-        yield_ok = true;
-    return NULL;
-}
+    struct copy_sched_attr a = { 0 };
 
-static void yield_probe_once(void)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, yield_probe, NULL) == 0)
-        pthread_join(t, NULL);
-    if (!yield_ok)
-        vs_info("copies cannot yield the CPU (no CAP_SYS_NICE): they run at normal priority");
+    if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0)
+        return false;
+    if (a.policy != SCHED_OTHER && a.policy != SCHED_BATCH)
+        return false; /* real-time or idle: leave it as the admin set it */
+    a.size = sizeof(a);
+    a.flags = 0;
+    a.runtime = slice_ns;
+    return syscall(SYS_sched_setattr, 0, &a, 0) == 0;
 }
 
 /* Between two files in memory copy_file_range is a splice through a pipe,
@@ -640,12 +649,12 @@ static void copy_run_inner(struct copy_work *cw);
 static void copy_run(struct vs_work *w)
 {
     struct copy_work *cw = vs_container_of(w, struct copy_work, w);
-    struct sched_param sp = { 0 };
-    bool idle = cw->yield && yield_ok && sched_setscheduler(0, SCHED_IDLE, &sp) == 0;
+    bool long_slice = cw->yield && copy_set_slice(COPY_SLICE_NS);
 
     copy_run_inner(cw);
-    if (idle && sched_setscheduler(0, SCHED_OTHER, &sp) != 0)
-        vs_warn("a copy worker cannot leave SCHED_IDLE: %s", strerror(errno));
+    /* The pool's next work (an open, a state save) runs as usual. */
+    if (long_slice)
+        copy_set_slice(0);
 }
 
 static void copy_run_inner(struct copy_work *cw)
@@ -709,10 +718,7 @@ static void submit_copy_range(struct block_node *node, struct block_req *req)
     cw->dst_fd = ((struct file_state *)node->opaque)->fd_buffered;
     cw->in_memory = ((struct file_state *)req->copy_src->opaque)->in_memory &&
                     ((struct file_state *)node->opaque)->in_memory;
-    if (req->flags & BLOCK_REQ_YIELD) {
-        pthread_once(&yield_once, yield_probe_once);
-        cw->yield = yield_ok;
-    }
+    cw->yield = req->flags & BLOCK_REQ_YIELD;
     vs_loop_offload(node->loop, &cw->w);
 }
 

@@ -327,12 +327,6 @@ static void copy_offload_done(struct block_req *req, int ret)
     struct mirror_op *op = req->opaque;
     struct mirror *m = op->m;
 
-    if (op->yielding && vs_now_ns() - op->issued_ns > MIRROR_STARVED_NS) {
-        /* Something else keeps every CPU busy: yielding to it would stall
-         * the job. Copy at normal priority for a while. */
-        m->unyield_until_ns = vs_now_ns() + MIRROR_UNYIELD_NS;
-        vs_trace("mirror-copies-starved", m->job->id);
-    }
     if (ret == 0) {
         job_progress_update(m->job, op->len);
         mirror_op_done(m, op);
@@ -587,8 +581,6 @@ static bool mirror_issue_one(struct mirror *m)
     if (m->copy_offload) {
         op->req.op = BLOCK_OP_COPY_RANGE;
         op->req.flags = m->yield ? BLOCK_REQ_YIELD : 0;
-        op->yielding = m->yield;
-        op->issued_ns = vs_now_ns();
         op->req.copy_src = m->src;
         op->req.cb = copy_offload_done;
         block_node_submit(m->tgt, &op->req);
@@ -636,13 +628,6 @@ static void issue_copies(struct mirror *m)
     bool waited_on = guests && mirror_active(m);
     unsigned issued = 0, max_ops = MIRROR_MAX_OPS;
 
-    /* With VOLSWAP_MIRROR_YIELD=on, while guests write, offloaded copies
-     * run at the lowest CPU priority (file.c): they take what the guests
-     * leave, and a guest's request never waits for a copy's time slice.
-     * Unless they were starved: then they run as usual for a while. Held
-     * guests (the final sync) and idle ones leave the copy at full
-     * priority. Off by default (mirror.c says why). */
-    m->yield = m->may_yield && guests && vs_now_ns() >= m->unyield_until_ns;
     if (m->copy_offload) {
         unsigned workers = vs_loop_workers(m->loop);
         max_ops = VS_MAX(1u, VS_MIN(max_ops, waited_on ? workers : workers + 1));

@@ -322,14 +322,11 @@ static int mirror_start(struct vs_loop *loop, const struct mirror_args *a,
     const char *how = getenv("VOLSWAP_MIRROR_COPY");
     m->copy_offload = block_node_can_copy_range(tgt, src) &&
                       !(how && strcmp(how, "readwrite") == 0);
-    /* VOLSWAP_MIRROR_YIELD=on: offloaded copies yield the CPU to guests
-     * (mirror-run.c). Off by default: on this project's shared 2-CPU test
-     * VM it did not shorten the consumer's longest write reliably, made
-     * READY up to 3x slower when other processes kept the CPUs busy, and on
-     * ext4 a preempted SCHED_IDLE copy_file_range can hold what a guest's
-     * write waits for (README, bench/swap). */
+    /* Offloaded copies give way to every thread that wakes up: a loop with
+     * a guest's request, the consumer (src/block/file.c, BLOCK_REQ_YIELD).
+     * VOLSWAP_MIRROR_YIELD=off turns that off, for comparisons. */
     const char *yield = getenv("VOLSWAP_MIRROR_YIELD");
-    m->may_yield = yield && strcmp(yield, "on") == 0;
+    m->yield = !(yield && strcmp(yield, "off") == 0);
     /* VOLSWAP_MIRROR_PACE=off: copies do not give way to guests
      * (mirror-pace.c), for comparisons. */
     const char *pace = getenv("VOLSWAP_MIRROR_PACE");

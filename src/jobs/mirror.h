@@ -42,8 +42,6 @@
 #define MIRROR_WINDOW_NS 50000000ull      /* convergence window */
 #define MIRROR_NONCONV_WINDOWS 2          /* windows without progress before
                                            * switching to write-blocking */
-#define MIRROR_STARVED_NS 50000000ull    /* a yielding copy this slow: starved */
-#define MIRROR_UNYIELD_NS 200000000ull   /* ... then copies do not yield for this long */
 #define MIRROR_SAVE_RETRY_MIN_NS 50000000ull   /* a pivot not saved: again in */
 #define MIRROR_SAVE_RETRY_MAX_NS 2000000000ull  /* ... doubling up to */
 #define MIRROR_PACE_TICK_NS 1000000ull      /* pacing: the loop's lag is sampled */
@@ -96,8 +94,6 @@ struct mirror_op {
      * how many bytes went back to the copy. */
     uint64_t zpos, zend;
     uint64_t apos, given_back;
-    uint64_t issued_ns;        /* an offloaded copy: when it was issued */
-    bool yielding;             /* ... at the lowest CPU priority */
 };
 
 /* A guest write or flush on the target after the pivot, applied to the
@@ -181,9 +177,9 @@ struct mirror {
     struct vs_timer timer;
 
     uint64_t last_guest_ns;    /* last guest write seen by the hook */
-    bool may_yield;            /* VOLSWAP_MIRROR_YIELD=on (mirror.c) */
-    bool yield;                /* offloaded copies yield the CPU to guests */
-    uint64_t unyield_until_ns; /* ... not before this (they were starved) */
+    bool yield;                /* offloaded copies give way to any thread that
+                                * wakes (BLOCK_REQ_YIELD); VOLSWAP_MIRROR_YIELD=off
+                                * turns it off (mirror.c) */
 
     /* Pacing (mirror-pace.c). */
     bool pace_on;              /* VOLSWAP_MIRROR_PACE is not off */
