@@ -73,6 +73,9 @@ static void usage(FILE *out)
 "                       (without it they are 0600, whatever the umask)\n"
 "  --log-format text|json\n"
 "                       log lines as text (default) or one JSON object each\n"
+"  --pool-dir DIR       a directory of volume files volswap-api has this daemon\n"
+"                       create, grow and delete (x-volswap-pool-*; several allowed)\n"
+"  --pool-device PATH   a block device of a pool volswap-api hands out (several)\n"
 "  --loops N            event loops (threads) serving NBD clients, the first\n"
 "                       also the monitors, nodes and jobs (default: one per\n"
 "                       online CPU)\n"
@@ -539,7 +542,7 @@ int main(int argc, char **argv)
 {
     enum { OPT_BLOCKDEV = 256, OPT_NBD_SERVER, OPT_EXPORT, OPT_PIDFILE, OPT_MONITOR,
            OPT_CHARDEV, OPT_STATE, OPT_DUMP_COMMANDS, OPT_OBJECT, OPT_METRICS,
-           OPT_SOCKET_GROUP, OPT_LOG_FORMAT, OPT_LOOPS };
+           OPT_SOCKET_GROUP, OPT_LOG_FORMAT, OPT_LOOPS, OPT_POOL_DIR, OPT_POOL_DEVICE };
     static const struct option longopts[] = {
         { "object", required_argument, NULL, OPT_OBJECT },
         { "blockdev", required_argument, NULL, OPT_BLOCKDEV },
@@ -554,6 +557,8 @@ int main(int argc, char **argv)
         { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
         { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
         { "loops", required_argument, NULL, OPT_LOOPS },
+        { "pool-dir", required_argument, NULL, OPT_POOL_DIR },
+        { "pool-device", required_argument, NULL, OPT_POOL_DEVICE },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -615,6 +620,18 @@ int main(int argc, char **argv)
                 return 1;
             }
             n_loops = (unsigned)n;
+            break;
+        }
+        case OPT_POOL_DIR:
+        case OPT_POOL_DEVICE: {
+            struct vs_error err = { 0 };
+            int prc = c == OPT_POOL_DIR ? qmp_pool_dir_add(optarg, &err)
+                                        : qmp_pool_device_add(optarg, &err);
+            if (prc < 0) {
+                fprintf(stderr, "volswapd: --%s: %s\n",
+                        c == OPT_POOL_DIR ? "pool-dir" : "pool-device", err.msg);
+                return 1;
+            }
             break;
         }
         case '?':
@@ -730,6 +747,7 @@ int main(int argc, char **argv)
     close(sd.sfd);
     free(sd.reqs);
     monitors_free();
+    qmp_pools_free();
     if (pidfile)
         unlink(pidfile);
     return r < 0 ? 1 : 0;

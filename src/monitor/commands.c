@@ -21,6 +21,7 @@ static const struct qmp_command *const tables[] = {
     qmp_job_commands,
     qmp_object_commands,
     qmp_iothread_commands,
+    qmp_pool_commands,
 };
 
 const struct qmp_command *qmp_command_find(const char *name)

@@ -118,6 +118,7 @@ extern const struct qmp_command qmp_nbd_commands[];
 extern const struct qmp_command qmp_job_commands[];
 extern const struct qmp_command qmp_object_commands[];
 extern const struct qmp_command qmp_iothread_commands[];
+extern const struct qmp_command qmp_pool_commands[];
 
 /* iothread.c: iothread objects, an event loop each (object-add qom-type
  * iothread), which exports bind their clients to. */
@@ -130,6 +131,30 @@ struct vs_loop *qmp_iothread_loop(const char *id);
 void qmp_iothread_foreach_args(void (*f)(json_t *args, void *opaque), void *opaque);
 /* At exit, once no NBD client is left: stops every iothread's loop. */
 void qmp_iothreads_stop(void);
+
+/* pool.c: the pool directories and devices this daemon manages for
+ * volswap-api (--pool-dir, --pool-device), whose files the x-volswap-pool-*
+ * commands create, grow, delete and measure, and nothing outside them. */
+int qmp_pool_dir_add(const char *path, struct vs_error *err);
+int qmp_pool_device_add(const char *path, struct vs_error *err);
+void qmp_pools_free(void);
+
+/* pool-path.c: the check every pool command's path passes (pure). */
+#define QMP_POOL_PATH_MAX 4095
+#define QMP_POOL_NAME_MAX 255
+/* An operator's pool path, absolute, with no empty, "." or ".."
+ * component, trailing slashes dropped; / itself is refused. */
+int qmp_pool_path_normalise(const char *in, char *out, size_t outlen, struct vs_error *err);
+/* What FILENAME names: a plain file NAME directly inside DIRS[INDEX], or
+ * (IS_DEVICE) exactly DEVICES[INDEX]. Anything else is refused. */
+struct qmp_pool_path {
+    bool is_device;
+    size_t index;
+    char name[QMP_POOL_NAME_MAX + 1];
+};
+int qmp_pool_path_parse(const char *const *dirs, size_t n_dirs, const char *const *devices,
+                        size_t n_devices, const char *filename, struct qmp_pool_path *out,
+                        struct vs_error *err);
 
 /* cmd-object.c: the object-add arguments that recreate an object. */
 json_t *qmp_object_args(const struct vs_object *o);
