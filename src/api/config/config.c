@@ -72,13 +72,19 @@ static int get_max_swaps(json_t *j, int *out, const char *what, struct api_error
 
 static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
 {
-    static const char *const keys[] = { "name", "type", "path", "devices", "max_swaps", NULL };
-    char type[16] = "";
+    static const char *const keys[] = { "name",      "type",       "path", "devices",
+                                        "max_swaps", "managed_by", NULL };
+    char type[16] = "", managed_by[16] = "";
     if (check_keys(j, keys, "pool", e) < 0 ||
         get_str(j, "name", p->name, sizeof p->name, true, "pool", e) < 0 ||
         get_str(j, "type", type, sizeof type, true, "pool", e) < 0 ||
+        get_str(j, "managed_by", managed_by, sizeof managed_by, false, "pool", e) < 0 ||
         get_max_swaps(j, &p->max_swaps, p->name, e) < 0)
         return -1;
+    if (managed_by[0] && strcmp(managed_by, "api") != 0 && strcmp(managed_by, "host") != 0)
+        return api_err(e, 400, "config: pool %s: managed_by must be \"api\" or \"host\"",
+                       p->name);
+    p->on_host = strcmp(managed_by, "host") == 0;
     if (strcmp(type, "dir") == 0) {
         p->is_dir = true;
         return get_str(j, "path", p->path, sizeof p->path, true, "pool", e);
@@ -219,8 +225,20 @@ pools:;
         size_t i;
         json_t *pj;
         json_array_foreach(pools, i, pj) {
-            if (parse_pool(pj, &h->pools[h->n_pools++], e) < 0)
+            struct cfg_pool *p = &h->pools[h->n_pools++];
+            p->host = h;
+            if (parse_pool(pj, p, e) < 0)
                 return -1;
+            /* only volswapd has the pool commands (a QEMU cannot delete
+             * a file) */
+            if (p->on_host && !p->is_dir)
+                return api_err(e, 400,
+                               "config: pool %s: managed_by \"host\" is for dir pools", p->name);
+            if (p->on_host && strcmp(h->driver, "volswapd") != 0)
+                return api_err(e, 400,
+                               "config: pool %s: managed_by \"host\" needs a volswapd host, "
+                               "not %s",
+                               p->name, h->driver);
         }
     }
     return 0;

@@ -37,6 +37,13 @@ struct cfg_pool {
     char **devices;
     size_t n_devices;
     int max_swaps; /* swaps (and migrations) to or from it at once; 0: no bound */
+    /* "managed_by": "host": the host's daemon creates, grows, deletes and
+     * measures the pool's files (volswapd's --pool-dir, QMP), so the API
+     * need not see them; "api" (the default): the API's own file system
+     * does, which must then be the host's (one machine, or a shared
+     * mount). */
+    bool on_host;
+    const struct cfg_host *host; /* the host whose pool it is */
 };
 struct cfg_host {
     char name[65];

@@ -74,7 +74,7 @@ static const struct transition table[VT__COUNT] = {
                     "status is %s." },
     [VT_BEGIN_DELETE] = { "delete",
                           { "available", "error", "error_restoring", "error_extending",
-                            "error_managing" },
+                            "error_managing", "error_deleting" },
                           "detached",
                           "deleting",
                           NULL,

@@ -14,10 +14,12 @@ int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error 
     const struct cfg_host *h = NULL;
     const struct cfg_pool *p = config_pool(ctx->cfg, v.pool, &h);
     struct api_error perr = { 0 };
-    if (p && pool_delete_volume(v.path, p->is_dir, &perr) < 0) {
+    if (p && pool_delete_volume(p, v.path, &perr) < 0) {
+        /* Cinder's state for a delete its backend did not carry out; a
+         * delete again retries it */
         strcpy(v.status, "error_deleting");
         r->ops->volume_update(r, &v);
-        return api_err(e, 500, "%s", perr.msg);
+        return api_err(e, perr.status == 503 ? 503 : 500, "%s", perr.msg);
     }
     if (r->ops->volume_delete(r, v.id) < 0)
         return reg_fail(e, r);

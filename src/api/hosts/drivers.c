@@ -6,9 +6,8 @@
  *   attach: blockdev-add (file or host_device) -> block-export-add (nbd)
  *   detach: block-export-del (hard) -> BLOCK_EXPORT_DELETED -> blockdev-del
  * Undoing a half-done attach, and tolerating "already gone" on detach, keeps
- * the host and the registry converging after a failure. Pool helpers create
- * the storage a volume lives on: sparse raw files in directory pools, or
- * whole block devices handed out once each. */
+ * the host and the registry converging after a failure. The pools, which
+ * hold the storage a volume lives on, are pools.c's. */
 #include "hosts.h"
 
 #include <errno.h>
@@ -615,6 +614,13 @@ int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
     return 0;
 }
 
+static void (*storage_left)(const char *host);
+
+void host_on_storage_left(void (*fn)(const char *host))
+{
+    __atomic_store_n(&storage_left, fn, __ATOMIC_RELEASE);
+}
+
 int host_detach_volume(const struct api_config *cfg, const struct cfg_host *ch,
                        const struct reg_attachment *a, struct api_error *e)
 {
@@ -629,14 +635,19 @@ int host_detach_volume(const struct api_config *cfg, const struct cfg_host *ch,
     const char *sname = json_string_value(json_object_get(st, "host"));
     const char *snode = json_string_value(json_object_get(st, "node_name"));
     const struct cfg_host *sh = sname ? config_host(cfg, sname) : NULL;
-    int rc = 0;
-    if (sh && sh != ch && snode && snode[0])
-        rc = host_storage_unexport(sh, snode, e);
-    else if (sname && !sh)
-        vs_warn("storage host %s of attachment %s is not configured", sname,
-                a->id);
+    struct api_error serr = { 0 };
+    if (sh && sh != ch && snode && snode[0] && host_storage_unexport(sh, snode, &serr) < 0) {
+        vs_warn("detach of attachment %s: storage host %s keeps its export of %s until it "
+                "answers again: %s",
+                a->id, sh->name, snode, serr.msg);
+        void (*left)(const char *) = __atomic_load_n(&storage_left, __ATOMIC_ACQUIRE);
+        if (left)
+            left(sh->name);
+    } else if (sname && !sh) {
+        vs_warn("storage host %s of attachment %s is not configured", sname, a->id);
+    }
     json_decref(ci);
-    return rc;
+    return 0;
 }
 
 const struct cfg_host *host_of_path(const struct api_config *cfg, const char *path,
@@ -678,148 +689,4 @@ const struct host_driver *host_driver_find(const char *name)
         if (strcmp(drivers[i].name, name) == 0)
             return &drivers[i];
     return NULL;
-}
-
-/* ---- pools ---- */
-
-static int device_size(const char *path, uint64_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct stat st;
-    int rc = fstat(fd, &st);
-    if (rc == 0 && S_ISBLK(st.st_mode))
-        rc = ioctl(fd, BLKGETSIZE64, size);
-    else if (rc == 0)
-        *size = (uint64_t)st.st_size;
-    close(fd);
-    return rc;
-}
-
-/* Cinder's default max_over_subscription_ratio: a thin pool promises at
- * most this many times its size. */
-#define POOL_OVERSUBSCRIPTION 20
-
-int pool_check(const struct cfg_pool *p, struct api_error *e)
-{
-    struct stat st;
-    if (p->is_dir) {
-        if (stat(p->path, &st) < 0)
-            return api_err(e, 500, "pool %s: directory %s: %s", p->name, p->path, strerror(errno));
-        if (!S_ISDIR(st.st_mode))
-            return api_err(e, 500, "pool %s: %s is not a directory", p->name, p->path);
-        if (access(p->path, W_OK | X_OK) < 0)
-            return api_err(e, 500, "pool %s: directory %s is not writable: %s", p->name, p->path,
-                           strerror(errno));
-        return 0;
-    }
-    for (size_t i = 0; i < p->n_devices; i++) {
-        if (stat(p->devices[i], &st) < 0)
-            return api_err(e, 500, "pool %s: device %s: %s", p->name, p->devices[i],
-                           strerror(errno));
-        if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
-            return api_err(e, 500, "pool %s: %s is neither a block device nor a file", p->name,
-                           p->devices[i]);
-    }
-    return 0;
-}
-
-/* Errors here reach tenants (a create's fault body): they name the pool,
- * never a path on the host; the operator finds the path in the log. */
-int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t size_bytes,
-                       struct registry *r, char *path, size_t pathlen, struct api_error *e)
-{
-    if (p->is_dir) {
-        if ((size_t)snprintf(path, pathlen, "%s/volume-%s", p->path, volume_id) >= pathlen)
-            return api_err(e, 500, "pool %s: path too long", p->name);
-        struct statvfs sv;
-        if (statvfs(p->path, &sv) == 0 &&
-            size_bytes / POOL_OVERSUBSCRIPTION > (uint64_t)sv.f_blocks * sv.f_frsize)
-            return api_err(e, 400,
-                           "Invalid input received: a volume of %llu GiB is larger than pool "
-                           "%s can hold.",
-                           (unsigned long long)(size_bytes >> 30), p->name);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            vs_error("pool %s: cannot create %s: %s", p->name, path, strerror(errno));
-            return api_err(e, 500, "Pool %s cannot create the volume's storage: %s", p->name,
-                           strerror(errno));
-        }
-        /* sparse: a new volume reads as zeroes and takes no space */
-        if (ftruncate(fd, (off_t)size_bytes) < 0) {
-            int err = errno;
-            close(fd);
-            unlink(path);
-            vs_error("pool %s: cannot size %s: %s", p->name, path, strerror(err));
-            if (err == EFBIG || err == EINVAL || err == ENOSPC)
-                return api_err(e, 400,
-                               "Invalid input received: a volume of %llu GiB is larger than "
-                               "pool %s can hold.",
-                               (unsigned long long)(size_bytes >> 30), p->name);
-            return api_err(e, 500, "Pool %s cannot size the volume's storage: %s", p->name,
-                           strerror(err));
-        }
-        close(fd);
-        return 0;
-    }
-    for (size_t i = 0; i < p->n_devices; i++) {
-        bool used = true;
-        if (r->ops->volume_path_used(r, p->devices[i], &used) < 0)
-            return reg_fail(e, r);
-        uint64_t sz = 0;
-        if (used || device_size(p->devices[i], &sz) < 0 || sz < size_bytes)
-            continue;
-        snprintf(path, pathlen, "%s", p->devices[i]);
-        return 0;
-    }
-    return api_err(e, 500, "pool %s has no free device of %llu bytes", p->name,
-                   (unsigned long long)size_bytes);
-}
-
-int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
-                  uint64_t *free_bytes, struct api_error *e)
-{
-    *total = *free_bytes = 0;
-    if (p->is_dir) {
-        struct statvfs sv;
-        if (statvfs(p->path, &sv) < 0)
-            return api_err(e, 500, "pool %s: %s: %s", p->name, p->path, strerror(errno));
-        *total = (uint64_t)sv.f_blocks * sv.f_frsize;
-        *free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
-        return 0;
-    }
-    for (size_t i = 0; i < p->n_devices; i++) {
-        uint64_t sz = 0;
-        bool used = true;
-        if (device_size(p->devices[i], &sz) < 0)
-            continue; /* a device that is gone holds nothing */
-        if (r->ops->volume_path_used(r, p->devices[i], &used) < 0)
-            return reg_fail(e, r);
-        *total += sz;
-        if (!used)
-            *free_bytes += sz;
-    }
-    return 0;
-}
-
-int pool_grow_volume(const char *path, bool is_dir, uint64_t size_bytes, struct api_error *e)
-{
-    if (!is_dir) {
-        uint64_t sz = 0;
-        if (device_size(path, &sz) < 0 || sz < size_bytes)
-            return api_err(e, 500, "device %s is smaller than %llu bytes", path,
-                           (unsigned long long)size_bytes);
-        return 0;
-    }
-    if (truncate(path, (off_t)size_bytes) < 0)
-        return api_err(e, 500, "cannot grow %s: %s", path, strerror(errno));
-    return 0;
-}
-
-int pool_delete_volume(const char *path, bool is_dir, struct api_error *e)
-{
-    if (is_dir && unlink(path) < 0 && errno != ENOENT)
-        return api_err(e, 500, "cannot remove %s: %s", path, strerror(errno));
-    return 0;
 }

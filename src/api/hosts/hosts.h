@@ -63,16 +63,34 @@ int host_probe(const struct cfg_host *h, int *version);
 void host_probe_all(const struct api_config *cfg, const bool *want, bool *up, int *version);
 void host_node_name(const char *volume_id, char out[32]);
 void host_export_id(const char *attachment_id, char out[40]);
+/* ---- pools (pools.c) ----
+ * The storage a volume lives on: sparse raw files in directory pools, or
+ * whole block devices handed out once each. A pool's files are made by
+ * one of two implementations: the API's own file system ("managed_by"
+ * "api", the default: the API and the host share it), or the host's
+ * volswapd over QMP ("managed_by" "host": x-volswap-pool-* in the
+ * directories its --pool-dir names), so the API may run elsewhere. The
+ * second is a QMP call: never made inside a registry transaction. */
+
+/* Whether P's storage is made by its host's daemon. */
+bool pool_on_host(const struct cfg_pool *p);
 /* Whether pool P can be used: its directory exists and is writable, its
  * devices exist (checked at start; the message names the path, for the
- * operator). */
+ * operator). A pool its host manages is checked by the host. */
 int pool_check(const struct cfg_pool *p, struct api_error *e);
+/* Where VOLUME_ID's file goes in directory pool P. */
+int pool_volume_path(const struct cfg_pool *p, const char *volume_id, char *path, size_t pathlen,
+                     struct api_error *e);
 /* Volume storage on a pool: create (sparse file / claim device), grow,
- * remove. A size the pool cannot hold is a 400. */
+ * remove. A size the pool cannot hold is a 400; a host that does not
+ * answer a 503. P NULL for grow and delete: a path in no configured pool,
+ * on the API's own file system (a file, or a device that must be large
+ * enough). Delete of a missing file succeeds. */
 int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t size_bytes,
                        struct registry *r, char *path, size_t pathlen, struct api_error *e);
-int pool_grow_volume(const char *path, bool is_dir, uint64_t size_bytes, struct api_error *e);
-int pool_delete_volume(const char *path, bool is_dir, struct api_error *e);
+int pool_grow_volume(const struct cfg_pool *p, const char *path, uint64_t size_bytes,
+                     struct api_error *e);
+int pool_delete_volume(const struct cfg_pool *p, const char *path, struct api_error *e);
 /* What pool P holds, in bytes: its size (the file system of a directory
  * pool, the sum of a block pool's devices) and what is free there (space
  * left on the file system; the devices no volume uses). */
@@ -127,6 +145,12 @@ int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
                        const char *export_name, json_t **conn, struct api_error *e);
 int host_detach_volume(const struct api_config *cfg, const struct cfg_host *ch,
                        const struct reg_attachment *a, struct api_error *e);
+/* As Nova and Cinder do, a detach whose storage host does not answer (or
+ * fails to remove its export) still succeeds once the compute host let go:
+ * the storage host's export stays, and FN (the host reconciler's mark, set
+ * by the layer above) is told the host, whose stale export then goes once
+ * it answers again. */
+void host_on_storage_left(void (*fn)(const char *host));
 /* The host whose pool holds storage PATH (a file in a directory pool, or
  * one of a block pool's devices), or NULL. */
 const struct cfg_host *host_of_path(const struct api_config *cfg, const char *path,

@@ -842,11 +842,8 @@ static int lv_resize(const struct cfg_host *h, const char *node, uint64_t size, 
                                               VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0
                              ? hlv_fail(e, h->name, "blockResize")
                              : 0;
-                else {
-                    struct stat st;
-                    bool blk = stat(src, &st) == 0 && S_ISBLK(st.st_mode);
-                    rc = pool_grow_volume(src, !blk, size, e);
-                }
+                else
+                    rc = pool_grow_volume(NULL, src, size, e); /* a file, or a device */
             }
             free(xml);
         }

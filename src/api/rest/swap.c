@@ -187,8 +187,8 @@ static int load_volume(struct api_request *rq, const char *id, int status_if_mis
  * record did not commit is removed again, and a process killed half-way
  * leaves no state marked (the soak once found "starting" stranded when
  * the mark committed on its own). */
-static int accept_swap(struct api_request *rq, struct swap_rec *sr, struct reg_volume *tv,
-                       const struct cfg_pool *pool)
+static int accept_swap_txn(struct api_request *rq, struct swap_rec *sr, struct reg_volume *tv,
+                           const struct cfg_pool *pool)
 {
     struct registry *r = rq->ctx->reg;
     struct reg_action act;
@@ -215,11 +215,12 @@ static int accept_swap(struct api_request *rq, struct swap_rec *sr, struct reg_v
         struct api_error pe = { 0 };
         if (vol_transition_apply(r, sr->old_volume_id, VT_MIGRATION_START, false, NULL, &rq->err) <
             0)
-            return -1;
-        if (pool_create_volume(pool, tv->id, (uint64_t)tv->size_gb << 30, r, tv->path,
-                               sizeof tv->path, &pe) < 0)
+            rc = -1;
+        else if (!pool_on_host(pool) &&
+                 pool_create_volume(pool, tv->id, (uint64_t)tv->size_gb << 30, r, tv->path,
+                                    sizeof tv->path, &pe) < 0)
             return api_err(&rq->err, 500, "%s", pe.msg);
-        if (r->ops->volume_insert(r, tv) < 0)
+        else if (r->ops->volume_insert(r, tv) < 0)
             rc = reg_fail(&rq->err, r);
     }
     if (rc == 0 &&
@@ -229,11 +230,31 @@ static int accept_swap(struct api_request *rq, struct swap_rec *sr, struct reg_v
          action_start(rq, sr->server_id, "swap_volume", &act) < 0 ||
          swap_store_insert(r, sr, &rq->err) < 0 || reg_commit(&txn, &rq->err) < 0))
         rc = -1;
-    if (rc < 0 && tv) {
+    if (rc < 0 && tv && !pool_on_host(pool)) {
         struct api_error pe = { 0 };
-        pool_delete_volume(tv->path, pool->is_dir, &pe);
+        pool_delete_volume(pool, tv->path, &pe);
     }
     return rc;
+}
+
+/* A pool its host manages makes the destination's file before the
+ * transaction (no host call inside one), and it goes again when the
+ * transaction does not commit. */
+static int accept_swap(struct api_request *rq, struct swap_rec *sr, struct reg_volume *tv,
+                       const struct cfg_pool *pool)
+{
+    if (!tv || !pool_on_host(pool))
+        return accept_swap_txn(rq, sr, tv, pool);
+    struct api_error pe = { 0 };
+    if (pool_create_volume(pool, tv->id, (uint64_t)tv->size_gb << 30, rq->ctx->reg, tv->path,
+                           sizeof tv->path, &pe) < 0)
+        return api_err(&rq->err, pe.status == 503 ? 503 : 500, "%s", pe.msg);
+    if (accept_swap_txn(rq, sr, tv, pool) == 0)
+        return 0;
+    if (pool_delete_volume(pool, tv->path, &pe) < 0)
+        vs_warn("migration %s: its destination's file stays on host %s: %s", sr->id,
+                pool->host->name, pe.msg);
+    return -1;
 }
 
 /* The bounds on swaps at once (max_swaps of hosts and pools). A swap

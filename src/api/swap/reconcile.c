@@ -599,6 +599,8 @@ static void *reconciler_main(void *arg)
 int swap_reconcile_init(struct api_error *e)
 {
     size_t n = cfg()->n_hosts;
+    /* a detach that left a storage export behind marks its host */
+    host_on_storage_left(swap_reconcile_mark);
     pthread_mutex_lock(&rc_state.lock);
     rc_state.want = calloc(n + 1, sizeof *rc_state.want);
     rc_state.done = calloc(n + 1, sizeof *rc_state.done);

@@ -176,9 +176,8 @@ static void pool_remove(const char *path)
      * holds the path says which (it may be another host's) */
     const struct cfg_pool *p = NULL;
     host_of_path(swap_svc->ctx->cfg, path, &p);
-    bool is_dir = !p || p->is_dir;
     struct api_error e = { 0 };
-    if (path[0] && pool_delete_volume(path, is_dir, &e) < 0)
+    if (path[0] && pool_delete_volume(p, path, &e) < 0)
         swap_log("cannot remove %s: %s", path, e.msg);
 }
 

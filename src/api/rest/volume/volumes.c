@@ -415,25 +415,36 @@ static const struct cfg_pool *choose_pool(struct api_request *rq, const char *ty
 
 /* The quota check, the storage on the pool and the record with its
  * metadata, in one transaction; storage whose record did not commit is
- * removed again. */
+ * removed again. A pool whose host makes its files is asked after the
+ * record commits (no host call inside a transaction): a host that fails
+ * the create leaves the volume in error, as Cinder's backend would. */
 static int insert_volume(struct api_request *rq, const struct cfg_pool *p, struct reg_volume *v,
                          json_t *md)
 {
     struct registry *r = rq->ctx->reg;
     struct api_error perr = { 0 };
+    bool on_host = pool_on_host(p);
+    if (on_host && pool_volume_path(p, v->id, v->path, sizeof v->path, &rq->err) < 0)
+        return -1;
     REG_TXN(txn, r);
     if (reg_begin(&txn, &rq->err) < 0 ||
         quota_check_volume(rq, v->project_id, 1, v->size_gb, v->size_gb) < 0)
         return -1;
-    if (pool_create_volume(p, v->id, (uint64_t)v->size_gb * GiB, r, v->path, sizeof v->path,
-                           &perr) < 0)
+    if (!on_host && pool_create_volume(p, v->id, (uint64_t)v->size_gb * GiB, r, v->path,
+                                       sizeof v->path, &perr) < 0)
         return api_err(&rq->err, perr.status ? perr.status : 500, "%s", perr.msg);
     if (r->ops->volume_insert(r, v) < 0)
         reg_fail(&rq->err, r);
     else if ((!md || api_meta_store(r, REG_META_VOLUME, v->id, md, false, &rq->err) == 0) &&
-             reg_commit(&txn, &rq->err) == 0)
-        return 0;
-    pool_delete_volume(v->path, p->is_dir, &perr);
+             reg_commit(&txn, &rq->err) == 0) {
+        if (!on_host || pool_create_volume(p, v->id, (uint64_t)v->size_gb * GiB, r, v->path,
+                                           sizeof v->path, &perr) == 0)
+            return 0;
+        vol_transition_apply(r, v->id, VT_ERROR, false, v, NULL);
+        return api_err(&rq->err, perr.status ? perr.status : 500, "%s", perr.msg);
+    }
+    if (!on_host)
+        pool_delete_volume(p, v->path, &perr);
     return -1;
 }
 
@@ -703,7 +714,7 @@ static int volume_extend(struct api_request *rq, json_t *args)
             return -1;
         }
         const struct host_driver *drv = host_driver_find(h->driver);
-        rc = p->is_dir || pool_grow_volume(v.path, false, (uint64_t)new_size * GiB, &perr) == 0
+        rc = p->is_dir || pool_grow_volume(p, v.path, (uint64_t)new_size * GiB, &perr) == 0
                  ? drv->resize(h, a.node_name, (uint64_t)new_size * GiB, &perr)
                  : -1;
         action_event(rq, &act, "compute_extend_volume", h->name, act.start_time, rc == 0,
@@ -716,7 +727,7 @@ static int volume_extend(struct api_request *rq, json_t *args)
                            v.id, perr.msg);
         }
     } else {
-        rc = pool_grow_volume(v.path, p->is_dir, (uint64_t)new_size * GiB, &perr);
+        rc = pool_grow_volume(p, v.path, (uint64_t)new_size * GiB, &perr);
     }
     if (rc < 0) {
         extend_end(r, &v, VT_ERROR_EXTENDING);
