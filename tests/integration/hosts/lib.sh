@@ -27,6 +27,12 @@
 #   host_leftovers NAME                  # the exports and nodes host NAME still has, one a line
 #   host_kill9 NAME / host_restart NAME  # SIGKILL the host's volswapd / start it again as it
 #                                        # was started (give it --state FILE to restart from it)
+#   host_volswapd_own_pool NAME ADDR [OPTS..]  # host_volswapd whose pool directory
+#                                        # $T/NAME-pool only it sees (a tmpfs over it in a mount
+#                                        # namespace of its own, --pool-dir), as on another machine;
+#                                        # hosts_api_cluster then has it manage that pool
+#                                        # ("managed_by": "host")
+#   host_pool_ls NAME                    # the files of that pool as the host sees them
 #   host_proxy NAME                      # a TCP proxy on NAME at ADDR:10810 to its NBD server,
 #                                        # the port the API's config names (call before
 #                                        # hosts_api_cluster); host_proxy_kill NAME drops every
@@ -107,7 +113,12 @@ host_volswapd() {  # host_volswapd NAME ADDR [VOLSWAPD OPTIONS..]
     nbd_opt=,tls-creds=ntls
     HOST_NBD_TLS_OF[$name]=ntls
   fi
-  local cmd=("$VOLSWAP_BUILD/src/daemon/volswapd" "${nbd_tls[@]}"
+  # HOST_OWN_DIR=DIR: the daemon runs in a mount namespace of its own with
+  # a tmpfs over DIR, which it alone sees
+  local wrap=()
+  [ -z "${HOST_OWN_DIR:-}" ] ||
+    wrap=(unshare -m --propagation private -- sh -c 'mount -t tmpfs -o size=64g tmpfs "$0" && exec "$@"' "$HOST_OWN_DIR")
+  local cmd=("${wrap[@]}" "$VOLSWAP_BUILD/src/daemon/volswapd" "${nbd_tls[@]}"
     --object "tls-creds-x509,id=qtls,dir=$T/pki,endpoint=server"
     --object "authz-simple,id=qaz,identity=O=Test Org,,CN=client"
     --chardev "socket,id=m1,host=$addr,port=$HOSTS_QMP_PORT,server=on,wait=off,tls-creds=qtls,tls-authz=qaz"
@@ -131,6 +142,18 @@ host__spawn() {  # host__spawn NAME: starts HOST_CMD[NAME] and waits for its pid
     sleep 0.1
   done
   fail "volswapd on $name did not start"
+}
+
+declare -A HOST_OWN_POOL=()
+host_volswapd_own_pool() {  # host_volswapd_own_pool NAME ADDR [VOLSWAPD OPTIONS..]
+  local name=$1 addr=$2
+  shift 2
+  mkdir -p "$T/$name-pool"
+  HOST_OWN_POOL[$name]=1
+  HOST_OWN_DIR=$T/$name-pool host_volswapd "$name" "$addr" --pool-dir "$T/$name-pool" "$@"
+}
+host_pool_ls() {  # host_pool_ls NAME: "FILE SIZE" lines, as the host sees its pool
+  nsenter -t "${HOST_PIDS[$1]}" -m -- find "$T/$1-pool" -mindepth 1 -printf '%f %s\n' | sort
 }
 
 # The config of swap/lib.sh's tests, its host1 being NAME: reached at
@@ -171,11 +194,12 @@ hosts_api_cluster() {  # hosts_api_cluster NAME..
     hosts=$(jq -n --argjson hs "$hosts" --arg name "$h" --arg addr "${HOST_ADDR[$h]}" \
       --argjson qport "$HOSTS_QMP_PORT" --argjson port "${HOST_NBD_PORT_OF[$h]:-$HOSTS_NBD_PORT}" --arg pki "$T/pki" \
       --arg pool "$T/$h-pool" --arg tls "${HOST_NBD_TLS_OF[$h]:-}" \
-      --argjson delay "${HOSTS_RECONNECT_DELAY:-2}" \
+      --argjson delay "${HOSTS_RECONNECT_DELAY:-2}" --arg managed "${HOST_OWN_POOL[$h]:+host}" \
       '$hs + [{name: $name, driver: "volswapd", qmp: "tcp:\($addr):\($qport)", tls: {dir: $pki},
                nbd: ({type: "inet", host: $addr, port: $port, client_tls_creds: "ctls",
                       reconnect_delay: $delay} + (if $tls != "" then {tls_creds: $tls} else {} end)),
-               pools: [{name: "\($name)-pool", type: "dir", path: $pool}]}]')
+               pools: [{name: "\($name)-pool", type: "dir", path: $pool}
+                       + (if $managed != "" then {managed_by: $managed} else {} end)]}]')
   done
   jq --argjson hs "$hosts" '.hosts = $hs' "$T/api.json" >"$T/api.json.new"
   mv "$T/api.json.new" "$T/api.json"
