@@ -287,8 +287,12 @@ static void close_socks(struct nbd_state *s, bool shutdown)
         if (k->write_armed)
             io_uring_prep_poll_remove(vs_loop_sqe(loop, NULL), (__u64)(uintptr_t)&k->write_c);
         if (k->h) {
-            if (shutdown && !nbd_aio_is_dead(k->h))
-                nbd_shutdown(k->h, 0);
+            /* NBD_CMD_DISC goes out if the socket takes it now; never
+             * nbd_shutdown, which polls until the server closes: over a
+             * link that drops packets that is the TCP timeout, with the
+             * loop and every client stopped */
+            if (shutdown && nbd_aio_is_ready(k->h))
+                nbd_aio_disconnect(k->h, 0);
             nbd_close(k->h);
             k->h = NULL;
         }
