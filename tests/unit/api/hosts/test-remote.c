@@ -6,6 +6,7 @@
 #include "hosts/hosts.h"
 #include "../unit.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *cluster =
@@ -156,7 +157,63 @@ static void host_of_storage_path(void)
     config_free(&cfg);
 }
 
+/* "managed_by": "host" makes a pool its volswapd's, with the volume's
+ * file at the same path the API would make; a QEMU host, which cannot
+ * delete a file, and a block pool keep the API's. */
+static int parse_one(const char *host_driver, const char *pool, struct api_error *e)
+{
+    char doc[2048];
+    snprintf(doc, sizeof doc,
+             "{\"database\": \"/x\", \"hosts\": [{\"name\": \"s\", \"driver\": \"%s\","
+             " \"qmp\": \"/q\", \"nbd\": {\"type\": \"unix\", \"path\": \"/n\"},"
+             " \"pools\": [%s]}]}",
+             host_driver, pool);
+    memset(&cfg, 0, sizeof cfg);
+    return config_parse(doc, strlen(doc), &cfg, e);
+}
+
+static void pool_managed_by(void)
+{
+    struct api_error e = { 0 };
+    CHECK_EQ(parse_one("volswapd",
+                       "{\"name\": \"p\", \"type\": \"dir\", \"path\": \"/srv/p/\","
+                       " \"managed_by\": \"host\"}, {\"name\": \"q\", \"type\": \"dir\","
+                       " \"path\": \"/srv/q\"}",
+                       &e),
+             0);
+    CHECK(pool_on_host(&cfg.hosts[0].pools[0]));
+    CHECK(cfg.hosts[0].pools[0].host == &cfg.hosts[0]);
+    CHECK(!pool_on_host(&cfg.hosts[0].pools[1])); /* "api", the default */
+    char path[1100];
+    CHECK_EQ(pool_volume_path(&cfg.hosts[0].pools[0], "1234", path, sizeof path, &e), 0);
+    CHECK_STR(path, "/srv/p/volume-1234");
+    CHECK_EQ(pool_check(&cfg.hosts[0].pools[0], &e), 0); /* the host checks its own */
+    config_free(&cfg);
+    CHECK_EQ(parse_one("qemu",
+                       "{\"name\": \"p\", \"type\": \"dir\", \"path\": \"/p\","
+                       " \"managed_by\": \"host\"}",
+                       &e),
+             -1);
+    CHECK_CONTAINS(e.msg, "needs a volswapd host");
+    config_free(&cfg);
+    CHECK_EQ(parse_one("volswapd",
+                       "{\"name\": \"b\", \"type\": \"block\", \"devices\": [\"/dev/x\"],"
+                       " \"managed_by\": \"host\"}",
+                       &e),
+             -1);
+    CHECK_CONTAINS(e.msg, "dir pools");
+    config_free(&cfg);
+    CHECK_EQ(parse_one("volswapd",
+                       "{\"name\": \"p\", \"type\": \"dir\", \"path\": \"/p\","
+                       " \"managed_by\": \"nfs\"}",
+                       &e),
+             -1);
+    CHECK_CONTAINS(e.msg, "managed_by");
+    config_free(&cfg);
+}
+
 static const struct unit_case cases[] = {
+    { "pool-managed-by", pool_managed_by },
     { "config-keys", config_keys },
     { "storage-check", storage_check },
     { "remote-blockdev", remote_blockdev },
