@@ -82,8 +82,7 @@ static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
         get_max_swaps(j, &p->max_swaps, p->name, e) < 0)
         return -1;
     if (managed_by[0] && strcmp(managed_by, "api") != 0 && strcmp(managed_by, "host") != 0)
-        return api_err(e, 400, "config: pool %s: managed_by must be \"api\" or \"host\"",
-                       p->name);
+        return api_err(e, 400, "config: pool %s: managed_by must be \"api\" or \"host\"", p->name);
     p->on_host = strcmp(managed_by, "host") == 0;
     if (strcmp(type, "dir") == 0) {
         p->is_dir = true;
@@ -231,9 +230,6 @@ pools:;
                 return -1;
             /* only volswapd has the pool commands (a QEMU cannot delete
              * a file) */
-            if (p->on_host && !p->is_dir)
-                return api_err(e, 400,
-                               "config: pool %s: managed_by \"host\" is for dir pools", p->name);
             if (p->on_host && strcmp(h->driver, "volswapd") != 0)
                 return api_err(e, 400,
                                "config: pool %s: managed_by \"host\" needs a volswapd host, "

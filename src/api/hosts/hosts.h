@@ -72,8 +72,18 @@ void host_export_id(const char *attachment_id, char out[40]);
  * directories its --pool-dir names), so the API may run elsewhere. The
  * second is a QMP call: never made inside a registry transaction. */
 
-/* Whether P's storage is made by its host's daemon. */
+/* Whether P's storage is its host daemon's to make and measure. */
 bool pool_on_host(const struct cfg_pool *p);
+/* Whether creating a volume on P is a host call (a file the host makes):
+ * then the volume is recorded first and its file made after the commit,
+ * or made before the transaction and removed if it does not commit. */
+bool pool_creates_on_host(const struct cfg_pool *p);
+/* Before a transaction that creates a volume on P, on the same thread:
+ * for a block pool its host manages, asks the host how large each device
+ * is, for pool_create_volume to claim one inside the transaction (the
+ * claim itself is the registry's: a device no volume names is free).
+ * Nothing for other pools. */
+int pool_prepare(const struct cfg_pool *p, struct api_error *e);
 /* Whether pool P can be used: its directory exists and is writable, its
  * devices exist (checked at start; the message names the path, for the
  * operator). A pool its host manages is checked by the host. */

@@ -4,7 +4,8 @@
  * when the API and the pool's host share one machine (or a mount). "on
  * host": the host's volswapd makes, grows, deletes and measures the files
  * in the directories its --pool-dir names (x-volswap-pool-*, confined
- * there by the daemon), so the API may run on another machine; a QEMU or
+ * there by the daemon), and reports the sizes of the block devices its
+ * --pool-device names, so the API may run on another machine; a QEMU or
  * qemu-storage-daemon has no such commands (it cannot delete a file), so
  * its pools are local (config.c refuses "managed_by": "host" there).
  * Errors here reach tenants (a create's fault body): they name the pool
@@ -38,6 +39,17 @@ bool pool_on_host(const struct cfg_pool *p)
 {
     return p && p->on_host && p->host;
 }
+
+bool pool_creates_on_host(const struct cfg_pool *p)
+{
+    return pool_on_host(p) && p->is_dir;
+}
+
+/* The device sizes pool_prepare asked a host for, for this thread's next
+ * claim (the host call before the transaction, the claim inside it). */
+#define POOL_PREPARED_DEVICES 256
+static __thread const struct cfg_pool *prepared_pool;
+static __thread uint64_t prepared_size[POOL_PREPARED_DEVICES]; /* 0: the host has none */
 
 int pool_volume_path(const struct cfg_pool *p, const char *volume_id, char *path, size_t pathlen,
                      struct api_error *e)
@@ -81,10 +93,62 @@ static int host_pool_call(const struct cfg_pool *p, const char *cmd, json_t *arg
     return 0;
 }
 
-/* The host's capacity report of P: its directory's entry. */
-static int host_capacity(const struct cfg_pool *p, uint64_t *total, uint64_t *free_bytes,
-                         struct api_error *e)
+/* The sizes of block pool P's devices as its host reports them (0: a
+ * device the host does not manage or cannot read). */
+static int host_device_sizes(const struct cfg_pool *p, uint64_t *sizes, size_t n,
+                             struct api_error *e)
 {
+    json_t *ret = NULL;
+    struct qmp_error qe;
+    if (host_pool_call(p, "x-volswap-query-pools", NULL, &ret, &qe, e) < 0)
+        return -1;
+    for (size_t d = 0; d < n; d++) {
+        sizes[d] = 0;
+        size_t i;
+        json_t *x;
+        json_array_foreach(ret, i, x) {
+            const char *path = json_string_value(json_object_get(x, "path"));
+            if (path && strcmp(path, p->devices[d]) == 0 && json_object_get(x, "size"))
+                sizes[d] = (uint64_t)json_integer_value(json_object_get(x, "size"));
+        }
+    }
+    json_decref(ret);
+    return 0;
+}
+
+int pool_prepare(const struct cfg_pool *p, struct api_error *e)
+{
+    prepared_pool = NULL;
+    if (!pool_on_host(p) || p->is_dir)
+        return 0;
+    size_t n = p->n_devices < POOL_PREPARED_DEVICES ? p->n_devices : POOL_PREPARED_DEVICES;
+    if (host_device_sizes(p, prepared_size, n, e) < 0)
+        return -1;
+    prepared_pool = p;
+    return 0;
+}
+
+/* The host's capacity report of P: its directory's entry, or its
+ * devices' sizes (the free ones: those no volume names). */
+static int host_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
+                         uint64_t *free_bytes, struct api_error *e)
+{
+    if (!p->is_dir) {
+        uint64_t *sizes = calloc(p->n_devices + 1, sizeof *sizes);
+        if (!sizes)
+            return api_err(e, 500, "out of memory");
+        int rc = host_device_sizes(p, sizes, p->n_devices, e);
+        for (size_t d = 0; rc == 0 && d < p->n_devices; d++) {
+            bool used = true;
+            if (r->ops->volume_path_used(r, p->devices[d], &used) < 0)
+                rc = reg_fail(e, r);
+            *total += sizes[d];
+            if (!used)
+                *free_bytes += sizes[d];
+        }
+        free(sizes);
+        return rc;
+    }
     json_t *ret = NULL;
     struct qmp_error qe;
     if (host_pool_call(p, "x-volswap-query-pools", NULL, &ret, &qe, e) < 0)
@@ -120,7 +184,7 @@ static int host_create(const struct cfg_pool *p, const char *path, uint64_t size
                        struct api_error *e)
 {
     uint64_t total = 0, avail = 0;
-    if (host_capacity(p, &total, &avail, e) < 0)
+    if (host_capacity(p, NULL, &total, &avail, e) < 0)
         return -1;
     if (size_bytes / POOL_OVERSUBSCRIPTION > total)
         return too_large(p, size_bytes, e);
@@ -216,12 +280,20 @@ int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t
         return pool_on_host(p) ? host_create(p, path, size_bytes, e)
                                : local_create_file(p, path, size_bytes, e);
     }
+    bool on_host = pool_on_host(p);
+    if (on_host && prepared_pool != p)
+        return api_err(e, 500, "pool %s: its devices' sizes were not asked of host %s", p->name,
+                       p->host->name);
     for (size_t i = 0; i < p->n_devices; i++) {
         bool used = true;
         if (r->ops->volume_path_used(r, p->devices[i], &used) < 0)
             return reg_fail(e, r);
         uint64_t sz = 0;
-        if (used || device_size(p->devices[i], &sz) < 0 || sz < size_bytes)
+        if (on_host)
+            sz = i < POOL_PREPARED_DEVICES ? prepared_size[i] : 0;
+        else if (!used && device_size(p->devices[i], &sz) < 0)
+            continue;
+        if (used || sz < size_bytes)
             continue;
         snprintf(path, pathlen, "%s", p->devices[i]);
         return 0;
@@ -235,7 +307,7 @@ int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
 {
     *total = *free_bytes = 0;
     if (pool_on_host(p))
-        return host_capacity(p, total, free_bytes, e);
+        return host_capacity(p, r, total, free_bytes, e);
     if (p->is_dir) {
         struct statvfs sv;
         if (statvfs(p->path, &sv) < 0)
@@ -286,6 +358,8 @@ int pool_delete_volume(const struct cfg_pool *p, const char *path, struct api_er
 {
     if (!path[0])
         return 0;
+    if (pool_on_host(p) && !p->is_dir)
+        return 0; /* a device is handed back by the registry alone */
     if (pool_on_host(p)) {
         struct qmp_error qe;
         return host_pool_call(p, "x-volswap-pool-delete", json_pack("{s:s}", "filename", path),

@@ -216,7 +216,7 @@ static int accept_swap_txn(struct api_request *rq, struct swap_rec *sr, struct r
         if (vol_transition_apply(r, sr->old_volume_id, VT_MIGRATION_START, false, NULL, &rq->err) <
             0)
             rc = -1;
-        else if (!pool_on_host(pool) &&
+        else if (!pool_creates_on_host(pool) &&
                  pool_create_volume(pool, tv->id, (uint64_t)tv->size_gb << 30, r, tv->path,
                                     sizeof tv->path, &pe) < 0)
             return api_err(&rq->err, 500, "%s", pe.msg);
@@ -230,21 +230,24 @@ static int accept_swap_txn(struct api_request *rq, struct swap_rec *sr, struct r
          action_start(rq, sr->server_id, "swap_volume", &act) < 0 ||
          swap_store_insert(r, sr, &rq->err) < 0 || reg_commit(&txn, &rq->err) < 0))
         rc = -1;
-    if (rc < 0 && tv && !pool_on_host(pool)) {
+    if (rc < 0 && tv && !pool_creates_on_host(pool)) {
         struct api_error pe = { 0 };
         pool_delete_volume(pool, tv->path, &pe);
     }
     return rc;
 }
 
-/* A pool its host manages makes the destination's file before the
+/* A pool whose host makes its files makes the destination's before the
  * transaction (no host call inside one), and it goes again when the
- * transaction does not commit. */
+ * transaction does not commit; a block pool its host manages has its
+ * devices' sizes asked for before it. */
 static int accept_swap(struct api_request *rq, struct swap_rec *sr, struct reg_volume *tv,
                        const struct cfg_pool *pool)
 {
-    if (!tv || !pool_on_host(pool))
+    if (!tv)
         return accept_swap_txn(rq, sr, tv, pool);
+    if (!pool_creates_on_host(pool))
+        return pool_prepare(pool, &rq->err) < 0 ? -1 : accept_swap_txn(rq, sr, tv, pool);
     struct api_error pe = { 0 };
     if (pool_create_volume(pool, tv->id, (uint64_t)tv->size_gb << 30, rq->ctx->reg, tv->path,
                            sizeof tv->path, &pe) < 0)

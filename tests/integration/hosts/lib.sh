@@ -32,6 +32,8 @@
 #                                        # namespace of its own, --pool-dir), as on another machine;
 #                                        # hosts_api_cluster then has it manage that pool
 #                                        # ("managed_by": "host")
+#                                        # (HOST_POOL_DEVICES[NAME]="PATH..": a block pool of
+#                                        # those paths instead, given as --pool-device)
 #   host_pool_ls NAME                    # the files of that pool as the host sees them
 #   host_proxy NAME                      # a TCP proxy on NAME at ADDR:10810 to its NBD server,
 #                                        # the port the API's config names (call before
@@ -145,6 +147,7 @@ host__spawn() {  # host__spawn NAME: starts HOST_CMD[NAME] and waits for its pid
 }
 
 declare -A HOST_OWN_POOL=()
+declare -A HOST_POOL_DEVICES=()
 host_volswapd_own_pool() {  # host_volswapd_own_pool NAME ADDR [VOLSWAPD OPTIONS..]
   local name=$1 addr=$2
   shift 2
@@ -195,10 +198,13 @@ hosts_api_cluster() {  # hosts_api_cluster NAME..
       --argjson qport "$HOSTS_QMP_PORT" --argjson port "${HOST_NBD_PORT_OF[$h]:-$HOSTS_NBD_PORT}" --arg pki "$T/pki" \
       --arg pool "$T/$h-pool" --arg tls "${HOST_NBD_TLS_OF[$h]:-}" \
       --argjson delay "${HOSTS_RECONNECT_DELAY:-2}" --arg managed "${HOST_OWN_POOL[$h]:+host}" \
+      --arg devices "${HOST_POOL_DEVICES[$h]:-}" \
       '$hs + [{name: $name, driver: "volswapd", qmp: "tcp:\($addr):\($qport)", tls: {dir: $pki},
                nbd: ({type: "inet", host: $addr, port: $port, client_tls_creds: "ctls",
                       reconnect_delay: $delay} + (if $tls != "" then {tls_creds: $tls} else {} end)),
-               pools: [{name: "\($name)-pool", type: "dir", path: $pool}
+               pools: [{name: "\($name)-pool"}
+                       + (if $devices != "" then {type: "block", devices: ($devices | split(" "))}
+                          else {type: "dir", path: $pool} end)
                        + (if $managed != "" then {managed_by: $managed} else {} end)]}]')
   done
   jq --argjson hs "$hosts" '.hosts = $hs' "$T/api.json" >"$T/api.json.new"

@@ -423,8 +423,9 @@ static int insert_volume(struct api_request *rq, const struct cfg_pool *p, struc
 {
     struct registry *r = rq->ctx->reg;
     struct api_error perr = { 0 };
-    bool on_host = pool_on_host(p);
-    if (on_host && pool_volume_path(p, v->id, v->path, sizeof v->path, &rq->err) < 0)
+    bool on_host = pool_creates_on_host(p);
+    if ((on_host && pool_volume_path(p, v->id, v->path, sizeof v->path, &rq->err) < 0) ||
+        pool_prepare(p, &rq->err) < 0)
         return -1;
     REG_TXN(txn, r);
     if (reg_begin(&txn, &rq->err) < 0 ||

@@ -159,7 +159,7 @@ static void host_of_storage_path(void)
 
 /* "managed_by": "host" makes a pool its volswapd's, with the volume's
  * file at the same path the API would make; a QEMU host, which cannot
- * delete a file, and a block pool keep the API's. */
+ * delete a file, keeps the API's. */
 static int parse_one(const char *host_driver, const char *pool, struct api_error *e)
 {
     char doc[2048];
@@ -196,12 +196,16 @@ static void pool_managed_by(void)
              -1);
     CHECK_CONTAINS(e.msg, "needs a volswapd host");
     config_free(&cfg);
+    /* a block pool its host manages: the host measures, the registry claims */
     CHECK_EQ(parse_one("volswapd",
                        "{\"name\": \"b\", \"type\": \"block\", \"devices\": [\"/dev/x\"],"
                        " \"managed_by\": \"host\"}",
                        &e),
-             -1);
-    CHECK_CONTAINS(e.msg, "dir pools");
+             0);
+    CHECK(pool_on_host(&cfg.hosts[0].pools[0]));
+    CHECK(!pool_creates_on_host(&cfg.hosts[0].pools[0]));
+    CHECK_EQ(pool_check(&cfg.hosts[0].pools[0], &e), 0); /* /dev/x is the host's */
+    CHECK_EQ(pool_delete_volume(&cfg.hosts[0].pools[0], "/dev/x", &e), 0); /* handed back */
     config_free(&cfg);
     CHECK_EQ(parse_one("volswapd",
                        "{\"name\": \"p\", \"type\": \"dir\", \"path\": \"/p\","
