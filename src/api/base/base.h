@@ -122,7 +122,8 @@ enum body_type {
     BT_META_CINDER,
     BT_META_CINDER_OR_NULL,
     BT_ARRAY,
-    BT_STRING_OR_ARRAY
+    BT_STRING_OR_ARRAY,
+    BT_OBJECT_OR_NULL
 };
 struct body_field {
     const char *name;
@@ -137,9 +138,12 @@ struct body_schema {
     const struct body_field *fields; /* terminated by a NULL name */
     /* FIELDS NULL: the root's value is itself of this type (a metadata map) */
     enum body_type root_type;
+    /* a second top-level key the document may hold beside the root, whose
+     * value must be an object (Nova's "os:scheduler_hints"), or NULL */
+    const char *sibling;
 };
 /* Parses BODY (LEN bytes): size and depth caps, JSON syntax, one top-level
- * object holding exactly SCHEMA->root, then each field checked against the
+ * object holding exactly SCHEMA->root (and SCHEMA->sibling), then each field checked against the
  * schema (unknown fields and wrong types are 400). Returns the inner object
  * (new reference to the whole document in *DOC). */
 json_t *body_parse(const char *body, size_t len, const struct body_schema *schema, json_t **doc,

@@ -57,6 +57,7 @@ static const char *type_name(enum body_type t)
     case BT_META_CINDER_OR_NULL: return "object, null";
     case BT_ARRAY: return "array";
     case BT_STRING_OR_ARRAY: return "string, array";
+    case BT_OBJECT_OR_NULL: return "object, null";
     }
     return "?";
 }
@@ -143,6 +144,7 @@ static int check_field(const struct body_field *f, json_t *v, const char *root, 
         ok = json_is_boolean(v) || (json_is_string(v) && bool_string_ok(json_string_value(v)));
         break;
     case BT_OBJECT: ok = json_is_object(v); break;
+    case BT_OBJECT_OR_NULL: ok = json_is_object(v) || json_is_null(v); break;
     case BT_ARRAY: ok = json_is_array(v) && json_array_size(v) <= f->max_len; break;
     case BT_STRING_OR_ARRAY:
         ok = json_is_string(v) || (json_is_array(v) && json_array_size(v) <= f->max_len);
@@ -221,6 +223,14 @@ json_t *body_parse(const char *body, size_t len, const struct body_schema *schem
     const char *k;
     json_t *v;
     json_object_foreach(root, k, v) {
+        if (schema->sibling && strcmp(k, schema->sibling) == 0) {
+            if (json_is_object(v))
+                continue;
+            api_err(e, 400, "Invalid input for field/attribute %s. %s is not of type 'object'",
+                    schema->sibling, schema->sibling);
+            json_decref(root);
+            return NULL;
+        }
         if (strcmp(k, schema->root) != 0) {
             api_err(e, 400,
                     "Invalid input for field/attribute %s. "
