@@ -143,6 +143,10 @@ int instance_action_event(struct registry *r, struct reg_action *a, const char *
 /* Cinder's delete of an available volume: its storage on the pool, then its
  * record; a pool that cannot remove it leaves the volume in error_deleting. */
 int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e);
+/* Cinder's force delete (os-force_delete, admin): the same end for a
+ * volume in any status, unless it is attached (attach_status or an
+ * attachment record), migrating, or one side of an unfinished swap. */
+int volume_force_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e);
 
 /* ---- images.c: the image store (the image service's bytes) ---- */
 /* Glance's visibility: whether caller A may use image IM (its project's,

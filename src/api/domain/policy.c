@@ -92,6 +92,8 @@ static const struct {
     { "volume:extend_attached_volume", PROJECT_MEMBER_OR_ADMIN },
     { "volume:migrate_volume", ADMIN },
     { "volume_extension:volume_admin_actions:reset_status", ADMIN },
+    { "volume_extension:volume_admin_actions:force_delete", ADMIN },
+    { "volume_extension:volume_admin_actions:force_detach", ADMIN },
     { "volume_extension:volume_actions:reserve", PROJECT_MEMBER_OR_ADMIN },
     { "volume_extension:volume_actions:attach", PROJECT_MEMBER_OR_ADMIN },
     { "volume_extension:volume_actions:detach", PROJECT_MEMBER_OR_ADMIN },

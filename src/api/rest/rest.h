@@ -28,7 +28,8 @@ extern const struct body_schema schema_volume_create, schema_server_create, sche
 /* Cinder's volume actions with arguments: os-set_bootable,
  * os-update_readonly_flag, os-attach, os-detach. */
 extern const struct body_schema schema_volume_bootable, schema_volume_readonly,
-    schema_volume_attach, schema_volume_detach, schema_volume_upload_image;
+    schema_volume_attach, schema_volume_detach, schema_volume_upload_image,
+    schema_volume_force_detach;
 /* Nova's os-keypairs create. */
 extern const struct body_schema schema_keypair_create;
 /* {"metadata": {...}} and {"meta": {KEY: VALUE}} of Nova's server metadata

@@ -177,6 +177,16 @@ static const struct body_field volume_detach_fields[] = {
 };
 const struct body_schema schema_volume_detach = { "os-detach", volume_detach_fields };
 
+/* os-force_detach: the attachment, and the connector Cinder would hand its
+ * driver (volswap's attachments have none to terminate). */
+static const struct body_field volume_force_detach_fields[] = {
+    { "attachment_id", BT_STRING_OR_NULL, false, 36, 0, 0 },
+    { "connector", BT_OBJECT_OR_NULL, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+const struct body_schema schema_volume_force_detach = { "os-force_detach",
+                                                        volume_force_detach_fields };
+
 /* os-volume_upload_image: the new image's name and formats, its
  * visibility (3.1) and protection; force (an in-use volume) is refused
  * by the state table. */
@@ -225,5 +235,6 @@ const struct body_schema *const body_schemas[] = {
     &schema_volume_detach,
     &schema_volume_upload_image,
     &schema_keypair_create,
+    &schema_volume_force_detach,
     NULL,
 };

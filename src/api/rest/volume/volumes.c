@@ -264,9 +264,28 @@ static int volumes_list(struct api_request *rq, bool detail)
     return api_reply(rq, 200, out);
 }
 
+/* ".../volumes/" names a volume whose id is empty, as Cinder's router
+ * reads it: none such (404), where our router would take it for the
+ * collection. */
+static bool empty_volume_id(const struct api_request *rq)
+{
+    size_t n = strlen(rq->url);
+    return n > 0 && rq->url[n - 1] == '/';
+}
+
 static int volumes_index(struct api_request *rq)
 {
+    if (empty_volume_id(rq))
+        return api_err(&rq->err, 404, "Volume  could not be found.");
     return volumes_list(rq, false);
+}
+
+/* PUT and DELETE on the collection: 405, or 404 for an empty id. */
+static int volumes_collection_other(struct api_request *rq)
+{
+    if (empty_volume_id(rq))
+        return api_err(&rq->err, 404, "Volume  could not be found.");
+    return api_err(&rq->err, 405, "The method %s is not allowed for this resource.", rq->method);
 }
 static int volumes_detail(struct api_request *rq)
 {
@@ -466,6 +485,17 @@ static int volumes_create(struct api_request *rq)
     };
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
         const char *val = json_string_value(json_object_get(b, sources[i].field));
+        /* volswap keeps no snapshots or backups, so any named is not found,
+         * as Cinder answers for one it does not have; so is a source volume
+         * the caller cannot see */
+        struct reg_volume src;
+        if (val && val[0] && (i == 0 || i == 2)) {
+            api_err(&rq->err, 404, "%s %.36s could not be found.", i == 0 ? "Snapshot" : "Backup",
+                    val);
+            goto out;
+        }
+        if (val && val[0] && i == 1 && cinder_load_volume(rq, val, &src) < 0)
+            goto out;
         if (val && val[0]) {
             api_err(&rq->err, 400,
                     "Invalid input received: volswap cannot create a volume %s "
@@ -1046,6 +1076,69 @@ static int volume_os_detach(struct api_request *rq, json_t *args)
     return api_reply(rq, 202, NULL);
 }
 
+/* os-force_delete (admin): Cinder's delete without its status condition,
+ * for a volume an operator finds stuck (creating, attaching, error,
+ * maintenance); an attached or migrating volume is still refused. Its
+ * argument is null or {}. */
+static int volume_force_delete(struct api_request *rq, json_t *arg)
+{
+    if (!json_is_null(arg) && !(json_is_object(arg) && json_object_size(arg) == 0))
+        return api_err(&rq->err, 400,
+                       "Invalid input for field/attribute os-force_delete. Value: "
+                       "(non-null). os-force_delete takes no arguments");
+    struct reg_volume v;
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
+        policy_check(&rq->auth, "volume_extension:volume_admin_actions:force_delete", v.project_id,
+                     &rq->err) < 0)
+        return -1;
+    if (volume_force_destroy(rq->ctx, v.id, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 202, NULL);
+}
+
+/* os-force_detach (admin): Cinder's detach whatever the volume's status,
+ * for an attachment left behind. As os-detach, only a record os-attach
+ * made goes this way: a disk Nova's attach exported is served by its host
+ * and is detached through the compute API, so no export outlives its
+ * record. The volume is available and detached afterwards. */
+static int volume_force_detach(struct api_request *rq, json_t *args)
+{
+    struct reg_volume v;
+    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
+        policy_check(&rq->auth, "volume_extension:volume_admin_actions:force_detach", v.project_id,
+                     &rq->err) < 0)
+        return -1;
+    const char *want = json_string_value(json_object_get(args, "attachment_id"));
+    struct registry *r = rq->ctx->reg;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    struct reg_attachment a;
+    int rc = r->ops->attachment_get_by_volume(r, v.id, &a);
+    if (rc < 0)
+        return reg_fail(&rq->err, r);
+    if (rc == 1 || (want && strcmp(want, a.id) != 0))
+        return api_err(&rq->err, 404, "VolumeAttachment %s could not be found.",
+                       want ? want : v.id);
+    if (a.export_id[0])
+        return api_err(&rq->err, 400,
+                       "Invalid volume: volume %s is the disk %s of server %s, served by its "
+                       "host; detach it through the compute API (DELETE "
+                       "/servers/%s/os-volume_attachments/%s).",
+                       v.id, a.device, a.server_id, a.server_id, v.id);
+    if ((rc = r->ops->volume_get(r, v.id, &v)) != 0)
+        return rc < 0 ? reg_fail(&rq->err, r)
+                      : api_err(&rq->err, 404, "Volume %s could not be found.", v.id);
+    snprintf(v.status, sizeof v.status, "available");
+    snprintf(v.attach_status, sizeof v.attach_status, "detached");
+    api_time_micro(time(NULL), v.updated_at);
+    if (r->ops->attachment_delete(r, a.id) < 0 || r->ops->volume_update(r, &v) < 0)
+        return reg_fail(&rq->err, r);
+    if (reg_commit(&txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 202, NULL);
+}
+
 /* The actions whose argument is an object checked by a schema. */
 static const struct {
     const char *name;
@@ -1056,6 +1149,7 @@ static const struct {
     { "os-update_readonly_flag", &schema_volume_readonly, volume_update_readonly },
     { "os-attach", &schema_volume_attach, volume_os_attach },
     { "os-detach", &schema_volume_detach, volume_os_detach },
+    { "os-force_detach", &schema_volume_force_detach, volume_force_detach },
     { "os-volume_upload_image", &schema_volume_upload_image, cinder_upload_image },
 };
 
@@ -1088,6 +1182,11 @@ static int volumes_action(struct api_request *rq)
         json_decref(peek);
         return rc;
     }
+    if (strcmp(name, "os-force_delete") == 0) {
+        int rc = volume_force_delete(rq, json_object_get(peek, name));
+        json_decref(peek);
+        return rc;
+    }
     bool null_arg = first && json_is_null(json_object_get(peek, name));
     json_decref(peek);
     if (strcmp(name, "os-migrate_volume") == 0)
@@ -1096,9 +1195,10 @@ static int volumes_action(struct api_request *rq)
         if (strcmp(name, arg_actions[i].name) != 0)
             continue;
         /* os-detach's argument may be null (no attachment named) */
-        if (null_arg && arg_actions[i].fn == volume_os_detach) {
+        if (null_arg &&
+            (arg_actions[i].fn == volume_os_detach || arg_actions[i].fn == volume_force_detach)) {
             json_t *none = json_object();
-            int rc = volume_os_detach(rq, none);
+            int rc = arg_actions[i].fn(rq, none);
             json_decref(none);
             return rc;
         }
@@ -1302,6 +1402,10 @@ const struct api_route cinder_routes[] = {
            "`updated_at`, `volume_type`; newest first by default); a full page ends with "
            "`volumes_links` `next` (the same request with the marker of its last volume); an "
            "unknown marker is 404, a bad argument 400"),
+    CINDER("PUT", VOL "/volumes", volumes_collection_other, "volume:update", DOOR, NULL, 0,
+           "405; `/volumes/` (an empty volume id) 404, as Cinder"),
+    CINDER("DELETE", VOL "/volumes", volumes_collection_other, "volume:delete", DOOR, NULL, 0,
+           "405; `/volumes/` (an empty volume id) 404, as Cinder"),
     CINDER(
         "POST", VOL "/volumes", volumes_create, "volume:create", DOOR, &schema_volume_create, 0,
         "`{\"volume\": {\"size\" (GiB), \"name\"?, \"description\"?, \"volume_type\"? (= pool "
@@ -1330,30 +1434,35 @@ const struct api_route cinder_routes[] = {
            "project's volume through any project's URL"),
     CINDER("DELETE", VOL "/volumes/{volume_id}", volumes_delete, "volume:delete", RESOURCE, NULL, 0,
            "202; refused (400) unless available/error… and detached, as Cinder"),
-    CINDER("POST", VOL "/volumes/{volume_id}/action", volumes_action, "volume:extend", HANDLER,
-           NULL, 0,
-           "`{\"os-extend\": {\"new_size\"}}` → 202, an in-use volume from 3.42, through the "
-           "host's `block_resize`; `{\"os-reserve\" \\| \"os-unreserve\" \\| "
-           "\"os-begin_detaching\" \\| \"os-roll_detaching\": null}` → 202, one Cinder state "
-           "transition each (what Nova calls around attach, detach and swap); "
-           "`{\"os-set_bootable\": {\"bootable\"}}` → 200, the flag shown as `bootable` "
-           "(rule `volume:update`; nothing boots from it); `{\"os-update_readonly_flag\": "
-           "{\"readonly\"}}` → 202, an available volume only, shown as `metadata.readonly`; every "
-           "later attachment of a read-only volume is exported read-only (`access_mode` `ro`); "
-           "`{\"os-attach\": {\"instance_uuid\", \"mountpoint\", \"mode\"?}}` → 202: "
-           "Cinder's attachment record alone (no host export), available or reserved → in-use, "
-           "`ro` only on a read-only volume; `{\"os-detach\": {\"attachment_id\"?}}` → 202, "
-           "the record gone and the volume available (a disk Nova's attach exported is refused: "
-           "detach it through the compute API); "
-           "`{\"os-reset_status\": {\"status\"?, \"attach_status\"?, \"migration_status\"?}}` → "
-           "202, admin only; `{\"os-migrate_volume\": {\"host\": POOL}}` → 202, admin only: live "
-           "migration of an in-use volume to another pool, of its host or of another (the "
-           "server's host mirrors to that host's NBD export), keeping its ID (docs/swap.md); "
-           "`host` is a pool name or Cinder's `host@backend#pool`, whose host must be the "
-           "pool's. `{\"os-volume_upload_image\": {\"image_name\", \"disk_format\"? (raw), "
-           "\"container_format\"?, \"visibility\"?, \"protected\"?}}` → 202: an available "
-           "volume goes uploading, a new image of its project gets its bytes (queued, saving, "
-           "active), the volume available again. Each action has its own rule"),
+    CINDER(
+        "POST", VOL "/volumes/{volume_id}/action", volumes_action, "volume:extend", HANDLER, NULL,
+        0,
+        "`{\"os-extend\": {\"new_size\"}}` → 202, an in-use volume from 3.42, through the "
+        "host's `block_resize`; `{\"os-reserve\" \\| \"os-unreserve\" \\| "
+        "\"os-begin_detaching\" \\| \"os-roll_detaching\": null}` → 202, one Cinder state "
+        "transition each (what Nova calls around attach, detach and swap); "
+        "`{\"os-set_bootable\": {\"bootable\"}}` → 200, the flag shown as `bootable` "
+        "(rule `volume:update`; nothing boots from it); `{\"os-update_readonly_flag\": "
+        "{\"readonly\"}}` → 202, an available volume only, shown as `metadata.readonly`; every "
+        "later attachment of a read-only volume is exported read-only (`access_mode` `ro`); "
+        "`{\"os-attach\": {\"instance_uuid\", \"mountpoint\", \"mode\"?}}` → 202: "
+        "Cinder's attachment record alone (no host export), available or reserved → in-use, "
+        "`ro` only on a read-only volume; `{\"os-detach\": {\"attachment_id\"?}}` → 202, "
+        "the record gone and the volume available (a disk Nova's attach exported is refused: "
+        "detach it through the compute API); "
+        "`{\"os-reset_status\": {\"status\"?, \"attach_status\"?, \"migration_status\"?}}` → "
+        "202, admin only; `{\"os-force_delete\": null}` → 202, admin only: a delete in any "
+        "status (an attached or migrating volume is still refused); "
+        "`{\"os-force_detach\": {\"attachment_id\"?, \"connector\"?}}` → 202, admin only: "
+        "os-detach in any status, the volume available (a disk Nova's attach exported is "
+        "refused, as for os-detach); `{\"os-migrate_volume\": {\"host\": POOL}}` → 202, admin only: live "
+        "migration of an in-use volume to another pool, of its host or of another (the "
+        "server's host mirrors to that host's NBD export), keeping its ID (docs/swap.md); "
+        "`host` is a pool name or Cinder's `host@backend#pool`, whose host must be the "
+        "pool's. `{\"os-volume_upload_image\": {\"image_name\", \"disk_format\"? (raw), "
+        "\"container_format\"?, \"visibility\"?, \"protected\"?}}` → 202: an available "
+        "volume goes uploading, a new image of its project gets its bytes (queued, saving, "
+        "active), the volume available again. Each action has its own rule"),
     CINDER("GET", VOL "/volumes/{volume_id}/metadata", cinder_meta_index,
            META "get_volume_metadata", RESOURCE, NULL, 0,
            "Cinder's volume metadata, with the server metadata's rules; the items leave with the "
