@@ -1054,6 +1054,11 @@ static int volume_os_detach(struct api_request *rq, json_t *args)
     int rc = r->ops->attachment_get_by_volume(r, v.id, &a);
     if (rc < 0)
         return reg_fail(&rq->err, r);
+    /* Cinder's detach of a volume with no attachment at all finishes as
+     * one already done (202); volswap's attaching and detaching volumes
+     * are in its workflows' hands, so only an available one is taken so */
+    if (rc == 1 && strcmp(v.status, "available") == 0 && strcmp(v.attach_status, "detached") == 0)
+        return api_reply(rq, 202, NULL);
     if (rc == 1 || (want && strcmp(want, a.id) != 0))
         return api_err(&rq->err, 404, "VolumeAttachment %s could not be found.",
                        want ? want : v.id);
@@ -1117,6 +1122,11 @@ static int volume_force_detach(struct api_request *rq, json_t *args)
     int rc = r->ops->attachment_get_by_volume(r, v.id, &a);
     if (rc < 0)
         return reg_fail(&rq->err, r);
+    /* Cinder's detach of a volume with no attachment at all finishes as
+     * one already done (202); volswap's attaching and detaching volumes
+     * are in its workflows' hands, so only an available one is taken so */
+    if (rc == 1 && strcmp(v.status, "available") == 0 && strcmp(v.attach_status, "detached") == 0)
+        return api_reply(rq, 202, NULL);
     if (rc == 1 || (want && strcmp(want, a.id) != 0))
         return api_err(&rq->err, 404, "VolumeAttachment %s could not be found.",
                        want ? want : v.id);
