@@ -381,6 +381,11 @@ int cinder_quotas_delete(struct api_request *rq)
 
 int quota_check_server(struct api_request *rq, const char *project)
 {
+    return quota_check_servers(rq, project, 1);
+}
+
+int quota_check_servers(struct api_request *rq, const char *project, long long count)
+{
     struct quota_limits l;
     struct project_usage u;
     if (quota_load(rq, project, &l) < 0 || project_usage(rq, project, &u) < 0)
@@ -389,9 +394,9 @@ int quota_check_server(struct api_request *rq, const char *project)
         const char *name;
         json_int_t limit, used, want;
     } c[] = {
-        { "instances", l.instances, u.servers, 1 },
-        { "cores", l.cores, u.servers * FLAVOR_VCPUS, FLAVOR_VCPUS },
-        { "ram", l.ram, u.servers * FLAVOR_RAM_MB, FLAVOR_RAM_MB },
+        { "instances", l.instances, u.servers, count },
+        { "cores", l.cores, u.servers * FLAVOR_VCPUS, count * FLAVOR_VCPUS },
+        { "ram", l.ram, u.servers * FLAVOR_RAM_MB, count * FLAVOR_RAM_MB },
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (c[i].limit >= 0 && c[i].used + c[i].want > c[i].limit)

@@ -156,6 +156,8 @@ int quota_load(struct api_request *rq, const char *project, struct quota_limits 
  * -1 with Nova's 403 "Quota exceeded for ...". Call it inside the
  * transaction that inserts the server. */
 int quota_check_server(struct api_request *rq, const char *project);
+/* The same for COUNT more servers at once (Nova's multiple create). */
+int quota_check_servers(struct api_request *rq, const char *project, long long count);
 /* Whether PROJECT may have ADD_VOLUMES more volumes and ADD_GB more
  * gigabytes, with one volume of SIZE_GB: 0, or -1 with Cinder's 413. */
 int quota_check_volume(struct api_request *rq, const char *project, int add_volumes, int64_t add_gb,

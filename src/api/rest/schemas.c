@@ -65,9 +65,13 @@ static const struct body_field server_create_fields[] = {
     { "adminPass", BT_STRING, false, 255, 0, 0 },
     { "key_name", BT_STRING, false, 255, 1, 0 }, /* one of the user's key pairs */
     { "description", BT_STRING_OR_NULL, false, 255, 0, 0 }, /* from 2.19 */
+    /* AUTO or MANUAL (checked by rest/compute/servers.c), recorded and shown */
+    { "OS-DCF:diskConfig", BT_STRING, false, 6, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
-const struct body_schema schema_server_create = { "server", server_create_fields };
+/* os:scheduler_hints sits beside "server"; rest/compute/servers.c reads it */
+const struct body_schema schema_server_create = { "server", server_create_fields, 0,
+                                                  "os:scheduler_hints" };
 
 /* PUT /servers/{id}: what Nova lets a user change on a server. */
 static const struct body_field server_update_fields[] = {

@@ -6,10 +6,14 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
+
+#define FLAVOR_ID "volswap"
 
 static json_t *version_v21(struct api_request *rq)
 {
@@ -152,6 +156,7 @@ static void access_ips(struct registry *r, const char *server_id, json_t *view)
     for (size_t i = 0; i < n; i++)
         if (!strcmp(m[i].key, "accessIPv4") || !strcmp(m[i].key, "accessIPv6") ||
             (!strcmp(m[i].key, "key_name") && json_object_get(view, "key_name")) ||
+            (!strcmp(m[i].key, "OS-DCF:diskConfig") && json_object_get(view, m[i].key)) ||
             (!strcmp(m[i].key, "description") && json_object_get(view, "description")))
             json_object_set_new(view, m[i].key, json_string(m[i].value));
     free(m);
@@ -265,8 +270,146 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
     return o;
 }
 
+/* Nova's changes-since (and changes-before) value, an ISO 8601 time
+ * ("2026-12-07T21:50:06Z", fractions and an offset allowed, or a date
+ * alone), as "YYYY-MM-DDTHH:MM:SS" in UTC, comparable with the registry's
+ * times; -1 when it is not one. */
+static int iso_time_arg(const char *in, char out[20])
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    if (sscanf(in, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+        return -1;
+    const char *p = in + n;
+    if (*p == 'T' || *p == ' ') {
+        int m = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5)
+            return -1;
+        p += 1 + m;
+        if (*p == ':') {
+            if (sscanf(p + 1, "%2d%n", &sec, &m) != 1 || m != 2)
+                return -1;
+            p += 1 + m;
+        }
+        if (*p == '.')
+            for (p++; isdigit((unsigned char)*p); p++)
+                ;
+    }
+    long off = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om, m = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5)
+            return -1;
+        off = (*p == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
+        p += 1 + m;
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1900)
+        return -1;
+    struct tm tm = { .tm_year = y - 1900,
+                     .tm_mon = mo - 1,
+                     .tm_mday = d,
+                     .tm_hour = h,
+                     .tm_min = mi,
+                     .tm_sec = sec };
+    time_t t = timegm(&tm) - off;
+    struct tm utc;
+    gmtime_r(&t, &utc);
+    strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &utc);
+    return 0;
+}
+
+/* Nova's server statuses, the values its status filter takes. */
+static bool nova_status_known(const char *st)
+{
+    static const char *const known[] = {
+        "ACTIVE",    "BUILD",        "DELETED",       "ERROR",   "HARD_REBOOT",
+        "MIGRATING", "PASSWORD",     "PAUSED",        "REBOOT",  "REBUILD",
+        "RESCUE",    "RESIZE",       "REVERT_RESIZE", "SHELVED", "SHELVED_OFFLOADED",
+        "SHUTOFF",   "SOFT_DELETED", "SUSPENDED",     "UNKNOWN", "VERIFY_RESIZE",
+        NULL,
+    };
+    for (size_t i = 0; known[i]; i++)
+        if (strcasecmp(st, known[i]) == 0)
+            return true;
+    return false;
+}
+
+static int server_cmp_key(const void *a, const void *b, const char *key)
+{
+    const struct reg_server *x = a, *y = b;
+    if (!strcmp(key, "display_name") || !strcmp(key, "name"))
+        return strcmp(x->name, y->name);
+    if (!strcmp(key, "created_at"))
+        return strcmp(x->created_at, y->created_at);
+    if (!strcmp(key, "updated_at"))
+        return strcmp(x->updated_at, y->updated_at);
+    if (!strcmp(key, "vm_state"))
+        return strcmp(x->vm_state, y->vm_state);
+    if (!strcmp(key, "task_state"))
+        return strcmp(x->task_state, y->task_state);
+    if (!strcmp(key, "host") || !strcmp(key, "node"))
+        return strcmp(x->host, y->host);
+    if (!strcmp(key, "project_id"))
+        return strcmp(x->project_id, y->project_id);
+    if (!strcmp(key, "user_id"))
+        return strcmp(x->user_id, y->user_id);
+    return strcmp(x->id, y->id); /* id, uuid */
+}
+
+static const char *server_id_of(const void *s)
+{
+    return ((const struct reg_server *)s)->id;
+}
+
+/* Whether server S passes the list's filters (Nova's: an admin's host,
+ * status, flavor, image, changes-since; name is the caller's regex). */
+struct server_filter {
+    const char *status, *flavor, *image, *host;
+    char since[20];
+    bool want_deleted;
+    struct api_regex *re;
+};
+
+static bool server_listed(struct registry *r, const struct server_filter *f,
+                          const struct reg_server *s)
+{
+    /* changes-since lists deleted servers too, as Nova's */
+    if (nova_server_deleted(s) != f->want_deleted && !(f->since[0] && nova_server_deleted(s)))
+        return false;
+    if (f->re && !api_regex_search(f->re, s->name))
+        return false;
+    if (f->status && strcasecmp(f->status, s->status) != 0)
+        return false;
+    if (f->host && strcmp(f->host, s->host) != 0)
+        return false;
+    if (f->since[0] && strncmp(s->updated_at, f->since, 19) < 0)
+        return false;
+    if (f->flavor) {
+        const char *slash = strrchr(f->flavor, '/');
+        if (strcmp(slash ? slash + 1 : f->flavor, FLAVOR_ID) != 0)
+            return false;
+    }
+    if (f->image) {
+        char ref[37];
+        const char *slash = strrchr(f->image, '/');
+        server_image_ref(r, s->id, ref);
+        if (strcmp(slash ? slash + 1 : f->image, ref) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* GET /servers[/detail]: the caller's project's servers (an admin's
+ * all_tenants: every project's, or tenant_id's / project_id's), Nova's
+ * filters, newest first, paged by limit and marker (an unknown marker is
+ * 400, as Nova). */
 static int servers_list(struct api_request *rq, bool detail)
 {
+    static const char *const sort_keys[] = {
+        "created_at", "updated_at", "display_name", "name",       "id",      "uuid", "vm_state",
+        "task_state", "host",       "node",         "project_id", "user_id", NULL
+    };
     const char *rule = rq->route->policy; /* index or detail, checked at the door */
     const char *all = api_query(rq, "all_tenants");
     bool all_tenants = all && (all[0] == '\0' || api_truthy(all));
@@ -276,35 +419,82 @@ static int servers_list(struct api_request *rq, bool detail)
         if (policy_check(&rq->auth, r2, NULL, &rq->err) < 0)
             return -1;
     }
+    bool admin = auth_has_role(&rq->auth, "admin");
+    struct server_filter f = { 0 };
+    f.status = api_query(rq, "status");
+    f.flavor = api_query(rq, "flavor");
+    f.image = api_query(rq, "image");
+    /* the host is an admin's filter; Nova drops it for others */
+    f.host = admin ? api_query(rq, "host") : NULL;
+    /* an unknown status lists nothing for an admin, and is 400 for others,
+     * as Nova */
+    bool no_status = f.status && !nova_status_known(f.status);
+    if (no_status && !admin)
+        return api_err(&rq->err, 400, "Invalid status value");
+    const char *since = api_query(rq, "changes-since");
+    if (since && iso_time_arg(since, f.since) < 0)
+        return api_err(&rq->err, 400,
+                       "Invalid input for query parameters changes-since. Value: %.64s. "
+                       "'%.64s' is not a 'date-time'",
+                       since, since);
+    /* tenant_id (or project_id) picks a project only with all_tenants */
+    const char *tenant = api_query(rq, "tenant_id");
+    if (!tenant)
+        tenant = api_query(rq, "project_id");
+    const char *project = all_tenants ? tenant : rq->auth.project_id;
+    struct page_req page;
+    if (page_req_read(rq, sort_keys, "created_at:desc", &page) < 0)
+        return -1;
     const char *name = api_query(rq, "name");
     /* Nova matches names as a regular expression (re.search); ours runs in
      * time linear in the name, and a pattern it cannot bound is a 400 */
-    struct api_regex *re = NULL;
-    if (name && !(re = api_regex_compile(name, &rq->err)))
+    if (name && !(f.re = api_regex_compile(name, &rq->err)))
         return -1;
     struct reg_server *list = NULL;
     size_t n = 0;
     struct registry *r = rq->ctx->reg;
-    if (r->ops->server_list(r, all_tenants ? NULL : rq->auth.project_id, &list, &n) < 0) {
-        api_regex_free(re);
+    if (r->ops->server_list(r, project, &list, &n) < 0) {
+        api_regex_free(f.re);
         return reg_fail(&rq->err, r);
     }
     /* deleted servers are listed only for an admin who asks (?deleted=true),
-   * and then alone, as Nova's "deleted" filter does */
+     * and then alone, as Nova's "deleted" filter does */
     const char *del = api_query(rq, "deleted");
-    bool want_deleted = del && api_truthy(del) && auth_has_role(&rq->auth, "admin");
+    f.want_deleted = del && api_truthy(del) && admin;
+    size_t kept = 0;
+    for (size_t i = 0; i < n && !no_status; i++)
+        if (server_listed(r, &f, &list[i]))
+            list[kept++] = list[i];
+    api_regex_free(f.re);
+    page_sort(list, kept, sizeof *list, server_cmp_key, &page);
+    if (page.marker) {
+        size_t i = 0;
+        while (i < kept && strcmp(list[i].id, page.marker) != 0)
+            i++;
+        if (i == kept) {
+            free(list);
+            return api_err(&rq->err, 400, "marker [%.64s] not found", page.marker);
+        }
+    }
+    size_t first = 0, count = 0;
+    if (page_window(rq, list, kept, sizeof *list, server_id_of, &page, &first, &count) < 0) {
+        free(list);
+        return -1;
+    }
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (nova_server_deleted(&list[i]) != want_deleted)
-            continue;
-        if (re && !api_regex_search(re, list[i].name))
-            continue;
+    for (size_t i = first; i < first + count; i++)
         json_array_append_new(arr,
                               detail ? server_detail(rq, &list[i]) : server_summary(rq, &list[i]));
-    }
-    api_regex_free(re);
+    json_t *out = json_pack("{s:o}", "servers", arr);
+    static const char *const carry[] = { "all_tenants",   "tenant_id", "project_id", "name",
+                                         "status",        "flavor",    "image",      "host",
+                                         "changes-since", "deleted",   NULL };
+    json_t *next = count ? page_next_link(rq, &page, count, list[first + count - 1].id, carry)
+                         : NULL;
+    if (next)
+        json_object_set_new(out, "servers_links", next);
     free(list);
-    return api_reply(rq, 200, json_pack("{s:o}", "servers", arr));
+    return api_reply(rq, 200, out);
 }
 
 static int servers_index(struct api_request *rq)
@@ -397,7 +587,6 @@ static int servers_ips_show(struct api_request *rq)
 static int detach_all(struct api_request *rq, const struct reg_server *s, const struct cfg_host *h,
                       bool destroy_dot);
 static int mark_deleted(struct api_request *rq, const char *server_id);
-#define FLAVOR_ID "volswap"
 
 /* Whether block device mapping BD is the boot disk (boot_index 0). */
 static bool is_boot_bdm(json_t *bd)
@@ -426,11 +615,14 @@ static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_h
     struct reg_image im;
     if (image && image[0] && image_usable(rq->ctx->reg, &rq->auth, image, &im, &rq->err) < 0)
         return -1;
-    json_t *minc = json_object_get(b, "min_count"), *maxc = json_object_get(b, "max_count");
-    if ((minc && json_integer_value(minc) != 1) || (maxc && json_integer_value(maxc) != 1))
+    if (image && image[0] && im.min_ram > FLAVOR_RAM_MB)
+        return api_err(&rq->err, 400, "Flavor's memory is too small for requested image.");
+    const char *dcf = json_string_value(json_object_get(b, "OS-DCF:diskConfig"));
+    if (dcf && strcmp(dcf, "AUTO") != 0 && strcmp(dcf, "MANUAL") != 0)
         return api_err(&rq->err, 400,
-                       "volswap-api registers one server per request "
-                       "(min_count and max_count must be 1).");
+                       "Invalid input for field/attribute OS-DCF:diskConfig. Value: %s. '%s' is "
+                       "not one of ['AUTO', 'MANUAL']",
+                       dcf, dcf);
     json_t *nets = json_object_get(b, "networks");
     if (nets &&
         !(json_is_string(nets) &&
@@ -523,7 +715,7 @@ undo:;
  * addresses, in one transaction. */
 static int insert_server(struct api_request *rq, const struct reg_server *s, json_t *md,
                          const char *ip4, const char *ip6, const char *description,
-                         const char *key_name, const char *image)
+                         const char *key_name, const char *image, const char *disk_config)
 {
     struct registry *r = rq->ctx->reg;
     REG_TXN(txn, r);
@@ -536,14 +728,122 @@ static int insert_server(struct api_request *rq, const struct reg_server *s, jso
     if (store_access_ips(r, s->id, ip4, ip6) < 0 || store_description(r, s->id, description) < 0 ||
         (image && image[0] && store_image_ref(r, s->id, image) < 0))
         return reg_fail(&rq->err, r);
-    if (key_name) {
+    const char *attrs[][2] = { { "key_name", key_name }, { "OS-DCF:diskConfig", disk_config } };
+    for (size_t i = 0; i < 2; i++) {
+        if (!attrs[i][1])
+            continue;
         struct reg_meta m;
-        snprintf(m.key, sizeof m.key, "key_name");
-        snprintf(m.value, sizeof m.value, "%s", key_name);
+        snprintf(m.key, sizeof m.key, "%s", attrs[i][0]);
+        snprintf(m.value, sizeof m.value, "%s", attrs[i][1]);
         if (r->ops->meta_put(r, REG_META_SERVER_ATTR, s->id, &m) < 0)
             return reg_fail(&rq->err, r);
     }
     return reg_commit(&txn, &rq->err);
+}
+
+/* Whether HOST holds one of the servers ARG names (a server id or a list
+ * of them), and whether it named any that exist. */
+static bool hint_hosts_match(struct registry *r, json_t *arg, const char *host, bool *named)
+{
+    json_t *one = json_is_string(arg) ? json_pack("[O]", arg) : json_incref(arg);
+    bool hit = false;
+    size_t i;
+    json_t *id;
+    json_array_foreach(one, i, id) {
+        struct reg_server s;
+        if (json_is_string(id) && r->ops->server_get(r, json_string_value(id), &s) == 0 &&
+            !nova_server_deleted(&s)) {
+            *named = true;
+            hit |= strcmp(s.host, host) == 0;
+        }
+    }
+    json_decref(one);
+    return hit;
+}
+
+/* Nova's scheduler hints that volswap's one choice, the host, can honour:
+ * same_host (on a host of those servers) and different_host (on none of
+ * theirs), among the configured hosts in order, or checked against the
+ * one asked for (FORCED). No host left is Nova's "No valid host". Other
+ * hints belong to filters volswap has not (groups, cells, networks), and
+ * Nova ignores a hint whose filter is not enabled; so does volswap. */
+static int server_hints_host(struct api_request *rq, json_t *hints, bool forced,
+                             const struct cfg_host **h)
+{
+    json_t *same = json_object_get(hints, "same_host"),
+           *diff = json_object_get(hints, "different_host");
+    for (json_t *arg = same; arg; arg = arg == same ? diff : NULL)
+        if (!json_is_string(arg) && !json_is_array(arg))
+            return api_err(&rq->err, 400,
+                           "Invalid input for field/attribute os:scheduler_hints. same_host and "
+                           "different_host are a server id or a list of them");
+    if (!same && !diff)
+        return 0;
+    const struct api_config *cfg = rq->ctx->cfg;
+    struct registry *r = rq->ctx->reg;
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        const struct cfg_host *c = forced ? *h : &cfg->hosts[i];
+        bool named = false, ok = true;
+        if (same)
+            ok = hint_hosts_match(r, same, c->name, &named) || !named;
+        if (ok && diff)
+            ok = !hint_hosts_match(r, diff, c->name, &named);
+        if (ok) {
+            *h = c;
+            return 0;
+        }
+        if (forced)
+            break;
+    }
+    return api_err(&rq->err, 400,
+                   "No valid host was found. The scheduler hints leave no host for the server.");
+}
+
+/* One server of a create, named NAME, on host H, with its instance action
+ * and boot volumes: 0 with OUT, or -1 with rq->err (a boot that failed has
+ * marked its server deleted). */
+static int create_one(struct api_request *rq, json_t *b, const struct cfg_host *h, const char *name,
+                      const char *ip4, const char *ip6, const char *key_name,
+                      struct reg_server *out)
+{
+    json_t *bdms = json_object_get(b, "block_device_mapping_v2");
+    memset(out, 0, sizeof *out);
+    api_uuid(out->id);
+    /* on a libvirt host the server is an existing domain, adopted by name
+     * or UUID: the server's id is the domain's UUID, as in Nova */
+    if (strcmp(h->driver, "libvirt") == 0) {
+        struct reg_server old;
+        if (hlv_adopt(h, json_string_value(json_object_get(b, "name")), out->id, &rq->err) < 0)
+            return -1;
+        if (rq->ctx->reg->ops->server_get(rq->ctx->reg, out->id, &old) == 0) {
+            api_err(&rq->err, 409, "Domain %s is already server %s.", out->id, old.id);
+            return -1;
+        }
+    }
+    snprintf(out->name, sizeof out->name, "%s", name);
+    snprintf(out->project_id, sizeof out->project_id, "%s", rq->auth.project_id);
+    snprintf(out->user_id, sizeof out->user_id, "%s", rq->auth.user_id);
+    snprintf(out->host, sizeof out->host, "%s", h->name);
+    strcpy(out->status, "ACTIVE");
+    strcpy(out->vm_state, "active");
+    api_time_micro(time(NULL), out->created_at);
+    memcpy(out->updated_at, out->created_at, sizeof out->updated_at);
+    /* the server and its metadata land together */
+    json_t *md = json_object_get(b, "metadata");
+    if (insert_server(rq, out, md, ip4, ip6, json_string_value(json_object_get(b, "description")),
+                      key_name, json_string_value(json_object_get(b, "imageRef")),
+                      json_string_value(json_object_get(b, "OS-DCF:diskConfig"))) < 0)
+        return -1;
+    struct reg_action a;
+    if (action_start(rq, out->id, "create", &a) < 0)
+        return -1;
+    if (bdms && boot_volumes(rq, out, bdms) < 0) {
+        action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time, false,
+                     rq->err.msg);
+        return -1;
+    }
+    action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time, true, NULL);
+    return 0;
 }
 
 static int servers_create(struct api_request *rq)
@@ -581,7 +881,9 @@ static int servers_create(struct api_request *rq)
         api_err(&rq->err, 400, "Compute host %.64s could not be found.", host);
         goto out;
     }
-    json_t *bdms = json_object_get(b, "block_device_mapping_v2");
+    json_t *hints = json_object_get(rq->body_doc, "os:scheduler_hints");
+    if (hints && server_hints_host(rq, hints, host != NULL, &h) < 0)
+        goto out;
     if (check_boot_args(rq, b, h) < 0)
         goto out;
     char ip4[64], ip6[64];
@@ -603,48 +905,59 @@ static int servers_create(struct api_request *rq)
             goto out;
         }
     }
-    struct reg_server s;
-    memset(&s, 0, sizeof s);
-    api_uuid(s.id);
-    /* on a libvirt host the server is an existing domain, adopted by name
-     * or UUID: the server's id is the domain's UUID, as in Nova */
-    if (strcmp(h->driver, "libvirt") == 0) {
-        struct reg_server old;
-        if (hlv_adopt(h, json_string_value(json_object_get(b, "name")), s.id, &rq->err) < 0)
-            goto out;
-        if (rq->ctx->reg->ops->server_get(rq->ctx->reg, s.id, &old) == 0) {
-            api_err(&rq->err, 409, "Domain %s is already server %s.", s.id, old.id);
+    /* Nova's multiple create: max_count servers (at least min_count within
+     * the quota), named NAME-1, NAME-2, ... when more than one; the answer
+     * is the first one's */
+    json_t *minc = json_object_get(b, "min_count"), *maxc = json_object_get(b, "max_count");
+    json_int_t min_count = minc ? json_integer_value(minc) : 1;
+    json_int_t max_count = maxc ? json_integer_value(maxc) : min_count;
+    if (max_count < min_count) {
+        api_err(&rq->err, 400, "min_count must be <= max_count");
+        goto out;
+    }
+    if (max_count > 1 &&
+        (json_object_get(b, "block_device_mapping_v2") || strcmp(h->driver, "libvirt") == 0)) {
+        api_err(&rq->err, 400,
+                "Cannot create several servers at once with boot volumes or on a libvirt host "
+                "(each is one volume or one existing domain).");
+        goto out;
+    }
+    /* as many as the quota lets, not fewer than min_count (each insert
+     * checks its own one again, against concurrent creates) */
+    while (max_count > min_count && quota_check_servers(rq, rq->auth.project_id, max_count) < 0)
+        max_count--;
+    if (quota_check_servers(rq, rq->auth.project_id, min_count) < 0)
+        goto out;
+    memset(&rq->err, 0, sizeof rq->err);
+    const char *name = json_string_value(json_object_get(b, "name"));
+    struct reg_server s, first;
+    for (json_int_t i = 1; i <= max_count; i++) {
+        char nm[API_NAME_BYTES];
+        if (max_count > 1)
+            snprintf(nm, sizeof nm, "%.*s-%lld", API_NAME_BYTES - 24, name, (long long)i);
+        else
+            snprintf(nm, sizeof nm, "%s", name);
+        if (create_one(rq, b, h, nm, ip4, ip6, key_name, &s) < 0) {
+            /* past min_count the quota only stops the count short */
+            if (i > min_count && rq->err.status == 403) {
+                memset(&rq->err, 0, sizeof rq->err);
+                break;
+            }
             goto out;
         }
+        if (i == 1)
+            first = s;
     }
-    snprintf(s.name, sizeof s.name, "%s", json_string_value(json_object_get(b, "name")));
-    snprintf(s.project_id, sizeof s.project_id, "%s", rq->auth.project_id);
-    snprintf(s.user_id, sizeof s.user_id, "%s", rq->auth.user_id);
-    snprintf(s.host, sizeof s.host, "%s", h->name);
-    strcpy(s.status, "ACTIVE");
-    strcpy(s.vm_state, "active");
-    api_time_micro(time(NULL), s.created_at);
-    memcpy(s.updated_at, s.created_at, sizeof s.updated_at);
-    /* the server and its metadata land together */
-    json_t *md = json_object_get(b, "metadata");
-    if (insert_server(rq, &s, md, ip4, ip6, json_string_value(json_object_get(b, "description")),
-                      key_name, json_string_value(json_object_get(b, "imageRef"))) < 0)
-        goto out;
-    struct reg_action a;
-    if (action_start(rq, s.id, "create", &a) < 0)
-        goto out;
-    if (bdms && boot_volumes(rq, &s, bdms) < 0) {
-        action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time, false,
-                     rq->err.msg);
-        goto out;
-    }
-    action_event(rq, &a, "compute__do_build_and_run_instance", h->name, a.start_time, true, NULL);
+    s = first;
     char loc[400];
     snprintf(loc, sizeof loc, "%s/v2.1/servers/%s", rq->ctx->base_url, s.id);
     snprintf(rq->location, sizeof rq->location, "%s", loc);
     rc = api_reply(rq, 202,
                    json_pack("{s:{s:s, s:o, s:s, s:[{s:s}]}}", "server", "id", s.id, "links",
-                             server_links(rq, s.id), "OS-DCF:diskConfig", "MANUAL",
+                             server_links(rq, s.id), "OS-DCF:diskConfig",
+                             json_object_get(b, "OS-DCF:diskConfig")
+                                 ? json_string_value(json_object_get(b, "OS-DCF:diskConfig"))
+                                 : "MANUAL",
                              "security_groups", "name", "default"));
 out:
     return rc;
@@ -772,9 +1085,17 @@ static int server_rebuild(struct api_request *rq, struct reg_server *s, json_t *
     if (name && (!json_is_string(name) || json_string_length(name) == 0 ||
                  vs_utf8_len(json_string_value(name)) > 255))
         return api_err(&rq->err, 400, "Invalid input for field/attribute name.");
+    /* Nova rebuilds an active, stopped or errored server; an errored one
+     * is active again after it */
+    bool errored = strcmp(s->vm_state, "error") == 0 && !s->task_state[0] &&
+                   !(s->locked && !auth_has_role(&rq->auth, "admin"));
     if (policy_check(&rq->auth, "os_compute_api:servers:rebuild", s->project_id, &rq->err) < 0 ||
-        nova_check_server_state(rq, s, "rebuild") < 0)
+        (!errored && nova_check_server_state(rq, s, "rebuild") < 0))
         return -1;
+    if (errored) {
+        snprintf(s->vm_state, sizeof s->vm_state, "active");
+        snprintf(s->status, sizeof s->status, "ACTIVE");
+    }
     struct reg_image im;
     if (image_usable(rq->ctx->reg, &rq->auth, image, &im, &rq->err) < 0)
         return -1;
@@ -807,10 +1128,14 @@ static int server_rebuild(struct api_request *rq, struct reg_server *s, json_t *
         json_object_foreach_safe(view, tmp, k, v) {
             if (!strncmp(k, "OS-EXT-", 7) || !strncmp(k, "OS-SRV-USG:", 11) ||
                 !strcmp(k, "os-extended-volumes:volumes_attached") ||
-                !strcmp(k, "security_groups") || !strcmp(k, "key_name"))
+                !strcmp(k, "security_groups") || (!strcmp(k, "key_name") && !nova_mv(rq, 54)))
                 json_object_del(view, k);
         }
     }
+    /* 2.57 answers the user data too: none, as a registered consumer has
+     * no guest to hand it to */
+    if (nova_mv(rq, 57))
+        json_object_set_new(view, "user_data", json_null());
     return api_reply(rq, 202, json_pack("{s:o}", "server", view));
 }
 
@@ -841,14 +1166,47 @@ static int servers_action(struct api_request *rq)
             goto out;
         }
     }
+    /* os-resetState (admin): Nova's repair of a server's recorded state,
+     * active or error, its task cleared; nothing on the host changes */
+    if (!strcmp(name, "os-resetState")) {
+        const char *st = json_string_value(json_object_get(arg, "state"));
+        if (!json_is_object(arg) || json_object_size(arg) != 1 || !st ||
+            (strcmp(st, "active") != 0 && strcmp(st, "error") != 0)) {
+            api_err(&rq->err, 400,
+                    "Invalid input for field/attribute os-resetState. 'state' must be one of "
+                    "['active', 'error']");
+            goto out;
+        }
+        if (policy_check(&rq->auth, "os_compute_api:os-admin-actions:reset_state", s.project_id,
+                         &rq->err) < 0 ||
+            nova_set_server_states(rq, s.id, st, !strcmp(st, "active") ? "ACTIVE" : "ERROR", "") <
+                0)
+            goto out;
+        rc = api_reply(rq, 202, NULL);
+        goto out;
+    }
+    /* restore and forceDelete act on a soft-deleted server: volswap deletes
+     * at once (Nova's reclaim_instance_interval 0), so no server is ever
+     * SOFT_DELETED and both answer Nova's conflict for the state it is in */
+    if (!strcmp(name, "restore") || !strcmp(name, "forceDelete")) {
+        if (policy_check(&rq->auth,
+                         !strcmp(name, "restore") ? "os_compute_api:os-deferred-delete:restore"
+                                                  : "os_compute_api:os-deferred-delete:force",
+                         s.project_id, &rq->err) < 0)
+            goto out;
+        api_err(&rq->err, 409, "Cannot '%s' instance %s while it is in vm_state %s",
+                !strcmp(name, "restore") ? "restore" : "force_delete", s.id, s.vm_state);
+        goto out;
+    }
     if (!lock && !unlock) {
         api_err(&rq->err, 400, "There is no such action: %.64s", name);
         goto out;
     }
-    /* lock takes null, or {} / {"locked_reason": "..."} from 2.73; unlock null */
+    /* lock takes null, or {} / {"locked_reason": "..."} from 2.73; before
+     * 2.73 Nova reads nothing of lock's argument, nor ever of unlock's */
     bool arg_ok =
-        json_is_null(arg) ||
-        (lock && nova_mv(rq, 73) && json_is_object(arg) &&
+        json_is_null(arg) || unlock || (lock && !nova_mv(rq, 73)) ||
+        (lock && json_is_object(arg) &&
          (json_object_size(arg) == 0 ||
           (json_object_size(arg) == 1 && json_is_string(json_object_get(arg, "locked_reason")) &&
            json_string_length(json_object_get(arg, "locked_reason")) <= 255)));
@@ -911,9 +1269,53 @@ static json_t *flavor_view(struct api_request *rq, bool detail)
     return o;
 }
 
+/* Reads a flavor list's integer argument NAME (minDisk, minRam, limit);
+ * -1 when absent, 400 as Nova when it is not a non-negative integer. */
+static int flavor_int_arg(struct api_request *rq, const char *name, long *out)
+{
+    const char *v = api_query(rq, name);
+    *out = -1;
+    if (!v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < 0)
+        return api_err(&rq->err, 400, "Invalid input for query parameters %s. Value: %.64s.", name,
+                       v);
+    *out = n;
+    return 0;
+}
+
+/* GET /flavors[/detail] with Nova's filters and paging over the one
+ * flavor: minDisk and minRam (the least disk and memory asked for),
+ * is_public (false: private flavors only, of which there are none),
+ * marker (the flavors after it; an unknown one is 400) and limit. */
 static int flavors_list(struct api_request *rq, bool detail)
 {
-    return api_reply(rq, 200, json_pack("{s:[o]}", "flavors", flavor_view(rq, detail)));
+    long min_disk, min_ram, limit;
+    if (flavor_int_arg(rq, "minDisk", &min_disk) < 0 ||
+        flavor_int_arg(rq, "minRam", &min_ram) < 0 || flavor_int_arg(rq, "limit", &limit) < 0)
+        return -1;
+    const char *marker = api_query(rq, "marker");
+    if (marker && strcmp(marker, FLAVOR_ID) != 0)
+        return api_err(&rq->err, 400, "marker [%.64s] not found", marker);
+    const char *pub = api_query(rq, "is_public");
+    bool listed = !marker && limit != 0 && min_disk <= 0 && min_ram <= FLAVOR_RAM_MB &&
+                  !(pub && strcasecmp(pub, "none") != 0 && !api_truthy(pub));
+    json_t *arr = json_array();
+    if (listed)
+        json_array_append_new(arr, flavor_view(rq, detail));
+    json_t *out = json_pack("{s:o}", "flavors", arr);
+    /* a full page links to the next, as Nova's */
+    if (listed && limit == 1) {
+        char href[600];
+        snprintf(href, sizeof href, "%s/v2.1/flavors%s?limit=1&marker=" FLAVOR_ID,
+                 rq->ctx->base_url, detail ? "/detail" : "");
+        json_object_set_new(out, "flavors_links",
+                            json_pack("[{s:s, s:s}]", "rel", "next", "href", href));
+    }
+    return api_reply(rq, 200, out);
 }
 static int flavors_index(struct api_request *rq)
 {
@@ -1132,13 +1534,24 @@ const struct api_route nova_routes[] = {
               "the v2.0 version document that `GET /` lists first, as Nova's (no token)"),
     NOVA("GET", "/v2.1/servers", servers_index, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
          "`?name=REGEX` (Nova's regex filter: a subset of Python's `re`, linear in time, see below), `?all_tenants=1` (admin), "
-         "`?deleted=true` (admin: the deleted servers only, status `DELETED`)"),
+         "`?deleted=true` (admin: the deleted servers only, status `DELETED`); Nova's filters "
+         "`status` (an unknown one: 400, an empty list for an admin), `flavor`, `image`, "
+         "`changes-since` (ISO 8601; deleted servers included), `host` (admin), `tenant_id` or "
+         "`project_id` (with `all_tenants`); newest first, `sort_key`/`sort_dir`, `limit` and "
+         "`marker` (unknown: 400), a full page ending with `servers_links` `next`"),
     NOVA("POST", "/v2.1/servers", servers_create, CMP "servers:create", DOOR, "@caller",
          &schema_server_create, 0, 0,
          "`{\"server\": {\"name\", \"availability_zone\": \"zone:host\"?, \"host\"? (2.74, admin), "
          "\"imageRef\"?, \"flavorRef\"?, \"metadata\"?, \"min_count\"?, \"max_count\"?, "
          "\"networks\"?, \"block_device_mapping_v2\"?, \"accessIPv4\"?, \"accessIPv6\"?, "
-         "\"adminPass\"?, \"key_name\"?}}` registers a consumer on a host (202, `Location`); "
+         "\"adminPass\"?, \"key_name\"?, \"OS-DCF:diskConfig\"?}, \"os:scheduler_hints\"?}` "
+         "registers a consumer on a host (202, `Location`); `min_count`/`max_count` register "
+         "up to max_count servers named NAME-1… (as many as the quota lets, at least "
+         "min_count, else 403; not with boot volumes or on a libvirt host) and answer the "
+         "first; `OS-DCF:diskConfig` (AUTO or MANUAL) is recorded and shown; the hints "
+         "`same_host` and `different_host` choose the host (none left: 400), other hints are "
+         "ignored as Nova ignores a hint whose filter is off; an image whose `min_ram` exceeds "
+         "the flavor's 512 MiB is 400; "
          "`key_name` names one of the caller's key pairs, recorded and shown; `imageRef` an "
          "active image the caller may use, recorded and shown as the server's image; nothing is "
          "launched, the server is ACTIVE at once. The access addresses (an address of their "
@@ -1208,7 +1621,11 @@ const struct api_route nova_routes[] = {
          "clean shutdown (ACPI) forced after the host's `shutdown_timeout`, the event "
          "`compute_stop_instance`, `compute_start_instance` or `compute_reboot_instance` "
          "(Error and the guest's real power state when it fails); 409 while a swap of it runs. "
-         "A registered consumer has no guest: it takes the end states at once"),
+         "A registered consumer has no guest: it takes the end states at once. "
+         "`{\"os-resetState\": {\"state\": \"active\"|\"error\"}}` (admin) → 202: the states "
+         "set, the task cleared; a rebuild takes an errored server back to ACTIVE. "
+         "`{\"restore\"|\"forceDelete\": null}` → 409: volswap deletes at once (Nova's "
+         "`reclaim_instance_interval` 0), so no server is ever soft-deleted"),
     NOVA("GET", "/v2.1/servers/{server_id}/metadata", nova_meta_index, META "index", RESOURCE, NULL,
          NULL, 0, 0, "`{\"metadata\": {…}}`"),
     NOVA("POST", "/v2.1/servers/{server_id}/metadata", nova_meta_create, META "create", RESOURCE,
@@ -1310,7 +1727,8 @@ const struct api_route nova_routes[] = {
          "the zone with its hosts and their compute services"),
     NOVA("GET", "/v2.1/flavors", flavors_index, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
          "the one flavor, `volswap` (1 vCPU, 512 MiB, no disk: a consumer has none of these "
-         "here, but clients look a flavor up before they create a server)"),
+         "here, but clients look a flavor up before they create a server); `minDisk`, "
+         "`minRam`, `is_public`, `limit` and `marker` (an unknown one: 400) as Nova's"),
     NOVA("GET", "/v2.1/flavors/detail", flavors_detail, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
          "the one flavor, detail view"),
     NOVA("GET", "/v2.1/flavors/{flavor_id}", flavors_show, CMP "flavors:show", DOOR, NULL, NULL, 0,
