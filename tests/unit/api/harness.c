@@ -499,6 +499,7 @@ static void th_expand(const struct th *t, const struct th_ids *ids, const char *
             case 'P': v = t->demo; break;
             case 'O': v = t->other; break;
             case 'T': v = t->alice; break;
+            case 'U': v = t->cfg.n_users ? t->cfg.users[0].id : NULL; break; /* alice */
             }
         }
         if (v) {

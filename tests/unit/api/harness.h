@@ -88,7 +88,7 @@ enum th_prep { TH_NONE, TH_BASIC, TH_ATTACHED, TH_SWAPPED, TH_GLANCE };
  * "bob", "bad" (an unknown token) or NULL (none). PATH and BODY may name
  * {S} {V} {W} (ids), {P} {O} (the demo and other projects), {A} (V's
  * attachment id), {R} (the request id of S's create action), {X} (the
- * swap's id, with TH_SWAPPED), {T} (alice's token), {I} and {J} (alice's
+ * swap's id, with TH_SWAPPED), {T} (alice's token), {U} (alice's user id), {I} and {J} (alice's
  * images: I queued with the property p=1 and the tag t, J active, its data "hello"); a BODY of "{BIG}" is one byte more than the HTTP server
  * takes. */
 struct th_case {

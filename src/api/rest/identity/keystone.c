@@ -56,6 +56,22 @@ static json_t *catalog_entry(const char *type, const char *name, const char *url
                      endpoint(url, "admin"));
 }
 
+/* The service catalog of a token scoped to PROJECT_ID. */
+static json_t *service_catalog(struct api_request *rq, const char *project_id)
+{
+    char compute[400], volume[400], identity[400], image[400];
+    snprintf(image, sizeof image, "%s/image", rq->ctx->base_url);
+    /* each service under its own prefix, as devstack lays them out; the
+     * unprefixed paths keep working for what was configured with them */
+    snprintf(compute, sizeof compute, "%s/compute/v2.1", rq->ctx->base_url);
+    snprintf(identity, sizeof identity, "%s/identity/v3", rq->ctx->base_url);
+    snprintf(volume, sizeof volume, "%s/volume/v3/%s", rq->ctx->base_url, project_id);
+    return json_pack(
+        "[o,o,o,o,o]", catalog_entry("identity", "keystone", identity),
+        catalog_entry("compute", "nova", compute), catalog_entry("volumev3", "cinderv3", volume),
+        catalog_entry("block-storage", "cinder", volume), catalog_entry("image", "glance", image));
+}
+
 static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
 {
     char exp[32], issued[32];
@@ -80,25 +96,12 @@ static json_t *token_body(struct api_request *rq, const struct auth_ctx *a)
                             "default", "name", "Default", "password_expires_at", "audit_ids", audit,
                             "expires_at", exp_us, "issued_at", iss_us, "roles", roles);
     if (a->project_id[0]) {
-        char compute[400], volume[400], identity[400], image[400];
-        snprintf(image, sizeof image, "%s/image", rq->ctx->base_url);
-        /* each service under its own prefix, as devstack lays them out; the
-         * unprefixed paths keep working for what was configured with them */
-        snprintf(compute, sizeof compute, "%s/compute/v2.1", rq->ctx->base_url);
-        snprintf(identity, sizeof identity, "%s/identity/v3", rq->ctx->base_url);
-        snprintf(volume, sizeof volume, "%s/volume/v3/%s", rq->ctx->base_url, a->project_id);
         json_object_set_new(tok, "project",
                             json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", a->project_id, "name",
                                       a->project_name, "domain", "id", "default", "name",
                                       "Default"));
         json_object_set_new(tok, "is_domain", json_false());
-        json_object_set_new(tok, "catalog",
-                            json_pack("[o,o,o,o,o]",
-                                      catalog_entry("identity", "keystone", identity),
-                                      catalog_entry("compute", "nova", compute),
-                                      catalog_entry("volumev3", "cinderv3", volume),
-                                      catalog_entry("block-storage", "cinder", volume),
-                                      catalog_entry("image", "glance", image)));
+        json_object_set_new(tok, "catalog", service_catalog(rq, a->project_id));
     }
     return json_pack("{s:o}", "token", tok);
 }
@@ -323,6 +326,54 @@ static int ks_projects_show(struct api_request *rq)
     return api_reply(rq, 200, json_pack("{s:o}", "project", project_view(rq, p)));
 }
 
+/* GET /v3/auth/catalog: the catalog of the caller's token, which must be
+ * scoped to a project (Keystone's 403 otherwise). */
+static int ks_auth_catalog(struct api_request *rq)
+{
+    if (!rq->auth.project_id[0])
+        return api_err(&rq->err, 403,
+                       "A project-scoped token is required to produce a service catalog.");
+    char self[600];
+    snprintf(self, sizeof self, "%s/v3/auth/catalog", rq->ctx->base_url);
+    return api_reply(rq, 200,
+                     json_pack("{s:o, s:{s:s, s:n, s:n}}", "catalog",
+                               service_catalog(rq, rq->auth.project_id), "links", "self", self,
+                               "previous", "next"));
+}
+
+/* GET /v3/users/{user_id}/projects: the projects the user has a role in;
+ * the user's own list, or any user's for an admin
+ * (identity:list_user_projects). */
+static int ks_user_projects(struct api_request *rq)
+{
+    const char *uid = api_param(rq, "user_id");
+    if (strcmp(uid, rq->auth.user_id) != 0 && !auth_has_role(&rq->auth, "admin"))
+        return api_err(&rq->err, 403,
+                       "You are not authorized to perform the requested action: "
+                       "identity:list_user_projects.");
+    const struct api_config *cfg = rq->ctx->cfg;
+    const struct cfg_user *u = NULL;
+    for (size_t i = 0; i < cfg->n_users && !u; i++)
+        if (strcmp(cfg->users[i].id, uid) == 0)
+            u = &cfg->users[i];
+    if (!u)
+        return api_err(&rq->err, 404, "Could not find user: %.64s.", uid);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cfg->n_projects; i++) {
+        const struct cfg_project *p = &cfg->projects[i];
+        bool member = false;
+        for (size_t j = 0; j < u->n_roles && !member; j++)
+            member = strcmp(u->roles[j].project, p->name) == 0;
+        if (member)
+            json_array_append_new(arr, project_view(rq, p));
+    }
+    char self[600];
+    snprintf(self, sizeof self, "%s/v3/users/%s/projects", rq->ctx->base_url, u->id);
+    return api_reply(rq, 200,
+                     json_pack("{s:o, s:{s:s, s:n, s:n}}", "projects", arr, "links", "self", self,
+                               "previous", "next"));
+}
+
 /* ---- domains: the ones the configured projects live in ---- */
 
 /* A domain's id: "default" for Default (Keystone's), else its name. */
@@ -440,6 +491,12 @@ const struct api_route keystone_routes[] = {
     KS("HEAD", "/v3/auth/tokens", true, ks_tokens_get, NULL, "as GET, without the body"),
     KS("DELETE", "/v3/auth/tokens", true, ks_tokens_delete, NULL,
        "revoke `X-Subject-Token` (204); 403 unless the caller is the token's user or an admin"),
+    KS("GET", "/v3/auth/catalog", true, ks_auth_catalog, NULL,
+       "the catalog of the caller's project-scoped token (403 for another), as in the token "
+       "body"),
+    KS("GET", "/v3/users/{user_id}/projects", true, ks_user_projects, NULL,
+       "the projects the user has a role in; one's own, or any user's for an admin (403 "
+       "otherwise, as `identity:list_user_projects`); 404 \"Could not find user\""),
     KS("GET", "/v3/domains", true, ks_domains_list, "identity:list_domains",
        "`?name&enabled`; admin only; the domains of the configured projects and users "
        "(`default` is Default)"),
