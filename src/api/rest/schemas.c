@@ -67,6 +67,7 @@ static const struct body_field server_create_fields[] = {
     { "description", BT_STRING_OR_NULL, false, 255, 0, 0 }, /* from 2.19 */
     /* AUTO or MANUAL (checked by rest/compute/servers.c), recorded and shown */
     { "OS-DCF:diskConfig", BT_STRING, false, 6, 0, 0 },
+    { "return_reservation_id", BT_BOOL_OR_STRING, false, 0, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 /* os:scheduler_hints sits beside "server"; rest/compute/servers.c reads it */

@@ -426,10 +426,10 @@ static int servers_list(struct api_request *rq, bool detail)
     f.image = api_query(rq, "image");
     /* the host is an admin's filter; Nova drops it for others */
     f.host = admin ? api_query(rq, "host") : NULL;
-    /* an unknown status lists nothing for an admin, and is 400 for others,
-     * as Nova */
+    /* an unknown status lists nothing until 2.37, and is 400 from 2.38, as
+     * Nova */
     bool no_status = f.status && !nova_status_known(f.status);
-    if (no_status && !admin)
+    if (no_status && nova_mv(rq, 38))
         return api_err(&rq->err, 400, "Invalid status value");
     const char *since = api_query(rq, "changes-since");
     if (since && iso_time_arg(since, f.since) < 0)
@@ -949,6 +949,14 @@ static int servers_create(struct api_request *rq)
             first = s;
     }
     s = first;
+    /* return_reservation_id: Nova answers the id of the request's servers
+     * instead of the first one */
+    if (body_bool(json_object_get(b, "return_reservation_id"))) {
+        char res[12] = "r-";
+        api_random_hex(res + 2, 4);
+        rc = api_reply(rq, 202, json_pack("{s:s}", "reservation_id", res));
+        goto out;
+    }
     char loc[400];
     snprintf(loc, sizeof loc, "%s/v2.1/servers/%s", rq->ctx->base_url, s.id);
     snprintf(rq->location, sizeof rq->location, "%s", loc);
@@ -1535,7 +1543,7 @@ const struct api_route nova_routes[] = {
     NOVA("GET", "/v2.1/servers", servers_index, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
          "`?name=REGEX` (Nova's regex filter: a subset of Python's `re`, linear in time, see below), `?all_tenants=1` (admin), "
          "`?deleted=true` (admin: the deleted servers only, status `DELETED`); Nova's filters "
-         "`status` (an unknown one: 400, an empty list for an admin), `flavor`, `image`, "
+         "`status` (an unknown one: an empty list, 400 from 2.38), `flavor`, `image`, "
          "`changes-since` (ISO 8601; deleted servers included), `host` (admin), `tenant_id` or "
          "`project_id` (with `all_tenants`); newest first, `sort_key`/`sort_dir`, `limit` and "
          "`marker` (unknown: 400), a full page ending with `servers_links` `next`"),
@@ -1548,7 +1556,7 @@ const struct api_route nova_routes[] = {
          "registers a consumer on a host (202, `Location`); `min_count`/`max_count` register "
          "up to max_count servers named NAME-1… (as many as the quota lets, at least "
          "min_count, else 403; not with boot volumes or on a libvirt host) and answer the "
-         "first; `OS-DCF:diskConfig` (AUTO or MANUAL) is recorded and shown; the hints "
+         "first (`return_reservation_id`: a `reservation_id`); `OS-DCF:diskConfig` (AUTO or MANUAL) is recorded and shown; the hints "
          "`same_host` and `different_host` choose the host (none left: 400), other hints are "
          "ignored as Nova ignores a hint whose filter is off; an image whose `min_ram` exceeds "
          "the flavor's 512 MiB is 400; "
