@@ -45,6 +45,8 @@ static const struct {
     { "os_compute_api:os-hypervisors:show", ADMIN },
     { "os_compute_api:os-hypervisors:search", ADMIN },
     { "os_compute_api:os-hypervisors:uptime", ADMIN },
+    { "os_compute_api:os-hypervisors:statistics", ADMIN },
+    { "os_compute_api:os-hypervisors:servers", ADMIN },
     { "os_compute_api:os-aggregates:index", ADMIN },
     { "volume_extension:services:index", ADMIN },
     { "os_compute_api:flavors:list", PROJECT_READER_OR_ADMIN },

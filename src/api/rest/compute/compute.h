@@ -39,6 +39,8 @@ int nova_hypervisors_detail(struct api_request *rq);
 int nova_hypervisors_show(struct api_request *rq);
 int nova_hypervisors_search(struct api_request *rq);
 int nova_hypervisors_uptime(struct api_request *rq);
+int nova_hypervisors_statistics(struct api_request *rq);
+int nova_hypervisors_servers(struct api_request *rq);
 int nova_aggregates_index(struct api_request *rq);
 
 /* keypairs.c: os-keypairs */

@@ -182,6 +182,66 @@ int nova_hypervisors_show(struct api_request *rq)
                    api_param(rq, "hypervisor_id"));
 }
 
+/* GET /os-hypervisors/statistics (to 2.87): the detail views' figures
+ * summed over every host, and their count. */
+int nova_hypervisors_statistics(struct api_request *rq)
+{
+    static const char *const keys[] = { "current_workload", "disk_available_least",
+                                        "free_disk_gb",     "free_ram_mb",
+                                        "local_gb",         "local_gb_used",
+                                        "memory_mb",        "memory_mb_used",
+                                        "running_vms",      "vcpus",
+                                        "vcpus_used",       NULL };
+    json_t *arr = hypervisors_matching(rq, NULL, true);
+    json_t *st = json_pack("{s:I}", "count", (json_int_t)json_array_size(arr));
+    for (size_t k = 0; keys[k]; k++) {
+        json_int_t sum = 0;
+        size_t i;
+        json_t *h;
+        json_array_foreach(arr, i, h)
+            sum += json_integer_value(json_object_get(h, keys[k]));
+        json_object_set_new(st, keys[k], json_integer(sum));
+    }
+    json_decref(arr);
+    return api_reply(rq, 200, json_pack("{s:o}", "hypervisor_statistics", st));
+}
+
+/* GET /os-hypervisors/{pattern}/servers (to 2.52): the hypervisors whose
+ * name contains the pattern, each with the servers on it (name, uuid),
+ * the key left out when there are none, as Nova. */
+int nova_hypervisors_servers(struct api_request *rq)
+{
+    const char *pattern = api_param(rq, "pattern");
+    json_t *arr = hypervisors_matching(rq, pattern, false);
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return api_err(&rq->err, 404, "No hypervisor matching '%.64s' could be found.", pattern);
+    }
+    struct registry *r = rq->ctx->reg;
+    struct reg_server *servers = NULL;
+    size_t n = 0;
+    if (r->ops->server_list(r, NULL, &servers, &n) < 0) {
+        json_decref(arr);
+        return reg_fail(&rq->err, r);
+    }
+    size_t i;
+    json_t *h;
+    json_array_foreach(arr, i, h) {
+        const char *name = json_string_value(json_object_get(h, "hypervisor_hostname"));
+        json_t *list = json_array();
+        for (size_t j = 0; j < n; j++)
+            if (!nova_server_deleted(&servers[j]) && strcmp(servers[j].host, name) == 0)
+                json_array_append_new(
+                    list, json_pack("{s:s, s:s}", "name", servers[j].name, "uuid", servers[j].id));
+        if (json_array_size(list))
+            json_object_set_new(h, "servers", list);
+        else
+            json_decref(list);
+    }
+    free(servers);
+    return api_reply(rq, 200, json_pack("{s:o}", "hypervisors", arr));
+}
+
 /* GET /os-hypervisors/{id}/uptime (to 2.87): Nova answers 501 when the
  * virt driver cannot tell, which is volswap's case (a host's daemon is
  * not its machine); the openstack client's `hypervisor show` expects

@@ -1718,6 +1718,13 @@ const struct api_route nova_routes[] = {
          "7002000), `running_vms` its servers; before 2.88 `local_gb`/`free_disk_gb` from its "
          "pools and `local_gb_used` from its volumes, vCPUs and memory the flavor's per server, "
          "`cpu_info` `\"{}\"` (a string) until 2.28 and `{}` from it"),
+    NOVA("GET", "/v2.1/os-hypervisors/statistics", nova_hypervisors_statistics, HYP "statistics",
+         DOOR, NULL, NULL, 0, 87,
+         "the detail views' figures summed over the hosts, and their `count`"),
+    NOVA("GET", "/v2.1/os-hypervisors/{pattern}/servers", nova_hypervisors_servers,
+         HYP "servers", DOOR, NULL, NULL, 0, 52,
+         "the hypervisors whose name contains the pattern, each with its servers (`name`, "
+         "`uuid`; the key absent when none); 404 when no name matches"),
     NOVA("GET", "/v2.1/os-hypervisors/{hypervisor_id}", nova_hypervisors_show, HYP "show", DOOR,
          NULL, NULL, 0, 0, "one hypervisor, the detail view"),
     NOVA("GET", "/v2.1/os-hypervisors/{pattern}/search", nova_hypervisors_search, HYP "search",
