@@ -19,7 +19,11 @@ api "$tok" DELETE "/v2.1/servers/$SID/os-volume_attachments/$VID" >/dev/null
 expect_fault 409 conflictingRequest "Instance $SID is locked"
 api "$tok" POST "/v2.1/servers/$SID/action" '{"unlock": null}' >/dev/null; expect_status 202
 api "$tok" DELETE "/v2.1/servers/$SID/os-volume_attachments/$VID" >/dev/null; expect_status 202
+# before 2.73 Nova reads nothing of lock's argument: the reason is ignored
 api "$tok" POST "/v2.1/servers/$SID/action" '{"lock": {"locked_reason": "maintenance"}}' >/dev/null
+expect_status 202
+api "$tok" POST "/v2.1/servers/$SID/action" '{"unlock": null}' >/dev/null; expect_status 202
+api "$tok" POST "/v2.1/servers/$SID/action" '{"lock": {"locked_reason": 7}}' -H 'OpenStack-API-Version: compute 2.73' >/dev/null
 expect_fault 400 badRequest
 api "$tok" POST "/v2.1/servers/$SID/action" '{"lock": {"locked_reason": "maintenance"}}' -H 'OpenStack-API-Version: compute 2.73' >/dev/null
 expect_status 202
