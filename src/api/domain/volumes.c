@@ -7,25 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e)
+/* A volume in "deleting": its storage removed from the pool, then its
+ * record. */
+static int destroy_deleting(struct api_ctx *ctx, struct reg_volume *v, struct api_error *e)
 {
     struct registry *r = ctx->reg;
-    struct reg_volume v;
-    if (vol_transition_apply(r, volume_id, VT_BEGIN_DELETE, false, &v, e) < 0)
-        return -1;
     const struct cfg_host *h = NULL;
-    const struct cfg_pool *p = config_pool(ctx->cfg, v.pool, &h);
+    const struct cfg_pool *p = config_pool(ctx->cfg, v->pool, &h);
     struct api_error perr = { 0 };
-    if (p && pool_delete_volume(p, v.path, &perr) < 0) {
+    if (p && pool_delete_volume(p, v->path, &perr) < 0) {
         /* Cinder's state for a delete its backend did not carry out; a
          * delete again retries it */
-        strcpy(v.status, "error_deleting");
-        r->ops->volume_update(r, &v);
+        strcpy(v->status, "error_deleting");
+        r->ops->volume_update(r, v);
         return api_err(e, perr.status == 503 ? 503 : 500, "%s", perr.msg);
     }
-    if (r->ops->volume_delete(r, v.id) < 0)
+    if (r->ops->volume_delete(r, v->id) < 0)
         return reg_fail(e, r);
     return 0;
+}
+
+int volume_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e)
+{
+    struct reg_volume v;
+    if (vol_transition_apply(ctx->reg, volume_id, VT_BEGIN_DELETE, false, &v, e) < 0)
+        return -1;
+    return destroy_deleting(ctx, &v, e);
 }
 
 /* The force delete's check and its move to deleting, in one transaction
@@ -66,19 +73,8 @@ static int force_delete_begin(struct registry *r, const char *volume_id, struct 
 
 int volume_force_destroy(struct api_ctx *ctx, const char *volume_id, struct api_error *e)
 {
-    struct registry *r = ctx->reg;
     struct reg_volume v;
-    if (force_delete_begin(r, volume_id, &v, e) < 0)
+    if (force_delete_begin(ctx->reg, volume_id, &v, e) < 0)
         return -1;
-    const struct cfg_host *h = NULL;
-    const struct cfg_pool *p = config_pool(ctx->cfg, v.pool, &h);
-    struct api_error perr = { 0 };
-    if (p && pool_delete_volume(v.path, p->is_dir, &perr) < 0) {
-        strcpy(v.status, "error_deleting");
-        r->ops->volume_update(r, &v);
-        return api_err(e, 500, "%s", perr.msg);
-    }
-    if (r->ops->volume_delete(r, v.id) < 0)
-        return reg_fail(e, r);
-    return 0;
+    return destroy_deleting(ctx, &v, e);
 }
