@@ -1037,13 +1037,13 @@ static int volume_os_attach(struct api_request *rq, json_t *args)
 /* os-detach, as Cinder's: the attachment record goes and the volume is
  * available again. An attachment that Nova's os-volume_attachments made
  * has a host export serving the server's disk: that one is refused (400),
- * so that no export outlives its record; the compute API detaches it. */
-static int volume_os_detach(struct api_request *rq, json_t *args)
+ * so that no export outlives its record; the compute API detaches it.
+ * FORCE (os-force_detach) skips the detach transition's status check. */
+static int detach_recorded(struct api_request *rq, json_t *args, const char *rule, bool force)
 {
     struct reg_volume v;
     if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
-        policy_check(&rq->auth, "volume_extension:volume_actions:detach", v.project_id, &rq->err) <
-            0)
+        policy_check(&rq->auth, rule, v.project_id, &rq->err) < 0)
         return -1;
     const char *want = json_string_value(json_object_get(args, "attachment_id"));
     struct registry *r = rq->ctx->reg;
@@ -1071,14 +1071,23 @@ static int volume_os_detach(struct api_request *rq, json_t *args)
     if ((rc = r->ops->volume_get(r, v.id, &v)) != 0)
         return rc < 0 ? reg_fail(&rq->err, r)
                       : api_err(&rq->err, 404, "Volume %s could not be found.", v.id);
-    if (vol_transition_check(&v, VT_DETACH, false, &rq->err) < 0)
+    if (force) {
+        snprintf(v.status, sizeof v.status, "available");
+        snprintf(v.attach_status, sizeof v.attach_status, "detached");
+    } else if (vol_transition_check(&v, VT_DETACH, false, &rq->err) < 0) {
         return -1;
+    }
     api_time_micro(time(NULL), v.updated_at);
     if (r->ops->attachment_delete(r, a.id) < 0 || r->ops->volume_update(r, &v) < 0)
         return reg_fail(&rq->err, r);
     if (reg_commit(&txn, &rq->err) < 0)
         return -1;
     return api_reply(rq, 202, NULL);
+}
+
+static int volume_os_detach(struct api_request *rq, json_t *args)
+{
+    return detach_recorded(rq, args, "volume_extension:volume_actions:detach", false);
 }
 
 /* os-force_delete (admin): Cinder's delete without its status condition,
@@ -1108,45 +1117,7 @@ static int volume_force_delete(struct api_request *rq, json_t *arg)
  * record. The volume is available and detached afterwards. */
 static int volume_force_detach(struct api_request *rq, json_t *args)
 {
-    struct reg_volume v;
-    if (cinder_load_volume(rq, api_param(rq, "volume_id"), &v) < 0 ||
-        policy_check(&rq->auth, "volume_extension:volume_admin_actions:force_detach", v.project_id,
-                     &rq->err) < 0)
-        return -1;
-    const char *want = json_string_value(json_object_get(args, "attachment_id"));
-    struct registry *r = rq->ctx->reg;
-    REG_TXN(txn, r);
-    if (reg_begin(&txn, &rq->err) < 0)
-        return -1;
-    struct reg_attachment a;
-    int rc = r->ops->attachment_get_by_volume(r, v.id, &a);
-    if (rc < 0)
-        return reg_fail(&rq->err, r);
-    /* Cinder's detach of a volume with no attachment at all finishes as
-     * one already done (202); volswap's attaching and detaching volumes
-     * are in its workflows' hands, so only an available one is taken so */
-    if (rc == 1 && strcmp(v.status, "available") == 0 && strcmp(v.attach_status, "detached") == 0)
-        return api_reply(rq, 202, NULL);
-    if (rc == 1 || (want && strcmp(want, a.id) != 0))
-        return api_err(&rq->err, 404, "VolumeAttachment %s could not be found.",
-                       want ? want : v.id);
-    if (a.export_id[0])
-        return api_err(&rq->err, 400,
-                       "Invalid volume: volume %s is the disk %s of server %s, served by its "
-                       "host; detach it through the compute API (DELETE "
-                       "/servers/%s/os-volume_attachments/%s).",
-                       v.id, a.device, a.server_id, a.server_id, v.id);
-    if ((rc = r->ops->volume_get(r, v.id, &v)) != 0)
-        return rc < 0 ? reg_fail(&rq->err, r)
-                      : api_err(&rq->err, 404, "Volume %s could not be found.", v.id);
-    snprintf(v.status, sizeof v.status, "available");
-    snprintf(v.attach_status, sizeof v.attach_status, "detached");
-    api_time_micro(time(NULL), v.updated_at);
-    if (r->ops->attachment_delete(r, a.id) < 0 || r->ops->volume_update(r, &v) < 0)
-        return reg_fail(&rq->err, r);
-    if (reg_commit(&txn, &rq->err) < 0)
-        return -1;
-    return api_reply(rq, 202, NULL);
+    return detach_recorded(rq, args, "volume_extension:volume_admin_actions:force_detach", true);
 }
 
 /* The actions whose argument is an object checked by a schema. */
