@@ -174,6 +174,9 @@ extern const struct host_driver hlv_driver;
 /* The host's connection (opened, or reopened after libvirtd went away),
  * with a reference the caller drops with virConnectClose. */
 virConnectPtr hlv_connect(const struct cfg_host *h, struct api_error *e);
+/* Every domain of the host, defined or running: their number (each to
+ * virDomainFree, the array to free), or -1 and E. */
+int hlv_list_domains(const struct cfg_host *h, virDomainPtr **doms, struct api_error *e);
 /* The domain of SERVER_ID (virDomainFree it), or NULL and E. */
 virDomainPtr hlv_domain(const struct cfg_host *h, const char *server_id, struct api_error *e);
 /* Registering a server: the UUID of the domain named NAME_OR_UUID. */

@@ -699,6 +699,16 @@ int hlv_attach_remote(const struct cfg_host *ch, const struct cfg_host *sh,
     return 0;
 }
 
+int hlv_list_domains(const struct cfg_host *h, virDomainPtr **doms, struct api_error *e)
+{
+    virConnectPtr conn = hlv_connect(h, e);
+    if (!conn)
+        return -1;
+    int n = virConnectListAllDomains(conn, doms, 0);
+    virConnectClose(conn);
+    return n < 0 ? hlv_fail(e, h->name, "list domains") : n;
+}
+
 /* The domain that has the disk with ALIAS, live or in its definition. */
 static virDomainPtr find_by_alias(virConnectPtr conn, const char *alias)
 {
@@ -822,14 +832,10 @@ static int lv_resize(const struct cfg_host *h, const char *node, uint64_t size, 
     if (hlv_nbd_mode(h))
         return api_err(
             e, 409, "Host %s: a volume attached over NBD cannot be extended while in use", h->name);
-    virConnectPtr conn = hlv_connect(h, e);
-    if (!conn)
-        return -1;
     virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(conn, &doms, 0);
-    virConnectClose(conn);
+    int n = hlv_list_domains(h, &doms, e);
     if (n < 0)
-        return hlv_fail(e, h->name, "list domains");
+        return -1;
     int rc = 1;
     for (int i = 0; i < n; i++) {
         char target[32], src[1024] = "";

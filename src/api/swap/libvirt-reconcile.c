@@ -445,14 +445,10 @@ static void nbd_side(struct lvr_pass *p)
 int swap_libvirt_reconcile(const struct cfg_host *h, struct api_error *e)
 {
     struct lvr_pass p = { .h = h, .nbd = hlv_nbd_mode(h) };
-    virConnectPtr conn = hlv_connect(h, e);
-    if (!conn)
-        return -1;
     virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(conn, &doms, 0);
-    virConnectClose(conn);
+    int n = hlv_list_domains(h, &doms, e);
     if (n < 0)
-        return hlv_fail(e, h->name, "list domains");
+        return -1;
     p.disk_nodes = json_object();
     struct lvr_domain *views = calloc((size_t)n + 1, sizeof *views);
     int rc = views ? 0 : api_err(e, 500, "out of memory");
