@@ -128,6 +128,13 @@ struct block_req {
     struct vs_loop *fwd_loop;     /* the issuer's loop */
     struct block_backend *fwd_blk;
     void (*fwd_cb)(struct block_req *req, int ret);
+
+    /* A READ that blk_submit sent straight to the driver from the issuer's
+     * loop (a direct read, backend.c): it runs and completes there, and
+     * never enters the node's lists. Set by blk_submit before it returns;
+     * the issuer may read it then and in its cb. */
+    bool direct;
+    struct vs_loop *direct_loop;
 };
 
 /* Driver interface: one per kind of node. */
@@ -166,6 +173,14 @@ struct block_driver {
     void (*close)(struct block_node *node);
     /* Starts req; calls block_req_driver_done(req, ret) when finished. */
     void (*submit)(struct block_node *node, struct block_req *req);
+    /* Optional: starts a READ of req on LOOP, the issuer's, which is
+     * another loop than the node's, and calls block_req_direct_done(req,
+     * ret) on LOOP when finished, never inside this call. Only for drivers
+     * whose reads are positional system calls that need nothing of the
+     * node's loop and no ordering with any other request (a file's pread):
+     * the backend's direct reads (backend.c). It may read the node's
+     * constant state (its fds, its alignment), nothing else. */
+    void (*read_direct)(struct block_node *node, struct block_req *req, struct vs_loop *loop);
     /* Grows or shrinks; may block. */
     int (*truncate)(struct block_node *node, uint64_t size, struct vs_error *err);
     /* The blocking part of truncate alone (the system call), safe on a
@@ -235,11 +250,15 @@ struct block_node {
     struct vs_list in_flight;  /* struct block_req */
     struct vs_list held;       /* quiesced requests, struct block_req */
     struct vs_list hooks;      /* struct block_hook */
-    unsigned n_in_flight;
+    unsigned n_in_flight;      /* on its lists; its backends' direct reads apart */
     unsigned quiesce;          /* > 0: hold new backend requests */
     struct vs_bh *drain_waiter;
     uint64_t generation;       /* bumped when the node's content is replaced */
     struct block_stats stats;
+    /* The reads its backends' issuers did directly on their loops
+     * (backend.c), added there with atomic operations: read them with
+     * block_node_stats. */
+    struct block_stats direct_stats;
     /* block-set-write-threshold: the first write (or write-zeroes, or copy)
      * that ends past it sends BLOCK_WRITE_THRESHOLD and clears it; 0: off */
     uint64_t write_threshold;
@@ -274,6 +293,21 @@ struct block_backend {
     unsigned n_reqs;
     void (*on_idle)(struct block_backend *blk);
     struct block_stats stats;  /* what this backend's issuer asked, across pivots */
+
+    /* Direct reads (backend.c). The gate is open while the node's driver
+     * can read from any loop and nothing needs the node's reads in one
+     * place: set on the node's loop, closed by a quiesce and before the
+     * backend is detached or moved. direct_in counts the reads issuers on
+     * other loops have started through it and not finished (and those
+     * about to look at the gate); the node's loop waits for it to reach 0
+     * after it closes the gate, and the issuer that brings it to 0 with
+     * the gate closed tells the node's loop with direct_msg. */
+    int direct_open;
+    bool direct_shut;          /* closed for good: the backend is going */
+    unsigned direct_in;
+    int direct_msg_posted;
+    struct vs_msg direct_msg;
+    struct block_stats direct_stats; /* atomics, as the node's */
 };
 
 /* ---- node.c: the node registry --------------------------------------- */
@@ -362,8 +396,35 @@ void block_backend_detach(struct block_backend *blk);
  * a request is either still on its way (not yet submitted: it arrives
  * after a drain as any new request would, through the backend, which by
  * then may point at a pivot's target) or on the node's lists. The issuer
- * is told only after the node's loop finished the request. */
+ * is told only after the node's loop finished the request.
+ *
+ * Except a READ while the backend's gate is open: the issuer's loop reads
+ * directly through the driver (read_direct), which costs no message and
+ * no wake-up of the node's loop. Reads need nothing the node's loop
+ * keeps (the hooks and the dirty bitmap are for writes; a read may run
+ * beside any other request), only to be counted by a drain, and they are
+ * (direct_in): the rule is that a quiesce closes the gate of every
+ * backend of the node and block_node_drain waits for the direct reads
+ * already running too, so a pivot's drained section has no read of any
+ * loop in flight, and the reads that come after it go through the node's
+ * loop (held, then sent to the new node) until the release opens the
+ * gate again. */
 void blk_submit(struct block_backend *blk, struct block_req *req);
+/* The issuer's loop: a direct read finished (drivers' read_direct). */
+void block_req_direct_done(struct block_req *req, int ret);
+/* The node's loop: closes the backend's gate for good (it is going) and
+ * says whether none of its direct reads is still running; if one is,
+ * on_idle runs once the last has finished. */
+bool blk_direct_shut(struct block_backend *blk);
+/* The node's loop: whether no backend of the node has a direct read
+ * running. */
+bool block_node_direct_idle(struct block_node *node);
+/* The node's loop: no request in flight on it and, if it is quiesced, no
+ * direct read of any loop either (what block_node_drain waits for). */
+bool block_node_drained(struct block_node *node);
+/* The node's loop: counters with the direct reads added in. */
+struct block_stats block_node_stats(const struct block_node *node);
+struct block_stats blk_stats(const struct block_backend *blk);
 /* Any loop: the size of the backend's node as last seen on its loop. */
 uint64_t blk_size(const struct block_backend *blk);
 /* The node's loop: its size changed (truncate); its backends learn it. */

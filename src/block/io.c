@@ -266,7 +266,7 @@ static void req_finish(struct block_req *req)
         blk->n_in_flight--;
         req->blk = NULL;
     }
-    if (node->n_in_flight == 0 && node->drain_waiter) {
+    if (node->drain_waiter && block_node_drained(node)) {
         struct vs_bh *w = node->drain_waiter;
         node->drain_waiter = NULL;
         vs_loop_defer(node->loop, w);

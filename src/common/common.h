@@ -307,6 +307,9 @@ unsigned vs_loop_workers(const struct vs_loop *loop);
 /* Operations in flight (SQEs submitted, CQEs not yet seen); a loop is idle
  * when this, the bottom halves and the worker pool are all empty. */
 unsigned vs_loop_inflight(const struct vs_loop *loop);
+/* The loop's thread: which turn of vs_loop_run_once it is in (a count
+ * that changes at every turn), for work that is budgeted per turn. */
+uint64_t vs_loop_turn(const struct vs_loop *loop);
 
 /* ---- listener.c: listening sockets ------------------------------------ */
 

@@ -51,6 +51,7 @@ struct vs_loop {
     bool efd_msgs;
     bool in_turn;               /* inside vs_loop_run_once: its ring submits soon */
     bool wake_queued;           /* a wake-up of another loop waits in the SQ */
+    uint64_t turns;             /* vs_loop_turn */
 
     /* A loop of its own thread (vs_loop_spawn): the thread, and the
      * creator's wait for the ring to exist. */
@@ -423,10 +424,16 @@ static void dispatch(struct vs_loop *loop)
     }
 }
 
+uint64_t vs_loop_turn(const struct vs_loop *loop)
+{
+    return loop->turns;
+}
+
 int vs_loop_run_once(struct vs_loop *loop, uint64_t timeout_ns)
 {
     current_loop = loop;
     loop->in_turn = true;
+    loop->turns++;
     if (!loop->efd_msgs) {
         loop->efd_msgs = true;
         efd_arm(loop);

@@ -549,9 +549,10 @@ static json_t *device_stats(const struct block_stats *st)
  * name for the protocol node under a format node). */
 static json_t *node_stats(const struct block_node *n)
 {
-    json_t *o = json_pack("{s:s, s:o}", "node-name", n->name, "stats", device_stats(&n->stats));
+    struct block_stats merged = block_node_stats(n);
+    json_t *o = json_pack("{s:s, s:o}", "node-name", n->name, "stats", device_stats(&merged));
     if (n->drv->opens_path) {   /* file, host_device */
-        const struct block_stats *st = &n->stats;
+        const struct block_stats *st = &merged;
         json_object_set_new(o, "driver-specific", json_pack(
             "{s:s, s:I, s:I, s:I}", "driver", n->drv->name,
             "discard-nb-ok", (json_int_t)st->ops[BLOCK_ACCT_UNMAP],
@@ -575,8 +576,9 @@ static json_t *cmd_query_blockstats(struct qmp_ctx *ctx, json_t *args, struct vs
      * devices are the exports, named by their id, counted as their clients
      * saw them (across a mirror's pivot too) */
     for (struct nbd_export *e = nbd_export_next(NULL); e; e = nbd_export_next(e)) {
-        json_t *o = json_pack("{s:s, s:s, s:o}", "device", e->id, "node-name",
-                              e->blk.node->name, "stats", device_stats(&e->blk.stats));
+        struct block_stats st = blk_stats(&e->blk);
+        json_t *o = json_pack("{s:s, s:s, s:o}", "device", e->id, "node-name", e->blk.node->name,
+                              "stats", device_stats(&st));
         json_array_append_new(list, o);
     }
     return list;

@@ -118,6 +118,11 @@ static void maybe_finish_delete(struct nbd_export *exp)
     if (!exp->released) {
         if (exp->connections > exp->remote_connections || exp->blk.n_reqs > 0)
             return;
+        /* Reads of clients on other loops may be running there, straight
+         * through the driver: the backend stays until they are done (the
+         * last one's loop then calls export_blk_idle). */
+        if (!blk_direct_shut(&exp->blk))
+            return;
         exp->released = true;
         vs_list_remove(&exp->link);
         vs_list_init(&exp->link);

@@ -183,6 +183,14 @@ static void conn_free(struct nbd_conn *conn)
     conn_gone(chosen);
 }
 
+void nbd_conn_direct_read_done(struct nbd_conn *conn)
+{
+    if (--conn->direct_reads == 0 && conn->gone_exp) {
+        post_gone(conn->gone_exp, conn);
+        conn->gone_exp = NULL;
+    }
+}
+
 void nbd_conn_unref(struct nbd_conn *conn)
 {
     if (--conn->refs == 0)
@@ -199,7 +207,9 @@ void nbd_conn_close(struct nbd_conn *conn)
         conn->exp = NULL;
         /* After every request this connection sent to the node (messages
          * from one loop arrive in order), so the export outlives them. */
-        if (conn->remote)
+        if (conn->remote && conn->direct_reads > 0)
+            conn->gone_exp = exp; /* nbd_conn_direct_read_done posts it */
+        else if (conn->remote)
             post_gone(exp, conn);
         else
             nbd_export_conn_gone(exp);

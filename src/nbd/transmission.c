@@ -254,6 +254,8 @@ static void req_done(struct block_req *breq, int ret)
 {
     struct nbd_req *req = vs_container_of(breq, struct nbd_req, breq);
     struct nbd_conn *conn = req->conn;
+    if (breq->direct)
+        nbd_conn_direct_read_done(conn);
     if (conn->phase == PHASE_CLOSING) {
         nbd_req_free(req);
         return;
@@ -317,6 +319,8 @@ void nbd_req_start(struct nbd_req *req)
         return;
     }
     blk_submit(&req->exp->blk, b);
+    if (b->direct)
+        conn->direct_reads++;
 }
 
 ssize_t nbd_transmission_input(struct nbd_conn *conn, const uint8_t *p, size_t n)

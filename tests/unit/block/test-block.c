@@ -820,24 +820,166 @@ static void nbd_close_while_reconnect_waits_frees_everything(void)
     rmdir(dir);
 }
 
-static const struct { const char *name; void (*fn)(void); } tests[] = {
+/* ---- direct reads (block.h: blk_submit) ----------------------------------
+ *
+ * A read through a backend from another loop than its node's goes straight
+ * to the file driver on the issuer's loop, while the gate is open; a
+ * quiesce closes it, and the drain that follows waits for the direct reads
+ * already running. The issuer here is a spawned loop; `d_gate` lets the
+ * test stop that loop right after its submit, with the read in flight. */
+static struct block_backend dblk;
+static struct treq dt;
+static int d_done, d_submitted, d_gate;
+static pthread_t d_cb_thread;
+static unsigned char d_buf[4096];
+
+static void d_cb(struct block_req *r, int ret)
+{
+    dt.ret = ret;
+    d_cb_thread = pthread_self();
+    __atomic_store_n(&d_done, 1, __ATOMIC_RELEASE);
+}
+
+static void d_submit_msg(struct vs_msg *m)
+{
+    memset(d_buf, 0, sizeof(d_buf));
+    prep(&dt, BLOCK_OP_READ, 8192, sizeof(d_buf), d_buf);
+    dt.r.cb = d_cb;
+    blk_submit(&dblk, &dt.r);
+    __atomic_store_n(&d_submitted, 1 + (int)dt.r.direct, __ATOMIC_RELEASE);
+    /* The completion is a bottom half of this loop: it waits for this. */
+    while (!__atomic_load_n(&d_gate, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    free(m);
+}
+
+static void d_post_read(struct vs_loop *other)
+{
+    __atomic_store_n(&d_done, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&d_submitted, 0, __ATOMIC_RELEASE);
+    struct vs_msg *m = vs_zalloc(sizeof(*m));
+    m->fn = d_submit_msg;
+    vs_loop_post(other, m);
+    for (int i = 0; i < 10000 && !__atomic_load_n(&d_submitted, __ATOMIC_ACQUIRE); i++)
+        usleep(1000);
+    CHECK(__atomic_load_n(&d_submitted, __ATOMIC_ACQUIRE));
+}
+
+static bool d_expected(void)
+{
+    for (size_t j = 0; j < sizeof(d_buf); j++)
+        if (d_buf[j] != (unsigned char)((8192 + j) * 13 + (8192 + j) / 4096))
+            return false;
+    return true;
+}
+
+/* Without a quiesce, a read from another loop never needs the node's
+ * loop: it completes, on its own loop, while the node's loop is not run,
+ * and the node's and the backend's counters have it. */
+static void direct_read_from_another_loop_needs_not_the_nodes_loop(void)
+{
+    int fd;
+    struct block_node *n = shm_node("f0", MiB, MiB, &fd);
+    dblk.owner = "test";
+    block_backend_attach(&dblk, n);
+    struct vs_loop *other = vs_loop_spawn(64, 1, 1);
+    CHECK(other);
+    __atomic_store_n(&d_gate, 1, __ATOMIC_RELEASE);
+    d_post_read(other);
+    CHECK(__atomic_load_n(&d_submitted, __ATOMIC_ACQUIRE) == 2); /* direct */
+    for (int i = 0; i < 10000 && !__atomic_load_n(&d_done, __ATOMIC_ACQUIRE); i++)
+        usleep(1000);
+    CHECK(__atomic_load_n(&d_done, __ATOMIC_ACQUIRE) && dt.ret == 0 && d_expected());
+    CHECK(!pthread_equal(d_cb_thread, pthread_self()));
+    CHECK(n->n_in_flight == 0 && dblk.n_reqs == 0);
+    vs_loop_join(other);
+    struct block_stats ns = block_node_stats(n), bs = blk_stats(&dblk);
+    CHECK(ns.ops[BLOCK_ACCT_READ] == 1 && ns.bytes[BLOCK_ACCT_READ] == sizeof(d_buf));
+    CHECK(bs.ops[BLOCK_ACCT_READ] == 1 && bs.bytes[BLOCK_ACCT_READ] == sizeof(d_buf));
+    block_backend_detach(&dblk);
+    close(fd);
+}
+
+/* The rule a pivot rests on: a quiesced node's drain covers the reads of
+ * other loops that are running on them, and while it is quiesced reads
+ * from other loops come to the node's loop and are held there. */
+static void quiesced_drain_waits_for_direct_reads_of_other_loops(void)
+{
+    int fd;
+    struct block_node *n = shm_node("f0", MiB, MiB, &fd);
+    dblk.owner = "test";
+    block_backend_attach(&dblk, n);
+    struct vs_loop *other = vs_loop_spawn(64, 1, 1);
+    CHECK(other);
+    __atomic_store_n(&d_gate, 0, __ATOMIC_RELEASE);
+    d_post_read(other); /* in flight, and its loop stopped */
+    CHECK(__atomic_load_n(&d_submitted, __ATOMIC_ACQUIRE) == 2);
+    block_node_quiesce(n);
+    drained = false;
+    struct vs_bh bh = { drained_bh };
+    block_node_drain(n, &bh);
+    for (int i = 0; i < 20; i++)
+        vs_loop_run_once(loop, 1000000);
+    CHECK(!drained && !__atomic_load_n(&d_done, __ATOMIC_ACQUIRE));
+    __atomic_store_n(&d_gate, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 1000 && !drained; i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK(drained && d_expected()); /* the read was done when the drain said so */
+    for (int i = 0; i < 10000 && !__atomic_load_n(&d_done, __ATOMIC_ACQUIRE); i++)
+        usleep(1000);
+    CHECK(dt.ret == 0);
+
+    /* Quiesced: the next read from the other loop is the node's, held. */
+    d_post_read(other);
+    CHECK(__atomic_load_n(&d_submitted, __ATOMIC_ACQUIRE) == 1); /* not direct */
+    for (int i = 0; i < 1000 && vs_list_empty(&n->held); i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK(!vs_list_empty(&n->held) && !__atomic_load_n(&d_done, __ATOMIC_ACQUIRE));
+    block_node_release(n);
+    for (int i = 0; i < 1000 && !__atomic_load_n(&d_done, __ATOMIC_ACQUIRE); i++)
+        vs_loop_run_once(loop, 10 * 1000000);
+    CHECK(__atomic_load_n(&d_done, __ATOMIC_ACQUIRE) && dt.ret == 0 && d_expected());
+
+    /* Released: direct again. */
+    d_post_read(other);
+    CHECK(__atomic_load_n(&d_submitted, __ATOMIC_ACQUIRE) == 2);
+    for (int i = 0; i < 10000 && !__atomic_load_n(&d_done, __ATOMIC_ACQUIRE); i++)
+        usleep(1000);
+    CHECK(dt.ret == 0 && d_expected());
+    vs_loop_join(other);
+    CHECK(blk_direct_shut(&dblk));
+    block_backend_detach(&dblk);
+    close(fd);
+}
+
+static const struct { const char *name; void (*fn)(void);
+} tests[] = {
     { "nbd-close-while-reconnect-waits-frees-everything",
       nbd_close_while_reconnect_waits_frees_everything },
-    { "copy-range-file-to-file-and-enotsup-elsewhere", copy_range_file_to_file_and_enotsup_elsewhere },
-    { "file-in-memory-block-status-probes-in-bounded-steps", file_in_memory_block_status_probes_in_bounded_steps },
+    { "copy-range-file-to-file-and-enotsup-elsewhere",
+      copy_range_file_to_file_and_enotsup_elsewhere },
+    { "file-in-memory-block-status-probes-in-bounded-steps",
+      file_in_memory_block_status_probes_in_bounded_steps },
     { "block-status-many-extents-in-one-answer", block_status_many_extents_in_one_answer },
     { "block-status-memory-runs-in-one-answer", block_status_memory_runs_in_one_answer },
     { "truncate-async-later-and-exclusive", truncate_async_later_and_exclusive },
-    { "copy-range-in-memory-crosses-buffer-boundary", copy_range_in_memory_crosses_buffer_boundary },
-    { "file-in-memory-round-trip-and-zero-fill-past-eof", file_in_memory_round_trip_and_zero_fill_past_eof },
+    { "copy-range-in-memory-crosses-buffer-boundary",
+      copy_range_in_memory_crosses_buffer_boundary },
+    { "file-in-memory-round-trip-and-zero-fill-past-eof",
+      file_in_memory_round_trip_and_zero_fill_past_eof },
     { "memory-read-write-round-trip", memory_read_write_round_trip },
     { "callback-never-runs-inside-submit", callback_never_runs_inside_submit },
     { "out-of-range-is-einval", out_of_range_is_einval },
     { "read-only-node-rejects-writes", read_only_node_rejects_writes },
     { "after-hook-sees-write-completed", after_hook_sees_write_completed },
     { "before-hook-can-hold-a-write", before_hook_can_hold_a_write },
-    { "quiesce-holds-backend-requests-until-release", quiesce_holds_backend_requests_until_release },
+    { "quiesce-holds-backend-requests-until-release",
+      quiesce_holds_backend_requests_until_release },
     { "drain-waits-for-requests-in-flight", drain_waits_for_requests_in_flight },
+    { "direct-read-from-another-loop-needs-not-the-nodes-loop",
+      direct_read_from_another_loop_needs_not_the_nodes_loop },
+    { "quiesced-drain-waits-for-direct-reads-of-other-loops",
+      quiesced_drain_waits_for_direct_reads_of_other_loops },
     { "replace-moves-backends-and-held-requests", replace_moves_backends_and_held_requests },
     { "replace-undo-moves-back-only-what-it-moved", replace_undo_moves_back_only_what_it_moved },
     { "blockdev-close-refuses-node-in-use", blockdev_close_refuses_node_in_use },
