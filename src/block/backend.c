@@ -243,8 +243,11 @@ static void fwd_submit_msg(struct vs_msg *m)
 void blk_submit(struct block_backend *blk, struct block_req *req)
 {
     struct vs_loop *cur = vs_loop_current();
-    req->direct = false;
     if (blk->loop && cur && cur != blk->loop) {
+        /* Only here, on the issuer's thread before anything is posted:
+         * the node's loop never writes it (a held request resubmitted
+         * there comes back through blk_submit on that loop). */
+        req->direct = false;
         if (req->op == BLOCK_OP_READ && blk_read_direct(blk, req, cur))
             return;
         req->fwd_loop = cur;

@@ -131,8 +131,8 @@ struct block_req {
 
     /* A READ that blk_submit sent straight to the driver from the issuer's
      * loop (a direct read, backend.c): it runs and completes there, and
-     * never enters the node's lists. Set by blk_submit before it returns;
-     * the issuer may read it then and in its cb. */
+     * never enters the node's lists. Set by blk_submit from another loop
+     * than the node's (only there); the issuer may read it in its cb. */
     bool direct;
     struct vs_loop *direct_loop;
 };

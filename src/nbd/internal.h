@@ -178,11 +178,12 @@ struct nbd_conn {
 
     /* transmission */
     unsigned inflight_reqs;
-    /* Reads running directly on this loop (block.h: blk_submit), and the
-     * export this connection left while some still ran: the server's loop
-     * hears of the leaving only after the last of them, so the export and
-     * its backend outlive them. */
-    unsigned direct_reads;
+    /* Reads in flight, and the export this connection left while some
+     * still ran: the server's loop hears of the leaving only after the
+     * last of them, so the export and its backend outlive the reads done
+     * directly on this loop (block.h: blk_submit). All reads count: which
+     * went direct is not known before they end. */
+    unsigned reads;
     struct nbd_export *gone_exp;
     uint64_t inflight_bytes;
 
@@ -207,8 +208,8 @@ struct nbd_conn {
 /* server.c */
 void nbd_conn_close(struct nbd_conn *conn);
 void nbd_conn_unref(struct nbd_conn *conn);
-/* A direct read of the connection's finished (its loop). */
-void nbd_conn_direct_read_done(struct nbd_conn *conn);
+/* A read of the connection's finished (its loop). */
+void nbd_conn_read_done(struct nbd_conn *conn);
 void nbd_conn_queue_reply(struct nbd_conn *conn, struct nbd_req *req);
 void nbd_conn_flush_handshake(struct nbd_conn *conn);
 void nbd_conn_kick_recv(struct nbd_conn *conn);

@@ -183,9 +183,9 @@ static void conn_free(struct nbd_conn *conn)
     conn_gone(chosen);
 }
 
-void nbd_conn_direct_read_done(struct nbd_conn *conn)
+void nbd_conn_read_done(struct nbd_conn *conn)
 {
-    if (--conn->direct_reads == 0 && conn->gone_exp) {
+    if (--conn->reads == 0 && conn->gone_exp) {
         post_gone(conn->gone_exp, conn);
         conn->gone_exp = NULL;
     }
@@ -207,8 +207,8 @@ void nbd_conn_close(struct nbd_conn *conn)
         conn->exp = NULL;
         /* After every request this connection sent to the node (messages
          * from one loop arrive in order), so the export outlives them. */
-        if (conn->remote && conn->direct_reads > 0)
-            conn->gone_exp = exp; /* nbd_conn_direct_read_done posts it */
+        if (conn->remote && conn->reads > 0)
+            conn->gone_exp = exp; /* nbd_conn_read_done posts it */
         else if (conn->remote)
             post_gone(exp, conn);
         else

@@ -254,8 +254,8 @@ static void req_done(struct block_req *breq, int ret)
 {
     struct nbd_req *req = vs_container_of(breq, struct nbd_req, breq);
     struct nbd_conn *conn = req->conn;
-    if (breq->direct)
-        nbd_conn_direct_read_done(conn);
+    if (req->type == NBD_CMD_READ)
+        nbd_conn_read_done(conn);
     if (conn->phase == PHASE_CLOSING) {
         nbd_req_free(req);
         return;
@@ -318,9 +318,9 @@ void nbd_req_start(struct nbd_req *req)
         send_reply(req, 0);
         return;
     }
+    if (req->type == NBD_CMD_READ)
+        conn->reads++; /* before: the request is not ours to read after */
     blk_submit(&req->exp->blk, b);
-    if (b->direct)
-        conn->direct_reads++;
 }
 
 ssize_t nbd_transmission_input(struct nbd_conn *conn, const uint8_t *p, size_t n)
