@@ -41,14 +41,14 @@ extern const struct block_driver block_driver_file;
 #define FILE_COPY_OFF_LOOP INLINE_MAX
 /* In-memory copies a loop does inline in one turn; those past it in the
  * same turn go to io_uring's workers (IOSQE_ASYNC). Inline is the
- * cheapest way while the loop has a core to itself, and then a turn
- * rarely finds more than a few requests. A turn that finds many is one
- * after the loop waited for a CPU (a loaded machine): its copies then
- * run on several threads at once, and the daemon gets the share of the
- * CPU that a server with a thread per request (nbdkit) gets, instead of
- * one thread's. Measured on 2 CPUs under load (bench/nbd-serve, 4k
- * randread qd16 against nbdkit): all inline 0.56x, all to the workers
- * 0.63x, four inline per turn 1.06x (medians of 5 rounds). */
+ * cheapest way while the loop has a core to itself. A turn that finds
+ * many is typically one after the loop waited for a CPU (a loaded
+ * machine): its copies then run on several threads at once, and the
+ * daemon gets more than one thread's share of the CPU, nearer what a
+ * server with a thread per request (nbdkit) gets. Measured on 2 CPUs under load (bench/nbd-serve, 4k
+ * randread qd16 against nbdkit, ratio of the median IOPS of 5 rounds):
+ * all inline 0.56x, all to the workers 0.63x, four inline per turn
+ * 1.06x. */
 #define FILE_INLINE_PER_TURN 4
 
 /* The calling loop's thread: whether one more copy fits in this turn's
