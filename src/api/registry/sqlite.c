@@ -14,8 +14,7 @@
  * name, and the schema is built by numbered migrations recorded in
  * schema_version so an old database is upgraded in place. Every statement
  * is prepared once, with bound parameters only. */
-#include "registry.h"
-#include "statements.h"
+#include "fields.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -141,9 +140,8 @@ static const char *const migrations[] = {
 #define NOW_MS "CAST((julianday('now')-2440587.5)*86400000.0 AS INTEGER)"
 
 /* clang-format off */
-enum q {
-    REG_STATEMENTS(REG_Q_ENUM)
-    Q_SRV_VIEW_VOL, /* this backend's own: Q_SRV_VIEW of one volume */
+enum {
+    Q_SRV_VIEW_VOL = Q__SHARED, /* this backend's own: Q_SRV_VIEW of one volume */
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
@@ -154,18 +152,8 @@ enum q {
 };
 /* clang-format on */
 
-static const char *const sql_text[Q__COUNT] = {
-    [Q_HOST_PUT] = "INSERT INTO hosts(name,driver,qmp,nbd) VALUES(?,?,?,?) "
-                   "ON CONFLICT(name) DO UPDATE SET driver=excluded.driver,"
-                   "qmp=excluded.qmp, nbd=excluded.nbd",
-    [Q_HOST_LIST] = "SELECT name,driver,qmp,nbd FROM hosts ORDER BY name",
-    [Q_SRV_INS] = "INSERT INTO servers(" SRV_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_SRV_GET] = "SELECT " SRV_COLS " FROM servers WHERE id=?",
-    [Q_SRV_UPD] = "UPDATE servers SET name=?2,project_id=?3,user_id=?4,host=?5,status=?6,"
-                  "vm_state=?7,task_state=?8,locked=?9,created_at=?10,updated_at=?11 WHERE id=?1",
-    [Q_SRV_LIST] = "SELECT " SRV_COLS
-                   " FROM servers WHERE project_id=? ORDER BY created_at DESC, id",
-    [Q_SRV_LIST_ALL] = "SELECT " SRV_COLS " FROM servers ORDER BY created_at DESC, id",
+static const char *const sql_src[Q__COUNT] = {
+    REG_COMMON_SQL
     /* one row per attachment (one with NULLs for none), in the list's
      * order, from the attachments_server index */
     [Q_SRV_VIEW] = "SELECT s.id,s.name,s.project_id,s.user_id,s.host,s.status,s.vm_state,"
@@ -177,108 +165,48 @@ static const char *const sql_text[Q__COUNT] = {
                        "a.volume_id,a.device,a.tag,a.delete_on_termination FROM servers s "
                        "LEFT JOIN attachments a ON a.volume_id=?2 AND a.server_id=s.id "
                        "WHERE s.id=?1",
-    [Q_VOL_INS] = "INSERT INTO volumes(" VOL_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_VOL_GET] = "SELECT " VOL_COLS " FROM volumes WHERE id=?",
-    [Q_VOL_UPD] = "UPDATE volumes SET project_id=?2,user_id=?3,name=?4,description=?5,"
-                  "size_gb=?6,host=?7,pool=?8,path=?9,status=?10,attach_status=?11,"
-                  "migration_status=?12,created_at=?13,updated_at=?14,bootable=?15,readonly=?16 "
-                  "WHERE id=?1",
     [Q_VOL_DEL] = "DELETE FROM volumes WHERE id=?",
-    [Q_VOL_LIST] = "SELECT " VOL_COLS
-                   " FROM volumes WHERE project_id=? ORDER BY created_at DESC, id",
-    [Q_VOL_LIST_ALL] = "SELECT " VOL_COLS " FROM volumes ORDER BY created_at DESC, id",
     [Q_VOL_PATH] = "SELECT 1 FROM volumes WHERE path=?",
-    [Q_ATT_INS] = "INSERT INTO attachments(" ATT_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_ATT_UPD] = "UPDATE attachments SET bdm_uuid=?2,server_id=?3,volume_id=?4,device=?5,"
-                  "tag=?6,delete_on_termination=?7,node_name=?8,export_id=?9,"
-                  "export_name=?10,connection_info=?11,created_at=?12 WHERE id=?1",
-    [Q_ATT_GET] = "SELECT " ATT_COLS " FROM attachments WHERE server_id=? AND volume_id=?",
-    [Q_ATT_GET_ID] = "SELECT " ATT_COLS " FROM attachments WHERE id=?",
-    [Q_ATT_GET_VOL] = "SELECT " ATT_COLS " FROM attachments WHERE volume_id=?",
-    [Q_ATT_DEL] = "DELETE FROM attachments WHERE id=?",
-    [Q_ATT_LIST] = "SELECT " ATT_COLS
-                   " FROM attachments WHERE server_id=? ORDER BY created_at, device",
-    [Q_ATT_LIST_ALL] = "SELECT " ATT_COLS " FROM attachments ORDER BY created_at, device",
-    [Q_ACT_INS] = "INSERT INTO instance_actions(" ACT_COLS ") VALUES(?,?,?,?,?,?,?,?)",
-    [Q_ACT_UPD] = "UPDATE instance_actions SET action=?3,project_id=?4,user_id=?5,message=?6,"
-                  "start_time=?7,updated_at=?8 WHERE request_id=?1 AND server_id=?2",
-    [Q_ACT_GET] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=? AND request_id=?",
     [Q_ACT_LIST] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=? "
                    "ORDER BY start_time DESC, rowid DESC",
-    [Q_EV_INS] = "INSERT INTO instance_action_events(" EV_COLS ") VALUES(?,?,?,?,?,?,?,?)",
-    [Q_EV_UPD] = "UPDATE instance_action_events SET start_time=?3,finish_time=?4,result=?5,"
-                 "traceback=?6,host=?7,details=?8 WHERE request_id=?1 AND event=?2",
     [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=? "
                   "ORDER BY start_time, rowid",
     [Q_SWAP_INS] = "INSERT INTO swaps(" SWAP_COLS ",lease_expires,seq) VALUES(?,?,?,?,?,?,?,?,"
                    "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?," NOW_MS "+?26,"
                    "(SELECT COALESCE(MAX(seq),0)+1 FROM swaps))",
-    [Q_SWAP_UPD] = "UPDATE swaps SET kind=?2,server_id=?3,project_id=?4,user_id=?5,"
-                   "host=?6,old_volume_id=?7,new_volume_id=?8,attachment_id=?9,old_node=?10,"
-                   "new_node=?11,old_path=?12,old_size_gb=?13,new_size_gb=?14,phase=?15,"
-                   "error=?16,started_at=?17,updated_at=?18,bytes_total=?19,bytes_done=?20,"
-                   "mirror_ms=?21,pivot_ms=?22,total_ms=?23,lease_expires=" NOW_MS "+?26 "
-                   "WHERE id=?1 AND owner=?24 AND epoch=?25",
-    [Q_LEASE_RENEW] = "UPDATE swaps SET lease_expires=" NOW_MS "+?4 WHERE id=?1 AND owner=?2 AND "
-                      "epoch=?3 AND " SWAP_UNFINISHED,
-    [Q_LEASE_TAKE] = "UPDATE swaps SET owner=?1, epoch=epoch+1, lease_expires=" NOW_MS "+?2 "
-                     "WHERE " SWAP_UNFINISHED " AND (?3=2 OR lease_expires<" NOW_MS
-                     " OR (?3=1 AND owner=?1)) RETURNING " SWAP_COLS,
-    [Q_SWAP_OPEN] = "SELECT " SWAP_COLS " FROM swaps WHERE " SWAP_UNFINISHED " ORDER BY seq",
-    [Q_SWAP_LATEST] = "SELECT " SWAP_COLS " FROM swaps WHERE server_id=?1 AND "
-                      "(old_volume_id=?2 OR new_volume_id=?2) ORDER BY seq DESC LIMIT 1",
-    [Q_SWAP_GET] = "SELECT " SWAP_COLS " FROM swaps WHERE id=?",
-    [Q_SWAP_ALL] = "SELECT " SWAP_COLS " FROM swaps ORDER BY seq",
     [Q_SERIES_PUT] = "INSERT OR REPLACE INTO swap_series(id,series) VALUES(?,?)",
-    [Q_SERIES_GET] = "SELECT series FROM swap_series WHERE id=?",
-    [Q_KP_INS] = "INSERT INTO keypairs(user_id,name,type,fingerprint,public_key,created_at) "
+    [Q_KP_INS] = "INSERT INTO keypairs(" KP_NEW_COLS ") "
                  "VALUES(?,?,?,?,?,?)",
-    [Q_KP_GET] = "SELECT " KP_COLS " FROM keypairs WHERE user_id=? AND name=?",
-    [Q_KP_LIST] = "SELECT " KP_COLS " FROM keypairs WHERE user_id=? ORDER BY name",
-    [Q_KP_LIST_ALL] = "SELECT " KP_COLS " FROM keypairs ORDER BY user_id, name",
-    [Q_KP_DEL] = "DELETE FROM keypairs WHERE user_id=? AND name=?",
-    [Q_IMG_INS] = "INSERT INTO images(" IMG_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_IMG_GET] = "SELECT " IMG_COLS " FROM images WHERE id=?",
-    [Q_IMG_UPD] = "UPDATE images SET owner=?2,name=?3,status=?4,visibility=?5,disk_format=?6,"
-                  "container_format=?7,size=?8,virtual_size=?9,checksum=?10,os_hash_algo=?11,"
-                  "os_hash_value=?12,min_disk=?13,min_ram=?14,protected=?15,os_hidden=?16,"
-                  "created_at=?17,updated_at=?18 WHERE id=?1",
-    [Q_IMG_DEL] = "DELETE FROM images WHERE id=?",
-    [Q_IMG_LIST] = "SELECT " IMG_COLS " FROM images ORDER BY created_at, id",
     [Q_MEM_PUT] = "INSERT OR REPLACE INTO image_members(" MEM_COLS ") VALUES(?,?,?,?,?)",
-    [Q_MEM_GET] = "SELECT " MEM_COLS " FROM image_members WHERE image_id=? AND member=?",
-    [Q_MEM_DEL] = "DELETE FROM image_members WHERE image_id=? AND member=?",
-    [Q_MEM_DEL_ALL] = "DELETE FROM image_members WHERE image_id=?",
-    [Q_MEM_LIST] = "SELECT " MEM_COLS " FROM image_members WHERE image_id=? "
-                   "ORDER BY created_at, member",
-    [Q_MEM_LIST_BY] = "SELECT " MEM_COLS " FROM image_members WHERE member=? "
-                      "ORDER BY created_at, image_id",
-    /* a replaced definition keeps its place (seq) in the lists */
-    [Q_MDEF_PUT] = "INSERT INTO metadefs(" MDEF_COLS ") VALUES(?,?,?,?,?,?) "
-                   "ON CONFLICT(kind, namespace, name) DO UPDATE SET body=excluded.body,"
-                   "created_at=excluded.created_at, updated_at=excluded.updated_at",
-    [Q_MDEF_GET] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=? AND namespace=? AND name=?",
-    [Q_MDEF_LIST] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=? AND namespace=? ORDER BY seq",
-    [Q_MDEF_LIST_ALL] = "SELECT " MDEF_COLS " FROM metadefs WHERE kind=? ORDER BY seq",
-    [Q_MDEF_DEL] = "DELETE FROM metadefs WHERE kind=? AND namespace=? AND name=?",
-    [Q_MDEF_DEL_KIND] = "DELETE FROM metadefs WHERE kind=? AND namespace=?",
-    [Q_MDEF_DEL_NS] = "DELETE FROM metadefs WHERE namespace=?",
-    [Q_MDEF_RENAME] = "UPDATE metadefs SET namespace=?2 WHERE namespace=?1",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
     [Q_SAVEPOINT] = "SAVEPOINT nested",
     [Q_RELEASE] = "RELEASE nested",
     [Q_ROLLBACK_TO] = "ROLLBACK TO nested",
-    [Q_TOK_PUT] = "INSERT OR REPLACE INTO tokens(id_hash,auth,expires) VALUES(?,?,?)",
-    [Q_TOK_GET] = "SELECT id_hash,auth,expires FROM tokens WHERE id_hash=?",
-    [Q_TOK_DEL] = "DELETE FROM tokens WHERE id_hash=?",
-    [Q_TOK_PURGE] = "DELETE FROM tokens WHERE expires<=?",
-    [Q_MD_LIST] = "SELECT key,value FROM metadata WHERE kind=? AND owner=? ORDER BY key",
+    [Q_TOK_PUT] = "INSERT OR REPLACE INTO tokens(" TOK_COLS ") VALUES(?,?,?)",
     [Q_MD_PUT] = "INSERT OR REPLACE INTO metadata(kind,owner,key,value) VALUES(?,?,?,?)",
-    [Q_MD_DEL] = "DELETE FROM metadata WHERE kind=? AND owner=? AND key=?",
-    [Q_MD_DEL_ALL] = "DELETE FROM metadata WHERE kind=? AND owner=?",
 };
+
+/* sql_src (and the statements the records make) as SQLite spells them:
+ * the shared ones number their parameters as PostgreSQL does ($1), which
+ * is ?1 here. Made once, at the first open, and kept for the life of the
+ * process. */
+static char *sql_text[Q__COUNT];
+static bool sql_spelled;
+
+static void sql_spell_once(void)
+{
+    for (int i = 0; i < Q__COUNT; i++) {
+        const char *src = reg_made_sql(i, sql_src[i]);
+        if (!src || !(sql_text[i] = strdup(src)))
+            return;
+        for (char *c = sql_text[i]; *c; c++)
+            if (c[0] == '$' && c[1] >= '0' && c[1] <= '9')
+                c[0] = '?';
+    }
+    sql_spelled = true;
+}
 
 /* A connection and its prepared statements. */
 struct conn {
@@ -298,7 +226,7 @@ struct reader {
 };
 
 struct sqlite_registry {
-    struct registry base;
+    struct reg_impl impl;
     struct conn w;        /* the writer's: transactions and every write */
     pthread_mutex_t lock; /* recursive: held from begin to commit */
     char path[4096];
@@ -317,8 +245,6 @@ struct sqlite_registry {
     enum reg_error_kind abandoned_kind;
 };
 
-static __thread char last_error[512];
-static __thread enum reg_error_kind last_kind;
 /* The reader connection the calling thread's current read runs on (NULL:
  * the writer's), and the registry whose transaction it holds, if any. */
 static __thread struct conn *tl_conn;
@@ -346,12 +272,12 @@ static enum reg_error_kind error_kind(int code)
 static int db_fail(struct sqlite_registry *s, const char *what)
 {
     sqlite3 *db = tl_conn ? tl_conn->db : s->w.db;
-    snprintf(last_error, sizeof last_error, "%s: %s", what, sqlite3_errmsg(db));
-    last_kind = error_kind(sqlite3_extended_errcode(db));
+    snprintf(reg_last_error, sizeof reg_last_error, "%s: %s", what, sqlite3_errmsg(db));
+    reg_last_kind = error_kind(sqlite3_extended_errcode(db));
     if (!tl_conn && s->depth > 0 && !s->abandoned && sqlite3_get_autocommit(s->w.db)) {
         s->abandoned = true;
-        memcpy(s->abandoned_error, last_error, sizeof s->abandoned_error);
-        s->abandoned_kind = last_kind;
+        memcpy(s->abandoned_error, reg_last_error, sizeof s->abandoned_error);
+        s->abandoned_kind = reg_last_kind;
     }
     return -1;
 }
@@ -361,14 +287,14 @@ static int check_abandoned(struct sqlite_registry *s)
 {
     if (tl_conn || !s->abandoned)
         return 0;
-    snprintf(last_error, sizeof last_error, "%s", s->abandoned_error);
-    last_kind = s->abandoned_kind;
+    snprintf(reg_last_error, sizeof reg_last_error, "%s", s->abandoned_error);
+    reg_last_kind = s->abandoned_kind;
     return -1;
 }
 
 /* Fetches the prepared statement for Q, reset and ready to bind. Caller holds
  * the lock. */
-static sqlite3_stmt *stmt_get(struct sqlite_registry *s, enum q q)
+static sqlite3_stmt *stmt_get(struct sqlite_registry *s, int q)
 {
     sqlite3_stmt *st = (tl_conn ? tl_conn : &s->w)->stmt[q];
     sqlite3_reset(st);
@@ -403,7 +329,42 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
         memcpy(out, t, n);
     out[n] = '\0';
 }
-#define COL(st, i, field) col_text(st, i, field, sizeof field)
+
+/* Binds the parameters P as their types say, from the first on. */
+static void bind_params(sqlite3_stmt *st, const struct reg_param *p, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const void *v = p[i].v;
+        switch (p[i].type) {
+        case REG_TEXT: bind_text(st, i + 1, v); break;
+        case REG_BOOL: sqlite3_bind_int(st, i + 1, *(const bool *)v); break;
+        case REG_INT: sqlite3_bind_int(st, i + 1, *(const int *)v); break;
+        case REG_INT64: sqlite3_bind_int64(st, i + 1, *(const int64_t *)v); break;
+        case REG_DUP: bind_text(st, i + 1, *(char *const *)v); break;
+        }
+    }
+}
+
+/* Reads the row's columns from FIRST on into OBJ, as REC describes them
+ * (a document of any length is read whole into a string of its own). */
+static void read_row(sqlite3_stmt *st, int first, const struct reg_record *rec, void *obj)
+{
+    for (int i = 0; i < rec->ncols; i++) {
+        void *f = reg_field(rec, i, obj);
+        int c = first + i;
+        const unsigned char *t;
+        switch (rec->col[i].type) {
+        case REG_TEXT: col_text(st, c, f, rec->col[i].size); break;
+        case REG_BOOL: *(bool *)f = sqlite3_column_int(st, c) != 0; break;
+        case REG_INT: *(int *)f = sqlite3_column_int(st, c); break;
+        case REG_INT64: *(int64_t *)f = sqlite3_column_int64(st, c); break;
+        case REG_DUP:
+            t = sqlite3_column_text(st, c);
+            *(char **)f = strdup(t ? (const char *)t : "");
+            break;
+        }
+    }
+}
 
 /* Runs a statement that returns no rows. */
 static int exec_stmt(struct sqlite_registry *s, sqlite3_stmt *st, const char *what)
@@ -417,18 +378,15 @@ static int exec_stmt(struct sqlite_registry *s, sqlite3_stmt *st, const char *wh
     return 0;
 }
 
-/* Generic "SELECT one row / SELECT many rows" helpers, parameterised by a
- * row reader, so each record type needs only its reader and binder. */
-typedef void (*row_reader)(sqlite3_stmt *st, void *out);
-
-static int query_one(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd, void *out,
-                     const char *what)
+/* "SELECT one row / SELECT many rows", each row read as REC says. */
+static int query_one(struct sqlite_registry *s, sqlite3_stmt *st, const struct reg_record *rec,
+                     void *out, const char *what)
 {
     if (check_abandoned(s) < 0)
         return -1;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        rd(st, out);
+        read_row(st, 0, rec, out);
         stmt_done(st);
         return 0;
     }
@@ -436,8 +394,8 @@ static int query_one(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd,
     return rc == SQLITE_DONE ? 1 : db_fail(s, what);
 }
 
-static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd, size_t elem,
-                      void **out, size_t *n, const char *what)
+static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, const struct reg_record *rec,
+                      size_t elem, void **out, size_t *n, const char *what)
 {
     *out = NULL;
     *n = 0;
@@ -453,14 +411,14 @@ static int query_many(struct sqlite_registry *s, sqlite3_stmt *st, row_reader rd
             if (!na) {
                 free(arr);
                 stmt_done(st);
-                snprintf(last_error, sizeof last_error, "%s: out of memory", what);
-                last_kind = REG_ERR_OTHER;
+                snprintf(reg_last_error, sizeof reg_last_error, "%s: out of memory", what);
+                reg_last_kind = REG_ERR_OTHER;
                 return -1;
             }
             arr = na;
         }
         memset(arr + *n * elem, 0, elem);
-        rd(st, arr + *n * elem);
+        read_row(st, 0, rec, arr + *n * elem);
         (*n)++;
     }
     stmt_done(st);
@@ -613,7 +571,7 @@ static void sq_read_end(struct registry *r)
 
 /* Runs a transaction-control statement whose failure must not replace the
  * error being reported (a rollback after a failed write). */
-static void exec_quiet(struct sqlite_registry *s, enum q q)
+static void exec_quiet(struct sqlite_registry *s, int q)
 {
     sqlite3_stmt *st = stmt_get(s, q);
     sqlite3_step(st);
@@ -684,111 +642,68 @@ static void sq_rollback(struct registry *r)
     txn_leave(s);
 }
 
-/* ---- hosts ---- */
-static int host_put_l(struct sqlite_registry *s, const struct reg_host *h)
+/* ---- the primitives of the shared operations (fields.h) ---- */
+
+static bool is_read(int q)
 {
-    sqlite3_stmt *st = stmt_get(s, Q_HOST_PUT);
-    bind_text(st, 1, h->name);
-    bind_text(st, 2, h->driver);
-    bind_text(st, 3, h->qmp);
-    bind_text(st, 4, h->nbd);
-    return exec_stmt(s, st, "host_put");
-}
-static int sq_host_put(struct registry *r, const struct reg_host *h)
-{
-    return LOCKED(SR(r), host_put_l(SR(r), h));
-}
-static void read_host(sqlite3_stmt *st, void *o)
-{
-    struct reg_host *h = o;
-    COL(st, 0, h->name);
-    COL(st, 1, h->driver);
-    COL(st, 2, h->qmp);
-    COL(st, 3, h->nbd);
-}
-static int sq_host_list(struct registry *r, struct reg_host **out, size_t *n)
-{
-    struct sqlite_registry *s = SR(r);
-    return READ(s, query_many(s, stmt_get(s, Q_HOST_LIST), read_host, sizeof **out, (void **)out, n,
-                              "host_list"));
+    return strncmp(sql_text[q], "SELECT", 6) == 0;
 }
 
-/* ---- servers ---- */
-static void bind_server(sqlite3_stmt *st, const struct reg_server *v)
-{
-    bind_text(st, 1, v->id);
-    bind_text(st, 2, v->name);
-    bind_text(st, 3, v->project_id);
-    bind_text(st, 4, v->user_id);
-    bind_text(st, 5, v->host);
-    bind_text(st, 6, v->status);
-    bind_text(st, 7, v->vm_state);
-    bind_text(st, 8, v->task_state);
-    sqlite3_bind_int(st, 9, v->locked);
-    bind_text(st, 10, v->created_at);
-    bind_text(st, 11, v->updated_at);
-}
-static void read_server(sqlite3_stmt *st, void *o)
-{
-    struct reg_server *v = o;
-    COL(st, 0, v->id);
-    COL(st, 1, v->name);
-    COL(st, 2, v->project_id);
-    COL(st, 3, v->user_id);
-    COL(st, 4, v->host);
-    COL(st, 5, v->status);
-    COL(st, 6, v->vm_state);
-    COL(st, 7, v->task_state);
-    v->locked = sqlite3_column_int(st, 8) != 0;
-    COL(st, 9, v->created_at);
-    COL(st, 10, v->updated_at);
-}
-static int srv_write_l(struct sqlite_registry *s, enum q q, const struct reg_server *v)
+static int exec_l(struct sqlite_registry *s, int q, const struct reg_param *p, int n,
+                  const char *what, bool none_is_1)
 {
     sqlite3_stmt *st = stmt_get(s, q);
-    bind_server(st, v);
-    return exec_stmt(s, st, "server write");
+    bind_params(st, p, n);
+    if (exec_stmt(s, st, what) < 0)
+        return -1;
+    return none_is_1 && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
 }
-static int sq_server_insert(struct registry *r, const struct reg_server *v)
+static int prim_exec(struct registry *r, int q, const struct reg_param *p, int n,
+                     const char *what, bool none_is_1)
 {
-    return LOCKED(SR(r), srv_write_l(SR(r), Q_SRV_INS, v));
+    return LOCKED(SR(r), exec_l(SR(r), q, p, n, what, none_is_1));
 }
-static int sq_server_update(struct registry *r, const struct reg_server *v)
-{
-    return LOCKED(SR(r), srv_write_l(SR(r), Q_SRV_UPD, v));
-}
-static int get_by_keys_l(struct sqlite_registry *s, enum q q, const char *k1, const char *k2,
-                         row_reader rd, void *out)
+
+/* A statement that returns rows reads on the thread's reader unless it
+ * writes too (UPDATE ... RETURNING). */
+static int get_l(struct sqlite_registry *s, int q, const struct reg_param *p, int n, void *out,
+                 const char *what)
 {
     sqlite3_stmt *st = stmt_get(s, q);
-    bind_text(st, 1, k1);
-    if (k2)
-        bind_text(st, 2, k2);
-    return query_one(s, st, rd, out, "get");
+    bind_params(st, p, n);
+    return query_one(s, st, reg_stmts[q].row, out, what);
 }
-static int list_l(struct sqlite_registry *s, enum q q_one, enum q q_all, const char *key,
-                  row_reader rd, size_t elem, void **out, size_t *n)
+static int prim_get(struct registry *r, int q, const struct reg_param *p, int n, void *out,
+                    const char *what)
 {
-    sqlite3_stmt *st = stmt_get(s, key ? q_one : q_all);
-    if (key)
-        bind_text(st, 1, key);
-    return query_many(s, st, rd, elem, out, n, "list");
+    struct sqlite_registry *s = SR(r);
+    return is_read(q) ? READ(s, get_l(s, q, p, n, out, what))
+                      : LOCKED(s, get_l(s, q, p, n, out, what));
 }
-static int sq_server_get(struct registry *r, const char *id, struct reg_server *out)
+static int list_l(struct sqlite_registry *s, int q, const struct reg_param *p, int n, size_t elem,
+                  void **out, size_t *count, const char *what)
 {
-    return READ(SR(r), get_by_keys_l(SR(r), Q_SRV_GET, id, NULL, read_server, out));
+    sqlite3_stmt *st = stmt_get(s, q);
+    bind_params(st, p, n);
+    return query_many(s, st, reg_stmts[q].row, elem, out, count, what);
 }
-/* Q_SRV_VIEW's attachment part of a row, from column 11 */
-static void read_att_view(sqlite3_stmt *st, struct reg_attachment_view *a, const char *server_id)
+static int prim_list(struct registry *r, int q, const struct reg_param *p, int n, size_t elem,
+                     void **out, size_t *count, const char *what)
 {
-    COL(st, 11, a->id);
-    COL(st, 12, a->bdm_uuid);
-    memcpy(a->server_id, server_id, sizeof a->server_id);
-    COL(st, 13, a->volume_id);
-    COL(st, 14, a->device);
-    COL(st, 15, a->tag);
-    a->delete_on_termination = sqlite3_column_int(st, 16) != 0;
+    struct sqlite_registry *s = SR(r);
+    return is_read(q) ? READ(s, list_l(s, q, p, n, elem, out, count, what))
+                      : LOCKED(s, list_l(s, q, p, n, elem, out, count, what));
 }
+static const struct reg_backend sqlite_prim = {
+    .exec = prim_exec,
+    .get = prim_get,
+    .list = prim_list,
+};
+
+/* ---- this backend's own operations ---- */
+
+/* Q_SRV_VIEW's rows: the server, then (from column 11) the view of one of
+ * its attachments, NULL when it has none. */
 static int srv_view_l(struct sqlite_registry *s, const char *id, const char *volume_id,
                       struct reg_server *out, struct reg_attachment_view **atts, size_t *n)
 {
@@ -806,7 +721,7 @@ static int srv_view_l(struct sqlite_registry *s, const char *id, const char *vol
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (!found)
-            read_server(st, out);
+            read_row(st, 0, &reg_server_rec, out);
         found = true;
         if (sqlite3_column_type(st, 11) == SQLITE_NULL) /* no attachment */
             continue;
@@ -816,13 +731,13 @@ static int srv_view_l(struct sqlite_registry *s, const char *id, const char *vol
             if (!na) {
                 free(arr);
                 stmt_done(st);
-                snprintf(last_error, sizeof last_error, "get: out of memory");
-                last_kind = REG_ERR_OTHER;
+                reg_set_error(REG_ERR_OTHER, "get", "out of memory");
                 return -1;
             }
             arr = na;
         }
-        read_att_view(st, &arr[count++], out->id);
+        read_row(st, 11, &reg_att_view_rec, &arr[count]);
+        memcpy(arr[count++].server_id, out->id, sizeof arr->server_id);
     }
     stmt_done(st);
     if (rc != SQLITE_DONE) {
@@ -851,554 +766,13 @@ static void sq_read_hint_server(struct registry *r, const char *id)
     (void)r;
     (void)id;
 }
-static int sq_server_list(struct registry *r, const char *project, struct reg_server **out,
-                          size_t *n)
-{
-    return READ(SR(r), list_l(SR(r), Q_SRV_LIST, Q_SRV_LIST_ALL, project, read_server, sizeof **out,
-                              (void **)out, n));
-}
 
-/* ---- volumes ---- */
-static void bind_volume(sqlite3_stmt *st, const struct reg_volume *v)
-{
-    bind_text(st, 1, v->id);
-    bind_text(st, 2, v->project_id);
-    bind_text(st, 3, v->user_id);
-    bind_text(st, 4, v->name);
-    bind_text(st, 5, v->description);
-    sqlite3_bind_int64(st, 6, v->size_gb);
-    bind_text(st, 7, v->host);
-    bind_text(st, 8, v->pool);
-    bind_text(st, 9, v->path);
-    bind_text(st, 10, v->status);
-    bind_text(st, 11, v->attach_status);
-    bind_text(st, 12, v->migration_status);
-    bind_text(st, 13, v->created_at);
-    bind_text(st, 14, v->updated_at);
-    sqlite3_bind_int(st, 15, v->bootable);
-    sqlite3_bind_int(st, 16, v->readonly);
-}
-static void read_volume(sqlite3_stmt *st, void *o)
-{
-    struct reg_volume *v = o;
-    COL(st, 0, v->id);
-    COL(st, 1, v->project_id);
-    COL(st, 2, v->user_id);
-    COL(st, 3, v->name);
-    COL(st, 4, v->description);
-    v->size_gb = sqlite3_column_int64(st, 5);
-    COL(st, 6, v->host);
-    COL(st, 7, v->pool);
-    COL(st, 8, v->path);
-    COL(st, 9, v->status);
-    COL(st, 10, v->attach_status);
-    COL(st, 11, v->migration_status);
-    COL(st, 12, v->created_at);
-    COL(st, 13, v->updated_at);
-    v->bootable = sqlite3_column_int(st, 14) != 0;
-    v->readonly = sqlite3_column_int(st, 15);
-}
-static int vol_write_l(struct sqlite_registry *s, enum q q, const struct reg_volume *v)
-{
-    sqlite3_stmt *st = stmt_get(s, q);
-    bind_volume(st, v);
-    return exec_stmt(s, st, "volume write");
-}
-static int sq_volume_insert(struct registry *r, const struct reg_volume *v)
-{
-    return LOCKED(SR(r), vol_write_l(SR(r), Q_VOL_INS, v));
-}
-static int sq_volume_update(struct registry *r, const struct reg_volume *v)
-{
-    return LOCKED(SR(r), vol_write_l(SR(r), Q_VOL_UPD, v));
-}
-static int del_l(struct sqlite_registry *s, enum q q, const char *id)
-{
-    sqlite3_stmt *st = stmt_get(s, q);
-    bind_text(st, 1, id);
-    return exec_stmt(s, st, "delete");
-}
-static int sq_volume_delete(struct registry *r, const char *id)
-{
-    return LOCKED(SR(r), del_l(SR(r), Q_VOL_DEL, id));
-}
-static int sq_volume_get(struct registry *r, const char *id, struct reg_volume *out)
-{
-    return READ(SR(r), get_by_keys_l(SR(r), Q_VOL_GET, id, NULL, read_volume, out));
-}
-static int sq_volume_list(struct registry *r, const char *project, struct reg_volume **out,
-                          size_t *n)
-{
-    return READ(SR(r), list_l(SR(r), Q_VOL_LIST, Q_VOL_LIST_ALL, project, read_volume, sizeof **out,
-                              (void **)out, n));
-}
-static void read_flag(sqlite3_stmt *st, void *o)
-{
-    *(bool *)o = sqlite3_column_int(st, 0) != 0;
-}
-static int sq_volume_path_used(struct registry *r, const char *path, bool *used)
-{
-    *used = false;
-    int rc = READ(SR(r), get_by_keys_l(SR(r), Q_VOL_PATH, path, NULL, read_flag, used));
-    return rc < 0 ? -1 : 0;
-}
-
-/* ---- attachments ---- */
-static void bind_att(sqlite3_stmt *st, const struct reg_attachment *a)
-{
-    bind_text(st, 1, a->id);
-    bind_text(st, 2, a->bdm_uuid);
-    bind_text(st, 3, a->server_id);
-    bind_text(st, 4, a->volume_id);
-    bind_text(st, 5, a->device);
-    bind_text(st, 6, a->tag);
-    sqlite3_bind_int(st, 7, a->delete_on_termination);
-    bind_text(st, 8, a->node_name);
-    bind_text(st, 9, a->export_id);
-    bind_text(st, 10, a->export_name);
-    bind_text(st, 11, a->connection_info);
-    bind_text(st, 12, a->created_at);
-}
-static void read_att(sqlite3_stmt *st, void *o)
-{
-    struct reg_attachment *a = o;
-    COL(st, 0, a->id);
-    COL(st, 1, a->bdm_uuid);
-    COL(st, 2, a->server_id);
-    COL(st, 3, a->volume_id);
-    COL(st, 4, a->device);
-    COL(st, 5, a->tag);
-    a->delete_on_termination = sqlite3_column_int(st, 6) != 0;
-    COL(st, 7, a->node_name);
-    COL(st, 8, a->export_id);
-    COL(st, 9, a->export_name);
-    COL(st, 10, a->connection_info);
-    COL(st, 11, a->created_at);
-}
-static int att_write_l(struct sqlite_registry *s, enum q q, const struct reg_attachment *a)
-{
-    sqlite3_stmt *st = stmt_get(s, q);
-    bind_att(st, a);
-    return exec_stmt(s, st, "attachment write");
-}
-static int sq_att_insert(struct registry *r, const struct reg_attachment *a)
-{
-    return LOCKED(SR(r), att_write_l(SR(r), Q_ATT_INS, a));
-}
-static int sq_att_update(struct registry *r, const struct reg_attachment *a)
-{
-    return LOCKED(SR(r), att_write_l(SR(r), Q_ATT_UPD, a));
-}
-static int sq_att_get(struct registry *r, const char *server_id, const char *volume_id,
-                      struct reg_attachment *out)
-{
-    return READ(SR(r), get_by_keys_l(SR(r), Q_ATT_GET, server_id, volume_id, read_att, out));
-}
-static int sq_att_get_id(struct registry *r, const char *id, struct reg_attachment *out)
-{
-    return READ(SR(r), get_by_keys_l(SR(r), Q_ATT_GET_ID, id, NULL, read_att, out));
-}
-static int sq_att_get_vol(struct registry *r, const char *vid, struct reg_attachment *out)
-{
-    return READ(SR(r), get_by_keys_l(SR(r), Q_ATT_GET_VOL, vid, NULL, read_att, out));
-}
-static int sq_att_delete(struct registry *r, const char *id)
-{
-    return LOCKED(SR(r), del_l(SR(r), Q_ATT_DEL, id));
-}
-static int sq_att_list(struct registry *r, const char *server_id, struct reg_attachment **out,
-                       size_t *n)
-{
-    return READ(SR(r), list_l(SR(r), Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, read_att, sizeof **out,
-                              (void **)out, n));
-}
-
-/* ---- instance actions and events ---- */
-static void bind_act(sqlite3_stmt *st, const struct reg_action *a)
-{
-    bind_text(st, 1, a->request_id);
-    bind_text(st, 2, a->server_id);
-    bind_text(st, 3, a->action);
-    bind_text(st, 4, a->project_id);
-    bind_text(st, 5, a->user_id);
-    bind_text(st, 6, a->message);
-    bind_text(st, 7, a->start_time);
-    bind_text(st, 8, a->updated_at);
-}
-static void read_act(sqlite3_stmt *st, void *o)
-{
-    struct reg_action *a = o;
-    COL(st, 0, a->request_id);
-    COL(st, 1, a->server_id);
-    COL(st, 2, a->action);
-    COL(st, 3, a->project_id);
-    COL(st, 4, a->user_id);
-    COL(st, 5, a->message);
-    COL(st, 6, a->start_time);
-    COL(st, 7, a->updated_at);
-}
-static int act_write_l(struct sqlite_registry *s, enum q q, const struct reg_action *a)
-{
-    sqlite3_stmt *st = stmt_get(s, q);
-    bind_act(st, a);
-    return exec_stmt(s, st, "action write");
-}
-static int sq_act_insert(struct registry *r, const struct reg_action *a)
-{
-    return LOCKED(SR(r), act_write_l(SR(r), Q_ACT_INS, a));
-}
-static int sq_act_update(struct registry *r, const struct reg_action *a)
-{
-    return LOCKED(SR(r), act_write_l(SR(r), Q_ACT_UPD, a));
-}
-static int sq_act_get(struct registry *r, const char *server_id, const char *rid,
-                      struct reg_action *out)
-{
-    return READ(SR(r), get_by_keys_l(SR(r), Q_ACT_GET, server_id, rid, read_act, out));
-}
-static int sq_act_list(struct registry *r, const char *server_id, struct reg_action **out,
-                       size_t *n)
-{
-    return READ(SR(r), list_l(SR(r), Q_ACT_LIST, Q_ACT_LIST, server_id, read_act, sizeof **out,
-                              (void **)out, n));
-}
-static void bind_ev(sqlite3_stmt *st, const struct reg_event *e)
-{
-    bind_text(st, 1, e->request_id);
-    bind_text(st, 2, e->event);
-    bind_text(st, 3, e->start_time);
-    bind_text(st, 4, e->finish_time);
-    bind_text(st, 5, e->result);
-    bind_text(st, 6, e->traceback);
-    bind_text(st, 7, e->host);
-    bind_text(st, 8, e->details);
-}
-static void read_ev(sqlite3_stmt *st, void *o)
-{
-    struct reg_event *e = o;
-    COL(st, 0, e->request_id);
-    COL(st, 1, e->event);
-    COL(st, 2, e->start_time);
-    COL(st, 3, e->finish_time);
-    COL(st, 4, e->result);
-    COL(st, 5, e->traceback);
-    COL(st, 6, e->host);
-    COL(st, 7, e->details);
-}
-static int ev_write_l(struct sqlite_registry *s, enum q q, const struct reg_event *e)
-{
-    sqlite3_stmt *st = stmt_get(s, q);
-    bind_ev(st, e);
-    return exec_stmt(s, st, "event write");
-}
-static int sq_ev_insert(struct registry *r, const struct reg_event *e)
-{
-    return LOCKED(SR(r), ev_write_l(SR(r), Q_EV_INS, e));
-}
-static int sq_ev_update(struct registry *r, const struct reg_event *e)
-{
-    return LOCKED(SR(r), ev_write_l(SR(r), Q_EV_UPD, e));
-}
-static int sq_ev_list(struct registry *r, const char *rid, struct reg_event **out, size_t *n)
-{
-    return READ(SR(r),
-                list_l(SR(r), Q_EV_LIST, Q_EV_LIST, rid, read_ev, sizeof **out, (void **)out, n));
-}
-
-/* ---- tokens ---- */
-static int tok_put_l(struct sqlite_registry *s, const struct reg_token *t)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_TOK_PUT);
-    bind_text(st, 1, t->id_hash);
-    bind_text(st, 2, t->auth);
-    sqlite3_bind_int64(st, 3, t->expires);
-    return exec_stmt(s, st, "token put");
-}
-static int sq_tok_put(struct registry *r, const struct reg_token *t)
-{
-    return LOCKED(SR(r), tok_put_l(SR(r), t));
-}
-static void read_tok(sqlite3_stmt *st, void *o)
-{
-    struct reg_token *t = o;
-    COL(st, 0, t->id_hash);
-    COL(st, 1, t->auth);
-    t->expires = sqlite3_column_int64(st, 2);
-}
-static int tok_get_l(struct sqlite_registry *s, const char *id_hash, struct reg_token *out)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_TOK_GET);
-    bind_text(st, 1, id_hash);
-    return query_one(s, st, read_tok, out, "token get");
-}
-static int sq_tok_get(struct registry *r, const char *id_hash, struct reg_token *out)
-{
-    return READ(SR(r), tok_get_l(SR(r), id_hash, out));
-}
-static int tok_del_l(struct sqlite_registry *s, const char *id_hash)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_TOK_DEL);
-    bind_text(st, 1, id_hash);
-    return exec_stmt(s, st, "token delete");
-}
-static int sq_tok_delete(struct registry *r, const char *id_hash)
-{
-    return LOCKED(SR(r), tok_del_l(SR(r), id_hash));
-}
-static int tok_purge_l(struct sqlite_registry *s, int64_t now)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_TOK_PURGE);
-    sqlite3_bind_int64(st, 1, now);
-    return exec_stmt(s, st, "token purge");
-}
-static int sq_tok_purge(struct registry *r, int64_t now)
-{
-    return LOCKED(SR(r), tok_purge_l(SR(r), now));
-}
-
-/* ---- metadata ---- */
-static void read_meta(sqlite3_stmt *st, void *o)
-{
-    struct reg_meta *m = o;
-    COL(st, 0, m->key);
-    COL(st, 1, m->value);
-}
-static int md_list_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
-                     struct reg_meta **out, size_t *n)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_MD_LIST);
-    bind_text(st, 1, reg_meta_kind_name(kind));
-    bind_text(st, 2, owner);
-    return query_many(s, st, read_meta, sizeof **out, (void **)out, n, "metadata list");
-}
-static int sq_md_list(struct registry *r, enum reg_meta_kind kind, const char *owner,
-                      struct reg_meta **out, size_t *n)
-{
-    return READ(SR(r), md_list_l(SR(r), kind, owner, out, n));
-}
-static int md_put_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
-                    const struct reg_meta *m)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_MD_PUT);
-    bind_text(st, 1, reg_meta_kind_name(kind));
-    bind_text(st, 2, owner);
-    bind_text(st, 3, m->key);
-    bind_text(st, 4, m->value);
-    return exec_stmt(s, st, "metadata put");
-}
-static int sq_md_put(struct registry *r, enum reg_meta_kind kind, const char *owner,
-                     const struct reg_meta *m)
-{
-    return LOCKED(SR(r), md_put_l(SR(r), kind, owner, m));
-}
-static int md_del_l(struct sqlite_registry *s, enum reg_meta_kind kind, const char *owner,
-                    const char *key)
-{
-    sqlite3_stmt *st = stmt_get(s, key ? Q_MD_DEL : Q_MD_DEL_ALL);
-    bind_text(st, 1, reg_meta_kind_name(kind));
-    bind_text(st, 2, owner);
-    if (key)
-        bind_text(st, 3, key);
-    if (exec_stmt(s, st, "metadata delete") < 0)
-        return -1;
-    return key && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
-}
-static int sq_md_delete(struct registry *r, enum reg_meta_kind kind, const char *owner,
-                        const char *key)
-{
-    return LOCKED(SR(r), md_del_l(SR(r), kind, owner, key));
-}
-
-/* ---- swap records ---- */
-static void bind_swap(sqlite3_stmt *st, const struct reg_swap *w)
-{
-    int i = 1;
-    bind_text(st, i++, w->id);
-    bind_text(st, i++, w->kind);
-    bind_text(st, i++, w->server_id);
-    bind_text(st, i++, w->project_id);
-    bind_text(st, i++, w->user_id);
-    bind_text(st, i++, w->host);
-    bind_text(st, i++, w->old_volume_id);
-    bind_text(st, i++, w->new_volume_id);
-    bind_text(st, i++, w->attachment_id);
-    bind_text(st, i++, w->old_node);
-    bind_text(st, i++, w->new_node);
-    bind_text(st, i++, w->old_path);
-    sqlite3_bind_int64(st, i++, w->old_size_gb);
-    sqlite3_bind_int64(st, i++, w->new_size_gb);
-    bind_text(st, i++, w->phase);
-    bind_text(st, i++, w->error);
-    bind_text(st, i++, w->started_at);
-    bind_text(st, i++, w->updated_at);
-    sqlite3_bind_int64(st, i++, w->bytes_total);
-    sqlite3_bind_int64(st, i++, w->bytes_done);
-    sqlite3_bind_int64(st, i++, w->mirror_ms);
-    sqlite3_bind_int64(st, i++, w->pivot_ms);
-    sqlite3_bind_int64(st, i++, w->total_ms);
-    bind_text(st, i++, w->owner);
-    sqlite3_bind_int64(st, i++, w->epoch);
-    sqlite3_bind_int64(st, i++, w->lease_ms);
-}
-static void read_swap(sqlite3_stmt *st, void *o)
-{
-    struct reg_swap *w = o;
-    int i = 0;
-    COL(st, i++, w->id);
-    COL(st, i++, w->kind);
-    COL(st, i++, w->server_id);
-    COL(st, i++, w->project_id);
-    COL(st, i++, w->user_id);
-    COL(st, i++, w->host);
-    COL(st, i++, w->old_volume_id);
-    COL(st, i++, w->new_volume_id);
-    COL(st, i++, w->attachment_id);
-    COL(st, i++, w->old_node);
-    COL(st, i++, w->new_node);
-    COL(st, i++, w->old_path);
-    w->old_size_gb = sqlite3_column_int64(st, i++);
-    w->new_size_gb = sqlite3_column_int64(st, i++);
-    COL(st, i++, w->phase);
-    COL(st, i++, w->error);
-    COL(st, i++, w->started_at);
-    COL(st, i++, w->updated_at);
-    w->bytes_total = sqlite3_column_int64(st, i++);
-    w->bytes_done = sqlite3_column_int64(st, i++);
-    w->mirror_ms = sqlite3_column_int64(st, i++);
-    w->pivot_ms = sqlite3_column_int64(st, i++);
-    w->total_ms = sqlite3_column_int64(st, i++);
-    COL(st, i++, w->owner);
-    w->epoch = sqlite3_column_int64(st, i++);
-}
-static int swap_write_l(struct sqlite_registry *s, enum q q, const struct reg_swap *w)
-{
-    sqlite3_stmt *st = stmt_get(s, q);
-    bind_swap(st, w);
-    if (exec_stmt(s, st, "swap record write") < 0)
-        return -1;
-    return q == Q_SWAP_UPD && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
-}
-static int sq_swap_insert(struct registry *r, const struct reg_swap *w)
-{
-    return LOCKED(SR(r), swap_write_l(SR(r), Q_SWAP_INS, w));
-}
-static int sq_swap_update(struct registry *r, const struct reg_swap *w)
-{
-    return LOCKED(SR(r), swap_write_l(SR(r), Q_SWAP_UPD, w));
-}
-static int lease_renew_l(struct sqlite_registry *s, const char *id, const char *owner,
-                         int64_t epoch, int64_t lease_ms)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_LEASE_RENEW);
-    bind_text(st, 1, id);
-    bind_text(st, 2, owner);
-    sqlite3_bind_int64(st, 3, epoch);
-    sqlite3_bind_int64(st, 4, lease_ms);
-    if (exec_stmt(s, st, "swap lease renew") < 0)
-        return -1;
-    return sqlite3_changes(s->w.db) == 0 ? 1 : 0;
-}
-static int sq_swap_lease_renew(struct registry *r, const char *id, const char *owner, int64_t epoch,
-                               int64_t lease_ms)
-{
-    return LOCKED(SR(r), lease_renew_l(SR(r), id, owner, epoch, lease_ms));
-}
-static int lease_take_l(struct sqlite_registry *s, const char *owner, int64_t lease_ms,
-                        enum reg_lease_take which, struct reg_swap **out, size_t *n)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_LEASE_TAKE);
-    bind_text(st, 1, owner);
-    sqlite3_bind_int64(st, 2, lease_ms);
-    sqlite3_bind_int(st, 3, (int)which);
-    if (query_many(s, st, read_swap, sizeof **out, (void **)out, n, "swap lease take") < 0)
-        return -1;
-    if (*n > 1) /* no array at all when nothing was taken */
-        qsort(*out, *n, sizeof **out, reg_swap_cmp_started);
-    return 0;
-}
-static int sq_swap_lease_take(struct registry *r, const char *owner, int64_t lease_ms,
-                              enum reg_lease_take which, struct reg_swap **out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    return LOCKED(SR(r), lease_take_l(SR(r), owner, lease_ms, which, out, n));
-}
-static int sq_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)
-{
-    struct sqlite_registry *s = SR(r);
-    return READ(s, query_many(s, stmt_get(s, Q_SWAP_OPEN), read_swap, sizeof **out, (void **)out, n,
-                              "swap records"));
-}
-static int sq_swap_latest(struct registry *r, const char *server_id, const char *volume_id,
-                          struct reg_swap *out)
-{
-    memset(out, 0, sizeof *out);
-    return READ(SR(r), get_by_keys_l(SR(r), Q_SWAP_LATEST, server_id, volume_id, read_swap, out));
-}
-
-static int sq_swap_get(struct registry *r, const char *id, struct reg_swap *out)
-{
-    memset(out, 0, sizeof *out);
-    return READ(SR(r), get_by_keys_l(SR(r), Q_SWAP_GET, id, NULL, read_swap, out));
-}
-static int sq_swap_all(struct registry *r, struct reg_swap **out, size_t *n)
-{
-    struct sqlite_registry *s = SR(r);
-    return READ(s, query_many(s, stmt_get(s, Q_SWAP_ALL), read_swap, sizeof **out, (void **)out, n,
-                              "swap records"));
-}
-static int series_put_l(struct sqlite_registry *s, const char *id, const char *series)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_SERIES_PUT);
-    bind_text(st, 1, id);
-    bind_text(st, 2, series);
-    return exec_stmt(s, st, "swap series write");
-}
-static int sq_swap_series_put(struct registry *r, const char *id, const char *series)
-{
-    return LOCKED(SR(r), series_put_l(SR(r), id, series));
-}
-/* The series is a document of any length, so it is read whole into a
- * string of its own rather than a fixed field. */
-static void read_series(sqlite3_stmt *st, void *o)
-{
-    const unsigned char *t = sqlite3_column_text(st, 0);
-    *(char **)o = strdup(t ? (const char *)t : "");
-}
-static int sq_swap_series_get(struct registry *r, const char *id, char **series)
-{
-    *series = NULL;
-    int rc = READ(SR(r), get_by_keys_l(SR(r), Q_SERIES_GET, id, NULL, read_series, series));
-    if (rc == 0 && !*series) {
-        snprintf(last_error, sizeof last_error, "swap series read: out of memory");
-        last_kind = REG_ERR_OTHER;
-        return -1;
-    }
-    return rc;
-}
-
-/* ---- key pairs ---- */
-static void read_keypair(sqlite3_stmt *st, void *o)
-{
-    struct reg_keypair *k = o;
-    k->id = sqlite3_column_int64(st, 0);
-    COL(st, 1, k->user_id);
-    COL(st, 2, k->name);
-    COL(st, 3, k->type);
-    COL(st, 4, k->fingerprint);
-    COL(st, 5, k->public_key);
-    COL(st, 6, k->created_at);
-}
+/* The id of a new key pair is SQLite's rowid. */
 static int kp_insert_l(struct sqlite_registry *s, struct reg_keypair *k)
 {
-    sqlite3_stmt *st = stmt_get(s, Q_KP_INS);
-    bind_text(st, 1, k->user_id);
-    bind_text(st, 2, k->name);
-    bind_text(st, 3, k->type);
-    bind_text(st, 4, k->fingerprint);
-    bind_text(st, 5, k->public_key);
-    bind_text(st, 6, k->created_at);
-    if (exec_stmt(s, st, "key pair write") < 0)
+    struct reg_param p[REG_MAX_PARAMS];
+    int n = reg_params_of(p, reg_stmts[Q_KP_INS].bind, k);
+    if (exec_l(s, Q_KP_INS, p, n, "key pair write", false) < 0)
         return -1;
     k->id = sqlite3_last_insert_rowid(s->w.db);
     return 0;
@@ -1406,255 +780,6 @@ static int kp_insert_l(struct sqlite_registry *s, struct reg_keypair *k)
 static int sq_keypair_insert(struct registry *r, struct reg_keypair *k)
 {
     return LOCKED(SR(r), kp_insert_l(SR(r), k));
-}
-static int sq_keypair_get(struct registry *r, const char *user_id, const char *name,
-                          struct reg_keypair *out)
-{
-    return READ(SR(r), get_by_keys_l(SR(r), Q_KP_GET, user_id, name, read_keypair, out));
-}
-static int sq_keypair_list(struct registry *r, const char *user_id, struct reg_keypair **out,
-                           size_t *n)
-{
-    return READ(SR(r), list_l(SR(r), Q_KP_LIST, Q_KP_LIST_ALL, user_id, read_keypair, sizeof **out,
-                              (void **)out, n));
-}
-static int kp_delete_l(struct sqlite_registry *s, const char *user_id, const char *name)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_KP_DEL);
-    bind_text(st, 1, user_id);
-    bind_text(st, 2, name);
-    if (exec_stmt(s, st, "key pair delete") < 0)
-        return -1;
-    return sqlite3_changes(s->w.db) ? 0 : 1;
-}
-static int sq_keypair_delete(struct registry *r, const char *user_id, const char *name)
-{
-    return LOCKED(SR(r), kp_delete_l(SR(r), user_id, name));
-}
-
-/* ---- images ---- */
-static void read_image(sqlite3_stmt *st, void *o)
-{
-    struct reg_image *im = o;
-    COL(st, 0, im->id);
-    COL(st, 1, im->owner);
-    COL(st, 2, im->name);
-    COL(st, 3, im->status);
-    COL(st, 4, im->visibility);
-    COL(st, 5, im->disk_format);
-    COL(st, 6, im->container_format);
-    im->size = sqlite3_column_int64(st, 7);
-    im->virtual_size = sqlite3_column_int64(st, 8);
-    COL(st, 9, im->checksum);
-    COL(st, 10, im->os_hash_algo);
-    COL(st, 11, im->os_hash_value);
-    im->min_disk = sqlite3_column_int64(st, 12);
-    im->min_ram = sqlite3_column_int64(st, 13);
-    im->protected_ = sqlite3_column_int(st, 14) != 0;
-    im->os_hidden = sqlite3_column_int(st, 15) != 0;
-    COL(st, 16, im->created_at);
-    COL(st, 17, im->updated_at);
-}
-static int img_write_l(struct sqlite_registry *s, enum q q, const struct reg_image *im)
-{
-    sqlite3_stmt *st = stmt_get(s, q);
-    bind_text(st, 1, im->id);
-    bind_text(st, 2, im->owner);
-    bind_text(st, 3, im->name);
-    bind_text(st, 4, im->status);
-    bind_text(st, 5, im->visibility);
-    bind_text(st, 6, im->disk_format);
-    bind_text(st, 7, im->container_format);
-    sqlite3_bind_int64(st, 8, im->size);
-    sqlite3_bind_int64(st, 9, im->virtual_size);
-    bind_text(st, 10, im->checksum);
-    bind_text(st, 11, im->os_hash_algo);
-    bind_text(st, 12, im->os_hash_value);
-    sqlite3_bind_int64(st, 13, im->min_disk);
-    sqlite3_bind_int64(st, 14, im->min_ram);
-    sqlite3_bind_int(st, 15, im->protected_);
-    sqlite3_bind_int(st, 16, im->os_hidden);
-    bind_text(st, 17, im->created_at);
-    bind_text(st, 18, im->updated_at);
-    if (exec_stmt(s, st, "image write") < 0)
-        return -1;
-    return q == Q_IMG_UPD && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
-}
-static int sq_image_insert(struct registry *r, const struct reg_image *im)
-{
-    return LOCKED(SR(r), img_write_l(SR(r), Q_IMG_INS, im));
-}
-static int sq_image_update(struct registry *r, const struct reg_image *im)
-{
-    return LOCKED(SR(r), img_write_l(SR(r), Q_IMG_UPD, im));
-}
-static int sq_image_get(struct registry *r, const char *id, struct reg_image *out)
-{
-    return READ(SR(r), get_by_keys_l(SR(r), Q_IMG_GET, id, NULL, read_image, out));
-}
-static int img_delete_l(struct sqlite_registry *s, const char *id)
-{
-    if (del_l(s, Q_IMG_DEL, id) < 0)
-        return -1;
-    return sqlite3_changes(s->w.db) ? 0 : 1;
-}
-static int sq_image_delete(struct registry *r, const char *id)
-{
-    return LOCKED(SR(r), img_delete_l(SR(r), id));
-}
-static int sq_image_list(struct registry *r, struct reg_image **out, size_t *n)
-{
-    return READ(SR(r), list_l(SR(r), Q_IMG_LIST, Q_IMG_LIST, NULL, read_image, sizeof **out,
-                              (void **)out, n));
-}
-
-/* ---- image members ---- */
-static void read_member(sqlite3_stmt *st, void *o)
-{
-    struct reg_image_member *m = o;
-    COL(st, 0, m->image_id);
-    COL(st, 1, m->member);
-    COL(st, 2, m->status);
-    COL(st, 3, m->created_at);
-    COL(st, 4, m->updated_at);
-}
-static int member_put_l(struct sqlite_registry *s, const struct reg_image_member *m)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_MEM_PUT);
-    bind_text(st, 1, m->image_id);
-    bind_text(st, 2, m->member);
-    bind_text(st, 3, m->status);
-    bind_text(st, 4, m->created_at);
-    bind_text(st, 5, m->updated_at);
-    return exec_stmt(s, st, "image member write");
-}
-static int sq_member_put(struct registry *r, const struct reg_image_member *m)
-{
-    return LOCKED(SR(r), member_put_l(SR(r), m));
-}
-static int sq_member_get(struct registry *r, const char *image_id, const char *member,
-                         struct reg_image_member *out)
-{
-    return READ(SR(r), get_by_keys_l(SR(r), Q_MEM_GET, image_id, member, read_member, out));
-}
-static int member_delete_l(struct sqlite_registry *s, const char *image_id, const char *member)
-{
-    sqlite3_stmt *st = stmt_get(s, member ? Q_MEM_DEL : Q_MEM_DEL_ALL);
-    bind_text(st, 1, image_id);
-    if (member)
-        bind_text(st, 2, member);
-    if (exec_stmt(s, st, "image member delete") < 0)
-        return -1;
-    return member && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
-}
-static int sq_member_delete(struct registry *r, const char *image_id, const char *member)
-{
-    return LOCKED(SR(r), member_delete_l(SR(r), image_id, member));
-}
-static int sq_member_list(struct registry *r, const char *image_id, const char *member,
-                          struct reg_image_member **out, size_t *n)
-{
-    enum q q = image_id ? Q_MEM_LIST : Q_MEM_LIST_BY;
-    return READ(SR(r), list_l(SR(r), q, q, image_id ? image_id : member, read_member, sizeof **out,
-                              (void **)out, n));
-}
-
-/* ---- metadata definitions ---- */
-static void read_metadef(sqlite3_stmt *st, void *o)
-{
-    struct reg_metadef *d = o;
-    COL(st, 0, d->kind);
-    COL(st, 1, d->ns);
-    COL(st, 2, d->name);
-    COL(st, 3, d->body);
-    COL(st, 4, d->created_at);
-    COL(st, 5, d->updated_at);
-}
-static int metadef_put_l(struct sqlite_registry *s, const struct reg_metadef *d)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_MDEF_PUT);
-    bind_text(st, 1, d->kind);
-    bind_text(st, 2, d->ns);
-    bind_text(st, 3, d->name);
-    bind_text(st, 4, d->body);
-    bind_text(st, 5, d->created_at);
-    bind_text(st, 6, d->updated_at);
-    return exec_stmt(s, st, "metadata definition write");
-}
-static int sq_metadef_put(struct registry *r, const struct reg_metadef *d)
-{
-    return LOCKED(SR(r), metadef_put_l(SR(r), d));
-}
-static int metadef_get_l(struct sqlite_registry *s, const char *kind, const char *ns,
-                         const char *name, struct reg_metadef *out)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_MDEF_GET);
-    bind_text(st, 1, kind);
-    bind_text(st, 2, ns);
-    bind_text(st, 3, name);
-    return query_one(s, st, read_metadef, out, "get");
-}
-static int sq_metadef_get(struct registry *r, const char *kind, const char *ns, const char *name,
-                          struct reg_metadef *out)
-{
-    return READ(SR(r), metadef_get_l(SR(r), kind, ns, name, out));
-}
-static int metadef_list_l(struct sqlite_registry *s, const char *kind, const char *ns,
-                          struct reg_metadef **out, size_t *n)
-{
-    sqlite3_stmt *st = stmt_get(s, ns ? Q_MDEF_LIST : Q_MDEF_LIST_ALL);
-    bind_text(st, 1, kind);
-    if (ns)
-        bind_text(st, 2, ns);
-    return query_many(s, st, read_metadef, sizeof **out, (void **)out, n, "list");
-}
-static int sq_metadef_list(struct registry *r, const char *kind, const char *ns,
-                           struct reg_metadef **out, size_t *n)
-{
-    return READ(SR(r), metadef_list_l(SR(r), kind, ns, out, n));
-}
-static int metadef_delete_l(struct sqlite_registry *s, const char *kind, const char *ns,
-                            const char *name)
-{
-    sqlite3_stmt *st;
-    if (!kind) {
-        st = stmt_get(s, Q_MDEF_DEL_NS);
-        bind_text(st, 1, ns);
-    } else {
-        st = stmt_get(s, name ? Q_MDEF_DEL : Q_MDEF_DEL_KIND);
-        bind_text(st, 1, kind);
-        bind_text(st, 2, ns);
-        if (name)
-            bind_text(st, 3, name);
-    }
-    if (exec_stmt(s, st, "metadata definition delete") < 0)
-        return -1;
-    return kind && name && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
-}
-static int sq_metadef_delete(struct registry *r, const char *kind, const char *ns, const char *name)
-{
-    return LOCKED(SR(r), metadef_delete_l(SR(r), kind, ns, name));
-}
-static int metadef_rename_l(struct sqlite_registry *s, const char *from, const char *to)
-{
-    sqlite3_stmt *st = stmt_get(s, Q_MDEF_RENAME);
-    bind_text(st, 1, from);
-    bind_text(st, 2, to);
-    return exec_stmt(s, st, "metadata definition rename");
-}
-static int sq_metadef_rename(struct registry *r, const char *from, const char *to)
-{
-    return LOCKED(SR(r), metadef_rename_l(SR(r), from, to));
-}
-
-static const char *sq_last_error(struct registry *r)
-{
-    return last_error;
-}
-
-static enum reg_error_kind sq_last_error_kind(struct registry *r)
-{
-    return last_kind;
 }
 
 static void sq_close(struct registry *r)
@@ -1677,6 +802,7 @@ static void sq_close(struct registry *r)
 }
 
 static const struct registry_ops sqlite_ops = {
+    REG_SHARED_OPS(REG_OP) REG_DEFAULT_OPS(REG_OP)
     .name = "sqlite",
     .close = sq_close,
     .begin = sq_begin,
@@ -1684,71 +810,9 @@ static const struct registry_ops sqlite_ops = {
     .rollback = sq_rollback,
     .read_begin = sq_read_begin,
     .read_end = sq_read_end,
-    .host_put = sq_host_put,
-    .host_list = sq_host_list,
-    .server_insert = sq_server_insert,
-    .server_get = sq_server_get,
-    .server_update = sq_server_update,
-    .server_list = sq_server_list,
     .server_view = sq_server_view,
     .read_hint_server = sq_read_hint_server,
-    .volume_insert = sq_volume_insert,
-    .volume_get = sq_volume_get,
-    .volume_update = sq_volume_update,
-    .volume_delete = sq_volume_delete,
-    .volume_list = sq_volume_list,
-    .volume_path_used = sq_volume_path_used,
-    .attachment_insert = sq_att_insert,
-    .attachment_update = sq_att_update,
-    .attachment_get = sq_att_get,
-    .attachment_get_by_id = sq_att_get_id,
-    .attachment_get_by_volume = sq_att_get_vol,
-    .attachment_delete = sq_att_delete,
-    .attachment_list = sq_att_list,
-    .action_insert = sq_act_insert,
-    .action_update = sq_act_update,
-    .action_get = sq_act_get,
-    .action_list = sq_act_list,
-    .event_insert = sq_ev_insert,
-    .event_update = sq_ev_update,
-    .event_list = sq_ev_list,
-    .token_put = sq_tok_put,
-    .token_get = sq_tok_get,
-    .token_delete = sq_tok_delete,
-    .token_purge = sq_tok_purge,
-    .meta_list = sq_md_list,
-    .meta_put = sq_md_put,
-    .meta_delete = sq_md_delete,
-    .swap_insert = sq_swap_insert,
-    .swap_update = sq_swap_update,
-    .swap_lease_renew = sq_swap_lease_renew,
-    .swap_lease_take = sq_swap_lease_take,
-    .swap_unfinished = sq_swap_unfinished,
-    .swap_latest = sq_swap_latest,
-    .swap_get = sq_swap_get,
-    .swap_all = sq_swap_all,
-    .swap_series_put = sq_swap_series_put,
-    .swap_series_get = sq_swap_series_get,
     .keypair_insert = sq_keypair_insert,
-    .keypair_get = sq_keypair_get,
-    .keypair_list = sq_keypair_list,
-    .keypair_delete = sq_keypair_delete,
-    .image_insert = sq_image_insert,
-    .image_get = sq_image_get,
-    .image_update = sq_image_update,
-    .image_delete = sq_image_delete,
-    .image_list = sq_image_list,
-    .member_put = sq_member_put,
-    .member_get = sq_member_get,
-    .member_delete = sq_member_delete,
-    .member_list = sq_member_list,
-    .metadef_put = sq_metadef_put,
-    .metadef_get = sq_metadef_get,
-    .metadef_list = sq_metadef_list,
-    .metadef_delete = sq_metadef_delete,
-    .metadef_rename = sq_metadef_rename,
-    .last_error = sq_last_error,
-    .last_error_kind = sq_last_error_kind,
 };
 
 static bool table_exists(struct sqlite_registry *s, const char *name)
@@ -1843,22 +907,25 @@ fail_db:
 
 /* SQLite's memory statistics take one process-wide mutex on every
  * allocation and free, which every reader thread then contends for; nothing
- * here reads them. Must precede SQLite's initialisation (a no-op after). */
+ * here reads them. Must precede SQLite's initialisation (a no-op after).
+ * The statements' texts are spelled for SQLite then too. */
 static void sqlite_configure_once(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sql_spell_once();
 }
 
 struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t errlen)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     pthread_once(&configured, sqlite_configure_once);
-    struct sqlite_registry *s = calloc(1, sizeof *s);
+    struct sqlite_registry *s = sql_spelled ? calloc(1, sizeof *s) : NULL;
     if (!s) {
         snprintf(errbuf, errlen, "out of memory");
         return NULL;
     }
-    s->base.ops = &sqlite_ops;
+    s->impl.base.ops = &sqlite_ops;
+    s->impl.prim = &sqlite_prim;
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
@@ -1873,7 +940,7 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
                         NULL) != SQLITE_OK) {
         snprintf(errbuf, errlen, "cannot open database %s: %s", path,
                  s->w.db ? sqlite3_errmsg(s->w.db) : "out of memory");
-        sq_close(&s->base);
+        sq_close(&s->impl.base);
         return NULL;
     }
     sqlite3_busy_timeout(s->w.db, 5000);
@@ -1888,18 +955,18 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
                      NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(errbuf, errlen, "cannot configure database %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
-        sq_close(&s->base);
+        sq_close(&s->impl.base);
         return NULL;
     }
     if (migrate(s, errbuf, errlen) < 0) {
-        sq_close(&s->base);
+        sq_close(&s->impl.base);
         return NULL;
     }
     for (int i = 0; i < Q__COUNT; i++) {
         if (sqlite3_prepare_v3(s->w.db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->w.stmt[i],
                                NULL) != SQLITE_OK) {
             snprintf(errbuf, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(s->w.db));
-            sq_close(&s->base);
+            sq_close(&s->impl.base);
             return NULL;
         }
     }
@@ -1907,7 +974,12 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
     s->reader_key_made = strcmp(path, ":memory:") != 0 && path[0] &&
                          strncmp(path, "file:", 5) != 0 && strlen(path) < sizeof s->path &&
                          pthread_key_create(&s->reader_key, reader_gone) == 0;
-    return &s->base;
+    return &s->impl.base;
+}
+
+const char *reg_sqlite_sql(int q)
+{
+    return sql_text[q];
 }
 
 int registry_sqlite_schema_version(struct registry *r)
