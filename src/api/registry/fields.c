@@ -10,101 +10,208 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A column of struct S: field F under the name N, of TYPE. */
-#define COLN(S, F, N, TYPE) { N, REG_##TYPE, offsetof(S, F), sizeof(((S *)0)->F) }
-#define COL(S, F, TYPE)     COLN(S, F, #F, TYPE)
+/* A column of the struct REC (defined around each table): field F under
+ * the name N, of TYPE. */
+#define COLN(F, N, TYPE) { N, REG_##TYPE, offsetof(REC, F), sizeof(((REC *)0)->F) }
+#define COL(F, TYPE)     COLN(F, #F, TYPE)
 #define RECORD(COLS, ARR, NCOLS) \
     { COLS, ARR, NCOLS, NCOLS, NULL, 0 }
 /* a record whose INSERT and UPDATE are made from its columns */
 #define TABLE(COLS, ARR, TABLE, NKEYS) \
     { COLS, ARR, N(ARR), N(ARR), TABLE, NKEYS }
 
-/* clang-format off */
+#define REC struct reg_host
 static const struct reg_col host_cols[] = {
-    COL(struct reg_host, name, TEXT), COL(struct reg_host, driver, TEXT),
-    COL(struct reg_host, qmp, TEXT), COL(struct reg_host, nbd, TEXT),
+    COL(name, TEXT),
+    COL(driver, TEXT),
+    COL(qmp, TEXT),
+    COL(nbd, TEXT),
 };
-#define SRV(F, T) COL(struct reg_server, F, T)
+#undef REC
+#define REC struct reg_server
 static const struct reg_col server_cols[] = {
-    SRV(id, TEXT), SRV(name, TEXT), SRV(project_id, TEXT), SRV(user_id, TEXT), SRV(host, TEXT),
-    SRV(status, TEXT), SRV(vm_state, TEXT), SRV(task_state, TEXT), SRV(locked, BOOL),
-    SRV(created_at, TEXT), SRV(updated_at, TEXT),
+    COL(id, TEXT),
+    COL(name, TEXT),
+    COL(project_id, TEXT),
+    COL(user_id, TEXT),
+    COL(host, TEXT),
+    COL(status, TEXT),
+    COL(vm_state, TEXT),
+    COL(task_state, TEXT),
+    COL(locked, BOOL),
+    COL(created_at, TEXT),
+    COL(updated_at, TEXT),
 };
-#define VOL(F, T) COL(struct reg_volume, F, T)
+#undef REC
+#define REC struct reg_volume
 static const struct reg_col volume_cols[] = {
-    VOL(id, TEXT), VOL(project_id, TEXT), VOL(user_id, TEXT), VOL(name, TEXT),
-    VOL(description, TEXT), VOL(size_gb, INT64), VOL(host, TEXT), VOL(pool, TEXT),
-    VOL(path, TEXT), VOL(status, TEXT), VOL(attach_status, TEXT), VOL(migration_status, TEXT),
-    VOL(created_at, TEXT), VOL(updated_at, TEXT), VOL(bootable, BOOL), VOL(readonly, INT),
+    COL(id, TEXT),
+    COL(project_id, TEXT),
+    COL(user_id, TEXT),
+    COL(name, TEXT),
+    COL(description, TEXT),
+    COL(size_gb, INT64),
+    COL(host, TEXT),
+    COL(pool, TEXT),
+    COL(path, TEXT),
+    COL(status, TEXT),
+    COL(attach_status, TEXT),
+    COL(migration_status, TEXT),
+    COL(created_at, TEXT),
+    COL(updated_at, TEXT),
+    COL(bootable, BOOL),
+    COL(readonly, INT),
 };
-#define ATT(F, T) COL(struct reg_attachment, F, T)
+#undef REC
+#define REC struct reg_attachment
 static const struct reg_col att_cols[] = {
-    ATT(id, TEXT), ATT(bdm_uuid, TEXT), ATT(server_id, TEXT), ATT(volume_id, TEXT),
-    ATT(device, TEXT), ATT(tag, TEXT), ATT(delete_on_termination, BOOL), ATT(node_name, TEXT),
-    ATT(export_id, TEXT), ATT(export_name, TEXT), ATT(connection_info, TEXT),
-    ATT(created_at, TEXT),
+    COL(id, TEXT),
+    COL(bdm_uuid, TEXT),
+    COL(server_id, TEXT),
+    COL(volume_id, TEXT),
+    COL(device, TEXT),
+    COL(tag, TEXT),
+    COL(delete_on_termination, BOOL),
+    COL(node_name, TEXT),
+    COL(export_id, TEXT),
+    COL(export_name, TEXT),
+    COL(connection_info, TEXT),
+    COL(created_at, TEXT),
 };
-#define ATV(F, T) COL(struct reg_attachment_view, F, T)
+#undef REC
+#define REC struct reg_attachment_view
 static const struct reg_col att_view_cols[] = {
-    ATV(id, TEXT), ATV(bdm_uuid, TEXT), ATV(volume_id, TEXT), ATV(device, TEXT), ATV(tag, TEXT),
-    ATV(delete_on_termination, BOOL),
+    COL(id, TEXT),
+    COL(bdm_uuid, TEXT),
+    COL(volume_id, TEXT),
+    COL(device, TEXT),
+    COL(tag, TEXT),
+    COL(delete_on_termination, BOOL),
 };
-#define ACT(F) COL(struct reg_action, F, TEXT)
+#undef REC
+#define REC struct reg_action
 static const struct reg_col action_cols[] = {
-    ACT(request_id), ACT(server_id), ACT(action), ACT(project_id), ACT(user_id), ACT(message),
-    ACT(start_time), ACT(updated_at),
+    COL(request_id, TEXT),
+    COL(server_id, TEXT),
+    COL(action, TEXT),
+    COL(project_id, TEXT),
+    COL(user_id, TEXT),
+    COL(message, TEXT),
+    COL(start_time, TEXT),
+    COL(updated_at, TEXT),
 };
-#define EV(F) COL(struct reg_event, F, TEXT)
+#undef REC
+#define REC struct reg_event
 static const struct reg_col event_cols[] = {
-    EV(request_id), EV(event), EV(start_time), EV(finish_time), EV(result), EV(traceback),
-    EV(host), EV(details),
+    COL(request_id, TEXT),
+    COL(event, TEXT),
+    COL(start_time, TEXT),
+    COL(finish_time, TEXT),
+    COL(result, TEXT),
+    COL(traceback, TEXT),
+    COL(host, TEXT),
+    COL(details, TEXT),
 };
+#undef REC
+#define REC struct reg_token
 static const struct reg_col token_cols[] = {
-    COL(struct reg_token, id_hash, TEXT), COL(struct reg_token, auth, TEXT),
-    COL(struct reg_token, expires, INT64),
+    COL(id_hash, TEXT),
+    COL(auth, TEXT),
+    COL(expires, INT64),
 };
+#undef REC
+#define REC struct reg_meta
 static const struct reg_col meta_cols[] = {
-    COL(struct reg_meta, key, TEXT), COL(struct reg_meta, value, TEXT),
+    COL(key, TEXT),
+    COL(value, TEXT),
 };
+#undef REC
 /* the lease's length is bound after the columns, and is not one */
-#define SWP(F, T) COL(struct reg_swap, F, T)
+#define REC struct reg_swap
 static const struct reg_col swap_cols[] = {
-    SWP(id, TEXT), SWP(kind, TEXT), SWP(server_id, TEXT), SWP(project_id, TEXT),
-    SWP(user_id, TEXT), SWP(host, TEXT), SWP(old_volume_id, TEXT), SWP(new_volume_id, TEXT),
-    SWP(attachment_id, TEXT), SWP(old_node, TEXT), SWP(new_node, TEXT), SWP(old_path, TEXT),
-    SWP(old_size_gb, INT64), SWP(new_size_gb, INT64), SWP(phase, TEXT), SWP(error, TEXT),
-    SWP(started_at, TEXT), SWP(updated_at, TEXT), SWP(bytes_total, INT64),
-    SWP(bytes_done, INT64), SWP(mirror_ms, INT64), SWP(pivot_ms, INT64), SWP(total_ms, INT64),
-    SWP(owner, TEXT), SWP(epoch, INT64),
-    COLN(struct reg_swap, lease_ms, NULL, INT64),
+    COL(id, TEXT),
+    COL(kind, TEXT),
+    COL(server_id, TEXT),
+    COL(project_id, TEXT),
+    COL(user_id, TEXT),
+    COL(host, TEXT),
+    COL(old_volume_id, TEXT),
+    COL(new_volume_id, TEXT),
+    COL(attachment_id, TEXT),
+    COL(old_node, TEXT),
+    COL(new_node, TEXT),
+    COL(old_path, TEXT),
+    COL(old_size_gb, INT64),
+    COL(new_size_gb, INT64),
+    COL(phase, TEXT),
+    COL(error, TEXT),
+    COL(started_at, TEXT),
+    COL(updated_at, TEXT),
+    COL(bytes_total, INT64),
+    COL(bytes_done, INT64),
+    COL(mirror_ms, INT64),
+    COL(pivot_ms, INT64),
+    COL(total_ms, INT64),
+    COL(owner, TEXT),
+    COL(epoch, INT64),
+    COLN(lease_ms, NULL, INT64),
 };
-#define KP(F, T) COL(struct reg_keypair, F, T)
+#undef REC
+#define REC struct reg_keypair
 static const struct reg_col keypair_cols[] = {
-    KP(id, INT64), KP(user_id, TEXT), KP(name, TEXT), KP(type, TEXT), KP(fingerprint, TEXT),
-    KP(public_key, TEXT), KP(created_at, TEXT),
+    COL(id, INT64),
+    COL(user_id, TEXT),
+    COL(name, TEXT),
+    COL(type, TEXT),
+    COL(fingerprint, TEXT),
+    COL(public_key, TEXT),
+    COL(created_at, TEXT),
 };
-#define IMG(F, T) COL(struct reg_image, F, T)
+#undef REC
+#define REC struct reg_image
 static const struct reg_col image_cols[] = {
-    IMG(id, TEXT), IMG(owner, TEXT), IMG(name, TEXT), IMG(status, TEXT), IMG(visibility, TEXT),
-    IMG(disk_format, TEXT), IMG(container_format, TEXT), IMG(size, INT64),
-    IMG(virtual_size, INT64), IMG(checksum, TEXT), IMG(os_hash_algo, TEXT),
-    IMG(os_hash_value, TEXT), IMG(min_disk, INT64), IMG(min_ram, INT64),
-    COLN(struct reg_image, protected_, "protected", BOOL), IMG(os_hidden, BOOL),
-    IMG(created_at, TEXT), IMG(updated_at, TEXT),
+    COL(id, TEXT),
+    COL(owner, TEXT),
+    COL(name, TEXT),
+    COL(status, TEXT),
+    COL(visibility, TEXT),
+    COL(disk_format, TEXT),
+    COL(container_format, TEXT),
+    COL(size, INT64),
+    COL(virtual_size, INT64),
+    COL(checksum, TEXT),
+    COL(os_hash_algo, TEXT),
+    COL(os_hash_value, TEXT),
+    COL(min_disk, INT64),
+    COL(min_ram, INT64),
+    COLN(protected_, "protected", BOOL),
+    COL(os_hidden, BOOL),
+    COL(created_at, TEXT),
+    COL(updated_at, TEXT),
 };
-#define MEM(F) COL(struct reg_image_member, F, TEXT)
+#undef REC
+#define REC struct reg_image_member
 static const struct reg_col member_cols[] = {
-    MEM(image_id), MEM(member), MEM(status), MEM(created_at), MEM(updated_at),
+    COL(image_id, TEXT),
+    COL(member, TEXT),
+    COL(status, TEXT),
+    COL(created_at, TEXT),
+    COL(updated_at, TEXT),
 };
-#define MDEF(F) COL(struct reg_metadef, F, TEXT)
+#undef REC
+#define REC struct reg_metadef
 static const struct reg_col metadef_cols[] = {
-    MDEF(kind), COLN(struct reg_metadef, ns, "namespace", TEXT), MDEF(name), MDEF(body),
-    MDEF(created_at), MDEF(updated_at),
+    COL(kind, TEXT),
+    COLN(ns, "namespace", TEXT),
+    COL(name, TEXT),
+    COL(body, TEXT),
+    COL(created_at, TEXT),
+    COL(updated_at, TEXT),
 };
-/* a whole document (the swap series), a flag (is there a row), an id */
+#undef REC
+/* a whole document (the swap series), a flag (is there a row) */
 static const struct reg_col series_cols[] = { { "series", REG_DUP, 0, sizeof(char *) } };
 static const struct reg_col flag_cols[] = { { "1", REG_BOOL, 0, sizeof(bool) } };
-/* clang-format on */
 
 #define N(a) (int)(sizeof a / sizeof a[0])
 static const struct reg_record host_rec = RECORD(HOST_COLS, host_cols, N(host_cols));
@@ -306,145 +413,109 @@ static int list_all(struct registry *r, int q, size_t elem, void **out, size_t *
     return B(r)->list(r, q, NULL, 0, elem, out, n, what);
 }
 
-/* ---- hosts, servers, volumes ---- */
+/* ---- the operations that are one statement of a record as it is ---- */
 
-int reg_op_host_put(struct registry *r, const struct reg_host *h)
-{
-    return write_rec(r, Q_HOST_PUT, 0, NULL, NULL, h, "host_put", false);
-}
-int reg_op_host_list(struct registry *r, struct reg_host **out, size_t *n)
-{
-    return list_all(r, Q_HOST_LIST, sizeof **out, (void **)out, n, "host_list");
-}
-int reg_op_server_insert(struct registry *r, const struct reg_server *s)
-{
-    return write_rec(r, Q_SRV_INS, 0, NULL, NULL, s, "server write", false);
-}
-int reg_op_server_update(struct registry *r, const struct reg_server *s)
-{
-    return write_rec(r, Q_SRV_UPD, 0, NULL, NULL, s, "server write", false);
-}
-int reg_op_server_get(struct registry *r, const char *id, struct reg_server *out)
-{
-    return reg_op_get_by(r, Q_SRV_GET, id, NULL, out);
-}
-int reg_op_server_list(struct registry *r, const char *project, struct reg_server **out,
-                       size_t *n)
-{
-    return list_by(r, Q_SRV_LIST, Q_SRV_LIST_ALL, project, sizeof **out, (void **)out, n);
-}
-int reg_op_volume_insert(struct registry *r, const struct reg_volume *v)
-{
-    return write_rec(r, Q_VOL_INS, 0, NULL, NULL, v, "volume write", false);
-}
-int reg_op_volume_update(struct registry *r, const struct reg_volume *v)
-{
-    return write_rec(r, Q_VOL_UPD, 0, NULL, NULL, v, "volume write", false);
-}
-int reg_op_volume_get(struct registry *r, const char *id, struct reg_volume *out)
-{
-    return reg_op_get_by(r, Q_VOL_GET, id, NULL, out);
-}
-int reg_op_volume_delete(struct registry *r, const char *id)
-{
-    return exec_keys(r, Q_VOL_DEL, 1, id, NULL, NULL, "delete", false);
-}
-int reg_op_volume_list(struct registry *r, const char *project, struct reg_volume **out,
-                       size_t *n)
-{
-    return list_by(r, Q_VOL_LIST, Q_VOL_LIST_ALL, project, sizeof **out, (void **)out, n);
-}
+/* A write of the record (1 = it changed no row, where NONE_IS_1); a read
+ * of one by one key or two; a list by a key (every row when it is NULL),
+ * or of every row. */
+#define WRITE_OP(op, T, q, what, none_is_1)                                 \
+    int reg_op_##op(struct registry *r, const T *obj)                       \
+    {                                                                       \
+        return write_rec(r, Q_##q, 0, NULL, NULL, obj, what, none_is_1);    \
+    }
+#define GET_OP(op, T, q)                                                    \
+    int reg_op_##op(struct registry *r, const char *key, T *out)            \
+    {                                                                       \
+        return reg_op_get_by(r, Q_##q, key, NULL, out);                     \
+    }
+#define GET2_OP(op, T, q)                                                   \
+    int reg_op_##op(struct registry *r, const char *k1, const char *k2, T *out) \
+    {                                                                       \
+        return reg_op_get_by(r, Q_##q, k1, k2, out);                        \
+    }
+#define LIST_OP(op, T, q_one, q_all)                                        \
+    int reg_op_##op(struct registry *r, const char *key, T **out, size_t *n) \
+    {                                                                       \
+        return list_by(r, Q_##q_one, Q_##q_all, key, sizeof **out, (void **)out, n); \
+    }
+#define LIST_ALL_OP(op, T, q, what)                                         \
+    int reg_op_##op(struct registry *r, T **out, size_t *n)                 \
+    {                                                                       \
+        return list_all(r, Q_##q, sizeof **out, (void **)out, n, what);     \
+    }
+#define DELETE_OP(op, q, what, none_is_1)                                   \
+    int reg_op_##op(struct registry *r, const char *id)                     \
+    {                                                                       \
+        return exec_keys(r, Q_##q, 1, id, NULL, NULL, what, none_is_1);     \
+    }
+
+/* clang-format off */
+WRITE_OP(host_put, struct reg_host, HOST_PUT, "host_put", false)
+WRITE_OP(server_insert, struct reg_server, SRV_INS, "server write", false)
+WRITE_OP(server_update, struct reg_server, SRV_UPD, "server write", false)
+WRITE_OP(volume_insert, struct reg_volume, VOL_INS, "volume write", false)
+WRITE_OP(volume_update, struct reg_volume, VOL_UPD, "volume write", false)
+WRITE_OP(attachment_insert, struct reg_attachment, ATT_INS, "attachment write", false)
+WRITE_OP(attachment_update, struct reg_attachment, ATT_UPD, "attachment write", false)
+WRITE_OP(action_insert, struct reg_action, ACT_INS, "action write", false)
+WRITE_OP(action_update, struct reg_action, ACT_UPD, "action write", false)
+WRITE_OP(event_insert, struct reg_event, EV_INS, "event write", false)
+WRITE_OP(event_update, struct reg_event, EV_UPD, "event write", false)
+WRITE_OP(token_put, struct reg_token, TOK_PUT, "token put", false)
+WRITE_OP(swap_insert, struct reg_swap, SWAP_INS, "swap record write", false)
+WRITE_OP(swap_update, struct reg_swap, SWAP_UPD, "swap record write", true)
+WRITE_OP(image_insert, struct reg_image, IMG_INS, "image write", false)
+WRITE_OP(image_update, struct reg_image, IMG_UPD, "image write", true)
+WRITE_OP(member_put, struct reg_image_member, MEM_PUT, "image member write", false)
+WRITE_OP(metadef_put, struct reg_metadef, MDEF_PUT, "metadata definition write", false)
+
+GET_OP(server_get, struct reg_server, SRV_GET)
+GET_OP(volume_get, struct reg_volume, VOL_GET)
+GET_OP(attachment_get_by_id, struct reg_attachment, ATT_GET_ID)
+GET_OP(attachment_get_by_volume, struct reg_attachment, ATT_GET_VOL)
+GET_OP(image_get, struct reg_image, IMG_GET)
+GET2_OP(attachment_get, struct reg_attachment, ATT_GET)
+GET2_OP(action_get, struct reg_action, ACT_GET)
+GET2_OP(keypair_get, struct reg_keypair, KP_GET)
+GET2_OP(member_get, struct reg_image_member, MEM_GET)
+
+LIST_OP(server_list, struct reg_server, SRV_LIST, SRV_LIST_ALL)
+LIST_OP(volume_list, struct reg_volume, VOL_LIST, VOL_LIST_ALL)
+LIST_OP(attachment_list, struct reg_attachment, ATT_LIST, ATT_LIST_ALL)
+LIST_OP(action_list, struct reg_action, ACT_LIST, ACT_LIST)
+LIST_OP(event_list, struct reg_event, EV_LIST, EV_LIST)
+LIST_OP(keypair_list, struct reg_keypair, KP_LIST, KP_LIST_ALL)
+LIST_ALL_OP(host_list, struct reg_host, HOST_LIST, "host_list")
+LIST_ALL_OP(swap_unfinished, struct reg_swap, SWAP_OPEN, "swap records")
+LIST_ALL_OP(swap_all, struct reg_swap, SWAP_ALL, "swap records")
+LIST_ALL_OP(image_list, struct reg_image, IMG_LIST, "list")
+
+DELETE_OP(volume_delete, VOL_DEL, "delete", false)
+DELETE_OP(attachment_delete, ATT_DEL, "delete", false)
+DELETE_OP(token_delete, TOK_DEL, "token delete", false)
+DELETE_OP(image_delete, IMG_DEL, "delete", true)
+/* clang-format on */
+
+/* ---- and those that are more ---- */
+
 int reg_op_volume_path_used(struct registry *r, const char *path, bool *used)
 {
     *used = false;
     return reg_op_get_by(r, Q_VOL_PATH, path, NULL, used) < 0 ? -1 : 0;
 }
 
-/* ---- attachments, instance actions and their events ---- */
-
-int reg_op_attachment_insert(struct registry *r, const struct reg_attachment *a)
-{
-    return write_rec(r, Q_ATT_INS, 0, NULL, NULL, a, "attachment write", false);
-}
-int reg_op_attachment_update(struct registry *r, const struct reg_attachment *a)
-{
-    return write_rec(r, Q_ATT_UPD, 0, NULL, NULL, a, "attachment write", false);
-}
-int reg_op_attachment_get(struct registry *r, const char *server_id, const char *volume_id,
-                          struct reg_attachment *out)
-{
-    return reg_op_get_by(r, Q_ATT_GET, server_id, volume_id, out);
-}
-int reg_op_attachment_get_by_id(struct registry *r, const char *id, struct reg_attachment *out)
-{
-    return reg_op_get_by(r, Q_ATT_GET_ID, id, NULL, out);
-}
-int reg_op_attachment_get_by_volume(struct registry *r, const char *volume_id,
-                                    struct reg_attachment *out)
-{
-    return reg_op_get_by(r, Q_ATT_GET_VOL, volume_id, NULL, out);
-}
-int reg_op_attachment_delete(struct registry *r, const char *id)
-{
-    return exec_keys(r, Q_ATT_DEL, 1, id, NULL, NULL, "delete", false);
-}
-int reg_op_attachment_list(struct registry *r, const char *server_id, struct reg_attachment **out,
-                           size_t *n)
-{
-    return list_by(r, Q_ATT_LIST, Q_ATT_LIST_ALL, server_id, sizeof **out, (void **)out, n);
-}
-int reg_op_action_insert(struct registry *r, const struct reg_action *a)
-{
-    return write_rec(r, Q_ACT_INS, 0, NULL, NULL, a, "action write", false);
-}
-int reg_op_action_update(struct registry *r, const struct reg_action *a)
-{
-    return write_rec(r, Q_ACT_UPD, 0, NULL, NULL, a, "action write", false);
-}
-int reg_op_action_get(struct registry *r, const char *server_id, const char *request_id,
-                      struct reg_action *out)
-{
-    return reg_op_get_by(r, Q_ACT_GET, server_id, request_id, out);
-}
-int reg_op_action_list(struct registry *r, const char *server_id, struct reg_action **out,
-                       size_t *n)
-{
-    return list_by(r, Q_ACT_LIST, Q_ACT_LIST, server_id, sizeof **out, (void **)out, n);
-}
-int reg_op_event_insert(struct registry *r, const struct reg_event *ev)
-{
-    return write_rec(r, Q_EV_INS, 0, NULL, NULL, ev, "event write", false);
-}
-int reg_op_event_update(struct registry *r, const struct reg_event *ev)
-{
-    return write_rec(r, Q_EV_UPD, 0, NULL, NULL, ev, "event write", false);
-}
-int reg_op_event_list(struct registry *r, const char *request_id, struct reg_event **out,
-                      size_t *n)
-{
-    return list_by(r, Q_EV_LIST, Q_EV_LIST, request_id, sizeof **out, (void **)out, n);
-}
-
-/* ---- tokens and metadata ---- */
-
-int reg_op_token_put(struct registry *r, const struct reg_token *t)
-{
-    return write_rec(r, Q_TOK_PUT, 0, NULL, NULL, t, "token put", false);
-}
 int reg_op_token_get(struct registry *r, const char *id_hash, struct reg_token *out)
 {
     struct reg_param p[1] = { { REG_TEXT, NULL } };
     return B(r)->get(r, Q_TOK_GET, p, keys(p, 1, id_hash, NULL, NULL), out, "token get");
 }
-int reg_op_token_delete(struct registry *r, const char *id_hash)
-{
-    return exec_keys(r, Q_TOK_DEL, 1, id_hash, NULL, NULL, "token delete", false);
-}
+
 int reg_op_token_purge(struct registry *r, int64_t now)
 {
     struct reg_param p[] = { { REG_INT64, &now } };
     return B(r)->exec(r, Q_TOK_PURGE, p, 1, "token purge", false);
 }
+
 int reg_op_meta_list(struct registry *r, enum reg_meta_kind kind, const char *owner,
                      struct reg_meta **out, size_t *n)
 {
@@ -452,11 +523,13 @@ int reg_op_meta_list(struct registry *r, enum reg_meta_kind kind, const char *ow
     int np = keys(p, 2, reg_meta_kind_name(kind), owner, NULL);
     return B(r)->list(r, Q_MD_LIST, p, np, sizeof **out, (void **)out, n, "metadata list");
 }
+
 int reg_op_meta_put(struct registry *r, enum reg_meta_kind kind, const char *owner,
                     const struct reg_meta *m)
 {
     return write_rec(r, Q_MD_PUT, 2, reg_meta_kind_name(kind), owner, m, "metadata put", false);
 }
+
 /* Without KEY, every item of OWNER (and never 1). */
 int reg_op_meta_delete(struct registry *r, enum reg_meta_kind kind, const char *owner,
                        const char *key)
@@ -465,16 +538,6 @@ int reg_op_meta_delete(struct registry *r, enum reg_meta_kind kind, const char *
                      "metadata delete", key != NULL);
 }
 
-/* ---- swap records ---- */
-
-int reg_op_swap_insert(struct registry *r, const struct reg_swap *s)
-{
-    return write_rec(r, Q_SWAP_INS, 0, NULL, NULL, s, "swap record write", false);
-}
-int reg_op_swap_update(struct registry *r, const struct reg_swap *s)
-{
-    return write_rec(r, Q_SWAP_UPD, 0, NULL, NULL, s, "swap record write", true);
-}
 int reg_op_swap_lease_renew(struct registry *r, const char *id, const char *owner, int64_t epoch,
                             int64_t lease_ms)
 {
@@ -483,6 +546,7 @@ int reg_op_swap_lease_renew(struct registry *r, const char *id, const char *owne
     };
     return B(r)->exec(r, Q_LEASE_RENEW, p, 4, "swap lease renew", true);
 }
+
 int reg_op_swap_lease_take(struct registry *r, const char *owner, int64_t lease_ms,
                            enum reg_lease_take which, struct reg_swap **out, size_t *n)
 {
@@ -496,29 +560,25 @@ int reg_op_swap_lease_take(struct registry *r, const char *owner, int64_t lease_
         qsort(*out, *n, sizeof **out, reg_swap_cmp_started);
     return 0;
 }
-int reg_op_swap_unfinished(struct registry *r, struct reg_swap **out, size_t *n)
-{
-    return list_all(r, Q_SWAP_OPEN, sizeof **out, (void **)out, n, "swap records");
-}
+
 int reg_op_swap_latest(struct registry *r, const char *server_id, const char *volume_id,
                        struct reg_swap *out)
 {
     memset(out, 0, sizeof *out);
     return reg_op_get_by(r, Q_SWAP_LATEST, server_id, volume_id, out);
 }
+
 int reg_op_swap_get(struct registry *r, const char *id, struct reg_swap *out)
 {
     memset(out, 0, sizeof *out);
     return reg_op_get_by(r, Q_SWAP_GET, id, NULL, out);
 }
-int reg_op_swap_all(struct registry *r, struct reg_swap **out, size_t *n)
-{
-    return list_all(r, Q_SWAP_ALL, sizeof **out, (void **)out, n, "swap records");
-}
+
 int reg_op_swap_series_put(struct registry *r, const char *id, const char *series)
 {
     return exec_keys(r, Q_SERIES_PUT, 2, id, series, NULL, "swap series write", false);
 }
+
 int reg_op_swap_series_get(struct registry *r, const char *id, char **series)
 {
     *series = NULL;
@@ -530,73 +590,32 @@ int reg_op_swap_series_get(struct registry *r, const char *id, char **series)
     return rc;
 }
 
-/* ---- key pairs, images, members, metadata definitions ---- */
-
-int reg_op_keypair_get(struct registry *r, const char *user_id, const char *name,
-                       struct reg_keypair *out)
-{
-    return reg_op_get_by(r, Q_KP_GET, user_id, name, out);
-}
-int reg_op_keypair_list(struct registry *r, const char *user_id, struct reg_keypair **out,
-                        size_t *n)
-{
-    return list_by(r, Q_KP_LIST, Q_KP_LIST_ALL, user_id, sizeof **out, (void **)out, n);
-}
 int reg_op_keypair_delete(struct registry *r, const char *user_id, const char *name)
 {
     return exec_keys(r, Q_KP_DEL, 2, user_id, name, NULL, "key pair delete", true);
 }
-int reg_op_image_insert(struct registry *r, const struct reg_image *im)
-{
-    return write_rec(r, Q_IMG_INS, 0, NULL, NULL, im, "image write", false);
-}
-int reg_op_image_update(struct registry *r, const struct reg_image *im)
-{
-    return write_rec(r, Q_IMG_UPD, 0, NULL, NULL, im, "image write", true);
-}
-int reg_op_image_get(struct registry *r, const char *id, struct reg_image *out)
-{
-    return reg_op_get_by(r, Q_IMG_GET, id, NULL, out);
-}
-int reg_op_image_delete(struct registry *r, const char *id)
-{
-    return exec_keys(r, Q_IMG_DEL, 1, id, NULL, NULL, "delete", true);
-}
-int reg_op_image_list(struct registry *r, struct reg_image **out, size_t *n)
-{
-    return list_by(r, Q_IMG_LIST, Q_IMG_LIST, NULL, sizeof **out, (void **)out, n);
-}
-int reg_op_member_put(struct registry *r, const struct reg_image_member *m)
-{
-    return write_rec(r, Q_MEM_PUT, 0, NULL, NULL, m, "image member write", false);
-}
-int reg_op_member_get(struct registry *r, const char *image_id, const char *member,
-                      struct reg_image_member *out)
-{
-    return reg_op_get_by(r, Q_MEM_GET, image_id, member, out);
-}
+
 /* Without MEMBER, every member of the image (and never 1). */
 int reg_op_member_delete(struct registry *r, const char *image_id, const char *member)
 {
     return exec_keys(r, member ? Q_MEM_DEL : Q_MEM_DEL_ALL, member ? 2 : 1, image_id, member, NULL,
                      "image member delete", member != NULL);
 }
+
 int reg_op_member_list(struct registry *r, const char *image_id, const char *member,
                        struct reg_image_member **out, size_t *n)
 {
     int q = image_id ? Q_MEM_LIST : Q_MEM_LIST_BY;
     return list_by(r, q, q, image_id ? image_id : member, sizeof **out, (void **)out, n);
 }
-int reg_op_metadef_put(struct registry *r, const struct reg_metadef *d)
-{
-    return write_rec(r, Q_MDEF_PUT, 0, NULL, NULL, d, "metadata definition write", false);
-}
+
 int reg_op_metadef_get(struct registry *r, const char *kind, const char *ns, const char *name,
                        struct reg_metadef *out)
 {
     struct reg_param p[3] = { { REG_TEXT, NULL } };
     return B(r)->get(r, Q_MDEF_GET, p, keys(p, 3, kind, ns, name), out, "get");
 }
+
 int reg_op_metadef_list(struct registry *r, const char *kind, const char *ns,
                         struct reg_metadef **out, size_t *n)
 {
@@ -605,6 +624,7 @@ int reg_op_metadef_list(struct registry *r, const char *kind, const char *ns,
     return B(r)->list(r, ns ? Q_MDEF_LIST : Q_MDEF_LIST_ALL, p, np, sizeof **out, (void **)out, n,
                       "list");
 }
+
 /* Without NAME, every KIND of NS; without KIND too, everything in NS. */
 int reg_op_metadef_delete(struct registry *r, const char *kind, const char *ns, const char *name)
 {
@@ -613,6 +633,7 @@ int reg_op_metadef_delete(struct registry *r, const char *kind, const char *ns, 
     return exec_keys(r, name ? Q_MDEF_DEL : Q_MDEF_DEL_KIND, name ? 3 : 2, kind, ns, name,
                      "metadata definition delete", name != NULL);
 }
+
 int reg_op_metadef_rename(struct registry *r, const char *from, const char *to)
 {
     return exec_keys(r, Q_MDEF_RENAME, 2, from, to, NULL, "metadata definition rename", false);

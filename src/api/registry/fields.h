@@ -144,6 +144,11 @@ extern const struct reg_record reg_server_rec, reg_attachment_rec, reg_att_view_
 REG_SHARED_OPS(REG_OP_DECL)
 REG_DEFAULT_OPS(REG_OP_DECL)
 #define REG_OP(op) .op = reg_op_##op,
+/* What every backend answers its own way, named P_<op> (sq_close, ...). */
+#define REG_BACKEND_OPS(P)                                                                  \
+    .close = P##_close, .begin = P##_begin, .commit = P##_commit, .rollback = P##_rollback, \
+    .read_begin = P##_read_begin, .read_end = P##_read_end, .server_view = P##_server_view, \
+    .read_hint_server = P##_read_hint_server, .keypair_insert = P##_keypair_insert,
 
 /* The first row of Q for keys K1 (and K2 unless NULL) into OUT: 0, 1 when
  * there is none, -1. */

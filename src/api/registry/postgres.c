@@ -22,6 +22,7 @@
  * from libpq's environment or password file, and no message here repeats
  * the connection string. */
 #include "fields.h"
+#include "schema.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -34,108 +35,34 @@
 #define LOCK_MIGRATE "7566711"
 #define LOCK_WRITE   "7566712"
 
-static const char *const migrations[] = {
-    /* 1: the initial schema */
-    "CREATE TABLE hosts (name TEXT PRIMARY KEY, driver TEXT NOT NULL,"
-    "  qmp TEXT NOT NULL, nbd TEXT NOT NULL);"
-    "CREATE TABLE servers (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
-    "  project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
-    "  host TEXT NOT NULL REFERENCES hosts(name),"
-    "  status TEXT NOT NULL, vm_state TEXT NOT NULL, task_state TEXT NOT NULL,"
-    "  locked INTEGER NOT NULL DEFAULT 0,"
-    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
-    "CREATE INDEX servers_project ON servers(project_id);"
-    "CREATE TABLE volumes (id TEXT PRIMARY KEY, project_id TEXT NOT NULL,"
-    "  user_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,"
-    "  size_gb BIGINT NOT NULL, host TEXT NOT NULL REFERENCES hosts(name),"
-    "  pool TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,"
-    "  attach_status TEXT NOT NULL, migration_status TEXT NOT NULL,"
-    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
-    "CREATE INDEX volumes_project ON volumes(project_id);"
-    "CREATE INDEX volumes_path ON volumes(path);"
-    "CREATE TABLE attachments (id TEXT PRIMARY KEY, bdm_uuid TEXT NOT NULL,"
-    "  server_id TEXT NOT NULL REFERENCES servers(id),"
-    "  volume_id TEXT NOT NULL UNIQUE REFERENCES volumes(id),"
-    "  device TEXT NOT NULL, tag TEXT NOT NULL,"
-    "  delete_on_termination INTEGER NOT NULL, node_name TEXT NOT NULL,"
-    "  export_id TEXT NOT NULL, export_name TEXT NOT NULL,"
-    "  connection_info TEXT NOT NULL, created_at TEXT NOT NULL,"
-    "  UNIQUE(server_id, device));"
-    "CREATE TABLE instance_actions (request_id TEXT NOT NULL,"
-    "  server_id TEXT NOT NULL REFERENCES servers(id), action TEXT NOT NULL,"
-    "  project_id TEXT NOT NULL, user_id TEXT NOT NULL, message TEXT NOT NULL,"
-    "  start_time TEXT NOT NULL, updated_at TEXT NOT NULL, seq BIGSERIAL,"
-    "  PRIMARY KEY(server_id, request_id));"
-    "CREATE TABLE instance_action_events (request_id TEXT NOT NULL,"
-    "  event TEXT NOT NULL, start_time TEXT NOT NULL, finish_time TEXT NOT NULL,"
-    "  result TEXT NOT NULL, traceback TEXT NOT NULL, host TEXT NOT NULL,"
-    "  details TEXT NOT NULL, seq BIGSERIAL, PRIMARY KEY(request_id, event));",
-    /* 2: Keystone tokens */
-    "CREATE TABLE tokens (id_hash TEXT PRIMARY KEY, auth TEXT NOT NULL,"
-    "  expires BIGINT NOT NULL);"
-    "CREATE INDEX tokens_expires ON tokens(expires);",
-    /* 3: volume and server metadata (a volume's is deleted with it by the
-     * volume delete statement, where SQLite uses a trigger) */
-    "CREATE TABLE metadata (kind TEXT NOT NULL, owner TEXT NOT NULL,"
-    "  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(kind, owner, key));",
-    /* 4: the swap records; seq orders them across nodes */
-    "CREATE TABLE swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-    "  server_id TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
-    "  host TEXT NOT NULL, old_volume_id TEXT NOT NULL, new_volume_id TEXT NOT NULL,"
-    "  attachment_id TEXT NOT NULL, old_node TEXT NOT NULL, new_node TEXT NOT NULL,"
-    "  old_path TEXT NOT NULL, old_size_gb BIGINT NOT NULL, new_size_gb BIGINT NOT NULL,"
-    "  phase TEXT NOT NULL, error TEXT NOT NULL,"
-    "  started_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  bytes_total BIGINT NOT NULL, bytes_done BIGINT NOT NULL,"
-    "  mirror_ms BIGINT NOT NULL, pivot_ms BIGINT NOT NULL, total_ms BIGINT NOT NULL,"
-    "  seq BIGSERIAL UNIQUE);"
-    "CREATE INDEX swaps_server ON swaps(server_id, seq);"
-    "CREATE INDEX swaps_phase ON swaps(phase, seq);",
-    /* 5: the series a swap's worker sampled while it ran (a JSON document) */
-    "CREATE TABLE IF NOT EXISTS swap_series (id TEXT PRIMARY KEY, series TEXT NOT NULL);",
-    /* 6: each swap's lease (as SQLite's migration 6) */
-    "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '',"
-    "  ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0,"
-    "  ADD COLUMN lease_expires BIGINT NOT NULL DEFAULT 0;",
-    /* 7: Cinder's bootable flag and readonly admin metadata of a volume */
-    "ALTER TABLE volumes ADD COLUMN bootable INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE volumes ADD COLUMN readonly INTEGER NOT NULL DEFAULT -1;",
-    /* 8: Nova's key pairs, unique per user and name */
-    "CREATE TABLE keypairs (id BIGSERIAL PRIMARY KEY, user_id TEXT NOT NULL,"
-    "  name TEXT NOT NULL, type TEXT NOT NULL, fingerprint TEXT NOT NULL,"
-    "  public_key TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE(user_id, name));",
-    /* 9: Glance's images (a volume's image metadata goes with it in the
-     * volume delete statement) */
-    "CREATE TABLE images (id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,"
-    "  status TEXT NOT NULL, visibility TEXT NOT NULL, disk_format TEXT NOT NULL,"
-    "  container_format TEXT NOT NULL, size BIGINT NOT NULL, virtual_size BIGINT NOT NULL,"
-    "  checksum TEXT NOT NULL, os_hash_algo TEXT NOT NULL, os_hash_value TEXT NOT NULL,"
-    "  min_disk BIGINT NOT NULL, min_ram BIGINT NOT NULL, protected INTEGER NOT NULL,"
-    "  os_hidden INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);",
-    /* 10: a server's attachments in the order they are listed (as SQLite's
-     * migration 10) */
-    "CREATE INDEX IF NOT EXISTS attachments_server"
-    "  ON attachments(server_id, created_at, device);",
-    /* 11: Glance's image members and metadata definitions (as SQLite's
-     * migration 11) */
-    "CREATE TABLE IF NOT EXISTS image_members (image_id TEXT NOT NULL, member TEXT NOT NULL,"
-    "  status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  PRIMARY KEY(image_id, member));"
-    "CREATE INDEX IF NOT EXISTS image_members_member ON image_members(member);"
-    "CREATE TABLE IF NOT EXISTS metadefs (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
-    "  body TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  seq BIGSERIAL PRIMARY KEY, UNIQUE(kind, namespace, name));"
-    "CREATE INDEX IF NOT EXISTS metadefs_namespace ON metadefs(namespace);"
-    "INSERT INTO metadefs(kind, namespace, name, body, created_at, updated_at)"
-    "  SELECT 'resource_type', '', t,"
-    "  '{}', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    "  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-    "  FROM unnest(ARRAY['OS::Glance::Image', 'OS::Cinder::Volume', 'OS::Nova::Flavor',"
-    "  'OS::Nova::Aggregate', 'OS::Nova::Server', 'OS::Trove::Instance'])"
-    "  WITH ORDINALITY AS rt(t, i) ORDER BY i ON CONFLICT DO NOTHING;",
-};
+/* The dialect's words in the migrations (schema.h). The volume delete
+ * statement deletes a volume's metadata and image metadata, where SQLite
+ * uses triggers; seq orders actions, events and swaps across nodes. */
+#define SQL_I64                    "BIGINT"
+#define SQL_ROW_SEQ                " seq BIGSERIAL,"
+#define SQL_SWAP_SEQ               "seq BIGSERIAL UNIQUE"
+#define SQL_SERIAL_KEY             "BIGSERIAL PRIMARY KEY"
+#define SQL_INDEX_PATH             "CREATE INDEX volumes_path ON volumes(path);"
+#define SQL_VOLUME_META_GONE       ""
+#define SQL_VOLUME_IMAGE_META_GONE ""
+#define SQL_LEASE_COLUMNS                                     \
+    "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT ''," \
+    "  ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0,"               \
+    "  ADD COLUMN lease_expires BIGINT NOT NULL DEFAULT 0;"
+#define SQL_RESOURCE_TYPES                                                               \
+    "INSERT INTO metadefs(kind, namespace, name, body, created_at, updated_at)"          \
+    "  SELECT 'resource_type', '', t,"                                                   \
+    "  '{}', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"   \
+    "  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"          \
+    "  FROM unnest(ARRAY['OS::Glance::Image', 'OS::Cinder::Volume', 'OS::Nova::Flavor'," \
+    "  'OS::Nova::Aggregate', 'OS::Nova::Server', 'OS::Trove::Instance'])"               \
+    "  WITH ORDINALITY AS rt(t, i) ORDER BY i ON CONFLICT DO NOTHING;"
+
+static const char *const migrations[] = { REG_MIGRATIONS };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
+/* what orders actions and events inserted in the same second */
+#define ROW_ORDER "seq"
 /* now on the database's clock, in ms since the epoch (every node measures
  * a lease by the same clock) */
 #define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
@@ -164,10 +91,6 @@ static const char *const sql_src[Q__COUNT] = {
                   "AND owner=$1) "
                   "DELETE FROM volumes WHERE id=$1",
     [Q_VOL_PATH] = "SELECT 1 FROM volumes WHERE path=$1 LIMIT 1",
-    [Q_ACT_LIST] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=$1 "
-                   "ORDER BY start_time DESC, seq DESC",
-    [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=$1 "
-                  "ORDER BY start_time, seq",
     [Q_TOK_PUT] = "INSERT INTO tokens(" TOK_COLS ") VALUES($1,$2,$3) "
                   "ON CONFLICT(id_hash) DO UPDATE SET auth=excluded.auth,expires=excluded.expires",
     [Q_MD_PUT] = "INSERT INTO metadata(kind,owner,key,value) VALUES($1,$2,$3,$4) "
@@ -875,22 +798,15 @@ static void pg_read_end(struct registry *r)
     }
 }
 
+/* the reads a read scope's view answers, and the writes whose answer is
+ * PostgreSQL's own, beside the shared operations */
 static const struct registry_ops pg_ops = {
-    REG_SHARED_OPS(REG_OP)
     .name = "postgresql",
-    .close = pg_close,
-    .begin = pg_begin,
-    .commit = pg_commit,
-    .rollback = pg_rollback,
-    .read_begin = pg_read_begin,
-    .read_end = pg_read_end,
+    REG_BACKEND_OPS(pg) REG_SHARED_OPS(REG_OP)
     .server_get = pg_server_get,
-    .server_view = pg_server_view,
-    .read_hint_server = pg_read_hint_server,
     .attachment_get = pg_att_get,
     .attachment_list = pg_att_list,
     .token_get = pg_tok_get,
-    .keypair_insert = pg_keypair_insert,
     .image_delete = pg_image_delete,
 };
 

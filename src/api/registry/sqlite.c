@@ -15,6 +15,7 @@
  * schema_version so an old database is upgraded in place. Every statement
  * is prepared once, with bound parameters only. */
 #include "fields.h"
+#include "schema.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -22,120 +23,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const migrations[] = {
-    /* 1: the initial schema */
-    "CREATE TABLE hosts (name TEXT PRIMARY KEY, driver TEXT NOT NULL,"
-    "  qmp TEXT NOT NULL, nbd TEXT NOT NULL);"
-    "CREATE TABLE servers (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
-    "  project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
-    "  host TEXT NOT NULL REFERENCES hosts(name),"
-    "  status TEXT NOT NULL, vm_state TEXT NOT NULL, task_state TEXT NOT NULL,"
-    "  locked INTEGER NOT NULL DEFAULT 0,"
-    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
-    "CREATE INDEX servers_project ON servers(project_id);"
-    "CREATE TABLE volumes (id TEXT PRIMARY KEY, project_id TEXT NOT NULL,"
-    "  user_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,"
-    "  size_gb INTEGER NOT NULL, host TEXT NOT NULL REFERENCES hosts(name),"
-    "  pool TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,"
-    "  attach_status TEXT NOT NULL, migration_status TEXT NOT NULL,"
-    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
-    "CREATE INDEX volumes_project ON volumes(project_id);"
-    "CREATE TABLE attachments (id TEXT PRIMARY KEY, bdm_uuid TEXT NOT NULL,"
-    "  server_id TEXT NOT NULL REFERENCES servers(id),"
-    "  volume_id TEXT NOT NULL UNIQUE REFERENCES volumes(id),"
-    "  device TEXT NOT NULL, tag TEXT NOT NULL,"
-    "  delete_on_termination INTEGER NOT NULL, node_name TEXT NOT NULL,"
-    "  export_id TEXT NOT NULL, export_name TEXT NOT NULL,"
-    "  connection_info TEXT NOT NULL, created_at TEXT NOT NULL,"
-    "  UNIQUE(server_id, device));"
-    "CREATE TABLE instance_actions (request_id TEXT NOT NULL,"
-    "  server_id TEXT NOT NULL REFERENCES servers(id), action TEXT NOT NULL,"
-    "  project_id TEXT NOT NULL, user_id TEXT NOT NULL, message TEXT NOT NULL,"
-    "  start_time TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  PRIMARY KEY(server_id, request_id));"
-    "CREATE TABLE instance_action_events (request_id TEXT NOT NULL,"
-    "  event TEXT NOT NULL, start_time TEXT NOT NULL, finish_time TEXT NOT NULL,"
-    "  result TEXT NOT NULL, traceback TEXT NOT NULL, host TEXT NOT NULL,"
-    "  details TEXT NOT NULL, PRIMARY KEY(request_id, event));",
-    /* 2: Keystone tokens, so that a restart keeps everyone logged in */
-    "CREATE TABLE tokens (id_hash TEXT PRIMARY KEY, auth TEXT NOT NULL,"
-    "  expires INTEGER NOT NULL);"
-    "CREATE INDEX tokens_expires ON tokens(expires);",
-    /* 3: volume and server metadata; a volume's leaves with its row (servers
-   * are never deleted, only marked) */
-    "CREATE TABLE metadata (kind TEXT NOT NULL, owner TEXT NOT NULL,"
-    "  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(kind, owner, key));"
-    "CREATE TRIGGER volume_metadata_gone AFTER DELETE ON volumes BEGIN"
-    "  DELETE FROM metadata WHERE kind='volume' AND owner=old.id; END;",
-    /* 4: the swap records join the registry, so that a swap's phase and the
-     * registry changes it implies commit in one transaction. Before, the
-     * swap workflow kept them on a connection of its own in a `swaps` table
-     * made outside these migrations; adopt_unnumbered_swaps moves such a
-     * table's rows (an upgraded install's in-flight swaps among them) into
-     * this one. No foreign keys: a record outlives the volumes it names. */
-    "CREATE TABLE swaps (id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-    "  server_id TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
-    "  host TEXT NOT NULL, old_volume_id TEXT NOT NULL, new_volume_id TEXT NOT NULL,"
-    "  attachment_id TEXT NOT NULL, old_node TEXT NOT NULL, new_node TEXT NOT NULL,"
-    "  old_path TEXT NOT NULL, old_size_gb INTEGER NOT NULL, new_size_gb INTEGER NOT NULL,"
-    "  phase TEXT NOT NULL, error TEXT NOT NULL,"
-    "  started_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  bytes_total INTEGER NOT NULL, bytes_done INTEGER NOT NULL,"
-    "  mirror_ms INTEGER NOT NULL, pivot_ms INTEGER NOT NULL, total_ms INTEGER NOT NULL,"
-    "  seq INTEGER NOT NULL UNIQUE);"
-    "CREATE INDEX swaps_server ON swaps(server_id, seq);"
-    "CREATE INDEX swaps_phase ON swaps(phase, seq);",
-    /* 5: the series a swap's worker sampled while it ran (a JSON document),
-     * kept for its report. An install that made this table outside the
-     * migrations keeps it as it is. */
-    "CREATE TABLE IF NOT EXISTS swap_series (id TEXT PRIMARY KEY, series TEXT NOT NULL);",
-    /* 6: each swap's lease: the node driving it, the epoch of its hold and
-     * when the hold lapses (ms since the epoch); a record from before has
-     * no owner and a lapsed lease, so whoever starts takes it over */
-    "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE swaps ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE swaps ADD COLUMN lease_expires INTEGER NOT NULL DEFAULT 0;",
-    /* 7: Cinder's bootable flag and readonly admin metadata of a volume */
-    "ALTER TABLE volumes ADD COLUMN bootable INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE volumes ADD COLUMN readonly INTEGER NOT NULL DEFAULT -1;",
-    /* 8: Nova's key pairs, unique per user and name */
-    "CREATE TABLE keypairs (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,"
-    "  name TEXT NOT NULL, type TEXT NOT NULL, fingerprint TEXT NOT NULL,"
-    "  public_key TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE(user_id, name));",
-    /* 9: Glance's images; a volume's image metadata leaves with its row */
-    "CREATE TABLE images (id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,"
-    "  status TEXT NOT NULL, visibility TEXT NOT NULL, disk_format TEXT NOT NULL,"
-    "  container_format TEXT NOT NULL, size INTEGER NOT NULL, virtual_size INTEGER NOT NULL,"
-    "  checksum TEXT NOT NULL, os_hash_algo TEXT NOT NULL, os_hash_value TEXT NOT NULL,"
-    "  min_disk INTEGER NOT NULL, min_ram INTEGER NOT NULL, protected INTEGER NOT NULL,"
-    "  os_hidden INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
-    "CREATE TRIGGER volume_image_metadata_gone AFTER DELETE ON volumes BEGIN"
-    "  DELETE FROM metadata WHERE kind='volume-image' AND owner=old.id; END;",
-    /* 10: a server's attachments in the order they are listed, read from an
-     * index rather than sorted for every list */
-    "CREATE INDEX IF NOT EXISTS attachments_server"
-    "  ON attachments(server_id, created_at, device);",
-    /* 11: Glance's image members and metadata definitions (the catalog's
-     * namespaces and what they hold, stored as JSON documents), with the
-     * resource types Glance's own catalog names */
-    "CREATE TABLE IF NOT EXISTS image_members (image_id TEXT NOT NULL, member TEXT NOT NULL,"
-    "  status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  PRIMARY KEY(image_id, member));"
-    "CREATE INDEX IF NOT EXISTS image_members_member ON image_members(member);"
-    "CREATE TABLE IF NOT EXISTS metadefs (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
-    "  body TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, UNIQUE(kind, namespace, name));"
-    "CREATE INDEX IF NOT EXISTS metadefs_namespace ON metadefs(namespace);"
-    "INSERT OR IGNORE INTO metadefs(kind, namespace, name, body, created_at, updated_at)"
-    "  SELECT 'resource_type', '', t, '{}', strftime('%Y-%m-%dT%H:%M:%SZ','now'),"
-    "  strftime('%Y-%m-%dT%H:%M:%SZ','now') FROM (SELECT 'OS::Glance::Image' AS t"
-    "  UNION ALL SELECT 'OS::Cinder::Volume' UNION ALL SELECT 'OS::Nova::Flavor'"
-    "  UNION ALL SELECT 'OS::Nova::Aggregate' UNION ALL SELECT 'OS::Nova::Server'"
-    "  UNION ALL SELECT 'OS::Trove::Instance');",
-};
-#define N_MIGRATIONS    (int)(sizeof migrations / sizeof migrations[0])
+/* The dialect's words in the migrations (schema.h). A volume's metadata
+ * and image metadata leave with its row by trigger. */
+#define SQL_I64        "INTEGER"
+#define SQL_ROW_SEQ    ""
+#define SQL_SWAP_SEQ   "seq INTEGER NOT NULL UNIQUE"
+#define SQL_SERIAL_KEY "INTEGER PRIMARY KEY AUTOINCREMENT"
+#define SQL_INDEX_PATH ""
+#define SQL_VOLUME_META_GONE                                       \
+    "CREATE TRIGGER volume_metadata_gone AFTER DELETE ON volumes BEGIN" \
+    "  DELETE FROM metadata WHERE kind='volume' AND owner=old.id; END;"
+#define SQL_VOLUME_IMAGE_META_GONE                                        \
+    "CREATE TRIGGER volume_image_metadata_gone AFTER DELETE ON volumes BEGIN" \
+    "  DELETE FROM metadata WHERE kind='volume-image' AND owner=old.id; END;"
+#define SQL_LEASE_COLUMNS                                          \
+    "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '';"     \
+    "ALTER TABLE swaps ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"   \
+    "ALTER TABLE swaps ADD COLUMN lease_expires INTEGER NOT NULL DEFAULT 0;"
+#define SQL_RESOURCE_TYPES                                                             \
+    "INSERT OR IGNORE INTO metadefs(kind, namespace, name, body, created_at, updated_at)" \
+    "  SELECT 'resource_type', '', t, '{}', strftime('%Y-%m-%dT%H:%M:%SZ','now'),"       \
+    "  strftime('%Y-%m-%dT%H:%M:%SZ','now') FROM (SELECT 'OS::Glance::Image' AS t"       \
+    "  UNION ALL SELECT 'OS::Cinder::Volume' UNION ALL SELECT 'OS::Nova::Flavor'"        \
+    "  UNION ALL SELECT 'OS::Nova::Aggregate' UNION ALL SELECT 'OS::Nova::Server'"       \
+    "  UNION ALL SELECT 'OS::Trove::Instance');"
+
+static const char *const migrations[] = { REG_MIGRATIONS };
+#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+/* Before migration 4 the swap workflow kept its records on a connection
+ * of its own, in a `swaps` table made outside the migrations:
+ * adopt_unnumbered_swaps moves such a table's rows (an upgraded install's
+ * in-flight swaps among them) into the registry's. */
 #define SWAPS_MIGRATION 4
 
+/* what orders actions and events inserted in the same second */
+#define ROW_ORDER "rowid"
 /* now on the database's clock, in ms since the epoch */
 #define NOW_MS "CAST((julianday('now')-2440587.5)*86400000.0 AS INTEGER)"
 
@@ -167,10 +89,6 @@ static const char *const sql_src[Q__COUNT] = {
                        "WHERE s.id=?1",
     [Q_VOL_DEL] = "DELETE FROM volumes WHERE id=?",
     [Q_VOL_PATH] = "SELECT 1 FROM volumes WHERE path=?",
-    [Q_ACT_LIST] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=? "
-                   "ORDER BY start_time DESC, rowid DESC",
-    [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=? "
-                  "ORDER BY start_time, rowid",
     [Q_SWAP_INS] = "INSERT INTO swaps(" SWAP_COLS ",lease_expires,seq) VALUES(?,?,?,?,?,?,?,?,"
                    "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?," NOW_MS "+?26,"
                    "(SELECT COALESCE(MAX(seq),0)+1 FROM swaps))",
@@ -802,17 +720,8 @@ static void sq_close(struct registry *r)
 }
 
 static const struct registry_ops sqlite_ops = {
-    REG_SHARED_OPS(REG_OP) REG_DEFAULT_OPS(REG_OP)
     .name = "sqlite",
-    .close = sq_close,
-    .begin = sq_begin,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .read_begin = sq_read_begin,
-    .read_end = sq_read_end,
-    .server_view = sq_server_view,
-    .read_hint_server = sq_read_hint_server,
-    .keypair_insert = sq_keypair_insert,
+    REG_BACKEND_OPS(sq) REG_SHARED_OPS(REG_OP) REG_DEFAULT_OPS(REG_OP)
 };
 
 static bool table_exists(struct sqlite_registry *s, const char *name)

@@ -69,7 +69,8 @@ enum reg_q { REG_STATEMENTS(REG_Q_ENUM) Q__SHARED };
 
 /* The statements both dialects spell alike, with PostgreSQL's numbered
  * parameters ($1; the SQLite backend spells them ?1) and the backend's own
- * NOW_MS (now on the database's clock, in ms since the epoch): designated
+ * NOW_MS (now on the database's clock, in ms since the epoch) and
+ * ROW_ORDER (what orders rows inserted in the same second): designated
  * initialisers of a backend's table of statement texts. (The INSERT and
  * UPDATE of most records are not here: the records make them, fields.c.) */
 /* clang-format off */
@@ -94,6 +95,10 @@ enum reg_q { REG_STATEMENTS(REG_Q_ENUM) Q__SHARED };
                    " FROM attachments WHERE server_id=$1 ORDER BY created_at, device", \
     [Q_ATT_LIST_ALL] = "SELECT " ATT_COLS " FROM attachments ORDER BY created_at, device", \
     [Q_ACT_GET] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=$1 AND request_id=$2", \
+    [Q_ACT_LIST] = "SELECT " ACT_COLS " FROM instance_actions WHERE server_id=$1 " \
+                   "ORDER BY start_time DESC, " ROW_ORDER " DESC", \
+    [Q_EV_LIST] = "SELECT " EV_COLS " FROM instance_action_events WHERE request_id=$1 " \
+                  "ORDER BY start_time, " ROW_ORDER, \
     [Q_TOK_GET] = "SELECT " TOK_COLS " FROM tokens WHERE id_hash=$1", \
     [Q_TOK_DEL] = "DELETE FROM tokens WHERE id_hash=$1", \
     [Q_TOK_PURGE] = "DELETE FROM tokens WHERE expires<=$1", \
