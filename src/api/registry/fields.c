@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* clang-format off */
 /* A column of the struct REC (defined around each table): field F under
  * the name N, of TYPE. */
 #define COLN(F, N, TYPE) { N, REG_##TYPE, offsetof(REC, F), sizeof(((REC *)0)->F) }
@@ -212,6 +213,7 @@ static const struct reg_col metadef_cols[] = {
 /* a whole document (the swap series), a flag (is there a row) */
 static const struct reg_col series_cols[] = { { "series", REG_DUP, 0, sizeof(char *) } };
 static const struct reg_col flag_cols[] = { { "1", REG_BOOL, 0, sizeof(bool) } };
+/* clang-format on */
 
 #define N(a) (int)(sizeof a / sizeof a[0])
 static const struct reg_record host_rec = RECORD(HOST_COLS, host_cols, N(host_cols));
@@ -222,12 +224,12 @@ const struct reg_record reg_att_view_rec = RECORD(ATT_VIEW_COLS, att_view_cols, 
 /* an action is picked by its request and its server, an event by its
  * request and its name */
 static const struct reg_record action_rec = TABLE(ACT_COLS, action_cols, "instance_actions", 2);
-static const struct reg_record event_rec =
-    TABLE(EV_COLS, event_cols, "instance_action_events", 2);
+static const struct reg_record event_rec = TABLE(EV_COLS, event_cols, "instance_action_events", 2);
 static const struct reg_record token_rec = RECORD(TOK_COLS, token_cols, N(token_cols));
 static const struct reg_record meta_rec = RECORD(META_COLS, meta_cols, N(meta_cols));
-static const struct reg_record swap_rec = { SWAP_COLS, swap_cols, N(swap_cols) - 1, N(swap_cols),
-                                            NULL, 0 };
+static const struct reg_record swap_rec = {
+    .cols = SWAP_COLS, .col = swap_cols, .ncols = N(swap_cols) - 1, .nbind = N(swap_cols)
+};
 static const struct reg_record keypair_rec = RECORD(KP_COLS, keypair_cols, N(keypair_cols));
 static const struct reg_record keypair_new_rec =
     RECORD(KP_NEW_COLS, keypair_cols + 1, N(keypair_cols) - 1);
@@ -407,8 +409,7 @@ static int list_by(struct registry *r, int q_one, int q_all, const char *key, si
     return B(r)->list(r, np ? q_one : q_all, p, np, elem, out, n, "list");
 }
 
-static int list_all(struct registry *r, int q, size_t elem, void **out, size_t *n,
-                    const char *what)
+static int list_all(struct registry *r, int q, size_t elem, void **out, size_t *n, const char *what)
 {
     return B(r)->list(r, q, NULL, 0, elem, out, n, what);
 }
@@ -418,35 +419,35 @@ static int list_all(struct registry *r, int q, size_t elem, void **out, size_t *
 /* A write of the record (1 = it changed no row, where NONE_IS_1); a read
  * of one by one key or two; a list by a key (every row when it is NULL),
  * or of every row. */
-#define WRITE_OP(op, T, q, what, none_is_1)                                 \
-    int reg_op_##op(struct registry *r, const T *obj)                       \
-    {                                                                       \
-        return write_rec(r, Q_##q, 0, NULL, NULL, obj, what, none_is_1);    \
+#define WRITE_OP(op, T, q, what, none_is_1)                              \
+    int reg_op_##op(struct registry *r, const T *obj)                    \
+    {                                                                    \
+        return write_rec(r, Q_##q, 0, NULL, NULL, obj, what, none_is_1); \
     }
-#define GET_OP(op, T, q)                                                    \
-    int reg_op_##op(struct registry *r, const char *key, T *out)            \
-    {                                                                       \
-        return reg_op_get_by(r, Q_##q, key, NULL, out);                     \
+#define GET_OP(op, T, q)                                         \
+    int reg_op_##op(struct registry *r, const char *key, T *out) \
+    {                                                            \
+        return reg_op_get_by(r, Q_##q, key, NULL, out);          \
     }
-#define GET2_OP(op, T, q)                                                   \
+#define GET2_OP(op, T, q)                                                       \
     int reg_op_##op(struct registry *r, const char *k1, const char *k2, T *out) \
-    {                                                                       \
-        return reg_op_get_by(r, Q_##q, k1, k2, out);                        \
+    {                                                                           \
+        return reg_op_get_by(r, Q_##q, k1, k2, out);                            \
     }
-#define LIST_OP(op, T, q_one, q_all)                                        \
-    int reg_op_##op(struct registry *r, const char *key, T **out, size_t *n) \
-    {                                                                       \
+#define LIST_OP(op, T, q_one, q_all)                                                 \
+    int reg_op_##op(struct registry *r, const char *key, T **out, size_t *n)         \
+    {                                                                                \
         return list_by(r, Q_##q_one, Q_##q_all, key, sizeof **out, (void **)out, n); \
     }
-#define LIST_ALL_OP(op, T, q, what)                                         \
-    int reg_op_##op(struct registry *r, T **out, size_t *n)                 \
-    {                                                                       \
-        return list_all(r, Q_##q, sizeof **out, (void **)out, n, what);     \
+#define LIST_ALL_OP(op, T, q, what)                                     \
+    int reg_op_##op(struct registry *r, T **out, size_t *n)             \
+    {                                                                   \
+        return list_all(r, Q_##q, sizeof **out, (void **)out, n, what); \
     }
-#define DELETE_OP(op, q, what, none_is_1)                                   \
-    int reg_op_##op(struct registry *r, const char *id)                     \
-    {                                                                       \
-        return exec_keys(r, Q_##q, 1, id, NULL, NULL, what, none_is_1);     \
+#define DELETE_OP(op, q, what, none_is_1)                               \
+    int reg_op_##op(struct registry *r, const char *id)                 \
+    {                                                                   \
+        return exec_keys(r, Q_##q, 1, id, NULL, NULL, what, none_is_1); \
     }
 
 /* clang-format off */
@@ -534,8 +535,8 @@ int reg_op_meta_put(struct registry *r, enum reg_meta_kind kind, const char *own
 int reg_op_meta_delete(struct registry *r, enum reg_meta_kind kind, const char *owner,
                        const char *key)
 {
-    return exec_keys(r, key ? Q_MD_DEL : Q_MD_DEL_ALL, key ? 3 : 2, reg_meta_kind_name(kind), owner, key,
-                     "metadata delete", key != NULL);
+    return exec_keys(r, key ? Q_MD_DEL : Q_MD_DEL_ALL, key ? 3 : 2, reg_meta_kind_name(kind), owner,
+                     key, "metadata delete", key != NULL);
 }
 
 int reg_op_swap_lease_renew(struct registry *r, const char *id, const char *owner, int64_t epoch,

@@ -2,11 +2,11 @@
  * record type is a table of its columns (name, type, where it lives in its
  * struct reg_*), each statement names the record it binds and the record a
  * row of it holds, and the operations that are the same in every backend
- * (writes, reads by key, lists) are written once here over four primitives
- * each backend provides: run a statement, read one row, read every row,
- * record an error. A backend keeps its SQL text, its connections and
- * transactions, and the few operations it answers its own way. Private to
- * src/api/registry. */
+ * (writes, reads by key, lists) are written once here over three
+ * primitives each backend provides: run a statement, read one row, read
+ * every row. A backend keeps the SQL text its dialect spells its own way,
+ * its connections and transactions, and the few operations it answers its
+ * own way. Private to src/api/registry. */
 #ifndef VOLSWAP_API_REGISTRY_FIELDS_H
 #define VOLSWAP_API_REGISTRY_FIELDS_H
 

@@ -45,15 +45,15 @@
 #define SQL_INDEX_PATH             "CREATE INDEX volumes_path ON volumes(path);"
 #define SQL_VOLUME_META_GONE       ""
 #define SQL_VOLUME_IMAGE_META_GONE ""
-#define SQL_LEASE_COLUMNS                                     \
+#define SQL_LEASE_COLUMNS                                          \
     "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT ''," \
-    "  ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0,"               \
+    "  ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0,"                \
     "  ADD COLUMN lease_expires BIGINT NOT NULL DEFAULT 0;"
 #define SQL_RESOURCE_TYPES                                                               \
     "INSERT INTO metadefs(kind, namespace, name, body, created_at, updated_at)"          \
     "  SELECT 'resource_type', '', t,"                                                   \
-    "  '{}', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"   \
-    "  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"          \
+    "  '{}', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"       \
+    "  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"              \
     "  FROM unnest(ARRAY['OS::Glance::Image', 'OS::Cinder::Volume', 'OS::Nova::Flavor'," \
     "  'OS::Nova::Aggregate', 'OS::Nova::Server', 'OS::Trove::Instance'])"               \
     "  WITH ORDINALITY AS rt(t, i) ORDER BY i ON CONFLICT DO NOTHING;"
@@ -81,7 +81,7 @@ enum {
 };
 
 static const char *const sql_src[Q__COUNT] = {
-    REG_COMMON_SQL
+    REG_COMMON_SQL,
     [Q_SRV_VIEW] = SRV_VIEW_SQL,
     /* the token's row (NULLs when there is none), then Q_SRV_VIEW's */
     [Q_TOK_SRV_VIEW] = "SELECT t.id_hash, t.auth, t.expires, v.* FROM (SELECT 1) one "
@@ -107,17 +107,15 @@ static const char *const sql_src[Q__COUNT] = {
                   "created_at=excluded.created_at, updated_at=excluded.updated_at",
 };
 
-/* sql_src and the statements the records make: set at the first open,
- * kept for the life of the process. */
-static const char *sql_text[Q__COUNT];
-static bool sql_made;
-
-static void sql_make_once(void)
+/* Statement Q's text: sql_src's, or the one its record makes (fields.c;
+ * NULL when that could not be made). */
+static const char *sql_text(int q)
 {
-    for (int i = 0; i < Q__COUNT; i++)
-        if (!(sql_text[i] = reg_made_sql(i, sql_src[i])))
-            return;
-    sql_made = true;
+    return reg_made_sql(q, sql_src[q]);
+}
+const char *reg_postgres_sql(int q)
+{
+    return sql_text(q);
 }
 
 struct pg_conn {
@@ -173,7 +171,6 @@ static void scope_forget(void)
     scope.valid = false;
 }
 
-
 static struct pg_registry *PR(struct registry *r)
 {
     return (struct pg_registry *)r;
@@ -208,7 +205,7 @@ static int pg_fail(struct pg_registry *s, struct pg_conn *pc, PGresult *res, con
     } else {
         const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         reg_set_error(sqlstate_kind(res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL), what,
-                  msg ? msg : PQerrorMessage(pc->c));
+                      msg ? msg : PQerrorMessage(pc->c));
     }
     if (in_txn(s) && !txn.aborted_depth) {
         txn.aborted_depth = txn.depth;
@@ -239,14 +236,14 @@ static int conn_ready(struct pg_registry *s, struct pg_conn *pc)
         pc->c = PQconnectdb(s->conninfo);
         if (!pc->c || PQstatus(pc->c) != CONNECTION_OK) {
             reg_set_error(REG_ERR_BUSY, "database unavailable",
-                      pc->c ? PQerrorMessage(pc->c) : "out of memory");
+                          pc->c ? PQerrorMessage(pc->c) : "out of memory");
             return -1;
         }
     }
     for (int i = 0; i < Q__COUNT; i++) {
         char name[16];
         snprintf(name, sizeof name, "q%d", i);
-        PGresult *res = PQprepare(pc->c, name, sql_text[i], 0, NULL);
+        PGresult *res = PQprepare(pc->c, name, sql_text(i), 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             reg_set_error(REG_ERR_OTHER, "prepare", PQresultErrorMessage(res));
             PQclear(res);
@@ -303,14 +300,14 @@ static PGresult *run(struct pg_registry *s, int q, int n, const char *const *par
 {
     if (check_aborted(s) < 0)
         return NULL;
-    if (scope.valid && strncmp(sql_text[q], "SELECT", 6) != 0)
+    if (scope.valid && strncmp(sql_text(q), "SELECT", 6) != 0)
         scope_forget(); /* this thread writes: its later reads see it */
     /* PostgreSQL refuses text that is not UTF-8, where SQLite compares the
      * bytes: a key from a URL that is not UTF-8 names no record (every
      * stored one is), and such a value is never written */
     for (int i = 0; i < n; i++)
         if (params[i] && !vs_utf8_valid(params[i])) {
-            if (!strncmp(sql_text[q], "SELECT", 6))
+            if (!strncmp(sql_text(q), "SELECT", 6))
                 return PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
             reg_set_error(REG_ERR_OTHER, what, "a value is not valid UTF-8");
             return NULL;
@@ -441,8 +438,8 @@ static const char *const *pg_text(struct pg_params *t, const struct reg_param *p
 
 /* ---- the primitives of the shared operations (fields.h) ---- */
 
-static int prim_exec(struct registry *r, int q, const struct reg_param *p, int n,
-                     const char *what, bool none_is_1)
+static int prim_exec(struct registry *r, int q, const struct reg_param *p, int n, const char *what,
+                     bool none_is_1)
 {
     struct pg_params t;
     return exec_q(PR(r), q, n, pg_text(&t, p, n), what, none_is_1);
@@ -800,6 +797,7 @@ static void pg_read_end(struct registry *r)
 
 /* the reads a read scope's view answers, and the writes whose answer is
  * PostgreSQL's own, beside the shared operations */
+/* clang-format off */
 static const struct registry_ops pg_ops = {
     .name = "postgresql",
     REG_BACKEND_OPS(pg) REG_SHARED_OPS(REG_OP)
@@ -809,6 +807,7 @@ static const struct registry_ops pg_ops = {
     .token_get = pg_tok_get,
     .image_delete = pg_image_delete,
 };
+/* clang-format on */
 
 /* Runs SQL on C (a plain connection, before the statements are prepared). */
 static int exec_plain(PGconn *c, const char *sql, char *errbuf, size_t errlen)
@@ -880,9 +879,10 @@ bool registry_is_postgres(const char *database)
 
 struct registry *registry_postgres_open(const char *conninfo, char *errbuf, size_t errlen)
 {
-    static pthread_once_t made = PTHREAD_ONCE_INIT;
-    pthread_once(&made, sql_make_once);
-    struct pg_registry *s = sql_made ? calloc(1, sizeof *s) : NULL;
+    bool made = true;
+    for (int i = 0; i < Q__COUNT; i++)
+        made = made && sql_text(i);
+    struct pg_registry *s = made ? calloc(1, sizeof *s) : NULL;
     if (!s || !(s->conninfo = strdup(conninfo))) {
         free(s);
         snprintf(errbuf, errlen, "out of memory");
@@ -914,11 +914,6 @@ struct registry *registry_postgres_open(const char *conninfo, char *errbuf, size
         return NULL;
     }
     return &s->impl.base;
-}
-
-const char *reg_postgres_sql(int q)
-{
-    return sql_text[q];
 }
 
 int registry_postgres_schema_version(struct registry *r)

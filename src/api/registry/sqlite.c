@@ -30,22 +30,22 @@
 #define SQL_SWAP_SEQ   "seq INTEGER NOT NULL UNIQUE"
 #define SQL_SERIAL_KEY "INTEGER PRIMARY KEY AUTOINCREMENT"
 #define SQL_INDEX_PATH ""
-#define SQL_VOLUME_META_GONE                                       \
+#define SQL_VOLUME_META_GONE                                            \
     "CREATE TRIGGER volume_metadata_gone AFTER DELETE ON volumes BEGIN" \
     "  DELETE FROM metadata WHERE kind='volume' AND owner=old.id; END;"
-#define SQL_VOLUME_IMAGE_META_GONE                                        \
+#define SQL_VOLUME_IMAGE_META_GONE                                            \
     "CREATE TRIGGER volume_image_metadata_gone AFTER DELETE ON volumes BEGIN" \
     "  DELETE FROM metadata WHERE kind='volume-image' AND owner=old.id; END;"
-#define SQL_LEASE_COLUMNS                                          \
-    "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '';"     \
-    "ALTER TABLE swaps ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"   \
+#define SQL_LEASE_COLUMNS                                            \
+    "ALTER TABLE swaps ADD COLUMN owner TEXT NOT NULL DEFAULT '';"   \
+    "ALTER TABLE swaps ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;" \
     "ALTER TABLE swaps ADD COLUMN lease_expires INTEGER NOT NULL DEFAULT 0;"
-#define SQL_RESOURCE_TYPES                                                             \
+#define SQL_RESOURCE_TYPES                                                                \
     "INSERT OR IGNORE INTO metadefs(kind, namespace, name, body, created_at, updated_at)" \
-    "  SELECT 'resource_type', '', t, '{}', strftime('%Y-%m-%dT%H:%M:%SZ','now'),"       \
-    "  strftime('%Y-%m-%dT%H:%M:%SZ','now') FROM (SELECT 'OS::Glance::Image' AS t"       \
-    "  UNION ALL SELECT 'OS::Cinder::Volume' UNION ALL SELECT 'OS::Nova::Flavor'"        \
-    "  UNION ALL SELECT 'OS::Nova::Aggregate' UNION ALL SELECT 'OS::Nova::Server'"       \
+    "  SELECT 'resource_type', '', t, '{}', strftime('%Y-%m-%dT%H:%M:%SZ','now'),"        \
+    "  strftime('%Y-%m-%dT%H:%M:%SZ','now') FROM (SELECT 'OS::Glance::Image' AS t"        \
+    "  UNION ALL SELECT 'OS::Cinder::Volume' UNION ALL SELECT 'OS::Nova::Flavor'"         \
+    "  UNION ALL SELECT 'OS::Nova::Aggregate' UNION ALL SELECT 'OS::Nova::Server'"        \
     "  UNION ALL SELECT 'OS::Trove::Instance');"
 
 static const char *const migrations[] = { REG_MIGRATIONS };
@@ -75,7 +75,7 @@ enum {
 /* clang-format on */
 
 static const char *const sql_src[Q__COUNT] = {
-    REG_COMMON_SQL
+    REG_COMMON_SQL,
     /* one row per attachment (one with NULLs for none), in the list's
      * order, from the attachments_server index */
     [Q_SRV_VIEW] = "SELECT s.id,s.name,s.project_id,s.user_id,s.host,s.status,s.vm_state,"
@@ -124,6 +124,13 @@ static void sql_spell_once(void)
                 c[0] = '?';
     }
     sql_spelled = true;
+}
+static pthread_once_t spelled = PTHREAD_ONCE_INIT;
+
+const char *reg_sqlite_sql(int q)
+{
+    pthread_once(&spelled, sql_spell_once);
+    return sql_text[q];
 }
 
 /* A connection and its prepared statements. */
@@ -576,8 +583,8 @@ static int exec_l(struct sqlite_registry *s, int q, const struct reg_param *p, i
         return -1;
     return none_is_1 && sqlite3_changes(s->w.db) == 0 ? 1 : 0;
 }
-static int prim_exec(struct registry *r, int q, const struct reg_param *p, int n,
-                     const char *what, bool none_is_1)
+static int prim_exec(struct registry *r, int q, const struct reg_param *p, int n, const char *what,
+                     bool none_is_1)
 {
     return LOCKED(SR(r), exec_l(SR(r), q, p, n, what, none_is_1));
 }
@@ -719,10 +726,12 @@ static void sq_close(struct registry *r)
     free(s);
 }
 
+/* clang-format off */
 static const struct registry_ops sqlite_ops = {
     .name = "sqlite",
     REG_BACKEND_OPS(sq) REG_SHARED_OPS(REG_OP) REG_DEFAULT_OPS(REG_OP)
 };
+/* clang-format on */
 
 static bool table_exists(struct sqlite_registry *s, const char *name)
 {
@@ -816,18 +825,17 @@ fail_db:
 
 /* SQLite's memory statistics take one process-wide mutex on every
  * allocation and free, which every reader thread then contends for; nothing
- * here reads them. Must precede SQLite's initialisation (a no-op after).
- * The statements' texts are spelled for SQLite then too. */
+ * here reads them. Must precede SQLite's initialisation (a no-op after). */
 static void sqlite_configure_once(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    sql_spell_once();
 }
 
 struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t errlen)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     pthread_once(&configured, sqlite_configure_once);
+    pthread_once(&spelled, sql_spell_once);
     struct sqlite_registry *s = sql_spelled ? calloc(1, sizeof *s) : NULL;
     if (!s) {
         snprintf(errbuf, errlen, "out of memory");
@@ -884,11 +892,6 @@ struct registry *registry_sqlite_open(const char *path, char *errbuf, size_t err
                          strncmp(path, "file:", 5) != 0 && strlen(path) < sizeof s->path &&
                          pthread_key_create(&s->reader_key, reader_gone) == 0;
     return &s->impl.base;
-}
-
-const char *reg_sqlite_sql(int q)
-{
-    return sql_text[q];
 }
 
 int registry_sqlite_schema_version(struct registry *r)

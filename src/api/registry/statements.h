@@ -45,26 +45,26 @@ enum reg_q { REG_STATEMENTS(REG_Q_ENUM) Q__SHARED };
     "export_name,connection_info,created_at"
 /* an attachment's view (struct reg_attachment_view), server_id aside */
 #define ATT_VIEW_COLS "id,bdm_uuid,volume_id,device,tag,delete_on_termination"
-#define ACT_COLS "request_id,server_id,action,project_id,user_id,message,start_time,updated_at"
-#define EV_COLS  "request_id,event,start_time,finish_time,result,traceback,host,details"
+#define ACT_COLS      "request_id,server_id,action,project_id,user_id,message,start_time,updated_at"
+#define EV_COLS       "request_id,event,start_time,finish_time,result,traceback,host,details"
 /* the swap record's columns (SWAP_REC_COLS those of migration 4), then its
  * lease's owner and epoch */
 #define SWAP_REC_COLS                                                               \
     "id,kind,server_id,project_id,user_id,host,old_volume_id,new_volume_id,"        \
     "attachment_id,old_node,new_node,old_path,old_size_gb,new_size_gb,phase,error," \
     "started_at,updated_at,bytes_total,bytes_done,mirror_ms,pivot_ms,total_ms"
-#define SWAP_COLS       SWAP_REC_COLS ",owner,epoch"
+#define SWAP_COLS SWAP_REC_COLS ",owner,epoch"
 /* a key pair's columns; a new one's (KP_NEW_COLS) are all but its id */
-#define KP_NEW_COLS     "user_id,name,type,fingerprint,public_key,created_at"
-#define KP_COLS         "id," KP_NEW_COLS
-#define IMG_COLS                                                                         \
-    "id,owner,name,status,visibility,disk_format,container_format,size,virtual_size,"   \
+#define KP_NEW_COLS "user_id,name,type,fingerprint,public_key,created_at"
+#define KP_COLS     "id," KP_NEW_COLS
+#define IMG_COLS                                                                           \
+    "id,owner,name,status,visibility,disk_format,container_format,size,virtual_size,"      \
     "checksum,os_hash_algo,os_hash_value,min_disk,min_ram,protected,os_hidden,created_at," \
     "updated_at"
-#define MEM_COLS  "image_id,member,status,created_at,updated_at"
-#define MDEF_COLS "kind,namespace,name,body,created_at,updated_at"
-#define TOK_COLS  "id_hash,auth,expires"
-#define META_COLS "key,value"
+#define MEM_COLS        "image_id,member,status,created_at,updated_at"
+#define MDEF_COLS       "kind,namespace,name,body,created_at,updated_at"
+#define TOK_COLS        "id_hash,auth,expires"
+#define META_COLS       "key,value"
 #define SWAP_UNFINISHED "phase NOT IN ('done','rolled-back')"
 
 /* The statements both dialects spell alike, with PostgreSQL's numbered
@@ -147,7 +147,7 @@ enum reg_q { REG_STATEMENTS(REG_Q_ENUM) Q__SHARED };
     [Q_MDEF_DEL] = "DELETE FROM metadefs WHERE kind=$1 AND namespace=$2 AND name=$3", \
     [Q_MDEF_DEL_KIND] = "DELETE FROM metadefs WHERE kind=$1 AND namespace=$2", \
     [Q_MDEF_DEL_NS] = "DELETE FROM metadefs WHERE namespace=$1", \
-    [Q_MDEF_RENAME] = "UPDATE metadefs SET namespace=$2 WHERE namespace=$1",
+    [Q_MDEF_RENAME] = "UPDATE metadefs SET namespace=$2 WHERE namespace=$1"
 /* clang-format on */
 
 /* Orders swap records by start, then id (registry.c): the order a
