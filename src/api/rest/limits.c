@@ -3,10 +3,11 @@
  * `openstack limits show --absolute`).
  *
  * The maxima are the project's quotas (quotas.c): instances, cores, RAM,
- * volumes and gigabytes as an admin set them, -1 ("unlimited") otherwise;
- * the metadata bound volswap always enforces (128 items, see metadata.c)
- * as maxServerMeta and maxImageMeta; -1 for what volswap has nothing of
- * (key pairs, server groups, snapshots, backups). The "used" figures are
+ * volumes, gigabytes, key pairs and server metadata items as an admin set
+ * them (for the project or its default class), -1 ("unlimited") otherwise
+ * (128 metadata items: see metadata.c); maxImageMeta is the 128 volswap
+ * always enforces; -1 for what volswap has nothing of (server groups,
+ * snapshots, backups). The "used" figures are
  * counted from the registry for the project: servers not deleted, with the
  * one flavor's 1 vCPU and 512 MB each, and the volumes with their
  * gigabytes. */
@@ -35,13 +36,13 @@ int nova_limits(struct api_request *rq)
     json_int_t used = u.servers;
 
     json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i}",
-                            "maxServerMeta", META_MAX_ITEMS, "maxImageMeta", META_MAX_ITEMS,
-                            "maxTotalKeypairs", UNLIMITED, "maxServerGroups", UNLIMITED,
+                            "maxServerMeta", (int)l.metadata_items, "maxImageMeta",
+                            META_MAX_ITEMS, "maxTotalKeypairs", (int)l.key_pairs,
+                            "maxServerGroups", UNLIMITED,
                             "maxServerGroupMembers", UNLIMITED, "maxTotalCores", (int)l.cores,
                             "maxTotalInstances", (int)l.instances, "maxTotalRAMSize", (int)l.ram,
                             "totalServerGroupsUsed", 0, "totalInstancesUsed", used,
-                            "totalCoresUsed", used * FLAVOR_VCPUS, "totalRAMUsed",
-                            used * FLAVOR_RAM_MB, "maxSecurityGroupRules", UNLIMITED);
+                            "totalCoresUsed", u.cores, "totalRAMUsed", u.ram_mb, "maxSecurityGroupRules", UNLIMITED);
     if (!nova_mv(rq, 36)) {
         /* Network limits, gone from 2.36 (proxies to Neutron). */
         json_object_update_new(abs,

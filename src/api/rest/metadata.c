@@ -10,9 +10,10 @@
  * schemas.c) and the answer to a delete. One set of handlers serves both;
  * a `struct meta_api` row tells them apart. A write is one registry
  * transaction, so a reader sees the items before or after it, never half.
- * An owner holds at most META_MAX_ITEMS items; more is Nova's 403
- * "Maximum number of metadata items exceeds 128" (Cinder has no such
- * quota by default; volswap applies the same bound to both). */
+ * A server holds at most its project's metadata_items quota (quotas.c;
+ * META_MAX_ITEMS until an admin sets it), a volume META_MAX_ITEMS; more
+ * is Nova's 403 "Maximum number of metadata items exceeds 128" (Cinder
+ * has no such quota by default; volswap applies Nova's default to it). */
 
 #include "rest.h"
 
@@ -53,8 +54,18 @@ int api_meta_store(struct registry *r, enum reg_meta_kind kind, const char *owne
     if (r->ops->meta_list(r, kind, owner, &items, &n) < 0)
         return reg_fail(e, r);
     free(items);
-    if (n > META_MAX_ITEMS)
-        return api_err(e, 403, "Maximum number of metadata items exceeds %d", META_MAX_ITEMS);
+    /* a server's bound is its project's metadata_items quota */
+    json_int_t max = META_MAX_ITEMS;
+    struct reg_server s;
+    if (kind == REG_META_SERVER) {
+        int rc = r->ops->server_get(r, owner, &s);
+        if (rc < 0)
+            return reg_fail(e, r);
+        if (rc == 0 && quota_limit(r, s.project_id, "metadata_items", META_MAX_ITEMS, &max, e) < 0)
+            return -1;
+    }
+    if (max >= 0 && (json_int_t)n > max)
+        return api_err(e, 403, "Maximum number of metadata items exceeds %lld", (long long)max);
     return reg_commit(&txn, e);
 }
 

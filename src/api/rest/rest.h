@@ -38,6 +38,8 @@ extern const struct body_schema schema_server_metadata, schema_server_meta_item,
     schema_volume_metadata, schema_volume_meta_item;
 /* {"quota_set": {...}} of Nova's and Cinder's os-quota-sets PUT. */
 extern const struct body_schema schema_nova_quota_set, schema_cinder_quota_set;
+/* {"quota_class_set": {...}} of Nova's os-quota-class-sets PUT. */
+extern const struct body_schema schema_nova_quota_class_set;
 /* All schemas, for the fuzzer and its corpus test. */
 extern const struct body_schema *const body_schemas[];
 
@@ -143,15 +145,23 @@ int cinder_limits(struct api_request *rq);
 
 /* What PROJECT uses: servers not deleted, volumes and their gigabytes. */
 struct project_usage {
-    json_int_t servers, volumes, gigabytes;
+    json_int_t servers, cores, ram_mb, volumes, gigabytes;
     json_int_t gigabytes_reserved; /* by extends under way */
 };
 int project_usage(struct api_request *rq, const char *project, struct project_usage *u);
-/* The enforced limits of a project: what an admin set, -1 otherwise. */
+/* The enforced limits of a project: what an admin set for it, else for
+ * the default quota class, else -1 (metadata_items: META_MAX_ITEMS). */
 struct quota_limits {
     json_int_t instances, cores, ram, volumes, gigabytes, per_volume_gigabytes;
+    json_int_t metadata_items, key_pairs;
 };
+/* The registry owner of the default quota class's limits (kind quota). */
+#define QUOTA_CLASS_OWNER "quota-class:default"
 int quota_load(struct api_request *rq, const char *project, struct quota_limits *l);
+/* One limit NAME of PROJECT (its own, the class's, else DFLT), for the
+ * checks made where no request is at hand (metadata.c). */
+int quota_limit(struct registry *r, const char *project, const char *name, json_int_t dflt,
+                json_int_t *out, struct api_error *e);
 /* Whether PROJECT may have one more server (instances, cores, ram): 0, or
  * -1 with Nova's 403 "Quota exceeded for ...". Call it inside the
  * transaction that inserts the server. */
@@ -167,6 +177,8 @@ int nova_quotas_detail(struct api_request *rq);
 int nova_quotas_defaults(struct api_request *rq);
 int nova_quotas_update(struct api_request *rq);
 int nova_quotas_delete(struct api_request *rq);
+int nova_quota_class_show(struct api_request *rq);
+int nova_quota_class_update(struct api_request *rq);
 int cinder_quotas_show(struct api_request *rq);
 int cinder_quotas_defaults(struct api_request *rq);
 int cinder_quotas_update(struct api_request *rq);

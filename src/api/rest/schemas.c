@@ -133,10 +133,17 @@ static const struct body_field nova_quota_fields[] = {
     { "injected_files", BT_INT, false, 0, -1, INT32_MAX },
     { "injected_file_content_bytes", BT_INT, false, 0, -1, INT32_MAX },
     { "injected_file_path_bytes", BT_INT, false, 0, -1, INT32_MAX },
+    { "fixed_ips", BT_INT, false, 0, -1, INT32_MAX },
+    { "floating_ips", BT_INT, false, 0, -1, INT32_MAX },
+    { "security_group_rules", BT_INT, false, 0, -1, INT32_MAX },
+    { "security_groups", BT_INT, false, 0, -1, INT32_MAX },
     { "force", BT_BOOL_OR_STRING, false, 0, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 const struct body_schema schema_nova_quota_set = { "quota_set", nova_quota_fields };
+/* PUT os-quota-class-sets: the same names (a "force" is refused by the
+ * handler, as Nova's class schema has none). */
+const struct body_schema schema_nova_quota_class_set = { "quota_class_set", nova_quota_fields };
 
 static const struct body_field cinder_quota_fields[] = {
     { "volumes", BT_INT, false, 0, -1, INT32_MAX },
@@ -241,5 +248,6 @@ const struct body_schema *const body_schemas[] = {
     &schema_volume_upload_image,
     &schema_keypair_create,
     &schema_volume_force_detach,
+    &schema_nova_quota_class_set,
     NULL,
 };

@@ -1,7 +1,8 @@
 /* Nova's os-keypairs: each user's key pairs, created from a public key the
  * user imports or generated (an RSA pair, or for type x509 an RSA key and
  * its self-signed certificate, whose private half is answered once and
- * never kept), listed, shown and deleted. volswap's servers are
+ * never kept), listed, shown and deleted; a user holds at most the
+ * project's key_pairs quota (quotas.c) of them. volswap's servers are
  * registered consumers with no guest to put a key in; a server created
  * with key_name records and shows the name, as Nova's view does. Bodies by
  * microversion: type from 2.2 (201 and 204 from then on), another user's
@@ -122,6 +123,26 @@ int nova_keypairs_index(struct api_request *rq)
     return api_reply(rq, 200, out);
 }
 
+/* Nova counts key pairs per user against the project's key_pairs quota:
+ * 403 when USER already holds that many. */
+static int keypair_quota_check(struct api_request *rq, const char *user)
+{
+    struct quota_limits l;
+    if (quota_load(rq, rq->auth.project_id, &l) < 0)
+        return -1;
+    if (l.key_pairs < 0)
+        return 0;
+    struct registry *r = rq->ctx->reg;
+    struct reg_keypair *ks = NULL;
+    size_t n = 0;
+    if (r->ops->keypair_list(r, user, &ks, &n) < 0)
+        return reg_fail(&rq->err, r);
+    free(ks);
+    if ((json_int_t)n >= l.key_pairs)
+        return api_err(&rq->err, 403, "Quota exceeded, too many key pairs.");
+    return 0;
+}
+
 int nova_keypairs_create(struct api_request *rq)
 {
     json_t *b = rq->body_obj; /* schema_keypair_create, checked by the router */
@@ -175,6 +196,10 @@ int nova_keypairs_create(struct api_request *rq)
     }
     api_time_micro(time(NULL), k.created_at);
     struct registry *r = rq->ctx->reg;
+    if (keypair_quota_check(rq, k.user_id) < 0) {
+        free(priv);
+        return -1;
+    }
     if (r->ops->keypair_insert(r, &k) < 0) {
         free(priv);
         if (r->ops->last_error_kind(r) == REG_ERR_CONSTRAINT)

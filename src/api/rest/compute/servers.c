@@ -1696,19 +1696,33 @@ const struct api_route nova_routes[] = {
          "quotas, enforced: `instances`, `cores` and `ram` (a server counts its flavor's 1 vCPU "
          "and 512 MB) are checked when a server is created (Nova's 403 \"Quota exceeded for "
          "instances: Requested 1, but already used N of L instances\"), inside the transaction "
-         "that inserts it; -1 (unlimited) until an admin sets one. `metadata_items` is the 128 "
-         "volswap always enforces; the other names (key pairs, server groups, …) guard nothing "
-         "volswap has and are -1 (`nova quota-show`, `openstack quota show`)"),
+         "that inserts it; `metadata_items` bounds a server's metadata (403 beyond it), "
+         "`key_pairs` each user's key pairs (403 \"Quota exceeded, too many key pairs.\"); "
+         "each is the class `default`'s until an admin sets one (-1, unlimited, and 128 metadata "
+         "items until then). The other names (server groups, fixed IPs, file injection, …) count "
+         "what volswap never holds: stored and shown, they cannot bind (`nova quota-show`, "
+         "`openstack quota show`)"),
     NOVA("GET", "/v2.1/os-quota-sets/{project_id}/detail", nova_quotas_detail, QUOTA "detail", DOOR,
          "project_id", NULL, 0, 0, "the quotas with `in_use`"),
     NOVA("GET", "/v2.1/os-quota-sets/{project_id}/defaults", nova_quotas_defaults, QUOTA "defaults",
          DOOR, "project_id", NULL, 0, 0, "the default quotas"),
     NOVA("PUT", "/v2.1/os-quota-sets/{project_id}", nova_quotas_update, QUOTA "update", DOOR,
          "project_id", &schema_nova_quota_set, 0, 0,
-         "sets enforced limits (below what is used only with `force`) and refuses other values "
-         "for the rest with 400 (`openstack quota set`)"),
+         "sets limits (below what is used only with `force`); a name this microversion does not "
+         "show (the network ones from 2.36, file injection from 2.57) is 400 (`openstack quota "
+         "set`)"),
     NOVA("DELETE", "/v2.1/os-quota-sets/{project_id}", nova_quotas_delete, QUOTA "delete", DOOR,
-         "project_id", NULL, 0, 0, "202: back to unlimited"),
+         "project_id", NULL, 0, 0, "202: back to the defaults (the class `default`'s)"),
+    NOVA("GET", "/v2.1/os-quota-class-sets/{id}", nova_quota_class_show,
+         CMP "os-quota-class-sets:show", DOOR, NULL, NULL, 0, 0,
+         "the class `default` (another name: 404): the limits a project has until an admin sets "
+         "its own, -1 (unlimited) and `metadata_items` 128 until set; the network names until "
+         "2.49, the server group ones from 2.50, file injection until 2.56"),
+    NOVA("PUT", "/v2.1/os-quota-class-sets/{id}", nova_quota_class_update,
+         CMP "os-quota-class-sets:update", DOOR, NULL, &schema_nova_quota_class_set, 0, 0,
+         "`{\"quota_class_set\": {…}}`: new defaults for every project (what a project set "
+         "itself stays), enforced as a project's own limits; a name this microversion does not "
+         "show is 400 (`nova quota-class-update`, `openstack quota set --class default`)"),
     NOVA("GET", "/v2.1/os-hypervisors", nova_hypervisors_index, HYP "list", DOOR, NULL, NULL, 0, 0,
          "`?hypervisor_hostname_pattern`; each host is a hypervisor (`hypervisor_type` "
          "`volswapd` or `QEMU`), `up` as in os-services; ids integers, UUIDs from 2.53"),

@@ -1479,9 +1479,11 @@ const struct api_route cinder_routes[] = {
            "are checked when a volume is created (inside the transaction that inserts it) or "
            "extended (before it grows), with Cinder's 413 `VolumeLimitExceeded`, "
            "`VolumeSizeExceedsAvailableQuota`, `VolumeSizeExceedsLimit` messages; -1 (unlimited) "
-           "until set. `snapshots`, `backups`, `backup_gigabytes`, `groups` and the per-type "
-           "`volumes_TYPE`, `gigabytes_TYPE`, `snapshots_TYPE` (one type per pool, usage counted) "
-           "are -1 (`cinder quota-show`, `quota-usage`)"),
+           "until set. `snapshots`, `backups`, `backup_gigabytes` and `groups` count what volswap "
+           "never holds: an admin's value is stored and shown, as Cinder takes one for every "
+           "resource it knows, and cannot bind (usage 0). The per-type `volumes_TYPE`, "
+           "`gigabytes_TYPE`, `snapshots_TYPE` (one type per pool, usage counted) are -1 "
+           "(`cinder quota-show`, `quota-usage`)"),
     QUOTAS("GET", VOL "/os-quota-sets/{target_project_id}/defaults", cinder_quotas_defaults,
            "volume_extension:quotas:show", NULL, "the default quotas"),
     QUOTAS("PUT", VOL "/os-quota-sets/{target_project_id}", cinder_quotas_update,
