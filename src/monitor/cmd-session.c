@@ -1,8 +1,19 @@
 /* Session and status commands: qmp_capabilities (the negotiation every
- * client starts with), query-version, query-commands and quit. */
+ * client starts with), query-version, query-commands, the daemon's uptime
+ * and quit. */
 #include "monitor.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* When the process started (CLOCK_MONOTONIC), taken before main. */
+static struct timespec started;
+
+__attribute__((constructor)) static void note_start(void)
+{
+    clock_gettime(CLOCK_MONOTONIC, &started);
+}
 
 static const char *const capability_values[] = { "oob", NULL };
 
@@ -50,6 +61,22 @@ static json_t *cmd_qmp_capabilities(struct qmp_ctx *ctx, json_t *args, struct vs
 static json_t *cmd_query_version(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
     return qmp_version_info();
+}
+
+/* What Nova's hypervisor uptime shows of a host (uptime(1)'s line),
+ * from the daemon that is volswap's hypervisor: how long it has run,
+ * the wall clock and the machine's load averages. */
+static json_t *cmd_query_uptime(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double load[3] = { 0, 0, 0 };
+    json_t *avg = json_array();
+    if (getloadavg(load, 3) == 3)
+        for (int i = 0; i < 3; i++)
+            json_array_append_new(avg, json_real(load[i]));
+    return json_pack("{s:I, s:I, s:o}", "seconds", (json_int_t)(now.tv_sec - started.tv_sec),
+                     "time", (json_int_t)time(NULL), "load-average", avg);
 }
 
 static void add_name(const struct qmp_command *c, void *opaque)
@@ -110,6 +137,12 @@ const struct qmp_command qmp_session_commands[] = {
     { "query-version", NULL, cmd_query_version,
       "The QEMU version whose QMP volswapd speaks, and volswap's own.",
       .returns = "`{\"qemu\": {\"major\", \"minor\", \"micro\"}, \"package\": \"volswap X.Y.Z\"}`" },
+    { "x-volswap-query-uptime", NULL, cmd_query_uptime,
+      "How long this volswapd has run, what Nova's hypervisor uptime reports of a "
+      "host whose hypervisor is this daemon.",
+      .returns = "`{\"seconds\": int (since the daemon started), \"time\": int (the host's "
+                 "wall clock, seconds since the epoch), \"load-average\": [1, 5, 15 minutes] "
+                 "(the host's; empty when unknown)}`" },
     { "query-commands", NULL, cmd_query_commands,
       "Every command of this table.",
       .returns = "`[{\"name\": string}, ...]`" },

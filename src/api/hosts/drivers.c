@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 void host_node_name(const char *volume_id, char out[32])
@@ -255,6 +256,49 @@ int host_probe(const struct cfg_host *h, int *version)
     }
     json_decref(ret);
     return rc < 0 ? -1 : 0;
+}
+
+int host_uptime(const struct cfg_host *h, char *out, size_t outlen)
+{
+    /* QEMU and libvirt have no command that tells a host's uptime */
+    if (strcmp(h->driver, "volswapd") != 0)
+        return 1;
+    struct api_error e;
+    struct host_conn *c = host_connect(h, HOST_PROBE_TIMEOUT_MS, &e);
+    struct qmp_error qe;
+    json_t *ret = NULL;
+    int rc = c ? run_ret(c, h, "x-volswap-query-uptime", NULL, &ret, &qe, NULL) : -1;
+    host_close(c);
+    if (rc < 0) {
+        /* an older daemon without the command cannot tell either */
+        bool unknown = c && strcmp(qe.cls, "CommandNotFound") == 0;
+        json_decref(ret);
+        return unknown ? 1 : -1;
+    }
+    json_int_t up = json_integer_value(json_object_get(ret, "seconds"));
+    time_t now = (time_t)json_integer_value(json_object_get(ret, "time"));
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    /* uptime(1)'s line: " 08:32:11 up 93 days, 18:25,  load average: ..." */
+    char days[32] = "", hm[32];
+    if (up >= 86400)
+        snprintf(days, sizeof days, "%lld day%s, ", (long long)(up / 86400),
+                 up / 86400 == 1 ? "" : "s");
+    if (up % 86400 >= 3600)
+        snprintf(hm, sizeof hm, "%2lld:%02lld", (long long)(up % 86400 / 3600),
+                 (long long)(up % 3600 / 60));
+    else
+        snprintf(hm, sizeof hm, "%lld min", (long long)(up % 3600 / 60));
+    int n = snprintf(out, outlen, " %02d:%02d:%02d up %s%s", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     days, hm);
+    json_t *avg = json_object_get(ret, "load-average");
+    if (n > 0 && (size_t)n < outlen && json_array_size(avg) == 3)
+        snprintf(out + n, outlen - (size_t)n, ",  load average: %.2f, %.2f, %.2f",
+                 json_number_value(json_array_get(avg, 0)),
+                 json_number_value(json_array_get(avg, 1)),
+                 json_number_value(json_array_get(avg, 2)));
+    json_decref(ret);
+    return 0;
 }
 
 struct probe_job {

@@ -56,6 +56,11 @@ const struct host_driver *host_driver_find(const char *name);
  * hypervisor versions (7.2.0: 7002000), 0 when down. */
 #define HOST_PROBE_TIMEOUT_MS 2000
 int host_probe(const struct cfg_host *h, int *version);
+/* Host H's uptime as Nova's hypervisor uptime shows it (uptime(1)'s line:
+ * the host's time, how long its volswapd has run, the load averages)
+ * into OUT: 0; 1 when its driver cannot tell (QEMU and libvirt have no
+ * such query); -1 when its daemon does not answer. */
+int host_uptime(const struct cfg_host *h, char *out, size_t outlen);
 /* host_probe for every configured host at once (those WANT marks, or all
  * when WANT is NULL), in parallel, so a list of N hosts of which some are
  * down takes one probe timeout, not N. UP and VERSION (may be NULL) have

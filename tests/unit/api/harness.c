@@ -59,6 +59,10 @@ static void *host_conn(void *arg)
         if (!strcmp(ex, "query-version"))
             ret = json_pack("{s:{s:i, s:i, s:i}, s:s}", "qemu", "major", 7, "minor", 2, "micro", 0,
                             "package", "");
+        else if (!strcmp(ex, "x-volswap-query-uptime"))
+            /* up 1 day, 2:03 at 10:00:00 UTC */
+            ret = json_pack("{s:i, s:I, s:[f, f, f]}", "seconds", 93784, "time",
+                            (json_int_t)1796637600, "load-average", 0.2, 0.12, 0.14);
         else if (!strncmp(ex, "query-", 6))
             ret = json_array();
         else

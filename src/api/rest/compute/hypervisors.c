@@ -11,7 +11,9 @@
  * gigabytes its volumes take; a consumer's vCPUs and memory are not
  * volswap's to know, so they are the flavor's (1 vCPU, 512 MB) per
  * server, used and total alike. Ids are integers before 2.53 and stable
- * UUIDs derived from the host's name from 2.53, as Nova's. */
+ * UUIDs derived from the host's name from 2.53, as Nova's. A volswapd
+ * host's uptime is its daemon's (the /uptime call to 2.87, the detail
+ * views' `uptime` from 2.88). */
 #include "compute.h"
 
 #include <stdio.h>
@@ -81,7 +83,12 @@ static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail
                      nova_mv(rq, 53) ? json_string(sid) : json_integer((json_int_t)index + 1),
                      "disabled_reason"));
     if (nova_mv(rq, 88)) {
-        json_object_set_new(o, "uptime", json_null());
+        /* null when the driver cannot tell or the host is down, as Nova */
+        char up_line[128];
+        json_object_set_new(o, "uptime",
+                            up && host_uptime(h, up_line, sizeof up_line) == 0
+                                ? json_string(up_line)
+                                : json_null());
         return o;
     }
     uint64_t total = 0, avail = 0;
@@ -242,16 +249,29 @@ int nova_hypervisors_servers(struct api_request *rq)
     return api_reply(rq, 200, json_pack("{s:o}", "hypervisors", arr));
 }
 
-/* GET /os-hypervisors/{id}/uptime (to 2.87): Nova answers 501 when the
- * virt driver cannot tell, which is volswap's case (a host's daemon is
- * not its machine); the openstack client's `hypervisor show` expects
- * exactly that and shows the rest. An unknown id is still 404. */
+/* GET /os-hypervisors/{id}/uptime (to 2.87): uptime(1)'s line for the
+ * host, from a volswapd (x-volswap-query-uptime: how long it has run,
+ * the host's clock and load). Nova answers 501 when the virt driver
+ * cannot tell, which is the case of QEMU and libvirt hosts (no command
+ * tells it), and 400 when the host's compute service is unavailable. An
+ * unknown id is 404. */
 int nova_hypervisors_uptime(struct api_request *rq)
 {
-    if (hypervisor_index(rq, api_param(rq, "hypervisor_id")) >= 0)
+    long i = hypervisor_index(rq, api_param(rq, "hypervisor_id"));
+    if (i < 0)
+        return api_err(&rq->err, 404, "Hypervisor with ID %.64s could not be found.",
+                       api_param(rq, "hypervisor_id"));
+    const struct cfg_host *h = &rq->ctx->cfg->hosts[i];
+    char line[128];
+    int rc = host_uptime(h, line, sizeof line);
+    if (rc > 0)
         return api_err(&rq->err, 501, "Virt driver does not implement uptime function.");
-    return api_err(&rq->err, 404, "Hypervisor with ID %.64s could not be found.",
-                   api_param(rq, "hypervisor_id"));
+    if (rc < 0)
+        return api_err(&rq->err, 400, "Compute service of %s is unavailable at this time.",
+                       h->name);
+    json_t *o = hypervisor_view(rq, (size_t)i, false, NULL, NULL);
+    json_object_set_new(o, "uptime", json_string(line));
+    return api_reply(rq, 200, json_pack("{s:o}", "hypervisor", o));
 }
 
 /* GET /os-aggregates (admin): volswap groups its hosts in no aggregate. */

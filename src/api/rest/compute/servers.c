@@ -1745,7 +1745,11 @@ const struct api_route nova_routes[] = {
          DOOR, NULL, NULL, 0, 52, "the hypervisors whose name contains the pattern"),
     NOVA("GET", "/v2.1/os-hypervisors/{hypervisor_id}/uptime", nova_hypervisors_uptime,
          HYP "uptime", DOOR, NULL, NULL, 0, 87,
-         "Nova's 501 for a driver that cannot tell (every one here)"),
+         "the hypervisor with `uptime`, uptime(1)'s line for a volswapd host (\" 08:32:11 up 3 "
+         "days,  2:05,  load average: 0.20, 0.12, 0.14\": the host's clock, how long its "
+         "volswapd has run, the host's load); from 2.88 the detail views carry it (null when "
+         "unknown). Nova's 501 for a driver that cannot tell (QEMU, libvirt), 400 when the "
+         "host's daemon does not answer"),
     NOVA("GET", "/v2.1/os-aggregates", nova_aggregates_index, CMP "os-aggregates:index", DOOR, NULL,
          NULL, 0, 0, "empty: no host aggregates"),
     NOVA("GET", "/v2.1/os-availability-zone", nova_zones, NULL, API_POLICY_NONE, NULL, NULL, 0, 0,
