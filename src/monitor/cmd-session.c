@@ -136,15 +136,15 @@ const struct qmp_command qmp_session_commands[] = {
       .before_negotiation = true },
     { "query-version", NULL, cmd_query_version,
       "The QEMU version whose QMP volswapd speaks, and volswap's own.",
-      .returns = "`{\"qemu\": {\"major\", \"minor\", \"micro\"}, \"package\": \"volswap X.Y.Z\"}`" },
+      .returns =
+          "`{\"qemu\": {\"major\", \"minor\", \"micro\"}, \"package\": \"volswap X.Y.Z\"}`" },
     { "x-volswap-query-uptime", NULL, cmd_query_uptime,
       "How long this volswapd has run, what Nova's hypervisor uptime reports of a "
       "host whose hypervisor is this daemon.",
       .returns = "`{\"seconds\": int (since the daemon started), \"time\": int (the host's "
                  "wall clock, seconds since the epoch), \"load-average\": [1, 5, 15 minutes] "
                  "(the host's; empty when unknown)}`" },
-    { "query-commands", NULL, cmd_query_commands,
-      "Every command of this table.",
+    { "query-commands", NULL, cmd_query_commands, "Every command of this table.",
       .returns = "`[{\"name\": string}, ...]`" },
     { "x-volswap-query-trace", &query_trace_schema, cmd_query_trace,
       "volswap's phase trace, oldest first: each QMP command received and "

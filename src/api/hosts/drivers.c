@@ -289,8 +289,8 @@ int host_uptime(const struct cfg_host *h, char *out, size_t outlen)
                  (long long)(up % 3600 / 60));
     else
         snprintf(hm, sizeof hm, "%lld min", (long long)(up % 3600 / 60));
-    int n = snprintf(out, outlen, " %02d:%02d:%02d up %s%s", tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     days, hm);
+    int n = snprintf(out, outlen, " %02d:%02d:%02d up %s%s", tm.tm_hour, tm.tm_min, tm.tm_sec, days,
+                     hm);
     json_t *avg = json_object_get(ret, "load-average");
     if (n > 0 && (size_t)n < outlen && json_array_size(avg) == 3)
         snprintf(out + n, outlen - (size_t)n, ",  load average: %.2f, %.2f, %.2f",

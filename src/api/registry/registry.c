@@ -48,6 +48,7 @@ const char *reg_meta_kind_name(enum reg_meta_kind kind)
     case REG_META_IMAGE_TAG: return "image-tag";
     case REG_META_VOLUME_IMAGE: return "volume-image";
     case REG_META_IMAGE_COPY: return "image-copy";
+    case REG_META_SERVICE: return "service";
     case REG_META_QUOTA: break;
     }
     return "quota";

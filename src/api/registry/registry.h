@@ -115,6 +115,9 @@ enum reg_meta_kind {
      * volume of a copy or the image of an upload; value: "fill IMAGE",
      * "upload IMAGE" or "put"), so that a restart resumes or settles it */
     REG_META_IMAGE_COPY,
+    /* a Cinder service's state (owner: its host, "NAME@volswap"; keys
+     * "disabled" and "disabled_reason") */
+    REG_META_SERVICE,
 };
 struct reg_meta {
     char key[256], value[256];

@@ -35,14 +35,13 @@ int nova_limits(struct api_request *rq)
         return -1;
     json_int_t used = u.servers;
 
-    json_t *abs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i}",
-                            "maxServerMeta", (int)l.metadata_items, "maxImageMeta",
-                            META_MAX_ITEMS, "maxTotalKeypairs", (int)l.key_pairs,
-                            "maxServerGroups", UNLIMITED,
-                            "maxServerGroupMembers", UNLIMITED, "maxTotalCores", (int)l.cores,
-                            "maxTotalInstances", (int)l.instances, "maxTotalRAMSize", (int)l.ram,
-                            "totalServerGroupsUsed", 0, "totalInstancesUsed", used,
-                            "totalCoresUsed", u.cores, "totalRAMUsed", u.ram_mb, "maxSecurityGroupRules", UNLIMITED);
+    json_t *abs = json_pack(
+        "{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i}", "maxServerMeta",
+        (int)l.metadata_items, "maxImageMeta", META_MAX_ITEMS, "maxTotalKeypairs", (int)l.key_pairs,
+        "maxServerGroups", UNLIMITED, "maxServerGroupMembers", UNLIMITED, "maxTotalCores",
+        (int)l.cores, "maxTotalInstances", (int)l.instances, "maxTotalRAMSize", (int)l.ram,
+        "totalServerGroupsUsed", 0, "totalInstancesUsed", used, "totalCoresUsed", u.cores,
+        "totalRAMUsed", u.ram_mb, "maxSecurityGroupRules", UNLIMITED);
     if (!nova_mv(rq, 36)) {
         /* Network limits, gone from 2.36 (proxies to Neutron). */
         json_object_update_new(abs,

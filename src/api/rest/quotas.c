@@ -267,8 +267,8 @@ static size_t nova_quotas(struct api_request *rq, const struct project_usage *u,
     q[n++] = (struct quota){ "instances", stored_get(st, "instances", UNLIMITED), u->servers };
     q[n++] = (struct quota){ "cores", stored_get(st, "cores", UNLIMITED), u->cores };
     q[n++] = (struct quota){ "ram", stored_get(st, "ram", UNLIMITED), u->ram_mb };
-    q[n++] = (struct quota){ "metadata_items", stored_get(st, "metadata_items", META_MAX_ITEMS),
-                             0 };
+    q[n++] =
+        (struct quota){ "metadata_items", stored_get(st, "metadata_items", META_MAX_ITEMS), 0 };
     q[n++] = (struct quota){ "key_pairs", stored_get(st, "key_pairs", UNLIMITED), 0 };
     if (!cls || nova_mv(rq, 50)) {
         q[n++] = (struct quota){ "server_groups", stored_get(st, "server_groups", UNLIMITED), 0 };
@@ -360,8 +360,7 @@ int nova_quotas_delete(struct api_request *rq)
 static int quota_class_name(struct api_request *rq)
 {
     if (strcmp(api_param(rq, "id"), "default") != 0)
-        return api_err(&rq->err, 404, "Quota class %.64s could not be found.",
-                       api_param(rq, "id"));
+        return api_err(&rq->err, 404, "Quota class %.64s could not be found.", api_param(rq, "id"));
     return 0;
 }
 

@@ -25,4 +25,12 @@ int cinder_upload_image(struct api_request *rq, json_t *args);
  * or -1 on a registry error. */
 int cinder_image_copies_resume(struct api_ctx *ctx);
 
+/* ---- services.c: the cinder-volume service of each host ---- */
+/* Whether HOST's service is disabled (1) or not (0), its reason into
+ * REASON (may be NULL); -1 with E filled on a registry error. */
+int cinder_service_disabled(struct registry *r, const char *host, char *reason, size_t len,
+                            struct api_error *e);
+int cinder_services(struct api_request *rq);
+int cinder_services_update(struct api_request *rq);
+
 #endif

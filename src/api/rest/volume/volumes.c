@@ -364,27 +364,6 @@ static int types_show(struct api_request *rq)
 
 /* GET /os-services (admin): a cinder-volume service per configured host
  * ("host@volswap"), up when its daemon answers on its monitor now. */
-static int cinder_services(struct api_request *rq)
-{
-    const struct api_config *cfg = rq->ctx->cfg;
-    json_t *arr = json_array();
-    char now[32], host[100];
-    bool *ups = calloc(cfg->n_hosts + 1, sizeof *ups);
-    if (ups)
-        host_probe_all(cfg, NULL, ups, NULL); /* all at once: one timeout */
-    for (size_t h = 0; h < cfg->n_hosts; h++) {
-        bool up = ups ? ups[h] : host_probe(&cfg->hosts[h], NULL) == 0;
-        api_time_micro(time(NULL), now);
-        snprintf(host, sizeof host, "%s@volswap", cfg->hosts[h].name);
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n}", "binary", "cinder-volume", "host",
-                           host, "zone", cfg->hosts[h].name, "status", "enabled", "state",
-                           up ? "up" : "down", "updated_at", now, "disabled_reason"));
-    }
-    free(ups);
-    return api_reply(rq, 200, json_pack("{s:o}", "services", arr));
-}
-
 /* Availability zones: "nova" and each host's name (a volume create takes
  * either; a host's name puts it on that host). */
 static int cinder_zones(struct api_request *rq)
@@ -400,7 +379,8 @@ static int cinder_zones(struct api_request *rq)
 }
 
 /* Picks the pool: volume_type names it; availability_zone may name a host;
- * otherwise the first pool of the first host that has one. */
+ * otherwise the first pool of the first host that has one and whose
+ * service is not disabled. */
 static const struct cfg_pool *choose_pool(struct api_request *rq, const char *type, const char *az,
                                           const struct cfg_host **host)
 {
@@ -414,21 +394,35 @@ static const struct cfg_pool *choose_pool(struct api_request *rq, const char *ty
             return NULL;
         }
     }
+    struct registry *r = rq->ctx->reg;
     if (type) {
         const struct cfg_pool *p = pool_of_type(cfg, type, host);
         if (!p || (want_host && *host != want_host)) {
             api_err(&rq->err, 404, "Volume type with name %.64s could not be found.", type);
             return NULL;
         }
-        return p;
+        want_host = *host;
     }
+    /* a disabled service takes no new volume (os-services, services.c) */
+    bool any = false;
     for (size_t i = 0; i < cfg->n_hosts; i++) {
-        if (cfg->hosts[i].n_pools && (!want_host || want_host == &cfg->hosts[i])) {
-            *host = &cfg->hosts[i];
-            return &cfg->hosts[i].pools[0];
-        }
+        if (!cfg->hosts[i].n_pools || (want_host && want_host != &cfg->hosts[i]))
+            continue;
+        any = true;
+        int off = cinder_service_disabled(r, cfg->hosts[i].name, NULL, 0, &rq->err);
+        if (off < 0)
+            return NULL;
+        if (off)
+            continue;
+        *host = &cfg->hosts[i];
+        return type ? pool_of_type(cfg, type, host) : &cfg->hosts[i].pools[0];
     }
-    api_err(&rq->err, 500, "No valid backend was found. No pool is configured.");
+    if (any)
+        api_err(&rq->err, 400,
+                "No valid backend was found. The volume service of every host it could go to "
+                "is disabled.");
+    else
+        api_err(&rq->err, 500, "No valid backend was found. No pool is configured.");
     return NULL;
 }
 
@@ -1496,7 +1490,20 @@ const struct api_route cinder_routes[] = {
     CINDER("GET", VOL "/os-availability-zone", cinder_zones, NULL, API_POLICY_NONE, NULL, 0,
            "`nova` and each host's name (a volume create takes either)"),
     CINDER("GET", VOL "/os-services", cinder_services, "volume_extension:services:index", DOOR,
-           NULL, 0, "a `cinder-volume` service per host (`host@volswap`), up or down as Nova's"),
+           NULL, 0,
+           "a `cinder-volume` service per host (`host@volswap`), up or down as Nova's; `status` "
+           "`disabled` and its `disabled_reason` once an admin disabled it"),
+    CINDER("PUT", VOL "/os-services/{action}", cinder_services_update,
+           "volume_extension:services:update", DOOR, NULL, 0,
+           "`enable`, `disable` or `disable-log-reason` with `{\"host\": \"H@volswap\", "
+           "\"binary\": \"cinder-volume\", \"disabled_reason\"}` (the reason 1 to 255 "
+           "characters, for the last only; 400 otherwise) → 200 `{disabled, status, host, "
+           "service, binary, disabled_reason}`; another host or binary is 404 \"Unknown "
+           "service\". A disabled host takes no new volume: a create that names its pool or "
+           "zone is 400 \"No valid backend was found\" (Cinder's scheduler error, where Cinder "
+           "would answer 202 and leave the volume in `error`), one that names none goes to "
+           "another host; its volumes keep working. `freeze` and `thaw` (replication failover) "
+           "are not offered"),
     CINDER("GET", VOL "/attachments", attachments_index, "volume:attachment_get_all", DOOR, NULL,
            27, "the project's attachments"),
     CINDER("GET", VOL "/attachments/detail", attachments_detail, "volume:attachment_get_all", DOOR,
