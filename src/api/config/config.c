@@ -61,6 +61,63 @@ static int get_array(json_t *obj, const char *key, json_t **out, const char *whe
 }
 
 /* "max_swaps": how many swaps may run at once on a host or a pool. */
+static int get_int(json_t *obj, const char *key, int dflt, int min, int max, int *out,
+                   const char *where, struct api_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v && (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max))
+        return api_err(e, 400, "config: %s.%s must be an integer %d..%d", where, key, min, max);
+    *out = v ? (int)json_integer_value(v) : dflt;
+    return 0;
+}
+
+/* "flavors": [{"id", "name"?, "vcpus"?, "ram"? (MB), "disk"? (GB)}], ids
+ * unique; without the key the one flavor "volswap". */
+static int parse_flavors(json_t *root, struct api_config *cfg, struct api_error *e)
+{
+    json_t *arr, *v;
+    size_t i;
+    if (get_array(root, "flavors", &arr, "top level", e) < 0)
+        return -1;
+    if (json_object_get(root, "flavors") &&
+        (json_array_size(arr) == 0 || json_array_size(arr) > CFG_MAX_FLAVORS))
+        return api_err(e, 400, "config: flavors must hold 1 to %d flavors", CFG_MAX_FLAVORS);
+    cfg->flavors = calloc(json_array_size(arr) + 1, sizeof *cfg->flavors);
+    if (!cfg->flavors)
+        return api_err(e, 500, "config: out of memory");
+    json_array_foreach(arr, i, v) {
+        static const char *const fkeys[] = { "id", "name", "vcpus", "ram", "disk", NULL };
+        struct cfg_flavor *f = &cfg->flavors[cfg->n_flavors];
+        if (check_keys(v, fkeys, "flavor", e) < 0 ||
+            get_str(v, "id", f->id, sizeof f->id, true, "flavor", e) < 0 ||
+            get_str(v, "name", f->name, sizeof f->name, false, "flavor", e) < 0 ||
+            get_int(v, "vcpus", 1, 1, 4096, &f->vcpus, "flavor", e) < 0 ||
+            get_int(v, "ram", 512, 1, 16777216, &f->ram_mb, "flavor", e) < 0 ||
+            get_int(v, "disk", 0, 0, 1048576, &f->disk_gb, "flavor", e) < 0)
+            return -1;
+        if (!f->id[0] || strchr(f->id, '/'))
+            return api_err(e, 400, "config: a flavor id is 1 to 64 characters without '/'");
+        if (config_flavor(cfg, f->id))
+            return api_err(e, 400, "config: flavor %s is named twice", f->id);
+        if (!f->name[0])
+            snprintf(f->name, sizeof f->name, "%s", f->id);
+        cfg->n_flavors++;
+    }
+    if (cfg->n_flavors == 0) {
+        cfg->flavors[0] = (struct cfg_flavor){ "volswap", "volswap", 1, 512, 0 };
+        cfg->n_flavors = 1;
+    }
+    return 0;
+}
+
+const struct cfg_flavor *config_flavor(const struct api_config *c, const char *id)
+{
+    for (size_t i = 0; id && i < c->n_flavors; i++)
+        if (strcmp(c->flavors[i].id, id) == 0)
+            return &c->flavors[i];
+    return NULL;
+}
+
 static int get_max_swaps(json_t *j, int *out, const char *what, struct api_error *e)
 {
     json_t *m = json_object_get(j, "max_swaps");
@@ -358,23 +415,12 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return api_err(e, 400, "config: line %d: %s", jerr.line, jerr.text);
-    static const char *const keys[] = { "listen",
-                                        "database",
-                                        "public_url",
-                                        "token_ttl",
-                                        "admin_tokens",
-                                        "admin_project",
-                                        "projects",
-                                        "users",
-                                        "hosts",
-                                        "threads",
-                                        "limits",
-                                        "tls",
-                                        "node",
-                                        "swap_lease_seconds",
-                                        "fernet_keys",
-                                        "images",
-                                        NULL };
+    static const char *const keys[] = { "listen",      "database",     "public_url",
+                                        "token_ttl",   "admin_tokens", "admin_project",
+                                        "projects",    "flavors",      "users",
+                                        "hosts",       "threads",      "limits",
+                                        "tls",         "node",         "swap_lease_seconds",
+                                        "fernet_keys", "images",       NULL };
     int rc = -1;
     if (check_keys(root, keys, "top level", e) < 0)
         goto out;
@@ -487,6 +533,8 @@ int config_parse(const char *text, size_t len, struct api_config *cfg, struct ap
         if (!p->id[0])
             derive_id("project", p->name, p->id);
     }
+    if (parse_flavors(root, cfg, e) < 0)
+        goto out;
     if (get_array(root, "users", &arr, "top level", e) < 0)
         goto out;
     cfg->users = calloc(json_array_size(arr) + 1, sizeof *cfg->users);
@@ -549,6 +597,7 @@ void config_free(struct api_config *cfg)
         free(cfg->users[i].roles);
     free(cfg->users);
     free(cfg->projects);
+    free(cfg->flavors);
     for (size_t i = 0; i < cfg->n_hosts; i++) {
         for (size_t p = 0; p < cfg->hosts[i].n_pools; p++) {
             for (size_t d = 0; d < cfg->hosts[i].pools[p].n_devices; d++)

@@ -13,6 +13,17 @@ struct cfg_project {
     char name[65];
     char domain[65];
 };
+/* A Nova flavor servers are registered with: what each server counts for
+ * in quotas and limits (a registered consumer has no CPUs or memory of
+ * volswap's to give; the flavor says what it is taken to use). */
+struct cfg_flavor {
+    char id[65];
+    char name[65];
+    int vcpus, ram_mb, disk_gb;
+};
+/* The most flavors "flavors" may name. */
+#define CFG_MAX_FLAVORS 64
+
 /* The most roles one user may hold (in one project); auth contexts carry
  * as many. */
 #define AUTH_MAX_ROLES 8
@@ -97,6 +108,10 @@ struct api_config {
     char admin_project[65]; /* project admin tokens act in */
     struct cfg_project *projects;
     size_t n_projects;
+    /* "flavors", in the order given; without the key the one flavor
+     * "volswap" (1 vCPU, 512 MB, no disk). Never empty. */
+    struct cfg_flavor *flavors;
+    size_t n_flavors;
     struct cfg_user *users;
     size_t n_users;
     struct cfg_host *hosts;
@@ -123,6 +138,8 @@ const struct cfg_project *config_project_by_id(const struct api_config *c, const
 const struct cfg_project *config_project_by_name(const struct api_config *c, const char *name,
                                                  const char *domain);
 const struct cfg_host *config_host(const struct api_config *c, const char *name);
+/* The flavor whose id is ID, or NULL. */
+const struct cfg_flavor *config_flavor(const struct api_config *c, const char *id);
 const struct cfg_pool *config_pool(const struct api_config *c, const char *name,
                                    const struct cfg_host **host);
 

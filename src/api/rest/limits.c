@@ -9,7 +9,7 @@
  * always enforces; -1 for what volswap has nothing of (server groups,
  * snapshots, backups). The "used" figures are
  * counted from the registry for the project: servers not deleted, with the
- * one flavor's 1 vCPU and 512 MB each, and the volumes with their
+ * vCPUs and memory of each one's flavor, and the volumes with their
  * gigabytes. */
 
 #include "rest.h"

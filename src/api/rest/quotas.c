@@ -7,7 +7,7 @@
  * quota-update/quota-usage` work and mean what they say.
  *
  * Enforced, per project: Nova's instances, cores and ram (a server counts
- * its flavor's 1 vCPU and 512 MB), checked when a server is created;
+ * its flavor's vCPUs and memory), checked when a server is created;
  * metadata_items, checked when a server's metadata is written; key_pairs,
  * checked per user when a key pair is created (as Nova counts them); and
  * Cinder's volumes, gigabytes and per_volume_gigabytes, checked when a
@@ -52,10 +52,14 @@ int project_usage(struct api_request *rq, const char *project, struct project_us
         free(servers);
         return reg_fail(&rq->err, r);
     }
-    for (size_t i = 0; i < ns; i++)
-        u->servers += !nova_server_deleted(&servers[i]);
-    u->cores = u->servers * FLAVOR_VCPUS;
-    u->ram_mb = u->servers * FLAVOR_RAM_MB;
+    for (size_t i = 0; i < ns; i++) {
+        if (nova_server_deleted(&servers[i]))
+            continue;
+        const struct cfg_flavor *f = rest_server_flavor(r, rq->ctx->cfg, servers[i].id);
+        u->servers++;
+        u->cores += f->vcpus;
+        u->ram_mb += f->ram_mb;
+    }
     for (size_t i = 0; i < nv; i++)
         u->gigabytes += vols[i].size_gb;
     u->volumes = (json_int_t)nv;
@@ -498,12 +502,8 @@ int cinder_quotas_delete(struct api_request *rq)
 
 /* ---- enforcement ---- */
 
-int quota_check_server(struct api_request *rq, const char *project)
-{
-    return quota_check_servers(rq, project, 1);
-}
-
-int quota_check_servers(struct api_request *rq, const char *project, long long count)
+int quota_check_servers(struct api_request *rq, const char *project, long long count,
+                        const struct cfg_flavor *fl)
 {
     struct quota_limits l;
     struct project_usage u;
@@ -514,8 +514,8 @@ int quota_check_servers(struct api_request *rq, const char *project, long long c
         json_int_t limit, used, want;
     } c[] = {
         { "instances", l.instances, u.servers, count },
-        { "cores", l.cores, u.cores, count * FLAVOR_VCPUS },
-        { "ram", l.ram, u.ram_mb, count * FLAVOR_RAM_MB },
+        { "cores", l.cores, u.cores, count * fl->vcpus },
+        { "ram", l.ram, u.ram_mb, count * fl->ram_mb },
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (c[i].limit >= 0 && c[i].used + c[i].want > c[i].limit)

@@ -133,17 +133,27 @@ int cinder_meta_delete(struct api_request *rq);
 int nova_limits(struct api_request *rq);
 int cinder_limits(struct api_request *rq);
 
-/* What one server counts for in quotas and limits: the one flavor's vCPU
- * and memory (compute/servers.c shows the flavor with them). */
+/* The default flavor's vCPU and memory, when the configuration names no
+ * flavors (servers.c). */
 #define FLAVOR_VCPUS  1
 #define FLAVOR_RAM_MB 512
+/* The configured flavors (never none: N gets at least 1). */
+const struct cfg_flavor *rest_flavors(const struct api_config *c, size_t *n);
+/* The flavor REF names (an id, or a URL ending with one), or NULL. */
+const struct cfg_flavor *rest_flavor(const struct api_config *c, const char *ref);
+/* The flavor server SERVER_ID was created with (its attribute flavor_ref);
+ * the first configured one for a server that has none recorded or whose
+ * flavor left the configuration. What it counts for in quotas and limits. */
+const struct cfg_flavor *rest_server_flavor(struct registry *r, const struct api_config *c,
+                                            const char *server_id);
 /* The metadata items a server or volume may hold (metadata.c enforces it;
  * limits and quota sets show it). */
 #define META_MAX_ITEMS 128
 /* Nova's and Cinder's spelling of "no limit". */
 #define QUOTA_UNLIMITED (-1)
 
-/* What PROJECT uses: servers not deleted, volumes and their gigabytes. */
+/* What PROJECT uses: servers not deleted (with their flavors' vCPUs and
+ * memory), volumes and their gigabytes. */
 struct project_usage {
     json_int_t servers, cores, ram_mb, volumes, gigabytes;
     json_int_t gigabytes_reserved; /* by extends under way */
@@ -162,12 +172,12 @@ int quota_load(struct api_request *rq, const char *project, struct quota_limits 
  * checks made where no request is at hand (metadata.c). */
 int quota_limit(struct registry *r, const char *project, const char *name, json_int_t dflt,
                 json_int_t *out, struct api_error *e);
-/* Whether PROJECT may have one more server (instances, cores, ram): 0, or
- * -1 with Nova's 403 "Quota exceeded for ...". Call it inside the
- * transaction that inserts the server. */
-int quota_check_server(struct api_request *rq, const char *project);
-/* The same for COUNT more servers at once (Nova's multiple create). */
-int quota_check_servers(struct api_request *rq, const char *project, long long count);
+/* Whether PROJECT may have COUNT more servers of flavor FL (instances,
+ * cores, ram): 0, or -1 with Nova's 403 "Quota exceeded for ...". Call it
+ * inside the transaction that inserts a server (and before a multiple
+ * create, for its count). */
+int quota_check_servers(struct api_request *rq, const char *project, long long count,
+                        const struct cfg_flavor *fl);
 /* Whether PROJECT may have ADD_VOLUMES more volumes and ADD_GB more
  * gigabytes, with one volume of SIZE_GB: 0, or -1 with Cinder's 413. */
 int quota_check_volume(struct api_request *rq, const char *project, int add_volumes, int64_t add_gb,

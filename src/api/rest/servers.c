@@ -121,3 +121,49 @@ int nova_set_task_state(struct api_request *rq, const char *server_id, const cha
 {
     return nova_set_server_states(rq, server_id, NULL, NULL, task);
 }
+
+/* ---- flavors: the configured ones, and the one each server has ---- */
+
+/* A configuration built without config_parse (a test's) may name none:
+ * the default flavor stands in. */
+static const struct cfg_flavor default_flavor = { "volswap", "volswap", FLAVOR_VCPUS, FLAVOR_RAM_MB,
+                                                  0 };
+
+const struct cfg_flavor *rest_flavors(const struct api_config *c, size_t *n)
+{
+    if (!c->n_flavors) {
+        *n = 1;
+        return &default_flavor;
+    }
+    *n = c->n_flavors;
+    return c->flavors;
+}
+
+const struct cfg_flavor *rest_flavor(const struct api_config *c, const char *ref)
+{
+    if (!ref)
+        return NULL;
+    const char *slash = strrchr(ref, '/');
+    const char *id = slash ? slash + 1 : ref;
+    size_t n;
+    const struct cfg_flavor *f = rest_flavors(c, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f[i].id, id) == 0)
+            return &f[i];
+    return NULL;
+}
+
+const struct cfg_flavor *rest_server_flavor(struct registry *r, const struct api_config *c,
+                                            const char *server_id)
+{
+    size_t n;
+    const struct cfg_flavor *first = rest_flavors(c, &n), *f = NULL;
+    struct reg_meta *m = NULL;
+    size_t nm = 0;
+    if (r->ops->meta_list(r, REG_META_SERVER_ATTR, server_id, &m, &nm) == 0)
+        for (size_t i = 0; i < nm && !f; i++)
+            if (!strcmp(m[i].key, "flavor_ref"))
+                f = rest_flavor(c, m[i].value);
+    free(m);
+    return f ? f : first;
+}

@@ -13,6 +13,11 @@ tok=$(api_token alice)
 make_volume_and_server "$tok"
 api "$tok" POST "/v3/$PID_DEMO/volumes" '{"volume":{"size":1}}' >/dev/null; expect_status 202
 V2=$(jq -r .volume.id "$T/last.body")
+# Nova boots only from a bootable volume; a blank one is not until marked
+for v in "$VID" "$V2"; do
+  api "$tok" POST "/v3/$PID_DEMO/volumes/$v/action" '{"os-set_bootable":{"bootable":true}}' >/dev/null
+  expect_status 200
+done
 password_env alice demo
 export OS_IDENTITY_API_VERSION=3
 osc() { pyclient openstack "$@"; }

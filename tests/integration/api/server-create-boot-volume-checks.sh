@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A boot from volume is checked before anything is made: an unknown
 # flavor, an image, more than one server, networks, a block device that is
-# not an existing volume, a volume in use or missing, and two boot
-# volumes are each 400, and no server is registered. A boot whose host is
+# not an existing volume, a volume in use or missing, a boot volume that
+# is not bootable (a blank one, as Nova refuses) and two boot volumes are
+# each 400, and no server is registered. A boot whose host is
 # down fails with 500 and leaves no server and the volume available.
 . "$(dirname "$0")/lib.sh"
 api_setup
@@ -12,6 +13,10 @@ api "$tok" POST "/v3/$PID_DEMO/volumes" '{"volume":{"size":1}}' >/dev/null; expe
 V2=$(jq -r .volume.id "$T/last.body")
 attach "$tok" "$SID" "$VID"; expect_status 200
 bdm() { echo "{\"uuid\":\"$1\",\"source_type\":\"${2:-volume}\",\"destination_type\":\"volume\",\"boot_index\":${3:-0}}"; }
+api "$tok" POST /v2.1/servers "{\"server\":{\"name\":\"b\",\"block_device_mapping_v2\":[$(bdm "$V2")]}}" >/dev/null
+expect_fault 400 badRequest "Block Device $V2 is not bootable."
+api "$tok" POST "/v3/$PID_DEMO/volumes/$V2/action" '{"os-set_bootable":{"bootable":true}}' >/dev/null
+expect_status 200
 create() {  # create EXTRA-MEMBERS -> STATUS
   api "$tok" POST /v2.1/servers "{\"server\":{\"name\":\"b\",\"flavorRef\":\"volswap\"$1}}" >/dev/null
 }

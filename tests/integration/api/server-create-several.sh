@@ -24,5 +24,7 @@ api "$tok" GET '/v2.1/servers' >/dev/null
 [ "$(jq '.servers | length' "$T/last.body")" = 5 ] || fail "quota: $(cat "$T/last.body")"
 api "$tok" POST "/v3/$PID_DEMO/volumes" '{"volume": {"size": 1}}' >/dev/null
 vid=$(jq -r .volume.id "$T/last.body")
+api "$tok" POST "/v3/$PID_DEMO/volumes/$vid/action" '{"os-set_bootable":{"bootable":true}}' >/dev/null
+expect_status 200
 api "$tok" POST /v2.1/servers "{\"server\": {\"name\": \"b\", \"max_count\": 2, \"block_device_mapping_v2\": [{\"uuid\": \"$vid\", \"source_type\": \"volume\", \"destination_type\": \"volume\", \"boot_index\": 0}]}}" >/dev/null
 expect_fault 400 badRequest "several servers"

@@ -164,6 +164,8 @@ void th_setup(struct th *t, bool with_host, bool with_swaps)
              " \"database\": \"%s/registry.db\", \"public_url\": \"http://api.test\","
              " \"admin_tokens\": [\"admin-token-for-tests\"], \"admin_project\": \"demo\","
              " \"projects\": [{\"name\": \"demo\"}, {\"name\": \"other\"}],"
+             " \"flavors\": [{\"id\": \"volswap\"},"
+             "   {\"id\": \"big\", \"vcpus\": 4, \"ram\": 2048, \"disk\": 10}],"
              " \"users\": [%s, %s, %s, %s],"
              " \"hosts\": [{\"name\": \"host1\", \"driver\": \"volswapd\", \"qmp\": \"%s\","
              "   \"nbd\": {\"type\": \"unix\", \"path\": \"%s/nbd.sock\"},"

@@ -9,8 +9,8 @@
  * resource figures Nova reported before 2.88 are given what volswap knows:
  * local_gb is the capacity of the host's pools and local_gb_used the
  * gigabytes its volumes take; a consumer's vCPUs and memory are not
- * volswap's to know, so they are the flavor's (1 vCPU, 512 MB) per
- * server, used and total alike. Ids are integers before 2.53 and stable
+ * volswap's to know, so they are each server's flavor's, used and
+ * total alike. Ids are integers before 2.53 and stable
  * UUIDs derived from the host's name from 2.53, as Nova's. A volswapd
  * host's uptime is its daemon's (the /uptime call to 2.87, the detail
  * views' `uptime` from 2.88). */
@@ -69,9 +69,15 @@ static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail
     struct registry *r = rq->ctx->reg;
     struct reg_server *servers = NULL;
     size_t n = 0, running = 0;
+    json_int_t vcpus = 0, ram_mb = 0;
     if (r->ops->server_list(r, NULL, &servers, &n) == 0)
         for (size_t i = 0; i < n; i++)
-            running += !nova_server_deleted(&servers[i]) && strcmp(servers[i].host, h->name) == 0;
+            if (!nova_server_deleted(&servers[i]) && strcmp(servers[i].host, h->name) == 0) {
+                const struct cfg_flavor *f = rest_server_flavor(r, rq->ctx->cfg, servers[i].id);
+                running++;
+                vcpus += f->vcpus;
+                ram_mb += f->ram_mb;
+            }
     free(servers);
     char sid[37];
     nova_service_uuid(h->name, sid);
@@ -116,9 +122,8 @@ static json_t *hypervisor_view(struct api_request *rq, size_t index, bool detail
                      "current_workload", 0, "disk_available_least", (json_int_t)(avail / GiB),
                      "free_disk_gb", (json_int_t)(avail / GiB), "free_ram_mb", (json_int_t)0,
                      "local_gb", (json_int_t)(total / GiB), "local_gb_used", (json_int_t)used_gb,
-                     "memory_mb", vms * FLAVOR_RAM_MB, "memory_mb_used", vms * FLAVOR_RAM_MB,
-                     "running_vms", vms, "vcpus", vms * FLAVOR_VCPUS, "vcpus_used",
-                     vms * FLAVOR_VCPUS));
+                     "memory_mb", ram_mb, "memory_mb_used", ram_mb, "running_vms", vms, "vcpus",
+                     vcpus, "vcpus_used", vcpus));
     return o;
 }
 

@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FLAVOR_ID "volswap"
-
 static json_t *version_v21(struct api_request *rq)
 {
     char maxv[16];
@@ -223,12 +221,13 @@ static json_t *server_detail(struct api_request *rq, const struct reg_server *s)
     if (strcmp(s->status, "ACTIVE") != 0)
         json_object_del(o, "progress");
     json_object_set_new(o, "image", server_image(rq, s->id));
+    const struct cfg_flavor *fl = rest_server_flavor(rq->ctx->reg, rq->ctx->cfg, s->id);
     json_object_set_new(o, "flavor",
                         nova_mv(rq, 47)
-                            ? json_pack("{s:i, s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus",
-                                        FLAVOR_VCPUS, "ram", FLAVOR_RAM_MB, "disk", 0, "ephemeral",
-                                        0, "swap", 0, "original_name", "volswap", "extra_specs")
-                            : json_pack("{s:s, s:[]}", "id", "volswap", "links"));
+                            ? json_pack("{s:i, s:i, s:i, s:i, s:i, s:s, s:{}}", "vcpus", fl->vcpus,
+                                        "ram", fl->ram_mb, "disk", fl->disk_gb, "ephemeral", 0,
+                                        "swap", 0, "original_name", fl->name, "extra_specs")
+                            : json_pack("{s:s, s:[]}", "id", fl->id, "links"));
     if (s->task_state[0])
         json_object_set_new(o, "OS-EXT-STS:task_state", json_string(s->task_state));
     json_object_set_new(o, "OS-SRV-USG:terminated_at",
@@ -365,6 +364,7 @@ static const char *server_id_of(const void *s)
 /* Whether server S passes the list's filters (Nova's: an admin's host,
  * status, flavor, image, changes-since; name is the caller's regex). */
 struct server_filter {
+    const struct api_config *cfg;
     const char *status, *flavor, *image, *host;
     char since[20];
     bool want_deleted;
@@ -387,7 +387,7 @@ static bool server_listed(struct registry *r, const struct server_filter *f,
         return false;
     if (f->flavor) {
         const char *slash = strrchr(f->flavor, '/');
-        if (strcmp(slash ? slash + 1 : f->flavor, FLAVOR_ID) != 0)
+        if (strcmp(slash ? slash + 1 : f->flavor, rest_server_flavor(r, f->cfg, s->id)->id) != 0)
             return false;
     }
     if (f->image) {
@@ -422,6 +422,7 @@ static int servers_list(struct api_request *rq, bool detail)
     bool admin = auth_has_role(&rq->auth, "admin");
     struct server_filter f = { 0 };
     f.status = api_query(rq, "status");
+    f.cfg = rq->ctx->cfg;
     f.flavor = api_query(rq, "flavor");
     f.image = api_query(rq, "image");
     /* the host is an admin's filter; Nova drops it for others */
@@ -596,26 +597,26 @@ static bool is_boot_bdm(json_t *bd)
            (json_is_string(bi) && !strcmp(json_string_value(bi), "0"));
 }
 
-/* What a boot from volume asks, checked before anything is made: the one
- * flavor, no image, one server, "none" or "auto" networks (volswap gives
- * its consumers none), and each block device an existing volume the
- * caller may use, available, on the server's host. */
+/* What a create asks, checked before anything is made: a configured
+ * flavor (the first one when none is named), an image it fits, "none" or
+ * "auto" networks (volswap gives its consumers none), and each block device an existing volume the
+ * caller may use, available, on the server's host; the boot volume
+ * (boot_index 0) bootable. */
 static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_host *h)
 {
     const char *flavor = json_string_value(json_object_get(b, "flavorRef"));
-    if (flavor) {
-        const char *slash = strrchr(flavor, '/');
-        const char *id = slash ? slash + 1 : flavor;
-        if (strcmp(id, FLAVOR_ID) != 0)
-            return api_err(&rq->err, 400, "Flavor %.64s could not be found.", flavor);
-    }
+    size_t nf;
+    const struct cfg_flavor *fl = flavor ? rest_flavor(rq->ctx->cfg, flavor)
+                                         : rest_flavors(rq->ctx->cfg, &nf);
+    if (!fl)
+        return api_err(&rq->err, 400, "Flavor %.64s could not be found.", flavor);
     /* an image is recorded and shown (a registered consumer boots nothing
      * from it); it must be one the caller may use, and active */
     const char *image = json_string_value(json_object_get(b, "imageRef"));
     struct reg_image im;
     if (image && image[0] && image_usable(rq->ctx->reg, &rq->auth, image, &im, &rq->err) < 0)
         return -1;
-    if (image && image[0] && im.min_ram > FLAVOR_RAM_MB)
+    if (image && image[0] && im.min_ram > fl->ram_mb)
         return api_err(&rq->err, 400, "Flavor's memory is too small for requested image.");
     const char *dcf = json_string_value(json_object_get(b, "OS-DCF:diskConfig"));
     if (dcf && strcmp(dcf, "AUTO") != 0 && strcmp(dcf, "MANUAL") != 0)
@@ -669,6 +670,10 @@ static int check_boot_args(struct api_request *rq, json_t *b, const struct cfg_h
                            "Invalid volume: volume %s lives on host %s, the server "
                            "on %s.",
                            uuid, v.host, h->name);
+        /* Nova boots only from a volume Cinder calls bootable (made from an
+         * image, or marked with os-set_bootable); a blank one is not */
+        if (is_boot_bdm(bd) && !v.bootable)
+            return api_err(&rq->err, 400, "Block Device %s is not bootable.", uuid);
     }
     if (boot > 1)
         return api_err(&rq->err, 400,
@@ -715,11 +720,12 @@ undo:;
  * addresses, in one transaction. */
 static int insert_server(struct api_request *rq, const struct reg_server *s, json_t *md,
                          const char *ip4, const char *ip6, const char *description,
-                         const char *key_name, const char *image, const char *disk_config)
+                         const char *key_name, const char *image, const char *disk_config,
+                         const struct cfg_flavor *fl)
 {
     struct registry *r = rq->ctx->reg;
     REG_TXN(txn, r);
-    if (reg_begin(&txn, &rq->err) < 0 || quota_check_server(rq, s->project_id) < 0)
+    if (reg_begin(&txn, &rq->err) < 0 || quota_check_servers(rq, s->project_id, 1, fl) < 0)
         return -1;
     if (r->ops->server_insert(r, s) < 0)
         return reg_fail(&rq->err, r);
@@ -728,8 +734,10 @@ static int insert_server(struct api_request *rq, const struct reg_server *s, jso
     if (store_access_ips(r, s->id, ip4, ip6) < 0 || store_description(r, s->id, description) < 0 ||
         (image && image[0] && store_image_ref(r, s->id, image) < 0))
         return reg_fail(&rq->err, r);
-    const char *attrs[][2] = { { "key_name", key_name }, { "OS-DCF:diskConfig", disk_config } };
-    for (size_t i = 0; i < 2; i++) {
+    const char *attrs[][2] = { { "key_name", key_name },
+                               { "OS-DCF:diskConfig", disk_config },
+                               { "flavor_ref", fl->id } };
+    for (size_t i = 0; i < 3; i++) {
         if (!attrs[i][1])
             continue;
         struct reg_meta m;
@@ -804,7 +812,7 @@ static int server_hints_host(struct api_request *rq, json_t *hints, bool forced,
  * marked its server deleted). */
 static int create_one(struct api_request *rq, json_t *b, const struct cfg_host *h, const char *name,
                       const char *ip4, const char *ip6, const char *key_name,
-                      struct reg_server *out)
+                      const struct cfg_flavor *fl, struct reg_server *out)
 {
     json_t *bdms = json_object_get(b, "block_device_mapping_v2");
     memset(out, 0, sizeof *out);
@@ -832,7 +840,7 @@ static int create_one(struct api_request *rq, json_t *b, const struct cfg_host *
     json_t *md = json_object_get(b, "metadata");
     if (insert_server(rq, out, md, ip4, ip6, json_string_value(json_object_get(b, "description")),
                       key_name, json_string_value(json_object_get(b, "imageRef")),
-                      json_string_value(json_object_get(b, "OS-DCF:diskConfig"))) < 0)
+                      json_string_value(json_object_get(b, "OS-DCF:diskConfig")), fl) < 0)
         return -1;
     struct reg_action a;
     if (action_start(rq, out->id, "create", &a) < 0)
@@ -924,9 +932,13 @@ static int servers_create(struct api_request *rq)
     }
     /* as many as the quota lets, not fewer than min_count (each insert
      * checks its own one again, against concurrent creates) */
-    while (max_count > min_count && quota_check_servers(rq, rq->auth.project_id, max_count) < 0)
+    size_t nf;
+    const char *flavor_ref = json_string_value(json_object_get(b, "flavorRef"));
+    const struct cfg_flavor *fl = flavor_ref ? rest_flavor(cfg, flavor_ref)
+                                             : rest_flavors(cfg, &nf); /* checked above */
+    while (max_count > min_count && quota_check_servers(rq, rq->auth.project_id, max_count, fl) < 0)
         max_count--;
-    if (quota_check_servers(rq, rq->auth.project_id, min_count) < 0)
+    if (quota_check_servers(rq, rq->auth.project_id, min_count, fl) < 0)
         goto out;
     memset(&rq->err, 0, sizeof rq->err);
     const char *name = json_string_value(json_object_get(b, "name"));
@@ -937,7 +949,7 @@ static int servers_create(struct api_request *rq)
             snprintf(nm, sizeof nm, "%.*s-%lld", API_NAME_BYTES - 24, name, (long long)i);
         else
             snprintf(nm, sizeof nm, "%s", name);
-        if (create_one(rq, b, h, nm, ip4, ip6, key_name, &s) < 0) {
+        if (create_one(rq, b, h, nm, ip4, ip6, key_name, fl, &s) < 0) {
             /* past min_count the quota only stops the count short */
             if (i > min_count && rq->err.status == 403) {
                 memset(&rq->err, 0, sizeof rq->err);
@@ -1245,30 +1257,31 @@ out:
 
 /* ---- flavors ---- */
 
-/* One flavor, FLAVOR_ID ("volswap"): a registered consumer has no CPUs or
- * memory here, but the openstack client looks a flavor up before it
- * creates a server, and the server views already name this one. */
+/* The configured flavors (config "flavors"; without it the one flavor
+ * "volswap"): a registered consumer has no CPUs or memory here, but the
+ * openstack client looks a flavor up before it creates a server, and a
+ * server counts its flavor's vCPUs and memory in quotas and limits. */
 
-static json_t *flavor_links(struct api_request *rq)
+static json_t *flavor_links(struct api_request *rq, const struct cfg_flavor *f)
 {
     char self[400], book[400];
-    snprintf(self, sizeof self, "%s/v2.1/flavors/" FLAVOR_ID, rq->ctx->base_url);
-    snprintf(book, sizeof book, "%s/flavors/" FLAVOR_ID, rq->ctx->base_url);
+    snprintf(self, sizeof self, "%s/v2.1/flavors/%s", rq->ctx->base_url, f->id);
+    snprintf(book, sizeof book, "%s/flavors/%s", rq->ctx->base_url, f->id);
     return json_pack("[{s:s, s:s}, {s:s, s:s}]", "rel", "self", "href", self, "rel", "bookmark",
                      "href", book);
 }
 
-static json_t *flavor_view(struct api_request *rq, bool detail)
+static json_t *flavor_view(struct api_request *rq, const struct cfg_flavor *f, bool detail)
 {
     json_t *o =
-        json_pack("{s:s, s:s, s:o}", "id", FLAVOR_ID, "name", FLAVOR_ID, "links", flavor_links(rq));
+        json_pack("{s:s, s:s, s:o}", "id", f->id, "name", f->name, "links", flavor_links(rq, f));
     if (nova_mv(rq, 55))
         json_object_set_new(o, "description", json_string("a volswap consumer"));
     if (!detail)
         return o;
     json_object_update_new(
-        o, json_pack("{s:i, s:i, s:i, s:f, s:b, s:i, s:b}", "vcpus", FLAVOR_VCPUS, "ram",
-                     FLAVOR_RAM_MB, "disk", 0, "rxtx_factor", 1.0, "os-flavor-access:is_public", 1,
+        o, json_pack("{s:i, s:i, s:i, s:f, s:b, s:i, s:b}", "vcpus", f->vcpus, "ram", f->ram_mb,
+                     "disk", f->disk_gb, "rxtx_factor", 1.0, "os-flavor-access:is_public", 1,
                      "OS-FLV-EXT-DATA:ephemeral", 0, "OS-FLV-DISABLED:disabled", 0));
     /* no swap: Nova says "" until 2.75 and 0 from it */
     json_object_set_new(o, "swap", nova_mv(rq, 75) ? json_integer(0) : json_string(""));
@@ -1295,31 +1308,45 @@ static int flavor_int_arg(struct api_request *rq, const char *name, long *out)
     return 0;
 }
 
-/* GET /flavors[/detail] with Nova's filters and paging over the one
- * flavor: minDisk and minRam (the least disk and memory asked for),
- * is_public (false: private flavors only, of which there are none),
- * marker (the flavors after it; an unknown one is 400) and limit. */
+/* GET /flavors[/detail] with Nova's filters and paging over the
+ * configured flavors, in their order: minDisk and minRam (the least disk
+ * and memory asked for), is_public (false: private flavors only, of which
+ * there are none), marker (the flavors after it; an unknown one is 400)
+ * and limit. */
 static int flavors_list(struct api_request *rq, bool detail)
 {
     long min_disk, min_ram, limit;
     if (flavor_int_arg(rq, "minDisk", &min_disk) < 0 ||
         flavor_int_arg(rq, "minRam", &min_ram) < 0 || flavor_int_arg(rq, "limit", &limit) < 0)
         return -1;
+    size_t n, start = 0;
+    const struct cfg_flavor *fl = rest_flavors(rq->ctx->cfg, &n);
     const char *marker = api_query(rq, "marker");
-    if (marker && strcmp(marker, FLAVOR_ID) != 0)
-        return api_err(&rq->err, 400, "marker [%.64s] not found", marker);
+    if (marker) {
+        while (start < n && strcmp(fl[start].id, marker) != 0)
+            start++;
+        if (start == n)
+            return api_err(&rq->err, 400, "marker [%.64s] not found", marker);
+        start++;
+    }
     const char *pub = api_query(rq, "is_public");
-    bool listed = !marker && limit != 0 && min_disk <= 0 && min_ram <= FLAVOR_RAM_MB &&
-                  !(pub && strcasecmp(pub, "none") != 0 && !api_truthy(pub));
+    bool private_only = pub && strcasecmp(pub, "none") != 0 && !api_truthy(pub);
     json_t *arr = json_array();
-    if (listed)
-        json_array_append_new(arr, flavor_view(rq, detail));
+    const struct cfg_flavor *last = NULL;
+    for (size_t i = start; i < n && !private_only; i++) {
+        if (limit >= 0 && json_array_size(arr) >= (size_t)limit)
+            break;
+        if ((min_disk > 0 && fl[i].disk_gb < min_disk) || (min_ram > 0 && fl[i].ram_mb < min_ram))
+            continue;
+        json_array_append_new(arr, flavor_view(rq, &fl[i], detail));
+        last = &fl[i];
+    }
     json_t *out = json_pack("{s:o}", "flavors", arr);
     /* a full page links to the next, as Nova's */
-    if (listed && limit == 1) {
-        char href[600];
-        snprintf(href, sizeof href, "%s/v2.1/flavors%s?limit=1&marker=" FLAVOR_ID,
-                 rq->ctx->base_url, detail ? "/detail" : "");
+    if (last && limit > 0 && json_array_size(arr) == (size_t)limit) {
+        char href[700];
+        snprintf(href, sizeof href, "%s/v2.1/flavors%s?limit=%ld&marker=%s", rq->ctx->base_url,
+                 detail ? "/detail" : "", limit, last->id);
         json_object_set_new(out, "flavors_links",
                             json_pack("[{s:s, s:s}]", "rel", "next", "href", href));
     }
@@ -1336,15 +1363,16 @@ static int flavors_detail(struct api_request *rq)
 
 static int flavors_show(struct api_request *rq)
 {
-    if (strcmp(api_param(rq, "flavor_id"), FLAVOR_ID) != 0)
+    const struct cfg_flavor *f = rest_flavor(rq->ctx->cfg, api_param(rq, "flavor_id"));
+    if (!f)
         return api_err(&rq->err, 404, "Flavor %.64s could not be found.",
                        api_param(rq, "flavor_id"));
-    return api_reply(rq, 200, json_pack("{s:o}", "flavor", flavor_view(rq, true)));
+    return api_reply(rq, 200, json_pack("{s:o}", "flavor", flavor_view(rq, f, true)));
 }
 
 static int flavors_extra_specs(struct api_request *rq)
 {
-    if (strcmp(api_param(rq, "flavor_id"), FLAVOR_ID) != 0)
+    if (!rest_flavor(rq->ctx->cfg, api_param(rq, "flavor_id")))
         return api_err(&rq->err, 404, "Flavor %.64s could not be found.",
                        api_param(rq, "flavor_id"));
     return api_reply(rq, 200, json_pack("{s:{}}", "extra_specs"));
@@ -1540,56 +1568,63 @@ const struct api_route nova_routes[] = {
     NOVA_OPEN("GET", "/v2.1", nova_version, "the v2.1 version document (no token)"),
     NOVA_OPEN("GET", "/v2", nova_version_v20,
               "the v2.0 version document that `GET /` lists first, as Nova's (no token)"),
-    NOVA("GET", "/v2.1/servers", servers_index, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
-         "`?name=REGEX` (Nova's regex filter: a subset of Python's `re`, linear in time, see below), `?all_tenants=1` (admin), "
-         "`?deleted=true` (admin: the deleted servers only, status `DELETED`); Nova's filters "
-         "`status` (an unknown one: an empty list, 400 from 2.38), `flavor`, `image`, "
-         "`changes-since` (ISO 8601; deleted servers included), `host` (admin), `tenant_id` or "
-         "`project_id` (with `all_tenants`); newest first, `sort_key`/`sort_dir`, `limit` and "
-         "`marker` (unknown: 400), a full page ending with `servers_links` `next`"),
-    NOVA("POST", "/v2.1/servers", servers_create, CMP "servers:create", DOOR, "@caller",
-         &schema_server_create, 0, 0,
-         "`{\"server\": {\"name\", \"availability_zone\": \"zone:host\"?, \"host\"? (2.74, admin), "
-         "\"imageRef\"?, \"flavorRef\"?, \"metadata\"?, \"min_count\"?, \"max_count\"?, "
-         "\"networks\"?, \"block_device_mapping_v2\"?, \"accessIPv4\"?, \"accessIPv6\"?, "
-         "\"adminPass\"?, \"key_name\"?, \"OS-DCF:diskConfig\"?}, \"os:scheduler_hints\"?}` "
-         "registers a consumer on a host (202, `Location`); `min_count`/`max_count` register "
-         "up to max_count servers named NAME-1… (as many as the quota lets, at least "
-         "min_count, else 403; not with boot volumes or on a libvirt host) and answer the "
-         "first (`return_reservation_id`: a `reservation_id`); `OS-DCF:diskConfig` (AUTO or MANUAL) is recorded and shown; the hints "
-         "`same_host` and `different_host` choose the host (none left: 400), other hints are "
-         "ignored as Nova ignores a hint whose filter is off; an image whose `min_ram` exceeds "
-         "the flavor's 512 MiB is 400; "
-         "`key_name` names one of the caller's key pairs, recorded and shown; `imageRef` an "
-         "active image the caller may use, recorded and shown as the server's image; nothing is "
-         "launched, the server is ACTIVE at once. The access addresses (an address of their "
-         "family) are shown by the server's views (`\"\"` when not given); `adminPass` is taken "
-         "and neither used nor shown, as Nova with `enable_instance_password` off: there is no "
-         "guest to set it in. Booting from volumes, "
-         "as `openstack server create --flavor volswap --volume V` sends it: the flavor is "
-         "`volswap` (the only one), one server, `networks` \"none\"/\"auto\" "
-         "(or absent); each `block_device_mapping_v2` entry an existing available volume of the "
-         "caller on the server's host (`source_type` and `destination_type` volume). They are "
-         "checked before anything is made (400 otherwise), then attached: the boot volume "
-         "(`boot_index` 0) as `/dev/vda`, the rest at the next free names. A failed attach "
-         "detaches the others, leaves no server and deletes no volume"),
+    NOVA(
+        "GET", "/v2.1/servers", servers_index, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
+        "`?name=REGEX` (Nova's regex filter: a subset of Python's `re`, linear in time, see below), `?all_tenants=1` (admin), "
+        "`?deleted=true` (admin: the deleted servers only, status `DELETED`); Nova's filters "
+        "`status` (an unknown one: an empty list, 400 from 2.38), `flavor`, `image`, "
+        "`changes-since` (ISO 8601; deleted servers included), `host` (admin), `tenant_id` or "
+        "`project_id` (with `all_tenants`); newest first, `sort_key`/`sort_dir`, `limit` and "
+        "`marker` (unknown: 400), a full page ending with `servers_links` `next`"),
+    NOVA(
+        "POST", "/v2.1/servers", servers_create, CMP "servers:create", DOOR, "@caller",
+        &schema_server_create, 0, 0,
+        "`{\"server\": {\"name\", \"availability_zone\": \"zone:host\"?, \"host\"? (2.74, admin), "
+        "\"imageRef\"?, \"flavorRef\"?, \"metadata\"?, \"min_count\"?, \"max_count\"?, "
+        "\"networks\"?, \"block_device_mapping_v2\"?, \"accessIPv4\"?, \"accessIPv6\"?, "
+        "\"adminPass\"?, \"key_name\"?, \"OS-DCF:diskConfig\"?}, \"os:scheduler_hints\"?}` "
+        "registers a consumer on a host (202, `Location`); `min_count`/`max_count` register "
+        "up to max_count servers named NAME-1… (as many as the quota lets, at least "
+        "min_count, else 403; not with boot volumes or on a libvirt host) and answer the "
+        "first (`return_reservation_id`: a `reservation_id`); `OS-DCF:diskConfig` (AUTO or MANUAL) is recorded and shown; the hints "
+        "`same_host` and `different_host` choose the host (none left: 400), other hints are "
+        "ignored as Nova ignores a hint whose filter is off; `flavorRef` one of the configured "
+        "flavors (the first when absent; another is 400), recorded and shown, the server counting "
+        "its vCPUs and memory in quotas; an image whose `min_ram` exceeds the flavor's memory is "
+        "400; "
+        "`key_name` names one of the caller's key pairs, recorded and shown; `imageRef` an "
+        "active image the caller may use, recorded and shown as the server's image; nothing is "
+        "launched, the server is ACTIVE at once. The access addresses (an address of their "
+        "family) are shown by the server's views (`\"\"` when not given); `adminPass` is taken "
+        "and neither used nor shown, as Nova with `enable_instance_password` off: there is no "
+        "guest to set it in. Booting from volumes, "
+        "as `openstack server create --flavor volswap --volume V` sends it: one server, `networks` \"none\"/\"auto\" "
+        "(or absent); each `block_device_mapping_v2` entry an existing available volume of the "
+        "caller on the server's host (`source_type` and `destination_type` volume), the boot "
+        "volume (`boot_index` 0) bootable as Cinder says (made from an image, or marked with "
+        "`os-set_bootable`: a blank volume is not, 400 \"Block Device V is not bootable.\" as "
+        "Nova). They are "
+        "checked before anything is made (400 otherwise), then attached: the boot volume "
+        "(`boot_index` 0) as `/dev/vda`, the rest at the next free names. A failed attach "
+        "detaches the others, leaves no server and deletes no volume"),
     NOVA("GET", "/v2.1/servers/detail", servers_detail, CMP "servers:detail", DOOR, NULL, NULL, 0,
          0, "the detail view of every server, with the filters of `GET /v2.1/servers`"),
     NOVA("GET", "/v2.1/servers/{server_id}", servers_show, CMP "servers:show", RESOURCE, NULL, NULL,
          0, 0,
          "detail view; `locked` (2.9), `description` (2.19), `tags` (2.26), flavor (2.47), "
          "`locked_reason` (2.73); host attributes for admin"),
-    NOVA("GET", "/v2.1/os-keypairs", nova_keypairs_index, CMP "os-keypairs:index", DOOR, NULL,
-         NULL, 0, 0,
+    NOVA("GET", "/v2.1/os-keypairs", nova_keypairs_index, CMP "os-keypairs:index", DOOR, NULL, NULL,
+         0, 0,
          "the caller's key pairs (`name`, `public_key`, `fingerprint`, `type` from 2.2); an "
          "admin's `?user_id=` another user's (2.10); `limit` and `marker` (a name) from 2.35"),
-    NOVA("POST", "/v2.1/os-keypairs", nova_keypairs_create, CMP "os-keypairs:create", DOOR, NULL,
-         &schema_keypair_create, 0, 0,
-         "`{\"keypair\": {\"name\", \"public_key\"?, \"type\"? (2.2: `ssh`, `x509`), "
-         "\"user_id\"? (2.10, admin)}}` → 200 (201 from 2.2): an OpenSSH public key or a PEM "
-         "certificate is checked and fingerprinted (MD5 of the key, SHA-1 of the certificate); "
-         "without one an RSA 2048 pair is generated and its `private_key` answered once, never "
-         "kept (until 2.92; for x509 a self-signed certificate is made); a name the user has is 409"),
+    NOVA(
+        "POST", "/v2.1/os-keypairs", nova_keypairs_create, CMP "os-keypairs:create", DOOR, NULL,
+        &schema_keypair_create, 0, 0,
+        "`{\"keypair\": {\"name\", \"public_key\"?, \"type\"? (2.2: `ssh`, `x509`), "
+        "\"user_id\"? (2.10, admin)}}` → 200 (201 from 2.2): an OpenSSH public key or a PEM "
+        "certificate is checked and fingerprinted (MD5 of the key, SHA-1 of the certificate); "
+        "without one an RSA 2048 pair is generated and its `private_key` answered once, never "
+        "kept (until 2.92; for x509 a self-signed certificate is made); a name the user has is 409"),
     NOVA("GET", "/v2.1/os-keypairs/{keypair_name}", nova_keypairs_show, CMP "os-keypairs:show",
          DOOR, NULL, NULL, 0, 0, "with `user_id`, `id`, `created_at`; 404 for another user's"),
     NOVA("DELETE", "/v2.1/os-keypairs/{keypair_name}", nova_keypairs_delete,
@@ -1688,13 +1723,13 @@ const struct api_route nova_routes[] = {
          "`?tenant_id` (another project's: rule `limits:other_project`); absolute limits of the "
          "project: its instance, core and RAM quotas (-1 when unset), the 128 metadata items "
          "(`maxServerMeta`, `maxImageMeta`), -1 for the rest; `totalInstancesUsed` counts the "
-         "project's servers, `totalCoresUsed`/`totalRAMUsed` their flavor's 1 vCPU and 512 MB "
+         "project's servers, `totalCoresUsed`/`totalRAMUsed` their flavors' vCPUs and memory "
          "each; network fields until 2.35, personality until 2.56 (`nova limits`, `openstack "
          "limits show --absolute`)"),
     NOVA("GET", "/v2.1/os-quota-sets/{project_id}", nova_quotas_show, QUOTA "show", DOOR,
          "project_id", NULL, 0, 0,
-         "quotas, enforced: `instances`, `cores` and `ram` (a server counts its flavor's 1 vCPU "
-         "and 512 MB) are checked when a server is created (Nova's 403 \"Quota exceeded for "
+         "quotas, enforced: `instances`, `cores` and `ram` (a server counts its flavor's vCPUs "
+         "and memory) are checked when a server is created (Nova's 403 \"Quota exceeded for "
          "instances: Requested 1, but already used N of L instances\"), inside the transaction "
          "that inserts it; `metadata_items` bounds a server's metadata (403 beyond it), "
          "`key_pairs` each user's key pairs (403 \"Quota exceeded, too many key pairs.\"); "
@@ -1735,8 +1770,8 @@ const struct api_route nova_routes[] = {
     NOVA("GET", "/v2.1/os-hypervisors/statistics", nova_hypervisors_statistics, HYP "statistics",
          DOOR, NULL, NULL, 0, 87,
          "the detail views' figures summed over the hosts, and their `count`"),
-    NOVA("GET", "/v2.1/os-hypervisors/{pattern}/servers", nova_hypervisors_servers,
-         HYP "servers", DOOR, NULL, NULL, 0, 52,
+    NOVA("GET", "/v2.1/os-hypervisors/{pattern}/servers", nova_hypervisors_servers, HYP "servers",
+         DOOR, NULL, NULL, 0, 52,
          "the hypervisors whose name contains the pattern, each with its servers (`name`, "
          "`uuid`; the key absent when none); 404 when no name matches"),
     NOVA("GET", "/v2.1/os-hypervisors/{hypervisor_id}", nova_hypervisors_show, HYP "show", DOOR,
@@ -1759,13 +1794,15 @@ const struct api_route nova_routes[] = {
          CMP "os-availability-zone:detail", DOOR, NULL, NULL, 0, 0,
          "the zone with its hosts and their compute services"),
     NOVA("GET", "/v2.1/flavors", flavors_index, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
-         "the one flavor, `volswap` (1 vCPU, 512 MiB, no disk: a consumer has none of these "
-         "here, but clients look a flavor up before they create a server); `minDisk`, "
-         "`minRam`, `is_public`, `limit` and `marker` (an unknown one: 400) as Nova's"),
+         "the configured flavors (config `flavors`; without it the one flavor `volswap`: 1 "
+         "vCPU, 512 MiB, no disk), in their order: a consumer has none of these here, but "
+         "clients look a flavor up before they create a server, and a server counts its "
+         "flavor's vCPUs and memory in quotas and limits; `minDisk`, `minRam`, `is_public`, "
+         "`limit` and `marker` (an unknown one: 400) as Nova's"),
     NOVA("GET", "/v2.1/flavors/detail", flavors_detail, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
-         "the one flavor, detail view"),
+         "the flavors, detail view"),
     NOVA("GET", "/v2.1/flavors/{flavor_id}", flavors_show, CMP "flavors:show", DOOR, NULL, NULL, 0,
-         0, "the flavor `volswap`, or 404"),
+         0, "one flavor, or 404"),
     NOVA("GET", "/v2.1/flavors/{flavor_id}/os-extra_specs", flavors_extra_specs,
          CMP "os-flavor-extra-specs:index", DOOR, NULL, NULL, 0, 0, "none"),
     NOVA("GET", "/v2.1/servers/{server_id}/os-instance-actions", nova_actions_index,

@@ -120,7 +120,50 @@ static void cinder_unused_limits_stored(void)
     th_reply_free(&r);
 }
 
+/* A server counts its flavor's vCPUs and memory (the harness's "big": 4
+ * vCPUs, 2048 MB), shows it, and the list's flavor filter finds it. */
+static void flavor_counts_in_quotas_and_filters(void)
+{
+    struct th_reply r;
+    char path[128], sid[37];
+    call(&r, "POST", t.alice, "{\"server\": {\"name\": \"big1\", \"flavorRef\": \"big\"}}",
+         "/v2.1/servers");
+    CHECK_STATUS(&r, 202);
+    snprintf(sid, sizeof sid, "%s",
+             json_string_value(json_object_get(json_object_get(r.json, "server"), "id")));
+    th_reply_free(&r);
+    snprintf(path, sizeof path, "/v2.1/os-quota-sets/%s/detail", t.demo);
+    call(&r, "GET", t.alice, NULL, path);
+    CHECK_CONTAINS(th_body(&r), "\"cores\":{\"in_use\":4");
+    CHECK_CONTAINS(th_body(&r), "\"ram\":{\"in_use\":2048");
+    th_reply_free(&r);
+    snprintf(path, sizeof path, "/v2.1/servers/%s", sid);
+    call(&r, "GET", t.alice, NULL, path);
+    CHECK_CONTAINS(th_body(&r), "\"flavor\":{\"id\":\"big\"");
+    th_reply_free(&r);
+    call(&r, "GET", t.alice, NULL, "/v2.1/servers?flavor=big");
+    CHECK_CONTAINS(th_body(&r), sid);
+    th_reply_free(&r);
+    call(&r, "GET", t.alice, NULL, "/v2.1/servers?flavor=volswap");
+    CHECK(strstr(th_body(&r), sid) == NULL);
+    th_reply_free(&r);
+    /* cores 5 leaves room for one more vCPU, not for another "big" */
+    snprintf(path, sizeof path, "/v2.1/os-quota-sets/%s", t.demo);
+    call(&r, "PUT", t.admin, "{\"quota_set\": {\"cores\": 5}}", path);
+    CHECK_STATUS(&r, 200);
+    th_reply_free(&r);
+    call(&r, "POST", t.alice, "{\"server\": {\"name\": \"big2\", \"flavorRef\": \"big\"}}",
+         "/v2.1/servers");
+    CHECK_STATUS(&r, 403);
+    CHECK_CONTAINS(th_body(&r), "Quota exceeded for cores: Requested 4, but already used 4 of 5");
+    th_reply_free(&r);
+    call(&r, "POST", t.alice, "{\"server\": {\"name\": \"small\"}}", "/v2.1/servers");
+    CHECK_STATUS(&r, 202);
+    th_reply_free(&r);
+}
+
 static const struct unit_case cases[] = {
+    { "flavor-counts-in-quotas-and-filters", flavor_counts_in_quotas_and_filters },
     { "class-default-applies-to-projects", class_default_applies_to_projects },
     { "class-limit-binds", class_limit_binds },
     { "metadata-items-quota-enforced", metadata_items_quota_enforced },
