@@ -411,12 +411,12 @@ static void cinder_quotas(const struct project_usage *u, const struct quota_stor
 /* Cinder's per-type quotas are named after the type: volumes_TYPE,
  * gigabytes_TYPE, snapshots_TYPE; volswap's types are its pools. */
 static json_t *cinder_quota_json(struct api_request *rq, const char *project, bool usage,
-                                 bool with_id)
+                                 bool with_id, bool defaults)
 {
     struct project_usage u;
     struct quota_stored st;
     struct quota q[CINDER_QUOTAS];
-    if (project_usage(rq, project, &u) < 0 || stored_load(rq, project, &st) < 0)
+    if (project_usage(rq, project, &u) < 0 || stored_load(rq, defaults ? NULL : project, &st) < 0)
         return NULL;
     cinder_quotas(&u, &st, q);
     stored_free(&st);
@@ -454,21 +454,25 @@ static json_t *cinder_quota_json(struct api_request *rq, const char *project, bo
     return o;
 }
 
-static int cinder_quota_reply(struct api_request *rq, const char *project, bool usage)
+/* PROJECT's quota set, or with DEFAULTS what a project has before an
+ * admin sets its own. */
+static int cinder_quota_reply(struct api_request *rq, const char *project, bool usage,
+                              bool defaults)
 {
-    json_t *o = cinder_quota_json(rq, project, usage, true);
+    json_t *o = cinder_quota_json(rq, project, usage, true, defaults);
     return o ? api_reply(rq, 200, json_pack("{s:o}", "quota_set", o)) : -1;
 }
 
 int cinder_quotas_show(struct api_request *rq)
 {
     const char *usage = api_query(rq, "usage");
-    return cinder_quota_reply(rq, api_param(rq, "target_project_id"), usage && api_truthy(usage));
+    return cinder_quota_reply(rq, api_param(rq, "target_project_id"), usage && api_truthy(usage),
+                              false);
 }
 
 int cinder_quotas_defaults(struct api_request *rq)
 {
-    return cinder_quota_reply(rq, api_param(rq, "target_project_id"), false);
+    return cinder_quota_reply(rq, api_param(rq, "target_project_id"), false, true);
 }
 
 int cinder_quotas_update(struct api_request *rq)
@@ -489,7 +493,7 @@ int cinder_quotas_update(struct api_request *rq)
         rc = quota_store(rq, api_param(rq, "target_project_id"), set);
     if (rc < 0)
         return -1;
-    json_t *o = cinder_quota_json(rq, api_param(rq, "target_project_id"), false, false);
+    json_t *o = cinder_quota_json(rq, api_param(rq, "target_project_id"), false, false, false);
     return o ? api_reply(rq, 200, json_pack("{s:o}", "quota_set", o)) : -1;
 }
 

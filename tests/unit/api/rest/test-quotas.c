@@ -118,6 +118,12 @@ static void cinder_unused_limits_stored(void)
     CHECK_CONTAINS(th_body(&r), "\"backups\":12");
     CHECK_CONTAINS(th_body(&r), "\"volumes\":5");
     th_reply_free(&r);
+    /* the defaults stay what a project starts with */
+    snprintf(path, sizeof path, "/v3/%s/os-quota-sets/%s/defaults", t.demo, t.demo);
+    call(&r, "GET", t.admin, NULL, path);
+    CHECK_CONTAINS(th_body(&r), "\"snapshots\":-1");
+    CHECK_CONTAINS(th_body(&r), "\"volumes\":-1");
+    th_reply_free(&r);
 }
 
 /* A server counts its flavor's vCPUs and memory (the harness's "big": 4
