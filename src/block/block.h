@@ -340,6 +340,10 @@ struct block_node *block_node_lookup(const char *device, const char *node_name,
 /* Iterates over every named node in creation order. */
 struct block_node *block_node_next(struct block_node *prev);
 bool block_node_in_use(const struct block_node *node);
+/* Set by volswapd's --confine-to-pools: file and host_device opens, and
+ * the files jobs create, refuse a symbolic link as the last component
+ * (the monitor has checked the path's directory already). */
+extern bool block_files_nofollow;
 int block_node_truncate(struct block_node *node, uint64_t size,
                         struct vs_error *err);
 /* The same with the system call on the worker pool (ftruncate on a hung

@@ -88,6 +88,8 @@ static const uint8_t *zero_buf(void)
     return buf;
 }
 
+bool block_files_nofollow;
+
 static int file_open_common(struct block_node *node, const struct block_node_opts *opts,
                             struct vs_error *err, bool want_bdev)
 {
@@ -95,7 +97,8 @@ static int file_open_common(struct block_node *node, const struct block_node_opt
         vs_error_set(err, VS_ERR_GENERIC, "Parameter 'filename' is missing");
         return -1;
     }
-    int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+    int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+                (block_files_nofollow ? O_NOFOLLOW : 0);
     int fd = open(opts->filename, flags | (opts->direct ? O_DIRECT : 0));
     if (fd < 0) {
         vs_error_set_errno(err, errno, "Could not open '%s'", opts->filename);

@@ -75,7 +75,14 @@ static void usage(FILE *out)
 "                       log lines as text (default) or one JSON object each\n"
 "  --pool-dir DIR       a directory of volume files volswap-api has this daemon\n"
 "                       create, grow and delete (x-volswap-pool-*; several allowed)\n"
-"  --pool-device PATH   a block device of a pool volswap-api hands out (several)\n"
+"  --pool-device PATH   a block device of a pool volswap-api hands out (several);\n"
+"                       zeroed when handed back, before it can be claimed again\n"
+"  --pool-clear zero|none\n"
+"                       how a pool device handed back is cleared: zeroed\n"
+"                       (default), or left as it is (thin or self-encrypting\n"
+"                       devices that read zeroes when handed out again)\n"
+"  --confine-to-pools   blockdev-create, drive-mirror and blockdev-add reach only\n"
+"                       files directly inside a --pool-dir and the --pool-devices\n"
 "  --loops N            event loops (threads) serving NBD clients, the first\n"
 "                       also the monitors, nodes and jobs (default: one per\n"
 "                       online CPU)\n"
@@ -484,6 +491,7 @@ static void start_shutdown(struct vs_bh *bh)
         return;
     sd.started = true;
     sd_notify(0, "STOPPING=1");
+    qmp_pool_wipes_stop();
     metrics_stop();
     sd.monitors_closed.fn = monitors_closed;
     qmp_server_shutdown(loop, &sd.monitors_closed);
@@ -542,7 +550,8 @@ int main(int argc, char **argv)
 {
     enum { OPT_BLOCKDEV = 256, OPT_NBD_SERVER, OPT_EXPORT, OPT_PIDFILE, OPT_MONITOR,
            OPT_CHARDEV, OPT_STATE, OPT_DUMP_COMMANDS, OPT_OBJECT, OPT_METRICS,
-           OPT_SOCKET_GROUP, OPT_LOG_FORMAT, OPT_LOOPS, OPT_POOL_DIR, OPT_POOL_DEVICE };
+           OPT_SOCKET_GROUP, OPT_LOG_FORMAT, OPT_LOOPS, OPT_POOL_DIR, OPT_POOL_DEVICE,
+           OPT_POOL_CLEAR, OPT_CONFINE };
     static const struct option longopts[] = {
         { "object", required_argument, NULL, OPT_OBJECT },
         { "blockdev", required_argument, NULL, OPT_BLOCKDEV },
@@ -559,6 +568,8 @@ int main(int argc, char **argv)
         { "loops", required_argument, NULL, OPT_LOOPS },
         { "pool-dir", required_argument, NULL, OPT_POOL_DIR },
         { "pool-device", required_argument, NULL, OPT_POOL_DEVICE },
+        { "pool-clear", required_argument, NULL, OPT_POOL_CLEAR },
+        { "confine-to-pools", no_argument, NULL, OPT_CONFINE },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -634,6 +645,18 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case OPT_POOL_CLEAR:
+            if (strcmp(optarg, "zero") != 0 && strcmp(optarg, "none") != 0) {
+                fprintf(stderr, "volswapd: --pool-clear: 'zero' or 'none', not '%s'\n", optarg);
+                return 1;
+            }
+            qmp_pool_clear = strcmp(optarg, "none") == 0 ? QMP_POOL_CLEAR_NONE
+                                                         : QMP_POOL_CLEAR_ZERO;
+            break;
+        case OPT_CONFINE:
+            qmp_pool_confined = true;
+            block_files_nofollow = true;
+            break;
         case '?':
             /* optopt is a long option's value (>= 256, unprintable) when
              * that option lacks its argument: name it from argv instead. */
@@ -666,6 +689,14 @@ int main(int argc, char **argv)
     qmp_events_init();
     qmp_quit_requested = quit_requested;
 
+    if (qmp_pool_confined && !qmp_pool_has_pools()) {
+        fprintf(stderr, "volswapd: --confine-to-pools: no --pool-dir or --pool-device to "
+                        "confine to\n");
+        return 1;
+    }
+    if (qmp_pool_has_devices() && !state_path)
+        vs_warn("--pool-device without --state: a wipe cut short by a crash is not resumed "
+                "at the next start");
     /* The saved state first: the command line adds to it. */
     if (state_path) {
         restore_state();

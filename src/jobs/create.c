@@ -71,7 +71,8 @@ static int write_zeroes(int fd, uint64_t size, char *msg, size_t msglen)
 static void create_run(struct vs_work *w)
 {
     struct create_job *c = vs_container_of(w, struct create_job, w);
-    int fd = open(c->filename, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(c->filename,
+                  O_RDWR | O_CREAT | O_CLOEXEC | (block_files_nofollow ? O_NOFOLLOW : 0), 0644);
     if (fd < 0) {
         c->ret = -errno;
         snprintf(c->msg, sizeof(c->msg), "Could not create '%s': %s", c->filename,

@@ -408,7 +408,9 @@ static int dm_make_target(const char *target, uint64_t size, bool *absolute_path
     if (*absolute_paths && stat(target, &st) == 0 && S_ISBLK(st.st_mode))
         *absolute_paths = false; /* a device cannot be created */
     if (*absolute_paths) {
-        int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+                               (block_files_nofollow ? O_NOFOLLOW : 0),
+                      0644);
         if (fd < 0) {
             vs_error_set_errno(err, errno, "Could not create '%s'", target);
             return -1;

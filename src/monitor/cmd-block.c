@@ -193,6 +193,35 @@ void qmp_node_options_set(struct block_node *node, json_t *opts)
     rec_add(node, opts, false);
 }
 
+const char *qmp_node_using_file(const char *path)
+{
+    for (struct block_node *n = block_node_next(NULL); n; n = block_node_next(n))
+        if (n->filename && strcmp(n->filename, path) == 0)
+            return n->name;
+    return NULL;
+}
+
+/* The file and host_device levels of a blockdev-add: none may name a
+ * pool device being wiped (it would be claimed half-wiped), and under
+ * --confine-to-pools none may lie outside the pools. */
+static int check_paths(json_t *args, struct vs_error *err)
+{
+    for (json_t *x = args; json_is_object(x); x = json_object_get(x, "file")) {
+        const char *driver = json_string_value(json_object_get(x, "driver"));
+        const char *f = json_string_value(json_object_get(x, "filename"));
+        if (!f || !driver || (strcmp(driver, "file") != 0 && strcmp(driver, "host_device") != 0))
+            continue;
+        if (qmp_pool_wiping_in(json_object_get(x, "filename"))) {
+            vs_error_set(err, VS_ERR_GENERIC,
+                         "Could not open '%s': the pool device is being wiped", f);
+            return -1;
+        }
+        if (qmp_pool_confine_check(f, true, "blockdev-add", err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The file under a node: its own, or its child's for a filter. */
 static const char *node_filename(const struct block_node *node)
 {
@@ -377,6 +406,8 @@ static void chain_open_level(struct add_chain *c)
 
 static json_t *cmd_blockdev_add(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
+    if (check_paths(args, err) < 0)
+        return NULL;
     if (!ctx->pending || qmp_sandbox || !chain_waits(args))
         return open_blockdev(ctx, args, true, err) ? json_object() : NULL;
     const char *name = json_string_value(json_object_get(args, "node-name"));

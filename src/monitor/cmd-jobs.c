@@ -108,8 +108,22 @@ static void drive_mirror_started(struct block_node *tgt, const struct vs_error *
     free(w);
 }
 
+/* drive-mirror's target is a path the job opens, or creates. */
+static int check_target(json_t *args, struct vs_error *err)
+{
+    const char *target = get_str(args, "target");
+    if (qmp_pool_wiping_in(json_object_get(args, "target"))) {
+        vs_error_set(err, VS_ERR_GENERIC, "Could not open '%s': the pool device is being wiped",
+                     target);
+        return -1;
+    }
+    return target ? qmp_pool_confine_check(target, true, "drive-mirror", err) : 0;
+}
+
 static json_t *cmd_drive_mirror(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
+    if (check_target(args, err) < 0)
+        return NULL;
     if (ctx->pending && !qmp_sandbox) {
         struct dm_wait *w = vs_zalloc(sizeof(*w));
         w->args = json_incref(args);
@@ -325,6 +339,14 @@ static json_t *cmd_blockdev_create(struct qmp_ctx *ctx, json_t *args, struct vs_
         vs_error_set(err, VS_ERR_GENERIC, "blockdev-create creates files: not in this sandbox");
         return NULL;
     }
+    const char *filename = json_string_value(json_object_get(o, "filename"));
+    if (qmp_pool_wiping_in(json_object_get(o, "filename"))) {
+        vs_error_set(err, VS_ERR_GENERIC, "Could not create '%s': the pool device is being wiped",
+                     filename);
+        return NULL;
+    }
+    if (qmp_pool_confine_check(filename, false, "blockdev-create", err) < 0)
+        return NULL;
     /* QEMU's size is a uint64: a negative one wraps and fails at the resize */
     uint64_t size = (uint64_t)json_integer_value(json_object_get(o, "size"));
     if (jobs_blockdev_create(ctx->loop, json_string_value(json_object_get(args, "job-id")),

@@ -138,6 +138,35 @@ void qmp_iothreads_stop(void);
 int qmp_pool_dir_add(const char *path, struct vs_error *err);
 int qmp_pool_device_add(const char *path, struct vs_error *err);
 void qmp_pools_free(void);
+bool qmp_pool_has_pools(void);
+bool qmp_pool_has_devices(void);
+/* --confine-to-pools: blockdev-create, drive-mirror's target and
+ * blockdev-add's file and host_device nodes reach only files directly
+ * inside a pool directory and the pool devices. */
+extern bool qmp_pool_confined;
+/* With qmp_pool_confined, whether FILENAME may be opened (DEVICE_OK: a
+ * pool device too) or created; -1 and a GenericError when not. Without,
+ * always 0 (qemu-storage-daemon's behaviour). */
+int qmp_pool_confine_check(const char *filename, bool device_ok, const char *what,
+                           struct vs_error *err);
+
+/* pool-wipe.c: zeroing a pool device handed back, on the worker pool one
+ * chunk at a time (--pool-clear: zero, the default, or none). */
+enum qmp_pool_clear { QMP_POOL_CLEAR_ZERO, QMP_POOL_CLEAR_NONE };
+extern enum qmp_pool_clear qmp_pool_clear;
+/* Starts zeroing DEVICE (a pool device; refused while a node has it
+ * open); a wipe already running goes on, a failed one starts again. */
+int qmp_pool_wipe_start(struct vs_loop *loop, const char *device, struct vs_error *err);
+/* "ready", "wiping" or "wipe-failed", with the wipe's progress. */
+const char *qmp_pool_device_state(const char *device, uint64_t *done, uint64_t *size);
+/* The device being wiped that a string anywhere in V names, or NULL. */
+const char *qmp_pool_wiping_in(json_t *v);
+/* Every device whose wipe has not ended (for the state file). */
+void qmp_pool_wipes_foreach(void (*f)(const char *device, void *opaque), void *opaque);
+/* At shutdown: no further chunk starts. */
+void qmp_pool_wipes_stop(void);
+bool qmp_pool_wipes_busy(void);
+void qmp_pool_wipes_free(void);
 
 /* pool-path.c: the check every pool command's path passes (pure). */
 #define QMP_POOL_PATH_MAX 4095
@@ -194,6 +223,9 @@ void qmp_node_options_set(struct block_node *node, json_t *opts);
 /* Calls f for the TLS credentials of every recorded nbd node (held since
  * its open, also after an object-del). */
 void qmp_node_tls_objects(void (*f)(struct vs_object *o, void *opaque), void *opaque);
+/* The name of a node that has PATH open (its file or host device), or
+ * NULL. */
+const char *qmp_node_using_file(const char *path);
 
 /* ---- state.c: the daemon's state as commands to replay ------------------- */
 

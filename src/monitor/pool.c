@@ -8,7 +8,10 @@
  * O_NOFOLLOW, and a file with another hard link is not grown, so neither
  * a symbolic link nor a hard link planted in a pool reaches outside it).
  * Each command runs on the worker pool (a stat or an unlink on a hung
- * file system must not stop the loop); the reply waits for it. */
+ * file system must not stop the loop); the reply waits for it. A device
+ * handed back is zeroed before it can be claimed again (pool-wipe.c).
+ * With --confine-to-pools the same boundary holds for blockdev-create,
+ * drive-mirror's target and blockdev-add's file nodes. */
 #include "monitor.h"
 
 #include <errno.h>
@@ -59,8 +62,45 @@ int qmp_pool_device_add(const char *path, struct vs_error *err)
     return list_add(&pool_devices, "device", path, err);
 }
 
+bool qmp_pool_confined;
+
+bool qmp_pool_has_pools(void)
+{
+    return pool_dirs.n + pool_devices.n > 0;
+}
+
+bool qmp_pool_has_devices(void)
+{
+    return pool_devices.n > 0;
+}
+
+int qmp_pool_confine_check(const char *filename, bool device_ok, const char *what,
+                           struct vs_error *err)
+{
+    if (!qmp_pool_confined)
+        return 0;
+    struct qmp_pool_path where;
+    struct vs_error perr = { 0 };
+    if (qmp_pool_path_parse((const char *const *)pool_dirs.paths, pool_dirs.n,
+                            (const char *const *)pool_devices.paths, pool_devices.n, filename,
+                            &where, &perr) < 0) {
+        vs_error_set(err, VS_ERR_GENERIC, "%s is confined to the pools (--confine-to-pools): %s",
+                     what, perr.msg);
+        return -1;
+    }
+    if (where.is_device && !device_ok) {
+        vs_error_set(err, VS_ERR_GENERIC,
+                     "%s is confined to the pools (--confine-to-pools): %s is a pool device, "
+                     "not a file to create",
+                     what, filename);
+        return -1;
+    }
+    return 0;
+}
+
 void qmp_pools_free(void)
 {
+    qmp_pool_wipes_free();
     struct pool_list *ls[] = { &pool_dirs, &pool_devices };
     for (size_t k = 0; k < 2; k++) {
         for (size_t i = 0; i < ls[k]->n; i++)
@@ -181,10 +221,6 @@ static void op_grow(struct pool_op *op)
 
 static void op_delete(struct pool_op *op)
 {
-    if (op->device) {
-        op->ret = json_pack("{s:b}", "deleted", false); /* handed back, kept */
-        return;
-    }
     int dfd = open_dir(op);
     if (dfd < 0)
         return;
@@ -226,10 +262,10 @@ static void op_query(struct pool_op *op)
         json_array_append_new(a, o);
     }
     json_array_foreach(devs, i, p) {
-        const char *path = json_string_value(p);
+        const char *path = json_string_value(json_object_get(p, "path"));
         uint64_t sz = 0;
         int rc = device_size(path, &sz);
-        json_t *o = json_pack("{s:s, s:s}", "type", "device", "path", path);
+        json_t *o = json_deep_copy(p);
         if (rc == 0)
             json_object_set_new(o, "size", json_integer((json_int_t)sz));
         else
@@ -339,14 +375,61 @@ static json_t *cmd_pool_create(struct qmp_ctx *ctx, json_t *args, struct vs_erro
     return cmd_pool_file(ctx, args, POOL_CREATE, err);
 }
 
+/* A device being wiped is nobody's: not measured for a claim, not handed
+ * out. */
+static bool refuse_wiping(const struct pool_op *op, struct vs_error *err)
+{
+    uint64_t done, size;
+    if (!op->device || strcmp(qmp_pool_device_state(op->device, &done, &size), "ready") == 0)
+        return false;
+    vs_error_set(err, VS_ERR_GENERIC, "device %s is being wiped: it cannot be claimed yet",
+                 op->device);
+    return true;
+}
+
 static json_t *cmd_pool_grow(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
-    return cmd_pool_file(ctx, args, POOL_GROW, err);
+    struct pool_op *op = op_for(args, POOL_GROW, err);
+    if (op && refuse_wiping(op, err)) {
+        op_free(op);
+        return NULL;
+    }
+    return op ? op_start(ctx, op, err) : NULL;
+}
+
+/* A device handed back is zeroed before anyone can claim it again (unless
+ * --pool-clear none); the reply says the wipe started, and the state file
+ * that resumes it after a crash is on disk before the reply goes. */
+static json_t *wipe_device(struct qmp_ctx *ctx, struct pool_op *op, bool always,
+                           struct vs_error *err)
+{
+    json_t *ret = NULL;
+    if (!always && qmp_pool_clear == QMP_POOL_CLEAR_NONE)
+        ret = json_pack("{s:b}", "deleted", false); /* handed back as it is */
+    else if (qmp_pool_wipe_start(ctx->loop, op->device, err) == 0)
+        ret = json_pack("{s:b, s:b}", "deleted", false, "wiping", true);
+    op_free(op);
+    return ret;
 }
 
 static json_t *cmd_pool_delete(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
 {
-    return cmd_pool_file(ctx, args, POOL_DELETE, err);
+    struct pool_op *op = op_for(args, POOL_DELETE, err);
+    if (op && op->device)
+        return wipe_device(ctx, op, false, err);
+    return op ? op_start(ctx, op, err) : NULL;
+}
+
+static json_t *cmd_pool_wipe(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
+{
+    struct pool_op *op = op_for(args, POOL_DELETE, err);
+    if (op && !op->device) {
+        vs_error_set(err, VS_ERR_GENERIC, "%s/%s is a pool file: delete it instead", op->dir,
+                     op->where.name);
+        op_free(op);
+        return NULL;
+    }
+    return op ? wipe_device(ctx, op, true, err) : NULL;
 }
 
 static json_t *cmd_query_pools(struct qmp_ctx *ctx, json_t *args, struct vs_error *err)
@@ -356,8 +439,15 @@ static json_t *cmd_query_pools(struct qmp_ctx *ctx, json_t *args, struct vs_erro
     json_t *dirs = json_array(), *devs = json_array();
     for (size_t i = 0; i < pool_dirs.n; i++)
         json_array_append_new(dirs, json_string(pool_dirs.paths[i]));
-    for (size_t i = 0; i < pool_devices.n; i++)
-        json_array_append_new(devs, json_string(pool_devices.paths[i]));
+    for (size_t i = 0; i < pool_devices.n; i++) {
+        uint64_t done = 0, size = 0;
+        const char *state = qmp_pool_device_state(pool_devices.paths[i], &done, &size);
+        json_t *o = json_pack("{s:s, s:s, s:s}", "type", "device", "path",
+                              pool_devices.paths[i], "state", state);
+        if (strcmp(state, "ready") != 0)
+            json_object_set_new(o, "wiped", json_integer((json_int_t)done));
+        json_array_append_new(devs, o);
+    }
     op->ret = json_pack("{s:o, s:o}", "dirs", dirs, "devices", devs);
     return op_start(ctx, op, err);
 }
@@ -386,11 +476,19 @@ const struct qmp_command qmp_pool_commands[] = {
       "another hard link is refused), or check that a pool device holds `size` bytes." },
     { "x-volswap-pool-delete", &file_schema, cmd_pool_delete,
       "Delete a pool file (a missing one is not an error: `deleted` false; a symbolic "
-      "link is refused). A pool device is handed back as it is.",
-      .returns = "`{\"deleted\": bool}`" },
+      "link is refused). A pool device is handed back: zeroed before it can be claimed "
+      "again (state `wiping` in x-volswap-query-pools until then; resumed after a "
+      "restart), or as it is with --pool-clear none. A device a node has open is refused.",
+      .returns = "`{\"deleted\": bool, \"wiping\"?: true}`", .mutates = true },
+    { "x-volswap-pool-wipe", &file_schema, cmd_pool_wipe,
+      "Zero a pool device (whatever --pool-clear says), as x-volswap-pool-delete does; "
+      "the reply comes once the wipe is recorded in the state file, the wipe goes on.",
+      .returns = "`{\"deleted\": false, \"wiping\": true}`", .mutates = true },
     { "x-volswap-query-pools", NULL, cmd_query_pools,
       "The pool directories and devices this daemon manages, with their capacity.",
       .returns = "`[{\"type\": \"dir\", \"path\", \"total\", \"free\"} | {\"type\": "
-                 "\"device\", \"path\", \"size\"}, ...]` (`error` instead when unreadable)" },
+                 "\"device\", \"path\", \"size\", \"state\": \"ready\" | \"wiping\" | "
+                 "\"wipe-failed\", \"wiped\"?}, ...]` (`error` instead of a size when "
+                 "unreadable)" },
     { 0 },
 };

@@ -20,7 +20,7 @@
 #define STATE_VERSION 1
 
 static const char *const replayable[] = {
-    "object-add", "blockdev-add", "nbd-server-start", "block-export-add",
+    "object-add", "blockdev-add", "nbd-server-start", "block-export-add", "x-volswap-pool-wipe",
 };
 
 static json_t *command(const char *name, json_t *args)
@@ -96,6 +96,13 @@ static void save_deleted_object(struct vs_object *o, void *opaque)
     json_array_append_new(so->cmds, command("object-add", qmp_object_args(o)));
 }
 
+/* Last in the snapshot: a wipe resumed at start never meets a node of
+ * its device (a device a node has open is not wiped). */
+static void add_wipe_command(const char *device, void *cmds)
+{
+    json_array_append_new(cmds, command("x-volswap-pool-wipe", json_pack("{s:s}", "filename", device)));
+}
+
 static void add_object_command(json_t *args, void *cmds)
 {
     json_array_append_new(cmds, command("object-add", args));
@@ -152,6 +159,7 @@ json_t *qmp_state_snapshot(void)
         json_array_append_new(cmds, command("block-export-add", args));
     }
     json_decref(renamed);
+    qmp_pool_wipes_foreach(add_wipe_command, cmds);
     return json_pack("{s:i,s:o}", "volswap-state", STATE_VERSION, "commands", cmds);
 }
 
@@ -183,7 +191,8 @@ int qmp_state_check(json_t *state, struct vs_error *err)
             !json_is_object(json_object_get(c, "arguments"))) {
             vs_error_set(err, VS_ERR_GENERIC,
                          "commands[%zu]: expected {\"execute\": object-add | blockdev-add | "
-                         "nbd-server-start | block-export-add, \"arguments\": {...}}", i);
+                         "nbd-server-start | block-export-add | x-volswap-pool-wipe, "
+                         "\"arguments\": {...}}", i);
             return -1;
         }
         /* Schema errors are found now, before anything is opened. */

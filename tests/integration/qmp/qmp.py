@@ -470,3 +470,40 @@ def tls_refused(port, ca, cert=None):
         return True
     c.close()
     return False
+
+
+def loop_device(tmp, name, size):
+    """A loop device over a fresh sparse file of SIZE bytes in tmp (a pool
+    device standing for a disk), detached at exit (lazily, after the
+    daemons have closed it). Skips without root or losetup."""
+    import atexit
+    import shutil
+    if os.geteuid() != 0 or not shutil.which("losetup"):
+        lib.skip("loop devices need root and losetup")
+    backing = lib.sparse_file(tmp, name, size)
+    p = subprocess.run(["losetup", "-f", "--show", backing], capture_output=True, text=True)
+    if p.returncode != 0:
+        lib.skip("losetup cannot attach a loop device here: " + p.stderr.strip())
+    dev = p.stdout.strip()
+    atexit.register(lambda: subprocess.run(["losetup", "-d", dev], capture_output=True))
+    return dev
+
+
+def pool_device_state(c, dev):
+    """The device's entry in x-volswap-query-pools."""
+    for p in c.ok("x-volswap-query-pools"):
+        if p["path"] == dev:
+            return p
+    fail("%s is not among the pools" % dev)
+
+
+def wait_device_ready(c, dev):
+    """Polls x-volswap-query-pools until DEV's wipe has ended."""
+    limit = time.monotonic() + TIMEOUT
+    while True:
+        st = pool_device_state(c, dev)
+        if st["state"] == "ready":
+            return st
+        check(st["state"] == "wiping", "device %s: %s" % (dev, st))
+        check(time.monotonic() < limit, "device %s still wiping: %s" % (dev, st))
+        time.sleep(0.05)
