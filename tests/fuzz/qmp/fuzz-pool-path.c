@@ -3,7 +3,9 @@
  * configured device, or a configured directory, a slash and a plain name
  * with no slash that is not hidden, "." or ".."; and an operator's
  * --pool-dir accepted normalises to an absolute path with no empty, "."
- * or ".." component. */
+ * or ".." component. --confine-to-pools's check (pool.c) agrees with the
+ * boundary: what it lets blockdev-add open is what the boundary accepts,
+ * what it lets blockdev-create make is that minus the devices. */
 #include "../../../src/monitor/monitor.h"
 
 #include <assert.h>
@@ -16,6 +18,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const dirs[] = { "/srv/pool", "/var/lib/volswap/p2", "/srv/pool/inner" };
     static const char *const devs[] = { "/dev/vdb", "/srv/pool/dev" };
+    static bool registered;
+    if (!registered) {
+        struct vs_error e = { 0 };
+        for (size_t i = 0; i < 3; i++)
+            assert(qmp_pool_dir_add(dirs[i], &e) == 0);
+        for (size_t i = 0; i < 2; i++)
+            assert(qmp_pool_device_add(devs[i], &e) == 0);
+        qmp_pool_confined = true;
+        registered = true;
+    }
     if (size > QMP_POOL_PATH_MAX + 16)
         return 0;
     char *s = malloc(size + 1);
@@ -23,7 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
     struct qmp_pool_path p;
     struct vs_error err = { 0 };
-    if (qmp_pool_path_parse(dirs, 3, devs, 2, s, &p, &err) == 0) {
+    int parsed = qmp_pool_path_parse(dirs, 3, devs, 2, s, &p, &err);
+    struct vs_error ce = { 0 };
+    assert((qmp_pool_confine_check(s, true, "blockdev-add", &ce) == 0) == (parsed == 0));
+    assert((qmp_pool_confine_check(s, false, "blockdev-create", &ce) == 0) ==
+           (parsed == 0 && !p.is_device));
+    if (parsed == 0) {
         if (p.is_device) {
             assert(p.index < 2 && strcmp(devs[p.index], s) == 0);
         } else {
