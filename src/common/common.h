@@ -361,6 +361,20 @@ typedef void vs_trace_fn(const char *event, const char *subject, uint64_t wall_n
                          void *opaque);
 void vs_trace_foreach(vs_trace_fn *f, void *opaque, bool clear);
 
+/* ---- wipe.c: zeroing a device handed back ---------------------------- */
+
+/* The most one vs_wipe_chunk zeroes: a fraction of a second with WRITE
+ * ZEROES offload, a second or two where the kernel writes the zeroes. */
+#define VS_WIPE_CHUNK (256ull << 20)
+/* Opens PATH (a block device or a regular file, not through a symbolic
+ * link) for zeroing: *fd and *size, or -errno. */
+int vs_wipe_open(const char *path, int *fd, uint64_t *size);
+/* Zeroes the next chunk from *done (advanced), and flushes the device
+ * once *done reaches size: 0 or -errno. */
+int vs_wipe_chunk(int fd, uint64_t *done, uint64_t size);
+/* Zeroes all of PATH, chunk by chunk, in the calling thread. */
+int vs_wipe_all(const char *path);
+
 /* ---- keyval.c: "driver,key=value,key2.sub=value" option strings -------- */
 
 /* Parses a qemu-storage-daemon style option string into a JSON object

@@ -5,10 +5,8 @@
  * the operator said --pool-clear none (thin or self-encrypting devices
  * that read zeroes after a discard or a key change).
  *
- * The zeroing is BLKZEROOUT (WRITE ZEROES offload where the device has
- * it, the kernel's own zero writes where not; a regular file standing
- * for a device gets its blocks punched out), one chunk at a time on the
- * worker pool: no worker is held for longer than one chunk takes, other
+ * The zeroing (vs_wipe_chunk: BLKZEROOUT, WRITE ZEROES offload where
+ * the device has it) runs one chunk at a time on the worker pool: no worker is held for longer than one chunk takes, other
  * blocking work interleaves, and at shutdown the wipe just stops after
  * the chunk in flight. While a wipe runs the device is "wiping": query-
  * pools says so, and the pool commands, blockdev-add, blockdev-create and
@@ -27,19 +25,11 @@
 #include "monitor.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/falloc.h>
-#include <linux/fs.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-/* One chunk's worth of zeroing: a fraction of a second with WRITE ZEROES
- * offload, a second or two where the kernel writes the zeroes itself. */
-#define WIPE_CHUNK (256ull << 20)
 #define WIPE_RETRY_SAVE_NS (1000ull * 1000 * 1000)
 
 enum qmp_pool_clear qmp_pool_clear = QMP_POOL_CLEAR_ZERO;
@@ -90,46 +80,6 @@ static void wipe_free(struct wipe *w)
     free(w);
 }
 
-/* Zeroes [off, off + len) of a regular file: its blocks punched out (a
- * file standing for a device is sparse), else zeroes written. */
-static int zero_file_range(int fd, uint64_t off, uint64_t len)
-{
-    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
-        return 0;
-    if (errno != EOPNOTSUPP && errno != ENOSYS)
-        return -errno;
-    if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
-        return 0;
-    static const char zeroes[1 << 16];
-    while (len > 0) {
-        size_t n = len < sizeof zeroes ? (size_t)len : sizeof zeroes;
-        ssize_t w = pwrite(fd, zeroes, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        off += (uint64_t)w;
-        len -= (uint64_t)w;
-    }
-    return 0;
-}
-
-static int wipe_open(struct wipe *w)
-{
-    w->fd = open(w->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (w->fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(w->fd, &st) < 0)
-        return -errno;
-    if (S_ISBLK(st.st_mode))
-        return ioctl(w->fd, BLKGETSIZE64, &w->size) < 0 ? -errno : 0;
-    if (!S_ISREG(st.st_mode))
-        return -ENODEV;
-    w->size = (uint64_t)st.st_size;
-    return 0;
-}
-
 /* Worker: the next chunk (and the open before the first, the flush after
  * the last). */
 static void chunk_run(struct vs_work *work)
@@ -137,24 +87,9 @@ static void chunk_run(struct vs_work *work)
     struct wipe *w = (struct wipe *)work;
     int rc = 0;
     if (w->fd < 0)
-        rc = wipe_open(w);
-    if (rc == 0 && w->done < w->size) {
-        uint64_t len = w->size - w->done < WIPE_CHUNK ? w->size - w->done : WIPE_CHUNK;
-        struct stat st;
-        if (fstat(w->fd, &st) < 0) {
-            rc = -errno;
-        } else if (S_ISBLK(st.st_mode)) {
-            uint64_t range[2] = { w->done, len };
-            rc = ioctl(w->fd, BLKZEROOUT, range) < 0 ? -errno : 0;
-        } else {
-            rc = zero_file_range(w->fd, w->done, len);
-        }
-        if (rc == 0)
-            w->done += len;
-    }
-    /* zeroed only once it is durable: a device's write cache too */
-    if (rc == 0 && w->done >= w->size && fsync(w->fd) < 0)
-        rc = -errno;
+        rc = vs_wipe_open(w->path, &w->fd, &w->size);
+    if (rc == 0)
+        rc = vs_wipe_chunk(w->fd, &w->done, w->size);
     w->error = -rc;
 }
 

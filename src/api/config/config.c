@@ -129,18 +129,23 @@ static int get_max_swaps(json_t *j, int *out, const char *what, struct api_error
 
 static int parse_pool(json_t *j, struct cfg_pool *p, struct api_error *e)
 {
-    static const char *const keys[] = { "name",      "type",       "path", "devices",
-                                        "max_swaps", "managed_by", NULL };
-    char type[16] = "", managed_by[16] = "";
+    static const char *const keys[] = { "name",      "type",       "path",         "devices",
+                                        "max_swaps", "managed_by", "volume_clear", NULL };
+    char type[16] = "", managed_by[16] = "", clear[16] = "";
     if (check_keys(j, keys, "pool", e) < 0 ||
         get_str(j, "name", p->name, sizeof p->name, true, "pool", e) < 0 ||
         get_str(j, "type", type, sizeof type, true, "pool", e) < 0 ||
         get_str(j, "managed_by", managed_by, sizeof managed_by, false, "pool", e) < 0 ||
+        get_str(j, "volume_clear", clear, sizeof clear, false, "pool", e) < 0 ||
         get_max_swaps(j, &p->max_swaps, p->name, e) < 0)
         return -1;
     if (managed_by[0] && strcmp(managed_by, "api") != 0 && strcmp(managed_by, "host") != 0)
         return api_err(e, 400, "config: pool %s: managed_by must be \"api\" or \"host\"", p->name);
     p->on_host = strcmp(managed_by, "host") == 0;
+    if (clear[0] && strcmp(clear, "zero") != 0 && strcmp(clear, "none") != 0)
+        return api_err(e, 400, "config: pool %s: volume_clear must be \"zero\" or \"none\"",
+                       p->name);
+    p->clear_none = strcmp(clear, "none") == 0;
     if (strcmp(type, "dir") == 0) {
         p->is_dir = true;
         return get_str(j, "path", p->path, sizeof p->path, true, "pool", e);

@@ -54,6 +54,11 @@ struct cfg_pool {
      * does, which must then be the host's (one machine, or a shared
      * mount). */
     bool on_host;
+    /* "volume_clear": "none": a block device handed back is not zeroed
+     * (thin or self-encrypting devices); "zero" (the default): it is, by
+     * the API, or by the host for a pool the host manages (whose own
+     * --pool-clear then decides). */
+    bool clear_none;
     const struct cfg_host *host; /* the host whose pool it is */
 };
 struct cfg_host {

@@ -94,8 +94,10 @@ static int host_pool_call(const struct cfg_pool *p, const char *cmd, json_t *arg
 }
 
 /* The sizes of block pool P's devices as its host reports them (0: a
- * device the host does not manage or cannot read). */
-static int host_device_sizes(const struct cfg_pool *p, uint64_t *sizes, size_t n,
+ * device the host does not manage or cannot read), and (WIPING, may be
+ * NULL) which of them the host is still zeroing: those are claimed for no
+ * volume, whatever the registry says. */
+static int host_device_sizes(const struct cfg_pool *p, uint64_t *sizes, bool *wiping, size_t n,
                              struct api_error *e)
 {
     json_t *ret = NULL;
@@ -104,12 +106,22 @@ static int host_device_sizes(const struct cfg_pool *p, uint64_t *sizes, size_t n
         return -1;
     for (size_t d = 0; d < n; d++) {
         sizes[d] = 0;
+        if (wiping)
+            wiping[d] = false;
         size_t i;
         json_t *x;
         json_array_foreach(ret, i, x) {
             const char *path = json_string_value(json_object_get(x, "path"));
-            if (path && strcmp(path, p->devices[d]) == 0 && json_object_get(x, "size"))
+            if (!path || strcmp(path, p->devices[d]) != 0)
+                continue;
+            if (json_object_get(x, "size"))
                 sizes[d] = (uint64_t)json_integer_value(json_object_get(x, "size"));
+            const char *state = json_string_value(json_object_get(x, "state"));
+            bool busy = state && strcmp(state, "ready") != 0;
+            if (wiping)
+                wiping[d] = busy;
+            else if (busy)
+                sizes[d] = 0; /* not claimable until the host has zeroed it */
         }
     }
     json_decref(ret);
@@ -122,7 +134,7 @@ int pool_prepare(const struct cfg_pool *p, struct api_error *e)
     if (!pool_on_host(p) || p->is_dir)
         return 0;
     size_t n = p->n_devices < POOL_PREPARED_DEVICES ? p->n_devices : POOL_PREPARED_DEVICES;
-    if (host_device_sizes(p, prepared_size, n, e) < 0)
+    if (host_device_sizes(p, prepared_size, NULL, n, e) < 0)
         return -1;
     prepared_pool = p;
     return 0;
@@ -135,18 +147,23 @@ static int host_capacity(const struct cfg_pool *p, struct registry *r, uint64_t 
 {
     if (!p->is_dir) {
         uint64_t *sizes = calloc(p->n_devices + 1, sizeof *sizes);
-        if (!sizes)
+        bool *wiping = calloc(p->n_devices + 1, sizeof *wiping);
+        if (!sizes || !wiping) {
+            free(sizes);
+            free(wiping);
             return api_err(e, 500, "out of memory");
-        int rc = host_device_sizes(p, sizes, p->n_devices, e);
+        }
+        int rc = host_device_sizes(p, sizes, wiping, p->n_devices, e);
         for (size_t d = 0; rc == 0 && d < p->n_devices; d++) {
             bool used = true;
             if (r->ops->volume_path_used(r, p->devices[d], &used) < 0)
                 rc = reg_fail(e, r);
             *total += sizes[d];
-            if (!used)
+            if (!used && !wiping[d])
                 *free_bytes += sizes[d];
         }
         free(sizes);
+        free(wiping);
         return rc;
     }
     json_t *ret = NULL;
@@ -354,21 +371,46 @@ int pool_grow_volume(const struct cfg_pool *p, const char *path, uint64_t size_b
     return 0;
 }
 
+/* A block device handed back holds its last tenant's data: it is zeroed
+ * before the registry lets it go (the caller deletes the volume's record
+ * only once this returns, so until then the record, "deleting", keeps
+ * the device claimed, also across a crash: a delete again, or a force
+ * delete, zeroes it again). Here, in the caller's thread, chunk by
+ * chunk: a pool the API manages itself shares its machine with the API,
+ * and a device with WRITE ZEROES offload is zeroed in seconds. */
+static int local_wipe_device(const struct cfg_pool *p, const char *path, struct api_error *e)
+{
+    if (p && p->clear_none)
+        return 0;
+    int rc = vs_wipe_all(path);
+    if (rc == -ENOENT)
+        return 0; /* a device that is gone holds nothing */
+    if (rc < 0) {
+        vs_error("pool %s: cannot zero device %s: %s", p ? p->name : "-", path, strerror(-rc));
+        return api_err(e, 500, "Pool %s cannot clear the volume's storage: %s",
+                       p ? p->name : "-", strerror(-rc));
+    }
+    vs_info("pool %s: device %s zeroed", p ? p->name : "-", path);
+    return 0;
+}
+
 int pool_delete_volume(const struct cfg_pool *p, const char *path, struct api_error *e)
 {
     if (!path[0])
         return 0;
-    if (pool_on_host(p) && !p->is_dir)
-        return 0; /* a device is handed back by the registry alone */
     if (pool_on_host(p)) {
+        /* a file is removed; a device is zeroed by its host before the host
+         * lets it be claimed again ("wiping" in x-volswap-query-pools) */
         struct qmp_error qe;
         return host_pool_call(p, "x-volswap-pool-delete", json_pack("{s:s}", "filename", path),
                               NULL, &qe, e);
     }
-    /* block devices are handed back, files are removed */
+    /* block devices are zeroed and handed back, files are removed */
     struct stat st;
     bool is_file = p ? p->is_dir : lstat(path, &st) == 0 && S_ISREG(st.st_mode);
-    if (is_file && unlink(path) < 0 && errno != ENOENT)
+    if (!is_file)
+        return p ? local_wipe_device(p, path, e) : 0;
+    if (unlink(path) < 0 && errno != ENOENT)
         return api_err(e, 500, "cannot remove %s: %s", path, strerror(errno));
     return 0;
 }

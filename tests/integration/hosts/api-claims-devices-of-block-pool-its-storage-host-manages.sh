@@ -5,8 +5,8 @@
 # host, and claimed by the registry: the first 1 GiB volume gets the 1 GiB
 # device, a 2 GiB one the other, a third finds none free. Capacity is the
 # host's (get_pools: 3 GiB, 0 free). The claimed device is what the
-# consumer on compute1 writes; deleting the volume hands it back, and the
-# next volume claims it again.
+# consumer on compute1 writes; deleting the volume hands it back to the
+# host, which zeroes it ("wiping") before the next volume claims it again.
 . "$VOLSWAP_SRC/tests/integration/hosts/lib.sh"
 d=$T/storage1-pool
 HOST_POOL_DEVICES[storage1]="$d/dev0 $d/dev1"
@@ -38,6 +38,16 @@ nsenter -t "${HOST_PIDS[storage1]}" -m -- cmp -n $((4 << 20)) "$d/dev0" \
 
 api "$ADMIN_TOKEN" DELETE "/v3/$PID_DEMO/volumes/$A" >/dev/null
 expect_status 202
+# the host zeroes the device it got back before anyone may claim it
+for _ in $(seq 300); do
+  state=$(host_qmp storage1 x-volswap-query-pools | jq -r --arg p "$d/dev0" '.[] | select(.path == $p) | .state')
+  [ "$state" = ready ] && break
+  [ "$state" = wiping ] || fail "dev0 is $state"
+  sleep 0.1
+done
+[ "$state" = ready ] || fail "dev0 still wiping"
+nsenter -t "${HOST_PIDS[storage1]}" -m -- cmp -n $((4 << 20)) "$d/dev0" /dev/zero ||
+  fail "dev0 holds the deleted volume's data"
 C=$(cluster_volume storage1 1)
 [ "$(volume_path "$C")" = "$d/dev0" ] || fail "dev0 was not handed back: $(volume_path "$C")"
 [ "$(host_pool_ls storage1)" = "$(printf 'dev0 %s\ndev1 %s' $((1 << 30)) $((2 << 30)))" ] ||
