@@ -82,7 +82,7 @@ static void usage(FILE *out)
 "                       (default), or left as it is (thin or self-encrypting\n"
 "                       devices that read zeroes when handed out again)\n"
 "  --confine-to-pools   blockdev-create, drive-mirror and blockdev-add reach only\n"
-"                       files directly inside a --pool-dir and the --pool-devices\n"
+"                       files directly inside a --pool-dir, and pool devices\n"
 "  --loops N            event loops (threads) serving NBD clients, the first\n"
 "                       also the monitors, nodes and jobs (default: one per\n"
 "                       online CPU)\n"

@@ -1408,7 +1408,10 @@ const struct api_route cinder_routes[] = {
            "the detail view (its fields per microversion: see below); an admin reaches any "
            "project's volume through any project's URL"),
     CINDER("DELETE", VOL "/volumes/{volume_id}", volumes_delete, "volume:delete", RESOURCE, NULL, 0,
-           "202; refused (400) unless available/error… and detached, as Cinder"),
+           "202; refused (400) unless available/error… and detached, as Cinder. A block "
+           "pool's device is zeroed before another volume may claim it: by the API before "
+           "the answer (the volume `deleting` until then; `error_deleting`, keeping the "
+           "device, when it cannot be), or by the pool's host after it"),
     CINDER(
         "POST", VOL "/volumes/{volume_id}/action", volumes_action, "volume:extend", HANDLER, NULL,
         0,

@@ -205,7 +205,28 @@ static void pool_managed_by(void)
     CHECK(pool_on_host(&cfg.hosts[0].pools[0]));
     CHECK(!pool_creates_on_host(&cfg.hosts[0].pools[0]));
     CHECK_EQ(pool_check(&cfg.hosts[0].pools[0], &e), 0); /* /dev/x is the host's */
-    CHECK_EQ(pool_delete_volume(&cfg.hosts[0].pools[0], "/dev/x", &e), 0); /* handed back */
+    /* a device handed back goes to its host, which zeroes it: no host
+     * answers here */
+    CHECK_EQ(pool_delete_volume(&cfg.hosts[0].pools[0], "/dev/x", &e), -1);
+    CHECK_EQ(e.status, 503);
+    config_free(&cfg);
+    /* volume_clear: zero (the default) or none, as Cinder's */
+    CHECK_EQ(parse_one("volswapd",
+                       "{\"name\": \"b\", \"type\": \"block\", \"devices\": [\"/dev/x\"],"
+                       " \"volume_clear\": \"none\"}, {\"name\": \"c\", \"type\": \"block\","
+                       " \"devices\": [\"/dev/y\"], \"volume_clear\": \"zero\"}",
+                       &e),
+             0);
+    CHECK(cfg.hosts[0].pools[0].clear_none && !cfg.hosts[0].pools[1].clear_none);
+    /* an API-managed device with volume_clear none is handed back as it is */
+    CHECK_EQ(pool_delete_volume(&cfg.hosts[0].pools[0], "/dev/x", &e), 0);
+    config_free(&cfg);
+    CHECK_EQ(parse_one("volswapd",
+                       "{\"name\": \"b\", \"type\": \"block\", \"devices\": [\"/dev/x\"],"
+                       " \"volume_clear\": \"shred\"}",
+                       &e),
+             -1);
+    CHECK_CONTAINS(e.msg, "volume_clear");
     config_free(&cfg);
     CHECK_EQ(parse_one("volswapd",
                        "{\"name\": \"p\", \"type\": \"dir\", \"path\": \"/p\","
