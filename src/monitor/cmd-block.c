@@ -212,8 +212,8 @@ static int check_paths(json_t *args, struct vs_error *err)
         if (!f || !driver || (strcmp(driver, "file") != 0 && strcmp(driver, "host_device") != 0))
             continue;
         if (qmp_pool_wiping_in(json_object_get(x, "filename"))) {
-            vs_error_set(err, VS_ERR_GENERIC,
-                         "Could not open '%s': the pool device is being wiped", f);
+            vs_error_set(err, VS_ERR_GENERIC, "Could not open '%s': the pool device is being wiped",
+                         f);
             return -1;
         }
         if (qmp_pool_confine_check(f, true, "blockdev-add", err) < 0)

@@ -165,7 +165,6 @@ const char *qmp_pool_wiping_in(json_t *v);
 void qmp_pool_wipes_foreach(void (*f)(const char *device, void *opaque), void *opaque);
 /* At shutdown: no further chunk starts. */
 void qmp_pool_wipes_stop(void);
-bool qmp_pool_wipes_busy(void);
 void qmp_pool_wipes_free(void);
 
 /* pool-path.c: the check every pool command's path passes (pure). */

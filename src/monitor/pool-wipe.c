@@ -6,10 +6,10 @@
  * that read zeroes after a discard or a key change).
  *
  * The zeroing (vs_wipe_chunk: BLKZEROOUT, WRITE ZEROES offload where
- * the device has it) runs one chunk at a time on the worker pool: no worker is held for longer than one chunk takes, other
- * blocking work interleaves, and at shutdown the wipe just stops after
- * the chunk in flight. While a wipe runs the device is "wiping": query-
- * pools says so, and the pool commands, blockdev-add, blockdev-create and
+ * the device has it) runs one chunk at a time on the worker pool: no
+ * worker is held for longer than one chunk takes, other blocking work
+ * interleaves, and at shutdown the wipe just stops after the chunk in
+ * flight. While a wipe runs the device is "wiping": query-pools says so, and the pool commands, blockdev-add, blockdev-create and
  * drive-mirror refuse it, so it cannot be claimed half-wiped.
  *
  * A wipe is durable through the state file: the snapshot holds an
@@ -25,7 +25,6 @@
 #include "monitor.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,7 +45,7 @@ struct wipe {
     struct vs_loop *loop;
     char *path;
     enum wipe_phase phase;
-    bool in_flight;          /* a chunk on the worker pool */
+    bool in_flight;           /* a chunk on the worker pool */
     uint64_t progress, total; /* the loop's copy of done and size */
     /* the worker's, between offload and done */
     int fd;
@@ -107,7 +106,7 @@ static void saved(void *opaque, const struct vs_error *err);
 
 static void save_retry(struct vs_timer *t)
 {
-    struct wipe *w = (struct wipe *)((char *)t - offsetof(struct wipe, retry));
+    struct wipe *w = vs_container_of(t, struct wipe, retry);
     if (!stopping && qmp_state_save_async)
         qmp_state_save_async(saved, w);
 }
@@ -136,8 +135,8 @@ static void chunk_done(struct vs_work *work)
     w->progress = w->done;
     w->total = w->size;
     if (w->error) {
-        vs_warn("pool: cannot zero device %s at %llu: %s; it stays unclaimable (delete it "
-                "again to retry)",
+        vs_warn("pool: cannot zero device %s at %llu: %s; it stays unclaimable "
+                "(x-volswap-pool-delete or x-volswap-pool-wipe it again to retry)",
                 w->path, (unsigned long long)w->done, strerror(w->error));
         w->phase = WIPE_FAILED;
         if (w->fd >= 0)
@@ -235,14 +234,6 @@ void qmp_pool_wipes_foreach(void (*f)(const char *device, void *opaque), void *o
 void qmp_pool_wipes_stop(void)
 {
     stopping = true;
-}
-
-bool qmp_pool_wipes_busy(void)
-{
-    for (struct wipe *w = wipes; w; w = w->next)
-        if (w->in_flight)
-            return true;
-    return false;
 }
 
 void qmp_pool_wipes_free(void)

@@ -442,8 +442,8 @@ static json_t *cmd_query_pools(struct qmp_ctx *ctx, json_t *args, struct vs_erro
     for (size_t i = 0; i < pool_devices.n; i++) {
         uint64_t done = 0, size = 0;
         const char *state = qmp_pool_device_state(pool_devices.paths[i], &done, &size);
-        json_t *o = json_pack("{s:s, s:s, s:s}", "type", "device", "path",
-                              pool_devices.paths[i], "state", state);
+        json_t *o = json_pack("{s:s, s:s, s:s}", "type", "device", "path", pool_devices.paths[i],
+                              "state", state);
         if (strcmp(state, "ready") != 0)
             json_object_set_new(o, "wiped", json_integer((json_int_t)done));
         json_array_append_new(devs, o);

@@ -20,7 +20,8 @@
 #define STATE_VERSION 1
 
 static const char *const replayable[] = {
-    "object-add", "blockdev-add", "nbd-server-start", "block-export-add", "x-volswap-pool-wipe",
+    "object-add",       "blockdev-add",        "nbd-server-start",
+    "block-export-add", "x-volswap-pool-wipe",
 };
 
 static json_t *command(const char *name, json_t *args)
@@ -100,7 +101,8 @@ static void save_deleted_object(struct vs_object *o, void *opaque)
  * its device (a device a node has open is not wiped). */
 static void add_wipe_command(const char *device, void *cmds)
 {
-    json_array_append_new(cmds, command("x-volswap-pool-wipe", json_pack("{s:s}", "filename", device)));
+    json_array_append_new(cmds, command("x-volswap-pool-wipe",
+                                        json_pack("{s:s}", "filename", device)));
 }
 
 static void add_object_command(json_t *args, void *cmds)

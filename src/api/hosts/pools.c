@@ -387,8 +387,8 @@ static int local_wipe_device(const struct cfg_pool *p, const char *path, struct 
         return 0; /* a device that is gone holds nothing */
     if (rc < 0) {
         vs_error("pool %s: cannot zero device %s: %s", p ? p->name : "-", path, strerror(-rc));
-        return api_err(e, 500, "Pool %s cannot clear the volume's storage: %s",
-                       p ? p->name : "-", strerror(-rc));
+        return api_err(e, 500, "Pool %s cannot clear the volume's storage: %s", p ? p->name : "-",
+                       strerror(-rc));
     }
     vs_info("pool %s: device %s zeroed", p ? p->name : "-", path);
     return 0;
