@@ -125,6 +125,16 @@ static json_t *cmd_nbd_server_start(struct qmp_ctx *ctx, json_t *args, struct vs
     struct nbd_server_addr addr;
     if (parse_addr(json_object_get(args, "addr"), &addr, err) < 0)
         return NULL;
+    /* binding a unix socket replaces whatever file has its path: under
+     * --confine-to-pools only the operator (--nbd-server, and the state
+     * file it leads to) names one */
+    if (qmp_pool_confined && ctx->session && addr.type == NBD_ADDR_UNIX) {
+        vs_error_set(err, VS_ERR_GENERIC,
+                     "nbd-server-start on a unix socket is refused under --confine-to-pools "
+                     "(give it as --nbd-server)");
+        nbd_server_addr_clear(&addr);
+        return NULL;
+    }
     int r = nbd_server_start(ctx->loop, &addr, &cfg, err);
     nbd_server_addr_clear(&addr);
     return r < 0 ? NULL : json_object();

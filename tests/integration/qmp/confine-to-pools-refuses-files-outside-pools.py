@@ -7,7 +7,8 @@
 # a pool device as a file to create; a symbolic link planted in a pool is
 # not followed (the create job fails, the open fails). A plain name in a
 # pool directory is created, opened and mirrored to; a pool device is
-# opened. Without pools, --confine-to-pools stops the daemon at start.
+# opened. A client's nbd-server-start on a unix socket (whose bind would
+# replace the file at its path) is refused, on TCP allowed. Without pools, --confine-to-pools stops the daemon at start.
 import os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmp
@@ -88,6 +89,11 @@ c.wait_event("BLOCK_JOB_READY")
 c.ok("block-job-cancel", device="m1")
 c.wait_event("BLOCK_JOB_COMPLETED")
 check(os.path.exists(pool + "/volume-2"), "drive-mirror did not create in the pool")
+# binding a unix socket would replace the file at its path
+desc = c.err("nbd-server-start", "GenericError", addr={"type": "unix", "data": {"path": secret}})
+check("--confine-to-pools" in desc, desc)
+check(open(secret, "rb").read() == b"keep me", "nbd-server-start replaced a file")
+c.ok("nbd-server-start", addr={"type": "inet", "data": {"host": "127.0.0.1", "port": "0"}})
 d.stop()
 
 p = subprocess.run([lib.daemon_bin(), "--confine-to-pools", "--monitor", os.path.join(tmp, "m2")],
