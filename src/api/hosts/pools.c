@@ -45,6 +45,26 @@ bool pool_creates_on_host(const struct cfg_pool *p)
     return pool_on_host(p) && p->is_dir;
 }
 
+/* Whether block device PATH is claimed: a volume names it, or an
+ * unfinished migration still has it as the storage it left (the record
+ * moved the volume off it, and the device is zeroed before the migration
+ * ends: until then nobody may claim it). */
+static int device_claimed(struct registry *r, const char *path, bool *used)
+{
+    if (r->ops->volume_path_used(r, path, used) < 0)
+        return -1;
+    if (*used)
+        return 0;
+    struct reg_swap *swaps = NULL;
+    size_t n = 0;
+    if (r->ops->swap_unfinished(r, &swaps, &n) < 0)
+        return -1;
+    for (size_t i = 0; i < n && !*used; i++)
+        *used = strcmp(swaps[i].old_path, path) == 0;
+    free(swaps);
+    return 0;
+}
+
 /* The device sizes pool_prepare asked a host for, for this thread's next
  * claim (the host call before the transaction, the claim inside it). */
 #define POOL_PREPARED_DEVICES 256
@@ -156,7 +176,7 @@ static int host_capacity(const struct cfg_pool *p, struct registry *r, uint64_t 
         int rc = host_device_sizes(p, sizes, wiping, p->n_devices, e);
         for (size_t d = 0; rc == 0 && d < p->n_devices; d++) {
             bool used = true;
-            if (r->ops->volume_path_used(r, p->devices[d], &used) < 0)
+            if (device_claimed(r, p->devices[d], &used) < 0)
                 rc = reg_fail(e, r);
             *total += sizes[d];
             if (!used && !wiping[d])
@@ -303,7 +323,7 @@ int pool_create_volume(const struct cfg_pool *p, const char *volume_id, uint64_t
                        p->host->name);
     for (size_t i = 0; i < p->n_devices; i++) {
         bool used = true;
-        if (r->ops->volume_path_used(r, p->devices[i], &used) < 0)
+        if (device_claimed(r, p->devices[i], &used) < 0)
             return reg_fail(e, r);
         uint64_t sz = 0;
         if (on_host)
@@ -338,7 +358,7 @@ int pool_capacity(const struct cfg_pool *p, struct registry *r, uint64_t *total,
         bool used = true;
         if (device_size(p->devices[i], &sz) < 0)
             continue; /* a device that is gone holds nothing */
-        if (r->ops->volume_path_used(r, p->devices[i], &used) < 0)
+        if (device_claimed(r, p->devices[i], &used) < 0)
             return reg_fail(e, r);
         *total += sz;
         if (!used)

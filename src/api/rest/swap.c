@@ -230,7 +230,9 @@ static int accept_swap_txn(struct api_request *rq, struct swap_rec *sr, struct r
          action_start(rq, sr->server_id, "swap_volume", &act) < 0 ||
          swap_store_insert(r, sr, &rq->err) < 0 || reg_commit(&txn, &rq->err) < 0))
         rc = -1;
-    if (rc < 0 && tv && !pool_creates_on_host(pool)) {
+    /* a device claimed in a transaction that did not commit was never
+     * written: nothing to zero, and another volume may hold it by now */
+    if (rc < 0 && tv && pool && pool->is_dir && !pool_creates_on_host(pool)) {
         struct api_error pe = { 0 };
         pool_delete_volume(pool, tv->path, &pe);
     }

@@ -170,14 +170,20 @@ int swap_record(struct registry *reg, struct swap_rec *r, struct api_error *e)
     return 0;
 }
 
-static void pool_remove(const char *path)
+/* Removes the storage at PATH: a file goes, a block device is zeroed
+ * (by the API or its host) and handed back; the pool that holds the path
+ * says which (it may be another host's). A device must be zeroed while
+ * the registry still holds it (a record names it, or an unfinished
+ * migration left it): once free, another volume may claim it. FILES
+ * and DEVICES say which of the two to remove. */
+static void pool_remove(const char *path, bool files, bool devices)
 {
-    /* block devices are handed back, files are removed; the pool that
-     * holds the path says which (it may be another host's) */
     const struct cfg_pool *p = NULL;
     host_of_path(swap_svc->ctx->cfg, path, &p);
+    struct stat st;
+    bool is_file = p ? p->is_dir : lstat(path, &st) == 0 && S_ISREG(st.st_mode);
     struct api_error e = { 0 };
-    if (path[0] && pool_delete_volume(p, path, &e) < 0)
+    if (path[0] && (is_file ? files : devices) && pool_delete_volume(p, path, &e) < 0)
         swap_log("cannot remove %s: %s", path, e.msg);
 }
 
@@ -261,8 +267,8 @@ int swap_finish(struct host_session *hs, struct swap_rec *r, struct api_error *e
             oh = config_host(swap_svc->ctx->cfg, ov.host);
         swap_release_storage(r, oh ? oh->name : NULL, r->old_node);
     }
-    if (r->kind == SWAP_MIGRATE)
-        pool_remove(r->old_path);
+    if (r->kind == SWAP_MIGRATE) /* before SP_DONE: the swap holds a device */
+        pool_remove(r->old_path, true, true);
     if (r->started_mono_ms)
         r->total_ms = api_now_ms() - r->started_mono_ms;
     /* the event and the phase that ends the swap, together */
@@ -377,10 +383,15 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
     if (r->phase >= SP_TARGET_OPEN &&
         swap_svc->ctx->reg->ops->volume_get(swap_svc->ctx->reg, r->new_volume_id, &nv) == 0)
         swap_release_storage(r, nv.host, r->new_node);
+    /* a migration's target device is zeroed while its record still holds
+     * it (it has the volume's data); a file goes once the record does */
+    struct registry *reg = swap_svc->ctx->reg;
+    struct reg_volume tv;
+    if (r->kind == SWAP_MIGRATE && reg->ops->volume_get(reg, r->new_volume_id, &tv) == 0)
+        pool_remove(tv.path, false, true);
     /* the volume states, the event and the phase commit together: a
      * registry that fails here leaves the record in its phase for the next
      * start to roll back again */
-    struct registry *reg = swap_svc->ctx->reg;
     struct api_error e = { 0 };
     char tv_path[1024];
     REG_TXN(txn, reg);
@@ -396,7 +407,7 @@ int swap_rollback(struct host_session *hs, struct swap_rec *r, const char *why)
     if (host_undone && h && strcmp(h->driver, "libvirt") != 0)
         swap_reconcile_mark(r->host);
     if (tv_path[0])
-        pool_remove(tv_path);
+        pool_remove(tv_path, true, false);
     restore_new_size(r);
     return 0;
 }

@@ -457,7 +457,9 @@ static int insert_volume(struct api_request *rq, const struct cfg_pool *p, struc
         vol_transition_apply(r, v->id, VT_ERROR, false, v, NULL);
         return api_err(&rq->err, perr.status ? perr.status : 500, "%s", perr.msg);
     }
-    if (!on_host)
+    /* a device claimed in a transaction that did not commit was never
+     * written: nothing to zero, and another volume may hold it by now */
+    if (!on_host && p->is_dir)
         pool_delete_volume(p, v->path, &perr);
     return -1;
 }
