@@ -264,8 +264,7 @@ static int connect_unix(const char *path, struct qmp_error *err)
 }
 
 /* Splits "HOST:PORT" or "[V6]:PORT" into its parts (HOST may be empty). */
-static int split_host_port(const char *hp, char *host, size_t hostlen, char *port,
-                           size_t portlen)
+static int split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t portlen)
 {
     const char *colon = strrchr(hp, ':');
     if (!colon || !colon[1])
@@ -297,8 +296,7 @@ static int connect_tcp(const char *host, const char *port, long long deadline,
     }
     int fd = -1, saved = 0;
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0) {
             saved = errno;
             continue;
@@ -589,27 +587,11 @@ int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t 
     }
 }
 
-json_t *qmp_next_event(struct qmp_client *c, int timeout_ms, struct qmp_error *err)
-{
-    if (json_array_size(c->events) > 0) {
-        json_t *ev = json_incref(json_array_get(c->events, 0));
-        json_array_remove(c->events, 0);
-        return ev;
-    }
-    long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-    for (;;) {
-        json_t *msg = qmp_read_message(c, deadline, err);
-        if (!msg)
-            return NULL;
-        if (json_object_get(msg, "event"))
-            return msg;
-        /* a stray reply (no command pending) is dropped */
-        json_decref(msg);
-    }
-}
-
+/* NAME NULL: any event */
 static int event_matches(json_t *ev, const char *name, const char *key, const char *value)
 {
+    if (!name)
+        return 1;
     const char *n = json_string_value(json_object_get(ev, "event"));
     if (!n || strcmp(n, name) != 0)
         return 0;
@@ -644,4 +626,9 @@ json_t *qmp_wait_event(struct qmp_client *c, const char *name, const char *key, 
             return msg;
         json_array_append_new(c->events, msg);
     }
+}
+
+json_t *qmp_next_event(struct qmp_client *c, int timeout_ms, struct qmp_error *err)
+{
+    return qmp_wait_event(c, NULL, NULL, NULL, timeout_ms, err);
 }

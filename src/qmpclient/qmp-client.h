@@ -72,7 +72,8 @@ void qmp_set_request_tag(const char *tag);
 json_t *qmp_next_event(struct qmp_client *c, int timeout_ms, struct qmp_error *err);
 
 /* Waits for the first event named NAME whose "data" member KEY equals VALUE
- * (KEY may be NULL to match any). Other events stay queued in order. */
+ * (KEY may be NULL to match any; NAME NULL matches every event, which is
+ * qmp_next_event). Other events stay queued in order. */
 json_t *qmp_wait_event(struct qmp_client *c, const char *name, const char *key, const char *value,
                        int timeout_ms, struct qmp_error *err);
 
