@@ -99,6 +99,36 @@ static bool meta_key_ok(const char *k, bool slash)
     return true;
 }
 
+/* Nova's words for a body that breaks its schema, where NAME is the field
+ * (or the schema's root) they concern */
+static int unexpected_key(struct api_error *e, const char *name, const char *key)
+{
+    return api_err(e, 400,
+                   "Invalid input for field/attribute %s. "
+                   "Additional properties are not allowed ('%.64s' was unexpected)",
+                   name, key);
+}
+
+static int missing_key(struct api_error *e, const char *root, const char *key)
+{
+    return api_err(e, 400,
+                   "Invalid input for field/attribute %s. "
+                   "'%s' is a required property",
+                   root, key);
+}
+
+static int not_an_object(struct api_error *e, const char *name)
+{
+    return api_err(e, 400, "Invalid input for field/attribute %s. %s is not of type 'object'", name,
+                   name);
+}
+
+static int nul_in_value(struct api_error *e, const char *name)
+{
+    return api_err(e, 400, "Invalid input for field/attribute %s. Value contains a NUL character",
+                   name);
+}
+
 /* A metadata map: every key and value as Nova's or Cinder's schema wants. */
 static int check_meta(const struct body_field *f, json_t *map, struct api_error *e)
 {
@@ -106,10 +136,7 @@ static int check_meta(const struct body_field *f, json_t *map, struct api_error 
     json_t *v;
     json_object_foreach(map, k, v) {
         if (!meta_key_ok(k, f->type != BT_META_NOVA))
-            return api_err(e, 400,
-                           "Invalid input for field/attribute %s. Additional properties "
-                           "are not allowed ('%.64s' was unexpected)",
-                           f->name, k);
+            return unexpected_key(e, f->name, k);
         if (!json_is_string(v))
             return api_err(e, 400,
                            "Invalid input for field/attribute %s. Value: (non-string). "
@@ -121,10 +148,7 @@ static int check_meta(const struct body_field *f, json_t *map, struct api_error 
                            "long (max 255)",
                            f->name, json_string_value(v));
         if (strlen(json_string_value(v)) != json_string_length(v))
-            return api_err(e, 400,
-                           "Invalid input for field/attribute %s. "
-                           "Value contains a NUL character",
-                           f->name);
+            return nul_in_value(e, f->name);
     }
     return 0;
 }
@@ -172,10 +196,7 @@ static int check_field(const struct body_field *f, json_t *v, const char *root, 
                        "is too long (max %zu)",
                        f->name, json_string_value(v), f->max_len);
     if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v))
-        return api_err(e, 400,
-                       "Invalid input for field/attribute %s. "
-                       "Value contains a NUL character",
-                       f->name);
+        return nul_in_value(e, f->name);
     if (json_is_string(v) && f->type == BT_STRING && f->min > 0 &&
         vs_utf8_len(json_string_value(v)) < (size_t)f->min)
         return api_err(e, 400, "Invalid input for field/attribute %s. Value: %s. '%s' is too short",
@@ -189,6 +210,46 @@ static int check_field(const struct body_field *f, json_t *v, const char *root, 
                        json_integer_value(v) < f->min ? "minimum" : "maximum",
                        json_integer_value(v) < f->min ? f->min : f->max);
     (void)root;
+    return 0;
+}
+
+/* Checks DOC, a JSON object, against SCHEMA: 0 and its root's value in
+ * *INNER, or -1 with the first fault in E. */
+static int check_body(json_t *doc, const struct body_schema *schema, json_t **inner,
+                      struct api_error *e)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v) {
+        if (schema->sibling && strcmp(k, schema->sibling) == 0) {
+            if (json_is_object(v))
+                continue;
+            return not_an_object(e, schema->sibling);
+        }
+        if (strcmp(k, schema->root) != 0)
+            return unexpected_key(e, schema->root, k);
+    }
+    *inner = json_object_get(doc, schema->root);
+    if (!*inner)
+        return missing_key(e, schema->root, schema->root);
+    if (!json_is_object(*inner))
+        return not_an_object(e, schema->root);
+    if (!schema->fields) {
+        const struct body_field whole = { schema->root, schema->root_type, true, 0, 0, 0 };
+        return check_field(&whole, *inner, schema->root, e);
+    }
+    json_object_foreach(*inner, k, v) {
+        const struct body_field *f = schema->fields;
+        while (f->name && strcmp(f->name, k) != 0)
+            f++;
+        if (!f->name)
+            return unexpected_key(e, schema->root, k);
+        if (check_field(f, v, schema->root, e) < 0)
+            return -1;
+    }
+    for (const struct body_field *f = schema->fields; f->name; f++)
+        if (f->required && !json_object_get(*inner, f->name))
+            return missing_key(e, schema->root, f->name);
     return 0;
 }
 
@@ -214,84 +275,13 @@ json_t *body_parse(const char *body, size_t len, const struct body_schema *schem
         api_err(e, 400, "Malformed request body: %s", jerr.text);
         return NULL;
     }
+    json_t *inner = NULL;
     if (!json_is_object(root)) {
-        json_decref(root);
         api_err(e, 400, "Malformed request body: not a JSON object");
-        return NULL;
-    }
-    json_t *inner = json_object_get(root, schema->root);
-    const char *k;
-    json_t *v;
-    json_object_foreach(root, k, v) {
-        if (schema->sibling && strcmp(k, schema->sibling) == 0) {
-            if (json_is_object(v))
-                continue;
-            api_err(e, 400, "Invalid input for field/attribute %s. %s is not of type 'object'",
-                    schema->sibling, schema->sibling);
-            json_decref(root);
-            return NULL;
-        }
-        if (strcmp(k, schema->root) != 0) {
-            api_err(e, 400,
-                    "Invalid input for field/attribute %s. "
-                    "Additional properties are not allowed ('%.64s' was unexpected)",
-                    schema->root, k);
-            json_decref(root);
-            return NULL;
-        }
-    }
-    if (!inner) {
-        api_err(e, 400,
-                "Invalid input for field/attribute %s. "
-                "'%s' is a required property",
-                schema->root, schema->root);
-        json_decref(root);
-        return NULL;
-    }
-    if (!json_is_object(inner)) {
-        api_err(e, 400,
-                "Invalid input for field/attribute %s. "
-                "%s is not of type 'object'",
-                schema->root, schema->root);
-        json_decref(root);
-        return NULL;
-    }
-    if (!schema->fields) {
-        const struct body_field whole = { schema->root, schema->root_type, true, 0, 0, 0 };
-        if (check_field(&whole, inner, schema->root, e) < 0) {
-            json_decref(root);
-            return NULL;
-        }
+    } else if (check_body(root, schema, &inner, e) == 0) {
         *doc = root;
         return inner;
     }
-    json_object_foreach(inner, k, v) {
-        const struct body_field *f = schema->fields;
-        while (f->name && strcmp(f->name, k) != 0)
-            f++;
-        if (!f->name) {
-            api_err(e, 400,
-                    "Invalid input for field/attribute %s. "
-                    "Additional properties are not allowed ('%.64s' was unexpected)",
-                    schema->root, k);
-            json_decref(root);
-            return NULL;
-        }
-        if (check_field(f, v, schema->root, e) < 0) {
-            json_decref(root);
-            return NULL;
-        }
-    }
-    for (const struct body_field *f = schema->fields; f->name; f++) {
-        if (f->required && !json_object_get(inner, f->name)) {
-            api_err(e, 400,
-                    "Invalid input for field/attribute %s. "
-                    "'%s' is a required property",
-                    schema->root, f->name);
-            json_decref(root);
-            return NULL;
-        }
-    }
-    *doc = root;
-    return inner;
+    json_decref(root);
+    return NULL;
 }
