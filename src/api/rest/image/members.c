@@ -75,6 +75,49 @@ static int load_member(struct api_request *rq, const struct reg_image *im, const
     return 0;
 }
 
+/* Writes M in the open transaction TXN, commits, and answers with M. */
+static int member_write(struct api_request *rq, struct reg_txn *txn,
+                        const struct reg_image_member *m)
+{
+    struct registry *r = rq->ctx->reg;
+    if (r->ops->member_put(r, m) < 0)
+        return reg_fail(&rq->err, r);
+    if (reg_commit(txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 200, member_view(m));
+}
+
+/* Adds M (pending) to IM unless it is a member already or IM has all the
+ * members it may have. */
+static int member_add(struct api_request *rq, const struct reg_image *im,
+                      struct reg_image_member *m)
+{
+    struct registry *r = rq->ctx->reg;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    struct reg_image_member *all = NULL;
+    size_t n = 0;
+    if (r->ops->member_list(r, im->id, NULL, &all, &n) < 0)
+        return reg_fail(&rq->err, r);
+    bool dup = false;
+    for (size_t i = 0; i < n && !dup; i++)
+        dup = !strcmp(all[i].member, m->member);
+    free(all);
+    if (dup)
+        return api_err(&rq->err, 409,
+                       "The target member %.64s is already associated with image %s.", m->member,
+                       im->id);
+    if (n >= MEMBERS_MAX)
+        return api_err(&rq->err, 413, "Attempted: %zu, Maximum: %d image members.", n + 1,
+                       MEMBERS_MAX);
+    snprintf(m->image_id, sizeof m->image_id, "%s", im->id);
+    snprintf(m->status, sizeof m->status, "pending");
+    api_time_z(time(NULL), m->created_at);
+    memcpy(m->updated_at, m->created_at, sizeof m->updated_at);
+    return member_write(rq, &txn, m);
+}
+
 static int members_create(struct api_request *rq)
 {
     struct reg_image im;
@@ -88,63 +131,19 @@ static int members_create(struct api_request *rq)
     if (!b)
         return -1;
     /* other keys are ignored, as Glance does (openstacksdk sends some) */
-    int rc = -1;
     const char *member = json_string_value(json_object_get(b, "member"));
     struct reg_image_member m = { 0 };
-    json_t *mv = json_object_get(b, "member");
-    if (!mv) {
-        api_err(&rq->err, 400, "Member to be added not specified");
-        goto out;
-    }
-    if (!member || !member[0]) {
-        api_err(&rq->err, 400, "Expected a member in the form: {\"member\": \"project_id\"}");
-        goto out;
-    }
-    if (strlen(member) >= sizeof m.member || !vs_utf8_valid(member)) {
-        api_err(&rq->err, 400, "Invalid member: at most 255 characters.");
-        goto out;
-    }
-    struct registry *r = rq->ctx->reg;
-    {
-        REG_TXN(txn, r);
-        if (reg_begin(&txn, &rq->err) < 0)
-            goto out;
-        struct reg_image_member *all = NULL;
-        size_t n = 0;
-        if (r->ops->member_list(r, im.id, NULL, &all, &n) < 0) {
-            reg_fail(&rq->err, r);
-            goto out;
-        }
-        bool dup = false;
-        for (size_t i = 0; i < n && !dup; i++)
-            dup = !strcmp(all[i].member, member);
-        free(all);
-        if (dup) {
-            api_err(&rq->err, 409, "The target member %.64s is already associated with image %s.",
-                    member, im.id);
-            goto out;
-        }
-        if (n >= MEMBERS_MAX) {
-            api_err(&rq->err, 413, "Attempted: %zu, Maximum: %d image members.", n + 1,
-                    MEMBERS_MAX);
-            goto out;
-        }
-        snprintf(m.image_id, sizeof m.image_id, "%s", im.id);
+    int rc = 0;
+    if (!json_object_get(b, "member"))
+        rc = api_err(&rq->err, 400, "Member to be added not specified");
+    else if (!member || !member[0])
+        rc = api_err(&rq->err, 400, "Expected a member in the form: {\"member\": \"project_id\"}");
+    else if (strlen(member) >= sizeof m.member || !vs_utf8_valid(member))
+        rc = api_err(&rq->err, 400, "Invalid member: at most 255 characters.");
+    else
         snprintf(m.member, sizeof m.member, "%s", member);
-        snprintf(m.status, sizeof m.status, "pending");
-        api_time_z(time(NULL), m.created_at);
-        memcpy(m.updated_at, m.created_at, sizeof m.updated_at);
-        if (r->ops->member_put(r, &m) < 0) {
-            reg_fail(&rq->err, r);
-            goto out;
-        }
-        if (reg_commit(&txn, &rq->err) < 0)
-            goto out;
-    }
-    rc = api_reply(rq, 200, member_view(&m));
-out:
     json_decref(b);
-    return rc;
+    return rc < 0 ? -1 : member_add(rq, &im, &m);
 }
 
 static int members_index(struct api_request *rq)
@@ -186,49 +185,34 @@ static int members_update(struct api_request *rq)
     if (!b)
         return -1;
     /* other keys are ignored, as Glance does (openstacksdk sends the member) */
-    int rc = -1;
     const char *status = json_string_value(json_object_get(b, "status"));
-    if (!status) {
-        api_err(&rq->err, 400, "Status not specified");
-        goto out;
-    }
-    if (!glance_member_status_valid(status)) {
-        api_err(&rq->err, 400, "Invalid status: %.32s (pending, accepted or rejected)", status);
-        goto out;
-    }
+    int rc = 0;
+    if (!status)
+        rc = api_err(&rq->err, 400, "Status not specified");
+    else if (!glance_member_status_valid(status))
+        rc =
+            api_err(&rq->err, 400, "Invalid status: %.32s (pending, accepted or rejected)", status);
     /* the member decides, not the owner (an administrator may do both) */
-    if (strcmp(m.member, rq->auth.project_id) != 0 && !auth_has_role(&rq->auth, "admin")) {
-        api_err(&rq->err, 403, "You are not permitted to modify 'status' on this image member.");
-        goto out;
-    }
-    snprintf(m.status, sizeof m.status, "%s", status);
+    else if (strcmp(m.member, rq->auth.project_id) != 0 && !auth_has_role(&rq->auth, "admin"))
+        rc = api_err(&rq->err, 403,
+                     "You are not permitted to modify 'status' on this image member.");
+    else
+        snprintf(m.status, sizeof m.status, "%s", status);
+    json_decref(b);
+    if (rc < 0)
+        return -1;
     api_time_z(time(NULL), m.updated_at);
     struct registry *r = rq->ctx->reg;
-    {
-        REG_TXN(txn, r);
-        if (reg_begin(&txn, &rq->err) < 0)
-            goto out;
-        struct reg_image_member cur;
-        int g = r->ops->member_get(r, m.image_id, m.member, &cur);
-        if (g < 0) {
-            reg_fail(&rq->err, r);
-            goto out;
-        }
-        if (g == 1) {
-            api_err(&rq->err, 404, "Member %.64s not found for image %s.", m.member, im.id);
-            goto out;
-        }
-        if (r->ops->member_put(r, &m) < 0) {
-            reg_fail(&rq->err, r);
-            goto out;
-        }
-        if (reg_commit(&txn, &rq->err) < 0)
-            goto out;
-    }
-    rc = api_reply(rq, 200, member_view(&m));
-out:
-    json_decref(b);
-    return rc;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    struct reg_image_member cur;
+    int g = r->ops->member_get(r, m.image_id, m.member, &cur);
+    if (g < 0)
+        return reg_fail(&rq->err, r);
+    if (g == 1)
+        return api_err(&rq->err, 404, "Member %.64s not found for image %s.", m.member, im.id);
+    return member_write(rq, &txn, &m);
 }
 
 static int members_delete(struct api_request *rq)
