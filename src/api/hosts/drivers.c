@@ -23,27 +23,27 @@
 #include <time.h>
 #include <unistd.h>
 
-void host_node_name(const char *volume_id, char out[32])
+/* PREFIX and the first MAX characters of ID that are not dashes */
+static void id_name(const char *prefix, const char *id, size_t max, char *out, size_t outlen)
 {
-    /* QEMU node names: at most 31 characters, starting with a letter */
     char hex[33];
     size_t n = 0;
-    for (const char *p = volume_id; *p && n < 26; p++)
+    for (const char *p = id; *p && n < max && n < sizeof hex - 1; p++)
         if (*p != '-')
             hex[n++] = *p;
     hex[n] = '\0';
-    snprintf(out, 32, "vol-%.26s", hex);
+    snprintf(out, outlen, "%s%s", prefix, hex);
+}
+
+void host_node_name(const char *volume_id, char out[32])
+{
+    /* QEMU node names: at most 31 characters, starting with a letter */
+    id_name("vol-", volume_id, 26, out, 32);
 }
 
 void host_export_id(const char *attachment_id, char out[40])
 {
-    char hex[33];
-    size_t n = 0;
-    for (const char *p = attachment_id; *p && n < 32; p++)
-        if (*p != '-')
-            hex[n++] = *p;
-    hex[n] = '\0';
-    snprintf(out, 40, "exp-%.32s", hex);
+    id_name("exp-", attachment_id, 32, out, 40);
 }
 
 /* A connection to the host's monitor for one driver call: its own QMP
@@ -341,28 +341,39 @@ void host_probe_all(const struct api_config *cfg, const bool *want, bool *up, in
     free(jobs);
 }
 
+void host_nbd_address(const struct cfg_host *h, const char *name, bool as_lists, json_t *o)
+{
+    /* A host whose NBD server requires TLS: the URI says so (nbds), as
+     * libnbd and qemu-img spell it, and "tls" tells a client that builds
+     * its own connection. The credentials are the consumer's own. */
+    bool tls = h->nbd_tls_creds[0] != '\0';
+    const char *scheme = tls ? "nbds" : "nbd";
+    char uri[1400];
+    json_object_set_new(o, "tls", json_boolean(tls));
+    if (h->nbd_socket[0]) {
+        snprintf(uri, sizeof uri, "%s+unix:///%s?socket=%s", scheme, name, h->nbd_socket);
+        json_object_set_new(o, "socket", json_string(h->nbd_socket));
+    } else {
+        snprintf(uri, sizeof uri, "%s://%s:%d/%s", scheme, h->nbd_host, h->nbd_port, name);
+        if (as_lists) {
+            char port[16];
+            snprintf(port, sizeof port, "%d", h->nbd_port);
+            json_object_set_new(o, "hosts", json_pack("[s]", h->nbd_host));
+            json_object_set_new(o, "ports", json_pack("[s]", port));
+        } else {
+            json_object_set_new(o, "host", json_string(h->nbd_host));
+            json_object_set_new(o, "port", json_integer(h->nbd_port));
+        }
+    }
+    json_object_set_new(o, "uri", json_string(uri));
+}
+
 static json_t *connection_info(const struct cfg_host *h, const struct reg_volume *v,
                                const char *node, const char *export_id, const char *name)
 {
-    char uri[1400];
     json_t *data = json_pack("{s:s, s:s, s:s, s:s}", "export_name", name, "node_name", node,
                              "export_id", export_id, "host_name", h->name);
-    /* A host whose NBD server requires TLS: the URI says so (nbds), as
-   * libnbd and qemu-img spell it, and "tls" tells a client that builds
-   * its own connection. The credentials are the consumer's own. */
-    bool tls = h->nbd_tls_creds[0] != '\0';
-    if (h->nbd_socket[0]) {
-        snprintf(uri, sizeof uri, "%s+unix:///%s?socket=%s", tls ? "nbds" : "nbd", name,
-                 h->nbd_socket);
-        json_object_set_new(data, "socket", json_string(h->nbd_socket));
-    } else {
-        snprintf(uri, sizeof uri, "%s://%s:%d/%s", tls ? "nbds" : "nbd", h->nbd_host, h->nbd_port,
-                 name);
-        json_object_set_new(data, "host", json_string(h->nbd_host));
-        json_object_set_new(data, "port", json_integer(h->nbd_port));
-    }
-    json_object_set_new(data, "tls", json_boolean(tls));
-    json_object_set_new(data, "uri", json_string(uri));
+    host_nbd_address(h, name, false, data);
     /* Cinder's readonly flag: the export refuses writes (attach) */
     const char *mode = v->readonly == 1 ? "ro" : "rw";
     json_object_set_new(data, "access_mode", json_string(mode));
@@ -600,24 +611,11 @@ json_t *host_remote_blockdev(const struct cfg_host *ch, const struct cfg_host *s
 
 json_t *host_storage_info(const struct cfg_host *sh, const char *node)
 {
-    char id[40], uri[1400];
+    char id[40];
     storage_export_id(node, id);
-    bool tls = sh->nbd_tls_creds[0] != '\0';
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "host", sh->name, "node_name", node,
-                          "export_id", id, "name", node, "tls", tls);
-    if (sh->nbd_socket[0]) {
-        snprintf(uri, sizeof uri, "%s+unix:///%s?socket=%s", tls ? "nbds" : "nbd", node,
-                 sh->nbd_socket);
-        json_object_set_new(o, "socket", json_string(sh->nbd_socket));
-    } else {
-        snprintf(uri, sizeof uri, "%s://%s:%d/%s", tls ? "nbds" : "nbd", sh->nbd_host, sh->nbd_port,
-                 node);
-        char port[16];
-        snprintf(port, sizeof port, "%d", sh->nbd_port);
-        json_object_set_new(o, "hosts", json_pack("[s]", sh->nbd_host));
-        json_object_set_new(o, "ports", json_pack("[s]", port));
-    }
-    json_object_set_new(o, "uri", json_string(uri));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "host", sh->name, "node_name", node, "export_id",
+                          id, "name", node);
+    host_nbd_address(sh, node, true, o);
     return o;
 }
 
@@ -646,8 +644,7 @@ int host_attach_volume(const struct api_config *cfg, const struct cfg_host *ch,
     if (rc < 0) {
         struct api_error ignore = { 0 };
         if (host_storage_unexport(sh, node_name, &ignore) < 0)
-            vs_warn("host %s: export of %s stays: %s", sh->name, node_name,
-                    ignore.msg);
+            vs_warn("host %s: export of %s stays: %s", sh->name, node_name, ignore.msg);
         return -1;
     }
     if (drv == &hlv_driver)

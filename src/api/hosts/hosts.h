@@ -147,6 +147,11 @@ int host_storage_unexport(const struct cfg_host *sh, const char *node, struct ap
 /* The blockdev-add arguments for CH opening SH's export of NODE as NODE. */
 json_t *host_remote_blockdev(const struct cfg_host *ch, const struct cfg_host *sh,
                              const char *node);
+/* The address of host H's NBD export NAME for a client that connects
+ * itself, set in O: "tls", then "socket" or the server ("host" and "port",
+ * or with AS_LISTS "hosts" and "ports", lists of one string each), then
+ * "uri" (nbd:// or nbd+unix://, nbds when H's NBD server requires TLS). */
+void host_nbd_address(const struct cfg_host *h, const char *name, bool as_lists, json_t *o);
 /* What connection_info's data.storage says of SH's export of NODE: host,
  * node_name, export_id, and for consumers that open it themselves (a
  * libvirt host's <disk type='network'>) name, hosts, ports, tls, uri. */

@@ -532,20 +532,8 @@ int hlv_copy_dest_xml(const struct cfg_host *h, const char *path, const char *no
 
 json_t *hlv_nbd_data(const struct cfg_host *h, const char *node)
 {
-    char uri[1400];
-    bool tls = h->nbd_tls_creds[0] != '\0';
-    json_t *d = json_pack("{s:s, s:s, s:b}", "export_name", node, "name", node, "tls", tls);
-    if (h->nbd_socket[0]) {
-        snprintf(uri, sizeof uri, "%s+unix:///%s?socket=%s", tls ? "nbds" : "nbd", node,
-                 h->nbd_socket);
-        json_object_set_new(d, "socket", json_string(h->nbd_socket));
-    } else {
-        snprintf(uri, sizeof uri, "%s://%s:%d/%s", tls ? "nbds" : "nbd", h->nbd_host, h->nbd_port,
-                 node);
-        json_object_set_new(d, "host", json_string(h->nbd_host));
-        json_object_set_new(d, "port", json_integer(h->nbd_port));
-    }
-    json_object_set_new(d, "uri", json_string(uri));
+    json_t *d = json_pack("{s:s, s:s}", "export_name", node, "name", node);
+    host_nbd_address(h, node, false, d);
     return d;
 }
 
