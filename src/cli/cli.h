@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* ---- client.c ---- */
 struct cli {
@@ -44,9 +45,19 @@ void table_print_object(json_t *obj);
 
 /* ---- commands.c ---- */
 int cli_dispatch(struct cli *c, int argc, char **argv);
-
-/* Resolves a server name or id (commands.c). */
-int cli_find_server(struct cli *c, const char *name_or_id, char out[64]);
+/* Prints the global usage and the command list on F. */
+void cli_usage(FILE *f);
+/* Prints the usage line of COMMAND (its entry in the command table) on
+ * stderr; returns 2, the exit status of a usage error. */
+int cli_usage_error(const char *command);
+/* Prints V on stdout as indented JSON (--json). */
+void cli_print_json(json_t *v);
+/* METHOD on /servers/{id}SUB, the server named by SERVER (a name or an id,
+ * resolved as novaclient does: Nova's name filter, then an exact match),
+ * its id left in SID unless SID is NULL: the reply, or NULL with the exit
+ * status in *RC. */
+json_t *cli_server_request(struct cli *c, const char *server, const char *method, const char *sub,
+                           json_t *body, int want, char sid[64], int *rc);
 
 /* ---- swap.c ---- */
 int cmd_volume_update(struct cli *c, int argc, char **argv);

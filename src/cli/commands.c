@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void print_json(json_t *v)
+void cli_print_json(json_t *v)
 {
     json_dumpf(v, stdout, JSON_INDENT(2));
     putchar('\n');
@@ -81,7 +81,7 @@ static int finish(struct cli *c, json_t *reply, const char *key, const char *con
                   const char *const *heads)
 {
     if (c->json)
-        print_json(reply);
+        cli_print_json(reply);
     else if (cols)
         table_print(json_object_get(reply, key), cols, heads);
     else
@@ -109,10 +109,8 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
         default: return 2;
         }
     }
-    if (argc - optind != 1) {
-        fprintf(stderr, "usage: volswap volume-create [--name N] [--pool P] [--host H] SIZE_GB\n");
-        return 2;
-    }
+    if (argc - optind != 1)
+        return cli_usage_error(argv[0]);
     char *end;
     long long size = strtoll(argv[optind], &end, 10);
     if (*end || size < 1) {
@@ -144,19 +142,10 @@ static int cmd_volume_list(struct cli *c, int argc, char **argv)
     return r ? finish(c, r, "volumes", cols, heads) : rc;
 }
 
-static int one_id(int argc, char **argv, const char *usage)
-{
-    if (argc != 2) {
-        fprintf(stderr, "usage: volswap %s\n", usage);
-        return -1;
-    }
-    return 0;
-}
-
 static int cmd_volume_show(struct cli *c, int argc, char **argv)
 {
-    if (one_id(argc, argv, "volume-show VOLUME_ID") < 0)
-        return 2;
+    if (argc != 2)
+        return cli_usage_error(argv[0]);
     char path[600];
     snprintf(path, sizeof path, "/volumes/%s", argv[1]);
     int rc;
@@ -166,8 +155,8 @@ static int cmd_volume_show(struct cli *c, int argc, char **argv)
 
 static int cmd_volume_delete(struct cli *c, int argc, char **argv)
 {
-    if (one_id(argc, argv, "volume-delete VOLUME_ID") < 0)
-        return 2;
+    if (argc != 2)
+        return cli_usage_error(argv[0]);
     char path[600];
     snprintf(path, sizeof path, "/volumes/%s", argv[1]);
     int rc;
@@ -178,10 +167,8 @@ static int cmd_volume_delete(struct cli *c, int argc, char **argv)
 
 static int cmd_volume_extend(struct cli *c, int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: volswap volume-extend VOLUME_ID NEW_SIZE_GB\n");
-        return 2;
-    }
+    if (argc != 3)
+        return cli_usage_error(argv[0]);
     char path[600];
     snprintf(path, sizeof path, "/volumes/%s/action", argv[1]);
     json_t *body =
@@ -205,10 +192,8 @@ static int cmd_server_create(struct cli *c, int argc, char **argv)
             return 2;
         host = optarg;
     }
-    if (argc - optind != 1) {
-        fprintf(stderr, "usage: volswap server-create [--host H] NAME\n");
-        return 2;
-    }
+    if (argc - optind != 1)
+        return cli_usage_error(argv[0]);
     json_t *srv = json_pack("{s:s}", "name", argv[optind]);
     if (host)
         json_object_set_new(srv, "host", json_string(host));
@@ -238,17 +223,26 @@ static int cmd_server_list(struct cli *c, int argc, char **argv)
     return finish(c, r, "servers", cols, heads);
 }
 
+json_t *cli_server_request(struct cli *c, const char *server, const char *method, const char *sub,
+                           json_t *body, int want, char sid[64], int *rc)
+{
+    char id[64];
+    if (find_server(c, server, id) < 0) {
+        *rc = 1;
+        return NULL;
+    }
+    if (sid)
+        memcpy(sid, id, sizeof id);
+    char path[700];
+    snprintf(path, sizeof path, "/servers/%s%s", id, sub);
+    return cli_compute(c, method, path, body, want, rc);
+}
+
 /* DELETE of /servers/{id}SUB, the server found by name or id. */
 static int delete_on_server(struct cli *c, const char *server, const char *sub, int want)
 {
-    char sid[64];
-    if (find_server(c, server, sid) < 0)
-        return 1;
-    char path[700];
-    snprintf(path, sizeof path, "/servers/%s%s", sid, sub);
     int rc;
-    json_t *r = cli_compute(c, "DELETE", path, NULL, want, &rc);
-    json_decref(r);
+    json_decref(cli_server_request(c, server, "DELETE", sub, NULL, want, NULL, &rc));
     return rc;
 }
 
@@ -256,10 +250,8 @@ static int delete_on_server(struct cli *c, const char *server, const char *sub, 
  * delete_on_termination are deleted) and the server is gone. */
 static int cmd_server_delete(struct cli *c, int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: volswap server-delete SERVER\n");
-        return 2;
-    }
+    if (argc != 2)
+        return cli_usage_error(argv[0]);
     return delete_on_server(c, argv[1], "", 204);
 }
 
@@ -275,31 +267,23 @@ static int cmd_volume_attach(struct cli *c, int argc, char **argv)
             return 2;
         device = optarg;
     }
-    if (argc - optind != 2) {
-        fprintf(stderr, "usage: volswap volume-attach [--device /dev/vdX] SERVER VOLUME_ID\n");
-        return 2;
-    }
-    char sid[64];
-    if (find_server(c, argv[optind], sid) < 0)
-        return 1;
+    if (argc - optind != 2)
+        return cli_usage_error(argv[0]);
     json_t *att = json_pack("{s:s}", "volumeId", argv[optind + 1]);
     if (device)
         json_object_set_new(att, "device", json_string(device));
     json_t *body = json_pack("{s:o}", "volumeAttachment", att);
-    char path[600];
-    snprintf(path, sizeof path, "/servers/%s/os-volume_attachments", sid);
     int rc;
-    json_t *r = cli_compute(c, "POST", path, body, 200, &rc);
+    json_t *r =
+        cli_server_request(c, argv[optind], "POST", "/os-volume_attachments", body, 200, NULL, &rc);
     json_decref(body);
     return r ? finish(c, r, "volumeAttachment", NULL, NULL) : rc;
 }
 
 static int cmd_volume_detach(struct cli *c, int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: volswap volume-detach SERVER VOLUME_ID\n");
-        return 2;
-    }
+    if (argc != 3)
+        return cli_usage_error(argv[0]);
     char sub[600];
     snprintf(sub, sizeof sub, "/os-volume_attachments/%s", argv[2]);
     return delete_on_server(c, argv[1], sub, 202);
@@ -309,17 +293,11 @@ static int cmd_volume_detach(struct cli *c, int argc, char **argv)
  * from the Cinder attachment's connection_info). */
 static int cmd_volume_attachments(struct cli *c, int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: volswap volume-attachments SERVER\n");
-        return 2;
-    }
-    char sid[64];
-    if (find_server(c, argv[1], sid) < 0)
-        return 1;
-    char path[600];
-    snprintf(path, sizeof path, "/servers/%s/os-volume_attachments", sid);
+    if (argc != 2)
+        return cli_usage_error(argv[0]);
     int rc;
-    json_t *r = cli_compute(c, "GET", path, NULL, 200, &rc);
+    json_t *r =
+        cli_server_request(c, argv[1], "GET", "/os-volume_attachments", NULL, 200, NULL, &rc);
     if (!r)
         return rc;
     size_t i;
@@ -347,24 +325,12 @@ static int cmd_volume_attachments(struct cli *c, int argc, char **argv)
     return finish(c, r, "volumeAttachments", cols, heads);
 }
 
-int cli_find_server(struct cli *c, const char *name_or_id, char out[64])
-{
-    return find_server(c, name_or_id, out);
-}
-
 static int cmd_instance_action_list(struct cli *c, int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: volswap instance-action-list SERVER\n");
-        return 2;
-    }
-    char sid[64];
-    if (find_server(c, argv[1], sid) < 0)
-        return 1;
-    char path[600];
-    snprintf(path, sizeof path, "/servers/%s/os-instance-actions", sid);
+    if (argc != 2)
+        return cli_usage_error(argv[0]);
     int rc;
-    json_t *r = cli_compute(c, "GET", path, NULL, 200, &rc);
+    json_t *r = cli_server_request(c, argv[1], "GET", "/os-instance-actions", NULL, 200, NULL, &rc);
     static const char *const cols[] = { "action",     "request_id", "message",
                                         "start_time", "updated_at", NULL };
     static const char *const heads[] = { "Action",     "Request_ID", "Message",
@@ -394,7 +360,14 @@ static const struct {
     { "swap-report", cmd_swap_report, "SWAP_ID [--svg FILE]" },
 };
 
-void cli_usage(FILE *f);
+int cli_usage_error(const char *command)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, command) == 0)
+            fprintf(stderr, "usage: volswap %s %s\n", commands[i].name, commands[i].help);
+    return 2;
+}
+
 void cli_usage(FILE *f)
 {
     fprintf(f, "usage: volswap [--json] [--debug] [--os-cacert FILE] COMMAND [ARGS]\n\n"

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_usage(FILE *f);
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {

@@ -261,10 +261,8 @@ int cmd_swap_report(struct cli *c, int argc, char **argv)
         else
             id = NULL, i = argc;
     }
-    if (!id) {
-        fprintf(stderr, "usage: volswap swap-report SWAP_ID [--svg FILE]\n");
-        return 2;
-    }
+    if (!id)
+        return cli_usage_error(argv[0]);
     char path[300];
     snprintf(path, sizeof path, "/os-volume-swaps/%s/report", id);
     int rc;
@@ -274,7 +272,7 @@ int cmd_swap_report(struct cli *c, int argc, char **argv)
     json_t *rep = json_object_get(r, "swap_report");
     if (!svg) {
         if (c->json)
-            printf("%s\n", json_dumps(rep, JSON_INDENT(2)));
+            cli_print_json(rep);
         else {
             json_t *summary = json_deep_copy(rep);
             json_t *series = json_object_get(rep, "series");

@@ -85,10 +85,8 @@ static int follow(struct cli *c, const char *server_id, const char *volume)
         if (tty)
             fputc('\n', stderr);
         int ret = 0;
-        if (c->json) {
-            json_dumpf(p, stdout, JSON_INDENT(2));
-            putchar('\n');
-        }
+        if (c->json)
+            cli_print_json(p);
         if (!strcmp(state, "completed")) {
             char b[32];
             human_bytes((double)json_integer_value(json_object_get(p, "bytes_total")), b, sizeof b);
@@ -122,18 +120,13 @@ static bool has_flag(int *argc, char **argv, const char *flag)
 int cmd_volume_update(struct cli *c, int argc, char **argv)
 {
     bool wait = has_flag(&argc, argv, "--wait");
-    if (argc != 4) {
-        fprintf(stderr, "usage: volswap volume-update [--wait] SERVER OLD_VOLUME NEW_VOLUME\n");
-        return 2;
-    }
-    char sid[64];
-    if (cli_find_server(c, argv[1], sid) < 0)
-        return 1;
-    char path[600];
-    snprintf(path, sizeof path, "/servers/%s/os-volume_attachments/%s", sid, argv[2]);
+    if (argc != 4)
+        return cli_usage_error(argv[0]);
+    char sub[600], sid[64];
+    snprintf(sub, sizeof sub, "/os-volume_attachments/%s", argv[2]);
     json_t *body = json_pack("{s:{s:s}}", "volumeAttachment", "volumeId", argv[3]);
     int rc;
-    json_t *r = cli_compute(c, "PUT", path, body, 202, &rc);
+    json_t *r = cli_server_request(c, argv[1], "PUT", sub, body, 202, sid, &rc);
     json_decref(body);
     if (!r)
         return rc;
@@ -146,10 +139,8 @@ int cmd_volume_update(struct cli *c, int argc, char **argv)
 int cmd_volume_migrate(struct cli *c, int argc, char **argv)
 {
     bool wait = has_flag(&argc, argv, "--wait");
-    if (argc != 3) {
-        fprintf(stderr, "usage: volswap volume-migrate [--wait] VOLUME_ID POOL\n");
-        return 2;
-    }
+    if (argc != 3)
+        return cli_usage_error(argv[0]);
     char path[600];
     snprintf(path, sizeof path, "/volumes/%s", argv[1]);
     int rc;
