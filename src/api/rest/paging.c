@@ -163,8 +163,8 @@ static void query_add(char *q, size_t cap, const char *key, const char *value)
     q[len < cap ? len : cap - 1] = '\0';
 }
 
-json_t *page_next_link(struct api_request *rq, const struct page_req *p, size_t count,
-                       const char *last_id, const char *const *carry)
+static json_t *next_link(struct api_request *rq, const struct page_req *p, size_t count,
+                         const char *last_id, const char *const *carry)
 {
     size_t limit = p->limit >= 0 && p->limit < PAGE_MAX_LIMIT ? (size_t)p->limit : PAGE_MAX_LIMIT;
     if (count == 0 || count != limit)
@@ -185,4 +185,18 @@ json_t *page_next_link(struct api_request *rq, const struct page_req *p, size_t 
     char href[4000];
     snprintf(href, sizeof href, "%s%s?%s", rq->ctx->base_url, rq->url, q);
     return json_pack("[{s:s, s:s}]", "rel", "next", "href", href);
+}
+
+json_t *page_body(struct api_request *rq, const struct page_req *p, const char *key, json_t *items,
+                  const char *last_id, const char *const *carry)
+{
+    json_t *out = json_pack("{s:o}", key, items);
+    size_t count = json_array_size(items);
+    json_t *next = count && last_id ? next_link(rq, p, count, last_id, carry) : NULL;
+    if (next) {
+        char links[64];
+        snprintf(links, sizeof links, "%s_links", key);
+        json_object_set_new(out, links, next);
+    }
+    return out;
 }

@@ -98,11 +98,12 @@ void page_sort(void *items, size_t n, size_t size,
 int page_window(struct api_request *rq, const void *items, size_t n, size_t size,
                 const char *(*id_of)(const void *item), const struct page_req *p, size_t *first,
                 size_t *count);
-/* The "next" links of a full page (NULL otherwise): the request's URL with
- * the CARRY arguments it had (NULL-terminated names), its limit and sort,
- * and marker LAST_ID. */
-json_t *page_next_link(struct api_request *rq, const struct page_req *p, size_t count,
-                       const char *last_id, const char *const *carry);
+/* A page's body, {KEY: ITEMS} (stolen), and for a full page "KEY_links",
+ * the link to the next: the request's URL with the CARRY arguments it had
+ * (NULL-terminated names), its limit and sort, and marker LAST_ID, the id
+ * of the page's last item (NULL for an empty page). */
+json_t *page_body(struct api_request *rq, const struct page_req *p, const char *key, json_t *items,
+                  const char *last_id, const char *const *carry);
 
 /* ---- volumes.c ---- */
 /* Loads volume ID of the URL's project (rq->params[0]), or Cinder's 404

@@ -97,8 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (first > 5 || count > 5 - first)
         abort();
     static const char *const carry[] = { "name", "status", NULL };
-    json_t *next = count ? page_next_link(&rq, &p, count, items[first + count - 1].id, carry)
-                         : NULL;
-    json_decref(next);
+    json_t *page = json_array();
+    for (size_t i = first; i < first + count; i++)
+        json_array_append_new(page, json_string(items[i].id));
+    json_decref(
+        page_body(&rq, &p, "items", page, count ? items[first + count - 1].id : NULL, carry));
     return 0;
 }

@@ -486,14 +486,11 @@ static int servers_list(struct api_request *rq, bool detail)
     for (size_t i = first; i < first + count; i++)
         json_array_append_new(arr,
                               detail ? server_detail(rq, &list[i]) : server_summary(rq, &list[i]));
-    json_t *out = json_pack("{s:o}", "servers", arr);
     static const char *const carry[] = { "all_tenants",   "tenant_id", "project_id", "name",
                                          "status",        "flavor",    "image",      "host",
                                          "changes-since", "deleted",   NULL };
-    json_t *next = count ? page_next_link(rq, &page, count, list[first + count - 1].id, carry)
-                         : NULL;
-    if (next)
-        json_object_set_new(out, "servers_links", next);
+    json_t *out =
+        page_body(rq, &page, "servers", arr, count ? list[first + count - 1].id : NULL, carry);
     free(list);
     return api_reply(rq, 200, out);
 }

@@ -254,12 +254,9 @@ static int volumes_list(struct api_request *rq, bool detail)
     for (size_t i = first; i < first + count; i++)
         json_array_append_new(arr, detail ? volume_detail(rq, &vols[i], true)
                                           : volume_summary(rq, &vols[i]));
-    json_t *out = json_pack("{s:o}", "volumes", arr);
     static const char *const carry[] = { "all_tenants", "project_id", "name", "status", NULL };
-    json_t *next = count ? page_next_link(rq, &page, count, vols[first + count - 1].id, carry)
-                         : NULL;
-    if (next)
-        json_object_set_new(out, "volumes_links", next);
+    json_t *out =
+        page_body(rq, &page, "volumes", arr, count ? vols[first + count - 1].id : NULL, carry);
     free(vols);
     return api_reply(rq, 200, out);
 }
