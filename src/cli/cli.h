@@ -58,6 +58,9 @@ void cli_print_json(json_t *v);
  * status in *RC. */
 json_t *cli_server_request(struct cli *c, const char *server, const char *method, const char *sub,
                            json_t *body, int want, char sid[64], int *rc);
+/* METHOD on /volumes/{VOLUME_ID}SUB: as cli_volume. */
+json_t *cli_volume_request(struct cli *c, const char *volume_id, const char *method,
+                           const char *sub, json_t *body, int want, int *rc);
 
 /* ---- swap.c ---- */
 int cmd_volume_update(struct cli *c, int argc, char **argv);

@@ -146,10 +146,8 @@ static int cmd_volume_show(struct cli *c, int argc, char **argv)
 {
     if (argc != 2)
         return cli_usage_error(argv[0]);
-    char path[600];
-    snprintf(path, sizeof path, "/volumes/%s", argv[1]);
     int rc;
-    json_t *r = cli_volume(c, "GET", path, NULL, 200, &rc);
+    json_t *r = cli_volume_request(c, argv[1], "GET", "", NULL, 200, &rc);
     return r ? finish(c, r, "volume", NULL, NULL) : rc;
 }
 
@@ -157,11 +155,8 @@ static int cmd_volume_delete(struct cli *c, int argc, char **argv)
 {
     if (argc != 2)
         return cli_usage_error(argv[0]);
-    char path[600];
-    snprintf(path, sizeof path, "/volumes/%s", argv[1]);
     int rc;
-    json_t *r = cli_volume(c, "DELETE", path, NULL, 202, &rc);
-    json_decref(r);
+    json_decref(cli_volume_request(c, argv[1], "DELETE", "", NULL, 202, &rc));
     return rc;
 }
 
@@ -169,12 +164,10 @@ static int cmd_volume_extend(struct cli *c, int argc, char **argv)
 {
     if (argc != 3)
         return cli_usage_error(argv[0]);
-    char path[600];
-    snprintf(path, sizeof path, "/volumes/%s/action", argv[1]);
     json_t *body =
         json_pack("{s:{s:I}}", "os-extend", "new_size", (json_int_t)strtoll(argv[2], NULL, 10));
     int rc;
-    json_t *r = cli_volume(c, "POST", path, body, 202, &rc);
+    json_t *r = cli_volume_request(c, argv[1], "POST", "/action", body, 202, &rc);
     json_decref(body);
     json_decref(r);
     return rc;
@@ -236,6 +229,14 @@ json_t *cli_server_request(struct cli *c, const char *server, const char *method
     char path[700];
     snprintf(path, sizeof path, "/servers/%s%s", id, sub);
     return cli_compute(c, method, path, body, want, rc);
+}
+
+json_t *cli_volume_request(struct cli *c, const char *volume_id, const char *method,
+                           const char *sub, json_t *body, int want, int *rc)
+{
+    char path[700];
+    snprintf(path, sizeof path, "/volumes/%s%s", volume_id, sub);
+    return cli_volume(c, method, path, body, want, rc);
 }
 
 /* DELETE of /servers/{id}SUB, the server found by name or id. */

@@ -141,10 +141,8 @@ int cmd_volume_migrate(struct cli *c, int argc, char **argv)
     bool wait = has_flag(&argc, argv, "--wait");
     if (argc != 3)
         return cli_usage_error(argv[0]);
-    char path[600];
-    snprintf(path, sizeof path, "/volumes/%s", argv[1]);
     int rc;
-    json_t *v = cli_volume(c, "GET", path, NULL, 200, &rc);
+    json_t *v = cli_volume_request(c, argv[1], "GET", "", NULL, 200, &rc);
     if (!v)
         return rc;
     const char *sid = json_string_value(json_object_get(
@@ -154,9 +152,8 @@ int cmd_volume_migrate(struct cli *c, int argc, char **argv)
     if (sid)
         snprintf(server, sizeof server, "%s", sid);
     json_decref(v);
-    snprintf(path, sizeof path, "/volumes/%s/action", argv[1]);
     json_t *body = json_pack("{s:{s:s}}", "os-migrate_volume", "host", argv[2]);
-    json_t *r = cli_volume(c, "POST", path, body, 202, &rc);
+    json_t *r = cli_volume_request(c, argv[1], "POST", "/action", body, 202, &rc);
     json_decref(body);
     if (!r)
         return rc;
