@@ -4,7 +4,9 @@ prints 'w SEQ END_US WRITE_US SYNC_US' per block, END_US on the guest's clock),
 swaps the exported volume over QMP --swaps times, and sets the slowest write
 and fdatasync during each swap against those in an equally long window just
 before it."""
-import argparse, json, os, socket, statistics, threading, time
+import argparse, os, statistics, threading, time
+
+from qmp import QMP
 
 p = argparse.ArgumentParser()
 p.add_argument("--qmp", required=True)
@@ -13,32 +15,6 @@ p.add_argument("--dir", required=True)
 p.add_argument("--node", required=True)
 p.add_argument("--swaps", type=int, default=7)
 args = p.parse_args()
-
-
-class QMP:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(path)
-        self.f = self.s.makefile("rw")
-        self.f.readline()
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **kw):
-        self.f.write(json.dumps({"execute": name, "arguments": kw}) + "\n")
-        self.f.flush()
-        while True:
-            m = json.loads(self.f.readline())
-            if "return" in m:
-                return m["return"]
-            if "error" in m:
-                raise RuntimeError(f"{name}: {m['error']}")
-
-    def wait(self, *events):
-        while True:
-            m = json.loads(self.f.readline())
-            if m.get("event") in events:
-                return m
-
 
 # (host monotonic s at arrival, guest end s, write s, sync s), in order
 lines, stop, errors = [], threading.Event(), []

@@ -5,24 +5,16 @@ latency in the guest's clock; this follows the console, swaps the guest's
 volume back and forth through volswap-api, and sets the writes in flight
 during each swap against those of an equally long quiet window just
 before it. Appends a summary line (JSON) for bench/libvirt's table."""
-import argparse, json, math, statistics, threading, time, urllib.request
+import argparse, json, math, statistics, threading, time
+
+from rest import Api
 
 p = argparse.ArgumentParser()
 for a in ("url", "token", "server", "old", "new", "console", "label", "summary"):
     p.add_argument("--" + a, required=True)
 p.add_argument("--swaps", type=int, default=5)
 args = p.parse_args()
-
-
-def http(method, path, body=None):
-    req = urllib.request.Request(args.url + path, method=method,
-                                 data=json.dumps(body).encode() if body else None,
-                                 headers={"X-Auth-Token": args.token,
-                                          "Content-Type": "application/json",
-                                          "OpenStack-API-Version": "compute 2.79"})
-    with urllib.request.urlopen(req) as r:
-        data = r.read()
-        return r.status, json.loads(data) if data else None
+http = Api(args.url, args.token).call
 
 
 def api_swap(sid, old, new):

@@ -3,7 +3,10 @@
 volumes, then runs this). Times swaps through volswap-api against the same
 mirror driven over raw QMP, and fio's longest write pause with and without a
 swap. Prints medians and ratios."""
-import argparse, json, os, signal, socket, statistics, subprocess, time, urllib.request
+import argparse, json, os, signal, statistics, subprocess, time
+
+from qmp import QMP
+from rest import Api
 
 p = argparse.ArgumentParser()
 for a in ("url", "token", "pairs", "qmp", "raw-dir", "fio-uri", "fio-server", "fio-old",
@@ -23,17 +26,7 @@ p.add_argument("--guest-console", default="")
 p.add_argument("--summary", default="")
 p.add_argument("--heavy", action="store_true")
 args = p.parse_args()
-
-
-def http(method, path, body=None, version="2.79"):
-    req = urllib.request.Request(args.url + path, method=method,
-                                 data=json.dumps(body).encode() if body else None,
-                                 headers={"X-Auth-Token": args.token,
-                                          "Content-Type": "application/json",
-                                          "OpenStack-API-Version": "compute " + version})
-    with urllib.request.urlopen(req) as r:
-        data = r.read()
-        return r.status, json.loads(data) if data else None
+http = Api(args.url, args.token).call
 
 
 def api_swap(sid, old, new, poll=0.001):
@@ -60,34 +53,6 @@ def api_swap(sid, old, new, poll=0.001):
             return e2e, r["swap_progress"]
         time.sleep(max(poll, 0.002))
     raise SystemExit("swap did not finish")
-
-
-class QMP:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(path)
-        self.f = self.s.makefile("rw")
-        self.f.readline()
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **kw):
-        self.f.write(json.dumps({"execute": name, "arguments": kw}) + "\n")
-        self.f.flush()
-        while True:
-            m = json.loads(self.f.readline())
-            if "return" in m:
-                return m["return"]
-            if "error" in m:
-                raise RuntimeError(m["error"])
-
-    def wait(self, event):
-        while True:
-            m = json.loads(self.f.readline())
-            if m.get("event") == event:
-                return m
-
-    def close(self):
-        self.s.close()
 
 
 def raw_swap(i):
