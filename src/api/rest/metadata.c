@@ -7,8 +7,9 @@
  *   PUT    .../metadata/KEY      set one item         {"meta": {KEY: VALUE}}
  *   DELETE .../metadata/KEY      remove one item      Nova 204, Cinder 200
  * and differ in paths, policies, the key alphabet (the body schemas in
- * schemas.c) and the answer to a delete. One set of handlers serves both;
- * a `struct meta_api` row tells them apart. A write is one registry
+ * schemas.c) and the answer to a delete. One handler serves the twelve
+ * routes: the route's service picks the `struct meta_api` row, its method
+ * and whether its path names a key pick the verb, as in the table above. A write is one registry
  * transaction, so a reader sees the items before or after it, never half.
  * A server holds at most its project's metadata_items quota (quotas.c;
  * META_MAX_ITEMS until an admin sets it), a volume META_MAX_ITEMS; more
@@ -168,52 +169,16 @@ static int meta_delete(struct api_request *rq, const struct meta_api *api)
     return api_reply(rq, api->delete_status, NULL);
 }
 
-int nova_meta_index(struct api_request *rq)
+int api_metadata(struct api_request *rq)
 {
-    return meta_read(rq, &nova_meta, false);
-}
-int nova_meta_show(struct api_request *rq)
-{
-    return meta_read(rq, &nova_meta, true);
-}
-int nova_meta_create(struct api_request *rq)
-{
-    return meta_write(rq, &nova_meta, MV_CREATE);
-}
-int nova_meta_update_all(struct api_request *rq)
-{
-    return meta_write(rq, &nova_meta, MV_UPDATE_ALL);
-}
-int nova_meta_update(struct api_request *rq)
-{
-    return meta_write(rq, &nova_meta, MV_UPDATE);
-}
-int nova_meta_delete(struct api_request *rq)
-{
-    return meta_delete(rq, &nova_meta);
-}
-
-int cinder_meta_index(struct api_request *rq)
-{
-    return meta_read(rq, &cinder_meta, false);
-}
-int cinder_meta_show(struct api_request *rq)
-{
-    return meta_read(rq, &cinder_meta, true);
-}
-int cinder_meta_create(struct api_request *rq)
-{
-    return meta_write(rq, &cinder_meta, MV_CREATE);
-}
-int cinder_meta_update_all(struct api_request *rq)
-{
-    return meta_write(rq, &cinder_meta, MV_UPDATE_ALL);
-}
-int cinder_meta_update(struct api_request *rq)
-{
-    return meta_write(rq, &cinder_meta, MV_UPDATE);
-}
-int cinder_meta_delete(struct api_request *rq)
-{
-    return meta_delete(rq, &cinder_meta);
+    const struct meta_api *api = rq->route->service == SVC_COMPUTE ? &nova_meta : &cinder_meta;
+    bool one = strstr(rq->route->pattern, "{key}") != NULL;
+    const char *method = rq->route->method;
+    if (strcmp(method, "GET") == 0)
+        return meta_read(rq, api, one);
+    if (strcmp(method, "DELETE") == 0)
+        return meta_delete(rq, api);
+    if (one)
+        return meta_write(rq, api, MV_UPDATE);
+    return meta_write(rq, api, strcmp(method, "POST") == 0 ? MV_CREATE : MV_UPDATE_ALL);
 }

@@ -117,18 +117,9 @@ json_t *api_meta_json(struct registry *r, enum reg_meta_kind kind, const char *o
  * caller's when one is open: a new record and its metadata land together). */
 int api_meta_store(struct registry *r, enum reg_meta_kind kind, const char *owner, json_t *map,
                    bool replace, struct api_error *e);
-int nova_meta_index(struct api_request *rq);
-int nova_meta_show(struct api_request *rq);
-int nova_meta_create(struct api_request *rq);
-int nova_meta_update_all(struct api_request *rq);
-int nova_meta_update(struct api_request *rq);
-int nova_meta_delete(struct api_request *rq);
-int cinder_meta_index(struct api_request *rq);
-int cinder_meta_show(struct api_request *rq);
-int cinder_meta_create(struct api_request *rq);
-int cinder_meta_update_all(struct api_request *rq);
-int cinder_meta_update(struct api_request *rq);
-int cinder_meta_delete(struct api_request *rq);
+/* The handler of every metadata route, Nova's and Cinder's: the route
+ * says whose and which verb. */
+int api_metadata(struct api_request *rq);
 
 /* ---- limits.c, quotas.c: both services' views of the same limits ---- */
 int nova_limits(struct api_request *rq);

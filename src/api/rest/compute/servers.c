@@ -1666,24 +1666,24 @@ const struct api_route nova_routes[] = {
          "set, the task cleared; a rebuild takes an errored server back to ACTIVE. "
          "`{\"restore\"|\"forceDelete\": null}` → 409: volswap deletes at once (Nova's "
          "`reclaim_instance_interval` 0), so no server is ever soft-deleted"),
-    NOVA("GET", "/v2.1/servers/{server_id}/metadata", nova_meta_index, META "index", RESOURCE, NULL,
+    NOVA("GET", "/v2.1/servers/{server_id}/metadata", api_metadata, META "index", RESOURCE, NULL,
          NULL, 0, 0, "`{\"metadata\": {…}}`"),
-    NOVA("POST", "/v2.1/servers/{server_id}/metadata", nova_meta_create, META "create", RESOURCE,
+    NOVA("POST", "/v2.1/servers/{server_id}/metadata", api_metadata, META "create", RESOURCE,
          NULL, &schema_server_metadata, 0, 0,
          "`{\"metadata\": {…}}` merged into the items → 200 with them all; keys are 1–255 of "
          "`[A-Za-z0-9-_:. ]`, values strings of at most 255; more than 128 items is 403 "
          "\"Maximum number of metadata items exceeds 128\"; a locked server refuses non-admins "
          "(409)"),
-    NOVA("PUT", "/v2.1/servers/{server_id}/metadata", nova_meta_update_all, META "update_all",
+    NOVA("PUT", "/v2.1/servers/{server_id}/metadata", api_metadata, META "update_all",
          RESOURCE, NULL, &schema_server_metadata, 0, 0,
          "`{\"metadata\": {…}}` replacing the items, with the rules of the POST"),
-    NOVA("GET", "/v2.1/servers/{server_id}/metadata/{key}", nova_meta_show, META "show", RESOURCE,
+    NOVA("GET", "/v2.1/servers/{server_id}/metadata/{key}", api_metadata, META "show", RESOURCE,
          NULL, NULL, 0, 0, "`{\"meta\": {key: value}}`, or 404 \"Metadata item was not found\""),
-    NOVA("PUT", "/v2.1/servers/{server_id}/metadata/{key}", nova_meta_update, META "update",
+    NOVA("PUT", "/v2.1/servers/{server_id}/metadata/{key}", api_metadata, META "update",
          RESOURCE, NULL, &schema_server_meta_item, 0, 0,
          "`{\"meta\": {key: value}}` → 200; 400 \"Request body and URI mismatch\" or \"Request "
          "body contains too many items\""),
-    NOVA("DELETE", "/v2.1/servers/{server_id}/metadata/{key}", nova_meta_delete, META "delete",
+    NOVA("DELETE", "/v2.1/servers/{server_id}/metadata/{key}", api_metadata, META "delete",
          RESOURCE, NULL, NULL, 0, 0, "204"),
     NOVA("GET", "/v2.1/servers/{server_id}/os-volume_attachments", nova_attachments_index,
          ATT "index", RESOURCE, NULL, NULL, 0, 0, "list; `?limit&offset`"),
