@@ -221,6 +221,59 @@ static void put_job_value(FILE *f, const char *name, const char *job, const char
     fprintf(f, "\"} %s\n", fmt_value);
 }
 
+/* The mirror job's families: one value a job, from its query-block-jobs
+ * entry J (ID its device). */
+static void copied_bytes(json_t *j, const char *id, char *v, size_t len)
+{
+    (void)id;
+    snprintf(v, len, "%lld", (long long)json_integer_value(json_object_get(j, "offset")));
+}
+
+static void dirty_bytes(json_t *j, const char *id, char *v, size_t len)
+{
+    (void)id;
+    long long total = json_integer_value(json_object_get(j, "len"));
+    long long off = json_integer_value(json_object_get(j, "offset"));
+    snprintf(v, len, "%lld", total > off ? total - off : 0);
+}
+
+static void copy_rate(json_t *j, const char *id, char *v, size_t len)
+{
+    (void)j;
+    struct rate *r = rate_find(id, false);
+    snprintf(v, len, "%.0f", r ? r->bytes_per_s : 0.0);
+}
+
+static void speed_limit(json_t *j, const char *id, char *v, size_t len)
+{
+    (void)id;
+    snprintf(v, len, "%lld", (long long)json_integer_value(json_object_get(j, "speed")));
+}
+
+static void ready(json_t *j, const char *id, char *v, size_t len)
+{
+    (void)id;
+    snprintf(v, len, "%d", json_is_true(json_object_get(j, "ready")));
+}
+
+struct mirror_family {
+    const char *name, *type, *help;
+    void (*value)(json_t *j, const char *id, char *v, size_t len);
+};
+
+static const struct mirror_family mirror_families[] = {
+    { "volswap_mirror_copied_bytes_total", "counter",
+      "Bytes the mirror job has copied to its target.", copied_bytes },
+    { "volswap_mirror_dirty_bytes", "gauge",
+      "Bytes the mirror job still has to copy (dirty or in flight).", dirty_bytes },
+    { "volswap_mirror_copy_rate_bytes_per_second", "gauge",
+      "The mirror job's copy rate over the last second.", copy_rate },
+    { "volswap_mirror_speed_limit_bytes_per_second", "gauge",
+      "The job's speed limit (0: unlimited).", speed_limit },
+    { "volswap_mirror_ready", "gauge",
+      "Whether the mirror job is READY (source and target in sync).", ready },
+};
+
 static void render_jobs(FILE *f)
 {
     static const char *states[] = {
@@ -250,54 +303,17 @@ static void render_jobs(FILE *f)
         }
     }
 
-    char v[64];
-    family(f, "volswap_mirror_copied_bytes_total", "counter",
-           "Bytes the mirror job has copied to its target.");
-    json_array_foreach(bjobs, i, j) {
-        const char *id = json_string_value(json_object_get(j, "device"));
-        if (!id)
-            continue;
-        snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(json_object_get(j, "offset")));
-        put_job_value(f, "volswap_mirror_copied_bytes_total", id, v);
-    }
-    family(f, "volswap_mirror_dirty_bytes", "gauge",
-           "Bytes the mirror job still has to copy (dirty or in flight).");
-    json_array_foreach(bjobs, i, j) {
-        const char *id = json_string_value(json_object_get(j, "device"));
-        long long len = json_integer_value(json_object_get(j, "len"));
-        long long off = json_integer_value(json_object_get(j, "offset"));
-        if (!id)
-            continue;
-        snprintf(v, sizeof(v), "%lld", len > off ? len - off : 0);
-        put_job_value(f, "volswap_mirror_dirty_bytes", id, v);
-    }
-    family(f, "volswap_mirror_copy_rate_bytes_per_second", "gauge",
-           "The mirror job's copy rate over the last second.");
-    json_array_foreach(bjobs, i, j) {
-        const char *id = json_string_value(json_object_get(j, "device"));
-        struct rate *r = id ? rate_find(id, false) : NULL;
-        if (!id)
-            continue;
-        snprintf(v, sizeof(v), "%.0f", r ? r->bytes_per_s : 0.0);
-        put_job_value(f, "volswap_mirror_copy_rate_bytes_per_second", id, v);
-    }
-    family(f, "volswap_mirror_speed_limit_bytes_per_second", "gauge",
-           "The job's speed limit (0: unlimited).");
-    json_array_foreach(bjobs, i, j) {
-        const char *id = json_string_value(json_object_get(j, "device"));
-        if (!id)
-            continue;
-        snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(json_object_get(j, "speed")));
-        put_job_value(f, "volswap_mirror_speed_limit_bytes_per_second", id, v);
-    }
-    family(f, "volswap_mirror_ready", "gauge",
-           "Whether the mirror job is READY (source and target in sync).");
-    json_array_foreach(bjobs, i, j) {
-        const char *id = json_string_value(json_object_get(j, "device"));
-        if (!id)
-            continue;
-        put_job_value(f, "volswap_mirror_ready", id,
-                      json_is_true(json_object_get(j, "ready")) ? "1" : "0");
+    for (size_t k = 0; k < VS_ARRAY_SIZE(mirror_families); k++) {
+        const struct mirror_family *fam = &mirror_families[k];
+        family(f, fam->name, fam->type, fam->help);
+        json_array_foreach(bjobs, i, j) {
+            const char *id = json_string_value(json_object_get(j, "device"));
+            if (!id)
+                continue;
+            char v[64];
+            fam->value(j, id, v, sizeof v);
+            put_job_value(f, fam->name, id, v);
+        }
     }
     json_decref(jobs);
     json_decref(bjobs);
