@@ -281,6 +281,25 @@ static bool place_named(const char *const *names, size_t n, const char *name)
     return false;
 }
 
+/* How many of the N running swaps RUN count against place NAME: a host
+ * (the compute host or either volume's) or, with POOLS, a pool (either
+ * volume's). */
+static int swaps_at(struct registry *r, const struct swap_rec *run, size_t n, const char *name,
+                    bool pools)
+{
+    int busy = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct reg_volume ov, nv;
+        const char *places[3] = { pools ? NULL : run[i].host, NULL, NULL };
+        if (r->ops->volume_get(r, run[i].old_volume_id, &ov) == 0)
+            places[1] = pools ? ov.pool : ov.host;
+        if (r->ops->volume_get(r, run[i].new_volume_id, &nv) == 0)
+            places[2] = pools ? nv.pool : nv.host;
+        busy += place_named(places, 3, name);
+    }
+    return busy;
+}
+
 static int check_capacity(struct api_request *rq, const struct swap_places *want)
 {
     const struct api_config *cfg = rq->ctx->cfg;
@@ -294,16 +313,7 @@ static int check_capacity(struct api_request *rq, const struct swap_places *want
         const struct cfg_host *h = want->host[k] ? config_host(cfg, want->host[k]) : NULL;
         if (!h || h->max_swaps == 0 || place_named(want->host, k, h->name))
             continue;
-        int busy = 0;
-        for (size_t i = 0; i < n; i++) {
-            struct reg_volume ov, nv;
-            const char *places[3] = { run[i].host, NULL, NULL };
-            if (r->ops->volume_get(r, run[i].old_volume_id, &ov) == 0)
-                places[1] = ov.host;
-            if (r->ops->volume_get(r, run[i].new_volume_id, &nv) == 0)
-                places[2] = nv.host;
-            busy += place_named(places, 3, h->name);
-        }
+        int busy = swaps_at(r, run, n, h->name, false);
         if (busy >= h->max_swaps)
             rc = api_err(&rq->err, 429,
                          "Host %s is running %d volume swaps, its limit (max_swaps); retry "
@@ -314,16 +324,7 @@ static int check_capacity(struct api_request *rq, const struct swap_places *want
         const struct cfg_pool *p = want->pool[k] ? config_pool(cfg, want->pool[k], NULL) : NULL;
         if (!p || p->max_swaps == 0 || place_named(want->pool, k, p->name))
             continue;
-        int busy = 0;
-        for (size_t i = 0; i < n; i++) {
-            struct reg_volume ov, nv;
-            const char *pools[2] = { NULL, NULL };
-            if (r->ops->volume_get(r, run[i].old_volume_id, &ov) == 0)
-                pools[0] = ov.pool;
-            if (r->ops->volume_get(r, run[i].new_volume_id, &nv) == 0)
-                pools[1] = nv.pool;
-            busy += place_named(pools, 2, p->name);
-        }
+        int busy = swaps_at(r, run, n, p->name, true);
         if (busy >= p->max_swaps)
             rc = api_err(&rq->err, 409,
                          "Pool %s is the source or destination of %d volume swaps or "
