@@ -77,6 +77,24 @@ static int check_policy_and_load_view(struct api_request *rq, const char *volume
     return 0;
 }
 
+/* The query argument NAME, a non-negative integer, in *OUT (left alone
+ * when absent); 400 in Nova's words otherwise. */
+static int query_count(struct api_request *rq, const char *name, long *out)
+{
+    const char *v = api_query(rq, name);
+    if (!v)
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end || n < 0)
+        return api_err(&rq->err, 400,
+                       "Invalid input for query parameters %s. Value: %.32s. "
+                       "'%.32s' does not match '^[0-9]*$'",
+                       name, v, v);
+    *out = n;
+    return 0;
+}
+
 int nova_attachments_index(struct api_request *rq)
 {
     struct reg_server s;
@@ -85,27 +103,9 @@ int nova_attachments_index(struct api_request *rq)
     if (check_policy_and_load_view(rq, NULL, &s, &atts, &n) < 0)
         return -1;
     long limit = -1, offset = 0;
-    const char *l = api_query(rq, "limit"), *o = api_query(rq, "offset");
-    char *end;
-    if (l) {
-        limit = strtol(l, &end, 10);
-        if (*l == '\0' || *end || limit < 0) {
-            free(atts);
-            return api_err(&rq->err, 400,
-                           "Invalid input for query parameters limit. Value: %.32s. "
-                           "'%.32s' does not match '^[0-9]*$'",
-                           l, l);
-        }
-    }
-    if (o) {
-        offset = strtol(o, &end, 10);
-        if (*o == '\0' || *end || offset < 0) {
-            free(atts);
-            return api_err(&rq->err, 400,
-                           "Invalid input for query parameters offset. Value: "
-                           "%.32s. '%.32s' does not match '^[0-9]*$'",
-                           o, o);
-        }
+    if (query_count(rq, "limit", &limit) < 0 || query_count(rq, "offset", &offset) < 0) {
+        free(atts);
+        return -1;
     }
     struct jw w;
     jw_init(&w, 256 + 320 * n);
