@@ -103,6 +103,15 @@ static inline void api_unlock_scope(pthread_mutex_t **m)
     __attribute__((cleanup(api_unlock_scope), unused)) pthread_mutex_t *API_LOCK_NAME(__LINE__) = \
         api_lock(m)
 
+/* A JSON value released when the enclosing scope is left (every return
+ * drops its reference; NULL is fine):
+ *     API_JSON_SCOPED json_t *b = json_loads(...); */
+static inline void api_json_release(json_t **j)
+{
+    json_decref(*j);
+}
+#define API_JSON_SCOPED __attribute__((cleanup(api_json_release)))
+
 /* ---- json-body.c ---- */
 /* Caps on untrusted request bodies. */
 #define API_MAX_BODY  (1u << 20)

@@ -511,37 +511,28 @@ static int ns_create(struct api_request *rq)
 {
     if (!is_admin(rq))
         return forbidden(rq, "add_metadef_namespace");
-    json_t *b = metadef_body_parse(METADEF_NAMESPACE, rq->body, rq->body_len, &rq->err);
+    API_JSON_SCOPED json_t *b =
+        metadef_body_parse(METADEF_NAMESPACE, rq->body, rq->body_len, &rq->err);
     if (!b)
         return -1;
-    int rc = -1;
     const char *name = json_string_value(json_object_get(b, "namespace"));
-    json_t *attrs = ns_attrs(rq, b);
+    API_JSON_SCOPED json_t *attrs = ns_attrs(rq, b);
     struct reg_metadef d;
     struct registry *r = rq->ctx->reg;
-    {
-        REG_TXN(txn, r);
-        if (reg_begin(&txn, &rq->err) < 0)
-            goto out;
-        int g = get_def(rq, NS_KIND, name, "", &d);
-        if (g < 0)
-            goto out;
-        if (g == 0) {
-            api_err(&rq->err, 409, "Namespace %.80s already exists", name);
-            goto out;
-        }
-        def_init(&d, NS_KIND, name, "");
-        if (put_def(rq, &d, attrs) < 0 || add_inline(rq, name, b) < 0 ||
-            reg_commit(&txn, &rq->err) < 0)
-            goto out;
-    }
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    int g = get_def(rq, NS_KIND, name, "", &d);
+    if (g < 0)
+        return -1;
+    if (g == 0)
+        return api_err(&rq->err, 409, "Namespace %.80s already exists", name);
+    def_init(&d, NS_KIND, name, "");
+    if (put_def(rq, &d, attrs) < 0 || add_inline(rq, name, b) < 0 || reg_commit(&txn, &rq->err) < 0)
+        return -1;
     snprintf(rq->location, sizeof rq->location, "%s/image/v2/metadefs/namespaces/%s",
              rq->ctx->base_url, name);
-    rc = api_reply(rq, 201, ns_view(rq, &d, true));
-out:
-    json_decref(attrs);
-    json_decref(b);
-    return rc;
+    return api_reply(rq, 201, ns_view(rq, &d, true));
 }
 
 static int ns_show(struct api_request *rq)
@@ -559,40 +550,30 @@ static int ns_update(struct api_request *rq)
     struct reg_metadef d;
     if (ns_for_write(rq, "modify_metadef_namespace", NULL, &d) < 0)
         return -1;
-    json_t *b = metadef_body_parse(METADEF_NAMESPACE_UPDATE, rq->body, rq->body_len, &rq->err);
+    API_JSON_SCOPED json_t *b =
+        metadef_body_parse(METADEF_NAMESPACE_UPDATE, rq->body, rq->body_len, &rq->err);
     if (!b)
         return -1;
-    int rc = -1;
     const char *name = json_string_value(json_object_get(b, "namespace"));
-    json_t *attrs = ns_attrs(rq, b);
+    API_JSON_SCOPED json_t *attrs = ns_attrs(rq, b);
     struct registry *r = rq->ctx->reg;
-    {
-        REG_TXN(txn, r);
-        if (reg_begin(&txn, &rq->err) < 0)
-            goto out;
-        if (strcmp(name, d.ns) != 0) {
-            struct reg_metadef other;
-            int g = get_def(rq, NS_KIND, name, "", &other);
-            if (g < 0)
-                goto out;
-            if (g == 0) {
-                api_err(&rq->err, 409, "Namespace %.80s already exists", name);
-                goto out;
-            }
-            if (r->ops->metadef_rename(r, d.ns, name) < 0) {
-                reg_fail(&rq->err, r);
-                goto out;
-            }
-            snprintf(d.ns, sizeof d.ns, "%s", name);
-        }
-        if (put_def(rq, &d, attrs) < 0 || reg_commit(&txn, &rq->err) < 0)
-            goto out;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    if (strcmp(name, d.ns) != 0) {
+        struct reg_metadef other;
+        int g = get_def(rq, NS_KIND, name, "", &other);
+        if (g < 0)
+            return -1;
+        if (g == 0)
+            return api_err(&rq->err, 409, "Namespace %.80s already exists", name);
+        if (r->ops->metadef_rename(r, d.ns, name) < 0)
+            return reg_fail(&rq->err, r);
+        snprintf(d.ns, sizeof d.ns, "%s", name);
     }
-    rc = api_reply(rq, 200, ns_view(rq, &d, true));
-out:
-    json_decref(attrs);
-    json_decref(b);
-    return rc;
+    if (put_def(rq, &d, attrs) < 0 || reg_commit(&txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 200, ns_view(rq, &d, true));
 }
 
 static int ns_delete(struct api_request *rq)
@@ -671,7 +652,8 @@ static int part_create(struct api_request *rq, const struct part *p)
     struct reg_metadef ns, d;
     if (ns_for_write(rq, action, NULL, &ns) < 0)
         return -1;
-    json_t *b = NULL, *attrs = NULL;
+    API_JSON_SCOPED json_t *b = NULL;
+    API_JSON_SCOPED json_t *attrs = NULL;
     const char *name;
     if (p == &tags && param_opt(rq, "tag_name")) {
         name = api_param(rq, "tag_name");
@@ -681,19 +663,12 @@ static int part_create(struct api_request *rq, const struct part *p)
             return -1;
         name = split_body(b, &attrs);
     }
-    int rc = -1;
     struct registry *r = rq->ctx->reg;
-    {
-        REG_TXN(txn, r);
-        if (reg_begin(&txn, &rq->err) < 0 || add_def(rq, p->kind, ns.ns, name, attrs, &d) < 0 ||
-            reg_commit(&txn, &rq->err) < 0)
-            goto out;
-    }
-    rc = api_reply(rq, 201, p->view(&d));
-out:
-    json_decref(attrs);
-    json_decref(b);
-    return rc;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0 || add_def(rq, p->kind, ns.ns, name, attrs, &d) < 0 ||
+        reg_commit(&txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 201, p->view(&d));
 }
 
 static int part_show(struct api_request *rq, const struct part *p)
@@ -744,50 +719,36 @@ static int part_update(struct api_request *rq, const struct part *p)
     if (ns_for_write(rq, action, NULL, &ns) < 0)
         return -1;
     const char *old = api_param(rq, p->param);
-    json_t *b = metadef_body_parse(p->body, rq->body, rq->body_len, &rq->err);
+    API_JSON_SCOPED json_t *b = metadef_body_parse(p->body, rq->body, rq->body_len, &rq->err);
     if (!b)
         return -1;
-    json_t *attrs = NULL;
+    API_JSON_SCOPED json_t *attrs = NULL;
     const char *name = split_body(b, &attrs);
-    int rc = -1;
     struct registry *r = rq->ctx->reg;
-    {
-        REG_TXN(txn, r);
-        if (reg_begin(&txn, &rq->err) < 0)
-            goto out;
-        int g = get_def(rq, p->kind, ns.ns, old, &d);
-        if (g < 0)
-            goto out;
-        if (g == 1) {
-            not_found(rq, p, old, ns.ns);
-            goto out;
-        }
-        if (strcmp(name, old) != 0) {
-            bool found;
-            if (exists(rq, p->kind, ns.ns, name, &found) < 0)
-                goto out;
-            if (found && strcasecmp(name, old) != 0) {
-                dup_name(rq, p->kind, ns.ns, name);
-                goto out;
-            }
-            if (r->ops->metadef_delete(r, p->kind, ns.ns, old) < 0) {
-                reg_fail(&rq->err, r);
-                goto out;
-            }
-            if (strlen(name) >= sizeof d.name) {
-                api_err(&rq->err, 400, "Invalid name: at most %zu characters.", sizeof d.name - 1);
-                goto out;
-            }
-            snprintf(d.name, sizeof d.name, "%s", name);
-        }
-        if (put_def(rq, &d, attrs) < 0 || reg_commit(&txn, &rq->err) < 0)
-            goto out;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    int g = get_def(rq, p->kind, ns.ns, old, &d);
+    if (g < 0)
+        return -1;
+    if (g == 1)
+        return not_found(rq, p, old, ns.ns);
+    if (strcmp(name, old) != 0) {
+        bool found;
+        if (exists(rq, p->kind, ns.ns, name, &found) < 0)
+            return -1;
+        if (found && strcasecmp(name, old) != 0)
+            return dup_name(rq, p->kind, ns.ns, name);
+        if (r->ops->metadef_delete(r, p->kind, ns.ns, old) < 0)
+            return reg_fail(&rq->err, r);
+        if (strlen(name) >= sizeof d.name)
+            return api_err(&rq->err, 400, "Invalid name: at most %zu characters.",
+                           sizeof d.name - 1);
+        snprintf(d.name, sizeof d.name, "%s", name);
     }
-    rc = api_reply(rq, 200, p->view(&d));
-out:
-    json_decref(attrs);
-    json_decref(b);
-    return rc;
+    if (put_def(rq, &d, attrs) < 0 || reg_commit(&txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 200, p->view(&d));
 }
 
 static int part_delete(struct api_request *rq, const struct part *p)
@@ -821,39 +782,31 @@ static int tags_create_many(struct api_request *rq)
     struct reg_metadef ns, d;
     if (ns_for_write(rq, "add_metadef_tags", NULL, &ns) < 0)
         return -1;
-    json_t *b = metadef_body_parse(METADEF_TAGS, rq->body, rq->body_len, &rq->err);
+    API_JSON_SCOPED json_t *b = metadef_body_parse(METADEF_TAGS, rq->body, rq->body_len, &rq->err);
     if (!b)
         return -1;
     const char *append = api_header(rq, "X-Openstack-Append");
     bool add = append && api_truthy(append);
-    int rc = -1;
-    json_t *list = json_object_get(b, "tags"), *out = json_array(), *empty = json_object();
+    json_t *list = json_object_get(b, "tags");
+    API_JSON_SCOPED json_t *out = json_array();
+    API_JSON_SCOPED json_t *empty = json_object();
     struct registry *r = rq->ctx->reg;
-    {
-        REG_TXN(txn, r);
-        if (reg_begin(&txn, &rq->err) < 0)
-            goto out;
-        if (!add && r->ops->metadef_delete(r, TAG_KIND, ns.ns, NULL) < 0) {
-            reg_fail(&rq->err, r);
-            goto out;
-        }
-        size_t i;
-        json_t *t;
-        json_array_foreach(list, i, t) {
-            const char *name = json_string_value(json_object_get(t, "name"));
-            if (add_def(rq, TAG_KIND, ns.ns, name, empty, &d) < 0)
-                goto out;
-            json_array_append_new(out, json_pack("{s:s}", "name", name));
-        }
-        if (reg_commit(&txn, &rq->err) < 0)
-            goto out;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0)
+        return -1;
+    if (!add && r->ops->metadef_delete(r, TAG_KIND, ns.ns, NULL) < 0)
+        return reg_fail(&rq->err, r);
+    size_t i;
+    json_t *t;
+    json_array_foreach(list, i, t) {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        if (add_def(rq, TAG_KIND, ns.ns, name, empty, &d) < 0)
+            return -1;
+        json_array_append_new(out, json_pack("{s:s}", "name", name));
     }
-    rc = api_reply(rq, 201, json_pack("{s:O}", "tags", out));
-out:
-    json_decref(empty);
-    json_decref(out);
-    json_decref(b);
-    return rc;
+    if (reg_commit(&txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 201, json_pack("{s:O}", "tags", out));
 }
 
 #define PART_HANDLERS(p)                          \
@@ -911,21 +864,16 @@ static int assoc_create(struct api_request *rq)
     struct reg_metadef ns, d;
     if (ns_for_write(rq, "add_metadef_resource_type_association", NULL, &ns) < 0)
         return -1;
-    json_t *b = metadef_body_parse(METADEF_ASSOCIATION, rq->body, rq->body_len, &rq->err);
+    API_JSON_SCOPED json_t *b =
+        metadef_body_parse(METADEF_ASSOCIATION, rq->body, rq->body_len, &rq->err);
     if (!b)
         return -1;
-    int rc = -1;
     struct registry *r = rq->ctx->reg;
-    {
-        REG_TXN(txn, r);
-        if (reg_begin(&txn, &rq->err) < 0 || add_assoc(rq, ns.ns, b, &d) < 0 ||
-            reg_commit(&txn, &rq->err) < 0)
-            goto out;
-    }
-    rc = api_reply(rq, 201, assoc_view(&d));
-out:
-    json_decref(b);
-    return rc;
+    REG_TXN(txn, r);
+    if (reg_begin(&txn, &rq->err) < 0 || add_assoc(rq, ns.ns, b, &d) < 0 ||
+        reg_commit(&txn, &rq->err) < 0)
+        return -1;
+    return api_reply(rq, 201, assoc_view(&d));
 }
 
 static int assoc_delete(struct api_request *rq)
