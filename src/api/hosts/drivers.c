@@ -236,16 +236,28 @@ static int run(struct host_conn *c, const struct cfg_host *h, const char *cmd, j
     return run_ret(c, h, cmd, args, NULL, qe, e);
 }
 
+/* One command on a session of its own, opened with the probe's timeout and
+ * closed again; *connected says whether the host answered at all. */
+static int query_once(const struct cfg_host *h, const char *cmd, json_t **ret,
+                      struct qmp_error *qe, bool *connected)
+{
+    struct api_error e;
+    struct host_conn *c = host_connect(h, HOST_PROBE_TIMEOUT_MS, &e);
+    *ret = NULL;
+    *connected = c != NULL;
+    int rc = c ? run_ret(c, h, cmd, NULL, ret, qe, NULL) : -1;
+    host_close(c);
+    return rc;
+}
+
 int host_probe(const struct cfg_host *h, int *version)
 {
     if (strcmp(h->driver, "libvirt") == 0)
         return hlv_probe(h, version);
-    struct api_error e;
-    struct host_conn *c = host_connect(h, HOST_PROBE_TIMEOUT_MS, &e);
     struct qmp_error qe;
-    json_t *ret = NULL;
-    int rc = c ? run_ret(c, h, "query-version", NULL, &ret, &qe, NULL) : -1;
-    host_close(c);
+    json_t *ret;
+    bool connected;
+    int rc = query_once(h, "query-version", &ret, &qe, &connected);
     if (version) {
         /* Nova's encoding of a hypervisor version: 7.2.0 is 7002000. */
         json_t *q = json_object_get(ret, "qemu");
@@ -263,15 +275,13 @@ int host_uptime(const struct cfg_host *h, char *out, size_t outlen)
     /* QEMU and libvirt have no command that tells a host's uptime */
     if (strcmp(h->driver, "volswapd") != 0)
         return 1;
-    struct api_error e;
-    struct host_conn *c = host_connect(h, HOST_PROBE_TIMEOUT_MS, &e);
     struct qmp_error qe;
-    json_t *ret = NULL;
-    int rc = c ? run_ret(c, h, "x-volswap-query-uptime", NULL, &ret, &qe, NULL) : -1;
-    host_close(c);
+    json_t *ret;
+    bool connected;
+    int rc = query_once(h, "x-volswap-query-uptime", &ret, &qe, &connected);
     if (rc < 0) {
         /* an older daemon without the command cannot tell either */
-        bool unknown = c && strcmp(qe.cls, "CommandNotFound") == 0;
+        bool unknown = connected && strcmp(qe.cls, "CommandNotFound") == 0;
         json_decref(ret);
         return unknown ? 1 : -1;
     }
