@@ -400,12 +400,22 @@ static bool server_listed(struct registry *r, const struct server_filter *f,
     return true;
 }
 
+/* Whether the route matched is a list's /detail twin, which one handler
+ * serves with the list. */
+static bool detail_route(const struct api_request *rq)
+{
+    static const char suffix[] = "/detail";
+    size_t n = strlen(rq->route->pattern), k = sizeof suffix - 1;
+    return n >= k && strcmp(rq->route->pattern + n - k, suffix) == 0;
+}
+
 /* GET /servers[/detail]: the caller's project's servers (an admin's
  * all_tenants: every project's, or tenant_id's / project_id's), Nova's
  * filters, newest first, paged by limit and marker (an unknown marker is
  * 400, as Nova). */
-static int servers_list(struct api_request *rq, bool detail)
+static int servers_list(struct api_request *rq)
 {
+    bool detail = detail_route(rq);
     static const char *const sort_keys[] = {
         "created_at", "updated_at", "display_name", "name",       "id",      "uuid", "vm_state",
         "task_state", "host",       "node",         "project_id", "user_id", NULL
@@ -495,14 +505,6 @@ static int servers_list(struct api_request *rq, bool detail)
     return api_reply(rq, 200, out);
 }
 
-static int servers_index(struct api_request *rq)
-{
-    return servers_list(rq, false);
-}
-static int servers_detail(struct api_request *rq)
-{
-    return servers_list(rq, true);
-}
 
 static int servers_show(struct api_request *rq)
 {
@@ -1310,8 +1312,9 @@ static int flavor_int_arg(struct api_request *rq, const char *name, long *out)
  * and memory asked for), is_public (false: private flavors only, of which
  * there are none), marker (the flavors after it; an unknown one is 400)
  * and limit. */
-static int flavors_list(struct api_request *rq, bool detail)
+static int flavors_list(struct api_request *rq)
 {
+    bool detail = detail_route(rq);
     long min_disk, min_ram, limit;
     if (flavor_int_arg(rq, "minDisk", &min_disk) < 0 ||
         flavor_int_arg(rq, "minRam", &min_ram) < 0 || flavor_int_arg(rq, "limit", &limit) < 0)
@@ -1348,14 +1351,6 @@ static int flavors_list(struct api_request *rq, bool detail)
                             json_pack("[{s:s, s:s}]", "rel", "next", "href", href));
     }
     return api_reply(rq, 200, out);
-}
-static int flavors_index(struct api_request *rq)
-{
-    return flavors_list(rq, false);
-}
-static int flavors_detail(struct api_request *rq)
-{
-    return flavors_list(rq, true);
 }
 
 static int flavors_show(struct api_request *rq)
@@ -1566,7 +1561,7 @@ const struct api_route nova_routes[] = {
     NOVA_OPEN("GET", "/v2", nova_version_v20,
               "the v2.0 version document that `GET /` lists first, as Nova's (no token)"),
     NOVA(
-        "GET", "/v2.1/servers", servers_index, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
+        "GET", "/v2.1/servers", servers_list, CMP "servers:index", DOOR, NULL, NULL, 0, 0,
         "`?name=REGEX` (Nova's regex filter: a subset of Python's `re`, linear in time, see below), `?all_tenants=1` (admin), "
         "`?deleted=true` (admin: the deleted servers only, status `DELETED`); Nova's filters "
         "`status` (an unknown one: an empty list, 400 from 2.38), `flavor`, `image`, "
@@ -1604,7 +1599,7 @@ const struct api_route nova_routes[] = {
         "checked before anything is made (400 otherwise), then attached: the boot volume "
         "(`boot_index` 0) as `/dev/vda`, the rest at the next free names. A failed attach "
         "detaches the others, leaves no server and deletes no volume"),
-    NOVA("GET", "/v2.1/servers/detail", servers_detail, CMP "servers:detail", DOOR, NULL, NULL, 0,
+    NOVA("GET", "/v2.1/servers/detail", servers_list, CMP "servers:detail", DOOR, NULL, NULL, 0,
          0, "the detail view of every server, with the filters of `GET /v2.1/servers`"),
     NOVA("GET", "/v2.1/servers/{server_id}", servers_show, CMP "servers:show", RESOURCE, NULL, NULL,
          0, 0,
@@ -1790,13 +1785,13 @@ const struct api_route nova_routes[] = {
     NOVA("GET", "/v2.1/os-availability-zone/detail", nova_zones_detail,
          CMP "os-availability-zone:detail", DOOR, NULL, NULL, 0, 0,
          "the zone with its hosts and their compute services"),
-    NOVA("GET", "/v2.1/flavors", flavors_index, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
+    NOVA("GET", "/v2.1/flavors", flavors_list, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
          "the configured flavors (config `flavors`; without it the one flavor `volswap`: 1 "
          "vCPU, 512 MiB, no disk), in their order: a consumer has none of these here, but "
          "clients look a flavor up before they create a server, and a server counts its "
          "flavor's vCPUs and memory in quotas and limits; `minDisk`, `minRam`, `is_public`, "
          "`limit` and `marker` (an unknown one: 400) as Nova's"),
-    NOVA("GET", "/v2.1/flavors/detail", flavors_detail, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
+    NOVA("GET", "/v2.1/flavors/detail", flavors_list, CMP "flavors:list", DOOR, NULL, NULL, 0, 0,
          "the flavors, detail view"),
     NOVA("GET", "/v2.1/flavors/{flavor_id}", flavors_show, CMP "flavors:show", DOOR, NULL, NULL, 0,
          0, "one flavor, or 404"),
