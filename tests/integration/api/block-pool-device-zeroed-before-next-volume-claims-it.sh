@@ -6,17 +6,7 @@
 # deleted (202, gone); the device reads zeroes everywhere; the next volume
 # of the pool gets the same device.
 . "$VOLSWAP_SRC/tests/integration/api/lib.sh"
-[ "$(id -u)" = 0 ] || skip "loop devices need root"
-command -v losetup >/dev/null || skip "losetup not installed"
-truncate -s 1G "$T/dev.img"
-LOOP=$(losetup -f --show "$T/dev.img" 2>/dev/null) || skip "losetup cannot attach a loop device here"
-trap 'rc=$?; losetup -d "$LOOP" 2>/dev/null; (exit $rc); cleanup' EXIT
-export VOLSWAP_TEST_BLOCK_DEVICE=$LOOP
-api_setup
-PID_DEMO=$(project_id demo)
-api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes" '{"volume":{"size":1,"volume_type":"blockpool"}}' >/dev/null
-expect_status 202
-A=$(jq -r .volume.id "$T/last.body")
+block_pool_setup
 [ "$(reg_sql "SELECT path FROM volumes WHERE id='$A'")" = "$LOOP" ] || fail "volume not on $LOOP"
 for mib in 0 512 1016; do
   head -c $((8 << 20)) /dev/zero | tr '\0' '\245' | dd of="$LOOP" bs=1M seek=$mib conv=notrunc,fsync status=none

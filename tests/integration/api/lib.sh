@@ -360,3 +360,22 @@ password_env() {  # password_env USER PROJECT
          OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_AUTH_URL=$URL/v3
   unset OS_AUTH_TYPE OS_TOKEN OS_ENDPOINT
 }
+
+# block_pool_setup: a 1 GiB loop device as the API's block pool
+# (volume_type "blockpool"), the API started on it, and a first volume of
+# the demo project claimed on it: $LOOP, $PID_DEMO and its id $A. Skips
+# without root or loop devices; the exit trap makes the device writable
+# again and detaches it.
+block_pool_setup() {
+  [ "$(id -u)" = 0 ] || skip "loop devices need root"
+  command -v losetup >/dev/null || skip "losetup not installed"
+  truncate -s 1G "$T/dev.img"
+  LOOP=$(losetup -f --show "$T/dev.img" 2>/dev/null) || skip "losetup cannot attach a loop device here"
+  trap 'rc=$?; blockdev --setrw "$LOOP" 2>/dev/null; losetup -d "$LOOP" 2>/dev/null; (exit $rc); cleanup' EXIT
+  export VOLSWAP_TEST_BLOCK_DEVICE=$LOOP
+  api_setup
+  PID_DEMO=$(project_id demo)
+  api "$ADMIN_TOKEN" POST "/v3/$PID_DEMO/volumes" '{"volume":{"size":1,"volume_type":"blockpool"}}' >/dev/null
+  expect_status 202
+  A=$(jq -r .volume.id "$T/last.body")
+}
